@@ -1,0 +1,149 @@
+package parley
+
+import (
+	"context"
+	"time"
+)
+
+// Account is a brand: the tenant. Every other row belongs to exactly one account.
+type Account struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Settings  AccountSettings `json:"settings"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// AccountSettings are the brand's own choices. Later features (widget look,
+// routing mode, business hours) add fields here; unknown fields are kept.
+type AccountSettings struct {
+	// AutoAssign routes queued conversations to agents automatically; when
+	// false agents pick from the queue.
+	AutoAssign bool `json:"auto_assign"`
+}
+
+// Role is what a user may do inside their account.
+type Role string
+
+// Roles, from most to least privileged.
+const (
+	RoleAdmin      Role = "admin"
+	RoleSupervisor Role = "supervisor"
+	RoleAgent      Role = "agent"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleSupervisor || r == RoleAgent
+}
+
+// AtLeast reports whether r includes every permission of min.
+func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() }
+
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleSupervisor:
+		return 2
+	case RoleAgent:
+		return 1
+	}
+	return 0
+}
+
+// User is a person who works for a brand: an agent, supervisor or admin.
+type User struct {
+	ID            string    `json:"id"`
+	AccountID     string    `json:"account_id"`
+	Email         string    `json:"email"`
+	Name          string    `json:"name"`
+	Role          Role      `json:"role"`
+	Skills        []string  `json:"skills"` // skill IDs
+	MaxConcurrent int       `json:"max_concurrent"`
+	Active        bool      `json:"active"`
+	PasswordHash  string    `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Skill is a label that routes conversations to the agents who have it
+// ("billing", "spanish").
+type Skill struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"account_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Consumer is a website visitor or another end customer of the brand. An
+// anonymous consumer has no ExternalID; an identified one carries the
+// brand's own identifier for the person.
+type Consumer struct {
+	ID         string            `json:"id"`
+	AccountID  string            `json:"account_id"`
+	ExternalID string            `json:"external_id,omitempty"`
+	Name       string            `json:"name,omitempty"`
+	Email      string            `json:"email,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+// APIKey lets a brand's servers call the API. Only a hash of the secret is
+// stored; the secret is shown once, when the key is created.
+type APIKey struct {
+	ID         string     `json:"id"`
+	AccountID  string     `json:"account_id"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	SecretHash []byte     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Session is a logged-in user's browser session. The token is stored hashed.
+type Session struct {
+	TokenHash []byte
+	AccountID string
+	UserID    string
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Principal is whoever makes a request: a user (through a session), an API
+// key, or a consumer (through a consumer token). Every service call takes one.
+type Principal struct {
+	AccountID  string
+	Kind       PrincipalKind
+	ID         string // user, API key or consumer ID
+	Role       Role   // for users and API keys
+	Name       string
+}
+
+// PrincipalKind says which kind of credential a Principal came from.
+type PrincipalKind string
+
+// Principal kinds.
+const (
+	PrincipalUser     PrincipalKind = "user"
+	PrincipalAPIKey   PrincipalKind = "api_key"
+	PrincipalConsumer PrincipalKind = "consumer"
+)
+
+// IsStaff reports whether p acts for the brand (a user or an API key).
+func (p Principal) IsStaff() bool { return p.Kind == PrincipalUser || p.Kind == PrincipalAPIKey }
+
+// Can reports whether p acts for the brand with at least the given role.
+func (p Principal) Can(min Role) bool { return p.IsStaff() && p.Role.AtLeast(min) }
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal stored in ctx, if any.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}

@@ -1,0 +1,98 @@
+package parley
+
+import "time"
+
+// ConversationState is where a conversation is in its life.
+type ConversationState string
+
+// Conversation states. A conversation starts with the bot (when the account
+// has one) or in a queue, is assigned to one agent, and ends closed.
+const (
+	StateBot      ConversationState = "bot"
+	StateQueued   ConversationState = "queued"
+	StateAssigned ConversationState = "assigned"
+	StateClosed   ConversationState = "closed"
+)
+
+// Valid reports whether s is a known state.
+func (s ConversationState) Valid() bool {
+	switch s {
+	case StateBot, StateQueued, StateAssigned, StateClosed:
+		return true
+	}
+	return false
+}
+
+// Channels a conversation can arrive through.
+const (
+	ChannelWeb = "web" // the website widget
+	ChannelAPI = "api" // a brand's server, through the REST API
+)
+
+// Conversation is one thread between a consumer and the brand.
+type Conversation struct {
+	ID          string            `json:"id"`
+	AccountID   string            `json:"account_id"`
+	ConsumerID  string            `json:"consumer_id"`
+	Channel     string            `json:"channel"`
+	State       ConversationState `json:"state"`
+	Skill       string            `json:"skill,omitempty"`    // skill ID
+	AssigneeID  string            `json:"assignee_id,omitempty"` // user ID
+	Priority    int               `json:"priority"`
+	LastSeq     int64             `json:"last_seq"`
+	CloseReason string            `json:"close_reason,omitempty"`
+	ClosedBy    string            `json:"closed_by,omitempty"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	AssignedAt  *time.Time        `json:"assigned_at,omitempty"`
+	ClosedAt    *time.Time        `json:"closed_at,omitempty"`
+	// Receipts: the highest seq each side has had delivered and has read.
+	ConsumerDeliveredSeq int64 `json:"consumer_delivered_seq"`
+	ConsumerReadSeq      int64 `json:"consumer_read_seq"`
+	AgentDeliveredSeq    int64 `json:"agent_delivered_seq"`
+	AgentReadSeq         int64 `json:"agent_read_seq"`
+}
+
+// ConversationFilter selects conversations of one account for listing.
+// Results come newest first; After is the ID of the last conversation of the
+// previous page.
+type ConversationFilter struct {
+	State      ConversationState
+	Skill      string
+	AssigneeID string
+	ConsumerID string
+	After      string
+	Limit      int
+}
+
+// ConversationOpen describes a new conversation.
+type ConversationOpen struct {
+	ConsumerID string
+	Channel    string
+	State      ConversationState // StateBot or StateQueued
+	Skill      string
+	Priority   int
+}
+
+// ConversationClose describes how a conversation ended.
+type ConversationClose struct {
+	Reason   string
+	ClosedBy string // a principal's ID, or "system"
+}
+
+// Receipt says a side of the conversation has had messages up to Seq
+// delivered or read.
+type Receipt struct {
+	ConversationID string `json:"conversation_id"`
+	Side           string `json:"side"` // "consumer" or "agent"
+	Kind           string `json:"kind"` // "delivered" or "read"
+	Seq            int64  `json:"seq"`
+}
+
+// Receipt sides and kinds.
+const (
+	SideConsumer     = "consumer"
+	SideAgent        = "agent"
+	ReceiptDelivered = "delivered"
+	ReceiptRead      = "read"
+)

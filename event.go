@@ -1,0 +1,50 @@
+package parley
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types. Every state change writes exactly one event in the same
+// transaction as the change.
+const (
+	EventConversationOpened   = "conversation.opened"
+	EventConversationQueued   = "conversation.queued"
+	EventConversationAssigned = "conversation.assigned"
+	EventConversationClosed   = "conversation.closed"
+	EventMessageCreated       = "message.created"
+	EventReceiptUpdated       = "receipt.updated"
+	EventConsumerCreated      = "consumer.created"
+	EventUserCreated          = "user.created"
+	EventUserUpdated          = "user.updated"
+	EventSkillCreated         = "skill.created"
+	EventAPIKeyCreated        = "api_key.created"
+	EventAPIKeyRevoked        = "api_key.revoked"
+)
+
+// EventTypes lists every event type, for validating filters.
+var EventTypes = []string{
+	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
+	EventConversationClosed, EventMessageCreated, EventReceiptUpdated,
+	EventConsumerCreated, EventUserCreated, EventUserUpdated, EventSkillCreated,
+	EventAPIKeyCreated, EventAPIKeyRevoked,
+}
+
+// Event is an append-only record of a state change. Seq is the account's
+// cursor: it grows by one with every event of that account, with no gaps.
+// Data is the changed thing as JSON (a message, a conversation, ...).
+type Event struct {
+	AccountID      string          `json:"account_id"`
+	Seq            int64           `json:"seq"`
+	Type           string          `json:"type"`
+	ConversationID string          `json:"conversation_id,omitempty"`
+	Data           json.RawMessage `json:"data"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// EventFilter selects events of one account after a cursor.
+type EventFilter struct {
+	After int64
+	Types []string
+	Limit int
+}

@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parleychat/parley"
+)
+
+// CreateAccount stores a new account. It writes no event: an account's event
+// log starts with its own first change.
+func (db *DB) CreateAccount(ctx context.Context, a *parley.Account) error {
+	if a.ID == "" {
+		a.ID = parley.NewID("acc")
+	}
+	settings, err := json.Marshal(a.Settings)
+	if err != nil {
+		return err
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		a.CreatedAt = tx.now
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO accounts (id, name, settings, created_at) VALUES (?, ?, ?, ?)`,
+			a.ID, a.Name, string(settings), micros(a.CreatedAt))
+		if isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "account %q exists", a.ID)
+		}
+		return err
+	})
+}
+
+// FindAccount returns the account with the given ID.
+func (db *DB) FindAccount(ctx context.Context, id string) (*parley.Account, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT id, name, settings, created_at FROM accounts WHERE id = ?`, id)
+	a, err := scanAccount(row)
+	if err != nil {
+		return nil, notFound(err, "account %q not found", id)
+	}
+	return a, nil
+}
+
+// ListAccounts returns every account, oldest first.
+func (db *DB) ListAccounts(ctx context.Context) ([]*parley.Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, settings, created_at FROM accounts ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*parley.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAccount(s scanner) (*parley.Account, error) {
+	var a parley.Account
+	var settings string
+	var created int64
+	if err := s.Scan(&a.ID, &a.Name, &settings, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &a.Settings); err != nil {
+		return nil, fmt.Errorf("account %s settings: %w", a.ID, err)
+	}
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+// accountExists fails with ENOTFOUND unless the account exists.
+func (tx *writeTx) accountExists(accountID string) error {
+	var one int
+	err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM accounts WHERE id = ?`, accountID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return parley.Errorf(parley.ENOTFOUND, "account %q not found", accountID)
+	}
+	return err
+}

@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/parleychat/parley"
+)
+
+const consumerColumns = `id, account_id, external_id, name, email, attributes, created_at`
+
+// CreateConsumer stores a consumer and writes consumer.created.
+func (db *DB) CreateConsumer(ctx context.Context, c *parley.Consumer) error {
+	if c.ID == "" {
+		c.ID = parley.NewID("con")
+	}
+	attrs, err := json.Marshal(c.Attributes)
+	if err != nil {
+		return err
+	}
+	if c.Attributes == nil {
+		attrs = []byte("{}")
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		if err := tx.accountExists(c.AccountID); err != nil {
+			return err
+		}
+		c.CreatedAt = tx.now
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO consumers (`+consumerColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.AccountID, c.ExternalID, c.Name, c.Email, string(attrs), micros(c.CreatedAt))
+		if isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "a consumer with external_id %q exists", c.ExternalID)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.event(c.AccountID, parley.EventConsumerCreated, "", c)
+	})
+}
+
+// FindConsumer returns a consumer of the account.
+func (db *DB) FindConsumer(ctx context.Context, accountID, id string) (*parley.Consumer, error) {
+	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "consumer %q not found", id)
+	}
+	return c, nil
+}
+
+// FindConsumerByExternalID returns the account's consumer known to the brand
+// by externalID.
+func (db *DB) FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*parley.Consumer, error) {
+	if externalID == "" {
+		return nil, parley.Errorf(parley.ENOTFOUND, "consumer not found")
+	}
+	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE account_id = ? AND external_id = ?`, accountID, externalID))
+	if err != nil {
+		return nil, notFound(err, "consumer with external_id %q not found", externalID)
+	}
+	return c, nil
+}
+
+func scanConsumer(s scanner) (*parley.Consumer, error) {
+	var c parley.Consumer
+	var attrs string
+	var created int64
+	if err := s.Scan(&c.ID, &c.AccountID, &c.ExternalID, &c.Name, &c.Email, &attrs, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
+		return nil, err
+	}
+	if len(c.Attributes) == 0 {
+		c.Attributes = nil
+	}
+	c.CreatedAt = fromMicros(created)
+	return &c, nil
+}

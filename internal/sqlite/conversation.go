@@ -1,0 +1,218 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/parleychat/parley"
+)
+
+const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
+	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
+	created_at, updated_at, assigned_at, closed_at`
+
+// OpenConversation starts a conversation and writes conversation.opened.
+func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
+	if o.State != parley.StateBot && o.State != parley.StateQueued {
+		return nil, parley.Errorf(parley.EINVALID, "a conversation opens with the bot or in a queue, not %q", o.State)
+	}
+	c := &parley.Conversation{
+		ID: parley.NewID("conv"), AccountID: accountID, ConsumerID: o.ConsumerID,
+		Channel: o.Channel, State: o.State, Skill: o.Skill, Priority: o.Priority,
+	}
+	err := db.do(ctx, func(tx *writeTx) error {
+		var one int
+		err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM consumers WHERE account_id = ? AND id = ?`, accountID, o.ConsumerID).Scan(&one)
+		if err == sql.ErrNoRows {
+			return parley.Errorf(parley.ENOTFOUND, "consumer %q not found", o.ConsumerID)
+		} else if err != nil {
+			return err
+		}
+		if o.Skill != "" {
+			if err := tx.skillsExist(accountID, []string{o.Skill}); err != nil {
+				return err
+			}
+		}
+		c.CreatedAt, c.UpdatedAt = tx.now, tx.now
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now)); err != nil {
+			return err
+		}
+		return tx.event(accountID, parley.EventConversationOpened, c.ID, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// FindConversation returns a conversation of the account.
+func (db *DB) FindConversation(ctx context.Context, accountID, id string) (*parley.Conversation, error) {
+	c, err := scanConversation(db.read.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "conversation %q not found", id)
+	}
+	return c, nil
+}
+
+// ListConversations returns the account's conversations matching f, newest first.
+func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.ConversationFilter) ([]*parley.Conversation, error) {
+	where := []string{"account_id = ?"}
+	args := []any{accountID}
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.State != "" {
+		add("state = ?", string(f.State))
+	}
+	if f.Skill != "" {
+		add("skill = ?", f.Skill)
+	}
+	if f.AssigneeID != "" {
+		add("assignee_id = ?", f.AssigneeID)
+	}
+	if f.ConsumerID != "" {
+		add("consumer_id = ?", f.ConsumerID)
+	}
+	if f.After != "" {
+		add("id < ?", f.After)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// AssignConversation gives the conversation to a user of the account and
+// writes conversation.assigned.
+func (db *DB) AssignConversation(ctx context.Context, accountID, id, userID string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		if c.State == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+		}
+		if c.State == parley.StateAssigned && c.AssigneeID == userID {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is already assigned to %q", id, userID)
+		}
+		var active bool
+		err = tx.QueryRowContext(tx.ctx, `SELECT active FROM users WHERE account_id = ? AND id = ?`, accountID, userID).Scan(&active)
+		if err == sql.ErrNoRows || (err == nil && !active) {
+			return parley.Errorf(parley.EINVALID, "user %q not found or inactive", userID)
+		} else if err != nil {
+			return err
+		}
+		now := tx.now
+		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ?`,
+			string(c.State), userID, micros(now), micros(now), id); err != nil {
+			return err
+		}
+		out = c
+		return tx.event(accountID, parley.EventConversationAssigned, id, c)
+	})
+	return out, err
+}
+
+// CloseConversation ends the conversation and writes conversation.closed.
+func (db *DB) CloseConversation(ctx context.Context, accountID, id string, cl parley.ConversationClose) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		if c.State == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is already closed", id)
+		}
+		now := tx.now
+		c.State, c.CloseReason, c.ClosedBy, c.ClosedAt, c.UpdatedAt = parley.StateClosed, cl.Reason, cl.ClosedBy, &now, now
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, close_reason = ?, closed_by = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
+			string(c.State), cl.Reason, cl.ClosedBy, micros(now), micros(now), id); err != nil {
+			return err
+		}
+		out = c
+		return tx.event(accountID, parley.EventConversationClosed, id, c)
+	})
+	return out, err
+}
+
+// UpdateReceipt raises a delivered or read seq and writes receipt.updated.
+func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Receipt) (bool, error) {
+	var column string
+	switch {
+	case r.Side == parley.SideConsumer && r.Kind == parley.ReceiptDelivered:
+		column = "consumer_delivered_seq"
+	case r.Side == parley.SideConsumer && r.Kind == parley.ReceiptRead:
+		column = "consumer_read_seq"
+	case r.Side == parley.SideAgent && r.Kind == parley.ReceiptDelivered:
+		column = "agent_delivered_seq"
+	case r.Side == parley.SideAgent && r.Kind == parley.ReceiptRead:
+		column = "agent_read_seq"
+	default:
+		return false, parley.Errorf(parley.EINVALID, "unknown receipt %s/%s", r.Side, r.Kind)
+	}
+	changed := false
+	err := db.do(ctx, func(tx *writeTx) error {
+		var lastSeq, current int64
+		err := tx.QueryRowContext(tx.ctx, `SELECT last_seq, `+column+` FROM conversations WHERE account_id = ? AND id = ?`, accountID, r.ConversationID).Scan(&lastSeq, &current)
+		if err != nil {
+			return notFound(err, "conversation %q not found", r.ConversationID)
+		}
+		if r.Seq > lastSeq {
+			return parley.Errorf(parley.EINVALID, "seq %d is beyond the last message (%d)", r.Seq, lastSeq)
+		}
+		if r.Seq <= current {
+			return nil
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET `+column+` = ? WHERE id = ?`, r.Seq, r.ConversationID); err != nil {
+			return err
+		}
+		changed = true
+		return tx.event(accountID, parley.EventReceiptUpdated, r.ConversationID, r)
+	})
+	return changed, err
+}
+
+func (tx *writeTx) findConversation(accountID, id string) (*parley.Conversation, error) {
+	c, err := scanConversation(tx.QueryRowContext(tx.ctx, `SELECT `+conversationColumns+` FROM conversations WHERE account_id = ? AND id = ?`, accountID, id))
+	if err != nil {
+		return nil, notFound(err, "conversation %q not found", id)
+	}
+	return c, nil
+}
+
+func scanConversation(s scanner) (*parley.Conversation, error) {
+	var c parley.Conversation
+	var state string
+	var created, updated int64
+	var assigned, closed sql.NullInt64
+	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
+		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
+		&created, &updated, &assigned, &closed); err != nil {
+		return nil, err
+	}
+	c.State = parley.ConversationState(state)
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.AssignedAt, c.ClosedAt = fromNullMicros(assigned), fromNullMicros(closed)
+	return &c, nil
+}

@@ -1,0 +1,433 @@
+// Package sqlite is the embedded shape's Store: one SQLite file in WAL mode,
+// read through a pool of connections and written by one goroutine that
+// commits waiting writes together (group commit), so throughput is not one
+// fsync per message.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options tune a DB. The zero value works.
+type Options struct {
+	// Bus receives every committed event, in commit order. Nil drops them.
+	Bus parley.Bus
+	// MaxBatch caps how many writes share one transaction (default 256).
+	MaxBatch int
+	// ReadConns is the size of the read pool (default 4).
+	ReadConns int
+	// Now replaces the clock in tests.
+	Now func() time.Time
+}
+
+// DB is a parley.Store backed by one SQLite file.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	bus   parley.Bus
+	now   func() time.Time
+
+	ops      chan *writeOp
+	maxBatch int
+	stmts    writeStmts
+
+	mu      sync.RWMutex // guards closed against sends on ops
+	closed  bool
+	stopped chan struct{}
+}
+
+var _ parley.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	if opt.ReadConns <= 0 {
+		opt.ReadConns = 4
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	pragmas := []string{
+		"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)",
+		// FULL: a commit that returned survives power loss, not only a crash;
+		// acknowledgements promise exactly that. Group commit pays for it.
+		"synchronous(FULL)",
+	}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	write, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	q.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(opt.ReadConns)
+	read.SetMaxIdleConns(opt.ReadConns)
+	db := &DB{
+		write: write, read: read, bus: opt.Bus, now: opt.Now,
+		ops: make(chan *writeOp, 4096), maxBatch: opt.MaxBatch,
+		stopped: make(chan struct{}),
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		db.read.Close()
+		return nil, err
+	}
+	if err := db.stmts.prepare(ctx, write); err != nil {
+		db.write.Close()
+		db.read.Close()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+// Migrate applies pending migrations to the database at path and closes it.
+func Migrate(ctx context.Context, path string) (applied []string, err error) {
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.appliedMigrations(ctx)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateOne(ctx, name); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrateOne applies one migration file and records it, in one transaction.
+func (db *DB) migrateOne(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrationFiles.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, db.now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (db *DB) appliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// Ping reports whether both pools can reach the file.
+func (db *DB) Ping(ctx context.Context) error {
+	db.mu.RLock()
+	closed := db.closed
+	db.mu.RUnlock()
+	if closed {
+		return parley.Errorf(parley.EUNAVAILABLE, "store is closed")
+	}
+	return db.read.PingContext(ctx)
+}
+
+// Close finishes every write already accepted, then closes the file.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.ops)
+	db.mu.Unlock()
+	<-db.stopped
+	db.stmts.close()
+	return errors.Join(db.write.Close(), db.read.Close())
+}
+
+// writeOp is one unit of work for the writer goroutine. fn runs inside the
+// batch's transaction, under its own savepoint so that its failure undoes
+// only its own changes.
+type writeOp struct {
+	ctx    context.Context
+	fn     func(*writeTx) error
+	done   chan error
+	events []*parley.Event
+}
+
+// writeTx is the transaction handed to a writeOp.
+type writeTx struct {
+	*sql.Tx
+	ctx   context.Context
+	db    *DB
+	op    *writeOp
+	now   time.Time
+}
+
+// stmt returns a prepared statement bound to this transaction.
+func (tx *writeTx) stmt(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(tx.ctx, s) }
+
+// event appends an event of the account, taking the account's next cursor.
+func (tx *writeTx) event(accountID, typ, conversationID string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", typ, err)
+	}
+	var seq int64
+	if err := tx.stmt(tx.db.stmts.bumpEventSeq).QueryRowContext(tx.ctx, accountID).Scan(&seq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return parley.Errorf(parley.ENOTFOUND, "account %q not found", accountID)
+		}
+		return fmt.Errorf("next event seq: %w", err)
+	}
+	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, seq, typ, conversationID, string(raw), tx.now.UnixMicro()); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	tx.op.events = append(tx.op.events, &parley.Event{
+		AccountID: accountID, Seq: seq, Type: typ, ConversationID: conversationID,
+		Data: raw, CreatedAt: tx.now,
+	})
+	return nil
+}
+
+// do queues fn for the writer and waits until its batch has committed (or
+// failed). Once do returns nil, fn's changes are durable.
+func (db *DB) do(ctx context.Context, fn func(*writeTx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return parley.Errorf(parley.EUNAVAILABLE, "store is closed")
+	}
+	select {
+	case db.ops <- op:
+		db.mu.RUnlock()
+	case <-ctx.Done():
+		db.mu.RUnlock()
+		return ctx.Err()
+	}
+	// Wait for the outcome even if ctx ends now: the op may already be in a
+	// transaction, and the caller must not report a write as failed that
+	// then commits without anyone knowing. Writes are bounded in time.
+	return <-op.done
+}
+
+// writer runs batches until the ops channel is closed and drained.
+func (db *DB) writer() {
+	defer close(db.stopped)
+	batch := make([]*writeOp, 0, db.maxBatch)
+	for op := range db.ops {
+		batch = append(batch[:0], op)
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case next, ok := <-db.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, next)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+// runBatch runs every op of the batch in one transaction and commits once.
+func (db *DB) runBatch(batch []*writeOp) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	now := db.now()
+	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now}
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		wtx.op = op
+		results[i] = db.runOp(wtx, op)
+	}
+	if err := tx.Commit(); err != nil {
+		for _, op := range batch {
+			op.done <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	var events []*parley.Event
+	for i, op := range batch {
+		if results[i] == nil {
+			events = append(events, op.events...)
+		}
+	}
+	// Publish before answering: a client that gets its ack and then
+	// subscribes must find the event either in the store or on the bus.
+	if db.bus != nil && len(events) > 0 {
+		db.bus.Publish(ctx, events)
+	}
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+}
+
+func (db *DB) runOp(tx *writeTx, op *writeOp) error {
+	if _, err := tx.ExecContext(tx.ctx, "SAVEPOINT op"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := op.fn(tx); err != nil {
+		op.events = nil
+		if _, rbErr := tx.ExecContext(tx.ctx, "ROLLBACK TO op"); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
+		}
+		tx.ExecContext(tx.ctx, "RELEASE op")
+		return err
+	}
+	if _, err := tx.ExecContext(tx.ctx, "RELEASE op"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// writeStmts are the statements of the message path, prepared once on the
+// writer's connection.
+type writeStmts struct {
+	bumpEventSeq    *sql.Stmt
+	insertEvent     *sql.Stmt
+	convForAppend   *sql.Stmt
+	messageByClient *sql.Stmt
+	insertMessage   *sql.Stmt
+	bumpConvSeq     *sql.Stmt
+}
+
+func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	var err error
+	p := func(query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, query)
+		return st
+	}
+	s.bumpEventSeq = p(`UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`)
+	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	s.convForAppend = p(`SELECT state, last_seq FROM conversations WHERE account_id = ? AND id = ?`)
+	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND account_id = ?`)
+	s.insertMessage = p(`INSERT INTO messages (conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+func (s *writeStmts) close() {
+	for _, st := range []*sql.Stmt{s.bumpEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// Helpers for the column encodings shared by every table.
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+// isUniqueViolation reports whether err is a UNIQUE constraint failure.
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return parley.Errorf(parley.ENOTFOUND, format, args...)
+	}
+	return err
+}

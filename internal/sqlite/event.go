@@ -1,0 +1,43 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"github.com/parleychat/parley"
+)
+
+// ListEvents returns the account's events after f.After, in cursor order.
+func (db *DB) ListEvents(ctx context.Context, accountID string, f parley.EventFilter) ([]*parley.Event, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	query := `SELECT account_id, seq, type, conversation_id, data, created_at FROM events WHERE account_id = ? AND seq > ?`
+	args := []any{accountID, f.After}
+	if len(f.Types) > 0 {
+		query += ` AND type IN (?` + strings.Repeat(", ?", len(f.Types)-1) + `)`
+		for _, t := range f.Types {
+			args = append(args, t)
+		}
+	}
+	query += ` ORDER BY seq LIMIT ?`
+	args = append(args, f.Limit)
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.Event{}
+	for rows.Next() {
+		var e parley.Event
+		var data string
+		var created int64
+		if err := rows.Scan(&e.AccountID, &e.Seq, &e.Type, &e.ConversationID, &data, &created); err != nil {
+			return nil, err
+		}
+		e.Data = []byte(data)
+		e.CreatedAt = fromMicros(created)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}

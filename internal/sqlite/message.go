@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/parleychat/parley"
+)
+
+const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at`
+
+// rich is how choices and cards are stored: one JSON column.
+type rich struct {
+	Choices []parley.Choice `json:"choices,omitempty"`
+	Card    *parley.Card    `json:"card,omitempty"`
+}
+
+// AppendMessage stores m with the conversation's next seq and writes
+// message.created, or returns the original when m.ClientID was seen before.
+func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
+	var richJSON any
+	if len(m.Choices) > 0 || m.Card != nil {
+		b, err := json.Marshal(rich{Choices: m.Choices, Card: m.Card})
+		if err != nil {
+			return nil, false, err
+		}
+		richJSON = string(b)
+	}
+	var stored *parley.Message
+	duplicate := false
+	err := db.do(ctx, func(tx *writeTx) error {
+		var state string
+		var lastSeq int64
+		err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, m.AccountID, m.ConversationID).Scan(&state, &lastSeq)
+		if err != nil {
+			return notFound(err, "conversation %q not found", m.ConversationID)
+		}
+		if m.ClientID != "" {
+			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID))
+			if err == nil {
+				stored, duplicate = orig, true
+				return nil
+			}
+			if err != sql.ErrNoRows {
+				return err
+			}
+		}
+		if parley.ConversationState(state) == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", m.ConversationID)
+		}
+		msg := *m
+		msg.ID = parley.NewID("msg")
+		msg.Seq = lastSeq + 1
+		msg.CreatedAt = tx.now
+		if _, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
+			string(msg.SenderKind), msg.SenderID, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := tx.stmt(db.stmts.bumpConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), msg.ConversationID); err != nil {
+			return err
+		}
+		stored = &msg
+		return tx.event(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, &msg)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return stored, duplicate, nil
+}
+
+// ListMessages returns up to limit messages with seq > afterSeq, in order.
+func (db *DB) ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*parley.Message, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var one int
+	err := db.read.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, accountID, conversationID).Scan(&one)
+	if err != nil {
+		return nil, notFound(err, "conversation %q not found", conversationID)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND seq > ? AND account_id = ? ORDER BY seq LIMIT ?`,
+		conversationID, afterSeq, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func scanMessage(s scanner) (*parley.Message, error) {
+	var m parley.Message
+	var sender, typ string
+	var richJSON sql.NullString
+	var created int64
+	if err := s.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.AccountID, &sender, &m.SenderID, &m.ClientID, &typ, &m.Text, &richJSON, &created); err != nil {
+		return nil, err
+	}
+	m.SenderKind, m.Type = parley.SenderKind(sender), parley.MessageType(typ)
+	if richJSON.Valid {
+		var r rich
+		if err := json.Unmarshal([]byte(richJSON.String), &r); err != nil {
+			return nil, err
+		}
+		m.Choices, m.Card = r.Choices, r.Card
+	}
+	m.CreatedAt = fromMicros(created)
+	return &m, nil
+}

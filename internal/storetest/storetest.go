@@ -1,0 +1,494 @@
+// Package storetest is the conformance suite every parley.Store passes: the
+// SQLite store today, the PostgreSQL store of the cluster shape later.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// Opener returns a new, empty store that publishes committed events to bus.
+// The store is closed by the suite.
+type Opener func(t *testing.T, bus parley.Bus) parley.Store
+
+// Run runs the whole suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, open Opener)
+	}{
+		{"AccountsAndUsers", testAccountsAndUsers},
+		{"TenantIsolation", testTenantIsolation},
+		{"MessageSeqGapFreeUnderConcurrency", testMessageSeqGapFree},
+		{"IdempotentClientID", testIdempotentClientID},
+		{"ConversationLifecycle", testConversationLifecycle},
+		{"EventsOnePerChangeGapFree", testEventsGapFree},
+		{"BusGetsCommittedEventsInOrder", testBusOrder},
+		{"Receipts", testReceipts},
+		{"ListConversationsPaging", testListConversations},
+		{"CredentialsAndKeys", testCredentials},
+		{"FailedWriteChangesNothing", testFailedWrite},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
+	}
+}
+
+// recorder is a Bus that remembers what was published.
+type recorder struct {
+	mu     sync.Mutex
+	events []*parley.Event
+}
+
+func (r *recorder) Publish(_ context.Context, es []*parley.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, es...)
+	return nil
+}
+
+func (r *recorder) Subscribe(func(*parley.Event)) func() { return func() {} }
+
+func (r *recorder) snapshot() []*parley.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*parley.Event(nil), r.events...)
+}
+
+// fixture is one account with a consumer and an open conversation.
+type fixture struct {
+	account      *parley.Account
+	consumer     *parley.Consumer
+	conversation *parley.Conversation
+}
+
+func newFixture(t *testing.T, s parley.Store, name string) fixture {
+	t.Helper()
+	ctx := context.Background()
+	a := &parley.Account{Name: name}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	c := &parley.Consumer{AccountID: a.ID, Name: "Visitor of " + name}
+	if err := s.CreateConsumer(ctx, c); err != nil {
+		t.Fatalf("CreateConsumer: %v", err)
+	}
+	conv, err := s.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatalf("OpenConversation: %v", err)
+	}
+	return fixture{a, c, conv}
+}
+
+func text(f fixture, body, clientID string) *parley.Message {
+	return &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: body, ClientID: clientID}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := parley.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func testAccountsAndUsers(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{AutoAssign: true}}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindAccount(ctx, a.ID)
+	if err != nil || got.Name != "Acme" || !got.Settings.AutoAssign {
+		t.Fatalf("FindAccount = %+v, %v", got, err)
+	}
+	_, err = s.FindAccount(ctx, "acc_missing")
+	wantCode(t, err, parley.ENOTFOUND)
+
+	sk := &parley.Skill{AccountID: a.ID, Name: "billing"}
+	if err := s.CreateSkill(ctx, sk); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateSkill(ctx, &parley.Skill{AccountID: a.ID, Name: "billing"}), parley.ECONFLICT)
+	u := &parley.User{AccountID: a.ID, Email: " Ann@Example.com ", Name: "Ann", Role: parley.RoleAgent, Skills: []string{sk.ID}, MaxConcurrent: 3, Active: true, PasswordHash: "h"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateUser(ctx, &parley.User{AccountID: a.ID, Email: "ann@example.com", Role: parley.RoleAgent, Active: true}), parley.ECONFLICT)
+	wantCode(t, s.CreateUser(ctx, &parley.User{AccountID: a.ID, Email: "bob@example.com", Role: parley.RoleAgent, Skills: []string{"skl_nope"}}), parley.EINVALID)
+	byEmail, err := s.FindUserByEmail(ctx, "ANN@example.com")
+	if err != nil || byEmail.ID != u.ID || len(byEmail.Skills) != 1 || byEmail.Skills[0] != sk.ID || byEmail.PasswordHash != "h" {
+		t.Fatalf("FindUserByEmail = %+v, %v", byEmail, err)
+	}
+	u.Name, u.MaxConcurrent = "Ann B", 5
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := s.FindUser(ctx, a.ID, u.ID)
+	if got2.Name != "Ann B" || got2.MaxConcurrent != 5 {
+		t.Fatalf("after UpdateUser: %+v", got2)
+	}
+	users, err := s.ListUsers(ctx, a.ID)
+	if err != nil || len(users) != 1 {
+		t.Fatalf("ListUsers = %d, %v", len(users), err)
+	}
+}
+
+func testTenantIsolation(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	if _, _, err := s.AppendMessage(ctx, text(a, "secret of A", "")); err != nil {
+		t.Fatal(err)
+	}
+	bID := b.account.ID
+	_, err := s.FindConversation(ctx, bID, a.conversation.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.ListMessages(ctx, bID, a.conversation.ID, 0, 10)
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.FindConsumer(ctx, bID, a.consumer.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+	m := text(a, "injected", "")
+	m.AccountID = bID
+	_, _, err = s.AppendMessage(ctx, m)
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.CloseConversation(ctx, bID, a.conversation.ID, parley.ConversationClose{Reason: "x"})
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.UpdateReceipt(ctx, bID, parley.Receipt{ConversationID: a.conversation.ID, Side: parley.SideAgent, Kind: parley.ReceiptRead, Seq: 1})
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.OpenConversation(ctx, bID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelAPI, State: parley.StateQueued})
+	wantCode(t, err, parley.ENOTFOUND)
+	convs, err := s.ListConversations(ctx, bID, parley.ConversationFilter{})
+	if err != nil || len(convs) != 1 || convs[0].ID != b.conversation.ID {
+		t.Fatalf("B lists %d conversations (%v), want only its own", len(convs), err)
+	}
+	events, _ := s.ListEvents(ctx, bID, parley.EventFilter{Limit: 1000})
+	for _, e := range events {
+		if e.AccountID != bID || e.ConversationID == a.conversation.ID {
+			t.Fatalf("B sees event of A: %+v", e)
+		}
+	}
+}
+
+func testMessageSeqGapFree(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, _, err := s.AppendMessage(ctx, text(f, fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("w%d-%d", w, i))); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	msgs, err := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != writers*each {
+		t.Fatalf("stored %d messages, want %d", len(msgs), writers*each)
+	}
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d: gap or duplicate", i, m.Seq)
+		}
+	}
+	conv, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if conv.LastSeq != writers*each {
+		t.Fatalf("LastSeq = %d", conv.LastSeq)
+	}
+	after, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 190, 1000)
+	if len(after) != 10 || after[0].Seq != 191 {
+		t.Fatalf("after seq 190: %d messages starting %d", len(after), after[0].Seq)
+	}
+}
+
+func testIdempotentClientID(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	first, dup, err := s.AppendMessage(ctx, text(f, "hello", "c-1"))
+	if err != nil || dup {
+		t.Fatalf("first append: dup=%v err=%v", dup, err)
+	}
+	again, dup, err := s.AppendMessage(ctx, text(f, "hello (resent)", "c-1"))
+	if err != nil || !dup {
+		t.Fatalf("resend: dup=%v err=%v", dup, err)
+	}
+	if again.ID != first.ID || again.Seq != first.Seq || again.Text != "hello" {
+		t.Fatalf("resend answered %+v, want the original %+v", again, first)
+	}
+	// Concurrent resends of one client id still store one message.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.AppendMessage(ctx, text(f, "burst", "c-2"))
+		}()
+	}
+	wg.Wait()
+	msgs, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 0, 100)
+	if len(msgs) != 2 {
+		t.Fatalf("stored %d messages, want 2", len(msgs))
+	}
+	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventMessageCreated}})
+	if len(events) != 2 {
+		t.Fatalf("%d message.created events, want 2", len(events))
+	}
+}
+
+func testConversationLifecycle(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	u := &parley.User{AccountID: f.account.ID, Email: "agent@a.example", Name: "Agent", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.AssignConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
+	if err != nil || c.State != parley.StateAssigned || c.AssigneeID != u.ID || c.AssignedAt == nil {
+		t.Fatalf("assign: %+v %v", c, err)
+	}
+	_, err = s.AssignConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
+	wantCode(t, err, parley.ECONFLICT)
+	c, err = s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{Reason: "resolved", ClosedBy: u.ID})
+	if err != nil || c.State != parley.StateClosed || c.ClosedAt == nil || c.CloseReason != "resolved" {
+		t.Fatalf("close: %+v %v", c, err)
+	}
+	_, err = s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{})
+	wantCode(t, err, parley.ECONFLICT)
+	_, _, err = s.AppendMessage(ctx, text(f, "too late", ""))
+	wantCode(t, err, parley.ECONFLICT)
+	got, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if got.State != parley.StateClosed || got.ClosedBy != u.ID {
+		t.Fatalf("stored conversation: %+v", got)
+	}
+	_, err = s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateClosed})
+	wantCode(t, err, parley.EINVALID)
+}
+
+func testEventsGapFree(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	for i := 0; i < 5; i++ {
+		s.AppendMessage(ctx, text(a, "a", ""))
+		s.AppendMessage(ctx, text(b, "b", ""))
+	}
+	for _, f := range []fixture{a, b} {
+		events, err := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// consumer.created, conversation.opened, 5 × message.created
+		if len(events) != 7 {
+			t.Fatalf("%d events, want 7", len(events))
+		}
+		for i, e := range events {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("event %d has seq %d", i, e.Seq)
+			}
+		}
+		page, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{After: 3, Limit: 2})
+		if len(page) != 2 || page[0].Seq != 4 || page[1].Seq != 5 {
+			t.Fatalf("page after 3: %+v", page)
+		}
+		opened, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationOpened}})
+		if len(opened) != 1 || opened[0].ConversationID != f.conversation.ID {
+			t.Fatalf("conversation.opened events: %+v", opened)
+		}
+	}
+}
+
+func testBusOrder(t *testing.T, open Opener) {
+	ctx := context.Background()
+	rec := &recorder{}
+	s := open(t, rec)
+	f := newFixture(t, s, "A")
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				s.AppendMessage(ctx, text(f, "x", ""))
+			}
+		}()
+	}
+	wg.Wait()
+	stored, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Limit: 1000})
+	published := rec.snapshot()
+	if len(published) != len(stored) {
+		t.Fatalf("published %d events, stored %d", len(published), len(stored))
+	}
+	for i := range stored {
+		if published[i].Seq != stored[i].Seq || published[i].Type != stored[i].Type {
+			t.Fatalf("event %d published as seq %d %s, stored as %d %s", i, published[i].Seq, published[i].Type, stored[i].Seq, stored[i].Type)
+		}
+	}
+}
+
+func testReceipts(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	for i := 0; i < 3; i++ {
+		s.AppendMessage(ctx, text(f, "m", ""))
+	}
+	r := parley.Receipt{ConversationID: f.conversation.ID, Side: parley.SideAgent, Kind: parley.ReceiptRead, Seq: 2}
+	changed, err := s.UpdateReceipt(ctx, f.account.ID, r)
+	if err != nil || !changed {
+		t.Fatalf("raise to 2: %v %v", changed, err)
+	}
+	r.Seq = 1
+	if changed, _ := s.UpdateReceipt(ctx, f.account.ID, r); changed {
+		t.Fatal("lowering a receipt changed it")
+	}
+	r.Seq = 9
+	_, err = s.UpdateReceipt(ctx, f.account.ID, r)
+	wantCode(t, err, parley.EINVALID)
+	c, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if c.AgentReadSeq != 2 || c.ConsumerReadSeq != 0 {
+		t.Fatalf("receipts stored: %+v", c)
+	}
+}
+
+func testListConversations(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	ids := []string{f.conversation.ID}
+	for i := 0; i < 6; i++ {
+		c, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelAPI, State: parley.StateQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	var seen []string
+	after := ""
+	for {
+		page, err := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{After: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			seen = append(seen, c.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(seen) != len(ids) {
+		t.Fatalf("paged through %d conversations, want %d", len(seen), len(ids))
+	}
+	for i := range seen {
+		if seen[i] != ids[len(ids)-1-i] {
+			t.Fatalf("page order: got %v, want newest first of %v", seen, ids)
+		}
+	}
+	s.CloseConversation(ctx, f.account.ID, ids[0], parley.ConversationClose{Reason: "done"})
+	closed, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{State: parley.StateClosed})
+	if len(closed) != 1 || closed[0].ID != ids[0] {
+		t.Fatalf("state filter: %+v", closed)
+	}
+}
+
+func testCredentials(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	u := &parley.User{AccountID: f.account.ID, Email: "adm@a.example", Role: parley.RoleAdmin, Active: true}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	sess := &parley.Session{TokenHash: []byte("hash-1"), AccountID: f.account.ID, UserID: u.ID, CSRFToken: "csrf", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindSession(ctx, []byte("hash-1"))
+	if err != nil || got.UserID != u.ID || got.CSRFToken != "csrf" {
+		t.Fatalf("FindSession: %+v %v", got, err)
+	}
+	// Deactivating a user ends their sessions.
+	u.Active = false
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FindSession(ctx, []byte("hash-1"))
+	wantCode(t, err, parley.ENOTFOUND)
+
+	k := &parley.APIKey{AccountID: f.account.ID, Name: "crm", Role: parley.RoleAdmin, SecretHash: []byte("secret-hash")}
+	if err := s.CreateAPIKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	gotK, err := s.FindAPIKey(ctx, k.ID)
+	if err != nil || string(gotK.SecretHash) != "secret-hash" || gotK.AccountID != f.account.ID {
+		t.Fatalf("FindAPIKey: %+v %v", gotK, err)
+	}
+	other := newFixture(t, s, "B")
+	wantCode(t, s.RevokeAPIKey(ctx, other.account.ID, k.ID), parley.ENOTFOUND)
+	if err := s.RevokeAPIKey(ctx, f.account.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FindAPIKey(ctx, k.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+}
+
+func testFailedWrite(t *testing.T, open Opener) {
+	ctx := context.Background()
+	rec := &recorder{}
+	s := open(t, rec)
+	f := newFixture(t, s, "A")
+	before, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Limit: 1000})
+	published := len(rec.snapshot())
+	// Concurrent good and bad writes share batches; the bad ones leave no trace.
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: "conv_missing", SenderKind: parley.SenderConsumer, Type: parley.MessageText, Text: "x"})
+		}()
+		go func() {
+			defer wg.Done()
+			s.AppendMessage(ctx, text(f, "ok", ""))
+		}()
+	}
+	wg.Wait()
+	after, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Limit: 1000})
+	if len(after)-len(before) != 20 {
+		t.Fatalf("%d new events, want 20 (one per good write)", len(after)-len(before))
+	}
+	if got := len(rec.snapshot()) - published; got != 20 {
+		t.Fatalf("%d events published, want 20", got)
+	}
+	msgs, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 0, 100)
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("gap after failed writes: %d at %d", m.Seq, i)
+		}
+	}
+}

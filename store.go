@@ -1,0 +1,93 @@
+package parley
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the source of truth. Every method is scoped by the account it
+// is given: no method can read or change another account's rows, and an ID
+// of another account is answered with ENOTFOUND.
+//
+// Every method that changes state writes the change and its event in one
+// transaction; once the method returns without error, the change and its
+// event are durable. After commit, in commit order, the store hands the new
+// events to the Bus it was opened with.
+//
+// internal/storetest holds the conformance suite every implementation passes.
+type Store interface {
+	// Accounts.
+	CreateAccount(ctx context.Context, a *Account) error
+	FindAccount(ctx context.Context, id string) (*Account, error)
+	ListAccounts(ctx context.Context) ([]*Account, error)
+
+	// Users and skills.
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	FindUser(ctx context.Context, accountID, id string) (*User, error)
+	// FindUserByEmail looks a user up across accounts, for login: emails are
+	// unique in an installation.
+	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, accountID string) ([]*User, error)
+	CreateSkill(ctx context.Context, s *Skill) error
+	ListSkills(ctx context.Context, accountID string) ([]*Skill, error)
+
+	// Credentials.
+	CreateSession(ctx context.Context, s *Session) error
+	FindSession(ctx context.Context, tokenHash []byte) (*Session, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	FindAPIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, accountID, id string) error
+
+	// Consumers.
+	CreateConsumer(ctx context.Context, c *Consumer) error
+	FindConsumer(ctx context.Context, accountID, id string) (*Consumer, error)
+	FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*Consumer, error)
+
+	// Conversations.
+	OpenConversation(ctx context.Context, accountID string, o ConversationOpen) (*Conversation, error)
+	FindConversation(ctx context.Context, accountID, id string) (*Conversation, error)
+	ListConversations(ctx context.Context, accountID string, f ConversationFilter) ([]*Conversation, error)
+	// AssignConversation gives an open conversation to a user; it fails with
+	// ECONFLICT when the conversation is closed or already has that assignee.
+	AssignConversation(ctx context.Context, accountID, id, userID string) (*Conversation, error)
+	// CloseConversation fails with ECONFLICT when it is already closed.
+	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
+	// UpdateReceipt raises a side's delivered or read seq; a lower or equal
+	// seq changes nothing and returns changed=false. A seq beyond the last
+	// message is EINVALID.
+	UpdateReceipt(ctx context.Context, accountID string, r Receipt) (changed bool, err error)
+
+	// Messages.
+	// AppendMessage assigns the next seq and stores m, unless a message with
+	// the same ClientID exists in the conversation: then it returns that
+	// original and duplicate=true. Appending to a closed conversation is ECONFLICT.
+	AppendMessage(ctx context.Context, m *Message) (stored *Message, duplicate bool, err error)
+	// ListMessages returns messages with seq > afterSeq in seq order.
+	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
+
+	// Events.
+	ListEvents(ctx context.Context, accountID string, f EventFilter) ([]*Event, error)
+
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Bus carries "something changed" notifications between the parts of one
+// node and, in cluster mode, between nodes. It is not durable: whoever needs
+// every change catches up from the Store, using event and message seqs to
+// find what it missed.
+type Bus interface {
+	// Publish hands events to every subscriber. It must not block on slow
+	// subscribers.
+	Publish(ctx context.Context, events []*Event) error
+	// Subscribe calls fn for every published event until the returned
+	// function is called. fn must return quickly.
+	Subscribe(fn func(*Event)) (unsubscribe func())
+}
+
+// Clock returns the current time; tests may replace it.
+type Clock func() time.Time
