@@ -112,11 +112,11 @@ type Session struct {
 // Principal is whoever makes a request: a user (through a session), an API
 // key, or a consumer (through a consumer token). Every service call takes one.
 type Principal struct {
-	AccountID  string
-	Kind       PrincipalKind
-	ID         string // user, API key or consumer ID
-	Role       Role   // for users and API keys
-	Name       string
+	AccountID string
+	Kind      PrincipalKind
+	ID        string // user, API key or consumer ID
+	Role      Role   // for users and API keys
+	Name      string
 }
 
 // PrincipalKind says which kind of credential a Principal came from.

@@ -36,7 +36,7 @@ type Conversation struct {
 	ConsumerID  string            `json:"consumer_id"`
 	Channel     string            `json:"channel"`
 	State       ConversationState `json:"state"`
-	Skill       string            `json:"skill,omitempty"`    // skill ID
+	Skill       string            `json:"skill,omitempty"`       // skill ID
 	AssigneeID  string            `json:"assignee_id,omitempty"` // user ID
 	Priority    int               `json:"priority"`
 	LastSeq     int64             `json:"last_seq"`

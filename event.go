@@ -34,12 +34,14 @@ var EventTypes = []string{
 // cursor: it grows by one with every event of that account, with no gaps.
 // Data is the changed thing as JSON (a message, a conversation, ...).
 type Event struct {
-	AccountID      string          `json:"account_id"`
-	Seq            int64           `json:"seq"`
-	Type           string          `json:"type"`
-	ConversationID string          `json:"conversation_id,omitempty"`
-	Data           json.RawMessage `json:"data"`
-	CreatedAt      time.Time       `json:"created_at"`
+	AccountID      string `json:"account_id"`
+	Seq            int64  `json:"seq"`
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	// MessageSeq is the message's seq for message.created events.
+	MessageSeq int64           `json:"message_seq,omitempty"`
+	Data       json.RawMessage `json:"data"`
+	CreatedAt  time.Time       `json:"created_at"`
 }
 
 // EventFilter selects events of one account after a cursor.

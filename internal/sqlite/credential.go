@@ -109,4 +109,3 @@ func scanAPIKey(s scanner) (*parley.APIKey, error) {
 	k.CreatedAt = fromMicros(created)
 	return &k, nil
 }
-

@@ -221,10 +221,10 @@ type writeOp struct {
 // writeTx is the transaction handed to a writeOp.
 type writeTx struct {
 	*sql.Tx
-	ctx   context.Context
-	db    *DB
-	op    *writeOp
-	now   time.Time
+	ctx context.Context
+	db  *DB
+	op  *writeOp
+	now time.Time
 }
 
 // stmt returns a prepared statement bound to this transaction.
@@ -232,6 +232,12 @@ func (tx *writeTx) stmt(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(tx.ctx, s
 
 // event appends an event of the account, taking the account's next cursor.
 func (tx *writeTx) event(accountID, typ, conversationID string, data any) error {
+	return tx.eventSeq(accountID, typ, conversationID, 0, data)
+}
+
+// eventSeq is event for a message.created event, which also carries the
+// message's seq.
+func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq int64, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", typ, err)
@@ -243,12 +249,12 @@ func (tx *writeTx) event(accountID, typ, conversationID string, data any) error 
 		}
 		return fmt.Errorf("next event seq: %w", err)
 	}
-	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, seq, typ, conversationID, string(raw), tx.now.UnixMicro()); err != nil {
+	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro()); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	tx.op.events = append(tx.op.events, &parley.Event{
 		AccountID: accountID, Seq: seq, Type: typ, ConversationID: conversationID,
-		Data: raw, CreatedAt: tx.now,
+		MessageSeq: messageSeq, Data: raw, CreatedAt: tx.now,
 	})
 	return nil
 }
@@ -308,7 +314,8 @@ func (db *DB) runBatch(batch []*writeOp) {
 		}
 		return
 	}
-	now := db.now()
+	// Stored times have microsecond precision; answer with what is stored.
+	now := db.now().UTC().Truncate(time.Microsecond)
 	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now}
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
@@ -380,7 +387,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		return st
 	}
 	s.bumpEventSeq = p(`UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`)
-	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, last_seq FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND account_id = ?`)
 	s.insertMessage = p(`INSERT INTO messages (conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)

@@ -12,7 +12,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f parley.EventFi
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	query := `SELECT account_id, seq, type, conversation_id, data, created_at FROM events WHERE account_id = ? AND seq > ?`
+	query := `SELECT account_id, seq, type, conversation_id, message_seq, data, created_at FROM events WHERE account_id = ? AND seq > ?`
 	args := []any{accountID, f.After}
 	if len(f.Types) > 0 {
 		query += ` AND type IN (?` + strings.Repeat(", ?", len(f.Types)-1) + `)`
@@ -32,7 +32,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f parley.EventFi
 		var e parley.Event
 		var data string
 		var created int64
-		if err := rows.Scan(&e.AccountID, &e.Seq, &e.Type, &e.ConversationID, &data, &created); err != nil {
+		if err := rows.Scan(&e.AccountID, &e.Seq, &e.Type, &e.ConversationID, &e.MessageSeq, &data, &created); err != nil {
 			return nil, err
 		}
 		e.Data = []byte(data)

@@ -61,7 +61,7 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 			return err
 		}
 		stored = &msg
-		return tx.event(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, &msg)
+		return tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 	})
 	if err != nil {
 		return nil, false, err

@@ -108,6 +108,7 @@ CREATE TABLE events (
     seq              INTEGER NOT NULL,
     type             TEXT NOT NULL,
     conversation_id  TEXT NOT NULL DEFAULT '',
+    message_seq      INTEGER NOT NULL DEFAULT 0,
     data             TEXT NOT NULL,
     created_at       INTEGER NOT NULL,
     PRIMARY KEY (account_id, seq)

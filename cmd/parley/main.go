@@ -1,0 +1,259 @@
+// Command parley runs Parley: the messaging server and its admin commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `parley — conversational engagement for brands
+
+Usage:
+  parley serve     [--addr 127.0.0.1:8080] [--data ./parley-data]   run the server
+  parley migrate   [--data DIR]                                   apply schema migrations
+  parley account create --name NAME                               create an account (brand)
+  parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
+  parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
+  parley version
+
+Every flag can also be set by an environment variable: --max-message-chars is PARLEY_MAX_MESSAGE_CHARS.
+`
+
+// run is the whole program; tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "account", "user", "apikey":
+		if len(rest) == 0 || rest[0] != "create" {
+			return fmt.Errorf("usage: parley %s create ...", cmd)
+		}
+		return cmdCreate(ctx, cmd, rest[1:], getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "parley %s %s\n", parley.Version, parley.Commit)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// parse parses flags, then lets PARLEY_* environment variables set every
+// flag the command line left alone: --max-message-chars is
+// PARLEY_MAX_MESSAGE_CHARS. The environment comes through getenv so tests
+// pass their own.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return err
+}
+
+type serveFlags struct {
+	cfg       server.Config
+	origins   string
+	logLevel  string
+	logFormat string
+}
+
+func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &serveFlags{}
+	fs.StringVar(&f.cfg.Addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fs.StringVar(&f.cfg.DataDir, "data", "parley-data", "data directory (SQLite file, secret)")
+	fs.StringVar(&f.cfg.Secret, "secret", "", "secret that signs consumer tokens (default: generated into the data dir)")
+	fs.IntVar(&f.cfg.MaxMessageChars, "max-message-chars", 4096, "longest message text, in characters")
+	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body")
+	fs.Int64Var(&f.cfg.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame from a client")
+	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
+	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	return fs, f
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log-format must be text or json, not %q", format)
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, f := serveFlagSet("serve", stderr)
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	if f.origins != "" {
+		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
+	}
+	s, err := server.Open(ctx, f.cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := s.Listen(); err != nil {
+		s.Store.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "Parley is listening on %s\n", s.URL())
+	return s.Serve(ctx)
+}
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parley migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "parley-data", "data directory")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	applied, err := sqlite.Migrate(ctx, filepath.Join(*data, "parley.db"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema up to date: %s\n", strings.Join(applied, ", "))
+	return nil
+}
+
+func cmdCreate(ctx context.Context, what string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parley "+what+" create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "parley-data", "data directory")
+	name := fs.String("name", "", "name")
+	account := fs.String("account", "", "account ID")
+	email := fs.String("email", "", "user's email (login)")
+	password := fs.String("password", "", "user's password (or PARLEY_PASSWORD)")
+	role := fs.String("role", "", "admin, supervisor or agent")
+	maxConc := fs.Int("max-concurrent", 3, "user's conversations at once")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(*data, "parley.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch what {
+	case "account":
+		if strings.TrimSpace(*name) == "" {
+			return errors.New("--name is required")
+		}
+		a := &parley.Account{Name: strings.TrimSpace(*name)}
+		if err := store.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, a.ID)
+	case "user":
+		if *account == "" || *email == "" || *password == "" {
+			return errors.New("--account, --email and --password are required")
+		}
+		if len(*password) < auth.MinPasswordLength {
+			return fmt.Errorf("--password must have at least %d characters", auth.MinPasswordLength)
+		}
+		r := parley.Role(*role)
+		if r == "" {
+			r = parley.RoleAgent
+		}
+		if !r.Valid() {
+			return fmt.Errorf("--role must be admin, supervisor or agent")
+		}
+		hash, err := auth.HashPassword(*password, auth.DefaultPasswordParams)
+		if err != nil {
+			return err
+		}
+		n := *name
+		if n == "" {
+			n = strings.SplitN(*email, "@", 2)[0]
+		}
+		u := &parley.User{AccountID: *account, Email: *email, Name: n, Role: r, MaxConcurrent: *maxConc, Active: true, PasswordHash: hash}
+		if err := store.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, u.ID)
+	case "apikey":
+		if *account == "" {
+			return errors.New("--account is required")
+		}
+		r := parley.Role(*role)
+		if r == "" {
+			r = parley.RoleAdmin
+		}
+		a, err := auth.New(store, make([]byte, 32)) // key creation does not sign tokens
+		if err != nil {
+			return err
+		}
+		_, secret, err := a.NewAPIKey(ctx, *account, *name, r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, secret)
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/parleychat/parley"
+)
+
+// Names of the cookie and headers that carry credentials.
+const (
+	SessionCookie = "parley_session"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// Authenticator checks credentials against the store.
+type Authenticator struct {
+	store      parley.Store
+	secret     []byte // signs consumer tokens
+	now        func() time.Time
+	SessionTTL time.Duration
+	// ConsumerTokenTTL bounds how long a visitor's token is valid. Visitors
+	// come back days later to the same conversation, so it is long.
+	ConsumerTokenTTL time.Duration
+	Password         PasswordParams
+}
+
+// New returns an Authenticator. secret signs consumer tokens; it must be the
+// same on every node of a cluster and at least 32 bytes.
+func New(store parley.Store, secret []byte) (*Authenticator, error) {
+	if len(secret) < 32 {
+		return nil, errors.New("auth: secret must be at least 32 bytes")
+	}
+	return &Authenticator{store: store, secret: secret, now: time.Now,
+		SessionTTL: 12 * time.Hour, ConsumerTokenTTL: 180 * 24 * time.Hour, Password: DefaultPasswordParams}, nil
+}
+
+var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is incorrect")
+
+// Login checks email and password and starts a session. It returns the raw
+// session token (for the cookie) and the session. Every failure gives the
+// same error, in about the same time.
+func (a *Authenticator) Login(ctx context.Context, email, password string) (token string, s *parley.Session, u *parley.User, err error) {
+	u, err = a.store.FindUserByEmail(ctx, email)
+	if err != nil {
+		if parley.ErrorCode(err) != parley.ENOTFOUND {
+			return "", nil, nil, err
+		}
+		CheckPassword(dummyHash, password)
+		return "", nil, nil, errBadLogin
+	}
+	if !CheckPassword(u.PasswordHash, password) || !u.Active {
+		return "", nil, nil, errBadLogin
+	}
+	token = randomToken()
+	s = &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,
+		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL)}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return "", nil, nil, err
+	}
+	return token, s, u, nil
+}
+
+// Logout ends the session of token.
+func (a *Authenticator) Logout(ctx context.Context, token string) error {
+	return a.store.DeleteSession(ctx, hashToken(token))
+}
+
+// Session returns the principal of a live session token, and the session.
+func (a *Authenticator) Session(ctx context.Context, token string) (parley.Principal, *parley.Session, error) {
+	s, err := a.store.FindSession(ctx, hashToken(token))
+	if err != nil || !a.now().Before(s.ExpiresAt) {
+		return parley.Principal{}, nil, parley.Errorf(parley.EUNAUTHORIZED, "session expired or unknown; log in again")
+	}
+	u, err := a.store.FindUser(ctx, s.AccountID, s.UserID)
+	if err != nil || !u.Active {
+		return parley.Principal{}, nil, parley.Errorf(parley.EUNAUTHORIZED, "session expired or unknown; log in again")
+	}
+	return parley.Principal{AccountID: u.AccountID, Kind: parley.PrincipalUser, ID: u.ID, Role: u.Role, Name: u.Name}, s, nil
+}
+
+// NewAPIKey creates a key for the account and returns the secret to show
+// once: "<key id>.<secret>".
+func (a *Authenticator) NewAPIKey(ctx context.Context, accountID, name string, role parley.Role) (*parley.APIKey, string, error) {
+	if !role.Valid() {
+		return nil, "", parley.Errorf(parley.EINVALID, "unknown role %q", role)
+	}
+	secret := randomToken()
+	k := &parley.APIKey{AccountID: accountID, Name: name, Role: role, SecretHash: hashToken(secret)}
+	if err := a.store.CreateAPIKey(ctx, k); err != nil {
+		return nil, "", err
+	}
+	return k, k.ID + "." + secret, nil
+}
+
+// APIKey returns the principal of an API key in its shown form.
+func (a *Authenticator) APIKey(ctx context.Context, shown string) (parley.Principal, error) {
+	bad := parley.Errorf(parley.EUNAUTHORIZED, "API key is invalid or revoked")
+	id, secret, ok := strings.Cut(shown, ".")
+	if !ok || !parley.HasIDPrefix(id, "key") {
+		return parley.Principal{}, bad
+	}
+	k, err := a.store.FindAPIKey(ctx, id)
+	if err != nil {
+		return parley.Principal{}, bad
+	}
+	if subtle.ConstantTimeCompare(hashToken(secret), k.SecretHash) != 1 {
+		return parley.Principal{}, bad
+	}
+	return parley.Principal{AccountID: k.AccountID, Kind: parley.PrincipalAPIKey, ID: k.ID, Role: k.Role, Name: k.Name}, nil
+}
+
+// consumerClaims are the claims of a consumer token. The audience binds the
+// token to one account.
+type consumerClaims struct {
+	Kind string `json:"knd"`
+	jwt.RegisteredClaims
+}
+
+// ConsumerToken signs a token for a consumer of an account.
+func (a *Authenticator) ConsumerToken(c *parley.Consumer) (string, time.Time, error) {
+	now := a.now()
+	exp := now.Add(a.ConsumerTokenTTL)
+	claims := consumerClaims{Kind: "consumer", RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "parley", Subject: c.ID, Audience: jwt.ClaimStrings{c.AccountID},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+	}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
+	return s, exp, err
+}
+
+// Consumer returns the principal of a consumer token.
+func (a *Authenticator) Consumer(ctx context.Context, token string) (parley.Principal, error) {
+	bad := parley.Errorf(parley.EUNAUTHORIZED, "consumer token is invalid or expired")
+	var claims consumerClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.secret, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("parley"), jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.now))
+	if err != nil || claims.Kind != "consumer" || len(claims.Audience) != 1 {
+		return parley.Principal{}, bad
+	}
+	c, err := a.store.FindConsumer(ctx, claims.Audience[0], claims.Subject)
+	if err != nil {
+		return parley.Principal{}, bad
+	}
+	return parley.Principal{AccountID: c.AccountID, Kind: parley.PrincipalConsumer, ID: c.ID, Name: c.Name}, nil
+}
+
+// Request authenticates an HTTP request: a bearer API key or consumer token
+// in Authorization, else the session cookie. For cookie sessions,
+// state-changing methods must carry the session's CSRF token in X-CSRF-Token.
+func (a *Authenticator) Request(r *http.Request) (parley.Principal, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return parley.Principal{}, parley.Errorf(parley.EUNAUTHORIZED, "Authorization must be \"Bearer <API key or consumer token>\"")
+		}
+		if strings.HasPrefix(token, "key_") {
+			return a.APIKey(ctx, token)
+		}
+		return a.Consumer(ctx, token)
+	}
+	cookie, err := r.Cookie(SessionCookie)
+	if err != nil || cookie.Value == "" {
+		return parley.Principal{}, parley.Errorf(parley.EUNAUTHORIZED, "authentication required")
+	}
+	p, s, err := a.Session(ctx, cookie.Value)
+	if err != nil {
+		return parley.Principal{}, err
+	}
+	if !safeMethod(r.Method) {
+		got := r.Header.Get(CSRFHeader)
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRFToken)) != 1 {
+			return parley.Principal{}, parley.Errorf(parley.EFORBIDDEN, "missing or wrong %s header", CSRFHeader)
+		}
+	}
+	return p, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}

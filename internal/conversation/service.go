@@ -1,0 +1,253 @@
+// Package conversation is Parley's core service: it opens conversations,
+// accepts messages, moves conversations between states and records
+// receipts, checking who may do what before anything reaches the store.
+package conversation
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley"
+)
+
+// Ephemeral event types: published on the bus, never stored. Their Seq is 0.
+const (
+	EventTyping = "typing"
+)
+
+// Service is the conversation service. Its methods take the acting
+// principal and answer ENOTFOUND for anything the principal may not see.
+type Service struct {
+	store  parley.Store
+	bus    parley.Bus
+	limits parley.MessageLimits
+	// Mask, when set, rewrites message text before it is stored (for
+	// example to hide card numbers). It runs after validation.
+	Mask func(text string) string
+}
+
+// New returns a Service over store and bus with the given message limits.
+func New(store parley.Store, bus parley.Bus, limits parley.MessageLimits) *Service {
+	if limits.MaxChars <= 0 {
+		limits.MaxChars = parley.DefaultMessageLimits.MaxChars
+	}
+	if limits.MaxChoices <= 0 {
+		limits.MaxChoices = parley.DefaultMessageLimits.MaxChoices
+	}
+	if limits.MaxClientID <= 0 {
+		limits.MaxClientID = parley.DefaultMessageLimits.MaxClientID
+	}
+	return &Service{store: store, bus: bus, limits: limits}
+}
+
+// Limits returns the message limits in force.
+func (s *Service) Limits() parley.MessageLimits { return s.limits }
+
+// OpenInput describes a conversation to open.
+type OpenInput struct {
+	ConsumerID string // ignored for consumers: they open their own
+	Channel    string
+	Skill      string
+	Priority   int
+}
+
+// Open starts a conversation. A consumer opens one for themself through the
+// web channel; staff open one for any consumer of the account through the API.
+func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*parley.Conversation, error) {
+	o := parley.ConversationOpen{ConsumerID: in.ConsumerID, Channel: in.Channel, State: parley.StateQueued, Skill: in.Skill, Priority: in.Priority}
+	switch {
+	case p.Kind == parley.PrincipalConsumer:
+		o.ConsumerID, o.Channel, o.Priority = p.ID, parley.ChannelWeb, 0
+	case p.Can(parley.RoleAgent):
+		if o.ConsumerID == "" {
+			return nil, parley.Errorf(parley.EINVALID, "consumer_id is required")
+		}
+		if o.Channel == "" {
+			o.Channel = parley.ChannelAPI
+		}
+	default:
+		return nil, parley.Errorf(parley.EFORBIDDEN, "not allowed to open conversations")
+	}
+	if o.Priority < 0 || o.Priority > 10 {
+		return nil, parley.Errorf(parley.EINVALID, "priority must be between 0 and 10")
+	}
+	return s.store.OpenConversation(ctx, p.AccountID, o)
+}
+
+// Get returns a conversation the principal may see.
+func (s *Service) Get(ctx context.Context, p parley.Principal, id string) (*parley.Conversation, error) {
+	c, err := s.store.FindConversation(ctx, p.AccountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := canSee(p, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// List returns conversations matching f; consumers see only their own.
+func (s *Service) List(ctx context.Context, p parley.Principal, f parley.ConversationFilter) ([]*parley.Conversation, error) {
+	if p.Kind == parley.PrincipalConsumer {
+		f.ConsumerID = p.ID
+	}
+	if f.State != "" && !f.State.Valid() {
+		return nil, parley.Errorf(parley.EINVALID, "unknown state %q", f.State)
+	}
+	if f.Limit < 0 || f.Limit > 200 {
+		return nil, parley.Errorf(parley.EINVALID, "limit must be between 1 and 200")
+	}
+	return s.store.ListConversations(ctx, p.AccountID, f)
+}
+
+// Close ends a conversation. Consumers may close their own.
+func (s *Service) Close(ctx context.Context, p parley.Principal, id, reason string) (*parley.Conversation, error) {
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	if err := checkShortText("reason", reason, 200); err != nil {
+		return nil, err
+	}
+	return s.store.CloseConversation(ctx, p.AccountID, id, parley.ConversationClose{Reason: reason, ClosedBy: p.ID})
+}
+
+// SendInput is a message as its sender gives it.
+type SendInput struct {
+	ConversationID string
+	ClientID       string
+	Type           parley.MessageType
+	Text           string
+	Choices        []parley.Choice
+	Card           *parley.Card
+}
+
+// Send validates and stores a message. It returns once the message is
+// durable; duplicate is true when ClientID was seen before and the original
+// is returned.
+func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (msg *parley.Message, duplicate bool, err error) {
+	if in.Type == "" {
+		in.Type = parley.MessageText
+	}
+	m := &parley.Message{
+		AccountID: p.AccountID, ConversationID: in.ConversationID, SenderID: p.ID, ClientID: in.ClientID,
+		Type: in.Type, Text: in.Text, Choices: in.Choices, Card: in.Card,
+	}
+	switch p.Kind {
+	case parley.PrincipalConsumer:
+		m.SenderKind = parley.SenderConsumer
+		if m.Type != parley.MessageText {
+			return nil, false, parley.Errorf(parley.EINVALID, "consumers send text messages only")
+		}
+	case parley.PrincipalUser, parley.PrincipalAPIKey:
+		m.SenderKind = parley.SenderAgent
+	default:
+		return nil, false, parley.Errorf(parley.EFORBIDDEN, "not allowed to send")
+	}
+	if err := m.Validate(s.limits); err != nil {
+		return nil, false, err
+	}
+	if in.ConversationID == "" {
+		return nil, false, parley.Errorf(parley.EINVALID, "conversation_id is required")
+	}
+	if p.Kind == parley.PrincipalConsumer {
+		// A consumer may only write to their own conversations. The check
+		// reads the conversation; the store then checks the rest atomically.
+		if _, err := s.Get(ctx, p, in.ConversationID); err != nil {
+			return nil, false, err
+		}
+	}
+	if s.Mask != nil && m.Text != "" {
+		m.Text = s.Mask(m.Text)
+	}
+	return s.store.AppendMessage(ctx, m)
+}
+
+// Messages returns up to limit messages after afterSeq. A seq beyond the
+// conversation's last is EINVALID, so a client with a corrupt cursor learns
+// it instead of waiting forever.
+func (s *Service) Messages(ctx context.Context, p parley.Principal, conversationID string, afterSeq int64, limit int) ([]*parley.Message, error) {
+	c, err := s.Get(ctx, p, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	if afterSeq < 0 || afterSeq > c.LastSeq {
+		return nil, parley.Errorf(parley.EINVALID, "after_seq %d is beyond the last message (%d)", afterSeq, c.LastSeq)
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	return s.store.ListMessages(ctx, p.AccountID, conversationID, afterSeq, limit)
+}
+
+// Receipt records that the principal's side has had messages up to seq
+// delivered or read.
+func (s *Service) Receipt(ctx context.Context, p parley.Principal, conversationID, kind string, seq int64) (bool, error) {
+	if _, err := s.Get(ctx, p, conversationID); err != nil {
+		return false, err
+	}
+	if kind != parley.ReceiptDelivered && kind != parley.ReceiptRead {
+		return false, parley.Errorf(parley.EINVALID, "receipt kind must be delivered or read")
+	}
+	if seq < 1 {
+		return false, parley.Errorf(parley.EINVALID, "seq must be at least 1")
+	}
+	side := parley.SideAgent
+	if p.Kind == parley.PrincipalConsumer {
+		side = parley.SideConsumer
+	}
+	return s.store.UpdateReceipt(ctx, p.AccountID, parley.Receipt{ConversationID: conversationID, Side: side, Kind: kind, Seq: seq})
+}
+
+// Typing tells the conversation's other participants that the principal
+// started or stopped typing. Nothing is stored.
+func (s *Service) Typing(ctx context.Context, p parley.Principal, conversationID string, typing bool) error {
+	c, err := s.Get(ctx, p, conversationID)
+	if err != nil {
+		return err
+	}
+	side := parley.SideAgent
+	if p.Kind == parley.PrincipalConsumer {
+		side = parley.SideConsumer
+	}
+	data, _ := json.Marshal(TypingData{ConversationID: c.ID, Side: side, SenderID: p.ID, Name: p.Name, Typing: typing})
+	return s.bus.Publish(ctx, []*parley.Event{{AccountID: p.AccountID, Type: EventTyping, ConversationID: c.ID, Data: data}})
+}
+
+// TypingData is the payload of an ephemeral typing event.
+type TypingData struct {
+	ConversationID string `json:"conversation_id"`
+	Side           string `json:"side"`
+	SenderID       string `json:"sender_id"`
+	Name           string `json:"name,omitempty"`
+	Typing         bool   `json:"typing"`
+}
+
+// canSee answers ENOTFOUND (not EFORBIDDEN) when a consumer asks for another
+// consumer's conversation, so IDs cannot be probed.
+func canSee(p parley.Principal, c *parley.Conversation) error {
+	if p.AccountID != c.AccountID {
+		return parley.Errorf(parley.ENOTFOUND, "conversation %q not found", c.ID)
+	}
+	switch p.Kind {
+	case parley.PrincipalConsumer:
+		if c.ConsumerID != p.ID {
+			return parley.Errorf(parley.ENOTFOUND, "conversation %q not found", c.ID)
+		}
+		return nil
+	case parley.PrincipalUser, parley.PrincipalAPIKey:
+		return nil
+	}
+	return parley.Errorf(parley.EFORBIDDEN, "not allowed")
+}
+
+func checkShortText(field, s string, max int) error {
+	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+		return parley.Errorf(parley.EINVALID, "%s must be valid text of at most %d characters", field, max)
+	}
+	if len([]rune(s)) > max {
+		return parley.Errorf(parley.EINVALID, "%s must be at most %d characters", field, max)
+	}
+	return nil
+}

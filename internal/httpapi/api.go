@@ -1,0 +1,89 @@
+// Package httpapi is Parley's REST API v1: JSON over HTTP, every route
+// behind authentication and a role check, every error in one JSON shape.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/conversation"
+)
+
+// API holds what the handlers need.
+type API struct {
+	store   parley.Store
+	auth    *auth.Authenticator
+	conv    *conversation.Service
+	log     *slog.Logger
+	maxBody int64
+	// secureCookies marks the session cookie Secure (when served over TLS).
+	secureCookies bool
+}
+
+// Options configure an API.
+type Options struct {
+	MaxBodyBytes  int64 // default 1 MiB
+	SecureCookies bool
+}
+
+// New returns the API over its dependencies.
+func New(store parley.Store, a *auth.Authenticator, conv *conversation.Service, log *slog.Logger, opt Options) *API {
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 1 << 20
+	}
+	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, secureCookies: opt.SecureCookies}
+}
+
+// access says who may call a route.
+type access struct {
+	minRole  parley.Role // staff role needed; "" means no staff access
+	consumer bool        // consumer tokens may call it
+	public   bool        // no credentials needed
+}
+
+var (
+	public      = access{public: true}
+	anyone      = access{minRole: parley.RoleAgent, consumer: true}
+	agents      = access{minRole: parley.RoleAgent}
+	supervisors = access{minRole: parley.RoleSupervisor}
+	admins      = access{minRole: parley.RoleAdmin}
+)
+
+// handlerFunc is a handler that returns an error instead of writing one.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p parley.Principal) error
+
+// guard authenticates the request, checks the route's access rule, and
+// writes any error the handler returns.
+func (a *API) guard(acc access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p parley.Principal
+		if !acc.public {
+			var err error
+			p, err = a.auth.Request(r)
+			if err != nil {
+				writeError(w, r, a.log, err)
+				return
+			}
+			allowed := (p.Kind == parley.PrincipalConsumer && acc.consumer) ||
+				(p.IsStaff() && acc.minRole != "" && p.Role.AtLeast(acc.minRole))
+			if !allowed {
+				writeError(w, r, a.log, parley.Errorf(parley.EFORBIDDEN, "your role may not %s %s", r.Method, r.Pattern))
+				return
+			}
+			r = r.WithContext(parley.WithPrincipal(r.Context(), p))
+		}
+		if err := h(w, r, p); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}
+
+func (a *API) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name: auth.SessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookies,
+	})
+}

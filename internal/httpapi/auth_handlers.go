@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	User      *parley.User `json:"user"`
+	CSRFToken string       `json:"csrf_token"`
+}
+
+func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Principal) error {
+	var req loginRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Email == "" || req.Password == "" {
+		return parley.Errorf(parley.EINVALID, "email and password are required")
+	}
+	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	a.setSessionCookie(w, token, s.ExpiresAt)
+	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: s.CSRFToken})
+	return nil
+}
+
+func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		if err := a.auth.Logout(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	a.setSessionCookie(w, "", unixEpoch)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type meResponse struct {
+	AccountID string               `json:"account_id"`
+	Kind      parley.PrincipalKind `json:"kind"`
+	ID        string               `json:"id"`
+	Role      parley.Role          `json:"role,omitempty"`
+	Name      string               `json:"name,omitempty"`
+}
+
+func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	writeJSON(w, http.StatusOK, meResponse{AccountID: p.AccountID, Kind: p.Kind, ID: p.ID, Role: p.Role, Name: p.Name})
+	return nil
+}
+
+type consumerTokenRequest struct {
+	AccountID string `json:"account_id"`
+}
+
+type consumerTokenResponse struct {
+	Token     string           `json:"token"`
+	ExpiresAt string           `json:"expires_at"`
+	Consumer  *parley.Consumer `json:"consumer"`
+}
+
+// handleConsumerToken gives a new anonymous visitor of an account its
+// identity: a consumer and a token bound to that account.
+func (a *API) handleConsumerToken(w http.ResponseWriter, r *http.Request, _ parley.Principal) error {
+	var req consumerTokenRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.AccountID) == "" {
+		return parley.Errorf(parley.EINVALID, "account_id is required")
+	}
+	if _, err := a.store.FindAccount(r.Context(), req.AccountID); err != nil {
+		return err
+	}
+	c := &parley.Consumer{AccountID: req.AccountID}
+	if err := a.store.CreateConsumer(r.Context(), c); err != nil {
+		return err
+	}
+	token, exp, err := a.auth.ConsumerToken(c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, consumerTokenResponse{Token: token, ExpiresAt: exp.UTC().Format(timeFormat), Consumer: c})
+	return nil
+}

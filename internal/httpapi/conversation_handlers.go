@@ -1,0 +1,269 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+)
+
+type conversationPage struct {
+	Conversations []*parley.Conversation `json:"conversations"`
+	NextCursor    string                 `json:"next_cursor,omitempty"`
+}
+
+func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	q := r.URL.Query()
+	f := parley.ConversationFilter{
+		State: parley.ConversationState(q.Get("state")), Skill: q.Get("skill"),
+		AssigneeID: q.Get("assignee_id"), ConsumerID: q.Get("consumer_id"), After: q.Get("cursor"), Limit: 50,
+	}
+	if f.After != "" && !parley.HasIDPrefix(f.After, "conv") {
+		return parley.Errorf(parley.EINVALID, "cursor %q is not a conversation cursor", f.After)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return parley.Errorf(parley.EINVALID, "limit must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	list, err := a.conv.List(r.Context(), p, f)
+	if err != nil {
+		return err
+	}
+	page := conversationPage{Conversations: list}
+	if len(list) == f.Limit {
+		page.NextCursor = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+type consumerRef struct {
+	ExternalID string            `json:"external_id"`
+	Name       string            `json:"name"`
+	Email      string            `json:"email"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+type createConversationRequest struct {
+	ConsumerID string       `json:"consumer_id"`
+	Consumer   *consumerRef `json:"consumer"`
+	Skill      string       `json:"skill"`
+	Priority   int          `json:"priority"`
+}
+
+// handleCreateConversation opens a conversation. A consumer opens their own;
+// a brand's server (the API channel) names the consumer by ID or by its own
+// external ID, which creates the consumer the first time.
+func (a *API) handleCreateConversation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req createConversationRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority}
+	if p.IsStaff() && req.Consumer != nil {
+		if req.ConsumerID != "" {
+			return parley.Errorf(parley.EINVALID, "give consumer_id or consumer, not both")
+		}
+		c, err := a.findOrCreateConsumer(r, p, req.Consumer)
+		if err != nil {
+			return err
+		}
+		in.ConsumerID = c.ID
+	}
+	c, err := a.conv.Open(r.Context(), p, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (a *API) findOrCreateConsumer(r *http.Request, p parley.Principal, ref *consumerRef) (*parley.Consumer, error) {
+	ref.ExternalID = strings.TrimSpace(ref.ExternalID)
+	if ref.ExternalID == "" {
+		return nil, parley.Errorf(parley.EINVALID, "consumer.external_id is required")
+	}
+	for field, v := range map[string]string{"consumer.external_id": ref.ExternalID, "consumer.name": ref.Name, "consumer.email": ref.Email} {
+		if err := checkName(field, v); err != nil {
+			return nil, err
+		}
+	}
+	if len(ref.Attributes) > 50 {
+		return nil, parley.Errorf(parley.EINVALID, "consumer.attributes has more than 50 entries")
+	}
+	for k, v := range ref.Attributes {
+		if err := checkName("consumer.attributes key", k); err != nil {
+			return nil, err
+		}
+		if err := checkName("consumer.attributes."+k, v); err != nil {
+			return nil, err
+		}
+	}
+	c, err := a.store.FindConsumerByExternalID(r.Context(), p.AccountID, ref.ExternalID)
+	if err == nil {
+		return c, nil
+	}
+	if parley.ErrorCode(err) != parley.ENOTFOUND {
+		return nil, err
+	}
+	c = &parley.Consumer{AccountID: p.AccountID, ExternalID: ref.ExternalID, Name: ref.Name, Email: ref.Email, Attributes: ref.Attributes}
+	err = a.store.CreateConsumer(r.Context(), c)
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		// Created by a concurrent request: use that one.
+		return a.store.FindConsumerByExternalID(r.Context(), p.AccountID, ref.ExternalID)
+	}
+	return c, err
+}
+
+func (a *API) handleGetConversation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.conv.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type closeRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req closeRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, a.maxBody, &req); err != nil {
+			return err
+		}
+	}
+	c, err := a.conv.Close(r.Context(), p, r.PathValue("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type messagePage struct {
+	Messages []*parley.Message `json:"messages"`
+	LastSeq  int64             `json:"last_seq"`
+}
+
+func (a *API) handleListMessages(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	q := r.URL.Query()
+	var after int64
+	if v := q.Get("after_seq"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return invalidParam("after_seq", err)
+		}
+		after = n
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return parley.Errorf(parley.EINVALID, "limit must be a number from 1 to 500")
+		}
+		limit = n
+	}
+	msgs, err := a.conv.Messages(r.Context(), p, r.PathValue("id"), after, limit)
+	if err != nil {
+		return err
+	}
+	page := messagePage{Messages: msgs, LastSeq: after}
+	if len(msgs) > 0 {
+		page.LastSeq = msgs[len(msgs)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+type sendRequest struct {
+	ClientID string             `json:"client_id"`
+	Type     parley.MessageType `json:"type"`
+	Text     string             `json:"text"`
+	Choices  []parley.Choice    `json:"choices"`
+	Card     *parley.Card       `json:"card"`
+}
+
+type sendResponse struct {
+	Message   *parley.Message `json:"message"`
+	Duplicate bool            `json:"duplicate"`
+}
+
+// handleSendMessage answers 201 for a new message and 200 with the original
+// for a resend of a known client_id.
+func (a *API) handleSendMessage(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req sendRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	m, dup, err := a.conv.Send(r.Context(), p, conversation.SendInput{
+		ConversationID: r.PathValue("id"), ClientID: req.ClientID, Type: req.Type, Text: req.Text, Choices: req.Choices, Card: req.Card,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if dup {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, sendResponse{Message: m, Duplicate: dup})
+	return nil
+}
+
+type eventPage struct {
+	Events     []*parley.Event `json:"events"`
+	NextCursor int64           `json:"next_cursor"`
+}
+
+func (a *API) handleListEvents(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	q := r.URL.Query()
+	f := parley.EventFilter{Limit: 100}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return parley.Errorf(parley.EINVALID, "after must be a non-negative event cursor")
+		}
+		f.After = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return parley.Errorf(parley.EINVALID, "limit must be a number from 1 to 1000")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("types"); v != "" {
+		for _, t := range strings.Split(v, ",") {
+			if !knownEventType(t) {
+				return parley.Errorf(parley.EINVALID, "unknown event type %q", t)
+			}
+			f.Types = append(f.Types, t)
+		}
+	}
+	events, err := a.store.ListEvents(r.Context(), p.AccountID, f)
+	if err != nil {
+		return err
+	}
+	page := eventPage{Events: events, NextCursor: f.After}
+	if len(events) > 0 {
+		page.NextCursor = events[len(events)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func knownEventType(t string) bool {
+	for _, k := range parley.EventTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleychat/parley"
+)
+
+// Route is one entry of the API surface. The OpenAPI document must describe
+// every route listed here (a test checks it).
+type Route struct {
+	Method, Path string
+	access       access
+	handler      handlerFunc
+}
+
+// Routes returns the whole REST API surface.
+func (a *API) Routes() []Route {
+	return []Route{
+		{"POST", "/api/v1/auth/login", public, a.handleLogin},
+		{"POST", "/api/v1/auth/logout", anyoneStaff, a.handleLogout},
+		{"GET", "/api/v1/me", anyone, a.handleMe},
+
+		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
+
+		{"GET", "/api/v1/users", supervisors, a.handleListUsers},
+		{"POST", "/api/v1/users", admins, a.handleCreateUser},
+		{"GET", "/api/v1/users/{id}", agents, a.handleGetUser},
+		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
+
+		{"GET", "/api/v1/skills", agents, a.handleListSkills},
+		{"POST", "/api/v1/skills", admins, a.handleCreateSkill},
+
+		{"GET", "/api/v1/api-keys", admins, a.handleListAPIKeys},
+		{"POST", "/api/v1/api-keys", admins, a.handleCreateAPIKey},
+		{"DELETE", "/api/v1/api-keys/{id}", admins, a.handleRevokeAPIKey},
+
+		{"GET", "/api/v1/conversations", anyone, a.handleListConversations},
+		{"POST", "/api/v1/conversations", anyone, a.handleCreateConversation},
+		{"GET", "/api/v1/conversations/{id}", anyone, a.handleGetConversation},
+		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
+		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},
+		{"POST", "/api/v1/conversations/{id}/messages", anyone, a.handleSendMessage},
+
+		{"GET", "/api/v1/events", supervisors, a.handleListEvents},
+
+		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
+	}
+}
+
+var anyoneStaff = agents
+
+// Register adds every route to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Method+" "+rt.Path, a.guard(rt.access, rt.handler))
+	}
+	// Anything else under the API prefix is a JSON 404, not an HTML page.
+	mux.Handle("/api/", a.guard(public, func(w http.ResponseWriter, r *http.Request, _ parley.Principal) error {
+		return parley.Errorf(parley.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path)
+	}))
+}

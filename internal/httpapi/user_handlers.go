@@ -1,0 +1,231 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+)
+
+const timeFormat = time.RFC3339Nano
+
+var unixEpoch = time.Unix(0, 0)
+
+type userRequest struct {
+	Email         *string      `json:"email"`
+	Name          *string      `json:"name"`
+	Role          *parley.Role `json:"role"`
+	Skills        *[]string    `json:"skills"`
+	MaxConcurrent *int         `json:"max_concurrent"`
+	Active        *bool        `json:"active"`
+	Password      *string      `json:"password"`
+}
+
+func (a *API) handleListUsers(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	users, err := a.store.ListUsers(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	return nil
+}
+
+func (a *API) handleGetUser(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	id := r.PathValue("id")
+	// Agents may read themselves; reading colleagues needs a supervisor.
+	if id != p.ID && !p.Can(parley.RoleSupervisor) {
+		return parley.Errorf(parley.EFORBIDDEN, "agents may only read their own user")
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+func (a *API) handleCreateUser(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req userRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	u := &parley.User{AccountID: p.AccountID, Role: parley.RoleAgent, MaxConcurrent: 3, Active: true}
+	if req.Email == nil || req.Password == nil {
+		return parley.Errorf(parley.EINVALID, "email and password are required")
+	}
+	if err := applyUser(u, req, true); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(*req.Password, a.auth.Password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	if err := a.store.CreateUser(r.Context(), u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (a *API) handleUpdateUser(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req userRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if req.Email != nil {
+		return parley.Errorf(parley.EINVALID, "email cannot be changed")
+	}
+	if u.ID == p.ID && ((req.Role != nil && *req.Role != parley.RoleAdmin) || (req.Active != nil && !*req.Active)) {
+		return parley.Errorf(parley.ECONFLICT, "admins cannot demote or deactivate themselves")
+	}
+	if err := applyUser(u, req, false); err != nil {
+		return err
+	}
+	if req.Password != nil {
+		if u.PasswordHash, err = auth.HashPassword(*req.Password, a.auth.Password); err != nil {
+			return err
+		}
+	}
+	if err := a.store.UpdateUser(r.Context(), u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// applyUser validates the request's fields and copies them onto u.
+func applyUser(u *parley.User, req userRequest, creating bool) error {
+	if creating && req.Email != nil {
+		addr, err := mail.ParseAddress(*req.Email)
+		if err != nil || addr.Address != strings.TrimSpace(*req.Email) {
+			return parley.Errorf(parley.EINVALID, "email %q is not a valid address", *req.Email)
+		}
+		u.Email = addr.Address
+	}
+	if req.Name != nil {
+		if err := checkName("name", *req.Name); err != nil {
+			return err
+		}
+		u.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Role != nil {
+		if !req.Role.Valid() {
+			return parley.Errorf(parley.EINVALID, "role must be admin, supervisor or agent")
+		}
+		u.Role = *req.Role
+	}
+	if req.Skills != nil {
+		u.Skills = *req.Skills
+	}
+	if req.MaxConcurrent != nil {
+		if *req.MaxConcurrent < 0 || *req.MaxConcurrent > 100 {
+			return parley.Errorf(parley.EINVALID, "max_concurrent must be between 0 and 100")
+		}
+		u.MaxConcurrent = *req.MaxConcurrent
+	}
+	if req.Active != nil {
+		u.Active = *req.Active
+	}
+	if req.Password != nil && utf8.RuneCountInString(*req.Password) < auth.MinPasswordLength {
+		return parley.Errorf(parley.EINVALID, "password must have at least %d characters", auth.MinPasswordLength)
+	}
+	return nil
+}
+
+func checkName(field, s string) error {
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return parley.Errorf(parley.EINVALID, "%s must be valid UTF-8 text without NUL bytes", field)
+	}
+	if n := utf8.RuneCountInString(s); n > 200 {
+		return parley.Errorf(parley.EINVALID, "%s has %d characters; the limit is 200", field, n)
+	}
+	return nil
+}
+
+type skillRequest struct {
+	Name string `json:"name"`
+}
+
+func (a *API) handleListSkills(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	skills, err := a.store.ListSkills(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"skills": skills})
+	return nil
+}
+
+func (a *API) handleCreateSkill(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req skillRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" {
+		return parley.Errorf(parley.EINVALID, "name is required")
+	}
+	if err := checkName("name", name); err != nil {
+		return err
+	}
+	s := &parley.Skill{AccountID: p.AccountID, Name: name}
+	if err := a.store.CreateSkill(r.Context(), s); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s)
+	return nil
+}
+
+type apiKeyRequest struct {
+	Name string      `json:"name"`
+	Role parley.Role `json:"role"`
+}
+
+type apiKeyResponse struct {
+	*parley.APIKey
+	Secret string `json:"secret"`
+}
+
+func (a *API) handleListAPIKeys(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	keys, err := a.store.ListAPIKeys(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_keys": keys})
+	return nil
+}
+
+func (a *API) handleCreateAPIKey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req apiKeyRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Role == "" {
+		req.Role = parley.RoleAdmin
+	}
+	if err := checkName("name", req.Name); err != nil {
+		return err
+	}
+	k, secret, err := a.auth.NewAPIKey(r.Context(), p.AccountID, req.Name, req.Role)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiKeyResponse{APIKey: k, Secret: secret})
+	return nil
+}
+
+func (a *API) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if err := a.store.RevokeAPIKey(r.Context(), p.AccountID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

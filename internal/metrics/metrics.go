@@ -1,0 +1,72 @@
+// Package metrics defines the Prometheus collectors Parley exports at
+// GET /metrics, on a registry of its own (no global state).
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the collectors shared by the server's parts.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Connections     *prometheus.GaugeVec     // open WebSocket connections by kind
+	FramesIn        *prometheus.CounterVec   // client frames by type
+	FramesOut       prometheus.Counter       // frames written to clients
+	FrameErrors     *prometheus.CounterVec   // error frames by code
+	SlowDisconnects prometheus.Counter       // clients dropped for not keeping up
+	Messages        *prometheus.CounterVec   // messages stored, by sender kind
+	SendLatency     prometheus.Histogram     // send frame in → ack out
+	HTTPRequests    *prometheus.CounterVec   // REST requests by route and status
+	HTTPLatency     *prometheus.HistogramVec // REST latency by route
+}
+
+// New registers Parley's collectors and the Go runtime's on a new registry.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "parley_ws_connections", Help: "Open WebSocket connections, by principal kind.",
+		}, []string{"kind"}),
+		FramesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_ws_frames_in_total", Help: "Frames received from clients, by frame type.",
+		}, []string{"type"}),
+		FramesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_ws_frames_out_total", Help: "Frames written to clients.",
+		}),
+		FrameErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_ws_errors_total", Help: "Error frames sent to clients, by code.",
+		}, []string{"code"}),
+		SlowDisconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_ws_slow_disconnects_total", Help: "Clients disconnected because their outgoing queue overflowed.",
+		}),
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_messages_total", Help: "Messages stored, by sender kind.",
+		}, []string{"sender"}),
+		SendLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "parley_send_ack_seconds", Help: "Time from a send frame's arrival to its ack (message durable).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_http_requests_total", Help: "REST requests, by route and status.",
+		}, []string{"route", "status"}),
+		HTTPLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "parley_http_request_seconds", Help: "REST request latency, by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+	}
+	r.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
+		m.Messages, m.SendLatency, m.HTTPRequests, m.HTTPLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}

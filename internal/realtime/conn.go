@@ -1,0 +1,310 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+)
+
+type itemKind uint8
+
+const (
+	itemControl   itemKind = iota // a reply frame (ack, error, pong, ...)
+	itemEvent                     // a frame for a followed conversation
+	itemInbox                     // a conversation frame for the account's inbox
+	itemSubscribe                 // start following: backfill, then live
+	itemUnsubscribe
+)
+
+// item is one entry of a connection's outgoing queue.
+type item struct {
+	kind           itemKind
+	conversationID string
+	seq            int64 // message seq, for message frames
+	afterSeq       int64 // for itemSubscribe
+	requestID      string
+	frame          []byte
+	senderID       string // for typing frames
+}
+
+// conn is one WebSocket client. A reader goroutine handles its frames in
+// order; a writer goroutine owns the socket's write side and the per
+// conversation position (last seq sent), so ordering logic lives in one place.
+type conn struct {
+	g         *Gateway
+	ws        *websocket.Conn
+	principal parley.Principal
+	out       chan item
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu        sync.Mutex
+	following map[string]bool // conversations followed, for cleanup
+	inbox     bool
+	slow      atomic.Bool
+}
+
+// enqueue adds an item without ever blocking. A client whose queue is full
+// cannot keep up; it is disconnected and will resync on reconnect.
+func (c *conn) enqueue(it item) {
+	select {
+	case c.out <- it:
+	default:
+		if c.slow.CompareAndSwap(false, true) {
+			c.g.metrics.SlowDisconnects.Inc()
+			c.cancel()
+		}
+	}
+}
+
+func (c *conn) reply(v any) { c.enqueue(item{kind: itemControl, frame: mustJSON(v)}) }
+
+func (c *conn) replyError(id string, err error) {
+	code := parley.ErrorCode(err)
+	if code == parley.EINTERNAL {
+		c.g.log.Error("frame failed", "principal", c.principal.ID, "err", err)
+	}
+	c.g.metrics.FrameErrors.WithLabelValues(code).Inc()
+	c.reply(errorFrame{Type: "error", ID: id, Code: code, Message: parley.ErrorMessage(err)})
+}
+
+// writeLoop writes queued items until the connection ends.
+func (c *conn) writeLoop() {
+	defer c.cancel()
+	last := make(map[string]int64) // conversation → last message seq written
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case it := <-c.out:
+			if err := c.writeItem(it, last); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) writeItem(it item, last map[string]int64) error {
+	switch it.kind {
+	case itemControl, itemInbox:
+		return c.write(it.frame)
+	case itemSubscribe:
+		last[it.conversationID] = it.afterSeq
+		seq, err := c.catchUp(it.conversationID, -1, last)
+		if err != nil {
+			return err
+		}
+		return c.write(mustJSON(subscribedFrame{Type: "subscribed", ID: it.requestID, ConversationID: it.conversationID, LastSeq: seq}))
+	case itemUnsubscribe:
+		delete(last, it.conversationID)
+		return nil
+	case itemEvent:
+		pos, following := last[it.conversationID]
+		if !following {
+			// Not yet subscribed (the backfill will include it) or no longer.
+			return nil
+		}
+		if it.seq == 0 {
+			return c.write(it.frame) // typing, receipts, state changes
+		}
+		switch {
+		case it.seq <= pos:
+			return nil // already sent by a backfill
+		case it.seq == pos+1:
+			last[it.conversationID] = it.seq
+			return c.write(it.frame)
+		default:
+			// A gap: something was missed (a notification lost, or this
+			// node learned late). Recover from the store, never the bus.
+			_, err := c.catchUp(it.conversationID, it.seq, last)
+			return err
+		}
+	}
+	return nil
+}
+
+// catchUp sends stored messages after the conversation's last written seq,
+// up to upTo (or all, when upTo < 0), and returns the last seq written.
+func (c *conn) catchUp(conversationID string, upTo int64, last map[string]int64) (int64, error) {
+	for {
+		pos := last[conversationID]
+		if upTo >= 0 && pos >= upTo {
+			return pos, nil
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		msgs, err := c.g.store.ListMessages(ctx, c.principal.AccountID, conversationID, pos, 200)
+		cancel()
+		if err != nil {
+			c.replyError("", err)
+			return pos, nil
+		}
+		for _, m := range msgs {
+			frame := append(append([]byte(`{"type":"message","conversation_id":`), mustJSON(conversationID)...), `,"message":`...)
+			frame = append(append(frame, mustJSON(m)...), '}')
+			if err := c.write(frame); err != nil {
+				return pos, err
+			}
+			last[conversationID] = m.Seq
+		}
+		if len(msgs) < 200 {
+			return last[conversationID], nil
+		}
+	}
+}
+
+func (c *conn) write(frame []byte) error {
+	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
+		return err
+	}
+	c.g.metrics.FramesOut.Inc()
+	return nil
+}
+
+// handle runs one client frame. Errors go back as error frames; the
+// connection stays open.
+func (c *conn) handle(f *inFrame) {
+	c.g.metrics.FramesIn.WithLabelValues(frameLabel(f.Type)).Inc()
+	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.RequestTimeout)
+	defer cancel()
+	ctx = parley.WithPrincipal(ctx, c.principal)
+	p := c.principal
+	switch f.Type {
+	case "ping":
+		c.reply(okFrame{Type: "pong", ID: f.ID})
+	case "auth":
+		c.replyError(f.ID, parley.Errorf(parley.ECONFLICT, "already authenticated"))
+	case "subscribe":
+		if f.ConversationID == "" {
+			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "conversation_id is required"))
+			return
+		}
+		conv, err := c.g.conv.Get(ctx, p, f.ConversationID)
+		if err != nil {
+			c.replyError(f.ID, err)
+			return
+		}
+		var after int64
+		if f.AfterSeq != nil {
+			after = *f.AfterSeq
+		}
+		if after < 0 || after > conv.LastSeq {
+			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "after_seq %d is beyond the last message (%d)", after, conv.LastSeq))
+			return
+		}
+		c.mu.Lock()
+		if len(c.following) >= c.g.cfg.MaxSubscriptions && !c.following[conv.ID] {
+			c.mu.Unlock()
+			c.replyError(f.ID, parley.Errorf(parley.ETOOLARGE, "a connection may follow at most %d conversations", c.g.cfg.MaxSubscriptions))
+			return
+		}
+		c.following[conv.ID] = true
+		c.mu.Unlock()
+		// Follow first, then backfill: anything committed after the
+		// backfill's read arrives live, anything before it is in the read.
+		c.g.hub.follow(conv.ID, c)
+		c.enqueue(item{kind: itemSubscribe, conversationID: conv.ID, afterSeq: after, requestID: f.ID})
+	case "unsubscribe":
+		c.mu.Lock()
+		followed := c.following[f.ConversationID]
+		delete(c.following, f.ConversationID)
+		c.mu.Unlock()
+		if !followed {
+			c.replyError(f.ID, parley.Errorf(parley.ENOTFOUND, "not subscribed to %q", f.ConversationID))
+			return
+		}
+		c.g.hub.unfollow(f.ConversationID, c)
+		c.enqueue(item{kind: itemUnsubscribe, conversationID: f.ConversationID})
+		c.reply(okFrame{Type: "unsubscribed", ID: f.ID})
+	case "subscribe_inbox":
+		if !p.IsStaff() {
+			c.replyError(f.ID, parley.Errorf(parley.EFORBIDDEN, "only agents have an inbox"))
+			return
+		}
+		c.mu.Lock()
+		c.inbox = true
+		c.mu.Unlock()
+		c.g.hub.followInbox(p.AccountID, c)
+		c.reply(okFrame{Type: "inbox_subscribed", ID: f.ID})
+	case "open":
+		conv, err := c.g.conv.Open(ctx, p, conversation.OpenInput{Skill: f.Skill})
+		if err != nil {
+			c.replyError(f.ID, err)
+			return
+		}
+		c.reply(openedFrame{Type: "opened", ID: f.ID, Conversation: conv})
+	case "send":
+		c.send(ctx, f)
+	case "typing":
+		if f.Typing == nil {
+			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "typing (true or false) is required"))
+			return
+		}
+		if err := c.g.conv.Typing(ctx, p, f.ConversationID, *f.Typing); err != nil {
+			c.replyError(f.ID, err)
+		}
+	case "receipt":
+		if f.Seq == nil {
+			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "seq is required"))
+			return
+		}
+		if _, err := c.g.conv.Receipt(ctx, p, f.ConversationID, f.Kind, *f.Seq); err != nil {
+			c.replyError(f.ID, err)
+		}
+	case "":
+		c.replyError(f.ID, parley.Errorf(parley.EINVALID, "frame has no type"))
+	default:
+		c.replyError(f.ID, parley.Errorf(parley.EINVALID, "unknown frame type %q", f.Type))
+	}
+}
+
+// send stores a message and acknowledges it once it is durable.
+func (c *conn) send(ctx context.Context, f *inFrame) {
+	start := time.Now()
+	if f.Message == nil {
+		c.replyError(f.ID, parley.Errorf(parley.EINVALID, "message is required"))
+		return
+	}
+	m, dup, err := c.g.conv.Send(ctx, c.principal, conversation.SendInput{
+		ConversationID: f.ConversationID, ClientID: f.ClientID,
+		Type: f.Message.Type, Text: f.Message.Text, Choices: f.Message.Choices, Card: f.Message.Card,
+	})
+	if err != nil {
+		c.replyError(f.ID, err)
+		return
+	}
+	if !dup {
+		c.g.metrics.Messages.WithLabelValues(string(m.SenderKind)).Inc()
+	}
+	c.reply(ackFrame{Type: "ack", ID: f.ID, ConversationID: m.ConversationID, ClientID: m.ClientID, MessageID: m.ID, Seq: m.Seq, Duplicate: dup})
+	c.g.metrics.SendLatency.Observe(time.Since(start).Seconds())
+}
+
+// cleanup removes the connection from the hub.
+func (c *conn) cleanup() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.following {
+		c.g.hub.unfollow(id, c)
+	}
+	if c.inbox {
+		c.g.hub.unfollowInbox(c.principal.AccountID, c)
+	}
+}
+
+var knownFrames = map[string]bool{"ping": true, "auth": true, "subscribe": true, "unsubscribe": true,
+	"subscribe_inbox": true, "open": true, "send": true, "typing": true, "receipt": true}
+
+// frameLabel bounds the metric's label values to the known frame types.
+func frameLabel(t string) string {
+	if knownFrames[t] {
+		return t
+	}
+	return "unknown"
+}

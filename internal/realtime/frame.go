@@ -1,0 +1,118 @@
+package realtime
+
+import (
+	"encoding/json"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+)
+
+// inFrame is every field a client frame may carry; which ones a frame uses
+// depends on its type (docs/protocol.md). Unknown fields are refused.
+type inFrame struct {
+	Type           string     `json:"type"`
+	ID             string     `json:"id,omitempty"`
+	Token          string     `json:"token,omitempty"`
+	ConversationID string     `json:"conversation_id,omitempty"`
+	AfterSeq       *int64     `json:"after_seq,omitempty"`
+	ClientID       string     `json:"client_id,omitempty"`
+	Message        *inMessage `json:"message,omitempty"`
+	Typing         *bool      `json:"typing,omitempty"`
+	Kind           string     `json:"kind,omitempty"`
+	Seq            *int64     `json:"seq,omitempty"`
+	Skill          string     `json:"skill,omitempty"`
+}
+
+type inMessage struct {
+	Type    parley.MessageType `json:"type"`
+	Text    string             `json:"text"`
+	Choices []parley.Choice    `json:"choices,omitempty"`
+	Card    *parley.Card       `json:"card,omitempty"`
+}
+
+// Server frames. Each has its own struct so the documented shape is the
+// encoded shape.
+type (
+	authenticatedFrame struct {
+		Type        string               `json:"type"`
+		ID          string               `json:"id,omitempty"`
+		AccountID   string               `json:"account_id"`
+		Kind        parley.PrincipalKind `json:"kind"`
+		PrincipalID string               `json:"principal_id"`
+		Role        parley.Role          `json:"role,omitempty"`
+		Limits      limitsInfo           `json:"limits"`
+	}
+	limitsInfo struct {
+		MaxChars         int   `json:"max_chars"`
+		MaxFrameBytes    int64 `json:"max_frame_bytes"`
+		HeartbeatSeconds int   `json:"heartbeat_seconds"`
+	}
+	ackFrame struct {
+		Type           string `json:"type"`
+		ID             string `json:"id,omitempty"`
+		ConversationID string `json:"conversation_id"`
+		ClientID       string `json:"client_id,omitempty"`
+		MessageID      string `json:"message_id"`
+		Seq            int64  `json:"seq"`
+		Duplicate      bool   `json:"duplicate"`
+	}
+	subscribedFrame struct {
+		Type           string `json:"type"`
+		ID             string `json:"id,omitempty"`
+		ConversationID string `json:"conversation_id"`
+		LastSeq        int64  `json:"last_seq"`
+	}
+	openedFrame struct {
+		Type         string               `json:"type"`
+		ID           string               `json:"id,omitempty"`
+		Conversation *parley.Conversation `json:"conversation"`
+	}
+	okFrame struct {
+		Type string `json:"type"`
+		ID   string `json:"id,omitempty"`
+	}
+	errorFrame struct {
+		Type    string `json:"type"`
+		ID      string `json:"id,omitempty"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+)
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("realtime: encode frame: " + err.Error())
+	}
+	return b
+}
+
+// eventFrame encodes a bus event as the frame subscribers receive, once for
+// all of them. It returns nil for events that clients do not see.
+func eventFrame(e *parley.Event) []byte {
+	var b []byte
+	switch e.Type {
+	case parley.EventMessageCreated:
+		b = append(b, `{"type":"message","conversation_id":`...)
+		b = appendString(b, e.ConversationID)
+		b = append(b, `,"message":`...)
+	case parley.EventConversationOpened, parley.EventConversationQueued,
+		parley.EventConversationAssigned, parley.EventConversationClosed:
+		b = append(b, `{"type":"conversation","event":`...)
+		b = appendString(b, e.Type)
+		b = append(b, `,"conversation":`...)
+	case parley.EventReceiptUpdated:
+		b = append(b, `{"type":"receipt","receipt":`...)
+	case conversation.EventTyping:
+		b = append(b, `{"type":"typing","typing":`...)
+	default:
+		return nil
+	}
+	b = append(b, e.Data...)
+	return append(b, '}')
+}
+
+func appendString(b []byte, s string) []byte {
+	enc, _ := json.Marshal(s)
+	return append(b, enc...)
+}

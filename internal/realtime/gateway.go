@@ -1,0 +1,356 @@
+// Package realtime is the WebSocket gateway: it authenticates consumer and
+// agent connections, takes their frames (send, subscribe, typing,
+// receipts), and pushes every committed change to the connections that
+// follow it — with resync after reconnect, no gap and no duplicate, and a
+// bounded queue per connection (docs/protocol.md).
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/metrics"
+)
+
+// Close codes the server uses besides the standard ones.
+const (
+	CloseAuthFailed  websocket.StatusCode = 4001 // authentication missing or wrong
+	CloseTooSlow     websocket.StatusCode = 4008 // outgoing queue overflowed; reconnect and resync
+	CloseIdleTimeout websocket.StatusCode = 4009 // no frame within the heartbeat timeout
+)
+
+// Config tunes the gateway. Zero fields take the defaults.
+type Config struct {
+	// AllowedOrigins lists origins (scheme://host[:port]) allowed besides
+	// the server's own. Requests without an Origin (non-browser clients)
+	// are allowed; they must still authenticate.
+	AllowedOrigins   []string
+	QueueSize        int           // outgoing frames buffered per connection (default 1024)
+	MaxFrameBytes    int64         // largest client frame (default 64 KiB)
+	IdleTimeout      time.Duration // close when nothing arrives this long (default 75 s)
+	AuthTimeout      time.Duration // first frame must be auth within this (default 10 s)
+	WriteTimeout     time.Duration // one frame write (default 10 s)
+	RequestTimeout   time.Duration // one client request (default 15 s)
+	MaxSubscriptions int           // conversations one connection may follow (default 500)
+}
+
+func (c *Config) defaults() {
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 75 * time.Second
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = 500
+	}
+}
+
+// Gateway serves WebSocket connections at GET /api/v1/ws.
+type Gateway struct {
+	cfg     Config
+	store   parley.Store
+	conv    *conversation.Service
+	auth    *auth.Authenticator
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	hub     *hub
+	unsub   func()
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// New returns a gateway that follows bus for changes to push.
+func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Service, a *auth.Authenticator, log *slog.Logger, m *metrics.Metrics) *Gateway {
+	cfg.defaults()
+	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), conns: make(map[*conn]struct{})}
+	g.unsub = bus.Subscribe(g.hub.dispatch)
+	return g
+}
+
+// ServeHTTP upgrades the request and runs the connection until it ends.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.originAllowed(r) {
+		writeHTTPError(w, http.StatusForbidden, parley.EFORBIDDEN, "origin "+r.Header.Get("Origin")+" is not allowed")
+		return
+	}
+	// A session cookie authenticates browser agents at the upgrade; the
+	// Origin check above is what keeps other sites from riding on it.
+	var cookiePrincipal *parley.Principal
+	if ck, err := r.Cookie(auth.SessionCookie); err == nil && ck.Value != "" {
+		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil {
+			cookiePrincipal = &p
+		}
+	}
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		writeHTTPError(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, "server is shutting down")
+		return
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	defer g.wg.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // origin checked above
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(g.cfg.MaxFrameBytes)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, ok := g.authenticate(ctx, ws, cookiePrincipal)
+	if !ok {
+		return
+	}
+	c := &conn{g: g, ws: ws, principal: p, out: make(chan item, g.cfg.QueueSize), ctx: ctx, cancel: cancel, following: make(map[string]bool)}
+	if !g.register(c) {
+		ws.Close(websocket.StatusGoingAway, "server is shutting down")
+		return
+	}
+	kind := string(p.Kind)
+	g.metrics.Connections.WithLabelValues(kind).Inc()
+	defer g.metrics.Connections.WithLabelValues(kind).Dec()
+	defer g.unregister(c)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.writeLoop()
+	}()
+	g.readLoop(c)
+	cancel()
+	<-done
+	switch {
+	case c.slow.Load():
+		ws.Close(CloseTooSlow, "client too slow; reconnect and resync")
+	default:
+		ws.Close(websocket.StatusNormalClosure, "")
+	}
+}
+
+// authenticate waits for the auth frame and answers it. On failure it sends
+// an error frame and closes the connection with CloseAuthFailed.
+func (g *Gateway) authenticate(ctx context.Context, ws *websocket.Conn, cookie *parley.Principal) (parley.Principal, bool) {
+	fail := func(id string, err error) (parley.Principal, bool) {
+		g.metrics.FrameErrors.WithLabelValues(parley.ErrorCode(err)).Inc()
+		wctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
+		ws.Write(wctx, websocket.MessageText, mustJSON(errorFrame{Type: "error", ID: id, Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)}))
+		cancel()
+		ws.Close(CloseAuthFailed, "authentication failed")
+		return parley.Principal{}, false
+	}
+	rctx, cancel := context.WithTimeout(ctx, g.cfg.AuthTimeout)
+	_, data, err := ws.Read(rctx)
+	cancel()
+	if err != nil {
+		ws.Close(CloseAuthFailed, "no auth frame in time")
+		return parley.Principal{}, false
+	}
+	f, err := parseFrame(data)
+	if err != nil {
+		return fail("", err)
+	}
+	if f.Type != "auth" {
+		return fail(f.ID, parley.Errorf(parley.EUNAUTHORIZED, "the first frame must be auth"))
+	}
+	var p parley.Principal
+	actx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
+	defer cancel()
+	switch {
+	case f.Token != "" && strings.HasPrefix(f.Token, "key_"):
+		p, err = g.auth.APIKey(actx, f.Token)
+	case f.Token != "":
+		p, err = g.auth.Consumer(actx, f.Token)
+	case cookie != nil:
+		p = *cookie
+	default:
+		err = parley.Errorf(parley.EUNAUTHORIZED, "auth needs a token, or a session cookie on the upgrade request")
+	}
+	if err != nil {
+		return fail(f.ID, err)
+	}
+	wctx, cancel2 := context.WithTimeout(ctx, g.cfg.WriteTimeout)
+	defer cancel2()
+	err = ws.Write(wctx, websocket.MessageText, mustJSON(authenticatedFrame{
+		Type: "authenticated", ID: f.ID, AccountID: p.AccountID, Kind: p.Kind, PrincipalID: p.ID, Role: p.Role,
+		Limits: limitsInfo{MaxChars: g.conv.Limits().MaxChars, MaxFrameBytes: g.cfg.MaxFrameBytes, HeartbeatSeconds: int(g.cfg.IdleTimeout.Seconds() / 3)},
+	}))
+	return p, err == nil
+}
+
+// readLoop handles frames in arrival order until the connection ends.
+func (g *Gateway) readLoop(c *conn) {
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, g.cfg.IdleTimeout)
+		typ, data, err := c.ws.Read(ctx)
+		idle := ctx.Err() == context.DeadlineExceeded && c.ctx.Err() == nil
+		cancel()
+		if err != nil {
+			if idle {
+				c.ws.Close(CloseIdleTimeout, "no frame within the heartbeat timeout")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.replyError("", parley.Errorf(parley.EINVALID, "frames are JSON text, not binary"))
+			continue
+		}
+		f, err := parseFrame(data)
+		if err != nil {
+			c.replyError(frameID(data), err)
+			continue
+		}
+		c.handle(f)
+		if c.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// parseFrame decodes a client frame strictly: valid UTF-8, one JSON object,
+// known fields only.
+func parseFrame(data []byte) (*inFrame, error) {
+	if !utf8.Valid(data) {
+		return nil, parley.Errorf(parley.EINVALID, "frame is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var f inFrame
+	if err := dec.Decode(&f); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return nil, parley.Errorf(parley.EINVALID, "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+		case errors.As(err, &typ):
+			return nil, parley.Errorf(parley.EINVALID, "field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return nil, parley.Errorf(parley.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return nil, parley.Errorf(parley.EINVALID, "malformed JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return nil, parley.Errorf(parley.EINVALID, "a frame holds exactly one JSON object")
+	}
+	return &f, nil
+}
+
+// frameID digs the request id out of a frame that failed to parse, so the
+// error can still be matched to its request.
+func frameID(data []byte) string {
+	var f struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(data, &f)
+	if len(f.ID) > 128 {
+		return ""
+	}
+	return f.ID
+}
+
+func (g *Gateway) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range g.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Gateway) register(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	return true
+}
+
+func (g *Gateway) unregister(c *conn) {
+	c.cleanup()
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+}
+
+// Shutdown stops taking connections, lets each connection finish the frame
+// it is handling (so an in-flight send is stored and acked), then closes
+// them with "going away". Clients reconnect elsewhere and resync.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closing = true
+	conns := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.ws.Close(websocket.StatusGoingAway, "server is shutting down")
+	}
+	g.unsub()
+	done := make(chan struct{})
+	go func() {
+		g.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Code, body.Error.Message = code, msg
+	json.NewEncoder(w).Encode(body)
+}

@@ -1,0 +1,245 @@
+// Package server wires Parley's parts into one running node: it opens the
+// store and bus, builds the services, serves REST, WebSocket, health and
+// metrics on one listener, and shuts all of it down in order.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/httpapi"
+	"github.com/parleychat/parley/internal/localbus"
+	"github.com/parleychat/parley/internal/metrics"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/sqlite"
+)
+
+// Config is everything a node needs; cmd/parley fills it from flags and
+// PARLEY_* environment variables.
+type Config struct {
+	Addr            string // listen address (default 127.0.0.1:8080)
+	DataDir         string // SQLite file and secrets (default ./parley-data)
+	Secret          string // signs consumer tokens; default: generated into DataDir
+	MaxMessageChars int
+	MaxBodyBytes    int64
+	MaxFrameBytes   int64
+	AllowedOrigins  []string
+	SecureCookies   bool
+	ShutdownTimeout time.Duration
+	Password        auth.PasswordParams // zero: auth.DefaultPasswordParams
+}
+
+// Server is a running node.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	Store    *sqlite.DB
+	Bus      parley.Bus
+	Auth     *auth.Authenticator
+	Conv     *conversation.Service
+	Metrics  *metrics.Metrics
+	gateway  *realtime.Gateway
+	http     *http.Server
+	listener net.Listener
+	ready    chan struct{}
+}
+
+// Open prepares a node: data dir, store (migrations applied), services.
+// It does not listen yet.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "parley-data"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	bus := localbus.New()
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlite.Options{Bus: bus})
+	if err != nil {
+		return nil, err
+	}
+	a, err := auth.New(store, secret)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	if cfg.Password.Memory != 0 {
+		a.Password = cfg.Password
+	}
+	m := metrics.New()
+	conv := conversation.New(store, bus, parley.MessageLimits{MaxChars: cfg.MaxMessageChars})
+	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
+	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes}, store, bus, conv, a, log, m)
+	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
+	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+func (s *Server) routes(api *httpapi.API) http.Handler {
+	mux := http.NewServeMux()
+	api.Register(mux)
+	mux.Handle("GET /api/v1/ws", s.gateway)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"unavailable","store":%q}`+"\n", err.Error())
+			return
+		}
+		w.Write([]byte(`{"status":"ready","store":"ok","bus":"ok"}` + "\n"))
+	})
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	return s.observe(securityHeaders(mux))
+}
+
+// observe counts requests per route pattern and status.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/ws" {
+			next.ServeHTTP(w, r) // hijacked; counted by the gateway
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.Metrics.HTTPRequests.WithLabelValues(route, fmt.Sprint(rec.status)).Inc()
+		s.Metrics.HTTPLatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("X-Frame-Options", "DENY")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Listen binds the address; with port 0 the kernel picks one (see Addr).
+func (s *Server) Listen() error {
+	l, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	s.listener = l
+	return nil
+}
+
+// Addr is the bound address, after Listen.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the base URL of the bound address.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Serve serves until ctx ends, then shuts down gracefully: no new
+// connections, in-flight requests and frames finished, queued writes
+// committed, store closed.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.listener == nil {
+		if err := s.Listen(); err != nil {
+			s.Store.Close()
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	close(s.ready)
+	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "version", parley.Version)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	return errors.Join(serveErr, s.shutdown())
+}
+
+func (s *Server) shutdown() error {
+	s.log.Info("parley shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	httpErr := s.http.Shutdown(ctx)
+	wsErr := s.gateway.Shutdown(ctx)
+	storeErr := s.Store.Close()
+	if errors.Is(httpErr, http.ErrServerClosed) {
+		httpErr = nil
+	}
+	return errors.Join(httpErr, wsErr, storeErr)
+}
+
+// Ready is closed once the server accepts requests.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// loadSecret returns the configured secret, or the one kept in the data
+// dir, creating it on first start.
+func loadSecret(cfg Config) ([]byte, error) {
+	if cfg.Secret != "" {
+		if len(cfg.Secret) < 32 {
+			return nil, errors.New("secret must be at least 32 characters")
+		}
+		return []byte(cfg.Secret), nil
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	b = []byte(hex.EncodeToString(raw))
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("write secret: %w", err)
+	}
+	return b, nil
+}
