@@ -37,6 +37,7 @@ type Config struct {
 	MaxBodyBytes    int64
 	MaxFrameBytes   int64
 	AllowedOrigins  []string
+	QueueSize       int // outgoing frames buffered per WebSocket connection
 	SecureCookies   bool
 	ShutdownTimeout time.Duration
 	Password        auth.PasswordParams // zero: auth.DefaultPasswordParams
@@ -92,7 +93,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	m := metrics.New()
 	conv := conversation.New(store, bus, parley.MessageLimits{MaxChars: cfg.MaxMessageChars})
 	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
-	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes}, store, bus, conv, a, log, m)
+	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
