@@ -60,6 +60,9 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route"}),
 	}
+	for _, kind := range []string{"consumer", "user", "api_key"} {
+		m.Connections.WithLabelValues(kind) // show zeros before the first connection
+	}
 	r.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
 		m.Messages, m.SendLatency, m.HTTPRequests, m.HTTPLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

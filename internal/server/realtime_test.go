@@ -230,7 +230,11 @@ func TestInboxSeesConversationChanges(t *testing.T) {
 }
 
 func TestSlowClientIsDisconnected(t *testing.T) {
-	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.QueueSize = 4 })
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		c.QueueSize = 4
+		// Big messages fill the kernel's socket buffers in a few hundred sends.
+		c.MaxMessageChars, c.MaxFrameBytes = 60000, 256<<10
+	})
 	b := seedBrand(t, ts, "Acme")
 	v := ts.newVisitor(t, b.account.ID)
 	conv := v.open(t)
@@ -245,9 +249,9 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	slow.next(ofType("subscribed"))
 	stalled := stallReads(slow)
 
-	// Big messages fill the kernel buffers quickly; then the queue overflows.
+	// Once the kernel's buffers are full, the queue overflows.
 	agent := agentWS(t, ts, b.agent)
-	body := strings.Repeat("x", 4000)
+	body := strings.Repeat("x", 60000)
 	for i := 0; ; i++ {
 		agent.sendText(conv.ID, fmt.Sprint(i), body)
 		if ts.slowDisconnects() > 0 {

@@ -52,6 +52,7 @@ type Server struct {
 	Auth     *auth.Authenticator
 	Conv     *conversation.Service
 	Metrics  *metrics.Metrics
+	API      *httpapi.API
 	gateway  *realtime.Gateway
 	http     *http.Server
 	listener net.Listener
@@ -95,6 +96,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
+	s.API = api
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }

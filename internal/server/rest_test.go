@@ -1,0 +1,342 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// TestEveryRouteKeepsAccountsApart calls every REST route with account A's
+// admin credentials and account B's IDs: each answers 404 (or refuses the
+// reference) and no response carries B's data.
+func TestEveryRouteKeepsAccountsApart(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	a := seedBrand(t, ts, "Alpha")
+	b := seedBrand(t, ts, "Beta")
+	bVisitor := ts.newVisitor(t, b.account.ID)
+	bConv := bVisitor.open(t)
+	bVisitor.do("POST", "/api/v1/conversations/"+bConv.ID+"/messages", map[string]any{"text": "B's secret"}, nil)
+	var bSkill parley.Skill
+	ts.withKey(t, b.apiKey).do("POST", "/api/v1/skills", map[string]any{"name": "beta-only"}, &bSkill)
+	bKeyID := strings.SplitN(b.apiKey, ".", 2)[0]
+	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
+
+	// What each route is called with: B's IDs in the path, the query and the body.
+	type call struct {
+		path   string
+		body   any
+		status int // expected; lists answer 200 with only A's data
+	}
+	calls := map[string]call{
+		"POST /api/v1/auth/login":                  {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
+		"POST /api/v1/auth/logout":                 {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
+		"GET /api/v1/me":                           {"/api/v1/me", nil, 200},
+		"POST /api/v1/consumer-tokens":             {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
+		"GET /api/v1/users":                        {"/api/v1/users", nil, 200},
+		"POST /api/v1/users":                       {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
+		"GET /api/v1/users/{id}":                   {"/api/v1/users/" + b.agent.ID, nil, 404},
+		"PATCH /api/v1/users/{id}":                 {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/skills":                       {"/api/v1/skills", nil, 200},
+		"POST /api/v1/skills":                      {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
+		"GET /api/v1/api-keys":                     {"/api/v1/api-keys", nil, 200},
+		"POST /api/v1/api-keys":                    {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
+		"DELETE /api/v1/api-keys/{id}":             {"/api/v1/api-keys/" + bKeyID, nil, 404},
+		"GET /api/v1/conversations":                {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
+		"POST /api/v1/conversations":               {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
+		"GET /api/v1/conversations/{id}":           {"/api/v1/conversations/" + bConv.ID, nil, 404},
+		"POST /api/v1/conversations/{id}/close":    {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
+		"GET /api/v1/conversations/{id}/messages":  {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
+		"POST /api/v1/conversations/{id}/messages": {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
+		"GET /api/v1/events":                       {"/api/v1/events", nil, 200},
+		"GET /api/v1/openapi.json":                 {"/api/v1/openapi.json", nil, 200},
+	}
+	aAdmin := ts.withKey(t, a.apiKey)
+	bEventsBefore, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
+	secrets := []string{b.account.ID, bConv.ID, bVisitor.consumer.ID, b.agent.ID, bSkill.ID, bKeyID, "B's secret", b.admin.Email}
+	for _, rt := range ts.API.Routes() {
+		key := rt.Method + " " + rt.Path
+		t.Run(key, func(t *testing.T) {
+			c, ok := calls[key]
+			if !ok {
+				t.Fatalf("route %s has no cross-account case: add one", key)
+			}
+			aAdmin.t = t
+			status, raw := aAdmin.raw(rt.Method, c.path, c.body)
+			if status != c.status {
+				t.Fatalf("status %d, want %d: %s", status, c.status, raw)
+			}
+			leaks := secrets
+			if status >= 400 {
+				// Errors may echo the caller's own input (the ID it asked
+				// for), never B's data.
+				leaks = []string{"B's secret", b.admin.Email, b.account.ID, bVisitor.consumer.ID}
+				if key == "POST /api/v1/conversations" {
+					leaks = leaks[:3]
+				}
+			}
+			for _, s := range leaks {
+				if strings.Contains(string(raw), s) {
+					t.Fatalf("response carries account B's %q: %s", s, raw)
+				}
+			}
+		})
+	}
+	aAdmin.t = t
+	bEventsAfter, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
+	if len(bEventsAfter) != len(bEventsBefore) {
+		t.Fatalf("account A's calls changed account B: %d new events", len(bEventsAfter)-len(bEventsBefore))
+	}
+	got, _ := ts.Store.FindUser(t.Context(), b.account.ID, b.agent.ID)
+	if got.Name == "hijacked" {
+		t.Fatal("A renamed B's user")
+	}
+}
+
+func TestRolesAreEnforced(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	agent, supervisor, admin := ts.login(t, b.agent), ts.login(t, b.supervisor), ts.login(t, b.admin)
+	v1, v2 := ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID)
+	conv1 := v1.open(t)
+	newUser := func(email string) map[string]any {
+		return map[string]any{"email": email, "password": "long enough", "role": "agent"}
+	}
+	cases := []struct {
+		name   string
+		c      *client
+		method string
+		path   string
+		body   any
+		status int
+	}{
+		{"agent cannot create users", agent, "POST", "/api/v1/users", newUser("a1@acme.test"), 403},
+		{"supervisor cannot create users", supervisor, "POST", "/api/v1/users", newUser("a2@acme.test"), 403},
+		{"admin creates users", admin, "POST", "/api/v1/users", newUser("a3@acme.test"), 201},
+		{"agent cannot list users", agent, "GET", "/api/v1/users", nil, 403},
+		{"supervisor lists users", supervisor, "GET", "/api/v1/users", nil, 200},
+		{"agent reads themself", agent, "GET", "/api/v1/users/" + b.agent.ID, nil, 200},
+		{"agent cannot read a colleague", agent, "GET", "/api/v1/users/" + b.admin.ID, nil, 403},
+		{"agent cannot read events", agent, "GET", "/api/v1/events", nil, 403},
+		{"supervisor reads events", supervisor, "GET", "/api/v1/events", nil, 200},
+		{"agent cannot create API keys", agent, "POST", "/api/v1/api-keys", map[string]any{"name": "k"}, 403},
+		{"agent cannot create skills", agent, "POST", "/api/v1/skills", map[string]any{"name": "s"}, 403},
+		{"agent reads conversations", agent, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},
+		{"consumer reads their conversation", v1.client, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},
+		{"consumer cannot read another consumer's conversation", v2.client, "GET", "/api/v1/conversations/" + conv1.ID, nil, 404},
+		{"consumer cannot read another consumer's messages", v2.client, "GET", "/api/v1/conversations/" + conv1.ID + "/messages", nil, 404},
+		{"consumer cannot write to another consumer's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/messages", map[string]any{"text": "hi"}, 404},
+		{"consumer cannot close another consumer's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/close", nil, 404},
+		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
+		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
+		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.c.t = t
+			if st, raw := tc.c.raw(tc.method, tc.path, tc.body); st != tc.status {
+				t.Fatalf("%s %s: status %d, want %d: %s", tc.method, tc.path, st, tc.status, raw)
+			}
+		})
+	}
+	// A consumer's list holds only their own conversations.
+	v2.open(t)
+	var page struct{ Conversations []parley.Conversation }
+	v2.t = t
+	v2.do("GET", "/api/v1/conversations", nil, &page)
+	for _, c := range page.Conversations {
+		if c.ConsumerID != v2.consumer.ID {
+			t.Fatalf("consumer 2 listed %s of consumer %s", c.ID, c.ConsumerID)
+		}
+	}
+	if len(page.Conversations) != 1 {
+		t.Fatalf("consumer 2 listed %d conversations, want 1", len(page.Conversations))
+	}
+}
+
+func TestSessionsNeedCSRFAndEndOnDeactivation(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	agent := ts.login(t, b.agent)
+	token := admin.csrf
+	admin.csrf = ""
+	if st, raw := admin.raw("POST", "/api/v1/skills", map[string]any{"name": "billing"}); st != 403 || errorCode(raw) != parley.EFORBIDDEN {
+		t.Fatalf("no CSRF token: %d %s", st, raw)
+	}
+	admin.csrf = "wrong"
+	if st, _ := admin.raw("POST", "/api/v1/skills", map[string]any{"name": "billing"}); st != 403 {
+		t.Fatalf("wrong CSRF token: %d", st)
+	}
+	admin.csrf = token
+	if st, _ := admin.raw("POST", "/api/v1/skills", map[string]any{"name": "billing"}); st != 201 {
+		t.Fatalf("with CSRF token: %d", st)
+	}
+	// Login failures all look the same.
+	var wrongPass, noUser struct {
+		Error struct{ Code, Message string }
+	}
+	ts.anon(t).do("POST", "/api/v1/auth/login", map[string]any{"email": b.agent.Email, "password": "nope nope"}, &wrongPass)
+	ts.anon(t).do("POST", "/api/v1/auth/login", map[string]any{"email": "ghost@acme.test", "password": "nope nope"}, &noUser)
+	if wrongPass != noUser || wrongPass.Error.Code != parley.EUNAUTHORIZED {
+		t.Fatalf("login errors differ: %+v vs %+v", wrongPass, noUser)
+	}
+	// Deactivating the agent ends their session at once.
+	if st, _ := admin.raw("PATCH", "/api/v1/users/"+b.agent.ID, map[string]any{"active": false}); st != 200 {
+		t.Fatalf("deactivate: %d", st)
+	}
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatalf("deactivated agent's session: %d, want 401", st)
+	}
+	if st, _ := ts.anon(t).raw("POST", "/api/v1/auth/login", map[string]any{"email": b.agent.Email, "password": password}); st != 401 {
+		t.Fatalf("deactivated agent can log in: %d", st)
+	}
+	// Logout ends the session.
+	if st, _ := admin.raw("POST", "/api/v1/auth/logout", nil); st != 204 {
+		t.Fatalf("logout: %d", st)
+	}
+	if st, _ := admin.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatalf("after logout: %d", st)
+	}
+}
+
+func TestBadRequestsGetPreciseErrorsAndChangeNothing(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.MaxMessageChars = 50; c.MaxBodyBytes = 4096 })
+	b := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	msgs := "/api/v1/conversations/" + conv.ID + "/messages"
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		code   string
+	}{
+		{"malformed JSON", "POST", msgs, `{"text":`, 400, parley.EINVALID},
+		{"unknown field", "POST", msgs, `{"text":"hi","colour":"red"}`, 400, parley.EINVALID},
+		{"wrong field type", "POST", msgs, `{"text":42}`, 400, parley.EINVALID},
+		{"trailing data", "POST", msgs, `{"text":"hi"} {"text":"again"}`, 400, parley.EINVALID},
+		{"empty body", "POST", msgs, ``, 400, parley.EINVALID},
+		{"invalid UTF-8", "POST", msgs, []byte("{\"text\":\"a\xffb\"}"), 400, parley.EINVALID},
+		{"NUL byte", "POST", msgs, `{"text":"a\u0000b"}`, 400, parley.EINVALID},
+		{"over the message limit", "POST", msgs, fmt.Sprintf(`{"text":%q}`, strings.Repeat("ü", 51)), 413, parley.ETOOLARGE},
+		{"over the body limit", "POST", msgs, fmt.Sprintf(`{"text":%q}`, strings.Repeat("a", 5000)), 413, parley.ETOOLARGE},
+		{"unknown message type", "POST", msgs, `{"type":"hologram","text":"hi"}`, 400, parley.EINVALID},
+		{"after_seq in the future", "GET", msgs + "?after_seq=99", nil, 400, parley.EINVALID},
+		{"after_seq not a number", "GET", msgs + "?after_seq=abc", nil, 400, parley.EINVALID},
+		{"unknown conversation", "GET", "/api/v1/conversations/conv_nope", nil, 404, parley.ENOTFOUND},
+		{"unknown route", "GET", "/api/v1/teleport", nil, 404, parley.ENOTFOUND},
+		{"bad state filter", "GET", "/api/v1/conversations?state=limbo", nil, 400, parley.EINVALID},
+		{"bad cursor", "GET", "/api/v1/conversations?cursor=42", nil, 400, parley.EINVALID},
+		{"bad limit", "GET", "/api/v1/conversations?limit=0", nil, 400, parley.EINVALID},
+	}
+	before, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v.t = t
+			st, raw := v.raw(tc.method, tc.path, tc.body)
+			if st != tc.status || errorCode(raw) != tc.code {
+				t.Fatalf("status %d %s, want %d %s", st, raw, tc.status, tc.code)
+			}
+			if !strings.Contains(string(raw), `"message":"`) {
+				t.Fatalf("no human message: %s", raw)
+			}
+		})
+	}
+	v.t = t
+	after, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
+	if len(after) != len(before) {
+		t.Fatalf("bad requests wrote %d events", len(after)-len(before))
+	}
+	// Wrong content type and missing auth.
+	req, _ := http.NewRequest("POST", ts.url+msgs, strings.NewReader(`{"text":"hi"}`))
+	req.Header.Set("Authorization", "Bearer "+v.token)
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 400 {
+		t.Fatalf("text/plain body: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if st, raw := ts.anon(t).raw("GET", msgs, nil); st != 401 || errorCode(raw) != parley.EUNAUTHORIZED {
+		t.Fatalf("no auth: %d %s", st, raw)
+	}
+}
+
+func TestConversationPagingAndEvents(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	api := ts.withKey(t, b.apiKey)
+	var created []string
+	for i := 0; i < 5; i++ {
+		var c parley.Conversation
+		if st := api.do("POST", "/api/v1/conversations", map[string]any{"consumer": map[string]any{"external_id": fmt.Sprintf("crm-%d", i%2), "name": "Customer"}}, &c); st != 201 {
+			t.Fatalf("API channel open: %d", st)
+		}
+		if c.Channel != parley.ChannelAPI {
+			t.Fatalf("channel %q", c.Channel)
+		}
+		created = append(created, c.ID)
+	}
+	var seen []string
+	cursor := ""
+	for {
+		var page struct {
+			Conversations []parley.Conversation
+			NextCursor    string `json:"next_cursor"`
+		}
+		api.do("GET", "/api/v1/conversations?limit=2&cursor="+cursor, nil, &page)
+		for _, c := range page.Conversations {
+			seen = append(seen, c.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != 5 || seen[0] != created[4] || seen[4] != created[0] {
+		t.Fatalf("paged %v, want newest first of %v", seen, created)
+	}
+	// The same external ID is the same consumer.
+	c0, _ := ts.Store.FindConversation(t.Context(), b.account.ID, created[0])
+	c2, _ := ts.Store.FindConversation(t.Context(), b.account.ID, created[2])
+	if c0.ConsumerID != c2.ConsumerID {
+		t.Fatal("external_id did not find the existing consumer")
+	}
+	var closed parley.Conversation
+	if st := api.do("POST", "/api/v1/conversations/"+created[0]+"/close", map[string]any{"reason": "resolved"}, &closed); st != 200 || closed.State != parley.StateClosed {
+		t.Fatalf("close: %d %+v", st, closed)
+	}
+	if st, raw := api.raw("POST", "/api/v1/conversations/"+created[0]+"/close", nil); st != 409 || errorCode(raw) != parley.ECONFLICT {
+		t.Fatalf("close twice: %d %s", st, raw)
+	}
+	var events struct {
+		Events     []parley.Event
+		NextCursor int64 `json:"next_cursor"`
+	}
+	api.do("GET", "/api/v1/events?types=conversation.opened,conversation.closed", nil, &events)
+	if len(events.Events) != 6 {
+		t.Fatalf("%d events, want 5 opened + 1 closed", len(events.Events))
+	}
+	api.do("GET", fmt.Sprintf("/api/v1/events?after=%d", events.NextCursor), nil, &events)
+	if len(events.Events) != 0 {
+		t.Fatalf("events after the last cursor: %d", len(events.Events))
+	}
+	if st, raw := api.raw("GET", "/api/v1/events?types=made.up", nil); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("unknown event type: %d %s", st, raw)
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`, "/metrics": "parley_ws_connections"} {
+		st, raw := ts.anon(t).raw("GET", path, nil)
+		if st != 200 || !strings.Contains(string(raw), want) {
+			t.Fatalf("%s: %d %s", path, st, raw)
+		}
+	}
+}
