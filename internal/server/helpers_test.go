@@ -36,7 +36,7 @@ type testServer struct {
 	done   chan error
 }
 
-func startServer(t *testing.T, dir string, tweak ...func(*server.Config)) *testServer {
+func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testServer {
 	t.Helper()
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Password: fastPasswords}
 	for _, f := range tweak {
@@ -77,7 +77,7 @@ type brand struct {
 
 const password = "correct horse battery"
 
-func seedBrand(t *testing.T, ts *testServer, name string) brand {
+func seedBrand(t testing.TB, ts *testServer, name string) brand {
 	t.Helper()
 	ctx := context.Background()
 	b := brand{account: &parley.Account{Name: name}}
@@ -104,25 +104,25 @@ func seedBrand(t *testing.T, ts *testServer, name string) brand {
 
 // client is a REST client with one kind of credential.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	base   string
 	http   *http.Client
 	bearer string
 	csrf   string
 }
 
-func (ts *testServer) anon(t *testing.T) *client {
+func (ts *testServer) anon(t testing.TB) *client {
 	return &client{t: t, base: ts.url, http: &http.Client{Timeout: waitLimit}}
 }
 
-func (ts *testServer) withKey(t *testing.T, key string) *client {
+func (ts *testServer) withKey(t testing.TB, key string) *client {
 	c := ts.anon(t)
 	c.bearer = key
 	return c
 }
 
 // login returns a client holding a session cookie and its CSRF token.
-func (ts *testServer) login(t *testing.T, u *parley.User) *client {
+func (ts *testServer) login(t testing.TB, u *parley.User) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: ts.url, http: &http.Client{Jar: jar, Timeout: waitLimit}}
@@ -143,7 +143,7 @@ type visitor struct {
 	token    string
 }
 
-func (ts *testServer) newVisitor(t *testing.T, accountID string) *visitor {
+func (ts *testServer) newVisitor(t testing.TB, accountID string) *visitor {
 	t.Helper()
 	var out struct {
 		Token    string           `json:"token"`
@@ -156,7 +156,7 @@ func (ts *testServer) newVisitor(t *testing.T, accountID string) *visitor {
 	return &visitor{client: c, consumer: out.Consumer, token: out.Token}
 }
 
-func (v *visitor) open(t *testing.T) *parley.Conversation {
+func (v *visitor) open(t testing.TB) *parley.Conversation {
 	t.Helper()
 	var conv parley.Conversation
 	if st := v.do("POST", "/api/v1/conversations", map[string]any{}, &conv); st != 201 {
@@ -239,7 +239,7 @@ type frame struct {
 }
 
 // msg decodes the message of a message frame.
-func (f frame) msg(t *testing.T) parley.Message {
+func (f frame) msg(t testing.TB) parley.Message {
 	t.Helper()
 	var m parley.Message
 	if err := json.Unmarshal(f.Message, &m); err != nil {
@@ -251,7 +251,7 @@ func (f frame) msg(t *testing.T) parley.Message {
 // wsClient is a real WebSocket client; a goroutine reads every frame into
 // a channel so tests can wait for frames with a deadline.
 type wsClient struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	frames chan frame
 	closed chan struct{}
@@ -275,7 +275,7 @@ func (ts *testServer) slowDisconnects() float64 {
 	return testutil.ToFloat64(ts.Metrics.SlowDisconnects)
 }
 
-func dialWS(t *testing.T, ts *testServer, header http.Header) (*wsClient, error) {
+func dialWS(t testing.TB, ts *testServer, header http.Header) (*wsClient, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
@@ -309,7 +309,7 @@ func dialWS(t *testing.T, ts *testServer, header http.Header) (*wsClient, error)
 }
 
 // connect dials and authenticates with token ("" uses the cookie in header).
-func connect(t *testing.T, ts *testServer, token string, header http.Header) *wsClient {
+func connect(t testing.TB, ts *testServer, token string, header http.Header) *wsClient {
 	t.Helper()
 	c, err := dialWS(t, ts, header)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // agentWS connects a logged-in agent over WebSocket with its session cookie.
-func agentWS(t *testing.T, ts *testServer, u *parley.User) *wsClient {
+func agentWS(t testing.TB, ts *testServer, u *parley.User) *wsClient {
 	t.Helper()
 	c := ts.login(t, u)
 	req, _ := http.NewRequest("GET", ts.url, nil)

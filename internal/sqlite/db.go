@@ -389,7 +389,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.bumpEventSeq = p(`UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`)
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, last_seq FROM conversations WHERE account_id = ? AND id = ?`)
-	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND account_id = ?`)
+	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ?`)
 	s.insertMessage = p(`INSERT INTO messages (conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
 	if err != nil {

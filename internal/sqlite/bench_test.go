@@ -1,0 +1,74 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/sqlite"
+)
+
+func benchStore(b *testing.B, conversations int) (*sqlite.DB, string, []string) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	a := &parley.Account{Name: "Bench"}
+	db.CreateAccount(ctx, a)
+	c := &parley.Consumer{AccountID: a.ID}
+	db.CreateConsumer(ctx, c)
+	var ids []string
+	for i := 0; i < conversations; i++ {
+		conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, conv.ID)
+	}
+	return db, a.ID, ids
+}
+
+// BenchmarkAppendSingle appends from one goroutine: every message waits for
+// its own commit and fsync.
+func BenchmarkAppendSingle(b *testing.B) {
+	db, account, convs := benchStore(b, 1)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[0], SenderKind: parley.SenderConsumer,
+			Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkAppendBatched appends from many goroutines into many
+// conversations: writes that wait together share one commit.
+func BenchmarkAppendBatched(b *testing.B) {
+	for _, writers := range []int{16, 256} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db, account, convs := benchStore(b, 100)
+			ctx := context.Background()
+			var n atomic.Int64
+			b.SetParallelism((writers + 1) / 2) // RunParallel runs GOMAXPROCS × this goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[i%int64(len(convs))], SenderKind: parley.SenderConsumer,
+						Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
