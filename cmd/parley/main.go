@@ -36,6 +36,7 @@ const usage = `parley — conversational engagement for brands
 
 Usage:
   parley serve     [--addr 127.0.0.1:8080] [--data ./parley-data]   run the server
+  parley demo      [same flags as serve]                          run the server with a seeded demo brand
   parley migrate   [--data DIR]                                   apply schema migrations
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "account", "user", "apikey":

@@ -24,12 +24,8 @@ func TestMain(m *testing.M) {
 	if args := os.Getenv("PARLEY_TEST_EXEC_ARGS"); args != "" {
 		var list []string
 		json.Unmarshal([]byte(args), &list)
-		ctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		if err := run(ctx, list, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "parley:", err)
-			os.Exit(1)
-		}
+		os.Args = append([]string{"parley"}, list...)
+		main() // exits non-zero itself on failure
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -274,6 +270,42 @@ func TestCLICreatesAccountsUsersAndKeys(t *testing.T) {
 	} {
 		if err := run(context.Background(), args, func(string) string { return "" }, nil, io.Discard, io.Discard); err == nil {
 			t.Fatalf("parley %v succeeded", args)
+		}
+	}
+}
+
+func TestDemoSeedsOnceAndServes(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ { // the second start finds the seeded brand
+		args, _ := json.Marshal([]string{"demo", "--addr", "127.0.0.1:0", "--data", dir, "--log-level", "warn"})
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "PARLEY_TEST_EXEC_ARGS="+string(args))
+		out, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(out)
+		var url string
+		seen := ""
+		for lines.Scan() {
+			seen += lines.Text() + "\n"
+			if u, ok := strings.CutPrefix(lines.Text(), "Parley is listening on "); ok {
+				url = u
+			}
+			if strings.HasPrefix(lines.Text(), "REST API") {
+				break
+			}
+		}
+		if url == "" || !strings.Contains(seen, demoAgentEmail) {
+			t.Fatalf("demo printed:\n%s", seen)
+		}
+		var login struct{ User struct{ Email string } }
+		if st := postJSON(t, url+"/api/v1/auth/login", "", map[string]string{"email": demoAgentEmail, "password": demoPassword}, &login); st != 200 {
+			t.Fatalf("demo agent login: %d", st)
+		}
+		cmd.Process.Signal(os.Interrupt) // graceful stop
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("demo did not stop cleanly on SIGINT: %v", err)
 		}
 	}
 }

@@ -1,0 +1,24 @@
+# Parley's build and test entry points. `make test` is the one command that
+# runs the whole suite on a fresh machine; .ci/run calls it.
+
+GO ?= go
+PKG := ./...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/parleychat/parley.Version=$(VERSION)
+
+.PHONY: build test bench vet fmt-check
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o parley ./cmd/parley
+
+# The whole suite, with the race detector. Tools the tests need are
+# installed here when missing (scripts/test-deps.sh).
+test:
+	bash scripts/test-deps.sh
+	$(GO) vet $(PKG)
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) test -race -count=1 -timeout 20m $(PKG)
+
+# The standard benchmarks; numbers go to docs/performance.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlite/ ./internal/server/

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// Demo credentials, printed at start. The demo is for a laptop, not for
+// the internet: these are public.
+const (
+	demoAdminEmail = "admin@demo.parley.test"
+	demoAgentEmail = "agent@demo.parley.test"
+	demoPassword   = "parley-demo"
+)
+
+// cmdDemo runs the server with a seeded demo brand. It takes serve's flags.
+func cmdDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, f := serveFlagSet("demo", stderr)
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	if f.origins != "" {
+		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
+	}
+	s, err := server.Open(ctx, f.cfg, log)
+	if err != nil {
+		return err
+	}
+	account, err := seedDemo(ctx, s)
+	if err != nil {
+		s.Store.Close()
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	if err := s.Listen(); err != nil {
+		s.Store.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "Parley is listening on %s\n\n", s.URL())
+	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
+	fmt.Fprintf(stdout, "Admin login  %s / %s\n", demoAdminEmail, demoPassword)
+	fmt.Fprintf(stdout, "Agent login  %s / %s\n", demoAgentEmail, demoPassword)
+	fmt.Fprintf(stdout, "REST API     %s/api/v1/openapi.json\n", s.URL())
+	return s.Serve(ctx)
+}
+
+// seedDemo creates the demo brand on first start and finds it afterwards.
+func seedDemo(ctx context.Context, s *server.Server) (*parley.Account, error) {
+	if u, err := s.Store.FindUserByEmail(ctx, demoAdminEmail); err == nil {
+		return s.Store.FindAccount(ctx, u.AccountID)
+	} else if parley.ErrorCode(err) != parley.ENOTFOUND {
+		return nil, err
+	}
+	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true}}
+	if err := s.Store.CreateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	general := &parley.Skill{AccountID: a.ID, Name: "general"}
+	if err := s.Store.CreateSkill(ctx, general); err != nil {
+		return nil, err
+	}
+	hash, err := auth.HashPassword(demoPassword, auth.DefaultPasswordParams)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range []*parley.User{
+		{AccountID: a.ID, Email: demoAdminEmail, Name: "Dana Admin", Role: parley.RoleAdmin, MaxConcurrent: 5},
+		{AccountID: a.ID, Email: demoAgentEmail, Name: "Alex Agent", Role: parley.RoleAgent, MaxConcurrent: 3},
+	} {
+		u.Active, u.PasswordHash, u.Skills = true, hash, []string{general.ID}
+		if err := s.Store.CreateUser(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
