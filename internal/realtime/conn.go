@@ -298,13 +298,15 @@ func (c *conn) cleanup() {
 	}
 }
 
-var knownFrames = map[string]bool{"ping": true, "auth": true, "subscribe": true, "unsubscribe": true,
-	"subscribe_inbox": true, "open": true, "send": true, "typing": true, "receipt": true}
+// FrameTypes lists every client frame type (docs/protocol.md).
+var FrameTypes = []string{"auth", "ping", "open", "subscribe", "unsubscribe", "subscribe_inbox", "send", "typing", "receipt"}
 
 // frameLabel bounds the metric's label values to the known frame types.
 func frameLabel(t string) string {
-	if knownFrames[t] {
-		return t
+	for _, k := range FrameTypes {
+		if k == t {
+			return t
+		}
 	}
 	return "unknown"
 }

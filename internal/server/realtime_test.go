@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/server"
 )
 
@@ -374,3 +375,70 @@ func TestAuthenticationFailuresCloseTheConnection(t *testing.T) {
 }
 
 var _ = websocket.StatusNormalClosure
+
+// TestEveryFrameKeepsAccountsApart sends every client frame type with
+// account A's credentials and account B's IDs: each is refused and B's data
+// never reaches A.
+func TestEveryFrameKeepsAccountsApart(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	a := seedBrand(t, ts, "Alpha")
+	b := seedBrand(t, ts, "Beta")
+	bVisitor := ts.newVisitor(t, b.account.ID)
+	bConv := bVisitor.open(t)
+	bVisitor.do("POST", "/api/v1/conversations/"+bConv.ID+"/messages", map[string]any{"text": "B's secret"}, nil)
+	var bSkill parley.Skill
+	ts.withKey(t, b.apiKey).do("POST", "/api/v1/skills", map[string]any{"name": "beta"}, &bSkill)
+
+	for _, who := range []struct {
+		name  string
+		token string
+	}{{"visitor", ts.newVisitor(t, a.account.ID).token}, {"API key", a.apiKey}} {
+		c := connect(t, ts, who.token, nil)
+		cases := map[string]struct {
+			frame string
+			code  string // "" when the frame has no reply to check
+		}{
+			"auth":            {`{"type":"auth","id":"x","token":"` + bVisitor.token + `"}`, parley.ECONFLICT},
+			"ping":            {`{"type":"ping","id":"x"}`, ""},
+			"open":            {`{"type":"open","id":"x","skill":"` + bSkill.ID + `"}`, parley.EINVALID},
+			"subscribe":       {`{"type":"subscribe","id":"x","conversation_id":"` + bConv.ID + `"}`, parley.ENOTFOUND},
+			"unsubscribe":     {`{"type":"unsubscribe","id":"x","conversation_id":"` + bConv.ID + `"}`, parley.ENOTFOUND},
+			"subscribe_inbox": {`{"type":"subscribe_inbox","id":"x"}`, ""},
+			"send":            {`{"type":"send","id":"x","conversation_id":"` + bConv.ID + `","message":{"type":"text","text":"hi"}}`, parley.ENOTFOUND},
+			"typing":          {`{"type":"typing","id":"x","conversation_id":"` + bConv.ID + `","typing":true}`, parley.ENOTFOUND},
+			"receipt":         {`{"type":"receipt","id":"x","conversation_id":"` + bConv.ID + `","kind":"read","seq":1}`, parley.ENOTFOUND},
+		}
+		if who.name == "API key" {
+			// Staff may open only for a consumer, and only over REST.
+			cases["open"] = struct{ frame, code string }{`{"type":"open","id":"x","skill":"` + bSkill.ID + `"}`, parley.EINVALID}
+		}
+		for _, typ := range realtime.FrameTypes {
+			t.Run(who.name+"/"+typ, func(t *testing.T) {
+				tc, ok := cases[typ]
+				if !ok {
+					t.Fatalf("frame type %s has no cross-account case: add one", typ)
+				}
+				c.t = t
+				c.send(strings.Replace(tc.frame, `"id":"x"`, `"id":"`+typ+`"`, 1))
+				if tc.code != "" {
+					if f := c.next(reply(typ)); f.Type != "error" || f.Code != tc.code {
+						t.Fatalf("got %s, want error %s", f.raw, tc.code)
+					}
+				}
+			})
+		}
+		c.t = t
+		// Nothing of B's reached A's connection.
+		c.send(`{"type":"ping","id":"end"}`)
+		c.next(reply("end"))
+		for _, f := range c.pending {
+			if strings.Contains(string(f.raw), "B's secret") || strings.Contains(string(f.raw), bConv.ID) && f.Type != "error" {
+				t.Fatalf("A's connection got B's data: %s", f.raw)
+			}
+		}
+	}
+	msgs, _ := ts.Store.ListMessages(t.Context(), b.account.ID, bConv.ID, 0, 10)
+	if len(msgs) != 1 {
+		t.Fatalf("B's conversation has %d messages, want 1", len(msgs))
+	}
+}
