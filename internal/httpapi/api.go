@@ -81,9 +81,12 @@ func (a *API) guard(acc access, h handlerFunc) http.Handler {
 	})
 }
 
-func (a *API) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+// setSessionCookie sets the session cookie: HttpOnly, SameSite=Strict, and
+// Secure when the request came over TLS or the server is configured as
+// being behind a TLS-terminating proxy.
+func (a *API) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name: auth.SessionCookie, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookies,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookies || r.TLS != nil,
 	})
 }

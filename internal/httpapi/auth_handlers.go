@@ -30,7 +30,7 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if err != nil {
 		return err
 	}
-	a.setSessionCookie(w, token, s.ExpiresAt)
+	a.setSessionCookie(w, r, token, s.ExpiresAt)
 	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: s.CSRFToken})
 	return nil
 }
@@ -41,7 +41,7 @@ func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Prin
 			return err
 		}
 	}
-	a.setSessionCookie(w, "", unixEpoch)
+	a.setSessionCookie(w, r, "", unixEpoch)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -340,3 +340,20 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCookieFlags(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		ts := startServer(t, t.TempDir(), func(c *server.Config) { c.SecureCookies = secure })
+		b := seedBrand(t, ts, "Acme")
+		resp, err := http.Post(ts.url+"/api/v1/auth/login", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, b.agent.Email, password)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		sc := resp.Header.Get("Set-Cookie")
+		if !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Strict") || strings.Contains(sc, "Secure") != secure {
+			t.Fatalf("secure=%v: Set-Cookie %q", secure, sc)
+		}
+	}
+}
