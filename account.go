@@ -18,7 +18,21 @@ type Account struct {
 type AccountSettings struct {
 	// AutoAssign routes queued conversations to agents automatically; when
 	// false agents pick from the queue.
-	AutoAssign bool `json:"auto_assign"`
+	AutoAssign bool           `json:"auto_assign"`
+	Widget     WidgetSettings `json:"widget"`
+}
+
+// WidgetSettings are how the brand's chat widget looks and where it runs.
+// They are public: the widget reads them without credentials.
+type WidgetSettings struct {
+	Color    string `json:"color"`    // "#rrggbb"
+	Position string `json:"position"` // "right" or "left"
+	Label    string `json:"label"`    // launcher text
+	Greeting string `json:"greeting"` // first line shown in an empty chat
+	Language string `json:"language"` // "" follows the browser; else en, es, fr, de
+	// AllowedOrigins are the sites ("https://shop.example") the widget may
+	// run on; empty allows any.
+	AllowedOrigins []string `json:"allowed_origins"`
 }
 
 // Role is what a user may do inside their account.

@@ -20,6 +20,12 @@ const (
 	EventSkillCreated         = "skill.created"
 	EventAPIKeyCreated        = "api_key.created"
 	EventAPIKeyRevoked        = "api_key.revoked"
+	EventAccountUpdated       = "account.updated"
+	EventWidgetLoaded         = "widget.loaded"
+	EventWidgetOpened         = "widget.opened"
+	EventWidgetTampered       = "widget.tampered"
+	EventWidgetSuspected      = "widget.suspected_tamper"
+	EventWidgetForged         = "widget.forged_message"
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -27,7 +33,8 @@ var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
 	EventConversationClosed, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventUserCreated, EventUserUpdated, EventSkillCreated,
-	EventAPIKeyCreated, EventAPIKeyRevoked,
+	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
+	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

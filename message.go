@@ -37,6 +37,7 @@ type Message struct {
 	Seq            int64       `json:"seq"`
 	SenderKind     SenderKind  `json:"sender_kind"`
 	SenderID       string      `json:"sender_id,omitempty"`
+	SenderName     string      `json:"sender_name,omitempty"`
 	ClientID       string      `json:"client_id,omitempty"`
 	Type           MessageType `json:"type"`
 	Text           string      `json:"text,omitempty"`

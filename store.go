@@ -20,6 +20,8 @@ type Store interface {
 	CreateAccount(ctx context.Context, a *Account) error
 	FindAccount(ctx context.Context, id string) (*Account, error)
 	ListAccounts(ctx context.Context) ([]*Account, error)
+	// UpdateAccount replaces the account's name and settings.
+	UpdateAccount(ctx context.Context, a *Account) error
 
 	// Users and skills.
 	CreateUser(ctx context.Context, u *User) error
@@ -69,6 +71,9 @@ type Store interface {
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 
 	// Events.
+	// AppendEvent records an event that has no other row (a widget signal,
+	// for example); it sets e.Seq and e.CreatedAt.
+	AppendEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, accountID string, f EventFilter) ([]*Event, error)
 
 	// Ping reports whether the store can serve requests.

@@ -131,7 +131,7 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 		in.Type = parley.MessageText
 	}
 	m := &parley.Message{
-		AccountID: p.AccountID, ConversationID: in.ConversationID, SenderID: p.ID, ClientID: in.ClientID,
+		AccountID: p.AccountID, ConversationID: in.ConversationID, SenderID: p.ID, SenderName: p.Name, ClientID: in.ClientID,
 		Type: in.Type, Text: in.Text, Choices: in.Choices, Card: in.Card,
 	}
 	switch p.Kind {

@@ -30,6 +30,25 @@ func (db *DB) CreateAccount(ctx context.Context, a *parley.Account) error {
 	})
 }
 
+// UpdateAccount replaces the account's name and settings and writes
+// account.updated.
+func (db *DB) UpdateAccount(ctx context.Context, a *parley.Account) error {
+	settings, err := json.Marshal(a.Settings)
+	if err != nil {
+		return err
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE accounts SET name = ?, settings = ? WHERE id = ?`, a.Name, string(settings), a.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "account %q not found", a.ID)
+		}
+		return tx.event(a.ID, parley.EventAccountUpdated, "", a)
+	})
+}
+
 // FindAccount returns the account with the given ID.
 func (db *DB) FindAccount(ctx context.Context, id string) (*parley.Account, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT id, name, settings, created_at FROM accounts WHERE id = ?`, id)

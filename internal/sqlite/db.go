@@ -238,7 +238,13 @@ func (tx *writeTx) event(accountID, typ, conversationID string, data any) error 
 // eventSeq is event for a message.created event, which also carries the
 // message's seq.
 func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq int64, data any) error {
-	raw, err := json.Marshal(data)
+	var raw []byte
+	var err error
+	if r, ok := data.(json.RawMessage); ok {
+		raw = r
+	} else {
+		raw, err = json.Marshal(data)
+	}
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
@@ -390,7 +396,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, last_seq FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ?`)
-	s.insertMessage = p(`INSERT INTO messages (conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)

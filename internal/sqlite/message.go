@@ -8,7 +8,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sender_id, client_id, type, text, rich, created_at`
+const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sender_id, sender_name, client_id, type, text, rich, created_at`
 
 // rich is how choices and cards are stored: one JSON column.
 type rich struct {
@@ -54,7 +54,7 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 		msg.Seq = lastSeq + 1
 		msg.CreatedAt = tx.now
 		if _, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
-			string(msg.SenderKind), msg.SenderID, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)); err != nil {
+			string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)); err != nil {
 			return err
 		}
 		if _, err := tx.stmt(db.stmts.bumpConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), msg.ConversationID); err != nil {
@@ -101,7 +101,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 	var sender, typ string
 	var richJSON sql.NullString
 	var created int64
-	if err := s.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.AccountID, &sender, &m.SenderID, &m.ClientID, &typ, &m.Text, &richJSON, &created); err != nil {
+	if err := s.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.AccountID, &sender, &m.SenderID, &m.SenderName, &m.ClientID, &typ, &m.Text, &richJSON, &created); err != nil {
 		return nil, err
 	}
 	m.SenderKind, m.Type = parley.SenderKind(sender), parley.MessageType(typ)

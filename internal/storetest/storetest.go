@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListConversationsPaging", testListConversations},
 		{"CredentialsAndKeys", testCredentials},
 		{"FailedWriteChangesNothing", testFailedWrite},
+		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -491,4 +492,35 @@ func testFailedWrite(t *testing.T, open Opener) {
 			t.Fatalf("gap after failed writes: %d at %d", m.Seq, i)
 		}
 	}
+}
+
+func testAccountSettingsAndEvents(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	a := f.account
+	a.Name = "Acme Outdoor"
+	a.Settings.Widget = parley.WidgetSettings{Color: "#112233", Position: "left", AllowedOrigins: []string{"https://acme.example"}}
+	if err := s.UpdateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.FindAccount(ctx, a.ID)
+	if got.Name != "Acme Outdoor" || got.Settings.Widget.Color != "#112233" || len(got.Settings.Widget.AllowedOrigins) != 1 {
+		t.Fatalf("after UpdateAccount: %+v", got)
+	}
+	wantCode(t, s.UpdateAccount(ctx, &parley.Account{ID: "acc_missing", Name: "x"}), parley.ENOTFOUND)
+
+	e := &parley.Event{AccountID: a.ID, Type: parley.EventWidgetLoaded, Data: []byte(`{"url":"https://acme.example/boots"}`)}
+	if err := s.AppendEvent(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq == 0 || e.CreatedAt.IsZero() {
+		t.Fatalf("AppendEvent did not set seq and time: %+v", e)
+	}
+	events, _ := s.ListEvents(ctx, a.ID, parley.EventFilter{Types: []string{parley.EventWidgetLoaded}})
+	if len(events) != 1 || string(events[0].Data) != `{"url":"https://acme.example/boots"}` || events[0].Seq != e.Seq {
+		t.Fatalf("stored widget event: %+v", events)
+	}
+	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: "acc_missing", Type: parley.EventWidgetLoaded}), parley.ENOTFOUND)
+	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: a.ID, Type: parley.EventWidgetLoaded, Data: []byte("{not json")}), parley.EINVALID)
 }

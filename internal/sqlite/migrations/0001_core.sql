@@ -94,6 +94,7 @@ CREATE TABLE messages (
     account_id       TEXT NOT NULL,
     sender_kind      TEXT NOT NULL,
     sender_id        TEXT NOT NULL DEFAULT '',
+    sender_name      TEXT NOT NULL DEFAULT '',
     client_id        TEXT NOT NULL DEFAULT '',
     type             TEXT NOT NULL,
     text             TEXT NOT NULL DEFAULT '',
