@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/sqlite"
 )
 
 // Demo credentials, printed at start. The demo is for a laptop, not for
@@ -32,20 +36,21 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if f.origins != "" {
 		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
 	}
+	account, err := seedDemoData(ctx, f.cfg, log)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	f.cfg.DemoAccountID = account.ID
 	s, err := server.Open(ctx, f.cfg, log)
 	if err != nil {
 		return err
-	}
-	account, err := seedDemo(ctx, s)
-	if err != nil {
-		s.Store.Close()
-		return fmt.Errorf("seed demo: %w", err)
 	}
 	if err := s.Listen(); err != nil {
 		s.Store.Close()
 		return err
 	}
 	fmt.Fprintf(stdout, "Parley is listening on %s\n\n", s.URL())
+	fmt.Fprintf(stdout, "Demo store   %s/demo/   (a fictional shop with the chat widget)\n", s.URL())
 	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
 	fmt.Fprintf(stdout, "Admin login  %s / %s\n", demoAdminEmail, demoPassword)
 	fmt.Fprintf(stdout, "Agent login  %s / %s\n", demoAgentEmail, demoPassword)
@@ -53,19 +58,30 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	return s.Serve(ctx)
 }
 
-// seedDemo creates the demo brand on first start and finds it afterwards.
-func seedDemo(ctx context.Context, s *server.Server) (*parley.Account, error) {
-	if u, err := s.Store.FindUserByEmail(ctx, demoAdminEmail); err == nil {
-		return s.Store.FindAccount(ctx, u.AccountID)
+// seedDemoData opens the data dir's store, creates the demo brand on first
+// start (finding it afterwards), and closes the store again.
+func seedDemoData(ctx context.Context, cfg server.Config, log *slog.Logger) (*parley.Account, error) {
+	dataDir := cfg.DataDir
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	if u, err := store.FindUserByEmail(ctx, demoAdminEmail); err == nil {
+		return store.FindAccount(ctx, u.AccountID)
 	} else if parley.ErrorCode(err) != parley.ENOTFOUND {
 		return nil, err
 	}
-	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true}}
-	if err := s.Store.CreateAccount(ctx, a); err != nil {
+	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true,
+		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns."}}}
+	if err := store.CreateAccount(ctx, a); err != nil {
 		return nil, err
 	}
 	general := &parley.Skill{AccountID: a.ID, Name: "general"}
-	if err := s.Store.CreateSkill(ctx, general); err != nil {
+	if err := store.CreateSkill(ctx, general); err != nil {
 		return nil, err
 	}
 	hash, err := auth.HashPassword(demoPassword, auth.DefaultPasswordParams)
@@ -77,7 +93,7 @@ func seedDemo(ctx context.Context, s *server.Server) (*parley.Account, error) {
 		{AccountID: a.ID, Email: demoAgentEmail, Name: "Alex Agent", Role: parley.RoleAgent, MaxConcurrent: 3},
 	} {
 		u.Active, u.PasswordHash, u.Skills = true, hash, []string{general.ID}
-		if err := s.Store.CreateUser(ctx, u); err != nil {
+		if err := store.CreateUser(ctx, u); err != nil {
 			return nil, err
 		}
 	}

@@ -44,6 +44,10 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/api/v1/events", supervisors, a.handleListEvents},
 
+		{"GET", "/api/v1/widget-settings", agents, a.handleGetWidgetSettings},
+		{"PUT", "/api/v1/widget-settings", admins, a.handlePutWidgetSettings},
+		{"GET", "/api/v1/widget/tamper-report", supervisors, a.handleTamperReport},
+
 		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
 	}
 }

@@ -53,6 +53,9 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/messages": {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
 		"GET /api/v1/events":                       {"/api/v1/events", nil, 200},
 		"GET /api/v1/openapi.json":                 {"/api/v1/openapi.json", nil, 200},
+		"GET /api/v1/widget-settings":              {"/api/v1/widget-settings", nil, 200},
+		"PUT /api/v1/widget-settings":              {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
+		"GET /api/v1/widget/tamper-report":         {"/api/v1/widget/tamper-report", nil, 200},
 	}
 	aAdmin := ts.withKey(t, a.apiKey)
 	bEventsBefore, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})

@@ -25,6 +25,7 @@ import (
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/widget"
 )
 
 // Config is everything a node needs; cmd/parley fills it from flags and
@@ -40,7 +41,11 @@ type Config struct {
 	QueueSize       int // outgoing frames buffered per WebSocket connection
 	SecureCookies   bool
 	ShutdownTimeout time.Duration
-	Password        auth.PasswordParams // zero: auth.DefaultPasswordParams
+	Widget          widget.Config
+	// DemoAccountID, when set, serves the demo store at /demo/ with that
+	// account's widget.
+	DemoAccountID string
+	Password      auth.PasswordParams // zero: auth.DefaultPasswordParams
 }
 
 // Server is a running node.
@@ -54,6 +59,7 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	API      *httpapi.API
 	gateway  *realtime.Gateway
+	Widget   *widget.Handler
 	http     *http.Server
 	listener net.Listener
 	ready    chan struct{}
@@ -97,6 +103,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
+	if s.Widget, err = widget.New(store, log, cfg.Widget); err != nil {
+		store.Close()
+		return nil, err
+	}
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -105,6 +115,8 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	mux := http.NewServeMux()
 	api.Register(mux)
 	mux.Handle("GET /api/v1/ws", s.gateway)
+	s.Widget.Register(mux)
+	mux.HandleFunc("GET /demo/", s.serveDemo)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -195,6 +207,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go s.Widget.Run(sweepCtx)
 	close(s.ready)
 	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "version", parley.Version)
 	var serveErr error

@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley"
+)
+
+var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+var widgetLanguages = map[string]bool{"": true, "en": true, "es": true, "fr": true, "de": true}
+
+func (a *API) handleGetWidgetSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	s := acc.Settings.Widget
+	if s.AllowedOrigins == nil {
+		s.AllowedOrigins = []string{}
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+// handlePutWidgetSettings replaces the widget settings after checking every field.
+func (a *API) handlePutWidgetSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var s parley.WidgetSettings
+	if err := decode(r, a.maxBody, &s); err != nil {
+		return err
+	}
+	if err := validWidgetSettings(&s); err != nil {
+		return err
+	}
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	acc.Settings.Widget = s
+	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func validWidgetSettings(s *parley.WidgetSettings) error {
+	if s.Color != "" && !colorPattern.MatchString(s.Color) {
+		return parley.Errorf(parley.EINVALID, "color must look like #1f5eff")
+	}
+	if s.Position != "" && s.Position != "left" && s.Position != "right" {
+		return parley.Errorf(parley.EINVALID, "position must be left or right")
+	}
+	if !widgetLanguages[s.Language] {
+		return parley.Errorf(parley.EINVALID, "language must be empty (follow the browser), en, es, fr or de")
+	}
+	for field, v := range map[string]struct {
+		s   string
+		max int
+	}{"label": {s.Label, 40}, "greeting": {s.Greeting, 500}} {
+		if err := checkName(field, v.s); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(v.s) > v.max {
+			return parley.Errorf(parley.EINVALID, "%s has more than %d characters", field, v.max)
+		}
+	}
+	if len(s.AllowedOrigins) > 50 {
+		return parley.Errorf(parley.EINVALID, "allowed_origins has more than 50 entries")
+	}
+	for i, o := range s.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return parley.Errorf(parley.EINVALID, "allowed_origins[%d] %q must be an origin like https://shop.example", i, o)
+		}
+		s.AllowedOrigins[i] = strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	if s.AllowedOrigins == nil {
+		s.AllowedOrigins = []string{}
+	}
+	return nil
+}
+
+// TamperRow is one page's widget health.
+type TamperRow struct {
+	URL       string  `json:"url"`
+	Loads     int     `json:"loads"`
+	Tampered  int     `json:"tampered"`
+	Suspected int     `json:"suspected"`
+	Rate      float64 `json:"rate"` // (tampered + suspected page views) / loads
+}
+
+// handleTamperReport summarises widget loads and tampering per page URL.
+func (a *API) handleTamperReport(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	rows := map[string]*TamperRow{}
+	pvTampered := map[string]bool{}
+	var after int64
+	for {
+		events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: after, Limit: 1000,
+			Types: []string{parley.EventWidgetLoaded, parley.EventWidgetTampered, parley.EventWidgetSuspected}})
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			var d struct{ PV, URL string }
+			json.Unmarshal(e.Data, &d)
+			row := rows[d.URL]
+			if row == nil {
+				row = &TamperRow{URL: d.URL}
+				rows[d.URL] = row
+			}
+			switch e.Type {
+			case parley.EventWidgetLoaded:
+				row.Loads++
+			case parley.EventWidgetTampered:
+				row.Tampered++
+				pvTampered[d.URL+" "+d.PV] = true
+			case parley.EventWidgetSuspected:
+				row.Suspected++
+				pvTampered[d.URL+" "+d.PV] = true
+			}
+		}
+		if len(events) < 1000 {
+			break
+		}
+		after = events[len(events)-1].Seq
+	}
+	affected := map[string]int{}
+	for k := range pvTampered {
+		affected[strings.SplitN(k, " ", 2)[0]]++
+	}
+	out := make([]*TamperRow, 0, len(rows))
+	for _, row := range rows {
+		if row.Loads > 0 {
+			row.Rate = float64(affected[row.URL]) / float64(row.Loads)
+		}
+		out = append(out, row)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Rate > out[j].Rate || out[i].Rate == out[j].Rate && out[i].URL < out[j].URL
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"pages": out})
+	return nil
+}

@@ -1,0 +1,255 @@
+// Package widget serves the chat widget — the loader brands paste into
+// their sites, the chat frame on Parley's origin, their public settings —
+// and takes the page-view beacons from which it detects tampering that the
+// page itself could hide (docs/widget.md).
+package widget
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// Config tunes tamper detection. Zero fields take the defaults.
+type Config struct {
+	// VisibleTimeout is how long a loaded page may go without a visible
+	// launcher, while the page is still there, before it is suspected.
+	VisibleTimeout time.Duration // default 15 s
+	// HeartbeatTimeout is how long the frame may be silent while the page
+	// is still there before it is suspected.
+	HeartbeatTimeout time.Duration // default 35 s
+	// AliveWindow: a page counts as still there if its loader pinged this
+	// recently (the loader pings every 10 s).
+	AliveWindow   time.Duration // default 25 s
+	SweepInterval time.Duration // default 1 s
+	MaxPageViews  int           // page views tracked at once (default 100,000)
+}
+
+func (c *Config) defaults() {
+	if c.VisibleTimeout <= 0 {
+		c.VisibleTimeout = 15 * time.Second
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = 35 * time.Second
+	}
+	if c.AliveWindow <= 0 {
+		c.AliveWindow = 25 * time.Second
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = time.Second
+	}
+	if c.MaxPageViews <= 0 {
+		c.MaxPageViews = 100000
+	}
+}
+
+// Handler serves the widget's routes.
+type Handler struct {
+	store   parley.Store
+	log     *slog.Logger
+	assets  map[string]*asset
+	version string
+	frame   *template.Template
+	tracker *tracker
+}
+
+// New loads the widget's files and prepares the tracker.
+func New(store parley.Store, log *slog.Logger, cfg Config) (*Handler, error) {
+	cfg.defaults()
+	assets, version, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	frame, err := template.New("frame").Parse(string(assets["frame.html"].plain))
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{store: store, log: log, assets: assets, version: version, frame: frame}
+	h.tracker = newTracker(cfg, h.record)
+	return h, nil
+}
+
+// Register adds the widget's routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /widget.js", func(w http.ResponseWriter, r *http.Request) {
+		h.assets["widget.js"].serve(w, r, "public, max-age=300")
+	})
+	for _, name := range []string{"frame.js", "strings.js", "frame.css"} {
+		mux.HandleFunc("GET /widget/"+name, func(w http.ResponseWriter, r *http.Request) {
+			h.assets[name].serve(w, r, "public, max-age=300")
+		})
+	}
+	mux.HandleFunc("GET /widget/frame", h.serveFrame)
+	mux.HandleFunc("GET /widget/config", h.serveConfig)
+	mux.HandleFunc("POST /widget/beacon", h.serveBeacon)
+}
+
+// Run sweeps page views for suspected tampering until ctx ends.
+func (h *Handler) Run(ctx context.Context) { h.tracker.run(ctx) }
+
+// PublicConfig is what the loader and the frame learn about an account.
+type PublicConfig struct {
+	AccountID      string   `json:"account_id"`
+	Name           string   `json:"name"`
+	Color          string   `json:"color"`
+	Position       string   `json:"position"`
+	Label          string   `json:"label"`
+	Greeting       string   `json:"greeting"`
+	Language       string   `json:"language"`
+	AllowedOrigins []string `json:"allowed_origins"`
+}
+
+func (h *Handler) account(r *http.Request) (*parley.Account, error) {
+	id := r.URL.Query().Get("account")
+	if !parley.HasIDPrefix(id, "acc") {
+		return nil, parley.Errorf(parley.EINVALID, "account must be an account ID (acc_…)")
+	}
+	return h.store.FindAccount(r.Context(), id)
+}
+
+func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	a, err := h.account(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s := a.Settings.Widget
+	if s.AllowedOrigins == nil {
+		s.AllowedOrigins = []string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
+		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins})
+}
+
+// serveFrame serves the chat window. Its CSP lets only the account's
+// allowed origins embed it, so browsers refuse to show it anywhere else.
+func (h *Handler) serveFrame(w http.ResponseWriter, r *http.Request) {
+	a, err := h.account(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ancestors := "*"
+	if list := a.Settings.Widget.AllowedOrigins; len(list) > 0 {
+		ancestors = strings.Join(list, " ")
+	}
+	scheme := "ws://"
+	if r.TLS != nil {
+		scheme = "wss://"
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "+
+		"connect-src 'self' "+scheme+r.Host+"; base-uri 'none'; form-action 'none'; frame-ancestors "+ancestors)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	var buf bytes.Buffer
+	if err := h.frame.Execute(&buf, struct{ Version string }{h.version}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Write(buf.Bytes())
+}
+
+// beacon is one page-view signal from the loader or the frame.
+type beacon struct {
+	Account string `json:"account"`
+	PV      string `json:"pv"`
+	Kind    string `json:"kind"`
+	URL     string `json:"url"`
+	Detail  string `json:"detail"`
+}
+
+var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
+
+var beaconKinds = map[string]bool{"load": true, "alive": true, "visible": true, "heartbeat": true,
+	"open": true, "tampered": true, "forged": true, "leave": true}
+
+// serveBeacon takes a signal. Beacons arrive as text/plain (sendBeacon
+// sends no preflight), so the body is parsed whatever its content type.
+func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
+	if err != nil {
+		writeError(w, parley.Errorf(parley.ETOOLARGE, "beacon is over 4096 bytes"))
+		return
+	}
+	var b beacon
+	if err := json.Unmarshal(body, &b); err != nil {
+		writeError(w, parley.Errorf(parley.EINVALID, "beacon is not a JSON object"))
+		return
+	}
+	if !pvPattern.MatchString(b.PV) || !beaconKinds[b.Kind] || len(b.URL) > 2048 || len(b.Detail) > 200 {
+		writeError(w, parley.Errorf(parley.EINVALID, "beacon has a bad pv, kind, url or detail"))
+		return
+	}
+	if u, err := url.Parse(b.URL); b.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https")) {
+		writeError(w, parley.Errorf(parley.EINVALID, "beacon url must be http or https"))
+		return
+	}
+	if !parley.HasIDPrefix(b.Account, "acc") {
+		writeError(w, parley.Errorf(parley.EINVALID, "beacon account is not an account ID"))
+		return
+	}
+	a, err := h.store.FindAccount(r.Context(), b.Account)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !sameHost(origin, r.Host) && !allowed(a.Settings.Widget.AllowedOrigins, origin) {
+		writeError(w, parley.Errorf(parley.EFORBIDDEN, "origin %s is not allowed for this account", origin))
+		return
+	}
+	h.tracker.signal(a.ID, b)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, host)
+}
+
+func allowed(list []string, origin string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, o := range list {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// record writes a widget event; failures are logged, never shown to pages.
+func (h *Handler) record(accountID, typ string, data any) {
+	raw, _ := json.Marshal(data)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.store.AppendEvent(ctx, &parley.Event{AccountID: accountID, Type: typ, Data: raw}); err != nil {
+		h.log.Warn("widget event not recorded", "type", typ, "account", accountID, "err", err)
+	}
+}
+
+var statusOf = map[string]int{parley.EINVALID: 400, parley.ENOTFOUND: 404, parley.EFORBIDDEN: 403, parley.ETOOLARGE: 413}
+
+func writeError(w http.ResponseWriter, err error) {
+	status, ok := statusOf[parley.ErrorCode(err)]
+	if !ok {
+		status = 500
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": parley.ErrorCode(err), "message": parley.ErrorMessage(err)}})
+}

@@ -1,0 +1,423 @@
+// Parley chat window. It runs in an iframe on Parley's origin: the host
+// page can neither read it nor its storage. It talks to the page's loader
+// by postMessage (exact origins, schema-checked) and to Parley over the
+// realtime protocol (docs/protocol.md).
+import { pick } from "./strings.js";
+
+const params = new URLSearchParams(location.search);
+const account = params.get("account") || "";
+const pv = params.get("pv") || "";
+// The page that embeds us: the browser's own record when it has one.
+const host = (location.ancestorOrigins && location.ancestorOrigins[0]) || params.get("host") || "";
+const key = (name) => `parley.${account}.${name}`;
+const $ = (sel) => document.querySelector(sel);
+
+let t = pick("", navigator.languages);
+let cfg = null;
+let ws = null, authed = false, open = false, backoff = 500;
+let token = localStorage.getItem(key("token"));
+let conversationId = localStorage.getItem(key("conversation"));
+let lastSeq = 0, unread = 0, maxChars = 4096, opening = false;
+const outbox = JSON.parse(localStorage.getItem(key("outbox")) || "[]");
+const rendered = new Map(); // client_id or seq → element
+let readSeq = 0, agentReadSeq = 0;
+
+function beacon(kind, detail) {
+  const body = JSON.stringify({ account, pv, kind, url: host, detail: detail || "" });
+  navigator.sendBeacon("/widget/beacon", body);
+}
+
+function toPage(msg) {
+  if (host) parent.postMessage({ parley: 1, ...msg }, host);
+}
+
+// ---- Messages from the page ------------------------------------------------
+const schema = {
+  open: () => true,
+  close: () => true,
+  identify: (d) => d && typeof d === "object" && typeof d.token === "string" && d.token.length < 8192,
+  setAttributes: (d) => d && typeof d === "object" && !Array.isArray(d) && Object.keys(d).length <= 50 &&
+    Object.entries(d).every(([k, v]) => typeof k === "string" && k.length <= 100 && typeof v === "string" && v.length <= 1000),
+};
+let forged = 0;
+window.addEventListener("message", (ev) => {
+  if (ev.source !== parent || ev.origin !== host) return; // not our page: ignore silently
+  const m = ev.data;
+  const valid = m && m.parley === 1 && typeof m.type === "string" && Object.hasOwn(schema, m.type) && schema[m.type](m.data);
+  if (!valid) {
+    forged++;
+    beacon("forged", String(forged));
+    return;
+  }
+  if (m.type === "open") setOpen(true);
+  else if (m.type === "close") setOpen(false);
+  // identify and setAttributes are accepted and validated; they take
+  // effect once authenticated visitors land (docs/widget.md).
+});
+
+// ---- Start -------------------------------------------------------------------
+async function start() {
+  const res = await fetch("/widget/config?account=" + encodeURIComponent(account));
+  if (!res.ok) {
+    console.error("Parley: this chat could not start: account " + account + " is unknown.");
+    return;
+  }
+  cfg = await res.json();
+  t = pick(cfg.language, navigator.languages);
+  document.documentElement.lang = t.lang;
+  const allowed = cfg.allowed_origins || [];
+  if (!host || (allowed.length && !allowed.includes(host))) {
+    console.error(`Parley: this chat refuses to start on ${host || "an unknown page"}: the brand allows it on ${allowed.join(", ")}.`);
+    const p = $(".refused");
+    p.textContent = t("notAllowed");
+    p.hidden = false;
+    return;
+  }
+  if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
+  $(".title").textContent = cfg.label || t("title");
+  document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
+  $(".chat").hidden = false;
+  if (cfg.greeting) addSystem(cfg.greeting);
+  outbox.forEach(renderPending);
+  bindComposer();
+  toPage({ type: "ready" });
+  setInterval(() => beacon("heartbeat"), 10000);
+  beacon("heartbeat");
+  if (token && conversationId) connect();
+}
+
+function setOpen(v) {
+  open = v;
+  if (v) {
+    unread = 0;
+    toPage({ type: "unread", count: 0 });
+    $("#text").focus();
+    markRead();
+    if (!ws) connect();
+  }
+}
+
+// ---- Connection --------------------------------------------------------------
+async function ensureToken() {
+  if (token) return token;
+  const res = await fetch("/api/v1/consumer-tokens", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ account_id: account }),
+  });
+  if (!res.ok) throw new Error("consumer token: HTTP " + res.status);
+  token = (await res.json()).token;
+  localStorage.setItem(key("token"), token);
+  return token;
+}
+
+function status(text) { $(".status").textContent = text; }
+
+async function connect() {
+  if (ws) return;
+  status(t("connecting"));
+  try { await ensureToken(); } catch (e) { return retry(); }
+  const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/ws");
+  ws = sock;
+  sock.onopen = () => sock.send(JSON.stringify({ type: "auth", id: "auth", token }));
+  sock.onmessage = (ev) => onFrame(JSON.parse(ev.data));
+  sock.onclose = (ev) => {
+    ws = null;
+    authed = false;
+    if (ev.code === 4001) { // our token is no longer valid: start over as a new visitor
+      token = null; conversationId = null;
+      localStorage.removeItem(key("token"));
+      localStorage.removeItem(key("conversation"));
+    }
+    status(t("offline"));
+    retry();
+  };
+}
+
+function retry() {
+  ws = null;
+  setTimeout(connect, backoff);
+  backoff = Math.min(backoff * 2, 15000);
+}
+
+function send(frame) {
+  if (ws && authed) ws.send(JSON.stringify(frame));
+}
+
+let pinger = 0;
+function onFrame(f) {
+  switch (f.type) {
+    case "authenticated":
+      authed = true;
+      backoff = 500;
+      maxChars = f.limits.max_chars;
+      status(t("online"));
+      clearInterval(pinger);
+      pinger = setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
+      if (conversationId) send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: lastSeq });
+      else if (outbox.length) openConversation();
+      break;
+    case "opened":
+      opening = false;
+      conversationId = f.conversation.id;
+      localStorage.setItem(key("conversation"), conversationId);
+      send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: 0 });
+      break;
+    case "subscribed":
+      flush();
+      markRead();
+      break;
+    case "message":
+      onMessage(f.message);
+      break;
+    case "ack":
+      onAck(f);
+      break;
+    case "typing":
+      if (f.typing.side !== "consumer") showTyping(f.typing);
+      break;
+    case "receipt":
+      if (f.receipt.side === "agent" && f.receipt.kind === "read") { agentReadSeq = Math.max(agentReadSeq, f.receipt.seq); updateTicks(); }
+      break;
+    case "error":
+      if (f.id === "sub" && f.code === "not_found") { // the conversation is gone (another device, or erased)
+        conversationId = null;
+        localStorage.removeItem(key("conversation"));
+        if (outbox.length) openConversation();
+      } else if (f.code === "conflict" && f.id && f.id.startsWith("send:")) { // closed: start a new one
+        conversationId = null;
+        localStorage.removeItem(key("conversation"));
+        openConversation();
+      }
+      break;
+  }
+}
+
+function openConversation() {
+  if (opening || !authed) return;
+  opening = true;
+  send({ type: "open", id: "open" });
+}
+
+// ---- Outbox: sent in order, once, across reloads and reconnects ------------
+function saveOutbox() { localStorage.setItem(key("outbox"), JSON.stringify(outbox)); }
+
+function flush() {
+  if (!authed || !conversationId) return;
+  for (const m of outbox) {
+    send({ type: "send", id: "send:" + m.client_id, conversation_id: conversationId, client_id: m.client_id, message: { type: "text", text: m.text } });
+  }
+}
+
+function submit(text) {
+  const m = { client_id: crypto.randomUUID(), text };
+  outbox.push(m);
+  saveOutbox();
+  renderPending(m);
+  if (!ws) connect();
+  else if (!conversationId) openConversation();
+  else send({ type: "send", id: "send:" + m.client_id, conversation_id: conversationId, client_id: m.client_id, message: { type: "text", text } });
+}
+
+function onAck(f) {
+  const i = outbox.findIndex((m) => m.client_id === f.client_id);
+  if (i >= 0) { outbox.splice(i, 1); saveOutbox(); }
+  const el = rendered.get(f.client_id);
+  if (el) { el.dataset.seq = f.seq; setMeta(el, t("sent")); }
+}
+
+// ---- Rendering (textContent only: message content is never HTML) -----------
+const log = () => $(".log");
+
+function bubble(cls, who, initials) {
+  const li = document.createElement("li");
+  li.className = "msg " + cls;
+  if (initials) {
+    const av = document.createElement("span");
+    av.className = "avatar";
+    av.setAttribute("aria-hidden", "true");
+    av.textContent = initials;
+    li.append(av);
+  }
+  const b = document.createElement("div");
+  b.className = "bubble";
+  if (who) {
+    const w = document.createElement("span");
+    w.className = "who";
+    w.textContent = who;
+    b.append(w);
+  }
+  li.append(b);
+  log().append(li);
+  log().scrollTop = log().scrollHeight;
+  return b;
+}
+
+function addText(b, text) {
+  const p = document.createElement("span");
+  p.className = "text";
+  p.textContent = text;
+  b.append(p);
+}
+
+function setMeta(el, text) {
+  let m = el.querySelector(".meta");
+  if (!m) { m = document.createElement("span"); m.className = "meta"; el.querySelector(".bubble").append(m); }
+  m.textContent = text;
+}
+
+function addSystem(text) { addText(bubble("system"), text); }
+
+function renderPending(m) {
+  const b = bubble("mine");
+  addText(b, m.text);
+  rendered.set(m.client_id, b.parentElement);
+  setMeta(b.parentElement, t("sending"));
+}
+
+function initials(name) {
+  return (name || "?").split(/\s+/).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
+}
+
+function onMessage(m) {
+  if (m.seq <= lastSeq) return;
+  lastSeq = m.seq;
+  if (m.sender_kind === "consumer") {
+    const el = m.client_id && rendered.get(m.client_id);
+    if (el) { el.dataset.seq = m.seq; setMeta(el, t("sent")); updateTicks(); return; }
+    const b = bubble("mine");
+    addText(b, m.text);
+    b.parentElement.dataset.seq = m.seq;
+    if (m.client_id) rendered.set(m.client_id, b.parentElement);
+    setMeta(b.parentElement, t("sent"));
+    updateTicks();
+    return;
+  }
+  if (m.sender_kind === "system") { addSystem(m.text); return; }
+  const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
+  const b = bubble("theirs", name, initials(name));
+  if (m.text) addText(b, m.text);
+  if (m.choices && m.choices.length) b.append(choices(m.choices));
+  if (m.card) b.append(card(m.card));
+  hideTyping();
+  if (open && document.visibilityState === "visible") markRead();
+  else {
+    unread++;
+    toPage({ type: "unread", count: unread, text: `(${unread}) ${t("newMessage")}` });
+    chime();
+  }
+}
+
+function choices(list) {
+  const div = document.createElement("div");
+  div.className = "choices";
+  for (const c of list) {
+    let el;
+    if (c.url && /^https?:\/\//.test(c.url)) {
+      el = document.createElement("a");
+      el.href = c.url;
+      el.target = "_blank";
+      el.rel = "noopener noreferrer";
+    } else {
+      el = document.createElement("button");
+      el.type = "button";
+      el.addEventListener("click", () => submit(c.value || c.label));
+    }
+    el.textContent = c.label;
+    div.append(el);
+  }
+  return div;
+}
+
+function card(c) {
+  const div = document.createElement("div");
+  div.className = "card";
+  if (c.image_url && /^https:\/\//.test(c.image_url)) {
+    const img = document.createElement("img");
+    img.src = c.image_url;
+    img.alt = "";
+    div.append(img);
+  }
+  const s = document.createElement("strong");
+  s.textContent = c.title;
+  div.append(s);
+  if (c.subtitle) addText(div, c.subtitle);
+  if (c.buttons && c.buttons.length) div.append(choices(c.buttons));
+  return div;
+}
+
+function markRead() {
+  if (lastSeq > readSeq && authed && conversationId && open) {
+    readSeq = lastSeq;
+    send({ type: "receipt", conversation_id: conversationId, kind: "read", seq: lastSeq });
+  }
+}
+
+function updateTicks() {
+  for (const el of log().querySelectorAll(".msg.mine[data-seq]")) {
+    if (+el.dataset.seq <= agentReadSeq) setMeta(el, t("read"));
+  }
+}
+
+let typingTimer = 0;
+function showTyping(ty) {
+  const p = $(".typing");
+  if (!ty.typing) return hideTyping();
+  p.textContent = t("typing", { name: ty.name || t("someone") });
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(hideTyping, 8000);
+}
+function hideTyping() { $(".typing").textContent = ""; }
+
+// A short, quiet chime for new messages while minimised (after the visitor
+// has interacted, as browsers require).
+let audio = null;
+function chime() {
+  try {
+    audio = audio || new AudioContext();
+    if (audio.state !== "running") return;
+    const o = audio.createOscillator(), g = audio.createGain();
+    o.frequency.value = 880;
+    g.gain.setValueAtTime(0.05, audio.currentTime);
+    g.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.3);
+    o.connect(g).connect(audio.destination);
+    o.start();
+    o.stop(audio.currentTime + 0.3);
+  } catch (e) { /* no sound available */ }
+}
+
+// ---- Composer ----------------------------------------------------------------
+function bindComposer() {
+  const form = $(".composer"), text = $("#text"), limit = $(".limit");
+  let typingSent = false, typingIdle = 0;
+  const count = (s) => [...s].length;
+  text.addEventListener("input", () => {
+    const n = count(text.value);
+    limit.textContent = n > maxChars ? t("tooLong", { n, max: maxChars }) : "";
+    if (!typingSent && conversationId) { send({ type: "typing", conversation_id: conversationId, typing: true }); typingSent = true; }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(() => {
+      if (typingSent && conversationId) send({ type: "typing", conversation_id: conversationId, typing: false });
+      typingSent = false;
+    }, 3000);
+  });
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+    if (e.key === "Escape") toPage({ type: "close" });
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = text.value;
+    if (!v.trim()) return;
+    const n = count(v);
+    if (n > maxChars) { limit.textContent = t("tooLong", { n, max: maxChars }); return; } // refused, never cut
+    limit.textContent = "";
+    text.value = "";
+    submit(v);
+  });
+  $(".min").addEventListener("click", () => toPage({ type: "close" }));
+  document.addEventListener("visibilitychange", markRead);
+  window.addEventListener("online", () => { if (!ws) connect(); });
+}
+
+start();

@@ -1,0 +1,47 @@
+// Every string the chat window shows, by language. Add a language by
+// adding a table; missing keys fall back to English.
+export const strings = {
+  en: {
+    title: "Chat with us", write: "Write a message", send: "Send", minimise: "Minimise chat",
+    online: "We typically reply in a few minutes", offline: "Offline — messages will be sent when you reconnect",
+    connecting: "Connecting…", typing: "{name} is typing…", someone: "Someone", you: "You",
+    sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read",
+    tooLong: "Your message has {n} characters; the limit is {max}.", newMessage: "New message",
+    notAllowed: "This chat is not available on this website.", agent: "Agent", bot: "Assistant",
+  },
+  es: {
+    title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
+    online: "Solemos responder en pocos minutos", offline: "Sin conexión: los mensajes se enviarán al reconectar",
+    connecting: "Conectando…", typing: "{name} está escribiendo…", someone: "Alguien", you: "Tú",
+    sending: "Enviando…", sent: "Enviado", delivered: "Entregado", read: "Leído",
+    tooLong: "Tu mensaje tiene {n} caracteres; el límite es {max}.", newMessage: "Nuevo mensaje",
+    notAllowed: "Este chat no está disponible en este sitio.", agent: "Agente", bot: "Asistente",
+  },
+  fr: {
+    title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
+    online: "Nous répondons en général en quelques minutes", offline: "Hors ligne — vos messages partiront à la reconnexion",
+    connecting: "Connexion…", typing: "{name} écrit…", someone: "Quelqu’un", you: "Vous",
+    sending: "Envoi…", sent: "Envoyé", delivered: "Remis", read: "Lu",
+    tooLong: "Votre message fait {n} caractères ; la limite est {max}.", newMessage: "Nouveau message",
+    notAllowed: "Ce chat n’est pas disponible sur ce site.", agent: "Conseiller", bot: "Assistant",
+  },
+  de: {
+    title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
+    online: "Wir antworten meist in wenigen Minuten", offline: "Offline – Nachrichten werden beim Verbinden gesendet",
+    connecting: "Verbinde…", typing: "{name} schreibt…", someone: "Jemand", you: "Sie",
+    sending: "Wird gesendet…", sent: "Gesendet", delivered: "Zugestellt", read: "Gelesen",
+    tooLong: "Ihre Nachricht hat {n} Zeichen; erlaubt sind {max}.", newMessage: "Neue Nachricht",
+    notAllowed: "Dieser Chat ist auf dieser Website nicht verfügbar.", agent: "Mitarbeiter", bot: "Assistent",
+  },
+};
+
+// pick returns the table for the brand's language, else the browser's first
+// supported one, else English, with English filling any gaps.
+export function pick(brandLanguage, browserLanguages) {
+  const wanted = [brandLanguage, ...(browserLanguages || [])].filter(Boolean).map((l) => l.toLowerCase().slice(0, 2));
+  const lang = wanted.find((l) => strings[l]) || "en";
+  const table = { ...strings.en, ...strings[lang] };
+  const t = (key, vars) => (table[key] || key).replace(/\{(\w+)\}/g, (_, k) => (vars && k in vars ? String(vars[k]) : ""));
+  t.lang = lang;
+  return t;
+}
