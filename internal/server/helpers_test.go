@@ -429,3 +429,10 @@ func (c *wsClient) waitClosed() websocket.StatusCode {
 	}
 	return -1
 }
+
+func decodeJSON(t testing.TB, raw []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("decode %s: %v", raw, err)
+	}
+}

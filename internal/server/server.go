@@ -233,6 +233,9 @@ func (s *Server) shutdown() error {
 	return errors.Join(httpErr, wsErr, storeErr)
 }
 
+// SetDemoAccount serves the demo store at /demo/ with the account's widget.
+func (s *Server) SetDemoAccount(accountID string) { s.cfg.DemoAccountID = accountID }
+
 // Ready is closed once the server accepts requests.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 

@@ -407,8 +407,8 @@ function bindComposer() {
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const v = text.value;
-    if (!v.trim()) return;
+    const v = text.value.trim(); // leading and trailing blank lines are never meant
+    if (!v) return;
     const n = count(v);
     if (n > maxChars) { limit.textContent = t("tooLong", { n, max: maxChars }); return; } // refused, never cut
     limit.textContent = "";

@@ -1,0 +1,394 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// browser is a real headless Chromium with a fresh profile, driven over
+// the DevTools protocol. Screenshots of each step go to artifacts/<test>/.
+type browser struct {
+	t         *testing.T
+	ctx       context.Context
+	artifacts string
+	step      int
+	detach    []context.CancelFunc // contexts attached to chat frames
+}
+
+// leaveFrames detaches from the chat frames before the page navigates away.
+func (b *browser) leaveFrames() {
+	for _, cancel := range b.detach {
+		cancel()
+	}
+	b.detach = nil
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Fatal("Chromium is missing: run `make test` (scripts/test-deps.sh installs it)")
+	return ""
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	dir, _ := filepath.Abs(filepath.Join("..", "..", "artifacts", t.Name()))
+	os.RemoveAll(dir)
+	os.MkdirAll(dir, 0o755)
+	t.Logf("screenshots: %s", dir)
+	return &browser{t: t, ctx: ctx, artifacts: dir}
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.shot("failure")
+		b.t.Fatal(err)
+	}
+}
+
+// shot saves a screenshot of the page (with the chat frame) as the next step.
+func (b *browser) shot(name string) {
+	b.step++
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	os.WriteFile(filepath.Join(b.artifacts, fmt.Sprintf("%02d-%s.png", b.step, name)), png, 0o644)
+}
+
+func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return v
+}
+
+// launcher selects the chat button inside the closed shadow root; DevTools'
+// search reaches where page scripts cannot.
+var launcher = chromedp.Search("button[aria-haspopup=dialog]")
+
+// frame attaches to the chat frame, a cross-site iframe that Chromium runs
+// as its own target, once it has loaded (the URL-th one if several).
+func (b *browser) frame(skip ...string) context.Context {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+	next:
+		for _, in := range infos {
+			if in.Type != "iframe" || !strings.Contains(in.URL, "/widget/frame") {
+				continue
+			}
+			for _, s := range skip {
+				if string(in.TargetID) == s {
+					continue next
+				}
+			}
+			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
+			b.detach = append(b.detach, cancel)
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#text"))); err != nil {
+				b.t.Fatalf("chat frame: %v", err)
+			}
+			return ctx
+		}
+		time.Sleep(50 * time.Millisecond) // polling the browser's target list; no event announces iframe targets here
+	}
+	b.t.Fatal("the chat frame never loaded")
+	return nil
+}
+
+func frameTargetID(ctx context.Context) string {
+	return string(chromedp.FromContext(ctx).Target.TargetID)
+}
+
+// hostPages serves brand pages on its own origin (127.0.0.1:other port):
+// each page has an optional earlier script, then the widget's script tag.
+func hostPages(t *testing.T, widgetOrigin, account string, pages map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pre, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>Brand page</title></head>
+<body style="font-family:sans-serif"><h1>A brand's page</h1><p>Some content.</p>
+<script>%s</script>
+<script src="%s/widget.js" data-account="%s"></script></body></html>`, pre, widgetOrigin, account)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// widgetOrigin is the Parley server as the other loopback name, so pages on
+// 127.0.0.1 embed a cross-site frame.
+func widgetOrigin(ts *testServer) string {
+	return strings.Replace(ts.url, "127.0.0.1", "localhost", 1)
+}
+
+// fromVisitor matches message frames a consumer sent.
+func fromVisitor(f frame) bool {
+	return f.Type == "message" && strings.Contains(string(f.Message), `"sender_kind":"consumer"`)
+}
+
+func waitEvents(t *testing.T, ts *testServer, accountID, typ string, n int) []*parley.Event {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		events, _ := ts.Store.ListEvents(context.Background(), accountID, parley.EventFilter{Types: []string{typ}, Limit: 1000})
+		if len(events) >= n {
+			return events
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s events, want %d", len(events), typ, n)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the store for a condition with a deadline
+	}
+}
+
+func TestWidgetConversationInChromium(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	ts.Server.SetDemoAccount(brand.account.ID)
+	agent := agentWS(t, ts, brand.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"inbox"}`)
+	agent.next(reply("inbox"))
+
+	b := newBrowser(t)
+	start := time.Now()
+	b.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher))
+	t.Logf("demo page to visible launcher: %v", time.Since(start))
+	b.shot("launcher")
+	b.do(chromedp.Click(launcher))
+	frame := b.frame()
+	b.shot("opened")
+
+	// The visitor writes; the agent, connected over the protocol, gets it.
+	xss := `<img src=x onerror=alert(1)>`
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do the Ridge boots run small?\r")); err != nil {
+		t.Fatal(err)
+	}
+	opened := agent.next(ofType("conversation"))
+	var conv parley.Conversation
+	decodeJSON(t, opened.Conversation, &conv)
+	agent.subscribe(conv.ID, 0)
+	if m := agent.next(fromVisitor).msg(t); m.Text != "Do the Ridge boots run small?" {
+		t.Fatalf("agent got %+v", m)
+	}
+	agent.sendText(conv.ID, "a1", "They run true to size. "+xss)
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs"))); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".msg.theirs .text")))
+	if got != "They run true to size. "+xss {
+		t.Fatalf("reply shown as %q", got)
+	}
+	who, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".msg.theirs .who")))
+	if who != brand.agent.Name {
+		t.Fatalf("sender shown as %q, want %q", who, brand.agent.Name)
+	}
+	// The payload is text on the visitor's side too, in both directions.
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), xss+"\r"))
+	if m := agent.next(fromVisitor).msg(t); m.Text != xss {
+		t.Fatalf("agent got %q", m.Text)
+	}
+	if n := evalIn[int](t, frame, `document.querySelectorAll(".log img").length`); n != 0 {
+		t.Fatalf("%d img elements in the chat: HTML was rendered", n)
+	}
+	b.shot("replied")
+
+	// Reload: the history is still there.
+	oldFrame := frameTargetID(frame)
+	b.leaveFrames()
+	b.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame = b.frame(oldFrame)
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs"))); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".log")))
+	for _, want := range []string{"Do the Ridge boots run small?", "They run true to size.", xss} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("after reload the history lacks %q:\n%s", want, log)
+		}
+	}
+	b.shot("history-after-reload")
+
+	// Minimised: a new reply shows an unread badge on the launcher.
+	if err := chromedp.Do(frame, chromedp.Click(chromedp.CSS(".min"))); err != nil {
+		t.Fatal(err)
+	}
+	agent.sendText(conv.ID, "a2", "Anything else?")
+	b.do(chromedp.WaitVisible(chromedp.Search("span.b")))
+	badge, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.Search("span.b")))
+	if badge != "1" {
+		t.Fatalf("unread badge %q, want 1", badge)
+	}
+	b.shot("unread-badge")
+}
+
+func TestHostPageCannotReadTheChat(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	// A hostile page script grabs the chat frame's window from its messages
+	// and tries to read it, then sends it a forged command.
+	hostile := `
+window.__reads = [];
+addEventListener("message", function (ev) {
+  if (!ev.source || ev.source === window) return;
+  try { window.__reads.push("read:" + ev.source.document.body.innerText); }
+  catch (e) { window.__reads.push("blocked:" + e.name); }
+  try { ev.source.postMessage({parley: 1, type: "exfiltrate", data: "give me the chat"}, "*"); } catch (e) {}
+});`
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/shop": hostile})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/shop"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "my card ends 4242\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine .meta")))
+	reads := evalIn[[]string](t, b.ctx, `window.__reads`)
+	if len(reads) == 0 {
+		t.Fatal("the hostile script saw no message from the frame; the test proves nothing")
+	}
+	for _, r := range reads {
+		if r != "blocked:SecurityError" {
+			t.Fatalf("a host page script read the chat: %q", r)
+		}
+	}
+	// Only the frame's own window knows what was said.
+	if n := evalIn[int](t, b.ctx, `document.body.innerText.indexOf("4242")`); n != -1 {
+		t.Fatal("the chat text is in the host page's DOM")
+	}
+	waitEvents(t, ts, brand.account.ID, parley.EventWidgetForged, 1)
+	b.shot("isolated")
+}
+
+func TestTamperingIsUndoneAndReported(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.Widget.VisibleTimeout = 2 * time.Second })
+	brand := seedBrand(t, ts, "Acme")
+	breakFirst := `Element.prototype.attachShadow = function () { throw new Error("no widgets here"); };`
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/plain": "", "/broken": breakFirst})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/plain"), chromedp.WaitVisible(launcher))
+	b.shot("launcher")
+
+	// A page script removes the launcher: it comes back.
+	host := `[...document.body.children].find(e => e.shadowRoot === null && getComputedStyle(e).zIndex === "2147483647")`
+	evalIn[bool](t, b.ctx, `(() => { const h = `+host+`; h.remove(); return true })()`)
+	b.do(chromedp.WaitVisible(launcher))
+	if !evalIn[bool](t, b.ctx, `!!(`+host+`)`) {
+		t.Fatal("the launcher was not restored after removal")
+	}
+	b.shot("restored-after-removal")
+	waitEvents(t, ts, brand.account.ID, parley.EventWidgetTampered, 1)
+
+	// It hides it: it shows again.
+	evalIn[bool](t, b.ctx, `(() => { (`+host+`).style.setProperty("display", "none", "important"); return true })()`)
+	deadline := time.Now().Add(10 * time.Second)
+	for evalIn[string](t, b.ctx, `getComputedStyle(`+host+`).display`) == "none" {
+		if time.Now().After(deadline) {
+			t.Fatal("the hidden launcher was not shown again")
+		}
+		time.Sleep(50 * time.Millisecond) // polling the page for a condition with a deadline
+	}
+	b.shot("restored-after-hiding")
+	events := waitEvents(t, ts, brand.account.ID, parley.EventWidgetTampered, 2)
+	whats := string(events[0].Data) + string(events[1].Data)
+	if !strings.Contains(whats, `"what":"removed"`) || !strings.Contains(whats, `"what":"hidden: display"`) || !strings.Contains(whats, page+"/plain") {
+		t.Fatalf("tamper events: %s", whats)
+	}
+
+	// A page whose earlier script breaks the launcher before it renders:
+	// the page cannot hide that from the server.
+	b.do(chromedp.Navigate(page + "/broken"))
+	suspected := waitEvents(t, ts, brand.account.ID, parley.EventWidgetSuspected, 1)
+	if !strings.Contains(string(suspected[0].Data), "never became visible") || !strings.Contains(string(suspected[0].Data), "/broken") {
+		t.Fatalf("suspected tamper: %s", suspected[0].Data)
+	}
+	b.shot("broken-page")
+
+	var report struct {
+		Pages []struct {
+			URL                        string
+			Loads, Tampered, Suspected int
+			Rate                       float64
+		}
+	}
+	ts.withKey(t, brand.apiKey).do("GET", "/api/v1/widget/tamper-report", nil, &report)
+	if len(report.Pages) != 2 || report.Pages[0].Rate != 1 {
+		t.Fatalf("tamper report: %+v", report.Pages)
+	}
+}
+
+func TestDisallowedOriginDoesNotStart(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"allowed_origins": []string{"https://shop.example"}}, nil)
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	console := chromedp.Console(b.ctx)
+	var mu sync.Mutex
+	var warnings []string
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			warnings = append(warnings, m.Text)
+			mu.Unlock()
+		}
+	}()
+	b.do(chromedp.Navigate(page + "/"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		all := strings.Join(warnings, "\n")
+		mu.Unlock()
+		if strings.Contains(all, "not allowed on "+page) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no console explanation; console said:\n%s", all)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the collected console for a condition with a deadline
+	}
+	if n := evalIn[int](t, b.ctx, `[...document.body.children].filter(e => getComputedStyle(e).zIndex === "2147483647").length`); n != 0 {
+		t.Fatal("the widget started on a disallowed origin")
+	}
+	b.shot("refused")
+}
