@@ -314,6 +314,19 @@ func (g *Gateway) unregister(c *conn) {
 	g.mu.Unlock()
 }
 
+// Drop closes the open connections of principals of the given kind at
+// once, without a close handshake, as a network outage would. The gateway
+// keeps accepting new ones.
+func (g *Gateway) Drop(kind parley.PrincipalKind) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for c := range g.conns {
+		if c.principal.Kind == kind {
+			c.ws.CloseNow()
+		}
+	}
+}
+
 // Shutdown stops taking connections, lets each connection finish the frame
 // it is handling (so an in-flight send is stored and acked), then closes
 // them with "going away". Clients reconnect elsewhere and resync.

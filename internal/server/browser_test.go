@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/server"
@@ -391,4 +392,85 @@ func TestDisallowedOriginDoesNotStart(t *testing.T) {
 		t.Fatal("the widget started on a disallowed origin")
 	}
 	b.shot("refused")
+}
+
+func TestOfflineMessagesAreDeliveredOnceInOrder(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	agent := agentWS(t, ts, brand.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"inbox"}`)
+	agent.next(reply("inbox"))
+
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "first, while online\r"))
+	var conv parley.Conversation
+	decodeJSON(t, agent.next(ofType("conversation")).Conversation, &conv)
+	agent.subscribe(conv.ID, 0)
+	agent.next(fromVisitor)
+
+	// Cut the frame's network: its WebSocket drops and nothing gets through.
+	offline := func(off bool) {
+		t.Helper()
+		if _, err := chromedp.Call(frame, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(frame, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offline(true)
+	ts.Server.DropConnections(parley.PrincipalConsumer) // an outage also ends the sockets that were open
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".status").textContent`), "Offline")
+	})
+	for _, text := range []string{"second, typed offline", "third, typed offline"} {
+		if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), text+"\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := evalIn[int](t, frame, `[...document.querySelectorAll(".msg.mine .meta")].filter(m => m.textContent === "Sending…").length`); n != 2 {
+		t.Fatalf("%d messages wait to be sent, want 2", n)
+	}
+	b.shot("offline-queued")
+	stored, _ := ts.Store.ListMessages(t.Context(), brand.account.ID, conv.ID, 0, 100)
+	if len(stored) != 1 {
+		t.Fatalf("%d messages stored while offline, want 1", len(stored))
+	}
+
+	// Back online: both arrive, once each, in the order typed.
+	offline(false)
+	for _, want := range []string{"second, typed offline", "third, typed offline"} {
+		if m := agent.next(fromVisitor).msg(t); m.Text != want {
+			t.Fatalf("agent got %q, want %q", m.Text, want)
+		}
+	}
+	waitFor(t, func() bool {
+		return evalIn[int](t, frame, `[...document.querySelectorAll(".msg.mine .meta")].filter(m => m.textContent === "Sent").length`) == 3
+	})
+	stored, _ = ts.Store.ListMessages(t.Context(), brand.account.ID, conv.ID, 0, 100)
+	var texts []string
+	for _, m := range stored {
+		texts = append(texts, m.Text)
+	}
+	if strings.Join(texts, "|") != "first, while online|second, typed offline|third, typed offline" {
+		t.Fatalf("stored: %q", texts)
+	}
+	b.shot("delivered-after-reconnect")
+}
+
+// waitFor polls cond until it holds, failing the test after 20 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met before the deadline")
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
 }

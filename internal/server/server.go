@@ -233,6 +233,11 @@ func (s *Server) shutdown() error {
 	return errors.Join(httpErr, wsErr, storeErr)
 }
 
+// DropConnections closes the WebSocket connections of one kind of
+// principal, as a network outage would; clients reconnect and resync.
+// Tests use it.
+func (s *Server) DropConnections(kind parley.PrincipalKind) { s.gateway.Drop(kind) }
+
 // SetDemoAccount serves the demo store at /demo/ with the account's widget.
 func (s *Server) SetDemoAccount(accountID string) { s.cfg.DemoAccountID = accountID }
 
