@@ -23,6 +23,8 @@ type Metrics struct {
 	SendLatency     prometheus.Histogram     // send frame in → ack out
 	HTTPRequests    *prometheus.CounterVec   // REST requests by route and status
 	HTTPLatency     *prometheus.HistogramVec // REST latency by route
+	LauncherVisible prometheus.Histogram     // widget script start → launcher visible, as browsers report it
+	WidgetBeacons   *prometheus.CounterVec   // widget beacons by kind
 }
 
 // New registers Parley's collectors and the Go runtime's on a new registry.
@@ -60,6 +62,14 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route"}),
 	}
+	m.LauncherVisible = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_widget_launcher_visible_seconds", Help: "Time from the widget script starting to its launcher being visible, reported by browsers.",
+		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	})
+	m.WidgetBeacons = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_widget_beacons_total", Help: "Widget page-view beacons received, by kind.",
+	}, []string{"kind"})
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/server"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // browser is a real headless Chromium with a fresh profile, driven over
@@ -473,4 +475,46 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
 	}
+}
+
+func TestComposerRefusesOversizeAndSpeaksTheBrandsLanguage(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.MaxMessageChars = 40 })
+	brand := seedBrand(t, ts, "Acme")
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "es", "color": "#7a1f5c"}, nil)
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher))
+	// Keyboard: the launcher is a button that Enter opens.
+	b.do(chromedp.Focus(launcher), chromedp.KeyEvent("\r"))
+	frame := b.frame()
+	if send, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".send"))); send != "Enviar" {
+		t.Fatalf("send button says %q, want the brand's Spanish", send)
+	}
+	// Shift+Enter is a new line, not a send.
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "línea uno"), chromedp.KeyEvent("\r", chromedp.KeyModifiers(kb.ModifierShift)),
+		chromedp.SendKeys(chromedp.CSS("#text"), "línea dos"))
+	if v, _ := chromedp.Run(frame, chromedp.Value(chromedp.CSS("#text"))); !strings.Contains(v, "\n") {
+		t.Fatalf("Shift+Enter did not add a line: %q", v)
+	}
+	// Over the limit: refused with a visible reason, nothing sent, nothing cut.
+	long := strings.Repeat("x", 45)
+	chromedp.Do(frame, chromedp.SetValue(chromedp.CSS("#text"), long), chromedp.SendKeys(chromedp.CSS("#text"), "\r"))
+	reason, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".limit")))
+	if !strings.Contains(reason, "46") || !strings.Contains(reason, "40") {
+		t.Fatalf("limit reason %q", reason)
+	}
+	if v, _ := chromedp.Run(frame, chromedp.Value(chromedp.CSS("#text"))); len(v) < 45 {
+		t.Fatalf("the composer cut the message to %q", v)
+	}
+	if n := evalIn[int](t, frame, `document.querySelectorAll(".msg.mine").length`); n != 0 {
+		t.Fatalf("%d messages sent over the limit", n)
+	}
+	b.shot("oversize-refused")
+	// The launcher's time to visible, as the browser measured it, reached the server.
+	var h dto.Metric
+	waitFor(t, func() bool {
+		ts.Metrics.LauncherVisible.Write(&h)
+		return h.GetHistogram().GetSampleCount() > 0
+	})
+	t.Logf("script start to visible launcher, as the browser measured it: %.0f ms", 1000*h.GetHistogram().GetSampleSum()/float64(h.GetHistogram().GetSampleCount()))
 }

@@ -103,7 +103,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
-	if s.Widget, err = widget.New(store, log, cfg.Widget); err != nil {
+	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
+	if s.Widget, err = widget.New(store, log, m, cfg.Widget); err != nil {
 		store.Close()
 		return nil, err
 	}

@@ -14,10 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/metrics"
 )
 
 // Config tunes tamper detection. Zero fields take the defaults.
@@ -33,6 +35,9 @@ type Config struct {
 	AliveWindow   time.Duration // default 25 s
 	SweepInterval time.Duration // default 1 s
 	MaxPageViews  int           // page views tracked at once (default 100,000)
+	// MaxMessageChars is the message limit the composer enforces before
+	// sending (the server enforces it too).
+	MaxMessageChars int
 }
 
 func (c *Config) defaults() {
@@ -55,16 +60,18 @@ func (c *Config) defaults() {
 
 // Handler serves the widget's routes.
 type Handler struct {
-	store   parley.Store
-	log     *slog.Logger
-	assets  map[string]*asset
-	version string
-	frame   *template.Template
-	tracker *tracker
+	store    parley.Store
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	assets   map[string]*asset
+	version  string
+	frame    *template.Template
+	tracker  *tracker
+	maxChars int
 }
 
 // New loads the widget's files and prepares the tracker.
-func New(store parley.Store, log *slog.Logger, cfg Config) (*Handler, error) {
+func New(store parley.Store, log *slog.Logger, m *metrics.Metrics, cfg Config) (*Handler, error) {
 	cfg.defaults()
 	assets, version, err := loadAssets()
 	if err != nil {
@@ -74,7 +81,7 @@ func New(store parley.Store, log *slog.Logger, cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: store, log: log, assets: assets, version: version, frame: frame}
+	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, log: log, assets: assets, version: version, frame: frame}
 	h.tracker = newTracker(cfg, h.record)
 	return h, nil
 }
@@ -107,6 +114,7 @@ type PublicConfig struct {
 	Greeting       string   `json:"greeting"`
 	Language       string   `json:"language"`
 	AllowedOrigins []string `json:"allowed_origins"`
+	MaxChars       int      `json:"max_chars"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -131,7 +139,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
-		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins})
+		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's
@@ -210,6 +218,12 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && !sameHost(origin, r.Host) && !allowed(a.Settings.Widget.AllowedOrigins, origin) {
 		writeError(w, parley.Errorf(parley.EFORBIDDEN, "origin %s is not allowed for this account", origin))
 		return
+	}
+	h.metrics.WidgetBeacons.WithLabelValues(b.Kind).Inc()
+	if b.Kind == "visible" {
+		if ms, err := strconv.Atoi(b.Detail); err == nil && ms >= 0 && ms < 600000 {
+			h.metrics.LauncherVisible.Observe(float64(ms) / 1000)
+		}
 	}
 	h.tracker.signal(a.ID, b)
 	w.WriteHeader(http.StatusNoContent)

@@ -74,6 +74,7 @@ async function start() {
     return;
   }
   if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
+  if (cfg.max_chars) maxChars = cfg.max_chars;
   $(".title").textContent = cfg.label || t("title");
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
   document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
