@@ -35,6 +35,14 @@ type WidgetSettings struct {
 	AllowedOrigins []string `json:"allowed_origins"`
 }
 
+// IdentityKey verifies the identity tokens (JWTs) a brand's site signs for
+// its logged-in visitors: an HS256 shared secret, or an RS256 or ES256
+// public key in PEM. It is secret and never leaves the server.
+type IdentityKey struct {
+	Alg string // "HS256", "RS256" or "ES256"
+	Key string
+}
+
 // Role is what a user may do inside their account.
 type Role string
 

@@ -26,6 +26,8 @@ const (
 	EventWidgetTampered       = "widget.tampered"
 	EventWidgetSuspected      = "widget.suspected_tamper"
 	EventWidgetForged         = "widget.forged_message"
+	EventIdentityKeyChanged   = "identity_key.changed"
+	EventIdentityRejected     = "widget.identity_rejected"
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -35,6 +37,7 @@ var EventTypes = []string{
 	EventConsumerCreated, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
+	EventIdentityKeyChanged, EventIdentityRejected,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

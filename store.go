@@ -22,6 +22,11 @@ type Store interface {
 	ListAccounts(ctx context.Context) ([]*Account, error)
 	// UpdateAccount replaces the account's name and settings.
 	UpdateAccount(ctx context.Context, a *Account) error
+	// SetIdentityKey stores (or, with an empty Alg, removes) the key that
+	// verifies the account's visitor identity tokens.
+	SetIdentityKey(ctx context.Context, accountID string, k IdentityKey) error
+	// FindIdentityKey returns the key; ENOTFOUND when none is set.
+	FindIdentityKey(ctx context.Context, accountID string) (*IdentityKey, error)
 
 	// Users and skills.
 	CreateUser(ctx context.Context, u *User) error

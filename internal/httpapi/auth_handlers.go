@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -61,6 +62,9 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 
 type consumerTokenRequest struct {
 	AccountID string `json:"account_id"`
+	// IdentityToken is a JWT the brand's site signed for a logged-in
+	// visitor; with it, the token is for that person on every device.
+	IdentityToken string `json:"identity_token"`
 }
 
 type consumerTokenResponse struct {
@@ -82,9 +86,24 @@ func (a *API) handleConsumerToken(w http.ResponseWriter, r *http.Request, _ parl
 	if _, err := a.store.FindAccount(r.Context(), req.AccountID); err != nil {
 		return err
 	}
-	c := &parley.Consumer{AccountID: req.AccountID}
-	if err := a.store.CreateConsumer(r.Context(), c); err != nil {
-		return err
+	var c *parley.Consumer
+	if req.IdentityToken != "" {
+		id, err := a.auth.VerifyIdentity(r.Context(), req.AccountID, req.IdentityToken)
+		if err != nil {
+			if parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+				data, _ := json.Marshal(map[string]string{"reason": parley.ErrorMessage(err)})
+				a.store.AppendEvent(r.Context(), &parley.Event{AccountID: req.AccountID, Type: parley.EventIdentityRejected, Data: data})
+			}
+			return err
+		}
+		if c, err = a.findOrCreateConsumer(r, parley.Principal{AccountID: req.AccountID}, &consumerRef{ExternalID: id.Subject, Name: id.Name, Email: id.Email}); err != nil {
+			return err
+		}
+	} else {
+		c = &parley.Consumer{AccountID: req.AccountID}
+		if err := a.store.CreateConsumer(r.Context(), c); err != nil {
+			return err
+		}
 	}
 	token, exp, err := a.auth.ConsumerToken(c)
 	if err != nil {

@@ -47,6 +47,9 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/widget-settings", agents, a.handleGetWidgetSettings},
 		{"PUT", "/api/v1/widget-settings", admins, a.handlePutWidgetSettings},
 		{"GET", "/api/v1/widget/tamper-report", supervisors, a.handleTamperReport},
+		{"GET", "/api/v1/widget-identity", admins, a.handleGetIdentityKey},
+		{"PUT", "/api/v1/widget-identity", admins, a.handlePutIdentityKey},
+		{"DELETE", "/api/v1/widget-identity", admins, a.handleDeleteIdentityKey},
 
 		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
 	}

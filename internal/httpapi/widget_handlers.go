@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
 )
 
 var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -84,6 +85,53 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 	if s.AllowedOrigins == nil {
 		s.AllowedOrigins = []string{}
 	}
+	return nil
+}
+
+type identityKeyRequest struct {
+	Alg string `json:"alg"`
+	Key string `json:"key"`
+}
+
+type identityKeyResponse struct {
+	Alg        string `json:"alg"`
+	Configured bool   `json:"configured"`
+}
+
+// handleGetIdentityKey says whether a key is set and its algorithm, never the key.
+func (a *API) handleGetIdentityKey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	k, err := a.store.FindIdentityKey(r.Context(), p.AccountID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		writeJSON(w, http.StatusOK, identityKeyResponse{})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, identityKeyResponse{Alg: k.Alg, Configured: true})
+	return nil
+}
+
+func (a *API) handlePutIdentityKey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req identityKeyRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	k := parley.IdentityKey{Alg: req.Alg, Key: req.Key}
+	if err := auth.CheckIdentityKey(k); err != nil {
+		return err
+	}
+	if err := a.store.SetIdentityKey(r.Context(), p.AccountID, k); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, identityKeyResponse{Alg: k.Alg, Configured: true})
+	return nil
+}
+
+func (a *API) handleDeleteIdentityKey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if err := a.store.SetIdentityKey(r.Context(), p.AccountID, parley.IdentityKey{}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,14 @@ type browser struct {
 	artifacts string
 	step      int
 	detach    []context.CancelFunc // contexts attached to chat frames
+	name      string               // prefix of this browser's screenshots
 }
+
+var (
+	artifactsMu      sync.Mutex
+	artifactsCleared = map[string]bool{}
+	browserCount     atomic.Int64
+)
 
 // leaveFrames detaches from the chat frames before the page navigates away.
 func (b *browser) leaveFrames() {
@@ -65,10 +73,15 @@ func newBrowser(t *testing.T) *browser {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	dir, _ := filepath.Abs(filepath.Join("..", "..", "artifacts", t.Name()))
-	os.RemoveAll(dir)
+	artifactsMu.Lock()
+	if !artifactsCleared[dir] { // a test with two browsers keeps both's screenshots
+		artifactsCleared[dir] = true
+		os.RemoveAll(dir)
+		t.Logf("screenshots: %s", dir)
+	}
+	artifactsMu.Unlock()
 	os.MkdirAll(dir, 0o755)
-	t.Logf("screenshots: %s", dir)
-	return &browser{t: t, ctx: ctx, artifacts: dir}
+	return &browser{t: t, ctx: ctx, artifacts: dir, name: fmt.Sprintf("b%d-", browserCount.Add(1))}
 }
 
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -87,7 +100,7 @@ func (b *browser) shot(name string) {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	os.WriteFile(filepath.Join(b.artifacts, fmt.Sprintf("%02d-%s.png", b.step, name)), png, 0o644)
+	os.WriteFile(filepath.Join(b.artifacts, fmt.Sprintf("%s%02d-%s.png", b.name, b.step, name)), png, 0o644)
 }
 
 func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
@@ -517,4 +530,70 @@ func TestComposerRefusesOversizeAndSpeaksTheBrandsLanguage(t *testing.T) {
 		return h.GetHistogram().GetSampleCount() > 0
 	})
 	t.Logf("script start to visible launcher, as the browser measured it: %.0f ms", 1000*h.GetHistogram().GetSampleSum()/float64(h.GetHistogram().GetSampleCount()))
+}
+
+func TestIdentifiedVisitorFindsHistoryOnAnotherDevice(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	secret := "acme-shared-identity-secret-0123456789"
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": secret}, nil)
+	identifyAs := func(tok string) string {
+		return `window.parley = window.parley || function () { (window.parley.q = window.parley.q || []).push([].slice.call(arguments)); };
+parley("identify", {token: "` + tok + `"});`
+	}
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{
+		"/laptop": identifyAs(signIdentity(t, secret, "cust-7", time.Hour)),
+		"/phone":  identifyAs(signIdentity(t, secret, "cust-7", time.Hour)),
+		"/forged": identifyAs(signIdentity(t, "not-the-brands-secret-0123456789abcdef", "cust-7", time.Hour)),
+	})
+
+	laptop := newBrowser(t)
+	laptop.do(chromedp.Navigate(page+"/laptop"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := laptop.frame()
+	// identify makes the frame the person's and reloads it; wait for that.
+	var consumer *parley.Consumer
+	waitFor(t, func() bool {
+		consumer, _ = ts.Store.FindConsumerByExternalID(t.Context(), brand.account.ID, "cust-7")
+		return consumer != nil
+	})
+	waitFor(t, func() bool {
+		n, err := chromedp.Run(frame, chromedp.Evaluate[string](`localStorage.getItem("parley.`+brand.account.ID+`.consumer") || ""`))
+		return err == nil && n == consumer.ID
+	})
+	laptop.leaveFrames()
+	frame = laptop.frame()
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Sent from my laptop\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine .meta")))
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{ConsumerID: consumer.ID})
+		return len(convs) == 1 && convs[0].LastSeq == 1
+	})
+	laptop.shot("laptop")
+
+	phone := newBrowser(t)
+	phone.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(page+"/phone"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	var phoneFrame context.Context
+	waitFor(t, func() bool {
+		phone.leaveFrames()
+		phoneFrame = phone.frame()
+		txt, err := chromedp.Run(phoneFrame, chromedp.Text(chromedp.CSS(".log")))
+		return err == nil && strings.Contains(txt, "Sent from my laptop")
+	})
+	// Full screen on a small viewport.
+	if w := evalIn[float64](t, phoneFrame, `window.innerWidth`); w < 380 {
+		t.Fatalf("chat window is %v px wide on a 390 px phone, want full width", w)
+	}
+	phone.shot("phone-history")
+
+	// A token the brand did not sign: a console warning, an event, and the
+	// visitor goes on anonymously.
+	other := newBrowser(t)
+	other.do(chromedp.Navigate(page+"/forged"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	otherFrame := other.frame()
+	chromedp.Do(otherFrame, chromedp.SendKeys(chromedp.CSS("#text"), "anonymous still works\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine .meta")))
+	waitEvents(t, ts, brand.account.ID, parley.EventIdentityRejected, 1)
+	convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{ConsumerID: consumer.ID})
+	if len(convs) != 1 {
+		t.Fatalf("the forged identity reached the person's conversations: %d", len(convs))
+	}
+	other.shot("forged-identity-anonymous")
 }

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/server"
 )
@@ -56,6 +58,13 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/widget-settings":              {"/api/v1/widget-settings", nil, 200},
 		"PUT /api/v1/widget-settings":              {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
 		"GET /api/v1/widget/tamper-report":         {"/api/v1/widget/tamper-report", nil, 200},
+		"GET /api/v1/widget-identity":              {"/api/v1/widget-identity", nil, 200},
+		"PUT /api/v1/widget-identity":              {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
+		"DELETE /api/v1/widget-identity":           {"/api/v1/widget-identity", nil, 204},
+	}
+	// B vouches for its visitors with its own key; A's calls never touch it.
+	if err := ts.Store.SetIdentityKey(t.Context(), b.account.ID, parley.IdentityKey{Alg: "HS256", Key: bIdentityKey}); err != nil {
+		t.Fatal(err)
 	}
 	aAdmin := ts.withKey(t, a.apiKey)
 	bEventsBefore, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
@@ -96,6 +105,14 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	got, _ := ts.Store.FindUser(t.Context(), b.account.ID, b.agent.ID)
 	if got.Name == "hijacked" {
 		t.Fatal("A renamed B's user")
+	}
+	if k, err := ts.Store.FindIdentityKey(t.Context(), b.account.ID); err != nil || k.Key != bIdentityKey {
+		t.Fatalf("A's calls changed B's identity key: %+v %v", k, err)
+	}
+	// A visitor identity signed with B's key is no identity in A.
+	tok := signIdentity(t, bIdentityKey, "b-customer-1", time.Hour)
+	if st, raw := ts.anon(t).raw("POST", "/api/v1/consumer-tokens", map[string]string{"account_id": a.account.ID, "identity_token": tok}); st != 401 {
+		t.Fatalf("B-signed identity in A: %d %s", st, raw)
 	}
 }
 
@@ -359,4 +376,65 @@ func TestSessionCookieFlags(t *testing.T) {
 			t.Fatalf("secure=%v: Set-Cookie %q", secure, sc)
 		}
 	}
+}
+
+const bIdentityKey = "beta-brand-shared-identity-secret-0123456789"
+
+// signIdentity makes a visitor identity token as a brand's site would.
+func signIdentity(t testing.TB, secret, sub string, ttl time.Duration) string {
+	t.Helper()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": sub, "name": "Casey " + sub, "email": sub + "@example.com", "exp": time.Now().Add(ttl).Unix(),
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestIdentifiedVisitorsFollowTheirIdentity(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.withKey(t, b.apiKey)
+	secret := "acme-shared-identity-secret-0123456789"
+	if st, raw := admin.raw("PUT", "/api/v1/widget-identity", map[string]any{"alg": "HS512", "key": secret}); st != 400 {
+		t.Fatalf("unknown alg: %d %s", st, raw)
+	}
+	if st, raw := admin.raw("PUT", "/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": "short"}); st != 400 {
+		t.Fatalf("short secret: %d %s", st, raw)
+	}
+	if st, raw := admin.raw("PUT", "/api/v1/widget-identity", map[string]any{"alg": "RS256", "key": "not a pem"}); st != 400 {
+		t.Fatalf("bad PEM: %d %s", st, raw)
+	}
+	if st, raw := admin.raw("PUT", "/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": secret}); st != 200 || strings.Contains(string(raw), secret) {
+		t.Fatalf("set key: %d %s", st, raw)
+	}
+	issue := func(tok string) (int, string) {
+		var out struct {
+			Consumer parley.Consumer
+		}
+		st := ts.anon(t).do("POST", "/api/v1/consumer-tokens", map[string]string{"account_id": b.account.ID, "identity_token": tok}, &out)
+		return st, out.Consumer.ID
+	}
+	st1, c1 := issue(signIdentity(t, secret, "cust-42", time.Hour))
+	st2, c2 := issue(signIdentity(t, secret, "cust-42", time.Hour))
+	if st1 != 201 || st2 != 201 || c1 == "" || c1 != c2 {
+		t.Fatalf("same sub, two devices: %d %s / %d %s", st1, c1, st2, c2)
+	}
+	c, _ := ts.Store.FindConsumer(t.Context(), b.account.ID, c1)
+	if c.ExternalID != "cust-42" || c.Email != "cust-42@example.com" {
+		t.Fatalf("consumer: %+v", c)
+	}
+	for name, tok := range map[string]string{
+		"expired":        signIdentity(t, secret, "cust-42", -time.Hour),
+		"too long-lived": signIdentity(t, secret, "cust-42", 48*time.Hour),
+		"wrong key":      signIdentity(t, "another-secret-that-is-long-enough-000", "cust-42", time.Hour),
+		"garbage":        "not.a.jwt",
+		"no subject":     signIdentity(t, secret, "", time.Hour),
+	} {
+		if st, _ := issue(tok); st != 401 {
+			t.Fatalf("%s identity token: %d, want 401", name, st)
+		}
+	}
+	waitEvents(t, ts, b.account.ID, parley.EventIdentityRejected, 5)
 }

@@ -49,6 +49,34 @@ func (db *DB) UpdateAccount(ctx context.Context, a *parley.Account) error {
 	})
 }
 
+// SetIdentityKey stores the account's identity-token key and writes
+// identity_key.changed (with the algorithm, never the key).
+func (db *DB) SetIdentityKey(ctx context.Context, accountID string, k parley.IdentityKey) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE accounts SET identity_alg = ?, identity_key = ? WHERE id = ?`, k.Alg, k.Key, accountID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "account %q not found", accountID)
+		}
+		return tx.event(accountID, parley.EventIdentityKeyChanged, "", map[string]string{"alg": k.Alg})
+	})
+}
+
+// FindIdentityKey returns the account's identity-token key.
+func (db *DB) FindIdentityKey(ctx context.Context, accountID string) (*parley.IdentityKey, error) {
+	var k parley.IdentityKey
+	err := db.read.QueryRowContext(ctx, `SELECT identity_alg, identity_key FROM accounts WHERE id = ?`, accountID).Scan(&k.Alg, &k.Key)
+	if err != nil {
+		return nil, notFound(err, "account %q not found", accountID)
+	}
+	if k.Alg == "" {
+		return nil, parley.Errorf(parley.ENOTFOUND, "no identity key is set")
+	}
+	return &k, nil
+}
+
 // FindAccount returns the account with the given ID.
 func (db *DB) FindAccount(ctx context.Context, id string) (*parley.Account, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT id, name, settings, created_at FROM accounts WHERE id = ?`, id)

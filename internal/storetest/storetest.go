@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -522,5 +523,30 @@ func testAccountSettingsAndEvents(t *testing.T, open Opener) {
 		t.Fatalf("stored widget event: %+v", events)
 	}
 	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: "acc_missing", Type: parley.EventWidgetLoaded}), parley.ENOTFOUND)
+
+	// Identity keys: stored apart from the settings, never in events.
+	_, err := s.FindIdentityKey(ctx, a.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+	if err := s.SetIdentityKey(ctx, a.ID, parley.IdentityKey{Alg: "HS256", Key: "a-very-secret-shared-key-of-32-bytes"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.FindIdentityKey(ctx, a.ID)
+	if err != nil || k.Alg != "HS256" || k.Key != "a-very-secret-shared-key-of-32-bytes" {
+		t.Fatalf("FindIdentityKey: %+v %v", k, err)
+	}
+	all, _ := s.ListEvents(ctx, a.ID, parley.EventFilter{Limit: 1000})
+	for _, e := range all {
+		if strings.Contains(string(e.Data), "a-very-secret") {
+			t.Fatalf("event %s carries the identity key", e.Type)
+		}
+	}
+	other := newFixture(t, s, "B")
+	_, err = s.FindIdentityKey(ctx, other.account.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+	if err := s.SetIdentityKey(ctx, a.ID, parley.IdentityKey{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.FindIdentityKey(ctx, a.ID)
+	wantCode(t, err, parley.ENOTFOUND)
 	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: a.ID, Type: parley.EventWidgetLoaded, Data: []byte("{not json")}), parley.EINVALID)
 }

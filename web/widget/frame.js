@@ -51,9 +51,39 @@ window.addEventListener("message", (ev) => {
   }
   if (m.type === "open") setOpen(true);
   else if (m.type === "close") setOpen(false);
-  // identify and setAttributes are accepted and validated; they take
-  // effect once authenticated visitors land (docs/widget.md).
+  else if (m.type === "identify") identity = identity.then(() => identify(m.data.token));
+  // setAttributes is validated and accepted; attributes reach the visitor
+  // panel with the console (docs/widget.md).
 });
+
+// Token changes run one at a time: a new visitor's anonymous token and an
+// identity switch must not overwrite each other.
+let identity = Promise.resolve();
+let switching = false;
+
+// identify turns this browser into the person the brand vouches for: the
+// same consumer, and so the same conversations, on every device.
+async function identify(identityToken) {
+  const res = await fetch("/api/v1/consumer-tokens", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ account_id: account, identity_token: identityToken }),
+  });
+  if (!res.ok) {
+    const e = await res.json().catch(() => ({}));
+    console.warn("Parley: the visitor's identity token was refused (" + ((e.error && e.error.message) || "HTTP " + res.status) + "); continuing anonymously.");
+    return;
+  }
+  const out = await res.json();
+  if (out.consumer.id === localStorage.getItem(key("consumer"))) return; // already this person
+  localStorage.setItem(key("token"), out.token);
+  localStorage.setItem(key("consumer"), out.consumer.id);
+  localStorage.removeItem(key("conversation"));
+  const list = await fetch("/api/v1/conversations?limit=20", { headers: { Authorization: "Bearer " + out.token } }).then((r) => r.json());
+  const live = (list.conversations || []).find((c) => c.state !== "closed");
+  if (live) localStorage.setItem(key("conversation"), live.id);
+  switching = true; // nothing else may write the identity until the reload
+  location.reload();
+}
 
 // ---- Start -------------------------------------------------------------------
 async function start() {
@@ -101,14 +131,19 @@ function setOpen(v) {
 
 // ---- Connection --------------------------------------------------------------
 async function ensureToken() {
+  await identity;
+  if (switching) throw new Error("switching identity");
   if (token) return token;
   const res = await fetch("/api/v1/consumer-tokens", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ account_id: account }),
   });
   if (!res.ok) throw new Error("consumer token: HTTP " + res.status);
-  token = (await res.json()).token;
+  const out = await res.json();
+  if (switching) throw new Error("switching identity");
+  token = out.token;
   localStorage.setItem(key("token"), token);
+  localStorage.setItem(key("consumer"), out.consumer.id);
   return token;
 }
 
