@@ -33,6 +33,18 @@ type WidgetSettings struct {
 	// AllowedOrigins are the sites ("https://shop.example") the widget may
 	// run on; empty allows any.
 	AllowedOrigins []string `json:"allowed_origins"`
+	// Engagements are proactive teasers shown beside the launcher.
+	Engagements []Engagement `json:"engagements"`
+}
+
+// Engagement is a proactive invitation: on pages whose path matches
+// URLPattern ("*" matches anything), after DelaySeconds on the page, a
+// teaser bubble with Text appears beside the launcher.
+type Engagement struct {
+	ID           string `json:"id"`
+	URLPattern   string `json:"url_pattern"`
+	DelaySeconds int    `json:"delay_seconds"`
+	Text         string `json:"text"`
 }
 
 // IdentityKey verifies the identity tokens (JWTs) a brand's site signs for

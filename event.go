@@ -28,6 +28,9 @@ const (
 	EventWidgetForged         = "widget.forged_message"
 	EventIdentityKeyChanged   = "identity_key.changed"
 	EventIdentityRejected     = "widget.identity_rejected"
+	EventEngagementShown      = "engagement.shown"
+	EventEngagementClicked    = "engagement.clicked"
+	EventEngagementDismissed  = "engagement.dismissed"
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -38,6 +41,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

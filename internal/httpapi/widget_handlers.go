@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -85,8 +86,33 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 	if s.AllowedOrigins == nil {
 		s.AllowedOrigins = []string{}
 	}
+	if len(s.Engagements) > 20 {
+		return parley.Errorf(parley.EINVALID, "engagements has more than 20 entries")
+	}
+	seen := map[string]bool{}
+	for i, e := range s.Engagements {
+		switch {
+		case !engagementID.MatchString(e.ID) || seen[e.ID]:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].id must be unique, 1-40 of a-z, 0-9 and -", i)
+		case e.URLPattern == "" || len(e.URLPattern) > 200 || !strings.HasPrefix(e.URLPattern, "/") && e.URLPattern != "*":
+			return parley.Errorf(parley.EINVALID, "engagements[%d].url_pattern must be a path pattern like /boots* or *", i)
+		case e.DelaySeconds < 0 || e.DelaySeconds > 3600:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].delay_seconds must be from 0 to 3600", i)
+		case strings.TrimSpace(e.Text) == "" || utf8.RuneCountInString(e.Text) > 200:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].text must have 1 to 200 characters", i)
+		}
+		if err := checkName(fmt.Sprintf("engagements[%d].text", i), e.Text); err != nil {
+			return err
+		}
+		seen[e.ID] = true
+	}
+	if s.Engagements == nil {
+		s.Engagements = []parley.Engagement{}
+	}
 	return nil
 }
+
+var engagementID = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
 
 type identityKeyRequest struct {
 	Alg string `json:"alg"`

@@ -597,3 +597,65 @@ parley("identify", {token: "` + tok + `"});`
 	}
 	other.shot("forged-identity-anonymous")
 }
+
+func TestProactiveTeaserShowsClicksAndStaysDismissed(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	// "everywhere" shows later than "boots-help" on every page; its
+	// appearance proves the boots rule's delay has passed.
+	if st, raw := ts.withKey(t, brand.apiKey).raw("PUT", "/api/v1/widget-settings", map[string]any{"engagements": []map[string]any{
+		{"id": "boots-help", "url_pattern": "/boots*", "delay_seconds": 1, "text": "Questions about sizing?"},
+		{"id": "everywhere", "url_pattern": "*", "delay_seconds": 2, "text": "Need a hand?"},
+	}}); st != 200 {
+		t.Fatalf("engagement settings: %d %s", st, raw)
+	}
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/boots/ridge": "", "/tents": ""})
+	teaser := chromedp.Search("div.t") // inside the closed shadow root; hidden until shown
+	teaserText := func(b *browser) string {
+		s, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.Search("div.t span")))
+		return s
+	}
+	shown := func(id string) int {
+		n := 0
+		for _, e := range waitEventsNow(ts, brand.account.ID, parley.EventEngagementShown) {
+			if strings.Contains(string(e.Data), `"engagement":"`+id+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	b := newBrowser(t)
+
+	// A page the boots rule does not match gets only the catch-all.
+	b.do(chromedp.Navigate(page+"/tents"), chromedp.WaitVisible(teaser))
+	if got := teaserText(b); got != "Need a hand?" || shown("boots-help") != 0 {
+		t.Fatalf("on /tents: teaser %q, boots-help shown %d times", got, shown("boots-help"))
+	}
+
+	// A matching page, after its delay: shown; dismissed; gone for the visit.
+	b.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(teaser))
+	if got := teaserText(b); got != "Questions about sizing?" {
+		t.Fatalf("teaser says %q", got)
+	}
+	b.shot("teaser")
+	waitFor(t, func() bool { return shown("boots-help") == 1 })
+	b.do(chromedp.Click(chromedp.Search("div.t button.x")), chromedp.WaitNotVisible(teaser))
+	waitEvents(t, ts, brand.account.ID, parley.EventEngagementDismissed, 1)
+	b.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(teaser))
+	if got := teaserText(b); got != "Need a hand?" || shown("boots-help") != 1 {
+		t.Fatalf("a dismissed teaser came back in the same visit: %q, shown %d times", got, shown("boots-help"))
+	}
+
+	// A new visit (new browser): shown again; a click opens the chat.
+	b2 := newBrowser(t)
+	b2.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(teaser), chromedp.Click(chromedp.Search("div.t span")))
+	b2.frame()
+	waitEvents(t, ts, brand.account.ID, parley.EventEngagementClicked, 1)
+	waitEvents(t, ts, brand.account.ID, parley.EventWidgetOpened, 1)
+	b2.shot("clicked-open")
+}
+
+func waitEventsNow(ts *testServer, accountID, typ string) []*parley.Event {
+	events, _ := ts.Store.ListEvents(context.Background(), accountID, parley.EventFilter{Types: []string{typ}, Limit: 1000})
+	return events
+}

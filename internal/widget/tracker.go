@@ -78,6 +78,12 @@ func (t *tracker) signal(accountID string, b beacon) {
 		t.record(accountID, parley.EventWidgetTampered, map[string]string{"pv": b.PV, "url": url, "what": b.Detail})
 	case "forged":
 		t.record(accountID, parley.EventWidgetForged, map[string]string{"pv": b.PV, "url": url, "count": b.Detail})
+	case "engagement_shown":
+		t.record(accountID, parley.EventEngagementShown, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
+	case "engagement_clicked":
+		t.record(accountID, parley.EventEngagementClicked, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
+	case "engagement_dismissed":
+		t.record(accountID, parley.EventEngagementDismissed, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	}
 }
 

@@ -106,15 +106,16 @@ func (h *Handler) Run(ctx context.Context) { h.tracker.run(ctx) }
 
 // PublicConfig is what the loader and the frame learn about an account.
 type PublicConfig struct {
-	AccountID      string   `json:"account_id"`
-	Name           string   `json:"name"`
-	Color          string   `json:"color"`
-	Position       string   `json:"position"`
-	Label          string   `json:"label"`
-	Greeting       string   `json:"greeting"`
-	Language       string   `json:"language"`
-	AllowedOrigins []string `json:"allowed_origins"`
-	MaxChars       int      `json:"max_chars"`
+	AccountID      string              `json:"account_id"`
+	Name           string              `json:"name"`
+	Color          string              `json:"color"`
+	Position       string              `json:"position"`
+	Label          string              `json:"label"`
+	Greeting       string              `json:"greeting"`
+	Language       string              `json:"language"`
+	AllowedOrigins []string            `json:"allowed_origins"`
+	MaxChars       int                 `json:"max_chars"`
+	Engagements    []parley.Engagement `json:"engagements"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -136,10 +137,13 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	if s.AllowedOrigins == nil {
 		s.AllowedOrigins = []string{}
 	}
+	if s.Engagements == nil {
+		s.Engagements = []parley.Engagement{}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
-		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars})
+		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, Engagements: s.Engagements})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's
@@ -183,7 +187,8 @@ type beacon struct {
 var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
 
 var beaconKinds = map[string]bool{"load": true, "alive": true, "visible": true, "heartbeat": true,
-	"open": true, "tampered": true, "forged": true, "leave": true}
+	"open": true, "tampered": true, "forged": true, "leave": true,
+	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true}
 
 // serveBeacon takes a signal. Beacons arrive as text/plain (sendBeacon
 // sends no preflight), so the body is parsed whatever its content type.

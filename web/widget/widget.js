@@ -92,9 +92,13 @@
       ".p.o{display:block}" +
       "@media (max-width:480px){.p{inset:0;width:100vw;height:100vh;max-height:none;border-radius:0}}" +
       "iframe{width:100%;height:100%;border:0}" +
+      ".t{position:absolute;bottom:68px;" + (left ? "left" : "right") + ":0;width:max-content;max-width:260px;background:#fff;color:#1b1f24;font:14px/1.4 system-ui,sans-serif;padding:12px 34px 12px 14px;border-radius:12px;box-shadow:0 4px 18px rgba(0,0,0,.2);cursor:pointer;display:none}" +
+      ".t.o{display:block}.t button{position:absolute;top:4px;right:4px;background:none;color:#5d6672;box-shadow:none;height:24px;min-width:24px;padding:0;font-size:16px;border-radius:12px}" +
       "</style>" +
-      "<div class=p></div><button type=button aria-haspopup=dialog aria-expanded=false><span class=l></span><span class=b aria-live=polite></span></button>";
-    launcher = root.querySelector("button");
+      "<div class=p></div><div class=t role=status><span></span><button type=button class=x>&times;</button></div>" +
+      "<button type=button aria-haspopup=dialog aria-expanded=false><span class=l></span><span class=b aria-live=polite></span></button>";
+    launcher = root.querySelector("button[aria-haspopup]");
+    teaser = root.querySelector(".t");
     badge = root.querySelector(".b");
     panel = root.querySelector(".p");
     root.querySelector(".l").textContent = cfg.label || "Chat";
@@ -105,7 +109,39 @@
     // The frame loads after the launcher shows, so the launcher never waits for it.
     setTimeoutFn(loadFrame, 0);
     queue.forEach(run);
+    engage();
   }
+
+  // ---- Proactive engagement: a teaser beside the launcher ---------------
+  let teaser, shown = null;
+  function glob(pattern, s) {
+    const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+    return re.test(s);
+  }
+  function engage() {
+    const path = location.pathname + location.search;
+    (cfg.engagements || []).forEach((e) => {
+      if (!glob(e.url_pattern, path)) return;
+      setTimeoutFn(() => {
+        if (open || shown || sessionStorage.getItem("parley.dismissed." + e.id)) return;
+        shown = e;
+        teaser.querySelector("span").textContent = e.text;
+        teaser.querySelector(".x").setAttribute("aria-label", "Dismiss");
+        teaser.classList.add("o");
+        beacon("engagement_shown", e.id);
+      }, Math.max(0, e.delay_seconds * 1000 - (performance.now() - t0)));
+    });
+    teaser.addEventListener("click", (ev) => {
+      if (!shown) return;
+      const e = shown;
+      hideTeaser();
+      // A dismissed teaser stays away for the rest of the visit.
+      sessionStorage.setItem("parley.dismissed." + e.id, "1");
+      if (ev.target.classList.contains("x")) beacon("engagement_dismissed", e.id);
+      else { beacon("engagement_clicked", e.id); setOpen(true); }
+    });
+  }
+  function hideTeaser() { teaser.classList.remove("o"); }
 
   function loadFrame() {
     frame = D.createElement("iframe");
@@ -122,7 +158,7 @@
     panel.classList.toggle("o", v);
     launcher.setAttribute("aria-expanded", String(v));
     toFrame({ type: v ? "open" : "close" });
-    if (v) { setBadge(0); beacon("open"); stopTitle(); }
+    if (v) { setBadge(0); beacon("open"); stopTitle(); if (teaser) hideTeaser(); }
     else launcher.focus();
   }
 
