@@ -26,6 +26,7 @@ const (
 	MessageQuickReplies MessageType = "quick_replies"
 	MessageButtons      MessageType = "buttons"
 	MessageCard         MessageType = "card"
+	MessageFile         MessageType = "file" // an attachment, with optional text as its caption
 )
 
 // Message is one entry in a conversation. Seq numbers the messages of a
@@ -43,6 +44,7 @@ type Message struct {
 	Text           string      `json:"text,omitempty"`
 	Choices        []Choice    `json:"choices,omitempty"`
 	Card           *Card       `json:"card,omitempty"`
+	Attachment     *Attachment `json:"attachment,omitempty"`
 	CreatedAt      time.Time   `json:"created_at"`
 }
 
@@ -86,6 +88,9 @@ func (m *Message) Validate(l MessageLimits) error {
 	}
 	switch m.Type {
 	case MessageText:
+		if m.Attachment != nil {
+			return Errorf(EINVALID, "a text message has no attachment")
+		}
 		if strings.TrimSpace(m.Text) == "" {
 			return Errorf(EINVALID, "text is empty")
 		}
@@ -113,6 +118,10 @@ func (m *Message) Validate(l MessageLimits) error {
 		}
 		if err := validChoices("card.buttons", m.Card.Buttons, l); err != nil {
 			return err
+		}
+	case MessageFile:
+		if m.Attachment == nil || m.Attachment.ID == "" {
+			return Errorf(EINVALID, "a file message needs an attachment")
 		}
 	case "":
 		return Errorf(EINVALID, "type is missing")

@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -72,6 +73,11 @@ type Store interface {
 	// the same ClientID exists in the conversation: then it returns that
 	// original and duplicate=true. Appending to a closed conversation is ECONFLICT.
 	AppendMessage(ctx context.Context, m *Message) (stored *Message, duplicate bool, err error)
+	// SaveAttachment stores an attachment's bytes and description. It is
+	// visible to others once a message refers to it.
+	SaveAttachment(ctx context.Context, a *Attachment, content []byte) error
+	// OpenAttachment returns an attachment of the account and its bytes.
+	OpenAttachment(ctx context.Context, accountID, id string) (*Attachment, io.ReadCloser, error)
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 

@@ -117,6 +117,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.cfg.Secret, "secret", "", "secret that signs consumer tokens (default: generated into the data dir)")
 	fs.IntVar(&f.cfg.MaxMessageChars, "max-message-chars", 4096, "longest message text, in characters")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body")
+	fs.Int64Var(&f.cfg.MaxAttachmentBytes, "max-attachment-bytes", 10<<20, "largest attachment (images and PDFs)")
 	fs.Int64Var(&f.cfg.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame from a client")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
 	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")

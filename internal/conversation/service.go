@@ -6,6 +6,8 @@ package conversation
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -145,6 +147,9 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	default:
 		return nil, false, parley.Errorf(parley.EFORBIDDEN, "not allowed to send")
 	}
+	if m.Type == parley.MessageFile {
+		return nil, false, parley.Errorf(parley.EINVALID, "files are sent with POST /api/v1/conversations/{id}/attachments")
+	}
 	if err := m.Validate(s.limits); err != nil {
 		return nil, false, err
 	}
@@ -162,6 +167,69 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 		m.Text = s.Mask(m.Text)
 	}
 	return s.store.AppendMessage(ctx, m)
+}
+
+// AttachInput is a file as its sender gives it.
+type AttachInput struct {
+	ConversationID string
+	ClientID       string
+	Name           string
+	Caption        string
+	Content        []byte
+}
+
+// Attach stores a file and sends it as a message. The type is sniffed from
+// the bytes — images (PNG, JPEG, GIF, WebP) and PDF only — whatever the
+// sender claims.
+func (s *Service) Attach(ctx context.Context, p parley.Principal, in AttachInput) (*parley.Message, bool, error) {
+	c, err := s.Get(ctx, p, in.ConversationID)
+	if err != nil {
+		return nil, false, err
+	}
+	if c.State == parley.StateClosed {
+		return nil, false, parley.Errorf(parley.ECONFLICT, "conversation %q is closed", c.ID)
+	}
+	if len(in.Content) == 0 {
+		return nil, false, parley.Errorf(parley.EINVALID, "the file is empty")
+	}
+	ct := http.DetectContentType(in.Content)
+	if !parley.AttachmentTypes[ct] {
+		return nil, false, parley.Errorf(parley.EINVALID, "files of type %s cannot be sent; images (PNG, JPEG, GIF, WebP) and PDFs can", ct)
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = "file"
+	}
+	if err := checkShortText("name", name, 200); err != nil {
+		return nil, false, err
+	}
+	if err := checkShortText("caption", in.Caption, s.limits.MaxChars); err != nil {
+		return nil, false, err
+	}
+	a := &parley.Attachment{AccountID: p.AccountID, ConversationID: c.ID, UploaderID: p.ID, Name: name, ContentType: ct}
+	if err := s.store.SaveAttachment(ctx, a, in.Content); err != nil {
+		return nil, false, err
+	}
+	kind := parley.SenderAgent
+	if p.Kind == parley.PrincipalConsumer {
+		kind = parley.SenderConsumer
+	}
+	return s.store.AppendMessage(ctx, &parley.Message{AccountID: p.AccountID, ConversationID: c.ID, SenderKind: kind, SenderID: p.ID,
+		SenderName: p.Name, ClientID: in.ClientID, Type: parley.MessageFile, Text: in.Caption, Attachment: a})
+}
+
+// Attachment returns an attachment and its bytes to a participant of its
+// conversation; anyone else gets ENOTFOUND.
+func (s *Service) Attachment(ctx context.Context, p parley.Principal, id string) (*parley.Attachment, io.ReadCloser, error) {
+	a, r, err := s.store.OpenAttachment(ctx, p.AccountID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.Get(ctx, p, a.ConversationID); err != nil {
+		r.Close()
+		return nil, nil, parley.Errorf(parley.ENOTFOUND, "attachment %q not found", id)
+	}
+	return a, r, nil
 }
 
 // Messages returns up to limit messages after afterSeq. A seq beyond the

@@ -19,14 +19,16 @@ type API struct {
 	conv    *conversation.Service
 	log     *slog.Logger
 	maxBody int64
+	maxFile int64
 	// secureCookies marks the session cookie Secure (when served over TLS).
 	secureCookies bool
 }
 
 // Options configure an API.
 type Options struct {
-	MaxBodyBytes  int64 // default 1 MiB
-	SecureCookies bool
+	MaxBodyBytes       int64 // default 1 MiB
+	MaxAttachmentBytes int64 // default 10 MiB
+	SecureCookies      bool
 }
 
 // New returns the API over its dependencies.
@@ -34,7 +36,10 @@ func New(store parley.Store, a *auth.Authenticator, conv *conversation.Service, 
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 1 << 20
 	}
-	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, secureCookies: opt.SecureCookies}
+	if opt.MaxAttachmentBytes <= 0 {
+		opt.MaxAttachmentBytes = 10 << 20
+	}
+	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, maxFile: opt.MaxAttachmentBytes, secureCookies: opt.SecureCookies}
 }
 
 // access says who may call a route.

@@ -41,6 +41,8 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
 		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},
 		{"POST", "/api/v1/conversations/{id}/messages", anyone, a.handleSendMessage},
+		{"POST", "/api/v1/conversations/{id}/attachments", anyone, a.handleUploadAttachment},
+		{"GET", "/api/v1/attachments/{id}", anyone, a.handleGetAttachment},
 
 		{"GET", "/api/v1/events", supervisors, a.handleListEvents},
 

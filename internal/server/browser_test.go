@@ -659,3 +659,48 @@ func waitEventsNow(ts *testServer, accountID, typ string) []*parley.Event {
 	events, _ := ts.Store.ListEvents(context.Background(), accountID, parley.EventFilter{Types: []string{typ}, Limit: 1000})
 	return events
 }
+
+func TestVisitorSendsAnImageAndIsToldWhatCannotBeSent(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	agent := agentWS(t, ts, brand.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"inbox"}`)
+	agent.next(reply("inbox"))
+	dir := t.TempDir()
+	img, txt := filepath.Join(dir, "boot.png"), filepath.Join(dir, "notes.txt")
+	os.WriteFile(img, pngBytes, 0o644)
+	os.WriteFile(txt, []byte("plain text"), 0o644)
+
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	if err := chromedp.Do(frame, chromedp.SetUploadFiles(chromedp.CSS("input.file"), []string{img})); err != nil {
+		t.Fatal(err)
+	}
+	var conv parley.Conversation
+	decodeJSON(t, agent.next(ofType("conversation")).Conversation, &conv)
+	agent.subscribe(conv.ID, 0)
+	var m parley.Message
+	waitFor(t, func() bool {
+		msgs, _ := ts.Store.ListMessages(t.Context(), brand.account.ID, conv.ID, 0, 10)
+		if len(msgs) == 1 {
+			m = *msgs[0]
+		}
+		return len(msgs) == 1
+	})
+	if m.Type != parley.MessageFile || m.Attachment.Name != "boot.png" || m.Attachment.ContentType != "image/png" {
+		t.Fatalf("stored %+v", m)
+	}
+	// The thumbnail shows in the frame, loaded with the visitor's credentials.
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const i = document.querySelector(".msg.mine img.thumb"); return !!i && i.complete && i.naturalWidth === 1 })()`)
+	})
+	b.shot("image-sent")
+	// A file of another type is refused in the composer with a reason.
+	chromedp.Do(frame, chromedp.SetUploadFiles(chromedp.CSS("input.file"), []string{txt}))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".limit").textContent`), "PDF")
+	})
+	b.shot("text-file-refused")
+}

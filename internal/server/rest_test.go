@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	var bSkill parley.Skill
 	ts.withKey(t, b.apiKey).do("POST", "/api/v1/skills", map[string]any{"name": "beta-only"}, &bSkill)
 	bKeyID := strings.SplitN(b.apiKey, ".", 2)[0]
+	var bFile struct{ Message parley.Message }
+	bVisitor.do("POST", "/api/v1/conversations/"+bConv.ID+"/attachments?name=b.png", pngBytes, &bFile)
+	bAttachment := bFile.Message.Attachment.ID
 	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
 
 	// What each route is called with: B's IDs in the path, the query and the body.
@@ -34,33 +38,35 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		status int // expected; lists answer 200 with only A's data
 	}
 	calls := map[string]call{
-		"POST /api/v1/auth/login":                  {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
-		"POST /api/v1/auth/logout":                 {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
-		"GET /api/v1/me":                           {"/api/v1/me", nil, 200},
-		"POST /api/v1/consumer-tokens":             {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
-		"GET /api/v1/users":                        {"/api/v1/users", nil, 200},
-		"POST /api/v1/users":                       {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
-		"GET /api/v1/users/{id}":                   {"/api/v1/users/" + b.agent.ID, nil, 404},
-		"PATCH /api/v1/users/{id}":                 {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
-		"GET /api/v1/skills":                       {"/api/v1/skills", nil, 200},
-		"POST /api/v1/skills":                      {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
-		"GET /api/v1/api-keys":                     {"/api/v1/api-keys", nil, 200},
-		"POST /api/v1/api-keys":                    {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
-		"DELETE /api/v1/api-keys/{id}":             {"/api/v1/api-keys/" + bKeyID, nil, 404},
-		"GET /api/v1/conversations":                {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
-		"POST /api/v1/conversations":               {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
-		"GET /api/v1/conversations/{id}":           {"/api/v1/conversations/" + bConv.ID, nil, 404},
-		"POST /api/v1/conversations/{id}/close":    {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
-		"GET /api/v1/conversations/{id}/messages":  {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
-		"POST /api/v1/conversations/{id}/messages": {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
-		"GET /api/v1/events":                       {"/api/v1/events", nil, 200},
-		"GET /api/v1/openapi.json":                 {"/api/v1/openapi.json", nil, 200},
-		"GET /api/v1/widget-settings":              {"/api/v1/widget-settings", nil, 200},
-		"PUT /api/v1/widget-settings":              {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
-		"GET /api/v1/widget/tamper-report":         {"/api/v1/widget/tamper-report", nil, 200},
-		"GET /api/v1/widget-identity":              {"/api/v1/widget-identity", nil, 200},
-		"PUT /api/v1/widget-identity":              {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
-		"DELETE /api/v1/widget-identity":           {"/api/v1/widget-identity", nil, 204},
+		"POST /api/v1/auth/login":                     {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
+		"POST /api/v1/auth/logout":                    {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
+		"GET /api/v1/me":                              {"/api/v1/me", nil, 200},
+		"POST /api/v1/consumer-tokens":                {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
+		"GET /api/v1/users":                           {"/api/v1/users", nil, 200},
+		"POST /api/v1/users":                          {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
+		"GET /api/v1/users/{id}":                      {"/api/v1/users/" + b.agent.ID, nil, 404},
+		"PATCH /api/v1/users/{id}":                    {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/skills":                          {"/api/v1/skills", nil, 200},
+		"POST /api/v1/skills":                         {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
+		"GET /api/v1/api-keys":                        {"/api/v1/api-keys", nil, 200},
+		"POST /api/v1/api-keys":                       {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
+		"DELETE /api/v1/api-keys/{id}":                {"/api/v1/api-keys/" + bKeyID, nil, 404},
+		"GET /api/v1/conversations":                   {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
+		"POST /api/v1/conversations":                  {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
+		"GET /api/v1/conversations/{id}":              {"/api/v1/conversations/" + bConv.ID, nil, 404},
+		"POST /api/v1/conversations/{id}/close":       {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
+		"GET /api/v1/conversations/{id}/messages":     {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
+		"POST /api/v1/conversations/{id}/messages":    {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
+		"GET /api/v1/events":                          {"/api/v1/events", nil, 200},
+		"GET /api/v1/openapi.json":                    {"/api/v1/openapi.json", nil, 200},
+		"GET /api/v1/widget-settings":                 {"/api/v1/widget-settings", nil, 200},
+		"PUT /api/v1/widget-settings":                 {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
+		"GET /api/v1/widget/tamper-report":            {"/api/v1/widget/tamper-report", nil, 200},
+		"GET /api/v1/widget-identity":                 {"/api/v1/widget-identity", nil, 200},
+		"PUT /api/v1/widget-identity":                 {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
+		"DELETE /api/v1/widget-identity":              {"/api/v1/widget-identity", nil, 204},
+		"POST /api/v1/conversations/{id}/attachments": {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
+		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.
 	if err := ts.Store.SetIdentityKey(t.Context(), b.account.ID, parley.IdentityKey{Alg: "HS256", Key: bIdentityKey}); err != nil {
@@ -437,4 +443,71 @@ func TestIdentifiedVisitorsFollowTheirIdentity(t *testing.T) {
 		}
 	}
 	waitEvents(t, ts, b.account.ID, parley.EventIdentityRejected, 5)
+}
+
+// pngBytes is a real 1×1 PNG.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+func TestAttachmentsAreCheckedAndServedOnlyToParticipants(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.MaxAttachmentBytes = 64 << 10 })
+	b := seedBrand(t, ts, "Acme")
+	v, stranger := ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	up := "/api/v1/conversations/" + conv.ID + "/attachments"
+	var sent struct {
+		Message   parley.Message
+		Duplicate bool
+	}
+	if st := v.do("POST", up+"?name=boot.png&caption=this+one&client_id=f1", pngBytes, &sent); st != 201 || sent.Message.Type != parley.MessageFile ||
+		sent.Message.Attachment.ContentType != "image/png" || sent.Message.Text != "this one" {
+		t.Fatalf("upload: %d %+v", st, sent)
+	}
+	if st := v.do("POST", up+"?name=boot.png&client_id=f1", pngBytes, &sent); st != 200 || !sent.Duplicate {
+		t.Fatalf("resend: %d %+v", st, sent)
+	}
+	pdf := []byte("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+	var pdfSent struct{ Message parley.Message }
+	if st := v.do("POST", up+"?name=receipt.pdf", pdf, &pdfSent); st != 201 || pdfSent.Message.Attachment.ContentType != "application/pdf" {
+		t.Fatalf("pdf: %d %+v", st, pdfSent)
+	}
+	for name, c := range map[string]struct {
+		body   []byte
+		status int
+	}{
+		"an executable called .png": {[]byte("MZ\x90\x00 this is not an image"), 400},
+		"HTML called .png":          {[]byte("<html><script>alert(1)</script></html>"), 400},
+		"empty":                     {[]byte{}, 400},
+		"too big":                   {append(append([]byte{}, pngBytes...), make([]byte, 70<<10)...), 413},
+	} {
+		if st, raw := v.raw("POST", up+"?name=x.png", c.body); st != c.status {
+			t.Fatalf("%s: %d %s", name, st, raw)
+		}
+	}
+	if st, raw := v.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"type": "file", "attachment": map[string]any{"id": pdfSent.Message.Attachment.ID}}); st != 400 {
+		t.Fatalf("file message through /messages: %d %s", st, raw)
+	}
+	// The participant and the brand's staff can fetch it; another visitor cannot.
+	get := func(c *client, id string) (int, http.Header, []byte) {
+		req, _ := http.NewRequest("GET", ts.url+"/api/v1/attachments/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, body
+	}
+	id := sent.Message.Attachment.ID
+	st, h, body := get(v.client, id)
+	if st != 200 || string(body) != string(pngBytes) || h.Get("Content-Type") != "image/png" ||
+		!strings.HasPrefix(h.Get("Content-Disposition"), "inline") || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("participant download: %d %v", st, h)
+	}
+	if st, h, _ := get(ts.withKey(t, b.apiKey), pdfSent.Message.Attachment.ID); st != 200 || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("staff pdf download: %d %v", st, h)
+	}
+	if st, _, _ := get(stranger.client, id); st != 404 {
+		t.Fatalf("another visitor fetched the attachment: %d", st)
+	}
 }

@@ -31,17 +31,18 @@ import (
 // Config is everything a node needs; cmd/parley fills it from flags and
 // PARLEY_* environment variables.
 type Config struct {
-	Addr            string // listen address (default 127.0.0.1:8080)
-	DataDir         string // SQLite file and secrets (default ./parley-data)
-	Secret          string // signs consumer tokens; default: generated into DataDir
-	MaxMessageChars int
-	MaxBodyBytes    int64
-	MaxFrameBytes   int64
-	AllowedOrigins  []string
-	QueueSize       int // outgoing frames buffered per WebSocket connection
-	SecureCookies   bool
-	ShutdownTimeout time.Duration
-	Widget          widget.Config
+	Addr               string // listen address (default 127.0.0.1:8080)
+	DataDir            string // SQLite file and secrets (default ./parley-data)
+	Secret             string // signs consumer tokens; default: generated into DataDir
+	MaxMessageChars    int
+	MaxBodyBytes       int64
+	MaxAttachmentBytes int64
+	MaxFrameBytes      int64
+	AllowedOrigins     []string
+	QueueSize          int // outgoing frames buffered per WebSocket connection
+	SecureCookies      bool
+	ShutdownTimeout    time.Duration
+	Widget             widget.Config
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
 	// account's widget.
 	DemoAccountID string
@@ -101,9 +102,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	conv := conversation.New(store, bus, parley.MessageLimits{MaxChars: cfg.MaxMessageChars})
 	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
-	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies})
+	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
+	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
+	if cfg.Widget.MaxAttachmentBytes <= 0 {
+		cfg.Widget.MaxAttachmentBytes = 10 << 20
+	}
 	if s.Widget, err = widget.New(store, log, m, cfg.Widget); err != nil {
 		store.Close()
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +36,8 @@ type Options struct {
 	ReadConns int
 	// Now replaces the clock in tests.
 	Now func() time.Time
+	// BlobDir holds attachment files (default: "attachments" beside the database file).
+	BlobDir string
 }
 
 // DB is a parley.Store backed by one SQLite file.
@@ -44,6 +47,7 @@ type DB struct {
 	bus   parley.Bus
 	now   func() time.Time
 
+	blobDir  string
 	ops      chan *writeOp
 	maxBatch int
 	stmts    writeStmts
@@ -92,8 +96,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.ReadConns)
 	read.SetMaxIdleConns(opt.ReadConns)
+	if opt.BlobDir == "" {
+		opt.BlobDir = filepath.Join(filepath.Dir(path), "attachments")
+	}
 	db := &DB{
-		write: write, read: read, bus: opt.Bus, now: opt.Now,
+		write: write, read: read, bus: opt.Bus, now: opt.Now, blobDir: opt.BlobDir,
 		ops: make(chan *writeOp, 4096), maxBatch: opt.MaxBatch,
 		stopped: make(chan struct{}),
 	}

@@ -12,16 +12,17 @@ const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sende
 
 // rich is how choices and cards are stored: one JSON column.
 type rich struct {
-	Choices []parley.Choice `json:"choices,omitempty"`
-	Card    *parley.Card    `json:"card,omitempty"`
+	Choices    []parley.Choice    `json:"choices,omitempty"`
+	Card       *parley.Card       `json:"card,omitempty"`
+	Attachment *parley.Attachment `json:"attachment,omitempty"`
 }
 
 // AppendMessage stores m with the conversation's next seq and writes
 // message.created, or returns the original when m.ClientID was seen before.
 func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
 	var richJSON any
-	if len(m.Choices) > 0 || m.Card != nil {
-		b, err := json.Marshal(rich{Choices: m.Choices, Card: m.Card})
+	if len(m.Choices) > 0 || m.Card != nil || m.Attachment != nil {
+		b, err := json.Marshal(rich{Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
 		if err != nil {
 			return nil, false, err
 		}
@@ -110,7 +111,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 		if err := json.Unmarshal([]byte(richJSON.String), &r); err != nil {
 			return nil, err
 		}
-		m.Choices, m.Card = r.Choices, r.Card
+		m.Choices, m.Card, m.Attachment = r.Choices, r.Card, r.Attachment
 	}
 	m.CreatedAt = fromMicros(created)
 	return &m, nil

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"CredentialsAndKeys", testCredentials},
 		{"FailedWriteChangesNothing", testFailedWrite},
 		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
+		{"Attachments", testAttachments},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -549,4 +551,42 @@ func testAccountSettingsAndEvents(t *testing.T, open Opener) {
 	_, err = s.FindIdentityKey(ctx, a.ID)
 	wantCode(t, err, parley.ENOTFOUND)
 	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: a.ID, Type: parley.EventWidgetLoaded, Data: []byte("{not json")}), parley.EINVALID)
+}
+
+func testAttachments(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	png := []byte("\x89PNG\r\n\x1a\nfake image bytes")
+	a := &parley.Attachment{AccountID: f.account.ID, ConversationID: f.conversation.ID, UploaderID: f.consumer.ID, Name: "shoe.png", ContentType: "image/png"}
+	if err := s.SaveAttachment(ctx, a, png); err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == "" || a.Size != int64(len(png)) || len(a.SHA256) != 64 {
+		t.Fatalf("saved: %+v", a)
+	}
+	got, r, err := s.OpenAttachment(ctx, f.account.ID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(r)
+	r.Close()
+	if string(body) != string(png) || got.Name != "shoe.png" || got.ContentType != "image/png" || got.ConversationID != f.conversation.ID {
+		t.Fatalf("opened: %+v %q", got, body)
+	}
+	_, _, err = s.OpenAttachment(ctx, other.account.ID, a.ID)
+	wantCode(t, err, parley.ENOTFOUND)
+	bad := &parley.Attachment{AccountID: other.account.ID, ConversationID: f.conversation.ID, Name: "x.png", ContentType: "image/png"}
+	wantCode(t, s.SaveAttachment(ctx, bad, png), parley.ENOTFOUND)
+	// A message refers to it, and carries its description.
+	m, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderConsumer,
+		Type: parley.MessageFile, Text: "this one", Attachment: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, m.Seq-1, 1)
+	if len(msgs) != 1 || msgs[0].Attachment == nil || msgs[0].Attachment.ID != a.ID {
+		t.Fatalf("file message: %+v", msgs)
+	}
 }

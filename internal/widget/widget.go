@@ -38,6 +38,8 @@ type Config struct {
 	// MaxMessageChars is the message limit the composer enforces before
 	// sending (the server enforces it too).
 	MaxMessageChars int
+	// MaxAttachmentBytes is the file size the composer enforces before uploading.
+	MaxAttachmentBytes int64
 }
 
 func (c *Config) defaults() {
@@ -68,6 +70,7 @@ type Handler struct {
 	frame    *template.Template
 	tracker  *tracker
 	maxChars int
+	maxFile  int64
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -81,7 +84,7 @@ func New(store parley.Store, log *slog.Logger, m *metrics.Metrics, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, log: log, assets: assets, version: version, frame: frame}
+	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, maxFile: cfg.MaxAttachmentBytes, log: log, assets: assets, version: version, frame: frame}
 	h.tracker = newTracker(cfg, h.record)
 	return h, nil
 }
@@ -115,6 +118,7 @@ type PublicConfig struct {
 	Language       string              `json:"language"`
 	AllowedOrigins []string            `json:"allowed_origins"`
 	MaxChars       int                 `json:"max_chars"`
+	MaxFileBytes   int64               `json:"max_attachment_bytes"`
 	Engagements    []parley.Engagement `json:"engagements"`
 }
 
@@ -143,7 +147,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
-		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, Engagements: s.Engagements})
+		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's
@@ -162,7 +166,7 @@ func (h *Handler) serveFrame(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "wss://"
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "+
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data: blob:; "+
 		"connect-src 'self' "+scheme+r.Host+"; base-uri 'none'; form-action 'none'; frame-ancestors "+ancestors)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -17,7 +17,7 @@ let cfg = null;
 let ws = null, authed = false, open = false, backoff = 500;
 let token = localStorage.getItem(key("token"));
 let conversationId = localStorage.getItem(key("conversation"));
-let lastSeq = 0, unread = 0, maxChars = 4096, opening = false;
+let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false;
 const outbox = JSON.parse(localStorage.getItem(key("outbox")) || "[]");
 const rendered = new Map(); // client_id or seq → element
 let readSeq = 0, agentReadSeq = 0;
@@ -105,6 +105,7 @@ async function start() {
   }
   if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.max_chars) maxChars = cfg.max_chars;
+  if (cfg.max_attachment_bytes) maxFile = cfg.max_attachment_bytes;
   $(".title").textContent = cfg.label || t("title");
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
   document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
@@ -320,9 +321,16 @@ function onMessage(m) {
   lastSeq = m.seq;
   if (m.sender_kind === "consumer") {
     const el = m.client_id && rendered.get(m.client_id);
-    if (el) { el.dataset.seq = m.seq; setMeta(el, t("sent")); updateTicks(); return; }
+    if (el) {
+      el.dataset.seq = m.seq;
+      if (m.attachment && !el.querySelector(".thumb,.filelink")) el.querySelector(".bubble").append(fileView(m.attachment));
+      setMeta(el, t("sent"));
+      updateTicks();
+      return;
+    }
     const b = bubble("mine");
-    addText(b, m.text);
+    if (m.text) addText(b, m.text);
+    if (m.attachment) b.append(fileView(m.attachment));
     b.parentElement.dataset.seq = m.seq;
     if (m.client_id) rendered.set(m.client_id, b.parentElement);
     setMeta(b.parentElement, t("sent"));
@@ -333,6 +341,7 @@ function onMessage(m) {
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
   if (m.text) addText(b, m.text);
+  if (m.attachment) b.append(fileView(m.attachment));
   if (m.choices && m.choices.length) b.append(choices(m.choices));
   if (m.card) b.append(card(m.card));
   hideTyping();
@@ -341,6 +350,83 @@ function onMessage(m) {
     unread++;
     toPage({ type: "unread", count: unread, text: `(${unread}) ${t("newMessage")}` });
     chime();
+  }
+}
+
+// Attachments are fetched with the visitor's token (they are private), then
+// shown from a blob: URL — images inline, PDFs as a download.
+async function fetchFile(a) {
+  const res = await fetch("/api/v1/attachments/" + encodeURIComponent(a.id), { headers: { Authorization: "Bearer " + token } });
+  if (!res.ok) throw new Error("HTTP " + res.status);
+  return URL.createObjectURL(await res.blob());
+}
+
+function fileView(a) {
+  if (a.content_type.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.className = "thumb";
+    img.alt = a.name;
+    fetchFile(a).then((url) => (img.src = url)).catch(() => {});
+    return img;
+  }
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "filelink";
+  b.textContent = "📄 " + a.name;
+  b.addEventListener("click", async () => {
+    const link = document.createElement("a");
+    link.href = await fetchFile(a);
+    link.download = a.name;
+    link.click();
+  });
+  return b;
+}
+
+async function ensureConversation() {
+  if (conversationId) return conversationId;
+  await ensureToken();
+  const res = await fetch("/api/v1/conversations", {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: "{}",
+  });
+  if (!res.ok) throw new Error("HTTP " + res.status);
+  conversationId = (await res.json()).id;
+  localStorage.setItem(key("conversation"), conversationId);
+  if (authed) send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: 0 });
+  else connect();
+  return conversationId;
+}
+
+async function upload(file) {
+  const limit = $(".limit");
+  limit.textContent = "";
+  if (!/^(image\/(png|jpeg|gif|webp)|application\/pdf)$/.test(file.type)) { limit.textContent = t("fileType"); return; }
+  if (file.size > maxFile) {
+    limit.textContent = t("fileTooBig", { size: (file.size / 1048576).toFixed(1), max: Math.floor(maxFile / 1048576) });
+    return;
+  }
+  const clientId = crypto.randomUUID();
+  const b = bubble("mine");
+  addText(b, "📎 " + file.name);
+  rendered.set(clientId, b.parentElement);
+  setMeta(b.parentElement, t("sending"));
+  try {
+    const conv = await ensureConversation();
+    const res = await fetch(`/api/v1/conversations/${encodeURIComponent(conv)}/attachments?name=${encodeURIComponent(file.name)}&client_id=${clientId}`, {
+      method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": file.type }, body: file,
+    });
+    if (!res.ok) {
+      const e = await res.json().catch(() => ({}));
+      throw new Error((e.error && e.error.message) || "HTTP " + res.status);
+    }
+    const out = await res.json();
+    // The message frame also arrives over the socket, in seq order; here we
+    // only show the file without waiting for it.
+    const el = b.parentElement;
+    if (!el.querySelector(".thumb,.filelink")) b.append(fileView(out.message.attachment));
+    setMeta(el, t("sent"));
+  } catch (e) {
+    b.parentElement.remove();
+    limit.textContent = e.message;
   }
 }
 
@@ -452,6 +538,12 @@ function bindComposer() {
     submit(v);
   });
   $(".min").addEventListener("click", () => toPage({ type: "close" }));
+  const fileInput = $(".file");
+  $(".attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    for (const f of fileInput.files) upload(f);
+    fileInput.value = "";
+  });
   document.addEventListener("visibilitychange", markRead);
   window.addEventListener("online", () => { if (!ws) connect(); });
 }

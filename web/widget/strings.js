@@ -8,6 +8,7 @@ export const strings = {
     sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read",
     tooLong: "Your message has {n} characters; the limit is {max}.", newMessage: "New message",
     notAllowed: "This chat is not available on this website.", agent: "Agent", bot: "Assistant",
+    attach: "Attach an image or PDF", fileTooBig: "That file is {size} MB; the limit is {max} MB.", fileType: "Only images (PNG, JPEG, GIF, WebP) and PDFs can be sent.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -16,6 +17,7 @@ export const strings = {
     sending: "Enviando…", sent: "Enviado", delivered: "Entregado", read: "Leído",
     tooLong: "Tu mensaje tiene {n} caracteres; el límite es {max}.", newMessage: "Nuevo mensaje",
     notAllowed: "Este chat no está disponible en este sitio.", agent: "Agente", bot: "Asistente",
+    attach: "Adjuntar una imagen o un PDF", fileTooBig: "El archivo pesa {size} MB; el límite es {max} MB.", fileType: "Solo se pueden enviar imágenes (PNG, JPEG, GIF, WebP) y PDF.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -24,6 +26,7 @@ export const strings = {
     sending: "Envoi…", sent: "Envoyé", delivered: "Remis", read: "Lu",
     tooLong: "Votre message fait {n} caractères ; la limite est {max}.", newMessage: "Nouveau message",
     notAllowed: "Ce chat n’est pas disponible sur ce site.", agent: "Conseiller", bot: "Assistant",
+    attach: "Joindre une image ou un PDF", fileTooBig: "Ce fichier fait {size} Mo ; la limite est {max} Mo.", fileType: "Seuls les images (PNG, JPEG, GIF, WebP) et les PDF peuvent être envoyés.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -32,6 +35,7 @@ export const strings = {
     sending: "Wird gesendet…", sent: "Gesendet", delivered: "Zugestellt", read: "Gelesen",
     tooLong: "Ihre Nachricht hat {n} Zeichen; erlaubt sind {max}.", newMessage: "Neue Nachricht",
     notAllowed: "Dieser Chat ist auf dieser Website nicht verfügbar.", agent: "Mitarbeiter", bot: "Assistent",
+    attach: "Bild oder PDF anhängen", fileTooBig: "Die Datei hat {size} MB; erlaubt sind {max} MB.", fileType: "Nur Bilder (PNG, JPEG, GIF, WebP) und PDFs können gesendet werden.",
   },
 };
 
