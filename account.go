@@ -35,6 +35,19 @@ type WidgetSettings struct {
 	AllowedOrigins []string `json:"allowed_origins"`
 	// Engagements are proactive teasers shown beside the launcher.
 	Engagements []Engagement `json:"engagements"`
+	// PreChat asks for the visitor's name and email before the first message.
+	PreChat PreChatForm `json:"prechat"`
+	// OfflineForm asks for an email with the message when no agent is
+	// online, so the brand can answer later (default on).
+	OfflineForm *bool `json:"offline_form,omitempty"`
+}
+
+// PreChatForm says which fields the pre-chat form asks for.
+type PreChatForm struct {
+	Enabled       bool `json:"enabled"`
+	AskName       bool `json:"ask_name"`
+	AskEmail      bool `json:"ask_email"`
+	EmailRequired bool `json:"email_required"`
 }
 
 // Engagement is a proactive invitation: on pages whose path matches

@@ -15,6 +15,7 @@ const (
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
+	EventConsumerUpdated      = "consumer.updated"
 	EventUserCreated          = "user.created"
 	EventUserUpdated          = "user.updated"
 	EventSkillCreated         = "skill.created"
@@ -37,7 +38,7 @@ const (
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
 	EventConversationClosed, EventMessageCreated, EventReceiptUpdated,
-	EventConsumerCreated, EventUserCreated, EventUserUpdated, EventSkillCreated,
+	EventConsumerCreated, EventConsumerUpdated, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,

@@ -53,6 +53,8 @@ type Store interface {
 	CreateConsumer(ctx context.Context, c *Consumer) error
 	FindConsumer(ctx context.Context, accountID, id string) (*Consumer, error)
 	FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*Consumer, error)
+	// UpdateConsumer replaces a consumer's name, email and attributes.
+	UpdateConsumer(ctx context.Context, c *Consumer) error
 
 	// Conversations.
 	OpenConversation(ctx context.Context, accountID string, o ConversationOpen) (*Conversation, error)

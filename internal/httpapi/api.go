@@ -55,6 +55,7 @@ var (
 	agents      = access{minRole: parley.RoleAgent}
 	supervisors = access{minRole: parley.RoleSupervisor}
 	admins      = access{minRole: parley.RoleAdmin}
+	consumers   = access{consumer: true}
 )
 
 // handlerFunc is a handler that returns an error instead of writing one.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/mail"
 	"strconv"
 	"strings"
 
@@ -266,4 +267,66 @@ func knownEventType(t string) bool {
 		}
 	}
 	return false
+}
+
+type profileRequest struct {
+	Name       *string           `json:"name"`
+	Email      *string           `json:"email"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// handleUpdateOwnProfile lets a visitor give their name and email (the
+// pre-chat and offline forms) and lets the brand's page set attributes
+// through the widget. Attributes merge; an empty value removes one.
+func (a *API) handleUpdateOwnProfile(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req profileRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	c, err := a.store.FindConsumer(r.Context(), p.AccountID, p.ID)
+	if err != nil {
+		return err
+	}
+	if req.Name != nil {
+		if err := checkName("name", *req.Name); err != nil {
+			return err
+		}
+		c.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Email != nil {
+		e := strings.TrimSpace(*req.Email)
+		if e != "" {
+			addr, err := mail.ParseAddress(e)
+			if err != nil || addr.Address != e {
+				return parley.Errorf(parley.EINVALID, "email %q is not a valid address", e)
+			}
+		}
+		c.Email = e
+	}
+	if len(req.Attributes) > 0 {
+		if c.Attributes == nil {
+			c.Attributes = map[string]string{}
+		}
+		for k, v := range req.Attributes {
+			if k == "" || len(k) > 100 || len(v) > 1000 {
+				return parley.Errorf(parley.EINVALID, "attribute names have 1-100 bytes and values at most 1000")
+			}
+			if err := checkName("attributes."+k, k+v); err != nil {
+				return err
+			}
+			if v == "" {
+				delete(c.Attributes, k)
+			} else {
+				c.Attributes[k] = v
+			}
+		}
+		if len(c.Attributes) > 50 {
+			return parley.Errorf(parley.EINVALID, "a visitor has at most 50 attributes")
+		}
+	}
+	if err := a.store.UpdateConsumer(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
 }

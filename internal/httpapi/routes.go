@@ -22,6 +22,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/me", anyone, a.handleMe},
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
+		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
 
 		{"GET", "/api/v1/users", supervisors, a.handleListUsers},
 		{"POST", "/api/v1/users", admins, a.handleCreateUser},

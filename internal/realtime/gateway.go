@@ -84,6 +84,7 @@ type Gateway struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
+	staff   map[string]int // account → connected users (agents, supervisors, admins)
 	closing bool
 	wg      sync.WaitGroup
 }
@@ -91,7 +92,7 @@ type Gateway struct {
 // New returns a gateway that follows bus for changes to push.
 func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Service, a *auth.Authenticator, log *slog.Logger, m *metrics.Metrics) *Gateway {
 	cfg.defaults()
-	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), conns: make(map[*conn]struct{})}
+	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), conns: make(map[*conn]struct{}), staff: make(map[string]int)}
 	g.unsub = bus.Subscribe(g.hub.dispatch)
 	return g
 }
@@ -304,12 +305,27 @@ func (g *Gateway) register(c *conn) bool {
 		return false
 	}
 	g.conns[c] = struct{}{}
+	if c.principal.Kind == parley.PrincipalUser {
+		g.staff[c.principal.AccountID]++
+	}
 	return true
+}
+
+// StaffOnline reports whether any of the account's users is connected.
+func (g *Gateway) StaffOnline(accountID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.staff[accountID] > 0
 }
 
 func (g *Gateway) unregister(c *conn) {
 	c.cleanup()
 	g.mu.Lock()
+	if _, ok := g.conns[c]; ok && c.principal.Kind == parley.PrincipalUser {
+		if g.staff[c.principal.AccountID]--; g.staff[c.principal.AccountID] <= 0 {
+			delete(g.staff, c.principal.AccountID)
+		}
+	}
 	delete(g.conns, c)
 	g.mu.Unlock()
 }

@@ -138,7 +138,7 @@ func (b *browser) frame(skip ...string) context.Context {
 			}
 			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
 			b.detach = append(b.detach, cancel)
-			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#text"))); err != nil {
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main.chat"))); err != nil {
 				b.t.Fatalf("chat frame: %v", err)
 			}
 			return ctx
@@ -210,6 +210,11 @@ func TestWidgetConversationInChromium(t *testing.T) {
 	start := time.Now()
 	b.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher))
 	t.Logf("demo page to visible launcher: %v", time.Since(start))
+	// The launcher does not move the page's content.
+	shift := evalIn[float64](t, b.ctx, `new Promise(r => { let s = 0; new PerformanceObserver(l => { for (const e of l.getEntries()) s += e.value }).observe({type: "layout-shift", buffered: true}); setTimeout(() => r(s), 100) })`)
+	if shift != 0 {
+		t.Fatalf("cumulative layout shift %v on the host page, want 0", shift)
+	}
 	b.shot("launcher")
 	b.do(chromedp.Click(launcher))
 	frame := b.frame()
@@ -227,6 +232,16 @@ func TestWidgetConversationInChromium(t *testing.T) {
 	if m := agent.next(fromVisitor).msg(t); m.Text != "Do the Ridge boots run small?" {
 		t.Fatalf("agent got %+v", m)
 	}
+	// Typing shows both ways.
+	agent.send(map[string]any{"type": "typing", "conversation_id": conv.ID, "typing": true})
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".typing").textContent`), brand.agent.Name)
+	})
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "a"))
+	if f := agent.next(ofType("typing")); !strings.Contains(string(f.Typing), `"side":"consumer"`) {
+		t.Fatalf("agent typing frame: %s", f.raw)
+	}
+	evalIn[string](t, frame, `document.querySelector("#text").value = ""`)
 	agent.sendText(conv.ID, "a1", "They run true to size. "+xss)
 	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs"))); err != nil {
 		t.Fatal(err)
@@ -238,6 +253,30 @@ func TestWidgetConversationInChromium(t *testing.T) {
 	who, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".msg.theirs .who")))
 	if who != brand.agent.Name {
 		t.Fatalf("sender shown as %q, want %q", who, brand.agent.Name)
+	}
+	// The agent's client confirms delivery and reading; the visitor sees it.
+	var mine parley.Message
+	for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
+		if m.SenderKind == parley.SenderConsumer {
+			mine = *m
+		}
+	}
+	agent.send(map[string]any{"type": "receipt", "conversation_id": conv.ID, "kind": "delivered", "seq": mine.Seq})
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".msg.mine .meta").textContent`) == "Delivered"
+	})
+	agent.send(map[string]any{"type": "receipt", "conversation_id": conv.ID, "kind": "read", "seq": mine.Seq})
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".msg.mine .meta").textContent`) == "Read"
+	})
+	// Quick replies are buttons; a click answers with the choice's value.
+	agent.send(map[string]any{"type": "send", "id": "qr", "conversation_id": conv.ID, "client_id": "qr",
+		"message": map[string]any{"type": "quick_replies", "text": "Which width?", "choices": []map[string]string{{"label": "Regular", "value": "width: regular"}, {"label": "Wide", "value": "width: wide"}}}})
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".choices button")), chromedp.Click(chromedp.CSS(".choices button:nth-child(2)"))); err != nil {
+		t.Fatal(err)
+	}
+	if m := agent.next(fromVisitor).msg(t); m.Text != "width: wide" {
+		t.Fatalf("quick reply answered %q", m.Text)
 	}
 	// The payload is text on the visitor's side too, in both directions.
 	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), xss+"\r"))
@@ -275,6 +314,8 @@ func TestWidgetConversationInChromium(t *testing.T) {
 	if badge != "1" {
 		t.Fatalf("unread badge %q, want 1", badge)
 	}
+	// The page's title announces it while the chat is minimised.
+	waitFor(t, func() bool { return strings.HasPrefix(evalIn[string](t, b.ctx, `document.title`), "(1)") })
 	b.shot("unread-badge")
 }
 
@@ -342,11 +383,19 @@ func TestTamperingIsUndoneAndReported(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling the page for a condition with a deadline
 	}
 	b.shot("restored-after-hiding")
-	events := waitEvents(t, ts, brand.account.ID, parley.EventWidgetTampered, 2)
+	events := waitEvents(t, ts, brand.account.ID, parley.EventWidgetTampered, 2)[:2]
 	whats := string(events[0].Data) + string(events[1].Data)
 	if !strings.Contains(whats, `"what":"removed"`) || !strings.Contains(whats, `"what":"hidden: display"`) || !strings.Contains(whats, page+"/plain") {
 		t.Fatalf("tamper events: %s", whats)
 	}
+
+	// It covers it with a box on top: the launcher comes back on top.
+	evalIn[bool](t, b.ctx, `(() => { const d = document.createElement("div"); d.style.cssText = "position:fixed;inset:0;z-index:2147483647;background:rgba(255,255,255,.6)"; document.body.appendChild(d); return true })()`)
+	waitEvents(t, ts, brand.account.ID, parley.EventWidgetTampered, 3)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `(() => { const h = `+host+`; const r = h.getBoundingClientRect(); return document.elementFromPoint(r.left + r.width/2, r.top + r.height/2) === h })()`)
+	})
+	b.shot("on-top-after-cover")
 
 	// A page whose earlier script breaks the launcher before it renders:
 	// the page cannot hide that from the server.
@@ -493,7 +542,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestComposerRefusesOversizeAndSpeaksTheBrandsLanguage(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.MaxMessageChars = 40 })
 	brand := seedBrand(t, ts, "Acme")
-	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "es", "color": "#7a1f5c"}, nil)
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "es", "color": "#7a1f5c", "offline_form": false}, nil)
 	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
 	b := newBrowser(t)
 	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher))
@@ -539,7 +588,8 @@ func TestIdentifiedVisitorFindsHistoryOnAnotherDevice(t *testing.T) {
 	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": secret}, nil)
 	identifyAs := func(tok string) string {
 		return `window.parley = window.parley || function () { (window.parley.q = window.parley.q || []).push([].slice.call(arguments)); };
-parley("identify", {token: "` + tok + `"});`
+parley("identify", {token: "` + tok + `"});
+parley("setAttributes", {plan: "gold", cart: "2 items"});`
 	}
 	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{
 		"/laptop": identifyAs(signIdentity(t, secret, "cust-7", time.Hour)),
@@ -568,6 +618,11 @@ parley("identify", {token: "` + tok + `"});`
 		return len(convs) == 1 && convs[0].LastSeq == 1
 	})
 	laptop.shot("laptop")
+	// The page's setAttributes reached the person's profile.
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConsumer(t.Context(), brand.account.ID, consumer.ID)
+		return c != nil && c.Attributes["plan"] == "gold" && c.Attributes["cart"] == "2 items"
+	})
 
 	phone := newBrowser(t)
 	phone.do(chromedp.EmulateViewport(390, 844), chromedp.Navigate(page+"/phone"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
@@ -703,4 +758,81 @@ func TestVisitorSendsAnImageAndIsToldWhatCannotBeSent(t *testing.T) {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".limit").textContent`), "PDF")
 	})
 	b.shot("text-file-refused")
+}
+
+func TestPreChatAndOfflineForms(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := ts.withKey(t, brand.apiKey)
+	admin.do("PUT", "/api/v1/widget-settings", map[string]any{"prechat": map[string]any{"enabled": true, "ask_name": true, "ask_email": true, "email_required": true}, "offline_form": false}, nil)
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+
+	// Pre-chat: name and email before the first message.
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS("form.prechat")), chromedp.WaitNotVisible(chromedp.CSS("#text"))); err != nil {
+		t.Fatal(err)
+	}
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("input[name=name]"), "Robin Hart"), chromedp.Click(chromedp.CSS(".start")))
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".form-error").textContent`) != ""
+	})
+	b.shot("prechat-email-required")
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("input[name=email]"), "robin@example.com"), chromedp.Click(chromedp.CSS(".start")),
+		chromedp.WaitVisible(chromedp.CSS("#text")), chromedp.SendKeys(chromedp.CSS("#text"), "Hello after the form\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine .meta")))
+	var c *parley.Consumer
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		if len(convs) != 1 {
+			return false
+		}
+		c, _ = ts.Store.FindConsumer(t.Context(), brand.account.ID, convs[0].ConsumerID)
+		return c != nil
+	})
+	if c.Name != "Robin Hart" || c.Email != "robin@example.com" {
+		t.Fatalf("consumer after the pre-chat form: %+v", c)
+	}
+	b.shot("prechat-done")
+
+	// Offline: nobody online, so the chat asks for an email with the message.
+	admin.do("PUT", "/api/v1/widget-settings", map[string]any{"offline_form": true}, nil)
+	b2 := newBrowser(t)
+	b2.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame2 := b2.frame()
+	if err := chromedp.Do(frame2, chromedp.WaitVisible(chromedp.CSS("form.prechat"))); err != nil {
+		t.Fatal(err)
+	}
+	if intro := evalIn[string](t, frame2, `document.querySelector(".prechat .intro").textContent`); !strings.Contains(intro, "away") {
+		t.Fatalf("offline form intro %q", intro)
+	}
+	b2.shot("offline-form")
+	chromedp.Do(frame2, chromedp.SendKeys(chromedp.CSS("input[name=email]"), "later@example.com"), chromedp.Click(chromedp.CSS(".start")),
+		chromedp.WaitVisible(chromedp.CSS("#text")), chromedp.SendKeys(chromedp.CSS("#text"), "Please email me\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine .meta")))
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		if len(convs) != 2 {
+			return false
+		}
+		c, _ = ts.Store.FindConsumer(t.Context(), brand.account.ID, convs[0].ConsumerID)
+		return c != nil && c.Email == "later@example.com"
+	})
+
+	// With an agent online, the same visitor-to-be sees no form.
+	agentWS(t, ts, brand.agent)
+	b3 := newBrowser(t)
+	b3.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame3 := b3.frame()
+	if err := chromedp.Do(frame3, chromedp.WaitVisible(chromedp.CSS("#text"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustMessages(t *testing.T, ts *testServer, accountID, convID string) []*parley.Message {
+	t.Helper()
+	msgs, err := ts.Store.ListMessages(t.Context(), accountID, convID, 0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
 }

@@ -80,7 +80,10 @@ const password = "correct horse battery"
 func seedBrand(t testing.TB, ts *testServer, name string) brand {
 	t.Helper()
 	ctx := context.Background()
-	b := brand{account: &parley.Account{Name: name}}
+	// Test brands answer live unless a test says otherwise: the offline
+	// form, on by default, has its own test.
+	off := false
+	b := brand{account: &parley.Account{Name: name, Settings: parley.AccountSettings{Widget: parley.WidgetSettings{OfflineForm: &off}}}}
 	if err := ts.Store.CreateAccount(ctx, b.account); err != nil {
 		t.Fatal(err)
 	}

@@ -526,6 +526,20 @@ func testAccountSettingsAndEvents(t *testing.T, open Opener) {
 	}
 	wantCode(t, s.AppendEvent(ctx, &parley.Event{AccountID: "acc_missing", Type: parley.EventWidgetLoaded}), parley.ENOTFOUND)
 
+	// Consumers' profiles change; another account cannot change them.
+	c := f.consumer
+	c.Name, c.Email, c.Attributes = "Robin", "robin@example.com", map[string]string{"plan": "gold"}
+	if err := s.UpdateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	gotC, _ := s.FindConsumer(ctx, a.ID, c.ID)
+	if gotC.Name != "Robin" || gotC.Email != "robin@example.com" || gotC.Attributes["plan"] != "gold" {
+		t.Fatalf("after UpdateConsumer: %+v", gotC)
+	}
+	forged := *c
+	forged.AccountID = "acc_other"
+	wantCode(t, s.UpdateConsumer(ctx, &forged), parley.ENOTFOUND)
+
 	// Identity keys: stored apart from the settings, never in events.
 	_, err := s.FindIdentityKey(ctx, a.ID)
 	wantCode(t, err, parley.ENOTFOUND)

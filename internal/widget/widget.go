@@ -71,6 +71,9 @@ type Handler struct {
 	tracker  *tracker
 	maxChars int
 	maxFile  int64
+	// AgentsOnline reports whether someone can answer now; the server sets
+	// it. Nil means always.
+	AgentsOnline func(accountID string) bool
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -102,6 +105,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /widget/frame", h.serveFrame)
 	mux.HandleFunc("GET /widget/config", h.serveConfig)
 	mux.HandleFunc("POST /widget/beacon", h.serveBeacon)
+	mux.HandleFunc("GET /widget/availability", h.serveAvailability)
 }
 
 // Run sweeps page views for suspected tampering until ctx ends.
@@ -120,6 +124,8 @@ type PublicConfig struct {
 	MaxChars       int                 `json:"max_chars"`
 	MaxFileBytes   int64               `json:"max_attachment_bytes"`
 	Engagements    []parley.Engagement `json:"engagements"`
+	PreChat        parley.PreChatForm  `json:"prechat"`
+	OfflineForm    bool                `json:"offline_form"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -147,7 +153,23 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
-		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements})
+		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm})
+}
+
+// serveAvailability says whether a person can answer now, so the chat can
+// offer the offline form instead of a live promise.
+func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	a, err := h.account(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	online := h.AgentsOnline == nil || h.AgentsOnline(a.ID)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's

@@ -20,7 +20,7 @@ let conversationId = localStorage.getItem(key("conversation"));
 let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false;
 const outbox = JSON.parse(localStorage.getItem(key("outbox")) || "[]");
 const rendered = new Map(); // client_id or seq → element
-let readSeq = 0, agentReadSeq = 0;
+let readSeq = 0, agentReadSeq = 0, agentDeliveredSeq = 0, deliveredSeq = 0;
 
 function beacon(kind, detail) {
   const body = JSON.stringify({ account, pv, kind, url: host, detail: detail || "" });
@@ -52,9 +52,20 @@ window.addEventListener("message", (ev) => {
   if (m.type === "open") setOpen(true);
   else if (m.type === "close") setOpen(false);
   else if (m.type === "identify") identity = identity.then(() => identify(m.data.token));
-  // setAttributes is validated and accepted; attributes reach the visitor
-  // panel with the console (docs/widget.md).
+  else if (m.type === "setAttributes") identity = identity.then(() => setAttributes(m.data));
 });
+
+// setAttributes records what the brand's page knows of the visitor (plan,
+// cart value, ...) on the consumer, for the agents' visitor panel.
+async function setAttributes(attrs) {
+  try {
+    await tokenNow();
+    await fetch("/api/v1/consumers/me", {
+      method: "PATCH", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify({ attributes: attrs }),
+    });
+  } catch (e) { console.warn("Parley: attributes not saved: " + e.message); }
+}
 
 // Token changes run one at a time: a new visitor's anonymous token and an
 // identity switch must not overwrite each other.
@@ -113,6 +124,8 @@ async function start() {
   if (cfg.greeting) addSystem(cfg.greeting);
   outbox.forEach(renderPending);
   bindComposer();
+  bindForm();
+  await checkForm();
   toPage({ type: "ready" });
   setInterval(() => beacon("heartbeat"), 10000);
   beacon("heartbeat");
@@ -122,6 +135,7 @@ async function start() {
 function setOpen(v) {
   open = v;
   if (v) {
+    if (cfg) checkForm();
     unread = 0;
     toPage({ type: "unread", count: 0 });
     $("#text").focus();
@@ -133,6 +147,12 @@ function setOpen(v) {
 // ---- Connection --------------------------------------------------------------
 async function ensureToken() {
   await identity;
+  return tokenNow();
+}
+
+// tokenNow is ensureToken for work already in the identity chain (waiting
+// for the chain from inside it would never end).
+async function tokenNow() {
   if (switching) throw new Error("switching identity");
   if (token) return token;
   const res = await fetch("/api/v1/consumer-tokens", {
@@ -214,7 +234,11 @@ function onFrame(f) {
       if (f.typing.side !== "consumer") showTyping(f.typing);
       break;
     case "receipt":
-      if (f.receipt.side === "agent" && f.receipt.kind === "read") { agentReadSeq = Math.max(agentReadSeq, f.receipt.seq); updateTicks(); }
+      if (f.receipt.side === "agent") {
+        if (f.receipt.kind === "read") agentReadSeq = Math.max(agentReadSeq, f.receipt.seq);
+        else agentDeliveredSeq = Math.max(agentDeliveredSeq, f.receipt.seq);
+        updateTicks();
+      }
       break;
     case "error":
       if (f.id === "sub" && f.code === "not_found") { // the conversation is gone (another device, or erased)
@@ -345,6 +369,7 @@ function onMessage(m) {
   if (m.choices && m.choices.length) b.append(choices(m.choices));
   if (m.card) b.append(card(m.card));
   hideTyping();
+  markDelivered();
   if (open && document.visibilityState === "visible") markRead();
   else {
     unread++;
@@ -478,6 +503,15 @@ function markRead() {
 function updateTicks() {
   for (const el of log().querySelectorAll(".msg.mine[data-seq]")) {
     if (+el.dataset.seq <= agentReadSeq) setMeta(el, t("read"));
+    else if (+el.dataset.seq <= agentDeliveredSeq) setMeta(el, t("delivered"));
+  }
+}
+
+// Tell the other side what reached this browser.
+function markDelivered() {
+  if (lastSeq > deliveredSeq && authed && conversationId) {
+    deliveredSeq = lastSeq;
+    send({ type: "receipt", conversation_id: conversationId, kind: "delivered", seq: lastSeq });
   }
 }
 
@@ -506,6 +540,66 @@ function chime() {
     o.start();
     o.stop(audio.currentTime + 0.3);
   } catch (e) { /* no sound available */ }
+}
+
+// ---- Pre-chat and offline forms ------------------------------------------
+// The pre-chat form (if the brand asks for it) comes before the first
+// message; the offline form asks for an email when nobody can answer now.
+let formMode = null;
+
+async function checkForm() {
+  if (conversationId || localStorage.getItem(key("profile"))) return showForm(null);
+  let mode = null;
+  if (cfg.prechat && cfg.prechat.enabled) mode = "prechat";
+  if (cfg.offline_form) {
+    try {
+      const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account))).json();
+      if (!a.agents_online) mode = "offline";
+    } catch (e) { /* assume someone is there */ }
+  }
+  showForm(mode);
+}
+
+function showForm(mode) {
+  formMode = mode;
+  const form = $(".prechat");
+  form.hidden = !mode;
+  $(".composer").hidden = !!mode;
+  if (!mode) return;
+  const p = cfg.prechat || {};
+  form.querySelector(".intro").textContent = mode === "offline" ? t("away") : t("prechatIntro");
+  form.querySelector(".f-name").hidden = mode === "prechat" ? !p.ask_name : false;
+  form.querySelector(".f-email").hidden = mode === "prechat" ? !p.ask_email : false;
+  if (mode === "offline") status(t("away"));
+}
+
+function bindForm() {
+  const form = $(".prechat");
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = form.querySelector(".form-error");
+    const name = form.elements.name.value.trim(), email = form.elements.email.value.trim();
+    const needEmail = formMode === "offline" || (cfg.prechat && cfg.prechat.email_required);
+    if ((needEmail || email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) { err.textContent = t("emailRequired"); return; }
+    err.textContent = "";
+    try {
+      await ensureToken();
+      const body = {};
+      if (name) body.name = name;
+      if (email) body.email = email;
+      const res = await fetch("/api/v1/consumers/me", {
+        method: "PATCH", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: JSON.stringify(body),
+      });
+      if (!res.ok) {
+        const e2 = await res.json().catch(() => ({}));
+        err.textContent = (e2.error && e2.error.message) || "HTTP " + res.status;
+        return;
+      }
+    } catch (e3) { err.textContent = e3.message; return; }
+    localStorage.setItem(key("profile"), "1");
+    showForm(null);
+    $("#text").focus();
+  });
 }
 
 // ---- Composer ----------------------------------------------------------------

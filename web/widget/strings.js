@@ -8,6 +8,8 @@ export const strings = {
     sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read",
     tooLong: "Your message has {n} characters; the limit is {max}.", newMessage: "New message",
     notAllowed: "This chat is not available on this website.", agent: "Agent", bot: "Assistant",
+    name: "Name", email: "Email", start: "Start chat", prechatIntro: "Before we start, tell us who you are.",
+    away: "We're away right now. Leave your email and message, and we'll reply there.", emailRequired: "Please give a valid email address so we can reply.",
     attach: "Attach an image or PDF", fileTooBig: "That file is {size} MB; the limit is {max} MB.", fileType: "Only images (PNG, JPEG, GIF, WebP) and PDFs can be sent.",
   },
   es: {
@@ -17,6 +19,8 @@ export const strings = {
     sending: "Enviando…", sent: "Enviado", delivered: "Entregado", read: "Leído",
     tooLong: "Tu mensaje tiene {n} caracteres; el límite es {max}.", newMessage: "Nuevo mensaje",
     notAllowed: "Este chat no está disponible en este sitio.", agent: "Agente", bot: "Asistente",
+    name: "Nombre", email: "Correo electrónico", start: "Empezar", prechatIntro: "Antes de empezar, dinos quién eres.",
+    away: "Ahora no hay nadie. Déjanos tu correo y tu mensaje y te responderemos allí.", emailRequired: "Indica un correo válido para poder responderte.",
     attach: "Adjuntar una imagen o un PDF", fileTooBig: "El archivo pesa {size} MB; el límite es {max} MB.", fileType: "Solo se pueden enviar imágenes (PNG, JPEG, GIF, WebP) y PDF.",
   },
   fr: {
@@ -26,6 +30,8 @@ export const strings = {
     sending: "Envoi…", sent: "Envoyé", delivered: "Remis", read: "Lu",
     tooLong: "Votre message fait {n} caractères ; la limite est {max}.", newMessage: "Nouveau message",
     notAllowed: "Ce chat n’est pas disponible sur ce site.", agent: "Conseiller", bot: "Assistant",
+    name: "Nom", email: "E-mail", start: "Commencer", prechatIntro: "Avant de commencer, dites-nous qui vous êtes.",
+    away: "Nous sommes absents. Laissez votre e-mail et votre message, nous vous répondrons.", emailRequired: "Indiquez un e-mail valide pour que nous puissions répondre.",
     attach: "Joindre une image ou un PDF", fileTooBig: "Ce fichier fait {size} Mo ; la limite est {max} Mo.", fileType: "Seuls les images (PNG, JPEG, GIF, WebP) et les PDF peuvent être envoyés.",
   },
   de: {
@@ -35,6 +41,8 @@ export const strings = {
     sending: "Wird gesendet…", sent: "Gesendet", delivered: "Zugestellt", read: "Gelesen",
     tooLong: "Ihre Nachricht hat {n} Zeichen; erlaubt sind {max}.", newMessage: "Neue Nachricht",
     notAllowed: "Dieser Chat ist auf dieser Website nicht verfügbar.", agent: "Mitarbeiter", bot: "Assistent",
+    name: "Name", email: "E-Mail", start: "Chat starten", prechatIntro: "Bevor es losgeht: Wer sind Sie?",
+    away: "Gerade ist niemand da. Hinterlassen Sie E-Mail und Nachricht, wir antworten dort.", emailRequired: "Bitte geben Sie eine gültige E-Mail-Adresse an.",
     attach: "Bild oder PDF anhängen", fileTooBig: "Die Datei hat {size} MB; erlaubt sind {max} MB.", fileType: "Nur Bilder (PNG, JPEG, GIF, WebP) und PDFs können gesendet werden.",
   },
 };

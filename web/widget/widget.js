@@ -43,13 +43,17 @@
 
   const queue = (W.parley && W.parley.q) || [];
   let frame = null, frameReady = false, pending = [], cfg = null, open = false;
+  // Who the page says the visitor is, and what it knows of them: sent again
+  // whenever the frame (re)loads, e.g. after it switched identity.
+  let who = null, attrs = null;
   W.parley = function () { run(Array.prototype.slice.call(arguments)); };
 
   function run(cmd) {
     const [name, arg] = cmd;
     if (name === "open") setOpen(true);
     else if (name === "close") setOpen(false);
-    else if (name === "identify" || name === "setAttributes") toFrame({ type: name, data: arg });
+    else if (name === "identify") { who = arg; toFrame({ type: name, data: arg }); }
+    else if (name === "setAttributes") { attrs = Object.assign(attrs || {}, arg); toFrame({ type: name, data: arg }); }
     else warn("Parley: unknown command " + name);
   }
 
@@ -184,7 +188,12 @@
     const m = ev.data;
     if (!m || m.parley !== 1 || typeof m.type !== "string") return;
     if (m.type === "ready") {
+      const again = frameReady;
       frameReady = true;
+      if (again) {
+        if (who) toFrame({ type: "identify", data: who });
+        if (attrs) toFrame({ type: "setAttributes", data: attrs });
+      }
       pending.forEach((p) => frame.contentWindow.postMessage(p, origin));
       pending = [];
       if (open) toFrame({ type: "open" });
@@ -232,8 +241,9 @@
     }
     if (what) {
       report(what);
-      if (what === "covered") host.style.setProperty("z-index", "2147483647", "important");
-      else restore();
+      // Covered: come last in the page, which wins among equal z-indexes.
+      if (what === "covered") append.call(D.body || D.documentElement, host);
+      restore();
       return;
     }
     if (!visibleSent) {
