@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
@@ -25,23 +23,16 @@ const (
 
 // cmdDemo runs the server with a seeded demo brand. It takes serve's flags.
 func cmdDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, f := serveFlagSet("demo", stderr)
-	if err := parse(fs, args, getenv); err != nil {
-		return err
-	}
-	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	cfg, log, err := parseServe("demo", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if f.origins != "" {
-		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
-	}
-	account, err := seedDemoData(ctx, f.cfg, log)
+	account, err := seedDemoData(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	f.cfg.DemoAccountID = account.ID
-	s, err := server.Open(ctx, f.cfg, log)
+	cfg.DemoAccountID = account.ID
+	s, err := server.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -60,7 +51,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 // seedDemoData opens the data dir's store, creates the demo brand on first
 // start (finding it afterwards), and closes the store again.
-func seedDemoData(ctx context.Context, cfg server.Config, log *slog.Logger) (*parley.Account, error) {
+func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, error) {
 	dataDir := cfg.DataDir
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err

@@ -141,19 +141,28 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log-format must be text or json, not %q", format)
 }
 
-func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs, f := serveFlagSet("serve", stderr)
+// parseServe reads the flags and environment that serve and demo share.
+func parseServe(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, *slog.Logger, error) {
+	fs, f := serveFlagSet(name, stderr)
 	if err := parse(fs, args, getenv); err != nil {
-		return err
+		return server.Config{}, nil, err
 	}
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {
-		return err
+		return server.Config{}, nil, err
 	}
 	if f.origins != "" {
 		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
 	}
-	s, err := server.Open(ctx, f.cfg, log)
+	return f.cfg, log, nil
+}
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, log, err := parseServe("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	s, err := server.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
