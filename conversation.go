@@ -39,6 +39,7 @@ type Conversation struct {
 	Skill       string            `json:"skill,omitempty"`       // skill ID
 	AssigneeID  string            `json:"assignee_id,omitempty"` // user ID
 	Priority    int               `json:"priority"`
+	QueuedAt    *time.Time        `json:"queued_at,omitempty"` // first time it waited for a person; the queue's order
 	LastSeq     int64             `json:"last_seq"`
 	CloseReason string            `json:"close_reason,omitempty"`
 	ClosedBy    string            `json:"closed_by,omitempty"`
@@ -72,6 +73,14 @@ type ConversationOpen struct {
 	State      ConversationState // StateBot or StateQueued
 	Skill      string
 	Priority   int
+}
+
+// Requeue describes a conversation going back to a queue.
+type Requeue struct {
+	Skill          string // "" keeps the conversation's skill
+	ChangeSkill    bool   // true to set Skill (even to "": the general queue)
+	ExpectAssignee string // when set, the conversation must be assigned to this user
+	Reason         string // "transfer", "agent_offline", "agent_disconnected", ...
 }
 
 // ConversationClose describes how a conversation ended.

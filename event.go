@@ -12,6 +12,7 @@ const (
 	EventConversationQueued   = "conversation.queued"
 	EventConversationAssigned = "conversation.assigned"
 	EventConversationClosed   = "conversation.closed"
+	EventConversationRequeued = "conversation.requeued"
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
@@ -37,7 +38,7 @@ const (
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

@@ -63,6 +63,17 @@ type Store interface {
 	// AssignConversation gives an open conversation to a user; it fails with
 	// ECONFLICT when the conversation is closed or already has that assignee.
 	AssignConversation(ctx context.Context, accountID, id, userID string) (*Conversation, error)
+	// ClaimConversation assigns a queued conversation to a user. It fails
+	// with ECONFLICT when the conversation is not queued (another agent took
+	// it, or it closed) or when the user is inactive or already has
+	// MaxConcurrent assigned conversations — counted in the same transaction,
+	// so no race can give one conversation two agents or an agent too many.
+	ClaimConversation(ctx context.Context, accountID, id, userID string) (*Conversation, error)
+	// RequeueConversation puts an assigned conversation back in the queue,
+	// optionally into another skill's, keeping its first-queued time so it
+	// is served before later arrivals. expectAssignee, when set, must be the
+	// current assignee (ECONFLICT otherwise).
+	RequeueConversation(ctx context.Context, accountID, id string, r Requeue) (*Conversation, error)
 	// CloseConversation fails with ECONFLICT when it is already closed.
 	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
 	// UpdateReceipt raises a side's delivered or read seq; a lower or equal

@@ -96,7 +96,7 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `{"type":"message","conversation_id":`...)
 		b = appendString(b, e.ConversationID)
 		b = append(b, `,"message":`...)
-	case parley.EventConversationOpened, parley.EventConversationQueued,
+	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
 		parley.EventConversationAssigned, parley.EventConversationClosed:
 		b = append(b, `{"type":"conversation","event":`...)
 		b = appendString(b, e.Type)

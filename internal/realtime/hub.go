@@ -121,7 +121,7 @@ func (h *hub) dispatch(e *parley.Event) {
 
 func isConversationEvent(t string) bool {
 	switch t {
-	case parley.EventConversationOpened, parley.EventConversationQueued,
+	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
 		parley.EventConversationAssigned, parley.EventConversationClosed:
 		return true
 	}

@@ -10,7 +10,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at`
+	created_at, updated_at, assigned_at, closed_at, queued_at`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -35,8 +35,12 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 			}
 		}
 		c.CreatedAt, c.UpdatedAt = tx.now, tx.now
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now)); err != nil {
+		if c.State == parley.StateQueued {
+			now := tx.now
+			c.QueuedAt = &now
+		}
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt)); err != nil {
 			return err
 		}
 		return tx.event(accountID, parley.EventConversationOpened, c.ID, c)
@@ -133,6 +137,90 @@ func (db *DB) AssignConversation(ctx context.Context, accountID, id, userID stri
 	return out, err
 }
 
+// ClaimConversation assigns a queued conversation to a user below capacity.
+func (db *DB) ClaimConversation(ctx context.Context, accountID, id, userID string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		if c.State != parley.StateQueued {
+			if c.State == parley.StateAssigned {
+				return parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
+			}
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is not waiting in a queue (%s)", id, c.State)
+		}
+		var active bool
+		var max int
+		err = tx.QueryRowContext(tx.ctx, `SELECT active, max_concurrent FROM users WHERE account_id = ? AND id = ?`, accountID, userID).Scan(&active, &max)
+		if err != nil {
+			return notFound(err, "user %q not found", userID)
+		}
+		if !active {
+			return parley.Errorf(parley.ECONFLICT, "user %q is deactivated", userID)
+		}
+		var load int
+		if err := tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM conversations WHERE account_id = ? AND assignee_id = ? AND state = 'assigned'`, accountID, userID).Scan(&load); err != nil {
+			return err
+		}
+		if load >= max {
+			return parley.Errorf(parley.ECONFLICT, "user %q is at capacity (%d of %d)", userID, load, max)
+		}
+		now := tx.now
+		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'`,
+			string(c.State), userID, micros(now), micros(now), id); err != nil {
+			return err
+		}
+		out = c
+		return tx.event(accountID, parley.EventConversationAssigned, id, c)
+	})
+	return out, err
+}
+
+// RequeueConversation puts a conversation back in a queue and writes
+// conversation.requeued.
+func (db *DB) RequeueConversation(ctx context.Context, accountID, id string, r parley.Requeue) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		if c.State == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+		}
+		if r.ExpectAssignee != "" && c.AssigneeID != r.ExpectAssignee {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is not assigned to %q", id, r.ExpectAssignee)
+		}
+		if r.ChangeSkill && r.Skill != "" {
+			if err := tx.skillsExist(accountID, []string{r.Skill}); err != nil {
+				return err
+			}
+			c.Skill = r.Skill
+		} else if r.ChangeSkill {
+			c.Skill = ""
+		}
+		now := tx.now
+		if c.QueuedAt == nil {
+			c.QueuedAt = &now
+		}
+		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateQueued, "", nil, now
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = 'queued', assignee_id = '', assigned_at = NULL, skill = ?, queued_at = ?, updated_at = ? WHERE id = ?`,
+			c.Skill, micros(*c.QueuedAt), micros(now), id); err != nil {
+			return err
+		}
+		out = c
+		// The event is the conversation, plus why it went back.
+		return tx.event(accountID, parley.EventConversationRequeued, id, struct {
+			*parley.Conversation
+			Reason string `json:"requeue_reason"`
+		}{c, r.Reason})
+	})
+	return out, err
+}
+
 // CloseConversation ends the conversation and writes conversation.closed.
 func (db *DB) CloseConversation(ctx context.Context, accountID, id string, cl parley.ConversationClose) (*parley.Conversation, error) {
 	var out *parley.Conversation
@@ -205,14 +293,14 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var c parley.Conversation
 	var state string
 	var created, updated int64
-	var assigned, closed sql.NullInt64
+	var assigned, closed, queued sql.NullInt64
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed); err != nil {
+		&created, &updated, &assigned, &closed, &queued); err != nil {
 		return nil, err
 	}
 	c.State = parley.ConversationState(state)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-	c.AssignedAt, c.ClosedAt = fromNullMicros(assigned), fromNullMicros(closed)
+	c.AssignedAt, c.ClosedAt, c.QueuedAt = fromNullMicros(assigned), fromNullMicros(closed), fromNullMicros(queued)
 	return &c, nil
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"FailedWriteChangesNothing", testFailedWrite},
 		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
 		{"Attachments", testAttachments},
+		{"ClaimsNeverDoubleAssignOrOverfill", testClaims},
+		{"RequeueKeepsQueueOrder", testRequeue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -602,5 +604,103 @@ func testAttachments(t *testing.T, open Opener) {
 	msgs, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, m.Seq-1, 1)
 	if len(msgs) != 1 || msgs[0].Attachment == nil || msgs[0].Attachment.ID != a.ID {
 		t.Fatalf("file message: %+v", msgs)
+	}
+}
+
+func testClaims(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	var agents []*parley.User
+	for i := 0; i < 8; i++ {
+		u := &parley.User{AccountID: f.account.ID, Email: fmt.Sprintf("agent%d@a.example", i), Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, u)
+	}
+	var convs []string
+	for i := 0; i < 30; i++ {
+		c, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		convs = append(convs, c.ID)
+	}
+	// Every agent tries to claim every conversation at once.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := map[string][]string{}
+	for _, a := range agents {
+		for _, id := range convs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.ClaimConversation(ctx, f.account.ID, id, a.ID); err == nil {
+					mu.Lock()
+					wins[id] = append(wins[id], a.ID)
+					mu.Unlock()
+				} else if parley.ErrorCode(err) != parley.ECONFLICT {
+					t.Errorf("claim: %v", err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	load := map[string]int{}
+	for id, who := range wins {
+		if len(who) != 1 {
+			t.Fatalf("conversation %s claimed by %d agents", id, len(who))
+		}
+		load[who[0]]++
+	}
+	for a, n := range load {
+		if n > 2 {
+			t.Fatalf("agent %s holds %d conversations; capacity is 2", a, n)
+		}
+	}
+	if len(wins) != 16 { // 8 agents × capacity 2
+		t.Fatalf("%d conversations assigned, want 16", len(wins))
+	}
+	stored, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{State: parley.StateAssigned, Limit: 200})
+	if len(stored) != 16 {
+		t.Fatalf("store says %d assigned", len(stored))
+	}
+	// Claiming what is not queued, or for an unknown user, is refused.
+	_, err := s.ClaimConversation(ctx, f.account.ID, stored[0].ID, agents[0].ID)
+	wantCode(t, err, parley.ECONFLICT)
+	_, err = s.ClaimConversation(ctx, f.account.ID, convs[len(convs)-1], "usr_missing")
+	if parley.ErrorCode(err) != parley.ENOTFOUND && parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func testRequeue(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	u := &parley.User{AccountID: f.account.ID, Email: "agent@a.example", Role: parley.RoleAgent, MaxConcurrent: 3, Active: true}
+	s.CreateUser(ctx, u)
+	sk := &parley.Skill{AccountID: f.account.ID, Name: "billing"}
+	s.CreateSkill(ctx, sk)
+	first := f.conversation
+	if first.QueuedAt == nil {
+		t.Fatal("a queued conversation has no queued_at")
+	}
+	later, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if _, err := s.ClaimConversation(ctx, f.account.ID, first.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.RequeueConversation(ctx, f.account.ID, first.ID, parley.Requeue{ExpectAssignee: "usr_other", Reason: "transfer"})
+	wantCode(t, err, parley.ECONFLICT)
+	c, err := s.RequeueConversation(ctx, f.account.ID, first.ID, parley.Requeue{ExpectAssignee: u.ID, Skill: sk.ID, ChangeSkill: true, Reason: "transfer"})
+	if err != nil || c.State != parley.StateQueued || c.AssigneeID != "" || c.Skill != sk.ID {
+		t.Fatalf("requeue: %+v %v", c, err)
+	}
+	// It keeps its first-queued time: it comes before the later arrival.
+	got, _ := s.FindConversation(ctx, f.account.ID, first.ID)
+	if !got.QueuedAt.Before(*later.QueuedAt) && !got.QueuedAt.Equal(*later.QueuedAt) {
+		t.Fatalf("requeued at %v, after the later arrival %v", got.QueuedAt, later.QueuedAt)
+	}
+	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationRequeued}})
+	if len(events) != 1 || !strings.Contains(string(events[0].Data), `"requeue_reason":"transfer"`) {
+		t.Fatalf("requeued events: %+v", events)
 	}
 }
