@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/routing"
 )
 
 // API holds what the handlers need.
@@ -22,6 +23,8 @@ type API struct {
 	maxFile int64
 	// secureCookies marks the session cookie Secure (when served over TLS).
 	secureCookies bool
+	// Routing knows agents' presence, for transfers; the server sets it.
+	Routing *routing.Engine
 }
 
 // Options configure an API.

@@ -40,6 +40,8 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations", anyone, a.handleCreateConversation},
 		{"GET", "/api/v1/conversations/{id}", anyone, a.handleGetConversation},
 		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
+		{"POST", "/api/v1/conversations/{id}/accept", agents, a.handleAccept},
+		{"POST", "/api/v1/conversations/{id}/transfer", agents, a.handleTransfer},
 		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},
 		{"POST", "/api/v1/conversations/{id}/messages", anyone, a.handleSendMessage},
 		{"POST", "/api/v1/conversations/{id}/attachments", anyone, a.handleUploadAttachment},

@@ -249,6 +249,16 @@ func (c *conn) handle(f *inFrame) {
 		if err := c.g.conv.Typing(ctx, p, f.ConversationID, *f.Typing); err != nil {
 			c.replyError(f.ID, err)
 		}
+	case "presence":
+		if p.Kind != parley.PrincipalUser || c.g.Staff == nil {
+			c.replyError(f.ID, parley.Errorf(parley.EFORBIDDEN, "only agents have a presence"))
+			return
+		}
+		if err := c.g.Staff.SetPresence(ctx, p.AccountID, p.ID, f.State); err != nil {
+			c.replyError(f.ID, err)
+			return
+		}
+		c.reply(okFrame{Type: "presence_set", ID: f.ID})
 	case "receipt":
 		if f.Seq == nil {
 			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "seq is required"))
@@ -299,7 +309,7 @@ func (c *conn) cleanup() {
 }
 
 // FrameTypes lists every client frame type (docs/protocol.md).
-var FrameTypes = []string{"auth", "ping", "open", "subscribe", "unsubscribe", "subscribe_inbox", "send", "typing", "receipt"}
+var FrameTypes = []string{"auth", "ping", "open", "subscribe", "unsubscribe", "subscribe_inbox", "send", "typing", "receipt", "presence"}
 
 // frameLabel bounds the metric's label values to the known frame types.
 func frameLabel(t string) string {

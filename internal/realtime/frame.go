@@ -21,6 +21,7 @@ type inFrame struct {
 	Kind           string     `json:"kind,omitempty"`
 	Seq            *int64     `json:"seq,omitempty"`
 	Skill          string     `json:"skill,omitempty"`
+	State          string     `json:"state,omitempty"`
 }
 
 type inMessage struct {

@@ -71,6 +71,13 @@ func (c *Config) defaults() {
 	}
 }
 
+// StaffTracker is told about users' connections and presence.
+type StaffTracker interface {
+	Connected(accountID, userID string)
+	Disconnected(accountID, userID string)
+	SetPresence(ctx context.Context, accountID, userID, presence string) error
+}
+
 // Gateway serves WebSocket connections at GET /api/v1/ws.
 type Gateway struct {
 	cfg     Config
@@ -81,6 +88,10 @@ type Gateway struct {
 	metrics *metrics.Metrics
 	hub     *hub
 	unsub   func()
+
+	// Staff, when set, learns when users connect and disconnect and takes
+	// their presence frames (the routing engine).
+	Staff StaffTracker
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -307,6 +318,9 @@ func (g *Gateway) register(c *conn) bool {
 	g.conns[c] = struct{}{}
 	if c.principal.Kind == parley.PrincipalUser {
 		g.staff[c.principal.AccountID]++
+		if g.Staff != nil {
+			g.Staff.Connected(c.principal.AccountID, c.principal.ID)
+		}
 	}
 	return true
 }
@@ -324,6 +338,9 @@ func (g *Gateway) unregister(c *conn) {
 	if _, ok := g.conns[c]; ok && c.principal.Kind == parley.PrincipalUser {
 		if g.staff[c.principal.AccountID]--; g.staff[c.principal.AccountID] <= 0 {
 			delete(g.staff, c.principal.AccountID)
+		}
+		if g.Staff != nil {
+			g.Staff.Disconnected(c.principal.AccountID, c.principal.ID)
 		}
 	}
 	delete(g.conns, c)

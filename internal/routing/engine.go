@@ -170,6 +170,37 @@ func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr P
 	return nil
 }
 
+// Tracker adapts the engine to the gateway's StaffTracker.
+type Tracker struct{ *Engine }
+
+// SetPresence takes a presence frame's state.
+func (t Tracker) SetPresence(ctx context.Context, accountID, userID, presence string) error {
+	return t.Engine.SetPresence(ctx, accountID, userID, Presence(presence))
+}
+
+// AnyoneOnline reports whether a user of the account is online and connected.
+func (e *Engine) AnyoneOnline(accountID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	prefix := accountID + "/"
+	for k, p := range e.people {
+		if strings.HasPrefix(k, prefix) && p.presence == Online && p.connections > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Presence returns a user's presence.
+func (e *Engine) Presence(accountID, userID string) Presence {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.people[accountID+"/"+userID]; p != nil {
+		return p.presence
+	}
+	return Offline
+}
+
 // requeueAgent puts every conversation assigned to the user back in the queue.
 func (e *Engine) requeueAgent(ctx context.Context, accountID, userID, reason string) error {
 	convs, err := e.store.ListConversations(ctx, accountID, parley.ConversationFilter{State: parley.StateAssigned, AssigneeID: userID, Limit: 200})

@@ -819,7 +819,11 @@ func TestPreChatAndOfflineForms(t *testing.T) {
 	})
 
 	// With an agent online, the same visitor-to-be sees no form.
-	agentWS(t, ts, brand.agent)
+	ag := agentWS(t, ts, brand.agent)
+	ag.send(`{"type":"presence","id":"on","state":"online"}`)
+	if f := ag.next(reply("on")); f.Type != "presence_set" {
+		t.Fatalf("presence: %s", f.raw)
+	}
 	b3 := newBrowser(t)
 	b3.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
 	frame3 := b3.frame()

@@ -66,7 +66,9 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PUT /api/v1/widget-identity":                 {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
 		"DELETE /api/v1/widget-identity":              {"/api/v1/widget-identity", nil, 204},
 		"POST /api/v1/conversations/{id}/attachments": {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
-		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403}, // visitors only; staff have no profile here
+		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
+		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
+		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.

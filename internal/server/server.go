@@ -24,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/sqlite"
 	"github.com/parleychat/parley/internal/widget"
 )
@@ -43,6 +44,7 @@ type Config struct {
 	SecureCookies      bool
 	ShutdownTimeout    time.Duration
 	Widget             widget.Config
+	Routing            routing.Config
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
 	// account's widget.
 	DemoAccountID string
@@ -60,6 +62,7 @@ type Server struct {
 	Metrics  *metrics.Metrics
 	API      *httpapi.API
 	gateway  *realtime.Gateway
+	Routing  *routing.Engine
 	Widget   *widget.Handler
 	http     *http.Server
 	listener net.Listener
@@ -104,6 +107,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
+	s.Routing = routing.New(store, log, cfg.Routing)
+	bus.Subscribe(s.Routing.OnEvent)
+	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
 	if cfg.Widget.MaxAttachmentBytes <= 0 {
@@ -113,7 +119,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	s.Widget.AgentsOnline = s.gateway.StaffOnline
+	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
+	api.Routing = s.Routing
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
@@ -217,6 +224,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	go s.Widget.Run(sweepCtx)
+	go s.Routing.Run(sweepCtx)
 	close(s.ready)
 	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "version", parley.Version)
 	var serveErr error

@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/routing"
+)
+
+// handleAccept lets an agent take a waiting conversation from the queue
+// (pick-from-queue mode, or ahead of auto-assignment).
+func (a *API) handleAccept(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a user can accept a conversation")
+	}
+	c, err := a.store.ClaimConversation(r.Context(), p.AccountID, r.PathValue("id"), p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type transferRequest struct {
+	SkillID string `json:"skill_id"`
+	AgentID string `json:"agent_id"`
+}
+
+// handleTransfer moves a conversation to another skill's queue or straight
+// to a named agent. Its agent or a supervisor may transfer it. Every check
+// happens before anything changes: a skill nobody has, or an agent who is
+// not online or has no room, is refused and the conversation stays put.
+func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req transferRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if (req.SkillID == "") == (req.AgentID == "") {
+		return parley.Errorf(parley.EINVALID, "give skill_id or agent_id, one of them")
+	}
+	ctx := r.Context()
+	c, err := a.store.FindConversation(ctx, p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.State != parley.StateAssigned && c.State != parley.StateQueued {
+		return parley.Errorf(parley.ECONFLICT, "a %s conversation cannot be transferred", c.State)
+	}
+	if !p.Can(parley.RoleSupervisor) && c.AssigneeID != p.ID {
+		return parley.Errorf(parley.EFORBIDDEN, "only its agent or a supervisor may transfer this conversation")
+	}
+	users, err := a.store.ListUsers(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	requeue := parley.Requeue{ExpectAssignee: c.AssigneeID, Reason: "transfer"}
+	if req.SkillID != "" {
+		skilled := false
+		for _, u := range users {
+			for _, s := range u.Skills {
+				skilled = skilled || (u.Active && s == req.SkillID)
+			}
+		}
+		if !skilled {
+			return parley.Errorf(parley.EINVALID, "no active agent has skill %q", req.SkillID)
+		}
+		requeue.Skill, requeue.ChangeSkill = req.SkillID, true
+		moved, err := a.store.RequeueConversation(ctx, p.AccountID, c.ID, requeue)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, moved)
+		return nil
+	}
+	var target *parley.User
+	for _, u := range users {
+		if u.ID == req.AgentID {
+			target = u
+		}
+	}
+	switch {
+	case target == nil:
+		return parley.Errorf(parley.ENOTFOUND, "user %q not found", req.AgentID)
+	case !target.Active:
+		return parley.Errorf(parley.ECONFLICT, "%s is deactivated", target.Name)
+	case target.ID == c.AssigneeID:
+		return parley.Errorf(parley.ECONFLICT, "the conversation is already %s's", target.Name)
+	case a.Routing != nil && a.Routing.Presence(p.AccountID, target.ID) != routing.Online:
+		return parley.Errorf(parley.ECONFLICT, "%s is not online", target.Name)
+	}
+	load, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{State: parley.StateAssigned, AssigneeID: target.ID, Limit: 200})
+	if err != nil {
+		return err
+	}
+	if len(load) >= target.MaxConcurrent {
+		return parley.Errorf(parley.ECONFLICT, "%s has no room (%d of %d conversations)", target.Name, len(load), target.MaxConcurrent)
+	}
+	if c.State == parley.StateAssigned {
+		if _, err := a.store.RequeueConversation(ctx, p.AccountID, c.ID, requeue); err != nil {
+			return err
+		}
+	}
+	moved, err := a.store.ClaimConversation(ctx, p.AccountID, c.ID, target.ID)
+	if err != nil {
+		return parley.Errorf(parley.ECONFLICT, "%s could not take it (%s); it waits in the queue", target.Name, parley.ErrorMessage(err))
+	}
+	writeJSON(w, http.StatusOK, moved)
+	return nil
+}

@@ -1,0 +1,106 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+// online connects a user over the protocol and sets them online.
+func online(t *testing.T, ts *testServer, u *parley.User) *wsClient {
+	t.Helper()
+	c := agentWS(t, ts, u)
+	c.send(`{"type":"presence","id":"on","state":"online"}`)
+	if f := c.next(reply("on")); f.Type != "presence_set" {
+		t.Fatalf("presence: %s", f.raw)
+	}
+	return c
+}
+
+func setAutoAssign(t *testing.T, ts *testServer, b brand, on bool) {
+	t.Helper()
+	a, _ := ts.Store.FindAccount(context.Background(), b.account.ID)
+	a.Settings.AutoAssign = on
+	if err := ts.Store.UpdateAccount(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAnOnlineAgentIsAssignedWaitingVisitors(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, b, true)
+	agent := online(t, ts, b.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"in"}`)
+	agent.next(reply("in"))
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	f := agent.next(func(f frame) bool { return f.Type == "conversation" && f.Event == parley.EventConversationAssigned })
+	var c parley.Conversation
+	json.Unmarshal(f.Conversation, &c)
+	if c.ID != conv.ID || c.AssigneeID != b.agent.ID {
+		t.Fatalf("assigned %s to %s", c.ID, c.AssigneeID)
+	}
+	// Going offline puts it back in the queue.
+	agent.send(`{"type":"presence","id":"off","state":"offline"}`)
+	agent.next(reply("off"))
+	waitFor(t, func() bool {
+		got, _ := ts.Store.FindConversation(context.Background(), b.account.ID, conv.ID)
+		return got.State == parley.StateQueued
+	})
+}
+
+func TestAcceptAndTransferRules(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	ctx := context.Background()
+	other := &parley.User{AccountID: b.account.ID, Email: "second@acme.test", Name: "Second Agent", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true, PasswordHash: b.agent.PasswordHash}
+	ts.Store.CreateUser(ctx, other)
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	first, second, sup := ts.login(t, b.agent), ts.login(t, other), ts.login(t, b.supervisor)
+	path := "/api/v1/conversations/" + conv.ID
+
+	if st, raw := first.raw("POST", path+"/accept", nil); st != 200 {
+		t.Fatalf("accept: %d %s", st, raw)
+	}
+	if st, raw := second.raw("POST", path+"/accept", nil); st != 409 || errorCode(raw) != parley.ECONFLICT {
+		t.Fatalf("accepting a taken conversation: %d %s", st, raw)
+	}
+	if st, _ := second.raw("POST", path+"/transfer", map[string]any{"agent_id": other.ID}); st != 403 {
+		t.Fatalf("another agent transferred it: %d", st)
+	}
+	unchanged := func() {
+		t.Helper()
+		c, _ := ts.Store.FindConversation(ctx, b.account.ID, conv.ID)
+		if c.State != parley.StateAssigned || c.AssigneeID != b.agent.ID {
+			t.Fatalf("a refused transfer changed the conversation: %+v", c)
+		}
+	}
+	var nobody parley.Skill
+	ts.withKey(t, b.apiKey).do("POST", "/api/v1/skills", map[string]any{"name": "klingon"}, &nobody)
+	if st, raw := first.raw("POST", path+"/transfer", map[string]any{"skill_id": nobody.ID}); st != 400 {
+		t.Fatalf("transfer to a skill nobody has: %d %s", st, raw)
+	}
+	unchanged()
+	if st, raw := first.raw("POST", path+"/transfer", map[string]any{"agent_id": other.ID}); st != 409 {
+		t.Fatalf("transfer to an offline agent: %d %s", st, raw)
+	}
+	unchanged()
+	if st, _ := first.raw("POST", path+"/transfer", map[string]any{"skill_id": nobody.ID, "agent_id": other.ID}); st != 400 {
+		t.Fatalf("both targets: %d", st)
+	}
+	online(t, ts, other)
+	var moved parley.Conversation
+	if st := first.do("POST", path+"/transfer", map[string]any{"agent_id": other.ID}, &moved); st != 200 || moved.AssigneeID != other.ID {
+		t.Fatalf("transfer to an online agent: %d %+v", st, moved)
+	}
+	// A supervisor may transfer anyone's conversation, back to the queue by skill.
+	skill := &parley.Skill{AccountID: b.account.ID, Name: "vip"}
+	ts.Store.CreateSkill(ctx, skill)
+	b.agent.Skills = []string{skill.ID}
+	ts.Store.UpdateUser(ctx, b.agent)
+	if st := sup.do("POST", path+"/transfer", map[string]any{"skill_id": skill.ID}, &moved); st != 200 || moved.State != parley.StateQueued || moved.Skill != skill.ID {
+		t.Fatalf("supervisor transfer to a skill: %+v", moved)
+	}
+}
