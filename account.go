@@ -20,6 +20,17 @@ type AccountSettings struct {
 	// false agents pick from the queue.
 	AutoAssign bool           `json:"auto_assign"`
 	Widget     WidgetSettings `json:"widget"`
+	// QueueNoticeSeconds: after this long in the queue, the visitor gets a
+	// notice that they are still in line (0 turns it off; default 60).
+	QueueNoticeSeconds *int `json:"queue_notice_seconds,omitempty"`
+}
+
+// QueueNotice returns how long a visitor waits before the queue notice.
+func (s AccountSettings) QueueNotice() time.Duration {
+	if s.QueueNoticeSeconds == nil {
+		return time.Minute
+	}
+	return time.Duration(*s.QueueNoticeSeconds) * time.Second
 }
 
 // WidgetSettings are how the brand's chat widget looks and where it runs.

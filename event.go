@@ -33,6 +33,7 @@ const (
 	EventEngagementShown      = "engagement.shown"
 	EventEngagementClicked    = "engagement.clicked"
 	EventEngagementDismissed  = "engagement.dismissed"
+	EventCSATSubmitted        = "csat.submitted"
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -43,7 +44,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
-	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

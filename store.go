@@ -74,6 +74,10 @@ type Store interface {
 	// is served before later arrivals. expectAssignee, when set, must be the
 	// current assignee (ECONFLICT otherwise).
 	RequeueConversation(ctx context.Context, accountID, id string, r Requeue) (*Conversation, error)
+	// RateConversation records the visitor's satisfaction (1–5, optional
+	// comment) with a closed conversation, once: ECONFLICT when it is not
+	// closed or already rated.
+	RateConversation(ctx context.Context, accountID, id string, score int, comment string) error
 	// CloseConversation fails with ECONFLICT when it is already closed.
 	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
 	// UpdateReceipt raises a side's delivered or read seq; a lower or equal

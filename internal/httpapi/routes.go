@@ -41,6 +41,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/conversations/{id}", anyone, a.handleGetConversation},
 		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
 		{"POST", "/api/v1/conversations/{id}/accept", agents, a.handleAccept},
+		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
 		{"POST", "/api/v1/conversations/{id}/transfer", agents, a.handleTransfer},
 		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},
 		{"POST", "/api/v1/conversations/{id}/messages", anyone, a.handleSendMessage},

@@ -107,3 +107,30 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 	writeJSON(w, http.StatusOK, moved)
 	return nil
 }
+
+type csatRequest struct {
+	Score   int    `json:"score"`
+	Comment string `json:"comment"`
+}
+
+// handleCSAT takes the visitor's answer to the post-conversation survey.
+func (a *API) handleCSAT(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req csatRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if err := checkName("comment", req.Comment); err != nil {
+		return err
+	}
+	if len([]rune(req.Comment)) > 1000 {
+		return parley.Errorf(parley.EINVALID, "comment has more than 1000 characters")
+	}
+	if _, err := a.conv.Get(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	if err := a.store.RateConversation(r.Context(), p.AccountID, r.PathValue("id"), req.Score, req.Comment); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -840,3 +840,40 @@ func mustMessages(t *testing.T, ts *testServer, accountID, convID string) []*par
 	}
 	return msgs
 }
+
+func TestClosedConversationAsksForARating(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, brand, true)
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	agent := online(t, ts, brand.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"inbox"}`)
+	agent.next(reply("inbox"))
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Where is order 1042?\r"))
+	var conv parley.Conversation
+	decodeJSON(t, agent.next(ofType("conversation")).Conversation, &conv)
+	// Routing assigns it; the visitor is told who joined.
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), brand.agent.Name+" joined the conversation")
+	})
+	ts.withKey(t, brand.apiKey).do("POST", "/api/v1/conversations/"+conv.ID+"/close", map[string]any{"reason": "resolved"}, nil)
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".csat button"))); err != nil {
+		t.Fatal(err)
+	}
+	b.shot("csat-asked")
+	chromedp.Do(frame, chromedp.Click(chromedp.CSS(".csat button:nth-child(4)")))
+	events := waitEvents(t, ts, brand.account.ID, parley.EventCSATSubmitted, 1)
+	if !strings.Contains(string(events[0].Data), `"score":4`) {
+		t.Fatalf("csat event: %s", events[0].Data)
+	}
+	b.shot("csat-answered")
+	// Writing again starts a new conversation.
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "One more thing\r"))
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		return len(convs) == 2 && convs[0].LastSeq >= 1
+	})
+}

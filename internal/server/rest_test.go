@@ -69,6 +69,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
 		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
+		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.

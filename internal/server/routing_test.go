@@ -3,9 +3,12 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/server"
 )
 
 // online connects a user over the protocol and sets them online.
@@ -103,4 +106,34 @@ func TestAcceptAndTransferRules(t *testing.T) {
 	if st := sup.do("POST", path+"/transfer", map[string]any{"skill_id": skill.ID}, &moved); st != 200 || moved.State != parley.StateQueued || moved.Skill != skill.ID {
 		t.Fatalf("supervisor transfer to a skill: %+v", moved)
 	}
+	// The visitor was told, in order, as system messages.
+	want := []string{b.agent.Name + " joined the conversation", "You are being transferred to another agent",
+		"Second Agent joined the conversation", "You are being transferred to another agent"}
+	waitFor(t, func() bool {
+		var got []string
+		for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+			if m.SenderKind == parley.SenderSystem {
+				got = append(got, m.Text)
+			}
+		}
+		return strings.Join(got, "|") == strings.Join(want, "|")
+	})
+}
+
+func TestVisitorsWaitingLongAreToldTheyAreInLine(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.QueueNoticeTick = 20 * time.Millisecond })
+	b := seedBrand(t, ts, "Acme")
+	a, _ := ts.Store.FindAccount(context.Background(), b.account.ID)
+	one := 1
+	a.Settings.QueueNoticeSeconds = &one
+	ts.Store.UpdateAccount(context.Background(), a)
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	waitFor(t, func() bool {
+		for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+			if m.SenderKind == parley.SenderSystem && strings.Contains(m.Text, "in line") {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -45,6 +45,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	Widget             widget.Config
 	Routing            routing.Config
+	QueueNoticeTick    time.Duration // how often waiting visitors are checked for the queue notice (default 5 s)
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
 	// account's widget.
 	DemoAccountID string
@@ -53,20 +54,21 @@ type Config struct {
 
 // Server is a running node.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    *sqlite.DB
-	Bus      parley.Bus
-	Auth     *auth.Authenticator
-	Conv     *conversation.Service
-	Metrics  *metrics.Metrics
-	API      *httpapi.API
-	gateway  *realtime.Gateway
-	Routing  *routing.Engine
-	Widget   *widget.Handler
-	http     *http.Server
-	listener net.Listener
-	ready    chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	Store     *sqlite.DB
+	Bus       parley.Bus
+	Auth      *auth.Authenticator
+	Conv      *conversation.Service
+	Metrics   *metrics.Metrics
+	API       *httpapi.API
+	gateway   *realtime.Gateway
+	Routing   *routing.Engine
+	announcer *conversation.Announcer
+	Widget    *widget.Handler
+	http      *http.Server
+	listener  net.Listener
+	ready     chan struct{}
 }
 
 // Open prepares a node: data dir, store (migrations applied), services.
@@ -80,6 +82,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.QueueNoticeTick <= 0 {
+		cfg.QueueNoticeTick = 5 * time.Second
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -109,6 +114,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.API = api
 	s.Routing = routing.New(store, log, cfg.Routing)
 	bus.Subscribe(s.Routing.OnEvent)
+	s.announcer = conversation.NewAnnouncer(store, log)
+	bus.Subscribe(s.announcer.OnEvent)
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
@@ -225,6 +232,21 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopSweep()
 	go s.Widget.Run(sweepCtx)
 	go s.Routing.Run(sweepCtx)
+	go s.announcer.Run(sweepCtx)
+	go func() {
+		tick := time.NewTicker(s.cfg.QueueNoticeTick)
+		defer tick.Stop()
+		for {
+			select {
+			case <-sweepCtx.Done():
+				return
+			case now := <-tick.C:
+				if err := s.announcer.NoticeWaiting(sweepCtx, now); err != nil && sweepCtx.Err() == nil {
+					s.log.Warn("queue notices", "err", err)
+				}
+			}
+		}
+	}()
 	close(s.ready)
 	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "version", parley.Version)
 	var serveErr error

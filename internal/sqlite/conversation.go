@@ -221,6 +221,31 @@ func (db *DB) RequeueConversation(ctx context.Context, accountID, id string, r p
 	return out, err
 }
 
+// RateConversation records the CSAT answer and writes csat.submitted.
+func (db *DB) RateConversation(ctx context.Context, accountID, id string, score int, comment string) error {
+	if score < 1 || score > 5 {
+		return parley.Errorf(parley.EINVALID, "score must be from 1 to 5")
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		var state string
+		var current int
+		err := tx.QueryRowContext(tx.ctx, `SELECT state, csat_score FROM conversations WHERE account_id = ? AND id = ?`, accountID, id).Scan(&state, &current)
+		if err != nil {
+			return notFound(err, "conversation %q not found", id)
+		}
+		if parley.ConversationState(state) != parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "a conversation is rated once it is closed")
+		}
+		if current != 0 {
+			return parley.Errorf(parley.ECONFLICT, "this conversation was already rated")
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET csat_score = ?, csat_comment = ? WHERE id = ?`, score, comment, id); err != nil {
+			return err
+		}
+		return tx.event(accountID, parley.EventCSATSubmitted, id, map[string]any{"conversation_id": id, "score": score, "comment": comment})
+	})
+}
+
 // CloseConversation ends the conversation and writes conversation.closed.
 func (db *DB) CloseConversation(ctx context.Context, accountID, id string, cl parley.ConversationClose) (*parley.Conversation, error) {
 	var out *parley.Conversation

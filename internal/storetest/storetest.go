@@ -285,6 +285,13 @@ func testConversationLifecycle(t *testing.T, open Opener) {
 	wantCode(t, err, parley.ECONFLICT)
 	_, _, err = s.AppendMessage(ctx, text(f, "too late", ""))
 	wantCode(t, err, parley.ECONFLICT)
+	wantCode(t, s.RateConversation(ctx, f.account.ID, f.conversation.ID, 6, ""), parley.EINVALID)
+	if err := s.RateConversation(ctx, f.account.ID, f.conversation.ID, 4, "quick"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RateConversation(ctx, f.account.ID, f.conversation.ID, 5, ""), parley.ECONFLICT)
+	open2, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateQueued})
+	wantCode(t, s.RateConversation(ctx, f.account.ID, open2.ID, 5, ""), parley.ECONFLICT)
 	got, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
 	if got.State != parley.StateClosed || got.ClosedBy != u.ID {
 		t.Fatalf("stored conversation: %+v", got)

@@ -217,6 +217,7 @@ function onFrame(f) {
     case "opened":
       opening = false;
       conversationId = f.conversation.id;
+      lastSeq = readSeq = deliveredSeq = agentReadSeq = agentDeliveredSeq = 0; // seqs are per conversation
       localStorage.setItem(key("conversation"), conversationId);
       send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: 0 });
       break;
@@ -225,7 +226,10 @@ function onFrame(f) {
       markRead();
       break;
     case "message":
-      onMessage(f.message);
+      if (f.conversation_id === conversationId) onMessage(f.message);
+      break;
+    case "conversation":
+      if (f.event === "conversation.closed" && f.conversation.id === conversationId) onClosed(f.conversation.id);
       break;
     case "ack":
       onAck(f);
@@ -252,6 +256,35 @@ function onFrame(f) {
       }
       break;
   }
+}
+
+// onClosed ends the conversation on this side and asks how it went. The
+// next message the visitor writes starts a new conversation.
+function onClosed(id) {
+  conversationId = null;
+  localStorage.removeItem(key("conversation"));
+  send({ type: "unsubscribe", conversation_id: id });
+  addSystem(t("closed"));
+  const b = bubble("system");
+  addText(b, t("csatAsk"));
+  const row = document.createElement("div");
+  row.className = "choices csat";
+  for (let score = 1; score <= 5; score++) {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.textContent = "★".repeat(score);
+    btn.setAttribute("aria-label", score + " / 5");
+    btn.addEventListener("click", async () => {
+      row.querySelectorAll("button").forEach((x) => (x.disabled = true));
+      const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/csat", {
+        method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+        body: JSON.stringify({ score }),
+      });
+      row.replaceWith(Object.assign(document.createElement("span"), { textContent: res.ok ? t("csatThanks") : "" }));
+    });
+    row.append(btn);
+  }
+  b.append(row);
 }
 
 function openConversation() {
