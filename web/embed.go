@@ -7,5 +7,5 @@ import "embed"
 
 // Files are the front-end files, by path: widget/widget.js, demo/index.html, ...
 //
-//go:embed widget demo
+//go:embed widget demo console
 var Files embed.FS

@@ -42,6 +42,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "Parley is listening on %s\n\n", s.URL())
 	fmt.Fprintf(stdout, "Demo store   %s/demo/   (a fictional shop with the chat widget)\n", s.URL())
+	fmt.Fprintf(stdout, "Console      %s/console/   (log in as the agent, set yourself online, answer)\n", s.URL())
 	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
 	fmt.Fprintf(stdout, "Admin login  %s / %s\n", demoAdminEmail, demoPassword)
 	fmt.Fprintf(stdout, "Agent login  %s / %s\n", demoAgentEmail, demoPassword)

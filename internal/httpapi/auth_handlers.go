@@ -48,6 +48,9 @@ func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Prin
 }
 
 type meResponse struct {
+	// CSRFToken lets a console reloaded with its session cookie learn the
+	// token again; it is only ever sent to the session's own requests.
+	CSRFToken string               `json:"csrf_token,omitempty"`
 	AccountID string               `json:"account_id"`
 	Kind      parley.PrincipalKind `json:"kind"`
 	ID        string               `json:"id"`
@@ -56,7 +59,13 @@ type meResponse struct {
 }
 
 func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
-	writeJSON(w, http.StatusOK, meResponse{AccountID: p.AccountID, Kind: p.Kind, ID: p.ID, Role: p.Role, Name: p.Name})
+	me := meResponse{AccountID: p.AccountID, Kind: p.Kind, ID: p.ID, Role: p.Role, Name: p.Name}
+	if c, err := r.Cookie(auth.SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
+		if _, s, err := a.auth.Session(r.Context(), c.Value); err == nil {
+			me.CSRFToken = s.CSRFToken
+		}
+	}
+	writeJSON(w, http.StatusOK, me)
 	return nil
 }
 

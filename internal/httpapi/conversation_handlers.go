@@ -330,3 +330,23 @@ func (a *API) handleUpdateOwnProfile(w http.ResponseWriter, r *http.Request, p p
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }
+
+type consumerView struct {
+	*parley.Consumer
+	Conversations []*parley.Conversation `json:"conversations"`
+}
+
+// handleGetConsumer is the agents' visitor panel: who the visitor is and
+// their recent conversations.
+func (a *API) handleGetConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.store.FindConsumer(r.Context(), p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	convs, err := a.store.ListConversations(r.Context(), p.AccountID, parley.ConversationFilter{ConsumerID: c.ID, Limit: 20})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, consumerView{Consumer: c, Conversations: convs})
+	return nil
+}

@@ -23,10 +23,12 @@ func (a *API) Routes() []Route {
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
+		{"GET", "/api/v1/consumers/{id}", agents, a.handleGetConsumer},
 
 		{"GET", "/api/v1/users", supervisors, a.handleListUsers},
 		{"POST", "/api/v1/users", admins, a.handleCreateUser},
 		{"GET", "/api/v1/users/{id}", agents, a.handleGetUser},
+		{"GET", "/api/v1/team", agents, a.handleTeam},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},

@@ -134,3 +134,34 @@ func (a *API) handleCSAT(w http.ResponseWriter, r *http.Request, p parley.Princi
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// TeamMember is what every agent may know of a colleague: enough to
+// transfer to them.
+type TeamMember struct {
+	ID       string           `json:"id"`
+	Name     string           `json:"name"`
+	Role     parley.Role      `json:"role"`
+	Skills   []string         `json:"skills"`
+	Presence routing.Presence `json:"presence"`
+}
+
+// handleTeam lists the account's active users with their presence.
+func (a *API) handleTeam(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	users, err := a.store.ListUsers(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	team := []TeamMember{}
+	for _, u := range users {
+		if !u.Active {
+			continue
+		}
+		pr := routing.Offline
+		if a.Routing != nil {
+			pr = a.Routing.Presence(p.AccountID, u.ID)
+		}
+		team = append(team, TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"team": team})
+	return nil
+}

@@ -877,3 +877,79 @@ func TestClosedConversationAsksForARating(t *testing.T) {
 		return len(convs) == 2 && convs[0].LastSeq >= 1
 	})
 }
+
+// TestVisitorAndAgentInTheConsole: a visitor in the widget and an agent in
+// the console talk; the agent transfers to a colleague, then closes; the
+// visitor rates the conversation.
+func TestVisitorAndAgentInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	setAutoAssign(t, ts, brand, true)
+	ts.Server.SetDemoAccount(brand.account.ID)
+	colleague := &parley.User{AccountID: brand.account.ID, Email: "second@northwind.test", Name: "Sam Second", Role: parley.RoleAgent, MaxConcurrent: 3, Active: true, PasswordHash: brand.agent.PasswordHash}
+	ts.Store.CreateUser(t.Context(), colleague)
+	online(t, ts, colleague)
+
+	console := newBrowser(t)
+	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
+	console.shot("console-logged-in")
+	// The agent is online once the console connected.
+	waitFor(t, func() bool { return ts.Server.Routing.Presence(brand.account.ID, brand.agent.ID) == "online" })
+
+	visitor := newBrowser(t)
+	visitor.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := visitor.frame()
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Hi, can I exchange boots I wore once?\r"))
+
+	// Routed to the least loaded online agent: the console agent (the colleague has one less free slot? no: both empty, longest idle wins).
+	var conv *parley.Conversation
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{State: parley.StateAssigned})
+		if len(convs) == 1 {
+			conv = convs[0]
+		}
+		return conv != nil
+	})
+	if conv.AssigneeID != brand.agent.ID {
+		// Both agents were idle; make the console agent the owner so the rest reads simply.
+		ts.withKey(t, brand.apiKey).do("POST", "/api/v1/conversations/"+conv.ID+"/transfer", map[string]any{"agent_id": brand.agent.ID}, nil)
+	}
+	console.do(chromedp.Click(chromedp.CSS("[data-tab=mine]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
+		chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
+	if got, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".messages li.consumer .text"))); got != "Hi, can I exchange boots I wore once?" {
+		t.Fatalf("console shows %q", got)
+	}
+	if v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info"))); !strings.Contains(v, "anonymous") {
+		t.Fatalf("visitor panel: %q", v)
+	}
+	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Yes, within 60 days if they are clean.\r"))
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Yes, within 60 days")
+	})
+	console.shot("console-replied")
+	visitor.shot("visitor-got-reply")
+
+	// Transfer to the colleague from the console.
+	console.do(chromedp.SetValue(chromedp.CSS(".transfer-to"), "agent:"+colleague.ID), chromedp.Click(chromedp.CSS(".transfer")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Sam Second joined the conversation")
+	})
+	// Close with a reason; the visitor is asked for a rating and gives one.
+	console.do(chromedp.SetValue(chromedp.CSS(".close-reason"), "resolved"), chromedp.Click(chromedp.CSS(".close")))
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".csat button"))); err != nil {
+		t.Fatal(err)
+	}
+	chromedp.Do(frame, chromedp.Click(chromedp.CSS(".csat button:nth-child(5)")))
+	waitEvents(t, ts, brand.account.ID, parley.EventCSATSubmitted, 1)
+	closed, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+	if closed.State != parley.StateClosed || closed.CloseReason != "resolved" || closed.ClosedBy != brand.agent.ID {
+		t.Fatalf("closed conversation: %+v", closed)
+	}
+	console.shot("console-closed")
+	visitor.shot("visitor-rated")
+}

@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/parleychat/parley/web"
 )
@@ -53,4 +55,23 @@ func WidgetOrigin(r *http.Request) string {
 		host = "127.0.0.1"
 	}
 	return scheme + net.JoinHostPort(host, port)
+}
+
+// serveConsole serves the agent console's files. The console may only run
+// as the top page (no framing) and load from this origin.
+func (s *Server) serveConsole(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/console/")
+	if name == "" {
+		name = "index.html"
+	}
+	b, err := web.Files.ReadFile("console/" + path.Clean(name))
+	if err != nil || strings.Contains(name, "..") {
+		http.NotFound(w, r)
+		return
+	}
+	types := map[string]string{".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+	w.Header().Set("Content-Type", types[path.Ext(name)])
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws://"+r.Host+" wss://"+r.Host+"; img-src 'self' blob: data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	w.Write(b)
 }

@@ -138,6 +138,7 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	mux.Handle("GET /api/v1/ws", s.gateway)
 	s.Widget.Register(mux)
 	mux.HandleFunc("GET /demo/", s.serveDemo)
+	mux.HandleFunc("GET /console/", s.serveConsole)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))

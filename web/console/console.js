@@ -1,0 +1,310 @@
+// Parley agent console: log in, set presence, work the inbox, talk to
+// visitors live, accept, transfer and close. Plain ES module; it speaks
+// the REST API and the realtime protocol (docs/protocol.md).
+const $ = (s, el = document) => el.querySelector(s);
+const $$ = (s, el = document) => [...el.querySelectorAll(s)];
+
+let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
+let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
+const names = new Map(); // user id → name
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+  const res = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = new Error((data && data.error && data.error.message) || "HTTP " + res.status);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+function toast(text) {
+  const t = $(".toast");
+  t.textContent = text;
+  t.classList.add("show");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove("show"), 4000);
+}
+
+// ---- Login -------------------------------------------------------------------
+async function start() {
+  try {
+    me = await api("GET", "/me");
+    if (me.kind !== "user") throw new Error("not a user");
+    if (me.csrf_token) { csrf = me.csrf_token; sessionStorage.setItem("parley.csrf", csrf); }
+    enter();
+  } catch (e) {
+    $(".login").hidden = false;
+  }
+}
+
+$(".login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  try {
+    const out = await api("POST", "/auth/login", { email: f.email.value, password: f.password.value });
+    csrf = out.csrf_token;
+    sessionStorage.setItem("parley.csrf", csrf);
+    me = await api("GET", "/me");
+    $(".login").hidden = true;
+    enter();
+  } catch (err) {
+    $(".login-error").textContent = err.message;
+  }
+});
+
+$(".logout").addEventListener("click", async () => {
+  try { await api("POST", "/auth/logout"); } catch (e) { /* gone already */ }
+  sessionStorage.removeItem("parley.csrf");
+  location.reload();
+});
+
+async function enter() {
+  $(".app").hidden = false;
+  $(".who").textContent = me.name + " · " + me.role;
+  await fillTransferTargets();
+  connect();
+  refresh();
+}
+
+// fillTransferTargets lists skills and colleagues (with their presence) to
+// transfer to; it runs again when the list is opened, as presence changes.
+async function fillTransferTargets() {
+  const sel = $(".transfer-to");
+  const keep = sel.value;
+  const [skills, team] = await Promise.all([
+    api("GET", "/skills").catch(() => ({ skills: [] })),
+    api("GET", "/team").catch(() => ({ team: [] })),
+  ]);
+  sel.textContent = "";
+  for (const s of skills.skills) sel.append(new Option("Skill: " + s.name, "skill:" + s.id));
+  for (const u of team.team) {
+    names.set(u.id, u.name);
+    if (u.id !== me.id) sel.append(new Option(`Agent: ${u.name} (${u.presence})`, "agent:" + u.id));
+  }
+  if (keep) sel.value = keep;
+}
+$(".transfer-to").addEventListener("focus", fillTransferTargets);
+
+// ---- Realtime ------------------------------------------------------------------
+function connect() {
+  const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/ws");
+  ws = sock;
+  sock.onopen = () => sock.send(JSON.stringify({ type: "auth", id: "auth" }));
+  sock.onmessage = (ev) => onFrame(JSON.parse(ev.data));
+  sock.onclose = (ev) => {
+    ws = null;
+    if (ev.code === 4001) { location.reload(); return; }
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 15000);
+  };
+}
+
+function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+
+function onFrame(f) {
+  switch (f.type) {
+    case "authenticated":
+      backoff = 500;
+      send({ type: "presence", id: "presence", state: $(".presence").value });
+      send({ type: "subscribe_inbox", id: "inbox" });
+      setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
+      if (current) send({ type: "subscribe", id: "sub", conversation_id: current.id, after_seq: lastSeq });
+      break;
+    case "conversation":
+      if (current && f.conversation.id === current.id) showHeader(f.conversation);
+      if (f.event === "conversation.assigned" && f.conversation.assignee_id === me.id) notify("New conversation assigned to you");
+      refreshSoon();
+      break;
+    case "message":
+      if (current && f.conversation_id === current.id) addMessage(f.message);
+      break;
+    case "typing":
+      if (current && f.typing.conversation_id === current.id) $(".typing").textContent = f.typing.typing ? "Visitor is typing…" : "";
+      break;
+    case "error":
+      if (f.id && f.id.startsWith("send:")) $(".reply-error").textContent = f.message;
+      else if (f.id === "presence") toast(f.message);
+      break;
+  }
+}
+
+$(".presence").addEventListener("change", (e) => send({ type: "presence", id: "presence", state: e.target.value }));
+
+// A new assignment is announced in the title, with a sound, and as a
+// desktop notification when the agent allowed them.
+function notify(text) {
+  toast(text);
+  const old = document.title;
+  document.title = "● " + text;
+  setTimeout(() => (document.title = old), 5000);
+  try {
+    const a = new AudioContext(), o = a.createOscillator(), g = a.createGain();
+    o.frequency.value = 660; g.gain.value = 0.05; o.connect(g).connect(a.destination); o.start(); o.stop(a.currentTime + 0.2);
+  } catch (e) { /* no sound */ }
+  if ("Notification" in window && Notification.permission === "granted") new Notification("Parley", { body: text });
+}
+
+// ---- Inbox ---------------------------------------------------------------------
+const filters = {
+  queued: "state=queued",
+  mine: () => "state=assigned&assignee_id=" + encodeURIComponent(me.id),
+  open: "state=assigned",
+  closed: "state=closed",
+};
+
+let refreshTimer = 0;
+function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
+
+async function refresh() {
+  const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
+  const page = await api("GET", "/conversations?limit=100&" + q);
+  const ul = $(".items");
+  ul.textContent = "";
+  const list = page.conversations;
+  if (tab === "queued") list.sort((a, b) => b.priority - a.priority || (a.queued_at || a.created_at).localeCompare(b.queued_at || b.created_at));
+  for (const c of list) {
+    const li = document.createElement("li");
+    li.tabIndex = 0;
+    li.setAttribute("role", "option");
+    li.dataset.id = c.id;
+    li.setAttribute("aria-selected", String(!!current && current.id === c.id));
+    const title = document.createElement("div");
+    title.textContent = "Visitor " + c.consumer_id.slice(-6);
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
+    meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
+    li.append(title, meta);
+    li.addEventListener("click", () => openConversation(c.id));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
+    ul.append(li);
+  }
+  $(".empty").hidden = list.length > 0;
+  $(`[data-tab=${tab}] .count`).textContent = list.length ? "(" + list.length + ")" : "";
+}
+
+function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 60 ? s + " s" : Math.round(s / 60) + " min";
+}
+
+$$(".tabs button").forEach((b) => b.addEventListener("click", () => {
+  tab = b.dataset.tab;
+  $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
+  refresh();
+}));
+
+// ---- Conversation --------------------------------------------------------------
+async function openConversation(id) {
+  if (current) send({ type: "unsubscribe", conversation_id: current.id });
+  current = await api("GET", "/conversations/" + id);
+  lastSeq = 0;
+  $(".placeholder").hidden = true;
+  $(".conversation").hidden = false;
+  $(".messages").textContent = "";
+  $(".typing").textContent = "";
+  $(".reply-error").textContent = "";
+  showHeader(current);
+  send({ type: "subscribe", id: "sub", conversation_id: id, after_seq: 0 });
+  $$(".items li").forEach((li) => li.setAttribute("aria-selected", String(li.dataset.id === id)));
+  showVisitor(current.consumer_id);
+  $("#reply-text").focus();
+}
+
+function showHeader(c) {
+  current = c;
+  $(".conv-title").textContent = "Visitor " + c.consumer_id.slice(-6);
+  $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "");
+  $(".accept").hidden = c.state !== "queued";
+  const closed = c.state === "closed";
+  $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
+}
+
+function addMessage(m) {
+  if (m.seq <= lastSeq) return;
+  lastSeq = m.seq;
+  const li = document.createElement("li");
+  li.className = m.sender_kind;
+  const from = document.createElement("span");
+  from.className = "from";
+  from.textContent = m.sender_kind === "consumer" ? "Visitor" : m.sender_name || m.sender_kind;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = m.text || (m.attachment ? "📎 " + m.attachment.name : "");
+  li.append(from, text);
+  $(".messages").append(li);
+  $(".messages").scrollTop = $(".messages").scrollHeight;
+  if (m.sender_kind === "consumer") send({ type: "receipt", conversation_id: current.id, kind: "read", seq: m.seq });
+}
+
+async function showVisitor(consumerID) {
+  const info = $(".visitor-info"), hist = $(".visitor-history");
+  info.textContent = hist.textContent = "";
+  const v = await api("GET", "/consumers/" + consumerID).catch(() => null);
+  if (!v) return;
+  const rows = [["Name", v.name || "—"], ["Email", v.email || "—"], ["Identified as", v.external_id || "anonymous"]];
+  for (const [k, val] of Object.entries(v.attributes || {})) rows.push([k, val]);
+  for (const [k, val] of rows) {
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = k; dd.textContent = val;
+    info.append(dt, dd);
+  }
+  for (const c of v.conversations) {
+    const li = document.createElement("li");
+    li.textContent = c.created_at.slice(0, 10) + " · " + c.state;
+    hist.append(li);
+  }
+}
+
+const text = $("#reply-text");
+let typing = false, typingTimer = 0;
+text.addEventListener("input", () => {
+  if (!current) return;
+  if (!typing) { send({ type: "typing", conversation_id: current.id, typing: true }); typing = true; }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => { send({ type: "typing", conversation_id: current.id, typing: false }); typing = false; }, 3000);
+});
+text.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $(".reply").requestSubmit(); }
+});
+$(".reply").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const v = text.value.trim();
+  if (!v || !current) return;
+  const id = crypto.randomUUID();
+  send({ type: "send", id: "send:" + id, conversation_id: current.id, client_id: id, message: { type: "text", text: v } });
+  text.value = "";
+  $(".reply-error").textContent = "";
+});
+
+async function act(fn) {
+  try { await fn(); refreshSoon(); } catch (e) { toast(e.message); }
+}
+$(".accept").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/accept`))));
+$(".close").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: $(".close-reason").value }))));
+$(".transfer").addEventListener("click", () => act(async () => {
+  const [kind, id] = $(".transfer-to").value.split(":");
+  showHeader(await api("POST", `/conversations/${current.id}/transfer`, kind === "skill" ? { skill_id: id } : { agent_id: id }));
+}));
+
+// Keyboard: Alt+1..4 switch tabs, Alt+A accepts, Alt+C closes.
+document.addEventListener("keydown", (e) => {
+  if (!e.altKey || $(".app").hidden) return;
+  const tabs = ["queued", "mine", "open", "closed"];
+  if (e.key >= "1" && e.key <= "4") $(`[data-tab=${tabs[+e.key - 1]}]`).click();
+  else if (e.key === "a" && current && !$(".accept").hidden) $(".accept").click();
+  else if (e.key === "c" && current) $(".close").click();
+  else return;
+  e.preventDefault();
+});
+
+if ("Notification" in window && Notification.permission === "default") {
+  document.addEventListener("click", () => Notification.requestPermission().catch(() => {}), { once: true });
+}
+
+start();
