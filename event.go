@@ -34,6 +34,7 @@ const (
 	EventEngagementClicked    = "engagement.clicked"
 	EventEngagementDismissed  = "engagement.dismissed"
 	EventCSATSubmitted        = "csat.submitted"
+	EventNoteCreated          = "note.created"
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -44,7 +45,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
-	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

@@ -98,6 +98,13 @@ type Store interface {
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 
+	// Notes (staff only) and canned responses.
+	AddNote(ctx context.Context, n *Note) error
+	ListNotes(ctx context.Context, accountID, conversationID string) ([]*Note, error)
+	CreateCannedResponse(ctx context.Context, c *CannedResponse) error
+	ListCannedResponses(ctx context.Context, accountID string) ([]*CannedResponse, error)
+	DeleteCannedResponse(ctx context.Context, accountID, id string) error
+
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,
 	// for example); it sets e.Seq and e.CreatedAt.

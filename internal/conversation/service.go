@@ -169,6 +169,26 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	return s.store.AppendMessage(ctx, m)
 }
 
+// AddNote adds a private note (or a supervisor's whisper) to a
+// conversation. Only the brand's staff write and read notes.
+func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationID, text string) (*parley.Note, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
+	}
+	if _, err := s.Get(ctx, p, conversationID); err != nil {
+		return nil, err
+	}
+	m := parley.Message{Type: parley.MessageText, Text: text}
+	if err := m.Validate(s.limits); err != nil {
+		return nil, err
+	}
+	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: strings.TrimSpace(text)}
+	if err := s.store.AddNote(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
 // AttachInput is a file as its sender gives it.
 type AttachInput struct {
 	ConversationID string

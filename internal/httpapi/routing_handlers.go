@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"regexp"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/routing"
@@ -163,5 +164,78 @@ func (a *API) handleTeam(w http.ResponseWriter, r *http.Request, p parley.Princi
 		team = append(team, TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"team": team})
+	return nil
+}
+
+type noteRequest struct {
+	Text string `json:"text"`
+}
+
+func (a *API) handleListNotes(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if _, err := a.conv.Get(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
+	notes, err := a.store.ListNotes(r.Context(), p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notes": notes})
+	return nil
+}
+
+func (a *API) handleAddNote(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req noteRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	n, err := a.conv.AddNote(r.Context(), p, r.PathValue("id"), req.Text)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, n)
+	return nil
+}
+
+var shortcutPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
+type cannedRequest struct {
+	Shortcut string `json:"shortcut"`
+	Text     string `json:"text"`
+}
+
+func (a *API) handleListCanned(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	list, err := a.store.ListCannedResponses(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"canned_responses": list})
+	return nil
+}
+
+func (a *API) handleCreateCanned(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req cannedRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if !shortcutPattern.MatchString(req.Shortcut) {
+		return parley.Errorf(parley.EINVALID, "shortcut must be 1-40 of a-z, 0-9, _ and -, like \"hours\"")
+	}
+	m := parley.Message{Type: parley.MessageText, Text: req.Text}
+	if err := m.Validate(a.conv.Limits()); err != nil {
+		return err
+	}
+	c := &parley.CannedResponse{AccountID: p.AccountID, Shortcut: req.Shortcut, Text: req.Text}
+	if err := a.store.CreateCannedResponse(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (a *API) handleDeleteCanned(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if err := a.store.DeleteCannedResponse(r.Context(), p.AccountID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

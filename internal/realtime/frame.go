@@ -104,6 +104,8 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `,"conversation":`...)
 	case parley.EventReceiptUpdated:
 		b = append(b, `{"type":"receipt","receipt":`...)
+	case parley.EventNoteCreated:
+		b = append(b, `{"type":"note","note":`...)
 	case conversation.EventTyping:
 		b = append(b, `{"type":"typing","typing":`...)
 	default:

@@ -92,6 +92,7 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
+	staffOnly := e.Type == parley.EventNoteCreated // visitors never see notes
 	if e.Type == conversation.EventTyping {
 		var t conversation.TypingData
 		json.Unmarshal(e.Data, &t)
@@ -101,7 +102,7 @@ func (h *hub) dispatch(e *parley.Event) {
 		s := h.shard(e.ConversationID)
 		s.mu.RLock()
 		for c := range s.conversations[e.ConversationID] {
-			if c.principal.AccountID == e.AccountID && c.principal.ID != it.senderID {
+			if c.principal.AccountID == e.AccountID && c.principal.ID != it.senderID && !(staffOnly && !c.principal.IsStaff()) {
 				c.enqueue(it)
 			}
 		}

@@ -889,6 +889,7 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	colleague := &parley.User{AccountID: brand.account.ID, Email: "second@northwind.test", Name: "Sam Second", Role: parley.RoleAgent, MaxConcurrent: 3, Active: true, PasswordHash: brand.agent.PasswordHash}
 	ts.Store.CreateUser(t.Context(), colleague)
 	online(t, ts, colleague)
+	ts.withKey(t, brand.apiKey).do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "exchange", "text": "Exchanges are free within 60 days."}, nil)
 
 	console := newBrowser(t)
 	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
@@ -933,6 +934,25 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	})
 	console.shot("console-replied")
 	visitor.shot("visitor-got-reply")
+
+	// A canned response by its shortcut, and a private note the visitor never sees.
+	// (CDP's Enter leaves a stray newline in the textarea that a real key press does not.)
+	evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value = ""`)
+	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "/exchange"), chromedp.KeyEvent("\t"))
+	if v, _ := chromedp.Run(console.ctx, chromedp.Value(chromedp.CSS("#reply-text"))); v != "Exchanges are free within 60 days." {
+		t.Fatalf("canned expansion gave %q", v)
+	}
+	console.do(chromedp.KeyEvent("\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Exchanges are free within 60 days.")
+	})
+	evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value = ""`)
+	console.do(chromedp.Click(chromedp.CSS(".as-note")), chromedp.SendKeys(chromedp.CSS("#reply-text"), "Customer wore them on a hike\r"),
+		chromedp.WaitVisible(chromedp.CSS(".messages li.note")), chromedp.Click(chromedp.CSS(".as-note")))
+	console.shot("console-note")
+	if strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "hike") {
+		t.Fatal("the visitor saw a private note")
+	}
 
 	// Transfer to the colleague from the console.
 	console.do(chromedp.SetValue(chromedp.CSS(".transfer-to"), "agent:"+colleague.ID), chromedp.Click(chromedp.CSS(".transfer")))

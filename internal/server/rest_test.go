@@ -29,6 +29,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	var bFile struct{ Message parley.Message }
 	bVisitor.do("POST", "/api/v1/conversations/"+bConv.ID+"/attachments?name=b.png", pngBytes, &bFile)
 	bAttachment := bFile.Message.Attachment.ID
+	var bCanned parley.CannedResponse
+	ts.withKey(t, b.apiKey).do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "secret", "text": "B's secret reply"}, &bCanned)
 	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
 
 	// What each route is called with: B's IDs in the path, the query and the body.
@@ -72,6 +74,11 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
 		"GET /api/v1/team":                            {"/api/v1/team", nil, 200},
+		"GET /api/v1/conversations/{id}/notes":        {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
+		"POST /api/v1/conversations/{id}/notes":       {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
+		"GET /api/v1/canned-responses":                {"/api/v1/canned-responses", nil, 200},
+		"POST /api/v1/canned-responses":               {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
+		"DELETE /api/v1/canned-responses/{id}":        {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.

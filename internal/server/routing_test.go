@@ -137,3 +137,41 @@ func TestVisitorsWaitingLongAreToldTheyAreInLine(t *testing.T) {
 		return false
 	})
 }
+
+func TestNotesAreForStaffOnly(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	vis := connect(t, ts, v.token, nil)
+	vis.subscribe(conv.ID, 0)
+	agent := agentWS(t, ts, b.agent)
+	agent.subscribe(conv.ID, 0)
+
+	sup := ts.login(t, b.supervisor)
+	var n parley.Note
+	if st := sup.do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "Careful: VIP, offer free shipping"}, &n); st != 201 || n.AuthorName != b.supervisor.Name {
+		t.Fatalf("whisper: %d %+v", st, n)
+	}
+	if f := agent.next(ofType("note")); !strings.Contains(string(f.raw), "free shipping") {
+		t.Fatalf("agent got %s", f.raw)
+	}
+	// The visitor's next frame after a ping is the pong: no note came.
+	vis.send(`{"type":"ping","id":"p"}`)
+	if f := vis.next(func(f frame) bool { return f.Type == "note" || f.ID == "p" }); f.Type == "note" {
+		t.Fatalf("the visitor got a note: %s", f.raw)
+	}
+	if st, _ := v.raw("GET", "/api/v1/conversations/"+conv.ID+"/notes", nil); st != 403 {
+		t.Fatalf("visitor listed notes: %d", st)
+	}
+	// Notes are not messages: the visitor's seqs stay gap-free.
+	ack := vis.sendText(conv.ID, "c1", "hello")
+	if ack.Seq != 1 {
+		t.Fatalf("first message has seq %d", ack.Seq)
+	}
+	var list struct{ Notes []parley.Note }
+	ts.login(t, b.agent).do("GET", "/api/v1/conversations/"+conv.ID+"/notes", nil, &list)
+	if len(list.Notes) != 1 {
+		t.Fatalf("%d notes", len(list.Notes))
+	}
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"FailedWriteChangesNothing", testFailedWrite},
 		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
 		{"Attachments", testAttachments},
+		{"NotesAndCannedResponses", testNotes},
 		{"ClaimsNeverDoubleAssignOrOverfill", testClaims},
 		{"RequeueKeepsQueueOrder", testRequeue},
 	}
@@ -709,5 +710,45 @@ func testRequeue(t *testing.T, open Opener) {
 	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationRequeued}})
 	if len(events) != 1 || !strings.Contains(string(events[0].Data), `"requeue_reason":"transfer"`) {
 		t.Fatalf("requeued events: %+v", events)
+	}
+}
+
+func testNotes(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	n := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann", Text: "VIP customer"}
+	if err := s.AddNote(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.AddNote(ctx, &parley.Note{AccountID: other.account.ID, ConversationID: f.conversation.ID, Text: "x"}), parley.ENOTFOUND)
+	notes, _ := s.ListNotes(ctx, f.account.ID, f.conversation.ID)
+	if len(notes) != 1 || notes[0].Text != "VIP customer" {
+		t.Fatalf("notes: %+v", notes)
+	}
+	if notes, _ := s.ListNotes(ctx, other.account.ID, f.conversation.ID); len(notes) != 0 {
+		t.Fatal("B lists A's notes")
+	}
+	// Notes take no message seq.
+	m, _, _ := s.AppendMessage(ctx, text(f, "hi", ""))
+	if m.Seq != 1 {
+		t.Fatalf("a note took a message seq: first message has seq %d", m.Seq)
+	}
+	c := &parley.CannedResponse{AccountID: f.account.ID, Shortcut: "hours", Text: "We are open 9-17."}
+	if err := s.CreateCannedResponse(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateCannedResponse(ctx, &parley.CannedResponse{AccountID: f.account.ID, Shortcut: "hours", Text: "x"}), parley.ECONFLICT)
+	if err := s.CreateCannedResponse(ctx, &parley.CannedResponse{AccountID: other.account.ID, Shortcut: "hours", Text: "B's"}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := s.ListCannedResponses(ctx, f.account.ID)
+	if len(list) != 1 || list[0].Text != "We are open 9-17." {
+		t.Fatalf("canned: %+v", list)
+	}
+	wantCode(t, s.DeleteCannedResponse(ctx, other.account.ID, c.ID), parley.ENOTFOUND)
+	if err := s.DeleteCannedResponse(ctx, f.account.ID, c.ID); err != nil {
+		t.Fatal(err)
 	}
 }

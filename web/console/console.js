@@ -4,6 +4,7 @@
 const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
+let canned = [];
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
 const names = new Map(); // user id → name
@@ -67,6 +68,7 @@ async function enter() {
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
   await fillTransferTargets();
+  canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
   connect();
   refresh();
 }
@@ -122,6 +124,9 @@ function onFrame(f) {
       break;
     case "message":
       if (current && f.conversation_id === current.id) addMessage(f.message);
+      break;
+    case "note":
+      if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
     case "typing":
       if (current && f.typing.conversation_id === current.id) $(".typing").textContent = f.typing.typing ? "Visitor is typing…" : "";
@@ -211,6 +216,8 @@ async function openConversation(id) {
   $(".reply-error").textContent = "";
   showHeader(current);
   send({ type: "subscribe", id: "sub", conversation_id: id, after_seq: 0 });
+  seenNotes.clear();
+  api("GET", `/conversations/${id}/notes`).then((r) => r.notes.forEach(addNote)).catch(() => {});
   $$(".items li").forEach((li) => li.setAttribute("aria-selected", String(li.dataset.id === id)));
   showVisitor(current.consumer_id);
   $("#reply-text").focus();
@@ -242,6 +249,24 @@ function addMessage(m) {
   if (m.sender_kind === "consumer") send({ type: "receipt", conversation_id: current.id, kind: "read", seq: m.seq });
 }
 
+// Notes are the team's: shown inline, marked, never sent to the visitor.
+const seenNotes = new Set();
+function addNote(n) {
+  if (seenNotes.has(n.id)) return;
+  seenNotes.add(n.id);
+  const li = document.createElement("li");
+  li.className = "note";
+  const from = document.createElement("span");
+  from.className = "from";
+  from.textContent = "Note · " + n.author_name;
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = n.text;
+  li.append(from, text);
+  $(".messages").append(li);
+  $(".messages").scrollTop = $(".messages").scrollHeight;
+}
+
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
   info.textContent = hist.textContent = "";
@@ -271,14 +296,28 @@ text.addEventListener("input", () => {
 });
 text.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $(".reply").requestSubmit(); }
+  // "/shortcut" then Tab (or space) inserts the canned response.
+  const m = /(^|\s)\/([a-z0-9_-]+)$/.exec(text.value);
+  if (m && (e.key === "Tab" || e.key === " ")) {
+    const c = canned.find((x) => x.shortcut === m[2]);
+    if (c) {
+      e.preventDefault();
+      text.value = text.value.slice(0, text.value.length - m[2].length - 1) + c.text;
+    }
+  }
 });
+$(".as-note").addEventListener("change", (e) => $(".reply").classList.toggle("noting", e.target.checked));
 $(".reply").addEventListener("submit", (e) => {
   e.preventDefault();
   const v = text.value.trim();
   if (!v || !current) return;
+  text.value = "";
+  if ($(".as-note").checked) {
+    api("POST", `/conversations/${current.id}/notes`, { text: v }).catch((err) => ($(".reply-error").textContent = err.message));
+    return;
+  }
   const id = crypto.randomUUID();
   send({ type: "send", id: "send:" + id, conversation_id: current.id, client_id: id, message: { type: "text", text: v } });
-  text.value = "";
   $(".reply-error").textContent = "";
 });
 

@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/parleychat/parley"
+)
+
+// AddNote stores a private note and writes note.created.
+func (db *DB) AddNote(ctx context.Context, n *parley.Note) error {
+	if n.ID == "" {
+		n.ID = parley.NewID("note")
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		var one int
+		if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, n.AccountID, n.ConversationID).Scan(&one); err != nil {
+			return notFound(err, "conversation %q not found", n.ConversationID)
+		}
+		n.CreatedAt = tx.now
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt)); err != nil {
+			return err
+		}
+		return tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
+	})
+}
+
+// ListNotes returns a conversation's notes, oldest first.
+func (db *DB) ListNotes(ctx context.Context, accountID, conversationID string) ([]*parley.Note, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, conversation_id, author_id, author_name, text, created_at FROM notes WHERE account_id = ? AND conversation_id = ? ORDER BY id`, accountID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.Note{}
+	for rows.Next() {
+		var n parley.Note
+		var created int64
+		if err := rows.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created); err != nil {
+			return nil, err
+		}
+		n.CreatedAt = fromMicros(created)
+		out = append(out, &n)
+	}
+	return out, rows.Err()
+}
+
+// CreateCannedResponse stores a canned response.
+func (db *DB) CreateCannedResponse(ctx context.Context, c *parley.CannedResponse) error {
+	if c.ID == "" {
+		c.ID = parley.NewID("can")
+	}
+	return db.do(ctx, func(tx *writeTx) error {
+		if err := tx.accountExists(c.AccountID); err != nil {
+			return err
+		}
+		c.CreatedAt = tx.now
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO canned_responses (id, account_id, shortcut, text, created_at) VALUES (?, ?, ?, ?, ?)`,
+			c.ID, c.AccountID, c.Shortcut, c.Text, micros(c.CreatedAt))
+		if isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "shortcut /%s exists", c.Shortcut)
+		}
+		return err
+	})
+}
+
+// ListCannedResponses returns the account's canned responses by shortcut.
+func (db *DB) ListCannedResponses(ctx context.Context, accountID string) ([]*parley.CannedResponse, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, shortcut, text, created_at FROM canned_responses WHERE account_id = ? ORDER BY shortcut`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.CannedResponse{}
+	for rows.Next() {
+		var c parley.CannedResponse
+		var created int64
+		if err := rows.Scan(&c.ID, &c.AccountID, &c.Shortcut, &c.Text, &created); err != nil {
+			return nil, err
+		}
+		c.CreatedAt = fromMicros(created)
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteCannedResponse removes one.
+func (db *DB) DeleteCannedResponse(ctx context.Context, accountID, id string) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `DELETE FROM canned_responses WHERE account_id = ? AND id = ?`, accountID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "canned response %q not found", id)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,26 @@
+package parley
+
+import "time"
+
+// Note is a private remark on a conversation for the brand's staff: an
+// agent's note to self or colleagues, a transfer note, a supervisor's
+// whisper. Visitors never see notes; they are kept apart from messages so
+// the visitor's message seqs stay gap-free.
+type Note struct {
+	ID             string    `json:"id"`
+	AccountID      string    `json:"account_id"`
+	ConversationID string    `json:"conversation_id"`
+	AuthorID       string    `json:"author_id"`
+	AuthorName     string    `json:"author_name"`
+	Text           string    `json:"text"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// CannedResponse is a saved reply an agent inserts by typing /Shortcut.
+type CannedResponse struct {
+	ID        string    `json:"id"`
+	AccountID string    `json:"account_id"`
+	Shortcut  string    `json:"shortcut"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+}
