@@ -29,6 +29,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/users", admins, a.handleCreateUser},
 		{"GET", "/api/v1/users/{id}", agents, a.handleGetUser},
 		{"GET", "/api/v1/team", agents, a.handleTeam},
+		{"GET", "/api/v1/supervisor/overview", supervisors, a.handleOverview},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"regexp"
+	"sort"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/routing"
@@ -237,5 +239,89 @@ func (a *API) handleDeleteCanned(w http.ResponseWriter, r *http.Request, p parle
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// QueueStat is one queue's live state.
+type QueueStat struct {
+	SkillID            string `json:"skill_id"`
+	SkillName          string `json:"skill_name"`
+	Depth              int    `json:"depth"`
+	LongestWaitSeconds int64  `json:"longest_wait_seconds"`
+}
+
+// AgentStat is one agent's live state.
+type AgentStat struct {
+	TeamMember
+	Load int `json:"load"`
+	Max  int `json:"max_concurrent"`
+}
+
+// handleOverview is the supervisor's live picture: queue depth and longest
+// wait per skill, agents with presence and load.
+func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	ctx := r.Context()
+	skills, err := a.store.ListSkills(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{"": "General"}
+	for _, s := range skills {
+		names[s.ID] = s.Name
+	}
+	queues := map[string]*QueueStat{}
+	now := time.Now()
+	load := map[string]int{}
+	for _, state := range []parley.ConversationState{parley.StateQueued, parley.StateAssigned} {
+		after := ""
+		for {
+			page, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{State: state, After: after, Limit: 200})
+			if err != nil {
+				return err
+			}
+			for _, c := range page {
+				if state == parley.StateAssigned {
+					load[c.AssigneeID]++
+					continue
+				}
+				q := queues[c.Skill]
+				if q == nil {
+					q = &QueueStat{SkillID: c.Skill, SkillName: names[c.Skill]}
+					queues[c.Skill] = q
+				}
+				q.Depth++
+				if c.QueuedAt != nil {
+					if wait := int64(now.Sub(*c.QueuedAt).Seconds()); wait > q.LongestWaitSeconds {
+						q.LongestWaitSeconds = wait
+					}
+				}
+			}
+			if len(page) < 200 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+	users, err := a.store.ListUsers(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	agents := []AgentStat{}
+	for _, u := range users {
+		if !u.Active {
+			continue
+		}
+		pr := routing.Offline
+		if a.Routing != nil {
+			pr = a.Routing.Presence(p.AccountID, u.ID)
+		}
+		agents = append(agents, AgentStat{TeamMember: TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr}, Load: load[u.ID], Max: u.MaxConcurrent})
+	}
+	qs := []*QueueStat{}
+	for _, q := range queues {
+		qs = append(qs, q)
+	}
+	sort.Slice(qs, func(i, j int) bool { return qs[i].LongestWaitSeconds > qs[j].LongestWaitSeconds })
+	writeJSON(w, http.StatusOK, map[string]any{"queues": qs, "agents": agents})
 	return nil
 }

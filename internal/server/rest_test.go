@@ -79,6 +79,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/canned-responses":                {"/api/v1/canned-responses", nil, 200},
 		"POST /api/v1/canned-responses":               {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
 		"DELETE /api/v1/canned-responses/{id}":        {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
+		"GET /api/v1/supervisor/overview":             {"/api/v1/supervisor/overview", nil, 200},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.

@@ -175,3 +175,40 @@ func TestNotesAreForStaffOnly(t *testing.T) {
 		t.Fatalf("%d notes", len(list.Notes))
 	}
 }
+
+func TestSupervisorOverview(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, b, true)
+	online(t, ts, b.agent) // capacity 5
+	var sk parley.Skill
+	ts.withKey(t, b.apiKey).do("POST", "/api/v1/skills", map[string]any{"name": "returns"}, &sk)
+	ts.newVisitor(t, b.account.ID).open(t) // assigned to the agent
+	api := ts.withKey(t, b.apiKey)
+	for i := 0; i < 2; i++ { // nobody has "returns": they wait
+		api.do("POST", "/api/v1/conversations", map[string]any{"consumer": map[string]any{"external_id": "c" + string(rune('a'+i))}, "skill": sk.ID}, nil)
+	}
+	var o struct {
+		Queues []struct {
+			SkillName string `json:"skill_name"`
+			Depth     int
+		}
+		Agents []struct {
+			ID       string
+			Presence string
+			Load     int
+		}
+	}
+	waitFor(t, func() bool {
+		ts.login(t, b.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &o)
+		for _, a := range o.Agents {
+			if a.ID == b.agent.ID && a.Presence == "online" && a.Load == 1 {
+				return len(o.Queues) == 1 && o.Queues[0].SkillName == "returns" && o.Queues[0].Depth == 2
+			}
+		}
+		return false
+	})
+	if st, _ := ts.login(t, b.agent).raw("GET", "/api/v1/supervisor/overview", nil); st != 403 {
+		t.Fatalf("an agent read the supervisor overview: %d", st)
+	}
+}

@@ -67,6 +67,7 @@ $(".logout").addEventListener("click", async () => {
 async function enter() {
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
+  if (me.role !== "agent") $$(".sup-only").forEach((el) => (el.hidden = false));
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
   connect();
@@ -166,6 +167,15 @@ let refreshTimer = 0;
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
+  const supervising = tab === "supervise";
+  $(".overview").hidden = !supervising;
+  $(".list").hidden = supervising;
+  if (supervising) {
+    $(".placeholder").hidden = $(".conversation").hidden = true;
+    return showOverview();
+  }
+  $(".placeholder").hidden = !!current;
+  $(".conversation").hidden = !current;
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const page = await api("GET", "/conversations?limit=100&" + q);
   const ul = $(".items");
@@ -191,6 +201,23 @@ async function refresh() {
   }
   $(".empty").hidden = list.length > 0;
   $(`[data-tab=${tab}] .count`).textContent = list.length ? "(" + list.length + ")" : "";
+}
+
+// showOverview is the supervisor's live picture; conversation frames from
+// the inbox refresh it.
+async function showOverview() {
+  const o = await api("GET", "/supervisor/overview");
+  const fill = (sel, rows) => {
+    const tb = $(sel + " tbody");
+    tb.textContent = "";
+    for (const cells of rows) {
+      const tr = document.createElement("tr");
+      for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
+      tb.append(tr);
+    }
+  };
+  fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
+  fill(".agents", o.agents.map((a) => [a.name, a.presence, a.load + " / " + a.max_concurrent]));
 }
 
 function ago(iso) {
@@ -228,6 +255,8 @@ function showHeader(c) {
   $(".conv-title").textContent = "Visitor " + c.consumer_id.slice(-6);
   $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "");
   $(".accept").hidden = c.state !== "queued";
+  // Supervisors watching someone else's conversation may take it over.
+  $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   const closed = c.state === "closed";
   $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
 }
@@ -311,6 +340,10 @@ $(".reply").addEventListener("submit", (e) => {
   e.preventDefault();
   const v = text.value.trim();
   if (!v || !current) return;
+  if (!$(".as-note").checked && current.assignee_id !== me.id) {
+    $(".reply-error").textContent = "This conversation is " + (names.get(current.assignee_id) || "not yours") + "'s: accept or take it over to reply, or add a private note.";
+    return;
+  }
   text.value = "";
   if ($(".as-note").checked) {
     api("POST", `/conversations/${current.id}/notes`, { text: v }).catch((err) => ($(".reply-error").textContent = err.message));
@@ -325,6 +358,7 @@ async function act(fn) {
   try { await fn(); refreshSoon(); } catch (e) { toast(e.message); }
 }
 $(".accept").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/accept`))));
+$(".takeover").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/transfer`, { agent_id: me.id }))));
 $(".close").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: $(".close-reason").value }))));
 $(".transfer").addEventListener("click", () => act(async () => {
   const [kind, id] = $(".transfer-to").value.split(":");
