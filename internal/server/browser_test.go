@@ -973,3 +973,43 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	console.shot("console-closed")
 	visitor.shot("visitor-rated")
 }
+
+func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := newBrowser(t)
+	admin.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.admin.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")),
+		chromedp.Click(chromedp.CSS("[data-tab=admin]")), chromedp.WaitVisible(chromedp.CSS(".users tbody tr")))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"), chromedp.Click(chromedp.CSS(".new-skill button")))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-user input[name=name]"), "Nia New"), chromedp.SendKeys(chromedp.CSS(".new-user input[name=email]"), "nia@acme.test"),
+		chromedp.SendKeys(chromedp.CSS(".new-user input[name=password]"), "long enough pass"), chromedp.Click(chromedp.CSS(".new-user button")))
+	waitFor(t, func() bool {
+		u, err := ts.Store.FindUserByEmail(t.Context(), "nia@acme.test")
+		return err == nil && u.Name == "Nia New" && u.AccountID == brand.account.ID
+	})
+	waitFor(t, func() bool {
+		skills, _ := ts.Store.ListSkills(t.Context(), brand.account.ID)
+		return len(skills) == 1 && skills[0].Name == "returns"
+	})
+	// A bad input is refused with the server's reason, visibly.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"), chromedp.Click(chromedp.CSS(".new-skill button")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`), "exists")
+	})
+	// An API key's secret is shown once.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-key input[name=name]"), "crm"), chromedp.Click(chromedp.CSS(".new-key button")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".key-secret").textContent`), "key_")
+	})
+	admin.shot("admin")
+	// Agents do not get the admin area.
+	agent := newBrowser(t)
+	agent.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
+	if evalIn[bool](t, agent.ctx, `!document.querySelector("[data-tab=admin]").hidden`) {
+		t.Fatal("an agent sees the admin tab")
+	}
+}

@@ -68,6 +68,7 @@ async function enter() {
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
   if (me.role !== "agent") $$(".sup-only").forEach((el) => (el.hidden = false));
+  if (me.role === "admin") $$(".admin-only").forEach((el) => (el.hidden = false));
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
   connect();
@@ -167,12 +168,14 @@ let refreshTimer = 0;
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
-  const supervising = tab === "supervise";
-  $(".overview").hidden = !supervising;
-  $(".list").hidden = supervising;
-  if (supervising) {
+  const special = tab === "supervise" || tab === "admin";
+  $(".overview").hidden = tab !== "supervise";
+  $(".admin").hidden = tab !== "admin";
+  $(".list").hidden = special;
+  $(".visitor").hidden = special;
+  if (special) {
     $(".placeholder").hidden = $(".conversation").hidden = true;
-    return showOverview();
+    return tab === "admin" ? showAdmin() : showOverview();
   }
   $(".placeholder").hidden = !!current;
   $(".conversation").hidden = !current;
@@ -219,6 +222,100 @@ async function showOverview() {
   fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
   fill(".agents", o.agents.map((a) => [a.name, a.presence, a.load + " / " + a.max_concurrent]));
 }
+
+// ---- Admin ---------------------------------------------------------------------
+function row(cells, action) {
+  const tr = document.createElement("tr");
+  for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
+  const td = document.createElement("td");
+  if (action) td.append(action);
+  tr.append(td);
+  return tr;
+}
+
+function button(label, fn) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", () => adminDo(fn));
+  return b;
+}
+
+async function adminDo(fn) {
+  $(".admin-error").textContent = "";
+  try { await fn(); await showAdmin(); } catch (e) { $(".admin-error").textContent = e.message; }
+}
+
+async function showAdmin() {
+  const [users, skills, canned, widget, keys] = await Promise.all([
+    api("GET", "/users"), api("GET", "/skills"), api("GET", "/canned-responses"), api("GET", "/widget-settings"), api("GET", "/api-keys"),
+  ]);
+  const skillName = new Map(skills.skills.map((s) => [s.id, s.name]));
+  const tb = $(".users tbody");
+  tb.textContent = "";
+  for (const u of users.users) {
+    const toggle = u.id === me.id ? null : button(u.active ? "Deactivate" : "Activate", () => api("PATCH", "/users/" + u.id, { active: !u.active }));
+    tb.append(row([u.name, u.email, u.role, u.skills.map((s) => skillName.get(s)).join(", "), String(u.max_concurrent), u.active ? "yes" : "no"], toggle));
+  }
+  const list = (sel, items, text, del) => {
+    const ul = $(sel);
+    ul.textContent = "";
+    for (const it of items) {
+      const li = document.createElement("li");
+      li.textContent = text(it) + " ";
+      if (del) li.append(button("Delete", () => del(it)));
+      ul.append(li);
+    }
+  };
+  list(".skills-list", skills.skills, (s) => s.name);
+  list(".canned-list", canned.canned_responses, (c) => "/" + c.shortcut + " — " + c.text, (c) => api("DELETE", "/canned-responses/" + c.id));
+  list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
+  const wf = $(".widget-settings");
+  wf.color.value = widget.color || "#1f5eff";
+  wf.label.value = widget.label || "";
+  wf.greeting.value = widget.greeting || "";
+  wf.position.value = widget.position || "right";
+  wf.origins.value = (widget.allowed_origins || []).join(", ");
+  wf.dataset.current = JSON.stringify(widget);
+}
+
+$(".new-user").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  adminDo(async () => {
+    await api("POST", "/users", { name: f.name.value, email: f.email.value, password: f.password.value, role: f.role.value, max_concurrent: +f.max.value });
+    f.reset();
+  });
+});
+$(".new-skill").addEventListener("submit", (e) => {
+  e.preventDefault();
+  adminDo(async () => { await api("POST", "/skills", { name: e.target.name.value }); e.target.reset(); await fillTransferTargets(); });
+});
+$(".new-canned").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  adminDo(async () => {
+    await api("POST", "/canned-responses", { shortcut: f.shortcut.value, text: f.text.value });
+    f.reset();
+    canned = (await api("GET", "/canned-responses")).canned_responses;
+  });
+});
+$(".widget-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const cur = JSON.parse(f.dataset.current || "{}");
+  const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
+  adminDo(() => api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins }));
+});
+$(".new-key").addEventListener("submit", (e) => {
+  e.preventDefault();
+  adminDo(async () => {
+    const k = await api("POST", "/api-keys", { name: e.target.name.value });
+    e.target.reset();
+    // Shown once: the server keeps only a hash.
+    $(".key-secret").textContent = "New key (copy it now, it is not shown again): " + k.secret;
+  });
+});
 
 function ago(iso) {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
