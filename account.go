@@ -23,6 +23,8 @@ type AccountSettings struct {
 	// QueueNoticeSeconds: after this long in the queue, the visitor gets a
 	// notice that they are still in line (0 turns it off; default 60).
 	QueueNoticeSeconds *int `json:"queue_notice_seconds,omitempty"`
+	// BusinessHours, when set, are when people answer; nil is always.
+	BusinessHours *BusinessHours `json:"business_hours,omitempty"`
 }
 
 // QueueNotice returns how long a visitor waits before the queue notice.

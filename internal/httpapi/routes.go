@@ -58,6 +58,8 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/api/v1/events", supervisors, a.handleListEvents},
 
+		{"GET", "/api/v1/account-settings", agents, a.handleGetAccountSettings},
+		{"PUT", "/api/v1/account-settings", admins, a.handlePutAccountSettings},
 		{"GET", "/api/v1/widget-settings", agents, a.handleGetWidgetSettings},
 		{"PUT", "/api/v1/widget-settings", admins, a.handlePutWidgetSettings},
 		{"GET", "/api/v1/widget/tamper-report", supervisors, a.handleTamperReport},

@@ -222,3 +222,46 @@ func (a *API) handleTamperReport(w http.ResponseWriter, r *http.Request, p parle
 	writeJSON(w, http.StatusOK, map[string]any{"pages": out})
 	return nil
 }
+
+// accountSettings are the routing and hours settings an admin edits; the
+// widget's have their own route.
+type accountSettings struct {
+	AutoAssign         bool                  `json:"auto_assign"`
+	QueueNoticeSeconds *int                  `json:"queue_notice_seconds"`
+	BusinessHours      *parley.BusinessHours `json:"business_hours"`
+}
+
+func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	s := acc.Settings
+	writeJSON(w, http.StatusOK, accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours})
+	return nil
+}
+
+func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req accountSettings
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.QueueNoticeSeconds != nil && (*req.QueueNoticeSeconds < 0 || *req.QueueNoticeSeconds > 86400) {
+		return parley.Errorf(parley.EINVALID, "queue_notice_seconds must be from 0 (off) to 86400")
+	}
+	if req.BusinessHours != nil {
+		if err := req.BusinessHours.Validate(); err != nil {
+			return err
+		}
+	}
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	acc.Settings.AutoAssign, acc.Settings.QueueNoticeSeconds, acc.Settings.BusinessHours = req.AutoAssign, req.QueueNoticeSeconds, req.BusinessHours
+	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, req)
+	return nil
+}

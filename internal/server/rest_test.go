@@ -80,6 +80,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/canned-responses":               {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
 		"DELETE /api/v1/canned-responses/{id}":        {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
 		"GET /api/v1/supervisor/overview":             {"/api/v1/supervisor/overview", nil, 200},
+		"GET /api/v1/account-settings":                {"/api/v1/account-settings", nil, 200},
+		"PUT /api/v1/account-settings":                {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,54 @@ func TestSupervisorOverview(t *testing.T) {
 	})
 	if st, _ := ts.login(t, b.agent).raw("GET", "/api/v1/supervisor/overview", nil); st != 403 {
 		t.Fatalf("an agent read the supervisor overview: %d", st)
+	}
+}
+
+func TestBusinessHoursDecideWhetherVisitorsCanExpectAnAnswer(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	online(t, ts, b.agent)
+	admin := ts.withKey(t, b.apiKey)
+	availability := func() (online, open bool) {
+		resp, err := http.Get(ts.url + "/widget/availability?account=" + b.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a struct{ AgentsOnline, Open bool }
+		var raw map[string]bool
+		json.NewDecoder(resp.Body).Decode(&raw)
+		a.AgentsOnline, a.Open = raw["agents_online"], raw["open"]
+		return a.AgentsOnline, a.Open
+	}
+	if on, open := availability(); !on || !open {
+		t.Fatalf("no hours set, agent online: online=%v open=%v", on, open)
+	}
+	closedAllWeek := map[string]any{"auto_assign": true, "business_hours": map[string]any{"time_zone": "Europe/Paris", "days": map[string]any{}}}
+	if st, raw := admin.raw("PUT", "/api/v1/account-settings", closedAllWeek); st != 200 {
+		t.Fatalf("save hours: %d %s", st, raw)
+	}
+	if on, open := availability(); on || open {
+		t.Fatalf("outside hours: online=%v open=%v, want the offline form", on, open)
+	}
+	allDay := map[string]any{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		allDay[d] = [][2]string{{"00:00", "24:00"}}
+	}
+	admin.do("PUT", "/api/v1/account-settings", map[string]any{"business_hours": map[string]any{"time_zone": "UTC", "days": allDay}}, nil)
+	if on, open := availability(); !on || !open {
+		t.Fatalf("inside hours: online=%v open=%v", on, open)
+	}
+	for name, bad := range map[string]map[string]any{
+		"zone":   {"business_hours": map[string]any{"time_zone": "Nowhere/Land", "days": map[string]any{}}},
+		"window": {"business_hours": map[string]any{"time_zone": "UTC", "days": map[string]any{"mon": [][2]string{{"18:00", "09:00"}}}}},
+		"notice": {"queue_notice_seconds": -5},
+	} {
+		if st, raw := admin.raw("PUT", "/api/v1/account-settings", bad); st != 400 {
+			t.Fatalf("%s: %d %s", name, st, raw)
+		}
+	}
+	if st, _ := ts.login(t, b.agent).raw("PUT", "/api/v1/account-settings", map[string]any{}); st != 403 {
+		t.Fatalf("an agent changed account settings: %d", st)
 	}
 }

@@ -167,9 +167,12 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	online := h.AgentsOnline == nil || h.AgentsOnline(a.ID)
+	hours := a.Settings.BusinessHours
+	open := hours == nil || hours.Open(time.Now())
+	online = online && open
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online})
+	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online, "open": open})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's

@@ -1,0 +1,45 @@
+package parley_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+func TestBusinessHours(t *testing.T) {
+	h := parley.BusinessHours{TimeZone: "Europe/Paris", Days: map[string][][2]string{
+		"mon": {{"09:00", "12:00"}, {"13:00", "17:30"}}, "sat": {{"10:00", "24:00"}},
+	}}
+	if err := h.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	for _, c := range []struct {
+		at   time.Time
+		open bool
+	}{
+		{time.Date(2026, 11, 30, 9, 0, 0, 0, paris), true},    // Monday 09:00
+		{time.Date(2026, 11, 30, 12, 30, 0, 0, paris), false}, // lunch
+		{time.Date(2026, 11, 30, 17, 29, 0, 0, paris), true},
+		{time.Date(2026, 11, 30, 17, 30, 0, 0, paris), false},
+		{time.Date(2026, 12, 1, 10, 0, 0, 0, paris), false},    // Tuesday: closed
+		{time.Date(2026, 12, 5, 23, 59, 0, 0, paris), true},    // Saturday late
+		{time.Date(2026, 11, 30, 8, 30, 0, 0, time.UTC), true}, // 09:30 in Paris
+	} {
+		if got := h.Open(c.at); got != c.open {
+			t.Errorf("%v: open=%v, want %v", c.at, got, c.open)
+		}
+	}
+	for name, bad := range map[string]parley.BusinessHours{
+		"zone":     {TimeZone: "Mars/Olympus"},
+		"day":      {TimeZone: "UTC", Days: map[string][][2]string{"funday": {{"09:00", "10:00"}}}},
+		"backward": {TimeZone: "UTC", Days: map[string][][2]string{"mon": {{"17:00", "09:00"}}}},
+		"format":   {TimeZone: "UTC", Days: map[string][][2]string{"mon": {{"9am", "5pm"}}}},
+		"25h":      {TimeZone: "UTC", Days: map[string][][2]string{"mon": {{"09:00", "25:00"}}}},
+	} {
+		if parley.ErrorCode(bad.Validate()) != parley.EINVALID {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
