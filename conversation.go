@@ -62,8 +62,11 @@ type ConversationFilter struct {
 	Skill      string
 	AssigneeID string
 	ConsumerID string
-	After      string
-	Limit      int
+	// Query finds conversations whose visitor's name, email or external ID,
+	// or whose messages, contain it (case-insensitive).
+	Query string
+	After string
+	Limit int
 }
 
 // ConversationOpen describes a new conversation.

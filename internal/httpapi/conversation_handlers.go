@@ -20,6 +20,10 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	f := parley.ConversationFilter{
 		State: parley.ConversationState(q.Get("state")), Skill: q.Get("skill"),
 		AssigneeID: q.Get("assignee_id"), ConsumerID: q.Get("consumer_id"), After: q.Get("cursor"), Limit: 50,
+		Query: strings.TrimSpace(q.Get("q")),
+	}
+	if len(f.Query) > 200 {
+		return parley.Errorf(parley.EINVALID, "q is longer than 200 bytes")
 	}
 	if f.After != "" && !parley.HasIDPrefix(f.After, "conv") {
 		return parley.Errorf(parley.EINVALID, "cursor %q is not a conversation cursor", f.After)

@@ -83,6 +83,12 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	if f.After != "" {
 		add("id < ?", f.After)
 	}
+	if f.Query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Query) + "%"
+		where = append(where, `(consumer_id IN (SELECT id FROM consumers WHERE account_id = ? AND (name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR external_id LIKE ? ESCAPE '\'))
+			OR id IN (SELECT conversation_id FROM messages WHERE account_id = ? AND text LIKE ? ESCAPE '\'))`)
+		args = append(args, accountID, like, like, like, accountID, like)
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}

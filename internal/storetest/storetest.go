@@ -423,6 +423,23 @@ func testListConversations(t *testing.T, open Opener) {
 			t.Fatalf("page order: got %v, want newest first of %v", seen, ids)
 		}
 	}
+	// Search by visitor or by what was said, never across accounts.
+	s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: ids[3], SenderKind: parley.SenderConsumer, Type: parley.MessageText, Text: "My order 50%_off arrived broken"})
+	found, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Query: "50%_OFF"})
+	if len(found) != 1 || found[0].ID != ids[3] {
+		t.Fatalf("search by text: %+v", found)
+	}
+	byName, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Query: "visitor of a"})
+	if len(byName) != len(ids) {
+		t.Fatalf("search by visitor name found %d, want %d", len(byName), len(ids))
+	}
+	if none, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Query: "%x%"}); len(none) != 0 { // wildcards are literal
+		t.Fatalf("wildcards in the query matched %d conversations", len(none))
+	}
+	other := newFixture(t, s, "B")
+	if leak, _ := s.ListConversations(ctx, other.account.ID, parley.ConversationFilter{Query: "broken"}); len(leak) != 0 {
+		t.Fatal("search crossed accounts")
+	}
 	s.CloseConversation(ctx, f.account.ID, ids[0], parley.ConversationClose{Reason: "done"})
 	closed, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{State: parley.StateClosed})
 	if len(closed) != 1 || closed[0].ID != ids[0] {

@@ -180,7 +180,8 @@ async function refresh() {
   $(".placeholder").hidden = !!current;
   $(".conversation").hidden = !current;
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
-  const page = await api("GET", "/conversations?limit=100&" + q);
+  const search = $(".search").value.trim();
+  const page = await api("GET", "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : ""));
   const ul = $(".items");
   ul.textContent = "";
   const list = page.conversations;
@@ -322,6 +323,7 @@ function ago(iso) {
   return s < 60 ? s + " s" : Math.round(s / 60) + " min";
 }
 
+$(".search").addEventListener("input", refreshSoon);
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
