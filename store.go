@@ -69,6 +69,11 @@ type Store interface {
 	// MaxConcurrent assigned conversations — counted in the same transaction,
 	// so no race can give one conversation two agents or an agent too many.
 	ClaimConversation(ctx context.Context, accountID, id, userID string) (*Conversation, error)
+	// ReassignConversation moves a conversation straight from one user to
+	// another in one transaction (a transfer to a named agent): it must be
+	// assigned to from (or queued, when from is ""), and to must be active
+	// and below capacity; ECONFLICT otherwise. No router can take it between.
+	ReassignConversation(ctx context.Context, accountID, id, from, to string) (*Conversation, error)
 	// RequeueConversation puts an assigned conversation back in the queue,
 	// optionally into another skill's, keeping its first-queued time so it
 	// is served before later arrivals. expectAssignee, when set, must be the

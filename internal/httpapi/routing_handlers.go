@@ -98,14 +98,11 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if len(load) >= target.MaxConcurrent {
 		return parley.Errorf(parley.ECONFLICT, "%s has no room (%d of %d conversations)", target.Name, len(load), target.MaxConcurrent)
 	}
-	if c.State == parley.StateAssigned {
-		if _, err := a.store.RequeueConversation(ctx, p.AccountID, c.ID, requeue); err != nil {
-			return err
-		}
-	}
-	moved, err := a.store.ClaimConversation(ctx, p.AccountID, c.ID, target.ID)
+	// One transaction: no router can take it between leaving one agent and
+	// reaching the other.
+	moved, err := a.store.ReassignConversation(ctx, p.AccountID, c.ID, c.AssigneeID, target.ID)
 	if err != nil {
-		return parley.Errorf(parley.ECONFLICT, "%s could not take it (%s); it waits in the queue", target.Name, parley.ErrorMessage(err))
+		return err
 	}
 	writeJSON(w, http.StatusOK, moved)
 	return nil

@@ -108,8 +108,7 @@ func TestAcceptAndTransferRules(t *testing.T) {
 		t.Fatalf("supervisor transfer to a skill: %+v", moved)
 	}
 	// The visitor was told, in order, as system messages.
-	want := []string{b.agent.Name + " joined the conversation", "You are being transferred to another agent",
-		"Second Agent joined the conversation", "You are being transferred to another agent"}
+	want := []string{b.agent.Name + " joined the conversation", "Second Agent joined the conversation", "You are being transferred to another agent"}
 	waitFor(t, func() bool {
 		var got []string
 		for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {

@@ -145,17 +145,33 @@ func (db *DB) AssignConversation(ctx context.Context, accountID, id, userID stri
 
 // ClaimConversation assigns a queued conversation to a user below capacity.
 func (db *DB) ClaimConversation(ctx context.Context, accountID, id, userID string) (*parley.Conversation, error) {
+	return db.assign(ctx, accountID, id, "", userID)
+}
+
+// ReassignConversation moves a conversation from one user to another.
+func (db *DB) ReassignConversation(ctx context.Context, accountID, id, from, to string) (*parley.Conversation, error) {
+	if from == to {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is already %q's", id, to)
+	}
+	return db.assign(ctx, accountID, id, from, to)
+}
+
+// assign gives the conversation to userID if it is queued (from == "") or
+// assigned to from, and userID is active with room — all in one transaction.
+func (db *DB) assign(ctx context.Context, accountID, id, from, userID string) (*parley.Conversation, error) {
 	var out *parley.Conversation
 	err := db.do(ctx, func(tx *writeTx) error {
 		c, err := tx.findConversation(accountID, id)
 		if err != nil {
 			return err
 		}
-		if c.State != parley.StateQueued {
-			if c.State == parley.StateAssigned {
-				return parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
-			}
+		switch {
+		case from == "" && c.State == parley.StateAssigned:
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
+		case from == "" && c.State != parley.StateQueued:
 			return parley.Errorf(parley.ECONFLICT, "conversation %q is not waiting in a queue (%s)", id, c.State)
+		case from != "" && (c.State != parley.StateAssigned || c.AssigneeID != from):
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is no longer %q's", id, from)
 		}
 		var active bool
 		var max int
@@ -175,7 +191,7 @@ func (db *DB) ClaimConversation(ctx context.Context, accountID, id, userID strin
 		}
 		now := tx.now
 		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'`,
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ?`,
 			string(c.State), userID, micros(now), micros(now), id); err != nil {
 			return err
 		}

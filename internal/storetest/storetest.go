@@ -688,8 +688,40 @@ func testClaims(t *testing.T, open Opener) {
 	if len(stored) != 16 {
 		t.Fatalf("store says %d assigned", len(stored))
 	}
+	// A transfer moves an assigned conversation straight to another agent
+	// with room, only from its current agent.
+	var free *parley.User
+	for _, ag := range agents {
+		if load[ag.ID] < 2 {
+			free = ag
+			break
+		}
+	}
+	if free == nil {
+		extra := &parley.User{AccountID: f.account.ID, Email: "extra@a.example", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+		s.CreateUser(ctx, extra)
+		free = extra
+	}
+	held := stored[0]
+	_, err := s.ReassignConversation(ctx, f.account.ID, held.ID, "usr_not_the_holder", free.ID)
+	wantCode(t, err, parley.ECONFLICT)
+	moved, err := s.ReassignConversation(ctx, f.account.ID, held.ID, held.AssigneeID, free.ID)
+	if err != nil || moved.AssigneeID != free.ID {
+		t.Fatalf("reassign: %+v %v", moved, err)
+	}
+	full := agents[0]
+	for _, ag := range agents {
+		if load[ag.ID] == 2 && ag.ID != held.AssigneeID {
+			full = ag
+		}
+	}
+	if load[full.ID] == 2 {
+		_, err = s.ReassignConversation(ctx, f.account.ID, held.ID, free.ID, full.ID)
+		wantCode(t, err, parley.ECONFLICT)
+	}
+
 	// Claiming what is not queued, or for an unknown user, is refused.
-	_, err := s.ClaimConversation(ctx, f.account.ID, stored[0].ID, agents[0].ID)
+	_, err = s.ClaimConversation(ctx, f.account.ID, stored[0].ID, agents[0].ID)
 	wantCode(t, err, parley.ECONFLICT)
 	_, err = s.ClaimConversation(ctx, f.account.ID, convs[len(convs)-1], "usr_missing")
 	if parley.ErrorCode(err) != parley.ENOTFOUND && parley.ErrorCode(err) != parley.ECONFLICT {
