@@ -939,7 +939,7 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	// (CDP's Enter leaves a stray newline in the textarea that a real key press does not.)
 	evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value = ""`)
 	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "/exchange"), chromedp.KeyEvent("\t"))
-	if v, _ := chromedp.Run(console.ctx, chromedp.Value(chromedp.CSS("#reply-text"))); v != "Exchanges are free within 60 days." {
+	if v, _ := chromedp.Run(console.ctx, chromedp.Value(chromedp.CSS("#reply-text"))); strings.TrimSpace(v) != "Exchanges are free within 60 days." {
 		t.Fatalf("canned expansion gave %q", v)
 	}
 	console.do(chromedp.KeyEvent("\r"))
