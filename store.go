@@ -93,7 +93,9 @@ type Store interface {
 	// Messages.
 	// AppendMessage assigns the next seq and stores m, unless a message with
 	// the same ClientID exists in the conversation: then it returns that
-	// original and duplicate=true. Appending to a closed conversation is ECONFLICT.
+	// original and duplicate=true. Appending to a closed conversation is
+	// ECONFLICT; a consumer (SenderKind consumer) appending to another
+	// consumer's conversation is ENOTFOUND.
 	AppendMessage(ctx context.Context, m *Message) (stored *Message, duplicate bool, err error)
 	// SaveAttachment stores an attachment's bytes and description. It is
 	// visible to others once a message refers to it.

@@ -41,7 +41,7 @@ func BenchmarkAppendSingle(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[0], SenderKind: parley.SenderConsumer,
+		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[0], SenderKind: parley.SenderAgent,
 			Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
 			b.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func BenchmarkAppendBatched(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := n.Add(1)
-					if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[i%int64(len(convs))], SenderKind: parley.SenderConsumer,
+					if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[i%int64(len(convs))], SenderKind: parley.SenderAgent,
 						Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
 						b.Fatal(err)
 					}

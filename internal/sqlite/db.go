@@ -317,30 +317,17 @@ func (db *DB) writer() {
 }
 
 // runBatch runs every op of the batch in one transaction and commits once.
+// It first runs the ops bare; only if one fails does it run the batch again
+// with a savepoint around each op, so that one failure undoes only its own
+// changes. Failures are rare, and savepoints cost two statements per op.
 func (db *DB) runBatch(batch []*writeOp) {
-	ctx := context.Background()
-	results := make([]error, len(batch))
-	tx, err := db.write.BeginTx(ctx, nil)
+	results, err := db.tryBatch(batch, false)
+	if errors.Is(err, errOpFailed) {
+		results, err = db.tryBatch(batch, true)
+	}
 	if err != nil {
 		for _, op := range batch {
-			op.done <- fmt.Errorf("begin: %w", err)
-		}
-		return
-	}
-	// Stored times have microsecond precision; answer with what is stored.
-	now := db.now().UTC().Truncate(time.Microsecond)
-	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now}
-	for i, op := range batch {
-		if err := op.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		wtx.op = op
-		results[i] = db.runOp(wtx, op)
-	}
-	if err := tx.Commit(); err != nil {
-		for _, op := range batch {
-			op.done <- fmt.Errorf("commit: %w", err)
+			op.done <- err
 		}
 		return
 	}
@@ -353,11 +340,48 @@ func (db *DB) runBatch(batch []*writeOp) {
 	// Publish before answering: a client that gets its ack and then
 	// subscribes must find the event either in the store or on the bus.
 	if db.bus != nil && len(events) > 0 {
-		db.bus.Publish(ctx, events)
+		db.bus.Publish(context.Background(), events)
 	}
 	for i, op := range batch {
 		op.done <- results[i]
 	}
+}
+
+// errOpFailed means an op failed in a batch run without savepoints; the
+// transaction was rolled back and the batch must run again with them.
+var errOpFailed = errors.New("an op failed")
+
+// tryBatch runs the batch in one transaction and commits it.
+func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	// Stored times have microsecond precision; answer with what is stored.
+	now := db.now().UTC().Truncate(time.Microsecond)
+	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now}
+	for i, op := range batch {
+		op.events = nil
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		wtx.op = op
+		if savepoints {
+			results[i] = db.runOp(wtx, op)
+			continue
+		}
+		if err := op.fn(wtx); err != nil {
+			tx.Rollback()
+			return nil, errOpFailed
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return results, nil
 }
 
 func (db *DB) runOp(tx *writeTx, op *writeOp) error {
@@ -401,7 +425,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	}
 	s.bumpEventSeq = p(`UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`)
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	s.convForAppend = p(`SELECT state, last_seq FROM conversations WHERE account_id = ? AND id = ?`)
+	s.convForAppend = p(`SELECT state, last_seq, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ?`)
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)

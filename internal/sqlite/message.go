@@ -31,11 +31,16 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 	var stored *parley.Message
 	duplicate := false
 	err := db.do(ctx, func(tx *writeTx) error {
-		var state string
+		var state, consumerID string
 		var lastSeq int64
-		err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, m.AccountID, m.ConversationID).Scan(&state, &lastSeq)
+		err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, m.AccountID, m.ConversationID).Scan(&state, &lastSeq, &consumerID)
 		if err != nil {
 			return notFound(err, "conversation %q not found", m.ConversationID)
+		}
+		// A consumer writes only into their own conversations; another's
+		// looks exactly like one that does not exist.
+		if m.SenderKind == parley.SenderConsumer && m.SenderID != consumerID {
+			return parley.Errorf(parley.ENOTFOUND, "conversation %q not found", m.ConversationID)
 		}
 		if m.ClientID != "" {
 			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID))

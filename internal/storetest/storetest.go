@@ -172,6 +172,13 @@ func testTenantIsolation(t *testing.T, open Opener) {
 	wantCode(t, err, parley.ENOTFOUND)
 	_, err = s.OpenConversation(ctx, bID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelAPI, State: parley.StateQueued})
 	wantCode(t, err, parley.ENOTFOUND)
+	// Another consumer of the same account cannot write into A's conversation.
+	intruder := &parley.Consumer{AccountID: a.account.ID}
+	s.CreateConsumer(ctx, intruder)
+	im := text(a, "not mine", "")
+	im.SenderID = intruder.ID
+	_, _, err = s.AppendMessage(ctx, im)
+	wantCode(t, err, parley.ENOTFOUND)
 	convs, err := s.ListConversations(ctx, bID, parley.ConversationFilter{})
 	if err != nil || len(convs) != 1 || convs[0].ID != b.conversation.ID {
 		t.Fatalf("B lists %d conversations (%v), want only its own", len(convs), err)
@@ -424,7 +431,7 @@ func testListConversations(t *testing.T, open Opener) {
 		}
 	}
 	// Search by visitor or by what was said, never across accounts.
-	s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: ids[3], SenderKind: parley.SenderConsumer, Type: parley.MessageText, Text: "My order 50%_off arrived broken"})
+	s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: ids[3], SenderKind: parley.SenderConsumer, SenderID: f.consumer.ID, Type: parley.MessageText, Text: "My order 50%_off arrived broken"})
 	found, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Query: "50%_OFF"})
 	if len(found) != 1 || found[0].ID != ids[3] {
 		t.Fatalf("search by text: %+v", found)
@@ -622,7 +629,7 @@ func testAttachments(t *testing.T, open Opener) {
 	wantCode(t, s.SaveAttachment(ctx, bad, png), parley.ENOTFOUND)
 	// A message refers to it, and carries its description.
 	m, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderConsumer,
-		Type: parley.MessageFile, Text: "this one", Attachment: a})
+		SenderID: f.consumer.ID, Type: parley.MessageFile, Text: "this one", Attachment: a})
 	if err != nil {
 		t.Fatal(err)
 	}
