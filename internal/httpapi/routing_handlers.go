@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -27,6 +28,9 @@ func (a *API) handleAccept(w http.ResponseWriter, r *http.Request, p parley.Prin
 type transferRequest struct {
 	SkillID string `json:"skill_id"`
 	AgentID string `json:"agent_id"`
+	// Note, when given, is left on the conversation for the next agent
+	// (a private note) before it moves.
+	Note string `json:"note"`
 }
 
 // handleTransfer moves a conversation to another skill's queue or straight
@@ -56,6 +60,20 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err != nil {
 		return err
 	}
+	if strings.TrimSpace(req.Note) != "" {
+		m := parley.Message{Type: parley.MessageText, Text: req.Note}
+		if err := m.Validate(a.conv.Limits()); err != nil {
+			return err
+		}
+	}
+	// addNote runs once every check has passed, just before the move.
+	addNote := func() error {
+		if strings.TrimSpace(req.Note) == "" {
+			return nil
+		}
+		_, err := a.conv.AddNote(ctx, p, c.ID, "Transfer note: "+req.Note)
+		return err
+	}
 	requeue := parley.Requeue{ExpectAssignee: c.AssigneeID, Reason: "transfer"}
 	if req.SkillID != "" {
 		skilled := false
@@ -68,6 +86,9 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 			return parley.Errorf(parley.EINVALID, "no active agent has skill %q", req.SkillID)
 		}
 		requeue.Skill, requeue.ChangeSkill = req.SkillID, true
+		if err := addNote(); err != nil {
+			return err
+		}
 		moved, err := a.store.RequeueConversation(ctx, p.AccountID, c.ID, requeue)
 		if err != nil {
 			return err
@@ -97,6 +118,9 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 	}
 	if len(load) >= target.MaxConcurrent {
 		return parley.Errorf(parley.ECONFLICT, "%s has no room (%d of %d conversations)", target.Name, len(load), target.MaxConcurrent)
+	}
+	if err := addNote(); err != nil {
+		return err
 	}
 	// One transaction: no router can take it between leaving one agent and
 	// reaching the other.

@@ -954,20 +954,47 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 		t.Fatal("the visitor saw a private note")
 	}
 
-	// Transfer to the colleague from the console.
-	console.do(chromedp.SetValue(chromedp.CSS(".transfer-to"), "agent:"+colleague.ID), chromedp.Click(chromedp.CSS(".transfer")))
+	// A supervisor watches live from their own console and whispers to the agent.
+	super := newBrowser(t)
+	super.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.supervisor.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS("[data-tab=supervise]")),
+		chromedp.Click(chromedp.CSS("[data-tab=open]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
+		chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "They are size 43, by the way\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, super.ctx, `document.querySelector(".messages").textContent`), "size 43")
+	})
+	evalIn[string](t, super.ctx, `document.querySelector("#reply-text").value = ""`)
+	super.do(chromedp.Click(chromedp.CSS(".as-note")), chromedp.SendKeys(chromedp.CSS("#reply-text"), "Offer the wide fit too\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`), "Offer the wide fit too")
+	})
+	if strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "wide fit") {
+		t.Fatal("the visitor saw the supervisor's whisper")
+	}
+	super.shot("supervisor-watching")
+
+	// Transfer to the colleague from the console, with a note for them.
+	console.do(chromedp.SetValue(chromedp.CSS(".transfer-to"), "agent:"+colleague.ID),
+		chromedp.SendKeys(chromedp.CSS(".transfer-note"), "Wants an exchange"), chromedp.Click(chromedp.CSS(".transfer")))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Sam Second joined the conversation")
 	})
 	// Close with a reason; the visitor is asked for a rating and gives one.
-	console.do(chromedp.SetValue(chromedp.CSS(".close-reason"), "resolved"), chromedp.Click(chromedp.CSS(".close")))
+	notes, _ := ts.Store.ListNotes(t.Context(), brand.account.ID, conv.ID)
+	// The agent's note, the supervisor's whisper, then the transfer note.
+	if len(notes) != 3 || notes[2].Text != "Transfer note: Wants an exchange" || notes[1].AuthorID != brand.supervisor.ID {
+		t.Fatalf("notes after the transfer: %d, last %q", len(notes), notes[len(notes)-1].Text)
+	}
+	console.do(chromedp.Click(chromedp.CSS(".close-tags input[value=refund]")), chromedp.Click(chromedp.CSS(".close")))
 	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".csat button"))); err != nil {
 		t.Fatal(err)
 	}
 	chromedp.Do(frame, chromedp.Click(chromedp.CSS(".csat button:nth-child(5)")))
 	waitEvents(t, ts, brand.account.ID, parley.EventCSATSubmitted, 1)
 	closed, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
-	if closed.State != parley.StateClosed || closed.CloseReason != "resolved" || closed.ClosedBy != brand.agent.ID {
+	if closed.State != parley.StateClosed || closed.CloseReason != "resolved,refund" || closed.ClosedBy != brand.agent.ID {
 		t.Fatalf("closed conversation: %+v", closed)
 	}
 	console.shot("console-closed")
@@ -997,6 +1024,31 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"), chromedp.Click(chromedp.CSS(".new-skill button")))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`), "exists")
+	})
+	// Edit a user's role, skills and capacity in place.
+	admin.do(chromedp.WaitVisible(chromedp.CSS(".skills-list li")))
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `!![...document.querySelectorAll(".users tbody tr")].find(tr => tr.textContent.includes("nia@acme.test") && tr.querySelector(".edit-skills option"))`)
+	})
+	evalIn[bool](t, admin.ctx, `(() => {
+		const tr = [...document.querySelectorAll(".users tbody tr")].find(tr => tr.textContent.includes("nia@acme.test"));
+		tr.querySelector(".edit-role").value = "supervisor";
+		tr.querySelector(".edit-skills option").selected = true;
+		tr.querySelector(".edit-max").value = "7";
+		[...tr.querySelectorAll("button")].find(b => b.textContent === "Save").click();
+		return true })()`)
+	waitFor(t, func() bool {
+		u, err := ts.Store.FindUserByEmail(t.Context(), "nia@acme.test")
+		return err == nil && u.Role == parley.RoleSupervisor && u.MaxConcurrent == 7 && len(u.Skills) == 1
+	})
+	// Routing and business hours.
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".account-settings");
+		f.always.checked = false; f.tz.value = "Europe/Paris"; f.wdFrom.value = "09:00"; f.wdTo.value = "17:30"; f.weFrom.value = ""; f.weTo.value = "";
+		f.auto.checked = true; f.requestSubmit(); return true })()`)
+	waitFor(t, func() bool {
+		a, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		bh := a.Settings.BusinessHours
+		return a.Settings.AutoAssign && bh != nil && bh.TimeZone == "Europe/Paris" && len(bh.Days["mon"]) == 1 && bh.Days["mon"][0][1] == "17:30" && len(bh.Days["sat"]) == 0
 	})
 	// An API key's secret is shown once.
 	admin.do(chromedp.SendKeys(chromedp.CSS(".new-key input[name=name]"), "crm"), chromedp.Click(chromedp.CSS(".new-key button")))

@@ -255,9 +255,44 @@ async function showAdmin() {
   const tb = $(".users tbody");
   tb.textContent = "";
   for (const u of users.users) {
-    const toggle = u.id === me.id ? null : button(u.active ? "Deactivate" : "Activate", () => api("PATCH", "/users/" + u.id, { active: !u.active }));
-    tb.append(row([u.name, u.email, u.role, u.skills.map((s) => skillName.get(s)).join(", "), String(u.max_concurrent), u.active ? "yes" : "no"], toggle));
+    // Each row edits role, skills and capacity in place; Save sends them.
+    const tr = document.createElement("tr");
+    tr.dataset.user = u.id;
+    const cell = (el) => { const td = document.createElement("td"); td.append(el); tr.append(td); return el; };
+    cell(document.createTextNode(u.name));
+    cell(document.createTextNode(u.email));
+    const role = cell(document.createElement("select"));
+    role.className = "edit-role";
+    for (const r of ["agent", "supervisor", "admin"]) role.append(new Option(r, r, false, r === u.role));
+    const sk = cell(document.createElement("select"));
+    sk.className = "edit-skills";
+    sk.multiple = true;
+    sk.setAttribute("aria-label", "Skills of " + u.name);
+    for (const s of skills.skills) sk.append(new Option(s.name, s.id, false, u.skills.includes(s.id)));
+    const max = cell(document.createElement("input"));
+    max.className = "edit-max";
+    max.type = "number";
+    max.min = 0;
+    max.max = 100;
+    max.value = u.max_concurrent;
+    cell(document.createTextNode(u.active ? "yes" : "no"));
+    const actions = cell(document.createElement("span"));
+    actions.append(button("Save", () => api("PATCH", "/users/" + u.id, {
+      role: role.value, skills: [...sk.selectedOptions].map((o) => o.value), max_concurrent: +max.value,
+    })));
+    if (u.id !== me.id) actions.append(button(u.active ? "Deactivate" : "Activate", () => api("PATCH", "/users/" + u.id, { active: !u.active })));
+    tb.append(tr);
   }
+  const settings = await api("GET", "/account-settings");
+  const af = $(".account-settings");
+  af.auto.checked = settings.auto_assign;
+  af.notice.value = settings.queue_notice_seconds ?? 60;
+  const bh = settings.business_hours;
+  af.always.checked = !bh;
+  af.tz.value = bh ? bh.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const win = (d) => (bh && bh.days && bh.days[d] && bh.days[d][0]) || ["", ""];
+  [af.wdFrom.value, af.wdTo.value] = bh ? win("mon") : ["09:00", "17:00"];
+  [af.weFrom.value, af.weTo.value] = bh ? win("sat") : ["", ""];
   const list = (sel, items, text, del) => {
     const ul = $(sel);
     ul.textContent = "";
@@ -307,6 +342,19 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
   adminDo(() => api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins }));
+});
+$(".account-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const body = { auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value };
+  if (!f.always.checked) {
+    const days = {};
+    const end = (t) => (t === "00:00" ? "24:00" : t);
+    if (f.wdFrom.value && f.wdTo.value) for (const d of ["mon", "tue", "wed", "thu", "fri"]) days[d] = [[f.wdFrom.value, end(f.wdTo.value)]];
+    if (f.weFrom.value && f.weTo.value) for (const d of ["sat", "sun"]) days[d] = [[f.weFrom.value, end(f.weTo.value)]];
+    body.business_hours = { time_zone: f.tz.value, days };
+  }
+  adminDo(() => api("PUT", "/account-settings", body));
 });
 $(".new-key").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -458,10 +506,16 @@ async function act(fn) {
 }
 $(".accept").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/accept`))));
 $(".takeover").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/transfer`, { agent_id: me.id }))));
-$(".close").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: $(".close-reason").value }))));
+$(".close").addEventListener("click", () => act(async () => {
+  const tags = $$(".close-tags input:checked").map((c) => c.value).join(",");
+  showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: tags }));
+}));
 $(".transfer").addEventListener("click", () => act(async () => {
   const [kind, id] = $(".transfer-to").value.split(":");
-  showHeader(await api("POST", `/conversations/${current.id}/transfer`, kind === "skill" ? { skill_id: id } : { agent_id: id }));
+  const body = kind === "skill" ? { skill_id: id } : { agent_id: id };
+  body.note = $(".transfer-note").value;
+  showHeader(await api("POST", `/conversations/${current.id}/transfer`, body));
+  $(".transfer-note").value = "";
 }));
 
 // Keyboard: Alt+1..4 switch tabs, Alt+A accepts, Alt+C closes.
