@@ -922,7 +922,16 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	if got, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".messages li.consumer .text"))); got != "Hi, can I exchange boots I wore once?" {
 		t.Fatalf("console shows %q", got)
 	}
-	if v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info"))); !strings.Contains(v, "anonymous") {
+	// The visitor panel shows who, where and with what browser.
+	waitFor(t, func() bool {
+		v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info")))
+		if strings.Contains(v, "page_url") {
+			return true
+		}
+		chromedp.Run(console.ctx, chromedp.Evaluate[bool](`(document.querySelector(".items li[aria-selected=true]") || {click(){}}).click(), true`))
+		return false
+	})
+	if v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info"))); !strings.Contains(v, "anonymous") || !strings.Contains(v, "/demo/") || !strings.Contains(v, "Chrome") {
 		t.Fatalf("visitor panel: %q", v)
 	}
 	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Yes, within 60 days if they are clean.\r"))
@@ -932,6 +941,10 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Yes, within 60 days")
 	})
+	// The visitor read it; the console says so.
+	if err := chromedp.Do(console.ctx, chromedp.WaitVisible(chromedp.CSS(".messages li.agent .seen"))); err != nil {
+		t.Fatal(err)
+	}
 	console.shot("console-replied")
 	visitor.shot("visitor-got-reply")
 

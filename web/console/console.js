@@ -5,6 +5,7 @@ const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
 let canned = [];
+let visitorRead = 0; // the visitor's read position in the open conversation
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
 const names = new Map(); // user id → name
@@ -130,6 +131,12 @@ function onFrame(f) {
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
+    case "receipt":
+      if (current && f.receipt.conversation_id === current.id && f.receipt.side === "consumer" && f.receipt.kind === "read") {
+        visitorRead = Math.max(visitorRead, f.receipt.seq);
+        showRead();
+      }
+      break;
     case "typing":
       if (current && f.typing.conversation_id === current.id) $(".typing").textContent = f.typing.typing ? "Visitor is typing…" : "";
       break;
@@ -139,6 +146,10 @@ function onFrame(f) {
       break;
   }
 }
+
+// The supervisor's overview also ages: waits grow and presence changes
+// without a conversation event.
+setInterval(() => { if (tab === "supervise" && !$(".app").hidden) showOverview().catch(() => {}); }, 5000);
 
 $(".presence").addEventListener("change", (e) => send({ type: "presence", id: "presence", state: e.target.value }));
 
@@ -383,6 +394,7 @@ async function openConversation(id) {
   if (current) send({ type: "unsubscribe", conversation_id: current.id });
   current = await api("GET", "/conversations/" + id);
   lastSeq = 0;
+  visitorRead = current.consumer_read_seq;
   $(".placeholder").hidden = true;
   $(".conversation").hidden = false;
   $(".messages").textContent = "";
@@ -408,11 +420,24 @@ function showHeader(c) {
   $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
 }
 
+// showRead marks the agents' messages the visitor has read.
+function showRead() {
+  for (const li of $$(".messages li.agent[data-seq], .messages li.bot[data-seq]")) {
+    if (+li.dataset.seq <= visitorRead && !li.querySelector(".seen")) {
+      const s = document.createElement("span");
+      s.className = "from seen";
+      s.textContent = "Read";
+      li.append(s);
+    }
+  }
+}
+
 function addMessage(m) {
   if (m.seq <= lastSeq) return;
   lastSeq = m.seq;
   const li = document.createElement("li");
   li.className = m.sender_kind;
+  li.dataset.seq = m.seq;
   const from = document.createElement("span");
   from.className = "from";
   from.textContent = m.sender_kind === "consumer" ? "Visitor" : m.sender_name || m.sender_kind;
@@ -423,6 +448,7 @@ function addMessage(m) {
   $(".messages").append(li);
   $(".messages").scrollTop = $(".messages").scrollHeight;
   if (m.sender_kind === "consumer") send({ type: "receipt", conversation_id: current.id, kind: "read", seq: m.seq });
+  showRead();
 }
 
 // Notes are the team's: shown inline, marked, never sent to the visitor.

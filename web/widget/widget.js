@@ -113,6 +113,8 @@
     // The frame loads after the launcher shows, so the launcher never waits for it.
     setTimeoutFn(loadFrame, 0);
     queue.forEach(run);
+    // Agents see where the visitor is and with what browser.
+    run(["setAttributes", { page_url: location.href.slice(0, 1000), browser: N.userAgent.slice(0, 1000) }]);
     engage();
   }
 
