@@ -1,0 +1,68 @@
+package nlu
+
+import (
+	"testing"
+	"time"
+)
+
+func load(t testing.TB) (train, test []Example) {
+	t.Helper()
+	train, err := ReadCSV("testdata/banking77/train.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err = ReadCSV("testdata/banking77/test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return train, test
+}
+
+// TestFewShotBanking77 trains on 10 phrases per intent and checks the
+// accuracy on the whole test set (a quality floor, not a timing).
+func TestFewShotBanking77(t *testing.T) {
+	train, test := load(t)
+	if len(train) != 10003 || len(test) != 3080 {
+		t.Fatalf("data: %d train, %d test rows", len(train), len(test))
+	}
+	m := Train(FirstPerLabel(train, 10), Options{Seed: 1})
+	rep := Evaluate(m, test)
+	t.Logf("10 per intent: accuracy %.3f, macro-F1 %.3f", rep.Accuracy, rep.MacroF1)
+	if rep.Accuracy < 0.70 {
+		t.Fatalf("few-shot accuracy %.3f, below the 0.70 floor", rep.Accuracy)
+	}
+}
+
+func TestPredictRanksAndSumsToOne(t *testing.T) {
+	m := Train([]Example{
+		{"where is my card", "card_arrival"}, {"my card has not arrived", "card_arrival"}, {"card still not here", "card_arrival"},
+		{"how do I top up", "top_up"}, {"top up my account", "top_up"}, {"add money by top up", "top_up"},
+	}, Options{Seed: 1, MinDF: 1})
+	s := m.Predict("my card has still not arrived")
+	if s[0].Label != "card_arrival" {
+		t.Fatalf("ranked %v", s)
+	}
+	var sum float64
+	for _, x := range s {
+		sum += x.P
+	}
+	if sum < 0.999 || sum > 1.001 {
+		t.Fatalf("probabilities sum to %v", sum)
+	}
+}
+
+// BenchmarkBanking77 trains on the full set and reports test accuracy,
+// training time and per-utterance latency.
+func BenchmarkBanking77(b *testing.B) {
+	train, test := load(b)
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		m := Train(train, Options{Seed: 1})
+		trainTime := time.Since(start)
+		rep := Evaluate(m, test)
+		b.ReportMetric(rep.Accuracy, "accuracy")
+		b.ReportMetric(rep.MacroF1, "macroF1")
+		b.ReportMetric(trainTime.Seconds(), "train-s")
+		b.ReportMetric(float64(rep.LatencyP99.Microseconds()), "p99-µs")
+	}
+}
