@@ -41,6 +41,7 @@ Usage:
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
   parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
+  parley bot eval --train FILE --test FILE [--oos-label L]    measure the intent classifier
   parley version
 
 Every flag can also be set by an environment variable: --max-message-chars is PARLEY_MAX_MESSAGE_CHARS.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("usage: parley %s create ...", cmd)
 		}
 		return cmdCreate(ctx, cmd, rest[1:], getenv, stdout, stderr)
+	case "bot":
+		return cmdBot(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "parley %s %s\n", parley.Version, parley.Commit)
 		return nil

@@ -309,3 +309,17 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 		}
 	}
 }
+
+func TestBotEvalPrintsTheMeasures(t *testing.T) {
+	out := runCLI(t, "bot", "eval", "--train", "../../internal/bot/nlu/testdata/banking77/train.csv",
+		"--test", "../../internal/bot/nlu/testdata/banking77/test.csv", "--per-label", "10")
+	for _, want := range []string{"trained on 770 phrases, 77 intents", "accuracy", "macro-F1", "latency p99"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("bot eval printed:\n%s\nwithout %q", out, want)
+		}
+	}
+	var buf bytes.Buffer
+	if err := run(context.Background(), []string{"bot", "eval", "--train", "missing.csv", "--test", "x.csv"}, func(string) string { return "" }, nil, &buf, &buf); err == nil {
+		t.Fatal("a missing file was accepted")
+	}
+}

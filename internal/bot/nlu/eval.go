@@ -42,15 +42,23 @@ func ReadCSV(path string) ([]Example, error) {
 // Report is how well a classifier did on a test set.
 type Report struct {
 	N          int
-	Accuracy   float64
+	Accuracy   float64 // over in-scope examples when an out-of-scope label is set
 	MacroF1    float64
 	TrainTime  time.Duration
 	LatencyP50 time.Duration
 	LatencyP99 time.Duration
+	// Out-of-scope detection, when Evaluate is given an OOS label: an answer
+	// below the threshold is "no intent".
+	OOSPrecision, OOSRecall float64
 }
 
 // Evaluate classifies every test example with c and scores the results.
-func Evaluate(c Classifier, test []Example) Report {
+func Evaluate(c Classifier, test []Example) Report { return EvaluateOOS(c, test, "", 0) }
+
+// EvaluateOOS is Evaluate with out-of-scope detection: examples labelled
+// oosLabel should get "no intent" (top probability below threshold).
+func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float64) Report {
+	var oosTrue, oosPredicted, oosRight, inScope, inRight int
 	type counts struct{ tp, fp, fn int }
 	per := map[string]*counts{}
 	get := func(l string) *counts {
@@ -63,8 +71,29 @@ func Evaluate(c Classifier, test []Example) Report {
 	right := 0
 	for _, e := range test {
 		start := time.Now()
-		got := c.Predict(e.Text)[0].Label
+		top := c.Predict(e.Text)[0]
 		lat = append(lat, time.Since(start))
+		got := top.Label
+		if oosLabel != "" {
+			noIntent := top.P < threshold
+			isOOS := e.Label == oosLabel
+			if isOOS {
+				oosTrue++
+			}
+			if noIntent {
+				oosPredicted++
+				if isOOS {
+					oosRight++
+				}
+				got = oosLabel
+			}
+			if !isOOS {
+				inScope++
+				if got == e.Label {
+					inRight++
+				}
+			}
+		}
 		if got == e.Label {
 			right++
 			get(e.Label).tp++
@@ -92,6 +121,11 @@ func Evaluate(c Classifier, test []Example) Report {
 	}
 	slices.Sort(lat)
 	rep := Report{N: len(test), Accuracy: float64(right) / float64(len(test)), MacroF1: f1sum / float64(max(1, labels))}
+	if oosLabel != "" {
+		rep.Accuracy = float64(inRight) / float64(max(1, inScope))
+		rep.OOSPrecision = float64(oosRight) / float64(max(1, oosPredicted))
+		rep.OOSRecall = float64(oosRight) / float64(max(1, oosTrue))
+	}
 	if len(lat) > 0 {
 		rep.LatencyP50, rep.LatencyP99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	}
