@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
@@ -106,6 +107,7 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 
 type serveFlags struct {
 	cfg       server.Config
+	perMinute struct{ login, visitors, beacons int }
 	origins   string
 	logLevel  string
 	logFormat string
@@ -124,6 +126,9 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.Int64Var(&f.cfg.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame from a client")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
 	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")
+	fs.IntVar(&f.perMinute.login, "login-per-minute", 10, "login attempts per client address per minute (0: no limit)")
+	fs.IntVar(&f.perMinute.visitors, "visitors-per-minute", 60, "new visitor tokens per client address per minute (0: no limit)")
+	fs.IntVar(&f.perMinute.beacons, "beacons-per-minute", 600, "widget beacons per client address per minute (0: no limit)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	return fs, f
@@ -156,6 +161,18 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	}
 	if f.origins != "" {
 		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
+	}
+	perMinute := func(n int, burst int) server.RateLimit {
+		if n <= 0 {
+			return server.RateLimit{}
+		}
+		return server.RateLimit{Every: time.Minute / time.Duration(n), Burst: burst}
+	}
+	d := server.DefaultRateLimits
+	f.cfg.RateLimits = &server.RateLimits{
+		Login:          perMinute(f.perMinute.login, d.Login.Burst),
+		ConsumerTokens: perMinute(f.perMinute.visitors, d.ConsumerTokens.Burst),
+		Beacons:        perMinute(f.perMinute.beacons, d.Beacons.Burst),
 	}
 	return f.cfg, log, nil
 }

@@ -38,7 +38,9 @@ type testServer struct {
 
 func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testServer {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Password: fastPasswords}
+	// Tests and benchmarks call from one address far faster than people;
+	// the limits have their own test.
+	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Password: fastPasswords, RateLimits: &server.RateLimits{}}
 	for _, f := range tweak {
 		f(&cfg)
 	}

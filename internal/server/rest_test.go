@@ -530,3 +530,28 @@ func TestAttachmentsAreCheckedAndServedOnlyToParticipants(t *testing.T) {
 		t.Fatalf("another visitor fetched the attachment: %d", st)
 	}
 }
+
+func TestPublicEndpointsAreRateLimited(t *testing.T) {
+	limits := server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: 3}, ConsumerTokens: server.RateLimit{Every: time.Hour, Burst: 2}}
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.RateLimits = &limits })
+	b := seedBrand(t, ts, "Acme")
+	for i := 0; i < 3; i++ {
+		if st, _ := ts.anon(t).raw("POST", "/api/v1/auth/login", map[string]any{"email": b.agent.Email, "password": "guess " + fmt.Sprint(i)}); st != 401 {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	st, raw := ts.anon(t).raw("POST", "/api/v1/auth/login", map[string]any{"email": b.agent.Email, "password": password})
+	if st != 429 || errorCode(raw) != parley.ERATELIMITED {
+		t.Fatalf("fourth login in the window: %d %s", st, raw)
+	}
+	for i := 0; i < 2; i++ {
+		ts.newVisitor(t, b.account.ID)
+	}
+	if st, _ := ts.anon(t).raw("POST", "/api/v1/consumer-tokens", map[string]string{"account_id": b.account.ID}); st != 429 {
+		t.Fatalf("third visitor token in the window: %d", st)
+	}
+	// Other routes are not limited.
+	if st, _ := ts.withKey(t, b.apiKey).raw("GET", "/api/v1/me", nil); st != 200 {
+		t.Fatalf("me: %d", st)
+	}
+}

@@ -46,6 +46,8 @@ type Config struct {
 	Widget             widget.Config
 	Routing            routing.Config
 	QueueNoticeTick    time.Duration // how often waiting visitors are checked for the queue notice (default 5 s)
+	// RateLimits guard the public endpoints; nil takes DefaultRateLimits.
+	RateLimits *RateLimits
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
 	// account's widget.
 	DemoAccountID string
@@ -155,7 +157,16 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 		w.Write([]byte(`{"status":"ready","store":"ok","bus":"ok"}` + "\n"))
 	})
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	return s.observe(securityHeaders(mux))
+	limits := DefaultRateLimits
+	if s.cfg.RateLimits != nil {
+		limits = *s.cfg.RateLimits
+	}
+	guarded := http.NewServeMux()
+	guarded.Handle("POST /api/v1/auth/login", limited(limits.Login, mux))
+	guarded.Handle("POST /api/v1/consumer-tokens", limited(limits.ConsumerTokens, mux))
+	guarded.Handle("POST /widget/beacon", limited(limits.Beacons, mux))
+	guarded.Handle("/", mux)
+	return s.observe(securityHeaders(guarded))
 }
 
 // observe counts requests per route pattern and status.

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RateLimit is a per-client-address budget for a public endpoint: Per
+// requests each Every, with bursts up to Burst. A zero Every turns it off.
+type RateLimit struct {
+	Every time.Duration
+	Burst int
+}
+
+// RateLimits guard the endpoints anyone may call without credentials.
+type RateLimits struct {
+	Login          RateLimit // POST /api/v1/auth/login (password guessing)
+	ConsumerTokens RateLimit // POST /api/v1/consumer-tokens (creates visitors)
+	Beacons        RateLimit // POST /widget/beacon
+}
+
+// DefaultRateLimits are generous for people and tight for scripts.
+var DefaultRateLimits = RateLimits{
+	Login:          RateLimit{Every: 6 * time.Second, Burst: 10},
+	ConsumerTokens: RateLimit{Every: time.Second, Burst: 20},
+	Beacons:        RateLimit{Every: 100 * time.Millisecond, Burst: 100},
+}
+
+// limiter keeps one token bucket per client address.
+type limiter struct {
+	limit RateLimit
+	mu    sync.Mutex
+	by    map[string]*clientBucket
+}
+
+type clientBucket struct {
+	*rate.Limiter
+	seen time.Time
+}
+
+func newLimiter(l RateLimit) *limiter { return &limiter{limit: l, by: map[string]*clientBucket{}} }
+
+func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.by[addr]
+	if b == nil {
+		if len(l.by) > 100000 { // forget idle clients rather than grow without bound
+			for k, v := range l.by {
+				if now.Sub(v.seen) > 10*time.Minute {
+					delete(l.by, k)
+				}
+			}
+		}
+		b = &clientBucket{Limiter: rate.NewLimiter(rate.Every(l.limit.Every), l.limit.Burst)}
+		l.by[addr] = b
+	}
+	b.seen = now
+	r := b.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// limited wraps h with the budget; over it, 429 rate_limited with Retry-After.
+func limited(l RateLimit, h http.Handler) http.Handler {
+	if l.Every <= 0 {
+		return h
+	}
+	lim := newLimiter(l)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		if ok, wait := lim.allow(host, time.Now()); !ok {
+			secs := int(wait.Seconds()) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "rate_limited",
+				"message": "too many requests from this address; try again in " + strconv.Itoa(secs) + " s"}})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
