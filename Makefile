@@ -21,4 +21,5 @@ test:
 
 # The standard benchmarks; numbers go to docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlite/ ./internal/server/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlite/ ./internal/server/ ./internal/routing/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bot/nlu/
