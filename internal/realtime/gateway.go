@@ -104,8 +104,29 @@ type Gateway struct {
 func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Service, a *auth.Authenticator, log *slog.Logger, m *metrics.Metrics) *Gateway {
 	cfg.defaults()
 	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), conns: make(map[*conn]struct{}), staff: make(map[string]int)}
-	g.unsub = bus.Subscribe(g.hub.dispatch)
+	unsubHub := bus.Subscribe(g.hub.dispatch)
+	unsubUsers := bus.Subscribe(g.onUserChange)
+	g.unsub = func() { unsubHub(); unsubUsers() }
 	return g
+}
+
+// onUserChange ends the connections of a user who was deactivated: their
+// sessions are gone, and so are their sockets.
+func (g *Gateway) onUserChange(e *parley.Event) {
+	if e.Type != parley.EventUserUpdated {
+		return
+	}
+	var u parley.User
+	if json.Unmarshal(e.Data, &u) != nil || u.Active {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for c := range g.conns {
+		if c.principal.Kind == parley.PrincipalUser && c.principal.ID == u.ID && c.principal.AccountID == e.AccountID {
+			go c.ws.Close(CloseAuthFailed, "user deactivated")
+		}
+	}
 }
 
 // ServeHTTP upgrades the request and runs the connection until it ends.

@@ -235,11 +235,20 @@ func (e *Engine) OnEvent(ev *parley.Event) {
 		}
 		e.applyLocked(acc, &c)
 	case parley.EventUserCreated, parley.EventUserUpdated:
-		if acc == nil {
-			return
-		}
 		var u parley.User
 		if json.Unmarshal(ev.Data, &u) != nil {
+			return
+		}
+		if !u.Active {
+			// A deactivated user's conversations go back to the queue. Not
+			// here: this runs in the publisher, which the requeue writes through.
+			go func() {
+				if err := e.requeueAgent(context.Background(), ev.AccountID, u.ID, "agent_deactivated"); err != nil {
+					e.log.Warn("routing: requeue after deactivation", "user", u.ID, "err", err)
+				}
+			}()
+		}
+		if acc == nil {
 			return
 		}
 		e.setUserLocked(acc, &u)

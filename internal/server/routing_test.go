@@ -261,3 +261,25 @@ func TestBusinessHoursDecideWhetherVisitorsCanExpectAnAnswer(t *testing.T) {
 		t.Fatalf("an agent changed account settings: %d", st)
 	}
 }
+
+func TestDeactivatingAnAgentEndsTheirSocketsAndRequeuesTheirWork(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, b, true)
+	agent := online(t, ts, b.agent)
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(context.Background(), b.account.ID, conv.ID)
+		return c.State == parley.StateAssigned
+	})
+	if st, _ := ts.withKey(t, b.apiKey).raw("PATCH", "/api/v1/users/"+b.agent.ID, map[string]any{"active": false}); st != 200 {
+		t.Fatalf("deactivate: %d", st)
+	}
+	if code := agent.waitClosed(); code != 4001 {
+		t.Fatalf("the deactivated agent's socket closed with %d, want 4001", code)
+	}
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(context.Background(), b.account.ID, conv.ID)
+		return c.State == parley.StateQueued && c.AssigneeID == ""
+	})
+}
