@@ -110,21 +110,32 @@ func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Serv
 	return g
 }
 
-// onUserChange ends the connections of a user who was deactivated: their
-// sessions are gone, and so are their sockets.
+// onUserChange ends the connections of a user who was deactivated or an
+// API key that was revoked: their credentials are gone, so are their sockets.
 func (g *Gateway) onUserChange(e *parley.Event) {
-	if e.Type != parley.EventUserUpdated {
-		return
-	}
-	var u parley.User
-	if json.Unmarshal(e.Data, &u) != nil || u.Active {
+	var kind parley.PrincipalKind
+	var id, why string
+	switch e.Type {
+	case parley.EventUserUpdated:
+		var u parley.User
+		if json.Unmarshal(e.Data, &u) != nil || u.Active {
+			return
+		}
+		kind, id, why = parley.PrincipalUser, u.ID, "user deactivated"
+	case parley.EventAPIKeyRevoked:
+		var k struct{ ID string }
+		if json.Unmarshal(e.Data, &k) != nil {
+			return
+		}
+		kind, id, why = parley.PrincipalAPIKey, k.ID, "API key revoked"
+	default:
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for c := range g.conns {
-		if c.principal.Kind == parley.PrincipalUser && c.principal.ID == u.ID && c.principal.AccountID == e.AccountID {
-			go c.ws.Close(CloseAuthFailed, "user deactivated")
+		if c.principal.Kind == kind && c.principal.ID == id && c.principal.AccountID == e.AccountID {
+			go c.ws.Close(CloseAuthFailed, why)
 		}
 	}
 }

@@ -283,3 +283,16 @@ func TestDeactivatingAnAgentEndsTheirSocketsAndRequeuesTheirWork(t *testing.T) {
 		return c.State == parley.StateQueued && c.AssigneeID == ""
 	})
 }
+
+func TestRevokingAnAPIKeyEndsItsSockets(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	c := connect(t, ts, b.apiKey, nil)
+	id := strings.SplitN(b.apiKey, ".", 2)[0]
+	if st, _ := ts.login(t, b.admin).raw("DELETE", "/api/v1/api-keys/"+id, nil); st != 204 {
+		t.Fatalf("revoke: %d", st)
+	}
+	if code := c.waitClosed(); code != 4001 {
+		t.Fatalf("the revoked key's socket closed with %d, want 4001", code)
+	}
+}
