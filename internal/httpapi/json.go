@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	parley.ERATELIMITED:  http.StatusTooManyRequests,
 	parley.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	parley.EINTERNAL:     http.StatusInternalServerError,
+	parley.EMETHOD:       http.StatusMethodNotAllowed,
 }
 
 // ErrorBody is the JSON shape of every error response.

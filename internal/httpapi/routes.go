@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/parleychat/parley"
 )
@@ -78,8 +79,21 @@ func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range a.Routes() {
 		mux.Handle(rt.Method+" "+rt.Path, a.guard(rt.access, rt.handler))
 	}
-	// Anything else under the API prefix is a JSON 404, not an HTML page.
+	// Anything else under the API prefix is a JSON error, not an HTML page:
+	// 405 with Allow when the path exists with other methods, else 404.
 	mux.Handle("/api/", a.guard(public, func(w http.ResponseWriter, r *http.Request, _ parley.Principal) error {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return parley.Errorf(parley.EMETHOD, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, ", "))
+		}
 		return parley.Errorf(parley.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path)
 	}))
 }

@@ -276,6 +276,7 @@ func TestBadRequestsGetPreciseErrorsAndChangeNothing(t *testing.T) {
 		{"after_seq not a number", "GET", msgs + "?after_seq=abc", nil, 400, parley.EINVALID},
 		{"unknown conversation", "GET", "/api/v1/conversations/conv_nope", nil, 404, parley.ENOTFOUND},
 		{"unknown route", "GET", "/api/v1/teleport", nil, 404, parley.ENOTFOUND},
+		{"wrong method", "DELETE", "/api/v1/conversations", nil, 405, parley.EMETHOD},
 		{"bad state filter", "GET", "/api/v1/conversations?state=limbo", nil, 400, parley.EINVALID},
 		{"bad cursor", "GET", "/api/v1/conversations?cursor=42", nil, 400, parley.EINVALID},
 		{"bad limit", "GET", "/api/v1/conversations?limit=0", nil, 400, parley.EINVALID},
