@@ -198,6 +198,10 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// SessionKey names a session without revealing its token (for closing the
+// sockets opened with it at logout).
+func SessionKey(token string) string { return base64.RawURLEncoding.EncodeToString(hashToken(token)) }
+
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]

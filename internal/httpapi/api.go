@@ -25,6 +25,9 @@ type API struct {
 	secureCookies bool
 	// Routing knows agents' presence, for transfers; the server sets it.
 	Routing *routing.Engine
+	// OnLogout, when set, is told the ended session's key (auth.SessionKey)
+	// so its open sockets close too.
+	OnLogout func(sessionKey string)
 }
 
 // Options configure an API.

@@ -41,6 +41,9 @@ func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Prin
 		if err := a.auth.Logout(r.Context(), c.Value); err != nil {
 			return err
 		}
+		if a.OnLogout != nil {
+			a.OnLogout(auth.SessionKey(c.Value))
+		}
 	}
 	a.setSessionCookie(w, r, "", unixEpoch)
 	w.WriteHeader(http.StatusNoContent)

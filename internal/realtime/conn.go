@@ -39,6 +39,7 @@ type conn struct {
 	g         *Gateway
 	ws        *websocket.Conn
 	principal parley.Principal
+	session   string // auth.SessionKey of the cookie it was opened with, if any
 	out       chan item
 	ctx       context.Context
 	cancel    context.CancelFunc

@@ -149,9 +149,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A session cookie authenticates browser agents at the upgrade; the
 	// Origin check above is what keeps other sites from riding on it.
 	var cookiePrincipal *parley.Principal
+	session := ""
 	if ck, err := r.Cookie(auth.SessionCookie); err == nil && ck.Value != "" {
 		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil {
 			cookiePrincipal = &p
+			session = auth.SessionKey(ck.Value)
 		}
 	}
 	g.mu.Lock()
@@ -175,7 +177,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := &conn{g: g, ws: ws, principal: p, out: make(chan item, g.cfg.QueueSize), ctx: ctx, cancel: cancel, following: make(map[string]bool)}
+	if f := cookiePrincipal; f == nil || f.ID != p.ID {
+		session = "" // authenticated by a token, not the cookie
+	}
+	c := &conn{g: g, ws: ws, principal: p, session: session, out: make(chan item, g.cfg.QueueSize), ctx: ctx, cancel: cancel, following: make(map[string]bool)}
 	if !g.register(c) {
 		ws.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
@@ -388,6 +393,18 @@ func (g *Gateway) Drop(kind parley.PrincipalKind) {
 	for c := range g.conns {
 		if c.principal.Kind == kind {
 			c.ws.CloseNow()
+		}
+	}
+}
+
+// EndSession closes the sockets opened with a session that just ended
+// (logout), with 4001.
+func (g *Gateway) EndSession(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for c := range g.conns {
+		if c.session != "" && c.session == key {
+			go c.ws.Close(CloseAuthFailed, "logged out")
 		}
 	}
 }

@@ -296,3 +296,24 @@ func TestRevokingAnAPIKeyEndsItsSockets(t *testing.T) {
 		t.Fatalf("the revoked key's socket closed with %d, want 4001", code)
 	}
 }
+
+func TestLogoutEndsTheSessionsSockets(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	c := ts.login(t, b.agent)
+	req, _ := http.NewRequest("GET", ts.url, nil)
+	h := http.Header{}
+	for _, ck := range c.http.Jar.Cookies(req.URL) {
+		h.Set("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws := connect(t, ts, "", h)
+	other := agentWS(t, ts, b.agent) // another session of the same agent stays
+	if st, _ := c.raw("POST", "/api/v1/auth/logout", nil); st != 204 {
+		t.Fatalf("logout: %d", st)
+	}
+	if code := ws.waitClosed(); code != 4001 {
+		t.Fatalf("the logged-out session's socket closed with %d, want 4001", code)
+	}
+	other.send(`{"type":"ping","id":"still"}`)
+	other.next(reply("still"))
+}

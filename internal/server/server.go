@@ -130,6 +130,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
 	api.Routing = s.Routing
+	api.OnLogout = s.gateway.EndSession
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
