@@ -60,9 +60,6 @@ type Store interface {
 	OpenConversation(ctx context.Context, accountID string, o ConversationOpen) (*Conversation, error)
 	FindConversation(ctx context.Context, accountID, id string) (*Conversation, error)
 	ListConversations(ctx context.Context, accountID string, f ConversationFilter) ([]*Conversation, error)
-	// AssignConversation gives an open conversation to a user; it fails with
-	// ECONFLICT when the conversation is closed or already has that assignee.
-	AssignConversation(ctx context.Context, accountID, id, userID string) (*Conversation, error)
 	// ClaimConversation assigns a queued conversation to a user. It fails
 	// with ECONFLICT when the conversation is not queued (another agent took
 	// it, or it closed) or when the user is inactive or already has

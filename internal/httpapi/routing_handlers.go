@@ -112,6 +112,8 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 	case a.Routing != nil && a.Routing.Presence(p.AccountID, target.ID) != routing.Online:
 		return parley.Errorf(parley.ECONFLICT, "%s is not online", target.Name)
 	}
+	// The store checks capacity again, atomically; this early check keeps a
+	// refused transfer from leaving its note behind.
 	load, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{State: parley.StateAssigned, AssigneeID: target.ID, Limit: 200})
 	if err != nil {
 		return err

@@ -109,40 +109,6 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	return out, rows.Err()
 }
 
-// AssignConversation gives the conversation to a user of the account and
-// writes conversation.assigned.
-func (db *DB) AssignConversation(ctx context.Context, accountID, id, userID string) (*parley.Conversation, error) {
-	var out *parley.Conversation
-	err := db.do(ctx, func(tx *writeTx) error {
-		c, err := tx.findConversation(accountID, id)
-		if err != nil {
-			return err
-		}
-		if c.State == parley.StateClosed {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
-		}
-		if c.State == parley.StateAssigned && c.AssigneeID == userID {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is already assigned to %q", id, userID)
-		}
-		var active bool
-		err = tx.QueryRowContext(tx.ctx, `SELECT active FROM users WHERE account_id = ? AND id = ?`, accountID, userID).Scan(&active)
-		if err == sql.ErrNoRows || (err == nil && !active) {
-			return parley.Errorf(parley.EINVALID, "user %q not found or inactive", userID)
-		} else if err != nil {
-			return err
-		}
-		now := tx.now
-		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ?`,
-			string(c.State), userID, micros(now), micros(now), id); err != nil {
-			return err
-		}
-		out = c
-		return tx.event(accountID, parley.EventConversationAssigned, id, c)
-	})
-	return out, err
-}
-
 // ClaimConversation assigns a queued conversation to a user below capacity.
 func (db *DB) ClaimConversation(ctx context.Context, accountID, id, userID string) (*parley.Conversation, error) {
 	return db.assign(ctx, accountID, id, "", userID)

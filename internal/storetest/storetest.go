@@ -279,11 +279,11 @@ func testConversationLifecycle(t *testing.T, open Opener) {
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.AssignConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
+	c, err := s.ClaimConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
 	if err != nil || c.State != parley.StateAssigned || c.AssigneeID != u.ID || c.AssignedAt == nil {
 		t.Fatalf("assign: %+v %v", c, err)
 	}
-	_, err = s.AssignConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
+	_, err = s.ClaimConversation(ctx, f.account.ID, f.conversation.ID, u.ID)
 	wantCode(t, err, parley.ECONFLICT)
 	c, err = s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{Reason: "resolved", ClosedBy: u.ID})
 	if err != nil || c.State != parley.StateClosed || c.ClosedAt == nil || c.CloseReason != "resolved" {
