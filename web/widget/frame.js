@@ -635,6 +635,13 @@ function bindForm() {
   });
 }
 
+// minimise closes the chat here at once (so a message arriving meanwhile
+// counts as unread) and asks the page to hide the window.
+function minimise() {
+  setOpen(false);
+  toPage({ type: "close" });
+}
+
 // ---- Composer ----------------------------------------------------------------
 function bindComposer() {
   const form = $(".composer"), text = $("#text"), limit = $(".limit");
@@ -652,7 +659,7 @@ function bindComposer() {
   });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
-    if (e.key === "Escape") toPage({ type: "close" });
+    if (e.key === "Escape") minimise();
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -664,7 +671,7 @@ function bindComposer() {
     text.value = "";
     submit(v);
   });
-  $(".min").addEventListener("click", () => toPage({ type: "close" }));
+  $(".min").addEventListener("click", minimise);
   const fileInput = $(".file");
   $(".attach").addEventListener("click", () => fileInput.click());
   fileInput.addEventListener("change", () => {
