@@ -35,6 +35,11 @@ const (
 	EventEngagementDismissed  = "engagement.dismissed"
 	EventCSATSubmitted        = "csat.submitted"
 	EventNoteCreated          = "note.created"
+	EventBotUpdated           = "bot.updated"  // the configuration changed (data: version)
+	EventBotAnswered          = "bot.answered" // the bot answered from an intent, an article or a flow
+	EventBotMissed            = "bot.missed"   // the bot did not understand
+	EventBotHandoff           = "bot.handoff"  // the bot handed the conversation to people
+	EventBotFeedback          = "bot.feedback" // the visitor said whether an answer helped
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -46,6 +51,7 @@ var EventTypes = []string{
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
+	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 )
@@ -108,6 +109,17 @@ type Store interface {
 	CreateCannedResponse(ctx context.Context, c *CannedResponse) error
 	ListCannedResponses(ctx context.Context, accountID string) ([]*CannedResponse, error)
 	DeleteCannedResponse(ctx context.Context, accountID, id string) error
+
+	// Bots. PutBot saves an account's bot configuration and writes
+	// bot.updated; with expectVersion > 0 it fails with ECONFLICT unless
+	// that is the current version (two admins editing at once).
+	PutBot(ctx context.Context, accountID string, config json.RawMessage, expectVersion int64) (*BotRecord, error)
+	// FindBot returns the account's bot configuration (ENOTFOUND: none).
+	FindBot(ctx context.Context, accountID string) (*BotRecord, error)
+	// SaveBotSession keeps where the bot is in a conversation (a flow step,
+	// misses in a row); FindBotSession returns it, or nil when there is none.
+	SaveBotSession(ctx context.Context, accountID, conversationID string, state json.RawMessage) error
+	FindBotSession(ctx context.Context, accountID, conversationID string) (json.RawMessage, error)
 
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -40,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"NotesAndCannedResponses", testNotes},
 		{"ClaimsNeverDoubleAssignOrOverfill", testClaims},
 		{"RequeueKeepsQueueOrder", testRequeue},
+		{"BotConfigVersionsAndSessions", testBots},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -806,5 +808,57 @@ func testNotes(t *testing.T, open Opener) {
 	wantCode(t, s.DeleteCannedResponse(ctx, other.account.ID, c.ID), parley.ENOTFOUND)
 	if err := s.DeleteCannedResponse(ctx, f.account.ID, c.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testBots(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	if _, err := s.FindBot(ctx, a.account.ID); err == nil {
+		t.Fatal("an account without a bot has one")
+	} else {
+		wantCode(t, err, parley.ENOTFOUND)
+	}
+	r1, err := s.PutBot(ctx, a.account.ID, json.RawMessage(`{"enabled":true}`), 0)
+	if err != nil || r1.Version != 1 {
+		t.Fatalf("first save: %+v %v", r1, err)
+	}
+	// A save based on a stale version is refused and changes nothing.
+	_, err = s.PutBot(ctx, a.account.ID, json.RawMessage(`{"enabled":false}`), 7)
+	wantCode(t, err, parley.ECONFLICT)
+	r2, err := s.PutBot(ctx, a.account.ID, json.RawMessage(`{"enabled":false}`), 1)
+	if err != nil || r2.Version != 2 {
+		t.Fatalf("second save: %+v %v", r2, err)
+	}
+	got, err := s.FindBot(ctx, a.account.ID)
+	if err != nil || string(got.Config) != `{"enabled":false}` || got.Version != 2 {
+		t.Fatalf("found %+v %v", got, err)
+	}
+	if _, err := s.FindBot(ctx, b.account.ID); err == nil {
+		t.Fatal("account B sees account A's bot")
+	}
+	events, _ := s.ListEvents(ctx, a.account.ID, parley.EventFilter{Types: []string{parley.EventBotUpdated}})
+	if len(events) != 2 {
+		t.Fatalf("bot.updated events: %d", len(events))
+	}
+
+	if st, err := s.FindBotSession(ctx, a.account.ID, a.conversation.ID); err != nil || st != nil {
+		t.Fatalf("no session yet: %s %v", st, err)
+	}
+	if err := s.SaveBotSession(ctx, a.account.ID, a.conversation.ID, json.RawMessage(`{"misses":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveBotSession(ctx, a.account.ID, a.conversation.ID, json.RawMessage(`{"misses":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.FindBotSession(ctx, a.account.ID, a.conversation.ID); err != nil || string(st) != `{"misses":2}` {
+		t.Fatalf("session: %s %v", st, err)
+	}
+	// Another account can neither write nor read it.
+	wantCode(t, s.SaveBotSession(ctx, b.account.ID, a.conversation.ID, json.RawMessage(`{}`)), parley.ENOTFOUND)
+	if st, _ := s.FindBotSession(ctx, b.account.ID, a.conversation.ID); st != nil {
+		t.Fatalf("account B reads A's session: %s", st)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -47,6 +48,10 @@ type Report struct {
 	TrainTime  time.Duration
 	LatencyP50 time.Duration
 	LatencyP99 time.Duration
+	// CalibrationError is the expected calibration error of the top
+	// probability over ten equal-width bins: 0 when a probability of p is
+	// right a fraction p of the time.
+	CalibrationError float64
 	// Out-of-scope detection, when Evaluate is given an OOS label: an answer
 	// below the threshold is "no intent".
 	OOSPrecision, OOSRecall float64
@@ -69,11 +74,23 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 	}
 	var lat []time.Duration
 	right := 0
+	var bins [10]struct {
+		n, right int
+		conf     float64
+	}
 	for _, e := range test {
 		start := time.Now()
 		top := c.Predict(e.Text)[0]
 		lat = append(lat, time.Since(start))
 		got := top.Label
+		if e.Label != oosLabel || oosLabel == "" {
+			b := &bins[min(9, int(top.P*10))]
+			b.n++
+			b.conf += top.P
+			if got == e.Label {
+				b.right++
+			}
+		}
 		if oosLabel != "" {
 			noIntent := top.P < threshold
 			isOOS := e.Label == oosLabel
@@ -121,6 +138,15 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 	}
 	slices.Sort(lat)
 	rep := Report{N: len(test), Accuracy: float64(right) / float64(len(test)), MacroF1: f1sum / float64(max(1, labels))}
+	var scored int
+	for _, b := range bins {
+		scored += b.n
+	}
+	for _, b := range bins {
+		if b.n > 0 {
+			rep.CalibrationError += float64(b.n) / float64(scored) * math.Abs(float64(b.right)/float64(b.n)-b.conf/float64(b.n))
+		}
+	}
 	if oosLabel != "" {
 		rep.Accuracy = float64(inRight) / float64(max(1, inScope))
 		rep.OOSPrecision = float64(oosRight) / float64(max(1, oosPredicted))
@@ -143,4 +169,38 @@ func FirstPerLabel(examples []Example, n int) []Example {
 		}
 	}
 	return out
+}
+
+// HoldOutLabels makes an out-of-scope benchmark from a labelled set: every
+// k-th label (in sorted order) is removed from train, and its test rows are
+// relabelled oosLabel. It is the usual "unknown intent" protocol for data
+// that has no out-of-scope rows.
+func HoldOutLabels(train, test []Example, every int, oosLabel string) (keptTrain, relabelledTest []Example) {
+	var labels []string
+	seen := map[string]bool{}
+	for _, e := range train {
+		if !seen[e.Label] {
+			seen[e.Label] = true
+			labels = append(labels, e.Label)
+		}
+	}
+	slices.Sort(labels)
+	held := map[string]bool{}
+	for i, l := range labels {
+		if every > 0 && i%every == every-1 {
+			held[l] = true
+		}
+	}
+	for _, e := range train {
+		if !held[e.Label] {
+			keptTrain = append(keptTrain, e)
+		}
+	}
+	for _, e := range test {
+		if held[e.Label] {
+			e.Label = oosLabel
+		}
+		relabelledTest = append(relabelledTest, e)
+	}
+	return keptTrain, relabelledTest
 }
