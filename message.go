@@ -42,10 +42,13 @@ type Message struct {
 	ClientID       string      `json:"client_id,omitempty"`
 	Type           MessageType `json:"type"`
 	Text           string      `json:"text,omitempty"`
-	Choices        []Choice    `json:"choices,omitempty"`
-	Card           *Card       `json:"card,omitempty"`
-	Attachment     *Attachment `json:"attachment,omitempty"`
-	CreatedAt      time.Time   `json:"created_at"`
+	// HTML is Text rendered from Markdown and sanitised, set by the server
+	// for the bot's answers only; clients show it instead of Text.
+	HTML       string      `json:"html,omitempty"`
+	Choices    []Choice    `json:"choices,omitempty"`
+	Card       *Card       `json:"card,omitempty"`
+	Attachment *Attachment `json:"attachment,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
 }
 
 // Choice is a quick reply or a button. A button with a URL opens it; any

@@ -10,8 +10,10 @@ import (
 
 const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sender_id, sender_name, client_id, type, text, rich, created_at`
 
-// rich is how choices and cards are stored: one JSON column.
+// rich is how choices, cards, attachments and a bot's rendered HTML are
+// stored: one JSON column.
 type rich struct {
+	HTML       string             `json:"html,omitempty"`
 	Choices    []parley.Choice    `json:"choices,omitempty"`
 	Card       *parley.Card       `json:"card,omitempty"`
 	Attachment *parley.Attachment `json:"attachment,omitempty"`
@@ -21,8 +23,8 @@ type rich struct {
 // message.created, or returns the original when m.ClientID was seen before.
 func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
 	var richJSON any
-	if len(m.Choices) > 0 || m.Card != nil || m.Attachment != nil {
-		b, err := json.Marshal(rich{Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
+	if len(m.Choices) > 0 || m.Card != nil || m.Attachment != nil || m.HTML != "" {
+		b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
 		if err != nil {
 			return nil, false, err
 		}
@@ -116,7 +118,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 		if err := json.Unmarshal([]byte(richJSON.String), &r); err != nil {
 			return nil, err
 		}
-		m.Choices, m.Card, m.Attachment = r.Choices, r.Card, r.Attachment
+		m.HTML, m.Choices, m.Card, m.Attachment = r.HTML, r.Choices, r.Card, r.Attachment
 	}
 	m.CreatedAt = fromMicros(created)
 	return &m, nil

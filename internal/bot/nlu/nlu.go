@@ -44,7 +44,7 @@ type Options struct {
 	// right about 80% of the time (`parley bot eval` reports the
 	// calibration error).
 	Temperature float64
-	Seed         uint64
+	Seed        uint64
 }
 
 // Model is a trained intent classifier.
@@ -306,3 +306,27 @@ func (m *Model) Coverage(text string) float64 {
 
 // Labels returns the intents the model knows.
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
+
+// stopwords are left out of retrieval terms: they match every article.
+var stopwords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an the and or but if of to in on at by for with from as is are was were be been being
+		am do does did have has had i me my we our you your he she it its they them their this that these those
+		what which who whom how why when where can could would should will shall may might must not no so than too very
+		just about into over also there here please hi hello thanks thank`) {
+		stopwords[w] = true
+	}
+}
+
+// Terms returns the stems of a text's words without stopwords, for
+// retrieval (BM25) over a knowledge base.
+func Terms(text string) []string {
+	var out []string
+	for _, w := range tokens(text) {
+		if !stopwords[w] {
+			out = append(out, english.Stem(w, false))
+		}
+	}
+	return out
+}

@@ -1,0 +1,657 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot/nlu"
+)
+
+// Brain is a compiled configuration: the trained classifier, the article
+// index and the flows. It decides replies and is safe for concurrent use.
+type Brain struct {
+	cfg      *Config
+	model    *nlu.Model // nil when there is nothing to classify
+	index    *index
+	intents  map[string]*Intent
+	articles map[string]*Article
+	flows    map[string]*Flow
+	// skill is the handoff skill as an ID.
+	skills map[string]string
+}
+
+// Labels of the classifier: intents, articles and the built-in handoff.
+const (
+	labelIntent  = "intent:"
+	labelArticle = "article:"
+	labelHandoff = "handoff"
+)
+
+// handoffPhrases train the built-in "I want a person" intent.
+var handoffPhrases = []string{
+	"talk to a human", "speak to a person", "I want to talk to a real person", "can I speak with an agent",
+	"connect me to customer service", "let me talk to someone", "human please", "agent please", "representative",
+	"I need a human being", "get me a live agent", "is there a person I can chat with", "transfer me to support staff",
+	"operator", "talk to someone from your team", "I'd rather speak to a person",
+}
+
+// askedForPerson catches the plainest requests even when the classifier is
+// unsure: "human", "agent", "a person", "representative", "operator".
+var askedForPerson = regexp.MustCompile(`(?i)\b(human|humans|live agent|an agent|real person|a person|someone real|representative|operator|talk to (someone|somebody))\b`)
+
+// Compile trains a brain for a validated configuration. skills maps skill
+// names and IDs to IDs.
+func Compile(cfg *Config, skills map[string]string) *Brain {
+	c := *cfg
+	c.Defaults()
+	b := &Brain{cfg: &c, intents: map[string]*Intent{}, articles: map[string]*Article{}, flows: map[string]*Flow{}, skills: skills}
+	var examples []nlu.Example
+	for i := range c.Intents {
+		in := &c.Intents[i]
+		b.intents[in.Name] = in
+		label := labelIntent + in.Name
+		// The intent's name is a phrase too: "card_arrival" → "card arrival".
+		examples = append(examples, nlu.Example{Text: humanise(in.Name), Label: label})
+		for _, p := range in.Phrases {
+			if strings.TrimSpace(p) != "" {
+				examples = append(examples, nlu.Example{Text: p, Label: label})
+			}
+		}
+	}
+	for i := range c.Articles {
+		a := &c.Articles[i]
+		b.articles[a.ID] = a
+		label := labelArticle + a.ID
+		examples = append(examples, nlu.Example{Text: a.Title, Label: label})
+		for _, q := range a.Questions {
+			examples = append(examples, nlu.Example{Text: q, Label: label})
+		}
+	}
+	for i := range c.Flows {
+		b.flows[c.Flows[i].Name] = &c.Flows[i]
+	}
+	if len(examples) > 0 {
+		for _, p := range handoffPhrases {
+			examples = append(examples, nlu.Example{Text: p, Label: labelHandoff})
+		}
+		minDF := 2
+		if len(examples) < 3000 {
+			minDF = 1 // a small bot cannot afford to drop the words it saw once
+		}
+		b.model = nlu.Train(examples, nlu.Options{Seed: 1, MinDF: minDF})
+	}
+	b.index = newIndex(c.Articles)
+	return b
+}
+
+// Config returns the configuration the brain was compiled from, with
+// defaults filled in.
+func (b *Brain) Config() *Config { return b.cfg }
+
+func humanise(name string) string {
+	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(name)
+}
+
+// Session is where the bot is in one conversation; it is stored between
+// turns.
+type Session struct {
+	Misses int `json:"misses,omitempty"`
+	// Unhelpful counts answers the visitor said did not help; it is reset
+	// only by one that did.
+	Unhelpful int `json:"unhelpful,omitempty"`
+	// Flow and Step are the flow running and the ask step waiting for an
+	// answer; Retries counts answers that did not validate.
+	Flow    string `json:"flow,omitempty"`
+	Step    string `json:"step,omitempty"`
+	Retries int    `json:"retries,omitempty"`
+	// Offered maps the quick replies of the bot's last message (lowercased)
+	// to what they mean: "intent:NAME", "article:ID", "handoff",
+	// "helpful:yes", "helpful:no" or "none".
+	Offered map[string]string `json:"offered,omitempty"`
+	// Answered is the label of the last answer, for its feedback.
+	Answered   string            `json:"answered,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Out is a message the bot sends.
+type Out struct {
+	Text    string
+	HTML    string
+	Choices []parley.Choice
+	Buttons bool
+}
+
+// Handoff bands and reasons.
+const (
+	BandAnswer  = "answer"
+	BandConfirm = "confirm"
+	BandMiss    = "miss"
+	BandFlow    = "flow"
+	BandHandoff = "handoff"
+	BandOther   = "other" // feedback, small replies inside a flow
+
+	ReasonAsked    = "asked_for_person"
+	ReasonMisses   = "not_understood"
+	ReasonFlow     = "flow"
+	ReasonExternal = "external_bot_failed"
+	ReasonWebhook  = "webhook_failed"
+)
+
+// Turn is what the bot decided for one visitor message.
+type Turn struct {
+	Messages   []Out
+	Band       string
+	Intent     string // the label answered or guessed ("intent:…", "article:…")
+	Confidence float64
+	Handoff    *HandoffAction
+	Close      bool
+	Events     []TurnEvent
+	// Attributes collected by a flow, to keep on the visitor.
+	Attributes map[string]string
+}
+
+// HandoffAction hands the conversation to people.
+type HandoffAction struct {
+	Skill  string // ID; "" the general queue
+	Reason string
+}
+
+// TurnEvent is a bot.* event to record.
+type TurnEvent struct {
+	Type string
+	Data map[string]any
+}
+
+// Env is what a turn may use from outside: business hours and outbound
+// calls.
+type Env struct {
+	Open bool // within business hours
+	// Call POSTs a signed JSON payload and decodes the JSON reply into out.
+	Call func(ctx context.Context, url string, payload, out any) error
+	// ConversationID and ConsumerID describe the conversation to webhooks.
+	ConversationID, ConsumerID string
+}
+
+// Reply decides the bot's answer to a visitor message and updates sess.
+func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) Turn {
+	text = strings.TrimSpace(text)
+	var t Turn
+	if text == "" {
+		return t
+	}
+	if b.cfg.External != nil {
+		return b.external(ctx, sess, text, env)
+	}
+	offered := sess.Offered
+	sess.Offered = nil
+	if action, ok := offered[strings.ToLower(text)]; ok {
+		return b.act(ctx, sess, action, env)
+	}
+	if askedForPerson.MatchString(text) {
+		return b.handoff(sess, "", ReasonAsked, env)
+	}
+	if sess.Step != "" {
+		return b.answerStep(ctx, sess, text, env)
+	}
+	return b.understand(ctx, sess, text, env)
+}
+
+// Classification is what the bot understood from a text, for the
+// console's test box.
+type Classification struct {
+	Band       string       `json:"band"`
+	Label      string       `json:"label,omitempty"`
+	Confidence float64      `json:"confidence"`
+	Coverage   float64      `json:"coverage"` // share of the words the bot knows
+	Top        []nlu.Score  `json:"top,omitempty"`
+	Search     *SearchMatch `json:"search,omitempty"`
+}
+
+// SearchMatch is the best knowledge-base article found by search.
+type SearchMatch struct {
+	Article  string  `json:"article"`
+	Score    float64 `json:"score"`
+	Coverage float64 `json:"coverage"`
+}
+
+// Classify places a text in a band: answer (with the label), confirm (the
+// two best), or miss.
+func (b *Brain) Classify(text string) Classification {
+	c := Classification{Band: BandMiss}
+	if b.model != nil {
+		c.Coverage = b.model.Coverage(text)
+		scores := b.model.Predict(text)
+		c.Top = scores[:min(3, len(scores))]
+		if c.Coverage > 0 {
+			top := scores[0]
+			c.Label, c.Confidence = top.Label, top.P
+			h := b.cfg.Handoff
+			switch {
+			case top.P >= h.AnswerAt:
+				c.Band = BandAnswer
+			case top.Label == labelHandoff && top.P >= h.ConfirmAt:
+				c.Band = BandHandoff
+			case top.P >= h.ConfirmAt:
+				c.Band = BandConfirm
+			}
+		}
+	}
+	if hits := b.index.search(text); len(hits) > 0 {
+		best := hits[0]
+		c.Search = &SearchMatch{Article: best.article.ID, Score: best.score, Coverage: best.coverage}
+		clear := len(hits) == 1 || best.score >= 1.3*hits[1].score
+		// Search answers when the classifier is unsure and one article
+		// holds most of the question's words.
+		if c.Band != BandAnswer && c.Band != BandHandoff && best.coverage >= 0.6 && clear {
+			c.Band, c.Label, c.Confidence = BandAnswer, labelArticle+best.article.ID, best.coverage
+		}
+	}
+	if c.Band == BandAnswer && c.Label == labelHandoff {
+		c.Band = BandHandoff
+	}
+	return c
+}
+
+func (b *Brain) understand(ctx context.Context, sess *Session, text string, env Env) Turn {
+	c := b.Classify(text)
+	switch c.Band {
+	case BandHandoff:
+		return b.handoff(sess, c.Label, ReasonAsked, env)
+	case BandAnswer:
+		t := b.answer(ctx, sess, c.Label, env)
+		t.Confidence = c.Confidence
+		for i := range t.Events {
+			if t.Events[i].Type == parley.EventBotAnswered {
+				t.Events[i].Data["confidence"] = round(c.Confidence)
+			}
+		}
+		return t
+	case BandConfirm:
+		var choices []parley.Choice
+		sess.Offered = map[string]string{}
+		for _, s := range c.Top[:min(2, len(c.Top))] {
+			if s.Label == labelHandoff {
+				continue
+			}
+			title := b.title(s.Label)
+			choices = append(choices, parley.Choice{Label: title})
+			sess.Offered[strings.ToLower(title)] = s.Label
+		}
+		choices = append(choices, parley.Choice{Label: "Something else"})
+		sess.Offered["something else"] = "none"
+		return Turn{Band: BandConfirm, Intent: c.Label, Confidence: c.Confidence,
+			Messages: []Out{{Text: "Did you mean one of these?", Choices: choices}}}
+	}
+	return b.miss(sess, c.Label, c.Confidence, env)
+}
+
+// title is what a label is called in a quick reply.
+func (b *Brain) title(label string) string {
+	if id, ok := strings.CutPrefix(label, labelArticle); ok && b.articles[id] != nil {
+		return b.articles[id].Title
+	}
+	name := strings.TrimPrefix(label, labelIntent)
+	h := humanise(name)
+	if h == "" {
+		return name
+	}
+	return strings.ToUpper(h[:1]) + h[1:]
+}
+
+// act carries out a quick reply the bot offered.
+func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) Turn {
+	switch action {
+	case labelHandoff:
+		return b.handoff(sess, "", ReasonAsked, env)
+	case "helpful:yes", "helpful:no":
+		helpful := action == "helpful:yes"
+		t := Turn{Band: BandOther, Events: []TurnEvent{{Type: parley.EventBotFeedback, Data: map[string]any{"helpful": helpful, "answer": sess.Answered}}}}
+		if helpful {
+			sess.Misses, sess.Unhelpful = 0, 0
+			t.Messages = []Out{{Text: "Glad I could help. Is there anything else?"}}
+			return t
+		}
+		sess.Unhelpful++
+		if sess.Unhelpful >= b.cfg.Handoff.MaxMisses {
+			h := b.handoff(sess, sess.Answered, ReasonMisses, env)
+			h.Events = append(t.Events, h.Events...)
+			return h
+		}
+		sess.Offered = map[string]string{"talk to a person": labelHandoff}
+		t.Messages = []Out{{Text: "Sorry about that. Could you tell me more, in other words? Or talk to a person.", Choices: []parley.Choice{{Label: "Talk to a person"}}}}
+		return t
+	case "none":
+		return b.miss(sess, "", 0, env)
+	}
+	t := b.answer(ctx, sess, action, env)
+	t.Confidence = 1 // the visitor chose it
+	return t
+}
+
+// answer replies with an intent's answer or flow, or an article.
+func (b *Brain) answer(ctx context.Context, sess *Session, label string, env Env) Turn {
+	sess.Misses = 0
+	if name, ok := strings.CutPrefix(label, labelIntent); ok {
+		in := b.intents[name]
+		if in == nil {
+			return b.miss(sess, label, 0, env)
+		}
+		if in.Flow != "" {
+			sess.Flow, sess.Step, sess.Retries = in.Flow, "", 0
+			t := b.run(ctx, sess, b.flows[in.Flow].Steps[0].ID, env)
+			t.Intent = label
+			t.Events = append([]TurnEvent{{Type: parley.EventBotAnswered, Data: map[string]any{"intent": name, "source": "flow", "flow": in.Flow}}}, t.Events...)
+			if t.Band == "" {
+				t.Band = BandFlow
+			}
+			return t
+		}
+		return b.withFeedback(sess, label, in.Answer, map[string]any{"intent": name, "source": "intent"})
+	}
+	if id, ok := strings.CutPrefix(label, labelArticle); ok && b.articles[id] != nil {
+		a := b.articles[id]
+		return b.withFeedback(sess, label, a.Body, map[string]any{"article": id, "source": "article"})
+	}
+	return b.miss(sess, label, 0, env)
+}
+
+// withFeedback is an answer followed by "Did this help?".
+func (b *Brain) withFeedback(sess *Session, label, markdown string, data map[string]any) Turn {
+	sess.Answered = label
+	sess.Offered = map[string]string{"yes": "helpful:yes", "no": "helpful:no", "talk to a person": labelHandoff}
+	return Turn{Band: BandAnswer, Intent: label, Events: []TurnEvent{{Type: parley.EventBotAnswered, Data: data}},
+		Messages: []Out{
+			{Text: markdown, HTML: RenderMarkdown(markdown)},
+			{Text: "Did this help?", Choices: []parley.Choice{{Label: "Yes"}, {Label: "No"}, {Label: "Talk to a person"}}},
+		}}
+}
+
+func (b *Brain) miss(sess *Session, guess string, confidence float64, env Env) Turn {
+	sess.Misses++
+	ev := TurnEvent{Type: parley.EventBotMissed, Data: map[string]any{"misses": sess.Misses, "best_guess": guess, "confidence": round(confidence)}}
+	if sess.Misses >= b.cfg.Handoff.MaxMisses {
+		t := b.handoff(sess, guess, ReasonMisses, env)
+		t.Events = append([]TurnEvent{ev}, t.Events...)
+		return t
+	}
+	sess.Offered = map[string]string{"talk to a person": labelHandoff}
+	return Turn{Band: BandMiss, Intent: guess, Confidence: confidence, Events: []TurnEvent{ev},
+		Messages: []Out{{Text: b.cfg.Fallback, Choices: []parley.Choice{{Label: "Talk to a person"}}}}}
+}
+
+// handoff gives the conversation to people, saying so (and whether the team
+// is in right now).
+func (b *Brain) handoff(sess *Session, intent, reason string, env Env) Turn {
+	return b.handoffTo(sess, b.cfg.Handoff.Skill, intent, reason, env)
+}
+
+func (b *Brain) handoffTo(sess *Session, skill, intent, reason string, env Env) Turn {
+	*sess = Session{Attributes: sess.Attributes}
+	msg := b.cfg.Handoff.Message
+	if !env.Open {
+		msg = b.cfg.Handoff.ClosedMessage
+	}
+	skillID := b.skills[skill]
+	return Turn{Band: BandHandoff, Intent: intent, Handoff: &HandoffAction{Skill: skillID, Reason: reason},
+		Messages: []Out{{Text: msg}},
+		Events:   []TurnEvent{{Type: parley.EventBotHandoff, Data: map[string]any{"reason": reason, "intent": intent, "skill": skillID, "open": env.Open}}}}
+}
+
+// answerStep takes the visitor's answer to the ask step the flow waits on.
+func (b *Brain) answerStep(ctx context.Context, sess *Session, text string, env Env) Turn {
+	f := b.flows[sess.Flow]
+	step := f.step(sess.Step)
+	if step == nil { // the flow changed under the conversation
+		sess.Flow, sess.Step = "", ""
+		return b.understand(ctx, sess, text, env)
+	}
+	value, ok := validateAnswer(step, text)
+	if !ok {
+		sess.Retries++
+		if sess.Retries > b.cfg.Handoff.MaxMisses {
+			return b.handoff(sess, labelIntent+sess.Flow, ReasonMisses, env)
+		}
+		retry := step.Retry
+		if retry == "" {
+			retry = retryText(step)
+		}
+		return Turn{Band: BandFlow, Messages: []Out{{Text: retry, Choices: choicesOf(step)}}}
+	}
+	sess.Retries = 0
+	if sess.Attributes == nil {
+		sess.Attributes = map[string]string{}
+	}
+	sess.Attributes[step.Attribute] = value
+	t := b.run(ctx, sess, step.Next, env)
+	if t.Attributes == nil {
+		t.Attributes = map[string]string{}
+	}
+	t.Attributes[step.Attribute] = value
+	return t
+}
+
+func (f *Flow) step(id string) *Step {
+	if f == nil {
+		return nil
+	}
+	for i := range f.Steps {
+		if f.Steps[i].ID == id {
+			return &f.Steps[i]
+		}
+	}
+	return nil
+}
+
+// maxStepsPerTurn bounds a turn even though validation refuses loops that
+// never wait.
+const maxStepsPerTurn = 100
+
+// run executes a flow from step id until a step waits or the flow ends.
+func (b *Brain) run(ctx context.Context, sess *Session, id string, env Env) Turn {
+	t := Turn{Band: BandFlow}
+	f := b.flows[sess.Flow]
+	for range maxStepsPerTurn {
+		step := f.step(id)
+		if step == nil { // "" or gone: the flow is over
+			sess.Flow, sess.Step = "", ""
+			return t
+		}
+		switch step.Kind {
+		case StepSay:
+			t.Messages = append(t.Messages, Out{Text: step.Text, HTML: RenderMarkdown(step.Text), Choices: choicesOf(step), Buttons: step.Buttons})
+			id = step.Next
+		case StepAsk:
+			t.Messages = append(t.Messages, Out{Text: step.Text, HTML: RenderMarkdown(step.Text), Choices: choicesOf(step), Buttons: step.Buttons})
+			sess.Step = step.ID
+			return t
+		case StepBranch:
+			id = step.Next
+			v := sess.Attributes[step.Attribute]
+			for _, c := range step.Cases {
+				if strings.EqualFold(v, c.Equals) {
+					id = c.Next
+					break
+				}
+			}
+		case StepWebhook:
+			var reply struct {
+				Say        string            `json:"say"`
+				Attributes map[string]string `json:"attributes"`
+			}
+			payload := map[string]any{"conversation_id": env.ConversationID, "consumer_id": env.ConsumerID, "flow": sess.Flow, "step": step.ID, "attributes": sess.Attributes}
+			err := errNoCaller
+			if env.Call != nil {
+				err = env.Call(ctx, step.URL, payload, &reply)
+			}
+			if err != nil {
+				if step.OnError != "" {
+					id = step.OnError
+					continue
+				}
+				h := b.handoffTo(sess, "", labelIntent+sess.Flow, ReasonWebhook, env)
+				h.Messages = append(t.Messages, h.Messages...)
+				return h
+			}
+			if reply.Say != "" {
+				t.Messages = append(t.Messages, Out{Text: reply.Say})
+			}
+			for k, v := range reply.Attributes {
+				if sess.Attributes == nil {
+					sess.Attributes = map[string]string{}
+				}
+				if t.Attributes == nil {
+					t.Attributes = map[string]string{}
+				}
+				sess.Attributes[k], t.Attributes[k] = v, v
+			}
+			id = step.Next
+		case StepHandoff:
+			skill := step.Skill
+			if skill == "" {
+				skill = b.cfg.Handoff.Skill
+			}
+			h := b.handoffTo(sess, skill, labelIntent+sess.Flow, ReasonFlow, env)
+			if step.Text != "" {
+				h.Messages = []Out{{Text: step.Text}}
+			}
+			h.Messages = append(t.Messages, h.Messages...)
+			h.Attributes = t.Attributes
+			return h
+		case StepEnd:
+			if step.Text != "" {
+				t.Messages = append(t.Messages, Out{Text: step.Text, HTML: RenderMarkdown(step.Text)})
+			}
+			sess.Flow, sess.Step = "", ""
+			t.Close = step.Close
+			return t
+		}
+	}
+	sess.Flow, sess.Step = "", ""
+	return t
+}
+
+var errNoCaller = fmt.Errorf("outbound calls are not available")
+
+func choicesOf(s *Step) []parley.Choice {
+	var out []parley.Choice
+	for _, c := range s.Choices {
+		out = append(out, parley.Choice{Label: c})
+	}
+	return out
+}
+
+func retryText(s *Step) string {
+	switch {
+	case len(s.Choices) > 0:
+		return "Please pick one of the options."
+	case s.Validate == ValidateEmail:
+		return "That doesn't look like an email address. Could you check it?"
+	case s.Validate == ValidateNumber:
+		return "Please answer with a number."
+	}
+	return "Sorry, could you answer that again?"
+}
+
+// validateAnswer checks an answer against an ask step and normalises it.
+func validateAnswer(s *Step, text string) (string, bool) {
+	v := s.Validate
+	if v == "" && len(s.Choices) > 0 {
+		v = ValidateChoice
+	}
+	switch v {
+	case ValidateChoice:
+		for _, c := range s.Choices {
+			if strings.EqualFold(strings.TrimSpace(c), text) {
+				return c, true
+			}
+		}
+		return "", false
+	case ValidateEmail:
+		a, err := mail.ParseAddress(text)
+		if err != nil || a.Name != "" || !strings.Contains(a.Address[strings.IndexByte(a.Address, '@')+1:], ".") {
+			return "", false
+		}
+		return strings.ToLower(a.Address), true
+	case ValidateNumber:
+		f, err := strconv.ParseFloat(strings.ReplaceAll(text, ",", ""), 64)
+		if err != nil {
+			return "", false
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), true
+	}
+	return text, len([]rune(text)) <= 1000
+}
+
+func round(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+// ExternalRequest is what Parley sends to a brand's own bot for each
+// visitor message (docs/bot.md).
+type ExternalRequest struct {
+	ConversationID string            `json:"conversation_id"`
+	ConsumerID     string            `json:"consumer_id"`
+	Text           string            `json:"text"`
+	Attributes     map[string]string `json:"attributes,omitempty"`
+}
+
+// ExternalReply is what the brand's bot answers: messages to send and
+// actions ("handoff" with an optional skill, "close").
+type ExternalReply struct {
+	Messages []struct {
+		Text    string   `json:"text"`
+		Choices []string `json:"choices,omitempty"`
+	} `json:"messages"`
+	Actions []struct {
+		Type  string `json:"type"`
+		Skill string `json:"skill,omitempty"`
+	} `json:"actions"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// external asks the brand's bot; when it fails or is too slow, people take
+// over.
+func (b *Brain) external(ctx context.Context, sess *Session, text string, env Env) Turn {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(b.cfg.External.TimeoutMS)*time.Millisecond)
+	defer cancel()
+	var reply ExternalReply
+	err := errNoCaller
+	if env.Call != nil {
+		err = env.Call(ctx, b.cfg.External.URL, ExternalRequest{ConversationID: env.ConversationID, ConsumerID: env.ConsumerID, Text: text, Attributes: sess.Attributes}, &reply)
+	}
+	if err != nil {
+		t := b.handoff(sess, "", ReasonExternal, env)
+		t.Events[0].Data["error"] = err.Error()
+		return t
+	}
+	t := Turn{Band: BandAnswer, Attributes: reply.Attributes, Events: []TurnEvent{{Type: parley.EventBotAnswered, Data: map[string]any{"source": "external"}}}}
+	for _, m := range reply.Messages {
+		if len(t.Messages) == 10 || strings.TrimSpace(m.Text) == "" {
+			continue
+		}
+		o := Out{Text: m.Text}
+		for _, c := range m.Choices[:min(len(m.Choices), parley.DefaultMessageLimits.MaxChoices)] {
+			o.Choices = append(o.Choices, parley.Choice{Label: c})
+		}
+		t.Messages = append(t.Messages, o)
+	}
+	for _, a := range reply.Actions {
+		switch a.Type {
+		case "handoff":
+			skill := a.Skill
+			if skill == "" {
+				skill = b.cfg.Handoff.Skill
+			}
+			h := b.handoffTo(sess, skill, "", "external_bot", env)
+			h.Messages = append(t.Messages, h.Messages...)
+			return h
+		case "close":
+			t.Close = true
+		}
+	}
+	return t
+}

@@ -1,0 +1,305 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// Runtime makes each account's bot a participant: it answers visitors in
+// conversations that are with the bot, hands off into routing, and keeps
+// the compiled brains current.
+type Runtime struct {
+	store  parley.Store
+	log    *slog.Logger
+	call   func(ctx context.Context, url, secret string, payload, out any) error
+	limits Limits
+	now    func() time.Time
+
+	mu     sync.Mutex
+	brains map[string]*entry // by account
+	// work queues per worker: a conversation always goes to the same
+	// worker, so its turns run in order.
+	work []chan *parley.Event
+	// Answered is called after each turn with how long it took from the
+	// visitor's message being stored (for metrics; may be nil).
+	Answered func(band string, d time.Duration)
+}
+
+type entry struct {
+	brain   *Brain // nil: no bot, or disabled
+	version int64
+	checked time.Time
+}
+
+// recheck is how long a compiled brain is trusted before the stored
+// version is compared again (edits through the API apply at once, by
+// bot.updated; this catches edits made by `parley bot import` from
+// another process).
+const recheck = 5 * time.Second
+
+// NewRuntime returns a runtime; call is how outbound requests are made
+// (signed JSON POST), nil to refuse them.
+func NewRuntime(store parley.Store, log *slog.Logger, call func(ctx context.Context, url, secret string, payload, out any) error) *Runtime {
+	r := &Runtime{store: store, log: log, call: call, limits: DefaultLimits, now: time.Now, brains: map[string]*entry{}}
+	for range 4 {
+		r.work = append(r.work, make(chan *parley.Event, 4096))
+	}
+	return r
+}
+
+// Run answers visitors until ctx ends.
+func (r *Runtime) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, ch := range r.work {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-ch:
+					if err := r.handle(ctx, e); err != nil && ctx.Err() == nil {
+						r.log.Warn("bot turn failed", "account", e.AccountID, "conversation", e.ConversationID, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// OnEvent queues visitor messages and new conversations for the bot, and
+// forgets a brain when its configuration changes. It never blocks the bus.
+func (r *Runtime) OnEvent(e *parley.Event) {
+	switch e.Type {
+	case parley.EventBotUpdated:
+		r.mu.Lock()
+		delete(r.brains, e.AccountID)
+		r.mu.Unlock()
+		return
+	case parley.EventMessageCreated:
+		// Only visitors' messages need an answer; a cheap look before decoding.
+		if !strings.Contains(string(e.Data), `"sender_kind":"consumer"`) {
+			return
+		}
+	case parley.EventConversationOpened:
+		if !strings.Contains(string(e.Data), `"state":"bot"`) {
+			return
+		}
+	default:
+		return
+	}
+	h := fnv.New32a()
+	h.Write([]byte(e.ConversationID))
+	select {
+	case r.work[h.Sum32()%uint32(len(r.work))] <- e:
+	default:
+		r.log.Warn("bot turn dropped: queue full", "conversation", e.ConversationID)
+	}
+}
+
+// Brain returns the account's compiled bot, or nil when it has none or it
+// is disabled.
+func (r *Runtime) Brain(ctx context.Context, accountID string) (*Brain, error) {
+	r.mu.Lock()
+	e := r.brains[accountID]
+	r.mu.Unlock()
+	now := r.now()
+	if e != nil && now.Sub(e.checked) < recheck {
+		return e.brain, nil
+	}
+	rec, err := r.store.FindBot(ctx, accountID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		r.remember(accountID, &entry{checked: now})
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e != nil && e.version == rec.Version {
+		r.remember(accountID, &entry{brain: e.brain, version: e.version, checked: now})
+		return e.brain, nil
+	}
+	var cfg Config
+	if err := json.Unmarshal(rec.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("stored bot of %s: %w", accountID, err)
+	}
+	var b *Brain
+	if cfg.Enabled {
+		skills, err := SkillMap(ctx, r.store, accountID)
+		if err != nil {
+			return nil, err
+		}
+		b = Compile(&cfg, skills)
+	}
+	r.remember(accountID, &entry{brain: b, version: rec.Version, checked: now})
+	return b, nil
+}
+
+func (r *Runtime) remember(accountID string, e *entry) {
+	r.mu.Lock()
+	r.brains[accountID] = e
+	r.mu.Unlock()
+}
+
+// Enabled reports whether new conversations of the account start with the
+// bot.
+func (r *Runtime) Enabled(ctx context.Context, accountID string) bool {
+	b, err := r.Brain(ctx, accountID)
+	return err == nil && b != nil
+}
+
+// SkillMap maps the account's skill names and IDs to IDs.
+func SkillMap(ctx context.Context, store parley.Store, accountID string) (map[string]string, error) {
+	skills, err := store.ListSkills(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, s := range skills {
+		m[s.Name], m[s.ID] = s.ID, s.ID
+	}
+	return m, nil
+}
+
+// SenderID is the sender ID of the bot's messages.
+const SenderID = "bot"
+
+func (r *Runtime) handle(ctx context.Context, e *parley.Event) error {
+	b, err := r.Brain(ctx, e.AccountID)
+	if err != nil || b == nil {
+		return err
+	}
+	c, err := r.store.FindConversation(ctx, e.AccountID, e.ConversationID)
+	if err != nil {
+		return err
+	}
+	if c.State != parley.StateBot {
+		return nil
+	}
+	if e.Type == parley.EventConversationOpened {
+		if b.cfg.Greeting == "" {
+			return nil
+		}
+		return r.apply(ctx, b, c, "greeting", &Session{}, Turn{Messages: []Out{{Text: b.cfg.Greeting, HTML: RenderMarkdown(b.cfg.Greeting)}}})
+	}
+	var m parley.Message
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		return err
+	}
+	sess := &Session{}
+	raw, err := r.store.FindBotSession(ctx, e.AccountID, c.ID)
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		if err := json.Unmarshal(raw, sess); err != nil {
+			sess = &Session{} // an unreadable session starts afresh
+		}
+	}
+	acc, err := r.store.FindAccount(ctx, e.AccountID)
+	if err != nil {
+		return err
+	}
+	env := Env{Open: acc.Settings.BusinessHours == nil || acc.Settings.BusinessHours.Open(r.now()), ConversationID: c.ID, ConsumerID: c.ConsumerID}
+	if r.call != nil {
+		secret := b.cfg.Secret
+		env.Call = func(ctx context.Context, url string, payload, out any) error {
+			return r.call(ctx, url, secret, payload, out)
+		}
+	}
+	turn := b.Reply(ctx, sess, m.Text, env)
+	if err := r.apply(ctx, b, c, m.ID, sess, turn); err != nil {
+		return err
+	}
+	if r.Answered != nil && turn.Band != "" {
+		r.Answered(turn.Band, r.now().Sub(m.CreatedAt))
+	}
+	return nil
+}
+
+// apply carries out a turn: messages, session, visitor attributes, events,
+// then a handoff or a close.
+func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, trigger string, sess *Session, t Turn) error {
+	for i, o := range t.Messages {
+		m := &parley.Message{AccountID: c.AccountID, ConversationID: c.ID, SenderKind: parley.SenderBot, SenderID: SenderID,
+			SenderName: b.cfg.Name, ClientID: fmt.Sprintf("bot:%s:%d", trigger, i), Type: parley.MessageText, Text: o.Text, HTML: o.HTML, Choices: o.Choices}
+		if len(o.Choices) > 0 {
+			m.Type = parley.MessageQuickReplies
+			if o.Buttons {
+				m.Type = parley.MessageButtons
+			}
+		}
+		if _, _, err := r.store.AppendMessage(ctx, m); err != nil {
+			if parley.ErrorCode(err) == parley.ECONFLICT { // closed meanwhile
+				return nil
+			}
+			return err
+		}
+	}
+	state, _ := json.Marshal(sess)
+	if err := r.store.SaveBotSession(ctx, c.AccountID, c.ID, state); err != nil {
+		return err
+	}
+	if len(t.Attributes) > 0 {
+		if err := r.keepAttributes(ctx, c, t.Attributes); err != nil {
+			return err
+		}
+	}
+	for _, ev := range t.Events {
+		data, _ := json.Marshal(ev.Data)
+		if err := r.store.AppendEvent(ctx, &parley.Event{AccountID: c.AccountID, Type: ev.Type, ConversationID: c.ID, Data: data}); err != nil {
+			return err
+		}
+	}
+	if t.Handoff != nil {
+		// The agent sees why, and what the bot understood, as a note.
+		note := "Handed over by the bot: " + strings.ReplaceAll(t.Handoff.Reason, "_", " ")
+		if t.Intent != "" {
+			note += fmt.Sprintf(". Detected: %s", b.title(t.Intent))
+			if t.Confidence > 0 {
+				note += fmt.Sprintf(" (confidence %.0f%%)", t.Confidence*100)
+			}
+		}
+		if err := r.store.AddNote(ctx, &parley.Note{AccountID: c.AccountID, ConversationID: c.ID, AuthorID: SenderID, AuthorName: b.cfg.Name, Text: note}); err != nil {
+			return err
+		}
+		_, err := r.store.RequeueConversation(ctx, c.AccountID, c.ID, parley.Requeue{Skill: t.Handoff.Skill, ChangeSkill: t.Handoff.Skill != "", Reason: "bot_handoff"})
+		return err
+	}
+	if t.Close {
+		_, err := r.store.CloseConversation(ctx, c.AccountID, c.ID, parley.ConversationClose{Reason: "resolved by bot", ClosedBy: SenderID})
+		return err
+	}
+	return nil
+}
+
+func (r *Runtime) keepAttributes(ctx context.Context, c *parley.Conversation, attrs map[string]string) error {
+	consumer, err := r.store.FindConsumer(ctx, c.AccountID, c.ConsumerID)
+	if err != nil {
+		return err
+	}
+	if consumer.Attributes == nil {
+		consumer.Attributes = map[string]string{}
+	}
+	for k, v := range attrs {
+		switch k {
+		case "email":
+			consumer.Email = v
+		case "name":
+			consumer.Name = v
+		default:
+			consumer.Attributes[k] = v
+		}
+	}
+	return r.store.UpdateConsumer(ctx, consumer)
+}

@@ -1,0 +1,182 @@
+// Package outbound makes Parley's HTTP calls to brands' servers (the
+// external bot, flow webhooks, and event webhooks): requests signed per
+// the Standard Webhooks specification, with a timeout, a cap on the
+// response size, and a guard that refuses private, loopback and link-local
+// destinations — checked on the address actually dialled, so DNS answers
+// and redirects cannot get around it.
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// Options configure a Client.
+type Options struct {
+	// AllowPrivate lets calls reach private, loopback and link-local
+	// addresses, and plain HTTP (development and tests only).
+	AllowPrivate bool
+	Timeout      time.Duration // per call (default 5 s)
+	MaxResponse  int64         // bytes read from a reply (default 256 KiB)
+}
+
+// Client sends signed JSON requests.
+type Client struct {
+	opt  Options
+	http *http.Client
+}
+
+// ErrForbiddenAddress is returned when a destination is private.
+var ErrForbiddenAddress = errors.New("destination address is private, loopback or link-local")
+
+// New returns a client.
+func New(opt Options) *Client {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	if opt.MaxResponse <= 0 {
+		opt.MaxResponse = 256 << 10
+	}
+	d := &net.Dialer{Timeout: opt.Timeout, Control: func(_, address string, _ syscall.RawConn) error {
+		if opt.AllowPrivate {
+			return nil
+		}
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return err
+		}
+		if !Public(ap.Addr()) {
+			return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
+		}
+		return nil
+	}}
+	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: opt.Timeout, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, Proxy: nil}
+	return &Client{opt: opt, http: &http.Client{Transport: tr, Timeout: opt.Timeout, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		return checkScheme(req.URL.Scheme, opt.AllowPrivate)
+	}}}
+}
+
+// Public reports whether an address may be called without AllowPrivate.
+func Public(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast() &&
+		!a.IsUnspecified() && !a.IsMulticast() && !a.IsInterfaceLocalMulticast() &&
+		!netip.MustParsePrefix("100.64.0.0/10").Contains(a) // carrier-grade NAT
+}
+
+func checkScheme(scheme string, allowPrivate bool) error {
+	if scheme == "https" || (scheme == "http" && allowPrivate) {
+		return nil
+	}
+	return parley.Errorf(parley.EINVALID, "only https:// URLs may be called")
+}
+
+// CheckURL validates a destination before it is saved: HTTPS (plain HTTP
+// only with AllowPrivate) and, when the host is an IP literal, public.
+func (c *Client) CheckURL(raw string) error {
+	req, err := http.NewRequest(http.MethodPost, raw, nil)
+	if err != nil || req.URL.Host == "" {
+		return parley.Errorf(parley.EINVALID, "%q is not a URL", raw)
+	}
+	if err := checkScheme(req.URL.Scheme, c.opt.AllowPrivate); err != nil {
+		return err
+	}
+	host := req.URL.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil && !c.opt.AllowPrivate && !Public(a) {
+		return parley.Errorf(parley.EINVALID, "%s resolves to a private address", host)
+	}
+	if !c.opt.AllowPrivate && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+		return parley.Errorf(parley.EINVALID, "%s is a loopback name", host)
+	}
+	return nil
+}
+
+// NewSecret returns a signing secret in the Standard Webhooks format
+// ("whsec_" and base64 of 24 random bytes).
+func NewSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// Sign returns the webhook-signature header value for a message.
+func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return "", fmt.Errorf("signing secret is not base64: %w", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "%s.%d.", id, ts.Unix())
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// PostJSON sends payload as a signed JSON POST and decodes a JSON reply into
+// out (when out is not nil). A status outside 2xx is an error.
+func (c *Client) PostJSON(ctx context.Context, url, secret string, payload, out any) error {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if err := checkScheme(req.URL.Scheme, c.opt.AllowPrivate); err != nil {
+		return err
+	}
+	id, now := parley.NewID("msg"), time.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Parley")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	if secret != "" {
+		sig, err := Sign(secret, id, now, body)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("webhook-signature", sig)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, c.opt.MaxResponse+1))
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) > c.opt.MaxResponse {
+		return fmt.Errorf("reply larger than %d bytes", c.opt.MaxResponse)
+	}
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %s", url, res.Status)
+	}
+	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("reply is not the expected JSON: %w", err)
+	}
+	return nil
+}
