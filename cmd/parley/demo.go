@@ -9,6 +9,8 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/bot/demo"
 	"github.com/parleychat/parley/internal/server"
 	"github.com/parleychat/parley/internal/sqlite"
 )
@@ -63,6 +65,9 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 	}
 	defer store.Close()
 	if u, err := store.FindUserByEmail(ctx, demoAdminEmail); err == nil {
+		if err := seedDemoBot(ctx, store, u.AccountID); err != nil {
+			return nil, err
+		}
 		return store.FindAccount(ctx, u.AccountID)
 	} else if parley.ErrorCode(err) != parley.ENOTFOUND {
 		return nil, err
@@ -89,5 +94,15 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			return nil, err
 		}
 	}
-	return a, nil
+	return a, seedDemoBot(ctx, store, a.ID)
+}
+
+// seedDemoBot gives the demo brand its bot, unless it has one (an admin may
+// have edited it since).
+func seedDemoBot(ctx context.Context, store parley.Store, accountID string) error {
+	if _, err := store.FindBot(ctx, accountID); parley.ErrorCode(err) != parley.ENOTFOUND {
+		return err
+	}
+	_, _, err := bot.Save(ctx, store, accountID, "northwind.yaml", demo.Northwind, 0, bot.DefaultLimits)
+	return err
 }

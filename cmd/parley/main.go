@@ -42,7 +42,10 @@ Usage:
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
   parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
-  parley bot eval --train FILE --test FILE [--oos-label L]    measure the intent classifier
+  parley bot import FILE [--account ID]                          load a bot (.yaml, .json) or add FAQs (.csv: question,answer[,title])
+  parley bot export [--account ID] [--format yaml|json]          print the bot's configuration
+  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--per-label N]
+                                                                 measure the intent classifier
   parley version
 
 Every flag can also be set by an environment variable: --max-message-chars is PARLEY_MAX_MESSAGE_CHARS.
@@ -129,6 +132,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.perMinute.login, "login-per-minute", 10, "login attempts per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.visitors, "visitors-per-minute", 60, "new visitor tokens per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.beacons, "beacons-per-minute", 600, "widget beacons per client address per minute (0: no limit)")
+	fs.BoolVar(&f.cfg.AllowPrivateOutbound, "allow-private-outbound", false, "let bot connectors and webhooks call private, loopback and plain-HTTP addresses (development only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	return fs, f

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -313,7 +314,8 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 func TestBotEvalPrintsTheMeasures(t *testing.T) {
 	out := runCLI(t, "bot", "eval", "--train", "../../internal/bot/nlu/testdata/banking77/train.csv",
 		"--test", "../../internal/bot/nlu/testdata/banking77/test.csv", "--per-label", "10")
-	for _, want := range []string{"trained on 770 phrases, 77 intents", "accuracy", "macro-F1", "latency p99"} {
+	// 770 phrases and the 77 intent names.
+	for _, want := range []string{"trained on 847 phrases, 77 intents", "accuracy", "macro-F1", "calibration", "in scope      answered right", "latency p99"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("bot eval printed:\n%s\nwithout %q", out, want)
 		}
@@ -321,5 +323,51 @@ func TestBotEvalPrintsTheMeasures(t *testing.T) {
 	var buf bytes.Buffer
 	if err := run(context.Background(), []string{"bot", "eval", "--train", "missing.csv", "--test", "x.csv"}, func(string) string { return "" }, nil, &buf, &buf); err == nil {
 		t.Fatal("a missing file was accepted")
+	}
+}
+
+func TestBotImportExportAndPreciseErrors(t *testing.T) {
+	dir := t.TempDir()
+	account := runCLI(t, "account", "create", "--data", dir, "--name", "Acme")
+	runCLI(t, "account", "create", "--data", dir, "--name", "Other")
+	good := filepath.Join(dir, "bot.yaml")
+	os.WriteFile(good, []byte("enabled: true\nintents:\n  - name: hours\n    phrases: [when are you open]\n    answer: Nine to five.\n"), 0o600)
+	if out := runCLI(t, "bot", "import", good, "--data", dir, "--account", account); !strings.Contains(out, "version 1") {
+		t.Fatalf("import said %q", out)
+	}
+	faq := filepath.Join(dir, "faq.csv")
+	os.WriteFile(faq, []byte("question,answer\nDo you ship abroad?,Yes: to 30 countries.\nInternational delivery?,Yes: to 30 countries.\nCan I pay by PayPal?,We take PayPal.\n"), 0o600)
+	if out := runCLI(t, "bot", "import", faq, "--data", dir, "--account", account); !strings.Contains(out, "added 2 articles") || !strings.Contains(out, "version 2") {
+		t.Fatalf("FAQ import said %q", out)
+	}
+	exported := runCLI(t, "bot", "export", "--data", dir, "--account", account, "--format", "yaml")
+	for _, want := range []string{"name: hours", "id: do-you-ship-abroad", "- International delivery?", "secret: whsec_"} {
+		if !strings.Contains(exported, want) {
+			t.Fatalf("export lacks %q:\n%s", want, exported)
+		}
+	}
+
+	fail := func(name, content, want string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(content), 0o600)
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"bot", "import", path, "--data", dir, "--account", account}, func(string) string { return "" }, nil, &out, &errOut)
+		if err == nil || err.Error() != path+want {
+			t.Fatalf("import of %s: %v, want %s%s", name, err, path, want)
+		}
+	}
+	fail("cycle.yaml", "flows:\n  - name: f\n    steps:\n      - {id: a, kind: say, text: hi, next: a}\n",
+		`:4: flows[0].steps[0]: step "a" is part of a loop that never waits for the visitor`)
+	fail("bad.csv", "question,answer\nWhere are you?,\n", ":2: answer: is empty")
+	fail("bad.yaml", "enabled: [\n", ":1: did not find expected node content")
+	// Nothing changed: the last good configuration is still there.
+	if again := runCLI(t, "bot", "export", "--data", dir, "--account", account, "--format", "yaml"); again != exported {
+		t.Fatal("a refused import changed the configuration")
+	}
+	// Two accounts: the account must be named.
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"bot", "export", "--data", dir}, func(string) string { return "" }, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--account is required") {
+		t.Fatalf("export without --account: %v", err)
 	}
 }

@@ -179,7 +179,20 @@ type FieldError struct {
 	Line  int
 	Field string // "intents[2].phrases"
 	Msg   string
+	Code  string // parley.EINVALID unless set (ETOOLARGE for size limits)
 }
+
+// Unwrap makes a FieldError a domain error, so delivery layers map it.
+func (e *FieldError) Unwrap() error {
+	code := e.Code
+	if code == "" {
+		code = parley.EINVALID
+	}
+	return &parley.Error{Code: code, Message: e.Error()}
+}
+
+// Location returns the field and line, for machine-readable errors.
+func (e *FieldError) Location() (field string, line int) { return e.Field, e.Line }
 
 func (e *FieldError) Error() string {
 	var b strings.Builder
@@ -208,7 +221,7 @@ func (e *FieldError) Error() string {
 // are not checked).
 func Parse(file string, data []byte, skills map[string]string, l Limits) (*Config, error) {
 	if len(data) > l.MaxBytes {
-		return nil, &FieldError{File: file, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d", len(data), l.MaxBytes)}
+		return nil, &FieldError{File: file, Code: parley.ETOOLARGE, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d", len(data), l.MaxBytes)}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {

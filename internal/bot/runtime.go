@@ -34,7 +34,7 @@ type Runtime struct {
 }
 
 type entry struct {
-	brain   *Brain // nil: no bot, or disabled
+	brain   *Brain // nil: no bot
 	version int64
 	checked time.Time
 }
@@ -107,8 +107,8 @@ func (r *Runtime) OnEvent(e *parley.Event) {
 	}
 }
 
-// Brain returns the account's compiled bot, or nil when it has none or it
-// is disabled.
+// Brain returns the account's compiled bot (enabled or not: admins test a
+// bot before they turn it on), or nil when it has none.
 func (r *Runtime) Brain(ctx context.Context, accountID string) (*Brain, error) {
 	r.mu.Lock()
 	e := r.brains[accountID]
@@ -133,14 +133,11 @@ func (r *Runtime) Brain(ctx context.Context, accountID string) (*Brain, error) {
 	if err := json.Unmarshal(rec.Config, &cfg); err != nil {
 		return nil, fmt.Errorf("stored bot of %s: %w", accountID, err)
 	}
-	var b *Brain
-	if cfg.Enabled {
-		skills, err := SkillMap(ctx, r.store, accountID)
-		if err != nil {
-			return nil, err
-		}
-		b = Compile(&cfg, skills)
+	skills, err := SkillMap(ctx, r.store, accountID)
+	if err != nil {
+		return nil, err
 	}
+	b := Compile(&cfg, skills)
 	r.remember(accountID, &entry{brain: b, version: rec.Version, checked: now})
 	return b, nil
 }
@@ -155,7 +152,7 @@ func (r *Runtime) remember(accountID string, e *entry) {
 // bot.
 func (r *Runtime) Enabled(ctx context.Context, accountID string) bool {
 	b, err := r.Brain(ctx, accountID)
-	return err == nil && b != nil
+	return err == nil && b != nil && b.cfg.Enabled
 }
 
 // SkillMap maps the account's skill names and IDs to IDs.
@@ -175,16 +172,22 @@ func SkillMap(ctx context.Context, store parley.Store, accountID string) (map[st
 const SenderID = "bot"
 
 func (r *Runtime) handle(ctx context.Context, e *parley.Event) error {
-	b, err := r.Brain(ctx, e.AccountID)
-	if err != nil || b == nil {
-		return err
-	}
 	c, err := r.store.FindConversation(ctx, e.AccountID, e.ConversationID)
 	if err != nil {
 		return err
 	}
 	if c.State != parley.StateBot {
 		return nil
+	}
+	b, err := r.Brain(ctx, e.AccountID)
+	if err != nil {
+		return err
+	}
+	if b == nil || !b.cfg.Enabled {
+		// The bot was turned off while the visitor talked to it: people
+		// take over rather than leave the visitor unanswered.
+		_, err := r.store.RequeueConversation(ctx, c.AccountID, c.ID, parley.Requeue{Reason: "bot_disabled"})
+		return err
 	}
 	if e.Type == parley.EventConversationOpened {
 		if b.cfg.Greeting == "" {

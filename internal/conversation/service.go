@@ -28,6 +28,9 @@ type Service struct {
 	// Mask, when set, rewrites message text before it is stored (for
 	// example to hide card numbers). It runs after validation.
 	Mask func(text string) string
+	// StartWithBot, when set, says whether the account's new conversations
+	// start with its bot rather than in the queue.
+	StartWithBot func(ctx context.Context, accountID string) bool
 }
 
 // New returns a Service over store and bus with the given message limits.
@@ -74,6 +77,11 @@ func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*
 	}
 	if o.Priority < 0 || o.Priority > 10 {
 		return nil, parley.Errorf(parley.EINVALID, "priority must be between 0 and 10")
+	}
+	// Visitors meet the bot first; a brand's server opening a conversation
+	// for a skill means it wants people.
+	if s.StartWithBot != nil && o.Skill == "" && s.StartWithBot(ctx, p.AccountID) {
+		o.State = parley.StateBot
 	}
 	return s.store.OpenConversation(ctx, p.AccountID, o)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/routing"
 )
@@ -25,6 +26,10 @@ type API struct {
 	secureCookies bool
 	// Routing knows agents' presence, for transfers; the server sets it.
 	Routing *routing.Engine
+	// Bot compiles and caches accounts' bots, for the test box.
+	Bot *bot.Runtime
+	// BotLimits bound bot configurations and imports.
+	BotLimits bot.Limits
 	// OnLogout, when set, is told the ended session's key (auth.SessionKey)
 	// so its open sockets close too.
 	OnLogout func(sessionKey string)
@@ -45,7 +50,7 @@ func New(store parley.Store, a *auth.Authenticator, conv *conversation.Service, 
 	if opt.MaxAttachmentBytes <= 0 {
 		opt.MaxAttachmentBytes = 10 << 20
 	}
-	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, maxFile: opt.MaxAttachmentBytes, secureCookies: opt.SecureCookies}
+	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, maxFile: opt.MaxAttachmentBytes, secureCookies: opt.SecureCookies, BotLimits: bot.DefaultLimits}
 }
 
 // access says who may call a route.

@@ -33,7 +33,15 @@ type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// Field and Line locate an error in an imported document.
+		Field string `json:"field,omitempty"`
+		Line  int    `json:"line,omitempty"`
 	} `json:"error"`
+}
+
+// located is an error that knows where in a document it is.
+type located interface {
+	Location() (field string, line int)
 }
 
 // writeError sends err as JSON with its status. Internal errors are logged
@@ -45,6 +53,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	var body ErrorBody
 	body.Error.Code, body.Error.Message = code, parley.ErrorMessage(err)
+	var loc located
+	if errors.As(err, &loc) {
+		body.Error.Field, body.Error.Line = loc.Location()
+	}
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError

@@ -68,6 +68,12 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/widget-identity", admins, a.handlePutIdentityKey},
 		{"DELETE", "/api/v1/widget-identity", admins, a.handleDeleteIdentityKey},
 
+		{"GET", "/api/v1/bot", admins, a.handleGetBot},
+		{"PUT", "/api/v1/bot", admins, a.handlePutBot},
+		{"POST", "/api/v1/bot/import", admins, a.handleImportBot},
+		{"GET", "/api/v1/bot/export", admins, a.handleExportBot},
+		{"POST", "/api/v1/bot/test", admins, a.handleTestBot},
+
 		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
 	}
 }

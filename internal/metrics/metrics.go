@@ -25,6 +25,7 @@ type Metrics struct {
 	HTTPLatency     *prometheus.HistogramVec // REST latency by route
 	LauncherVisible prometheus.Histogram     // widget script start → launcher visible, as browsers report it
 	WidgetBeacons   *prometheus.CounterVec   // widget beacons by kind
+	BotTurns        *prometheus.HistogramVec // visitor message stored → bot's reply stored, by band
 }
 
 // New registers Parley's collectors and the Go runtime's on a new registry.
@@ -69,7 +70,11 @@ func New() *Metrics {
 	m.WidgetBeacons = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_widget_beacons_total", Help: "Widget page-view beacons received, by kind.",
 	}, []string{"kind"})
-	r.MustRegister(m.LauncherVisible, m.WidgetBeacons)
+	m.BotTurns = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "parley_bot_turn_seconds", Help: "Time from a visitor's message being stored to the bot's reply being stored, by band (answer, confirm, miss, flow, handoff).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"band"})
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

@@ -19,10 +19,12 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/metrics"
+	"github.com/parleychat/parley/internal/outbound"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/sqlite"
@@ -52,6 +54,12 @@ type Config struct {
 	// account's widget.
 	DemoAccountID string
 	Password      auth.PasswordParams // zero: auth.DefaultPasswordParams
+	// AllowPrivateOutbound lets the external bot, flow webhooks and event
+	// webhooks call private, loopback and link-local addresses and plain
+	// HTTP (development and tests only).
+	AllowPrivateOutbound bool
+	// BotLimits bound bot configurations; zero fields take bot.DefaultLimits.
+	BotLimits bot.Limits
 }
 
 // Server is a running node.
@@ -67,6 +75,7 @@ type Server struct {
 	gateway   *realtime.Gateway
 	Routing   *routing.Engine
 	announcer *conversation.Announcer
+	Bot       *bot.Runtime
 	Widget    *widget.Handler
 	http      *http.Server
 	listener  net.Listener
@@ -118,6 +127,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.Subscribe(s.Routing.OnEvent)
 	s.announcer = conversation.NewAnnouncer(store, log)
 	bus.Subscribe(s.announcer.OnEvent)
+	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
+	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
+	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
+	bus.Subscribe(s.Bot.OnEvent)
+	conv.StartWithBot = s.Bot.Enabled
+	api.Bot = s.Bot
+	if cfg.BotLimits != (bot.Limits{}) {
+		api.BotLimits = cfg.BotLimits
+	}
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
@@ -129,6 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
+	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -246,6 +265,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.Widget.Run(sweepCtx)
 	go s.Routing.Run(sweepCtx)
 	go s.announcer.Run(sweepCtx)
+	go s.Bot.Run(sweepCtx)
 	go func() {
 		tick := time.NewTicker(s.cfg.QueueNoticeTick)
 		defer tick.Stop()

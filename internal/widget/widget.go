@@ -74,6 +74,9 @@ type Handler struct {
 	// AgentsOnline reports whether someone can answer now; the server sets
 	// it. Nil means always.
 	AgentsOnline func(accountID string) bool
+	// BotOn reports whether the account's bot answers visitors; the
+	// offline form is not needed then.
+	BotOn func(accountID string) bool
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -172,7 +175,8 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 	online = online && open
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online, "open": open})
+	botOn := h.BotOn != nil && h.BotOn(a.ID)
+	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online, "open": open, "bot": botOn})
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's

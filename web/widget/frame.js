@@ -360,6 +360,21 @@ function setMeta(el, text) {
   m.textContent = text;
 }
 
+// addHTML shows a bot answer the server rendered from Markdown and
+// sanitised. DOMParser never runs scripts, and the frame's CSP forbids
+// inline ones anyway; links open outside the frame.
+function addHTML(b, html) {
+  const div = document.createElement("div");
+  div.className = "text rich";
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  div.append(...doc.body.childNodes);
+  for (const a of div.querySelectorAll("a")) {
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+  }
+  b.append(div);
+}
+
 function addSystem(text) { addText(bubble("system"), text); }
 
 function renderPending(m) {
@@ -397,7 +412,8 @@ function onMessage(m) {
   if (m.sender_kind === "system") { addSystem(m.text); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
-  if (m.text) addText(b, m.text);
+  if (m.html && m.sender_kind === "bot") addHTML(b, m.html);
+  else if (m.text) addText(b, m.text);
   if (m.attachment) b.append(fileView(m.attachment));
   if (m.choices && m.choices.length) b.append(choices(m.choices));
   if (m.card) b.append(card(m.card));
@@ -587,7 +603,7 @@ async function checkForm() {
   if (cfg.offline_form) {
     try {
       const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account))).json();
-      if (!a.agents_online) mode = "offline";
+      if (!a.agents_online && !a.bot) mode = "offline";
     } catch (e) { /* assume someone is there */ }
   }
   showForm(mode);

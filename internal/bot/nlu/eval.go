@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -203,4 +204,71 @@ func HoldOutLabels(train, test []Example, every int, oosLabel string) (keptTrain
 		relabelledTest = append(relabelledTest, e)
 	}
 	return keptTrain, relabelledTest
+}
+
+// WithLabelNames adds each label's name as one more phrase of that label
+// ("card_arrival" → "card arrival"), as the bot does with intent names.
+func WithLabelNames(examples []Example) []Example {
+	out := append([]Example(nil), examples...)
+	seen := map[string]bool{}
+	for _, e := range examples {
+		if !seen[e.Label] {
+			seen[e.Label] = true
+			out = append(out, Example{Text: strings.NewReplacer("_", " ", "-", " ").Replace(e.Label), Label: e.Label})
+		}
+	}
+	return out
+}
+
+// BandReport is how a test set falls into the bot's three bands: answered
+// outright (top probability ≥ answerAt), confirmed ("Did you mean …?",
+// from confirmAt), or not understood. Fractions of the in-scope rows and
+// of the out-of-scope rows.
+type BandReport struct {
+	InRight, InWrong, InConfirm, InNone float64 // in scope: answered right, answered wrong, confirm, no intent
+	InConfirmHasIt                      float64 // in scope, confirm band, the right intent among the top two
+	OOSAnswered, OOSConfirm, OOSNone    float64 // out of scope: a wrong answer, a confirm, no intent
+}
+
+// Bands classifies every test example and reports the bands.
+func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt float64) BandReport {
+	var r BandReport
+	var in, oos float64
+	for _, e := range test {
+		s := c.Predict(e.Text)
+		top := s[0]
+		if e.Label == oosLabel && oosLabel != "" {
+			oos++
+			switch {
+			case top.P >= answerAt:
+				r.OOSAnswered++
+			case top.P >= confirmAt:
+				r.OOSConfirm++
+			default:
+				r.OOSNone++
+			}
+			continue
+		}
+		in++
+		switch {
+		case top.P >= answerAt && top.Label == e.Label:
+			r.InRight++
+		case top.P >= answerAt:
+			r.InWrong++
+		case top.P >= confirmAt:
+			r.InConfirm++
+			if top.Label == e.Label || (len(s) > 1 && s[1].Label == e.Label) {
+				r.InConfirmHasIt++
+			}
+		default:
+			r.InNone++
+		}
+	}
+	for _, p := range []*float64{&r.InRight, &r.InWrong, &r.InConfirm, &r.InNone, &r.InConfirmHasIt} {
+		*p /= max(1, in)
+	}
+	for _, p := range []*float64{&r.OOSAnswered, &r.OOSConfirm, &r.OOSNone} {
+		*p /= max(1, oos)
+	}
+	return r
 }

@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot"
+)
+
+// botDocument is the bot configuration with its version, as the API shows it.
+type botDocument struct {
+	Version   int64       `json:"version"`
+	UpdatedAt *time.Time  `json:"updated_at,omitempty"`
+	Config    *bot.Config `json:"config"`
+}
+
+func (a *API) botDocument(r *http.Request, accountID string) (*botDocument, error) {
+	rec, err := a.store.FindBot(r.Context(), accountID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return &botDocument{Config: &bot.Config{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var c bot.Config
+	if err := json.Unmarshal(rec.Config, &c); err != nil {
+		return nil, err
+	}
+	return &botDocument{Version: rec.Version, UpdatedAt: &rec.UpdatedAt, Config: &c}, nil
+}
+
+func (a *API) handleGetBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	doc, err := a.botDocument(r, p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, doc)
+	return nil
+}
+
+// expectedVersion reads If-Match ("3" or "\"3\""): the version the editor
+// started from. Absent, the save overwrites whatever is there.
+func expectedVersion(r *http.Request) (int64, error) {
+	v := strings.Trim(r.Header.Get("If-Match"), `" `)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, parley.Errorf(parley.EINVALID, "If-Match must be the version number the edit started from")
+	}
+	return n, nil
+}
+
+// readDocument reads a request body of at most limit bytes.
+func readDocument(r *http.Request, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return nil, jsonError(err, limit)
+	}
+	if len(data) == 0 {
+		return nil, parley.Errorf(parley.EINVALID, "request body is empty")
+	}
+	return data, nil
+}
+
+// handlePutBot replaces the bot configuration (JSON). A refused
+// configuration changes nothing.
+func (a *API) handlePutBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return parley.Errorf(parley.EINVALID, "Content-Type must be application/json")
+	}
+	expect, err := expectedVersion(r)
+	if err != nil {
+		return err
+	}
+	data, err := readDocument(r, int64(a.BotLimits.MaxBytes))
+	if err != nil {
+		return err
+	}
+	if _, _, err := bot.Save(r.Context(), a.store, p.AccountID, "config", data, expect, a.BotLimits); err != nil {
+		return err
+	}
+	return a.handleGetBot(w, r, p)
+}
+
+// handleImportBot takes a whole configuration as YAML or JSON, or a CSV of
+// FAQs to add to the knowledge base.
+func (a *API) handleImportBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	name := r.URL.Query().Get("file")
+	if name == "" {
+		name = "upload"
+	}
+	expect, err := expectedVersion(r)
+	if err != nil {
+		return err
+	}
+	data, err := readDocument(r, int64(a.BotLimits.MaxBytes))
+	if err != nil {
+		return err
+	}
+	switch ct {
+	case "application/json", "application/yaml", "application/x-yaml", "text/yaml":
+		if _, _, err := bot.Save(r.Context(), a.store, p.AccountID, name, data, expect, a.BotLimits); err != nil {
+			return err
+		}
+	case "text/csv":
+		if _, _, err := bot.ImportFAQ(r.Context(), a.store, p.AccountID, name, data, a.BotLimits); err != nil {
+			return err
+		}
+	default:
+		return parley.Errorf(parley.EINVALID, "Content-Type must be application/json, application/yaml or text/csv")
+	}
+	return a.handleGetBot(w, r, p)
+}
+
+func (a *API) handleExportBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "yaml"
+	}
+	data, err := bot.Export(r.Context(), a.store, p.AccountID, format)
+	if err != nil {
+		return err
+	}
+	ctype := map[string]string{"yaml": "application/yaml", "json": "application/json"}[format]
+	w.Header().Set("Content-Type", ctype+"; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="bot.%s"`, format))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(data)
+	return nil
+}
+
+// botTestRequest asks what the bot would answer. Config, when given, is a
+// draft to try instead of the saved configuration; Session carries the
+// test conversation's state from the previous answer.
+type botTestRequest struct {
+	Text    string          `json:"text"`
+	Config  json.RawMessage `json:"config,omitempty"`
+	Session *bot.Session    `json:"session,omitempty"`
+}
+
+type botTestMessage struct {
+	Text    string          `json:"text"`
+	HTML    string          `json:"html,omitempty"`
+	Choices []parley.Choice `json:"choices,omitempty"`
+}
+
+type botTestReply struct {
+	Classification bot.Classification `json:"classification"`
+	Band           string             `json:"band"`
+	Messages       []botTestMessage   `json:"messages"`
+	Handoff        *bot.HandoffAction `json:"handoff,omitempty"`
+	Session        *bot.Session       `json:"session"`
+}
+
+// handleTestBot runs the bot on a text without a conversation: nothing is
+// stored and no webhook is called.
+func (a *API) handleTestBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var in botTestRequest
+	if err := decode(r, int64(a.BotLimits.MaxBytes), &in); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Text) == "" {
+		return parley.Errorf(parley.EINVALID, "text is required")
+	}
+	if len([]rune(in.Text)) > a.conv.Limits().MaxChars {
+		return parley.Errorf(parley.EINVALID, "text has more than %d characters", a.conv.Limits().MaxChars)
+	}
+	var brain *bot.Brain
+	if len(in.Config) > 0 {
+		skills, err := bot.SkillMap(r.Context(), a.store, p.AccountID)
+		if err != nil {
+			return err
+		}
+		cfg, err := bot.Parse("config", in.Config, skills, a.BotLimits)
+		if err != nil {
+			return err
+		}
+		brain = bot.Compile(cfg, skills)
+	} else {
+		b, err := a.Bot.Brain(r.Context(), p.AccountID)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return parley.Errorf(parley.ENOTFOUND, "this account has no bot yet")
+		}
+		brain = b
+	}
+	sess := in.Session
+	if sess == nil {
+		sess = &bot.Session{}
+	}
+	out := botTestReply{Classification: brain.Classify(in.Text)}
+	turn := brain.Reply(r.Context(), sess, in.Text, bot.Env{Open: true})
+	out.Band, out.Handoff, out.Session = turn.Band, turn.Handoff, sess
+	for _, m := range turn.Messages {
+		out.Messages = append(out.Messages, botTestMessage{Text: m.Text, HTML: m.HTML, Choices: m.Choices})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
