@@ -67,7 +67,7 @@ func (r *Runtime) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case e := <-ch:
-					if err := r.handle(ctx, e); err != nil && ctx.Err() == nil {
+					if err := r.Turn(ctx, e); err != nil && ctx.Err() == nil {
 						r.log.Warn("bot turn failed", "account", e.AccountID, "conversation", e.ConversationID, "err", err)
 					}
 				}
@@ -171,7 +171,11 @@ func SkillMap(ctx context.Context, store parley.Store, accountID string) (map[st
 // SenderID is the sender ID of the bot's messages.
 const SenderID = "bot"
 
-func (r *Runtime) handle(ctx context.Context, e *parley.Event) error {
+// Turn takes the bot's turn for one event (a visitor's message.created or a
+// conversation.opened): Run calls it for each queued event, in order per
+// conversation. Taking a turn twice sends nothing twice: the bot's
+// messages carry client IDs derived from the event.
+func (r *Runtime) Turn(ctx context.Context, e *parley.Event) error {
 	c, err := r.store.FindConversation(ctx, e.AccountID, e.ConversationID)
 	if err != nil {
 		return err
@@ -189,6 +193,11 @@ func (r *Runtime) handle(ctx context.Context, e *parley.Event) error {
 		_, err := r.store.RequeueConversation(ctx, c.AccountID, c.ID, parley.Requeue{Reason: "bot_disabled"})
 		return err
 	}
+	switch e.Type {
+	case parley.EventConversationOpened, parley.EventMessageCreated:
+	default:
+		return nil
+	}
 	if e.Type == parley.EventConversationOpened {
 		if b.cfg.Greeting == "" {
 			return nil
@@ -198,6 +207,9 @@ func (r *Runtime) handle(ctx context.Context, e *parley.Event) error {
 	var m parley.Message
 	if err := json.Unmarshal(e.Data, &m); err != nil {
 		return err
+	}
+	if m.SenderKind != parley.SenderConsumer || m.Type != parley.MessageText {
+		return nil // the bot answers visitors' words only, never itself
 	}
 	sess := &Session{}
 	raw, err := r.store.FindBotSession(ctx, e.AccountID, c.ID)

@@ -32,6 +32,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	var bCanned parley.CannedResponse
 	ts.withKey(t, b.apiKey).do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "secret", "text": "B's secret reply"}, &bCanned)
 	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
+	ts.withKey(t, b.apiKey).do("PUT", "/api/v1/bot", map[string]any{"enabled": false, "handoff": map[string]any{"skill": bSkill.ID},
+		"articles": []map[string]any{{"id": "vault", "title": "Vault code", "body": "B's bot secret"}}}, nil)
 
 	// What each route is called with: B's IDs in the path, the query and the body.
 	type call struct {
@@ -83,6 +85,11 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/account-settings":                {"/api/v1/account-settings", nil, 200},
 		"PUT /api/v1/account-settings":                {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
+		"GET /api/v1/bot":                             {"/api/v1/bot", nil, 200},
+		"PUT /api/v1/bot":                             {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
+		"POST /api/v1/bot/import":                     {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
+		"GET /api/v1/bot/export":                      {"/api/v1/bot/export?format=json", nil, 200},
+		"POST /api/v1/bot/test":                       {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
 	}
 	// B vouches for its visitors with its own key; A's calls never touch it.
 	if err := ts.Store.SetIdentityKey(t.Context(), b.account.ID, parley.IdentityKey{Alg: "HS256", Key: bIdentityKey}); err != nil {
@@ -90,7 +97,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	}
 	aAdmin := ts.withKey(t, a.apiKey)
 	bEventsBefore, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
-	secrets := []string{b.account.ID, bConv.ID, bVisitor.consumer.ID, b.agent.ID, bSkill.ID, bKeyID, "B's secret", b.admin.Email}
+	secrets := []string{b.account.ID, bConv.ID, bVisitor.consumer.ID, b.agent.ID, bSkill.ID, bKeyID, "B's secret", b.admin.Email, "B's bot secret", "vault"}
 	for _, rt := range ts.API.Routes() {
 		key := rt.Method + " " + rt.Path
 		t.Run(key, func(t *testing.T) {
@@ -178,6 +185,10 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},
+		{"supervisor cannot read the bot", supervisor, "GET", "/api/v1/bot", nil, 403},
+		{"agent cannot change the bot", agent, "PUT", "/api/v1/bot", map[string]any{"enabled": true}, 403},
+		{"consumer cannot test the bot", v1.client, "POST", "/api/v1/bot/test", map[string]any{"text": "hi"}, 403},
+		{"admin reads the bot", admin, "GET", "/api/v1/bot", nil, 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

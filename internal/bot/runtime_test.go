@@ -1,0 +1,152 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/bot/demo"
+	"github.com/parleychat/parley/internal/sqlite"
+)
+
+// events records what the store publishes, so a test can hand the runtime
+// exactly the events a real bus would.
+type events struct{ list []*parley.Event }
+
+func (e *events) Publish(_ context.Context, es []*parley.Event) error {
+	e.list = append(e.list, es...)
+	return nil
+}
+func (e *events) Subscribe(func(*parley.Event)) func() { return func() {} }
+
+func (e *events) last(typ string) *parley.Event {
+	for i := len(e.list) - 1; i >= 0; i-- {
+		if e.list[i].Type == typ {
+			return e.list[i]
+		}
+	}
+	return nil
+}
+
+type fixture struct {
+	store    *sqlite.DB
+	bus      *events
+	account  *parley.Account
+	consumer *parley.Consumer
+}
+
+func setup(t *testing.T) fixture {
+	t.Helper()
+	bus := &events{}
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	a := &parley.Account{Name: "Northwind"}
+	store.CreateAccount(ctx, a)
+	store.CreateSkill(ctx, &parley.Skill{AccountID: a.ID, Name: "general"})
+	c := &parley.Consumer{AccountID: a.ID}
+	store.CreateConsumer(ctx, c)
+	if _, _, err := bot.Save(ctx, store, a.ID, "northwind.yaml", demo.Northwind, 0, bot.DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{store, bus, a, c}
+}
+
+func newRuntime(f fixture) *bot.Runtime {
+	return bot.NewRuntime(f.store, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+}
+
+// say stores a visitor message and lets the runtime take its turn.
+func (f fixture) say(t *testing.T, r *bot.Runtime, conv *parley.Conversation, text string) []*parley.Message {
+	t.Helper()
+	ctx := context.Background()
+	m, _, err := f.store.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Turn(ctx, f.bus.last(parley.EventMessageCreated)); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, m.Seq, 1000)
+	return after
+}
+
+func TestTheBotLeavesConversationsWithPeopleAlone(t *testing.T) {
+	f := setup(t)
+	r := newRuntime(f)
+	conv, _ := f.store.OpenConversation(context.Background(), f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if replies := f.say(t, r, conv, "How long does delivery take?"); len(replies) != 0 {
+		t.Fatalf("the bot answered in a queued conversation: %+v", replies[0])
+	}
+}
+
+func TestAFlowContinuesAcrossRestartsAndKeepsWhatTheVisitorSaid(t *testing.T) {
+	f := setup(t)
+	conv, _ := f.store.OpenConversation(context.Background(), f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	r := newRuntime(f)
+	if got := f.say(t, r, conv, "where is my order"); len(got) != 1 || !strings.Contains(got[0].Text, "order number") {
+		t.Fatalf("flow start: %+v", got)
+	}
+	f.say(t, r, conv, "100234")
+	// A new runtime (a restarted server) picks the flow up where it was.
+	r = newRuntime(f)
+	got := f.say(t, r, conv, "jo@example.com")
+	if len(got) != 1 || got[0].Text != "Is anything wrong with the parcel?" || got[0].Type != parley.MessageQuickReplies {
+		t.Fatalf("after restart: %+v", got)
+	}
+	got = f.say(t, r, conv, "It arrived damaged")
+	if len(got) != 1 || !strings.Contains(got[0].Text, "passing you to our team") {
+		t.Fatalf("handoff: %+v", got)
+	}
+	c, _ := f.store.FindConversation(context.Background(), f.account.ID, conv.ID)
+	if c.State != parley.StateQueued || c.Skill == "" {
+		t.Fatalf("after the flow's handoff: %+v", c)
+	}
+	consumer, _ := f.store.FindConsumer(context.Background(), f.account.ID, f.consumer.ID)
+	if consumer.Email != "jo@example.com" || consumer.Attributes["order_number"] != "100234" || consumer.Attributes["parcel_problem"] != "It arrived damaged" {
+		t.Fatalf("visitor: %+v", consumer)
+	}
+	var handoff map[string]any
+	json.Unmarshal(f.bus.last(parley.EventBotHandoff).Data, &handoff)
+	if handoff["reason"] != bot.ReasonFlow || handoff["intent"] != "intent:track_order" {
+		t.Fatalf("handoff event %v", handoff)
+	}
+	// A visitor message after the handoff gets no bot answer.
+	if got := f.say(t, r, conv, "hello?"); len(got) != 0 {
+		t.Fatalf("the bot answered after the handoff: %+v", got[0])
+	}
+}
+
+func TestAGreetingOpensTheConversation(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	cfg, _, _ := bot.Load(ctx, f.store, f.account.ID)
+	cfg.Greeting = "Hi! I'm the **Northwind** assistant."
+	if _, err := f.store.PutBot(ctx, f.account.ID, cfg.JSON(), 0); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := f.store.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	r := newRuntime(f)
+	if err := r.Turn(ctx, f.bus.last(parley.EventConversationOpened)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10)
+	if len(msgs) != 1 || msgs[0].SenderKind != parley.SenderBot || !strings.Contains(msgs[0].HTML, "<strong>Northwind</strong>") {
+		t.Fatalf("greeting: %+v", msgs)
+	}
+	// Taking the same turn twice (a retry, a second node) sends nothing new.
+	r.Turn(ctx, f.bus.last(parley.EventConversationOpened))
+	if again, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(again) != 1 {
+		t.Fatalf("greeting sent %d times", len(again))
+	}
+}
