@@ -25,11 +25,55 @@ func TestFewShotBanking77(t *testing.T) {
 	if len(train) != 10003 || len(test) != 3080 {
 		t.Fatalf("data: %d train, %d test rows", len(train), len(test))
 	}
-	m := Train(FirstPerLabel(train, 10), Options{Seed: 1})
+	m := Train(WithLabelNames(FirstPerLabel(train, 10)), Options{Seed: 1})
 	rep := Evaluate(m, test)
 	t.Logf("10 per intent: accuracy %.3f, macro-F1 %.3f", rep.Accuracy, rep.MacroF1)
-	if rep.Accuracy < 0.70 {
-		t.Fatalf("few-shot accuracy %.3f, below the 0.70 floor", rep.Accuracy)
+	if rep.Accuracy < 0.75 {
+		t.Fatalf("few-shot accuracy %.3f, below the 0.75 floor", rep.Accuracy)
+	}
+}
+
+// TestGibberishIsNoIntent: keyboard mashes, punctuation and filler get no
+// known words or a low probability from a model trained on BANKING77, so
+// the bot says it did not understand instead of answering.
+func TestGibberishIsNoIntent(t *testing.T) {
+	train, _ := load(t)
+	m := Train(train, Options{Seed: 1})
+	for _, text := range []string{"osifhaskdnkauer", "???", "ok", "asdf jkl qwerty", "!!!!", "zzzzzzzz", "hmm", "lorem ipsum dolor", "qwpeoiruty zxmcnvbq", ""} {
+		top := m.Predict(text)[0]
+		if cov := m.Coverage(text); cov > 0 && top.P >= 0.3 {
+			t.Errorf("%q: coverage %.2f, %s at %.2f", text, cov, top.Label, top.P)
+		}
+	}
+	// A real question is covered and confident.
+	if top := m.Predict("my card still hasn't arrived")[0]; m.Coverage("my card still hasn't arrived") < 0.8 || top.Label != "card_arrival" || top.P < 0.6 {
+		t.Fatalf("real question: %+v", top)
+	}
+}
+
+// TestAddingAnIntentKeepsTheOldOnes: retraining with one more intent
+// leaves the accuracy on the old intents within one point.
+func TestAddingAnIntentKeepsTheOldOnes(t *testing.T) {
+	train, test := load(t)
+	const added = "card_arrival"
+	var before, after []Example
+	for _, e := range train {
+		after = append(after, e)
+		if e.Label != added {
+			before = append(before, e)
+		}
+	}
+	var oldTest []Example
+	for _, e := range test {
+		if e.Label != added {
+			oldTest = append(oldTest, e)
+		}
+	}
+	a1 := Evaluate(Train(before, Options{Seed: 1}), oldTest).Accuracy
+	a2 := Evaluate(Train(after, Options{Seed: 1}), oldTest).Accuracy
+	t.Logf("old intents: %.4f before, %.4f after adding %s", a1, a2, added)
+	if a2 < a1-0.01 {
+		t.Fatalf("adding %s dropped the old intents from %.4f to %.4f", added, a1, a2)
 	}
 }
 
