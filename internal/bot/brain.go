@@ -194,7 +194,7 @@ func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) 
 		return b.act(ctx, sess, action, env)
 	}
 	if askedForPerson.MatchString(text) {
-		return b.handoff(sess, "", ReasonAsked, env)
+		return b.handoff(sess, sess.Answered, ReasonAsked, env) // the last topic tells the agent what it is about
 	}
 	if sess.Step != "" {
 		return b.answerStep(ctx, sess, text, env)
@@ -308,7 +308,7 @@ func (b *Brain) title(label string) string {
 func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) Turn {
 	switch action {
 	case labelHandoff:
-		return b.handoff(sess, "", ReasonAsked, env)
+		return b.handoff(sess, sess.Answered, ReasonAsked, env)
 	case "helpful:yes", "helpful:no":
 		helpful := action == "helpful:yes"
 		t := Turn{Band: BandOther, Events: []TurnEvent{{Type: parley.EventBotFeedback, Data: map[string]any{"helpful": helpful, "answer": sess.Answered}}}}

@@ -134,7 +134,7 @@ func (db *DB) assign(ctx context.Context, accountID, id, from, userID string) (*
 		switch {
 		case from == "" && c.State == parley.StateAssigned:
 			return parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
-		case from == "" && c.State != parley.StateQueued:
+		case from == "" && c.State != parley.StateQueued && c.State != parley.StateBot: // an agent may take over from the bot
 			return parley.Errorf(parley.ECONFLICT, "conversation %q is not waiting in a queue (%s)", id, c.State)
 		case from != "" && (c.State != parley.StateAssigned || c.AssigneeID != from):
 			return parley.Errorf(parley.ECONFLICT, "conversation %q is no longer %q's", id, from)

@@ -858,6 +858,16 @@ func testBots(t *testing.T, open Opener) {
 	}
 	// Another account can neither write nor read it.
 	wantCode(t, s.SaveBotSession(ctx, b.account.ID, a.conversation.ID, json.RawMessage(`{}`)), parley.ENOTFOUND)
+	// An agent may take a conversation over from the bot.
+	u := &parley.User{AccountID: a.account.ID, Email: "agent@a.example", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+	s.CreateUser(ctx, u)
+	withBot, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	if err != nil || withBot.State != parley.StateBot || withBot.QueuedAt != nil {
+		t.Fatalf("bot conversation: %+v %v", withBot, err)
+	}
+	if c, err := s.ClaimConversation(ctx, a.account.ID, withBot.ID, u.ID); err != nil || c.State != parley.StateAssigned {
+		t.Fatalf("take over from the bot: %+v %v", c, err)
+	}
 	if st, _ := s.FindBotSession(ctx, b.account.ID, a.conversation.ID); st != nil {
 		t.Fatalf("account B reads A's session: %s", st)
 	}

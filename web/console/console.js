@@ -1,6 +1,7 @@
 // Parley agent console: log in, set presence, work the inbox, talk to
 // visitors live, accept, transfer and close. Plain ES module; it speaks
 // the REST API and the realtime protocol (docs/protocol.md).
+import { showBot, richText } from "./bot.js";
 const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
@@ -10,11 +11,13 @@ let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
 const names = new Map(); // user id → name
 
-async function api(method, path, body) {
-  const headers = {};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+// api calls the REST API. A Blob body is sent as it is, with its type.
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { ...extraHeaders };
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-  const res = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  const res = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body), credentials: "same-origin" });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) {
     const err = new Error((data && data.error && data.error.message) || "HTTP " + res.status);
@@ -172,6 +175,7 @@ const filters = {
   queued: "state=queued",
   mine: () => "state=assigned&assignee_id=" + encodeURIComponent(me.id),
   open: "state=assigned",
+  bot: "state=bot",
   closed: "state=closed",
 };
 
@@ -179,13 +183,15 @@ let refreshTimer = 0;
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
-  const special = tab === "supervise" || tab === "admin";
+  const special = tab === "supervise" || tab === "admin" || tab === "botedit";
   $(".overview").hidden = tab !== "supervise";
   $(".admin").hidden = tab !== "admin";
+  $(".bot-editor").hidden = tab !== "botedit";
   $(".list").hidden = special;
   $(".visitor").hidden = special;
   if (special) {
     $(".placeholder").hidden = $(".conversation").hidden = true;
+    if (tab === "botedit") return showBot(api);
     return tab === "admin" ? showAdmin() : showOverview();
   }
   $(".placeholder").hidden = !!current;
@@ -413,7 +419,8 @@ function showHeader(c) {
   current = c;
   $(".conv-title").textContent = "Visitor " + c.consumer_id.slice(-6);
   $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "");
-  $(".accept").hidden = c.state !== "queued";
+  $(".accept").hidden = c.state !== "queued" && c.state !== "bot";
+  $(".accept").textContent = c.state === "bot" ? "Take over from bot" : "Accept";
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   const closed = c.state === "closed";
@@ -441,10 +448,17 @@ function addMessage(m) {
   const from = document.createElement("span");
   from.className = "from";
   from.textContent = m.sender_kind === "consumer" ? "Visitor" : m.sender_name || m.sender_kind;
-  const text = document.createElement("span");
+  let text = document.createElement("span");
   text.className = "text";
-  text.textContent = m.text || (m.attachment ? "📎 " + m.attachment.name : "");
+  if (m.html && m.sender_kind === "bot") text = richText(m.html);
+  else text.textContent = m.text || (m.attachment ? "📎 " + m.attachment.name : "");
   li.append(from, text);
+  if (m.choices && m.choices.length) {
+    const c = document.createElement("span");
+    c.className = "from";
+    c.textContent = "Offered: " + m.choices.map((x) => x.label).join(" · ");
+    li.append(c);
+  }
   $(".messages").append(li);
   $(".messages").scrollTop = $(".messages").scrollHeight;
   if (m.sender_kind === "consumer") send({ type: "receipt", conversation_id: current.id, kind: "read", seq: m.seq });

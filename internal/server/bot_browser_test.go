@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot"
+)
+
+// consoleLogin opens the console in a new browser and logs u in.
+func consoleLogin(t *testing.T, ts *testServer, u *parley.User, ready string) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), u.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(ready)))
+	return b
+}
+
+func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	general := withDemoBot(t, ts, brand)
+	setAutoAssign(t, ts, brand, true)
+	ts.withKey(t, brand.apiKey).do("PATCH", "/api/v1/users/"+brand.agent.ID, map[string]any{"skills": []string{general.ID}}, nil)
+	ts.Server.SetDemoAccount(brand.account.ID)
+
+	console := consoleLogin(t, ts, brand.agent, ".app")
+	waitFor(t, func() bool { return ts.Server.Routing.Presence(brand.account.ID, brand.agent.ID) == "online" })
+
+	visitor := newBrowser(t)
+	visitor.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := visitor.frame()
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "How long does delivery take?\r")); err != nil {
+		t.Fatal(err)
+	}
+	// The knowledge-base answer, rendered from Markdown, then "Did this help?".
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs .rich strong"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS(".msg.theirs .rich strong"))); got != "Standard delivery" {
+		t.Fatalf("answer shows %q in bold", got)
+	}
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".choices button"))); err != nil {
+		t.Fatal(err)
+	}
+	choices := evalIn[string](t, frame, `[...document.querySelectorAll(".msg.theirs .choices button")].map(b => b.textContent).join("|")`)
+	if choices != "Yes|No|Talk to a person" {
+		t.Fatalf("choices %q", choices)
+	}
+	who := evalIn[string](t, frame, `document.querySelector(".msg.theirs .who").textContent`)
+	if who != "Northwind Assistant" {
+		t.Fatalf("the bot is shown as %q", who)
+	}
+	visitor.shot("bot-answer")
+	evalIn[string](t, frame, `document.querySelector("#text").value = ""`)
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "talk to a human\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "connecting you with a member of our team")
+	})
+	// Routed to the agent with the bot's skill; the console shows the transcript and why.
+	var conv *parley.Conversation
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{State: parley.StateAssigned})
+		if len(convs) == 1 {
+			conv = convs[0]
+		}
+		return conv != nil
+	})
+	if conv.AssigneeID != brand.agent.ID || conv.Skill != general.ID {
+		t.Fatalf("handed off: %+v", conv)
+	}
+	console.do(chromedp.Click(chromedp.CSS("[data-tab=mine]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
+		chromedp.WaitVisible(chromedp.CSS(".messages li.bot .rich")), chromedp.WaitVisible(chromedp.CSS(".messages li.note")))
+	transcript := evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`)
+	for _, want := range []string{"How long does delivery take?", "Standard delivery", "talk to a human", "Handed over by the bot: asked for person. Detected: Delivery times and costs"} {
+		if !strings.Contains(transcript, want) {
+			t.Fatalf("the agent's transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+	console.shot("agent-sees-transcript")
+	// The agent answers and the visitor, who met the bot, now talks to a person.
+	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Hi, I'm Alex. How can I help?\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "I'm Alex")
+	})
+	visitor.shot("agent-took-over")
+}
+
+func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
+	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-article")))
+	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 4 {
+		t.Fatalf("%d articles shown, want the demo's 4", n)
+	}
+	// Add an intent in the editor; the test box tries the draft before saving.
+	admin.do(chromedp.Click(chromedp.CSS(".bot-add-intent")))
+	evalIn[bool](t, admin.ctx, `(() => { const d = [...document.querySelectorAll(".bot-intent")].pop();
+		d.querySelector("[name=name]").value = "store_hours";
+		d.querySelector("[name=phrases]").value = "when is the shop open\nopening hours\nwhat time do you close\nare you open on sunday";
+		d.querySelector("[name=answer]").value = "Our shop is open **9–18**, Monday to Saturday.";
+		return true })()`)
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "what are your opening hours?\r"),
+		chromedp.WaitVisible(chromedp.CSS(".bot-test-log .bot-verdict")))
+	verdict := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .bot-verdict").textContent`)
+	if !strings.HasPrefix(verdict, "answer · intent:store_hours · ") {
+		t.Fatalf("test box verdict %q", verdict)
+	}
+	if got := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .rich strong").textContent`); got != "9–18" {
+		t.Fatalf("test box answer %q", got)
+	}
+	// Gibberish is not understood.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "osifhaskdnkauer\r"))
+	waitFor(t, func() bool {
+		return evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-test-log .bot-verdict").length`) == 2
+	})
+	if v := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-verdict")].pop().textContent`); !strings.HasPrefix(v, "miss") {
+		t.Fatalf("gibberish verdict %q", v)
+	}
+	admin.shot("bot-test-box")
+	// A broken flow is refused with its place; nothing is saved.
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
+		flows[0].steps[0].next = "nowhere"; f.value = JSON.stringify(flows); return true })()`)
+	admin.do(chromedp.Click(chromedp.CSS(".bot-save")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-error").textContent`), `flows[0].steps[0].next: no step "nowhere"`)
+	})
+	admin.shot("bot-refused")
+	if cfg, version, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); version != 1 || len(cfg.Intents) != 3 {
+		t.Fatalf("a refused save changed the bot: version %d, %d intents", version, len(cfg.Intents))
+	}
+	// Fixed, it saves as version 2 and the running bot answers with it.
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
+		flows[0].steps[0].next = "email"; f.value = JSON.stringify(flows); return true })()`)
+	admin.do(chromedp.Click(chromedp.CSS(".bot-save")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 2")
+	})
+	cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID)
+	if len(cfg.Intents) != 4 || cfg.Intents[3].Name != "store_hours" {
+		t.Fatalf("saved intents: %+v", cfg.Intents)
+	}
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	ws := connect(t, ts, v.token, nil)
+	ws.subscribe(conv.ID, 0)
+	ws.sendText(conv.ID, "h1", "are you open on sundays?")
+	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>9–18</strong>") {
+		t.Fatalf("the live bot answered %+v", m)
+	}
+}

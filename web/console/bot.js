@@ -1,0 +1,237 @@
+// Bot editor (admins): settings, knowledge-base articles, intents, flows as
+// JSON, import/export, and a test box that shows what the bot would answer
+// — on the draft being edited — and with what confidence.
+const $ = (s, el = document) => el.querySelector(s);
+
+let api = null;
+let doc = null; // { version, config }
+let skills = [];
+let testSession = null;
+
+// richText shows HTML the server rendered from Markdown and sanitised.
+// DOMParser never runs scripts; links open outside the console.
+export function richText(html) {
+  const div = document.createElement("div");
+  div.className = "text rich";
+  div.append(...new DOMParser().parseFromString(html, "text/html").body.childNodes);
+  for (const a of div.querySelectorAll("a")) {
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+  }
+  return div;
+}
+
+export async function showBot(apiFn) {
+  api = apiFn;
+  const [d, s] = await Promise.all([api("GET", "/bot"), api("GET", "/skills")]);
+  doc = d;
+  skills = s.skills;
+  render();
+}
+
+function error(text) { $(".bot-error").textContent = text || ""; }
+
+function lines(text) { return text.split("\n").map((l) => l.trim()).filter(Boolean); }
+
+function field(label, el) {
+  const l = document.createElement("label");
+  l.append(label + " ", el);
+  return l;
+}
+
+function input(name, value, attrs = {}) {
+  const el = document.createElement(attrs.multiline ? "textarea" : "input");
+  el.name = name;
+  el.value = value || "";
+  if (attrs.multiline) el.rows = attrs.rows || 3;
+  if (attrs.placeholder) el.placeholder = attrs.placeholder;
+  return el;
+}
+
+function removeButton(label, el) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", () => el.remove());
+  return b;
+}
+
+function articleEditor(a) {
+  const d = document.createElement("details");
+  d.className = "bot-article";
+  const sum = document.createElement("summary");
+  sum.textContent = a.title || "New article";
+  d.append(sum,
+    field("Id", input("id", a.id, { placeholder: "returns" })),
+    field("Title", input("title", a.title)),
+    field("Answer (Markdown)", input("body", a.body, { multiline: true, rows: 5 })),
+    field("Example questions, one per line", input("questions", (a.questions || []).join("\n"), { multiline: true })),
+    removeButton("Delete article", d));
+  $("[name=title]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New article"));
+  return d;
+}
+
+function intentEditor(i, flows) {
+  const d = document.createElement("details");
+  d.className = "bot-intent";
+  const sum = document.createElement("summary");
+  sum.textContent = i.name || "New intent";
+  const flow = document.createElement("select");
+  flow.name = "flow";
+  flow.append(new Option("— answer with text —", ""));
+  for (const f of flows) flow.append(new Option("flow: " + f, f, false, f === i.flow));
+  d.append(sum,
+    field("Name", input("name", i.name, { placeholder: "order_status" })),
+    field("Training phrases, one per line", input("phrases", (i.phrases || []).join("\n"), { multiline: true, rows: 4 })),
+    field("Answer (Markdown)", input("answer", i.answer, { multiline: true })),
+    field("Or run", flow),
+    removeButton("Delete intent", d));
+  $("[name=name]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New intent"));
+  return d;
+}
+
+function render() {
+  error("");
+  const c = doc.config;
+  $(".bot-version").textContent = doc.version ? "Version " + doc.version : "No bot yet";
+  const f = $(".bot-settings");
+  f.enabled.checked = !!c.enabled;
+  f.name.value = c.name || "";
+  f.answer_at.value = c.handoff?.answer_at ?? 0.6;
+  f.confirm_at.value = c.handoff?.confirm_at ?? 0.3;
+  f.max_misses.value = c.handoff?.max_misses ?? 2;
+  f.fallback.value = c.fallback || "";
+  f.greeting.value = c.greeting || "";
+  f.skill.length = 1;
+  for (const s of skills) f.skill.append(new Option(s.name, s.name, false, s.name === c.handoff?.skill || s.id === c.handoff?.skill));
+  const arts = $(".bot-articles");
+  arts.textContent = "";
+  for (const a of c.articles || []) arts.append(articleEditor(a));
+  const flows = (c.flows || []).map((x) => x.name);
+  const ints = $(".bot-intents");
+  ints.textContent = "";
+  for (const i of c.intents || []) ints.append(intentEditor(i, flows));
+  $(".bot-flows").value = JSON.stringify(c.flows || [], null, 2);
+}
+
+// collect reads the draft back from the editor.
+function collect() {
+  const f = $(".bot-settings");
+  let flows;
+  try {
+    flows = JSON.parse($(".bot-flows").value || "[]");
+  } catch (e) {
+    throw new Error("Flows: " + e.message);
+  }
+  const c = {
+    ...doc.config,
+    enabled: f.enabled.checked,
+    name: f.name.value.trim(),
+    fallback: f.fallback.value.trim(),
+    greeting: f.greeting.value.trim(),
+    handoff: { ...(doc.config.handoff || {}), answer_at: +f.answer_at.value, confirm_at: +f.confirm_at.value, max_misses: +f.max_misses.value, skill: f.skill.value },
+    flows,
+  };
+  c.articles = [...document.querySelectorAll(".bot-article")].map((d) => ({
+    id: $("[name=id]", d).value.trim(), title: $("[name=title]", d).value.trim(), body: $("[name=body]", d).value,
+    questions: lines($("[name=questions]", d).value),
+  }));
+  c.intents = [...document.querySelectorAll(".bot-intent")].map((d) => {
+    const i = { name: $("[name=name]", d).value.trim(), phrases: lines($("[name=phrases]", d).value) };
+    const flow = $("[name=flow]", d).value;
+    if (flow) i.flow = flow;
+    else i.answer = $("[name=answer]", d).value;
+    return i;
+  });
+  return c;
+}
+
+async function save() {
+  error("");
+  try {
+    doc = await api("PUT", "/bot", collect(), doc.version ? { "If-Match": String(doc.version) } : {});
+    render();
+    $(".bot-version").textContent = "Saved · version " + doc.version;
+  } catch (e) {
+    error(e.status === 409 ? "Someone else saved the bot meanwhile. Reload the Bot tab to see their version." : e.message);
+  }
+}
+
+async function importFile(file) {
+  error("");
+  const types = { yaml: "application/yaml", yml: "application/yaml", json: "application/json", csv: "text/csv" };
+  const ext = file.name.split(".").pop().toLowerCase();
+  try {
+    doc = await api("POST", "/bot/import?file=" + encodeURIComponent(file.name), new Blob([await file.text()], { type: types[ext] || "text/plain" }));
+    render();
+    $(".bot-version").textContent = "Imported " + file.name + " · version " + doc.version;
+  } catch (e) {
+    error(e.message);
+  }
+}
+
+function logLine(who, content) {
+  const li = document.createElement("li");
+  const b = document.createElement("strong");
+  b.textContent = who + " ";
+  li.append(b, content);
+  $(".bot-test-log").append(li);
+}
+
+async function test(text) {
+  error("");
+  let out;
+  try {
+    out = await api("POST", "/bot/test", { text, config: collect(), session: testSession || undefined });
+  } catch (e) {
+    error(e.message);
+    return;
+  }
+  testSession = out.session;
+  logLine("Visitor:", document.createTextNode(text));
+  const c = out.classification;
+  const pct = (p) => Math.round(p * 100) + "%";
+  const what = document.createElement("span");
+  what.className = "bot-verdict";
+  what.textContent = `${out.band}` + (c.label ? ` · ${c.label} · ${pct(c.confidence)}` : "") +
+    (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.Label} ${pct(s.P)}`).join(", ") : "");
+  logLine("Understood:", what);
+  for (const m of out.messages || []) {
+    const body = m.html ? richText(m.html) : document.createTextNode(m.text);
+    const span = document.createElement("span");
+    span.append(body);
+    if (m.choices && m.choices.length) {
+      const ch = document.createElement("span");
+      ch.className = "bot-choices";
+      for (const x of m.choices) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = x.label;
+        b.addEventListener("click", () => test(x.value || x.label));
+        ch.append(b);
+      }
+      span.append(ch);
+    }
+    logLine("Bot:", span);
+  }
+  if (out.handoff) logLine("→", document.createTextNode("hands off to people (" + out.handoff.Reason.replaceAll("_", " ") + ")"));
+}
+
+$(".bot-save").addEventListener("click", save);
+$(".bot-import").addEventListener("change", (e) => { if (e.target.files[0]) importFile(e.target.files[0]); e.target.value = ""; });
+$(".bot-add-article").addEventListener("click", () => { const d = articleEditor({}); d.open = true; $(".bot-articles").append(d); $("[name=id]", d).focus(); });
+$(".bot-add-intent").addEventListener("click", () => {
+  let flows = [];
+  try { flows = JSON.parse($(".bot-flows").value || "[]").map((f) => f.name); } catch { /* shown on save */ }
+  const d = intentEditor({}, flows);
+  d.open = true;
+  $(".bot-intents").append(d);
+  $("[name=name]", d).focus();
+});
+$(".bot-test-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = e.target.text.value.trim();
+  e.target.text.value = "";
+  if (text) test(text);
+});
+$(".bot-test-reset").addEventListener("click", () => { testSession = null; $(".bot-test-log").textContent = ""; });
