@@ -135,6 +135,9 @@ type Limits struct {
 	MaxFlows     int // default 200
 	MaxSteps     int // per flow (default 200)
 	MaxTextChars int // of an answer, article body or step text (default 4,000: one message)
+	// CheckURL, when set, vets the external bot's and webhook steps' URLs
+	// (HTTPS, no private address) as a configuration is saved.
+	CheckURL func(url string) error
 }
 
 // DefaultLimits are used where none are configured.
@@ -413,6 +416,11 @@ func (c *Config) Validate(skills map[string]string, l Limits) error {
 		if err := checkURL("external.url", c.External.URL); err != nil {
 			return err
 		}
+		if l.CheckURL != nil {
+			if err := l.CheckURL(c.External.URL); err != nil {
+				return fieldErr("external.url", "%s", parley.ErrorMessage(err))
+			}
+		}
 		if c.External.TimeoutMS < 0 || c.External.TimeoutMS > 30000 {
 			return fieldErr("external.timeout_ms", "must be between 1 and 30000")
 		}
@@ -487,6 +495,11 @@ func (f *Flow) validate(field string, skills map[string]string, l Limits) error 
 		case StepWebhook:
 			if err := checkURL(sf+".url", s.URL); err != nil {
 				return err
+			}
+			if l.CheckURL != nil {
+				if err := l.CheckURL(s.URL); err != nil {
+					return fieldErr(sf+".url", "%s", parley.ErrorMessage(err))
+				}
 			}
 		case StepHandoff:
 			if err := checkSkill(sf+".skill", s.Skill, skills); err != nil {

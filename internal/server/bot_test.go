@@ -294,10 +294,19 @@ func TestOutboundCallsToPrivateAddressesAreRefusedByDefault(t *testing.T) {
 	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called <- struct{}{} }))
 	defer ext.Close()
 	admin := ts.withKey(t, b.apiKey)
-	// The URL is a loopback address behind an https scheme-less check: it is
-	// refused when dialled, and people take over.
 	url := strings.Replace(ext.URL, "http://", "https://", 1)
-	admin.raw("PUT", "/api/v1/bot", map[string]any{"enabled": true, "external": map[string]any{"url": url, "timeout_ms": 2000}})
+	// Saving a private or plain-HTTP destination is refused, naming the field.
+	for _, u := range []string{url, "http://hooks.example.com/bot"} {
+		st, raw := admin.raw("PUT", "/api/v1/bot", map[string]any{"enabled": true, "external": map[string]any{"url": u}})
+		if st != 400 || !strings.Contains(string(raw), `"field":"external.url"`) {
+			t.Fatalf("saving %s: %d %s", u, st, raw)
+		}
+	}
+	// A name can resolve to a private address after it was saved: the
+	// dialled address is checked too. (Stored directly, as if it had.)
+	if _, err := ts.Store.PutBot(context.Background(), b.account.ID, []byte(`{"enabled":true,"external":{"url":"`+url+`","timeout_ms":2000}}`), 0); err != nil {
+		t.Fatal(err)
+	}
 	v := ts.newVisitor(t, b.account.ID)
 	conv := v.open(t)
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "hi"}, nil)

@@ -133,9 +133,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.Subscribe(s.Bot.OnEvent)
 	conv.StartWithBot = s.Bot.Enabled
 	api.Bot = s.Bot
-	if cfg.BotLimits != (bot.Limits{}) {
+	if cfg.BotLimits.MaxBytes > 0 {
 		api.BotLimits = cfg.BotLimits
 	}
+	api.BotLimits.CheckURL = out.CheckURL
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
