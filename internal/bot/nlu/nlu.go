@@ -36,7 +36,6 @@ type Classifier interface {
 type Options struct {
 	Epochs       int     // passes over the data (default: 8, more for small sets)
 	LearningRate float64 // initial step, decaying linearly to 0 (default 4)
-	L2           float64 // weight decay per step (default 1e-6)
 	MinDF        int     // a feature must occur in this many phrases (default 2)
 	// Temperature divides the scores before the softmax (default
 	// DefaultTemperature): above 1 it tempers the overconfidence of a
@@ -153,9 +152,6 @@ func Train(examples []Example, opt Options) *Model {
 	}
 	if opt.LearningRate <= 0 {
 		opt.LearningRate = 4
-	}
-	if opt.L2 <= 0 {
-		opt.L2 = 1e-6
 	}
 	if opt.MinDF <= 0 {
 		opt.MinDF = 2
