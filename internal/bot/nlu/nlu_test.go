@@ -1,6 +1,7 @@
 package nlu
 
 import (
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,6 +17,22 @@ func load(t testing.TB) (train, test []Example) {
 		t.Fatal(err)
 	}
 	return train, test
+}
+
+var (
+	fullOnce  sync.Once
+	fullTrain *Model
+)
+
+// fullModel is trained once on the whole BANKING77 training set and shared
+// by the tests that only read it.
+func fullModel(t *testing.T) *Model {
+	t.Helper()
+	fullOnce.Do(func() {
+		train, _ := load(t)
+		fullTrain = Train(train, Options{Seed: 1})
+	})
+	return fullTrain
 }
 
 // TestFewShotBanking77 trains on 10 phrases per intent and checks the
@@ -37,8 +54,7 @@ func TestFewShotBanking77(t *testing.T) {
 // known words or a low probability from a model trained on BANKING77, so
 // the bot says it did not understand instead of answering.
 func TestGibberishIsNoIntent(t *testing.T) {
-	train, _ := load(t)
-	m := Train(train, Options{Seed: 1})
+	m := fullModel(t)
 	for _, text := range []string{"osifhaskdnkauer", "???", "ok", "asdf jkl qwerty", "!!!!", "zzzzzzzz", "hmm", "lorem ipsum dolor", "qwpeoiruty zxmcnvbq", ""} {
 		top := m.Predict(text)[0]
 		if cov := m.Coverage(text); cov > 0 && top.P >= 0.3 {
@@ -48,6 +64,22 @@ func TestGibberishIsNoIntent(t *testing.T) {
 	// A real question is covered and confident.
 	if top := m.Predict("my card still hasn't arrived")[0]; m.Coverage("my card still hasn't arrived") < 0.8 || top.Label != "card_arrival" || top.P < 0.6 {
 		t.Fatalf("real question: %+v", top)
+	}
+}
+
+// TestTyposStillFindTheIntent: character n-grams of unstemmed words carry
+// misspelt words to the intent meant.
+func TestTyposStillFindTheIntent(t *testing.T) {
+	m := fullModel(t)
+	for text, want := range map[string]string{
+		"my crad hasnt arived yet":           "card_arrival",
+		"how do i activte my new card":       "activate_my_card",
+		"i forgott my pasword":               "passcode_forgotten",
+		"why was i chargd a fee for transfr": "transfer_fee_charged",
+	} {
+		if got := m.Predict(text)[0]; got.Label != want {
+			t.Errorf("%q: %s (%.2f), want %s", text, got.Label, got.P, want)
+		}
 	}
 }
 
