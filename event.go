@@ -1,7 +1,10 @@
 package parley
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,4 +76,35 @@ type EventFilter struct {
 	After int64
 	Types []string
 	Limit int
+}
+
+// Event cursors are opaque to clients: the account and the seq, so a cursor
+// used with another account's credentials is recognised and refused.
+const cursorPrefix = "v1:"
+
+// EncodeCursor returns the cursor just after event seq of the account.
+func EncodeCursor(accountID string, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + accountID + ":" + strconv.FormatInt(seq, 10)))
+}
+
+// DecodeCursor returns the seq of a cursor of the account; "" is the start
+// of the log. A malformed cursor or one of another account is EINVALID.
+func DecodeCursor(accountID, cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if err != nil || !ok {
+		return 0, Errorf(EINVALID, "cursor %q is malformed: use next_cursor from a previous page", cursor)
+	}
+	acc, seqText, ok := strings.Cut(rest, ":")
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if !ok || err != nil || seq < 0 {
+		return 0, Errorf(EINVALID, "cursor %q is malformed: use next_cursor from a previous page", cursor)
+	}
+	if acc != accountID {
+		return 0, Errorf(EINVALID, "cursor %q belongs to another account", cursor)
+	}
+	return seq, nil
 }

@@ -26,6 +26,10 @@ type API struct {
 	secureCookies bool
 	// Routing knows agents' presence, for transfers; the server sets it.
 	Routing *routing.Engine
+	// Bus wakes live event streams; Closing, when closed, ends them (the
+	// server is shutting down). The server sets both.
+	Bus     parley.Bus
+	Closing chan struct{}
 	// Bot compiles and caches accounts' bots, for the test box.
 	Bot *bot.Runtime
 	// BotLimits bound bot configurations and imports.

@@ -224,19 +224,17 @@ func (a *API) handleSendMessage(w http.ResponseWriter, r *http.Request, p parley
 
 type eventPage struct {
 	Events     []*parley.Event `json:"events"`
-	NextCursor int64           `json:"next_cursor"`
+	NextCursor string          `json:"next_cursor"`
 }
 
 func (a *API) handleListEvents(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	q := r.URL.Query()
 	f := parley.EventFilter{Limit: 100}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return parley.Errorf(parley.EINVALID, "after must be a non-negative event cursor")
-		}
-		f.After = n
+	after, err := parley.DecodeCursor(p.AccountID, q.Get("after"))
+	if err != nil {
+		return err
 	}
+	f.After = after
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -244,24 +242,34 @@ func (a *API) handleListEvents(w http.ResponseWriter, r *http.Request, p parley.
 		}
 		f.Limit = n
 	}
-	if v := q.Get("types"); v != "" {
-		for _, t := range strings.Split(v, ",") {
-			if !knownEventType(t) {
-				return parley.Errorf(parley.EINVALID, "unknown event type %q", t)
-			}
-			f.Types = append(f.Types, t)
-		}
+	if f.Types, err = eventTypes(q.Get("types")); err != nil {
+		return err
 	}
 	events, err := a.store.ListEvents(r.Context(), p.AccountID, f)
 	if err != nil {
 		return err
 	}
-	page := eventPage{Events: events, NextCursor: f.After}
+	page := eventPage{Events: events, NextCursor: parley.EncodeCursor(p.AccountID, f.After)}
 	if len(events) > 0 {
-		page.NextCursor = events[len(events)-1].Seq
+		page.NextCursor = parley.EncodeCursor(p.AccountID, events[len(events)-1].Seq)
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// eventTypes parses a comma-separated list of event types.
+func eventTypes(list string) ([]string, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, t := range strings.Split(list, ",") {
+		if !knownEventType(t) {
+			return nil, parley.Errorf(parley.EINVALID, "unknown event type %q", t)
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 func knownEventType(t string) bool {

@@ -62,6 +62,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/conversations/{id}/messages":     {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
 		"POST /api/v1/conversations/{id}/messages":    {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
 		"GET /api/v1/events":                          {"/api/v1/events", nil, 200},
+		"GET /api/v1/events/stream":                   {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
 		"GET /api/v1/openapi.json":                    {"/api/v1/openapi.json", nil, 200},
 		"GET /api/v1/widget-settings":                 {"/api/v1/widget-settings", nil, 200},
 		"PUT /api/v1/widget-settings":                 {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
@@ -373,15 +374,45 @@ func TestConversationPagingAndEvents(t *testing.T) {
 	}
 	var events struct {
 		Events     []parley.Event
-		NextCursor int64 `json:"next_cursor"`
+		NextCursor string `json:"next_cursor"`
 	}
 	api.do("GET", "/api/v1/events?types=conversation.opened,conversation.closed", nil, &events)
 	if len(events.Events) != 6 {
 		t.Fatalf("%d events, want 5 opened + 1 closed", len(events.Events))
 	}
-	api.do("GET", fmt.Sprintf("/api/v1/events?after=%d", events.NextCursor), nil, &events)
+	api.do("GET", "/api/v1/events?after="+events.NextCursor, nil, &events)
 	if len(events.Events) != 0 {
 		t.Fatalf("events after the last cursor: %d", len(events.Events))
+	}
+	// Pages follow each other with no gap and no repeat.
+	var all []int64
+	for cursor := ""; ; {
+		var page struct {
+			Events     []parley.Event
+			NextCursor string `json:"next_cursor"`
+		}
+		api.do("GET", "/api/v1/events?limit=3&after="+cursor, nil, &page)
+		if len(page.Events) == 0 {
+			break
+		}
+		for _, e := range page.Events {
+			all = append(all, e.Seq)
+		}
+		cursor = page.NextCursor
+	}
+	for i, seq := range all {
+		if seq != int64(i+1) {
+			t.Fatalf("paged seqs %v", all)
+		}
+	}
+	// Cursors are the account's: malformed or foreign ones are refused precisely.
+	other := seedBrand(t, ts, "Other")
+	foreign := parley.EncodeCursor(other.account.ID, 2)
+	for cursor, want := range map[string]string{"12": "malformed", "djE6eHl6": "malformed", foreign: "belongs to another account"} {
+		st, raw := api.raw("GET", "/api/v1/events?after="+cursor, nil)
+		if st != 400 || errorCode(raw) != parley.EINVALID || !strings.Contains(string(raw), want) {
+			t.Fatalf("cursor %q: %d %s", cursor, st, raw)
+		}
 	}
 	if st, raw := api.raw("GET", "/api/v1/events?types=made.up", nil); st != 400 || errorCode(raw) != parley.EINVALID {
 		t.Fatalf("unknown event type: %d %s", st, raw)

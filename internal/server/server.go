@@ -133,6 +133,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.Subscribe(s.Bot.OnEvent)
 	conv.StartWithBot = s.Bot.Enabled
 	api.Bot = s.Bot
+	api.Bus = bus
+	api.Closing = make(chan struct{})
 	if cfg.BotLimits.MaxBytes > 0 {
 		api.BotLimits = cfg.BotLimits
 	}
@@ -214,12 +216,14 @@ type statusRecorder struct {
 	status int
 }
 
+// Unwrap lets http.ResponseController reach the connection (to flush
+// event streams).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -295,6 +299,7 @@ func (s *Server) shutdown() error {
 	s.log.Info("parley shutting down")
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	close(s.API.Closing) // live event streams end; their clients reconnect elsewhere
 	httpErr := s.http.Shutdown(ctx)
 	wsErr := s.gateway.Shutdown(ctx)
 	storeErr := s.Store.Close()
