@@ -121,6 +121,28 @@ type Store interface {
 	SaveBotSession(ctx context.Context, accountID, conversationID string, state json.RawMessage) error
 	FindBotSession(ctx context.Context, accountID, conversationID string) (json.RawMessage, error)
 
+	// Webhooks and their durable outbox.
+	CreateWebhook(ctx context.Context, w *Webhook) error // starts at the current end of the event log
+	FindWebhook(ctx context.Context, accountID, id string) (*Webhook, error)
+	ListWebhooks(ctx context.Context, accountID string) ([]*Webhook, error)
+	// ListActiveWebhooks returns every account's active webhooks (for the dispatcher).
+	ListActiveWebhooks(ctx context.Context) ([]*Webhook, error)
+	UpdateWebhook(ctx context.Context, w *Webhook) error // URL, types, active (re-activating clears the reason)
+	DeleteWebhook(ctx context.Context, accountID, id string) error
+	// EnqueueDeliveries puts deliveries into the outbox and moves the
+	// webhook's cursor to cursor, in one transaction; ECONFLICT when the
+	// cursor moved meanwhile (another dispatcher did it).
+	EnqueueDeliveries(ctx context.Context, w *Webhook, ds []*WebhookDelivery, cursor int64) error
+	// DueDeliveries returns pending deliveries due at now, each the oldest
+	// pending one of its webhook and conversation (order per conversation).
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*WebhookDelivery, error)
+	// RecordAttempt saves a delivery's attempt; a delivery that failed for
+	// good also disables its webhook (with reason) and writes webhook.disabled.
+	RecordAttempt(ctx context.Context, d *WebhookDelivery, disableReason string) error
+	ListDeliveries(ctx context.Context, accountID, webhookID string, limit int) ([]*WebhookDelivery, error)
+	// Redeliver makes a delivery pending again, due now.
+	Redeliver(ctx context.Context, accountID, deliveryID string) (*WebhookDelivery, error)
+
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,
 	// for example); it sets e.Seq and e.CreatedAt.

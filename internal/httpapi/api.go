@@ -30,6 +30,8 @@ type API struct {
 	// server is shutting down). The server sets both.
 	Bus     parley.Bus
 	Closing chan struct{}
+	// CheckURL vets destinations of webhooks (HTTPS, no private address).
+	CheckURL func(url string) error
 	// Bot compiles and caches accounts' bots, for the test box.
 	Bot *bot.Runtime
 	// BotLimits bound bot configurations and imports.

@@ -75,6 +75,14 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/bot/export", admins, a.handleExportBot},
 		{"POST", "/api/v1/bot/test", admins, a.handleTestBot},
 
+		{"GET", "/api/v1/webhooks", admins, a.handleListWebhooks},
+		{"POST", "/api/v1/webhooks", admins, a.handleCreateWebhook},
+		{"GET", "/api/v1/webhooks/{id}", admins, a.handleGetWebhook},
+		{"PATCH", "/api/v1/webhooks/{id}", admins, a.handleUpdateWebhook},
+		{"DELETE", "/api/v1/webhooks/{id}", admins, a.handleDeleteWebhook},
+		{"GET", "/api/v1/webhooks/{id}/deliveries", admins, a.handleListDeliveries},
+		{"POST", "/api/v1/webhook-deliveries/{id}/redeliver", admins, a.handleRedeliver},
+
 		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
 	}
 }

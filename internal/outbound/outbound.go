@@ -138,39 +138,9 @@ func (c *Client) PostJSON(ctx context.Context, url, secret string, payload, out 
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	_, data, err := c.Post(ctx, url, secret, parley.NewID("msg"), body)
 	if err != nil {
 		return err
-	}
-	if err := checkScheme(req.URL.Scheme, c.opt.AllowPrivate); err != nil {
-		return err
-	}
-	id, now := parley.NewID("msg"), time.Now()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Parley")
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	if secret != "" {
-		sig, err := Sign(secret, id, now, body)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("webhook-signature", sig)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, c.opt.MaxResponse+1))
-	if err != nil {
-		return err
-	}
-	if int64(len(data)) > c.opt.MaxResponse {
-		return fmt.Errorf("reply larger than %d bytes", c.opt.MaxResponse)
-	}
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", url, res.Status)
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
 		return nil
@@ -179,4 +149,46 @@ func (c *Client) PostJSON(ctx context.Context, url, secret string, payload, out 
 		return fmt.Errorf("reply is not the expected JSON: %w", err)
 	}
 	return nil
+}
+
+// Post sends a JSON body with the Standard Webhooks headers: id (the same
+// for every attempt of one message, so receivers can drop repeats), the
+// time, and the signature when secret is set. It returns the status and
+// the reply (at most MaxResponse bytes); a status outside 2xx is an error.
+func (c *Client) Post(ctx context.Context, url, secret, id string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := checkScheme(req.URL.Scheme, c.opt.AllowPrivate); err != nil {
+		return 0, nil, err
+	}
+	now := time.Now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Parley")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	if secret != "" {
+		sig, err := Sign(secret, id, now, body)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("webhook-signature", sig)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, c.opt.MaxResponse+1))
+	if err != nil {
+		return res.StatusCode, nil, err
+	}
+	if int64(len(data)) > c.opt.MaxResponse {
+		return res.StatusCode, nil, fmt.Errorf("reply larger than %d bytes", c.opt.MaxResponse)
+	}
+	if res.StatusCode/100 != 2 {
+		return res.StatusCode, data, fmt.Errorf("%s answered %s", url, res.Status)
+	}
+	return res.StatusCode, data, nil
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -28,6 +29,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/webhook"
 	"github.com/parleychat/parley/internal/widget"
 )
 
@@ -58,6 +60,8 @@ type Config struct {
 	// webhooks call private, loopback and link-local addresses and plain
 	// HTTP (development and tests only).
 	AllowPrivateOutbound bool
+	// Webhooks tune deliveries (retry schedule, concurrency); zero: defaults.
+	Webhooks webhook.Options
 	// BotLimits bound bot configurations; zero fields take bot.DefaultLimits.
 	BotLimits bot.Limits
 }
@@ -76,6 +80,7 @@ type Server struct {
 	Routing   *routing.Engine
 	announcer *conversation.Announcer
 	Bot       *bot.Runtime
+	Webhooks  *webhook.Service
 	Widget    *widget.Handler
 	http      *http.Server
 	listener  net.Listener
@@ -139,6 +144,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		api.BotLimits = cfg.BotLimits
 	}
 	api.BotLimits.CheckURL = out.CheckURL
+	api.CheckURL = out.CheckURL
+	s.Webhooks = webhook.New(store, out, log, cfg.Webhooks)
+	bus.Subscribe(s.Webhooks.OnEvent)
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
@@ -267,10 +275,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(s.listener) }()
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
-	go s.Widget.Run(sweepCtx)
-	go s.Routing.Run(sweepCtx)
-	go s.announcer.Run(sweepCtx)
-	go s.Bot.Run(sweepCtx)
+	// Background workers stop before the store closes (see below).
+	var workers sync.WaitGroup
+	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run} {
+		workers.Go(func() { run(sweepCtx) })
+	}
 	go func() {
 		tick := time.NewTicker(s.cfg.QueueNoticeTick)
 		defer tick.Stop()
@@ -292,6 +301,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	stopSweep()
+	workers.Wait()
 	return errors.Join(serveErr, s.shutdown())
 }
 

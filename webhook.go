@@ -1,0 +1,63 @@
+package parley
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Webhook is an account's subscription to its events: each matching event
+// is POSTed to URL, signed with Secret (Standard Webhooks).
+type Webhook struct {
+	ID        string   `json:"id"`
+	AccountID string   `json:"account_id"`
+	URL       string   `json:"url"`
+	Types     []string `json:"types"` // empty: every event type
+	Secret    string   `json:"secret"`
+	Active    bool     `json:"active"`
+	// DisabledReason says why Parley turned the webhook off (a delivery
+	// kept failing); empty when an admin did, or when it is active.
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	// Cursor is the last event seq put into the outbox for it.
+	Cursor int64 `json:"-"`
+}
+
+// Wants reports whether the webhook takes events of this type.
+func (w *Webhook) Wants(eventType string) bool {
+	if len(w.Types) == 0 {
+		return true
+	}
+	for _, t := range w.Types {
+		if t == eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed" // retries exhausted
+)
+
+// WebhookDelivery is one event for one webhook, in the durable outbox. Its
+// ID is the webhook-id header of every attempt, so receivers can drop
+// repeats.
+type WebhookDelivery struct {
+	ID             string          `json:"id"`
+	AccountID      string          `json:"account_id"`
+	WebhookID      string          `json:"webhook_id"`
+	EventSeq       int64           `json:"event_seq"`
+	EventType      string          `json:"event_type"`
+	ConversationID string          `json:"conversation_id,omitempty"`
+	Payload        json.RawMessage `json:"-"`
+	State          string          `json:"state"`
+	Attempts       int             `json:"attempts"`
+	NextAttemptAt  time.Time       `json:"next_attempt_at"`
+	LastStatus     int             `json:"last_status,omitempty"`
+	LastError      string          `json:"last_error,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	DeliveredAt    *time.Time      `json:"delivered_at,omitempty"`
+}
