@@ -51,7 +51,7 @@ type Service struct {
 	// must not send it again.
 	finished  map[string]time.Time
 	lastFetch time.Time
-	hooks    map[string]*parley.Webhook // active ones, by ID, as of the last round
+	hooks     map[string]*parley.Webhook // active ones, by ID, as of the last round
 }
 
 // New returns a service posting through client.
