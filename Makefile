@@ -22,4 +22,4 @@ test:
 # The standard benchmarks; numbers go to docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlite/ ./internal/server/ ./internal/routing/
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bot/nlu/
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bot/nlu/ ./internal/export/

@@ -143,6 +143,12 @@ type Store interface {
 	// Redeliver makes a delivery pending again, due now.
 	Redeliver(ctx context.Context, accountID, deliveryID string) (*WebhookDelivery, error)
 
+	// Exports: each calls fn for every row of the account created in
+	// [from, to), in order, reading a page at a time (constant memory).
+	ScanConversations(ctx context.Context, accountID string, from, to time.Time, fn func(*Conversation) error) error
+	ScanMessages(ctx context.Context, accountID string, from, to time.Time, fn func(*Message) error) error
+	ScanEvents(ctx context.Context, accountID string, from, to time.Time, fn func(*Event) error) error
+
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,
 	// for example); it sets e.Seq and e.CreatedAt.

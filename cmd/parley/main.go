@@ -39,6 +39,7 @@ Usage:
   parley serve     [--addr 127.0.0.1:8080] [--data ./parley-data]   run the server
   parley demo      [same flags as serve]                          run the server with a seeded demo brand
   parley migrate   [--data DIR]                                   apply schema migrations
+  parley export --account ID --from T [--to T] [--what conversations|messages|events] [--format ndjson|csv] [--out FILE]
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
   parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdCreate(ctx, cmd, rest[1:], getenv, stdout, stderr)
 	case "bot":
 		return cmdBot(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "parley %s %s\n", parley.Version, parley.Commit)
 		return nil

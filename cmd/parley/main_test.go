@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/sqlite"
 )
 
 // TestMain lets a test start this binary as a real parley process, so it
@@ -369,5 +371,45 @@ func TestBotImportExportAndPreciseErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"bot", "export", "--data", dir}, func(string) string { return "" }, nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--account is required") {
 		t.Fatalf("export without --account: %v", err)
+	}
+}
+
+func TestExportWritesTheRangeAndRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	account := runCLI(t, "account", "create", "--data", dir, "--name", "Acme")
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "parley.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &parley.Consumer{AccountID: account}
+	store.CreateConsumer(ctx, c)
+	conv, _ := store.OpenConversation(ctx, account, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	for i := 0; i < 3; i++ {
+		store.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: conv.ID, SenderKind: parley.SenderConsumer, SenderID: c.ID, Type: parley.MessageText, Text: fmt.Sprint("m", i)})
+	}
+	store.Close()
+	out := filepath.Join(dir, "messages.ndjson")
+	var stdout, stderr bytes.Buffer
+	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	if err := run(ctx, []string{"export", "--data", dir, "--account", account, "--what", "messages", "--from", from, "--out", out}, func(string) string { return "" }, nil, &stdout, &stderr); err != nil {
+		t.Fatal(err, stderr.String())
+	}
+	data, _ := os.ReadFile(out)
+	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 3 || !strings.Contains(lines[2], `"text":"m2"`) {
+		t.Fatalf("exported %q", data)
+	}
+	if !strings.Contains(stderr.String(), "exported 3 messages") {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+	for _, args := range [][]string{
+		{"--what", "users", "--from", from},
+		{"--from", "2026-02-01", "--to", "2026-01-01"},
+		{"--from", "last week"},
+	} {
+		err := run(ctx, append([]string{"export", "--data", dir, "--account", account}, args...), func(string) string { return "" }, nil, &stdout, &stderr)
+		if err == nil {
+			t.Fatalf("export %v was accepted", args)
+		}
 	}
 }

@@ -53,56 +53,58 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		status int // expected; lists answer 200 with only A's data
 	}
 	calls := map[string]call{
-		"POST /api/v1/auth/login":                        {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
-		"POST /api/v1/auth/logout":                       {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
-		"GET /api/v1/me":                                 {"/api/v1/me", nil, 200},
-		"POST /api/v1/consumer-tokens":                   {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
-		"GET /api/v1/users":                              {"/api/v1/users", nil, 200},
-		"POST /api/v1/users":                             {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
-		"GET /api/v1/users/{id}":                         {"/api/v1/users/" + b.agent.ID, nil, 404},
-		"PATCH /api/v1/users/{id}":                       {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
-		"GET /api/v1/skills":                             {"/api/v1/skills", nil, 200},
-		"POST /api/v1/skills":                            {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
-		"GET /api/v1/api-keys":                           {"/api/v1/api-keys", nil, 200},
-		"POST /api/v1/api-keys":                          {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
-		"DELETE /api/v1/api-keys/{id}":                   {"/api/v1/api-keys/" + bKeyID, nil, 404},
-		"GET /api/v1/conversations":                      {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
-		"POST /api/v1/conversations":                     {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
-		"GET /api/v1/conversations/{id}":                 {"/api/v1/conversations/" + bConv.ID, nil, 404},
-		"POST /api/v1/conversations/{id}/close":          {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
-		"GET /api/v1/conversations/{id}/messages":        {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
-		"POST /api/v1/conversations/{id}/messages":       {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
-		"GET /api/v1/events":                             {"/api/v1/events", nil, 200},
-		"GET /api/v1/events/stream":                      {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
-		"GET /api/v1/openapi.json":                       {"/api/v1/openapi.json", nil, 200},
-		"GET /api/v1/widget-settings":                    {"/api/v1/widget-settings", nil, 200},
-		"PUT /api/v1/widget-settings":                    {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
-		"GET /api/v1/widget/tamper-report":               {"/api/v1/widget/tamper-report", nil, 200},
-		"GET /api/v1/widget-identity":                    {"/api/v1/widget-identity", nil, 200},
-		"PUT /api/v1/widget-identity":                    {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
-		"DELETE /api/v1/widget-identity":                 {"/api/v1/widget-identity", nil, 204},
-		"POST /api/v1/conversations/{id}/attachments":    {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
-		"PATCH /api/v1/consumers/me":                     {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
-		"POST /api/v1/conversations/{id}/accept":         {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
-		"POST /api/v1/conversations/{id}/transfer":       {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
-		"POST /api/v1/conversations/{id}/csat":           {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
-		"GET /api/v1/consumers/{id}":                     {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
-		"GET /api/v1/team":                               {"/api/v1/team", nil, 200},
-		"GET /api/v1/conversations/{id}/notes":           {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
-		"POST /api/v1/conversations/{id}/notes":          {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
-		"GET /api/v1/canned-responses":                   {"/api/v1/canned-responses", nil, 200},
-		"POST /api/v1/canned-responses":                  {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
-		"DELETE /api/v1/canned-responses/{id}":           {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
-		"GET /api/v1/supervisor/overview":                {"/api/v1/supervisor/overview", nil, 200},
-		"GET /api/v1/account-settings":                   {"/api/v1/account-settings", nil, 200},
-		"PUT /api/v1/account-settings":                   {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
-		"GET /api/v1/attachments/{id}":                   {"/api/v1/attachments/" + bAttachment, nil, 404},
-		"GET /api/v1/bot":                                {"/api/v1/bot", nil, 200},
-		"PUT /api/v1/bot":                                {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
-		"POST /api/v1/bot/import":                        {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
-		"GET /api/v1/bot/export":                         {"/api/v1/bot/export?format=json", nil, 200},
-		"POST /api/v1/bot/test":                          {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
-		"GET /api/v1/webhooks":                           {"/api/v1/webhooks", nil, 200},
+		"POST /api/v1/auth/login":                     {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
+		"POST /api/v1/auth/logout":                    {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
+		"GET /api/v1/me":                              {"/api/v1/me", nil, 200},
+		"POST /api/v1/consumer-tokens":                {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
+		"GET /api/v1/users":                           {"/api/v1/users", nil, 200},
+		"POST /api/v1/users":                          {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
+		"GET /api/v1/users/{id}":                      {"/api/v1/users/" + b.agent.ID, nil, 404},
+		"PATCH /api/v1/users/{id}":                    {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/skills":                          {"/api/v1/skills", nil, 200},
+		"POST /api/v1/skills":                         {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
+		"GET /api/v1/api-keys":                        {"/api/v1/api-keys", nil, 200},
+		"POST /api/v1/api-keys":                       {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
+		"DELETE /api/v1/api-keys/{id}":                {"/api/v1/api-keys/" + bKeyID, nil, 404},
+		"GET /api/v1/conversations":                   {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
+		"POST /api/v1/conversations":                  {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
+		"GET /api/v1/conversations/{id}":              {"/api/v1/conversations/" + bConv.ID, nil, 404},
+		"POST /api/v1/conversations/{id}/close":       {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
+		"GET /api/v1/conversations/{id}/messages":     {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
+		"POST /api/v1/conversations/{id}/messages":    {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
+		"GET /api/v1/events":                          {"/api/v1/events", nil, 200},
+		"GET /api/v1/events/stream":                   {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
+		"GET /api/v1/openapi.json":                    {"/api/v1/openapi.json", nil, 200},
+		"GET /api/v1/widget-settings":                 {"/api/v1/widget-settings", nil, 200},
+		"PUT /api/v1/widget-settings":                 {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
+		"GET /api/v1/widget/tamper-report":            {"/api/v1/widget/tamper-report", nil, 200},
+		"GET /api/v1/widget-identity":                 {"/api/v1/widget-identity", nil, 200},
+		"PUT /api/v1/widget-identity":                 {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
+		"DELETE /api/v1/widget-identity":              {"/api/v1/widget-identity", nil, 204},
+		"POST /api/v1/conversations/{id}/attachments": {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
+		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
+		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
+		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
+		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
+		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
+		"GET /api/v1/team":                            {"/api/v1/team", nil, 200},
+		"GET /api/v1/conversations/{id}/notes":        {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
+		"POST /api/v1/conversations/{id}/notes":       {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
+		"GET /api/v1/canned-responses":                {"/api/v1/canned-responses", nil, 200},
+		"POST /api/v1/canned-responses":               {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
+		"DELETE /api/v1/canned-responses/{id}":        {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
+		"GET /api/v1/supervisor/overview":             {"/api/v1/supervisor/overview", nil, 200},
+		"GET /api/v1/account-settings":                {"/api/v1/account-settings", nil, 200},
+		"PUT /api/v1/account-settings":                {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
+		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
+		"GET /api/v1/bot":                             {"/api/v1/bot", nil, 200},
+		"PUT /api/v1/bot":                             {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
+		"POST /api/v1/bot/import":                     {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
+		"GET /api/v1/bot/export":                      {"/api/v1/bot/export?format=json", nil, 200},
+		"POST /api/v1/bot/test":                       {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
+		"GET /api/v1/webhooks":                        {"/api/v1/webhooks", nil, 200},
+		"GET /api/v1/exports/{what}": {"/api/v1/exports/messages?format=csv&from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
+			"&to=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil, 200}, // only A's messages
 		"POST /api/v1/webhooks":                          {"/api/v1/webhooks", map[string]any{"url": "https://a.example.com/hook"}, 201},
 		"GET /api/v1/webhooks/{id}":                      {"/api/v1/webhooks/" + bHook.ID, nil, 404},
 		"PATCH /api/v1/webhooks/{id}":                    {"/api/v1/webhooks/" + bHook.ID, map[string]any{"url": "https://evil.example.com/"}, 404},
