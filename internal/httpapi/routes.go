@@ -60,6 +60,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/events", supervisors, a.handleListEvents},
 		{"GET", "/api/v1/events/stream", supervisors, a.handleEventStream},
 		{"GET", "/api/v1/exports/{what}", supervisors, a.handleExport},
+		{"GET", "/api/v1/metrics", supervisors, a.handleMetrics},
 
 		{"GET", "/api/v1/account-settings", agents, a.handleGetAccountSettings},
 		{"PUT", "/api/v1/account-settings", admins, a.handlePutAccountSettings},

@@ -103,6 +103,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/bot/export":                      {"/api/v1/bot/export?format=json", nil, 200},
 		"POST /api/v1/bot/test":                       {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
 		"GET /api/v1/webhooks":                        {"/api/v1/webhooks", nil, 200},
+		"GET /api/v1/metrics":                         {"/api/v1/metrics?skill=" + bSkill.ID, nil, 400}, // B's skill is no skill of A
 		"GET /api/v1/exports/{what}": {"/api/v1/exports/messages?format=csv&from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
 			"&to=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil, 200}, // only A's messages
 		"POST /api/v1/webhooks":                          {"/api/v1/webhooks", map[string]any{"url": "https://a.example.com/hook"}, 201},

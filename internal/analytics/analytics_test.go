@@ -1,0 +1,193 @@
+package analytics_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/analytics"
+	"github.com/parleychat/parley/internal/sqlite"
+)
+
+// A scripted morning whose metrics were worked out by hand (docs/data.md).
+func TestMetricsOfAScriptedMorning(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var clock atomic.Int64
+	at := func(d time.Duration) { clock.Store(t0.Add(d).UnixMicro()) }
+	at(0)
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlite.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acc := &parley.Account{Name: "Acme"}
+	s.CreateAccount(ctx, acc)
+	billing := &parley.Skill{AccountID: acc.ID, Name: "billing"}
+	s.CreateSkill(ctx, billing)
+	a1 := &parley.User{AccountID: acc.ID, Email: "a1@acme.test", Role: parley.RoleAgent, MaxConcurrent: 3, Active: true, Skills: []string{billing.ID}}
+	a2 := &parley.User{AccountID: acc.ID, Email: "a2@acme.test", Role: parley.RoleAgent, MaxConcurrent: 1, Active: true, Skills: []string{billing.ID}}
+	s.CreateUser(ctx, a1)
+	s.CreateUser(ctx, a2)
+	visitor := &parley.Consumer{AccountID: acc.ID}
+	s.CreateConsumer(ctx, visitor)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(d time.Duration, state parley.ConversationState, skill string) *parley.Conversation {
+		at(d)
+		c, err := s.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, Channel: parley.ChannelWeb, State: state, Skill: skill})
+		must(err)
+		return c
+	}
+	say := func(d time.Duration, c *parley.Conversation, kind parley.SenderKind, who string) {
+		at(d)
+		_, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: acc.ID, ConversationID: c.ID, SenderKind: kind, SenderID: who, Type: parley.MessageText, Text: "…"})
+		must(err)
+	}
+	claim := func(d time.Duration, c *parley.Conversation, u *parley.User) {
+		at(d)
+		_, err := s.ClaimConversation(ctx, acc.ID, c.ID, u.ID)
+		must(err)
+	}
+	closeAt := func(d time.Duration, c *parley.Conversation) {
+		at(d)
+		_, err := s.CloseConversation(ctx, acc.ID, c.ID, parley.ConversationClose{Reason: "resolved", ClosedBy: "x"})
+		must(err)
+	}
+	rate := func(d time.Duration, c *parley.Conversation, score int) {
+		at(d)
+		must(s.RateConversation(ctx, acc.ID, c.ID, score, ""))
+	}
+	m := time.Minute
+	// C1: queued 09:00, A1 at 09:02, first reply 09:03, closed 09:30, CSAT 5.
+	c1 := open(0, parley.StateQueued, "")
+	say(0, c1, parley.SenderConsumer, visitor.ID)
+	claim(2*m, c1, a1)
+	say(3*m, c1, parley.SenderAgent, a1.ID)
+	say(4*m, c1, parley.SenderConsumer, visitor.ID)
+	closeAt(30*m, c1)
+	rate(31*m, c1, 5)
+	// C2 (billing): queued 09:10, A2 at 09:16, first reply 09:20, closed 10:10, CSAT 3.
+	c2 := open(10*m, parley.StateQueued, billing.ID)
+	say(10*m, c2, parley.SenderConsumer, visitor.ID)
+	claim(16*m, c2, a2)
+	say(20*m, c2, parley.SenderAgent, a2.ID)
+	closeAt(70*m, c2)
+	rate(71*m, c2, 3)
+	// C3: the bot alone, 10:00–10:05: contained.
+	c3 := open(60*m, parley.StateBot, "")
+	say(60*m, c3, parley.SenderConsumer, visitor.ID)
+	say(60*m+time.Second, c3, parley.SenderBot, "bot")
+	closeAt(65*m, c3)
+	// C4: the bot from 10:20, handoff 10:21, A1 at 10:25, reply 10:26, closed 11:00, CSAT 4.
+	c4 := open(80*m, parley.StateBot, "")
+	say(80*m, c4, parley.SenderConsumer, visitor.ID)
+	say(80*m+time.Second, c4, parley.SenderBot, "bot")
+	at(81 * m)
+	must(s.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: parley.EventBotHandoff, ConversationID: c4.ID, Data: json.RawMessage(`{"reason":"asked_for_person"}`)}))
+	_, err = s.RequeueConversation(ctx, acc.ID, c4.ID, parley.Requeue{Reason: "bot_handoff"})
+	must(err)
+	claim(85*m, c4, a1)
+	say(86*m, c4, parley.SenderAgent, a1.ID)
+	closeAt(120*m, c4)
+	rate(121*m, c4, 4)
+
+	capacity := map[string]int{a1.ID: 3, a2.ID: 1}
+	q := analytics.Query{From: t0, To: t0.Add(3 * time.Hour), Bucket: "hour"}
+	r, err := analytics.Compute(ctx, s, acc.ID, q, capacity)
+	must(err)
+	tt := r.Totals
+	check := func(name string, got, want any) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	check("opened", tt.Opened, 4)
+	check("closed", tt.Closed, 4)
+	check("bot conversations", tt.BotConversations, 2)
+	check("contained", tt.BotContained, 1)
+	check("containment rate", tt.ContainmentRate, 0.5)
+	check("handoffs", tt.BotHandoffs, 1)
+	check("handoff rate", tt.HandoffRate, 0.5)
+	check("queue wait", tt.QueueWait, analytics.Stat{Count: 3, Mean: 240, P90: 360})
+	check("first response", tt.FirstResponse, analytics.Stat{Count: 3, Mean: 360, P90: 600})
+	check("handle time", tt.HandleTime, analytics.Stat{Count: 3, Mean: 2340, P90: 3240})
+	check("messages per conversation", tt.MessagesPerConversation, 2.5)
+	check("CSAT mean", tt.CSATMean, 4.0)
+	check("CSAT distribution", tt.CSATDistribution, [5]int{0, 0, 1, 1, 1})
+	if len(r.Buckets) != 3 {
+		t.Fatalf("%d buckets", len(r.Buckets))
+	}
+	b9, b10, b11 := r.Buckets[0], r.Buckets[1], r.Buckets[2]
+	check("09 opened", b9.Opened, 2)
+	check("09 closed", b9.Closed, 1)
+	check("09 wait", b9.QueueWaitMean, analytics.Duration(240))
+	check("09 FRT", b9.FirstResponseAvg, analytics.Duration(390))
+	check("09 CSAT", b9.CSATMean, 5.0)
+	check("10 opened", b10.Opened, 2)
+	check("10 closed", b10.Closed, 2)
+	check("10 handoffs", b10.BotHandoffs, 1)
+	check("10 contained", b10.BotContained, 1)
+	check("10 wait", b10.QueueWaitMean, analytics.Duration(240))
+	check("11 closed", b11.Closed, 1)
+	check("11 CSAT", b11.CSATMean, 4.0)
+	if len(r.Agents) != 2 {
+		t.Fatalf("agents %+v", r.Agents)
+	}
+	byID := map[string]*analytics.Agent{r.Agents[0].ID: r.Agents[0], r.Agents[1].ID: r.Agents[1]}
+	g1, g2 := byID[a1.ID], byID[a2.ID]
+	check("A1 assigned", g1.Assigned, 2)
+	check("A1 closed", g1.Closed, 2)
+	check("A1 FRT", g1.FirstResponse.Mean, analytics.Duration(240))
+	check("A1 handle", g1.HandleTime.Mean, analytics.Duration(1890))
+	check("A1 CSAT", g1.CSATMean, 4.5)
+	check("A1 hours", g1.ConversationHrs, 1.05)
+	check("A1 utilisation", g1.Utilisation, 0.12) // 1.05 h ÷ (3 × 3 h)
+	check("A2 utilisation", g2.Utilisation, 0.3)  // 0.9 h ÷ (1 × 3 h)
+	check("A2 handle", g2.HandleTime.Mean, analytics.Duration(3240))
+
+	// By skill: only C2.
+	q.Skill = billing.ID
+	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
+	must(err)
+	check("billing opened", r.Totals.Opened, 1)
+	check("billing wait", r.Totals.QueueWait, analytics.Stat{Count: 1, Mean: 360, P90: 360})
+	// By agent: A1's conversations.
+	q.Skill, q.Agent = "", a1.ID
+	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
+	must(err)
+	check("A1 closed total", r.Totals.Closed, 2)
+	check("A1 CSAT total", r.Totals.CSATMean, 4.5)
+	check("A1 only", len(r.Agents), 1)
+}
+
+func TestMetricsQueriesAreChecked(t *testing.T) {
+	day := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for _, q := range []analytics.Query{
+		{From: day, To: day.Add(-time.Hour), Bucket: "hour"},
+		{From: day, To: day.Add(100 * 24 * time.Hour), Bucket: "day"},
+		{From: day, To: day.Add(24 * time.Hour), Bucket: "week"},
+		{From: day, To: day.Add(90 * 24 * time.Hour), Bucket: "hour"}, // 2,160 hours is fine…
+		{From: day, Bucket: "day"},
+	} {
+		err := q.Validate()
+		if q.Bucket == "hour" && q.To.Sub(q.From) == 90*24*time.Hour {
+			if err != nil {
+				t.Errorf("%+v: %v", q, err)
+			}
+			continue
+		}
+		if parley.ErrorCode(err) != parley.EINVALID {
+			t.Errorf("%+v: %v", q, err)
+		}
+	}
+}

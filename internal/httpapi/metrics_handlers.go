@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/analytics"
+	"github.com/parleychat/parley/internal/export"
+)
+
+// agentMetrics is an agent's row with their name.
+type agentMetrics struct {
+	*analytics.Agent
+	Name string `json:"name"`
+}
+
+// handleMetrics computes the account's metrics for a range (default: the
+// last 24 hours in hour buckets).
+func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	qs := r.URL.Query()
+	q := analytics.Query{Bucket: qs.Get("bucket"), Skill: qs.Get("skill"), Agent: qs.Get("agent")}
+	if q.Bucket == "" {
+		q.Bucket = "hour"
+	}
+	now := time.Now().UTC()
+	q.To = now.Truncate(time.Hour).Add(time.Hour)
+	q.From = q.To.Add(-24 * time.Hour)
+	var err error
+	if v := qs.Get("from"); v != "" {
+		if q.From, err = export.ParseTime("from", v); err != nil {
+			return err
+		}
+	}
+	if v := qs.Get("to"); v != "" {
+		if q.To, err = export.ParseTime("to", v); err != nil {
+			return err
+		}
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	users, err := a.store.ListUsers(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	capacity, names := map[string]int{}, map[string]string{}
+	for _, u := range users {
+		capacity[u.ID], names[u.ID] = u.MaxConcurrent, u.Name
+	}
+	if _, ok := capacity[q.Agent]; q.Agent != "" && !ok {
+		return parley.Errorf(parley.EINVALID, "agent %q is not a user of this account", q.Agent)
+	}
+	if q.Skill != "" {
+		skills, err := a.store.ListSkills(r.Context(), p.AccountID)
+		if err != nil {
+			return err
+		}
+		known := false
+		for _, s := range skills {
+			known = known || s.ID == q.Skill
+		}
+		if !known {
+			return parley.Errorf(parley.EINVALID, "skill %q is not a skill of this account", q.Skill)
+		}
+	}
+	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		*analytics.Report
+		Agents []agentMetrics `json:"agents"`
+	}{Report: rep, Agents: []agentMetrics{}}
+	for _, ag := range rep.Agents {
+		out.Agents = append(out.Agents, agentMetrics{Agent: ag, Name: names[ag.ID]})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
