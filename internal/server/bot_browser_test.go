@@ -156,3 +156,43 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 		t.Fatalf("the live bot answered %+v", m)
 	}
 }
+
+func TestSupervisorSeesTheDashboard(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	// One conversation the bot contains, one it hands to the agent, who answers and closes; the visitor rates 5.
+	v := ts.newVisitor(t, brand.account.ID)
+	c1 := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+c1.ID+"/messages", map[string]any{"text": "How long does delivery take?"}, nil)
+	waitFor(t, func() bool { return len(mustMessages(t, ts, brand.account.ID, c1.ID)) >= 3 })
+	v.do("POST", "/api/v1/conversations/"+c1.ID+"/close", map[string]any{}, nil)
+	c2 := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+c2.ID+"/messages", map[string]any{"text": "talk to a human"}, nil)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, c2.ID)
+		return c.State == parley.StateQueued
+	})
+	agent := ts.login(t, brand.agent)
+	agent.do("POST", "/api/v1/conversations/"+c2.ID+"/accept", nil, nil)
+	agent.do("POST", "/api/v1/conversations/"+c2.ID+"/messages", map[string]any{"text": "Hello, Alex here."}, nil)
+	agent.do("POST", "/api/v1/conversations/"+c2.ID+"/close", map[string]any{"reason": "resolved"}, nil)
+	v.do("POST", "/api/v1/conversations/"+c2.ID+"/csat", map[string]any{"score": 5}, nil)
+
+	sup := consoleLogin(t, ts, brand.supervisor, "[data-tab=dash]")
+	sup.do(chromedp.Click(chromedp.CSS("[data-tab=dash]")), chromedp.WaitVisible(chromedp.CSS(".dash-tiles .tile")))
+	tiles := evalIn[string](t, sup.ctx, `[...document.querySelectorAll(".dash-tiles .tile")].map(t => t.querySelector("span").textContent + "=" + t.querySelector("strong").textContent).join("|")`)
+	for _, want := range []string{"conversations opened=2", "closed=2", "bot containment=50%", "CSAT=5.00 / 5"} {
+		if !strings.Contains(tiles, want) {
+			t.Fatalf("tiles %q lack %q", tiles, want)
+		}
+	}
+	if n := evalIn[int](t, sup.ctx, `document.querySelectorAll(".dash-charts svg[role=img] > title").length`); n != 4 {
+		t.Fatalf("%d charts", n)
+	}
+	row := evalIn[string](t, sup.ctx, `document.querySelector(".dash-agents tbody tr").textContent`)
+	if !strings.Contains(row, brand.agent.Name) {
+		t.Fatalf("agent row %q", row)
+	}
+	sup.shot("dashboard")
+}

@@ -2,6 +2,7 @@
 // visitors live, accept, transfer and close. Plain ES module; it speaks
 // the REST API and the realtime protocol (docs/protocol.md).
 import { showBot, richText } from "./bot.js";
+import { showDashboard, fillSkills } from "./dashboard.js";
 const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
@@ -183,8 +184,9 @@ let refreshTimer = 0;
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
-  const special = tab === "supervise" || tab === "admin" || tab === "botedit";
+  const special = tab === "supervise" || tab === "admin" || tab === "botedit" || tab === "dash";
   $(".overview").hidden = tab !== "supervise";
+  $(".dashboard").hidden = tab !== "dash";
   $(".admin").hidden = tab !== "admin";
   $(".bot-editor").hidden = tab !== "botedit";
   $(".list").hidden = special;
@@ -192,6 +194,7 @@ async function refresh() {
   if (special) {
     $(".placeholder").hidden = $(".conversation").hidden = true;
     if (tab === "botedit") return showBot(api);
+    if (tab === "dash") { await fillSkills(api); return showDashboard(api); }
     return tab === "admin" ? showAdmin() : showOverview();
   }
   $(".placeholder").hidden = !!current;
@@ -574,3 +577,5 @@ if ("Notification" in window && Notification.permission === "default") {
 }
 
 start();
+
+$(".dash-form").addEventListener("change", () => showDashboard(api));

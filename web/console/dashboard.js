@@ -1,0 +1,100 @@
+// Dashboard (supervisors and admins): the account's metrics for a range,
+// as tiles, charts and a per-agent table (GET /api/v1/metrics).
+import { chart } from "./charts.js";
+
+const $ = (s, el = document) => el.querySelector(s);
+
+const secs = (s) => (s >= 3600 ? (s / 3600).toFixed(1) + " h" : s >= 60 ? Math.round(s / 60) + " min" : Math.round(s) + " s");
+const pct = (f) => Math.round(f * 100) + "%";
+
+function range(kind) {
+  const now = new Date();
+  const to = new Date(Math.ceil(now.getTime() / 3600e3) * 3600e3);
+  if (kind === "7d") return { from: new Date(to.getTime() - 7 * 86400e3), to, bucket: "day" };
+  if (kind === "30d") return { from: new Date(to.getTime() - 30 * 86400e3), to, bucket: "day" };
+  return { from: new Date(to.getTime() - 86400e3), to, bucket: "hour" };
+}
+
+function tile(label, value, note) {
+  const d = document.createElement("div");
+  d.className = "tile";
+  const v = document.createElement("strong");
+  v.textContent = value;
+  const l = document.createElement("span");
+  l.textContent = label;
+  d.append(v, l);
+  if (note) { const n = document.createElement("small"); n.textContent = note; d.append(n); }
+  return d;
+}
+
+export async function showDashboard(api) {
+  const f = $(".dash-form");
+  const r = range(f.range.value);
+  const qs = new URLSearchParams({ from: r.from.toISOString().replace(/\.\d+Z$/, "Z"), to: r.to.toISOString().replace(/\.\d+Z$/, "Z"), bucket: r.bucket });
+  if (f.skill.value) qs.set("skill", f.skill.value);
+  let m;
+  try {
+    m = await api("GET", "/metrics?" + qs);
+    $(".dash-error").textContent = "";
+  } catch (e) {
+    $(".dash-error").textContent = e.message;
+    return;
+  }
+  const t = m.totals;
+  const tiles = $(".dash-tiles");
+  tiles.textContent = "";
+  tiles.append(
+    tile("conversations opened", String(t.conversations_opened)),
+    tile("closed", String(t.conversations_closed)),
+    tile("bot containment", t.bot_conversations ? pct(t.containment_rate) : "—", `${t.bot_contained} of ${t.bot_conversations}`),
+    tile("bot handoff rate", pct(t.handoff_rate), `${t.bot_handoffs} handoffs`),
+    tile("time in queue", secs(t.queue_wait.mean_seconds), "p90 " + secs(t.queue_wait.p90_seconds)),
+    tile("first response", secs(t.first_response.mean_seconds), "p90 " + secs(t.first_response.p90_seconds)),
+    tile("handle time", secs(t.handle_time.mean_seconds), "p90 " + secs(t.handle_time.p90_seconds)),
+    tile("messages / conversation", String(t.messages_per_conversation)),
+    tile("CSAT", t.csat_count ? t.csat_mean.toFixed(2) + " / 5" : "—", `${t.csat_count} ratings`),
+    tile("widget loads · opens", `${t.widget_loads} · ${t.widget_opens}`, `${t.widget_tamper_reports} tamper reports`),
+  );
+  const labels = m.buckets.map((b) => {
+    const d = new Date(b.start);
+    return m.bucket === "hour" ? d.getHours() + ":00" : d.getMonth() + 1 + "/" + d.getDate();
+  });
+  const charts = $(".dash-charts");
+  charts.textContent = "";
+  charts.append(
+    chart({ title: "Conversations", labels, series: [
+      { name: "opened", values: m.buckets.map((b) => b.opened), color: "#1f5eff" },
+      { name: "closed", values: m.buckets.map((b) => b.closed), color: "#12b76a" },
+    ] }),
+    chart({ title: "Waiting and first response (mean)", labels, format: secs, series: [
+      { name: "time in queue", values: m.buckets.map((b) => b.queue_wait_mean_seconds), color: "#f79009", kind: "line" },
+      { name: "first response", values: m.buckets.map((b) => b.first_response_mean_seconds), color: "#7a5af8", kind: "line" },
+    ] }),
+    chart({ title: "Bot", labels, series: [
+      { name: "contained", values: m.buckets.map((b) => b.bot_contained), color: "#12b76a" },
+      { name: "handed off", values: m.buckets.map((b) => b.bot_handoffs), color: "#f04438" },
+    ] }),
+    chart({ title: "CSAT distribution", labels: ["1", "2", "3", "4", "5"], series: [
+      { name: "ratings", values: t.csat_distribution, color: "#1f5eff" },
+    ] }),
+  );
+  const tb = $(".dash-agents tbody");
+  tb.textContent = "";
+  for (const a of m.agents) {
+    const tr = document.createElement("tr");
+    for (const c of [a.name || a.id, a.assigned, a.closed, secs(a.first_response.mean_seconds), secs(a.handle_time.mean_seconds),
+      a.csat_count ? a.csat_mean.toFixed(2) : "—", pct(a.utilisation)]) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+}
+
+export async function fillSkills(api) {
+  const sel = $(".dash-form").skill;
+  if (sel.length > 1) return;
+  const s = await api("GET", "/skills");
+  for (const k of s.skills) sel.append(new Option(k.name, k.id));
+}
