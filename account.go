@@ -25,6 +25,10 @@ type AccountSettings struct {
 	QueueNoticeSeconds *int `json:"queue_notice_seconds,omitempty"`
 	// BusinessHours, when set, are when people answer; nil is always.
 	BusinessHours *BusinessHours `json:"business_hours,omitempty"`
+	// RetentionDays, when above 0, is how long closed conversations keep
+	// their content: after it, their messages, notes and attachments are
+	// deleted and their events stripped of personal data (docs/data.md).
+	RetentionDays int `json:"retention_days,omitempty"`
 }
 
 // QueueNotice returns how long a visitor waits before the queue notice.

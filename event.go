@@ -38,12 +38,14 @@ const (
 	EventEngagementDismissed  = "engagement.dismissed"
 	EventCSATSubmitted        = "csat.submitted"
 	EventNoteCreated          = "note.created"
-	EventBotUpdated           = "bot.updated"      // the configuration changed (data: version)
-	EventBotAnswered          = "bot.answered"     // the bot answered from an intent, an article or a flow
-	EventBotMissed            = "bot.missed"       // the bot did not understand
-	EventBotHandoff           = "bot.handoff"      // the bot handed the conversation to people
-	EventBotFeedback          = "bot.feedback"     // the visitor said whether an answer helped
-	EventWebhookDisabled      = "webhook.disabled" // a webhook kept failing and was turned off
+	EventBotUpdated           = "bot.updated"           // the configuration changed (data: version)
+	EventBotAnswered          = "bot.answered"          // the bot answered from an intent, an article or a flow
+	EventBotMissed            = "bot.missed"            // the bot did not understand
+	EventBotHandoff           = "bot.handoff"           // the bot handed the conversation to people
+	EventBotFeedback          = "bot.feedback"          // the visitor said whether an answer helped
+	EventWebhookDisabled      = "webhook.disabled"      // a webhook kept failing and was turned off
+	EventConsumerErased       = "consumer.erased"       // a visitor's data was erased on request (data: the ID only)
+	EventConversationsExpired = "conversations.expired" // retention removed old conversations' content (data: how many)
 )
 
 // EventTypes lists every event type, for validating filters.
@@ -56,7 +58,7 @@ var EventTypes = []string{
 	EventIdentityKeyChanged, EventIdentityRejected,
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
-	EventWebhookDisabled,
+	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired,
 }
 
 // Event is an append-only record of a state change. Seq is the account's

@@ -149,6 +149,22 @@ type Store interface {
 	ScanMessages(ctx context.Context, accountID string, from, to time.Time, fn func(*Message) error) error
 	ScanEvents(ctx context.Context, accountID string, from, to time.Time, fn func(*Event) error) error
 
+	// Privacy. EraseConversations deletes the conversations' messages,
+	// notes, attachments and bot sessions and strips their events and
+	// webhook payloads of content (Erased); the conversation rows stay,
+	// for metrics. EraseConsumer does that for all of a visitor's
+	// conversations, strips their consumer events, blanks the visitor's
+	// name, email, external ID and attributes, and writes consumer.erased.
+	EraseConversations(ctx context.Context, accountID string, ids []string) error
+	EraseConsumer(ctx context.Context, accountID, consumerID string) error
+	// ExpiredConversations lists conversations closed before a time whose
+	// content is still there, oldest first.
+	ExpiredConversations(ctx context.Context, accountID string, closedBefore time.Time, limit int) ([]string, error)
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	// ListAudit returns the account's audit entries newest first, before
+	// the entry with ID before ("" from the newest).
+	ListAudit(ctx context.Context, accountID, before string, limit int) ([]*AuditEntry, error)
+
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,
 	// for example); it sets e.Seq and e.CreatedAt.

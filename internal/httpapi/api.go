@@ -97,6 +97,9 @@ func (a *API) guard(acc access, h handlerFunc) http.Handler {
 				return
 			}
 			r = r.WithContext(parley.WithPrincipal(r.Context(), p))
+			if sink, ok := r.Context().Value(principalSink{}).(*parley.Principal); ok {
+				*sink = p
+			}
 		}
 		if err := h(w, r, p); err != nil {
 			writeError(w, r, a.log, err)

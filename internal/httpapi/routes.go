@@ -25,6 +25,9 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
 		{"GET", "/api/v1/consumers/{id}", agents, a.handleGetConsumer},
+		{"GET", "/api/v1/consumers/{id}/export", admins, a.handleExportConsumer},
+		{"DELETE", "/api/v1/consumers/{id}", admins, a.handleEraseConsumer},
+		{"GET", "/api/v1/audit-log", admins, a.handleListAudit},
 
 		{"GET", "/api/v1/users", supervisors, a.handleListUsers},
 		{"POST", "/api/v1/users", admins, a.handleCreateUser},
@@ -94,7 +97,11 @@ var anyoneStaff = agents
 // Register adds every route to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range a.Routes() {
-		mux.Handle(rt.Method+" "+rt.Path, a.guard(rt.access, rt.handler))
+		h := a.guard(rt.access, rt.handler)
+		if audited(rt) {
+			h = a.audit(rt, h)
+		}
+		mux.Handle(rt.Method+" "+rt.Path, h)
 	}
 	// Anything else under the API prefix is a JSON error, not an HTML page:
 	// 405 with Allow when the path exists with other methods, else 404.

@@ -229,6 +229,9 @@ type accountSettings struct {
 	AutoAssign         bool                  `json:"auto_assign"`
 	QueueNoticeSeconds *int                  `json:"queue_notice_seconds"`
 	BusinessHours      *parley.BusinessHours `json:"business_hours"`
+	// RetentionDays: closed conversations keep their content this long
+	// (0: forever); absent from a PUT, it stays as it is.
+	RetentionDays *int `json:"retention_days"`
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -237,7 +240,7 @@ func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	s := acc.Settings
-	writeJSON(w, http.StatusOK, accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours})
+	writeJSON(w, http.StatusOK, accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours, RetentionDays: &s.RetentionDays})
 	return nil
 }
 
@@ -254,11 +257,18 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 			return err
 		}
 	}
+	if req.RetentionDays != nil && (*req.RetentionDays < 0 || *req.RetentionDays > 3650) {
+		return parley.Errorf(parley.EINVALID, "retention_days must be from 0 (keep forever) to 3650")
+	}
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
 	if err != nil {
 		return err
 	}
 	acc.Settings.AutoAssign, acc.Settings.QueueNoticeSeconds, acc.Settings.BusinessHours = req.AutoAssign, req.QueueNoticeSeconds, req.BusinessHours
+	if req.RetentionDays != nil {
+		acc.Settings.RetentionDays = *req.RetentionDays
+	}
+	req.RetentionDays = &acc.Settings.RetentionDays
 	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
 		return err
 	}

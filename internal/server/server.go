@@ -27,6 +27,7 @@ import (
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/outbound"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/retention"
 	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/sqlite"
 	"github.com/parleychat/parley/internal/webhook"
@@ -50,6 +51,7 @@ type Config struct {
 	Widget             widget.Config
 	Routing            routing.Config
 	QueueNoticeTick    time.Duration // how often waiting visitors are checked for the queue notice (default 5 s)
+	RetentionTick      time.Duration // how often retention runs (default 1 h)
 	// RateLimits guard the public endpoints; nil takes DefaultRateLimits.
 	RateLimits *RateLimits
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
@@ -101,6 +103,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.QueueNoticeTick <= 0 {
 		cfg.QueueNoticeTick = 5 * time.Second
+	}
+	if cfg.RetentionTick <= 0 {
+		cfg.RetentionTick = time.Hour
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -277,7 +282,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopSweep()
 	// Background workers stop before the store closes (see below).
 	var workers sync.WaitGroup
-	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run} {
+	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run, s.runRetention} {
 		workers.Go(func() { run(sweepCtx) })
 	}
 	go func() {
@@ -355,4 +360,22 @@ func loadSecret(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("write secret: %w", err)
 	}
 	return b, nil
+}
+
+// runRetention applies accounts' retention periods now and then.
+func (s *Server) runRetention(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.RetentionTick)
+	defer tick.Stop()
+	for {
+		if n, err := retention.Sweep(ctx, s.Store, time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("retention", "err", err)
+		} else if n > 0 {
+			s.log.Info("retention erased old conversations", "conversations", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/parleychat/parley"
+)
+
+// audited says whether calls of a route go to the audit log: whatever a
+// supervisor or admin changes, and every export of personal data.
+func audited(rt Route) bool {
+	staffOnly := rt.access.minRole == parley.RoleSupervisor || rt.access.minRole == parley.RoleAdmin
+	return staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// audit wraps a handler: after it ran, who did what, when and from where
+// is recorded (refused calls too: they are attempts).
+func (a *API) audit(rt Route, next http.Handler) http.Handler {
+	action := rt.Method + " " + rt.Path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		var p parley.Principal
+		defer func() {
+			if p.AccountID == "" {
+				return // not authenticated: nothing of an account happened
+			}
+			if sw.status == 0 {
+				sw.status = http.StatusOK // nothing written: net/http answered 200
+			}
+			ip, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				ip = r.RemoteAddr
+			}
+			e := &parley.AuditEntry{AccountID: p.AccountID, ActorID: p.ID, ActorKind: string(p.Kind), ActorName: p.Name,
+				Action: action, Target: r.URL.Path, IP: ip, Status: sw.status}
+			if err := a.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+				a.log.Warn("audit log", "err", err)
+			}
+		}()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), principalSink{}, &p)))
+	})
+}
+
+// principalSink lets guard hand the authenticated principal back to audit.
+type principalSink struct{}
+
+func (a *API) handleListAudit(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	entries, err := a.store.ListAudit(r.Context(), p.AccountID, r.URL.Query().Get("before"), 100)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(entries) == 100 {
+		next = entries[len(entries)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
+	return nil
+}
+
+// consumerExport is everything Parley holds about one visitor (GDPR art. 15).
+type consumerExport struct {
+	Consumer      *parley.Consumer     `json:"consumer"`
+	Conversations []conversationExport `json:"conversations"`
+}
+
+type conversationExport struct {
+	*parley.Conversation
+	Messages []*parley.Message `json:"messages"`
+	Notes    []*parley.Note    `json:"notes"`
+}
+
+// handleExportConsumer returns a visitor's data as one JSON document.
+func (a *API) handleExportConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	ctx := r.Context()
+	c, err := a.store.FindConsumer(ctx, p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := consumerExport{Consumer: c, Conversations: []conversationExport{}}
+	for after := ""; ; {
+		page, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{ConsumerID: c.ID, After: after, Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, conv := range page {
+			ce := conversationExport{Conversation: conv, Messages: []*parley.Message{}}
+			for seq := int64(0); ; {
+				msgs, err := a.store.ListMessages(ctx, p.AccountID, conv.ID, seq, 1000)
+				if err != nil {
+					return err
+				}
+				ce.Messages = append(ce.Messages, msgs...)
+				if len(msgs) < 1000 {
+					break
+				}
+				seq = msgs[len(msgs)-1].Seq
+			}
+			if ce.Notes, err = a.store.ListNotes(ctx, p.AccountID, conv.ID); err != nil {
+				return err
+			}
+			out.Conversations = append(out.Conversations, ce)
+		}
+		if len(page) < 200 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="consumer-`+c.ID+`.json"`)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// handleEraseConsumer erases a visitor's data (GDPR art. 17): their
+// messages, notes and attachments, their details, and the content of their
+// events and webhook payloads. Conversation rows stay, anonymous, for metrics.
+func (a *API) handleEraseConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if err := a.store.EraseConsumer(r.Context(), p.AccountID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
