@@ -3,10 +3,12 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/server"
 )
 
 // consoleLogin opens the console in a new browser and logs u in.
@@ -195,4 +197,60 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 		t.Fatalf("agent row %q", row)
 	}
 	sup.shot("dashboard")
+}
+
+func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		fastWebhooks(c)
+		c.Webhooks.Backoff = []time.Duration{time.Hour} // one retry, far away: the admin redelivers by hand
+	})
+	brand := seedBrand(t, ts, "Acme")
+	rc, srv := newReceiver(t)
+	rc.mode.Store("down")
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
+	admin.do(chromedp.Click(chromedp.CSS("[data-tab=admin]")), chromedp.WaitVisible(chromedp.CSS(".new-webhook")),
+		chromedp.SendKeys(chromedp.CSS(".new-webhook input[name=url]"), srv.URL),
+		chromedp.SendKeys(chromedp.CSS(".new-webhook input[name=types]"), "conversation.opened"),
+		chromedp.Click(chromedp.CSS(".new-webhook button")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".webhook-secret").textContent`), "whsec_")
+	})
+	hooks, _ := ts.Store.ListWebhooks(t.Context(), brand.account.ID)
+	if len(hooks) != 1 || hooks[0].Types[0] != "conversation.opened" {
+		t.Fatalf("webhooks %+v", hooks)
+	}
+	rc.secret.Store(hooks[0].Secret)
+	ts.newVisitor(t, brand.account.ID).open(t)
+	waitFor(t, func() bool {
+		ds, _ := ts.Store.ListDeliveries(t.Context(), brand.account.ID, hooks[0].ID, 10)
+		return len(ds) == 1 && ds[0].Attempts == 1
+	})
+	// The log shows the failure; the receiver is fixed; Redeliver.
+	admin.do(chromedp.Click(chromedp.CSS(".webhooks tbody button")), chromedp.WaitVisible(chromedp.CSS(".deliveries tbody tr")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".deliveries tbody").textContent`), "503")
+	})
+	rc.mode.Store("up")
+	admin.do(chromedp.Click(chromedp.CSS(".deliveries tbody button")))
+	waitFor(t, func() bool {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.acked) == 1
+	})
+	// The console's log follows.
+	waitFor(t, func() bool {
+		evalIn[bool](t, admin.ctx, `document.querySelector(".webhooks tbody button").click(), true`)
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".deliveries tbody").textContent`), "delivered")
+	})
+	// Retention, and the audit log shows what the admin did.
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".account-settings"); f.retention.value = "90"; f.requestSubmit(); return true })()`)
+	waitFor(t, func() bool {
+		a, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return a.Settings.RetentionDays == 90
+	})
+	waitFor(t, func() bool {
+		log := evalIn[string](t, admin.ctx, `document.querySelector(".audit tbody").textContent`)
+		return strings.Contains(log, "POST /api/v1/webhooks") && strings.Contains(log, "POST /api/v1/webhook-deliveries/{id}/redeliver") && strings.Contains(log, "PUT /api/v1/account-settings")
+	})
+	admin.shot("webhooks-and-audit")
 }

@@ -306,6 +306,9 @@ async function showAdmin() {
   const settings = await api("GET", "/account-settings");
   const af = $(".account-settings");
   af.auto.checked = settings.auto_assign;
+  af.retention.value = settings.retention_days ?? 0;
+  await showWebhooks();
+  await showAudit();
   af.notice.value = settings.queue_notice_seconds ?? 60;
   const bh = settings.business_hours;
   af.always.checked = !bh;
@@ -366,7 +369,7 @@ $(".widget-settings").addEventListener("submit", (e) => {
 $(".account-settings").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
-  const body = { auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value };
+  const body = { auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value };
   if (!f.always.checked) {
     const days = {};
     const end = (t) => (t === "00:00" ? "24:00" : t);
@@ -383,6 +386,61 @@ $(".new-key").addEventListener("submit", (e) => {
     e.target.reset();
     // Shown once: the server keeps only a hash.
     $(".key-secret").textContent = "New key (copy it now, it is not shown again): " + k.secret;
+  });
+});
+
+// ---- Webhooks and the audit log ----------------------------------------------
+async function showWebhooks() {
+  const hooks = (await api("GET", "/webhooks")).webhooks;
+  const tb = $(".webhooks tbody");
+  tb.textContent = "";
+  for (const h of hooks) {
+    const state = h.active ? "active" : "off" + (h.disabled_reason ? ": " + h.disabled_reason : "");
+    const actions = document.createElement("span");
+    actions.append(
+      button("Deliveries", () => { deliveriesOf = h; }),
+      button(h.active ? "Turn off" : "Turn on", () => api("PATCH", "/webhooks/" + h.id, { active: !h.active })),
+      button("Delete", () => api("DELETE", "/webhooks/" + h.id)),
+    );
+    tb.append(row([h.url, h.types.length ? h.types.join(", ") : "all", state], actions));
+  }
+  const again = deliveriesOf && hooks.find((h) => h.id === deliveriesOf.id);
+  if (again) await showDeliveries(again);
+  else $(".deliveries").hidden = true;
+}
+
+let deliveriesOf = null;
+async function showDeliveries(h) {
+  deliveriesOf = h;
+  const list = (await api("GET", "/webhooks/" + h.id + "/deliveries")).deliveries;
+  $(".deliveries").hidden = false;
+  $(".deliveries-of").textContent = "— " + h.url;
+  const tb = $(".deliveries tbody");
+  tb.textContent = "";
+  for (const d of list) {
+    const last = d.state === "delivered" ? "HTTP " + d.last_status : (d.last_error || "not tried yet");
+    tb.append(row(["#" + d.event_seq, d.event_type, d.state, String(d.attempts), last],
+      button("Redeliver", async () => { await api("POST", "/webhook-deliveries/" + d.id + "/redeliver"); })));
+  }
+}
+
+async function showAudit() {
+  const entries = (await api("GET", "/audit-log")).entries;
+  const tb = $(".audit tbody");
+  tb.textContent = "";
+  for (const e of entries.slice(0, 50)) {
+    tb.append(row([new Date(e.at).toLocaleString(), e.actor_name || e.actor_id, e.action, e.target, e.ip, String(e.status)]));
+  }
+}
+
+$(".new-webhook").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const types = f.types.value.split(",").map((s) => s.trim()).filter(Boolean);
+  adminDo(async () => {
+    const h = await api("POST", "/webhooks", { url: f.url.value, types });
+    f.reset();
+    $(".webhook-secret").textContent = "Signing secret for " + h.url + ": " + h.secret;
   });
 });
 
