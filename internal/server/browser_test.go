@@ -121,6 +121,7 @@ var launcher = chromedp.Search("button[aria-haspopup=dialog]")
 func (b *browser) frame(skip ...string) context.Context {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	var lastErr error
 	for time.Now().Before(deadline) {
 		infos, err := chromedp.Targets(b.ctx)
 		if err != nil {
@@ -137,15 +138,19 @@ func (b *browser) frame(skip ...string) context.Context {
 				}
 			}
 			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
-			b.detach = append(b.detach, cancel)
 			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main.chat"))); err != nil {
-				b.t.Fatalf("chat frame: %v", err)
+				// The frame reloaded while we attached (identify does that):
+				// let go and attach to what it became.
+				cancel()
+				lastErr = err
+				continue
 			}
+			b.detach = append(b.detach, cancel)
 			return ctx
 		}
 		time.Sleep(50 * time.Millisecond) // polling the browser's target list; no event announces iframe targets here
 	}
-	b.t.Fatal("the chat frame never loaded")
+	b.t.Fatalf("the chat frame never loaded (%v)", lastErr)
 	return nil
 }
 
