@@ -247,3 +247,34 @@ func TestWebhookDestinationsMustBePublicHTTPS(t *testing.T) {
 		t.Fatalf("public https: %d", st)
 	}
 }
+
+// A webhook whose address turns out to be private (a DNS answer, a redirect,
+// or a row written before the rules) is never called: the dialled address is
+// checked.
+func TestWebhooksNeverReachPrivateAddresses(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		fastWebhooks(c)
+		c.AllowPrivateOutbound = false
+	})
+	b := seedBrand(t, ts, "Acme")
+	var hits atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	hook := &parley.Webhook{AccountID: b.account.ID, URL: srv.URL, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	if err := ts.Store.CreateWebhook(context.Background(), hook); err != nil {
+		t.Fatal(err)
+	}
+	ts.newVisitor(t, b.account.ID).open(t)
+	waitFor(t, func() bool {
+		ds, _ := ts.Store.ListDeliveries(context.Background(), b.account.ID, hook.ID, 10)
+		for _, d := range ds {
+			if d.Attempts >= 2 && strings.Contains(d.LastError, "private, loopback or link-local") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the private address was called %d times", n)
+	}
+}
