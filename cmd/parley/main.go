@@ -47,6 +47,7 @@ Usage:
   parley bot export [--account ID] [--format yaml|json]          print the bot's configuration
   parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--per-label N]
                                                                  measure the intent classifier
+  parley bench [--scenario idle,steady,max,storm,bot|all] [--baseline echo] [--json] [--plot FILE.svg] [--url URL --api-key KEY]
   parley version
 
 Every flag can also be set by an environment variable: --max-message-chars is PARLEY_MAX_MESSAGE_CHARS.
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdBot(ctx, rest, getenv, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "parley %s %s\n", parley.Version, parley.Commit)
 		return nil

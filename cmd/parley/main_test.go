@@ -413,3 +413,70 @@ func TestExportWritesTheRangeAndRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchRunsEveryScenarioEndToEnd runs `parley bench` small: a real
+// server process, real clients, every scenario, JSON out. Numbers are not
+// asserted (they are benchmarks); that nothing is lost, is.
+func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
+	benchChildEnv = "PARLEY_TEST_EXEC_ARGS"
+	defer func() { benchChildEnv = "" }()
+	plot := filepath.Join(t.TempDir(), "max.svg")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--scenario", "all", "--json", "--plot", plot, "--conversations", "20", "--agents", "2",
+		"--duration", "1s", "--warmup", "200ms", "--idle-conns", "50", "--storm-clients", "40", "--step", "300ms", "--steps", "2,4"}, func(string) string { return "" }, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var report struct {
+		Results []struct {
+			Scenario    string  `json:"scenario"`
+			Delivered   int64   `json:"messages_delivered"`
+			Persisted   int64   `json:"messages_persisted"`
+			Lost        int64   `json:"lost"`
+			Duplicates  int64   `json:"duplicates"`
+			Errors      int64   `json:"errors"`
+			Connections int     `json:"connections"`
+			RSS         float64 `json:"server_rss_mib"`
+			EchoRate    float64 `json:"echo_messages_per_second"`
+			Steps       []struct {
+				Pairs int `json:"pairs"`
+			} `json:"steps"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	got := map[string]bool{}
+	for _, r := range report.Results {
+		got[r.Scenario] = true
+		if r.Lost != 0 || r.Duplicates != 0 {
+			t.Errorf("%s: %d lost, %d duplicated", r.Scenario, r.Lost, r.Duplicates)
+		}
+		if r.Delivered == 0 && r.Scenario != "idle" {
+			t.Errorf("%s delivered nothing", r.Scenario)
+		}
+		if r.RSS == 0 {
+			t.Errorf("%s: no server RSS", r.Scenario)
+		}
+		switch r.Scenario {
+		case "idle":
+			if r.Connections != 50 || r.Errors != 0 {
+				t.Errorf("idle: %d connections, %d errors", r.Connections, r.Errors)
+			}
+		case "storm":
+			if r.Delivered != 40 || r.Persisted != 40 {
+				t.Errorf("storm: %d of %d resynced", r.Delivered, r.Persisted)
+			}
+		case "max":
+			if len(r.Steps) == 0 || r.EchoRate == 0 {
+				t.Errorf("max: %d steps, echo %v", len(r.Steps), r.EchoRate)
+			}
+		}
+	}
+	if len(got) != 5 {
+		t.Fatalf("scenarios run: %v", got)
+	}
+	if svg, err := os.ReadFile(plot); err != nil || !strings.Contains(string(svg), "Parley p99") {
+		t.Fatalf("plot: %v", err)
+	}
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/parleychat/parley/internal/bench"
+	"github.com/parleychat/parley/internal/bot/demo"
+)
+
+// cmdBench runs `parley bench`: load against a Parley it starts (its own
+// process, a temporary data dir) or against --url.
+func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parley bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scenario := fs.String("scenario", "steady,max", "comma-separated: idle, steady, max, storm, bot, or all")
+	url := fs.String("url", "", "a running Parley to load (default: start one with a temporary data dir)")
+	key := fs.String("api-key", "", "an admin API key of the account to use (with --url)")
+	duration := fs.Duration("duration", 10*time.Second, "measured time of steady and bot")
+	warmup := fs.Duration("warmup", 2*time.Second, "warm-up before measuring")
+	conversations := fs.Int("conversations", 1000, "steady: conversations sending 1 message/s each")
+	agents := fs.Int("agents", 10, "agents receiving")
+	idle := fs.Int("idle-conns", 10000, "idle: connections held")
+	storm := fs.Int("storm-clients", 5000, "storm: clients that drop and reconnect at once")
+	step := fs.Duration("step", 3*time.Second, "max: length of each load step")
+	steps := fs.String("steps", "8,16,32,64,128,256,512", "max: visitor–agent pairs at each step")
+	ceiling := fs.Duration("max-p99", 50*time.Millisecond, "max: the p99 latency ceiling")
+	baseline := fs.String("baseline", "echo", `"echo" measures a bare WebSocket echo server with the same clients ("" skips it)`)
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	plot := fs.String("plot", "", "write latency against load (max scenario) to this SVG file")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if *baseline != "" && *baseline != "echo" {
+		return errors.New(`--baseline must be "echo" or ""`)
+	}
+	var pairs []int
+	for _, v := range strings.Split(*steps, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || (len(pairs) > 0 && n <= pairs[len(pairs)-1]) {
+			return fmt.Errorf("--steps must be rising positive numbers, not %q", *steps)
+		}
+		pairs = append(pairs, n)
+	}
+	scenarios := strings.Split(*scenario, ",")
+	if *scenario == "all" {
+		scenarios = []string{"idle", "steady", "max", "storm", "bot"}
+	}
+	runs := map[string]func(context.Context, *bench.Target, bench.Options) (*bench.Result, error){
+		"idle": bench.Idle, "steady": bench.Steady, "max": bench.Max, "storm": bench.Storm, "bot": bench.Bot,
+	}
+	for _, s := range scenarios {
+		if runs[s] == nil {
+			return fmt.Errorf("unknown scenario %q (idle, steady, max, storm, bot, all)", s)
+		}
+	}
+	// A live line on a terminal; plain lines otherwise.
+	progress := func(line string) { fmt.Fprintln(stderr, line) }
+	term := false
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		term = true
+		progress = func(line string) { fmt.Fprintf(stderr, "\r\033[K%s", line) }
+	}
+	opt := bench.Options{Warmup: *warmup, Duration: *duration, Conversations: *conversations, Agents: *agents, IdleConns: *idle,
+		StormClients: *storm, MaxStep: *step, MaxSteps: pairs, MaxP99: *ceiling, Baseline: *baseline == "echo", BotConfig: demo.Northwind, Progress: progress}
+
+	var results []*bench.Result
+	for _, s := range scenarios {
+		// Each scenario gets a fresh server, so one's data does not weigh on the next.
+		t, stop, err := benchTarget(ctx, *url, *key, stderr)
+		if err != nil {
+			return err
+		}
+		progress(fmt.Sprintf("%s: starting", s))
+		r, err := runs[s](ctx, t, opt)
+		stop()
+		if err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+		results = append(results, r)
+	}
+	if term {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if *plot != "" {
+		for _, r := range results {
+			if r.Scenario == "max" {
+				f, err := os.Create(*plot)
+				if err != nil {
+					return err
+				}
+				bench.WritePlot(f, r)
+				f.Close()
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"results": results, "cpus": numCPU(), "at": time.Now().UTC()})
+	}
+	bench.WriteTable(stdout, results)
+	return nil
+}
+
+// benchTarget is --url, or a Parley started as its own process on a
+// temporary data dir with rate limits off, so the server's memory and CPU
+// are its own.
+func benchTarget(ctx context.Context, url, key string, stderr io.Writer) (*bench.Target, func(), error) {
+	if url != "" {
+		if key == "" {
+			return nil, nil, errors.New("--url needs --api-key (an admin key of the account to load)")
+		}
+		t := &bench.Target{URL: strings.TrimRight(url, "/"), APIKey: key}
+		return t, func() {}, t.Init(ctx)
+	}
+	dir, err := os.MkdirTemp("", "parley-bench-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	var out strings.Builder
+	noenv := func(string) string { return "" }
+	if err := run(ctx, []string{"account", "create", "--data", dir, "--name", "Bench"}, noenv, nil, &out, stderr); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	account := strings.TrimSpace(out.String())
+	out.Reset()
+	if err := run(ctx, []string{"apikey", "create", "--data", dir, "--account", account, "--name", "bench"}, noenv, nil, &out, stderr); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	apiKey := strings.TrimSpace(out.String())
+	exe, err := os.Executable()
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	serveArgs := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "error",
+		"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0"}
+	cmd := exec.CommandContext(ctx, exe, serveArgs...)
+	if benchChildEnv != "" { // under go test: the test binary runs main with these args
+		raw, _ := json.Marshal(serveArgs)
+		cmd = exec.CommandContext(ctx, exe)
+		cmd.Env = append(os.Environ(), benchChildEnv+"="+string(raw))
+	}
+	cmd.Stderr = stderr
+	pipe, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	stop := func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		cleanup()
+	}
+	line, err := bufio.NewReader(pipe).ReadString('\n')
+	if err != nil || !strings.Contains(line, "listening on ") {
+		stop()
+		return nil, nil, fmt.Errorf("the server did not start: %q %v", line, err)
+	}
+	go io.Copy(io.Discard, pipe)
+	u := strings.TrimSpace(line[strings.Index(line, "listening on ")+len("listening on "):])
+	t := &bench.Target{URL: u, APIKey: apiKey, AccountID: account, PID: cmd.Process.Pid}
+	return t, stop, nil
+}
+
+// benchChildEnv, set by tests, names the variable through which the test
+// binary is told to run `parley serve` (see TestMain).
+var benchChildEnv string
+
+func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
+
+func numCPU() int { return runtime.NumCPU() }

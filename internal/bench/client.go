@@ -1,0 +1,246 @@
+// Package bench is the load generator behind `parley bench`: real
+// WebSocket clients speaking Parley's documented protocol (visitors,
+// agents), scenarios (idle, steady, max, storm, bot), a bare WebSocket echo
+// server as the machine's ceiling, and the report.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Target is the Parley server under load.
+type Target struct {
+	URL       string // http://127.0.0.1:8080
+	APIKey    string // an admin API key of the account used
+	AccountID string
+	PID       int // the server's process, for RSS and CPU (0: unknown)
+	http      *http.Client
+}
+
+func (t *Target) client() *http.Client {
+	if t.http == nil {
+		t.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	}
+	return t.http
+}
+
+// call makes a REST call with a bearer token and decodes the answer.
+func (t *Target) call(ctx context.Context, method, path, bearer string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.URL+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := t.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s %s", method, path, res.Status, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// Init finds the account of the API key.
+func (t *Target) Init(ctx context.Context) error {
+	var me struct {
+		AccountID string `json:"account_id"`
+	}
+	if err := t.call(ctx, "GET", "/api/v1/me", t.APIKey, nil, &me); err != nil {
+		return err
+	}
+	t.AccountID = me.AccountID
+	return nil
+}
+
+// frame is what the clients read of server frames.
+type frame struct {
+	Type           string          `json:"type"`
+	ID             string          `json:"id"`
+	Code           string          `json:"code"`
+	ConversationID string          `json:"conversation_id"`
+	ClientID       string          `json:"client_id"`
+	Seq            int64           `json:"seq"`
+	Message        json.RawMessage `json:"message"`
+}
+
+type message struct {
+	Seq        int64  `json:"seq"`
+	ClientID   string `json:"client_id"`
+	SenderKind string `json:"sender_kind"`
+}
+
+// conn is one WebSocket client; every frame it reads goes to onFrame, in
+// the reading goroutine.
+type conn struct {
+	ws      *websocket.Conn
+	onFrame func(frame, time.Time)
+	done    chan struct{}
+	mu      sync.Mutex
+	err     error
+}
+
+func wsURL(u string) string { return "ws" + strings.TrimPrefix(u, "http") + "/api/v1/ws" }
+
+// dial connects and authenticates with token (or the cookie in header).
+func dial(ctx context.Context, url, token string, header http.Header, onFrame func(frame, time.Time)) (*conn, error) {
+	ws, _, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(1 << 20)
+	auth, _ := json.Marshal(map[string]string{"type": "auth", "id": "auth", "token": token})
+	if err := ws.Write(ctx, websocket.MessageText, auth); err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	_, data, err := ws.Read(ctx)
+	if err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	var f frame
+	if json.Unmarshal(data, &f); f.Type != "authenticated" {
+		ws.CloseNow()
+		return nil, fmt.Errorf("auth answered %s", data)
+	}
+	c := &conn{ws: ws, onFrame: onFrame, done: make(chan struct{})}
+	go c.read()
+	return c, nil
+}
+
+func (c *conn) read() {
+	defer close(c.done)
+	for {
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			c.mu.Lock()
+			c.err = err
+			c.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		var f frame
+		if json.Unmarshal(data, &f) == nil && c.onFrame != nil {
+			c.onFrame(f, now)
+		}
+	}
+}
+
+func (c *conn) send(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (c *conn) close() {
+	c.ws.Close(websocket.StatusNormalClosure, "")
+}
+
+// visitor is a consumer with a conversation.
+type visitor struct {
+	token, conversation string
+}
+
+// newVisitor creates a consumer token and opens a conversation.
+func (t *Target) newVisitor(ctx context.Context, withConversation bool) (*visitor, error) {
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if err := t.call(ctx, "POST", "/api/v1/consumer-tokens", "", map[string]string{"account_id": t.AccountID}, &tok); err != nil {
+		return nil, err
+	}
+	v := &visitor{token: tok.Token}
+	if withConversation {
+		var c struct {
+			ID string `json:"id"`
+		}
+		if err := t.call(ctx, "POST", "/api/v1/conversations", tok.Token, map[string]any{}, &c); err != nil {
+			return nil, err
+		}
+		v.conversation = c.ID
+	}
+	return v, nil
+}
+
+// newAgent creates an agent user, logs in and returns the cookie header
+// for their WebSocket.
+func (t *Target) newAgent(ctx context.Context, i int) (http.Header, error) {
+	email := fmt.Sprintf("bench-agent-%d-%d@bench.test", time.Now().UnixNano(), i)
+	const password = "bench-agent-password"
+	if err := t.call(ctx, "POST", "/api/v1/users", t.APIKey, map[string]any{"email": email, "password": password, "role": "agent", "name": fmt.Sprintf("Bench agent %d", i), "max_concurrent": 100}, nil); err != nil {
+		return nil, err
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	req, _ := http.NewRequestWithContext(ctx, "POST", t.URL+"/api/v1/auth/login", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return nil, fmt.Errorf("agent login: %s", res.Status)
+	}
+	h := http.Header{}
+	for _, ck := range res.Cookies() {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	if len(h) == 0 {
+		return nil, errors.New("agent login set no cookie")
+	}
+	return h, nil
+}
+
+// parallel runs fn for 0..n-1 with at most width at once and returns the
+// first error.
+func parallel(n, width int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	sem := make(chan struct{}, width)
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pair is a visitor's connection and conversation, whose messages one of
+// the agents receives.
+type pair struct {
+	v       *visitor
+	c       *conn
+	mu      sync.Mutex
+	sent    map[string]time.Time // client ID → when it was sent
+	seen    map[string]int       // client ID → deliveries to the agent
+	arrived chan struct{}
+	n       int
+}
+
+// rig is visitors talking to agents over the real protocol, with the
+// bookkeeping of latency and loss.
+type rig struct {
+	t      *Target
+	agents []*conn
+	pairs  []*pair
+	byConv map[string]*pair
+
+	mu        sync.Mutex
+	lat       []time.Duration
+	recording atomic.Bool
+
+	acked, delivered, dups, errors atomic.Int64
+	subscribed                     atomic.Int64
+}
+
+// newRig creates agents and pairs and subscribes every conversation to one agent.
+func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
+	r := &rig{t: t, byConv: map[string]*pair{}}
+	r.pairs = make([]*pair, pairs)
+	if err := parallel(pairs, 32, func(i int) error {
+		v, err := t.newVisitor(ctx, true)
+		if err != nil {
+			return err
+		}
+		r.pairs[i] = &pair{v: v, sent: map[string]time.Time{}, seen: map[string]int{}, arrived: make(chan struct{}, 1)}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, p := range r.pairs {
+		r.byConv[p.v.conversation] = p
+	}
+	if err := parallel(pairs, 32, func(i int) error {
+		p := r.pairs[i]
+		c, err := dial(ctx, t.URL, p.v.token, nil, func(f frame, _ time.Time) {
+			switch f.Type {
+			case "ack":
+				r.acked.Add(1)
+			case "error":
+				r.errors.Add(1)
+			}
+		})
+		p.c = c
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	r.agents = make([]*conn, agents)
+	if err := parallel(agents, 4, func(i int) error {
+		h, err := t.newAgent(ctx, i)
+		if err != nil {
+			return err
+		}
+		r.agents[i], err = dial(ctx, t.URL, "", h, r.onAgentFrame)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for i, p := range r.pairs {
+		a := r.agents[i%len(r.agents)]
+		if err := a.send(ctx, map[string]any{"type": "subscribe", "id": "s" + p.v.conversation, "conversation_id": p.v.conversation, "after_seq": 0}); err != nil {
+			return nil, err
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for r.subscribed.Load() < int64(pairs) {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("only %d of %d subscriptions confirmed", r.subscribed.Load(), pairs)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a counter the readers raise
+	}
+	return r, nil
+}
+
+func (r *rig) onAgentFrame(f frame, at time.Time) {
+	switch f.Type {
+	case "subscribed":
+		r.subscribed.Add(1)
+	case "error":
+		r.errors.Add(1)
+	case "message":
+		var m message
+		if json.Unmarshal(f.Message, &m) != nil || m.SenderKind != "consumer" {
+			return
+		}
+		p := r.byConv[f.ConversationID]
+		if p == nil {
+			return
+		}
+		p.mu.Lock()
+		sentAt, ok := p.sent[m.ClientID]
+		p.seen[m.ClientID]++
+		first := p.seen[m.ClientID] == 1
+		p.mu.Unlock()
+		if !first {
+			r.dups.Add(1)
+			return
+		}
+		r.delivered.Add(1)
+		if ok && r.recording.Load() {
+			r.mu.Lock()
+			r.lat = append(r.lat, at.Sub(sentAt))
+			r.mu.Unlock()
+		}
+		select {
+		case p.arrived <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// send sends the pair's next message.
+func (r *rig) send(ctx context.Context, p *pair) error {
+	p.mu.Lock()
+	p.n++
+	id := fmt.Sprintf("b%d", p.n)
+	p.sent[id] = time.Now()
+	p.mu.Unlock()
+	return p.c.send(ctx, map[string]any{"type": "send", "id": id, "conversation_id": p.v.conversation, "client_id": id,
+		"message": map[string]string{"type": "text", "text": "Hello, I have a question about my order " + id}})
+}
+
+// takeLatencies returns and clears what was recorded.
+func (r *rig) takeLatencies() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.lat
+	r.lat = nil
+	return out
+}
+
+// loss waits for outstanding deliveries and reports acked messages never
+// delivered (and deliveries of messages never acked, which would be a bug too).
+func (r *rig) loss(grace time.Duration) (lost int64) {
+	deadline := time.Now().Add(grace)
+	for r.delivered.Load() < r.acked.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling counters the readers raise
+	}
+	return r.acked.Load() - r.delivered.Load()
+}
+
+func (r *rig) close() {
+	for _, p := range r.pairs {
+		if p.c != nil {
+			p.c.close()
+		}
+	}
+	for _, a := range r.agents {
+		if a != nil {
+			a.close()
+		}
+	}
+}
+
+// Latency summarises latencies.
+type Latency struct {
+	P50, P90, P99, Max time.Duration
+	N                  int
+}
+
+func summarize(ds []time.Duration) Latency {
+	if len(ds) == 0 {
+		return Latency{}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	return Latency{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: ds[len(ds)-1], N: len(ds)}
+}
+
+// MarshalJSON writes latencies in milliseconds.
+func (l Latency) MarshalJSON() ([]byte, error) {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return json.Marshal(map[string]any{"p50_ms": ms(l.P50), "p90_ms": ms(l.P90), "p99_ms": ms(l.P99), "max_ms": ms(l.Max), "samples": l.N})
+}

@@ -1,0 +1,593 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Options tune the scenarios. Zero fields take the defaults.
+type Options struct {
+	Warmup, Duration time.Duration // per measured phase (defaults 2 s, 10 s)
+	Conversations    int           // steady: conversations sending 1 message/s each (1,000)
+	Agents           int           // agents receiving (10)
+	IdleConns        int           // idle: connections held (10,000)
+	StormClients     int           // storm: clients that drop and reconnect (5,000)
+	BotVisitors      int           // bot: visitors asking at once (20)
+	MaxSteps         []int         // max: pairs at each step (8 … 512)
+	MaxStep          time.Duration // max: length of one step (3 s)
+	MaxP99           time.Duration // max: the latency ceiling (50 ms)
+	Baseline         bool          // also measure the echo server
+	BotConfig        []byte        // bot: the YAML to import
+	Progress         func(string)  // live progress lines
+}
+
+func (o *Options) defaults() {
+	if o.Warmup <= 0 {
+		o.Warmup = 2 * time.Second
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	if o.Conversations <= 0 {
+		o.Conversations = 1000
+	}
+	if o.Agents <= 0 {
+		o.Agents = 10
+	}
+	if o.IdleConns <= 0 {
+		o.IdleConns = 10000
+	}
+	if o.StormClients <= 0 {
+		o.StormClients = 5000
+	}
+	if o.BotVisitors <= 0 {
+		o.BotVisitors = 20
+	}
+	if len(o.MaxSteps) == 0 {
+		o.MaxSteps = []int{8, 16, 32, 64, 128, 256, 512}
+	}
+	if o.MaxStep <= 0 {
+		o.MaxStep = 3 * time.Second
+	}
+	if o.MaxP99 <= 0 {
+		o.MaxP99 = 50 * time.Millisecond
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+}
+
+// Step is one load level of the max scenario.
+type Step struct {
+	Pairs   int     `json:"pairs"`
+	Rate    float64 `json:"messages_per_second"`
+	Latency Latency `json:"latency"`
+}
+
+// Result is one scenario's outcome.
+type Result struct {
+	Scenario      string   `json:"scenario"`
+	Messages      int64    `json:"messages_delivered"`
+	Persisted     int64    `json:"messages_persisted"`
+	Rate          float64  `json:"messages_per_second"`
+	Latency       Latency  `json:"latency"`
+	Errors        int64    `json:"errors"`
+	Lost          int64    `json:"lost"`
+	Duplicates    int64    `json:"duplicates"`
+	Connections   int      `json:"connections,omitempty"`
+	ConnectRate   float64  `json:"connects_per_second,omitempty"`
+	ServerRSSMiB  float64  `json:"server_rss_mib,omitempty"`
+	RSSPerConnKiB float64  `json:"rss_per_connection_kib,omitempty"`
+	CPUPer1000    float64  `json:"server_cpu_seconds_per_1000_messages,omitempty"`
+	Resync        float64  `json:"resync_seconds,omitempty"`
+	Steps         []Step   `json:"steps,omitempty"`
+	EchoSteps     []Step   `json:"echo_steps,omitempty"`
+	EchoRate      float64  `json:"echo_messages_per_second,omitempty"`
+	Ratio         float64  `json:"parley_over_echo,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+}
+
+// proc reads a process's resident set and CPU time from /proc.
+func proc(pid int) (rss int64, cpu time.Duration) {
+	if pid == 0 {
+		return 0, 0
+	}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				rss = kb * 1024
+			}
+		}
+	}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(data)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+1:])
+			if len(f) > 13 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				k, _ := strconv.ParseInt(f[12], 10, 64)
+				cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+			}
+		}
+	}
+	return rss, cpu
+}
+
+// Steady: many conversations, each sending one message a second.
+func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
+	o.defaults()
+	o.Progress(fmt.Sprintf("steady: setting up %d conversations and %d agents", o.Conversations, o.Agents))
+	r, err := newRig(ctx, t, o.Agents, o.Conversations)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, p := range r.pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the senders over the second.
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(time.Second)))):
+			case <-runCtx.Done():
+				return
+			}
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				if err := r.send(runCtx, p); err != nil {
+					return
+				}
+				select {
+				case <-runCtx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	o.Progress("steady: warming up")
+	time.Sleep(o.Warmup)
+	_, cpu0 := proc(t.PID)
+	d0 := r.delivered.Load()
+	r.recording.Store(true)
+	start := time.Now()
+	progress(ctx, o, "steady", o.Duration, r)
+	r.recording.Store(false)
+	elapsed := time.Since(start)
+	delivered := r.delivered.Load() - d0
+	rss, cpu1 := proc(t.PID)
+	stop()
+	wg.Wait()
+	res := &Result{Scenario: "steady", Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(r.takeLatencies()),
+		ServerRSSMiB: float64(rss) / (1 << 20), Connections: o.Conversations + o.Agents}
+	if delivered > 0 && t.PID != 0 {
+		res.CPUPer1000 = (cpu1 - cpu0).Seconds() / (float64(delivered) / 1000)
+	}
+	res.Lost = r.loss(5 * time.Second)
+	res.Messages, res.Persisted, res.Errors, res.Duplicates = r.delivered.Load(), r.acked.Load(), r.errors.Load(), r.dups.Load()
+	res.Notes = append(res.Notes, "delivered and persisted count the whole run (warm-up and wind-down too); the rate and latency, the measured window")
+	return res, nil
+}
+
+// progress prints a live line every second of a measured phase.
+func progress(ctx context.Context, o Options, name string, d time.Duration, r *rig) {
+	end := time.Now().Add(d)
+	last := r.delivered.Load()
+	for time.Now().Before(end) && ctx.Err() == nil {
+		time.Sleep(min(time.Second, time.Until(end)))
+		now := r.delivered.Load()
+		o.Progress(fmt.Sprintf("%s: %d msgs/s delivered, %d errors", name, now-last, r.errors.Load()))
+		last = now
+	}
+}
+
+// closedLoop runs n pairs, each sending its next message once the last one
+// arrived, for d; it returns the step.
+func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
+	runCtx, stop := context.WithTimeout(ctx, d)
+	defer stop()
+	r.takeLatencies()
+	d0 := r.delivered.Load()
+	r.recording.Store(true)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range r.pairs[:n] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for runCtx.Err() == nil {
+				select { // drop a stale arrival signal
+				case <-p.arrived:
+				default:
+				}
+				if r.send(runCtx, p) != nil {
+					return
+				}
+				select {
+				case <-p.arrived:
+				case <-runCtx.Done():
+					return
+				case <-time.After(5 * time.Second):
+					r.errors.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.recording.Store(false)
+	elapsed := time.Since(start)
+	return Step{Pairs: n, Rate: float64(r.delivered.Load()-d0) / elapsed.Seconds(), Latency: summarize(r.takeLatencies())}
+}
+
+// Max raises the load until p99 passes the ceiling and reports the highest
+// rate below it, and the echo server's at the same steps.
+func Max(ctx context.Context, t *Target, o Options) (*Result, error) {
+	o.defaults()
+	most := o.MaxSteps[len(o.MaxSteps)-1]
+	o.Progress(fmt.Sprintf("max: setting up %d pairs", most))
+	r, err := newRig(ctx, t, o.Agents, most)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	closedLoop(ctx, r, o.MaxSteps[0], o.Warmup)
+	res := &Result{Scenario: "max"}
+	_, cpu0 := proc(t.PID)
+	d0 := r.delivered.Load()
+	for _, n := range o.MaxSteps {
+		s := closedLoop(ctx, r, n, o.MaxStep)
+		res.Steps = append(res.Steps, s)
+		o.Progress(fmt.Sprintf("max: %d pairs: %.0f msgs/s, p99 %v", n, s.Rate, s.Latency.P99))
+		if s.Latency.P99 <= o.MaxP99 && s.Rate > res.Rate {
+			res.Rate, res.Latency = s.Rate, s.Latency
+		}
+		if s.Latency.P99 > o.MaxP99 {
+			break
+		}
+	}
+	rss, cpu1 := proc(t.PID)
+	delivered := r.delivered.Load() - d0
+	if delivered > 0 && t.PID != 0 {
+		res.CPUPer1000 = (cpu1 - cpu0).Seconds() / (float64(delivered) / 1000)
+	}
+	res.ServerRSSMiB = float64(rss) / (1 << 20)
+	res.Lost = r.loss(5 * time.Second)
+	res.Messages, res.Persisted, res.Errors, res.Duplicates = r.delivered.Load(), r.acked.Load(), r.errors.Load(), r.dups.Load()
+	if o.Baseline {
+		echo, err := echoSteps(ctx, o, res.Steps)
+		if err != nil {
+			return nil, err
+		}
+		res.EchoSteps = echo
+		for _, s := range echo {
+			if s.Latency.P99 <= o.MaxP99 && s.Rate > res.EchoRate {
+				res.EchoRate = s.Rate
+			}
+		}
+		if res.EchoRate > 0 {
+			res.Ratio = res.Rate / res.EchoRate
+		}
+	}
+	return res, nil
+}
+
+// Idle holds many authenticated connections and measures the server's
+// memory per connection.
+func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
+	o.defaults()
+	n := o.IdleConns
+	o.Progress(fmt.Sprintf("idle: creating %d visitors", n))
+	tokens := make([]string, n)
+	if err := parallel(n, 64, func(i int) error {
+		v, err := t.newVisitor(ctx, false)
+		if err == nil {
+			tokens[i] = v.token
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Second) // let the server settle after the token burst before the baseline reading
+	before, _ := proc(t.PID)
+	o.Progress(fmt.Sprintf("idle: connecting %d", n))
+	conns := make([]*conn, n)
+	var failed atomic.Int64
+	start := time.Now()
+	parallel(n, 64, func(i int) error {
+		c, err := dial(ctx, t.URL, tokens[i], nil, nil)
+		if err != nil {
+			failed.Add(1)
+			return nil
+		}
+		conns[i] = c
+		return nil
+	})
+	connectTime := time.Since(start)
+	time.Sleep(2 * time.Second) // connections settle (first heartbeats, buffers)
+	after, _ := proc(t.PID)
+	for _, c := range conns {
+		if c != nil {
+			c.ws.CloseNow()
+		}
+	}
+	ok := n - int(failed.Load())
+	res := &Result{Scenario: "idle", Connections: ok, ConnectRate: float64(ok) / connectTime.Seconds(), Errors: failed.Load(), ServerRSSMiB: float64(after) / (1 << 20)}
+	if t.PID != 0 && ok > 0 {
+		res.RSSPerConnKiB = float64(after-before) / 1024 / float64(ok)
+	}
+	return res, nil
+}
+
+// Storm drops every client at once; while they are away each conversation
+// gets a message; all reconnect at once and resync. It reports how long
+// until every client had its missed message, and what was lost.
+func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
+	o.defaults()
+	n := o.StormClients
+	o.Progress(fmt.Sprintf("storm: setting up %d visitors", n))
+	visitors := make([]*visitor, n)
+	if err := parallel(n, 64, func(i int) error {
+		v, err := t.newVisitor(ctx, true)
+		visitors[i] = v
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// The brand's server (the API key) writes into every conversation while the visitors are away.
+	var acked atomic.Int64
+	brand, err := dial(ctx, t.URL, t.APIKey, nil, func(f frame, _ time.Time) {
+		if f.Type == "ack" {
+			acked.Add(1)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer brand.close()
+	conns := make([]*conn, n)
+	o.Progress(fmt.Sprintf("storm: connecting %d", n))
+	if err := parallel(n, 64, func(i int) error {
+		c, err := dial(ctx, t.URL, visitors[i].token, nil, nil)
+		conns[i] = c
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	o.Progress("storm: everyone drops")
+	for _, c := range conns {
+		c.ws.CloseNow()
+	}
+	for i, v := range visitors {
+		brand.send(ctx, map[string]any{"type": "send", "id": fmt.Sprint(i), "conversation_id": v.conversation, "client_id": fmt.Sprintf("storm-%d", i),
+			"message": map[string]string{"type": "text", "text": "While you were away: your order shipped."}})
+	}
+	for deadline := time.Now().Add(60 * time.Second); acked.Load() < int64(n) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // polling the ack counter
+	}
+	o.Progress("storm: everyone reconnects and resyncs")
+	var got atomic.Int64
+	var errs atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 1000)
+	for _, v := range visitors {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			done := make(chan struct{})
+			var once sync.Once
+			c, err := dial(ctx, t.URL, v.token, nil, func(f frame, _ time.Time) {
+				if f.Type == "message" && strings.Contains(string(f.Message), "storm-") {
+					once.Do(func() { got.Add(1); close(done) })
+				}
+			})
+			if err != nil {
+				errs.Add(1)
+				return
+			}
+			defer c.ws.CloseNow()
+			// It had seen nothing before (seq 0): the resync brings what it missed.
+			c.send(ctx, map[string]any{"type": "subscribe", "id": "r", "conversation_id": v.conversation, "after_seq": 0})
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				errs.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	resync := time.Since(start)
+	rss, _ := proc(t.PID)
+	return &Result{Scenario: "storm", Connections: n, Resync: resync.Seconds(), Messages: got.Load(), Persisted: acked.Load(),
+		Lost: acked.Load() - got.Load(), Errors: errs.Load(), ServerRSSMiB: float64(rss) / (1 << 20), ConnectRate: float64(n) / resync.Seconds()}, nil
+}
+
+// Bot: visitors ask the bot questions, each asking the next once answered.
+func Bot(ctx context.Context, t *Target, o Options) (*Result, error) {
+	o.defaults()
+	t.call(ctx, "POST", "/api/v1/skills", t.APIKey, map[string]string{"name": "general"}, nil) // the demo bot hands off there; it may exist
+	if err := t.importBot(ctx, o.BotConfig); err != nil {
+		return nil, err
+	}
+	questions := []string{"How long does delivery take?", "Can I pay with PayPal?", "What size should I order?", "How do I return an item?", "When do I get my refund?"}
+	type asker struct {
+		v   *visitor
+		c   *conn
+		ans chan time.Time
+	}
+	askers := make([]*asker, o.BotVisitors)
+	if err := parallel(o.BotVisitors, 16, func(i int) error {
+		v, err := t.newVisitor(ctx, true)
+		if err != nil {
+			return err
+		}
+		a := &asker{v: v, ans: make(chan time.Time, 16)}
+		a.c, err = dial(ctx, t.URL, v.token, nil, func(f frame, at time.Time) {
+			if f.Type == "message" && strings.Contains(string(f.Message), `"sender_kind":"bot"`) && strings.Contains(string(f.Message), `:0"`) {
+				a.ans <- at
+			}
+		})
+		if err != nil {
+			return err
+		}
+		askers[i] = a
+		return a.c.send(ctx, map[string]any{"type": "subscribe", "id": "s", "conversation_id": v.conversation, "after_seq": 0})
+	}); err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, a := range askers {
+			a.c.close()
+		}
+	}()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var answered, errs atomic.Int64
+	runCtx, stop := context.WithTimeout(ctx, o.Duration)
+	defer stop()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, a := range askers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; runCtx.Err() == nil; n++ {
+				sent := time.Now()
+				a.c.send(runCtx, map[string]any{"type": "send", "id": fmt.Sprint(n), "conversation_id": a.v.conversation, "client_id": fmt.Sprintf("q%d-%d", i, n),
+					"message": map[string]string{"type": "text", "text": questions[(i+n)%len(questions)]}})
+				select {
+				case at := <-a.ans:
+					answered.Add(1)
+					mu.Lock()
+					lat = append(lat, at.Sub(sent))
+					mu.Unlock()
+				case <-time.After(5 * time.Second):
+					errs.Add(1)
+				case <-runCtx.Done():
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	rss, _ := proc(t.PID)
+	return &Result{Scenario: "bot", Messages: answered.Load(), Rate: float64(answered.Load()) / elapsed.Seconds(), Latency: summarize(lat), Errors: errs.Load(),
+		ServerRSSMiB: float64(rss) / (1 << 20), Connections: o.BotVisitors,
+		Notes: []string{"rate is answered questions per second; each visitor asks the next once answered"}}, nil
+}
+
+func (t *Target) importBot(ctx context.Context, yaml []byte) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", t.URL+"/api/v1/bot/import?file=bench.yaml", strings.NewReader(string(yaml)))
+	req.Header.Set("Content-Type", "application/yaml")
+	req.Header.Set("Authorization", "Bearer "+t.APIKey)
+	res, err := t.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		var e json.RawMessage
+		json.NewDecoder(res.Body).Decode(&e)
+		return fmt.Errorf("bot import: %s %s", res.Status, e)
+	}
+	return nil
+}
+
+// echoSteps runs the same closed-loop pattern against a bare WebSocket
+// echo server in this process: the machine's ceiling.
+func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.CloseNow()
+		for {
+			typ, data, err := ws.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if ws.Write(r.Context(), typ, data) != nil {
+				return
+			}
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "ws://" + ln.Addr().String()
+	most := steps[len(steps)-1].Pairs
+	clients := make([]*websocket.Conn, most)
+	if err := parallel(most, 32, func(i int) error {
+		c, _, err := websocket.Dial(ctx, url, nil)
+		clients[i] = c
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, c := range clients {
+			c.CloseNow()
+		}
+	}()
+	payload, _ := json.Marshal(map[string]any{"type": "send", "id": "b1", "conversation_id": "cnv_0000000000000000000000", "client_id": "b1",
+		"message": map[string]string{"type": "text", "text": "Hello, I have a question about my order b1"}})
+	var out []Step
+	for _, s := range steps {
+		runCtx, stop := context.WithTimeout(ctx, o.MaxStep)
+		var mu sync.Mutex
+		var lat []time.Duration
+		var n atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for _, c := range clients[:s.Pairs] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var local []time.Duration
+				for runCtx.Err() == nil {
+					t0 := time.Now()
+					if c.Write(ctx, websocket.MessageText, payload) != nil {
+						return
+					}
+					if _, _, err := c.Read(ctx); err != nil {
+						return
+					}
+					local = append(local, time.Since(t0))
+					n.Add(1)
+				}
+				mu.Lock()
+				lat = append(lat, local...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		stop()
+		step := Step{Pairs: s.Pairs, Rate: float64(n.Load()) / time.Since(start).Seconds(), Latency: summarize(lat)}
+		o.Progress(fmt.Sprintf("echo: %d pairs: %.0f msgs/s, p99 %v", s.Pairs, step.Rate, step.Latency.P99))
+		out = append(out, step)
+	}
+	return out, nil
+}
