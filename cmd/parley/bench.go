@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -67,11 +68,15 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("unknown scenario %q (idle, steady, max, storm, bot, all)", s)
 		}
 	}
-	// A live line on a terminal; plain lines otherwise.
-	progress := func(line string) { fmt.Fprintln(stderr, line) }
+	// A live line on a terminal; plain lines otherwise. The server process
+	// writes its errors to the same stderr, from another goroutine.
 	term := false
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		term = true
+	}
+	stderr = &syncWriter{w: stderr}
+	progress := func(line string) { fmt.Fprintln(stderr, line) }
+	if term {
 		progress = func(line string) { fmt.Fprintf(stderr, "\r\033[K%s", line) }
 	}
 	opt := bench.Options{Warmup: *warmup, Duration: *duration, Conversations: *conversations, Agents: *agents, IdleConns: *idle,
@@ -194,3 +199,15 @@ var benchChildEnv string
 func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// syncWriter serialises writes from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -26,13 +26,14 @@ type Target struct {
 	APIKey    string // an admin API key of the account used
 	AccountID string
 	PID       int // the server's process, for RSS and CPU (0: unknown)
+	once      sync.Once
 	http      *http.Client
 }
 
 func (t *Target) client() *http.Client {
-	if t.http == nil {
+	t.once.Do(func() {
 		t.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	}
+	})
 	return t.http
 }
 

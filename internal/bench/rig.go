@@ -17,6 +17,7 @@ type pair struct {
 	c       *conn
 	mu      sync.Mutex
 	sent    map[string]time.Time // client ID → when it was sent
+	acked   map[string]bool      // client IDs the server acknowledged
 	seen    map[string]int       // client ID → deliveries to the agent
 	arrived chan struct{}
 	n       int
@@ -47,7 +48,7 @@ func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
 		if err != nil {
 			return err
 		}
-		r.pairs[i] = &pair{v: v, sent: map[string]time.Time{}, seen: map[string]int{}, arrived: make(chan struct{}, 1)}
+		r.pairs[i] = &pair{v: v, sent: map[string]time.Time{}, acked: map[string]bool{}, seen: map[string]int{}, arrived: make(chan struct{}, 1)}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -61,6 +62,9 @@ func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
 			switch f.Type {
 			case "ack":
 				r.acked.Add(1)
+				p.mu.Lock()
+				p.acked[f.ID] = true // the send frame's id is its client ID
+				p.mu.Unlock()
 			case "error":
 				r.errors.Add(1)
 			}
@@ -154,14 +158,27 @@ func (r *rig) takeLatencies() []time.Duration {
 	return out
 }
 
-// loss waits for outstanding deliveries and reports acked messages never
-// delivered (and deliveries of messages never acked, which would be a bug too).
+// loss waits for outstanding acks and deliveries to settle, then counts
+// the acknowledged messages never delivered to the agent.
 func (r *rig) loss(grace time.Duration) (lost int64) {
-	deadline := time.Now().Add(grace)
-	for r.delivered.Load() < r.acked.Load() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // polling counters the readers raise
+	count := func() int64 {
+		var n int64
+		for _, p := range r.pairs {
+			p.mu.Lock()
+			for id := range p.acked {
+				if p.seen[id] == 0 {
+					n++
+				}
+			}
+			p.mu.Unlock()
+		}
+		return n
 	}
-	return r.acked.Load() - r.delivered.Load()
+	deadline := time.Now().Add(grace)
+	for lost = count(); lost > 0 && time.Now().Before(deadline); lost = count() {
+		time.Sleep(20 * time.Millisecond) // polling what the readers record
+	}
+	return lost
 }
 
 func (r *rig) close() {
