@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -321,13 +322,14 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 	connectTime := time.Since(start)
 	time.Sleep(2 * time.Second) // connections settle (first heartbeats, buffers)
 	after, _ := proc(t.PID)
+	notes := t.runtimeNotes(ctx)
 	for _, c := range conns {
 		if c != nil {
 			c.ws.CloseNow()
 		}
 	}
 	ok := n - int(failed.Load())
-	res := &Result{Scenario: "idle", Connections: ok, ConnectRate: float64(ok) / connectTime.Seconds(), Errors: failed.Load(), ServerRSSMiB: float64(after) / (1 << 20)}
+	res := &Result{Scenario: "idle", Connections: ok, ConnectRate: float64(ok) / connectTime.Seconds(), Errors: failed.Load(), ServerRSSMiB: float64(after) / (1 << 20), Notes: notes}
 	if t.PID != 0 && ok > 0 {
 		res.RSSPerConnKiB = float64(after-before) / 1024 / float64(ok)
 	}
@@ -590,4 +592,31 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 		out = append(out, step)
 	}
 	return out, nil
+}
+
+// runtimeNotes reads the server's Go runtime gauges from /metrics: where
+// its memory is (goroutine stacks or heap) while the connections are held.
+func (t *Target) runtimeNotes(ctx context.Context) []string {
+	req, _ := http.NewRequestWithContext(ctx, "GET", t.URL+"/metrics", nil)
+	res, err := t.client().Do(req)
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	var out []string
+	buf := new(strings.Builder)
+	io.Copy(buf, res.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		for _, name := range []string{"go_goroutines ", "go_memstats_stack_inuse_bytes ", "go_memstats_heap_inuse_bytes "} {
+			if strings.HasPrefix(line, name) {
+				v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
+				if strings.HasSuffix(strings.TrimSpace(name), "bytes") {
+					out = append(out, fmt.Sprintf("server %s %.1f MiB", strings.TrimSpace(name), v/(1<<20)))
+				} else {
+					out = append(out, fmt.Sprintf("server %s %.0f", strings.TrimSpace(name), v))
+				}
+			}
+		}
+	}
+	return out
 }

@@ -25,6 +25,10 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	brains map[string]*entry // by account
+	// withPeople holds conversations known to have left the bot (a
+	// conversation never returns to it), so their visitors' messages cost
+	// no lookup. Bounded: past maxWithPeople it starts afresh.
+	withPeople map[string]struct{}
 	// work queues per worker: a conversation always goes to the same
 	// worker, so its turns run in order.
 	work []chan *parley.Event
@@ -48,7 +52,7 @@ const recheck = 5 * time.Second
 // NewRuntime returns a runtime; call is how outbound requests are made
 // (signed JSON POST), nil to refuse them.
 func NewRuntime(store parley.Store, log *slog.Logger, call func(ctx context.Context, url, secret string, payload, out any) error) *Runtime {
-	r := &Runtime{store: store, log: log, call: call, limits: DefaultLimits, now: time.Now, brains: map[string]*entry{}}
+	r := &Runtime{store: store, log: log, call: call, limits: DefaultLimits, now: time.Now, brains: map[string]*entry{}, withPeople: map[string]struct{}{}}
 	for range 4 {
 		r.work = append(r.work, make(chan *parley.Event, 4096))
 	}
@@ -88,13 +92,17 @@ func (r *Runtime) OnEvent(e *parley.Event) {
 		return
 	case parley.EventMessageCreated:
 		// Only visitors' messages need an answer; a cheap look before decoding.
-		if !strings.Contains(string(e.Data), `"sender_kind":"consumer"`) {
+		if !strings.Contains(string(e.Data), `"sender_kind":"consumer"`) || r.leftBot(e.ConversationID) {
 			return
 		}
 	case parley.EventConversationOpened:
 		if !strings.Contains(string(e.Data), `"state":"bot"`) {
+			r.markWithPeople(e.ConversationID)
 			return
 		}
+	case parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
+		r.markWithPeople(e.ConversationID)
+		return
 	default:
 		return
 	}
@@ -105,6 +113,24 @@ func (r *Runtime) OnEvent(e *parley.Event) {
 	default:
 		r.log.Warn("bot turn dropped: queue full", "conversation", e.ConversationID)
 	}
+}
+
+const maxWithPeople = 200_000
+
+func (r *Runtime) markWithPeople(conversationID string) {
+	r.mu.Lock()
+	if len(r.withPeople) >= maxWithPeople {
+		r.withPeople = map[string]struct{}{}
+	}
+	r.withPeople[conversationID] = struct{}{}
+	r.mu.Unlock()
+}
+
+func (r *Runtime) leftBot(conversationID string) bool {
+	r.mu.Lock()
+	_, ok := r.withPeople[conversationID]
+	r.mu.Unlock()
+	return ok
 }
 
 // Brain returns the account's compiled bot (enabled or not: admins test a
@@ -176,18 +202,19 @@ const SenderID = "bot"
 // conversation. Taking a turn twice sends nothing twice: the bot's
 // messages carry client IDs derived from the event.
 func (r *Runtime) Turn(ctx context.Context, e *parley.Event) error {
+	b, err := r.Brain(ctx, e.AccountID)
+	if err != nil || b == nil { // no bot at all: no conversation of the account is with one
+		return err
+	}
 	c, err := r.store.FindConversation(ctx, e.AccountID, e.ConversationID)
 	if err != nil {
 		return err
 	}
 	if c.State != parley.StateBot {
+		r.markWithPeople(c.ID)
 		return nil
 	}
-	b, err := r.Brain(ctx, e.AccountID)
-	if err != nil {
-		return err
-	}
-	if b == nil || !b.cfg.Enabled {
+	if !b.cfg.Enabled {
 		// The bot was turned off while the visitor talked to it: people
 		// take over rather than leave the visitor unanswered.
 		_, err := r.store.RequeueConversation(ctx, c.AccountID, c.ID, parley.Requeue{Reason: "bot_disabled"})

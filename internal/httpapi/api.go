@@ -32,6 +32,8 @@ type API struct {
 	Closing chan struct{}
 	// CheckURL vets destinations of webhooks (HTTPS, no private address).
 	CheckURL func(url string) error
+	// WebhooksChanged, when set, is told that webhooks or deliveries changed.
+	WebhooksChanged func()
 	// Bot compiles and caches accounts' bots, for the test box.
 	Bot *bot.Runtime
 	// BotLimits bound bot configurations and imports.

@@ -76,6 +76,7 @@ func (a *API) handleCreateWebhook(w http.ResponseWriter, r *http.Request, p parl
 	if hook.Types == nil {
 		hook.Types = []string{}
 	}
+	a.webhooksChanged()
 	writeJSON(w, http.StatusCreated, hook)
 	return nil
 }
@@ -114,6 +115,7 @@ func (a *API) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, p parl
 	if err := a.store.UpdateWebhook(r.Context(), hook); err != nil {
 		return err
 	}
+	a.webhooksChanged()
 	writeJSON(w, http.StatusOK, hook)
 	return nil
 }
@@ -122,6 +124,7 @@ func (a *API) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, p parl
 	if err := a.store.DeleteWebhook(r.Context(), p.AccountID, r.PathValue("id")); err != nil {
 		return err
 	}
+	a.webhooksChanged()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -146,6 +149,13 @@ func (a *API) handleRedeliver(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
+	a.webhooksChanged()
 	writeJSON(w, http.StatusOK, d)
 	return nil
+}
+
+func (a *API) webhooksChanged() {
+	if a.WebhooksChanged != nil {
+		a.WebhooksChanged()
+	}
 }

@@ -33,16 +33,25 @@ type item struct {
 }
 
 // conn is one WebSocket client. A reader goroutine handles its frames in
-// order; a writer goroutine owns the socket's write side and the per
-// conversation position (last seq sent), so ordering logic lives in one place.
+// order. Outgoing items wait in a queue that a writer goroutine drains; the
+// writer runs only while there is something to write (an idle connection
+// holds no writer and no queue memory), and only one runs at a time, so it
+// alone owns the socket's write side and the per-conversation position
+// (last seq sent): ordering logic lives in one place.
 type conn struct {
 	g         *Gateway
 	ws        *websocket.Conn
 	principal parley.Principal
 	session   string // auth.SessionKey of the cookie it was opened with, if any
-	out       chan item
 	ctx       context.Context
 	cancel    context.CancelFunc
+
+	qmu     sync.Mutex
+	queue   []item
+	writing bool             // a writer goroutine is draining the queue
+	closed  bool             // the connection is ending: no new writer starts
+	last    map[string]int64 // conversation → last message seq written; the writer's
+	writers sync.WaitGroup
 
 	mu        sync.Mutex
 	following map[string]bool // conversations followed, for cleanup
@@ -53,11 +62,58 @@ type conn struct {
 // enqueue adds an item without ever blocking. A client whose queue is full
 // cannot keep up; it is disconnected and will resync on reconnect.
 func (c *conn) enqueue(it item) {
-	select {
-	case c.out <- it:
-	default:
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.g.cfg.QueueSize {
+		c.qmu.Unlock()
 		if c.slow.CompareAndSwap(false, true) {
 			c.g.metrics.SlowDisconnects.Inc()
+			c.cancel()
+		}
+		return
+	}
+	c.queue = append(c.queue, it)
+	start := !c.writing
+	if start {
+		c.writing = true
+		c.writers.Add(1)
+	}
+	c.qmu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+// stopWriting lets the running writer (if any) finish and starts no other.
+func (c *conn) stopWriting() {
+	c.qmu.Lock()
+	c.closed = true
+	c.qmu.Unlock()
+	c.writers.Wait()
+}
+
+// drain writes queued items until the queue is empty (then the goroutine
+// ends) or the connection does.
+func (c *conn) drain() {
+	defer c.writers.Done()
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 || c.ctx.Err() != nil {
+			c.queue, c.writing = nil, false // nothing held while idle
+			c.qmu.Unlock()
+			return
+		}
+		it := c.queue[0]
+		c.queue[0] = item{}
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		if c.last == nil {
+			c.last = make(map[string]int64)
+		}
+		if err := c.writeItem(it, c.last); err != nil {
 			c.cancel()
 		}
 	}
@@ -72,22 +128,6 @@ func (c *conn) replyError(id string, err error) {
 	}
 	c.g.metrics.FrameErrors.WithLabelValues(code).Inc()
 	c.reply(errorFrame{Type: "error", ID: id, Code: code, Message: parley.ErrorMessage(err)})
-}
-
-// writeLoop writes queued items until the connection ends.
-func (c *conn) writeLoop() {
-	defer c.cancel()
-	last := make(map[string]int64) // conversation → last message seq written
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case it := <-c.out:
-			if err := c.writeItem(it, last); err != nil {
-				return
-			}
-		}
-	}
 }
 
 func (c *conn) writeItem(it item, last map[string]int64) error {

@@ -180,7 +180,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f := cookiePrincipal; f == nil || f.ID != p.ID {
 		session = "" // authenticated by a token, not the cookie
 	}
-	c := &conn{g: g, ws: ws, principal: p, session: session, out: make(chan item, g.cfg.QueueSize), ctx: ctx, cancel: cancel, following: make(map[string]bool)}
+	c := &conn{g: g, ws: ws, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool)}
 	if !g.register(c) {
 		ws.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
@@ -190,14 +190,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.metrics.Connections.WithLabelValues(kind).Dec()
 	defer g.unregister(c)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.writeLoop()
-	}()
 	g.readLoop(c)
 	cancel()
-	<-done
+	c.stopWriting()
 	switch {
 	case c.slow.Load():
 		ws.Close(CloseTooSlow, "client too slow; reconnect and resync")

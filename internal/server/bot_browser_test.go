@@ -226,12 +226,14 @@ func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
 		return len(ds) == 1 && ds[0].Attempts == 1
 	})
 	// The log shows the failure; the receiver is fixed; Redeliver.
-	admin.do(chromedp.Click(chromedp.CSS(".webhooks tbody button")), chromedp.WaitVisible(chromedp.CSS(".deliveries tbody tr")))
+	evalIn[bool](t, admin.ctx, `document.querySelector(".webhooks tbody button").click(), true`)
+	admin.do(chromedp.WaitVisible(chromedp.CSS(".deliveries tbody tr")))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".deliveries tbody").textContent`), "503")
 	})
 	rc.mode.Store("up")
-	admin.do(chromedp.Click(chromedp.CSS(".deliveries tbody button")))
+	// (The log re-renders as the admin area refreshes: click by script, not by a node found earlier.)
+	evalIn[bool](t, admin.ctx, `document.querySelector(".deliveries tbody button").click(), true`)
 	waitFor(t, func() bool {
 		rc.mu.Lock()
 		defer rc.mu.Unlock()

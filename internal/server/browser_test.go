@@ -486,6 +486,10 @@ func TestOfflineMessagesAreDeliveredOnceInOrder(t *testing.T) {
 	if len(agent.subscribe(conv.ID, 0)) == 0 { // not in the backfill: it arrives live
 		agent.next(fromVisitor)
 	}
+	// The visitor has its ack too before the network goes.
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".msg.mine .meta").textContent`) != "Sending…"
+	})
 
 	// Cut the frame's network: its WebSocket drops and nothing gets through.
 	offline := func(off bool) {

@@ -289,7 +289,7 @@ func dialWS(t testing.TB, ts *testServer, header http.Header) (*wsClient, error)
 		return nil, err
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &wsClient{t: t, ws: ws, frames: make(chan frame, 100000), closed: make(chan struct{})}
+	c := &wsClient{t: t, ws: ws, frames: make(chan frame, 20000), closed: make(chan struct{})}
 	go func() {
 		defer close(c.closed)
 		for {

@@ -152,6 +152,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api.CheckURL = out.CheckURL
 	s.Webhooks = webhook.New(store, out, log, cfg.Webhooks)
 	bus.Subscribe(s.Webhooks.OnEvent)
+	api.WebhooksChanged = s.Webhooks.Changed
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes

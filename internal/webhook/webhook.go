@@ -44,8 +44,13 @@ type Service struct {
 	wake   chan struct{}
 	now    func() time.Time
 
-	mu       sync.Mutex
-	inFlight map[string]bool
+	mu sync.Mutex
+	// refreshed is when the active webhooks were last listed; with none,
+	// a round costs nothing until the next listing (every Tick, or at
+	// once after Changed).
+	refreshed time.Time
+	changed   bool
+	inFlight  map[string]bool
 	// finished holds when each recent attempt's outcome was committed: a
 	// list of due deliveries read before that still shows it pending, and
 	// must not send it again.
@@ -83,6 +88,23 @@ func (s *Service) OnEvent(*parley.Event) {
 	}
 }
 
+// Changed tells the service that webhooks were created, changed or
+// deleted, so the next round lists them again.
+func (s *Service) Changed() {
+	s.mu.Lock()
+	s.changed = true
+	s.mu.Unlock()
+	s.OnEvent(nil)
+}
+
+// idle reports whether there is nothing to do this round: no active
+// webhook as of a listing younger than a tick, and no change since.
+func (s *Service) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.hooks) == 0 && !s.changed && time.Since(s.refreshed) < s.opt.Tick
+}
+
 // Run delivers until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(s.opt.Tick)
@@ -91,6 +113,15 @@ func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
+		if s.idle() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-tick.C:
+			}
+			continue
+		}
 		if err := s.dispatch(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhooks: dispatch", "err", err)
 		}
@@ -115,6 +146,9 @@ type Payload struct {
 
 // dispatch copies new events of every active webhook into its outbox.
 func (s *Service) dispatch(ctx context.Context) error {
+	s.mu.Lock()
+	s.changed = false // a change from now on is seen next round
+	s.mu.Unlock()
 	hooks, err := s.store.ListActiveWebhooks(ctx)
 	if err != nil {
 		return err
@@ -147,7 +181,7 @@ func (s *Service) dispatch(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.hooks = active
+	s.hooks, s.refreshed = active, time.Now()
 	s.mu.Unlock()
 	return nil
 }
