@@ -14,7 +14,6 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/bot/nlu"
-	"github.com/parleychat/parley/internal/sqlite"
 )
 
 const botUsage = `usage:
@@ -54,7 +53,7 @@ func cmdBotFile(ctx context.Context, what string, args []string, getenv func(str
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(*data, "parley.db"), sqlite.Options{})
+	store, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/bot/demo"
 	"github.com/parleychat/parley/internal/server"
-	"github.com/parleychat/parley/internal/sqlite"
 )
 
 // Demo credentials, printed at start. The demo is for a laptop, not for
@@ -59,7 +57,7 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlite.Options{})
+	store, err := openStore(ctx, dataDir)
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/parleychat/parley/internal/export"
-	"github.com/parleychat/parley/internal/sqlite"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -47,7 +45,7 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(*data, "parley.db"), sqlite.Options{})
+	store, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -238,7 +238,7 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(*data, "parley.db"), sqlite.Options{})
+	store, err := openStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -299,4 +299,9 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 		fmt.Fprintln(stdout, secret)
 	}
 	return nil
+}
+
+// openStore opens the data dir's database (applying migrations).
+func openStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
+	return sqlite.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlite.Options{})
 }

@@ -38,14 +38,8 @@ func (q Query) Validate() error {
 	if q.Bucket != "hour" && q.Bucket != "day" {
 		return parley.Errorf(parley.EINVALID, "bucket must be hour or day, not %q", q.Bucket)
 	}
-	if q.From.IsZero() || q.To.IsZero() {
-		return parley.Errorf(parley.EINVALID, "from and to are required")
-	}
-	if !q.From.Before(q.To) {
-		return parley.Errorf(parley.EINVALID, "the range is backwards or empty: from %s is not before to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
-	}
-	if q.To.Sub(q.From) > MaxRange {
-		return parley.Errorf(parley.EINVALID, "the range is %d days; metrics cover at most %d", int(q.To.Sub(q.From).Hours()/24), int(MaxRange.Hours()/24))
+	if err := parley.CheckRange(q.From, q.To, MaxRange, "one metrics query"); err != nil {
+		return err
 	}
 	if n := int(q.To.Sub(q.From) / q.step()); n > MaxBuckets {
 		return parley.Errorf(parley.EINVALID, "%d %s buckets; at most %d (use day buckets)", n, q.Bucket, MaxBuckets)

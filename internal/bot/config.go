@@ -413,13 +413,8 @@ func (c *Config) Validate(skills map[string]string, l Limits) error {
 		return fieldErr("intents", "%d training phrases and questions; the limit is %d", phrases, l.MaxPhrases)
 	}
 	if c.External != nil {
-		if err := checkURL("external.url", c.External.URL); err != nil {
+		if err := checkURL("external.url", c.External.URL, l); err != nil {
 			return err
-		}
-		if l.CheckURL != nil {
-			if err := l.CheckURL(c.External.URL); err != nil {
-				return fieldErr("external.url", "%s", parley.ErrorMessage(err))
-			}
 		}
 		if c.External.TimeoutMS < 0 || c.External.TimeoutMS > 30000 {
 			return fieldErr("external.timeout_ms", "must be between 1 and 30000")
@@ -493,13 +488,8 @@ func (f *Flow) validate(field string, skills map[string]string, l Limits) error 
 				return fieldErr(sf+".cases", "a branch needs cases")
 			}
 		case StepWebhook:
-			if err := checkURL(sf+".url", s.URL); err != nil {
+			if err := checkURL(sf+".url", s.URL, l); err != nil {
 				return err
-			}
-			if l.CheckURL != nil {
-				if err := l.CheckURL(s.URL); err != nil {
-					return fieldErr(sf+".url", "%s", parley.ErrorMessage(err))
-				}
 			}
 		case StepHandoff:
 			if err := checkSkill(sf+".skill", s.Skill, skills); err != nil {
@@ -574,11 +564,17 @@ func checkSkill(field, skill string, skills map[string]string) error {
 	return nil
 }
 
-// checkURL accepts absolute http(s) URLs; whether plain HTTP and private
-// addresses may be called is the outbound client's decision at call time.
-func checkURL(field, u string) error {
+// checkURL accepts absolute http(s) URLs, then lets the limits' CheckURL
+// (HTTPS, no private address) have its say; the outbound client checks
+// again at call time.
+func checkURL(field, u string, l Limits) error {
 	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return fieldErr(field, "%q is not an http(s) URL", u)
+	}
+	if l.CheckURL != nil {
+		if err := l.CheckURL(u); err != nil {
+			return fieldErr(field, "%s", parley.ErrorMessage(err))
+		}
 	}
 	return nil
 }

@@ -62,16 +62,7 @@ func (r Request) Validate() error {
 	if r.Format != NDJSON && r.Format != CSV {
 		return parley.Errorf(parley.EINVALID, "format must be ndjson or csv, not %q", r.Format)
 	}
-	if r.From.IsZero() || r.To.IsZero() {
-		return parley.Errorf(parley.EINVALID, "from and to are required")
-	}
-	if !r.From.Before(r.To) {
-		return parley.Errorf(parley.EINVALID, "the range is backwards or empty: from %s is not before to %s", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
-	}
-	if r.To.Sub(r.From) > MaxRange {
-		return parley.Errorf(parley.EINVALID, "the range is %d days; one export covers at most %d", int(r.To.Sub(r.From).Hours()/24), int(MaxRange.Hours()/24))
-	}
-	return nil
+	return parley.CheckRange(r.From, r.To, MaxRange, "one export")
 }
 
 // ContentType is the media type of the format.
