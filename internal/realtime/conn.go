@@ -49,6 +49,7 @@ type conn struct {
 	qmu     sync.Mutex
 	queue   []item
 	writing bool             // a writer goroutine is draining the queue
+	wake    chan struct{}    // tells a lingering writer that items arrived
 	closed  bool             // the connection is ending: no new writer starts
 	last    map[string]int64 // conversation → last message seq written; the writer's
 	writers sync.WaitGroup
@@ -84,8 +85,17 @@ func (c *conn) enqueue(it item) {
 	c.qmu.Unlock()
 	if start {
 		go c.drain()
+		return
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
+
+// writerLinger is how long a writer waits for more before it ends: under
+// load one writer serves many messages; an idle connection frees it soon.
+const writerLinger = 2 * time.Second
 
 // stopWriting lets the running writer (if any) finish and starts no other.
 func (c *conn) stopWriting() {
@@ -99,8 +109,25 @@ func (c *conn) stopWriting() {
 // ends) or the connection does.
 func (c *conn) drain() {
 	defer c.writers.Done()
+	var linger *time.Timer
 	for {
 		c.qmu.Lock()
+		if len(c.queue) == 0 && c.ctx.Err() == nil {
+			c.qmu.Unlock()
+			if linger == nil {
+				linger = time.NewTimer(writerLinger)
+				defer linger.Stop()
+			} else {
+				linger.Reset(writerLinger)
+			}
+			select {
+			case <-c.wake:
+				continue
+			case <-linger.C:
+			case <-c.ctx.Done():
+			}
+			c.qmu.Lock()
+		}
 		if len(c.queue) == 0 || c.ctx.Err() != nil {
 			c.queue, c.writing = nil, false // nothing held while idle
 			c.qmu.Unlock()

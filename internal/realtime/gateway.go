@@ -180,7 +180,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f := cookiePrincipal; f == nil || f.ID != p.ID {
 		session = "" // authenticated by a token, not the cookie
 	}
-	c := &conn{g: g, ws: ws, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool)}
+	c := &conn{g: g, ws: ws, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool), wake: make(chan struct{}, 1)}
 	if !g.register(c) {
 		ws.Close(websocket.StatusGoingAway, "server is shutting down")
 		return
