@@ -64,6 +64,10 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "connecting you with a member of our team")
 	})
+	// The visitor answered: the earlier quick replies are spent.
+	if n := evalIn[int](t, frame, `document.querySelectorAll(".msg.theirs .choices button:not(:disabled)").length`); n != 0 {
+		t.Fatalf("%d quick replies still active after the visitor answered", n)
+	}
 	// Routed to the agent with the bot's skill; the console shows the transcript and why.
 	var conv *parley.Conversation
 	waitFor(t, func() bool {

@@ -304,6 +304,8 @@ function flush() {
 }
 
 function submit(text) {
+  // Once the visitor has answered, earlier quick replies are spent.
+  for (const b of log().querySelectorAll(".choices:not(.csat) button")) b.disabled = true;
   const m = { client_id: crypto.randomUUID(), text };
   outbox.push(m);
   saveOutbox();
