@@ -78,7 +78,55 @@ func (r *Runtime) Run(ctx context.Context) {
 			}
 		}()
 	}
+	if err := r.Recover(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("bot: recovering unanswered conversations", "err", err)
+	}
 	wg.Wait()
+}
+
+// Recover queues a turn for every conversation with an enabled bot whose
+// last message is the visitor's: a reply lost to a crash or a restart
+// between the visitor's message and the bot's answer is given now. The
+// bot's messages carry client IDs derived from the visitor's message, so a
+// reply that did get stored is not sent again.
+func (r *Runtime) Recover(ctx context.Context) error {
+	accounts, err := r.store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		b, err := r.Brain(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if b == nil || !b.cfg.Enabled {
+			continue
+		}
+		for after := ""; ; {
+			page, err := r.store.ListConversations(ctx, a.ID, parley.ConversationFilter{State: parley.StateBot, After: after, Limit: 200})
+			if err != nil {
+				return err
+			}
+			for _, c := range page {
+				if c.LastSeq == 0 {
+					continue
+				}
+				msgs, err := r.store.ListMessages(ctx, a.ID, c.ID, c.LastSeq-1, 1)
+				if err != nil {
+					return err
+				}
+				if len(msgs) == 1 && msgs[0].SenderKind == parley.SenderConsumer {
+					data, _ := json.Marshal(msgs[0])
+					r.OnEvent(&parley.Event{AccountID: a.ID, Type: parley.EventMessageCreated, ConversationID: c.ID, MessageSeq: msgs[0].Seq, Data: data, CreatedAt: msgs[0].CreatedAt})
+				}
+			}
+			if len(page) < 200 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+	return nil
 }
 
 // OnEvent queues visitor messages and new conversations for the bot, and

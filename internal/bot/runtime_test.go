@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
@@ -149,4 +150,53 @@ func TestAGreetingOpensTheConversation(t *testing.T) {
 	if again, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(again) != 1 {
 		t.Fatalf("greeting sent %d times", len(again))
 	}
+}
+
+func TestARestartAnswersWhatTheVisitorAskedMeanwhile(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	conv, _ := f.store.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	// The visitor's question is stored, and the server stops before the bot answers.
+	if _, _, err := f.store.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: "How long does delivery take?"}); err != nil {
+		t.Fatal(err)
+	}
+	run := func() {
+		r := newRuntime(f)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { r.Run(runCtx); close(done) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10)
+			if len(msgs) >= 3 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // polling the store for the answer, with a deadline
+		}
+		stop()
+		<-done
+	}
+	run()
+	msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10)
+	if len(msgs) != 3 || !strings.Contains(msgs[1].Text, "Standard delivery") || msgs[2].Text != "Did this help?" {
+		t.Fatalf("after restart: %d messages", len(msgs))
+	}
+	// Answering the same question again (a recovery racing a live turn) sends nothing twice.
+	if err := newRuntime(f).Turn(ctx, &parley.Event{AccountID: f.account.ID, Type: parley.EventMessageCreated, ConversationID: conv.ID,
+		MessageSeq: msgs[0].Seq, Data: mustJSON(t, msgs[0])}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(again) != 3 {
+		t.Fatalf("answering again sent %d more", len(again)-3)
+	}
+}
+
+func mustJSON(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
