@@ -35,6 +35,10 @@ type Options struct {
 	AllowPrivate bool
 	Timeout      time.Duration // per call (default 5 s)
 	MaxResponse  int64         // bytes read from a reply (default 256 KiB)
+	// Resolver looks names up when a URL is checked (default: the system's).
+	Resolver interface {
+		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	}
 }
 
 // Client sends signed JSON requests.
@@ -53,6 +57,9 @@ func New(opt Options) *Client {
 	}
 	if opt.MaxResponse <= 0 {
 		opt.MaxResponse = 256 << 10
+	}
+	if opt.Resolver == nil {
+		opt.Resolver = net.DefaultResolver
 	}
 	d := &net.Dialer{Timeout: opt.Timeout, Control: func(_, address string, _ syscall.RawConn) error {
 		if opt.AllowPrivate {
@@ -92,7 +99,9 @@ func checkScheme(scheme string, allowPrivate bool) error {
 }
 
 // CheckURL validates a destination before it is saved: HTTPS (plain HTTP
-// only with AllowPrivate) and, when the host is an IP literal, public.
+// only with AllowPrivate), and a host that is public — an IP literal, or a
+// name whose addresses all are. A name that does not resolve now is taken
+// (it may later; every connection is checked when dialled anyway).
 func (c *Client) CheckURL(raw string) error {
 	req, err := http.NewRequest(http.MethodPost, raw, nil)
 	if err != nil || req.URL.Host == "" {
@@ -107,6 +116,18 @@ func (c *Client) CheckURL(raw string) error {
 	}
 	if !c.opt.AllowPrivate && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
 		return parley.Errorf(parley.EINVALID, "%s is a loopback name", host)
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !c.opt.AllowPrivate {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		addrs, err := c.opt.Resolver.LookupNetIP(ctx, "ip", host)
+		if err == nil {
+			for _, a := range addrs {
+				if !Public(a) {
+					return parley.Errorf(parley.EINVALID, "%s resolves to a private address (%s)", host, a)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -86,3 +86,31 @@ func TestRepliesAreCappedAndSigned(t *testing.T) {
 		t.Fatalf("signature %q, want %q (body %s)", got.Get("webhook-signature"), want, body)
 	}
 }
+
+// fakeDNS answers lookups from a table.
+type fakeDNS map[string][]netip.Addr
+
+func (f fakeDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, errors.New("no such host")
+}
+
+func TestNamesThatResolveToPrivateAddressesAreRefused(t *testing.T) {
+	c := New(Options{Resolver: fakeDNS{
+		"internal.example": {netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("10.0.0.7")},
+		"metadata.example": {netip.MustParseAddr("169.254.169.254")},
+		"hooks.example":    {netip.MustParseAddr("93.184.216.34")},
+	}})
+	for _, u := range []string{"https://internal.example/x", "https://metadata.example/latest"} {
+		if err := c.CheckURL(u); err == nil || !strings.Contains(err.Error(), "resolves to a private address") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"https://hooks.example/x", "https://not-resolving.example/x"} {
+		if err := c.CheckURL(u); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
