@@ -868,9 +868,21 @@ func TestClosedConversationAsksForARating(t *testing.T) {
 	b := newBrowser(t)
 	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
 	frame := b.frame()
-	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Where is order 1042?\r"))
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Where is order 1042?\r")); err != nil {
+		t.Fatal(err)
+	}
 	var conv parley.Conversation
-	decodeJSON(t, agent.next(ofType("conversation")).Conversation, &conv)
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		if len(convs) == 1 {
+			conv = *convs[0]
+		}
+		return conv.ID != ""
+	})
+	// The agent's inbox hears of it.
+	if f := agent.next(ofType("conversation")); !strings.Contains(string(f.Conversation), conv.ID) {
+		t.Fatalf("inbox frame for another conversation: %s", f.raw)
+	}
 	// Routing assigns it; the visitor is told who joined.
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), brand.agent.Name+" joined the conversation")
