@@ -200,6 +200,11 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 	if !strings.Contains(row, brand.agent.Name) {
 		t.Fatalf("agent row %q", row)
 	}
+	// One agent's view: only the conversation they handled.
+	evalIn[bool](t, sup.ctx, `(() => { const f = document.querySelector(".dash-form"); f.agent.value = "`+brand.agent.ID+`"; f.dispatchEvent(new Event("change")); return true })()`)
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, sup.ctx, `document.querySelector(".dash-tiles").textContent`), "1conversations opened")
+	})
 	sup.shot("dashboard")
 }
 

@@ -32,6 +32,7 @@ export async function showDashboard(api) {
   const r = range(f.range.value);
   const qs = new URLSearchParams({ from: r.from.toISOString().replace(/\.\d+Z$/, "Z"), to: r.to.toISOString().replace(/\.\d+Z$/, "Z"), bucket: r.bucket });
   if (f.skill.value) qs.set("skill", f.skill.value);
+  if (f.agent.value) qs.set("agent", f.agent.value);
   let m;
   try {
     m = await api("GET", "/metrics?" + qs);
@@ -93,8 +94,9 @@ export async function showDashboard(api) {
 }
 
 export async function fillSkills(api) {
-  const sel = $(".dash-form").skill;
-  if (sel.length > 1) return;
-  const s = await api("GET", "/skills");
-  for (const k of s.skills) sel.append(new Option(k.name, k.id));
+  const f = $(".dash-form");
+  if (f.skill.length > 1 || f.agent.length > 1) return;
+  const [s, u] = await Promise.all([api("GET", "/skills"), api("GET", "/users")]);
+  for (const k of s.skills) f.skill.append(new Option(k.name, k.id));
+  for (const x of u.users) f.agent.append(new Option(x.name || x.email, x.id));
 }
