@@ -22,19 +22,6 @@ type Webhook struct {
 	Cursor int64 `json:"-"`
 }
 
-// Wants reports whether the webhook takes events of this type.
-func (w *Webhook) Wants(eventType string) bool {
-	if len(w.Types) == 0 {
-		return true
-	}
-	for _, t := range w.Types {
-		if t == eventType {
-			return true
-		}
-	}
-	return false
-}
-
 // Delivery states.
 const (
 	DeliveryPending   = "pending"

@@ -158,8 +158,8 @@ type Turn struct {
 
 // HandoffAction hands the conversation to people.
 type HandoffAction struct {
-	Skill  string // ID; "" the general queue
-	Reason string
+	Skill  string `json:"skill,omitempty"` // ID; "" the general queue
+	Reason string `json:"reason"`
 }
 
 // TurnEvent is a bot.* event to record.

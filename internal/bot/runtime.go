@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,11 +18,10 @@ import (
 // conversations that are with the bot, hands off into routing, and keeps
 // the compiled brains current.
 type Runtime struct {
-	store  parley.Store
-	log    *slog.Logger
-	call   func(ctx context.Context, url, secret string, payload, out any) error
-	limits Limits
-	now    func() time.Time
+	store parley.Store
+	log   *slog.Logger
+	call  func(ctx context.Context, url, secret string, payload, out any) error
+	now   func() time.Time
 
 	mu     sync.Mutex
 	brains map[string]*entry // by account
@@ -52,7 +52,7 @@ const recheck = 5 * time.Second
 // NewRuntime returns a runtime; call is how outbound requests are made
 // (signed JSON POST), nil to refuse them.
 func NewRuntime(store parley.Store, log *slog.Logger, call func(ctx context.Context, url, secret string, payload, out any) error) *Runtime {
-	r := &Runtime{store: store, log: log, call: call, limits: DefaultLimits, now: time.Now, brains: map[string]*entry{}, withPeople: map[string]struct{}{}}
+	r := &Runtime{store: store, log: log, call: call, now: time.Now, brains: map[string]*entry{}, withPeople: map[string]struct{}{}}
 	for range 4 {
 		r.work = append(r.work, make(chan *parley.Event, 4096))
 	}
@@ -129,6 +129,12 @@ func (r *Runtime) Recover(ctx context.Context) error {
 	return nil
 }
 
+// Cheap looks into event data before decoding it.
+var (
+	fromConsumer = []byte(`"sender_kind":"consumer"`)
+	withBot      = []byte(`"state":"bot"`)
+)
+
 // OnEvent queues visitor messages and new conversations for the bot, and
 // forgets a brain when its configuration changes. It never blocks the bus.
 func (r *Runtime) OnEvent(e *parley.Event) {
@@ -140,11 +146,11 @@ func (r *Runtime) OnEvent(e *parley.Event) {
 		return
 	case parley.EventMessageCreated:
 		// Only visitors' messages need an answer; a cheap look before decoding.
-		if !strings.Contains(string(e.Data), `"sender_kind":"consumer"`) || r.leftBot(e.ConversationID) {
+		if !bytes.Contains(e.Data, fromConsumer) || r.leftBot(e.ConversationID) {
 			return
 		}
 	case parley.EventConversationOpened:
-		if !strings.Contains(string(e.Data), `"state":"bot"`) {
+		if !bytes.Contains(e.Data, withBot) {
 			r.markWithPeople(e.ConversationID)
 			return
 		}

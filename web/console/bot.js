@@ -194,7 +194,7 @@ async function test(text) {
   const what = document.createElement("span");
   what.className = "bot-verdict";
   what.textContent = `${out.band}` + (c.label ? ` · ${c.label} · ${pct(c.confidence)}` : "") +
-    (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.Label} ${pct(s.P)}`).join(", ") : "");
+    (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.label} ${pct(s.probability)}`).join(", ") : "");
   logLine("Understood:", what);
   for (const m of out.messages || []) {
     const body = m.html ? richText(m.html) : document.createTextNode(m.text);
@@ -214,7 +214,7 @@ async function test(text) {
     }
     logLine("Bot:", span);
   }
-  if (out.handoff) logLine("→", document.createTextNode("hands off to people (" + out.handoff.Reason.replaceAll("_", " ") + ")"));
+  if (out.handoff) logLine("→", document.createTextNode("hands off to people (" + out.handoff.reason.replaceAll("_", " ") + ")"));
 }
 
 $(".bot-save").addEventListener("click", save);

@@ -23,8 +23,8 @@ type Example struct {
 
 // Score is an intent with its probability.
 type Score struct {
-	Label string
-	P     float64
+	Label string  `json:"label"`
+	P     float64 `json:"probability"`
 }
 
 // Classifier ranks intents for a text, best first; probabilities sum to 1.
