@@ -16,48 +16,57 @@ func audited(rt Route) bool {
 	return staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))
 }
 
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
+// StatusRecorder remembers the status a handler wrote (200 when it wrote
+// none); the server's request metrics use it too.
+type StatusRecorder struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// WriteHeader records the first status.
+func (w *StatusRecorder) WriteHeader(code int) {
+	if w.Status == 0 {
+		w.Status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+func (w *StatusRecorder) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Code is the status sent: 200 when the handler wrote none.
+func (w *StatusRecorder) Code() int {
+	if w.Status == 0 {
+		return http.StatusOK
+	}
+	return w.Status
+}
+
+// Unwrap lets http.ResponseController reach the connection (to flush
+// event streams).
+func (w *StatusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // audit wraps a handler: after it ran, who did what, when and from where
 // is recorded (refused calls too: they are attempts).
 func (a *API) audit(rt Route, next http.Handler) http.Handler {
 	action := rt.Method + " " + rt.Path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusRecorder{ResponseWriter: w}
 		var p parley.Principal
 		defer func() {
 			if p.AccountID == "" {
 				return // not authenticated: nothing of an account happened
-			}
-			if sw.status == 0 {
-				sw.status = http.StatusOK // nothing written: net/http answered 200
 			}
 			ip, _, err := net.SplitHostPort(r.RemoteAddr)
 			if err != nil {
 				ip = r.RemoteAddr
 			}
 			e := &parley.AuditEntry{AccountID: p.AccountID, ActorID: p.ID, ActorKind: string(p.Kind), ActorName: p.Name,
-				Action: action, Target: r.URL.Path, IP: ip, Status: sw.status}
+				Action: action, Target: r.URL.Path, IP: ip, Status: sw.Code()}
 			if err := a.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
 				a.log.Warn("audit log", "err", err)
 			}

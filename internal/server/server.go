@@ -214,29 +214,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &httpapi.StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
-		s.Metrics.HTTPRequests.WithLabelValues(route, fmt.Sprint(rec.status)).Inc()
+		s.Metrics.HTTPRequests.WithLabelValues(route, fmt.Sprint(rec.Code())).Inc()
 		s.Metrics.HTTPLatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// Unwrap lets http.ResponseController reach the connection (to flush
-// event streams).
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func securityHeaders(next http.Handler) http.Handler {
