@@ -53,24 +53,11 @@ func cmdBotFile(ctx context.Context, what string, args []string, getenv func(str
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *data)
+	store, err := openAccount(ctx, *data, account)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *account == "" {
-		accounts, err := store.ListAccounts(ctx)
-		if err != nil {
-			return err
-		}
-		if len(accounts) != 1 {
-			return fmt.Errorf("--account is required: the data dir has %d accounts", len(accounts))
-		}
-		*account = accounts[0].ID
-	}
-	if _, err := store.FindAccount(ctx, *account); err != nil {
-		return err
-	}
 	if what == "export" {
 		out, err := bot.Export(ctx, store, *account, *format)
 		if err != nil {

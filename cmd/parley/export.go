@@ -45,14 +45,11 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *data)
+	store, err := openAccount(ctx, *data, account)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if _, err := store.FindAccount(ctx, *account); err != nil {
-		return err
-	}
 	w := stdout
 	if *out != "" {
 		f, err := os.Create(*out)

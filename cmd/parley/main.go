@@ -305,3 +305,30 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 func openStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlite.Options{})
 }
+
+// openAccount opens the data dir's database for one account: *account must
+// exist, and when it is empty the data dir must hold exactly one, which it
+// becomes.
+func openAccount(ctx context.Context, dataDir string, account *string) (*sqlite.DB, error) {
+	store, err := openStore(ctx, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if *account == "" {
+		accounts, err := store.ListAccounts(ctx)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		if len(accounts) != 1 {
+			store.Close()
+			return nil, fmt.Errorf("--account is required: the data dir has %d accounts", len(accounts))
+		}
+		*account = accounts[0].ID
+	}
+	if _, err := store.FindAccount(ctx, *account); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
