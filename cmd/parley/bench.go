@@ -42,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	baseline := fs.String("baseline", "echo", `"echo" measures a bare WebSocket echo server with the same clients ("" skips it)`)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	plot := fs.String("plot", "", "write latency against load (max scenario) to this SVG file")
+	debugAddr := fs.String("server-debug-addr", "", "start the server with --debug-addr (pprof) on this loopback address")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	var results []*bench.Result
 	for _, s := range scenarios {
 		// Each scenario gets a fresh server, so one's data does not weigh on the next.
-		t, stop, err := benchTarget(ctx, *url, *key, stderr)
+		t, stop, err := benchTarget(ctx, *url, *key, *debugAddr, stderr)
 		if err != nil {
 			return err
 		}
@@ -124,7 +125,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 // benchTarget is --url, or a Parley started as its own process on a
 // temporary data dir with rate limits off, so the server's memory and CPU
 // are its own.
-func benchTarget(ctx context.Context, url, key string, stderr io.Writer) (*bench.Target, func(), error) {
+func benchTarget(ctx context.Context, url, key, debugAddr string, stderr io.Writer) (*bench.Target, func(), error) {
 	if url != "" {
 		if key == "" {
 			return nil, nil, errors.New("--url needs --api-key (an admin key of the account to load)")
@@ -157,6 +158,9 @@ func benchTarget(ctx context.Context, url, key string, stderr io.Writer) (*bench
 	}
 	serveArgs := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "error",
 		"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0"}
+	if debugAddr != "" {
+		serveArgs = append(serveArgs, "--debug-addr", debugAddr)
+	}
 	cmd := exec.CommandContext(ctx, exe, serveArgs...)
 	if benchChildEnv != "" { // under go test: the test binary runs main with these args
 		raw, _ := json.Marshal(serveArgs)

@@ -15,6 +15,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	Connections     *prometheus.GaugeVec     // open WebSocket connections by kind
+	Parked          prometheus.Gauge         // idle connections waiting on the poller, without a reader goroutine
 	FramesIn        *prometheus.CounterVec   // client frames by type
 	FramesOut       prometheus.Counter       // frames written to clients
 	FrameErrors     *prometheus.CounterVec   // error frames by code
@@ -36,6 +37,9 @@ func New() *Metrics {
 		Connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "parley_ws_connections", Help: "Open WebSocket connections, by principal kind.",
 		}, []string{"kind"}),
+		Parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "parley_ws_parked_connections", Help: "Idle WebSocket connections parked on the poller (no reader goroutine).",
+		}),
 		FramesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_ws_frames_in_total", Help: "Frames received from clients, by frame type.",
 		}, []string{"type"}),
@@ -78,7 +82,7 @@ func New() *Metrics {
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}
-	r.MustRegister(m.Connections, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
+	r.MustRegister(m.Connections, m.Parked, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
 		m.Messages, m.SendLatency, m.HTTPRequests, m.HTTPLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

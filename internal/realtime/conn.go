@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/conversation"
 )
@@ -32,26 +32,38 @@ type item struct {
 	senderID       string // for typing frames
 }
 
-// conn is one WebSocket client. A reader goroutine handles its frames in
-// order. Outgoing items wait in a queue that a writer goroutine drains; the
-// writer runs only while there is something to write (an idle connection
-// holds no writer and no queue memory), and only one runs at a time, so it
-// alone owns the socket's write side and the per-conversation position
-// (last seq sent): ordering logic lives in one place.
+// conn is one WebSocket client. Its reader handles frames in order; after
+// a second without one, the reader parks the connection with the poller
+// and ends, and the poller starts a new reader when bytes arrive (an idle
+// connection holds no goroutine). Outgoing items wait in a queue that a
+// writer goroutine drains; the writer runs only while there is something
+// to write, and only one runs at a time, so it alone owns the outgoing
+// frames and the per-conversation position (last seq sent): ordering logic
+// lives in one place. It puts every frame waiting at the moment on the
+// wire in one write.
 type conn struct {
 	g         *Gateway
-	ws        *websocket.Conn
+	sock      *socket
+	fd        int // the socket's descriptor, for the poller (-1: never parks)
 	principal parley.Principal
 	session   string // auth.SessionKey of the cookie it was opened with, if any
 	ctx       context.Context
 	cancel    context.CancelFunc
 
+	// The reader's own (one reader at a time, handed over by the poller).
+	lastFrame time.Time   // when the last frame arrived (idle timeout)
+	idleTimer *time.Timer // wakes a parked connection at its idle timeout
+
+	endMu sync.Mutex
+	end   ending // why the connection ends, once something asked
+
 	qmu     sync.Mutex
 	queue   []item
 	writing bool             // a writer goroutine is draining the queue
-	wake    chan struct{}    // tells a lingering writer that items arrived
+	wakeW   chan struct{}    // tells a lingering writer that items arrived or the end came
 	closed  bool             // the connection is ending: no new writer starts
 	last    map[string]int64 // conversation → last message seq written; the writer's
+	wbuf    []byte           // frames encoded and not yet written; the writer's
 	writers sync.WaitGroup
 
 	mu        sync.Mutex
@@ -60,20 +72,52 @@ type conn struct {
 	slow      atomic.Bool
 }
 
+// ending records the first reason given for ending a connection.
+type ending struct {
+	asked      bool
+	code       ws.StatusCode
+	reason     string
+	abrupt     bool // no close frame: the network is gone (or Drop)
+	peerClosed bool // the client sent its close frame; ours answers it
+}
+
+// closeWith asks the connection to end with a close frame (code, reason)
+// once the frame being handled is finished and the queue is written. The
+// first reason wins.
+func (c *conn) closeWith(e ending) {
+	c.endMu.Lock()
+	if !c.end.asked {
+		e.asked = true
+		c.end = e
+	}
+	// Wake a reader blocked on the socket; under endMu so that a reader
+	// cannot set a later deadline after missing this ending.
+	c.sock.nc.SetReadDeadline(time.Unix(1, 0))
+	c.endMu.Unlock()
+	c.wakeParked()
+}
+
+// ending reports the connection's ending, if one was asked for.
+func (c *conn) ending() (ending, bool) {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	return c.end, c.end.asked
+}
+
 // enqueue adds an item without ever blocking. A client whose queue is full
 // cannot keep up; it is disconnected and will resync on reconnect.
 func (c *conn) enqueue(it item) {
 	c.qmu.Lock()
-	if c.closed {
+	if c.closed || c.slow.Load() {
 		c.qmu.Unlock()
 		return
 	}
 	if len(c.queue) >= c.g.cfg.QueueSize {
+		c.slow.Store(true)
+		c.queue = nil // what it missed, it resyncs
 		c.qmu.Unlock()
-		if c.slow.CompareAndSwap(false, true) {
-			c.g.metrics.SlowDisconnects.Inc()
-			c.cancel()
-		}
+		c.g.metrics.SlowDisconnects.Inc()
+		c.closeWith(ending{code: CloseTooSlow, reason: "client too slow; reconnect and resync"})
 		return
 	}
 	c.queue = append(c.queue, it)
@@ -88,7 +132,7 @@ func (c *conn) enqueue(it item) {
 		return
 	}
 	select {
-	case c.wake <- struct{}{}:
+	case c.wakeW <- struct{}{}:
 	default:
 	}
 }
@@ -97,39 +141,61 @@ func (c *conn) enqueue(it item) {
 // load one writer serves many messages; an idle connection frees it soon.
 const writerLinger = 2 * time.Second
 
-// stopWriting lets the running writer (if any) finish and starts no other.
-func (c *conn) stopWriting() {
+// flushAt is how many encoded bytes the writer collects before writing
+// them even though more items wait.
+const flushAt = 64 << 10
+
+// stopWriting lets the running writer (if any) write what is queued (or
+// drop it, when the network is gone) and end, and starts no other.
+func (c *conn) stopWriting(drop bool) {
 	c.qmu.Lock()
 	c.closed = true
+	if drop {
+		c.queue = nil
+	}
 	c.qmu.Unlock()
+	select {
+	case c.wakeW <- struct{}{}:
+	default:
+	}
 	c.writers.Wait()
 }
 
-// drain writes queued items until the queue is empty (then the goroutine
-// ends) or the connection does.
+// drain writes queued items until the queue stays empty (then the
+// goroutine ends) or the connection breaks.
 func (c *conn) drain() {
 	defer c.writers.Done()
 	var linger *time.Timer
+	failed := false
 	for {
 		c.qmu.Lock()
-		if len(c.queue) == 0 && c.ctx.Err() == nil {
+		if len(c.queue) == 0 && !failed {
 			c.qmu.Unlock()
-			if linger == nil {
-				linger = time.NewTimer(writerLinger)
-				defer linger.Stop()
-			} else {
-				linger.Reset(writerLinger)
-			}
-			select {
-			case <-c.wake:
+			if err := c.flush(); err != nil {
+				failed = true
+				c.closeWith(ending{abrupt: true})
 				continue
-			case <-linger.C:
-			case <-c.ctx.Done():
 			}
 			c.qmu.Lock()
+			if len(c.queue) == 0 && !c.closed {
+				c.qmu.Unlock()
+				if linger == nil {
+					linger = time.NewTimer(writerLinger)
+					defer linger.Stop()
+				} else {
+					linger.Reset(writerLinger)
+				}
+				select {
+				case <-c.wakeW:
+					continue
+				case <-linger.C:
+				}
+				c.qmu.Lock()
+			}
 		}
-		if len(c.queue) == 0 || c.ctx.Err() != nil {
+		if len(c.queue) == 0 || failed {
 			c.queue, c.writing = nil, false // nothing held while idle
+			c.wbuf = nil
 			c.qmu.Unlock()
 			return
 		}
@@ -141,7 +207,8 @@ func (c *conn) drain() {
 			c.last = make(map[string]int64)
 		}
 		if err := c.writeItem(it, c.last); err != nil {
-			c.cancel()
+			failed = true
+			c.closeWith(ending{abrupt: true})
 		}
 	}
 }
@@ -225,14 +292,25 @@ func (c *conn) catchUp(conversationID string, upTo int64, last map[string]int64)
 	}
 }
 
+// write encodes frame for the wire; flush (or the next item's write, once
+// enough has collected) puts it there.
 func (c *conn) write(frame []byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
-		return err
-	}
+	c.wbuf = appendText(c.wbuf, frame)
 	c.g.metrics.FramesOut.Inc()
+	if len(c.wbuf) >= flushAt {
+		return c.flush()
+	}
 	return nil
+}
+
+// flush writes the encoded frames in one write.
+func (c *conn) flush() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	err := c.sock.write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	return err
 }
 
 // handle runs one client frame. Errors go back as error frames; the

@@ -18,7 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/conversation"
@@ -27,9 +27,9 @@ import (
 
 // Close codes the server uses besides the standard ones.
 const (
-	CloseAuthFailed  websocket.StatusCode = 4001 // authentication missing or wrong
-	CloseTooSlow     websocket.StatusCode = 4008 // outgoing queue overflowed; reconnect and resync
-	CloseIdleTimeout websocket.StatusCode = 4009 // no frame within the heartbeat timeout
+	CloseAuthFailed  ws.StatusCode = 4001 // authentication missing or wrong
+	CloseTooSlow     ws.StatusCode = 4008 // outgoing queue overflowed; reconnect and resync
+	CloseIdleTimeout ws.StatusCode = 4009 // no frame within the heartbeat timeout
 )
 
 // Config tunes the gateway. Zero fields take the defaults.
@@ -45,6 +45,7 @@ type Config struct {
 	WriteTimeout     time.Duration // one frame write (default 10 s)
 	RequestTimeout   time.Duration // one client request (default 15 s)
 	MaxSubscriptions int           // conversations one connection may follow (default 500)
+	ReaderLinger     time.Duration // a reader waits this long for a frame before it parks (default 1 s)
 }
 
 func (c *Config) defaults() {
@@ -69,6 +70,9 @@ func (c *Config) defaults() {
 	if c.MaxSubscriptions <= 0 {
 		c.MaxSubscriptions = 500
 	}
+	if c.ReaderLinger <= 0 {
+		c.ReaderLinger = time.Second
+	}
 }
 
 // StaffTracker is told about users' connections and presence.
@@ -87,6 +91,7 @@ type Gateway struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	hub     *hub
+	poller  *poller // nil: readers never park
 	unsub   func()
 
 	// Staff, when set, learns when users connect and disconnect and takes
@@ -103,7 +108,7 @@ type Gateway struct {
 // New returns a gateway that follows bus for changes to push.
 func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Service, a *auth.Authenticator, log *slog.Logger, m *metrics.Metrics) *Gateway {
 	cfg.defaults()
-	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), conns: make(map[*conn]struct{}), staff: make(map[string]int)}
+	g := &Gateway{cfg: cfg, store: store, conv: conv, auth: a, log: log, metrics: m, hub: newHub(), poller: newPoller(), conns: make(map[*conn]struct{}), staff: make(map[string]int)}
 	unsubHub := bus.Subscribe(g.hub.dispatch)
 	unsubUsers := bus.Subscribe(g.onUserChange)
 	g.unsub = func() { unsubHub(); unsubUsers() }
@@ -135,7 +140,7 @@ func (g *Gateway) onUserChange(e *parley.Event) {
 	defer g.mu.Unlock()
 	for c := range g.conns {
 		if c.principal.Kind == kind && c.principal.ID == id && c.principal.AccountID == e.AccountID {
-			go c.ws.Close(CloseAuthFailed, why)
+			c.closeWith(ending{code: CloseAuthFailed, reason: why})
 		}
 	}
 }
@@ -162,61 +167,73 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, "server is shutting down")
 		return
 	}
-	g.wg.Add(1)
-	g.mu.Unlock()
-	defer g.wg.Done()
-
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // origin checked above
-	if err != nil {
+	if !isUpgrade(r) {
+		g.mu.Unlock()
+		writeHTTPError(w, http.StatusUpgradeRequired, parley.EINVALID, "this endpoint speaks WebSocket (RFC 6455): send a GET with Upgrade: websocket")
 		return
 	}
-	ws.SetReadLimit(g.cfg.MaxFrameBytes)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, ok := g.authenticate(ctx, ws, cookiePrincipal)
+	g.wg.Add(1) // done when the connection has ended (conn.finish)
+	g.mu.Unlock()
+
+	nc, rw, _, err := ws.HTTPUpgrader{Timeout: g.cfg.WriteTimeout}.Upgrade(r, w)
+	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		g.wg.Done()
+		return
+	}
+	sock := &socket{nc: nc, limit: g.cfg.MaxFrameBytes, writeTimeout: g.cfg.WriteTimeout}
+	if rw.Reader.Buffered() > 0 { // frames sent right behind the handshake
+		sock.br = rw.Reader
+	}
+	p, ok := g.authenticate(sock, cookiePrincipal)
 	if !ok {
+		g.wg.Done()
 		return
 	}
 	if f := cookiePrincipal; f == nil || f.ID != p.ID {
 		session = "" // authenticated by a token, not the cookie
 	}
-	c := &conn{g: g, ws: ws, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{g: g, sock: sock, fd: -1, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool), wakeW: make(chan struct{}, 1), lastFrame: time.Now()}
+	if fd, ok := socketFD(nc); ok {
+		c.fd = fd
+	}
 	if !g.register(c) {
-		ws.Close(websocket.StatusGoingAway, "server is shutting down")
+		cancel()
+		sock.close(ws.StatusGoingAway, "server is shutting down", false, false)
+		g.wg.Done()
 		return
 	}
-	kind := string(p.Kind)
-	g.metrics.Connections.WithLabelValues(kind).Inc()
-	defer g.metrics.Connections.WithLabelValues(kind).Dec()
-	defer g.unregister(c)
-
-	g.readLoop(c)
-	cancel()
-	c.stopWriting()
-	switch {
-	case c.slow.Load():
-		ws.Close(CloseTooSlow, "client too slow; reconnect and resync")
-	default:
-		ws.Close(websocket.StatusNormalClosure, "")
-	}
+	g.metrics.Connections.WithLabelValues(string(p.Kind)).Inc()
+	// The request's goroutine ends here; a reader of its own (with a
+	// small stack) takes the connection over.
+	c.startReader()
 }
 
 // authenticate waits for the auth frame and answers it. On failure it sends
 // an error frame and closes the connection with CloseAuthFailed.
-func (g *Gateway) authenticate(ctx context.Context, ws *websocket.Conn, cookie *parley.Principal) (parley.Principal, bool) {
+func (g *Gateway) authenticate(sock *socket, cookie *parley.Principal) (parley.Principal, bool) {
 	fail := func(id string, err error) (parley.Principal, bool) {
 		g.metrics.FrameErrors.WithLabelValues(parley.ErrorCode(err)).Inc()
-		wctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
-		ws.Write(wctx, websocket.MessageText, mustJSON(errorFrame{Type: "error", ID: id, Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)}))
-		cancel()
-		ws.Close(CloseAuthFailed, "authentication failed")
+		sock.write(appendText(nil, mustJSON(errorFrame{Type: "error", ID: id, Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)})))
+		sock.close(CloseAuthFailed, "authentication failed", false, false)
 		return parley.Principal{}, false
 	}
-	rctx, cancel := context.WithTimeout(ctx, g.cfg.AuthTimeout)
-	_, data, err := ws.Read(rctx)
-	cancel()
+	sock.nc.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+	_, data, err := sock.readMessage()
+	sock.nc.SetReadDeadline(time.Time{})
 	if err != nil {
-		ws.Close(CloseAuthFailed, "no auth frame in time")
+		var ce *closeError
+		switch {
+		case errors.As(err, &ce):
+			sock.close(ce.code, ce.reason, ce.peer, false)
+		case isTimeout(err):
+			sock.close(CloseAuthFailed, "no auth frame in time", false, false)
+		default:
+			sock.close(0, "", false, true)
+		}
 		return parley.Principal{}, false
 	}
 	f, err := parseFrame(data)
@@ -227,7 +244,7 @@ func (g *Gateway) authenticate(ctx context.Context, ws *websocket.Conn, cookie *
 		return fail(f.ID, parley.Errorf(parley.EUNAUTHORIZED, "the first frame must be auth"))
 	}
 	var p parley.Principal
-	actx, cancel := context.WithTimeout(ctx, g.cfg.RequestTimeout)
+	actx, cancel := context.WithTimeout(context.Background(), g.cfg.RequestTimeout)
 	defer cancel()
 	switch {
 	case f.Token != "" && strings.HasPrefix(f.Token, "key_"):
@@ -242,42 +259,15 @@ func (g *Gateway) authenticate(ctx context.Context, ws *websocket.Conn, cookie *
 	if err != nil {
 		return fail(f.ID, err)
 	}
-	wctx, cancel2 := context.WithTimeout(ctx, g.cfg.WriteTimeout)
-	defer cancel2()
-	err = ws.Write(wctx, websocket.MessageText, mustJSON(authenticatedFrame{
+	err = sock.write(appendText(nil, mustJSON(authenticatedFrame{
 		Type: "authenticated", ID: f.ID, AccountID: p.AccountID, Kind: p.Kind, PrincipalID: p.ID, Role: p.Role,
 		Limits: limitsInfo{MaxChars: g.conv.Limits().MaxChars, MaxFrameBytes: g.cfg.MaxFrameBytes, HeartbeatSeconds: int(g.cfg.IdleTimeout.Seconds() / 3)},
-	}))
-	return p, err == nil
-}
-
-// readLoop handles frames in arrival order until the connection ends.
-func (g *Gateway) readLoop(c *conn) {
-	for {
-		ctx, cancel := context.WithTimeout(c.ctx, g.cfg.IdleTimeout)
-		typ, data, err := c.ws.Read(ctx)
-		idle := ctx.Err() == context.DeadlineExceeded && c.ctx.Err() == nil
-		cancel()
-		if err != nil {
-			if idle {
-				c.ws.Close(CloseIdleTimeout, "no frame within the heartbeat timeout")
-			}
-			return
-		}
-		if typ != websocket.MessageText {
-			c.replyError("", parley.Errorf(parley.EINVALID, "frames are JSON text, not binary"))
-			continue
-		}
-		f, err := parseFrame(data)
-		if err != nil {
-			c.replyError(frameID(data), err)
-			continue
-		}
-		c.handle(f)
-		if c.ctx.Err() != nil {
-			return
-		}
+	})))
+	if err != nil {
+		sock.close(0, "", false, true)
+		return parley.Principal{}, false
 	}
+	return p, true
 }
 
 // parseFrame decodes a client frame strictly: valid UTF-8, one JSON object,
@@ -319,6 +309,12 @@ func frameID(data []byte) string {
 		return ""
 	}
 	return f.ID
+}
+
+// isUpgrade reports whether r asks for a WebSocket; the upgrader checks
+// the rest of the handshake.
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 func (g *Gateway) originAllowed(r *http.Request) bool {
@@ -387,7 +383,7 @@ func (g *Gateway) Drop(kind parley.PrincipalKind) {
 	defer g.mu.Unlock()
 	for c := range g.conns {
 		if c.principal.Kind == kind {
-			c.ws.CloseNow()
+			c.closeWith(ending{abrupt: true})
 		}
 	}
 }
@@ -399,7 +395,7 @@ func (g *Gateway) EndSession(key string) {
 	defer g.mu.Unlock()
 	for c := range g.conns {
 		if c.session != "" && c.session == key {
-			go c.ws.Close(CloseAuthFailed, "logged out")
+			c.closeWith(ending{code: CloseAuthFailed, reason: "logged out"})
 		}
 	}
 }
@@ -416,7 +412,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	g.mu.Unlock()
 	for _, c := range conns {
-		c.ws.Close(websocket.StatusGoingAway, "server is shutting down")
+		c.closeWith(ending{code: ws.StatusGoingAway, reason: "server is shutting down"})
 	}
 	g.unsub()
 	done := make(chan struct{})
