@@ -323,7 +323,9 @@ func TestPlainRequestIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	json.NewDecoder(bufio.NewReader(res.Body)).Decode(&body)
 	if res.StatusCode != http.StatusUpgradeRequired || body.Error.Code != parley.EINVALID {
 		t.Fatalf("plain GET: %d %+v", res.StatusCode, body)
