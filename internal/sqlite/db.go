@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -241,10 +242,55 @@ type writeTx struct {
 	db  *DB
 	op  *writeOp
 	now time.Time
+
+	// eventSeqs holds each account's last event seq given out in this
+	// transaction; accounts.event_seq is written once, before the commit,
+	// instead of once per event.
+	eventSeqs map[string]int64
+	eventBase map[string]int64        // the values read, to skip unmoved ones
+	bound     map[*sql.Stmt]*sql.Stmt // prepared statements bound to this transaction
 }
 
 // stmt returns a prepared statement bound to this transaction.
-func (tx *writeTx) stmt(s *sql.Stmt) *sql.Stmt { return tx.StmtContext(tx.ctx, s) }
+func (tx *writeTx) stmt(s *sql.Stmt) *sql.Stmt {
+	if st, ok := tx.bound[s]; ok {
+		return st
+	}
+	st := tx.StmtContext(tx.ctx, s)
+	tx.bound[s] = st
+	return st
+}
+
+// lastEventSeq is the account's last event seq, counting the events this
+// transaction already wrote.
+func (tx *writeTx) lastEventSeq(accountID string) (int64, error) {
+	if seq, ok := tx.eventSeqs[accountID]; ok {
+		return seq, nil
+	}
+	var seq int64
+	if err := tx.stmt(tx.db.stmts.eventSeq).QueryRowContext(tx.ctx, accountID).Scan(&seq); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, parley.Errorf(parley.ENOTFOUND, "account %q not found", accountID)
+		}
+		return 0, fmt.Errorf("event seq: %w", err)
+	}
+	tx.eventSeqs[accountID] = seq
+	tx.eventBase[accountID] = seq
+	return seq, nil
+}
+
+// saveEventSeqs writes the accounts' event seqs moved by this transaction.
+func (tx *writeTx) saveEventSeqs() error {
+	for account, seq := range tx.eventSeqs {
+		if tx.eventBase[account] == seq {
+			continue
+		}
+		if _, err := tx.stmt(tx.db.stmts.saveEventSeq).ExecContext(tx.ctx, seq, account); err != nil {
+			return fmt.Errorf("save event seq: %w", err)
+		}
+	}
+	return nil
+}
 
 // event appends an event of the account, taking the account's next cursor.
 func (tx *writeTx) event(accountID, typ, conversationID string, data any) error {
@@ -264,16 +310,15 @@ func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq in
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
-	var seq int64
-	if err := tx.stmt(tx.db.stmts.bumpEventSeq).QueryRowContext(tx.ctx, accountID).Scan(&seq); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return parley.Errorf(parley.ENOTFOUND, "account %q not found", accountID)
-		}
-		return fmt.Errorf("next event seq: %w", err)
+	seq, err := tx.lastEventSeq(accountID)
+	if err != nil {
+		return err
 	}
+	seq++
 	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro()); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
+	tx.eventSeqs[accountID] = seq
 	tx.op.events = append(tx.op.events, &parley.Event{
 		AccountID: accountID, Seq: seq, Type: typ, ConversationID: conversationID,
 		MessageSeq: messageSeq, Data: raw, CreatedAt: tx.now,
@@ -370,7 +415,7 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	}
 	// Stored times have microsecond precision; answer with what is stored.
 	now := db.now().UTC().Truncate(time.Microsecond)
-	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now}
+	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now, eventSeqs: make(map[string]int64), eventBase: make(map[string]int64), bound: make(map[*sql.Stmt]*sql.Stmt)}
 	for i, op := range batch {
 		op.events = nil
 		if err := op.ctx.Err(); err != nil {
@@ -387,6 +432,10 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			return nil, errOpFailed
 		}
 	}
+	if err := wtx.saveEventSeqs(); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -397,8 +446,10 @@ func (db *DB) runOp(tx *writeTx, op *writeOp) error {
 	if _, err := tx.ExecContext(tx.ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	seqs := maps.Clone(tx.eventSeqs)
 	if err := op.fn(tx); err != nil {
 		op.events = nil
+		tx.eventSeqs = seqs // the op's events are undone with it
 		if _, rbErr := tx.ExecContext(tx.ctx, "ROLLBACK TO op"); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 		}
@@ -414,7 +465,8 @@ func (db *DB) runOp(tx *writeTx, op *writeOp) error {
 // writeStmts are the statements of the message path, prepared once on the
 // writer's connection.
 type writeStmts struct {
-	bumpEventSeq    *sql.Stmt
+	eventSeq        *sql.Stmt
+	saveEventSeq    *sql.Stmt
 	insertEvent     *sql.Stmt
 	convForAppend   *sql.Stmt
 	messageByClient *sql.Stmt
@@ -432,12 +484,14 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		st, err = db.PrepareContext(ctx, query)
 		return st
 	}
-	s.bumpEventSeq = p(`UPDATE accounts SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`)
+	s.eventSeq = p(`SELECT event_seq FROM accounts WHERE id = ?`)
+	s.saveEventSeq = p(`UPDATE accounts SET event_seq = ? WHERE id = ?`)
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, last_seq, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
-	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ?`)
+	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
+	// The next seq, if the conversation is open and (for a visitor) theirs.
+	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) RETURNING last_seq`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -445,7 +499,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.bumpEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.saveEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq} {
 		if st != nil {
 			st.Close()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 
 	"github.com/parleychat/parley"
 )
@@ -32,20 +33,15 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 	}
 	var stored *parley.Message
 	duplicate := false
+	owner := "" // a visitor writes only into their own conversations
+	if m.SenderKind == parley.SenderConsumer {
+		owner = m.SenderID
+	}
 	err := db.do(ctx, func(tx *writeTx) error {
-		var state, consumerID string
-		var lastSeq int64
-		err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, m.AccountID, m.ConversationID).Scan(&state, &lastSeq, &consumerID)
-		if err != nil {
-			return notFound(err, "conversation %q not found", m.ConversationID)
-		}
-		// A consumer writes only into their own conversations; another's
-		// looks exactly like one that does not exist.
-		if m.SenderKind == parley.SenderConsumer && m.SenderID != consumerID {
-			return parley.Errorf(parley.ENOTFOUND, "conversation %q not found", m.ConversationID)
-		}
+		// A retry (same sender, same client ID) gets the original back, even
+		// once the conversation is closed.
 		if m.ClientID != "" {
-			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID))
+			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID, string(m.SenderKind), m.SenderID))
 			if err == nil {
 				stored, duplicate = orig, true
 				return nil
@@ -54,18 +50,20 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 				return err
 			}
 		}
-		if parley.ConversationState(state) == parley.StateClosed {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", m.ConversationID)
+		var seq int64
+		err := tx.stmt(db.stmts.bumpConvSeq).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner).Scan(&seq)
+		if err == sql.ErrNoRows {
+			return db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
+		}
+		if err != nil {
+			return err
 		}
 		msg := *m
 		msg.ID = parley.NewID("msg")
-		msg.Seq = lastSeq + 1
+		msg.Seq = seq
 		msg.CreatedAt = tx.now
 		if _, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
 			string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)); err != nil {
-			return err
-		}
-		if _, err := tx.stmt(db.stmts.bumpConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), msg.ConversationID); err != nil {
 			return err
 		}
 		stored = &msg
@@ -75,6 +73,24 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 		return nil, false, err
 	}
 	return stored, duplicate, nil
+}
+
+// whyNoAppend explains why a conversation took no message: it does not
+// exist in the account, it is another visitor's (which looks the same), or
+// it is closed.
+func (db *DB) whyNoAppend(tx *writeTx, accountID, conversationID, owner string) error {
+	var state, consumerID string
+	var lastSeq int64
+	err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, accountID, conversationID).Scan(&state, &lastSeq, &consumerID)
+	switch {
+	case err != nil:
+		return notFound(err, "conversation %q not found", conversationID)
+	case owner != "" && owner != consumerID:
+		return parley.Errorf(parley.ENOTFOUND, "conversation %q not found", conversationID)
+	case parley.ConversationState(state) == parley.StateClosed:
+		return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", conversationID)
+	}
+	return fmt.Errorf("conversation %q took no message (state %s)", conversationID, state)
 }
 
 // ListMessages returns up to limit messages with seq > afterSeq, in order.

@@ -43,12 +43,12 @@ func (db *DB) CreateWebhook(ctx context.Context, w *parley.Webhook) error {
 		w.ID = parley.NewID("whk")
 	}
 	return db.do(ctx, func(tx *writeTx) error {
-		var last int64
-		if err := tx.QueryRowContext(tx.ctx, `SELECT event_seq FROM accounts WHERE id = ?`, w.AccountID).Scan(&last); err != nil {
-			return notFound(err, "account %q not found", w.AccountID)
+		last, err := tx.lastEventSeq(w.AccountID)
+		if err != nil {
+			return err
 		}
 		w.Cursor, w.CreatedAt, w.Active = last, tx.now, true
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, 1, '', ?, ?)`,
+		_, err = tx.ExecContext(tx.ctx, `INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, 1, '', ?, ?)`,
 			w.ID, w.AccountID, w.URL, typesJSON(w.Types), w.Secret, w.Cursor, micros(tx.now))
 		return err
 	})
