@@ -320,7 +320,15 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 		return nil
 	})
 	connectTime := time.Since(start)
-	time.Sleep(2 * time.Second) // connections settle (first heartbeats, buffers)
+	// Connections settle: an idle connection's reader parks after the
+	// server's reader linger. Wait until (nearly) all are parked, or 20 s.
+	ok := n - int(failed.Load())
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if p, found := t.serverMetrics(ctx)["parley_ws_parked_connections"]; !found || p >= float64(ok)*0.99 {
+			break
+		}
+	}
+	time.Sleep(time.Second) // and the memory they let go is back with the runtime
 	after, _ := proc(t.PID)
 	notes := t.runtimeNotes(ctx)
 	for _, c := range conns {
@@ -328,7 +336,6 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 			c.ws.CloseNow()
 		}
 	}
-	ok := n - int(failed.Load())
 	res := &Result{Scenario: "idle", Connections: ok, ConnectRate: float64(ok) / connectTime.Seconds(), Errors: failed.Load(), ServerRSSMiB: float64(after) / (1 << 20), Notes: notes}
 	if t.PID != 0 && ok > 0 {
 		res.RSSPerConnKiB = float64(after-before) / 1024 / float64(ok)
@@ -597,25 +604,39 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 // runtimeNotes reads the server's Go runtime gauges from /metrics: where
 // its memory is (goroutine stacks or heap) while the connections are held.
 func (t *Target) runtimeNotes(ctx context.Context) []string {
+	m := t.serverMetrics(ctx)
+	var out []string
+	for _, name := range []string{"go_goroutines", "go_memstats_stack_inuse_bytes", "go_memstats_heap_inuse_bytes", "parley_ws_parked_connections"} {
+		v, ok := m[name]
+		switch {
+		case !ok:
+		case strings.HasSuffix(name, "bytes"):
+			out = append(out, fmt.Sprintf("server %s %.1f MiB", name, v/(1<<20)))
+		default:
+			out = append(out, fmt.Sprintf("server %s %.0f", name, v))
+		}
+	}
+	return out
+}
+
+// serverMetrics reads the server's unlabelled Prometheus samples.
+func (t *Target) serverMetrics(ctx context.Context) map[string]float64 {
 	req, _ := http.NewRequestWithContext(ctx, "GET", t.URL+"/metrics", nil)
 	res, err := t.client().Do(req)
 	if err != nil {
 		return nil
 	}
 	defer res.Body.Close()
-	var out []string
 	buf := new(strings.Builder)
 	io.Copy(buf, res.Body)
+	out := map[string]float64{}
 	for _, line := range strings.Split(buf.String(), "\n") {
-		for _, name := range []string{"go_goroutines ", "go_memstats_stack_inuse_bytes ", "go_memstats_heap_inuse_bytes "} {
-			if strings.HasPrefix(line, name) {
-				v, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(line, name)), 64)
-				if strings.HasSuffix(strings.TrimSpace(name), "bytes") {
-					out = append(out, fmt.Sprintf("server %s %.1f MiB", strings.TrimSpace(name), v/(1<<20)))
-				} else {
-					out = append(out, fmt.Sprintf("server %s %.0f", strings.TrimSpace(name), v))
-				}
-			}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+			out[name] = v
 		}
 	}
 	return out

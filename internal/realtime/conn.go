@@ -33,7 +33,7 @@ type item struct {
 }
 
 // conn is one WebSocket client. Its reader handles frames in order; after
-// a second without one, the reader parks the connection with the poller
+// five seconds without one, the reader parks the connection with the poller
 // and ends, and the poller starts a new reader when bytes arrive (an idle
 // connection holds no goroutine). Outgoing items wait in a queue that a
 // writer goroutine drains; the writer runs only while there is something

@@ -45,7 +45,7 @@ type Config struct {
 	WriteTimeout     time.Duration // one frame write (default 10 s)
 	RequestTimeout   time.Duration // one client request (default 15 s)
 	MaxSubscriptions int           // conversations one connection may follow (default 500)
-	ReaderLinger     time.Duration // a reader waits this long for a frame before it parks (default 1 s)
+	ReaderLinger     time.Duration // a reader waits this long for a frame before it parks (default 5 s)
 }
 
 func (c *Config) defaults() {
@@ -71,7 +71,7 @@ func (c *Config) defaults() {
 		c.MaxSubscriptions = 500
 	}
 	if c.ReaderLinger <= 0 {
-		c.ReaderLinger = time.Second
+		c.ReaderLinger = 5 * time.Second
 	}
 }
 

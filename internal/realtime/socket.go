@@ -29,7 +29,7 @@ type socket struct {
 }
 
 // readBuffers are lent to sockets while they read.
-var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 1024) }}
 
 // borrowReader makes sure the socket has a read buffer.
 func (s *socket) borrowReader() {
