@@ -472,6 +472,7 @@ type writeStmts struct {
 	messageByClient *sql.Stmt
 	insertMessage   *sql.Stmt
 	bumpConvSeq     *sql.Stmt
+	unbumpConvSeq   *sql.Stmt
 }
 
 func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -489,9 +490,11 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, last_seq, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
-	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
+	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
 	// The next seq, if the conversation is open and (for a visitor) theirs.
 	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) RETURNING last_seq`)
+	s.unbumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -499,7 +502,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.saveEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.saveEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq, s.unbumpConvSeq} {
 		if st != nil {
 			st.Close()
 		}

@@ -38,21 +38,28 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 		owner = m.SenderID
 	}
 	err := db.do(ctx, func(tx *writeTx) error {
-		// A retry (same sender, same client ID) gets the original back, even
-		// once the conversation is closed.
-		if m.ClientID != "" {
+		// original finds a retry's first copy (same sender, same client ID).
+		original := func() (bool, error) {
+			if m.ClientID == "" {
+				return false, nil
+			}
 			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID, string(m.SenderKind), m.SenderID))
-			if err == nil {
-				stored, duplicate = orig, true
-				return nil
+			if err == sql.ErrNoRows {
+				return false, nil
 			}
-			if err != sql.ErrNoRows {
-				return err
+			if err != nil {
+				return false, err
 			}
+			stored, duplicate = orig, true
+			return true, nil
 		}
 		var seq int64
 		err := tx.stmt(db.stmts.bumpConvSeq).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner).Scan(&seq)
 		if err == sql.ErrNoRows {
+			// A retry gets its original back even once the conversation is closed.
+			if found, err := original(); found || err != nil {
+				return err
+			}
 			return db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
 		}
 		if err != nil {
@@ -62,9 +69,22 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 		msg.ID = parley.NewID("msg")
 		msg.Seq = seq
 		msg.CreatedAt = tx.now
-		if _, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
-			string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)); err != nil {
+		res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
+			string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// The client ID is taken: a retry, found without a lookup on
+			// every first send. The seq goes back (the conversation's
+			// updated_at stays moved: a retry is activity too).
+			if _, err := tx.stmt(db.stmts.unbumpConvSeq).ExecContext(tx.ctx, m.ConversationID); err != nil {
+				return err
+			}
+			if found, err := original(); found || err != nil {
+				return err
+			}
+			return parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 		}
 		stored = &msg
 		return tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)

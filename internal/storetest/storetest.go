@@ -271,6 +271,28 @@ func testIdempotentClientID(t *testing.T, open Opener) {
 	if len(events) != 2 {
 		t.Fatalf("%d message.created events, want 2", len(events))
 	}
+	// Another sender's message with a taken client ID is refused and
+	// leaves no gap in the seqs.
+	agent := &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderAgent,
+		SenderID: "usr_x", Type: parley.MessageText, Text: "same id", ClientID: "c-1"}
+	if _, _, err := s.AppendMessage(ctx, agent); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Fatalf("another sender's taken client id: %v, want conflict", err)
+	}
+	next, _, err := s.AppendMessage(ctx, text(f, "next", "c-3"))
+	if err != nil || next.Seq != 3 {
+		t.Fatalf("next append after the refused one: %+v %v, want seq 3", next, err)
+	}
+	// A resend after the conversation closed still gets its original.
+	if _, err := s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{Reason: "done", ClosedBy: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	again, dup, err = s.AppendMessage(ctx, text(f, "hello (resent late)", "c-1"))
+	if err != nil || !dup || again.ID != first.ID {
+		t.Fatalf("resend into a closed conversation: %+v dup=%v err=%v", again, dup, err)
+	}
+	if _, _, err := s.AppendMessage(ctx, text(f, "new", "c-4")); parley.ErrorCode(err) != parley.ECONFLICT {
+		t.Fatalf("new message into a closed conversation: %v, want conflict", err)
+	}
 }
 
 func testConversationLifecycle(t *testing.T, open Opener) {
