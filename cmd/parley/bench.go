@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"runtime"
 	"strconv"
 	"strings"
@@ -43,8 +44,20 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	plot := fs.String("plot", "", "write latency against load (max scenario) to this SVG file")
 	debugAddr := fs.String("server-debug-addr", "", "start the server with --debug-addr (pprof) on this loopback address")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *baseline != "" && *baseline != "echo" {
 		return errors.New(`--baseline must be "echo" or ""`)
