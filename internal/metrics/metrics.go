@@ -16,6 +16,7 @@ type Metrics struct {
 
 	Connections     *prometheus.GaugeVec     // open WebSocket connections by kind
 	Parked          prometheus.Gauge         // idle connections waiting on the poller, without a reader goroutine
+	Parks           prometheus.Counter       // times a connection was parked
 	FramesIn        *prometheus.CounterVec   // client frames by type
 	FramesOut       prometheus.Counter       // frames written to clients
 	FrameErrors     *prometheus.CounterVec   // error frames by code
@@ -39,6 +40,9 @@ func New() *Metrics {
 		}, []string{"kind"}),
 		Parked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parley_ws_parked_connections", Help: "Idle WebSocket connections parked on the poller (no reader goroutine).",
+		}),
+		Parks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_ws_parks_total", Help: "Times an idle WebSocket connection was parked on the poller.",
 		}),
 		FramesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_ws_frames_in_total", Help: "Frames received from clients, by frame type.",
@@ -82,7 +86,7 @@ func New() *Metrics {
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}
-	r.MustRegister(m.Connections, m.Parked, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
+	r.MustRegister(m.Connections, m.Parked, m.Parks, m.FramesIn, m.FramesOut, m.FrameErrors, m.SlowDisconnects,
 		m.Messages, m.SendLatency, m.HTTPRequests, m.HTTPLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -102,6 +102,7 @@ func (c *conn) park() bool {
 		c.idleTimer.Stop()
 		return false
 	}
+	c.g.metrics.Parks.Inc()
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -330,4 +331,98 @@ func TestPlainRequestIsRefused(t *testing.T) {
 	if res.StatusCode != http.StatusUpgradeRequired || body.Error.Code != parley.EINVALID {
 		t.Fatalf("plain GET: %d %+v", res.StatusCode, body)
 	}
+}
+
+// TestParkingUnderChurn: many connections park and wake at random while
+// the server pushes to them and some are dropped; every ping is answered,
+// every push arrives, and when all have ended nothing is left parked or
+// counted.
+func TestParkingUnderChurn(t *testing.T) {
+	f := newFixture(t, Config{ReaderLinger: 3 * time.Millisecond})
+	const clients, rounds = 20, 15
+	conns := make([]*client, clients)
+	for i := range conns {
+		conns[i] = f.dial(t)
+		conns[i].send(map[string]any{"type": "subscribe", "conversation_id": f.conv.ID})
+		if fr := conns[i].read(); fr["type"] != "subscribed" {
+			t.Fatalf("subscribe: %v", fr)
+		}
+	}
+	ctx := context.Background()
+	errs := make(chan error, clients)
+	seen := make([]map[float64]bool, clients) // message seqs each client got
+	for i, c := range conns {
+		seen[i] = map[float64]bool{}
+		go func() {
+			seen := seen[i]
+			for r := 0; r < rounds; r++ {
+				// Wait a little, sometimes past the linger, so the reader parks.
+				time.Sleep(time.Duration((i*7+r*3)%6) * time.Millisecond)
+				id := fmt.Sprintf("p%d-%d", i, r)
+				b, _ := json.Marshal(map[string]any{"type": "ping", "id": id})
+				if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+					errs <- err
+					return
+				}
+				for {
+					rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+					_, data, err := c.ws.Read(rctx)
+					cancel()
+					if err != nil {
+						errs <- fmt.Errorf("client %d round %d: %w", i, r, err)
+						return
+					}
+					var fr map[string]any
+					json.Unmarshal(data, &fr)
+					if fr["type"] == "message" {
+						seq := fr["message"].(map[string]any)["seq"].(float64)
+						if seen[seq] {
+							errs <- fmt.Errorf("client %d got message %v twice", i, seq)
+							return
+						}
+						seen[seq] = true
+						continue
+					}
+					if fr["type"] != "pong" || fr["id"] != id {
+						errs <- fmt.Errorf("client %d: got %v, want pong %s", i, fr, id)
+						return
+					}
+					break
+				}
+			}
+			errs <- nil
+		}()
+	}
+	// Meanwhile the conversation gets messages, pushed to every follower.
+	for r := 0; r < rounds; r++ {
+		if _, _, err := f.store.AppendMessage(ctx, &parley.Message{AccountID: f.acc.ID, ConversationID: f.conv.ID, SenderKind: parley.SenderAgent, Type: parley.MessageText, Text: "push"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every push reaches every client once, whatever the parking.
+	for i, c := range conns {
+		for len(seen[i]) < rounds {
+			fr := c.read()
+			if fr["type"] != "message" {
+				continue
+			}
+			seq := fr["message"].(map[string]any)["seq"].(float64)
+			if seen[i][seq] {
+				t.Fatalf("client %d got message %v twice", i, seq)
+			}
+			seen[i][seq] = true
+		}
+	}
+	if newPoller() != nil && testutil.ToFloat64(f.m.Parks) < clients {
+		t.Fatalf("only %v parks: the test did not exercise parking", testutil.ToFloat64(f.m.Parks))
+	}
+	f.g.Drop(parley.PrincipalConsumer)
+	waitFor(t, "every connection to end", func() bool {
+		return testutil.ToFloat64(f.m.Parked) == 0 && testutil.ToFloat64(f.m.Connections.WithLabelValues("consumer")) == 0
+	})
 }
