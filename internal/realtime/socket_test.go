@@ -39,11 +39,20 @@ type fixture struct {
 	token string
 }
 
-func newFixture(t *testing.T, cfg Config) *fixture {
+func newFixture(t *testing.T, cfg Config) *fixture { return newFixtureWith(t, cfg, nil) }
+
+// newFixtureWith is newFixture with the bus the store publishes to wrapped
+// by storeBus (a bus that loses notifications, say); the gateway follows
+// the real one.
+func newFixtureWith(t *testing.T, cfg Config, storeBus func(*localbus.Bus) parley.Bus) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	bus := localbus.New()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: bus})
+	var published parley.Bus = bus
+	if storeBus != nil {
+		published = storeBus(bus)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: published})
 	if err != nil {
 		t.Fatal(err)
 	}
