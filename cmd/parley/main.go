@@ -120,7 +120,6 @@ type serveFlags struct {
 	origins   string
 	logLevel  string
 	logFormat string
-	debugAddr string
 }
 
 func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -142,7 +141,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.BoolVar(&f.cfg.AllowPrivateOutbound, "allow-private-outbound", false, "let bot connectors and webhooks call private, loopback and plain-HTTP addresses (development only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (loopback only; empty: off)")
+	fs.StringVar(&f.cfg.DebugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (loopback only; empty: off)")
 	return fs, f
 }
 
@@ -166,11 +165,6 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	fs, f := serveFlagSet(name, stderr)
 	if err := parse(fs, args, getenv); err != nil {
 		return server.Config{}, nil, err
-	}
-	if f.debugAddr != "" {
-		if err := serveDebug(f.debugAddr); err != nil {
-			return server.Config{}, nil, err
-		}
 	}
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {

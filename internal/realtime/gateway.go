@@ -202,7 +202,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !g.register(c) {
 		cancel()
-		sock.close(ws.StatusGoingAway, "server is shutting down", false, false)
+		sock.close(ending{code: ws.StatusGoingAway, reason: "server is shutting down"})
 		g.wg.Done()
 		return
 	}
@@ -218,22 +218,14 @@ func (g *Gateway) authenticate(sock *socket, cookie *parley.Principal) (parley.P
 	fail := func(id string, err error) (parley.Principal, bool) {
 		g.metrics.FrameErrors.WithLabelValues(parley.ErrorCode(err)).Inc()
 		sock.write(appendText(nil, mustJSON(errorFrame{Type: "error", ID: id, Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)})))
-		sock.close(CloseAuthFailed, "authentication failed", false, false)
+		sock.close(ending{code: CloseAuthFailed, reason: "authentication failed"})
 		return parley.Principal{}, false
 	}
 	sock.nc.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
 	_, data, err := sock.readMessage()
 	sock.nc.SetReadDeadline(time.Time{})
 	if err != nil {
-		var ce *closeError
-		switch {
-		case errors.As(err, &ce):
-			sock.close(ce.code, ce.reason, ce.peer, false)
-		case isTimeout(err):
-			sock.close(CloseAuthFailed, "no auth frame in time", false, false)
-		default:
-			sock.close(0, "", false, true)
-		}
+		sock.close(readEnding(err, ending{code: CloseAuthFailed, reason: "no auth frame in time"}))
 		return parley.Principal{}, false
 	}
 	f, err := parseFrame(data)
@@ -264,7 +256,7 @@ func (g *Gateway) authenticate(sock *socket, cookie *parley.Principal) (parley.P
 		Limits: limitsInfo{MaxChars: g.conv.Limits().MaxChars, MaxFrameBytes: g.cfg.MaxFrameBytes, HeartbeatSeconds: int(g.cfg.IdleTimeout.Seconds() / 3)},
 	})))
 	if err != nil {
-		sock.close(0, "", false, true)
+		sock.close(ending{abrupt: true})
 		return parley.Principal{}, false
 	}
 	return p, true

@@ -116,18 +116,24 @@ func (c *conn) wakeParked() {
 	}
 }
 
-// readFailed records why reading stopped.
-func (c *conn) readFailed(err error) {
+// readEnding is how a connection ends when reading fails with err: as the
+// peer's close frame or protocol violation says, with onTimeout when
+// nothing came in time, and without a close frame when the network went.
+func readEnding(err error, onTimeout ending) ending {
 	var ce *closeError
 	switch {
 	case errors.As(err, &ce):
-		c.closeWith(ending{code: ce.code, reason: ce.reason, peerClosed: ce.peer})
+		return ending{code: ce.code, reason: ce.reason, peerClosed: ce.peer}
 	case isTimeout(err):
-		// An ending woke the reader, or nothing came within the idle timeout.
-		c.closeWith(ending{code: CloseIdleTimeout, reason: "no frame within the heartbeat timeout"})
-	default:
-		c.closeWith(ending{abrupt: true}) // the network went away
+		return onTimeout
 	}
+	return ending{abrupt: true}
+}
+
+// readFailed records why reading stopped. A timeout is the idle timeout,
+// unless an ending woke the reader (then that ending, asked first, wins).
+func (c *conn) readFailed(err error) {
+	c.closeWith(readEnding(err, ending{code: CloseIdleTimeout, reason: "no frame within the heartbeat timeout"}))
 }
 
 // finish ends the connection: the queue is written, the close frame sent,
@@ -139,7 +145,7 @@ func (c *conn) finish() {
 	if c.idleTimer != nil {
 		c.idleTimer.Stop()
 	}
-	c.sock.close(end.code, end.reason, end.peerClosed, end.abrupt)
+	c.sock.close(end)
 	c.g.unregister(c)
 	c.g.metrics.Connections.WithLabelValues(string(c.principal.Kind)).Dec()
 	c.g.wg.Done()

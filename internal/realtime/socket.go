@@ -179,21 +179,21 @@ func (s *socket) writeControl(op ws.OpCode, payload []byte) error {
 // frame after sending its own.
 const closeWait = 2 * time.Second
 
-// close ends the connection: a close frame with code and reason (unless
-// abrupt), then, unless the peer already sent its close, a short wait for
-// the peer's (what it sends meanwhile is dropped: it was never acked),
-// then the TCP connection. Only the reader calls it.
-func (s *socket) close(code ws.StatusCode, reason string, peerClosed, abrupt bool) {
-	if !abrupt {
+// close ends the connection as e says: a close frame with its code and
+// reason (unless abrupt), then, unless the peer already sent its close, a
+// short wait for the peer's (what it sends meanwhile is dropped: it was
+// never acked), then the TCP connection. Only the reader calls it.
+func (s *socket) close(e ending) {
+	if !e.abrupt {
 		var body []byte
-		if code != ws.StatusNoStatusRcvd {
-			body = ws.NewCloseFrameBody(code, reason)
+		if e.code != ws.StatusNoStatusRcvd {
+			body = ws.NewCloseFrameBody(e.code, e.reason)
 		}
 		err := s.writeControl(ws.OpClose, body)
 		s.wmu.Lock()
 		s.closeSent = true
 		s.wmu.Unlock()
-		if err == nil && !peerClosed {
+		if err == nil && !e.peerClosed {
 			s.nc.SetReadDeadline(time.Now().Add(closeWait))
 			for {
 				if _, _, err := s.readMessage(); err != nil {

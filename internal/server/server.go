@@ -38,6 +38,7 @@ import (
 // PARLEY_* environment variables.
 type Config struct {
 	Addr               string // listen address (default 127.0.0.1:8080)
+	DebugAddr          string // serves Go's pprof profiles when set (loopback only)
 	DataDir            string // SQLite file and secrets (default ./parley-data)
 	Secret             string // signs consumer tokens; default: generated into DataDir
 	MaxMessageChars    int
@@ -86,6 +87,7 @@ type Server struct {
 	Widget    *widget.Handler
 	http      *http.Server
 	listener  net.Listener
+	debug     net.Listener // DebugAddr's, if set
 	ready     chan struct{}
 }
 
@@ -239,8 +241,18 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // Listen binds the address; with port 0 the kernel picks one (see Addr).
 func (s *Server) Listen() error {
+	if s.cfg.DebugAddr != "" {
+		d, err := listenDebug(s.cfg.DebugAddr)
+		if err != nil {
+			return err
+		}
+		s.debug = d
+	}
 	l, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
+		if s.debug != nil {
+			s.debug.Close()
+		}
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
 	}
 	s.listener = l
@@ -265,6 +277,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	if s.debug != nil {
+		go serveDebug(s.debug)
+		defer s.debug.Close()
+	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	defer stopSweep()
 	// Background workers stop before the store closes (see below).

@@ -488,7 +488,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.eventSeq = p(`SELECT event_seq FROM accounts WHERE id = ?`)
 	s.saveEventSeq = p(`UPDATE accounts SET event_seq = ? WHERE id = ?`)
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	s.convForAppend = p(`SELECT state, last_seq, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
+	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)

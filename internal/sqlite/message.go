@@ -100,8 +100,7 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 // it is closed.
 func (db *DB) whyNoAppend(tx *writeTx, accountID, conversationID, owner string) error {
 	var state, consumerID string
-	var lastSeq int64
-	err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, accountID, conversationID).Scan(&state, &lastSeq, &consumerID)
+	err := tx.stmt(db.stmts.convForAppend).QueryRowContext(tx.ctx, accountID, conversationID).Scan(&state, &consumerID)
 	switch {
 	case err != nil:
 		return notFound(err, "conversation %q not found", conversationID)
