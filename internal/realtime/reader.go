@@ -36,9 +36,9 @@ func (c *conn) read() {
 				if c.park() {
 					return
 				}
-				continue // an ending arrived meanwhile
+				continue // not parked (an ending arrived, or the poller refused): read on
 			default:
-				c.closeWith(ending{abrupt: true})
+				c.readFailed(err)
 				c.finish()
 				return
 			}
