@@ -142,7 +142,9 @@ func (r *rig) onAgentFrame(f frame, at time.Time) {
 func (r *rig) send(ctx context.Context, p *pair) error {
 	p.mu.Lock()
 	p.n++
-	id := fmt.Sprintf("b%d", p.n)
+	// Time-ordered, as the widget's client IDs (UUIDv7) are: milliseconds
+	// first; the pair's address makes it unique across pairs.
+	id := fmt.Sprintf("%012x-%p-%d", time.Now().UnixMilli(), p, p.n)
 	p.sent[id] = time.Now()
 	p.mu.Unlock()
 	return p.c.send(ctx, map[string]any{"type": "send", "id": id, "conversation_id": p.v.conversation, "client_id": id,

@@ -63,7 +63,7 @@ func BenchmarkAppendBatched(b *testing.B) {
 				for pb.Next() {
 					i := n.Add(1)
 					if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: convs[i%int64(len(convs))], SenderKind: parley.SenderAgent,
-						Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
+						Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: parley.NewID("c")}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -82,7 +82,6 @@ func BenchmarkAppendChat(b *testing.B) {
 	const writers = 64
 	db, account, convs := benchStore(b, writers)
 	ctx := context.Background()
-	var n atomic.Int64
 	var next atomic.Int64
 	b.SetParallelism((writers + 1) / 2)
 	cpu0 := cpuTime()
@@ -90,9 +89,9 @@ func BenchmarkAppendChat(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		conv := convs[next.Add(1)%writers]
 		for pb.Next() {
-			i := n.Add(1)
+			// Time-ordered client IDs, as Parley's widget and console send.
 			if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: conv, SenderKind: parley.SenderAgent,
-				Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: fmt.Sprint(i)}); err != nil {
+				Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: parley.NewID("c")}); err != nil {
 				b.Fatal(err)
 			}
 		}
