@@ -53,6 +53,10 @@ type DB struct {
 	maxBatch int
 	stmts    writeStmts
 
+	// appending caches, for the writer goroutine alone, what the message
+	// path needs of the conversations it wrote to (see appendCache).
+	appending appendCache
+
 	mu      sync.RWMutex // guards closed against sends on ops
 	closed  bool
 	stopped chan struct{}
@@ -233,6 +237,9 @@ type writeOp struct {
 	fn     func(*writeTx) error
 	done   chan error
 	events []*parley.Event
+	// appendsOnly marks an op that changes conversations only through
+	// the append cache (AppendMessage); any other op empties the cache.
+	appendsOnly bool
 }
 
 // writeTx is the transaction handed to a writeOp.
@@ -329,7 +336,11 @@ func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq in
 // do queues fn for the writer and waits until its batch has committed (or
 // failed). Once do returns nil, fn's changes are durable.
 func (db *DB) do(ctx context.Context, fn func(*writeTx) error) error {
-	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return db.queue(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// queue hands op to the writer and waits for its outcome (see do).
+func (db *DB) queue(ctx context.Context, op *writeOp) error {
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -423,20 +434,26 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			continue
 		}
 		wtx.op = op
+		if !op.appendsOnly {
+			db.appending.clear()
+		}
 		if savepoints {
 			results[i] = db.runOp(wtx, op)
 			continue
 		}
 		if err := op.fn(wtx); err != nil {
 			tx.Rollback()
+			db.appending.clear()
 			return nil, errOpFailed
 		}
 	}
 	if err := wtx.saveEventSeqs(); err != nil {
 		tx.Rollback()
+		db.appending.clear()
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
+		db.appending.clear()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return results, nil
@@ -450,6 +467,7 @@ func (db *DB) runOp(tx *writeTx, op *writeOp) error {
 	if err := op.fn(tx); err != nil {
 		op.events = nil
 		tx.eventSeqs = seqs // the op's events are undone with it
+		tx.db.appending.clear()
 		if _, rbErr := tx.ExecContext(tx.ctx, "ROLLBACK TO op"); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
 		}
@@ -473,6 +491,7 @@ type writeStmts struct {
 	insertMessage   *sql.Stmt
 	bumpConvSeq     *sql.Stmt
 	unbumpConvSeq   *sql.Stmt
+	setConvSeq      *sql.Stmt
 }
 
 func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -493,7 +512,8 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
 	// The next seq, if the conversation is open and (for a visitor) theirs.
-	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) RETURNING last_seq`)
+	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) RETURNING last_seq, rowid, consumer_id`)
+	s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
 	s.unbumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
@@ -502,7 +522,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.saveEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq, s.unbumpConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.saveEventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq, s.unbumpConvSeq, s.setConvSeq} {
 		if st != nil {
 			st.Close()
 		}
@@ -540,4 +560,42 @@ func notFound(err error, format string, args ...any) error {
 		return parley.Errorf(parley.ENOTFOUND, format, args...)
 	}
 	return err
+}
+
+// appendCache remembers, for conversations the writer appended to, their
+// row, owner and last seq, so the next append updates the row by rowid
+// instead of finding and checking it again (docs/performance.md, item 11).
+// Only the writer goroutine uses it. An entry is right because nothing
+// else changes a conversation between two appends without emptying the
+// cache first: every op other than an append does (tryBatch), and so does
+// every rollback. An entry therefore also means "open".
+type appendCache struct {
+	convs map[string]*appendConv
+}
+
+type appendConv struct {
+	rowid      int64
+	accountID  string
+	consumerID string
+	lastSeq    int64
+}
+
+// appendCacheSize bounds the cache; past it, it starts again empty.
+const appendCacheSize = 10000
+
+func (c *appendCache) get(conversationID string) *appendConv { return c.convs[conversationID] }
+
+func (c *appendCache) put(conversationID string, conv *appendConv) {
+	if c.convs == nil || len(c.convs) >= appendCacheSize {
+		c.convs = make(map[string]*appendConv)
+	}
+	c.convs[conversationID] = conv
+}
+
+func (c *appendCache) forget(conversationID string) { delete(c.convs, conversationID) }
+
+func (c *appendCache) clear() {
+	if len(c.convs) > 0 {
+		clear(c.convs)
+	}
 }

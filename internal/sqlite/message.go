@@ -37,7 +37,8 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 	if m.SenderKind == parley.SenderConsumer {
 		owner = m.SenderID
 	}
-	err := db.do(ctx, func(tx *writeTx) error {
+	op := &writeOp{ctx: ctx, done: make(chan error, 1), appendsOnly: true}
+	op.fn = func(tx *writeTx) error {
 		// original finds a retry's first copy (same sender, same client ID).
 		original := func() (bool, error) {
 			if m.ClientID == "" {
@@ -53,8 +54,7 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 			stored, duplicate = orig, true
 			return true, nil
 		}
-		var seq int64
-		err := tx.stmt(db.stmts.bumpConvSeq).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner).Scan(&seq)
+		seq, err := db.nextSeq(tx, m.AccountID, m.ConversationID, owner)
 		if err == sql.ErrNoRows {
 			// A retry gets its original back even once the conversation is closed.
 			if found, err := original(); found || err != nil {
@@ -81,6 +81,7 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 			if _, err := tx.stmt(db.stmts.unbumpConvSeq).ExecContext(tx.ctx, m.ConversationID); err != nil {
 				return err
 			}
+			db.appending.forget(m.ConversationID)
 			if found, err := original(); found || err != nil {
 				return err
 			}
@@ -88,11 +89,32 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 		}
 		stored = &msg
 		return tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
-	})
-	if err != nil {
+	}
+	if err := db.queue(ctx, op); err != nil {
 		return nil, false, err
 	}
 	return stored, duplicate, nil
+}
+
+// nextSeq takes the conversation's next seq if it is open and (for a
+// visitor, owner ≠ "") the owner's; sql.ErrNoRows when not.
+func (db *DB) nextSeq(tx *writeTx, accountID, conversationID, owner string) (int64, error) {
+	if c := db.appending.get(conversationID); c != nil && c.accountID == accountID && (owner == "" || owner == c.consumerID) {
+		seq := c.lastSeq + 1
+		if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, seq, micros(tx.now), c.rowid); err != nil {
+			db.appending.forget(conversationID)
+			return 0, err
+		}
+		c.lastSeq = seq
+		return seq, nil
+	}
+	c := &appendConv{accountID: accountID}
+	err := tx.stmt(db.stmts.bumpConvSeq).QueryRowContext(tx.ctx, micros(tx.now), accountID, conversationID, owner, owner).Scan(&c.lastSeq, &c.rowid, &c.consumerID)
+	if err != nil {
+		return 0, err
+	}
+	db.appending.put(conversationID, c)
+	return c.lastSeq, nil
 }
 
 // whyNoAppend explains why a conversation took no message: it does not

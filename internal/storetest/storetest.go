@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListConversationsPaging", testListConversations},
 		{"CredentialsAndKeys", testCredentials},
 		{"FailedWriteChangesNothing", testFailedWrite},
+		{"AppendChecksEveryTime", testAppendChecksEveryTime},
 		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
 		{"Attachments", testAttachments},
 		{"NotesAndCannedResponses", testNotes},
@@ -553,6 +554,98 @@ func testFailedWrite(t *testing.T, open Opener) {
 			t.Fatalf("gap after failed writes: %d at %d", m.Seq, i)
 		}
 	}
+}
+
+// testAppendChecksEveryTime: a store may remember what it learnt about a
+// conversation from the last append (the SQLite writer does), but every
+// append still answers as if it looked again: other visitors, other
+// accounts and closed conversations are refused, and writes in between
+// are seen.
+func testAppendChecksEveryTime(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	intruder := &parley.Consumer{AccountID: f.account.ID, Name: "Another visitor of A"}
+	if err := s.CreateConsumer(ctx, intruder); err != nil {
+		t.Fatal(err)
+	}
+	agent := func(body string) *parley.Message {
+		return &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderAgent,
+			SenderID: "usr_a", Type: parley.MessageText, Text: body}
+	}
+	// Closed right after an append: the next one is refused.
+	brief, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateQueued})
+	inBrief := text(f, "hi", "")
+	inBrief.ConversationID = brief.ID
+	if _, _, err := s.AppendMessage(ctx, inBrief); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseConversation(ctx, f.account.ID, brief.ID, parley.ConversationClose{Reason: "done", ClosedBy: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.AppendMessage(ctx, inBrief)
+	wantCode(t, err, parley.ECONFLICT)
+
+	if _, _, err := s.AppendMessage(ctx, text(f, "one", "")); err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := s.AppendMessage(ctx, agent("two"))
+	if err != nil || second.Seq != 2 {
+		t.Fatalf("second append: %+v %v", second, err)
+	}
+	wrongVisitor := text(f, "not mine", "")
+	wrongVisitor.SenderID = intruder.ID
+	_, _, err = s.AppendMessage(ctx, wrongVisitor)
+	wantCode(t, err, parley.ENOTFOUND)
+	wrongAccount := text(f, "not ours", "")
+	wrongAccount.AccountID = other.account.ID
+	_, _, err = s.AppendMessage(ctx, wrongAccount)
+	wantCode(t, err, parley.ENOTFOUND)
+	c, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if c.LastSeq != 2 || !c.UpdatedAt.Equal(second.CreatedAt) {
+		t.Fatalf("after two appends and two refused: last seq %d, updated %v; want 2, %v", c.LastSeq, c.UpdatedAt, second.CreatedAt)
+	}
+	if _, err := s.UpdateReceipt(ctx, f.account.ID, parley.Receipt{ConversationID: f.conversation.ID, Side: parley.SideAgent, Kind: parley.ReceiptRead, Seq: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Good appends and refused ones (another visitor's) share batches.
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.AppendMessage(ctx, agent("burst")); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			m := text(f, "intruding", "")
+			m.SenderID = intruder.ID
+			if _, _, err := s.AppendMessage(ctx, m); parley.ErrorCode(err) != parley.ENOTFOUND {
+				t.Errorf("another visitor's append: %v, want not_found", err)
+			}
+		}()
+	}
+	wg.Wait()
+	msgs, _ := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 0, 100)
+	if len(msgs) != 32 {
+		t.Fatalf("stored %d messages, want 32", len(msgs))
+	}
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) || m.Text == "intruding" {
+			t.Fatalf("message %d: seq %d %q", i, m.Seq, m.Text)
+		}
+	}
+	if c, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID); c.LastSeq != 32 {
+		t.Fatalf("last seq %d, want 32", c.LastSeq)
+	}
+	if _, err := s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{Reason: "done", ClosedBy: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.AppendMessage(ctx, agent("after close"))
+	wantCode(t, err, parley.ECONFLICT)
 }
 
 func testAccountSettingsAndEvents(t *testing.T, open Opener) {
