@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ type Brain struct {
 	flows    map[string]*Flow
 	// skill is the handoff skill as an ID.
 	skills map[string]string
+	say    *phrasebook // the bot's own words, in its language
 }
 
 // Labels of the classifier: intents, articles and the built-in handoff.
@@ -33,24 +33,17 @@ const (
 	labelHandoff = "handoff"
 )
 
-// handoffPhrases train the built-in "I want a person" intent.
-var handoffPhrases = []string{
-	"talk to a human", "speak to a person", "I want to talk to a real person", "can I speak with an agent",
-	"connect me to customer service", "let me talk to someone", "human please", "agent please", "representative",
-	"I need a human being", "get me a live agent", "is there a person I can chat with", "transfer me to support staff",
-	"operator", "talk to someone from your team", "I'd rather speak to a person",
-}
-
-// askedForPerson catches the plainest requests even when the classifier is
-// unsure: "human", "agent", "a person", "representative", "operator".
-var askedForPerson = regexp.MustCompile(`(?i)\b(human|humans|live agent|an agent|real person|a person|someone real|representative|operator|talk to (someone|somebody))\b`)
-
 // Compile trains a brain for a validated configuration. skills maps skill
 // names and IDs to IDs.
 func Compile(cfg *Config, skills map[string]string) *Brain {
 	c := *cfg
 	c.Defaults()
-	b := &Brain{cfg: &c, intents: map[string]*Intent{}, articles: map[string]*Article{}, flows: map[string]*Flow{}, skills: skills}
+	lang, ok := nlu.LanguageFor(c.Language)
+	if !ok { // Validate refuses it; a brain still answers, in English
+		lang = nlu.English
+	}
+	b := &Brain{cfg: &c, intents: map[string]*Intent{}, articles: map[string]*Article{}, flows: map[string]*Flow{}, skills: skills,
+		say: phrasebooks[lang.Code]}
 	var examples []nlu.Example
 	for i := range c.Intents {
 		in := &c.Intents[i]
@@ -77,16 +70,16 @@ func Compile(cfg *Config, skills map[string]string) *Brain {
 		b.flows[c.Flows[i].Name] = &c.Flows[i]
 	}
 	if len(examples) > 0 {
-		for _, p := range handoffPhrases {
+		for _, p := range b.say.handoffPhrases {
 			examples = append(examples, nlu.Example{Text: p, Label: labelHandoff})
 		}
 		minDF := 2
 		if len(examples) < 3000 {
 			minDF = 1 // a small bot cannot afford to drop the words it saw once
 		}
-		b.model = nlu.Train(examples, nlu.Options{Seed: 1, MinDF: minDF})
+		b.model = nlu.Train(examples, nlu.Options{Seed: 1, MinDF: minDF, Language: lang})
 	}
-	b.index = newIndex(c.Articles)
+	b.index = newIndex(lang, c.Articles)
 	return b
 }
 
@@ -193,7 +186,7 @@ func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) 
 	if action, ok := offered[strings.ToLower(text)]; ok {
 		return b.act(ctx, sess, action, env)
 	}
-	if askedForPerson.MatchString(text) {
+	if b.say.askedForPerson.MatchString(text) {
 		return b.handoff(sess, sess.Answered, ReasonAsked, env) // the last topic tells the agent what it is about
 	}
 	if sess.Step != "" {
@@ -283,10 +276,10 @@ func (b *Brain) understand(ctx context.Context, sess *Session, text string, env 
 			choices = append(choices, parley.Choice{Label: title})
 			sess.Offered[strings.ToLower(title)] = s.Label
 		}
-		choices = append(choices, parley.Choice{Label: "Something else"})
-		sess.Offered["something else"] = "none"
+		choices = append(choices, parley.Choice{Label: b.say.somethingElse})
+		sess.Offered[strings.ToLower(b.say.somethingElse)] = "none"
 		return Turn{Band: BandConfirm, Intent: c.Label, Confidence: c.Confidence,
-			Messages: []Out{{Text: "Did you mean one of these?", Choices: choices}}}
+			Messages: []Out{{Text: b.say.didYouMean, Choices: choices}}}
 	}
 	return b.miss(sess, c.Label, c.Confidence, env)
 }
@@ -314,7 +307,7 @@ func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) 
 		t := Turn{Band: BandOther, Events: []TurnEvent{{Type: parley.EventBotFeedback, Data: map[string]any{"helpful": helpful, "answer": sess.Answered}}}}
 		if helpful {
 			sess.Misses, sess.Unhelpful = 0, 0
-			t.Messages = []Out{{Text: "Glad I could help. Is there anything else?"}}
+			t.Messages = []Out{{Text: b.say.glad}}
 			return t
 		}
 		sess.Unhelpful++
@@ -323,8 +316,8 @@ func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) 
 			h.Events = append(t.Events, h.Events...)
 			return h
 		}
-		sess.Offered = map[string]string{"talk to a person": labelHandoff}
-		t.Messages = []Out{{Text: "Sorry about that. Could you tell me more, in other words? Or talk to a person.", Choices: []parley.Choice{{Label: "Talk to a person"}}}}
+		sess.Offered = b.offer(b.say.talkToPerson, labelHandoff)
+		t.Messages = []Out{{Text: b.say.sorryTellMore, Choices: []parley.Choice{{Label: b.say.talkToPerson}}}}
 		return t
 	case "none":
 		return b.miss(sess, "", 0, env)
@@ -364,12 +357,22 @@ func (b *Brain) answer(ctx context.Context, sess *Session, label string, env Env
 // withFeedback is an answer followed by "Did this help?".
 func (b *Brain) withFeedback(sess *Session, label, markdown string, data map[string]any) Turn {
 	sess.Answered = label
-	sess.Offered = map[string]string{"yes": "helpful:yes", "no": "helpful:no", "talk to a person": labelHandoff}
+	sess.Offered = b.offer(b.say.yes, "helpful:yes", b.say.no, "helpful:no", b.say.talkToPerson, labelHandoff)
 	return Turn{Band: BandAnswer, Intent: label, Events: []TurnEvent{{Type: parley.EventBotAnswered, Data: data}},
 		Messages: []Out{
 			{Text: markdown, HTML: RenderMarkdown(markdown)},
-			{Text: "Did this help?", Choices: []parley.Choice{{Label: "Yes"}, {Label: "No"}, {Label: "Talk to a person"}}},
+			{Text: b.say.didThisHelp, Choices: []parley.Choice{{Label: b.say.yes}, {Label: b.say.no}, {Label: b.say.talkToPerson}}},
 		}}
+}
+
+// offer maps quick-reply labels (the visitor may type them in any case)
+// to what they mean: label, meaning, label, meaning…
+func (b *Brain) offer(pairs ...string) map[string]string {
+	m := make(map[string]string, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m[strings.ToLower(pairs[i])] = pairs[i+1]
+	}
+	return m
 }
 
 func (b *Brain) miss(sess *Session, guess string, confidence float64, env Env) Turn {
@@ -380,9 +383,9 @@ func (b *Brain) miss(sess *Session, guess string, confidence float64, env Env) T
 		t.Events = append([]TurnEvent{ev}, t.Events...)
 		return t
 	}
-	sess.Offered = map[string]string{"talk to a person": labelHandoff}
+	sess.Offered = b.offer(b.say.talkToPerson, labelHandoff)
 	return Turn{Band: BandMiss, Intent: guess, Confidence: confidence, Events: []TurnEvent{ev},
-		Messages: []Out{{Text: b.cfg.Fallback, Choices: []parley.Choice{{Label: "Talk to a person"}}}}}
+		Messages: []Out{{Text: b.cfg.Fallback, Choices: []parley.Choice{{Label: b.say.talkToPerson}}}}}
 }
 
 // handoff gives the conversation to people, saying so (and whether the team
@@ -419,7 +422,7 @@ func (b *Brain) answerStep(ctx context.Context, sess *Session, text string, env 
 		}
 		retry := step.Retry
 		if retry == "" {
-			retry = retryText(step)
+			retry = b.retryText(step)
 		}
 		return Turn{Band: BandFlow, Messages: []Out{{Text: retry, Choices: choicesOf(step)}}}
 	}
@@ -546,16 +549,16 @@ func choicesOf(s *Step) []parley.Choice {
 	return out
 }
 
-func retryText(s *Step) string {
+func (b *Brain) retryText(s *Step) string {
 	switch {
 	case len(s.Choices) > 0:
-		return "Please pick one of the options."
+		return b.say.pickOption
 	case s.Validate == ValidateEmail:
-		return "That doesn't look like an email address. Could you check it?"
+		return b.say.badEmail
 	case s.Validate == ValidateNumber:
-		return "Please answer with a number."
+		return b.say.badNumber
 	}
-	return "Sorry, could you answer that again?"
+	return b.say.answerAgain
 }
 
 // validateAnswer checks an answer against an ask step and normalises it.

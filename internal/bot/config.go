@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot/nlu"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -20,7 +21,7 @@ import (
 type Config struct {
 	Enabled  bool      `json:"enabled" yaml:"enabled"`
 	Name     string    `json:"name,omitempty" yaml:"name,omitempty"`         // the sender name visitors see
-	Language string    `json:"language,omitempty" yaml:"language,omitempty"` // "en" (the stemmer's language)
+	Language string    `json:"language,omitempty" yaml:"language,omitempty"` // "en", "es", "fr" or "de"
 	Greeting string    `json:"greeting,omitempty" yaml:"greeting,omitempty"` // sent when a conversation opens
 	Fallback string    `json:"fallback,omitempty" yaml:"fallback,omitempty"` // said when the bot does not understand
 	Handoff  Handoff   `json:"handoff" yaml:"handoff"`
@@ -151,8 +152,12 @@ func (c *Config) Defaults() {
 	if c.Language == "" {
 		c.Language = "en"
 	}
+	say := phrasebooks[c.Language]
+	if say == nil {
+		say = phrasebooks["en"]
+	}
 	if c.Fallback == "" {
-		c.Fallback = "Sorry, I didn't get that. Could you say it another way?"
+		c.Fallback = say.fallback
 	}
 	h := &c.Handoff
 	if h.AnswerAt == 0 {
@@ -165,10 +170,10 @@ func (c *Config) Defaults() {
 		h.MaxMisses = 2
 	}
 	if h.Message == "" {
-		h.Message = "I'm connecting you with a member of our team. They'll see our conversation so far."
+		h.Message = say.handoff
 	}
 	if h.ClosedMessage == "" {
-		h.ClosedMessage = "Our team is away right now. Leave your message here and they'll reply in this conversation when they're back."
+		h.ClosedMessage = say.handoffClosed
 	}
 	if c.External != nil && c.External.TimeoutMS == 0 {
 		c.External.TimeoutMS = 3000
@@ -312,8 +317,8 @@ func fieldErr(field, format string, args ...any) error {
 // skill existing, no loop of steps that never waits for the visitor, and
 // the limits.
 func (c *Config) Validate(skills map[string]string, l Limits) error {
-	if c.Language != "" && c.Language != "en" {
-		return fieldErr("language", "only \"en\" is supported so far")
+	if _, ok := nlu.LanguageFor(c.Language); c.Language != "" && !ok {
+		return fieldErr("language", "%q is not a language the bot speaks; it speaks %s", c.Language, strings.Join(nlu.Languages(), ", "))
 	}
 	h := c.Handoff
 	if h.AnswerAt < 0 || h.AnswerAt > 1 || h.ConfirmAt < 0 || h.ConfirmAt > 1 {

@@ -13,6 +13,7 @@ import (
 // index is BM25 retrieval over the knowledge base: title, questions and
 // body, as stems, the title and questions counting twice.
 type index struct {
+	lang     *nlu.Language
 	docs     []*Article
 	postings map[string][]posting
 	lengths  []float64
@@ -30,14 +31,14 @@ const (
 	bm25B  = 0.75
 )
 
-func newIndex(articles []Article) *index {
-	ix := &index{postings: map[string][]posting{}}
+func newIndex(lang *nlu.Language, articles []Article) *index {
+	ix := &index{lang: lang, postings: map[string][]posting{}}
 	var total float64
 	for i := range articles {
 		a := &articles[i]
 		tf := map[string]float64{}
 		add := func(text string, weight float64) {
-			for _, t := range nlu.Terms(text) {
+			for _, t := range lang.Terms(text) {
 				tf[t] += weight
 			}
 		}
@@ -71,7 +72,7 @@ type hit struct {
 
 // search ranks the articles for a query, best first.
 func (ix *index) search(query string) []hit {
-	terms := nlu.Terms(query)
+	terms := ix.lang.Terms(query)
 	if len(terms) == 0 || len(ix.docs) == 0 {
 		return nil
 	}

@@ -161,6 +161,22 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>9–18</strong>") {
 		t.Fatalf("the live bot answered %+v", m)
 	}
+	if m := nextBot(t, ws, conv.ID); m.Text != "Did this help?" {
+		t.Fatalf("the live bot's feedback question %+v", m)
+	}
+	// The bot's language is a setting: its own words follow it.
+	admin.do(chromedp.SetValue(chromedp.CSS(".bot-settings [name=language]"), "fr"), chromedp.Click(chromedp.CSS(".bot-save")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 3")
+	})
+	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); cfg.Language != "fr" {
+		t.Fatalf("saved language %q", cfg.Language)
+	}
+	ws.sendText(conv.ID, "h2", "are you open on sundays?")
+	nextBot(t, ws, conv.ID)
+	if m := nextBot(t, ws, conv.ID); m.Text != "Cela vous a-t-il aidé ?" {
+		t.Fatalf("the French bot's feedback question %+v", m)
+	}
 }
 
 func TestSupervisorSeesTheDashboard(t *testing.T) {

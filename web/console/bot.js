@@ -97,6 +97,7 @@ function render() {
   const f = $(".bot-settings");
   f.enabled.checked = !!c.enabled;
   f.name.value = c.name || "";
+  f.language.value = c.language || "en";
   f.answer_at.value = c.handoff?.answer_at ?? 0.6;
   f.confirm_at.value = c.handoff?.confirm_at ?? 0.3;
   f.max_misses.value = c.handoff?.max_misses ?? 2;
@@ -127,6 +128,7 @@ function collect() {
     ...doc.config,
     enabled: f.enabled.checked,
     name: f.name.value.trim(),
+    language: f.language.value,
     fallback: f.fallback.value.trim(),
     greeting: f.greeting.value.trim(),
     handoff: { ...(doc.config.handoff || {}), answer_at: +f.answer_at.value, confirm_at: +f.confirm_at.value, max_misses: +f.max_misses.value, skill: f.skill.value },

@@ -10,10 +10,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"unicode"
-
-	"github.com/kljensen/snowball/english"
-	"golang.org/x/text/unicode/norm"
 )
 
 // Example is one training phrase and its intent.
@@ -44,6 +40,8 @@ type Options struct {
 	// calibration error).
 	Temperature float64
 	Seed        uint64
+	// Language of the phrases (default English).
+	Language *Language
 }
 
 // Model is a trained intent classifier.
@@ -54,6 +52,7 @@ type Model struct {
 	w      []float32 // feature-major: w[f*len(labels)+l]
 	bias   []float32
 	temp   float32
+	lang   *Language
 }
 
 // DefaultTemperature is 1: with a decaying step and few passes the model
@@ -66,44 +65,30 @@ var _ Classifier = (*Model)(nil)
 
 // features lists the raw feature strings of a text: words, word pairs and
 // character 3- and 4-grams of the normalised text. Words are stemmed
-// (English Snowball); the character n-grams are not, so a typo still
-// shares most of its n-grams with the word meant.
-func features(text string, add func(string)) {
-	words := tokens(text)
-	stems := make([]string, len(words))
-	for i, w := range words {
-		stems[i] = english.Stem(w, false)
+// (Snowball, in the model's language); the character n-grams are not, so
+// a typo still shares most of its n-grams with the word meant. Accents are
+// dropped after stemming: "Café", "CAFE" and "café" are one word.
+func (l *Language) features(text string, add func(string)) {
+	ws := words(text)
+	stems := make([]string, len(ws))
+	for i, w := range ws {
+		var alt string
+		stems[i], alt = l.stems(w)
+		ws[i] = fold(w)
 		add("w:" + stems[i])
+		if alt != "" {
+			add("w:" + alt)
+		}
 		if i > 0 {
 			add("b:" + stems[i-1] + "_" + stems[i])
 		}
 	}
-	joined := []rune(" " + strings.Join(words, " ") + " ")
+	joined := []rune(" " + strings.Join(ws, " ") + " ")
 	for n := 3; n <= 4; n++ {
 		for i := 0; i+n <= len(joined); i++ {
 			add("c:" + string(joined[i:i+n]))
 		}
 	}
-}
-
-// tokens splits the normalised text into words of letters and digits.
-func tokens(text string) []string {
-	return strings.FieldsFunc(normalise(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-}
-
-// normalise applies compatibility decomposition (NFKD: "ﬁ" → "fi",
-// full-width → ASCII), drops the combining marks that carry accents and
-// lowercases, so "Café", "CAFE" and "café" are one word.
-func normalise(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range norm.NFKD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
 }
 
 // sparse is a feature vector: indices and values.
@@ -115,7 +100,7 @@ type sparse struct {
 // vector turns a text into its L2-normalised TF-IDF vector over the vocabulary.
 func (m *Model) vector(text string) sparse {
 	var names []string
-	features(text, func(f string) { names = append(names, f) })
+	m.lang.features(text, func(f string) { names = append(names, f) })
 	return m.vectorOf(names)
 }
 
@@ -159,7 +144,10 @@ func Train(examples []Example, opt Options) *Model {
 	if opt.Temperature <= 0 {
 		opt.Temperature = DefaultTemperature
 	}
-	m := &Model{vocab: map[string]int32{}, temp: 1}
+	if opt.Language == nil {
+		opt.Language = English
+	}
+	m := &Model{vocab: map[string]int32{}, temp: 1, lang: opt.Language}
 	labelIdx := map[string]int{}
 	df := map[string]int{}
 	extracted := make([][]string, len(examples))
@@ -169,7 +157,7 @@ func Train(examples []Example, opt Options) *Model {
 			m.labels = append(m.labels, e.Label)
 		}
 		seen := map[string]bool{}
-		features(e.Text, func(f string) {
+		m.lang.features(e.Text, func(f string) {
 			extracted[i] = append(extracted[i], f)
 			if !seen[f] {
 				seen[f] = true
@@ -287,41 +275,39 @@ func (m *Model) Predict(text string) []Score {
 // and punctuation have none: whatever the classifier says about them, it
 // says from character fragments alone.
 func (m *Model) Coverage(text string) float64 {
-	words := tokens(text)
-	if len(words) == 0 {
+	ws := words(text)
+	if len(ws) == 0 {
 		return 0
 	}
 	known := 0
-	for _, w := range words {
-		if _, ok := m.vocab["w:"+english.Stem(w, false)]; ok {
+	for _, w := range ws {
+		stem, alt := m.lang.stems(w)
+		_, ok := m.vocab["w:"+stem]
+		if _, okAlt := m.vocab["w:"+alt]; ok || (alt != "" && okAlt) {
 			known++
 		}
 	}
-	return float64(known) / float64(len(words))
+	return float64(known) / float64(len(ws))
 }
 
 // Labels returns the intents the model knows.
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
 
-// stopwords are left out of retrieval terms: they match every article.
-var stopwords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields(`a an the and or but if of to in on at by for with from as is are was were be been being
-		am do does did have has had i me my we our you your he she it its they them their this that these those
-		what which who whom how why when where can could would should will shall may might must not no so than too very
-		just about into over also there here please hi hello thanks thank`) {
-		stopwords[w] = true
-	}
-}
+// Language is the language the model was trained in.
+func (m *Model) Language() *Language { return m.lang }
 
 // Terms returns the stems of a text's words without stopwords, for
 // retrieval (BM25) over a knowledge base.
-func Terms(text string) []string {
+func (l *Language) Terms(text string) []string {
 	var out []string
-	for _, w := range tokens(text) {
-		if !stopwords[w] {
-			out = append(out, english.Stem(w, false))
+	for _, w := range words(text) {
+		if l.stop[fold(w)] {
+			continue
+		}
+		stem, alt := l.stems(w)
+		out = append(out, stem)
+		if alt != "" {
+			out = append(out, alt)
 		}
 	}
 	return out

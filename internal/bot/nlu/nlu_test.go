@@ -142,3 +142,47 @@ func BenchmarkBanking77(b *testing.B) {
 		b.ReportMetric(float64(rep.LatencyP99.Microseconds()), "p99-µs")
 	}
 }
+
+// TestStemsMatchInflectionsAndMissingAccents: in each language a bot
+// speaks, a word's inflected forms, and the word typed without its
+// accents, share a search term with it.
+func TestStemsMatchInflectionsAndMissingAccents(t *testing.T) {
+	for _, c := range []struct{ lang, a, b string }{
+		{"en", "refunded", "refunds"},
+		{"en", "delivery", "deliveries"},
+		{"fr", "commande", "commandes"},
+		{"fr", "livrée", "livree"},
+		{"fr", "remboursement", "remboursé"},
+		{"fr", "annulée", "annulation"},
+		{"fr", "payée", "paiement"},
+		{"fr", "changer", "changé"},
+		{"es", "cancelación", "cancelar"},
+		{"es", "pagado", "pagar"},
+		{"es", "devolución", "devolucion"},
+		{"es", "pedido", "pedidos"},
+		{"es", "reembolso", "reembolsado"},
+		{"de", "Bestellung", "Bestellungen"},
+		{"de", "Rückerstattung", "Ruckerstattung"},
+		{"de", "Größe", "Grosse"},
+		{"de", "Zahlungen", "Zahlung"},
+		{"de", "Rücksendungen", "Rücksendung"},
+	} {
+		l, ok := LanguageFor(c.lang)
+		if !ok {
+			t.Fatalf("no language %q", c.lang)
+		}
+		a, b := l.Terms(c.a), l.Terms(c.b)
+		shared := false
+		for _, x := range a {
+			for _, y := range b {
+				shared = shared || x == y
+			}
+		}
+		if !shared {
+			t.Errorf("%s: %q %v and %q %v share no term", c.lang, c.a, a, c.b, b)
+		}
+	}
+	if _, ok := LanguageFor("xx"); ok {
+		t.Fatal("an unknown language was found")
+	}
+}

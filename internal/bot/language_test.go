@@ -1,0 +1,108 @@
+package bot
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// frenchBot is a small French bot: two articles and an intent.
+const frenchBot = `
+enabled: true
+name: Assistant Northwind
+language: fr
+articles:
+  - id: livraison
+    title: Délais et frais de livraison
+    body: La livraison standard prend **3 à 5 jours ouvrés**.
+    questions:
+      - Quand ma commande sera-t-elle livrée ?
+      - Combien coûte la livraison ?
+      - Livrez-vous en express ?
+  - id: retours
+    title: Retours et remboursements
+    body: Vous pouvez retourner un article sous **30 jours**.
+    questions:
+      - Comment retourner un article ?
+      - Quand serai-je remboursé ?
+      - Quelle est votre politique de retour ?
+intents:
+  - name: suivi_commande
+    phrases:
+      - Où est ma commande ?
+      - Je voudrais suivre mon colis
+      - Mon colis n'est pas arrivé
+      - numéro de suivi
+    answer: Suivez votre colis depuis *Mes commandes*.
+`
+
+func TestABotSpeaksItsBrandsLanguage(t *testing.T) {
+	cfg, err := Parse("fr.yaml", []byte(frenchBot), demoSkills, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Compile(cfg, demoSkills)
+	ctx := context.Background()
+
+	// Inflected forms and missing accents still find the article: "livrées"
+	// and "remboursee" are not in any phrase.
+	for q, want := range map[string]string{
+		"mes commandes sont livrées quand ?": "article:livraison",
+		"je serai remboursee quand":          "article:retours",
+		"je voudrais suivre mes colis svp":   "intent:suivi_commande",
+		"Où en est mon numero de suivi ?":    "intent:suivi_commande",
+	} {
+		sess := &Session{}
+		turn := b.Reply(ctx, sess, q, open)
+		if turn.Band != BandAnswer || turn.Intent != want {
+			t.Errorf("%q: band %s intent %s (%.2f), want an answer from %s", q, turn.Band, turn.Intent, turn.Confidence, want)
+			continue
+		}
+		// The bot's own words are French, and so are the replies it understands.
+		if got := turn.Messages[1]; got.Text != "Cela vous a-t-il aidé ?" || got.Choices[0].Label != "Oui" || got.Choices[2].Label != "Parler à quelqu'un" {
+			t.Fatalf("feedback question: %+v", got)
+		}
+		if fb := b.Reply(ctx, sess, "oui", open); len(fb.Events) != 1 || fb.Events[0].Data["helpful"] != true {
+			t.Fatalf("'oui' after an answer: %+v", fb)
+		}
+	}
+
+	// Asking for a person, in French, hands off with the French default message.
+	turn := b.Reply(ctx, &Session{}, "je veux parler à un conseiller", open)
+	if turn.Handoff == nil || !strings.HasPrefix(turn.Messages[0].Text, "Je vous mets en relation") {
+		t.Fatalf("asking for a person: %+v", turn)
+	}
+	// Not understood: the French default fallback, and a French way out.
+	turn = b.Reply(ctx, &Session{}, "qsdfghjklm", open)
+	if turn.Band != BandMiss || !strings.HasPrefix(turn.Messages[0].Text, "Désolé") || turn.Messages[0].Choices[0].Label != "Parler à quelqu'un" {
+		t.Fatalf("a miss: band %s %+v", turn.Band, turn.Messages)
+	}
+}
+
+func TestEveryLanguageHasTheBotsOwnWords(t *testing.T) {
+	for code, say := range phrasebooks {
+		for name, s := range map[string]string{"didThisHelp": say.didThisHelp, "yes": say.yes, "no": say.no, "talkToPerson": say.talkToPerson,
+			"didYouMean": say.didYouMean, "somethingElse": say.somethingElse, "glad": say.glad, "sorryTellMore": say.sorryTellMore,
+			"pickOption": say.pickOption, "badEmail": say.badEmail, "badNumber": say.badNumber, "answerAgain": say.answerAgain,
+			"fallback": say.fallback, "handoff": say.handoff, "handoffClosed": say.handoffClosed} {
+			if s == "" {
+				t.Errorf("%s: %s is empty", code, name)
+			}
+		}
+		if len(say.handoffPhrases) < 10 || say.askedForPerson == nil {
+			t.Errorf("%s: the built-in handoff intent needs its phrases and pattern", code)
+		}
+		for _, p := range say.handoffPhrases[:3] {
+			if !say.askedForPerson.MatchString(p) {
+				t.Errorf("%s: the plain request %q is left to the classifier", code, p)
+			}
+		}
+	}
+	if _, err := Parse("de.yaml", []byte("language: de\n"), nil, DefaultLimits); err != nil {
+		t.Fatalf("German: %v", err)
+	}
+	_, err := Parse("xx.yaml", []byte("language: xx\n"), nil, DefaultLimits)
+	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "de, en, es, fr") {
+		t.Fatalf("an unknown language: %v", err)
+	}
+}

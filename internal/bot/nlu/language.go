@@ -1,0 +1,123 @@
+package nlu
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+
+	snowball "github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/english"
+	"github.com/blevesearch/snowballstem/french"
+	"github.com/blevesearch/snowballstem/german"
+	"github.com/blevesearch/snowballstem/spanish"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Language is what the NLU needs to know about the language a bot speaks:
+// how to stem a word (Snowball) and which words are too common to search
+// for. The widget speaks the same languages.
+type Language struct {
+	Code string // ISO 639-1: "en", "es", "fr", "de"
+	stem func(*snowball.Env) bool
+	stop map[string]bool
+}
+
+// English is the default language.
+var English = languages["en"]
+
+var languages = map[string]*Language{
+	"en": newLanguage("en", english.Stem, `a an the and or but if of to in on at by for with from as is are was were be
+		been being am do does did have has had i me my we our you your he she it its they them their this that these those
+		what which who whom how why when where can could would should will shall may might must not no so than too very
+		just about into over also there here please hi hello thanks thank`),
+	"es": newLanguage("es", spanish.Stem, `el la los las un una unos unas y o pero si de del a al en por para con sin
+		sobre es son era fue ser estar está están estoy he ha han hay yo me mi mis tú te tu tus usted él ella nosotros
+		nos nuestro vosotros ellos ellas su sus se lo le les que qué cual cuál quien quién como cómo cuando cuándo donde
+		dónde este esta estos estas ese esa eso no sí muy más ya también hola gracias favor puedo puede quiero`),
+	"fr": newLanguage("fr", french.Stem, `le la les l un une des du de d et ou mais si à au aux en dans par pour avec
+		sans sur est sont était être ai a as avons avez ont je j me m mon ma mes tu te t ton ta tes vous votre vos il
+		elle on nous notre nos ils elles leur leurs se s ce c cette ces ça que qu qui quoi comment quand où ne n pas
+		plus très aussi bonjour salut merci svp peux peut veux voudrais`),
+	"de": newLanguage("de", german.Stem, `der die das den dem des ein eine einen einem einer und oder aber wenn von
+		zu zum zur in im an am auf aus bei mit nach für über ist sind war waren sein bin bist hat habe haben hast ich
+		mich mir mein meine du dich dir dein deine sie ihr ihre er es wir uns unser euch man was wer wie warum wann wo
+		welche welcher dies diese dieser nicht kein keine sehr auch noch schon hallo danke bitte kann könnte möchte will`),
+}
+
+func newLanguage(code string, stem func(*snowball.Env) bool, stopwords string) *Language {
+	l := &Language{Code: code, stem: stem, stop: map[string]bool{}}
+	for _, w := range strings.Fields(stopwords) {
+		l.stop[fold(w)] = true
+	}
+	return l
+}
+
+// LanguageFor returns the language with that code, or false.
+func LanguageFor(code string) (*Language, bool) {
+	l, ok := languages[code]
+	return l, ok
+}
+
+// Languages lists the codes of the languages the NLU speaks.
+func Languages() []string {
+	codes := make([]string, 0, len(languages))
+	for c := range languages {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	return codes
+}
+
+// Stem returns a word's stem without accents: stemmers know their
+// language's accented suffixes ("-ité", "-ación"), so accents go after.
+func (l *Language) Stem(word string) string {
+	env := snowball.NewEnv(word)
+	l.stem(env)
+	return fold(env.Current())
+}
+
+// stems returns a word's stem and, when the word has accents, the stem of
+// the word typed without them if that differs ("devolución" → "devolu",
+// "devolucion"): visitors often leave accents out, and Snowball's rules
+// read them.
+func (l *Language) stems(word string) (stem, unaccented string) {
+	stem = l.Stem(word)
+	if f := fold(word); f != word {
+		if alt := l.Stem(f); alt != stem {
+			return stem, alt
+		}
+	}
+	return stem, ""
+}
+
+// words splits text into lowercased words of letters and digits, accents
+// kept (compatibility forms such as "ﬁ" or full-width letters unfolded).
+func words(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(norm.NFKC.String(text)), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+	})
+}
+
+// fold drops the accents of a lowercased word: "café" → "cafe".
+func fold(word string) string {
+	if isASCII(word) {
+		return word
+	}
+	var b strings.Builder
+	b.Grow(len(word))
+	for _, r := range norm.NFKD.String(word) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,105 @@
+package bot
+
+import "regexp"
+
+// phrasebook is what the bot says and understands of its own, in the
+// bot's language: the feedback and confirm quick replies, validation
+// retries, the default fallback and handoff messages, and the phrases of
+// the built-in "I want a person" intent. An admin's own texts (greeting,
+// fallback, handoff messages, answers) are used as written.
+type phrasebook struct {
+	didThisHelp, yes, no, talkToPerson string
+	didYouMean, somethingElse          string
+	glad, sorryTellMore                string
+
+	pickOption, badEmail, badNumber, answerAgain string
+
+	fallback, handoff, handoffClosed string
+
+	// handoffPhrases train the built-in "I want a person" intent.
+	handoffPhrases []string
+	// askedForPerson catches the plainest requests even when the
+	// classifier is unsure.
+	askedForPerson *regexp.Regexp
+}
+
+// phrasebooks are keyed by language code; every nlu language has one.
+var phrasebooks = map[string]*phrasebook{
+	"en": {
+		didThisHelp: "Did this help?", yes: "Yes", no: "No", talkToPerson: "Talk to a person",
+		didYouMean: "Did you mean one of these?", somethingElse: "Something else",
+		glad:          "Glad I could help. Is there anything else?",
+		sorryTellMore: "Sorry about that. Could you tell me more, in other words? Or talk to a person.",
+		pickOption:    "Please pick one of the options.",
+		badEmail:      "That doesn't look like an email address. Could you check it?",
+		badNumber:     "Please answer with a number.",
+		answerAgain:   "Sorry, could you answer that again?",
+		fallback:      "Sorry, I didn't get that. Could you say it another way?",
+		handoff:       "I'm connecting you with a member of our team. They'll see our conversation so far.",
+		handoffClosed: "Our team is away right now. Leave your message here and they'll reply in this conversation when they're back.",
+		handoffPhrases: []string{
+			"talk to a human", "speak to a person", "I want to talk to a real person", "can I speak with an agent",
+			"connect me to customer service", "let me talk to someone", "human please", "agent please", "representative",
+			"I need a human being", "get me a live agent", "is there a person I can chat with", "transfer me to support staff",
+			"operator", "talk to someone from your team", "I'd rather speak to a person",
+		},
+		askedForPerson: regexp.MustCompile(`(?i)\b(human|humans|live agent|an agent|real person|a person|someone real|representative|operator|talk to (someone|somebody))\b`),
+	},
+	"es": {
+		didThisHelp: "¿Te ha servido?", yes: "Sí", no: "No", talkToPerson: "Hablar con una persona",
+		didYouMean: "¿Te refieres a alguno de estos?", somethingElse: "Otra cosa",
+		glad:          "Me alegra haberte ayudado. ¿Algo más?",
+		sorryTellMore: "Lo siento. ¿Puedes contármelo con otras palabras? O habla con una persona.",
+		pickOption:    "Elige una de las opciones, por favor.",
+		badEmail:      "Eso no parece un correo electrónico. ¿Puedes revisarlo?",
+		badNumber:     "Responde con un número, por favor.",
+		answerAgain:   "Perdona, ¿puedes responder otra vez?",
+		fallback:      "Perdona, no lo he entendido. ¿Puedes decirlo de otra forma?",
+		handoff:       "Te paso con una persona de nuestro equipo. Verá la conversación hasta ahora.",
+		handoffClosed: "Nuestro equipo no está disponible ahora. Deja aquí tu mensaje y te responderán en esta conversación cuando vuelvan.",
+		handoffPhrases: []string{
+			"hablar con una persona", "quiero hablar con un humano", "pásame con un agente", "quiero un agente",
+			"necesito hablar con alguien", "atención al cliente", "hablar con un operador", "una persona real por favor",
+			"agente por favor", "con un humano", "puedo hablar con alguien de vuestro equipo", "prefiero hablar con una persona",
+		},
+		askedForPerson: regexp.MustCompile(`(?i)\b(humano|una persona|persona real|un agente|agente humano|operador|operadora|hablar con alguien)\b`),
+	},
+	"fr": {
+		didThisHelp: "Cela vous a-t-il aidé ?", yes: "Oui", no: "Non", talkToPerson: "Parler à quelqu'un",
+		didYouMean: "Vouliez-vous dire l'un de ces sujets ?", somethingElse: "Autre chose",
+		glad:          "Ravi d'avoir pu vous aider. Autre chose ?",
+		sorryTellMore: "Désolé. Pouvez-vous m'en dire plus, avec d'autres mots ? Ou parler à quelqu'un.",
+		pickOption:    "Choisissez l'une des options, s'il vous plaît.",
+		badEmail:      "Cela ne ressemble pas à une adresse e-mail. Pouvez-vous vérifier ?",
+		badNumber:     "Répondez par un nombre, s'il vous plaît.",
+		answerAgain:   "Pardon, pouvez-vous répondre à nouveau ?",
+		fallback:      "Désolé, je n'ai pas compris. Pouvez-vous le dire autrement ?",
+		handoff:       "Je vous mets en relation avec un membre de notre équipe. Il verra notre conversation.",
+		handoffClosed: "Notre équipe est absente pour le moment. Laissez votre message ici : elle vous répondra dans cette conversation à son retour.",
+		handoffPhrases: []string{
+			"parler à quelqu'un", "parler à un humain", "je veux parler à une vraie personne", "passez-moi un conseiller",
+			"je voudrais un agent", "service client", "un conseiller s'il vous plaît", "mettez-moi en relation avec quelqu'un",
+			"un humain svp", "je préfère parler à une personne", "est-ce que je peux parler à quelqu'un de votre équipe", "opérateur",
+		},
+		askedForPerson: regexp.MustCompile(`(?i)(\bhumain\b|\bune personne\b|\bvraie personne\b|\bconseill(er|ère)\b|\bun agent\b|\bopérat(eur|rice)\b|\bparler à quelqu'un)`),
+	},
+	"de": {
+		didThisHelp: "Hat das geholfen?", yes: "Ja", no: "Nein", talkToPerson: "Mit einem Menschen sprechen",
+		didYouMean: "Meinten Sie eines davon?", somethingElse: "Etwas anderes",
+		glad:          "Schön, dass ich helfen konnte. Noch etwas?",
+		sorryTellMore: "Das tut mir leid. Können Sie es mit anderen Worten sagen? Oder sprechen Sie mit einem Menschen.",
+		pickOption:    "Bitte wählen Sie eine der Optionen.",
+		badEmail:      "Das sieht nicht wie eine E-Mail-Adresse aus. Können Sie sie prüfen?",
+		badNumber:     "Bitte antworten Sie mit einer Zahl.",
+		answerAgain:   "Entschuldigung, können Sie das noch einmal beantworten?",
+		fallback:      "Entschuldigung, das habe ich nicht verstanden. Können Sie es anders sagen?",
+		handoff:       "Ich verbinde Sie mit jemandem aus unserem Team. Er sieht unser bisheriges Gespräch.",
+		handoffClosed: "Unser Team ist gerade nicht da. Hinterlassen Sie hier Ihre Nachricht; wir antworten in diesem Gespräch, sobald wir zurück sind.",
+		handoffPhrases: []string{
+			"mit einem Menschen sprechen", "ich möchte mit einer echten Person sprechen", "verbinden Sie mich mit einem Mitarbeiter",
+			"Kundenservice", "einen Berater bitte", "kann ich mit jemandem sprechen", "Mitarbeiter bitte", "echter Mensch",
+			"ich brauche einen Menschen", "lieber mit einer Person sprechen", "Kundendienst bitte", "mit jemandem aus Ihrem Team sprechen",
+		},
+		askedForPerson: regexp.MustCompile(`(?i)\b(mensch|menschen|echten? person|einer person|mitarbeiter|mitarbeiterin|berater|beraterin|kundendienst|mit jemandem sprechen)\b`),
+	},
+}
