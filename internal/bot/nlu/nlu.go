@@ -293,9 +293,6 @@ func (m *Model) Coverage(text string) float64 {
 // Labels returns the intents the model knows.
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
 
-// Language is the language the model was trained in.
-func (m *Model) Language() *Language { return m.lang }
-
 // Terms returns the stems of a text's words without stopwords, for
 // retrieval (BM25) over a knowledge base.
 func (l *Language) Terms(text string) []string {
