@@ -80,8 +80,8 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 	if conv.AssigneeID != brand.agent.ID || conv.Skill != general.ID {
 		t.Fatalf("handed off: %+v", conv)
 	}
-	console.do(chromedp.Click(chromedp.CSS("[data-tab=mine]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
-		chromedp.WaitVisible(chromedp.CSS(".messages li.bot .rich")), chromedp.WaitVisible(chromedp.CSS(".messages li.note")))
+	console.openFirst("mine")
+	console.do(chromedp.WaitVisible(chromedp.CSS(".messages li.bot .rich")), chromedp.WaitVisible(chromedp.CSS(".messages li.note")))
 	transcript := evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`)
 	for _, want := range []string{"How long does delivery take?", "Standard delivery", "talk to a human", "Handed over by the bot: asked for person. Detected: Delivery times and costs"} {
 		if !strings.Contains(transcript, want) {

@@ -92,6 +92,30 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// openFirst opens the first conversation of the console's list shown by
+// tab. The list re-renders when the inbox changes, so the click is retried
+// by script (a DevTools click can hit a node that was just replaced) until
+// the conversation is selected.
+func (b *browser) openFirst(tab string) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS("[data-tab="+tab+"]")), chromedp.WaitVisible(chromedp.CSS(".items li")))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		selected, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
+			if (document.querySelector(".items li[aria-selected=true]")) return true;
+			document.querySelector(".items li")?.click();
+			return false })()`))
+		if err == nil && selected {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.shot("failure")
+			b.t.Fatalf("no conversation of %s opened: %v", tab, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
 // shot saves a screenshot of the page (with the chat frame) as the next step.
 func (b *browser) shot(name string) {
 	b.step++
@@ -945,8 +969,8 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 		// Both agents were idle; make the console agent the owner so the rest reads simply.
 		ts.withKey(t, brand.apiKey).do("POST", "/api/v1/conversations/"+conv.ID+"/transfer", map[string]any{"agent_id": brand.agent.ID}, nil)
 	}
-	console.do(chromedp.Click(chromedp.CSS("[data-tab=mine]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
-		chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
+	console.openFirst("mine")
+	console.do(chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
 	if got, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".messages li.consumer .text"))); got != "Hi, can I exchange boots I wore once?" {
 		t.Fatalf("console shows %q", got)
 	}
@@ -999,9 +1023,9 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	super := newBrowser(t)
 	super.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.supervisor.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
-		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS("[data-tab=supervise]")),
-		chromedp.Click(chromedp.CSS("[data-tab=open]")), chromedp.WaitVisible(chromedp.CSS(".items li")), chromedp.Click(chromedp.CSS(".items li")),
-		chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS("[data-tab=supervise]")))
+	super.openFirst("open")
+	super.do(chromedp.WaitVisible(chromedp.CSS(".messages li.consumer")))
 	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "They are size 43, by the way\r"))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, super.ctx, `document.querySelector(".messages").textContent`), "size 43")
