@@ -120,6 +120,11 @@ type Store interface {
 	// misses in a row); FindBotSession returns it, or nil when there is none.
 	SaveBotSession(ctx context.Context, accountID, conversationID string, state json.RawMessage) error
 	FindBotSession(ctx context.Context, accountID, conversationID string) (json.RawMessage, error)
+	// ApplyBotTurn writes a bot turn in one transaction (see BotTurn). It
+	// reports false, writing nothing, when the session already records
+	// the turn's trigger: a repeated turn changes nothing. ECONFLICT: the
+	// conversation is no longer the bot's (closed, or taken by a person).
+	ApplyBotTurn(ctx context.Context, t *BotTurn) (applied bool, err error)
 
 	// Webhooks and their durable outbox.
 	CreateWebhook(ctx context.Context, w *Webhook) error // starts at the current end of the event log

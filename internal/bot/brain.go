@@ -110,6 +110,8 @@ type Session struct {
 	// Answered is the label of the last answer, for its feedback.
 	Answered   string            `json:"answered,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Trigger is what the last turn answered (a visitor message's ID).
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // Out is a message the bot sends.

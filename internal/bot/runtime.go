@@ -302,6 +302,9 @@ func (r *Runtime) Turn(ctx context.Context, e *parley.Event) error {
 			sess = &Session{} // an unreadable session starts afresh
 		}
 	}
+	if sess.Trigger == m.ID {
+		return nil // answered already (a recovery after the answer was stored)
+	}
 	acc, err := r.store.FindAccount(ctx, e.AccountID)
 	if err != nil {
 		return err
@@ -323,9 +326,14 @@ func (r *Runtime) Turn(ctx context.Context, e *parley.Event) error {
 	return nil
 }
 
-// apply carries out a turn: messages, session, visitor attributes, events,
-// then a handoff or a close.
+// apply carries out a turn — messages, session, visitor attributes,
+// events, then a handoff or a close — in one store transaction, so a crash
+// leaves all of it or none, and a repeated turn (recovery racing a live
+// one) writes nothing.
 func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, trigger string, sess *Session, t Turn) error {
+	sess.Trigger = trigger
+	state, _ := json.Marshal(sess)
+	bt := &parley.BotTurn{AccountID: c.AccountID, ConversationID: c.ID, Trigger: trigger, Session: state}
 	for i, o := range t.Messages {
 		m := &parley.Message{AccountID: c.AccountID, ConversationID: c.ID, SenderKind: parley.SenderBot, SenderID: SenderID,
 			SenderName: b.cfg.Name, ClientID: fmt.Sprintf("bot:%s:%d", trigger, i), Type: parley.MessageText, Text: o.Text, HTML: o.HTML, Choices: o.Choices}
@@ -335,29 +343,21 @@ func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, t
 				m.Type = parley.MessageButtons
 			}
 		}
-		if _, _, err := r.store.AppendMessage(ctx, m); err != nil {
-			if parley.ErrorCode(err) == parley.ECONFLICT { // closed meanwhile
-				return nil
-			}
-			return err
-		}
-	}
-	state, _ := json.Marshal(sess)
-	if err := r.store.SaveBotSession(ctx, c.AccountID, c.ID, state); err != nil {
-		return err
+		bt.Messages = append(bt.Messages, m)
 	}
 	if len(t.Attributes) > 0 {
-		if err := r.keepAttributes(ctx, c, t.Attributes); err != nil {
+		consumer, err := r.withAttributes(ctx, c, t.Attributes)
+		if err != nil {
 			return err
 		}
+		bt.Consumer = consumer
 	}
 	for _, ev := range t.Events {
 		data, _ := json.Marshal(ev.Data)
-		if err := r.store.AppendEvent(ctx, &parley.Event{AccountID: c.AccountID, Type: ev.Type, ConversationID: c.ID, Data: data}); err != nil {
-			return err
-		}
+		bt.Events = append(bt.Events, &parley.Event{Type: ev.Type, Data: data})
 	}
-	if t.Handoff != nil {
+	switch {
+	case t.Handoff != nil:
 		// The agent sees why, and what the bot understood, as a note.
 		note := "Handed over by the bot: " + strings.ReplaceAll(t.Handoff.Reason, "_", " ")
 		if t.Intent != "" {
@@ -366,23 +366,25 @@ func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, t
 				note += fmt.Sprintf(" (confidence %.0f%%)", t.Confidence*100)
 			}
 		}
-		if err := r.store.AddNote(ctx, &parley.Note{AccountID: c.AccountID, ConversationID: c.ID, AuthorID: SenderID, AuthorName: b.cfg.Name, Text: note}); err != nil {
-			return err
-		}
-		_, err := r.store.RequeueConversation(ctx, c.AccountID, c.ID, parley.Requeue{Skill: t.Handoff.Skill, ChangeSkill: t.Handoff.Skill != "", Reason: "bot_handoff"})
-		return err
+		bt.Note = &parley.Note{AuthorID: SenderID, AuthorName: b.cfg.Name, Text: note}
+		bt.Requeue = &parley.Requeue{Skill: t.Handoff.Skill, ChangeSkill: t.Handoff.Skill != "", Reason: "bot_handoff"}
+	case t.Close:
+		bt.Close = &parley.ConversationClose{Reason: "resolved by bot", ClosedBy: SenderID}
 	}
-	if t.Close {
-		_, err := r.store.CloseConversation(ctx, c.AccountID, c.ID, parley.ConversationClose{Reason: "resolved by bot", ClosedBy: SenderID})
+	if _, err := r.store.ApplyBotTurn(ctx, bt); err != nil {
+		if parley.ErrorCode(err) == parley.ECONFLICT { // closed meanwhile, or taken by a person
+			return nil
+		}
 		return err
 	}
 	return nil
 }
 
-func (r *Runtime) keepAttributes(ctx context.Context, c *parley.Conversation, attrs map[string]string) error {
+// withAttributes is the conversation's visitor with what a flow collected.
+func (r *Runtime) withAttributes(ctx context.Context, c *parley.Conversation, attrs map[string]string) (*parley.Consumer, error) {
 	consumer, err := r.store.FindConsumer(ctx, c.AccountID, c.ConsumerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if consumer.Attributes == nil {
 		consumer.Attributes = map[string]string{}
@@ -397,5 +399,5 @@ func (r *Runtime) keepAttributes(ctx context.Context, c *parley.Conversation, at
 			consumer.Attributes[k] = v
 		}
 	}
-	return r.store.UpdateConsumer(ctx, consumer)
+	return consumer, nil
 }

@@ -190,6 +190,17 @@ func TestARestartAnswersWhatTheVisitorAskedMeanwhile(t *testing.T) {
 	if again, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(again) != 3 {
 		t.Fatalf("answering again sent %d more", len(again)-3)
 	}
+	// Nor is the answer counted twice in analytics.
+	if evs, _ := f.store.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventBotAnswered}}); len(evs) != 1 {
+		t.Fatalf("%d bot.answered events for one answer", len(evs))
+	}
+	// Even when the turn is computed again (the session was read before the
+	// first one was stored), the store writes it once.
+	sess, _ := f.store.FindBotSession(ctx, f.account.ID, conv.ID)
+	if applied, err := f.store.ApplyBotTurn(ctx, &parley.BotTurn{AccountID: f.account.ID, ConversationID: conv.ID, Trigger: msgs[0].ID, Session: sess,
+		Events: []*parley.Event{{Type: parley.EventBotAnswered, Data: json.RawMessage(`{}`)}}}); err != nil || applied {
+		t.Fatalf("the same turn again: applied=%v %v", applied, err)
+	}
 }
 
 func mustJSON(t *testing.T, v any) json.RawMessage {

@@ -48,14 +48,99 @@ func (db *DB) FindBot(ctx context.Context, accountID string) (*parley.BotRecord,
 // SaveBotSession keeps the bot's state in a conversation of the account.
 func (db *DB) SaveBotSession(ctx context.Context, accountID, conversationID string, state json.RawMessage) error {
 	return db.do(ctx, func(tx *writeTx) error {
-		if _, err := tx.findConversation(accountID, conversationID); err != nil {
+		return saveBotSession(tx, accountID, conversationID, state, "")
+	})
+}
+
+// saveBotSession is SaveBotSession inside a write transaction; trigger,
+// when not empty, is the bot turn that left this state.
+func saveBotSession(tx *writeTx, accountID, conversationID string, state json.RawMessage, trigger string) error {
+	if _, err := tx.findConversation(accountID, conversationID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(tx.ctx, `INSERT INTO bot_sessions (conversation_id, account_id, state, last_trigger, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, last_trigger = excluded.last_trigger, updated_at = excluded.updated_at`,
+		conversationID, accountID, string(state), trigger, micros(tx.now))
+	return err
+}
+
+// ApplyBotTurn writes a bot turn in one transaction: its messages, the
+// session, the visitor, the events, and a handoff or a close.
+func (db *DB) ApplyBotTurn(ctx context.Context, t *parley.BotTurn) (bool, error) {
+	rich := make([]any, len(t.Messages))
+	for i, m := range t.Messages {
+		var err error
+		if rich[i], err = richOf(m); err != nil {
+			return false, err
+		}
+	}
+	for _, e := range t.Events {
+		if len(e.Data) > 0 && !json.Valid(e.Data) {
+			return false, parley.Errorf(parley.EINVALID, "%s event data is not JSON", e.Type)
+		}
+	}
+	applied := false
+	err := db.do(ctx, func(tx *writeTx) error {
+		applied = false // a batch may run twice (tryBatch)
+		if t.Trigger != "" {
+			var last string
+			err := tx.QueryRowContext(tx.ctx, `SELECT last_trigger FROM bot_sessions WHERE account_id = ? AND conversation_id = ?`, t.AccountID, t.ConversationID).Scan(&last)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if last == t.Trigger {
+				return nil // applied before
+			}
+		}
+		c, err := tx.findConversation(t.AccountID, t.ConversationID)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO bot_sessions (conversation_id, account_id, state, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-			conversationID, accountID, string(state), micros(tx.now))
-		return err
+		if c.State != parley.StateBot {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is no longer the bot's (%s)", t.ConversationID, c.State)
+		}
+		for i, m := range t.Messages {
+			if m.AccountID != t.AccountID || m.ConversationID != t.ConversationID {
+				return parley.Errorf(parley.EINVALID, "a bot turn's messages belong to its conversation")
+			}
+			if _, _, err := db.appendMessage(tx, m, rich[i]); err != nil {
+				return err
+			}
+		}
+		if err := saveBotSession(tx, t.AccountID, t.ConversationID, t.Session, t.Trigger); err != nil {
+			return err
+		}
+		if t.Consumer != nil {
+			if err := updateConsumer(tx, t.Consumer); err != nil {
+				return err
+			}
+		}
+		for _, e := range t.Events {
+			e.AccountID, e.ConversationID = t.AccountID, t.ConversationID
+			if err := appendEvent(tx, e); err != nil {
+				return err
+			}
+		}
+		if t.Note != nil {
+			t.Note.AccountID, t.Note.ConversationID = t.AccountID, t.ConversationID
+			if err := addNote(tx, t.Note); err != nil {
+				return err
+			}
+		}
+		switch {
+		case t.Requeue != nil:
+			if _, err := requeueConversation(tx, t.AccountID, t.ConversationID, *t.Requeue); err != nil {
+				return err
+			}
+		case t.Close != nil:
+			if _, err := closeConversation(tx, t.AccountID, t.ConversationID, *t.Close); err != nil {
+				return err
+			}
+		}
+		applied = true
+		return nil
 	})
+	return applied, err
 }
 
 // FindBotSession returns the bot's state in a conversation, nil when none.

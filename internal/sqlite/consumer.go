@@ -40,6 +40,11 @@ func (db *DB) CreateConsumer(ctx context.Context, c *parley.Consumer) error {
 
 // UpdateConsumer replaces name, email and attributes and writes consumer.updated.
 func (db *DB) UpdateConsumer(ctx context.Context, c *parley.Consumer) error {
+	return db.do(ctx, func(tx *writeTx) error { return updateConsumer(tx, c) })
+}
+
+// updateConsumer is UpdateConsumer inside a write transaction.
+func updateConsumer(tx *writeTx, c *parley.Consumer) error {
 	attrs, err := json.Marshal(c.Attributes)
 	if err != nil {
 		return err
@@ -47,17 +52,15 @@ func (db *DB) UpdateConsumer(ctx context.Context, c *parley.Consumer) error {
 	if c.Attributes == nil {
 		attrs = []byte("{}")
 	}
-	return db.do(ctx, func(tx *writeTx) error {
-		res, err := tx.ExecContext(tx.ctx, `UPDATE consumers SET name = ?, email = ?, attributes = ? WHERE account_id = ? AND id = ?`,
-			c.Name, c.Email, string(attrs), c.AccountID, c.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return parley.Errorf(parley.ENOTFOUND, "consumer %q not found", c.ID)
-		}
-		return tx.event(c.AccountID, parley.EventConsumerUpdated, "", c)
-	})
+	res, err := tx.ExecContext(tx.ctx, `UPDATE consumers SET name = ?, email = ?, attributes = ? WHERE account_id = ? AND id = ?`,
+		c.Name, c.Email, string(attrs), c.AccountID, c.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return parley.Errorf(parley.ENOTFOUND, "consumer %q not found", c.ID)
+	}
+	return tx.event(c.AccountID, parley.EventConsumerUpdated, "", c)
 }
 
 // FindConsumer returns a consumer of the account.

@@ -171,42 +171,47 @@ func (db *DB) assign(ctx context.Context, accountID, id, from, userID string) (*
 // conversation.requeued.
 func (db *DB) RequeueConversation(ctx context.Context, accountID, id string, r parley.Requeue) (*parley.Conversation, error) {
 	var out *parley.Conversation
-	err := db.do(ctx, func(tx *writeTx) error {
-		c, err := tx.findConversation(accountID, id)
-		if err != nil {
-			return err
-		}
-		if c.State == parley.StateClosed {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
-		}
-		if r.ExpectAssignee != "" && c.AssigneeID != r.ExpectAssignee {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is not assigned to %q", id, r.ExpectAssignee)
-		}
-		if r.ChangeSkill && r.Skill != "" {
-			if err := tx.skillsExist(accountID, []string{r.Skill}); err != nil {
-				return err
-			}
-			c.Skill = r.Skill
-		} else if r.ChangeSkill {
-			c.Skill = ""
-		}
-		now := tx.now
-		if c.QueuedAt == nil {
-			c.QueuedAt = &now
-		}
-		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateQueued, "", nil, now
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = 'queued', assignee_id = '', assigned_at = NULL, skill = ?, queued_at = ?, updated_at = ? WHERE id = ?`,
-			c.Skill, micros(*c.QueuedAt), micros(now), id); err != nil {
-			return err
-		}
-		out = c
-		// The event is the conversation, plus why it went back.
-		return tx.event(accountID, parley.EventConversationRequeued, id, struct {
-			*parley.Conversation
-			Reason string `json:"requeue_reason"`
-		}{c, r.Reason})
+	err := db.do(ctx, func(tx *writeTx) (err error) {
+		out, err = requeueConversation(tx, accountID, id, r)
+		return err
 	})
 	return out, err
+}
+
+// requeueConversation is RequeueConversation inside a write transaction.
+func requeueConversation(tx *writeTx, accountID, id string, r parley.Requeue) (*parley.Conversation, error) {
+	c, err := tx.findConversation(accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == parley.StateClosed {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+	}
+	if r.ExpectAssignee != "" && c.AssigneeID != r.ExpectAssignee {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is not assigned to %q", id, r.ExpectAssignee)
+	}
+	if r.ChangeSkill && r.Skill != "" {
+		if err := tx.skillsExist(accountID, []string{r.Skill}); err != nil {
+			return nil, err
+		}
+		c.Skill = r.Skill
+	} else if r.ChangeSkill {
+		c.Skill = ""
+	}
+	now := tx.now
+	if c.QueuedAt == nil {
+		c.QueuedAt = &now
+	}
+	c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateQueued, "", nil, now
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = 'queued', assignee_id = '', assigned_at = NULL, skill = ?, queued_at = ?, updated_at = ? WHERE id = ?`,
+		c.Skill, micros(*c.QueuedAt), micros(now), id); err != nil {
+		return nil, err
+	}
+	// The event is the conversation, plus why it went back.
+	return c, tx.event(accountID, parley.EventConversationRequeued, id, struct {
+		*parley.Conversation
+		Reason string `json:"requeue_reason"`
+	}{c, r.Reason})
 }
 
 // RateConversation records the CSAT answer and writes csat.submitted.
@@ -237,24 +242,29 @@ func (db *DB) RateConversation(ctx context.Context, accountID, id string, score 
 // CloseConversation ends the conversation and writes conversation.closed.
 func (db *DB) CloseConversation(ctx context.Context, accountID, id string, cl parley.ConversationClose) (*parley.Conversation, error) {
 	var out *parley.Conversation
-	err := db.do(ctx, func(tx *writeTx) error {
-		c, err := tx.findConversation(accountID, id)
-		if err != nil {
-			return err
-		}
-		if c.State == parley.StateClosed {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is already closed", id)
-		}
-		now := tx.now
-		c.State, c.CloseReason, c.ClosedBy, c.ClosedAt, c.UpdatedAt = parley.StateClosed, cl.Reason, cl.ClosedBy, &now, now
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, close_reason = ?, closed_by = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
-			string(c.State), cl.Reason, cl.ClosedBy, micros(now), micros(now), id); err != nil {
-			return err
-		}
-		out = c
-		return tx.event(accountID, parley.EventConversationClosed, id, c)
+	err := db.do(ctx, func(tx *writeTx) (err error) {
+		out, err = closeConversation(tx, accountID, id, cl)
+		return err
 	})
 	return out, err
+}
+
+// closeConversation is CloseConversation inside a write transaction.
+func closeConversation(tx *writeTx, accountID, id string, cl parley.ConversationClose) (*parley.Conversation, error) {
+	c, err := tx.findConversation(accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == parley.StateClosed {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is already closed", id)
+	}
+	now := tx.now
+	c.State, c.CloseReason, c.ClosedBy, c.ClosedAt, c.UpdatedAt = parley.StateClosed, cl.Reason, cl.ClosedBy, &now, now
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, close_reason = ?, closed_by = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
+		string(c.State), cl.Reason, cl.ClosedBy, micros(now), micros(now), id); err != nil {
+		return nil, err
+	}
+	return c, tx.event(accountID, parley.EventConversationClosed, id, c)
 }
 
 // UpdateReceipt raises a delivered or read seq and writes receipt.updated.

@@ -439,12 +439,13 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		}
 		if savepoints {
 			results[i] = db.runOp(wtx, op)
-			continue
-		}
-		if err := op.fn(wtx); err != nil {
+		} else if err := op.fn(wtx); err != nil {
 			tx.Rollback()
 			db.appending.clear()
 			return nil, errOpFailed
+		}
+		if !op.appendsOnly {
+			db.appending.clear() // it may have appended, then changed the conversation
 		}
 	}
 	if err := wtx.saveEventSeqs(); err != nil {
@@ -567,8 +568,9 @@ func notFound(err error, format string, args ...any) error {
 // instead of finding and checking it again (docs/performance.md, item 11).
 // Only the writer goroutine uses it. An entry is right because nothing
 // else changes a conversation between two appends without emptying the
-// cache first: every op other than an append does (tryBatch), and so does
-// every rollback. An entry therefore also means "open".
+// cache first: every op other than an append empties it before and after
+// it runs (tryBatch), and so does every rollback. An entry therefore also
+// means "open".
 type appendCache struct {
 	convs map[string]*appendConv
 }

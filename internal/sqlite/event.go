@@ -16,14 +16,20 @@ func (db *DB) AppendEvent(ctx context.Context, e *parley.Event) error {
 	if !json.Valid(e.Data) {
 		return parley.Errorf(parley.EINVALID, "event data is not JSON")
 	}
-	return db.do(ctx, func(tx *writeTx) error {
-		if err := tx.eventSeq(e.AccountID, e.Type, e.ConversationID, 0, json.RawMessage(e.Data)); err != nil {
-			return err
-		}
-		stored := tx.op.events[len(tx.op.events)-1]
-		e.Seq, e.CreatedAt = stored.Seq, stored.CreatedAt
-		return nil
-	})
+	return db.do(ctx, func(tx *writeTx) error { return appendEvent(tx, e) })
+}
+
+// appendEvent is AppendEvent inside a write transaction.
+func appendEvent(tx *writeTx, e *parley.Event) error {
+	if len(e.Data) == 0 {
+		e.Data = []byte("{}")
+	}
+	if err := tx.eventSeq(e.AccountID, e.Type, e.ConversationID, 0, json.RawMessage(e.Data)); err != nil {
+		return err
+	}
+	stored := tx.op.events[len(tx.op.events)-1]
+	e.Seq, e.CreatedAt = stored.Seq, stored.CreatedAt
+	return nil
 }
 
 // ListEvents returns the account's events after f.After, in cursor order.

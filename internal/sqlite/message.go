@@ -23,77 +23,91 @@ type rich struct {
 // AppendMessage stores m with the conversation's next seq and writes
 // message.created, or returns the original when m.ClientID was seen before.
 func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
-	var richJSON any
-	if len(m.Choices) > 0 || m.Card != nil || m.Attachment != nil || m.HTML != "" {
-		b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
-		if err != nil {
-			return nil, false, err
-		}
-		richJSON = string(b)
+	richJSON, err := richOf(m) // encoded here, off the writer goroutine
+	if err != nil {
+		return nil, false, err
 	}
 	var stored *parley.Message
-	duplicate := false
-	owner := "" // a visitor writes only into their own conversations
-	if m.SenderKind == parley.SenderConsumer {
-		owner = m.SenderID
-	}
+	var duplicate bool
 	op := &writeOp{ctx: ctx, done: make(chan error, 1), appendsOnly: true}
-	op.fn = func(tx *writeTx) error {
-		// original finds a retry's first copy (same sender, same client ID).
-		original := func() (bool, error) {
-			if m.ClientID == "" {
-				return false, nil
-			}
-			orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID, string(m.SenderKind), m.SenderID))
-			if err == sql.ErrNoRows {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			stored, duplicate = orig, true
-			return true, nil
-		}
-		seq, err := db.nextSeq(tx, m.AccountID, m.ConversationID, owner)
-		if err == sql.ErrNoRows {
-			// A retry gets its original back even once the conversation is closed.
-			if found, err := original(); found || err != nil {
-				return err
-			}
-			return db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
-		}
-		if err != nil {
-			return err
-		}
-		msg := *m
-		msg.ID = parley.NewID("msg")
-		msg.Seq = seq
-		msg.CreatedAt = tx.now
-		res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
-			string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			// The client ID is taken: a retry, found without a lookup on
-			// every first send. The seq goes back (the conversation's
-			// updated_at stays moved: a retry is activity too).
-			if _, err := tx.stmt(db.stmts.unbumpConvSeq).ExecContext(tx.ctx, m.ConversationID); err != nil {
-				return err
-			}
-			db.appending.forget(m.ConversationID)
-			if found, err := original(); found || err != nil {
-				return err
-			}
-			return parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
-		}
-		stored = &msg
-		return tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
+	op.fn = func(tx *writeTx) (err error) {
+		stored, duplicate, err = db.appendMessage(tx, m, richJSON)
+		return err
 	}
 	if err := db.queue(ctx, op); err != nil {
 		return nil, false, err
 	}
 	return stored, duplicate, nil
+}
+
+// richOf is the rich column of a message: nil, or its choices, card,
+// attachment and HTML as JSON.
+func richOf(m *parley.Message) (any, error) {
+	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" {
+		return nil, nil
+	}
+	b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// appendMessage is AppendMessage inside a write transaction.
+func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (stored *parley.Message, duplicate bool, err error) {
+	owner := "" // a visitor writes only into their own conversations
+	if m.SenderKind == parley.SenderConsumer {
+		owner = m.SenderID
+	}
+	// original finds a retry's first copy (same sender, same client ID).
+	original := func() (bool, error) {
+		if m.ClientID == "" {
+			return false, nil
+		}
+		orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID, string(m.SenderKind), m.SenderID))
+		if err == sql.ErrNoRows {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		stored, duplicate = orig, true
+		return true, nil
+	}
+	seq, err := db.nextSeq(tx, m.AccountID, m.ConversationID, owner)
+	if err == sql.ErrNoRows {
+		// A retry gets its original back even once the conversation is closed.
+		if found, err := original(); found || err != nil {
+			return stored, duplicate, err
+		}
+		return nil, false, db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	msg := *m
+	msg.ID = parley.NewID("msg")
+	msg.Seq = seq
+	msg.CreatedAt = tx.now
+	res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
+		string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
+	if err != nil {
+		return nil, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The client ID is taken: a retry, found without a lookup on
+		// every first send. The seq goes back (the conversation's
+		// updated_at stays moved: a retry is activity too).
+		if _, err := tx.stmt(db.stmts.unbumpConvSeq).ExecContext(tx.ctx, m.ConversationID); err != nil {
+			return nil, false, err
+		}
+		db.appending.forget(m.ConversationID)
+		if found, err := original(); found || err != nil {
+			return stored, duplicate, err
+		}
+		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
+	}
+	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 }
 
 // nextSeq takes the conversation's next seq if it is open and (for a

@@ -11,18 +11,24 @@ func (db *DB) AddNote(ctx context.Context, n *parley.Note) error {
 	if n.ID == "" {
 		n.ID = parley.NewID("note")
 	}
-	return db.do(ctx, func(tx *writeTx) error {
-		var one int
-		if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, n.AccountID, n.ConversationID).Scan(&one); err != nil {
-			return notFound(err, "conversation %q not found", n.ConversationID)
-		}
-		n.CreatedAt = tx.now
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt)); err != nil {
-			return err
-		}
-		return tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
-	})
+	return db.do(ctx, func(tx *writeTx) error { return addNote(tx, n) })
+}
+
+// addNote is AddNote inside a write transaction.
+func addNote(tx *writeTx, n *parley.Note) error {
+	if n.ID == "" {
+		n.ID = parley.NewID("note")
+	}
+	var one int
+	if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, n.AccountID, n.ConversationID).Scan(&one); err != nil {
+		return notFound(err, "conversation %q not found", n.ConversationID)
+	}
+	n.CreatedAt = tx.now
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt)); err != nil {
+		return err
+	}
+	return tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
 }
 
 // ListNotes returns a conversation's notes, oldest first.

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimsNeverDoubleAssignOrOverfill", testClaims},
 		{"RequeueKeepsQueueOrder", testRequeue},
 		{"BotConfigVersionsAndSessions", testBots},
+		{"BotTurnAllOrNothingAndOnce", testBotTurn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -985,5 +986,104 @@ func testBots(t *testing.T, open Opener) {
 	}
 	if st, _ := s.FindBotSession(ctx, b.account.ID, a.conversation.ID); st != nil {
 		t.Fatalf("account B reads A's session: %s", st)
+	}
+}
+
+func testBotTurn(t *testing.T, open Opener) {
+	ctx := context.Background()
+	rec := &recorder{}
+	s := open(t, rec)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	skill := &parley.Skill{AccountID: f.account.ID, Name: "general"}
+	if err := s.CreateSkill(ctx, skill); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	question, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: "talk to a human"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	turn := func(skillID string) *parley.BotTurn {
+		visitor := *f.consumer
+		visitor.Attributes = map[string]string{"plan": "pro"}
+		return &parley.BotTurn{
+			AccountID: f.account.ID, ConversationID: conv.ID, Trigger: question.ID,
+			Messages: []*parley.Message{{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderBot, SenderID: "bot",
+				ClientID: "bot:" + question.ID + ":0", Type: parley.MessageText, Text: "Connecting you with our team."}},
+			Session:  json.RawMessage(`{"misses":0}`),
+			Consumer: &visitor,
+			Events:   []*parley.Event{{Type: parley.EventBotHandoff, Data: json.RawMessage(`{"reason":"asked_for_person"}`)}},
+			Note:     &parley.Note{AuthorID: "bot", AuthorName: "Bot", Text: "Handed over by the bot"},
+			Requeue:  &parley.Requeue{Skill: skillID, ChangeSkill: true, Reason: "bot_handoff"},
+		}
+	}
+	countAll := func() (msgs, events, notes int) {
+		m, _ := s.ListMessages(ctx, f.account.ID, conv.ID, 0, 100)
+		e, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Limit: 1000})
+		n, _ := s.ListNotes(ctx, f.account.ID, conv.ID)
+		return len(m), len(e), len(n)
+	}
+	m0, e0, n0 := countAll()
+	published := len(rec.snapshot())
+
+	// A turn whose last step fails (a skill that does not exist) writes nothing.
+	if _, err := s.ApplyBotTurn(ctx, turn("skl_missing")); err == nil {
+		t.Fatal("a turn handing off to a missing skill was applied")
+	}
+	if m, e, n := countAll(); m != m0 || e != e0 || n != n0 || len(rec.snapshot()) != published {
+		t.Fatalf("a failed turn left %d messages, %d events, %d notes behind", m-m0, e-e0, n-n0)
+	}
+	if st, _ := s.FindBotSession(ctx, f.account.ID, conv.ID); st != nil {
+		t.Fatalf("a failed turn saved the session %s", st)
+	}
+	// Another account cannot write into the conversation.
+	foreign := turn(skill.ID)
+	foreign.AccountID = other.account.ID
+	if _, err := s.ApplyBotTurn(ctx, foreign); err == nil {
+		t.Fatal("account B applied a turn to A's conversation")
+	}
+
+	applied, err := s.ApplyBotTurn(ctx, turn(skill.ID))
+	if err != nil || !applied {
+		t.Fatalf("apply: %v %v", applied, err)
+	}
+	m, e, n := countAll()
+	// message.created, consumer.updated, bot.handoff, note.created, conversation.requeued
+	if m != m0+1 || e != e0+5 || n != n0+1 {
+		t.Fatalf("applied: %d messages, %d events, %d notes; want 1, 5, 1", m-m0, e-e0, n-n0)
+	}
+	c, _ := s.FindConversation(ctx, f.account.ID, conv.ID)
+	if c.State != parley.StateQueued || c.Skill != skill.ID {
+		t.Fatalf("after the handoff: %+v", c)
+	}
+	if v, _ := s.FindConsumer(ctx, f.account.ID, f.consumer.ID); v.Attributes["plan"] != "pro" {
+		t.Fatalf("visitor attributes %v", v.Attributes)
+	}
+	// The same turn again (a recovery racing a live turn) writes nothing.
+	applied, err = s.ApplyBotTurn(ctx, turn(skill.ID))
+	if err != nil || applied {
+		t.Fatalf("repeat: applied=%v %v", applied, err)
+	}
+	if m2, e2, n2 := countAll(); m2 != m || e2 != e || n2 != n {
+		t.Fatalf("a repeated turn wrote %d messages, %d events, %d notes", m2-m, e2-e, n2-n)
+	}
+	// A turn into a conversation that left the bot (queued above, then
+	// taken by a person, then closed) is refused whole.
+	late := turn(skill.ID)
+	late.Trigger = "later"
+	late.Messages[0].ClientID = "bot:later:0"
+	late.Requeue = nil
+	_, err = s.ApplyBotTurn(ctx, late)
+	wantCode(t, err, parley.ECONFLICT)
+	s.CloseConversation(ctx, f.account.ID, conv.ID, parley.ConversationClose{Reason: "done", ClosedBy: "system"})
+	_, err = s.ApplyBotTurn(ctx, late)
+	wantCode(t, err, parley.ECONFLICT)
+	if m2, _, _ := countAll(); m2 != m {
+		t.Fatalf("refused turns wrote %d messages", m2-m)
+	}
+	if st, _ := s.FindBotSession(ctx, f.account.ID, conv.ID); string(st) != `{"misses":0}` {
+		t.Fatalf("session after a refused turn: %s", st)
 	}
 }
