@@ -54,7 +54,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (toke
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
 			return "", nil, nil, err
 		}
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return "", nil, nil, errBadLogin
 	}
 	if !CheckPassword(u.PasswordHash, password) || !u.Active {

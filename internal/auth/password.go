@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -64,5 +65,10 @@ func CheckPassword(hash, password string) bool {
 }
 
 // dummyHash is checked when a login names no known user, so that the
-// response takes as long as for a wrong password.
-var dummyHash, _ = HashPassword("parley-no-such-user", DefaultPasswordParams)
+// response takes as long as for a wrong password. It is made on first use:
+// an argon2 hash at start-up would delay every `parley serve` by tens of
+// milliseconds.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("parley-no-such-user", DefaultPasswordParams)
+	return h
+})
