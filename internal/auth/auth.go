@@ -39,6 +39,7 @@ func New(store parley.Store, secret []byte) (*Authenticator, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("auth: secret must be at least 32 bytes")
 	}
+	go dummyHash() // made in the background, ready before the first login needs it
 	return &Authenticator{store: store, secret: secret, now: time.Now,
 		SessionTTL: 12 * time.Hour, ConsumerTokenTTL: 180 * 24 * time.Hour, Password: DefaultPasswordParams}, nil
 }
