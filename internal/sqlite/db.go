@@ -1,7 +1,8 @@
 // Package sqlite is the embedded shape's Store: one SQLite file in WAL mode,
 // read through a pool of connections and written by one goroutine that
 // commits waiting writes together (group commit), so throughput is not one
-// fsync per message.
+// fsync per message. Another goroutine copies the WAL back into the
+// database file (checkpoints) beside the writer.
 package sqlite
 
 import (
@@ -45,8 +46,13 @@ type Options struct {
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
-	bus   parley.Bus
-	now   func() time.Time
+	ckpt  *sql.DB // the checkpointer's connection
+
+	committed chan struct{} // the writer committed (capacity 1: a flag)
+	ckptStop  chan struct{} // closed by Close
+	ckptDone  chan struct{} // the checkpointer has stopped
+	bus       parley.Bus
+	now       func() time.Time
 
 	blobDir  string
 	ops      chan *writeOp
@@ -94,7 +100,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		wq[k] = append([]string(nil), v...)
 	}
 	wq.Add("_pragma", "cache_size(-32000)")
-	wq.Add("_pragma", "wal_autocheckpoint(8000)")
+	// Checkpoints run on a connection of their own (checkpointer), off the
+	// writer's path; the writer checkpoints itself only past this bound,
+	// which also lets the WAL start over (a checkpoint racing the writer
+	// rarely catches up with it), and then has little left to copy.
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBound))
 	write, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -110,25 +120,35 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.ReadConns)
 	read.SetMaxIdleConns(opt.ReadConns)
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": []string{"busy_timeout(10000)"}}.Encode())
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
 	if opt.BlobDir == "" {
 		opt.BlobDir = filepath.Join(filepath.Dir(path), "attachments")
 	}
 	db := &DB{
-		write: write, read: read, bus: opt.Bus, now: opt.Now, blobDir: opt.BlobDir,
+		write: write, read: read, ckpt: ckpt, bus: opt.Bus, now: opt.Now, blobDir: opt.BlobDir,
 		ops: make(chan *writeOp, 4096), maxBatch: opt.MaxBatch,
-		stopped: make(chan struct{}),
+		stopped: make(chan struct{}), committed: make(chan struct{}, 1), ckptStop: make(chan struct{}), ckptDone: make(chan struct{}),
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.write.Close()
 		db.read.Close()
+		db.ckpt.Close()
 		return nil, err
 	}
 	if err := db.stmts.prepare(ctx, write); err != nil {
 		db.write.Close()
 		db.read.Close()
+		db.ckpt.Close()
 		return nil, err
 	}
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -225,8 +245,41 @@ func (db *DB) Close() error {
 	close(db.ops)
 	db.mu.Unlock()
 	<-db.stopped
+	close(db.ckptStop)
+	<-db.ckptDone
 	db.stmts.close()
-	return errors.Join(db.write.Close(), db.read.Close())
+	return errors.Join(db.ckpt.Close(), db.write.Close(), db.read.Close())
+}
+
+// walBound is the WAL size (pages) past which the writer checkpoints
+// itself; below it the checkpointer keeps the WAL copied back.
+const walBound = 16000
+
+// checkpointInterval spaces the checkpointer's passes.
+const checkpointInterval = 200 * time.Millisecond
+
+// checkpointer copies committed pages from the WAL back into the database
+// file (a passive checkpoint: it never blocks the writer or readers) at
+// most every checkpointInterval while there are commits, so that commits
+// do not do it and the messages behind them do not wait for it.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	pace := time.NewTimer(checkpointInterval)
+	for {
+		select {
+		case <-db.committed:
+		case <-db.ckptStop:
+			return
+		}
+		// An error leaves the work to the writer's own bound (walBound).
+		db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		pace.Reset(checkpointInterval)
+		select {
+		case <-pace.C: // commits meanwhile are copied by the next pass
+		case <-db.ckptStop:
+			return
+		}
+	}
 }
 
 // writeOp is one unit of work for the writer goroutine. fn runs inside the
@@ -456,6 +509,10 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	if err := tx.Commit(); err != nil {
 		db.appending.clear()
 		return nil, fmt.Errorf("commit: %w", err)
+	}
+	select {
+	case db.committed <- struct{}{}:
+	default:
 	}
 	return results, nil
 }

@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/sqlite"
@@ -50,5 +53,44 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 	db.Close()
 	if err := db.CreateAccount(ctx, &parley.Account{Name: "late"}); parley.ErrorCode(err) != wantCode {
 		t.Fatalf("write after Close: %v, want %s", err, wantCode)
+	}
+}
+
+// TestCheckpointsRunBesideTheWriter: committed pages reach the database
+// file without the writer checkpointing (its own bound is far away), so
+// commits do not pay for it.
+func TestCheckpointsRunBesideTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &parley.Account{Name: "Acme"}
+	db.CreateAccount(ctx, a)
+	c := &parley.Consumer{AccountID: a.ID}
+	db.CreateConsumer(ctx, c)
+	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	text := strings.Repeat("a message long enough to fill pages quickly ", 20)
+	for i := 0; i < 500; i++ { // about 1,000 pages, far below the writer's bound
+		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderAgent, Type: parley.MessageText, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := os.Stat(path)
+		if st.Size() > before.Size()+1<<20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes (%d before): nothing checkpointed", st.Size(), before.Size())
+		}
+		time.Sleep(20 * time.Millisecond) // polling the file with a deadline
 	}
 }
