@@ -19,7 +19,7 @@ import (
 const botUsage = `usage:
   parley bot import FILE [--account ID] [--data DIR]
   parley bot export [--account ID] [--format yaml|json] [--data DIR]
-  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--threshold P] [--per-label N]`
+  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--threshold P] [--per-label N] [--language en|es|fr|de]`
 
 // cmdBot runs `parley bot import|export|eval`.
 func cmdBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -105,11 +105,16 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 	answerAt := fs.Float64("answer-at", 0.6, "from this top probability the bot answers outright (the bot's answer_at)")
 	perLabel := fs.Int("per-label", 0, "train on the first N rows of each label only (0: all)")
 	names := fs.Bool("label-names", true, "train on each label's name too (\"card_arrival\" → \"card arrival\"), as the bot does with intent names")
+	langCode := fs.String("language", "en", "language of the phrases: "+strings.Join(nlu.Languages(), ", "))
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *trainPath == "" || *testPath == "" {
 		return errors.New("--train and --test are required")
+	}
+	lang, ok := nlu.LanguageFor(*langCode)
+	if !ok {
+		return fmt.Errorf("--language %q: the bot speaks %s", *langCode, strings.Join(nlu.Languages(), ", "))
 	}
 	train, err := nlu.ReadCSV(*trainPath)
 	if err != nil {
@@ -141,7 +146,7 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 		train = nlu.WithLabelNames(train)
 	}
 	start := time.Now()
-	m := nlu.Train(train, nlu.Options{Seed: 1})
+	m := nlu.Train(train, nlu.Options{Seed: 1, Language: lang})
 	trainTime := time.Since(start)
 	rep := nlu.EvaluateOOS(m, test, *oos, *threshold)
 	fmt.Fprintf(stdout, "trained on %d phrases, %d intents, in %.2f s\n", len(train), len(m.Labels()), trainTime.Seconds())

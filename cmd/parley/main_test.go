@@ -326,6 +326,10 @@ func TestBotEvalPrintsTheMeasures(t *testing.T) {
 	if err := run(context.Background(), []string{"bot", "eval", "--train", "missing.csv", "--test", "x.csv"}, func(string) string { return "" }, nil, &buf, &buf); err == nil {
 		t.Fatal("a missing file was accepted")
 	}
+	err := run(context.Background(), []string{"bot", "eval", "--train", "a.csv", "--test", "b.csv", "--language", "xx"}, func(string) string { return "" }, nil, &buf, &buf)
+	if err == nil || !strings.Contains(err.Error(), "de, en, es, fr") {
+		t.Fatalf("an unknown language: %v", err)
+	}
 }
 
 func TestBotImportExportAndPreciseErrors(t *testing.T) {
