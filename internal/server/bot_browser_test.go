@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +97,28 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "I'm Alex")
 	})
 	visitor.shot("agent-took-over")
+	// The widget and the console send time-ordered client IDs (UUIDv7: the
+	// milliseconds first), which the store's retry index takes cheaply.
+	people := 0
+	for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
+		if m.SenderKind != parley.SenderConsumer && m.SenderKind != parley.SenderAgent {
+			continue
+		}
+		people++
+		if !uuidV7.MatchString(m.ClientID) {
+			t.Fatalf("%s sent client ID %q, not a UUIDv7", m.SenderKind, m.ClientID)
+		}
+		ms, _ := strconv.ParseInt(strings.ReplaceAll(m.ClientID[:13], "-", ""), 16, 64)
+		if d := time.Since(time.UnixMilli(ms)); d < 0 || d > time.Minute {
+			t.Fatalf("client ID %q says %v ago", m.ClientID, d)
+		}
+	}
+	if people != 3 {
+		t.Fatalf("%d messages from the visitor and the agent, want 3", people)
+	}
 }
+
+var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())

@@ -46,7 +46,7 @@ func TestWidgetByteBudgets(t *testing.T) {
 		t.Fatalf("widget.js is %d bytes gzipped; the budget is 8 KB", loader)
 	}
 	frame := 0
-	for _, p := range []string{"/widget/frame?account=" + b.account.ID, "/widget/frame.js", "/widget/strings.js", "/widget/frame.css"} {
+	for _, p := range []string{"/widget/frame?account=" + b.account.ID, "/widget/frame.js", "/widget/strings.js", "/widget/clientid.js", "/widget/frame.css"} {
 		n, _ := fetchGzip(t, ts.url+p)
 		frame += n
 	}

@@ -100,7 +100,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /widget.js", func(w http.ResponseWriter, r *http.Request) {
 		h.assets["widget.js"].serve(w, r, "public, max-age=300")
 	})
-	for _, name := range []string{"frame.js", "strings.js", "frame.css"} {
+	for _, name := range []string{"frame.js", "strings.js", "clientid.js", "frame.css"} {
 		mux.HandleFunc("GET /widget/"+name, func(w http.ResponseWriter, r *http.Request) {
 			h.assets[name].serve(w, r, "public, max-age=300")
 		})

@@ -3,6 +3,7 @@
 // by postMessage (exact origins, schema-checked) and to Parley over the
 // realtime protocol (docs/protocol.md).
 import { pick } from "./strings.js";
+import { newClientId } from "./clientid.js";
 
 const params = new URLSearchParams(location.search);
 const account = params.get("account") || "";
@@ -301,19 +302,6 @@ function flush() {
   for (const m of outbox) {
     send({ type: "send", id: "send:" + m.client_id, conversation_id: conversationId, client_id: m.client_id, message: { type: "text", text: m.text } });
   }
-}
-
-// newClientId returns a UUIDv7 (RFC 9562): 48 bits of Unix milliseconds,
-// then random bits. The server indexes client IDs for retry detection;
-// time-ordered IDs land at the end of that index, which keeps writes cheap.
-function newClientId() {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  let ms = Date.now();
-  for (let i = 5; i >= 0; i--) { b[i] = ms % 256; ms = Math.floor(ms / 256); }
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 function submit(text) {
