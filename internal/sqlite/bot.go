@@ -111,6 +111,9 @@ func (db *DB) ApplyBotTurn(ctx context.Context, t *parley.BotTurn) (bool, error)
 			return err
 		}
 		if t.Consumer != nil {
+			if t.Consumer.AccountID != t.AccountID || t.Consumer.ID != c.ConsumerID {
+				return parley.Errorf(parley.EINVALID, "a bot turn updates only its conversation's visitor")
+			}
 			if err := updateConsumer(tx, t.Consumer); err != nil {
 				return err
 			}

@@ -1038,12 +1038,17 @@ func testBotTurn(t *testing.T, open Opener) {
 	if st, _ := s.FindBotSession(ctx, f.account.ID, conv.ID); st != nil {
 		t.Fatalf("a failed turn saved the session %s", st)
 	}
-	// Another account cannot write into the conversation.
+	// Another account cannot write into the conversation, nor a turn
+	// change another visitor.
 	foreign := turn(skill.ID)
 	foreign.AccountID = other.account.ID
 	if _, err := s.ApplyBotTurn(ctx, foreign); err == nil {
 		t.Fatal("account B applied a turn to A's conversation")
 	}
+	stranger := turn(skill.ID)
+	stranger.Consumer = other.consumer
+	_, err = s.ApplyBotTurn(ctx, stranger)
+	wantCode(t, err, parley.EINVALID)
 
 	applied, err := s.ApplyBotTurn(ctx, turn(skill.ID))
 	if err != nil || !applied {
