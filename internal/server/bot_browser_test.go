@@ -124,11 +124,18 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, brand)
+	// The widget speaks French; the demo bot names no language.
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "fr"}, nil)
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-article")))
 	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 4 {
 		t.Fatalf("%d articles shown, want the demo's 4", n)
 	}
+	// A bot without a language is offered the widget's.
+	if lang := evalIn[string](t, admin.ctx, `document.querySelector(".bot-settings [name=language]").value`); lang != "fr" {
+		t.Fatalf("the bot's language is offered as %q, want the widget's fr", lang)
+	}
+	admin.do(chromedp.SetValue(chromedp.CSS(".bot-settings [name=language]"), "en"))
 	// Add an intent in the editor; the test box tries the draft before saving.
 	admin.do(chromedp.Click(chromedp.CSS(".bot-add-intent")))
 	evalIn[bool](t, admin.ctx, `(() => { const d = [...document.querySelectorAll(".bot-intent")].pop();

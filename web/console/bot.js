@@ -6,6 +6,7 @@ const $ = (s, el = document) => el.querySelector(s);
 let api = null;
 let doc = null; // { version, config }
 let skills = [];
+let widgetLanguage = ""; // the widget's fixed language, "" when it follows the browser
 let testSession = null;
 
 // richText shows HTML the server rendered from Markdown and sanitised.
@@ -23,9 +24,10 @@ export function richText(html) {
 
 export async function showBot(apiFn) {
   api = apiFn;
-  const [d, s] = await Promise.all([api("GET", "/bot"), api("GET", "/skills")]);
+  const [d, s, w] = await Promise.all([api("GET", "/bot"), api("GET", "/skills"), api("GET", "/widget-settings")]);
   doc = d;
   skills = s.skills;
+  widgetLanguage = w.language || "";
   render();
 }
 
@@ -97,7 +99,9 @@ function render() {
   const f = $(".bot-settings");
   f.enabled.checked = !!c.enabled;
   f.name.value = c.name || "";
-  f.language.value = c.language || "en";
+  // A bot without a language starts in the widget's (when the bot speaks it).
+  const speaks = [...f.language.options].map((o) => o.value);
+  f.language.value = c.language || (speaks.includes(widgetLanguage) ? widgetLanguage : "en");
   f.answer_at.value = c.handoff?.answer_at ?? 0.6;
   f.confirm_at.value = c.handoff?.confirm_at ?? 0.3;
   f.max_misses.value = c.handoff?.max_misses ?? 2;
