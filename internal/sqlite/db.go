@@ -120,7 +120,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opt.ReadConns)
 	read.SetMaxIdleConns(opt.ReadConns)
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": []string{"busy_timeout(10000)"}}.Encode())
+	// The checkpointer's connection syncs like the writer's (synchronous
+	// FULL): a checkpoint must have the database file on disk before the
+	// WAL it copied from may start over.
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+url.Values{"_pragma": pragmas}.Encode())
 	if err != nil {
 		write.Close()
 		read.Close()
