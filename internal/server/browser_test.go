@@ -568,12 +568,16 @@ func TestOfflineMessagesAreDeliveredOnceInOrder(t *testing.T) {
 }
 
 // waitFor polls cond until it holds, failing the test after 20 s.
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t *testing.T, cond func() bool, explain ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met before the deadline")
+			msg := "condition not met before the deadline"
+			for _, e := range explain {
+				msg += "; " + e()
+			}
+			t.Fatal(msg)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
 	}
@@ -1119,6 +1123,10 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 	admin.do(chromedp.SendKeys(chromedp.CSS(".new-key input[name=name]"), "crm"), chromedp.Click(chromedp.CSS(".new-key button")))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".key-secret").textContent`), "key_")
+	}, func() string {
+		admin.shot("failure")
+		return "the page says " + evalIn[string](t, admin.ctx, `JSON.stringify({error: document.querySelector(".admin-error").textContent,
+			name: document.querySelector(".new-key input[name=name]").value, secret: document.querySelector(".key-secret").textContent})`)
 	})
 	admin.shot("admin")
 	// Agents do not get the admin area.
