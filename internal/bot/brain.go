@@ -318,7 +318,7 @@ func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) 
 			h.Events = append(t.Events, h.Events...)
 			return h
 		}
-		sess.Offered = b.offer(b.say.talkToPerson, labelHandoff)
+		sess.Offered = offer(b.say.talkToPerson, labelHandoff)
 		t.Messages = []Out{{Text: b.say.sorryTellMore, Choices: []parley.Choice{{Label: b.say.talkToPerson}}}}
 		return t
 	case "none":
@@ -359,7 +359,7 @@ func (b *Brain) answer(ctx context.Context, sess *Session, label string, env Env
 // withFeedback is an answer followed by "Did this help?".
 func (b *Brain) withFeedback(sess *Session, label, markdown string, data map[string]any) Turn {
 	sess.Answered = label
-	sess.Offered = b.offer(b.say.yes, "helpful:yes", b.say.no, "helpful:no", b.say.talkToPerson, labelHandoff)
+	sess.Offered = offer(b.say.yes, "helpful:yes", b.say.no, "helpful:no", b.say.talkToPerson, labelHandoff)
 	return Turn{Band: BandAnswer, Intent: label, Events: []TurnEvent{{Type: parley.EventBotAnswered, Data: data}},
 		Messages: []Out{
 			{Text: markdown, HTML: RenderMarkdown(markdown)},
@@ -369,7 +369,7 @@ func (b *Brain) withFeedback(sess *Session, label, markdown string, data map[str
 
 // offer maps quick-reply labels (the visitor may type them in any case)
 // to what they mean: label, meaning, label, meaning…
-func (b *Brain) offer(pairs ...string) map[string]string {
+func offer(pairs ...string) map[string]string {
 	m := make(map[string]string, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		m[strings.ToLower(pairs[i])] = pairs[i+1]
@@ -385,7 +385,7 @@ func (b *Brain) miss(sess *Session, guess string, confidence float64, env Env) T
 		t.Events = append([]TurnEvent{ev}, t.Events...)
 		return t
 	}
-	sess.Offered = b.offer(b.say.talkToPerson, labelHandoff)
+	sess.Offered = offer(b.say.talkToPerson, labelHandoff)
 	return Turn{Band: BandMiss, Intent: guess, Confidence: confidence, Events: []TurnEvent{ev},
 		Messages: []Out{{Text: b.cfg.Fallback, Choices: []parley.Choice{{Label: b.say.talkToPerson}}}}}
 }
