@@ -164,7 +164,7 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	// A broken flow is refused with its place; nothing is saved.
 	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
 		flows[0].steps[0].next = "nowhere"; f.value = JSON.stringify(flows); return true })()`)
-	admin.do(chromedp.Click(chromedp.CSS(".bot-save")))
+	admin.press(".bot-save")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-error").textContent`), `flows[0].steps[0].next: no step "nowhere"`)
 	})
@@ -175,7 +175,7 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	// Fixed, it saves as version 2 and the running bot answers with it.
 	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
 		flows[0].steps[0].next = "email"; f.value = JSON.stringify(flows); return true })()`)
-	admin.do(chromedp.Click(chromedp.CSS(".bot-save")))
+	admin.press(".bot-save")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 2")
 	})
@@ -195,9 +195,13 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 		t.Fatalf("the live bot's feedback question %+v", m)
 	}
 	// The bot's language is a setting: its own words follow it.
-	admin.do(chromedp.SetValue(chromedp.CSS(".bot-settings [name=language]"), "fr"), chromedp.Click(chromedp.CSS(".bot-save")))
+	admin.do(chromedp.SetValue(chromedp.CSS(".bot-settings [name=language]"), "fr"))
+	admin.press(".bot-save")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 3")
+	}, func() string {
+		admin.shot("failure")
+		return "the editor says " + evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent + " / " + document.querySelector(".bot-error").textContent`)
 	})
 	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); cfg.Language != "fr" {
 		t.Fatalf("saved language %q", cfg.Language)

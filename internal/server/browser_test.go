@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,17 @@ func (b *browser) openFirst(tab string) {
 			b.t.Fatalf("no conversation of %s opened: %v", tab, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+// press clicks a button by script. A DevTools click aims at coordinates,
+// which miss when the page re-renders above the button in between (the
+// admin lists and the bot editor do after every save).
+func (b *browser) press(selector string) {
+	b.t.Helper()
+	if !evalIn[bool](b.t, b.ctx, `(() => { const el = document.querySelector(`+strconv.Quote(selector)+`); if (!el) return false; el.click(); return true })()`) {
+		b.shot("failure")
+		b.t.Fatalf("no %s to press", selector)
 	}
 }
 
@@ -1120,7 +1132,8 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 		return a.Settings.AutoAssign && bh != nil && bh.TimeZone == "Europe/Paris" && len(bh.Days["mon"]) == 1 && bh.Days["mon"][0][1] == "17:30" && len(bh.Days["sat"]) == 0
 	})
 	// An API key's secret is shown once.
-	admin.do(chromedp.SendKeys(chromedp.CSS(".new-key input[name=name]"), "crm"), chromedp.Click(chromedp.CSS(".new-key button")))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-key input[name=name]"), "crm"))
+	admin.press(".new-key button")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".key-secret").textContent`), "key_")
 	}, func() string {
