@@ -75,6 +75,12 @@ type Step struct {
 	Pairs   int     `json:"pairs"`
 	Rate    float64 `json:"messages_per_second"`
 	Latency Latency `json:"latency"`
+	// Where the machine's CPU went during the step (Parley steps only):
+	// the server's and this load generator's CPU per delivered message,
+	// and the share of all cores busy.
+	ServerCPU   float64 `json:"server_cpu_us_per_message,omitempty"`
+	BenchCPU    float64 `json:"bench_cpu_us_per_message,omitempty"`
+	MachineBusy float64 `json:"machine_busy,omitempty"`
 }
 
 // Result is one scenario's outcome.
@@ -205,6 +211,9 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	defer stop()
 	r.takeLatencies()
 	d0 := r.delivered.Load()
+	_, server0 := proc(r.t.PID)
+	_, bench0 := proc(os.Getpid())
+	busy0, total0 := machineTicks()
 	r.recording.Store(true)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -233,7 +242,46 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	wg.Wait()
 	r.recording.Store(false)
 	elapsed := time.Since(start)
-	return Step{Pairs: n, Rate: float64(r.delivered.Load()-d0) / elapsed.Seconds(), Latency: summarize(r.takeLatencies())}
+	delivered := r.delivered.Load() - d0
+	step := Step{Pairs: n, Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(r.takeLatencies())}
+	_, server1 := proc(r.t.PID)
+	_, bench1 := proc(os.Getpid())
+	busy1, total1 := machineTicks()
+	if delivered > 0 {
+		if r.t.PID != 0 {
+			step.ServerCPU = float64((server1 - server0).Microseconds()) / float64(delivered)
+		}
+		step.BenchCPU = float64((bench1 - bench0).Microseconds()) / float64(delivered)
+	}
+	if total1 > total0 {
+		step.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
+	return step
+}
+
+// machineTicks reads all cores' busy and total time from /proc/stat (in
+// clock ticks); zeros where there is no /proc.
+func machineTicks() (busy, total int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i >= 8 { // guest time is counted in user already
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
 }
 
 // Max raises the load until p99 passes the ceiling and reports the highest
