@@ -269,8 +269,8 @@ func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=admin]")), chromedp.WaitVisible(chromedp.CSS(".new-webhook")),
 		chromedp.SendKeys(chromedp.CSS(".new-webhook input[name=url]"), srv.URL),
-		chromedp.SendKeys(chromedp.CSS(".new-webhook input[name=types]"), "conversation.opened"),
-		chromedp.Click(chromedp.CSS(".new-webhook button")))
+		chromedp.SendKeys(chromedp.CSS(".new-webhook input[name=types]"), "conversation.opened"))
+	admin.press(".new-webhook button")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".webhook-secret").textContent`), "whsec_")
 	})

@@ -1090,9 +1090,11 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.admin.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")),
 		chromedp.Click(chromedp.CSS("[data-tab=admin]")), chromedp.WaitVisible(chromedp.CSS(".users tbody tr")))
-	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"), chromedp.Click(chromedp.CSS(".new-skill button")))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"))
+	admin.press(".new-skill button")
 	admin.do(chromedp.SendKeys(chromedp.CSS(".new-user input[name=name]"), "Nia New"), chromedp.SendKeys(chromedp.CSS(".new-user input[name=email]"), "nia@acme.test"),
-		chromedp.SendKeys(chromedp.CSS(".new-user input[name=password]"), "long enough pass"), chromedp.Click(chromedp.CSS(".new-user button")))
+		chromedp.SendKeys(chromedp.CSS(".new-user input[name=password]"), "long enough pass"))
+	admin.press(".new-user button")
 	waitFor(t, func() bool {
 		u, err := ts.Store.FindUserByEmail(t.Context(), "nia@acme.test")
 		return err == nil && u.Name == "Nia New" && u.AccountID == brand.account.ID
@@ -1102,7 +1104,8 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 		return len(skills) == 1 && skills[0].Name == "returns"
 	})
 	// A bad input is refused with the server's reason, visibly.
-	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"), chromedp.Click(chromedp.CSS(".new-skill button")))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".new-skill input[name=name]"), "returns"))
+	admin.press(".new-skill button")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`), "exists")
 	})
