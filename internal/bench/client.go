@@ -13,11 +13,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // Target is the Parley server under load.
@@ -96,75 +93,6 @@ type message struct {
 	Seq        int64  `json:"seq"`
 	ClientID   string `json:"client_id"`
 	SenderKind string `json:"sender_kind"`
-}
-
-// conn is one WebSocket client; every frame it reads goes to onFrame, in
-// the reading goroutine.
-type conn struct {
-	ws      *websocket.Conn
-	onFrame func(frame, time.Time)
-	done    chan struct{}
-	mu      sync.Mutex
-	err     error
-}
-
-func wsURL(u string) string { return "ws" + strings.TrimPrefix(u, "http") + "/api/v1/ws" }
-
-// dial connects and authenticates with token (or the cookie in header).
-func dial(ctx context.Context, url, token string, header http.Header, onFrame func(frame, time.Time)) (*conn, error) {
-	ws, _, err := websocket.Dial(ctx, wsURL(url), &websocket.DialOptions{HTTPHeader: header})
-	if err != nil {
-		return nil, err
-	}
-	ws.SetReadLimit(1 << 20)
-	auth, _ := json.Marshal(map[string]string{"type": "auth", "id": "auth", "token": token})
-	if err := ws.Write(ctx, websocket.MessageText, auth); err != nil {
-		ws.CloseNow()
-		return nil, err
-	}
-	_, data, err := ws.Read(ctx)
-	if err != nil {
-		ws.CloseNow()
-		return nil, err
-	}
-	var f frame
-	if json.Unmarshal(data, &f); f.Type != "authenticated" {
-		ws.CloseNow()
-		return nil, fmt.Errorf("auth answered %s", data)
-	}
-	c := &conn{ws: ws, onFrame: onFrame, done: make(chan struct{})}
-	go c.read()
-	return c, nil
-}
-
-func (c *conn) read() {
-	defer close(c.done)
-	for {
-		_, data, err := c.ws.Read(context.Background())
-		if err != nil {
-			c.mu.Lock()
-			c.err = err
-			c.mu.Unlock()
-			return
-		}
-		now := time.Now()
-		var f frame
-		if json.Unmarshal(data, &f) == nil && c.onFrame != nil {
-			c.onFrame(f, now)
-		}
-	}
-}
-
-func (c *conn) send(ctx context.Context, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.ws.Write(ctx, websocket.MessageText, b)
-}
-
-func (c *conn) close() {
-	c.ws.Close(websocket.StatusNormalClosure, "")
 }
 
 // visitor is a consumer with a conversation.

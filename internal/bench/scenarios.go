@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,13 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
 // Options tune the scenarios. Zero fields take the defaults.
@@ -381,7 +383,7 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 	notes := t.runtimeNotes(ctx)
 	for _, c := range conns {
 		if c != nil {
-			c.ws.CloseNow()
+			c.drop()
 		}
 	}
 	res := &Result{Scenario: "idle", Connections: ok, ConnectRate: float64(ok) / connectTime.Seconds(), Errors: failed.Load(), ServerRSSMiB: float64(after) / (1 << 20), Notes: notes}
@@ -428,7 +430,7 @@ func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
 	}
 	o.Progress("storm: everyone drops")
 	for _, c := range conns {
-		c.ws.CloseNow()
+		c.drop()
 	}
 	for i, v := range visitors {
 		brand.send(ctx, map[string]any{"type": "send", "id": fmt.Sprint(i), "conversation_id": v.conversation, "client_id": fmt.Sprintf("storm-%d", i),
@@ -460,7 +462,7 @@ func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
 				errs.Add(1)
 				return
 			}
-			defer c.ws.CloseNow()
+			defer c.drop()
 			// It had seen nothing before (seq 0): the resync brings what it missed.
 			c.send(ctx, map[string]any{"type": "subscribe", "id": "r", "conversation_id": v.conversation, "after_seq": 0})
 			select {
@@ -576,29 +578,14 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.CloseNow()
-		for {
-			typ, data, err := ws.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if ws.Write(r.Context(), typ, data) != nil {
-				return
-			}
-		}
-	})}
+	srv := &http.Server{Handler: http.HandlerFunc(echo)}
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "ws://" + ln.Addr().String()
 	most := steps[len(steps)-1].Pairs
-	clients := make([]*websocket.Conn, most)
+	clients := make([]*conn, most)
 	if err := parallel(most, 32, func(i int) error {
-		c, _, err := websocket.Dial(ctx, url, nil)
+		c, err := dialWS(ctx, url, nil)
 		clients[i] = c
 		return err
 	}); err != nil {
@@ -606,7 +593,9 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 	}
 	defer func() {
 		for _, c := range clients {
-			c.CloseNow()
+			if c != nil {
+				c.drop()
+			}
 		}
 	}()
 	payload, _ := json.Marshal(map[string]any{"type": "send", "id": "b1", "conversation_id": "cnv_0000000000000000000000", "client_id": "b1",
@@ -626,10 +615,10 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 				var local []time.Duration
 				for runCtx.Err() == nil {
 					t0 := time.Now()
-					if c.Write(ctx, websocket.MessageText, payload) != nil {
+					if c.writeFrame(ws.OpText, payload) != nil {
 						return
 					}
-					if _, _, err := c.Read(ctx); err != nil {
+					if _, err := c.next(); err != nil {
 						return
 					}
 					local = append(local, time.Since(t0))
@@ -647,6 +636,44 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 		out = append(out, step)
 	}
 	return out, nil
+}
+
+// echo is the bare WebSocket echo server: each data frame goes back as
+// it came, written in one write, on the same library Parley's socket
+// layer uses.
+func echo(w http.ResponseWriter, r *http.Request) {
+	nc, _, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	br := bufio.NewReaderSize(nc, 4096)
+	var buf, out []byte
+	for {
+		h, err := ws.ReadHeader(br)
+		if err != nil || h.Length > maxFrame {
+			return
+		}
+		buf = slices.Grow(buf[:0], int(h.Length))[:h.Length]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return
+		}
+		if h.Masked {
+			ws.Cipher(buf, h.Mask, 0)
+		}
+		switch h.OpCode {
+		case ws.OpClose:
+			return
+		case ws.OpPing, ws.OpPong:
+			continue
+		}
+		w := frameBuffer(out[:0])
+		ws.WriteHeader(&w, ws.Header{Fin: h.Fin, OpCode: h.OpCode, Length: h.Length})
+		out = append(w, buf...)
+		if _, err := nc.Write(out); err != nil {
+			return
+		}
+	}
 }
 
 // runtimeNotes reads the server's Go runtime gauges from /metrics: where
