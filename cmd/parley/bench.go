@@ -205,7 +205,7 @@ func benchTarget(ctx context.Context, url, key, debugAddr string, stderr io.Writ
 	}
 	go io.Copy(io.Discard, pipe)
 	u := strings.TrimSpace(line[strings.Index(line, "listening on ")+len("listening on "):])
-	t := &bench.Target{URL: u, APIKey: apiKey, AccountID: account, PID: cmd.Process.Pid}
+	t := &bench.Target{URL: u, APIKey: apiKey, AccountID: account, PID: cmd.Process.Pid, DataDir: dir}
 	return t, stop, nil
 }
 

@@ -418,6 +418,12 @@ func TestExportWritesTheRangeAndRefusesBadInput(t *testing.T) {
 	}
 }
 
+// benchCommits is what `parley bench --json` says of the server's commits.
+type benchCommits struct {
+	Commits         int64   `json:"commits"`
+	WritesPerCommit float64 `json:"writes_per_commit"`
+}
+
 // TestBenchRunsEveryScenarioEndToEnd runs `parley bench` small: a real
 // server process, real clients, every scenario, JSON out. Numbers are not
 // asserted (they are benchmarks); that nothing is lost, is.
@@ -442,8 +448,13 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 			Connections int     `json:"connections"`
 			RSS         float64 `json:"server_rss_mib"`
 			EchoRate    float64 `json:"echo_messages_per_second"`
-			Steps       []struct {
-				Pairs int `json:"pairs"`
+			Ack         *struct {
+				Samples int `json:"samples"`
+			} `json:"ack_latency"`
+			Store *benchCommits `json:"store"`
+			Steps []struct {
+				Pairs int           `json:"pairs"`
+				Store *benchCommits `json:"store"`
 			} `json:"steps"`
 		} `json:"results"`
 	}
@@ -474,6 +485,15 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 		case "max":
 			if len(r.Steps) == 0 || r.EchoRate == 0 {
 				t.Errorf("max: %d steps, echo %v", len(r.Steps), r.EchoRate)
+			}
+			for _, s := range r.Steps {
+				if s.Store == nil || s.Store.Commits == 0 || s.Store.WritesPerCommit < 1 {
+					t.Errorf("max: step of %d pairs reports no commits of the server's store: %+v", s.Pairs, s.Store)
+				}
+			}
+		case "steady":
+			if r.Ack == nil || r.Ack.Samples == 0 || r.Store == nil || r.Store.Commits == 0 {
+				t.Errorf("steady: no send → ack latencies or store commits: %+v %+v", r.Ack, r.Store)
 			}
 		}
 	}

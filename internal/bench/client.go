@@ -22,7 +22,8 @@ type Target struct {
 	URL       string // http://127.0.0.1:8080
 	APIKey    string // an admin API key of the account used
 	AccountID string
-	PID       int // the server's process, for RSS and CPU (0: unknown)
+	PID       int    // the server's process, for RSS and CPU (0: unknown)
+	DataDir   string // the server's data dir, when the bench started it (for the disk's own sync time)
 	once      sync.Once
 	http      *http.Client
 }

@@ -32,7 +32,8 @@ type rig struct {
 	byConv map[string]*pair
 
 	mu        sync.Mutex
-	lat       []time.Duration
+	lat       []time.Duration // send → the agent has it
+	ackLat    []time.Duration // send → the visitor has the ack (durable)
 	recording atomic.Bool
 
 	acked, delivered, dups, errors atomic.Int64
@@ -58,13 +59,19 @@ func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
 	}
 	if err := parallel(pairs, 32, func(i int) error {
 		p := r.pairs[i]
-		c, err := dial(ctx, t.URL, p.v.token, nil, func(f frame, _ time.Time) {
+		c, err := dial(ctx, t.URL, p.v.token, nil, func(f frame, at time.Time) {
 			switch f.Type {
 			case "ack":
 				r.acked.Add(1)
 				p.mu.Lock()
 				p.acked[f.ID] = true // the send frame's id is its client ID
+				sentAt, ok := p.sent[f.ID]
 				p.mu.Unlock()
+				if ok && r.recording.Load() {
+					r.mu.Lock()
+					r.ackLat = append(r.ackLat, at.Sub(sentAt))
+					r.mu.Unlock()
+				}
 			case "error":
 				r.errors.Add(1)
 			}
@@ -151,13 +158,14 @@ func (r *rig) send(ctx context.Context, p *pair) error {
 		"message": map[string]string{"type": "text", "text": "Hello, I have a question about my order " + id}})
 }
 
-// takeLatencies returns and clears what was recorded.
-func (r *rig) takeLatencies() []time.Duration {
+// takeLatencies returns and clears what was recorded: send → delivered
+// to the agent, and send → acknowledged to the visitor.
+func (r *rig) takeLatencies() (delivered, acked []time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := r.lat
-	r.lat = nil
-	return out
+	delivered, acked = r.lat, r.ackLat
+	r.lat, r.ackLat = nil, nil
+	return delivered, acked
 }
 
 // loss waits for outstanding acks and deliveries to settle, then counts

@@ -77,6 +77,9 @@ type Step struct {
 	Pairs   int     `json:"pairs"`
 	Rate    float64 `json:"messages_per_second"`
 	Latency Latency `json:"latency"`
+	// AckLatency is send → the sender has its ack: the message is durable.
+	AckLatency Latency  `json:"ack_latency"`
+	Commits    *Commits `json:"store,omitempty"` // the server's commits during the step (Parley steps only)
 	// Where the machine's CPU went during the step (Parley steps only):
 	// the server's and this load generator's CPU per delivered message,
 	// and the share of all cores busy.
@@ -92,6 +95,8 @@ type Result struct {
 	Persisted     int64    `json:"messages_persisted"`
 	Rate          float64  `json:"messages_per_second"`
 	Latency       Latency  `json:"latency"`
+	AckLatency    *Latency `json:"ack_latency,omitempty"` // send → ack (durable), where measured
+	Commits       *Commits `json:"store,omitempty"`       // the server's commits in the measured window, where measured
 	Errors        int64    `json:"errors"`
 	Lost          int64    `json:"lost"`
 	Duplicates    int64    `json:"duplicates"`
@@ -138,6 +143,7 @@ func proc(pid int) (rss int64, cpu time.Duration) {
 // Steady: many conversations, each sending one message a second.
 func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.defaults()
+	disk := t.diskNote() // before any load
 	o.Progress(fmt.Sprintf("steady: setting up %d conversations and %d agents", o.Conversations, o.Agents))
 	r, err := newRig(ctx, t, o.Agents, o.Conversations)
 	if err != nil {
@@ -172,6 +178,7 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	}
 	o.Progress("steady: warming up")
 	time.Sleep(o.Warmup)
+	store0 := t.readStore(ctx)
 	_, cpu0 := proc(t.PID)
 	d0 := r.delivered.Load()
 	r.recording.Store(true)
@@ -181,16 +188,24 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	elapsed := time.Since(start)
 	delivered := r.delivered.Load() - d0
 	rss, cpu1 := proc(t.PID)
+	commits := commitsSince(store0, t.readStore(ctx))
 	stop()
 	wg.Wait()
-	res := &Result{Scenario: "steady", Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(r.takeLatencies()),
+	lat, ackLat := r.takeLatencies()
+	ack := summarize(ackLat)
+	res := &Result{Scenario: "steady", Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(lat), AckLatency: &ack, Commits: &commits,
 		ServerRSSMiB: float64(rss) / (1 << 20), Connections: o.Conversations + o.Agents}
 	if delivered > 0 && t.PID != 0 {
 		res.CPUPer1000 = (cpu1 - cpu0).Seconds() / (float64(delivered) / 1000)
 	}
 	res.Lost = r.loss(5 * time.Second)
 	res.Messages, res.Persisted, res.Errors, res.Duplicates = r.delivered.Load(), r.acked.Load(), r.errors.Load(), r.dups.Load()
-	res.Notes = append(res.Notes, "delivered and persisted count the whole run (warm-up and wind-down too); the rate and latency, the measured window")
+	res.Notes = append(res.Notes, "delivered and persisted count the whole run (warm-up and wind-down too); the rate and latency, the measured window",
+		fmt.Sprintf("send → ack (durable): p50 %s, p90 %s, p99 %s, max %s ms", ms(ack.P50), ms(ack.P90), ms(ack.P99), ms(ack.Max)),
+		"store: "+commits.String())
+	if disk != "" {
+		res.Notes = append(res.Notes, disk)
+	}
 	return res, nil
 }
 
@@ -213,6 +228,7 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	defer stop()
 	r.takeLatencies()
 	d0 := r.delivered.Load()
+	store0 := r.t.readStore(ctx)
 	_, server0 := proc(r.t.PID)
 	_, bench0 := proc(os.Getpid())
 	busy0, total0 := machineTicks()
@@ -245,7 +261,9 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	r.recording.Store(false)
 	elapsed := time.Since(start)
 	delivered := r.delivered.Load() - d0
-	step := Step{Pairs: n, Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(r.takeLatencies())}
+	lat, ackLat := r.takeLatencies()
+	commits := commitsSince(store0, r.t.readStore(ctx))
+	step := Step{Pairs: n, Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(lat), AckLatency: summarize(ackLat), Commits: &commits}
 	_, server1 := proc(r.t.PID)
 	_, bench1 := proc(os.Getpid())
 	busy1, total1 := machineTicks()

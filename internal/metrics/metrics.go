@@ -28,6 +28,8 @@ type Metrics struct {
 	LauncherVisible prometheus.Histogram     // widget script start → launcher visible, as browsers report it
 	WidgetBeacons   *prometheus.CounterVec   // widget beacons by kind
 	BotTurns        *prometheus.HistogramVec // visitor message stored → bot's reply stored, by band
+	StoreCommit     prometheus.Histogram     // the store's COMMIT: the WAL write and its fsync
+	StoreBatch      prometheus.Histogram     // writes per transaction (group commit)
 }
 
 // New registers Parley's collectors and the Go runtime's on a new registry.
@@ -82,7 +84,15 @@ func New() *Metrics {
 		Name: "parley_bot_turn_seconds", Help: "Time from a visitor's message being stored to the bot's reply being stored, by band (answer, confirm, miss, flow, handoff).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"band"})
-	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns)
+	m.StoreCommit = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_store_commit_seconds", Help: "Time the store's commits take (writing the log and the fsync); every acknowledged write waits for one.",
+		Buckets: prometheus.ExponentialBuckets(0.000125, 2, 14),
+	})
+	m.StoreBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_store_batch_writes", Help: "Writes that shared one transaction and one fsync (group commit).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

@@ -467,6 +467,20 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, st, raw)
 		}
 	}
+	// The store reports its commits: seeding a brand writes, so some were made.
+	seedBrand(t, ts, "Acme")
+	_, raw := ts.anon(t).raw("GET", "/metrics", nil)
+	for _, name := range []string{"parley_store_commit_seconds_count", "parley_store_batch_writes_sum"} {
+		var v float64
+		for _, line := range strings.Split(string(raw), "\n") {
+			if value, ok := strings.CutPrefix(line, name+" "); ok {
+				fmt.Sscan(value, &v)
+			}
+		}
+		if v < 1 {
+			t.Errorf("%s is %v after writes", name, v)
+		}
+	}
 }
 
 func TestSessionCookieFlags(t *testing.T) {

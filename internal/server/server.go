@@ -117,7 +117,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	bus := localbus.New()
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlite.Options{Bus: bus})
+	m := metrics.New()
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlite.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
+		m.StoreCommit.Observe(commit.Seconds())
+		m.StoreBatch.Observe(float64(writes))
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +133,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Password.Memory != 0 {
 		a.Password = cfg.Password
 	}
-	m := metrics.New()
 	conv := conversation.New(store, bus, parley.MessageLimits{MaxChars: cfg.MaxMessageChars})
 	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)

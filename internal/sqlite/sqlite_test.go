@@ -2,9 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,5 +94,64 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 			t.Fatalf("the database file stayed at %d bytes (%d before): nothing checkpointed", st.Size(), before.Size())
 		}
 		time.Sleep(20 * time.Millisecond) // polling the file with a deadline
+	}
+}
+
+// TestCommitsAreReported: OnCommit (the metrics behind group commit)
+// accounts for every acknowledged write exactly once, with the time its
+// commit took, and writes waiting together share a commit.
+func TestCommitsAreReported(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var commits, writes int
+	var slowest time.Duration
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{OnCommit: func(n int, took time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		commits++
+		writes += n
+		slowest = max(slowest, took)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	c := &parley.Consumer{AccountID: a.ID}
+	if err := db.CreateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	commits, writes = 0, 0
+	mu.Unlock()
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderAgent, Type: parley.MessageText, Text: fmt.Sprint("message ", i)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if writes != n {
+		t.Fatalf("commits reported %d writes, want the %d acknowledged", writes, n)
+	}
+	if commits < 1 || commits >= n {
+		t.Fatalf("%d commits for %d concurrent writes: they did not share commits", commits, n)
+	}
+	if slowest <= 0 {
+		t.Fatalf("no commit reported how long it took")
 	}
 }
