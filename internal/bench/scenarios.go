@@ -84,6 +84,7 @@ type Step struct {
 	// the server's and this load generator's CPU per delivered message,
 	// and the share of all cores busy.
 	ServerCPU   float64 `json:"server_cpu_us_per_message,omitempty"`
+	DiskKiB     float64 `json:"server_disk_kib_per_message,omitempty"` // written to storage by the server
 	BenchCPU    float64 `json:"bench_cpu_us_per_message,omitempty"`
 	MachineBusy float64 `json:"machine_busy,omitempty"`
 }
@@ -140,6 +141,25 @@ func proc(pid int) (rss int64, cpu time.Duration) {
 	return rss, cpu
 }
 
+// diskWritten is the bytes a process has caused to be written to storage
+// (/proc/<pid>/io write_bytes; 0 where unknown).
+func diskWritten(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // Steady: many conversations, each sending one message a second.
 func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.defaults()
@@ -179,6 +199,7 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.Progress("steady: warming up")
 	time.Sleep(o.Warmup)
 	store0 := t.readStore(ctx)
+	disk0 := diskWritten(t.PID)
 	_, cpu0 := proc(t.PID)
 	d0 := r.delivered.Load()
 	r.recording.Store(true)
@@ -188,6 +209,7 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	elapsed := time.Since(start)
 	delivered := r.delivered.Load() - d0
 	rss, cpu1 := proc(t.PID)
+	written := diskWritten(t.PID) - disk0
 	commits := commitsSince(store0, t.readStore(ctx))
 	stop()
 	wg.Wait()
@@ -203,6 +225,9 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	res.Notes = append(res.Notes, "delivered and persisted count the whole run (warm-up and wind-down too); the rate and latency, the measured window",
 		fmt.Sprintf("send → ack (durable): p50 %s, p90 %s, p99 %s, max %s ms", ms(ack.P50), ms(ack.P90), ms(ack.P99), ms(ack.Max)),
 		"store: "+commits.String())
+	if delivered > 0 && t.PID != 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("server wrote %.1f KiB to disk per message (WAL, checkpoints; /proc/<pid>/io)", float64(written)/1024/float64(delivered)))
+	}
 	if disk != "" {
 		res.Notes = append(res.Notes, disk)
 	}
@@ -229,6 +254,7 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	r.takeLatencies()
 	d0 := r.delivered.Load()
 	store0 := r.t.readStore(ctx)
+	disk0 := diskWritten(r.t.PID)
 	_, server0 := proc(r.t.PID)
 	_, bench0 := proc(os.Getpid())
 	busy0, total0 := machineTicks()
@@ -266,10 +292,12 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	step := Step{Pairs: n, Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(lat), AckLatency: summarize(ackLat), Commits: &commits}
 	_, server1 := proc(r.t.PID)
 	_, bench1 := proc(os.Getpid())
+	disk1 := diskWritten(r.t.PID)
 	busy1, total1 := machineTicks()
 	if delivered > 0 {
 		if r.t.PID != 0 {
 			step.ServerCPU = float64((server1 - server0).Microseconds()) / float64(delivered)
+			step.DiskKiB = float64(disk1-disk0) / 1024 / float64(delivered)
 		}
 		step.BenchCPU = float64((bench1 - bench0).Microseconds()) / float64(delivered)
 	}
