@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	msqlite "modernc.org/sqlite"
 )
 
 // TestEveryWritingConnectionSyncsFully: the writer's commits and the
@@ -26,5 +29,9 @@ func TestEveryWritingConnectionSyncsFully(t *testing.T) {
 		if level != 2 {
 			t.Errorf("the %s's connection has synchronous=%d, want 2 (FULL)", name, level)
 		}
+	}
+	// On Linux commits sync with fdatasync, as SQLite's own builds do there.
+	if runtime.GOOS == "linux" && !msqlite.FdatasyncEnabled() {
+		t.Errorf("commits sync with fsync; Open should have switched them to fdatasync")
 	}
 }
