@@ -155,3 +155,48 @@ func TestCommitsAreReported(t *testing.T) {
 		t.Fatalf("no commit reported how long it took")
 	}
 }
+
+// TestEventCursorsContinueAfterReopen: an account's event seqs come from
+// its stored events, so a restart continues them with no gap and no reuse.
+func TestEventCursorsContinueAfterReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	other := &parley.Account{Name: "Other"}
+	if err := db.CreateAccount(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	for _, acc := range []*parley.Account{a, a, other} {
+		if err := db.CreateConsumer(ctx, &parley.Consumer{AccountID: acc.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateConsumer(ctx, &parley.Consumer{AccountID: a.ID}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := db.ListEvents(ctx, a.ID, parley.EventFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) < 3 {
+		t.Fatalf("%d events", len(events))
+	}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("after reopen, event %d has seq %d: %+v", i, e.Seq, events)
+		}
+	}
+}
