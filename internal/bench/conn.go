@@ -35,8 +35,9 @@ type conn struct {
 	onFrame func(frame, time.Time)
 	done    chan struct{}
 
-	wmu  sync.Mutex // one writer at a time; wbuf is its
+	wmu  sync.Mutex // one writer at a time; wbuf and wdl are its
 	wbuf []byte
+	wdl  time.Time // the write deadline set on nc
 	rbuf []byte // the reader's
 
 	mu  sync.Mutex
@@ -132,7 +133,7 @@ func (c *conn) next() ([]byte, error) {
 		case ws.OpPing:
 			payload := append([]byte(nil), msg[start:]...)
 			msg = msg[:start]
-			if err := c.writeFrame(ws.OpPong, payload); err != nil {
+			if err := c.writeFrame(context.Background(), ws.OpPong, payload); err != nil {
 				return nil, err
 			}
 			continue
@@ -150,19 +151,36 @@ func (c *conn) next() ([]byte, error) {
 }
 
 // send writes v as one text frame.
-func (c *conn) send(_ context.Context, v any) error {
+func (c *conn) send(ctx context.Context, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return c.writeFrame(ws.OpText, b)
+	return c.writeFrame(ctx, ws.OpText, b)
 }
 
+// writeGuard bounds a write whose context has no deadline: a server that
+// stops reading fails the write instead of hanging the bench.
+const writeGuard = 30 * time.Second
+
 // writeFrame writes one masked frame (a client's frames are masked) in
-// one write.
-func (c *conn) writeFrame(op ws.OpCode, payload []byte) error {
+// one write, by ctx's deadline (or within writeGuard). The deadline on the
+// socket is moved only when it must be, not once per frame.
+func (c *conn) writeFrame(ctx context.Context, op ws.OpCode, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	dl, ok := ctx.Deadline()
+	if !ok {
+		if now := time.Now(); c.wdl.Sub(now) > writeGuard/2 {
+			dl = c.wdl // still far enough away
+		} else {
+			dl = now.Add(writeGuard)
+		}
+	}
+	if !dl.Equal(c.wdl) {
+		c.nc.SetWriteDeadline(dl)
+		c.wdl = dl
+	}
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload)), Masked: true, Mask: ws.NewMask()}
 	w := frameBuffer(c.wbuf[:0])
 	ws.WriteHeader(&w, h) // writing to a slice cannot fail
@@ -176,7 +194,9 @@ func (c *conn) writeFrame(op ws.OpCode, payload []byte) error {
 
 // close ends the connection with a close frame.
 func (c *conn) close() {
-	c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.writeFrame(ctx, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	c.nc.Close()
 }
 

@@ -661,7 +661,7 @@ func echoSteps(ctx context.Context, o Options, steps []Step) ([]Step, error) {
 				var local []time.Duration
 				for runCtx.Err() == nil {
 					t0 := time.Now()
-					if c.writeFrame(ws.OpText, payload) != nil {
+					if c.writeFrame(runCtx, ws.OpText, payload) != nil {
 						return
 					}
 					if _, err := c.next(); err != nil {
