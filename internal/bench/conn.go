@@ -38,7 +38,7 @@ type conn struct {
 	wmu  sync.Mutex // one writer at a time; wbuf and wdl are its
 	wbuf []byte
 	wdl  time.Time // the write deadline set on nc
-	rbuf []byte // the reader's
+	rbuf []byte    // the reader's
 
 	mu  sync.Mutex
 	err error
