@@ -58,6 +58,26 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 	}
 }
 
+// openConversation creates an account with a visitor and a queued
+// conversation.
+func openConversation(t *testing.T, db *sqlite.DB) (*parley.Account, *parley.Conversation) {
+	t.Helper()
+	ctx := context.Background()
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	c := &parley.Consumer{AccountID: a.ID}
+	if err := db.CreateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, conv
+}
+
 // TestCheckpointsRunBesideTheWriter: committed pages reach the database
 // file without the writer checkpointing (its own bound is far away), so
 // commits do not pay for it.
@@ -69,14 +89,7 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &parley.Account{Name: "Acme"}
-	db.CreateAccount(ctx, a)
-	c := &parley.Consumer{AccountID: a.ID}
-	db.CreateConsumer(ctx, c)
-	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, conv := openConversation(t, db)
 	before, _ := os.Stat(path)
 	text := strings.Repeat("a message long enough to fill pages quickly ", 20)
 	for i := 0; i < 500; i++ { // about 1,000 pages, far below the writer's bound
@@ -116,18 +129,7 @@ func TestCommitsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &parley.Account{Name: "Acme"}
-	if err := db.CreateAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	c := &parley.Consumer{AccountID: a.ID}
-	if err := db.CreateConsumer(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, conv := openConversation(t, db)
 	mu.Lock()
 	commits, writes = 0, 0
 	mu.Unlock()
