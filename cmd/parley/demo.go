@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
@@ -26,6 +27,9 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	cfg, log, err := parseServe("demo", args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if ensureProcs(getenv) {
+		log.Info("GOMAXPROCS raised to 2: one P stalls the server while a commit syncs", "cpus", runtime.NumCPU())
 	}
 	account, err := seedDemoData(ctx, cfg)
 	if err != nil {

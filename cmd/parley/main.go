@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -188,10 +189,32 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	return f.cfg, log, nil
 }
 
+// minProcs is the fewest Go Ps (GOMAXPROCS) the server runs with. With a
+// single one — Go's default on a one-CPU machine or container — the
+// server crawled: pinned to one core, `parley bench` max measured 1,934
+// msgs/s with one P and 6,721 with two, and a scheduler profile showed
+// goroutines woken by a commit waiting for the only P while the CPU sat
+// 40 % idle (docs/performance.md item 17). GOMAXPROCS in the
+// environment is obeyed as given.
+const minProcs = 2
+
+// ensureProcs raises GOMAXPROCS to minProcs unless the environment sets
+// it; it reports whether it did.
+func ensureProcs(getenv func(string) string) bool {
+	if getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) >= minProcs {
+		return false
+	}
+	runtime.GOMAXPROCS(minProcs)
+	return true
+}
+
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, log, err := parseServe("serve", args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if ensureProcs(getenv) {
+		log.Info("GOMAXPROCS raised to 2: one P stalls the server while a commit syncs", "cpus", runtime.NumCPU())
 	}
 	s, err := server.Open(ctx, cfg, log)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -502,5 +503,27 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 	}
 	if svg, err := os.ReadFile(plot); err != nil || !strings.Contains(string(svg), "Parley p99") {
 		t.Fatalf("plot: %v", err)
+	}
+}
+
+// TestOneProcIsRaisedToTwo: on a one-CPU machine the server runs with two
+// Ps (one stalls it while a commit syncs), unless GOMAXPROCS is set.
+func TestOneProcIsRaisedToTwo(t *testing.T) {
+	was := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(was)
+	if ensureProcs(func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "1"
+		}
+		return ""
+	}) || runtime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("GOMAXPROCS=1 in the environment was overridden: %d", runtime.GOMAXPROCS(0))
+	}
+	if !ensureProcs(func(string) string { return "" }) || runtime.GOMAXPROCS(0) != minProcs {
+		t.Fatalf("one P was left as it was: %d", runtime.GOMAXPROCS(0))
+	}
+	runtime.GOMAXPROCS(4)
+	if ensureProcs(func(string) string { return "" }) || runtime.GOMAXPROCS(0) != 4 {
+		t.Fatalf("four Ps were changed: %d", runtime.GOMAXPROCS(0))
 	}
 }
