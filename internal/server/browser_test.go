@@ -1082,6 +1082,71 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	visitor.shot("visitor-rated")
 }
 
+// TestAgentOpensTheVisitorsOtherConversation: the visitor panel lists the
+// visitor's other conversations (not the one open) and opens one on a
+// click, as an agent looks up what a returning customer asked before.
+func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	ctx := t.Context()
+	c := &parley.Consumer{AccountID: brand.account.ID, Name: "Returning Rita"}
+	if err := ts.Store.CreateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	say := func(conv *parley.Conversation, text string) {
+		if _, _, err := ts.Store.AppendMessage(ctx, &parley.Message{AccountID: brand.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer, SenderID: c.ID, Type: parley.MessageText, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	earlier, err := ts.Store.OpenConversation(ctx, brand.account.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	say(earlier, "My first order never arrived")
+	if _, err := ts.Store.CloseConversation(ctx, brand.account.ID, earlier.ID, parley.ConversationClose{Reason: "resolved", ClosedBy: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	now, err := ts.Store.OpenConversation(ctx, brand.account.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	say(now, "Hello again, about a return")
+
+	console := newBrowser(t)
+	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
+	console.openFirst("queued")
+	console.do(chromedp.WaitVisible(chromedp.CSS(".visitor-history .past")))
+	ids := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`)
+	if len(ids) != 1 || ids[0] != earlier.ID {
+		t.Fatalf("the panel lists %v, want only the earlier conversation %s", ids, earlier.ID)
+	}
+	console.shot("other-conversations")
+	console.press(".visitor-history .past")
+	waitFor(t, func() bool {
+		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector(".messages").textContent + " | " + document.querySelector(".conv-state").textContent`))
+		return strings.Contains(text, "My first order never arrived") && strings.Contains(text, "closed")
+	}, func() string {
+		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector(".pane").innerText`))
+		return text
+	})
+	// The header names the visitor once the panel knows their name.
+	waitFor(t, func() bool {
+		title, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".conv-title")))
+		return title == "Returning Rita"
+	}, func() string {
+		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector(".pane").innerText`))
+		return text
+	})
+	// From the earlier conversation, the panel offers the current one.
+	waitFor(t, func() bool {
+		ids, _ := chromedp.Run(console.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`))
+		return len(ids) == 1 && ids[0] == now.ID
+	})
+	console.shot("earlier-opened")
+}
+
 func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")

@@ -479,7 +479,7 @@ async function openConversation(id) {
 
 function showHeader(c) {
   current = c;
-  $(".conv-title").textContent = "Visitor " + c.consumer_id.slice(-6);
+  $(".conv-title").textContent = visitorNames.get(c.consumer_id) || "Visitor " + c.consumer_id.slice(-6);
   $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "");
   $(".accept").hidden = c.state !== "queued" && c.state !== "bot";
   $(".accept").textContent = c.state === "bot" ? "Take over from bot" : "Accept";
@@ -545,11 +545,17 @@ function addNote(n) {
   $(".messages").scrollTop = $(".messages").scrollHeight;
 }
 
+const visitorNames = new Map(); // consumer ID → name, once the visitor panel learnt it
+
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
   info.textContent = hist.textContent = "";
   const v = await api("GET", "/consumers/" + consumerID).catch(() => null);
-  if (!v) return;
+  if (!v || current?.consumer_id !== consumerID) return; // another conversation was opened meanwhile
+  if (v.name) {
+    visitorNames.set(consumerID, v.name);
+    $(".conv-title").textContent = v.name;
+  }
   const rows = [["Name", v.name || "—"], ["Email", v.email || "—"], ["Identified as", v.external_id || "anonymous"]];
   for (const [k, val] of Object.entries(v.attributes || {})) rows.push([k, val]);
   for (const [k, val] of rows) {
@@ -557,9 +563,23 @@ async function showVisitor(consumerID) {
     dt.textContent = k; dd.textContent = val;
     info.append(dt, dd);
   }
-  for (const c of v.conversations) {
+  // The visitor's other conversations, newest first; each opens here.
+  const others = v.conversations.filter((c) => c.id !== current?.id);
+  for (const c of others) {
     const li = document.createElement("li");
-    li.textContent = c.created_at.slice(0, 10) + " · " + c.state;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link past";
+    b.dataset.id = c.id;
+    b.textContent = new Date(c.created_at).toLocaleDateString() + " · " + c.state + (c.skill ? " · " + c.skill : "");
+    b.addEventListener("click", () => openConversation(c.id));
+    li.append(b);
+    hist.append(li);
+  }
+  if (!others.length) {
+    const li = document.createElement("li");
+    li.className = "none";
+    li.textContent = "No other conversations";
     hist.append(li);
   }
 }
