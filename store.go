@@ -56,6 +56,10 @@ type Store interface {
 	FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*Consumer, error)
 	// UpdateConsumer replaces a consumer's name, email and attributes.
 	UpdateConsumer(ctx context.Context, c *Consumer) error
+	// ConsumerNames maps those of ids that are the account's consumers
+	// with a name to that name (for lists that show who wrote); other
+	// accounts' IDs and unknown ones are simply absent.
+	ConsumerNames(ctx context.Context, accountID string, ids []string) (map[string]string, error)
 
 	// Conversations.
 	OpenConversation(ctx context.Context, accountID string, o ConversationOpen) (*Conversation, error)

@@ -11,8 +11,15 @@ import (
 )
 
 type conversationPage struct {
-	Conversations []*parley.Conversation `json:"conversations"`
-	NextCursor    string                 `json:"next_cursor,omitempty"`
+	Conversations []conversationItem `json:"conversations"`
+	NextCursor    string             `json:"next_cursor,omitempty"`
+}
+
+// conversationItem is a conversation in a list, with its visitor's name
+// (when they gave one) so that an inbox shows who is writing.
+type conversationItem struct {
+	*parley.Conversation
+	ConsumerName string `json:"consumer_name,omitempty"`
 }
 
 func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -39,7 +46,18 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	page := conversationPage{Conversations: list}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.ConsumerID)
+	}
+	names, err := a.store.ConsumerNames(r.Context(), p.AccountID, ids)
+	if err != nil {
+		return err
+	}
+	page := conversationPage{Conversations: make([]conversationItem, len(list))}
+	for i, c := range list {
+		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID]}
+	}
 	if len(list) == f.Limit {
 		page.NextCursor = list[len(list)-1].ID
 	}

@@ -1117,6 +1117,9 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
 	console.openFirst("queued")
+	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li"))); !strings.Contains(item, "Returning Rita") {
+		t.Fatalf("the queue lists %q, not the visitor's name", item)
+	}
 	console.do(chromedp.WaitVisible(chromedp.CSS(".visitor-history .past")))
 	ids := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`)
 	if len(ids) != 1 || ids[0] != earlier.ID {

@@ -384,12 +384,18 @@ func TestConversationPagingAndEvents(t *testing.T) {
 	cursor := ""
 	for {
 		var page struct {
-			Conversations []parley.Conversation
-			NextCursor    string `json:"next_cursor"`
+			Conversations []struct {
+				parley.Conversation
+				ConsumerName string `json:"consumer_name"`
+			}
+			NextCursor string `json:"next_cursor"`
 		}
 		api.do("GET", "/api/v1/conversations?limit=2&cursor="+cursor, nil, &page)
 		for _, c := range page.Conversations {
 			seen = append(seen, c.ID)
+			if c.ConsumerName != "Customer" { // lists say who is writing
+				t.Errorf("conversation %s lists its visitor as %q, want %q", c.ID, c.ConsumerName, "Customer")
+			}
 		}
 		if page.NextCursor == "" {
 			break

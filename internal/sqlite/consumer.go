@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/parleychat/parley"
 )
@@ -70,6 +71,38 @@ func (db *DB) FindConsumer(ctx context.Context, accountID, id string) (*parley.C
 		return nil, notFound(err, "consumer %q not found", id)
 	}
 	return c, nil
+}
+
+// ConsumerNames maps the account's named consumers among ids to their names.
+func (db *DB) ConsumerNames(ctx context.Context, accountID string, ids []string) (map[string]string, error) {
+	names := map[string]string{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)] // within SQLite's limit on bound parameters
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, accountID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := db.read.QueryContext(ctx, `SELECT id, name FROM consumers WHERE account_id = ? AND name <> '' AND id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			names[id] = name
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 // FindConsumerByExternalID returns the account's consumer known to the brand

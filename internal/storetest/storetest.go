@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"RequeueKeepsQueueOrder", testRequeue},
 		{"BotConfigVersionsAndSessions", testBots},
 		{"BotTurnAllOrNothingAndOnce", testBotTurn},
+		{"ConsumerNamesOfOneAccount", testConsumerNames},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -332,6 +333,31 @@ func testConversationLifecycle(t *testing.T, open Opener) {
 	}
 	_, err = s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateClosed})
 	wantCode(t, err, parley.EINVALID)
+}
+
+func testConsumerNames(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A") // its visitor is named "Visitor of A"
+	b := newFixture(t, s, "B")
+	unnamed := &parley.Consumer{AccountID: a.account.ID}
+	if err := s.CreateConsumer(ctx, unnamed); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{a.consumer.ID, b.consumer.ID, unnamed.ID, "con_unknown"}
+	for i := 0; i < 600; i++ { // more than one query's worth of IDs
+		ids = append(ids, fmt.Sprintf("con_missing%d", i))
+	}
+	names, err := s.ConsumerNames(ctx, a.account.ID, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[a.consumer.ID] != "Visitor of A" {
+		t.Fatalf("names in account A: %v (want only A's named visitor; B's is another account's)", names)
+	}
+	if names, err := s.ConsumerNames(ctx, a.account.ID, nil); err != nil || len(names) != 0 {
+		t.Fatalf("no IDs: %v %v", names, err)
+	}
 }
 
 func testEventsGapFree(t *testing.T, open Opener) {

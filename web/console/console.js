@@ -12,6 +12,7 @@ let visitorRead = 0; // the visitor's read position in the open conversation
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
 const names = new Map(); // user id → name
+const visitorNames = new Map(); // consumer ID → name, once a list or the visitor panel told it
 
 // api calls the REST API. A Blob body is sent as it is, with its type.
 async function api(method, path, body, extraHeaders = {}) {
@@ -214,7 +215,8 @@ async function refresh() {
     li.dataset.id = c.id;
     li.setAttribute("aria-selected", String(!!current && current.id === c.id));
     const title = document.createElement("div");
-    title.textContent = "Visitor " + c.consumer_id.slice(-6);
+    if (c.consumer_name) visitorNames.set(c.consumer_id, c.consumer_name);
+    title.textContent = c.consumer_name || "Visitor " + c.consumer_id.slice(-6);
     const meta = document.createElement("div");
     meta.className = "meta";
     const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
@@ -544,8 +546,6 @@ function addNote(n) {
   $(".messages").append(li);
   $(".messages").scrollTop = $(".messages").scrollHeight;
 }
-
-const visitorNames = new Map(); // consumer ID → name, once the visitor panel learnt it
 
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
