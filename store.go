@@ -106,6 +106,10 @@ type Store interface {
 	OpenAttachment(ctx context.Context, accountID, id string) (*Attachment, io.ReadCloser, error)
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
+	// LastMessages maps those of conversationIDs that are the account's
+	// conversations with messages to their last message (an inbox's
+	// preview); other accounts' IDs and empty conversations are absent.
+	LastMessages(ctx context.Context, accountID string, conversationIDs []string) (map[string]*Message, error)
 
 	// Notes (staff only) and canned responses.
 	AddNote(ctx context.Context, n *Note) error

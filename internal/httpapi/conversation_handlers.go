@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/conversation"
@@ -16,10 +17,35 @@ type conversationPage struct {
 }
 
 // conversationItem is a conversation in a list, with its visitor's name
-// (when they gave one) so that an inbox shows who is writing.
+// (when they gave one) and the start of its last message, so that an
+// inbox shows who is writing and what about.
 type conversationItem struct {
 	*parley.Conversation
-	ConsumerName string `json:"consumer_name,omitempty"`
+	ConsumerName string          `json:"consumer_name,omitempty"`
+	LastMessage  *messagePreview `json:"last_message,omitempty"`
+}
+
+// messagePreview is the start of a message, for lists.
+type messagePreview struct {
+	Seq        int64              `json:"seq"`
+	SenderKind parley.SenderKind  `json:"sender_kind"`
+	Type       parley.MessageType `json:"type"`
+	Text       string             `json:"text"`
+	CreatedAt  time.Time          `json:"created_at"`
+}
+
+// previewChars is how much of a message's text a list shows.
+const previewChars = 140
+
+func previewOf(m *parley.Message) *messagePreview {
+	if m == nil {
+		return nil
+	}
+	text := m.Text
+	if r := []rune(text); len(r) > previewChars {
+		text = string(r[:previewChars-1]) + "…"
+	}
+	return &messagePreview{Seq: m.Seq, SenderKind: m.SenderKind, Type: m.Type, Text: text, CreatedAt: m.CreatedAt}
 }
 
 func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -54,9 +80,17 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
+	ids = ids[:0]
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	last, err := a.store.LastMessages(r.Context(), p.AccountID, ids)
+	if err != nil {
+		return err
+	}
 	page := conversationPage{Conversations: make([]conversationItem, len(list))}
 	for i, c := range list {
-		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID]}
+		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID], LastMessage: previewOf(last[c.ID])}
 	}
 	if len(list) == f.Limit {
 		page.NextCursor = list[len(list)-1].ID

@@ -1117,8 +1117,8 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
 	console.openFirst("queued")
-	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li"))); !strings.Contains(item, "Returning Rita") {
-		t.Fatalf("the queue lists %q, not the visitor's name", item)
+	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li"))); !strings.Contains(item, "Returning Rita") || !strings.Contains(item, "Hello again, about a return") {
+		t.Fatalf("the queue lists %q, not the visitor's name and last message", item)
 	}
 	console.do(chromedp.WaitVisible(chromedp.CSS(".visitor-history .past")))
 	ids := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`)

@@ -387,6 +387,9 @@ func TestConversationPagingAndEvents(t *testing.T) {
 			Conversations []struct {
 				parley.Conversation
 				ConsumerName string `json:"consumer_name"`
+				LastMessage  *struct {
+					Text string `json:"text"`
+				} `json:"last_message"`
 			}
 			NextCursor string `json:"next_cursor"`
 		}
@@ -395,6 +398,9 @@ func TestConversationPagingAndEvents(t *testing.T) {
 			seen = append(seen, c.ID)
 			if c.ConsumerName != "Customer" { // lists say who is writing
 				t.Errorf("conversation %s lists its visitor as %q, want %q", c.ID, c.ConsumerName, "Customer")
+			}
+			if c.LastMessage != nil { // nothing was said in these yet
+				t.Errorf("conversation %s has a last message %+v", c.ID, c.LastMessage)
 			}
 		}
 		if page.NextCursor == "" {

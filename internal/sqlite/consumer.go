@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
-	"strings"
 
 	"github.com/parleychat/parley"
 )
@@ -76,33 +76,15 @@ func (db *DB) FindConsumer(ctx context.Context, accountID, id string) (*parley.C
 // ConsumerNames maps the account's named consumers among ids to their names.
 func (db *DB) ConsumerNames(ctx context.Context, accountID string, ids []string) (map[string]string, error) {
 	names := map[string]string{}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)] // within SQLite's limit on bound parameters
-		ids = ids[len(chunk):]
-		args := make([]any, 0, len(chunk)+1)
-		args = append(args, accountID)
-		for _, id := range chunk {
-			args = append(args, id)
+	err := db.queryIn(ctx, `SELECT id, name FROM consumers WHERE account_id = ? AND name <> '' AND id IN `, accountID, ids, func(rows *sql.Rows) error {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
 		}
-		rows, err := db.read.QueryContext(ctx, `SELECT id, name FROM consumers WHERE account_id = ? AND name <> '' AND id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id, name string
-			if err := rows.Scan(&id, &name); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			names[id] = name
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return names, nil
+		names[id] = name
+		return nil
+	})
+	return names, err
 }
 
 // FindConsumerByExternalID returns the account's consumer known to the brand

@@ -586,6 +586,38 @@ func (s *writeStmts) close() {
 	}
 }
 
+// queryIn runs query (ending in "IN ") with the account's ID and a list of
+// IDs bound, in chunks within SQLite's limit on bound parameters, and
+// hands each row to scan.
+func (db *DB) queryIn(ctx context.Context, query, accountID string, ids []string, scan func(*sql.Rows) error) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, accountID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := db.read.QueryContext(ctx, query+"(?"+strings.Repeat(",?", len(chunk)-1)+")", args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err = scan(rows); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Helpers for the column encodings shared by every table.
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/parleychat/parley"
 )
@@ -173,6 +174,30 @@ func (db *DB) ListMessages(ctx context.Context, accountID, conversationID string
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// LastMessages maps the account's conversations among conversationIDs to
+// their last message.
+func (db *DB) LastMessages(ctx context.Context, accountID string, conversationIDs []string) (map[string]*parley.Message, error) {
+	last := map[string]*parley.Message{}
+	err := db.queryIn(ctx, `SELECT `+qualified("m", messageColumns)+` FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+		WHERE c.account_id = ? AND m.account_id = c.account_id AND c.id IN `, accountID, conversationIDs, func(rows *sql.Rows) error {
+		m, err := scanMessage(rows)
+		if err == nil {
+			last[m.ConversationID] = m
+		}
+		return err
+	})
+	return last, err
+}
+
+// qualified prefixes each of a column list's names with a table alias.
+func qualified(alias, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = alias + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 func scanMessage(s scanner) (*parley.Message, error) {

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"BotConfigVersionsAndSessions", testBots},
 		{"BotTurnAllOrNothingAndOnce", testBotTurn},
 		{"ConsumerNamesOfOneAccount", testConsumerNames},
+		{"LastMessagesOfOneAccount", testLastMessages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -357,6 +358,29 @@ func testConsumerNames(t *testing.T, open Opener) {
 	}
 	if names, err := s.ConsumerNames(ctx, a.account.ID, nil); err != nil || len(names) != 0 {
 		t.Fatalf("no IDs: %v %v", names, err)
+	}
+}
+
+func testLastMessages(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	for _, m := range []*parley.Message{text(a, "first", ""), text(a, "second", ""), text(b, "B's", "")} {
+		if _, _, err := s.AppendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.LastMessages(ctx, a.account.ID, []string{a.conversation.ID, b.conversation.ID, empty.ID, "conv_unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last) != 1 || last[a.conversation.ID] == nil || last[a.conversation.ID].Text != "second" || last[a.conversation.ID].Seq != 2 {
+		t.Fatalf("last messages in account A: %+v (want only A's conversation, its second message)", last)
 	}
 }
 

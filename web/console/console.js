@@ -221,7 +221,15 @@ async function refresh() {
     meta.className = "meta";
     const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
-    li.append(title, meta);
+    li.append(title);
+    if (c.last_message) {
+      const m = c.last_message, preview = document.createElement("div");
+      preview.className = "preview";
+      const who = { agent: "Agent: ", bot: "Bot: ", system: "" }[m.sender_kind] ?? "";
+      preview.textContent = who + (m.text || "[" + m.type + "]");
+      li.append(preview);
+    }
+    li.append(meta);
     li.addEventListener("click", () => openConversation(c.id));
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
     ul.append(li);
