@@ -1126,6 +1126,12 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 		t.Fatalf("the panel lists %v, want only the earlier conversation %s", ids, earlier.ID)
 	}
 	console.shot("other-conversations")
+	// A new message in the open conversation moves its preview at once.
+	say(now, "Actually, make it an exchange")
+	waitFor(t, func() bool {
+		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector('.items li[data-id="`+now.ID+`"] .preview')?.textContent ?? ""`))
+		return text == "Actually, make it an exchange"
+	})
 	console.press(".visitor-history .past")
 	waitFor(t, func() bool {
 		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector(".messages").textContent + " | " + document.querySelector(".conv-state").textContent`))

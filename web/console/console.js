@@ -133,6 +133,7 @@ function onFrame(f) {
       break;
     case "message":
       if (current && f.conversation_id === current.id) addMessage(f.message);
+      for (const p of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"] .preview`)) p.textContent = previewText(f.message);
       break;
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
@@ -156,6 +157,12 @@ function onFrame(f) {
 // The supervisor's overview also ages: waits grow and presence changes
 // without a conversation event.
 setInterval(() => { if (tab === "supervise" && !$(".app").hidden) showOverview().catch(() => {}); }, 5000);
+// Inbox lists age too (waits) and their previews move with messages in
+// conversations this console does not follow; the open one updates live.
+// Not while the agent moves through the list by keyboard: a rebuilt list would drop the focus.
+setInterval(() => {
+  if (filters[tab] !== undefined && !$(".app").hidden && !document.hidden && !$(".items").contains(document.activeElement)) refreshSoon();
+}, 15000);
 
 $(".presence").addEventListener("change", (e) => send({ type: "presence", id: "presence", state: e.target.value }));
 
@@ -183,6 +190,12 @@ const filters = {
 };
 
 let refreshTimer = 0;
+// previewText is how an inbox item shows a conversation's last message.
+function previewText(m) {
+  const who = { agent: "Agent: ", bot: "Bot: " }[m.sender_kind] ?? "";
+  return who + (m.text || "[" + m.type + "]");
+}
+
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
@@ -222,13 +235,10 @@ async function refresh() {
     const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
     li.append(title);
-    if (c.last_message) {
-      const m = c.last_message, preview = document.createElement("div");
-      preview.className = "preview";
-      const who = { agent: "Agent: ", bot: "Bot: ", system: "" }[m.sender_kind] ?? "";
-      preview.textContent = who + (m.text || "[" + m.type + "]");
-      li.append(preview);
-    }
+    const preview = document.createElement("div");
+    preview.className = "preview";
+    if (c.last_message) preview.textContent = previewText(c.last_message);
+    li.append(preview);
     li.append(meta);
     li.addEventListener("click", () => openConversation(c.id));
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
