@@ -1116,10 +1116,12 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
-	console.openFirst("queued")
-	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li"))); !strings.Contains(item, "Returning Rita") || !strings.Contains(item, "Hello again, about a return") {
-		t.Fatalf("the queue lists %q, not the visitor's name and last message", item)
+	// Before anyone opened it, the queue shows who wrote, what, and that it is unread.
+	console.do(chromedp.Click(chromedp.CSS("[data-tab=queued]")), chromedp.WaitVisible(chromedp.CSS(".items li.unread")))
+	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li.unread"))); !strings.Contains(item, "Returning Rita") || !strings.Contains(item, "New") || !strings.Contains(item, "Hello again, about a return") {
+		t.Fatalf("the queue lists %q, not the visitor's name, the unread mark and the last message", item)
 	}
+	console.openFirst("queued")
 	console.do(chromedp.WaitVisible(chromedp.CSS(".visitor-history .past")))
 	ids := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`)
 	if len(ids) != 1 || ids[0] != earlier.ID {

@@ -230,6 +230,15 @@ async function refresh() {
     const title = document.createElement("div");
     if (c.consumer_name) visitorNames.set(c.consumer_id, c.consumer_name);
     title.textContent = c.consumer_name || "Visitor " + c.consumer_id.slice(-6);
+    // Unread: the visitor wrote last and no agent has read it yet.
+    const m = c.last_message;
+    if (m && m.sender_kind === "consumer" && m.seq > c.agent_read_seq && c.id !== current?.id) {
+      li.classList.add("unread");
+      const mark = document.createElement("span");
+      mark.className = "new";
+      mark.textContent = "New";
+      title.append(" ", mark);
+    }
     const meta = document.createElement("div");
     meta.className = "meta";
     const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
