@@ -45,6 +45,8 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	plot := fs.String("plot", "", "write latency against load (max scenario) to this SVG file")
 	debugAddr := fs.String("server-debug-addr", "", "start the server with --debug-addr (pprof) on this loopback address")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	serverCPUs := fs.String("server-cpus", "", "confine the server it starts to these CPUs (e.g. 0 or 0-1; Linux), as if the generator were elsewhere")
+	benchCPUs := fs.String("bench-cpus", "", "confine this load generator to these CPUs (e.g. 1; Linux)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -58,6 +60,20 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	onServer, err := parseCPUs(*serverCPUs)
+	if err != nil {
+		return fmt.Errorf("--server-cpus: %w", err)
+	}
+	if len(onServer) > 0 && *url != "" {
+		return errors.New("--server-cpus confines the server the bench starts; with --url, start yours under taskset")
+	}
+	onBench, err := parseCPUs(*benchCPUs)
+	if err != nil {
+		return fmt.Errorf("--bench-cpus: %w", err)
+	}
+	if err := confineSelf(onBench); err != nil {
+		return err
 	}
 	if *baseline != "" && *baseline != "echo" {
 		return errors.New(`--baseline must be "echo" or ""`)
@@ -97,11 +113,15 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		StormClients: *storm, MaxStep: *step, MaxSteps: pairs, MaxP99: *ceiling, Baseline: *baseline == "echo", BotConfig: demo.Northwind, Progress: progress}
 
 	var results []*bench.Result
+	serverAllowed := "" // the CPUs the started server may use, for the report
 	for _, s := range scenarios {
 		// Each scenario gets a fresh server, so one's data does not weigh on the next.
-		t, stop, err := benchTarget(ctx, *url, *key, *debugAddr, stderr)
+		t, stop, err := benchTarget(ctx, *url, *key, *debugAddr, onServer, stderr)
 		if err != nil {
 			return err
+		}
+		if t.PID != 0 {
+			serverAllowed = cpusAllowed(t.PID)
 		}
 		progress(fmt.Sprintf("%s: starting", s))
 		r, err := runs[s](ctx, t, opt)
@@ -129,16 +149,20 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"results": results, "cpus": numCPU(), "at": time.Now().UTC()})
+		return enc.Encode(map[string]any{"results": results, "cpus": numCPU(), "at": time.Now().UTC(),
+			"server_cpus_allowed": serverAllowed, "bench_cpus_allowed": cpusAllowed(os.Getpid())})
 	}
 	bench.WriteTable(stdout, results)
+	if len(onServer) > 0 || len(onBench) > 0 {
+		fmt.Fprintf(stdout, "server on CPUs %s, load generator on CPUs %s\n", serverAllowed, cpusAllowed(os.Getpid()))
+	}
 	return nil
 }
 
 // benchTarget is --url, or a Parley started as its own process on a
 // temporary data dir with rate limits off, so the server's memory and CPU
 // are its own.
-func benchTarget(ctx context.Context, url, key, debugAddr string, stderr io.Writer) (*bench.Target, func(), error) {
+func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, stderr io.Writer) (*bench.Target, func(), error) {
 	if url != "" {
 		if key == "" {
 			return nil, nil, errors.New("--url needs --api-key (an admin key of the account to load)")
@@ -182,7 +206,7 @@ func benchTarget(ctx context.Context, url, key, debugAddr string, stderr io.Writ
 	}
 	cmd.Stderr = stderr
 	pipe, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	if err := startOnCPUs(cmd, cpus); err != nil {
 		cleanup()
 		return nil, nil, err
 	}

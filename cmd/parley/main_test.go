@@ -527,3 +527,45 @@ func TestOneProcIsRaisedToTwo(t *testing.T) {
 		t.Fatalf("four Ps were changed: %d", runtime.GOMAXPROCS(0))
 	}
 }
+
+func TestCPUListsParse(t *testing.T) {
+	for in, want := range map[string]string{"": "[]", "0": "[0]", "0,2": "[0 2]", "1-3": "[1 2 3]", " 0 , 2-3 ": "[0 2 3]"} {
+		got, err := parseCPUs(in)
+		if err != nil || fmt.Sprint(got) != want && !(want == "[]" && got == nil) {
+			t.Errorf("parseCPUs(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"x", "1-", "3-1", "-1", "0,,1", "2000"} {
+		if _, err := parseCPUs(bad); err == nil {
+			t.Errorf("parseCPUs(%q) accepted", bad)
+		}
+	}
+}
+
+// TestBenchConfinesTheServerItStarts: --server-cpus puts the server on
+// the CPUs asked for, as if the load generator ran elsewhere.
+func TestBenchConfinesTheServerItStarts(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("CPU affinity is Linux's")
+	}
+	benchChildEnv = "PARLEY_TEST_EXEC_ARGS"
+	defer func() { benchChildEnv = "" }()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--scenario", "max", "--json", "--agents", "1", "--warmup", "100ms",
+		"--step", "200ms", "--steps", "1", "--baseline", "", "--server-cpus", "0"}, func(string) string { return "" }, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var report struct {
+		ServerCPUs string `json:"server_cpus_allowed"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.ServerCPUs != "0" {
+		t.Fatalf("the server ran on CPUs %q, want 0", report.ServerCPUs)
+	}
+	if err := run(context.Background(), []string{"bench", "--server-cpus", "0", "--url", "http://127.0.0.1:1", "--api-key", "k"}, func(string) string { return "" }, nil, &out, &errOut); err == nil {
+		t.Fatal("--server-cpus with --url was accepted")
+	}
+}
