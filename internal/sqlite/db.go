@@ -543,8 +543,7 @@ type writeStmts struct {
 	convForAppend   *sql.Stmt
 	messageByClient *sql.Stmt
 	insertMessage   *sql.Stmt
-	bumpConvSeq     *sql.Stmt
-	unbumpConvSeq   *sql.Stmt
+	convToAppend    *sql.Stmt
 	setConvSeq      *sql.Stmt
 }
 
@@ -568,10 +567,9 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
-	// The next seq, if the conversation is open and (for a visitor) theirs.
-	s.bumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq + 1, updated_at = ? WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) RETURNING last_seq, rowid, consumer_id`)
+	// The conversation an append goes into, if it is open and (for a visitor) theirs.
+	s.convToAppend = p(`SELECT last_seq, rowid, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?)`)
 	s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
-	s.unbumpConvSeq = p(`UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -579,7 +577,7 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.bumpConvSeq, s.unbumpConvSeq, s.setConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
 		if st != nil {
 			st.Close()
 		}

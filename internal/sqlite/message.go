@@ -75,7 +75,7 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		stored, duplicate = orig, true
 		return true, nil
 	}
-	seq, err := db.nextSeq(tx, m.AccountID, m.ConversationID, owner)
+	conv, err := db.appendTarget(tx, m.AccountID, m.ConversationID, owner)
 	if err == sql.ErrNoRows {
 		// A retry gets its original back even once the conversation is closed.
 		if found, err := original(); found || err != nil {
@@ -88,7 +88,7 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 	}
 	msg := *m
 	msg.ID = parley.NewID("msg")
-	msg.Seq = seq
+	msg.Seq = conv.lastSeq + 1
 	msg.CreatedAt = tx.now
 	res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
 		string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
@@ -97,39 +97,33 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		// The client ID is taken: a retry, found without a lookup on
-		// every first send. The seq goes back (the conversation's
-		// updated_at stays moved: a retry is activity too).
-		if _, err := tx.stmt(db.stmts.unbumpConvSeq).ExecContext(tx.ctx, m.ConversationID); err != nil {
-			return nil, false, err
-		}
-		db.appending.forget(m.ConversationID)
+		// every first send. The conversation has not been touched: the
+		// message goes in before its seq and activity time are written.
 		if found, err := original(); found || err != nil {
 			return stored, duplicate, err
 		}
 		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 	}
+	if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), conv.rowid); err != nil {
+		return nil, false, err
+	}
+	conv.lastSeq = msg.Seq
 	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 }
 
-// nextSeq takes the conversation's next seq if it is open and (for a
-// visitor, owner ≠ "") the owner's; sql.ErrNoRows when not.
-func (db *DB) nextSeq(tx *writeTx, accountID, conversationID, owner string) (int64, error) {
+// appendTarget is the conversation a message goes into if it is open and
+// (for a visitor, owner ≠ "") the owner's: from the writer's cache, or
+// read and cached; sql.ErrNoRows when there is none.
+func (db *DB) appendTarget(tx *writeTx, accountID, conversationID, owner string) (*appendConv, error) {
 	if c := db.appending.get(conversationID); c != nil && c.accountID == accountID && (owner == "" || owner == c.consumerID) {
-		seq := c.lastSeq + 1
-		if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, seq, micros(tx.now), c.rowid); err != nil {
-			db.appending.forget(conversationID)
-			return 0, err
-		}
-		c.lastSeq = seq
-		return seq, nil
+		return c, nil
 	}
 	c := &appendConv{accountID: accountID}
-	err := tx.stmt(db.stmts.bumpConvSeq).QueryRowContext(tx.ctx, micros(tx.now), accountID, conversationID, owner, owner).Scan(&c.lastSeq, &c.rowid, &c.consumerID)
-	if err != nil {
-		return 0, err
+	if err := tx.stmt(db.stmts.convToAppend).QueryRowContext(tx.ctx, accountID, conversationID, owner, owner).Scan(&c.lastSeq, &c.rowid, &c.consumerID); err != nil {
+		return nil, err
 	}
 	db.appending.put(conversationID, c)
-	return c.lastSeq, nil
+	return c, nil
 }
 
 // whyNoAppend explains why a conversation took no message: it does not

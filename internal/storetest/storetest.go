@@ -250,12 +250,24 @@ func testIdempotentClientID(t *testing.T, open Opener) {
 	if err != nil || dup {
 		t.Fatalf("first append: dup=%v err=%v", dup, err)
 	}
+	before, err := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	again, dup, err := s.AppendMessage(ctx, text(f, "hello (resent)", "c-1"))
 	if err != nil || !dup {
 		t.Fatalf("resend: dup=%v err=%v", dup, err)
 	}
 	if again.ID != first.ID || again.Seq != first.Seq || again.Text != "hello" {
 		t.Fatalf("resend answered %+v, want the original %+v", again, first)
+	}
+	// A resend changes nothing: not the seq, not the activity time.
+	after, err := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.LastSeq != before.LastSeq || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("a resend moved the conversation: last_seq %d → %d, updated_at %v → %v", before.LastSeq, after.LastSeq, before.UpdatedAt, after.UpdatedAt)
 	}
 	// Concurrent resends of one client id still store one message.
 	var wg sync.WaitGroup
