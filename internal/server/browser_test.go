@@ -1117,10 +1117,16 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
 	// Before anyone opened it, the queue shows who wrote, what, and that it is unread.
-	console.do(chromedp.Click(chromedp.CSS("[data-tab=queued]")), chromedp.WaitVisible(chromedp.CSS(".items li.unread")))
-	if item, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".items li.unread"))); !strings.Contains(item, "Returning Rita") || !strings.Contains(item, "New") || !strings.Contains(item, "Hello again, about a return") {
-		t.Fatalf("the queue lists %q, not the visitor's name, the unread mark and the last message", item)
+	// (Read in one script: the list re-renders as events come.)
+	console.press("[data-tab=queued]")
+	item := func() string {
+		text, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector(".items li.unread")?.textContent ?? ""`))
+		return text
 	}
+	waitFor(t, func() bool {
+		text := item()
+		return strings.Contains(text, "Returning Rita") && strings.Contains(text, "New") && strings.Contains(text, "Hello again, about a return")
+	}, func() string { return "the queue lists " + item() })
 	console.openFirst("queued")
 	console.do(chromedp.WaitVisible(chromedp.CSS(".visitor-history .past")))
 	ids := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".visitor-history .past")].map((b) => b.dataset.id)`)
@@ -1156,6 +1162,83 @@ func TestAgentOpensTheVisitorsOtherConversation(t *testing.T) {
 		return len(ids) == 1 && ids[0] == now.ID
 	})
 	console.shot("earlier-opened")
+}
+
+// TestAgentSeesNewMessagesInTheirOtherConversations: an agent handles
+// several conversations at once; a visitor writing in one that is not
+// open moves its preview and marks it New at once, and opening it clears
+// the mark.
+func TestAgentSeesNewMessagesInTheirOtherConversations(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	ctx := t.Context()
+	type chat struct {
+		visitor *parley.Consumer
+		conv    *parley.Conversation
+	}
+	var chats []chat
+	for _, name := range []string{"Ada", "Bo"} {
+		c := &parley.Consumer{AccountID: brand.account.ID, Name: name}
+		if err := ts.Store.CreateConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := ts.Store.OpenConversation(ctx, brand.account.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ts.Store.AppendMessage(ctx, &parley.Message{AccountID: brand.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer, SenderID: c.ID, Type: parley.MessageText, Text: "Hi, this is " + name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.Store.ClaimConversation(ctx, brand.account.ID, conv.ID, brand.agent.ID); err != nil {
+			t.Fatal(err)
+		}
+		chats = append(chats, chat{c, conv})
+	}
+
+	console := newBrowser(t)
+	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
+	console.openFirst("mine")
+	open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-selected=true]").dataset.id`)
+	other := chats[0]
+	if other.conv.ID == open {
+		other = chats[1]
+	}
+	item := `.items li[data-id="` + other.conv.ID + `"]`
+	// The console follows the agent's conversations once it has listed them.
+	waitFor(t, func() bool {
+		n, _ := ts.Server.Store.ListConversations(ctx, brand.account.ID, parley.ConversationFilter{AssigneeID: brand.agent.ID})
+		return len(n) == 2
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		// Write until the console's subscription catches one (it follows
+		// asynchronously after login); each message is a new one.
+		text := fmt.Sprintf("Are you there? (%d)", i)
+		if _, _, err := ts.Store.AppendMessage(ctx, &parley.Message{AccountID: brand.account.ID, ConversationID: other.conv.ID, SenderKind: parley.SenderConsumer, SenderID: other.visitor.ID, Type: parley.MessageText, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`(() => { const li = document.querySelector('`+item+`');
+			return li ? li.className + "|" + li.querySelector(".preview").textContent : "" })()`))
+		if strings.Contains(got, "unread") && strings.Contains(got, "Are you there?") {
+			break
+		}
+		if time.Now().After(deadline) {
+			console.shot("failure")
+			t.Fatalf("the other conversation's item shows %q after new messages", got)
+		}
+		time.Sleep(200 * time.Millisecond) // the next message, while waiting for the console to follow
+	}
+	console.shot("other-conversation-new")
+	if open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-selected=true]").dataset.id`); open == other.conv.ID {
+		t.Fatal("the new message switched the open conversation")
+	}
+	console.press(item)
+	waitFor(t, func() bool {
+		got, _ := chromedp.Run(console.ctx, chromedp.Evaluate[string](`document.querySelector('`+item+`').className + "|" + document.querySelector(".messages").textContent`))
+		return !strings.Contains(got, "unread") && strings.Contains(got, "Are you there?")
+	})
 }
 
 func TestAdminManagesTheTeamInTheConsole(t *testing.T) {

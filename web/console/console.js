@@ -10,7 +10,11 @@ const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 let canned = [];
 let visitorRead = 0; // the visitor's read position in the open conversation
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
-let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0;
+let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0, heartbeat = 0;
+// The agent's own conversations, followed besides the open one so that
+// their new messages show in the inbox at once (as LivePerson's and
+// Intercom's do): conversation ID → true.
+const following = new Set();
 const names = new Map(); // user id → name
 const visitorNames = new Map(); // consumer ID → name, once a list or the visitor panel told it
 
@@ -123,18 +127,28 @@ function onFrame(f) {
       backoff = 500;
       send({ type: "presence", id: "presence", state: $(".presence").value });
       send({ type: "subscribe_inbox", id: "inbox" });
-      setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
+      clearInterval(heartbeat);
+      heartbeat = setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
       if (current) send({ type: "subscribe", id: "sub", conversation_id: current.id, after_seq: lastSeq });
+      following.clear(); // a new connection follows nothing yet
+      followMine();
       break;
     case "conversation":
       if (current && f.conversation.id === current.id) showHeader(f.conversation);
       if (f.event === "conversation.assigned" && f.conversation.assignee_id === me.id) notify("New conversation assigned to you");
+      if (f.conversation.assignee_id === me.id || following.has(f.conversation.id)) followMine();
       refreshSoon();
       break;
-    case "message":
-      if (current && f.conversation_id === current.id) addMessage(f.message);
-      for (const p of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"] .preview`)) p.textContent = previewText(f.message);
+    case "message": {
+      const open = current && f.conversation_id === current.id;
+      if (open) addMessage(f.message);
+      for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
+        li.querySelector(".preview").textContent = previewText(f.message);
+        if (!open && f.message.sender_kind === "consumer") markUnread(li);
+      }
+      if (!open && f.message.sender_kind === "consumer" && following.has(f.conversation_id)) notify("New message from " + (visitorNames.get(f.message.sender_id) || "a visitor"));
       break;
+    }
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
@@ -190,6 +204,35 @@ const filters = {
 };
 
 let refreshTimer = 0;
+// markUnread marks an inbox item "New" (once).
+function markUnread(li) {
+  if (li.classList.contains("unread")) return;
+  li.classList.add("unread");
+  const mark = document.createElement("span");
+  mark.className = "new";
+  mark.textContent = "New";
+  li.firstElementChild.append(" ", mark);
+}
+
+// followMine follows the conversations assigned to this agent (and stops
+// following those no longer theirs), without backfill: their new messages
+// move the inbox; opening one loads its history.
+async function followMine() {
+  const page = await api("GET", "/conversations?limit=100&state=assigned&assignee_id=" + encodeURIComponent(me.id)).catch(() => null);
+  if (!page) return;
+  const mine = new Set(page.conversations.map((c) => c.id));
+  for (const c of page.conversations) {
+    if (following.has(c.id)) continue;
+    following.add(c.id);
+    if (c.id !== current?.id) send({ type: "subscribe", id: "mine", conversation_id: c.id, after_seq: c.last_seq });
+  }
+  for (const id of following) {
+    if (mine.has(id)) continue;
+    following.delete(id);
+    if (id !== current?.id) send({ type: "unsubscribe", conversation_id: id });
+  }
+}
+
 // previewText is how an inbox item shows a conversation's last message.
 function previewText(m) {
   const who = { agent: "Agent: ", bot: "Bot: " }[m.sender_kind] ?? "";
@@ -230,20 +273,14 @@ async function refresh() {
     const title = document.createElement("div");
     if (c.consumer_name) visitorNames.set(c.consumer_id, c.consumer_name);
     title.textContent = c.consumer_name || "Visitor " + c.consumer_id.slice(-6);
+    li.append(title);
     // Unread: the visitor wrote last and no agent has read it yet.
     const m = c.last_message;
-    if (m && m.sender_kind === "consumer" && m.seq > c.agent_read_seq && c.id !== current?.id) {
-      li.classList.add("unread");
-      const mark = document.createElement("span");
-      mark.className = "new";
-      mark.textContent = "New";
-      title.append(" ", mark);
-    }
+    if (m && m.sender_kind === "consumer" && m.seq > c.agent_read_seq && c.id !== current?.id) markUnread(li);
     const meta = document.createElement("div");
     meta.className = "meta";
     const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
-    li.append(title);
     const preview = document.createElement("div");
     preview.className = "preview";
     if (c.last_message) preview.textContent = previewText(c.last_message);
@@ -488,7 +525,7 @@ $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
 
 // ---- Conversation --------------------------------------------------------------
 async function openConversation(id) {
-  if (current) send({ type: "unsubscribe", conversation_id: current.id });
+  if (current && !following.has(current.id)) send({ type: "unsubscribe", conversation_id: current.id });
   current = await api("GET", "/conversations/" + id);
   lastSeq = 0;
   visitorRead = current.consumer_read_seq;
@@ -502,6 +539,10 @@ async function openConversation(id) {
   seenNotes.clear();
   api("GET", `/conversations/${id}/notes`).then((r) => r.notes.forEach(addNote)).catch(() => {});
   $$(".items li").forEach((li) => li.setAttribute("aria-selected", String(li.dataset.id === id)));
+  for (const li of $$(`.items li.unread[data-id="${CSS.escape(id)}"]`)) {
+    li.classList.remove("unread");
+    li.querySelector(".new")?.remove();
+  }
   showVisitor(current.consumer_id);
   $("#reply-text").focus();
 }
@@ -574,11 +615,16 @@ function addNote(n) {
   $(".messages").scrollTop = $(".messages").scrollHeight;
 }
 
+let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
+
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
   info.textContent = hist.textContent = "";
+  const asked = ++visitorAsked;
   const v = await api("GET", "/consumers/" + consumerID).catch(() => null);
-  if (!v || current?.consumer_id !== consumerID) return; // another conversation was opened meanwhile
+  // Another conversation (or this one again) was opened meanwhile: its call fills the panel.
+  if (!v || asked !== visitorAsked) return;
+  info.textContent = hist.textContent = "";
   if (v.name) {
     visitorNames.set(consumerID, v.name);
     $(".conv-title").textContent = v.name;
