@@ -11,9 +11,9 @@ let canned = [];
 let visitorRead = 0; // the visitor's read position in the open conversation
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0, heartbeat = 0;
-// The agent's own conversations, followed besides the open one so that
-// their new messages show in the inbox at once (as LivePerson's and
-// Intercom's do): conversation ID → true.
+// IDs of the agent's own conversations, followed besides the open one so
+// that their new messages show in the inbox at once (as LivePerson's and
+// Intercom's do).
 const following = new Set();
 const names = new Map(); // user id → name
 const visitorNames = new Map(); // consumer ID → name, once a list or the visitor panel told it
@@ -172,7 +172,8 @@ function onFrame(f) {
 // without a conversation event.
 setInterval(() => { if (tab === "supervise" && !$(".app").hidden) showOverview().catch(() => {}); }, 5000);
 // Inbox lists age too (waits) and their previews move with messages in
-// conversations this console does not follow; the open one updates live.
+// conversations this console does not follow (the agent's own and the
+// open one update live).
 // Not while the agent moves through the list by keyboard: a rebuilt list would drop the focus.
 setInterval(() => {
   if (filters[tab] !== undefined && !$(".app").hidden && !document.hidden && !$(".items").contains(document.activeElement)) refreshSoon();
@@ -644,7 +645,7 @@ async function showVisitor(consumerID) {
     b.type = "button";
     b.className = "link past";
     b.dataset.id = c.id;
-    b.textContent = new Date(c.created_at).toLocaleDateString() + " · " + c.state + (c.skill ? " · " + c.skill : "");
+    b.textContent = new Date(c.created_at).toLocaleDateString() + " · " + c.state;
     b.addEventListener("click", () => openConversation(c.id));
     li.append(b);
     hist.append(li);
