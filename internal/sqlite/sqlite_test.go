@@ -17,7 +17,14 @@ import (
 
 func open(t *testing.T, bus parley.Bus) parley.Store {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Bus: bus})
+	return openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Bus: bus})
+}
+
+// openFile opens the store at path (closed when the test ends, if the
+// test has not closed it).
+func openFile(t *testing.T, path string, opt sqlite.Options) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,10 +37,7 @@ func TestConformance(t *testing.T) { storetest.Run(t, open) }
 func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, path, sqlite.Options{})
 	a := &parley.Account{Name: "Acme"}
 	if err := db.CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
@@ -43,10 +47,7 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 	if err != nil || len(applied) == 0 {
 		t.Fatalf("Migrate: %v %v", applied, err)
 	}
-	db, err = sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = openFile(t, path, sqlite.Options{})
 	defer db.Close()
 	if _, err := db.FindAccount(ctx, a.ID); err != nil {
 		t.Fatalf("account lost after reopen: %v", err)
@@ -84,10 +85,7 @@ func openConversation(t *testing.T, db *sqlite.DB) (*parley.Account, *parley.Con
 func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, path, sqlite.Options{})
 	defer db.Close()
 	a, conv := openConversation(t, db)
 	before, _ := os.Stat(path)
@@ -118,17 +116,13 @@ func TestCommitsAreReported(t *testing.T) {
 	var mu sync.Mutex
 	var commits, writes int
 	var slowest time.Duration
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{OnCommit: func(n int, took time.Duration) {
+	db := openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{OnCommit: func(n int, took time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		commits++
 		writes += n
 		slowest = max(slowest, took)
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	a, conv := openConversation(t, db)
 	mu.Lock()
 	commits, writes = 0, 0
@@ -163,10 +157,7 @@ func TestCommitsAreReported(t *testing.T) {
 func TestEventCursorsContinueAfterReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, path, sqlite.Options{})
 	a := &parley.Account{Name: "Acme"}
 	if err := db.CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
@@ -181,10 +172,7 @@ func TestEventCursorsContinueAfterReopen(t *testing.T) {
 		}
 	}
 	db.Close()
-	db, err = sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = openFile(t, path, sqlite.Options{})
 	defer db.Close()
 	if err := db.CreateConsumer(ctx, &parley.Consumer{AccountID: a.ID}); err != nil {
 		t.Fatal(err)
