@@ -20,7 +20,7 @@ import (
 type Runtime struct {
 	store parley.Store
 	log   *slog.Logger
-	call  func(ctx context.Context, url, secret string, payload, out any) error
+	call  Caller
 	now   func() time.Time
 
 	mu     sync.Mutex
@@ -49,9 +49,14 @@ type entry struct {
 // another process).
 const recheck = 5 * time.Second
 
-// NewRuntime returns a runtime; call is how outbound requests are made
-// (signed JSON POST), nil to refuse them.
-func NewRuntime(store parley.Store, log *slog.Logger, call func(ctx context.Context, url, secret string, payload, out any) error) *Runtime {
+// Caller makes the bot's outbound requests (a flow's webhook step, an
+// external bot): a JSON POST of payload signed with secret, with
+// webhook-id id, whose JSON reply is decoded into out.
+type Caller func(ctx context.Context, url, secret, id string, payload, out any) error
+
+// NewRuntime returns a runtime; call is how outbound requests are made,
+// nil to refuse them.
+func NewRuntime(store parley.Store, log *slog.Logger, call Caller) *Runtime {
 	r := &Runtime{store: store, log: log, call: call, now: time.Now, brains: map[string]*entry{}, withPeople: map[string]struct{}{}}
 	for range 4 {
 		r.work = append(r.work, make(chan *parley.Event, 4096))
@@ -311,9 +316,14 @@ func (r *Runtime) Turn(ctx context.Context, e *parley.Event) error {
 	}
 	env := Env{Open: acc.Settings.BusinessHours == nil || acc.Settings.BusinessHours.Open(r.now()), ConversationID: c.ID, ConsumerID: c.ConsumerID}
 	if r.call != nil {
-		secret := b.cfg.Secret
+		// The n-th call of the turn answering message m is m.ID-n, so
+		// when a crash loses a turn after its calls and the recovery at
+		// start computes it again, the brand's server gets the same
+		// webhook-id and can drop the repeat.
+		secret, n := b.cfg.Secret, 0
 		env.Call = func(ctx context.Context, url string, payload, out any) error {
-			return r.call(ctx, url, secret, payload, out)
+			n++
+			return r.call(ctx, url, secret, fmt.Sprintf("%s-%d", m.ID, n), payload, out)
 		}
 	}
 	turn := b.Reply(ctx, sess, m.Text, env)

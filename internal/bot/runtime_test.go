@@ -211,3 +211,61 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	}
 	return b
 }
+
+// A turn lost after its webhook call (a crash before it was stored) is
+// computed again at start; the call it repeats carries the same
+// webhook-id, so the brand's server can drop it, while another visitor
+// message's call gets a new one.
+func TestARepeatedTurnCallsTheWebhookWithTheSameID(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	cfg := []byte(`enabled: true
+intents:
+  - name: stock
+    phrases: ["is this in stock", "do you have it in stock", "stock check"]
+    flow: stock
+flows:
+  - name: stock
+    steps:
+      - {id: look, kind: webhook, url: "https://shop.example/stock", next: done}
+      - {id: done, kind: end, text: "Anything else?"}
+`)
+	if _, _, err := bot.Save(ctx, f.store, f.account.ID, "stock.yaml", cfg, 0, bot.DefaultLimits); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var crash context.CancelFunc // set: the call "crashes" the server once it returns
+	call := func(_ context.Context, url, secret, id string, payload, out any) error {
+		ids = append(ids, id)
+		if crash != nil {
+			crash()
+		}
+		return json.Unmarshal([]byte(`{"say":"Yes, 4 left."}`), out)
+	}
+	r := bot.NewRuntime(f.store, slog.New(slog.NewTextHandler(io.Discard, nil)), call)
+	conv, _ := f.store.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	if _, _, err := f.store.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: "is this in stock?"}); err != nil {
+		t.Fatal(err)
+	}
+	question := f.bus.last(parley.EventMessageCreated)
+	lost, cancel := context.WithCancel(ctx)
+	crash = cancel
+	if err := r.Turn(lost, question); err == nil {
+		t.Fatal("a turn whose context ended before it was stored reported success")
+	}
+	if msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(msgs) != 1 {
+		t.Fatalf("the lost turn stored %d messages", len(msgs)-1)
+	}
+	crash = nil
+	if err := bot.NewRuntime(f.store, slog.New(slog.NewTextHandler(io.Discard, nil)), call).Turn(ctx, question); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(msgs) != 3 || msgs[1].Text != "Yes, 4 left." {
+		t.Fatalf("the turn computed again: %d messages", len(msgs))
+	}
+	f.say(t, r, conv, "and do you have it in stock in blue?")
+	if len(ids) != 3 || ids[0] != ids[1] || ids[2] == ids[0] || ids[0] == "" {
+		t.Fatalf("webhook ids: %q; want the repeated call's id equal to the lost one's and the next message's new", ids)
+	}
+}

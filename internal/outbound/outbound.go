@@ -152,14 +152,18 @@ func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// PostJSON sends payload as a signed JSON POST and decodes a JSON reply into
-// out (when out is not nil). A status outside 2xx is an error.
-func (c *Client) PostJSON(ctx context.Context, url, secret string, payload, out any) error {
+// PostJSON sends payload as a signed JSON POST with webhook-id id (a new
+// one when id is empty) and decodes a JSON reply into out (when out is not
+// nil). A status outside 2xx is an error.
+func (c *Client) PostJSON(ctx context.Context, url, secret, id string, payload, out any) error {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	_, data, err := c.Post(ctx, url, secret, parley.NewID("msg"), body)
+	if id == "" {
+		id = parley.NewID("msg")
+	}
+	_, data, err := c.Post(ctx, url, secret, id, body)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func TestTheDialledAddressIsChecked(t *testing.T) {
 	defer srv.Close()
 	// The guard sits in the dialer: whatever name or redirect led there, a
 	// connection to a loopback address is never opened.
-	err := New(Options{}).PostJSON(context.Background(), srv.URL, "", map[string]int{"a": 1}, nil)
+	err := New(Options{}).PostJSON(context.Background(), srv.URL, "", "", map[string]int{"a": 1}, nil)
 	if !errors.Is(err, ErrForbiddenAddress) || hit.Load() {
 		t.Fatalf("loopback call: %v (reached: %v)", err, hit.Load())
 	}
@@ -75,7 +75,7 @@ func TestRepliesAreCappedAndSigned(t *testing.T) {
 	defer srv.Close()
 	c := New(Options{AllowPrivate: true, MaxResponse: 1000, Timeout: 2 * time.Second})
 	var out map[string]any
-	if err := c.PostJSON(context.Background(), srv.URL, secret, map[string]string{"hello": "world"}, &out); err == nil || !strings.Contains(err.Error(), "larger than 1000 bytes") {
+	if err := c.PostJSON(context.Background(), srv.URL, secret, "", map[string]string{"hello": "world"}, &out); err == nil || !strings.Contains(err.Error(), "larger than 1000 bytes") {
 		t.Fatalf("oversized reply: %v", err)
 	}
 	// The signature is HMAC-SHA256 over "id.timestamp.body" with the decoded secret.
