@@ -75,11 +75,14 @@ type Event struct {
 	CreatedAt  time.Time       `json:"created_at"`
 }
 
-// EventFilter selects events of one account after a cursor.
+// EventFilter selects events of one account after a cursor, oldest first
+// — or, with Newest, the last Limit of them, newest first (recent
+// activity, such as the questions the bot missed lately).
 type EventFilter struct {
-	After int64
-	Types []string
-	Limit int
+	After  int64
+	Types  []string
+	Limit  int
+	Newest bool
 }
 
 // Event cursors are opaque to clients: the account and the seq, so a cursor

@@ -108,7 +108,11 @@ type Session struct {
 	// "helpful:yes", "helpful:no" or "none".
 	Offered map[string]string `json:"offered,omitempty"`
 	// Answered is the label of the last answer, for its feedback.
-	Answered   string            `json:"answered,omitempty"`
+	Answered string `json:"answered,omitempty"`
+	// Asked is the question the bot last offered its guesses for ("Did
+	// you mean …?"): when the visitor answers "Something else", the miss
+	// reports it, so admins see the questions the bot got wrong.
+	Asked      string            `json:"asked,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Trigger is what the last turn answered (a visitor message's ID).
 	Trigger string `json:"trigger,omitempty"`
@@ -183,9 +187,12 @@ func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) 
 	if b.cfg.External != nil {
 		return b.external(ctx, sess, text, env)
 	}
-	offered := sess.Offered
-	sess.Offered = nil
+	offered, asked := sess.Offered, sess.Asked
+	sess.Offered, sess.Asked = nil, ""
 	if action, ok := offered[strings.ToLower(text)]; ok {
+		if action == "none" {
+			return b.miss(sess, "", 0, asked, env)
+		}
 		return b.act(ctx, sess, action, env)
 	}
 	if b.say.askedForPerson.MatchString(text) {
@@ -280,10 +287,11 @@ func (b *Brain) understand(ctx context.Context, sess *Session, text string, env 
 		}
 		choices = append(choices, parley.Choice{Label: b.say.somethingElse})
 		sess.Offered[strings.ToLower(b.say.somethingElse)] = "none"
+		sess.Asked = text
 		return Turn{Band: BandConfirm, Intent: c.Label, Confidence: c.Confidence,
 			Messages: []Out{{Text: b.say.didYouMean, Choices: choices}}}
 	}
-	return b.miss(sess, c.Label, c.Confidence, env)
+	return b.miss(sess, c.Label, c.Confidence, text, env)
 }
 
 // title is what a label is called in a quick reply.
@@ -321,8 +329,6 @@ func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) 
 		sess.Offered = offer(b.say.talkToPerson, labelHandoff)
 		t.Messages = []Out{{Text: b.say.sorryTellMore, Choices: []parley.Choice{{Label: b.say.talkToPerson}}}}
 		return t
-	case "none":
-		return b.miss(sess, "", 0, env)
 	}
 	t := b.answer(ctx, sess, action, env)
 	t.Confidence = 1 // the visitor chose it
@@ -335,7 +341,7 @@ func (b *Brain) answer(ctx context.Context, sess *Session, label string, env Env
 	if name, ok := strings.CutPrefix(label, labelIntent); ok {
 		in := b.intents[name]
 		if in == nil {
-			return b.miss(sess, label, 0, env)
+			return b.miss(sess, label, 0, "", env)
 		}
 		if in.Flow != "" {
 			sess.Flow, sess.Step, sess.Retries = in.Flow, "", 0
@@ -353,7 +359,7 @@ func (b *Brain) answer(ctx context.Context, sess *Session, label string, env Env
 		a := b.articles[id]
 		return b.withFeedback(sess, label, a.Body, map[string]any{"article": id, "source": "article"})
 	}
-	return b.miss(sess, label, 0, env)
+	return b.miss(sess, label, 0, "", env)
 }
 
 // withFeedback is an answer followed by "Did this help?".
@@ -377,9 +383,17 @@ func offer(pairs ...string) map[string]string {
 	return m
 }
 
-func (b *Brain) miss(sess *Session, guess string, confidence float64, env Env) Turn {
+// miss says the fallback, or hands off after too many misses in a row. The
+// bot.missed event carries question — the visitor's words the bot did not
+// understand, or whose guesses the visitor turned down — when there is
+// one: the console lists them for admins to teach the bot
+// (GET /api/v1/bot/missed).
+func (b *Brain) miss(sess *Session, guess string, confidence float64, question string, env Env) Turn {
 	sess.Misses++
 	ev := TurnEvent{Type: parley.EventBotMissed, Data: map[string]any{"misses": sess.Misses, "best_guess": guess, "confidence": round(confidence)}}
+	if question != "" {
+		ev.Data["question"] = question
+	}
 	if sess.Misses >= b.cfg.Handoff.MaxMisses {
 		t := b.handoff(sess, guess, ReasonMisses, env)
 		t.Events = append([]TurnEvent{ev}, t.Events...)

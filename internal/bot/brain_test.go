@@ -92,6 +92,9 @@ func TestTwoMissesInARowHandOffAndAnAnswerResetsTheCount(t *testing.T) {
 	if first.Band != BandMiss || first.Handoff != nil || first.Messages[0].Choices[0].Label != "Talk to a person" {
 		t.Fatalf("first miss: %+v", first)
 	}
+	if q := first.Events[0].Data["question"]; q != "osifhaskdnkauer" {
+		t.Fatalf("the miss names the question %q", q)
+	}
 	b.Reply(context.Background(), sess, "hello", open) // understood: the count starts again
 	if sess.Misses != 0 {
 		t.Fatalf("misses after an answer: %d", sess.Misses)
@@ -148,6 +151,16 @@ func TestConfirmBandOffersTheTopTwo(t *testing.T) {
 	picked := b.Reply(context.Background(), sess, labels[0], open)
 	if picked.Band != BandAnswer {
 		t.Fatalf("picking a guess: %+v", picked)
+	}
+	// Turning both guesses down is a miss that names the question, for
+	// the admins' list of questions to teach the bot.
+	b.Reply(context.Background(), sess, "problem with my card", open)
+	declined := b.Reply(context.Background(), sess, "something ELSE", open)
+	if declined.Band != BandMiss || declined.Events[0].Data["question"] != "problem with my card" {
+		t.Fatalf("declining the guesses: %+v", declined)
+	}
+	if sess.Asked != "" {
+		t.Fatalf("the session still holds the question %q", sess.Asked)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,4 +209,86 @@ func (a *API) handleTestBot(w http.ResponseWriter, r *http.Request, p parley.Pri
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// missedQuestion is a question the bot did not understand (or whose
+// guesses the visitor turned down), with how often it was asked lately.
+type missedQuestion struct {
+	Question       string    `json:"question"`
+	Count          int       `json:"count"`
+	LastAt         time.Time `json:"last_at"`
+	BestGuess      string    `json:"best_guess,omitempty"`
+	Confidence     float64   `json:"confidence"`
+	ConversationID string    `json:"conversation_id"`
+}
+
+// missedScan is how many of the latest bot.missed events the list is made
+// from.
+const missedScan = 1000
+
+// handleBotMissed lists the questions the bot missed lately, most asked
+// first, leaving out those already taught to it (a training phrase of an
+// intent or an example question of an article), so admins can teach it
+// the rest. Erased conversations' questions are gone with them.
+func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return parley.Errorf(parley.EINVALID, "limit must be a number from 1 to 100")
+		}
+		limit = n
+	}
+	doc, err := a.botDocument(r, p.AccountID)
+	if err != nil {
+		return err
+	}
+	taught := map[string]bool{}
+	for _, in := range doc.Config.Intents {
+		for _, ph := range in.Phrases {
+			taught[questionKey(ph)] = true
+		}
+	}
+	for _, ar := range doc.Config.Articles {
+		for _, q := range ar.Questions {
+			taught[questionKey(q)] = true
+		}
+	}
+	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Types: []string{parley.EventBotMissed}, Limit: missedScan, Newest: true})
+	if err != nil {
+		return err
+	}
+	byKey := map[string]*missedQuestion{}
+	items := []*missedQuestion{}
+	for _, e := range events { // newest first
+		var d struct {
+			Question   string  `json:"question"`
+			BestGuess  string  `json:"best_guess"`
+			Confidence float64 `json:"confidence"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil || strings.TrimSpace(d.Question) == "" {
+			continue
+		}
+		key := questionKey(d.Question)
+		if taught[key] {
+			continue
+		}
+		if q := byKey[key]; q != nil {
+			q.Count++
+			continue
+		}
+		q := &missedQuestion{Question: d.Question, Count: 1, LastAt: e.CreatedAt, BestGuess: d.BestGuess, Confidence: d.Confidence, ConversationID: e.ConversationID}
+		byKey[key] = q
+		items = append(items, q)
+	}
+	// Most asked first; among equals, the latest first (as read).
+	slices.SortStableFunc(items, func(x, y *missedQuestion) int { return y.Count - x.Count })
+	writeJSON(w, http.StatusOK, map[string]any{"items": items[:min(limit, len(items))]})
+	return nil
+}
+
+// questionKey is a question as compared: case, spacing and the final
+// punctuation do not make it another question.
+func questionKey(s string) string {
+	return strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(s), " ")), "?!. ")
 }

@@ -79,6 +79,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/bot/import", admins, a.handleImportBot},
 		{"GET", "/api/v1/bot/export", admins, a.handleExportBot},
 		{"POST", "/api/v1/bot/test", admins, a.handleTestBot},
+		{"GET", "/api/v1/bot/missed", admins, a.handleBotMissed},
 
 		{"GET", "/api/v1/webhooks", admins, a.handleListWebhooks},
 		{"POST", "/api/v1/webhooks", admins, a.handleCreateWebhook},

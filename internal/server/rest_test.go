@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,6 +46,10 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
 	ts.withKey(t, b.apiKey).do("PUT", "/api/v1/bot", map[string]any{"enabled": false, "handoff": map[string]any{"skill": bSkill.ID},
 		"articles": []map[string]any{{"id": "vault", "title": "Vault code", "body": "B's bot secret"}}}, nil)
+	if err := ts.Store.AppendEvent(t.Context(), &parley.Event{AccountID: b.account.ID, Type: parley.EventBotMissed, ConversationID: bConv.ID,
+		Data: json.RawMessage(`{"question":"B's secret question"}`)}); err != nil {
+		t.Fatal(err)
+	}
 
 	// What each route is called with: B's IDs in the path, the query and the body.
 	type call struct {
@@ -102,6 +107,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/bot/import":                     {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
 		"GET /api/v1/bot/export":                      {"/api/v1/bot/export?format=json", nil, 200},
 		"POST /api/v1/bot/test":                       {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
+		"GET /api/v1/bot/missed":                      {"/api/v1/bot/missed", nil, 200},                                            // A's bot missed nothing
 		"GET /api/v1/webhooks":                        {"/api/v1/webhooks", nil, 200},
 		"GET /api/v1/consumers/{id}/export":           {"/api/v1/consumers/" + bVisitor.consumer.ID + "/export", nil, 404},
 		"DELETE /api/v1/consumers/{id}":               {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
@@ -228,6 +234,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent cannot change the bot", agent, "PUT", "/api/v1/bot", map[string]any{"enabled": true}, 403},
 		{"consumer cannot test the bot", v1.client, "POST", "/api/v1/bot/test", map[string]any{"text": "hi"}, 403},
 		{"admin reads the bot", admin, "GET", "/api/v1/bot", nil, 200},
+		{"agent cannot read what visitors asked the bot", agent, "GET", "/api/v1/bot/missed", nil, 403},
 		{"supervisor cannot list webhooks", supervisor, "GET", "/api/v1/webhooks", nil, 403},
 		{"agent cannot create webhooks", agent, "POST", "/api/v1/webhooks", map[string]any{"url": "https://x.example.com"}, 403},
 	}

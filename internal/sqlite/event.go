@@ -45,7 +45,11 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f parley.EventFi
 			args = append(args, t)
 		}
 	}
-	query += ` ORDER BY seq LIMIT ?`
+	if f.Newest {
+		query += ` ORDER BY seq DESC LIMIT ?`
+	} else {
+		query += ` ORDER BY seq LIMIT ?`
+	}
 	args = append(args, f.Limit)
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {

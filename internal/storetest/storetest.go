@@ -423,6 +423,10 @@ func testEventsGapFree(t *testing.T, open Opener) {
 		if len(page) != 2 || page[0].Seq != 4 || page[1].Seq != 5 {
 			t.Fatalf("page after 3: %+v", page)
 		}
+		latest, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventMessageCreated}, Limit: 2, Newest: true})
+		if len(latest) != 2 || latest[0].Seq != 7 || latest[1].Seq != 6 || latest[0].AccountID != f.account.ID {
+			t.Fatalf("the newest two message.created: %+v", latest)
+		}
 		opened, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationOpened}})
 		if len(opened) != 1 || opened[0].ConversationID != f.conversation.ID {
 			t.Fatalf("conversation.opened events: %+v", opened)
