@@ -315,3 +315,58 @@ func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
 	})
 	admin.shot("webhooks-and-audit")
 }
+
+// An admin sees the question the bot missed in the Bot tab, teaches it to
+// the article that answers it, saves, and the bot answers it from then on.
+func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	ws := connect(t, ts, v.token, nil)
+	ws.subscribe(conv.ID, 0)
+	ws.sendText(conv.ID, "q1", "Do you ship to Norway?")
+	if m := nextBot(t, ws, conv.ID); m.Text != "Did you mean one of these?" {
+		t.Fatalf("the bot's reply %+v; the test needs a question it is unsure of", m)
+	}
+	ws.sendText(conv.ID, "q2", "Something else")
+	nextBot(t, ws, conv.ID)
+
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
+	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-missed-list li")))
+	if q := evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-list .bot-missed-question").textContent`); q != "Do you ship to Norway?" {
+		t.Fatalf("missed question shown: %q", q)
+	}
+	admin.shot("missed-question")
+	// Teach needs a choice first.
+	admin.press(".bot-missed-list li button")
+	waitFor(t, func() bool {
+		return strings.HasPrefix(evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-status").textContent`), "Choose the intent or article")
+	})
+	admin.do(chromedp.SetValue(chromedp.CSS(".bot-missed-list li select"), "article:delivery"))
+	admin.press(".bot-missed-list li button")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `document.querySelectorAll(".bot-missed-list li").length === 0 &&
+			document.querySelector(".bot-missed-status").textContent.startsWith("Added “Do you ship to Norway?” to Article: Delivery times and costs")`)
+	})
+	if focus := evalIn[string](t, admin.ctx, `document.activeElement.className`); focus != "bot-save" {
+		t.Fatalf("after the last question, focus is on %q, want Save", focus)
+	}
+	if qs := evalIn[string](t, admin.ctx, `document.querySelector(".bot-article [name=questions]").value`); !strings.HasSuffix(qs, "\nDo you ship to Norway?") {
+		t.Fatalf("the delivery article's questions: %q", qs)
+	}
+	admin.shot("taught")
+	admin.press(".bot-save")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `document.querySelector(".bot-version").textContent.includes("version 2") &&
+			document.querySelector(".bot-missed-status").textContent === "Nothing missed lately."`)
+	}, func() string {
+		admin.shot("failure")
+		return evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent + " / " + document.querySelector(".bot-missed-status").textContent`)
+	})
+	ws.sendText(conv.ID, "q3", "do you ship to norway")
+	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>Standard delivery</strong>") {
+		t.Fatalf("the taught bot answered %+v", m)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/bot/demo"
 	"github.com/parleychat/parley/internal/server"
 )
@@ -322,5 +323,61 @@ func TestOutboundCallsToPrivateAddressesAreRefusedByDefault(t *testing.T) {
 	events, _ := ts.Store.ListEvents(context.Background(), b.account.ID, parley.EventFilter{Types: []string{parley.EventBotHandoff}})
 	if len(events) != 1 || !strings.Contains(string(events[0].Data), "private, loopback or link-local") {
 		t.Fatalf("handoff events: %+v", events)
+	}
+}
+
+// Admins see the questions the bot missed — not understood, or its guesses
+// turned down — most asked first, and a question taught to the bot leaves
+// the list.
+func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, b)
+	admin := ts.withKey(t, b.apiKey)
+	ask := func(words ...string) {
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		ws := connect(t, ts, v.token, nil)
+		ws.subscribe(conv.ID, 0)
+		for i, w := range words {
+			ws.sendText(conv.ID, fmt.Sprintf("m%d", i), w)
+			nextBot(t, ws, conv.ID)
+		}
+	}
+	ask("do you ship to Norway?", "Something else") // the bot offers two guesses; neither is it
+	ask("osifhaskdnkauer")
+	ask("Do you ship to  norway", "something else")
+	type missed struct {
+		Question       string
+		Count          int
+		BestGuess      string `json:"best_guess"`
+		ConversationID string `json:"conversation_id"`
+	}
+	var page struct{ Items []missed }
+	admin.do("GET", "/api/v1/bot/missed", nil, &page)
+	if len(page.Items) != 2 || page.Items[0].Question != "Do you ship to  norway" || page.Items[0].Count != 2 ||
+		page.Items[1].Question != "osifhaskdnkauer" || page.Items[1].Count != 1 || page.Items[1].ConversationID == "" {
+		t.Fatalf("missed questions: %+v", page.Items)
+	}
+	// Taught as an example question of the delivery article, it is answered and off the list.
+	var doc struct {
+		Version int64
+		Config  map[string]any
+	}
+	admin.do("GET", "/api/v1/bot", nil, &doc)
+	article := doc.Config["articles"].([]any)[0].(map[string]any)
+	article["questions"] = append(article["questions"].([]any), "Do you ship to Norway?")
+	admin.do("PUT", "/api/v1/bot", doc.Config, nil)
+	admin.do("GET", "/api/v1/bot/missed", nil, &page)
+	if len(page.Items) != 1 || page.Items[0].Question != "osifhaskdnkauer" {
+		t.Fatalf("after teaching the bot: %+v", page.Items)
+	}
+	var tried struct{ Classification bot.Classification }
+	admin.do("POST", "/api/v1/bot/test", map[string]any{"text": "do you ship to Norway?"}, &tried)
+	if tried.Classification.Band != bot.BandAnswer || tried.Classification.Label != "article:delivery" {
+		t.Fatalf("the taught question is now %+v", tried.Classification)
+	}
+	if status, raw := admin.raw("GET", "/api/v1/bot/missed?limit=0", nil); status != 400 || !strings.Contains(string(raw), "limit must be a number from 1 to 100") {
+		t.Fatalf("limit=0: %d %s", status, raw)
 	}
 }

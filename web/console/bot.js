@@ -29,6 +29,79 @@ export async function showBot(apiFn) {
   skills = s.skills;
   widgetLanguage = w.language || "";
   render();
+  loadMissed();
+}
+
+// The questions the bot missed lately (not understood, or its guesses
+// turned down), most asked first. "Teach" adds one to an intent's training
+// phrases or an article's example questions in the draft; saving the bot
+// trains it, and taught questions leave the list.
+async function loadMissed() {
+  const list = $(".bot-missed-list");
+  let page;
+  try {
+    page = await api("GET", "/bot/missed?limit=20");
+  } catch (e) {
+    $(".bot-missed-status").textContent = "Could not load the missed questions: " + e.message;
+    return;
+  }
+  list.textContent = "";
+  $(".bot-missed-status").textContent = page.items.length ? "" : "Nothing missed lately.";
+  for (const q of page.items) list.append(missedItem(q));
+}
+
+// targets lists what a question can be taught to, from the draft being
+// edited: its intents and its articles.
+function targets() {
+  const out = [];
+  for (const d of document.querySelectorAll(".bot-intent")) {
+    const name = $("[name=name]", d).value.trim();
+    if (name) out.push({ label: "intent:" + name, text: "Intent: " + name, field: $("[name=phrases]", d) });
+  }
+  for (const d of document.querySelectorAll(".bot-article")) {
+    const id = $("[name=id]", d).value.trim();
+    if (id) out.push({ label: "article:" + id, text: "Article: " + ($("[name=title]", d).value.trim() || id), field: $("[name=questions]", d) });
+  }
+  return out;
+}
+
+function missedItem(q) {
+  const li = document.createElement("li");
+  const text = document.createElement("span");
+  text.className = "bot-missed-question";
+  text.textContent = q.question;
+  const count = document.createElement("span");
+  count.className = "bot-missed-count";
+  count.textContent = (q.count > 1 ? `asked ${q.count} times · ` : "") + "last " + new Date(q.last_at).toLocaleString();
+  const to = document.createElement("select");
+  to.setAttribute("aria-label", "Teach the bot to answer “" + q.question + "” with");
+  const fill = () => {
+    const chosen = to.value || q.best_guess;
+    to.length = 0;
+    to.append(new Option("Teach it as…", ""));
+    for (const x of targets()) to.append(new Option(x.text, x.label, false, x.label === chosen));
+  };
+  fill();
+  to.addEventListener("focus", fill); // intents added to the draft since
+  const teach = document.createElement("button");
+  teach.type = "button";
+  teach.textContent = "Teach";
+  teach.addEventListener("click", () => {
+    const target = targets().find((x) => x.label === to.value);
+    if (!target) {
+      $(".bot-missed-status").textContent = "Choose the intent or article that answers it first.";
+      to.focus();
+      return;
+    }
+    target.field.value = [...lines(target.field.value), q.question].join("\n");
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    $(".bot-missed-status").textContent = `Added “${q.question}” to ${target.text}. Save the bot to train it.`;
+    // Keyboard users go on with the next question, or to Save.
+    ((next && $("select", next)) || $(".bot-save")).focus();
+  });
+  li.append(text, count, to, teach);
+  return li;
 }
 
 function error(text) { $(".bot-error").textContent = text || ""; }
@@ -158,6 +231,7 @@ async function save() {
     doc = await api("PUT", "/bot", collect(), doc.version ? { "If-Match": String(doc.version) } : {});
     render();
     $(".bot-version").textContent = "Saved · version " + doc.version;
+    loadMissed();
   } catch (e) {
     error(e.status === 409 ? "Someone else saved the bot meanwhile. Reload the Bot tab to see their version." : e.message);
   }
@@ -171,6 +245,7 @@ async function importFile(file) {
     doc = await api("POST", "/bot/import?file=" + encodeURIComponent(file.name), new Blob([await file.text()], { type: types[ext] || "text/plain" }));
     render();
     $(".bot-version").textContent = "Imported " + file.name + " · version " + doc.version;
+    loadMissed();
   } catch (e) {
     error(e.message);
   }
