@@ -109,9 +109,10 @@ type Session struct {
 	Offered map[string]string `json:"offered,omitempty"`
 	// Answered is the label of the last answer, for its feedback.
 	Answered string `json:"answered,omitempty"`
-	// Asked is the question the bot last offered its guesses for ("Did
-	// you mean …?"): when the visitor answers "Something else", the miss
-	// reports it, so admins see the questions the bot got wrong.
+	// Asked is the visitor's question the bot's last message replied to
+	// (an answer, or "Did you mean …?"): when the visitor then says the
+	// answer did not help, or turns the guesses down, the event names it,
+	// so admins see the questions the bot got wrong.
 	Asked      string            `json:"asked,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Trigger is what the last turn answered (a visitor message's ID).
@@ -190,10 +191,7 @@ func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) 
 	offered, asked := sess.Offered, sess.Asked
 	sess.Offered, sess.Asked = nil, ""
 	if action, ok := offered[strings.ToLower(text)]; ok {
-		if action == "none" {
-			return b.miss(sess, "", 0, asked, env)
-		}
-		return b.act(ctx, sess, action, env)
+		return b.act(ctx, sess, action, asked, env)
 	}
 	if b.say.askedForPerson.MatchString(text) {
 		return b.handoff(sess, sess.Answered, ReasonAsked, env) // the last topic tells the agent what it is about
@@ -267,6 +265,7 @@ func (b *Brain) understand(ctx context.Context, sess *Session, text string, env 
 		return b.handoff(sess, c.Label, ReasonAsked, env)
 	case BandAnswer:
 		t := b.answer(ctx, sess, c.Label, env)
+		sess.Asked = text
 		t.Confidence = c.Confidence
 		for i := range t.Events {
 			if t.Events[i].Type == parley.EventBotAnswered {
@@ -307,14 +306,22 @@ func (b *Brain) title(label string) string {
 	return strings.ToUpper(h[:1]) + h[1:]
 }
 
-// act carries out a quick reply the bot offered.
-func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) Turn {
+// act carries out a quick reply the bot offered; asked is the question
+// the offer followed (see Session.Asked).
+func (b *Brain) act(ctx context.Context, sess *Session, action, asked string, env Env) Turn {
 	switch action {
 	case labelHandoff:
 		return b.handoff(sess, sess.Answered, ReasonAsked, env)
+	case "none": // both guesses turned down
+		t := b.miss(sess, "", 0, asked, env)
+		t.Events[0].Data["declined"] = true
+		return t
 	case "helpful:yes", "helpful:no":
 		helpful := action == "helpful:yes"
 		t := Turn{Band: BandOther, Events: []TurnEvent{{Type: parley.EventBotFeedback, Data: map[string]any{"helpful": helpful, "answer": sess.Answered}}}}
+		if asked != "" {
+			t.Events[0].Data["question"] = asked
+		}
 		if helpful {
 			sess.Misses, sess.Unhelpful = 0, 0
 			t.Messages = []Out{{Text: b.say.glad}}
@@ -331,7 +338,8 @@ func (b *Brain) act(ctx context.Context, sess *Session, action string, env Env) 
 		return t
 	}
 	t := b.answer(ctx, sess, action, env)
-	t.Confidence = 1 // the visitor chose it
+	sess.Asked = asked // the question the chosen answer replies to
+	t.Confidence = 1   // the visitor chose it
 	return t
 }
 

@@ -65,11 +65,16 @@ func TestNotHelpfulTwiceHandsOff(t *testing.T) {
 	b := demoBrain(t)
 	sess := &Session{}
 	b.Reply(context.Background(), sess, "what is your return policy", open)
-	if turn := b.Reply(context.Background(), sess, "no", open); turn.Handoff != nil {
+	turn := b.Reply(context.Background(), sess, "no", open)
+	if turn.Handoff != nil {
 		t.Fatalf("one unhelpful answer handed off: %+v", turn)
 	}
+	// The feedback names the question, for the admins' list of questions to teach.
+	if ev := turn.Events[0]; ev.Data["helpful"] != false || ev.Data["question"] != "what is your return policy" || ev.Data["answer"] != "article:returns" {
+		t.Fatalf("unhelpful feedback event %+v", ev)
+	}
 	b.Reply(context.Background(), sess, "which payment methods do you accept", open)
-	turn := b.Reply(context.Background(), sess, "No", open)
+	turn = b.Reply(context.Background(), sess, "No", open)
 	if turn.Handoff == nil || turn.Handoff.Reason != ReasonMisses {
 		t.Fatalf("second unhelpful answer: %+v", turn)
 	}
@@ -152,11 +157,14 @@ func TestConfirmBandOffersTheTopTwo(t *testing.T) {
 	if picked.Band != BandAnswer {
 		t.Fatalf("picking a guess: %+v", picked)
 	}
+	if fb := b.Reply(context.Background(), sess, "no", open); fb.Events[0].Data["question"] != "problem with my card" {
+		t.Fatalf("the chosen answer did not help; feedback %+v", fb.Events[0])
+	}
 	// Turning both guesses down is a miss that names the question, for
 	// the admins' list of questions to teach the bot.
 	b.Reply(context.Background(), sess, "problem with my card", open)
 	declined := b.Reply(context.Background(), sess, "something ELSE", open)
-	if declined.Band != BandMiss || declined.Events[0].Data["question"] != "problem with my card" {
+	if declined.Band != BandMiss || declined.Events[0].Data["question"] != "problem with my card" || declined.Events[0].Data["declined"] != true {
 		t.Fatalf("declining the guesses: %+v", declined)
 	}
 	if sess.Asked != "" {

@@ -211,25 +211,30 @@ func (a *API) handleTestBot(w http.ResponseWriter, r *http.Request, p parley.Pri
 	return nil
 }
 
-// missedQuestion is a question the bot did not understand (or whose
-// guesses the visitor turned down), with how often it was asked lately.
+// missedQuestion is a question the bot got wrong lately: not understood,
+// both guesses turned down, or answered unhelpfully.
 type missedQuestion struct {
-	Question       string    `json:"question"`
+	Question string `json:"question"`
+	// Reason is the latest: not_understood, declined (the visitor turned
+	// down both guesses) or unhelpful (the visitor said the answer did
+	// not help).
+	Reason         string    `json:"reason"`
 	Count          int       `json:"count"`
 	LastAt         time.Time `json:"last_at"`
-	BestGuess      string    `json:"best_guess,omitempty"`
+	BestGuess      string    `json:"best_guess,omitempty"` // not_understood: the classifier's best label
+	Answer         string    `json:"answer,omitempty"`     // unhelpful: the label of the answer given
 	Confidence     float64   `json:"confidence"`
 	ConversationID string    `json:"conversation_id"`
 }
 
-// missedScan is how many of the latest bot.missed events the list is made
-// from.
+// missedScan is how many of the latest bot.missed and bot.feedback events
+// the list is made from.
 const missedScan = 1000
 
-// handleBotMissed lists the questions the bot missed lately, most asked
+// handleBotMissed lists the questions the bot got wrong lately, most asked
 // first, leaving out those already taught to it (a training phrase of an
 // intent or an example question of an article), so admins can teach it
-// the rest. Erased conversations' questions are gone with them.
+// the rest. Erased conversations' questions are gone with their events.
 func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -243,18 +248,21 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	taught := map[string]bool{}
+	// taught maps each question taught to the bot to the labels it is
+	// taught as (intent:NAME, article:ID).
+	taught := map[string][]string{}
 	for _, in := range doc.Config.Intents {
 		for _, ph := range in.Phrases {
-			taught[questionKey(ph)] = true
+			taught[questionKey(ph)] = append(taught[questionKey(ph)], "intent:"+in.Name)
 		}
 	}
 	for _, ar := range doc.Config.Articles {
 		for _, q := range ar.Questions {
-			taught[questionKey(q)] = true
+			taught[questionKey(q)] = append(taught[questionKey(q)], "article:"+ar.ID)
 		}
 	}
-	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Types: []string{parley.EventBotMissed}, Limit: missedScan, Newest: true})
+	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{
+		Types: []string{parley.EventBotMissed, parley.EventBotFeedback}, Limit: missedScan, Newest: true})
 	if err != nil {
 		return err
 	}
@@ -265,19 +273,31 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 			Question   string  `json:"question"`
 			BestGuess  string  `json:"best_guess"`
 			Confidence float64 `json:"confidence"`
+			Declined   bool    `json:"declined"`
+			Helpful    *bool   `json:"helpful"`
+			Answer     string  `json:"answer"`
 		}
 		if json.Unmarshal(e.Data, &d) != nil || strings.TrimSpace(d.Question) == "" {
 			continue
 		}
+		q := &missedQuestion{Question: d.Question, Reason: "not_understood", Count: 1, LastAt: e.CreatedAt, ConversationID: e.ConversationID,
+			BestGuess: d.BestGuess, Confidence: d.Confidence}
+		switch {
+		case e.Type == parley.EventBotFeedback && (d.Helpful == nil || *d.Helpful):
+			continue // it helped
+		case e.Type == parley.EventBotFeedback:
+			q.Reason, q.Answer, q.BestGuess = "unhelpful", d.Answer, ""
+		case d.Declined:
+			q.Reason = "declined"
+		}
 		key := questionKey(d.Question)
-		if taught[key] {
+		if slices.ContainsFunc(taught[key], func(label string) bool { return q.Reason != "unhelpful" || label != q.Answer }) {
+			continue // taught since (an unhelpful answer's question: taught as something else)
+		}
+		if seen := byKey[key]; seen != nil {
+			seen.Count++
 			continue
 		}
-		if q := byKey[key]; q != nil {
-			q.Count++
-			continue
-		}
-		q := &missedQuestion{Question: d.Question, Count: 1, LastAt: e.CreatedAt, BestGuess: d.BestGuess, Confidence: d.Confidence, ConversationID: e.ConversationID}
 		byKey[key] = q
 		items = append(items, q)
 	}

@@ -338,6 +338,9 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	if q := evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-list .bot-missed-question").textContent`); q != "Do you ship to Norway?" {
 		t.Fatalf("missed question shown: %q", q)
 	}
+	if why := evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-list .bot-missed-count").textContent`); !strings.HasPrefix(why, "both guesses turned down · last ") {
+		t.Fatalf("why it is listed: %q", why)
+	}
 	admin.shot("missed-question")
 	// Teach needs a choice first.
 	admin.press(".bot-missed-list li button")

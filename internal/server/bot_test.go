@@ -334,6 +334,9 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 	b := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, b)
 	admin := ts.withKey(t, b.apiKey)
+	// ask says each of words in a new conversation, waiting for the bot's
+	// reply to each: every reply here ends with quick replies (the
+	// guesses, "Did this help?", or "Talk to a person").
 	ask := func(words ...string) {
 		v := ts.newVisitor(t, b.account.ID)
 		conv := v.open(t)
@@ -341,22 +344,26 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 		ws.subscribe(conv.ID, 0)
 		for i, w := range words {
 			ws.sendText(conv.ID, fmt.Sprintf("m%d", i), w)
-			nextBot(t, ws, conv.ID)
+			for nextBot(t, ws, conv.ID).Type != parley.MessageQuickReplies {
+			}
 		}
 	}
 	ask("do you ship to Norway?", "Something else") // the bot offers two guesses; neither is it
 	ask("osifhaskdnkauer")
 	ask("Do you ship to  norway", "something else")
+	ask("Can I send back a gift?", "No") // answered, but it did not help
 	type missed struct {
-		Question       string
-		Count          int
-		BestGuess      string `json:"best_guess"`
-		ConversationID string `json:"conversation_id"`
+		Question, Reason, Answer string
+		Count                    int
+		ConversationID           string `json:"conversation_id"`
 	}
 	var page struct{ Items []missed }
 	admin.do("GET", "/api/v1/bot/missed", nil, &page)
-	if len(page.Items) != 2 || page.Items[0].Question != "Do you ship to  norway" || page.Items[0].Count != 2 ||
-		page.Items[1].Question != "osifhaskdnkauer" || page.Items[1].Count != 1 || page.Items[1].ConversationID == "" {
+	if len(page.Items) != 3 ||
+		page.Items[0] != (missed{Question: "Do you ship to  norway", Reason: "declined", Count: 2, ConversationID: page.Items[0].ConversationID}) ||
+		page.Items[1] != (missed{Question: "Can I send back a gift?", Reason: "unhelpful", Answer: "article:returns", Count: 1, ConversationID: page.Items[1].ConversationID}) ||
+		page.Items[2] != (missed{Question: "osifhaskdnkauer", Reason: "not_understood", Count: 1, ConversationID: page.Items[2].ConversationID}) ||
+		page.Items[2].ConversationID == "" {
 		t.Fatalf("missed questions: %+v", page.Items)
 	}
 	// Taught as an example question of the delivery article, it is answered and off the list.
@@ -369,8 +376,17 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 	article["questions"] = append(article["questions"].([]any), "Do you ship to Norway?")
 	admin.do("PUT", "/api/v1/bot", doc.Config, nil)
 	admin.do("GET", "/api/v1/bot/missed", nil, &page)
-	if len(page.Items) != 1 || page.Items[0].Question != "osifhaskdnkauer" {
+	if len(page.Items) != 2 || page.Items[0].Question != "Can I send back a gift?" || page.Items[1].Question != "osifhaskdnkauer" {
 		t.Fatalf("after teaching the bot: %+v", page.Items)
+	}
+	// Taught as the answer it already got, an unhelpful question stays: the
+	// answer is what did not help.
+	article = doc.Config["articles"].([]any)[1].(map[string]any)
+	article["questions"] = append(article["questions"].([]any), "can I send back a gift")
+	admin.do("PUT", "/api/v1/bot", doc.Config, nil)
+	admin.do("GET", "/api/v1/bot/missed", nil, &page)
+	if len(page.Items) != 2 || page.Items[0].Reason != "unhelpful" {
+		t.Fatalf("after teaching it the same answer: %+v", page.Items)
 	}
 	var tried struct{ Classification bot.Classification }
 	admin.do("POST", "/api/v1/bot/test", map[string]any{"text": "do you ship to Norway?"}, &tried)

@@ -32,8 +32,8 @@ export async function showBot(apiFn) {
   loadMissed();
 }
 
-// The questions the bot missed lately (not understood, or its guesses
-// turned down), most asked first. "Teach" adds one to an intent's training
+// The questions the bot got wrong lately (not understood, its guesses
+// turned down, or its answer said not to help), most asked first. "Teach" adds one to an intent's training
 // phrases or an article's example questions in the draft; saving the bot
 // trains it, and taught questions leave the list.
 async function loadMissed() {
@@ -72,7 +72,10 @@ function missedItem(q) {
   text.textContent = q.question;
   const count = document.createElement("span");
   count.className = "bot-missed-count";
-  count.textContent = (q.count > 1 ? `asked ${q.count} times · ` : "") + "last " + new Date(q.last_at).toLocaleString();
+  const answered = targets().find((x) => x.label === q.answer);
+  const why = { not_understood: "not understood", declined: "both guesses turned down",
+    unhelpful: `answered with ${answered ? answered.text : q.answer}: did not help` }[q.reason] || q.reason;
+  count.textContent = why + " · " + (q.count > 1 ? `asked ${q.count} times · ` : "") + "last " + new Date(q.last_at).toLocaleString();
   const to = document.createElement("select");
   to.setAttribute("aria-label", "Teach the bot to answer “" + q.question + "” with");
   const fill = () => {
