@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -162,8 +163,7 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	}
 	admin.shot("bot-test-box")
 	// A broken flow is refused with its place; nothing is saved.
-	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
-		flows[0].steps[0].next = "nowhere"; f.value = JSON.stringify(flows); return true })()`)
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".bot-flow .bot-step [name=next]").value = "nowhere"; return true })()`)
 	admin.press(".bot-save")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-error").textContent`), `flows[0].steps[0].next: no step "nowhere"`)
@@ -173,8 +173,7 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 		t.Fatalf("a refused save changed the bot: version %d, %d intents", version, len(cfg.Intents))
 	}
 	// Fixed, it saves as version 2 and the running bot answers with it.
-	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".bot-flows"); const flows = JSON.parse(f.value);
-		flows[0].steps[0].next = "email"; f.value = JSON.stringify(flows); return true })()`)
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".bot-flow .bot-step [name=next]").value = "email"; return true })()`)
 	admin.press(".bot-save")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 2")
@@ -371,5 +370,87 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	ws.sendText(conv.ID, "q3", "do you ship to norway")
 	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>Standard delivery</strong>") {
 		t.Fatalf("the taught bot answered %+v", m)
+	}
+}
+
+// An admin builds a flow step by step — each step showing the fields its
+// kind uses — runs it in the test box and saves it; flows saved through the
+// editor come back as they were.
+func TestAdminBuildsAFlowStepByStep(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	before, _, err := bot.Load(t.Context(), ts.Store, brand.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
+	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-flow")))
+	admin.press(".bot-save")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 2")
+	})
+	if after, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); !reflect.DeepEqual(after.Flows, before.Flows) {
+		t.Fatalf("the demo's flows changed by going through the editor:\n%+v\nwant\n%+v", after.Flows, before.Flows)
+	}
+
+	admin.press(".bot-add-flow")
+	hidden := evalIn[string](t, admin.ctx, `(() => {
+		const d = [...document.querySelectorAll(".bot-flow")].pop();
+		d.querySelector("[name=flow_name]").value = "gift_wrap";
+		const set = (li, v) => { for (const [k, x] of Object.entries(v)) {
+			const el = li.querySelector("[name=" + k + "]");
+			if (el.type === "checkbox") el.checked = x; else el.value = x;
+			if (k === "kind") el.dispatchEvent(new Event("change"));
+		} };
+		const add = (v) => { d.querySelector(".bot-add-step").click(); set([...d.querySelectorAll(".bot-step")].pop(), v); };
+		set(d.querySelector(".bot-step"), {id: "wrap", kind: "ask", text: "Shall we gift-wrap it?", choices: "Yes\nNo", attribute: "wrap", next: "route"});
+		add({id: "route", kind: "branch", attribute: "wrap", cases: "Yes -> wrapped", next: "plain"});
+		add({id: "wrapped", kind: "end", text: "We'll wrap it."});
+		add({id: "plain", kind: "end", text: "No wrapping then.", close: true});
+		// What a branch step shows: its attribute, cases and next, not text or choices.
+		const route = d.querySelectorAll(".bot-step")[1];
+		return [...route.querySelectorAll("label[data-field]")].filter((l) => l.hidden).map((l) => l.dataset.field).join(",") })()`)
+	if hidden != "text,choices,buttons,validate,retry,url,on_error,skill,close" {
+		t.Fatalf("a branch step hides %s", hidden)
+	}
+	evalIn[bool](t, admin.ctx, `(() => { [...document.querySelectorAll(".bot-flow")].pop().scrollIntoView(); return true })()`)
+	admin.shot("flow-steps")
+	admin.press(".bot-add-intent")
+	evalIn[bool](t, admin.ctx, `(() => { const d = [...document.querySelectorAll(".bot-intent")].pop();
+		d.querySelector("[name=name]").value = "gift_wrap";
+		d.querySelector("[name=phrases]").value = "can you gift wrap my order\ngift wrapping\nwrap it as a present";
+		d.querySelector("[name=flow]").value = "gift_wrap";
+		return d.querySelector("[name=flow]").value === "gift_wrap" })()`)
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "could you gift wrap my order?\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log").textContent`), "Shall we gift-wrap it?")
+	})
+	admin.press(".bot-test-log li:last-child .bot-choices button")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log").textContent`), "We'll wrap it.")
+	}, func() string {
+		admin.shot("failure")
+		return "test log: " + evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log").textContent`)
+	})
+	admin.shot("flow-built")
+	admin.press(".bot-save")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 3")
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent + " / " + document.querySelector(".bot-error").textContent`)
+	})
+	cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID)
+	want := bot.Flow{Name: "gift_wrap", Steps: []bot.Step{
+		{ID: "wrap", Kind: bot.StepAsk, Text: "Shall we gift-wrap it?", Choices: []string{"Yes", "No"}, Attribute: "wrap", Next: "route"},
+		{ID: "route", Kind: bot.StepBranch, Attribute: "wrap", Cases: []bot.Case{{Equals: "Yes", Next: "wrapped"}}, Next: "plain"},
+		{ID: "wrapped", Kind: bot.StepEnd, Text: "We'll wrap it."},
+		{ID: "plain", Kind: bot.StepEnd, Text: "No wrapping then.", Close: true},
+	}}
+	if len(cfg.Flows) != len(before.Flows)+1 || !reflect.DeepEqual(cfg.Flows[len(cfg.Flows)-1], want) {
+		t.Fatalf("saved flows: %+v", cfg.Flows)
+	}
+	if in := cfg.Intents[len(cfg.Intents)-1]; in.Name != "gift_wrap" || in.Flow != "gift_wrap" || in.Answer != "" {
+		t.Fatalf("saved intent %+v", in)
 	}
 }

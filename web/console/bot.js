@@ -1,6 +1,7 @@
-// Bot editor (admins): settings, knowledge-base articles, intents, flows as
-// JSON, import/export, and a test box that shows what the bot would answer
-// — on the draft being edited — and with what confidence.
+// Bot editor (admins): settings, knowledge-base articles, intents, flows
+// (step by step), import/export, a test box that shows what the bot would
+// answer — on the draft being edited — and with what confidence, and the
+// questions the bot missed, to teach it.
 const $ = (s, el = document) => el.querySelector(s);
 
 let api = null;
@@ -157,7 +158,12 @@ function intentEditor(i, flows) {
   const flow = document.createElement("select");
   flow.name = "flow";
   flow.append(new Option("— answer with text —", ""));
-  for (const f of flows) flow.append(new Option("flow: " + f, f, false, f === i.flow));
+  const fill = (names, value) => {
+    flow.length = 1;
+    for (const f of names) flow.append(new Option("flow: " + f, f, false, f === value));
+  };
+  fill(flows, i.flow);
+  flow.addEventListener("focus", () => fill(flowNames(), flow.value)); // flows added to the draft since
   d.append(sum,
     field("Name", input("name", i.name, { placeholder: "order_status" })),
     field("Training phrases, one per line", input("phrases", (i.phrases || []).join("\n"), { multiline: true, rows: 4 })),
@@ -166,6 +172,124 @@ function intentEditor(i, flows) {
     removeButton("Delete intent", d));
   $("[name=name]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New intent"));
   return d;
+}
+
+// Flows are edited as steps: each step shows the fields its kind uses.
+const stepKinds = {
+  say: "Say", ask: "Ask and store the answer", branch: "Branch on an attribute",
+  webhook: "Call a webhook", handoff: "Hand off to people", end: "End",
+};
+const stepFields = {
+  text: ["say", "ask", "handoff", "end"], choices: ["say", "ask"], buttons: ["say", "ask"],
+  attribute: ["ask", "branch"], validate: ["ask"], retry: ["ask"], cases: ["branch"],
+  url: ["webhook"], on_error: ["webhook"], skill: ["handoff"], close: ["end"], next: ["say", "ask", "branch", "webhook"],
+};
+
+function checkbox(name, checked) {
+  const el = document.createElement("input");
+  el.type = "checkbox";
+  el.name = name;
+  el.checked = !!checked;
+  return el;
+}
+
+function select(name, options, value) {
+  const el = document.createElement("select");
+  el.name = name;
+  for (const [v, label] of options) el.append(new Option(label, v, false, v === value));
+  if (value && el.value !== value) el.append(new Option(value, value, false, true)); // kept as it was
+  return el;
+}
+
+function stepEditor(st) {
+  const li = document.createElement("li");
+  li.className = "bot-step";
+  const kind = select("kind", Object.entries(stepKinds), st.kind || "say");
+  const cases = (st.cases || []).map((c) => `${c.equals} -> ${c.next}`).join("\n");
+  const fields = {
+    text: field("Text (Markdown)", input("text", st.text, { multiline: true, rows: 2 })),
+    choices: field("Choices, one per line", input("choices", (st.choices || []).join("\n"), { multiline: true, rows: 2 })),
+    buttons: field("Show choices as buttons", checkbox("buttons", st.buttons)),
+    attribute: field("Attribute", input("attribute", st.attribute, { placeholder: "order_number" })),
+    validate: field("Answer must be", select("validate", [["", "default (a choice, if there are any)"], ["text", "text"], ["email", "an email address"], ["number", "a number"], ["choice", "one of the choices"]], st.validate || "")),
+    retry: field("When it is not", input("retry", st.retry, { placeholder: "Said when the answer does not validate" })),
+    cases: field("Cases, one per line: value -> step", input("cases", cases, { multiline: true, rows: 2 })),
+    url: field("HTTPS URL", input("url", st.url, { placeholder: "https://example.com/hook" })),
+    on_error: field("If it fails, go to step (empty: hand off)", input("on_error", st.on_error)),
+    skill: field("To", select("skill", [["", "the bot's handoff queue"], ...skills.map((x) => [x.name, x.name])], st.skill || "")),
+    close: field("Also close the conversation", checkbox("close", st.close)),
+    next: field("Then go to step (empty: end the flow)", input("next", st.next)),
+  };
+  for (const [name, label] of Object.entries(fields)) label.dataset.field = name;
+  const show = () => {
+    li.dataset.kind = kind.value;
+    for (const [name, label] of Object.entries(fields)) label.hidden = !stepFields[name].includes(kind.value);
+  };
+  kind.addEventListener("change", show);
+  const tools = document.createElement("span");
+  tools.className = "bot-step-tools";
+  const move = (label, dir) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.setAttribute("aria-label", dir < 0 ? "Move step up" : "Move step down");
+    b.addEventListener("click", () => {
+      const other = dir < 0 ? li.previousElementSibling : li.nextElementSibling;
+      if (!other) return;
+      if (dir < 0) other.before(li);
+      else other.after(li);
+      b.focus();
+    });
+    return b;
+  };
+  tools.append(move("↑", -1), move("↓", 1), removeButton("Delete step", li));
+  li.append(field("Step id", input("id", st.id, { placeholder: "ask_email" })), field("Kind", kind), ...Object.values(fields), tools);
+  show();
+  return li;
+}
+
+function flowEditor(f) {
+  const d = document.createElement("details");
+  d.className = "bot-flow";
+  const sum = document.createElement("summary");
+  sum.textContent = f.name || "New flow";
+  const steps = document.createElement("ol");
+  steps.className = "bot-steps";
+  for (const st of f.steps || []) steps.append(stepEditor(st));
+  const add = document.createElement("button");
+  add.type = "button";
+  add.className = "bot-add-step";
+  add.textContent = "Add step";
+  add.addEventListener("click", () => {
+    const li = stepEditor({ kind: "say" });
+    steps.append(li);
+    $("[name=id]", li).focus();
+  });
+  d.append(sum, field("Name", input("flow_name", f.name, { placeholder: "track_order" })), steps, add, removeButton("Delete flow", d));
+  $("[name=flow_name]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New flow"));
+  return d;
+}
+
+// readStep reads a step back, with only the fields its kind uses.
+function readStep(li) {
+  const kind = $("[name=kind]", li).value;
+  const st = { id: $("[name=id]", li).value.trim(), kind };
+  const uses = (name) => stepFields[name].includes(kind);
+  const text = (name) => $(`[name=${name}]`, li).value.trim();
+  if (uses("text") && text("text")) st.text = $("[name=text]", li).value;
+  if (uses("choices") && text("choices")) st.choices = lines($("[name=choices]", li).value);
+  if (uses("buttons") && $("[name=buttons]", li).checked) st.buttons = true;
+  for (const name of ["attribute", "validate", "retry", "url", "on_error", "skill", "next"]) {
+    if (uses(name) && text(name)) st[name] = text(name);
+  }
+  if (uses("cases")) {
+    st.cases = lines($("[name=cases]", li).value).map((l) => {
+      const [equals, next = ""] = l.split(/\s*(?:->|→)\s*/);
+      return { equals, next };
+    });
+  }
+  if (uses("close") && $("[name=close]", li).checked) st.close = true;
+  return st;
 }
 
 function render() {
@@ -192,18 +316,23 @@ function render() {
   const ints = $(".bot-intents");
   ints.textContent = "";
   for (const i of c.intents || []) ints.append(intentEditor(i, flows));
-  $(".bot-flows").value = JSON.stringify(c.flows || [], null, 2);
+  const fl = $(".bot-flow-list");
+  fl.textContent = "";
+  for (const x of c.flows || []) fl.append(flowEditor(x));
+}
+
+// flowNames lists the draft's flows, for the intents' "Or run" choice.
+function flowNames() {
+  return [...document.querySelectorAll(".bot-flow [name=flow_name]")].map((el) => el.value.trim()).filter(Boolean);
 }
 
 // collect reads the draft back from the editor.
 function collect() {
   const f = $(".bot-settings");
-  let flows;
-  try {
-    flows = JSON.parse($(".bot-flows").value || "[]");
-  } catch (e) {
-    throw new Error("Flows: " + e.message);
-  }
+  const flows = [...document.querySelectorAll(".bot-flow")].map((d) => ({
+    name: $("[name=flow_name]", d).value.trim(),
+    steps: [...d.querySelectorAll(".bot-step")].map(readStep),
+  }));
   const c = {
     ...doc.config,
     enabled: f.enabled.checked,
@@ -304,10 +433,14 @@ async function test(text) {
 $(".bot-save").addEventListener("click", save);
 $(".bot-import").addEventListener("change", (e) => { if (e.target.files[0]) importFile(e.target.files[0]); e.target.value = ""; });
 $(".bot-add-article").addEventListener("click", () => { const d = articleEditor({}); d.open = true; $(".bot-articles").append(d); $("[name=id]", d).focus(); });
+$(".bot-add-flow").addEventListener("click", () => {
+  const d = flowEditor({ steps: [{ id: "start", kind: "say" }] });
+  d.open = true;
+  $(".bot-flow-list").append(d);
+  $("[name=flow_name]", d).focus();
+});
 $(".bot-add-intent").addEventListener("click", () => {
-  let flows = [];
-  try { flows = JSON.parse($(".bot-flows").value || "[]").map((f) => f.name); } catch { /* shown on save */ }
-  const d = intentEditor({}, flows);
+  const d = intentEditor({}, flowNames());
   d.open = true;
   $(".bot-intents").append(d);
   $("[name=name]", d).focus();
