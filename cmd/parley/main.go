@@ -119,6 +119,7 @@ type serveFlags struct {
 	cfg       server.Config
 	perMinute struct{ login, visitors, beacons int }
 	origins   string
+	proxies   string
 	logLevel  string
 	logFormat string
 }
@@ -135,6 +136,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.Int64Var(&f.cfg.MaxAttachmentBytes, "max-attachment-bytes", 10<<20, "largest attachment (images and PDFs)")
 	fs.Int64Var(&f.cfg.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame from a client")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
+	fs.StringVar(&f.proxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (empty: none)")
 	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")
 	fs.IntVar(&f.perMinute.login, "login-per-minute", 10, "login attempts per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.visitors, "visitors-per-minute", 60, "new visitor tokens per client address per minute (0: no limit)")
@@ -173,6 +175,9 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	}
 	if f.origins != "" {
 		f.cfg.AllowedOrigins = strings.Split(f.origins, ",")
+	}
+	if f.cfg.TrustedProxies, err = server.ParseTrustedProxies(f.proxies); err != nil {
+		return server.Config{}, nil, err
 	}
 	perMinute := func(n int, burst int) server.RateLimit {
 		if n <= 0 {

@@ -569,3 +569,23 @@ func TestBenchConfinesTheServerItStarts(t *testing.T) {
 		t.Fatal("--server-cpus with --url was accepted")
 	}
 }
+
+func TestTrustedProxiesComeFromTheFlagOrTheEnvironment(t *testing.T) {
+	env := func(k string) string {
+		if k == "PARLEY_TRUSTED_PROXIES" {
+			return "10.0.0.0/8, 192.0.2.7"
+		}
+		return ""
+	}
+	cfg, _, err := parseServe("serve", nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[10.0.0.0/8 192.0.2.7/32]" {
+		t.Fatalf("trusted proxies %s", got)
+	}
+	if _, _, err := parseServe("serve", []string{"--trusted-proxies", "lb.internal"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), `"lb.internal" is neither an address nor a CIDR range`) {
+		t.Fatalf("a name instead of an address: %v", err)
+	}
+}

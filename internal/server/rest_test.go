@@ -647,6 +647,66 @@ func TestAttachmentsAreCheckedAndServedOnlyToParticipants(t *testing.T) {
 	}
 }
 
+// Behind a load balancer every request comes from its address: with the
+// balancer trusted, rate limits and the audit log see each visitor's own
+// address; without it, a client cannot dodge its limit by writing
+// X-Forwarded-For.
+func TestRateLimitsAndTheAuditLogSeeTheClientBehindATrustedProxy(t *testing.T) {
+	limits := server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: 2}}
+	loopback, _ := server.ParseTrustedProxies("127.0.0.1")
+	behind := startServer(t, t.TempDir(), func(c *server.Config) { c.RateLimits = &limits; c.TrustedProxies = loopback })
+	direct := startServer(t, t.TempDir(), func(c *server.Config) { c.RateLimits = &limits })
+	send := func(ts *testServer, method, path, forwardedFor, apiKey string, body any) (int, []byte) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, ts.url+path, strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		if apiKey != "" {
+			req.Header.Set("Authorization", "Bearer "+apiKey)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, raw
+	}
+	login := func(ts *testServer, forwardedFor string) int {
+		st, _ := send(ts, "POST", "/api/v1/auth/login", forwardedFor, "", map[string]any{"email": "nobody@acme.test", "password": "guess"})
+		return st
+	}
+	for _, who := range []string{"198.51.100.1", "198.51.100.1"} {
+		if st := login(behind, who); st != 401 {
+			t.Fatalf("a guess from %s: %d", who, st)
+		}
+	}
+	if st := login(behind, "198.51.100.1"); st != 429 {
+		t.Fatalf("a third guess from the same visitor behind the proxy: %d", st)
+	}
+	if st := login(behind, "6.6.6.6, 198.51.100.2"); st != 401 {
+		t.Fatalf("another visitor behind the same proxy was limited: %d", st)
+	}
+	for i, who := range []string{"198.51.100.1", "198.51.100.2"} {
+		if st := login(direct, who); st != 401 {
+			t.Fatalf("guess %d: %d", i, st)
+		}
+	}
+	if st := login(direct, "198.51.100.3"); st != 429 {
+		t.Fatalf("a header the server does not trust dodged the limit: %d", st)
+	}
+	b := seedBrand(t, behind, "Acme")
+	if st, raw := send(behind, "POST", "/api/v1/skills", "198.51.100.9", b.apiKey, map[string]string{"name": "vip"}); st != 201 {
+		t.Fatalf("create a skill: %d %s", st, raw)
+	}
+	var audit struct{ Entries []parley.AuditEntry }
+	behind.withKey(t, b.apiKey).do("GET", "/api/v1/audit-log", nil, &audit)
+	if len(audit.Entries) == 0 || audit.Entries[0].Action != "POST /api/v1/skills" || audit.Entries[0].IP != "198.51.100.9" {
+		t.Fatalf("audit entries %+v", audit.Entries)
+	}
+}
+
 func TestPublicEndpointsAreRateLimited(t *testing.T) {
 	limits := server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: 3}, ConsumerTokens: server.RateLimit{Every: time.Hour, Burst: 2}}
 	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.RateLimits = &limits })

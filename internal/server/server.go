@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,9 @@ type Config struct {
 	Webhooks webhook.Options
 	// BotLimits bound bot configurations; zero fields take bot.DefaultLimits.
 	BotLimits bot.Limits
+	// TrustedProxies are the reverse proxies (load balancers) whose
+	// X-Forwarded-For names the client; empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is a running node.
@@ -208,7 +212,7 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	guarded.Handle("POST /api/v1/consumer-tokens", limited(limits.ConsumerTokens, mux))
 	guarded.Handle("POST /widget/beacon", limited(limits.Beacons, mux))
 	guarded.Handle("/", mux)
-	return s.observe(securityHeaders(guarded))
+	return s.observe(securityHeaders(clientAddress(s.cfg.TrustedProxies, guarded)))
 }
 
 // observe counts requests per route pattern and status.
