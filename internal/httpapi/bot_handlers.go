@@ -227,9 +227,13 @@ type missedQuestion struct {
 	ConversationID string    `json:"conversation_id"`
 }
 
-// missedScan is how many of the latest bot.missed and bot.feedback events
-// the list is made from.
-const missedScan = 1000
+// The list is made from the latest missedScan bot.missed and bot.feedback
+// events among the account's latest missedWindow events of any kind (a
+// bound on the rows read, however rare misses are).
+const (
+	missedScan   = 1000
+	missedWindow = 200_000
+)
 
 // handleBotMissed lists the questions the bot got wrong lately, most asked
 // first, leaving out those already taught to it (a training phrase of an
@@ -261,7 +265,15 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 			taught[questionKey(q)] = append(taught[questionKey(q)], "article:"+ar.ID)
 		}
 	}
-	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{
+	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
+	if err != nil {
+		return err
+	}
+	if len(last) == 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"items": []*missedQuestion{}})
+		return nil
+	}
+	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
 		Types: []string{parley.EventBotMissed, parley.EventBotFeedback}, Limit: missedScan, Newest: true})
 	if err != nil {
 		return err
