@@ -55,6 +55,15 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 	if choices != "Yes|No|Talk to a person" {
 		t.Fatalf("choices %q", choices)
 	}
+	// The log follows the answer to its end: the quick replies are in view, not below it.
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const log = document.querySelector(".log").getBoundingClientRect();
+			const last = [...document.querySelectorAll(".msg.theirs .choices button")].pop().getBoundingClientRect();
+			return last.bottom <= log.bottom + 1 && last.top >= log.top })()`)
+	}, func() string {
+		visitor.shot("failure")
+		return "the quick replies are out of the log's view: " + evalIn[string](t, frame, `(() => { const l = document.querySelector(".log"); return l.scrollTop + " + " + l.clientHeight + " of " + l.scrollHeight })()`)
+	})
 	who := evalIn[string](t, frame, `document.querySelector(".msg.theirs .who").textContent`)
 	if who != "Northwind Assistant" {
 		t.Fatalf("the bot is shown as %q", who)

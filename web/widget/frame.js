@@ -122,6 +122,7 @@ async function start() {
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
   document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
   $(".chat").hidden = false;
+  followLog();
   if (cfg.greeting) addSystem(cfg.greeting);
   outbox.forEach(renderPending);
   bindComposer();
@@ -139,6 +140,8 @@ function setOpen(v) {
     if (cfg) checkForm();
     unread = 0;
     toPage({ type: "unread", count: 0 });
+    // What arrived while the window was closed is at the log's end.
+    requestAnimationFrame(() => { if (atEnd) log().scrollTop = log().scrollHeight; });
     $("#text").focus();
     markRead();
     if (!ws) connect();
@@ -346,8 +349,19 @@ function bubble(cls, who, initials) {
   }
   li.append(b);
   log().append(li);
-  log().scrollTop = log().scrollHeight;
   return b;
+}
+
+// The log follows what arrives — a message's text, its quick replies, an
+// image that finished loading — while the visitor is at its end; once they
+// scroll up to read, it stays where they are until they send.
+let atEnd = true;
+function followLog() {
+  const el = log();
+  const toEnd = () => { if (atEnd) el.scrollTop = el.scrollHeight; };
+  el.addEventListener("scroll", () => { atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 40; });
+  new MutationObserver(toEnd).observe(el, { childList: true, subtree: true, characterData: true });
+  el.addEventListener("load", toEnd, true); // images, which do not bubble their load
 }
 
 function addText(b, text) {
@@ -381,6 +395,7 @@ function addHTML(b, html) {
 function addSystem(text) { addText(bubble("system"), text); }
 
 function renderPending(m) {
+  atEnd = true; // the visitor's own words bring the log back to its end
   const b = bubble("mine");
   addText(b, m.text);
   rendered.set(m.client_id, b.parentElement);
