@@ -15,7 +15,10 @@ const exportPage = 1000
 // ScanEvents calls fn for each event of the account created in [from, to),
 // in seq order.
 func (db *DB) ScanEvents(ctx context.Context, accountID string, from, to time.Time, fn func(*parley.Event) error) error {
-	after := int64(0)
+	after, err := db.seqBefore(ctx, accountID, from.Add(-scanSlack))
+	if err != nil {
+		return err
+	}
 	for {
 		rows, err := db.read.QueryContext(ctx, `SELECT account_id, seq, type, conversation_id, message_seq, data, created_at FROM events
 			WHERE account_id = ? AND seq > ? AND created_at >= ? AND created_at < ? ORDER BY seq LIMIT ?`,
@@ -126,4 +129,36 @@ func (db *DB) ScanMessages(ctx context.Context, accountID string, from, to time.
 			afterSeq = page[len(page)-1].Seq
 		}
 	})
+}
+
+// scanSlack is how far before a range's start a scan of events begins, in
+// case the clock was stepped back between two commits: events are in seq
+// order, and their times follow it unless the clock moved back.
+const scanSlack = time.Hour
+
+// seqBefore finds where a scan of the account's events from t may start:
+// a seq such that every event created at or after t comes after it. Events
+// are appended with their commit's time, so created_at grows with seq and
+// a binary search over seq finds it in a few reads of the primary key,
+// instead of a scan from the first event of the account's whole history.
+func (db *DB) seqBefore(ctx context.Context, accountID string, t time.Time) (int64, error) {
+	var lo, hi int64 // the answer is in [lo, hi]
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE account_id = ?`, accountID).Scan(&hi); err != nil {
+		return 0, err
+	}
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		var seq, created int64
+		err := db.read.QueryRowContext(ctx, `SELECT seq, created_at FROM events WHERE account_id = ? AND seq >= ? ORDER BY seq LIMIT 1`,
+			accountID, mid).Scan(&seq, &created)
+		if err != nil {
+			return 0, err
+		}
+		if created < micros(t) {
+			lo = seq // this one and all before it are older than t
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
 }

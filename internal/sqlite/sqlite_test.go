@@ -2,11 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,5 +190,77 @@ func TestEventCursorsContinueAfterReopen(t *testing.T) {
 		if e.Seq != int64(i+1) {
 			t.Fatalf("after reopen, event %d has seq %d: %+v", i, e.Seq, events)
 		}
+	}
+}
+
+// A scan of a range of events (exports, metrics) returns exactly the
+// events of the range, starting near it rather than at the first event of
+// the account's history — also when the clock was stepped back between
+// two commits.
+func TestScanningEventsReadsExactlyTheRange(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var now atomic.Int64
+	db := openFile(t, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Now: func() time.Time { return time.UnixMicro(now.Load()).UTC() }})
+	at := func(d time.Duration) { now.Store(t0.Add(d).UnixMicro()) }
+	at(0)
+	a := &parley.Account{Name: "Acme"}
+	db.CreateAccount(ctx, a)
+	other := &parley.Account{Name: "Other"}
+	db.CreateAccount(ctx, other)
+	signal := func(acc *parley.Account, name string) {
+		if err := db.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: parley.EventWidgetLoaded, Data: json.RawMessage(`{"n":"` + name + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := 24 * time.Hour
+	for d := range 100 {
+		for h := range 4 {
+			at(time.Duration(d)*day + time.Duration(h)*6*time.Hour)
+			signal(a, fmt.Sprintf("d%d-h%d", d, h))
+			signal(other, "other")
+		}
+	}
+	// The clock steps back across midnight between two commits.
+	at(100*day + 5*time.Minute)
+	signal(a, "d100-first")
+	at(100*day - 10*time.Minute)
+	signal(a, "d99-stepped-back")
+	at(100*day + 20*time.Minute)
+	signal(a, "d100-after")
+	scan := func(from, to time.Time) []string {
+		var got []string
+		if err := db.ScanEvents(ctx, a.ID, from, to, func(e *parley.Event) error {
+			if e.Type == parley.EventWidgetLoaded {
+				var d struct{ N string }
+				json.Unmarshal(e.Data, &d)
+				got = append(got, d.N)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := strings.Join(scan(t0.Add(50*day), t0.Add(51*day)), " "); got != "d50-h0 d50-h1 d50-h2 d50-h3" {
+		t.Fatalf("day 50: %s", got)
+	}
+	if got := strings.Join(scan(t0.Add(50*day+time.Microsecond), t0.Add(50*day+12*time.Hour+time.Microsecond)), " "); got != "d50-h1 d50-h2" {
+		t.Fatalf("day 50, from just after midnight to just after noon: %s", got)
+	}
+	if got := strings.Join(scan(t0.Add(100*day), t0.Add(101*day)), " "); got != "d100-first d100-after" {
+		t.Fatalf("day 100, the clock stepped back: %s", got)
+	}
+	if got := strings.Join(scan(t0.Add(99*day), t0.Add(100*day)), " "); got != "d99-h0 d99-h1 d99-h2 d99-h3 d99-stepped-back" {
+		t.Fatalf("day 99, the clock stepped back into it: %s", got)
+	}
+	if got := scan(t0.Add(-day), t0); len(got) != 0 {
+		t.Fatalf("before the first event: %v", got)
+	}
+	if got := scan(t0.Add(200*day), t0.Add(201*day)); len(got) != 0 {
+		t.Fatalf("after the last event: %v", got)
+	}
+	if got := scan(t0, t0.Add(200*day)); len(got) != 403 {
+		t.Fatalf("the whole history: %d events", len(got))
 	}
 }
