@@ -145,6 +145,11 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	if lang := evalIn[string](t, admin.ctx, `document.querySelector(".bot-settings [name=language]").value`); lang != "fr" {
 		t.Fatalf("the bot's language is offered as %q, want the widget's fr", lang)
 	}
+	// The console's CSP allows no inline styles: the narrow number fields
+	// are narrow by class (5em: 70 px; a style attribute, blocked, left 88).
+	if w := evalIn[float64](t, admin.ctx, `document.querySelector(".bot-settings [name=answer_at]").getBoundingClientRect().width`); w > 80 {
+		t.Fatalf("the confidence field is %.0f px wide", w)
+	}
 	admin.do(chromedp.SetValue(chromedp.CSS(".bot-settings [name=language]"), "en"))
 	// Add an intent in the editor; the test box tries the draft before saving.
 	admin.do(chromedp.Click(chromedp.CSS(".bot-add-intent")))
