@@ -34,7 +34,14 @@ type Config struct {
 	// Secret signs the requests to External and to flow webhooks
 	// (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature).
 	Secret string `json:"secret,omitempty" yaml:"secret,omitempty"`
+	// IgnoredQuestions are questions the bot missed that an admin chose
+	// not to teach it (a keyboard mash, something off topic): the list of
+	// missed questions leaves them out.
+	IgnoredQuestions []string `json:"ignored_questions,omitempty" yaml:"ignored_questions,omitempty"`
 }
+
+// MaxIgnoredQuestions bounds Config.IgnoredQuestions.
+const MaxIgnoredQuestions = 5000
 
 // Handoff says when the bot gives the conversation to people.
 type Handoff struct {
@@ -416,6 +423,14 @@ func (c *Config) Validate(skills map[string]string, l Limits) error {
 	}
 	if phrases > l.MaxPhrases {
 		return fieldErr("intents", "%d training phrases and questions; the limit is %d", phrases, l.MaxPhrases)
+	}
+	if len(c.IgnoredQuestions) > MaxIgnoredQuestions {
+		return fieldErr("ignored_questions", "%d questions; the limit is %d", len(c.IgnoredQuestions), MaxIgnoredQuestions)
+	}
+	for i, q := range c.IgnoredQuestions {
+		if len([]rune(q)) > l.MaxTextChars {
+			return fieldErr(fmt.Sprintf("ignored_questions[%d]", i), "longer than %d characters", l.MaxTextChars)
+		}
 	}
 	if c.External != nil {
 		if err := checkURL("external.url", c.External.URL, l); err != nil {

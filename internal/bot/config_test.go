@@ -46,6 +46,13 @@ func TestParseRefusesBadConfigurationsWithTheFileLineAndField(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+	t.Run("too many ignored questions", func(t *testing.T) {
+		doc := "ignored_questions:\n" + strings.Repeat("  - asdf\n", MaxIgnoredQuestions+1)
+		_, err := Parse("bot.yaml", []byte(doc), nil, DefaultLimits)
+		if err == nil || err.Error() != "bot.yaml:1: ignored_questions: 5001 questions; the limit is 5000" {
+			t.Fatalf("error %v", err)
+		}
+	})
 	t.Run("too many phrases", func(t *testing.T) {
 		l := DefaultLimits
 		l.MaxPhrases = 2

@@ -237,8 +237,8 @@ const (
 
 // handleBotMissed lists the questions the bot got wrong lately, most asked
 // first, leaving out those already taught to it (a training phrase of an
-// intent or an example question of an article), so admins can teach it
-// the rest. Erased conversations' questions are gone with their events.
+// intent or an example question of an article) and those an admin chose to
+// ignore, so admins can teach it the rest. Erased conversations' questions are gone with their events.
 func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -264,6 +264,10 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 		for _, q := range ar.Questions {
 			taught[questionKey(q)] = append(taught[questionKey(q)], "article:"+ar.ID)
 		}
+	}
+	ignored := map[string]bool{}
+	for _, q := range doc.Config.IgnoredQuestions {
+		ignored[questionKey(q)] = true
 	}
 	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
 	if err != nil {
@@ -303,6 +307,9 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 			q.Reason = "declined"
 		}
 		key := questionKey(d.Question)
+		if ignored[key] {
+			continue
+		}
 		if slices.ContainsFunc(taught[key], func(label string) bool { return q.Reason != "unhelpful" || label != q.Answer }) {
 			continue // taught since (an unhelpful answer's question: taught as something else)
 		}

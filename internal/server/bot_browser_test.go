@@ -345,12 +345,26 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	}
 	ws.sendText(conv.ID, "q2", "Something else")
 	nextBot(t, ws, conv.ID)
+	other := ts.newVisitor(t, brand.account.ID)
+	otherConv := other.open(t)
+	otherWS := connect(t, ts, other.token, nil)
+	otherWS.subscribe(otherConv.ID, 0)
+	otherWS.sendText(otherConv.ID, "m1", "asdfgh jkl")
+	if m := nextBot(t, otherWS, otherConv.ID); !strings.HasPrefix(m.Text, "Sorry, I didn't catch that.") {
+		t.Fatalf("the keyboard mash got %+v", m)
+	}
 
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-missed-list li")))
-	if q := evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-list .bot-missed-question").textContent`); q != "Do you ship to Norway?" {
-		t.Fatalf("missed question shown: %q", q)
+	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you ship to Norway?" {
+		t.Fatalf("missed questions shown: %q", qs)
 	}
+	// The keyboard mash is ignored: off the list, and focus moves to the next question.
+	admin.press(".bot-missed-list li button[aria-label^=Ignore]")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `document.querySelectorAll(".bot-missed-list li").length === 1 &&
+			document.activeElement === document.querySelector(".bot-missed-list li select")`)
+	})
 	if why := evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-list .bot-missed-count").textContent`); !strings.HasPrefix(why, "both guesses turned down · last ") {
 		t.Fatalf("why it is listed: %q", why)
 	}
@@ -372,6 +386,9 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	if qs := evalIn[string](t, admin.ctx, `document.querySelector(".bot-article [name=questions]").value`); !strings.HasSuffix(qs, "\nDo you ship to Norway?") {
 		t.Fatalf("the delivery article's questions: %q", qs)
 	}
+	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); len(cfg.IgnoredQuestions) != 0 {
+		t.Fatalf("ignored before saving: %v", cfg.IgnoredQuestions)
+	}
 	admin.shot("taught")
 	admin.press(".bot-save")
 	waitFor(t, func() bool {
@@ -381,6 +398,9 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 		admin.shot("failure")
 		return evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent + " / " + document.querySelector(".bot-missed-status").textContent`)
 	})
+	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); strings.Join(cfg.IgnoredQuestions, "|") != "asdfgh jkl" {
+		t.Fatalf("ignored questions saved: %v", cfg.IgnoredQuestions)
+	}
 	ws.sendText(conv.ID, "q3", "do you ship to norway")
 	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>Standard delivery</strong>") {
 		t.Fatalf("the taught bot answered %+v", m)

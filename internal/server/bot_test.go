@@ -388,6 +388,13 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 	if len(page.Items) != 2 || page.Items[0].Reason != "unhelpful" {
 		t.Fatalf("after teaching it the same answer: %+v", page.Items)
 	}
+	// Ignored, a question leaves the list whatever its case.
+	doc.Config["ignored_questions"] = []string{"OSIFHASKDNKAUER"}
+	admin.do("PUT", "/api/v1/bot", doc.Config, nil)
+	admin.do("GET", "/api/v1/bot/missed", nil, &page)
+	if len(page.Items) != 1 || page.Items[0].Question != "Can I send back a gift?" {
+		t.Fatalf("after ignoring the keyboard mash: %+v", page.Items)
+	}
 	var tried struct{ Classification bot.Classification }
 	admin.do("POST", "/api/v1/bot/test", map[string]any{"text": "do you ship to Norway?"}, &tried)
 	if tried.Classification.Band != bot.BandAnswer || tried.Classification.Label != "article:delivery" {

@@ -9,6 +9,7 @@ let doc = null; // { version, config }
 let skills = [];
 let widgetLanguage = ""; // the widget's fixed language, "" when it follows the browser
 let testSession = null;
+let ignored = []; // the draft's ignored questions (see the missed questions)
 
 // richText shows HTML the server rendered from Markdown and sanitised.
 // DOMParser never runs scripts; links open outside the console.
@@ -98,13 +99,25 @@ function missedItem(q) {
       return;
     }
     target.field.value = [...lines(target.field.value), q.question].join("\n");
+    done(`Added “${q.question}” to ${target.text}. Save the bot to train it.`);
+  });
+  const ignore = document.createElement("button");
+  ignore.type = "button";
+  ignore.textContent = "Ignore";
+  ignore.setAttribute("aria-label", "Ignore “" + q.question + "”");
+  ignore.addEventListener("click", () => {
+    ignored.push(q.question);
+    done(`Ignored “${q.question}”. Save the bot to keep it off this list.`);
+  });
+  // done takes the question off the list; keyboard users go on with the
+  // next question, or to Save.
+  const done = (status) => {
     const next = li.nextElementSibling || li.previousElementSibling;
     li.remove();
-    $(".bot-missed-status").textContent = `Added “${q.question}” to ${target.text}. Save the bot to train it.`;
-    // Keyboard users go on with the next question, or to Save.
+    $(".bot-missed-status").textContent = status;
     ((next && $("select", next)) || $(".bot-save")).focus();
-  });
-  li.append(text, count, to, teach);
+  };
+  li.append(text, count, to, teach, ignore);
   return li;
 }
 
@@ -295,6 +308,7 @@ function readStep(li) {
 function render() {
   error("");
   const c = doc.config;
+  ignored = [...(c.ignored_questions || [])];
   $(".bot-version").textContent = doc.version ? "Version " + doc.version : "No bot yet";
   const f = $(".bot-settings");
   f.enabled.checked = !!c.enabled;
@@ -343,6 +357,8 @@ function collect() {
     handoff: { ...(doc.config.handoff || {}), answer_at: +f.answer_at.value, confirm_at: +f.confirm_at.value, max_misses: +f.max_misses.value, skill: f.skill.value },
     flows,
   };
+  if (ignored.length) c.ignored_questions = ignored.slice(-5000); // the oldest go past the limit
+  else delete c.ignored_questions;
   c.articles = [...document.querySelectorAll(".bot-article")].map((d) => ({
     id: $("[name=id]", d).value.trim(), title: $("[name=title]", d).value.trim(), body: $("[name=body]", d).value,
     questions: lines($("[name=questions]", d).value),
