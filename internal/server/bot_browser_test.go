@@ -448,6 +448,19 @@ func TestAdminBuildsAFlowStepByStep(t *testing.T) {
 	if hidden != "text,choices,buttons,validate,retry,url,on_error,skill,close" {
 		t.Fatalf("a branch step hides %s", hidden)
 	}
+	// Steps move up and down; the keyboard stays on the button that moved one.
+	order := `[...[...document.querySelectorAll(".bot-flow")].pop().querySelectorAll(".bot-step [name=id]")].map((el) => el.value).join(",")`
+	admin.press(".bot-flow:last-of-type .bot-step:last-child button[aria-label='Move step up']")
+	if got := evalIn[string](t, admin.ctx, order); got != "wrap,route,plain,wrapped" {
+		t.Fatalf("after moving the last step up: %s", got)
+	}
+	admin.press(".bot-flow:last-of-type .bot-step:nth-child(3) button[aria-label='Move step down']")
+	if got := evalIn[string](t, admin.ctx, order); got != "wrap,route,wrapped,plain" {
+		t.Fatalf("after moving it down again: %s", got)
+	}
+	if focus := evalIn[string](t, admin.ctx, `document.activeElement.getAttribute("aria-label")`); focus != "Move step down" {
+		t.Fatalf("focus on %q after a move", focus)
+	}
 	evalIn[bool](t, admin.ctx, `(() => { [...document.querySelectorAll(".bot-flow")].pop().scrollIntoView(); return true })()`)
 	admin.shot("flow-steps")
 	admin.press(".bot-add-intent")

@@ -88,10 +88,7 @@ function missedItem(q) {
   };
   fill();
   to.addEventListener("focus", fill); // intents added to the draft since
-  const teach = document.createElement("button");
-  teach.type = "button";
-  teach.textContent = "Teach";
-  teach.addEventListener("click", () => {
+  const teach = button("Teach", () => {
     const target = targets().find((x) => x.label === to.value);
     if (!target) {
       $(".bot-missed-status").textContent = "Choose the intent or article that answers it first.";
@@ -101,14 +98,10 @@ function missedItem(q) {
     target.field.value = [...lines(target.field.value), q.question].join("\n");
     done(`Added “${q.question}” to ${target.text}. Save the bot to train it.`);
   });
-  const ignore = document.createElement("button");
-  ignore.type = "button";
-  ignore.textContent = "Ignore";
-  ignore.setAttribute("aria-label", "Ignore “" + q.question + "”");
-  ignore.addEventListener("click", () => {
+  const ignore = button("Ignore", () => {
     ignored.push(q.question);
     done(`Ignored “${q.question}”. Save the bot to keep it off this list.`);
-  });
+  }, "Ignore “" + q.question + "”");
   // done takes the question off the list; keyboard users go on with the
   // next question, or to Save.
   const done = (status) => {
@@ -140,34 +133,44 @@ function input(name, value, attrs = {}) {
   return el;
 }
 
-function removeButton(label, el) {
+function button(label, onClick, ariaLabel) {
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = label;
-  b.addEventListener("click", () => el.remove());
+  if (ariaLabel) b.setAttribute("aria-label", ariaLabel);
+  b.addEventListener("click", onClick);
   return b;
 }
 
-function articleEditor(a) {
+function removeButton(label, el) { return button(label, () => el.remove()); }
+
+// editorBox is a collapsible editor of one article, intent or flow, its
+// summary following the field that names it.
+function editorBox(className, nameInput, untitled) {
   const d = document.createElement("details");
-  d.className = "bot-article";
+  d.className = className;
   const sum = document.createElement("summary");
-  sum.textContent = a.title || "New article";
-  d.append(sum,
+  sum.textContent = nameInput.value || untitled;
+  nameInput.addEventListener("input", () => (sum.textContent = nameInput.value || untitled));
+  d.append(sum);
+  return d;
+}
+
+function articleEditor(a) {
+  const title = input("title", a.title);
+  const d = editorBox("bot-article", title, "New article");
+  d.append(
     field("Id", input("id", a.id, { placeholder: "returns" })),
-    field("Title", input("title", a.title)),
+    field("Title", title),
     field("Answer (Markdown)", input("body", a.body, { multiline: true, rows: 5 })),
     field("Example questions, one per line", input("questions", (a.questions || []).join("\n"), { multiline: true })),
     removeButton("Delete article", d));
-  $("[name=title]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New article"));
   return d;
 }
 
 function intentEditor(i, flows) {
-  const d = document.createElement("details");
-  d.className = "bot-intent";
-  const sum = document.createElement("summary");
-  sum.textContent = i.name || "New intent";
+  const name = input("name", i.name, { placeholder: "order_status" });
+  const d = editorBox("bot-intent", name, "New intent");
   const flow = document.createElement("select");
   flow.name = "flow";
   flow.append(new Option("— answer with text —", ""));
@@ -177,13 +180,12 @@ function intentEditor(i, flows) {
   };
   fill(flows, i.flow);
   flow.addEventListener("focus", () => fill(flowNames(), flow.value)); // flows added to the draft since
-  d.append(sum,
-    field("Name", input("name", i.name, { placeholder: "order_status" })),
+  d.append(
+    field("Name", name),
     field("Training phrases, one per line", input("phrases", (i.phrases || []).join("\n"), { multiline: true, rows: 4 })),
     field("Answer (Markdown)", input("answer", i.answer, { multiline: true })),
     field("Or run", flow),
     removeButton("Delete intent", d));
-  $("[name=name]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New intent"));
   return d;
 }
 
@@ -241,45 +243,28 @@ function stepEditor(st) {
   kind.addEventListener("change", show);
   const tools = document.createElement("span");
   tools.className = "bot-step-tools";
-  const move = (label, dir) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
-    b.setAttribute("aria-label", dir < 0 ? "Move step up" : "Move step down");
-    b.addEventListener("click", () => {
-      const other = dir < 0 ? li.previousElementSibling : li.nextElementSibling;
-      if (!other) return;
-      if (dir < 0) other.before(li);
-      else other.after(li);
-      b.focus();
-    });
-    return b;
-  };
-  tools.append(move("↑", -1), move("↓", 1), removeButton("Delete step", li));
+  // Moving a step keeps the keyboard on the button that moved it.
+  const up = button("↑", () => { li.previousElementSibling?.before(li); up.focus(); }, "Move step up");
+  const down = button("↓", () => { li.nextElementSibling?.after(li); down.focus(); }, "Move step down");
+  tools.append(up, down, removeButton("Delete step", li));
   li.append(field("Step id", input("id", st.id, { placeholder: "ask_email" })), field("Kind", kind), ...Object.values(fields), tools);
   show();
   return li;
 }
 
 function flowEditor(f) {
-  const d = document.createElement("details");
-  d.className = "bot-flow";
-  const sum = document.createElement("summary");
-  sum.textContent = f.name || "New flow";
+  const name = input("flow_name", f.name, { placeholder: "track_order" });
+  const d = editorBox("bot-flow", name, "New flow");
   const steps = document.createElement("ol");
   steps.className = "bot-steps";
   for (const st of f.steps || []) steps.append(stepEditor(st));
-  const add = document.createElement("button");
-  add.type = "button";
-  add.className = "bot-add-step";
-  add.textContent = "Add step";
-  add.addEventListener("click", () => {
+  const add = button("Add step", () => {
     const li = stepEditor({ kind: "say" });
     steps.append(li);
     $("[name=id]", li).focus();
   });
-  d.append(sum, field("Name", input("flow_name", f.name, { placeholder: "track_order" })), steps, add, removeButton("Delete flow", d));
-  $("[name=flow_name]", d).addEventListener("input", (e) => (sum.textContent = e.target.value || "New flow"));
+  add.className = "bot-add-step";
+  d.append(field("Name", name), steps, add, removeButton("Delete flow", d));
   return d;
 }
 
