@@ -8,8 +8,10 @@ package nlu
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Example is one training phrase and its intent.
@@ -67,26 +69,35 @@ var _ Classifier = (*Model)(nil)
 // character 3- and 4-grams of the normalised text. Words are stemmed
 // (Snowball, in the model's language); the character n-grams are not, so
 // a typo still shares most of its n-grams with the word meant. Accents are
-// dropped after stemming: "Café", "CAFE" and "café" are one word.
-func (l *Language) features(text string, add func(string)) {
+// dropped after stemming: "Café", "CAFE" and "café" are one word. add gets
+// each feature in a buffer that is reused: valid only during the call.
+func (l *Language) features(text string, add func(feature []byte)) {
 	ws := words(text)
 	stems := make([]string, len(ws))
+	buf := make([]byte, 0, 64)
 	for i, w := range ws {
 		var alt string
 		stems[i], alt = l.stems(w)
 		ws[i] = fold(w)
-		add("w:" + stems[i])
+		buf = append(append(buf[:0], "w:"...), stems[i]...)
+		add(buf)
 		if alt != "" {
-			add("w:" + alt)
+			buf = append(append(buf[:0], "w:"...), alt...)
+			add(buf)
 		}
 		if i > 0 {
-			add("b:" + stems[i-1] + "_" + stems[i])
+			buf = append(append(append(append(buf[:0], "b:"...), stems[i-1]...), '_'), stems[i]...)
+			add(buf)
 		}
 	}
 	joined := []rune(" " + strings.Join(ws, " ") + " ")
 	for n := 3; n <= 4; n++ {
 		for i := 0; i+n <= len(joined); i++ {
-			add("c:" + string(joined[i:i+n]))
+			buf = append(buf[:0], "c:"...)
+			for _, r := range joined[i : i+n] {
+				buf = utf8.AppendRune(buf, r)
+			}
+			add(buf)
 		}
 	}
 }
@@ -99,22 +110,26 @@ type sparse struct {
 
 // vector turns a text into its L2-normalised TF-IDF vector over the vocabulary.
 func (m *Model) vector(text string) sparse {
-	var names []string
-	m.lang.features(text, func(f string) { names = append(names, f) })
-	return m.vectorOf(names)
+	var idx []int32
+	m.lang.features(text, func(f []byte) {
+		if i, ok := m.vocab[string(f)]; ok {
+			idx = append(idx, i)
+		}
+	})
+	return m.tfidf(idx)
 }
 
-// vectorOf is vector for a text's already extracted features.
-func (m *Model) vectorOf(names []string) sparse {
-	counts := make(map[int32]float32, len(names))
-	for _, f := range names {
-		if i, ok := m.vocab[f]; ok {
-			counts[i]++
-		}
-	}
-	v := sparse{idx: make([]int32, 0, len(counts)), val: make([]float32, 0, len(counts))}
+// tfidf is the L2-normalised TF-IDF vector of a text whose features have
+// the vocabulary indices idx (one per occurrence; idx is sorted in place).
+func (m *Model) tfidf(idx []int32) sparse {
+	slices.Sort(idx)
+	v := sparse{idx: make([]int32, 0, len(idx)), val: make([]float32, 0, len(idx))}
 	var norm float64
-	for i, c := range counts {
+	for k := 0; k < len(idx); {
+		i, c := idx[k], 0
+		for k < len(idx) && idx[k] == i {
+			k, c = k+1, c+1
+		}
 		x := (1 + float32(math.Log(float64(c)))) * m.idf[i]
 		v.idx = append(v.idx, i)
 		v.val = append(v.val, x)
@@ -149,41 +164,65 @@ func Train(examples []Example, opt Options) *Model {
 	}
 	m := &Model{vocab: map[string]int32{}, temp: 1, lang: opt.Language}
 	labelIdx := map[string]int{}
-	df := map[string]int{}
-	extracted := make([][]string, len(examples))
+	// Every feature seen gets an ID at first sight; a phrase's features
+	// are kept as IDs, and df counts the phrases each occurs in (last: the
+	// phrase, +1, that counted it last).
+	ids := map[string]int32{}
+	var names []string
+	var df, last []int32
+	extracted := make([][]int32, len(examples))
 	for i, e := range examples {
 		if _, ok := labelIdx[e.Label]; !ok {
 			labelIdx[e.Label] = len(m.labels)
 			m.labels = append(m.labels, e.Label)
 		}
-		seen := map[string]bool{}
-		m.lang.features(e.Text, func(f string) {
-			extracted[i] = append(extracted[i], f)
-			if !seen[f] {
-				seen[f] = true
-				df[f]++
+		m.lang.features(e.Text, func(f []byte) {
+			id, ok := ids[string(f)]
+			if !ok {
+				id = int32(len(names))
+				name := string(f)
+				ids[name] = id
+				names, df, last = append(names, name), append(df, 0), append(last, 0)
+			}
+			extracted[i] = append(extracted[i], id)
+			if last[id] != int32(i)+1 {
+				last[id] = int32(i) + 1
+				df[id]++
 			}
 		})
 	}
-	names := make([]string, 0, len(df))
-	for f, n := range df {
-		if n >= opt.MinDF {
-			names = append(names, f)
+	// The vocabulary: features of at least MinDF phrases, in name order (a
+	// stable vocabulary makes training reproducible).
+	var keep []int32
+	for id, n := range df {
+		if int(n) >= opt.MinDF {
+			keep = append(keep, int32(id))
 		}
 	}
-	sort.Strings(names) // a stable vocabulary makes training reproducible
-	m.idf = make([]float32, len(names))
-	for i, f := range names {
-		m.vocab[f] = int32(i)
-		m.idf[i] = float32(math.Log(float64(1+len(examples))/float64(1+df[f])) + 1)
+	slices.SortFunc(keep, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
+	inVocab := make([]int32, len(names))
+	for id := range inVocab {
+		inVocab[id] = -1
+	}
+	m.idf = make([]float32, len(keep))
+	for i, id := range keep {
+		inVocab[id] = int32(i)
+		m.vocab[names[id]] = int32(i)
+		m.idf[i] = float32(math.Log(float64(1+len(examples))/float64(1+df[id])) + 1)
 	}
 	L := len(m.labels)
-	m.w = make([]float32, len(names)*L)
+	m.w = make([]float32, len(keep)*L)
 	m.bias = make([]float32, L)
 	xs := make([]sparse, len(examples))
 	ys := make([]int, len(examples))
 	for i, e := range examples {
-		xs[i], ys[i] = m.vectorOf(extracted[i]), labelIdx[e.Label]
+		idx := extracted[i][:0]
+		for _, id := range extracted[i] {
+			if v := inVocab[id]; v >= 0 {
+				idx = append(idx, v)
+			}
+		}
+		xs[i], ys[i] = m.tfidf(idx), labelIdx[e.Label]
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 77))
 	order := rng.Perm(len(examples))
