@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,34 +210,18 @@ func (a *API) handleTestBot(w http.ResponseWriter, r *http.Request, p parley.Pri
 	return nil
 }
 
-// missedQuestion is a question the bot got wrong lately: not understood,
-// both guesses turned down, or answered unhelpfully.
-type missedQuestion struct {
-	Question string `json:"question"`
-	// Reason is the latest: not_understood, declined (the visitor turned
-	// down both guesses) or unhelpful (the visitor said the answer did
-	// not help).
-	Reason         string    `json:"reason"`
-	Count          int       `json:"count"`
-	LastAt         time.Time `json:"last_at"`
-	BestGuess      string    `json:"best_guess,omitempty"` // not_understood: the classifier's best label
-	Answer         string    `json:"answer,omitempty"`     // unhelpful: the label of the answer given
-	Confidence     float64   `json:"confidence"`
-	ConversationID string    `json:"conversation_id"`
-}
-
-// The list is made from the latest missedScan bot.missed and bot.feedback
-// events among the account's latest missedWindow events of any kind (a
-// bound on the rows read, however rare misses are).
+// The list of missed questions is made from the latest missedScan
+// bot.missed and bot.feedback events among the account's latest
+// missedWindow events of any kind (a bound on the rows read, however rare
+// misses are).
 const (
 	missedScan   = 1000
 	missedWindow = 200_000
 )
 
-// handleBotMissed lists the questions the bot got wrong lately, most asked
-// first, leaving out those already taught to it (a training phrase of an
-// intent or an example question of an article) and those an admin chose to
-// ignore, so admins can teach it the rest. Erased conversations' questions are gone with their events.
+// handleBotMissed lists the questions the bot got wrong lately (see
+// bot.Missed), so admins can teach it. Erased conversations' questions
+// are gone with their events.
 func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -252,82 +235,19 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	// taught maps each question taught to the bot to the labels it is
-	// taught as (intent:NAME, article:ID).
-	taught := map[string][]string{}
-	for _, in := range doc.Config.Intents {
-		for _, ph := range in.Phrases {
-			taught[questionKey(ph)] = append(taught[questionKey(ph)], "intent:"+in.Name)
-		}
-	}
-	for _, ar := range doc.Config.Articles {
-		for _, q := range ar.Questions {
-			taught[questionKey(q)] = append(taught[questionKey(q)], "article:"+ar.ID)
-		}
-	}
-	ignored := map[string]bool{}
-	for _, q := range doc.Config.IgnoredQuestions {
-		ignored[questionKey(q)] = true
-	}
 	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
 	if err != nil {
 		return err
 	}
-	if len(last) == 0 {
-		writeJSON(w, http.StatusOK, map[string]any{"items": []*missedQuestion{}})
-		return nil
+	var events []*parley.Event
+	if len(last) > 0 {
+		events, err = a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
+			Types: []string{parley.EventBotMissed, parley.EventBotFeedback}, Limit: missedScan, Newest: true})
+		if err != nil {
+			return err
+		}
 	}
-	events, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
-		Types: []string{parley.EventBotMissed, parley.EventBotFeedback}, Limit: missedScan, Newest: true})
-	if err != nil {
-		return err
-	}
-	byKey := map[string]*missedQuestion{}
-	items := []*missedQuestion{}
-	for _, e := range events { // newest first
-		var d struct {
-			Question   string  `json:"question"`
-			BestGuess  string  `json:"best_guess"`
-			Confidence float64 `json:"confidence"`
-			Declined   bool    `json:"declined"`
-			Helpful    *bool   `json:"helpful"`
-			Answer     string  `json:"answer"`
-		}
-		if json.Unmarshal(e.Data, &d) != nil || strings.TrimSpace(d.Question) == "" {
-			continue
-		}
-		q := &missedQuestion{Question: d.Question, Reason: "not_understood", Count: 1, LastAt: e.CreatedAt, ConversationID: e.ConversationID,
-			BestGuess: d.BestGuess, Confidence: d.Confidence}
-		switch {
-		case e.Type == parley.EventBotFeedback && (d.Helpful == nil || *d.Helpful):
-			continue // it helped
-		case e.Type == parley.EventBotFeedback:
-			q.Reason, q.Answer, q.BestGuess = "unhelpful", d.Answer, ""
-		case d.Declined:
-			q.Reason = "declined"
-		}
-		key := questionKey(d.Question)
-		if ignored[key] {
-			continue
-		}
-		if slices.ContainsFunc(taught[key], func(label string) bool { return q.Reason != "unhelpful" || label != q.Answer }) {
-			continue // taught since (an unhelpful answer's question: taught as something else)
-		}
-		if seen := byKey[key]; seen != nil {
-			seen.Count++
-			continue
-		}
-		byKey[key] = q
-		items = append(items, q)
-	}
-	// Most asked first; among equals, the latest first (as read).
-	slices.SortStableFunc(items, func(x, y *missedQuestion) int { return y.Count - x.Count })
+	items := bot.Missed(doc.Config, events)
 	writeJSON(w, http.StatusOK, map[string]any{"items": items[:min(limit, len(items))]})
 	return nil
-}
-
-// questionKey is a question as compared: case, spacing and the final
-// punctuation do not make it another question.
-func questionKey(s string) string {
-	return strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(s), " ")), "?!. ")
 }
