@@ -79,15 +79,16 @@ func (t *Target) Init(ctx context.Context) error {
 	return nil
 }
 
-// frame is what the clients read of server frames.
+// frame is what the clients read of server frames, decoded once: the
+// message of a message frame included.
 type frame struct {
-	Type           string          `json:"type"`
-	ID             string          `json:"id"`
-	Code           string          `json:"code"`
-	ConversationID string          `json:"conversation_id"`
-	ClientID       string          `json:"client_id"`
-	Seq            int64           `json:"seq"`
-	Message        json.RawMessage `json:"message"`
+	Type           string  `json:"type"`
+	ID             string  `json:"id"`
+	Code           string  `json:"code"`
+	ConversationID string  `json:"conversation_id"`
+	ClientID       string  `json:"client_id"`
+	Seq            int64   `json:"seq"`
+	Message        message `json:"message"`
 }
 
 type message struct {

@@ -156,8 +156,11 @@ func (c *conn) send(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	return c.writeFrame(ctx, ws.OpText, b)
+	return c.sendText(ctx, b)
 }
+
+// sendText writes JSON already encoded as one text frame.
+func (c *conn) sendText(ctx context.Context, b []byte) error { return c.writeFrame(ctx, ws.OpText, b) }
 
 // writeGuard bounds a write whose context has no deadline: a server that
 // stops reading fails the write instead of hanging the bench.

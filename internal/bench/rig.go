@@ -115,8 +115,8 @@ func (r *rig) onAgentFrame(f frame, at time.Time) {
 	case "error":
 		r.errors.Add(1)
 	case "message":
-		var m message
-		if json.Unmarshal(f.Message, &m) != nil || m.SenderKind != "consumer" {
+		m := f.Message
+		if m.SenderKind != "consumer" {
 			return
 		}
 		p := r.byConv[f.ConversationID]
@@ -154,8 +154,20 @@ func (r *rig) send(ctx context.Context, p *pair) error {
 	id := fmt.Sprintf("%012x-%p-%d", time.Now().UnixMilli(), p, p.n)
 	p.sent[id] = time.Now()
 	p.mu.Unlock()
-	return p.c.send(ctx, map[string]any{"type": "send", "id": id, "conversation_id": p.v.conversation, "client_id": id,
-		"message": map[string]string{"type": "text", "text": "Hello, I have a question about my order " + id}})
+	// The frame is written out rather than marshalled from a map: the
+	// generator shares the machine with the server, so its own CPU per
+	// message is kept low (the IDs are ASCII letters, digits and dashes).
+	b := make([]byte, 0, 256)
+	b = append(b, `{"type":"send","id":"`...)
+	b = append(b, id...)
+	b = append(b, `","conversation_id":"`...)
+	b = append(b, p.v.conversation...)
+	b = append(b, `","client_id":"`...)
+	b = append(b, id...)
+	b = append(b, `","message":{"type":"text","text":"Hello, I have a question about my order `...)
+	b = append(b, id...)
+	b = append(b, `"}}`...)
+	return p.c.sendText(ctx, b)
 }
 
 // takeLatencies returns and clears what was recorded: send → delivered

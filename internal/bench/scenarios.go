@@ -500,7 +500,7 @@ func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
 			done := make(chan struct{})
 			var once sync.Once
 			c, err := dial(ctx, t.URL, v.token, nil, func(f frame, _ time.Time) {
-				if f.Type == "message" && strings.Contains(string(f.Message), "storm-") {
+				if f.Type == "message" && strings.HasPrefix(f.Message.ClientID, "storm-") {
 					once.Do(func() { got.Add(1); close(done) })
 				}
 			})
@@ -546,7 +546,8 @@ func Bot(ctx context.Context, t *Target, o Options) (*Result, error) {
 		}
 		a := &asker{v: v, ans: make(chan time.Time, 16)}
 		a.c, err = dial(ctx, t.URL, v.token, nil, func(f frame, at time.Time) {
-			if f.Type == "message" && strings.Contains(string(f.Message), `"sender_kind":"bot"`) && strings.Contains(string(f.Message), `:0"`) {
+			// The first message of the bot's answer (its client ID ends in :0).
+			if f.Type == "message" && f.Message.SenderKind == "bot" && strings.HasSuffix(f.Message.ClientID, ":0") {
 				a.ans <- at
 			}
 		})
