@@ -138,6 +138,8 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
 	fs.StringVar(&f.proxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (empty: none)")
 	fs.BoolVar(&f.cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure (set when served over HTTPS)")
+	fs.StringVar(&f.cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key), without a proxy in front")
+	fs.StringVar(&f.cfg.TLSKey, "tls-key", "", "the certificate's private key (PEM)")
 	fs.IntVar(&f.perMinute.login, "login-per-minute", 10, "login attempts per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.visitors, "visitors-per-minute", 60, "new visitor tokens per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.beacons, "beacons-per-minute", 600, "widget beacons per client address per minute (0: no limit)")

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -71,6 +72,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (load balancers) whose
 	// X-Forwarded-For names the client; empty: the TCP peer is the client.
 	TrustedProxies []netip.Prefix
+	// TLSCert and TLSKey (PEM files), both set, serve HTTPS and WSS on Addr
+	// without a proxy in front; session cookies are then Secure.
+	TLSCert, TLSKey string
 }
 
 // Server is a running node.
@@ -100,6 +104,12 @@ type Server struct {
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, fmt.Errorf("tls-cert and tls-key go together: set both to serve HTTPS, or neither")
+	}
+	if cfg.TLSCert != "" {
+		cfg.SecureCookies = true
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = "parley-data"
@@ -255,12 +265,28 @@ func (s *Server) Listen() error {
 		}
 		s.debug = d
 	}
+	var tlsConfig *tls.Config
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			if s.debug != nil {
+				s.debug.Close()
+			}
+			return fmt.Errorf("tls certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	l, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		if s.debug != nil {
 			s.debug.Close()
 		}
 		return fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	if tlsConfig != nil {
+		// A TLS connection has no socket of its own to park on epoll: an
+		// idle WebSocket keeps its reader goroutine (docs/decisions.md).
+		l = tls.NewListener(l, tlsConfig)
 	}
 	s.listener = l
 	return nil
@@ -270,7 +296,12 @@ func (s *Server) Listen() error {
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // URL is the base URL of the bound address.
-func (s *Server) URL() string { return "http://" + s.Addr() }
+func (s *Server) URL() string {
+	if s.cfg.TLSCert != "" {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
 
 // Serve serves until ctx ends, then shuts down gracefully: no new
 // connections, in-flight requests and frames finished, queued writes
