@@ -957,7 +957,8 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	colleague := &parley.User{AccountID: brand.account.ID, Email: "second@northwind.test", Name: "Sam Second", Role: parley.RoleAgent, MaxConcurrent: 3, Active: true, PasswordHash: brand.agent.PasswordHash}
 	ts.Store.CreateUser(t.Context(), colleague)
 	online(t, ts, colleague)
-	ts.withKey(t, brand.apiKey).do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "exchange", "text": "Exchanges are free within 60 days."}, nil)
+	ts.withKey(t, brand.apiKey).do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "exchange",
+		"text": "Hi {{visitor_first_name|there}}, exchanges are free within 60 days. {{agent_name}} {{not_a_name}}"}, nil)
 
 	console := newBrowser(t)
 	console.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
@@ -1016,16 +1017,17 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	console.shot("console-replied")
 	visitor.shot("visitor-got-reply")
 
-	// A canned response by its shortcut, and a private note the visitor never sees.
+	// A canned response by its shortcut, its placeholders filled (the visitor
+	// gave no name: the fallback), and a private note the visitor never sees.
 	// (CDP's Enter leaves a stray newline in the textarea that a real key press does not.)
 	evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value = ""`)
 	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "/exchange"), chromedp.KeyEvent("\t"))
-	if v, _ := chromedp.Run(console.ctx, chromedp.Value(chromedp.CSS("#reply-text"))); strings.TrimSpace(v) != "Exchanges are free within 60 days." {
+	if v, _ := chromedp.Run(console.ctx, chromedp.Value(chromedp.CSS("#reply-text"))); strings.TrimSpace(v) != "Hi there, exchanges are free within 60 days. agent of Northwind {{not_a_name}}" {
 		t.Fatalf("canned expansion gave %q", v)
 	}
 	console.do(chromedp.KeyEvent("\r"))
 	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Exchanges are free within 60 days.")
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "Hi there, exchanges are free within 60 days.")
 	})
 	evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value = ""`)
 	console.do(chromedp.Click(chromedp.CSS(".as-note")), chromedp.SendKeys(chromedp.CSS("#reply-text"), "Customer wore them on a hike\r"),

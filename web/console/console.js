@@ -674,10 +674,23 @@ text.addEventListener("keydown", (e) => {
     const c = canned.find((x) => x.shortcut === m[2]);
     if (c) {
       e.preventDefault();
-      text.value = text.value.slice(0, text.value.length - m[2].length - 1) + c.text;
+      text.value = text.value.slice(0, text.value.length - m[2].length - 1) + fillPlaceholders(c.text);
     }
   }
 });
+// fillPlaceholders puts the visitor's and the agent's names into a canned
+// response: {{visitor_name}}, {{visitor_first_name}}, {{agent_name}} and
+// {{agent_first_name}}, each with an optional fallback for a name not
+// known ({{visitor_first_name|there}}); other {{…}} are left for the agent
+// to see.
+function fillPlaceholders(template) {
+  const visitor = (current && visitorNames.get(current.consumer_id)) || "";
+  const agent = (me && me.name) || "";
+  const values = { visitor_name: visitor, visitor_first_name: visitor.split(/\s+/)[0], agent_name: agent, agent_first_name: agent.split(/\s+/)[0] };
+  return template.replace(/\{\{\s*([a-z_]+)\s*(?:\|([^}]*))?\}\}/g, (all, key, fallback) =>
+    key in values ? values[key] || (fallback ?? "").trim() : all);
+}
+
 $(".as-note").addEventListener("change", (e) => $(".reply").classList.toggle("noting", e.target.checked));
 $(".reply").addEventListener("submit", (e) => {
   e.preventDefault();
