@@ -64,8 +64,9 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 		visitor.shot("failure")
 		return "the quick replies are out of the log's view: " + evalIn[string](t, frame, `(() => { const l = document.querySelector(".log"); return l.scrollTop + " + " + l.clientHeight + " of " + l.scrollHeight })()`)
 	})
-	who := evalIn[string](t, frame, `document.querySelector(".msg.theirs .who").textContent`)
-	if who != "Northwind Assistant" {
+	// The bot is named, and marked as a bot: visitors know no person wrote it.
+	who := evalIn[string](t, frame, `document.querySelector(".msg.theirs .who").firstChild.textContent + "|" + document.querySelector(".msg.theirs .who .badge").textContent`)
+	if who != "Northwind Assistant|Bot" {
 		t.Fatalf("the bot is shown as %q", who)
 	}
 	visitor.shot("bot-answer")
@@ -106,6 +107,9 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), "I'm Alex")
 	})
+	if n := evalIn[int](t, frame, `[...document.querySelectorAll(".msg.theirs")].pop().querySelectorAll(".badge").length`); n != 0 {
+		t.Fatalf("the agent's message is marked as a bot's (%d badges)", n)
+	}
 	visitor.shot("agent-took-over")
 	// The widget and the console send time-ordered client IDs (UUIDv7: the
 	// milliseconds first), which the store's retry index takes cheaply.

@@ -430,6 +430,13 @@ function onMessage(m) {
   if (m.sender_kind === "system") { addSystem(m.text); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
+  if (m.sender_kind === "bot") {
+    // Visitors are told when an automated assistant, not a person, answers.
+    const tag = document.createElement("span");
+    tag.className = "badge";
+    tag.textContent = t("botBadge");
+    b.querySelector(".who").append(" ", tag);
+  }
   if (m.html && m.sender_kind === "bot") addHTML(b, m.html);
   else if (m.text) addText(b, m.text);
   if (m.attachment) b.append(fileView(m.attachment));
