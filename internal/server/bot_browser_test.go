@@ -343,7 +343,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	conv := v.open(t)
 	ws := connect(t, ts, v.token, nil)
 	ws.subscribe(conv.ID, 0)
-	ws.sendText(conv.ID, "q1", "Do you ship to Norway?")
+	ws.sendText(conv.ID, "q1", "Do you ship\nto Norway?") // on two lines, as Shift+Enter writes it
 	if m := nextBot(t, ws, conv.ID); m.Text != "Did you mean one of these?" {
 		t.Fatalf("the bot's reply %+v; the test needs a question it is unsure of", m)
 	}
@@ -360,7 +360,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-missed-list li")))
-	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you ship to Norway?" {
+	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you ship\nto Norway?" {
 		t.Fatalf("missed questions shown: %q", qs)
 	}
 	// The keyboard mash is ignored: off the list, and focus moves to the next question.

@@ -68,10 +68,13 @@ function targets() {
 }
 
 function missedItem(q) {
+  // One line per phrase: a question written on several lines becomes one.
+  const phrase = q.question.replace(/\s+/g, " ").trim();
   const li = document.createElement("li");
   const text = document.createElement("span");
   text.className = "bot-missed-question";
   text.textContent = q.question;
+  text.title = q.question; // shown whole on hover when clamped to three lines
   const count = document.createElement("span");
   count.className = "bot-missed-count";
   const answered = targets().find((x) => x.label === q.answer);
@@ -95,8 +98,8 @@ function missedItem(q) {
       to.focus();
       return;
     }
-    target.field.value = [...lines(target.field.value), q.question].join("\n");
-    done(`Added “${q.question}” to ${target.text}. Save the bot to train it.`);
+    target.field.value = [...lines(target.field.value), phrase].join("\n");
+    done(`Added “${phrase}” to ${target.text}. Save the bot to train it.`);
   });
   const ignore = button("Ignore", () => {
     ignored.push(q.question);
