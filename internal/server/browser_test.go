@@ -349,6 +349,11 @@ func TestWidgetConversationInChromium(t *testing.T) {
 			t.Fatalf("after reload the history lacks %q:\n%s", want, log)
 		}
 	}
+	// The quick replies the visitor answered before the reload stay spent.
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const bs = [...document.querySelectorAll(".msg.theirs .choices button")];
+			return bs.length === 2 && bs.every((b) => b.disabled) })()`)
+	}, func() string { return "the answered quick replies are still active after the reload" })
 	b.shot("history-after-reload")
 
 	// Minimised: a new reply shows an unread badge on the launcher.

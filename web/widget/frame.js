@@ -307,9 +307,14 @@ function flush() {
   }
 }
 
-function submit(text) {
-  // Once the visitor has answered, earlier quick replies are spent.
+// spendChoices disables the quick replies shown so far: once the visitor
+// has answered, they are spent (also when the answer comes from history).
+function spendChoices() {
   for (const b of log().querySelectorAll(".choices:not(.csat) button")) b.disabled = true;
+}
+
+function submit(text) {
+  spendChoices();
   const m = { client_id: newClientId(), text };
   outbox.push(m);
   saveOutbox();
@@ -410,6 +415,7 @@ function onMessage(m) {
   if (m.seq <= lastSeq) return;
   lastSeq = m.seq;
   if (m.sender_kind === "consumer") {
+    spendChoices();
     const el = m.client_id && rendered.get(m.client_id);
     if (el) {
       el.dataset.seq = m.seq;
