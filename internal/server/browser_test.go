@@ -1310,6 +1310,10 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 		return "the page says " + evalIn[string](t, admin.ctx, `JSON.stringify({error: document.querySelector(".admin-error").textContent,
 			name: document.querySelector(".new-key input[name=name]").value, secret: document.querySelector(".key-secret").textContent})`)
 	})
+	// The audit log's long paths wrap: the table stays inside its pane.
+	if over := evalIn[float64](t, admin.ctx, `document.querySelector("table.audit").getBoundingClientRect().right - document.querySelector(".admin").getBoundingClientRect().right`); over > 0 {
+		t.Fatalf("the audit table runs %.0f px past its pane", over)
+	}
 	admin.shot("admin")
 	// Agents do not get the admin area.
 	agent := newBrowser(t)

@@ -313,12 +313,16 @@ async function showOverview() {
 }
 
 // ---- Admin ---------------------------------------------------------------------
+// row is a table row of text cells, and a last cell for the action when
+// the table has an actions column (action given, even if empty).
 function row(cells, action) {
   const tr = document.createElement("tr");
   for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
-  const td = document.createElement("td");
-  if (action) td.append(action);
-  tr.append(td);
+  if (action !== undefined) {
+    const td = document.createElement("td");
+    if (action) td.append(action);
+    tr.append(td);
+  }
   return tr;
 }
 
