@@ -44,40 +44,17 @@ func Compile(cfg *Config, skills map[string]string) *Brain {
 	}
 	b := &Brain{cfg: &c, intents: map[string]*Intent{}, articles: map[string]*Article{}, flows: map[string]*Flow{}, skills: skills,
 		say: phrasebooks[lang.Code]}
-	var examples []nlu.Example
 	for i := range c.Intents {
-		in := &c.Intents[i]
-		b.intents[in.Name] = in
-		label := labelIntent + in.Name
-		// The intent's name is a phrase too: "card_arrival" → "card arrival".
-		examples = append(examples, nlu.Example{Text: humanise(in.Name), Label: label})
-		for _, p := range in.Phrases {
-			if strings.TrimSpace(p) != "" {
-				examples = append(examples, nlu.Example{Text: p, Label: label})
-			}
-		}
+		b.intents[c.Intents[i].Name] = &c.Intents[i]
 	}
 	for i := range c.Articles {
-		a := &c.Articles[i]
-		b.articles[a.ID] = a
-		label := labelArticle + a.ID
-		examples = append(examples, nlu.Example{Text: a.Title, Label: label})
-		for _, q := range a.Questions {
-			examples = append(examples, nlu.Example{Text: q, Label: label})
-		}
+		b.articles[c.Articles[i].ID] = &c.Articles[i]
 	}
 	for i := range c.Flows {
 		b.flows[c.Flows[i].Name] = &c.Flows[i]
 	}
-	if len(examples) > 0 {
-		for _, p := range b.say.handoffPhrases {
-			examples = append(examples, nlu.Example{Text: p, Label: labelHandoff})
-		}
-		minDF := 2
-		if len(examples) < 3000 {
-			minDF = 1 // a small bot cannot afford to drop the words it saw once
-		}
-		b.model = nlu.Train(examples, nlu.Options{Seed: 1, MinDF: minDF, Language: lang})
+	if examples := trainingSet(&c, b.say); len(examples) > 0 {
+		b.model = train(examples, lang)
 	}
 	b.index = newIndex(lang, c.Articles)
 	return b
@@ -86,6 +63,45 @@ func Compile(cfg *Config, skills map[string]string) *Brain {
 // Config returns the configuration the brain was compiled from, with
 // defaults filled in.
 func (b *Brain) Config() *Config { return b.cfg }
+
+// trainingSet lists what the classifier learns from: each intent's name
+// and phrases, each article's title and example questions, and the
+// built-in "I want a person" phrases (when there is anything else).
+func trainingSet(c *Config, say *phrasebook) []nlu.Example {
+	var set []nlu.Example
+	for _, in := range c.Intents {
+		label := labelIntent + in.Name
+		// The intent's name is a phrase too: "card_arrival" → "card arrival".
+		set = append(set, nlu.Example{Text: humanise(in.Name), Label: label})
+		for _, p := range in.Phrases {
+			if strings.TrimSpace(p) != "" {
+				set = append(set, nlu.Example{Text: p, Label: label})
+			}
+		}
+	}
+	for _, a := range c.Articles {
+		label := labelArticle + a.ID
+		set = append(set, nlu.Example{Text: a.Title, Label: label})
+		for _, q := range a.Questions {
+			set = append(set, nlu.Example{Text: q, Label: label})
+		}
+	}
+	if len(set) > 0 {
+		for _, p := range say.handoffPhrases {
+			set = append(set, nlu.Example{Text: p, Label: labelHandoff})
+		}
+	}
+	return set
+}
+
+// train fits the bot's classifier.
+func train(examples []nlu.Example, lang *nlu.Language) *nlu.Model {
+	minDF := 2
+	if len(examples) < 3000 {
+		minDF = 1 // a small bot cannot afford to drop the words it saw once
+	}
+	return nlu.Train(examples, nlu.Options{Seed: 1, MinDF: minDF, Language: lang})
+}
 
 func humanise(name string) string {
 	return strings.NewReplacer("_", " ", "-", " ", ".", " ").Replace(name)

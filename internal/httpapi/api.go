@@ -38,6 +38,9 @@ type API struct {
 	Bot *bot.Runtime
 	// BotLimits bound bot configurations and imports.
 	BotLimits bot.Limits
+	// checking admits one bot check (cross-validation: seconds of CPU for a
+	// large bot) at a time in the installation; others wait their turn.
+	checking chan struct{}
 	// OnLogout, when set, is told the ended session's key (auth.SessionKey)
 	// so its open sockets close too.
 	OnLogout func(sessionKey string)
@@ -58,7 +61,8 @@ func New(store parley.Store, a *auth.Authenticator, conv *conversation.Service, 
 	if opt.MaxAttachmentBytes <= 0 {
 		opt.MaxAttachmentBytes = 10 << 20
 	}
-	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, maxFile: opt.MaxAttachmentBytes, secureCookies: opt.SecureCookies, BotLimits: bot.DefaultLimits}
+	return &API{store: store, auth: a, conv: conv, log: log, maxBody: opt.MaxBodyBytes, maxFile: opt.MaxAttachmentBytes, secureCookies: opt.SecureCookies,
+		BotLimits: bot.DefaultLimits, checking: make(chan struct{}, 1)}
 }
 
 // access says who may call a route.

@@ -251,3 +251,46 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 	writeJSON(w, http.StatusOK, map[string]any{"items": items[:min(limit, len(items))]})
 	return nil
 }
+
+// handleCheckBot tests the bot's intents and articles with their own
+// phrases (bot.Check): the draft being edited when config is given, else
+// the saved bot.
+func (a *API) handleCheckBot(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var in struct {
+		Config json.RawMessage `json:"config,omitempty"`
+	}
+	if err := decode(r, int64(a.BotLimits.MaxBytes), &in); err != nil {
+		return err
+	}
+	var cfg *bot.Config
+	if len(in.Config) > 0 {
+		skills, err := bot.SkillMap(r.Context(), a.store, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if cfg, err = bot.Parse("config", in.Config, skills, a.BotLimits); err != nil {
+			return err
+		}
+	} else {
+		saved, version, err := bot.Load(r.Context(), a.store, p.AccountID)
+		if err != nil {
+			return err
+		}
+		if version == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "this account has no bot yet")
+		}
+		cfg = saved
+	}
+	select {
+	case a.checking <- struct{}{}:
+		defer func() { <-a.checking }()
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	report, err := bot.Check(r.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, report)
+	return nil
+}

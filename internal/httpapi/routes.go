@@ -80,6 +80,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/bot/export", admins, a.handleExportBot},
 		{"POST", "/api/v1/bot/test", admins, a.handleTestBot},
 		{"GET", "/api/v1/bot/missed", admins, a.handleBotMissed},
+		{"POST", "/api/v1/bot/check", admins, a.handleCheckBot},
 
 		{"GET", "/api/v1/webhooks", admins, a.handleListWebhooks},
 		{"POST", "/api/v1/webhooks", admins, a.handleCreateWebhook},

@@ -505,3 +505,38 @@ func TestAdminBuildsAFlowStepByStep(t *testing.T) {
 		t.Fatalf("saved intent %+v", in)
 	}
 }
+
+// An admin checks the draft's intents: one written like another shows as
+// taken for it, marked weak.
+func TestAdminChecksTheIntentsInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
+	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-intent")))
+	admin.press(".bot-add-intent")
+	evalIn[bool](t, admin.ctx, `(() => { const d = [...document.querySelectorAll(".bot-intent")].pop();
+		d.querySelector("[name=name]").value = "hello_again";
+		d.querySelector("[name=phrases]").value = "hello\nhi there\ngood morning\nhey";
+		d.querySelector("[name=answer]").value = "Hi!";
+		return true })()`)
+	admin.press(".bot-check-run")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `!document.querySelector(".bot-check-table").hidden`)
+	}, func() string {
+		return "no check shown: " + evalIn[string](t, admin.ctx, `document.querySelector(".bot-check-status").textContent + " / " + document.querySelector(".bot-error").textContent`)
+	})
+	greeting := evalIn[string](t, admin.ctx, `(() => { const tr = [...document.querySelectorAll(".bot-check-table tbody tr")].find((tr) => tr.cells[0].textContent === "Greeting");
+		return tr ? tr.className + "|" + tr.cells[3].textContent : "" })()`)
+	if !strings.HasPrefix(greeting, "weak|Hello again (") {
+		t.Fatalf("the greeting's row: %q", greeting)
+	}
+	if status := evalIn[string](t, admin.ctx, `document.querySelector(".bot-check-status").textContent`); !strings.Contains(status, "phrases,") {
+		t.Fatalf("status %q", status)
+	}
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".bot-check").scrollIntoView(); return true })()`)
+	admin.shot("checked")
+	if _, version, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); version != 1 {
+		t.Fatalf("checking a draft saved it: version %d", version)
+	}
+}

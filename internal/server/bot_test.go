@@ -404,3 +404,39 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 		t.Fatalf("limit=0: %d %s", status, raw)
 	}
 }
+
+// The check tests the saved bot, or the draft it is given, with the bot's
+// own phrases; a draft that does not validate is refused as a save would be.
+func TestAdminsCheckTheBotsIntents(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, b)
+	admin := ts.withKey(t, b.apiKey)
+	var report bot.CheckReport
+	if st := admin.do("POST", "/api/v1/bot/check", map[string]any{}, &report); st != 200 || report.Phrases < 30 || len(report.Labels) < 6 {
+		t.Fatalf("check of the demo bot: %d, %d phrases, %d labels", st, report.Phrases, len(report.Labels))
+	}
+	for i := 1; i < len(report.Labels); i++ {
+		if report.Labels[i].Accuracy < report.Labels[i-1].Accuracy {
+			t.Fatalf("not weakest first: %+v", report.Labels)
+		}
+	}
+	var doc struct{ Config map[string]any }
+	admin.do("GET", "/api/v1/bot", nil, &doc)
+	doc.Config["intents"] = append(doc.Config["intents"].([]any), map[string]any{"name": "hello_again", "answer": "Hi!",
+		"phrases": []string{"hello", "hi there", "good morning", "hey"}})
+	admin.do("POST", "/api/v1/bot/check", map[string]any{"config": doc.Config}, &report)
+	var greeting *bot.LabelCheck
+	for _, lc := range report.Labels {
+		if lc.Label == "intent:greeting" {
+			greeting = lc
+		}
+	}
+	if greeting == nil || greeting.ConfusedWith != "intent:hello_again" {
+		t.Fatalf("a draft intent overlapping the greeting is not found: %+v", greeting)
+	}
+	doc.Config["intents"] = append(doc.Config["intents"].([]any), map[string]any{"name": "empty", "answer": "x", "phrases": []string{}})
+	if st, raw := admin.raw("POST", "/api/v1/bot/check", map[string]any{"config": doc.Config}); st != 400 || !strings.Contains(string(raw), `intent \"empty\" has no training phrases`) {
+		t.Fatalf("a draft that does not validate: %d %s", st, raw)
+	}
+}

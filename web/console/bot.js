@@ -434,7 +434,43 @@ async function test(text) {
   if (out.handoff) logLine("→", document.createTextNode("hands off to people (" + out.handoff.reason.replaceAll("_", " ") + ")"));
 }
 
+// check runs the draft's intents against their own phrases and shows the
+// weakest first.
+async function check() {
+  error("");
+  const status = $(".bot-check-status");
+  const table = $(".bot-check-table");
+  let report;
+  status.textContent = "Checking…";
+  try {
+    report = await api("POST", "/bot/check", { config: collect() });
+  } catch (e) {
+    status.textContent = "";
+    error(e.message);
+    return;
+  }
+  const pct = (p) => Math.round(p * 100) + "%";
+  const few = report.labels.filter((lc) => lc.phrases < 10).length;
+  status.textContent = `${report.phrases} phrases, ${pct(report.accuracy)} recognised as their own intent or article.` +
+    (few ? ` ${few} of ${report.labels.length} have fewer than 10 phrases: a bot learns an intent from ten or more, in the words visitors use.` : "");
+  const tb = $("tbody", table);
+  tb.textContent = "";
+  for (const lc of report.labels) {
+    const tr = document.createElement("tr");
+    if (lc.accuracy < 0.8) tr.className = "weak";
+    const taken = lc.confused ? `${lc.confused_with_title} (${lc.confused} of ${lc.phrases})` : "—";
+    for (const text of [lc.title, String(lc.phrases), pct(lc.accuracy), taken]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+  table.hidden = report.labels.length === 0;
+}
+
 $(".bot-save").addEventListener("click", save);
+$(".bot-check-run").addEventListener("click", check);
 $(".bot-import").addEventListener("change", (e) => { if (e.target.files[0]) importFile(e.target.files[0]); e.target.value = ""; });
 $(".bot-add-article").addEventListener("click", () => { const d = articleEditor({}); d.open = true; $(".bot-articles").append(d); $("[name=id]", d).focus(); });
 $(".bot-add-flow").addEventListener("click", () => {
