@@ -174,7 +174,18 @@ func (b *browser) frame(skip ...string) context.Context {
 				}
 			}
 			ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(in.TargetID), chromedp.WithDetachOnCancel())
-			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main.chat"))); err != nil {
+			// Each attempt has its own deadline: a target that reloads while
+			// we attach can leave the wait with no document to watch, which
+			// would otherwise hang until the whole test's deadline.
+			// (Attaching happens on the first action, with the context
+			// given: attach first, then wait with the deadline.)
+			err := chromedp.Do(ctx)
+			if err == nil {
+				attempt, stop := context.WithTimeout(ctx, 5*time.Second)
+				err = chromedp.Do(attempt, chromedp.WaitVisible(chromedp.CSS("main.chat")))
+				stop()
+			}
+			if err != nil {
 				// The frame reloaded while we attached (identify does that):
 				// let go and attach to what it became.
 				cancel()
