@@ -156,28 +156,48 @@ async function ensureToken() {
 
 // tokenNow is ensureToken for work already in the identity chain (waiting
 // for the chain from inside it would never end).
+// Callers that need a token while one is being fetched (the connection,
+// an upload, a message sent at once) share that request: two would make
+// the visitor two people.
+let tokenRequest = null;
 async function tokenNow() {
   if (switching) throw new Error("switching identity");
   if (token) return token;
-  const res = await fetch("/api/v1/consumer-tokens", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ account_id: account }),
-  });
-  if (!res.ok) throw new Error("consumer token: HTTP " + res.status);
-  const out = await res.json();
-  if (switching) throw new Error("switching identity");
-  token = out.token;
-  localStorage.setItem(key("token"), token);
-  localStorage.setItem(key("consumer"), out.consumer.id);
-  return token;
+  tokenRequest ??= (async () => {
+    try {
+      const res = await fetch("/api/v1/consumer-tokens", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ account_id: account }),
+      });
+      if (!res.ok) throw new Error("consumer token: HTTP " + res.status);
+      const out = await res.json();
+      if (switching) throw new Error("switching identity");
+      token = out.token;
+      localStorage.setItem(key("token"), token);
+      localStorage.setItem(key("consumer"), out.consumer.id);
+      return token;
+    } finally {
+      tokenRequest = null;
+    }
+  })();
+  return tokenRequest;
 }
 
 function status(text) { $(".status").textContent = text; }
 
+let connecting = false; // waiting for a token to connect with: one socket at a time
 async function connect() {
-  if (ws) return;
+  if (ws || connecting) return;
+  connecting = true;
   status(t("connecting"));
-  try { await ensureToken(); } catch (e) { return retry(); }
+  try {
+    await ensureToken();
+  } catch (e) {
+    return retry();
+  } finally {
+    connecting = false;
+  }
+  if (ws) return;
   const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/ws");
   ws = sock;
   sock.onopen = () => sock.send(JSON.stringify({ type: "auth", id: "auth", token }));
@@ -202,7 +222,7 @@ function retry() {
 }
 
 function send(frame) {
-  if (ws && authed) ws.send(JSON.stringify(frame));
+  if (ws && authed && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
 }
 
 let pinger = 0;
