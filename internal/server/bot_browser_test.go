@@ -200,10 +200,7 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	if len(cfg.Intents) != 4 || cfg.Intents[3].Name != "store_hours" {
 		t.Fatalf("saved intents: %+v", cfg.Intents)
 	}
-	v := ts.newVisitor(t, brand.account.ID)
-	conv := v.open(t)
-	ws := connect(t, ts, v.token, nil)
-	ws.subscribe(conv.ID, 0)
+	conv, ws := chatting(t, ts, brand.account.ID)
 	ws.sendText(conv.ID, "h1", "are you open on sundays?")
 	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>9–18</strong>") {
 		t.Fatalf("the live bot answered %+v", m)
@@ -339,20 +336,14 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, brand)
-	v := ts.newVisitor(t, brand.account.ID)
-	conv := v.open(t)
-	ws := connect(t, ts, v.token, nil)
-	ws.subscribe(conv.ID, 0)
+	conv, ws := chatting(t, ts, brand.account.ID)
 	ws.sendText(conv.ID, "q1", "Do you ship\nto Norway?") // on two lines, as Shift+Enter writes it
 	if m := nextBot(t, ws, conv.ID); m.Text != "Did you mean one of these?" {
 		t.Fatalf("the bot's reply %+v; the test needs a question it is unsure of", m)
 	}
 	ws.sendText(conv.ID, "q2", "Something else")
 	nextBot(t, ws, conv.ID)
-	other := ts.newVisitor(t, brand.account.ID)
-	otherConv := other.open(t)
-	otherWS := connect(t, ts, other.token, nil)
-	otherWS.subscribe(otherConv.ID, 0)
+	otherConv, otherWS := chatting(t, ts, brand.account.ID)
 	otherWS.sendText(otherConv.ID, "m1", "asdfgh jkl")
 	if m := nextBot(t, otherWS, otherConv.ID); !strings.HasPrefix(m.Text, "Sorry, I didn't catch that.") {
 		t.Fatalf("the keyboard mash got %+v", m)

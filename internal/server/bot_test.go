@@ -45,6 +45,17 @@ func withDemoBot(t testing.TB, ts *testServer, b brand) *parley.Skill {
 }
 
 // nextBot waits for the next message from the bot in a conversation.
+// chatting is a new visitor of the account with a conversation open and
+// its socket subscribed to it.
+func chatting(t testing.TB, ts *testServer, accountID string) (*parley.Conversation, *wsClient) {
+	t.Helper()
+	v := ts.newVisitor(t, accountID)
+	conv := v.open(t)
+	ws := connect(t, ts, v.token, nil)
+	ws.subscribe(conv.ID, 0)
+	return conv, ws
+}
+
 func nextBot(t testing.TB, c *wsClient, convID string) parley.Message {
 	t.Helper()
 	f := c.next(func(f frame) bool {
@@ -338,10 +349,7 @@ func TestAdminsSeeTheQuestionsTheBotMissed(t *testing.T) {
 	// reply to each: every reply here ends with quick replies (the
 	// guesses, "Did this help?", or "Talk to a person").
 	ask := func(words ...string) {
-		v := ts.newVisitor(t, b.account.ID)
-		conv := v.open(t)
-		ws := connect(t, ts, v.token, nil)
-		ws.subscribe(conv.ID, 0)
+		conv, ws := chatting(t, ts, b.account.ID)
 		for i, w := range words {
 			ws.sendText(conv.ID, fmt.Sprintf("m%d", i), w)
 			for nextBot(t, ws, conv.ID).Type != parley.MessageQuickReplies {
