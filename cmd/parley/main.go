@@ -19,7 +19,7 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/server"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 func main() {
@@ -245,7 +245,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}
-	applied, err := sqlite.Migrate(ctx, filepath.Join(*data, "parley.db"))
+	applied, err := sqlstore.Migrate(ctx, filepath.Join(*data, "parley.db"))
 	if err != nil {
 		return err
 	}
@@ -333,14 +333,14 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 }
 
 // openStore opens the data dir's database (applying migrations).
-func openStore(ctx context.Context, dataDir string) (*sqlite.DB, error) {
-	return sqlite.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlite.Options{})
+func openStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
+	return sqlstore.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlstore.Options{})
 }
 
 // openAccount opens the data dir's database for one account: *account must
 // exist, and when it is empty the data dir must hold exactly one, which it
 // becomes.
-func openAccount(ctx context.Context, dataDir string, account *string) (*sqlite.DB, error) {
+func openAccount(ctx context.Context, dataDir string, account *string) (*sqlstore.DB, error) {
 	store, err := openStore(ctx, dataDir)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 // TestMain lets a test start this binary as a real parley process, so it
@@ -383,7 +383,7 @@ func TestExportWritesTheRangeAndRefusesBadInput(t *testing.T) {
 	dir := t.TempDir()
 	account := runCLI(t, "account", "create", "--data", dir, "--name", "Acme")
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "parley.db"), sqlite.Options{})
+	store, err := sqlstore.Open(ctx, filepath.Join(dir, "parley.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

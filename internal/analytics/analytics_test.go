@@ -10,7 +10,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/analytics"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 // A scripted morning whose metrics were worked out by hand (docs/data.md).
@@ -20,7 +20,7 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	var clock atomic.Int64
 	at := func(d time.Duration) { clock.Store(t0.Add(d).UnixMicro()) }
 	at(0)
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlite.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlstore.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/analytics"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 	_ "modernc.org/sqlite"
 )
 
@@ -22,7 +22,7 @@ func BenchmarkMetricsMillionEvents(b *testing.B) {
 	const convs, perConv = 50_000, 17
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "metrics.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func BenchmarkMetricsMillionEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw.Close()
-	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	db, err = sqlstore.Open(ctx, path, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 func TestPasswordHashes(t *testing.T) {
@@ -31,7 +31,7 @@ func TestPasswordHashes(t *testing.T) {
 
 func TestConsumerTokens(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestConsumerTokens(t *testing.T) {
 
 func TestAPIKeys(t *testing.T) {
 	ctx := context.Background()
-	store, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	store, _ := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
 	defer store.Close()
 	acc := &parley.Account{Name: "A"}
 	store.CreateAccount(ctx, acc)

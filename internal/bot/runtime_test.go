@@ -13,7 +13,7 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/bot/demo"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 // events records what the store publishes, so a test can hand the runtime
@@ -36,7 +36,7 @@ func (e *events) last(typ string) *parley.Event {
 }
 
 type fixture struct {
-	store    *sqlite.DB
+	store    *sqlstore.DB
 	bus      *events
 	account  *parley.Account
 	consumer *parley.Consumer
@@ -45,7 +45,7 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	bus := &events{}
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: bus})
+	store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/export"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 	_ "modernc.org/sqlite"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkExportMillionEvents(b *testing.B) {
 	const n = 1_000_000
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "export.db")
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkExportMillionEvents(b *testing.B) {
 		b.Fatal(err)
 	}
 	raw.Close()
-	db, err = sqlite.Open(ctx, path, sqlite.Options{})
+	db, err = sqlstore.Open(ctx, path, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/metrics"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -32,7 +32,7 @@ import (
 type fixture struct {
 	g     *Gateway
 	m     *metrics.Metrics
-	store *sqlite.DB
+	store *sqlstore.DB
 	url   string // ws://…
 	acc   *parley.Account
 	conv  *parley.Conversation
@@ -52,7 +52,7 @@ func newFixtureWith(t *testing.T, cfg Config, storeBus func(*localbus.Bus) parle
 	if storeBus != nil {
 		published = storeBus(bus)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: published})
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Bus: published})
 	if err != nil {
 		t.Fatal(err)
 	}

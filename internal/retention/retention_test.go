@@ -10,7 +10,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/retention"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 func TestOldConversationsLoseTheirContentAndRecentOnesKeepIt(t *testing.T) {
@@ -19,7 +19,7 @@ func TestOldConversationsLoseTheirContentAndRecentOnesKeepIt(t *testing.T) {
 	var clock atomic.Int64
 	set := func(t time.Time) { clock.Store(t.UnixMicro()) }
 	set(now.Add(-45 * 24 * time.Hour))
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"), sqlite.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "r.db"), sqlstore.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
 	if err != nil {
 		t.Fatal(err)
 	}

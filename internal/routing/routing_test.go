@@ -15,12 +15,12 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/routing"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 type env struct {
 	t        *testing.T
-	store    *sqlite.DB
+	store    *sqlstore.DB
 	engines  []*routing.Engine
 	account  *parley.Account
 	consumer *parley.Consumer
@@ -33,7 +33,7 @@ func newEnv(t *testing.T, nodes int, autoAssign bool) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	bus := localbus.New()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Bus: bus})
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Bus: bus})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/retention"
 	"github.com/parleychat/parley/internal/routing"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 	"github.com/parleychat/parley/internal/webhook"
 	"github.com/parleychat/parley/internal/widget"
 )
@@ -81,7 +81,7 @@ type Config struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	Store     *sqlite.DB
+	Store     *sqlstore.DB
 	Bus       parley.Bus
 	Auth      *auth.Authenticator
 	Conv      *conversation.Service
@@ -132,7 +132,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	bus := localbus.New()
 	m := metrics.New()
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlite.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
+	store, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlstore.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
 		m.StoreCommit.Observe(commit.Seconds())
 		m.StoreBatch.Observe(float64(writes))
 	}})

@@ -46,6 +46,9 @@ func Run(t *testing.T, open Opener) {
 		{"BotTurnAllOrNothingAndOnce", testBotTurn},
 		{"ConsumerNamesOfOneAccount", testConsumerNames},
 		{"LastMessagesOfOneAccount", testLastMessages},
+		{"WebhookOutbox", testWebhookOutbox},
+		{"ExportsAndErasure", testExportsAndErasure},
+		{"AuditAndAdminLists", testAuditAndAdminLists},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

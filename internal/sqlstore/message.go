@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -104,7 +104,11 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		}
 		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 	}
-	if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), conv.rowid); err != nil {
+	var row any = conv.rowid
+	if db.postgres {
+		row = msg.ConversationID
+	}
+	if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), row); err != nil {
 		return nil, false, err
 	}
 	conv.lastSeq = msg.Seq
@@ -122,7 +126,9 @@ func (db *DB) appendTarget(tx *writeTx, accountID, conversationID, owner string)
 	if err := tx.stmt(db.stmts.convToAppend).QueryRowContext(tx.ctx, accountID, conversationID, owner, owner).Scan(&c.lastSeq, &c.rowid, &c.consumerID); err != nil {
 		return nil, err
 	}
-	db.appending.put(conversationID, c)
+	if !db.postgres { // another node may change the row between two appends
+		db.appending.put(conversationID, c)
+	}
 	return c, nil
 }
 

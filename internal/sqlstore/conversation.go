@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -85,8 +85,12 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	}
 	if f.Query != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Query) + "%"
-		where = append(where, `(consumer_id IN (SELECT id FROM consumers WHERE account_id = ? AND (name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR external_id LIKE ? ESCAPE '\'))
-			OR id IN (SELECT conversation_id FROM messages WHERE account_id = ? AND text LIKE ? ESCAPE '\'))`)
+		search := `(consumer_id IN (SELECT id FROM consumers WHERE account_id = ? AND (name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR external_id LIKE ? ESCAPE '\'))
+			OR id IN (SELECT conversation_id FROM messages WHERE account_id = ? AND text LIKE ? ESCAPE '\'))`
+		if db.postgres { // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does
+			search = strings.ReplaceAll(search, " LIKE ", " ILIKE ")
+		}
+		where = append(where, search)
 		args = append(args, accountID, like, like, like, accountID, like)
 	}
 	if f.Limit <= 0 {

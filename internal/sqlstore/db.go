@@ -1,9 +1,11 @@
-// Package sqlite is the embedded shape's Store: one SQLite file in WAL mode,
-// read through a pool of connections and written by one goroutine that
-// commits waiting writes together (group commit), so throughput is not one
-// fsync per message. Another goroutine copies the WAL back into the
-// database file (checkpoints) beside the writer.
-package sqlite
+// Package sqlstore is the Store in SQL, on SQLite (the embedded shape: one
+// file in WAL mode) or on PostgreSQL (the cluster shape). Either way it is
+// read through a pool of connections and written by one goroutine per
+// process that commits waiting writes together (group commit), so
+// throughput is not one fsync per message. With SQLite another goroutine
+// copies the WAL back into the database file (checkpoints) beside the
+// writer; with PostgreSQL, row locks order the writers of several nodes.
+package sqlstore
 
 import (
 	"context"
@@ -15,17 +17,19 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"github.com/parleychat/parley"
 	msqlite "modernc.org/sqlite" // the "sqlite" driver
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Options tune a DB. The zero value works.
@@ -48,9 +52,10 @@ type Options struct {
 
 // DB is a parley.Store backed by one SQLite file.
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	ckpt  *sql.DB // the checkpointer's connection
+	write    pool
+	read     pool
+	ckpt     *sql.DB // SQLite: the checkpointer's connection
+	postgres bool
 
 	committed chan struct{} // the writer committed (capacity 1: a flag)
 	ckptStop  chan struct{} // closed by Close
@@ -144,26 +149,86 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.BlobDir == "" {
 		opt.BlobDir = filepath.Join(filepath.Dir(path), "attachments")
 	}
+	db, err := start(ctx, pool{DB: write}, pool{DB: read}, ckpt, opt)
+	if err != nil {
+		return nil, err
+	}
+	go db.checkpointer()
+	return db, nil
+}
+
+// OpenPostgres opens the PostgreSQL database at url (postgres://…) and
+// applies pending migrations. Attachments are kept in the database, so
+// that every node serves them.
+func OpenPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	if opt.ReadConns <= 0 {
+		opt.ReadConns = 8
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	open := func(conns int) (*sql.DB, error) {
+		d, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		d.SetMaxOpenConns(conns)
+		d.SetMaxIdleConns(conns)
+		return d, nil
+	}
+	write, err := open(1)
+	if err != nil {
+		return nil, err
+	}
+	read, err := open(opt.ReadConns)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, parley.Errorf(parley.EUNAVAILABLE, "PostgreSQL at %s: %v", redactURL(url), err)
+	}
+	return start(ctx, pool{DB: write, postgres: true}, pool{DB: read, postgres: true}, nil, opt)
+}
+
+// start migrates the database, prepares the write path and starts the writer.
+func start(ctx context.Context, write, read pool, ckpt *sql.DB, opt Options) (*DB, error) {
 	db := &DB{
-		write: write, read: read, ckpt: ckpt, bus: opt.Bus, now: opt.Now, blobDir: opt.BlobDir, onCommit: opt.OnCommit,
+		write: write, read: read, ckpt: ckpt, postgres: write.postgres, bus: opt.Bus, now: opt.Now, blobDir: opt.BlobDir, onCommit: opt.OnCommit,
 		ops: make(chan *writeOp, 4096), maxBatch: opt.MaxBatch,
 		stopped: make(chan struct{}), committed: make(chan struct{}, 1), ckptStop: make(chan struct{}), ckptDone: make(chan struct{}),
 	}
-	if err := db.migrate(ctx); err != nil {
+	closeAll := func() {
 		db.write.Close()
 		db.read.Close()
-		db.ckpt.Close()
+		if db.ckpt != nil {
+			db.ckpt.Close()
+		}
+	}
+	if err := db.migrate(ctx); err != nil {
+		closeAll()
 		return nil, err
 	}
-	if err := db.stmts.prepare(ctx, write); err != nil {
-		db.write.Close()
-		db.read.Close()
-		db.ckpt.Close()
+	if err := db.stmts.prepare(ctx, db.write); err != nil {
+		closeAll()
 		return nil, err
 	}
 	go db.writer()
-	go db.checkpointer()
 	return db, nil
+}
+
+// redactURL drops the password from a database URL for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an unreadable URL)"
+	}
+	return u.Redacted()
 }
 
 // Migrate applies pending migrations to the database at path and closes it.
@@ -177,10 +242,14 @@ func Migrate(ctx context.Context, path string) (applied []string, err error) {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	dir := "migrations/sqlite"
+	if db.postgres {
+		dir = "migrations/postgres"
+	}
+	names, err := fs.Glob(migrationFiles, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -201,7 +270,9 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+	// Recorded as migrations/NAME, as before the files were kept per dialect.
+	recorded := "migrations/" + path.Base(name)
+	if err := tx.QueryRowContext(ctx, db.write.sql(`SELECT count(*) FROM schema_migrations WHERE name = ?`), recorded).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -214,7 +285,7 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, db.now().UnixMicro()); err != nil {
+	if _, err := tx.ExecContext(ctx, db.write.sql(`INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`), recorded, db.now().UnixMicro()); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -260,9 +331,15 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	<-db.stopped
 	close(db.ckptStop)
-	<-db.ckptDone
+	if db.ckpt != nil {
+		<-db.ckptDone
+	}
 	db.stmts.close()
-	return errors.Join(db.ckpt.Close(), db.write.Close(), db.read.Close())
+	var ckptErr error
+	if db.ckpt != nil {
+		ckptErr = db.ckpt.Close()
+	}
+	return errors.Join(ckptErr, db.write.Close(), db.read.Close())
 }
 
 // walBound is the WAL size (pages) past which the writer checkpoints
@@ -547,7 +624,7 @@ type writeStmts struct {
 	setConvSeq      *sql.Stmt
 }
 
-func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 	var err error
 	p := func(query string) *sql.Stmt {
 		if err != nil {
@@ -561,15 +638,29 @@ func (s *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	// deleted, only scrubbed), so no counter row is written per commit:
 	// one page fewer in every commit's WAL write. accounts.event_seq, the
 	// counter kept before session 5, is a floor for databases written then.
-	s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
+	if db.postgres {
+		// The account's row stays locked until commit: the writers of
+		// several nodes take an account's event seqs one at a time, and
+		// commit them in seq order.
+		s.eventSeq = p(`SELECT greatest(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ? FOR UPDATE`)
+	} else {
+		s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
+	}
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
 	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
 	// The conversation an append goes into, if it is open and (for a visitor) theirs.
-	s.convToAppend = p(`SELECT last_seq, rowid, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?)`)
-	s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
+	if db.postgres {
+		// No rowids, and no cache of them (see appendCache): the row is
+		// found, and locked until commit, at every append.
+		s.convToAppend = p(`SELECT last_seq, 0, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) FOR UPDATE`)
+		s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
+	} else {
+		s.convToAppend = p(`SELECT last_seq, rowid, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?)`)
+		s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
+	}
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -635,11 +726,6 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(v.Int64)
 	return &t
-}
-
-// isUniqueViolation reports whether err is a UNIQUE constraint failure.
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 func notFound(err error, format string, args ...any) error {

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func TestEveryWritingConnectionSyncsFully(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for name, conn := range map[string]*sql.DB{"writer": db.write, "checkpointer": db.ckpt} {
+	for name, conn := range map[string]*sql.DB{"writer": db.write.DB, "checkpointer": db.ckpt} {
 		var level int
 		if err := conn.QueryRow("PRAGMA synchronous").Scan(&level); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package sqlite_test
+package sqlstore_test
 
 import (
 	"context"
@@ -13,20 +13,20 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/sqlite"
+	"github.com/parleychat/parley/internal/sqlstore"
 	"github.com/parleychat/parley/internal/storetest"
 )
 
 func open(t *testing.T, bus parley.Bus) parley.Store {
 	t.Helper()
-	return openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Bus: bus})
+	return openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlstore.Options{Bus: bus})
 }
 
 // openFile opens the store at path (closed when the test ends, if the
 // test has not closed it).
-func openFile(t *testing.T, path string, opt sqlite.Options) *sqlite.DB {
+func openFile(t *testing.T, path string, opt sqlstore.Options) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path, opt)
+	db, err := sqlstore.Open(context.Background(), path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,17 +39,17 @@ func TestConformance(t *testing.T) { storetest.Run(t, open) }
 func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db := openFile(t, path, sqlite.Options{})
+	db := openFile(t, path, sqlstore.Options{})
 	a := &parley.Account{Name: "Acme"}
 	if err := db.CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	applied, err := sqlite.Migrate(ctx, path)
+	applied, err := sqlstore.Migrate(ctx, path)
 	if err != nil || len(applied) == 0 {
 		t.Fatalf("Migrate: %v %v", applied, err)
 	}
-	db = openFile(t, path, sqlite.Options{})
+	db = openFile(t, path, sqlstore.Options{})
 	defer db.Close()
 	if _, err := db.FindAccount(ctx, a.ID); err != nil {
 		t.Fatalf("account lost after reopen: %v", err)
@@ -63,7 +63,7 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 
 // openConversation creates an account with a visitor and a queued
 // conversation.
-func openConversation(t *testing.T, db *sqlite.DB) (*parley.Account, *parley.Conversation) {
+func openConversation(t *testing.T, db *sqlstore.DB) (*parley.Account, *parley.Conversation) {
 	t.Helper()
 	ctx := context.Background()
 	a := &parley.Account{Name: "Acme"}
@@ -87,7 +87,7 @@ func openConversation(t *testing.T, db *sqlite.DB) (*parley.Account, *parley.Con
 func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db := openFile(t, path, sqlite.Options{})
+	db := openFile(t, path, sqlstore.Options{})
 	defer db.Close()
 	a, conv := openConversation(t, db)
 	before, _ := os.Stat(path)
@@ -118,7 +118,7 @@ func TestCommitsAreReported(t *testing.T) {
 	var mu sync.Mutex
 	var commits, writes int
 	var slowest time.Duration
-	db := openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{OnCommit: func(n int, took time.Duration) {
+	db := openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlstore.Options{OnCommit: func(n int, took time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		commits++
@@ -159,7 +159,7 @@ func TestCommitsAreReported(t *testing.T) {
 func TestEventCursorsContinueAfterReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")
-	db := openFile(t, path, sqlite.Options{})
+	db := openFile(t, path, sqlstore.Options{})
 	a := &parley.Account{Name: "Acme"}
 	if err := db.CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestEventCursorsContinueAfterReopen(t *testing.T) {
 		}
 	}
 	db.Close()
-	db = openFile(t, path, sqlite.Options{})
+	db = openFile(t, path, sqlstore.Options{})
 	defer db.Close()
 	if err := db.CreateConsumer(ctx, &parley.Consumer{AccountID: a.ID}); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestScanningEventsReadsExactlyTheRange(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var now atomic.Int64
-	db := openFile(t, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Now: func() time.Time { return time.UnixMicro(now.Load()).UTC() }})
+	db := openFile(t, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Now: func() time.Time { return time.UnixMicro(now.Load()).UTC() }})
 	at := func(d time.Duration) { now.Store(t0.Add(d).UnixMicro()) }
 	at(0)
 	a := &parley.Account{Name: "Acme"}

@@ -1,0 +1,68 @@
+// Package pgtest gives tests a PostgreSQL database of their own: created
+// with a unique name on the test server, dropped when the test ends.
+//
+// The server is PARLEY_TEST_POSTGRES (a postgres:// URL of a database the
+// tests may create databases from), by default the local one CI runs:
+// postgres://postgres@127.0.0.1:5432/test. When no server answers, the
+// test is skipped, unless PARLEY_TEST_REQUIRE_POSTGRES is set (CI sets it),
+// which makes it fail.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+)
+
+// DefaultURL is the test server when PARLEY_TEST_POSTGRES is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Database creates a new, empty database and returns its URL.
+func Database(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("PARLEY_TEST_POSTGRES")
+	if base == "" {
+		base = DefaultURL
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		if os.Getenv("PARLEY_TEST_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("pgtest: no PostgreSQL at %s: %v", base, err)
+		}
+		t.Skipf("pgtest: no PostgreSQL at %s (%v); set PARLEY_TEST_POSTGRES to run this test", base, err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "parley_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("pgtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
