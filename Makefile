@@ -18,11 +18,14 @@ test:
 	$(GO) vet $(PKG)
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 20m $(PKG)
+	# The server's suite again on the cluster shape's store (PostgreSQL;
+	# the browser tests run once, above).
+	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m ./internal/server/
 
 # The standard benchmarks, then every `parley bench` scenario against the
 # echo ceiling (the plot goes where docs/performance.md shows it); numbers
 # go to docs/performance.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlite/ ./internal/server/ ./internal/routing/
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlstore/ ./internal/server/ ./internal/routing/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bot/nlu/ ./internal/export/
 	$(GO) run ./cmd/parley bench --scenario all --plot docs/bench-max.svg

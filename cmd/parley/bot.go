@@ -47,13 +47,13 @@ func cmdBotFile(ctx context.Context, what string, args []string, getenv func(str
 	}
 	fs := flag.NewFlagSet("parley bot "+what, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "parley-data", "data directory")
+	sf := addStoreFlags(fs)
 	account := fs.String("account", "", "account ID (may be left out when there is one account)")
 	format := fs.String("format", "yaml", "export format: yaml or json")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	store, err := openAccount(ctx, *data, account)
+	store, err := openAccount(ctx, sf, account)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 
 	"github.com/parleychat/parley"
@@ -58,11 +57,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 // seedDemoData opens the data dir's store, creates the demo brand on first
 // start (finding it afterwards), and closes the store again.
 func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, error) {
-	dataDir := cfg.DataDir
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	store, err := openStore(ctx, dataDir)
+	store, err := openStore(ctx, storeFlags{data: &cfg.DataDir, databaseURL: &cfg.DatabaseURL})
 	if err != nil {
 		return nil, err
 	}

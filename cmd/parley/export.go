@@ -19,7 +19,7 @@ import (
 func cmdExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "parley-data", "data directory")
+	sf := addStoreFlags(fs)
 	account := fs.String("account", "", "account ID")
 	from := fs.String("from", "", "start, inclusive (2026-11-01 or RFC 3339)")
 	to := fs.String("to", "", "end, exclusive (default: now)")
@@ -45,7 +45,7 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	store, err := openAccount(ctx, *data, account)
+	store, err := openAccount(ctx, sf, account)
 	if err != nil {
 		return err
 	}

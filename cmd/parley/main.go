@@ -130,6 +130,9 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f := &serveFlags{}
 	fs.StringVar(&f.cfg.Addr, "addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
 	fs.StringVar(&f.cfg.DataDir, "data", "parley-data", "data directory (SQLite file, secret)")
+	fs.StringVar(&f.cfg.DatabaseURL, "database-url", "", databaseURLUsage)
+	fs.StringVar(&f.cfg.NATSURL, "nats-url", "", "NATS server(s) (nats://…) carrying events between the nodes of a cluster (needs --database-url and --secret)")
+	fs.StringVar(&f.cfg.NATSPrefix, "nats-prefix", "parley", "subject prefix of this installation on NATS")
 	fs.StringVar(&f.cfg.Secret, "secret", "", "secret that signs consumer tokens (default: generated into the data dir)")
 	fs.IntVar(&f.cfg.MaxMessageChars, "max-message-chars", 4096, "longest message text, in characters")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body")
@@ -238,14 +241,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "parley-data", "data directory")
+	sf := addStoreFlags(fs)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
+	store, err := openStore(ctx, sf) // opening applies what is pending
+	if err != nil {
 		return err
 	}
-	applied, err := sqlstore.Migrate(ctx, filepath.Join(*data, "parley.db"))
+	defer store.Close()
+	applied, err := store.AppliedMigrations(ctx)
 	if err != nil {
 		return err
 	}
@@ -256,7 +261,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 func cmdCreate(ctx context.Context, what string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("parley "+what+" create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "parley-data", "data directory")
+	sf := addStoreFlags(fs)
 	name := fs.String("name", "", "name")
 	account := fs.String("account", "", "account ID")
 	email := fs.String("email", "", "user's email (login)")
@@ -266,10 +271,7 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *data)
+	store, err := openStore(ctx, sf)
 	if err != nil {
 		return err
 	}
@@ -332,16 +334,35 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 	return nil
 }
 
-// openStore opens the data dir's database (applying migrations).
-func openStore(ctx context.Context, dataDir string) (*sqlstore.DB, error) {
-	return sqlstore.Open(ctx, filepath.Join(dataDir, "parley.db"), sqlstore.Options{})
+const databaseURLUsage = "PostgreSQL database (postgres://…) to use instead of the data dir's SQLite file"
+
+// storeFlags are the flags of the commands that open the store themselves.
+type storeFlags struct{ data, databaseURL *string }
+
+func addStoreFlags(fs *flag.FlagSet) storeFlags {
+	return storeFlags{
+		data:        fs.String("data", "parley-data", "data directory"),
+		databaseURL: fs.String("database-url", "", databaseURLUsage),
+	}
+}
+
+// openStore opens the database (applying migrations): PostgreSQL's when
+// a URL is given, else the data dir's SQLite file.
+func openStore(ctx context.Context, f storeFlags) (*sqlstore.DB, error) {
+	if *f.databaseURL != "" {
+		return sqlstore.OpenPostgres(ctx, *f.databaseURL, sqlstore.Options{})
+	}
+	if err := os.MkdirAll(*f.data, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(ctx, filepath.Join(*f.data, "parley.db"), sqlstore.Options{})
 }
 
 // openAccount opens the data dir's database for one account: *account must
 // exist, and when it is empty the data dir must hold exactly one, which it
 // becomes.
-func openAccount(ctx context.Context, dataDir string, account *string) (*sqlstore.DB, error) {
-	store, err := openStore(ctx, dataDir)
+func openAccount(ctx context.Context, f storeFlags, account *string) (*sqlstore.DB, error) {
+	store, err := openStore(ctx, f)
 	if err != nil {
 		return nil, err
 	}

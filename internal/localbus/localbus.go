@@ -47,3 +47,9 @@ func (b *Bus) Subscribe(fn func(*parley.Event)) func() {
 		delete(b.subs, id)
 	}
 }
+
+// Ping reports the bus ready: it is always there.
+func (b *Bus) Ping(context.Context) error { return nil }
+
+// Close does nothing: the bus lives as long as the process.
+func (b *Bus) Close() error { return nil }

@@ -64,6 +64,9 @@ func chromiumPath(t *testing.T) string {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
+	if os.Getenv("PARLEY_TEST_STORE") == "postgres" {
+		t.Skip("the browser tests run once, on SQLite; the rest of the suite covers the store on PostgreSQL")
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),

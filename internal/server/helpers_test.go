@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/server"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -28,7 +30,9 @@ var fastPasswords = auth.PasswordParams{Memory: 64, Time: 1, Threads: 1}
 const waitLimit = 10 * time.Second
 
 // testServer is a real node on a random loopback port with a real SQLite
-// file in a temporary directory.
+// file in a temporary directory — or, when PARLEY_TEST_STORE=postgres, a
+// PostgreSQL database of its own (one per data dir, so that a test that
+// restarts a node on the same dir finds its data again).
 type testServer struct {
 	*server.Server
 	url    string
@@ -41,6 +45,9 @@ func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testS
 	// Tests and benchmarks call from one address far faster than people;
 	// the limits have their own test.
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Password: fastPasswords, RateLimits: &server.RateLimits{}}
+	if os.Getenv("PARLEY_TEST_STORE") == "postgres" {
+		cfg.DatabaseURL = postgresFor(t, dir)
+	}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -58,6 +65,17 @@ func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testS
 	<-s.Ready()
 	t.Cleanup(ts.stop)
 	return ts
+}
+
+var postgresDBs sync.Map // data dir → database URL
+
+func postgresFor(t testing.TB, dir string) string {
+	if u, ok := postgresDBs.Load(dir); ok {
+		return u.(string)
+	}
+	u := pgtest.Database(t)
+	postgresDBs.Store(dir, u)
+	return u
 }
 
 func (ts *testServer) stop() {

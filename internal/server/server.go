@@ -27,6 +27,7 @@ import (
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/metrics"
+	"github.com/parleychat/parley/internal/natsbus"
 	"github.com/parleychat/parley/internal/outbound"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/retention"
@@ -39,9 +40,18 @@ import (
 // Config is everything a node needs; cmd/parley fills it from flags and
 // PARLEY_* environment variables.
 type Config struct {
-	Addr               string // listen address (default 127.0.0.1:8080)
-	DebugAddr          string // serves Go's pprof profiles when set (loopback only)
-	DataDir            string // SQLite file and secrets (default ./parley-data)
+	Addr      string // listen address (default 127.0.0.1:8080)
+	DebugAddr string // serves Go's pprof profiles when set (loopback only)
+	DataDir   string // SQLite file and secrets (default ./parley-data)
+	// DatabaseURL (postgres://…), when set, keeps everything in that
+	// PostgreSQL database instead of DataDir's SQLite file: the cluster
+	// shape's store (docs/cluster.md).
+	DatabaseURL string
+	// NATSURL (nats://…), when set, carries events between the nodes of a
+	// cluster; every node of one installation uses the same NATSPrefix
+	// (default "parley") and the same Secret.
+	NATSURL            string
+	NATSPrefix         string
 	Secret             string // signs consumer tokens; default: generated into DataDir
 	MaxMessageChars    int
 	MaxBodyBytes       int64
@@ -79,10 +89,14 @@ type Config struct {
 
 // Server is a running node.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	Store     *sqlstore.DB
-	Bus       parley.Bus
+	cfg   Config
+	log   *slog.Logger
+	Store *sqlstore.DB
+	Bus   parley.Bus
+	bus   interface {
+		Ping(context.Context) error
+		Close() error
+	} // the Bus, to check and close
 	Auth      *auth.Authenticator
 	Conv      *conversation.Service
 	Metrics   *metrics.Metrics
@@ -126,29 +140,54 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if cfg.NATSURL != "" && cfg.DatabaseURL == "" {
+		return nil, errors.New("the nodes of a cluster (nats-url set) share one PostgreSQL database: set --database-url (PARLEY_DATABASE_URL) too")
+	}
+	if cfg.NATSURL != "" && cfg.Secret == "" {
+		return nil, errors.New("the nodes of a cluster (nats-url set) need one secret: set --secret (PARLEY_SECRET), the same on every node")
+	}
 	secret, err := loadSecret(cfg)
 	if err != nil {
 		return nil, err
 	}
-	bus := localbus.New()
+	var bus interface {
+		parley.Bus
+		Ping(context.Context) error
+		Close() error
+	}
+	if cfg.NATSURL != "" {
+		if bus, err = natsbus.Open(cfg.NATSURL, natsbus.Options{Prefix: cfg.NATSPrefix, Log: log}); err != nil {
+			return nil, err
+		}
+	} else {
+		bus = localbus.New()
+	}
 	m := metrics.New()
-	store, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), sqlstore.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
+	storeOpt := sqlstore.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
 		m.StoreCommit.Observe(commit.Seconds())
 		m.StoreBatch.Observe(float64(writes))
-	}})
+	}}
+	var store *sqlstore.DB
+	if cfg.DatabaseURL != "" {
+		store, err = sqlstore.OpenPostgres(ctx, cfg.DatabaseURL, storeOpt)
+	} else {
+		store, err = sqlstore.Open(ctx, filepath.Join(cfg.DataDir, "parley.db"), storeOpt)
+	}
 	if err != nil {
+		bus.Close()
 		return nil, err
 	}
 	a, err := auth.New(store, secret)
 	if err != nil {
 		store.Close()
+		bus.Close()
 		return nil, err
 	}
 	if cfg.Password.Memory != 0 {
 		a.Password = cfg.Password
 	}
 	conv := conversation.New(store, bus, parley.MessageLimits{MaxChars: cfg.MaxMessageChars})
-	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, Store: store, Bus: bus, bus: bus, Auth: a, Conv: conv, Metrics: m, ready: make(chan struct{})}
 	s.gateway = realtime.New(realtime.Config{AllowedOrigins: cfg.AllowedOrigins, MaxFrameBytes: cfg.MaxFrameBytes, QueueSize: cfg.QueueSize}, store, bus, conv, a, log, m)
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
@@ -180,6 +219,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if s.Widget, err = widget.New(store, log, m, cfg.Widget); err != nil {
 		store.Close()
+		bus.Close()
 		return nil, err
 	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
@@ -208,6 +248,11 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 		if err := s.Store.Ping(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, `{"status":"unavailable","store":%q}`+"\n", err.Error())
+			return
+		}
+		if err := s.bus.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"unavailable","store":"ok","bus":%q}`+"\n", err.Error())
 			return
 		}
 		w.Write([]byte(`{"status":"ready","store":"ok","bus":"ok"}` + "\n"))
@@ -310,6 +355,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.listener == nil {
 		if err := s.Listen(); err != nil {
 			s.Store.Close()
+			s.bus.Close()
 			return err
 		}
 	}
@@ -341,7 +387,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}()
 	close(s.ready)
-	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "version", parley.Version)
+	store, bus := "sqlite", "in-process"
+	if s.cfg.DatabaseURL != "" {
+		store = "postgres"
+	}
+	if s.cfg.NATSURL != "" {
+		bus = "nats"
+	}
+	s.log.Info("parley listening", "addr", s.Addr(), "data", s.cfg.DataDir, "store", store, "bus", bus, "version", parley.Version)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -360,10 +413,11 @@ func (s *Server) shutdown() error {
 	httpErr := s.http.Shutdown(ctx)
 	wsErr := s.gateway.Shutdown(ctx)
 	storeErr := s.Store.Close()
+	busErr := s.bus.Close()
 	if errors.Is(httpErr, http.ErrServerClosed) {
 		httpErr = nil
 	}
-	return errors.Join(httpErr, wsErr, storeErr)
+	return errors.Join(httpErr, wsErr, storeErr, busErr)
 }
 
 // DropConnections closes the WebSocket connections of one kind of

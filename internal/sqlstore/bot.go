@@ -14,7 +14,7 @@ func (db *DB) PutBot(ctx context.Context, accountID string, config json.RawMessa
 	var out *parley.BotRecord
 	err := db.do(ctx, func(tx *writeTx) error {
 		var current int64
-		err := tx.QueryRowContext(tx.ctx, `SELECT version FROM bots WHERE account_id = ?`, accountID).Scan(&current)
+		err := tx.QueryRowContext(tx.ctx, `SELECT version FROM bots WHERE account_id = ?`+tx.forUpdate(), accountID).Scan(&current)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -84,7 +84,7 @@ func (db *DB) ApplyBotTurn(ctx context.Context, t *parley.BotTurn) (bool, error)
 		applied = false // a batch may run twice (tryBatch)
 		if t.Trigger != "" {
 			var last string
-			err := tx.QueryRowContext(tx.ctx, `SELECT last_trigger FROM bot_sessions WHERE account_id = ? AND conversation_id = ?`, t.AccountID, t.ConversationID).Scan(&last)
+			err := tx.QueryRowContext(tx.ctx, `SELECT last_trigger FROM bot_sessions WHERE account_id = ? AND conversation_id = ?`+tx.forUpdate(), t.AccountID, t.ConversationID).Scan(&last)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}

@@ -145,7 +145,7 @@ func (db *DB) assign(ctx context.Context, accountID, id, from, userID string) (*
 		}
 		var active bool
 		var max int
-		err = tx.QueryRowContext(tx.ctx, `SELECT active, max_concurrent FROM users WHERE account_id = ? AND id = ?`, accountID, userID).Scan(&active, &max)
+		err = tx.QueryRowContext(tx.ctx, `SELECT active, max_concurrent FROM users WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, userID).Scan(&active, &max)
 		if err != nil {
 			return notFound(err, "user %q not found", userID)
 		}
@@ -226,7 +226,7 @@ func (db *DB) RateConversation(ctx context.Context, accountID, id string, score 
 	return db.do(ctx, func(tx *writeTx) error {
 		var state string
 		var current int
-		err := tx.QueryRowContext(tx.ctx, `SELECT state, csat_score FROM conversations WHERE account_id = ? AND id = ?`, accountID, id).Scan(&state, &current)
+		err := tx.QueryRowContext(tx.ctx, `SELECT state, csat_score FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id).Scan(&state, &current)
 		if err != nil {
 			return notFound(err, "conversation %q not found", id)
 		}
@@ -289,7 +289,7 @@ func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Rece
 	changed := false
 	err := db.do(ctx, func(tx *writeTx) error {
 		var lastSeq, current int64
-		err := tx.QueryRowContext(tx.ctx, `SELECT last_seq, `+column+` FROM conversations WHERE account_id = ? AND id = ?`, accountID, r.ConversationID).Scan(&lastSeq, &current)
+		err := tx.QueryRowContext(tx.ctx, `SELECT last_seq, `+column+` FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, r.ConversationID).Scan(&lastSeq, &current)
 		if err != nil {
 			return notFound(err, "conversation %q not found", r.ConversationID)
 		}
@@ -309,7 +309,7 @@ func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Rece
 }
 
 func (tx *writeTx) findConversation(accountID, id string) (*parley.Conversation, error) {
-	c, err := scanConversation(tx.QueryRowContext(tx.ctx, `SELECT `+conversationColumns+` FROM conversations WHERE account_id = ? AND id = ?`, accountID, id))
+	c, err := scanConversation(tx.QueryRowContext(tx.ctx, `SELECT `+conversationColumns+` FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id))
 	if err != nil {
 		return nil, notFound(err, "conversation %q not found", id)
 	}

@@ -238,7 +238,7 @@ func Migrate(ctx context.Context, path string) (applied []string, err error) {
 		return nil, err
 	}
 	defer db.Close()
-	return db.appliedMigrations(ctx)
+	return db.AppliedMigrations(ctx)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -291,7 +291,8 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	return tx.Commit()
 }
 
-func (db *DB) appliedMigrations(ctx context.Context) ([]string, error) {
+// AppliedMigrations names the migrations the database has had, in order.
+func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,17 @@ func (tx *writeTx) QueryRowContext(ctx context.Context, query string, args ...an
 	return tx.Tx.QueryRowContext(ctx, tx.db.write.sql(query), tx.db.write.args(args)...)
 }
 
+// forUpdate ends a SELECT whose rows the transaction goes on to change:
+// on PostgreSQL it locks them until commit, so that another node's writer
+// cannot change them between the read and the write (READ COMMITTED). A
+// SQLite database has one writer, whose transactions never interleave.
+func (tx *writeTx) forUpdate() string {
+	if tx.db.postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // numberPlaceholders rewrites each ? outside quoted text as $1, $2 …
 func numberPlaceholders(query string) string {
 	if !strings.Contains(query, "?") {

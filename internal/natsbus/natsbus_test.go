@@ -1,0 +1,159 @@
+package natsbus_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/natsbus"
+)
+
+// natsURL is the test server: PARLEY_TEST_NATS, by default the local one CI
+// runs. Without one the tests are skipped, unless
+// PARLEY_TEST_REQUIRE_NATS is set.
+func natsURL(t *testing.T) string {
+	if u := os.Getenv("PARLEY_TEST_NATS"); u != "" {
+		return u
+	}
+	return "nats://127.0.0.1:4222"
+}
+
+// open connects a node's bus with a prefix of the test's own.
+func open(t *testing.T, prefix string) *natsbus.Bus {
+	t.Helper()
+	b, err := natsbus.Open(natsURL(t), natsbus.Options{Prefix: prefix})
+	if err != nil {
+		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("no NATS (%v); set PARLEY_TEST_NATS to run this test", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func uniquePrefix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "parleytest" + hex.EncodeToString(b[:])
+}
+
+// collector records the events a subscriber got.
+type collector struct {
+	mu     sync.Mutex
+	events []*parley.Event
+}
+
+func (c *collector) add(e *parley.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, e)
+}
+
+// waitFor returns the events once there are n, or fails at the deadline.
+func (c *collector) waitFor(t *testing.T, n int) []*parley.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		got := append([]*parley.Event(nil), c.events...)
+		c.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d events of %d", len(got), n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
+func events(account string, from, n int, data string) []*parley.Event {
+	var out []*parley.Event
+	for i := 0; i < n; i++ {
+		out = append(out, &parley.Event{AccountID: account, Seq: int64(from + i), Type: parley.EventMessageCreated,
+			ConversationID: "conv_1", MessageSeq: int64(from + i), Data: json.RawMessage(data), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)})
+	}
+	return out
+}
+
+func TestEveryNodeGetsEveryEventOnceInOrder(t *testing.T) {
+	prefix := uniquePrefix()
+	a, b := open(t, prefix), open(t, prefix)
+	var onA, onB collector
+	a.Subscribe(onA.add)
+	b.Subscribe(onB.add)
+	ctx := context.Background()
+	for i := 0; i < 50; i++ {
+		if err := a.Publish(ctx, events("acc_1", 1+i*4, 4, `{"text":"hello"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Publish(ctx, events("acc_2", 1, 1, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	gotA, gotB := onA.waitFor(t, 201), onB.waitFor(t, 201)
+	for name, got := range map[string][]*parley.Event{"A": gotA, "B": gotB} {
+		var seq int64
+		for _, e := range got {
+			if e.AccountID != "acc_1" {
+				continue
+			}
+			if e.Seq != seq+1 {
+				t.Fatalf("node %s: acc_1 seq %d after %d", name, e.Seq, seq)
+			}
+			seq = e.Seq
+			if string(e.Data) != `{"text":"hello"}` || e.ConversationID != "conv_1" || e.MessageSeq != e.Seq {
+				t.Fatalf("node %s: event changed on the way: %+v", name, e)
+			}
+		}
+		if seq != 200 {
+			t.Fatalf("node %s: acc_1 up to seq %d, want 200", name, seq)
+		}
+	}
+	// A publisher's own node gets its events once, not again from NATS.
+	c := open(t, prefix) // a third node proves the rest has arrived
+	var onC collector
+	c.Subscribe(onC.add)
+	a.Publish(ctx, events("acc_3", 1, 1, `{}`))
+	b.Publish(ctx, events("acc_3", 2, 1, `{}`))
+	onC.waitFor(t, 2) // B's event has reached the other nodes, A included
+	if got := onA.waitFor(t, 203); len(got) != 203 {
+		t.Fatalf("node A got %d events, want 203 (its own once)", len(got))
+	}
+}
+
+func TestAnotherPrefixIsAnotherInstallation(t *testing.T) {
+	a, other := open(t, uniquePrefix()), open(t, uniquePrefix())
+	var onOther collector
+	other.Subscribe(onOther.add)
+	a.Publish(context.Background(), events("acc_1", 1, 1, `{}`))
+	other.Publish(context.Background(), events("acc_9", 1, 1, `{}`))
+	if got := onOther.waitFor(t, 1); len(got) != 1 || got[0].AccountID != "acc_9" {
+		t.Fatalf("another installation's events arrived: %+v", got)
+	}
+}
+
+func TestLargeBatchesAreSplitBelowTheServersLimit(t *testing.T) {
+	prefix := uniquePrefix()
+	a, b := open(t, prefix), open(t, prefix)
+	var onB collector
+	b.Subscribe(onB.add)
+	big := `{"text":"` + strings.Repeat("x", 60_000) + `"}`
+	if err := a.Publish(context.Background(), events("acc_1", 1, 40, big)); err != nil { // ~2.4 MB, over the 1 MB default
+		t.Fatal(err)
+	}
+	got := onB.waitFor(t, 40)
+	for i, e := range got {
+		if e.Seq != int64(i+1) || len(e.Data) != len(big) {
+			t.Fatalf("event %d: seq %d, %d bytes", i, e.Seq, len(e.Data))
+		}
+	}
+}

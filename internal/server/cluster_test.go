@@ -1,0 +1,89 @@
+package server_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/pgtest"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// startCluster starts two nodes of one installation: one PostgreSQL
+// database, one NATS subject prefix, one secret, each node with its own
+// data dir (and nothing in it that matters).
+func startCluster(t *testing.T) (a, b *testServer) {
+	t.Helper()
+	natsURL := os.Getenv("PARLEY_TEST_NATS")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	if probe, err := natsbus.Open(natsURL, natsbus.Options{}); err != nil {
+		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("no NATS (%v); set PARLEY_TEST_NATS to run this test", err)
+	} else {
+		probe.Close()
+	}
+	var p [6]byte
+	rand.Read(p[:])
+	db, prefix := pgtest.Database(t), "parleytest"+hex.EncodeToString(p[:])
+	node := func(c *server.Config) {
+		c.DatabaseURL, c.NATSURL, c.NATSPrefix = db, natsURL, prefix
+		c.Secret = "a cluster's shared secret, 32+ characters long"
+	}
+	return startServer(t, t.TempDir(), node), startServer(t, t.TempDir(), node)
+}
+
+// TestAVisitorOnOneNodeAndAnAgentOnAnotherConverse: the cluster shape end
+// to end — the visitor's messages, written by node A, reach the agent
+// connected to node B through NATS, and the agent's answers come back;
+// node B's router assigns a visitor who arrived at node A.
+func TestAVisitorOnOneNodeAndAnAgentOnAnotherConverse(t *testing.T) {
+	nodeA, nodeB := startCluster(t)
+	brand := seedBrand(t, nodeA, "Acme")
+	setAutoAssign(t, nodeA, brand, true)
+
+	agent := online(t, nodeB, brand.agent)
+	agent.send(`{"type":"subscribe_inbox","id":"in"}`)
+	agent.next(reply("in"))
+
+	v := nodeA.newVisitor(t, brand.account.ID) // a token node A signed, used on node B below
+	conv := v.open(t)
+	f := agent.next(func(f frame) bool { return f.Type == "conversation" && f.Event == parley.EventConversationAssigned })
+	var assigned parley.Conversation
+	json.Unmarshal(f.Conversation, &assigned)
+	if assigned.ID != conv.ID || assigned.AssigneeID != brand.agent.ID {
+		t.Fatalf("node B assigned %s to %q", assigned.ID, assigned.AssigneeID)
+	}
+
+	visitor := connect(t, nodeA, v.token, nil)
+	visitor.subscribe(conv.ID, 0)
+	agent.subscribe(conv.ID, 0)
+	from := func(kind parley.SenderKind) func(frame) bool {
+		return func(f frame) bool {
+			return f.Type == "message" && f.ConversationID == conv.ID && f.msg(t).SenderKind == kind
+		}
+	}
+	visitor.sendText(conv.ID, "v-1", "my card has not arrived")
+	question := agent.next(from(parley.SenderConsumer)).msg(t)
+	if question.Text != "my card has not arrived" {
+		t.Fatalf("agent on node B got %+v", question)
+	}
+	agent.sendText(conv.ID, "a-1", "It is on its way")
+	if m := visitor.next(from(parley.SenderAgent)).msg(t); m.Text != "It is on its way" || m.Seq != question.Seq+1 {
+		t.Fatalf("visitor on node A got %+v after seq %d", m, question.Seq)
+	}
+
+	// The visitor moves to node B (a load balancer without sticky
+	// sessions) and resumes from the last seq it saw: nothing missed.
+	elsewhere := connect(t, nodeB, v.token, nil)
+	if missed := elsewhere.subscribe(conv.ID, question.Seq); len(missed) != 1 || missed[0].Text != "It is on its way" {
+		t.Fatalf("resync on node B: %+v", missed)
+	}
+}
