@@ -140,8 +140,20 @@ var (
 	withBot      = []byte(`"state":"bot"`)
 )
 
+// Track keeps the runtime's caches right with changes made on any node of
+// a cluster (a bot edited, a conversation taken by a person); OnEvent does
+// it too, for the events it is given. It never blocks the bus.
+func (r *Runtime) Track(e *parley.Event) {
+	switch e.Type {
+	case parley.EventBotUpdated, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
+		r.OnEvent(e)
+	}
+}
+
 // OnEvent queues visitor messages and new conversations for the bot, and
 // forgets a brain when its configuration changes. It never blocks the bus.
+// In a cluster it gets the events of its own node only: the node that
+// stored a visitor's message answers it.
 func (r *Runtime) OnEvent(e *parley.Event) {
 	switch e.Type {
 	case parley.EventBotUpdated:

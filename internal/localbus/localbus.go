@@ -53,3 +53,6 @@ func (b *Bus) Ping(context.Context) error { return nil }
 
 // Close does nothing: the bus lives as long as the process.
 func (b *Bus) Close() error { return nil }
+
+// SubscribeLocal is Subscribe: in one process every event is this node's.
+func (b *Bus) SubscribeLocal(fn func(*parley.Event)) func() { return b.Subscribe(fn) }

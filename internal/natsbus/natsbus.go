@@ -28,7 +28,8 @@ const nodeHeader = "Parley-Node"
 
 // Bus is a parley.Bus over NATS.
 type Bus struct {
-	local  *localbus.Bus
+	local  *localbus.Bus // every node's events
+	own    *localbus.Bus // this node's only
 	nc     *nats.Conn
 	sub    *nats.Subscription
 	prefix string
@@ -60,7 +61,7 @@ func Open(url string, opt Options) (*Bus, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{local: localbus.New(), prefix: opt.Prefix, node: parley.NewID("node"), log: opt.Log}
+	b := &Bus{local: localbus.New(), own: localbus.New(), prefix: opt.Prefix, node: parley.NewID("node"), log: opt.Log}
 	nc, err := nats.Connect(url,
 		nats.Name(opt.Name),
 		nats.Timeout(5*time.Second),
@@ -92,6 +93,7 @@ func Open(url string, opt Options) (*Bus, error) {
 // sends them to the other nodes.
 func (b *Bus) Publish(ctx context.Context, events []*parley.Event) error {
 	b.local.Publish(ctx, events)
+	b.own.Publish(ctx, events)
 	// One message per account and run of events, within NATS's size limit.
 	max := int(b.nc.MaxPayload()) - 1024
 	for start := 0; start < len(events); {
@@ -145,6 +147,11 @@ func (b *Bus) receive(m *nats.Msg) {
 // Subscribe registers fn for every event, this node's and the others',
 // until the returned function is called.
 func (b *Bus) Subscribe(fn func(*parley.Event)) func() { return b.local.Subscribe(fn) }
+
+// SubscribeLocal registers fn for the events this node publishes only:
+// for work that one node must do once per change, such as the bot's turn
+// after a visitor's message (the node that stored the message answers it).
+func (b *Bus) SubscribeLocal(fn func(*parley.Event)) func() { return b.own.Subscribe(fn) }
 
 // Ping reports whether the NATS connection is up (readiness).
 func (b *Bus) Ping(ctx context.Context) error {

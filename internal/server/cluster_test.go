@@ -1,10 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/parleychat/parley"
@@ -16,7 +21,7 @@ import (
 // startCluster starts two nodes of one installation: one PostgreSQL
 // database, one NATS subject prefix, one secret, each node with its own
 // data dir (and nothing in it that matters).
-func startCluster(t *testing.T) (a, b *testServer) {
+func startCluster(t *testing.T, tweak ...func(*server.Config)) (a, b *testServer) {
 	t.Helper()
 	natsURL := os.Getenv("PARLEY_TEST_NATS")
 	if natsURL == "" {
@@ -37,7 +42,8 @@ func startCluster(t *testing.T) (a, b *testServer) {
 		c.DatabaseURL, c.NATSURL, c.NATSPrefix = db, natsURL, prefix
 		c.Secret = "a cluster's shared secret, 32+ characters long"
 	}
-	return startServer(t, t.TempDir(), node), startServer(t, t.TempDir(), node)
+	tweak = append(tweak, node)
+	return startServer(t, t.TempDir(), tweak...), startServer(t, t.TempDir(), tweak...)
 }
 
 // TestAVisitorOnOneNodeAndAnAgentOnAnotherConverse: the cluster shape end
@@ -85,5 +91,50 @@ func TestAVisitorOnOneNodeAndAnAgentOnAnotherConverse(t *testing.T) {
 	elsewhere := connect(t, nodeB, v.token, nil)
 	if missed := elsewhere.subscribe(conv.ID, question.Seq); len(missed) != 1 || missed[0].Text != "It is on its way" {
 		t.Fatalf("resync on node B: %+v", missed)
+	}
+}
+
+// TestOneNodeAnswersEachQuestionToTheBot: every node hears of a visitor's
+// message, but only the node that stored it runs the bot's turn — an
+// external bot is called once per question, not once per node.
+func TestOneNodeAnswersEachQuestionToTheBot(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) { c.AllowPrivateOutbound = true })
+	brand := seedBrand(t, nodeA, "Acme")
+	var calls atomic.Int32
+	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct{ Text string }
+		json.NewDecoder(r.Body).Decode(&req)
+		json.NewEncoder(w).Encode(map[string]any{"messages": []map[string]any{{"text": "You said: " + req.Text}}})
+	}))
+	defer ext.Close()
+	if st, raw := nodeB.withKey(t, brand.apiKey).raw("PUT", "/api/v1/bot", map[string]any{"enabled": true, "external": map[string]any{"url": ext.URL, "timeout_ms": 2000}}); st != 200 {
+		t.Fatalf("save: %d %s", st, raw)
+	}
+	v := nodeA.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	onA, onB := connect(t, nodeA, v.token, nil), connect(t, nodeB, v.token, nil) // two tabs, two nodes
+	onA.subscribe(conv.ID, 0)
+	onB.subscribe(conv.ID, 0)
+	for i, q := range []string{"hello bot", "and again"} {
+		sender := []*wsClient{onA, onB}[i] // the first question stored by node A, the second by node B
+		sender.sendText(conv.ID, fmt.Sprintf("q%d", i), q)
+		for _, tab := range []*wsClient{onA, onB} {
+			if m := nextBot(t, tab, conv.ID); m.Text != "You said: "+q {
+				t.Fatalf("answer: %+v", m)
+			}
+		}
+	}
+	// Both answers are in; had the other node also run a turn, its call
+	// would have been made before its (refused) write.
+	msgs, _ := nodeA.Store.ListMessages(context.Background(), brand.account.ID, conv.ID, 0, 100)
+	bots := 0
+	for _, m := range msgs {
+		if m.SenderKind == parley.SenderBot {
+			bots++
+		}
+	}
+	if n := calls.Load(); n != 2 || bots != 2 {
+		t.Fatalf("the external bot was called %d times and answered %d times for 2 questions", n, bots)
 	}
 }

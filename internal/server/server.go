@@ -152,6 +152,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	var bus interface {
 		parley.Bus
+		// SubscribeLocal: this node's events only (natsbus), for work
+		// one node does once per change.
+		SubscribeLocal(func(*parley.Event)) func()
 		Ping(context.Context) error
 		Close() error
 	}
@@ -198,7 +201,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
 	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
-	bus.Subscribe(s.Bot.OnEvent)
+	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
+	if cfg.NATSURL != "" {
+		bus.Subscribe(s.Bot.Track) // and every node hears of edits and handoffs
+	}
 	conv.StartWithBot = s.Bot.Enabled
 	api.Bot = s.Bot
 	api.Bus = bus
