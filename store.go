@@ -147,8 +147,11 @@ type Store interface {
 	// cursor moved meanwhile (another dispatcher did it).
 	EnqueueDeliveries(ctx context.Context, w *Webhook, ds []*WebhookDelivery, cursor int64) error
 	// DueDeliveries returns pending deliveries due at now, each the oldest
-	// pending one of its webhook and conversation (order per conversation).
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*WebhookDelivery, error)
+	// pending one of its webhook and conversation (order per conversation),
+	// and holds them for the caller: their next attempt moves to now+lease,
+	// so no other sender (another node's) takes them until RecordAttempt
+	// says how the attempt went, or the lease runs out (the caller died).
+	DueDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*WebhookDelivery, error)
 	// RecordAttempt saves a delivery's attempt; a delivery that failed for
 	// good also disables its webhook (with reason) and writes webhook.disabled.
 	RecordAttempt(ctx context.Context, d *WebhookDelivery, disableReason string) error

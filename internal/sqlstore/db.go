@@ -593,6 +593,18 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 }
 
 func (db *DB) runOp(tx *writeTx, op *writeOp) error {
+	for attempt := 1; ; attempt++ {
+		err := db.runOpOnce(tx, op)
+		// PostgreSQL broke a deadlock with another node's writer by
+		// failing this op's statement: its changes are undone, and it
+		// may simply run again (the other transaction goes on).
+		if err == nil || !isRetryable(err) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+func (db *DB) runOpOnce(tx *writeTx, op *writeOp) error {
 	if _, err := tx.ExecContext(tx.ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}

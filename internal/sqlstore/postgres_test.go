@@ -2,7 +2,10 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/pgtest"
@@ -22,3 +25,138 @@ func openPostgres(t *testing.T, bus parley.Bus) parley.Store {
 }
 
 func TestConformanceOnPostgres(t *testing.T) { storetest.Run(t, openPostgres) }
+
+// TestTwoNodesNeverTakeTheSameDelivery: two stores on one database (two
+// nodes' writers) asking for due webhook deliveries at the same time each
+// get their own: every delivery is handed out once.
+func TestTwoNodesNeverTakeTheSameDelivery(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	nodes := make([]*sqlstore.DB, 2)
+	for i := range nodes {
+		db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	a := &parley.Account{Name: "Acme"}
+	if err := nodes[0].CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	w := &parley.Webhook{AccountID: a.ID, URL: "https://hooks.example/in", Secret: "whsec_x"}
+	if err := nodes[0].CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var ds []*parley.WebhookDelivery
+	for i := 0; i < n; i++ { // no conversation: all due at once
+		ds = append(ds, &parley.WebhookDelivery{EventSeq: int64(i + 1), EventType: parley.EventAccountUpdated, Payload: []byte(`{}`)})
+	}
+	if err := nodes[0].EnqueueDeliveries(ctx, w, ds, n); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	taken := map[string]int{}
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		for range 4 {
+			wg.Go(func() {
+				for {
+					due, err := node.DueDeliveries(ctx, time.Now(), time.Hour, 7)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(due) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range due {
+						taken[d.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if len(taken) != n {
+		t.Fatalf("%d of %d deliveries handed out", len(taken), n)
+	}
+	for id, times := range taken {
+		if times != 1 {
+			t.Fatalf("delivery %s handed out %d times", id, times)
+		}
+	}
+}
+
+// TestTwoNodesNeverDoubleAssignOrOverfill: two nodes' writers claiming the
+// same queued conversations for the same agents at once: each conversation
+// gets one agent, and no agent more than their capacity.
+func TestTwoNodesNeverDoubleAssignOrOverfill(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	nodes := make([]*sqlstore.DB, 2)
+	for i := range nodes {
+		db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	s := nodes[0]
+	a := &parley.Account{Name: "Acme"}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	var agents []*parley.User
+	for i := range 2 {
+		u := &parley.User{AccountID: a.ID, Email: fmt.Sprintf("agent%d@acme.test", i), Role: parley.RoleAgent, MaxConcurrent: 3, Active: true}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		agents = append(agents, u)
+	}
+	var convs []*parley.Conversation
+	for range 10 {
+		c := &parley.Consumer{AccountID: a.ID}
+		if err := s.CreateConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := s.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		convs = append(convs, conv)
+	}
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		for _, u := range agents {
+			wg.Go(func() {
+				for _, c := range convs {
+					if _, err := node.ClaimConversation(ctx, a.ID, c.ID, u.ID); err != nil && parley.ErrorCode(err) != parley.ECONFLICT {
+						t.Error(err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	assigned, _ := s.ListEvents(ctx, a.ID, parley.EventFilter{Types: []string{parley.EventConversationAssigned}, Limit: 100})
+	if len(assigned) != 6 {
+		t.Fatalf("%d assignments, want 6 (two agents with room for 3)", len(assigned))
+	}
+	load := map[string]int{}
+	for _, c := range convs {
+		got, _ := s.FindConversation(ctx, a.ID, c.ID)
+		if got.State == parley.StateAssigned {
+			load[got.AssigneeID]++
+		}
+	}
+	if load[agents[0].ID] != 3 || load[agents[1].ID] != 3 {
+		t.Fatalf("loads %v, want 3 each", load)
+	}
+}

@@ -178,26 +178,46 @@ func scanDelivery(s scanner) (*parley.WebhookDelivery, error) {
 }
 
 // DueDeliveries returns deliveries due now of active webhooks, each the
-// oldest pending one of its conversation for its webhook.
-func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*parley.WebhookDelivery, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-		WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = 1
-		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.conversation_id = d.conversation_id
-			AND d.conversation_id <> '' AND e.state = 'pending' AND e.event_seq < d.event_seq)
-		ORDER BY d.next_attempt_at, d.event_seq LIMIT ?`, micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// oldest pending one of its conversation for its webhook, and holds them
+// for the caller for lease: their next attempt moves to now + lease, so a
+// sender on another node does not take them meanwhile (on PostgreSQL the
+// rows another node is claiming are skipped, not waited for).
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*parley.WebhookDelivery, error) {
 	var out []*parley.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
+	err := db.do(ctx, func(tx *writeTx) error {
+		out = nil
+		lock := ""
+		if db.postgres {
+			lock = " FOR UPDATE OF d SKIP LOCKED"
 		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		rows, err := tx.QueryContext(tx.ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = 1
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.conversation_id = d.conversation_id
+				AND d.conversation_id <> '' AND e.state = 'pending' AND e.event_seq < d.event_seq)
+			ORDER BY d.next_attempt_at, d.event_seq LIMIT ?`+lock, micros(now), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range out {
+			if _, err := tx.ExecContext(tx.ctx, `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?`, micros(now.Add(lease)), d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // RecordAttempt saves an attempt's outcome.

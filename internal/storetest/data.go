@@ -51,9 +51,17 @@ func testWebhookOutbox(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	wantCode(t, s.EnqueueDeliveries(ctx, &stale, nil, stale.Cursor+1), parley.ECONFLICT)
-	due, err := s.DueDeliveries(ctx, time.Now().Add(time.Second), 10)
+	due, err := s.DueDeliveries(ctx, time.Now().Add(time.Second), time.Minute, 10)
 	if err != nil || len(due) != 2 || due[0].ID != ds[0].ID || due[1].ID != ds[2].ID {
 		t.Fatalf("due = %d (%v): want the conversation's first and the one without a conversation", len(due), err)
+	}
+	// They are held for the sender that took them: nobody else gets them
+	// until the lease runs out.
+	if again, _ := s.DueDeliveries(ctx, time.Now().Add(time.Second), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("held deliveries handed out again: %d", len(again))
+	}
+	if later, _ := s.DueDeliveries(ctx, time.Now().Add(2*time.Minute), time.Minute, 10); len(later) != 2 {
+		t.Fatalf("after the lease: %d due, want 2", len(later))
 	}
 	if string(due[0].Payload) != `{"n":1}` || due[0].State != parley.DeliveryPending {
 		t.Fatalf("due[0] = %+v", due[0])
@@ -64,7 +72,7 @@ func testWebhookOutbox(t *testing.T, open Opener) {
 	if err := s.RecordAttempt(ctx, d, ""); err != nil {
 		t.Fatal(err)
 	}
-	due, _ = s.DueDeliveries(ctx, time.Now().Add(time.Second), 10)
+	due, _ = s.DueDeliveries(ctx, time.Now().Add(5*time.Minute), time.Minute, 10)
 	if len(due) != 2 || due[0].ID != ds[1].ID && due[1].ID != ds[1].ID {
 		t.Fatalf("after the first is delivered, the conversation's second is due: %d", len(due))
 	}
@@ -85,7 +93,7 @@ func testWebhookOutbox(t *testing.T, open Opener) {
 	if active, err := s.ListActiveWebhooks(ctx); err != nil || len(active) != 0 {
 		t.Fatalf("active webhooks: %d, %v", len(active), err)
 	}
-	if due, _ := s.DueDeliveries(ctx, time.Now().Add(time.Second), 10); len(due) != 0 {
+	if due, _ := s.DueDeliveries(ctx, time.Now().Add(time.Hour), time.Minute, 10); len(due) != 0 {
 		t.Fatalf("an inactive webhook's deliveries are due: %d", len(due))
 	}
 	log, err := s.ListDeliveries(ctx, f.account.ID, w.ID, 10)

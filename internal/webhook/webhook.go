@@ -197,7 +197,10 @@ func (s *Service) send(ctx context.Context, sem chan struct{}, wg *sync.WaitGrou
 	}
 	s.lastFetch = fetched
 	s.mu.Unlock()
-	due, err := s.store.DueDeliveries(ctx, s.now(), 4*s.opt.Concurrency)
+	// Held long enough for every fetched delivery to be tried by this
+	// node's senders, at worst one timeout after another.
+	lease := 5*s.opt.Timeout + 10*time.Second
+	due, err := s.store.DueDeliveries(ctx, s.now(), lease, 4*s.opt.Concurrency)
 	if err != nil {
 		return err
 	}
