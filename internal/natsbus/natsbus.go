@@ -153,6 +153,29 @@ func (b *Bus) Subscribe(fn func(*parley.Event)) func() { return b.local.Subscrib
 // after a visitor's message (the node that stored the message answers it).
 func (b *Bus) SubscribeLocal(fn func(*parley.Event)) func() { return b.own.Subscribe(fn) }
 
+// Announce sends data to the other nodes on PREFIX.topic.TOPIC: state
+// that is not an event and lives only while nodes keep saying it (which
+// agents each node has connected). Nothing is kept; a node that is not
+// listening misses it.
+func (b *Bus) Announce(topic string, data []byte) error {
+	msg := &nats.Msg{Subject: b.prefix + ".topic." + topic, Data: data, Header: nats.Header{}}
+	msg.Header.Set(nodeHeader, b.node)
+	return b.nc.PublishMsg(msg)
+}
+
+// Listen calls fn with what the other nodes announce on topic.
+func (b *Bus) Listen(topic string, fn func(data []byte)) error {
+	_, err := b.nc.Subscribe(b.prefix+".topic."+topic, func(m *nats.Msg) {
+		if m.Header.Get(nodeHeader) != b.node {
+			fn(m.Data)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return b.nc.Flush()
+}
+
 // Ping reports whether the NATS connection is up (readiness).
 func (b *Bus) Ping(ctx context.Context) error {
 	if !b.nc.IsConnected() {

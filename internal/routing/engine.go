@@ -97,6 +97,14 @@ type Engine struct {
 	people   map[string]*person  // "account/user" → presence and connections
 	dirty    map[string]bool     // accounts to dispatch
 	kick     chan struct{}
+
+	// In a cluster (UsePeers): this node's ID, the other nodes' latest
+	// snapshots, and whether this node's own changed since it last said.
+	peers           Peers
+	node            string
+	remote          map[string]*peerView
+	presenceChanged bool
+	lastShared      time.Time
 }
 
 // New returns an engine; Run starts it.
@@ -108,7 +116,7 @@ func New(store parley.Store, log *slog.Logger, cfg Config) *Engine {
 		cfg.Tick = time.Second
 	}
 	return &Engine{store: store, log: log, cfg: cfg, now: time.Now, accounts: map[string]*account{},
-		people: map[string]*person{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+		people: map[string]*person{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1), remote: map[string]*peerView{}}
 }
 
 func (e *Engine) personLocked(accountID, userID string) *person {
@@ -119,6 +127,14 @@ func (e *Engine) personLocked(accountID, userID string) *person {
 		e.people[k] = p
 	}
 	return p
+}
+
+// kickLocked wakes the Run loop. Call with e.mu held.
+func (e *Engine) kickLocked() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
 }
 
 // wake schedules a dispatch of the account. Call with e.mu held.
@@ -137,6 +153,7 @@ func (e *Engine) Connected(accountID, userID string) {
 	p := e.personLocked(accountID, userID)
 	p.connections++
 	p.lostAt = time.Time{}
+	e.presenceChanged = true
 	e.wakeLocked(accountID)
 }
 
@@ -151,6 +168,8 @@ func (e *Engine) Disconnected(accountID, userID string) {
 	}
 	if p.connections == 0 {
 		p.lostAt = e.now()
+		e.presenceChanged = true
+		e.kickLocked()
 	}
 }
 
@@ -162,6 +181,7 @@ func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr P
 	}
 	e.mu.Lock()
 	e.personLocked(accountID, userID).presence = pr
+	e.presenceChanged = true
 	e.wakeLocked(accountID)
 	e.mu.Unlock()
 	if pr == Offline {
@@ -178,7 +198,8 @@ func (t Tracker) SetPresence(ctx context.Context, accountID, userID, presence st
 	return t.Engine.SetPresence(ctx, accountID, userID, Presence(presence))
 }
 
-// AnyoneOnline reports whether a user of the account is online and connected.
+// AnyoneOnline reports whether a user of the account is online and
+// connected, to this node or (in a cluster) another.
 func (e *Engine) AnyoneOnline(accountID string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -188,14 +209,23 @@ func (e *Engine) AnyoneOnline(accountID string) bool {
 			return true
 		}
 	}
-	return false
+	return e.anyoneOnlineRemoteLocked(accountID)
 }
 
-// Presence returns a user's presence.
+// Presence returns a user's presence: as this node knows it while the user
+// is connected here, else as another node of the cluster reports it.
 func (e *Engine) Presence(accountID, userID string) Presence {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if p := e.people[accountID+"/"+userID]; p != nil {
+	key := accountID + "/" + userID
+	p := e.people[key]
+	if p != nil && p.connections > 0 {
+		return p.presence
+	}
+	if pr, ok := e.remoteLocked(key); ok {
+		return pr
+	}
+	if p != nil {
 		return p.presence
 	}
 	return Offline
@@ -447,6 +477,12 @@ func (e *Engine) Run(ctx context.Context) {
 			e.checkGrace(ctx)
 		}
 		e.mu.Lock()
+		share := e.peers != nil && (e.presenceChanged || e.now().Sub(e.lastShared) >= peerBeat)
+		e.mu.Unlock()
+		if share {
+			e.sharePresence()
+		}
+		e.mu.Lock()
 		ids := make([]string, 0, len(e.dirty))
 		for id := range e.dirty {
 			ids = append(ids, id)
@@ -509,6 +545,9 @@ func (e *Engine) checkGrace(ctx context.Context) {
 	for k, p := range e.people {
 		if p.connections == 0 && !p.lostAt.IsZero() && now.Sub(p.lostAt) >= e.cfg.Grace {
 			p.lostAt = time.Time{}
+			if _, elsewhere := e.remoteLocked(k); elsewhere {
+				continue // reconnected to another node of the cluster: still here
+			}
 			acc, user, _ := strings.Cut(k, "/")
 			list = append(list, gone{acc, user})
 		}

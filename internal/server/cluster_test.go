@@ -11,10 +11,12 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/natsbus"
 	"github.com/parleychat/parley/internal/pgtest"
+	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/server"
 )
 
@@ -136,5 +138,69 @@ func TestOneNodeAnswersEachQuestionToTheBot(t *testing.T) {
 	}
 	if n := calls.Load(); n != 2 || bots != 2 {
 		t.Fatalf("the external bot was called %d times and answered %d times for 2 questions", n, bots)
+	}
+}
+
+// TestAnAgentIsOnlineForTheWholeCluster: whether an agent is online is a
+// question about every node: the widget served by node A offers live chat
+// while the only agent is connected to node B, and an agent who moves from
+// node B to node A keeps their conversations when node B's grace period
+// for them ends.
+func TestAnAgentIsOnlineForTheWholeCluster(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) {
+		c.Routing = routing.Config{Grace: 2 * time.Second, Tick: 50 * time.Millisecond}
+	})
+	brand := seedBrand(t, nodeA, "Acme")
+	setAutoAssign(t, nodeA, brand, true)
+	agentsOnline := func(ts *testServer) bool {
+		resp, err := http.Get(ts.url + "/widget/availability?account=" + brand.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a map[string]bool
+		json.NewDecoder(resp.Body).Decode(&a)
+		return a["agents_online"]
+	}
+	if agentsOnline(nodeA) || agentsOnline(nodeB) {
+		t.Fatal("agents online before anyone logged in")
+	}
+	first := online(t, nodeB, brand.agent)
+	waitFor(t, func() bool { return agentsOnline(nodeA) })
+
+	second := &parley.User{AccountID: brand.account.ID, Email: "second@acme.test", Name: "Second", Role: parley.RoleAgent, MaxConcurrent: 5, Active: true, PasswordHash: brand.agent.PasswordHash}
+	if err := nodeA.Store.CreateUser(context.Background(), second); err != nil {
+		t.Fatal(err)
+	}
+	assignedTo := func(convID string) string {
+		c, _ := nodeA.Store.FindConversation(context.Background(), brand.account.ID, convID)
+		if c.State != parley.StateAssigned {
+			return ""
+		}
+		return c.AssigneeID
+	}
+	conv1 := nodeA.newVisitor(t, brand.account.ID).open(t)
+	waitFor(t, func() bool { return assignedTo(conv1.ID) == brand.agent.ID })
+	secondOnB := online(t, nodeB, second)
+	conv2 := nodeA.newVisitor(t, brand.account.ID).open(t)
+	waitFor(t, func() bool { return assignedTo(conv2.ID) == second.ID })
+
+	// The first agent's console reconnects to node A, then its socket on
+	// node B closes; the second agent leaves node B altogether, a moment
+	// later. Once node B has put the second agent's conversation back in
+	// the queue (its grace period is over), the first agent's, which
+	// started earlier, is over too: their conversation must still be theirs.
+	online(t, nodeA, brand.agent)
+	first.ws.CloseNow()
+	secondOnB.ws.CloseNow()
+	waitFor(t, func() bool { return assignedTo(conv2.ID) != second.ID })
+	requeued, _ := nodeA.Store.ListEvents(context.Background(), brand.account.ID, parley.EventFilter{Types: []string{parley.EventConversationRequeued}, Limit: 100})
+	for _, e := range requeued {
+		if e.ConversationID == conv1.ID {
+			t.Fatalf("the agent who moved to node A lost their conversation to the queue: %s", e.Data)
+		}
+	}
+	if got := assignedTo(conv1.ID); got != brand.agent.ID {
+		t.Fatalf("the agent who moved to node A lost their conversation (now %q)", got)
 	}
 }

@@ -195,6 +195,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
 	s.Routing = routing.New(store, log, cfg.Routing)
+	if nb, ok := bus.(*natsbus.Bus); ok {
+		if err := s.Routing.UsePeers(routingPeers{nb}); err != nil {
+			store.Close()
+			bus.Close()
+			return nil, err
+		}
+	}
 	bus.Subscribe(s.Routing.OnEvent)
 	s.announcer = conversation.NewAnnouncer(store, log)
 	bus.Subscribe(s.announcer.OnEvent)
@@ -425,6 +432,14 @@ func (s *Server) shutdown() error {
 	}
 	return errors.Join(httpErr, wsErr, storeErr, busErr)
 }
+
+// routingPeers carries the routing engines' presence snapshots between
+// the nodes of a cluster.
+type routingPeers struct{ bus *natsbus.Bus }
+
+func (p routingPeers) SharePresence(b []byte) error { return p.bus.Announce("presence", b) }
+
+func (p routingPeers) OnPresence(fn func([]byte)) error { return p.bus.Listen("presence", fn) }
 
 // DropConnections closes the WebSocket connections of one kind of
 // principal, as a network outage would; clients reconnect and resync.
