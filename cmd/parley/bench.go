@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -47,8 +49,21 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	serverCPUs := fs.String("server-cpus", "", "confine the server it starts to these CPUs (e.g. 0 or 0-1; Linux), as if the generator were elsewhere")
 	benchCPUs := fs.String("bench-cpus", "", "confine this load generator to these CPUs (e.g. 1; Linux)")
+	var cluster benchCluster
+	fs.StringVar(&cluster.databaseURL, "database-url", "", "start the server on this PostgreSQL database (cluster shape) instead of a temporary SQLite file")
+	fs.StringVar(&cluster.natsURL, "nats-url", "", "with --nodes 2: the NATS server between the nodes")
+	fs.IntVar(&cluster.nodes, "nodes", 1, "nodes to start (2: visitors on one, agents on the other; needs --database-url and --nats-url)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if cluster.nodes < 1 || cluster.nodes > 2 {
+		return errors.New("--nodes is 1 or 2")
+	}
+	if cluster.nodes == 2 && (cluster.databaseURL == "" || cluster.natsURL == "") {
+		return errors.New("--nodes 2 needs --database-url and --nats-url")
+	}
+	if (cluster.databaseURL != "" || cluster.natsURL != "") && *url != "" {
+		return errors.New("--database-url and --nats-url start the server(s); with --url, start yours yourself")
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -116,7 +131,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	serverAllowed := "" // the CPUs the started server may use, for the report
 	for _, s := range scenarios {
 		// Each scenario gets a fresh server, so one's data does not weigh on the next.
-		t, stop, err := benchTarget(ctx, *url, *key, *debugAddr, onServer, stderr)
+		t, stop, err := benchTarget(ctx, *url, *key, *debugAddr, onServer, cluster, stderr)
 		if err != nil {
 			return err
 		}
@@ -159,10 +174,18 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// benchTarget is --url, or a Parley started as its own process on a
-// temporary data dir with rate limits off, so the server's memory and CPU
-// are its own.
-func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, stderr io.Writer) (*bench.Target, func(), error) {
+// benchCluster says where the servers the bench starts keep their data:
+// by default a temporary SQLite file; or a PostgreSQL database, with one
+// node or two joined by NATS.
+type benchCluster struct {
+	databaseURL, natsURL string
+	nodes                int
+}
+
+// benchTarget is --url, or Parley started as its own process(es) on a
+// temporary data dir (or the PostgreSQL database given) with rate limits
+// off, so the server's memory and CPU are its own.
+func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, cluster benchCluster, stderr io.Writer) (*bench.Target, func(), error) {
 	if url != "" {
 		if key == "" {
 			return nil, nil, errors.New("--url needs --api-key (an admin key of the account to load)")
@@ -170,20 +193,38 @@ func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, st
 		t := &bench.Target{URL: strings.TrimRight(url, "/"), APIKey: key}
 		return t, func() {}, t.Init(ctx)
 	}
-	dir, err := os.MkdirTemp("", "parley-bench-*")
+	var dirs []string
+	cleanup := func() {
+		for _, d := range dirs {
+			os.RemoveAll(d)
+		}
+	}
+	newDir := func() (string, error) {
+		dir, err := os.MkdirTemp("", "parley-bench-*")
+		if err == nil {
+			dirs = append(dirs, dir)
+		}
+		return dir, err
+	}
+	dir, err := newDir()
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
+	storeArgs := func(dir string) []string {
+		if cluster.databaseURL != "" {
+			return []string{"--data", dir, "--database-url", cluster.databaseURL}
+		}
+		return []string{"--data", dir}
+	}
 	var out strings.Builder
 	noenv := func(string) string { return "" }
-	if err := run(ctx, []string{"account", "create", "--data", dir, "--name", "Bench"}, noenv, nil, &out, stderr); err != nil {
+	if err := run(ctx, append([]string{"account", "create", "--name", "Bench"}, storeArgs(dir)...), noenv, nil, &out, stderr); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
 	account := strings.TrimSpace(out.String())
 	out.Reset()
-	if err := run(ctx, []string{"apikey", "create", "--data", dir, "--account", account, "--name", "bench"}, noenv, nil, &out, stderr); err != nil {
+	if err := run(ctx, append([]string{"apikey", "create", "--account", account, "--name", "bench"}, storeArgs(dir)...), noenv, nil, &out, stderr); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
@@ -193,43 +234,70 @@ func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, st
 		cleanup()
 		return nil, nil, err
 	}
-	serveArgs := []string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--log-level", "error",
-		"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0"}
-	if debugAddr != "" {
-		serveArgs = append(serveArgs, "--debug-addr", debugAddr)
-	}
-	cmd := exec.CommandContext(ctx, exe, serveArgs...)
-	if benchChildEnv != "" { // under go test: the test binary runs main with these args
-		raw, _ := json.Marshal(serveArgs)
-		cmd = exec.CommandContext(ctx, exe)
-		cmd.Env = append(os.Environ(), benchChildEnv+"="+string(raw))
-	}
-	cmd.Stderr = stderr
-	pipe, _ := cmd.StdoutPipe()
-	if err := startOnCPUs(cmd, cpus); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
+	var secret [24]byte
+	rand.Read(secret[:])
+	var cmds []*exec.Cmd
 	stop := func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
+		for _, cmd := range cmds {
+			cmd.Process.Signal(os.Interrupt)
+		}
+		for _, cmd := range cmds {
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
 		}
 		cleanup()
 	}
-	line, err := bufio.NewReader(pipe).ReadString('\n')
-	if err != nil || !strings.Contains(line, "listening on ") {
-		stop()
-		return nil, nil, fmt.Errorf("the server did not start: %q %v", line, err)
+	var urls []string
+	for n := range cluster.nodes {
+		if n > 0 {
+			if dir, err = newDir(); err != nil {
+				stop()
+				return nil, nil, err
+			}
+		}
+		serveArgs := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error",
+			"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0"}, storeArgs(dir)...)
+		if cluster.natsURL != "" {
+			serveArgs = append(serveArgs, "--nats-url", cluster.natsURL, "--nats-prefix", "parleybench"+hex.EncodeToString(secret[:4]),
+				"--secret", hex.EncodeToString(secret[:]))
+		}
+		if debugAddr != "" && n == 0 {
+			serveArgs = append(serveArgs, "--debug-addr", debugAddr)
+		}
+		cmd := exec.CommandContext(ctx, exe, serveArgs...)
+		if benchChildEnv != "" { // under go test: the test binary runs main with these args
+			raw, _ := json.Marshal(serveArgs)
+			cmd = exec.CommandContext(ctx, exe)
+			cmd.Env = append(os.Environ(), benchChildEnv+"="+string(raw))
+		}
+		cmd.Stderr = stderr
+		pipe, _ := cmd.StdoutPipe()
+		if err := startOnCPUs(cmd, cpus); err != nil {
+			stop()
+			return nil, nil, err
+		}
+		cmds = append(cmds, cmd)
+		line, err := bufio.NewReader(pipe).ReadString('\n')
+		if err != nil || !strings.Contains(line, "listening on ") {
+			stop()
+			return nil, nil, fmt.Errorf("the server did not start: %q %v", line, err)
+		}
+		go io.Copy(io.Discard, pipe)
+		urls = append(urls, strings.TrimSpace(line[strings.Index(line, "listening on ")+len("listening on "):]))
 	}
-	go io.Copy(io.Discard, pipe)
-	u := strings.TrimSpace(line[strings.Index(line, "listening on ")+len("listening on "):])
-	t := &bench.Target{URL: u, APIKey: apiKey, AccountID: account, PID: cmd.Process.Pid, DataDir: dir}
+	t := &bench.Target{URL: urls[0], APIKey: apiKey, AccountID: account, PID: cmds[0].Process.Pid, DataDir: dirs[0]}
+	if cluster.databaseURL != "" {
+		t.DataDir = "" // the disk that matters is PostgreSQL's
+	}
+	if len(cmds) == 2 {
+		t.AgentURL, t.OtherPIDs = urls[1], []int{cmds[1].Process.Pid}
+	}
 	return t, stop, nil
 }
 

@@ -19,6 +19,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/sqlstore"
 )
 
@@ -587,5 +589,50 @@ func TestTrustedProxiesComeFromTheFlagOrTheEnvironment(t *testing.T) {
 	if _, _, err := parseServe("serve", []string{"--trusted-proxies", "lb.internal"}, func(string) string { return "" }, io.Discard); err == nil ||
 		!strings.Contains(err.Error(), `"lb.internal" is neither an address nor a CIDR range`) {
 		t.Fatalf("a name instead of an address: %v", err)
+	}
+}
+
+// TestBenchLoadsATwoNodeCluster: with --nodes 2 the bench starts two nodes
+// on one PostgreSQL database and one NATS, visitors on one and agents on
+// the other; every message crosses nodes and none is lost.
+func TestBenchLoadsATwoNodeCluster(t *testing.T) {
+	natsURL := os.Getenv("PARLEY_TEST_NATS")
+	if natsURL == "" {
+		natsURL = "nats://127.0.0.1:4222"
+	}
+	if probe, err := natsbus.Open(natsURL, natsbus.Options{}); err != nil {
+		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
+			t.Fatal(err)
+		}
+		t.Skipf("no NATS (%v)", err)
+	} else {
+		probe.Close()
+	}
+	db := pgtest.Database(t)
+	benchChildEnv = "PARLEY_TEST_EXEC_ARGS"
+	defer func() { benchChildEnv = "" }()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--scenario", "steady", "--json", "--conversations", "20", "--agents", "2",
+		"--duration", "1s", "--warmup", "200ms", "--nodes", "2", "--database-url", db, "--nats-url", natsURL}, func(string) string { return "" }, nil, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var report struct {
+		Results []struct {
+			Delivered int64 `json:"messages_delivered"`
+			Lost      int64 `json:"lost"`
+			Errors    int64 `json:"errors"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if r := report.Results[0]; r.Delivered < 20 || r.Lost != 0 || r.Errors != 0 {
+		t.Fatalf("two nodes: %+v", r)
+	}
+	for _, args := range [][]string{{"--nodes", "2"}, {"--nodes", "3", "--database-url", db, "--nats-url", natsURL}, {"--database-url", db, "--url", "http://127.0.0.1:1", "--api-key", "k"}} {
+		if err := run(context.Background(), append([]string{"bench"}, args...), func(string) string { return "" }, nil, &out, &errOut); err == nil {
+			t.Fatalf("bench %v was accepted", args)
+		}
 	}
 }

@@ -24,8 +24,40 @@ type Target struct {
 	AccountID string
 	PID       int    // the server's process, for RSS and CPU (0: unknown)
 	DataDir   string // the server's data dir, when the bench started it (for the disk's own sync time)
+	// AgentURL, when set, is another node of the same cluster: the agents
+	// connect there, the visitors to URL, so every message crosses nodes.
+	AgentURL string
+	// OtherPIDs are the other nodes' processes; their RSS and CPU count
+	// with PID's (PostgreSQL's and NATS's own are not counted).
+	OtherPIDs []int
 	once      sync.Once
 	http      *http.Client
+}
+
+// agentURL is where the agents connect.
+func (t *Target) agentURL() string {
+	if t.AgentURL != "" {
+		return t.AgentURL
+	}
+	return t.URL
+}
+
+// proc sums the RSS and CPU time of the server's processes.
+func (t *Target) proc() (rss int64, cpu time.Duration) {
+	for _, pid := range append([]int{t.PID}, t.OtherPIDs...) {
+		r, c := proc(pid)
+		rss, cpu = rss+r, cpu+c
+	}
+	return rss, cpu
+}
+
+// diskWritten sums the bytes the server's processes wrote to disk.
+func (t *Target) diskWritten() int64 {
+	var n int64
+	for _, pid := range append([]int{t.PID}, t.OtherPIDs...) {
+		n += diskWritten(pid)
+	}
+	return n
 }
 
 func (t *Target) client() *http.Client {

@@ -87,7 +87,7 @@ func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
 		if err != nil {
 			return err
 		}
-		r.agents[i], err = dial(ctx, t.URL, "", h, r.onAgentFrame)
+		r.agents[i], err = dial(ctx, t.agentURL(), "", h, r.onAgentFrame)
 		return err
 	}); err != nil {
 		return nil, err

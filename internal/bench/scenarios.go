@@ -199,8 +199,8 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.Progress("steady: warming up")
 	time.Sleep(o.Warmup)
 	store0 := t.readStore(ctx)
-	disk0 := diskWritten(t.PID)
-	_, cpu0 := proc(t.PID)
+	disk0 := t.diskWritten()
+	_, cpu0 := t.proc()
 	d0 := r.delivered.Load()
 	r.recording.Store(true)
 	start := time.Now()
@@ -208,8 +208,8 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	r.recording.Store(false)
 	elapsed := time.Since(start)
 	delivered := r.delivered.Load() - d0
-	rss, cpu1 := proc(t.PID)
-	written := diskWritten(t.PID) - disk0
+	rss, cpu1 := t.proc()
+	written := t.diskWritten() - disk0
 	commits := commitsSince(store0, t.readStore(ctx))
 	stop()
 	wg.Wait()
@@ -254,8 +254,8 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	r.takeLatencies()
 	d0 := r.delivered.Load()
 	store0 := r.t.readStore(ctx)
-	disk0 := diskWritten(r.t.PID)
-	_, server0 := proc(r.t.PID)
+	disk0 := r.t.diskWritten()
+	_, server0 := r.t.proc()
 	_, bench0 := proc(os.Getpid())
 	busy0, total0 := machineTicks()
 	r.recording.Store(true)
@@ -290,9 +290,9 @@ func closedLoop(ctx context.Context, r *rig, n int, d time.Duration) Step {
 	lat, ackLat := r.takeLatencies()
 	commits := commitsSince(store0, r.t.readStore(ctx))
 	step := Step{Pairs: n, Rate: float64(delivered) / elapsed.Seconds(), Latency: summarize(lat), AckLatency: summarize(ackLat), Commits: &commits}
-	_, server1 := proc(r.t.PID)
+	_, server1 := r.t.proc()
 	_, bench1 := proc(os.Getpid())
-	disk1 := diskWritten(r.t.PID)
+	disk1 := r.t.diskWritten()
 	busy1, total1 := machineTicks()
 	if delivered > 0 {
 		if r.t.PID != 0 {
@@ -345,7 +345,7 @@ func Max(ctx context.Context, t *Target, o Options) (*Result, error) {
 	defer r.close()
 	closedLoop(ctx, r, o.MaxSteps[0], o.Warmup)
 	res := &Result{Scenario: "max"}
-	_, cpu0 := proc(t.PID)
+	_, cpu0 := t.proc()
 	d0 := r.delivered.Load()
 	for _, n := range o.MaxSteps {
 		s := closedLoop(ctx, r, n, o.MaxStep)
@@ -358,7 +358,7 @@ func Max(ctx context.Context, t *Target, o Options) (*Result, error) {
 			break
 		}
 	}
-	rss, cpu1 := proc(t.PID)
+	rss, cpu1 := t.proc()
 	delivered := r.delivered.Load() - d0
 	if delivered > 0 && t.PID != 0 {
 		res.CPUPer1000 = (cpu1 - cpu0).Seconds() / (float64(delivered) / 1000)
@@ -401,7 +401,7 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 		return nil, err
 	}
 	time.Sleep(time.Second) // let the server settle after the token burst before the baseline reading
-	before, _ := proc(t.PID)
+	before, _ := t.proc()
 	o.Progress(fmt.Sprintf("idle: connecting %d", n))
 	conns := make([]*conn, n)
 	var failed atomic.Int64
@@ -425,7 +425,7 @@ func Idle(ctx context.Context, t *Target, o Options) (*Result, error) {
 		}
 	}
 	time.Sleep(time.Second) // and the memory they let go is back with the runtime
-	after, _ := proc(t.PID)
+	after, _ := t.proc()
 	notes := t.runtimeNotes(ctx)
 	for _, c := range conns {
 		if c != nil {
@@ -456,7 +456,7 @@ func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
 	}
 	// The brand's server (the API key) writes into every conversation while the visitors are away.
 	var acked atomic.Int64
-	brand, err := dial(ctx, t.URL, t.APIKey, nil, func(f frame, _ time.Time) {
+	brand, err := dial(ctx, t.agentURL(), t.APIKey, nil, func(f frame, _ time.Time) {
 		if f.Type == "ack" {
 			acked.Add(1)
 		}
@@ -520,7 +520,7 @@ func Storm(ctx context.Context, t *Target, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	resync := time.Since(start)
-	rss, _ := proc(t.PID)
+	rss, _ := t.proc()
 	return &Result{Scenario: "storm", Connections: n, Resync: resync.Seconds(), Messages: got.Load(), Persisted: acked.Load(),
 		Lost: acked.Load() - got.Load(), Errors: errs.Load(), ServerRSSMiB: float64(rss) / (1 << 20), ConnectRate: float64(n) / resync.Seconds()}, nil
 }
@@ -595,7 +595,7 @@ func Bot(ctx context.Context, t *Target, o Options) (*Result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	rss, _ := proc(t.PID)
+	rss, _ := t.proc()
 	return &Result{Scenario: "bot", Messages: answered.Load(), Rate: float64(answered.Load()) / elapsed.Seconds(), Latency: summarize(lat), Errors: errs.Load(),
 		ServerRSSMiB: float64(rss) / (1 << 20), Connections: o.BotVisitors,
 		Notes: []string{"rate is answered questions per second; each visitor asks the next once answered"}}, nil
