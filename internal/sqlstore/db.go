@@ -179,6 +179,8 @@ func OpenPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 		d.SetMaxIdleConns(conns)
 		return d, nil
 	}
+	// One writer per node, as on SQLite. (Several, tried in session 7,
+	// deadlock on row locks taken in different orders by different ops.)
 	write, err := open(1)
 	if err != nil {
 		return nil, err
@@ -399,6 +401,10 @@ type writeTx struct {
 	// transaction, read once per transaction from the events themselves.
 	eventSeqs map[string]int64
 	bound     map[*sql.Stmt]*sql.Stmt // prepared statements bound to this transaction
+	// unwritten are the events of the appends since the last flush, on
+	// PostgreSQL: written together by flushEvents (one statement, where one
+	// per event would cost a round trip each).
+	unwritten []*parley.Event
 }
 
 // stmt returns a prepared statement bound to this transaction.
@@ -446,19 +452,56 @@ func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq in
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", typ, err)
 	}
+	e := &parley.Event{
+		AccountID: accountID, Type: typ, ConversationID: conversationID,
+		MessageSeq: messageSeq, Data: raw, CreatedAt: tx.now,
+	}
+	tx.op.events = append(tx.op.events, e)
+	if tx.db.postgres && tx.op.appendsOnly {
+		// Numbered and written with the batch's others just before the
+		// commit: the account's row is locked only from then on, so
+		// another node's writer waits for it as briefly as possible.
+		tx.unwritten = append(tx.unwritten, e)
+		return nil
+	}
 	seq, err := tx.lastEventSeq(accountID)
 	if err != nil {
 		return err
 	}
-	seq++
-	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro()); err != nil {
+	e.Seq = seq + 1
+	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, e.Seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro()); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	tx.eventSeqs[accountID] = seq
-	tx.op.events = append(tx.op.events, &parley.Event{
-		AccountID: accountID, Seq: seq, Type: typ, ConversationID: conversationID,
-		MessageSeq: messageSeq, Data: raw, CreatedAt: tx.now,
-	})
+	tx.eventSeqs[accountID] = e.Seq
+	return nil
+}
+
+// flushEvents numbers and writes the events the appends left unwritten
+// (PostgreSQL), in one statement. It runs before any op other than an
+// append, which might read the event log, and before the commit.
+func (tx *writeTx) flushEvents() error {
+	if len(tx.unwritten) == 0 {
+		return nil
+	}
+	for _, e := range tx.unwritten {
+		seq, err := tx.lastEventSeq(e.AccountID) // locks the account's row to the commit
+		if err != nil {
+			return err
+		}
+		e.Seq = seq + 1
+		tx.eventSeqs[e.AccountID] = e.Seq
+	}
+	n := len(tx.unwritten)
+	accounts, types, convs, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	seqs, msgSeqs, created := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, e := range tx.unwritten {
+		accounts[i], seqs[i], types[i], convs[i] = e.AccountID, e.Seq, e.Type, e.ConversationID
+		msgSeqs[i], data[i], created[i] = e.MessageSeq, string(e.Data), e.CreatedAt.UnixMicro()
+	}
+	if _, err := tx.stmt(tx.db.stmts.insertEvents).ExecContext(tx.ctx, accounts, seqs, types, convs, msgSeqs, data, created); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	tx.unwritten = tx.unwritten[:0]
 	return nil
 }
 
@@ -519,12 +562,25 @@ func (db *DB) runBatch(batch []*writeOp) {
 	if errors.Is(err, errOpFailed) {
 		results, err = db.tryBatch(batch, true)
 	}
+	// On PostgreSQL, a deadlock with another node's writer can fail the
+	// batch outside any op: run it again.
+	for attempt := 1; attempt < 3 && isRetryable(err); attempt++ {
+		results, err = db.tryBatch(batch, true)
+	}
 	if err != nil {
 		for _, op := range batch {
 			op.done <- err
 		}
 		return
 	}
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+}
+
+// publish hands the committed batch's events to the bus, right after the
+// commit: in commit order.
+func (db *DB) publish(batch []*writeOp, results []error) {
 	var events []*parley.Event
 	for i, op := range batch {
 		if results[i] == nil {
@@ -535,9 +591,6 @@ func (db *DB) runBatch(batch []*writeOp) {
 	// subscribes must find the event either in the store or on the bus.
 	if db.bus != nil && len(events) > 0 {
 		db.bus.Publish(context.Background(), events)
-	}
-	for i, op := range batch {
-		op.done <- results[i]
 	}
 }
 
@@ -565,6 +618,10 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		wtx.op = op
 		if !op.appendsOnly {
 			db.appending.clear()
+			if err := wtx.flushEvents(); err != nil {
+				tx.Rollback()
+				return nil, err
+			}
 		}
 		if savepoints {
 			results[i] = db.runOp(wtx, op)
@@ -577,6 +634,19 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			db.appending.clear() // it may have appended, then changed the conversation
 		}
 	}
+	if err := wtx.flushEvents(); err != nil {
+		tx.Rollback()
+		db.appending.clear()
+		return nil, err
+	}
+	if db.postgres {
+		for account, seq := range wtx.eventSeqs {
+			if _, err := wtx.stmt(db.stmts.setEventSeq).ExecContext(ctx, seq, account); err != nil {
+				tx.Rollback()
+				return nil, fmt.Errorf("event seq: %w", err)
+			}
+		}
+	}
 	commitStart := time.Now()
 	if err := tx.Commit(); err != nil {
 		db.appending.clear()
@@ -585,6 +655,7 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	if db.onCommit != nil {
 		db.onCommit(len(batch), time.Since(commitStart))
 	}
+	db.publish(batch, results)
 	select {
 	case db.committed <- struct{}{}:
 	default:
@@ -608,10 +679,11 @@ func (db *DB) runOpOnce(tx *writeTx, op *writeOp) error {
 	if _, err := tx.ExecContext(tx.ctx, "SAVEPOINT op"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	seqs := maps.Clone(tx.eventSeqs)
+	seqs, unwritten := maps.Clone(tx.eventSeqs), len(tx.unwritten)
 	if err := op.fn(tx); err != nil {
 		op.events = nil
 		tx.eventSeqs = seqs // the op's events are undone with it
+		tx.unwritten = tx.unwritten[:unwritten]
 		tx.db.appending.clear()
 		if _, rbErr := tx.ExecContext(tx.ctx, "ROLLBACK TO op"); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rbErr))
@@ -630,6 +702,9 @@ func (db *DB) runOpOnce(tx *writeTx, op *writeOp) error {
 type writeStmts struct {
 	eventSeq        *sql.Stmt
 	insertEvent     *sql.Stmt
+	insertEvents    *sql.Stmt // PostgreSQL: many at once
+	setEventSeq     *sql.Stmt // PostgreSQL: the account's counter
+	bumpSeq         *sql.Stmt // PostgreSQL: the conversation's next seq
 	convForAppend   *sql.Stmt
 	messageByClient *sql.Stmt
 	insertMessage   *sql.Stmt
@@ -652,14 +727,28 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 	// one page fewer in every commit's WAL write. accounts.event_seq, the
 	// counter kept before session 5, is a floor for databases written then.
 	if db.postgres {
-		// The account's row stays locked until commit: the writers of
-		// several nodes take an account's event seqs one at a time, and
-		// commit them in seq order.
-		s.eventSeq = p(`SELECT greatest(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ? FOR UPDATE`)
+		// The account's counter, locked to the commit: the writers of
+		// several nodes take an account's event seqs one transaction at a
+		// time, and commit them in seq order. (Not
+		// max(seq) of the events, as on SQLite: a statement that waited
+		// for the lock would compute it from what it saw before.) The
+		// writer stores the counter back before each commit.
+		s.eventSeq = p(`SELECT event_seq FROM accounts WHERE id = ? FOR UPDATE`)
+		s.setEventSeq = p(`UPDATE accounts SET event_seq = ? WHERE id = ?`)
 	} else {
 		s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
 	}
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if db.postgres {
+		s.insertEvents = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at)
+			SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])`)
+		// The conversation's next seq, if it is open and (for a visitor)
+		// theirs, in one statement that also locks the row to the commit.
+		// It also returns the activity time it replaced, for a retry to
+		// put back.
+		s.bumpSeq = p(`UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = ? FROM conversations old
+			WHERE old.id = c.id AND c.account_id = ? AND c.id = ? AND c.state <> 'closed' AND (? = '' OR c.consumer_id = ?) RETURNING c.last_seq, old.updated_at`)
+	}
 	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
@@ -681,7 +770,7 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.insertEvent, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.setEventSeq, s.insertEvent, s.insertEvents, s.bumpSeq, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
 		if st != nil {
 			st.Close()
 		}

@@ -60,26 +60,26 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 	if m.SenderKind == parley.SenderConsumer {
 		owner = m.SenderID
 	}
-	// original finds a retry's first copy (same sender, same client ID).
-	original := func() (bool, error) {
+	// original finds a retry's first copy (same sender, same client ID),
+	// or nil.
+	original := func() (*parley.Message, error) {
 		if m.ClientID == "" {
-			return false, nil
+			return nil, nil
 		}
 		orig, err := scanMessage(tx.stmt(db.stmts.messageByClient).QueryRowContext(tx.ctx, m.ConversationID, m.ClientID, m.AccountID, string(m.SenderKind), m.SenderID))
 		if err == sql.ErrNoRows {
-			return false, nil
+			return nil, nil
 		}
-		if err != nil {
-			return false, err
-		}
-		stored, duplicate = orig, true
-		return true, nil
+		return orig, err
+	}
+	if db.postgres {
+		return db.appendMessagePostgres(tx, m, richJSON, owner, original)
 	}
 	conv, err := db.appendTarget(tx, m.AccountID, m.ConversationID, owner)
 	if err == sql.ErrNoRows {
 		// A retry gets its original back even once the conversation is closed.
-		if found, err := original(); found || err != nil {
-			return stored, duplicate, err
+		if orig, err := original(); orig != nil || err != nil {
+			return orig, orig != nil, err
 		}
 		return nil, false, db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
 	}
@@ -99,8 +99,8 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		// The client ID is taken: a retry, found without a lookup on
 		// every first send. The conversation has not been touched: the
 		// message goes in before its seq and activity time are written.
-		if found, err := original(); found || err != nil {
-			return stored, duplicate, err
+		if orig, err := original(); orig != nil || err != nil {
+			return orig, orig != nil, err
 		}
 		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 	}
@@ -112,6 +112,44 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		return nil, false, err
 	}
 	conv.lastSeq = msg.Seq
+	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
+}
+
+// appendMessagePostgres is appendMessage's core on PostgreSQL, in two
+// round trips: the conversation's next seq (an UPDATE that checks it is
+// open and the visitor's, and locks it to the commit), then the message.
+// Its event is written with the batch's others (flushEvents).
+func (db *DB) appendMessagePostgres(tx *writeTx, m *parley.Message, richJSON any, owner string, original func() (*parley.Message, error)) (*parley.Message, bool, error) {
+	var seq, updatedBefore int64
+	err := tx.stmt(db.stmts.bumpSeq).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner).Scan(&seq, &updatedBefore)
+	if err == sql.ErrNoRows {
+		if orig, err := original(); orig != nil || err != nil {
+			return orig, orig != nil, err
+		}
+		return nil, false, db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	msg := *m
+	msg.ID = parley.NewID("msg")
+	msg.Seq = seq
+	msg.CreatedAt = tx.now
+	res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
+		string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
+	if err != nil {
+		return nil, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// A retry: the conversation as it was, and the original.
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET last_seq = last_seq - 1, updated_at = ? WHERE id = ?`, updatedBefore, msg.ConversationID); err != nil {
+			return nil, false, err
+		}
+		if orig, err := original(); orig != nil || err != nil {
+			return orig, orig != nil, err
+		}
+		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
+	}
 	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 }
 
