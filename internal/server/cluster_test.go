@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -202,5 +203,55 @@ func TestAnAgentIsOnlineForTheWholeCluster(t *testing.T) {
 	}
 	if got := assignedTo(conv1.ID); got != brand.agent.ID {
 		t.Fatalf("the agent who moved to node A lost their conversation (now %q)", got)
+	}
+}
+
+// TestAPageViewsBeaconsMayReachAnyNode: behind a load balancer without
+// sticky sessions, one page view's beacons land on several nodes. The node
+// that took its load judges it on all of them: a widget seen on node B is
+// not reported by node A as never shown.
+func TestAPageViewsBeaconsMayReachAnyNode(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) {
+		c.Widget.VisibleTimeout, c.Widget.SweepInterval = time.Second, 50*time.Millisecond
+	})
+	brand := seedBrand(t, nodeA, "Acme")
+	beacon := func(ts *testServer, pv, kind string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"account":%q,"pv":%q,"kind":%q,"url":"https://shop.example/"}`, brand.account.ID, pv, kind)
+		resp, err := http.Post(ts.url+"/widget/beacon", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 204 {
+			t.Fatalf("beacon %s: status %d", kind, resp.StatusCode)
+		}
+	}
+	// Page view 1 loads through node A; its launcher is reported visible,
+	// and the page alive, through node B.
+	beacon(nodeA, "pvsplit1", "load")
+	beacon(nodeB, "pvsplit1", "visible")
+	beacon(nodeB, "pvsplit1", "alive")
+	// Page view 2, loaded after it through node A, never shows its launcher:
+	// once node A reports it, page view 1's time has passed too.
+	beacon(nodeA, "pvsplit2", "load")
+	beacon(nodeA, "pvsplit2", "alive")
+	suspected := func() map[string]int {
+		events, _ := nodeA.Store.ListEvents(context.Background(), brand.account.ID, parley.EventFilter{Types: []string{parley.EventWidgetSuspected}, Limit: 100})
+		by := map[string]int{}
+		for _, e := range events {
+			var d struct{ PV string }
+			json.Unmarshal(e.Data, &d)
+			by[d.PV]++
+		}
+		return by
+	}
+	waitFor(t, func() bool { return suspected()["pvsplit2"] > 0 })
+	if got := suspected(); got["pvsplit1"] != 0 || got["pvsplit2"] != 1 {
+		t.Fatalf("suspected page views: %v; want only pvsplit2, once", got)
+	}
+	loaded, _ := nodeA.Store.ListEvents(context.Background(), brand.account.ID, parley.EventFilter{Types: []string{parley.EventWidgetLoaded}, Limit: 100})
+	if len(loaded) != 2 {
+		t.Fatalf("%d widget.loaded events for 2 page loads", len(loaded))
 	}
 }

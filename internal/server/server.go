@@ -235,6 +235,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		bus.Close()
 		return nil, err
 	}
+	if nb, ok := bus.(*natsbus.Bus); ok {
+		if err := s.Widget.UsePeers(widgetPeers{nb}); err != nil {
+			store.Close()
+			bus.Close()
+			return nil, err
+		}
+	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	api.Routing = s.Routing
@@ -440,6 +447,13 @@ type routingPeers struct{ bus *natsbus.Bus }
 func (p routingPeers) SharePresence(b []byte) error { return p.bus.Announce("presence", b) }
 
 func (p routingPeers) OnPresence(fn func([]byte)) error { return p.bus.Listen("presence", fn) }
+
+// widgetPeers carries the widget's page-view beacons between the nodes.
+type widgetPeers struct{ bus *natsbus.Bus }
+
+func (p widgetPeers) ShareBeacon(b []byte) error { return p.bus.Announce("beacons", b) }
+
+func (p widgetPeers) OnBeacon(fn func([]byte)) error { return p.bus.Listen("beacons", fn) }
 
 // DropConnections closes the WebSocket connections of one kind of
 // principal, as a network outage would; clients reconnect and resync.

@@ -2,6 +2,7 @@ package widget
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -17,6 +18,10 @@ type pageView struct {
 	lastHeartbeat time.Time
 	left          bool
 	suspected     bool
+	// judge: this node flags the view if it looks tampered with. Alone,
+	// a node judges every view; in a cluster (Peers), the node that took
+	// the view's load beacon does, on the beacons of every node.
+	judge bool
 }
 
 // tracker matches each page view's beacons and flags the ones whose
@@ -28,33 +33,63 @@ type tracker struct {
 
 	mu    sync.Mutex
 	views map[string]*pageView
+
+	// share, in a cluster, sends a beacon this node took to the others.
+	share func(raw []byte)
 }
 
 func newTracker(cfg Config, record func(string, string, any)) *tracker {
 	return &tracker{cfg: cfg, record: record, now: time.Now, views: make(map[string]*pageView)}
 }
 
-// signal applies one beacon.
+// signal applies one beacon this node took, records its event, and
+// passes it to the other nodes of a cluster.
 func (t *tracker) signal(accountID string, b beacon) {
+	if !t.apply(accountID, b, true) {
+		return
+	}
+	if t.share != nil {
+		b.Account = accountID
+		if raw, err := json.Marshal(b); err == nil {
+			t.share(raw)
+		}
+	}
+	t.recordBeacon(accountID, b)
+}
+
+// fromPeer applies a beacon another node of the cluster took: the page
+// view's state only; that node recorded its event.
+func (t *tracker) fromPeer(raw []byte) {
+	var b beacon
+	if json.Unmarshal(raw, &b) != nil || b.PV == "" || b.Account == "" {
+		return
+	}
+	t.apply(b.Account, b, false)
+}
+
+// apply updates the page view; false: the beacon is not taken (too many
+// views, or one of another account).
+func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 	now := t.now()
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	v := t.views[b.PV]
 	if v == nil {
 		if len(t.views) >= t.cfg.MaxPageViews {
-			t.mu.Unlock()
-			return
+			return false
 		}
 		v = &pageView{account: accountID, loaded: now, lastAlive: now}
 		t.views[b.PV] = v
 	}
 	if v.account != accountID { // a pv belongs to the account that loaded it
-		t.mu.Unlock()
-		return
+		return false
+	}
+	if local && (b.Kind == "load" || t.share == nil) {
+		v.judge = true
 	}
 	if b.URL != "" && v.url == "" && b.Kind != "heartbeat" && b.Kind != "forged" {
 		v.url = b.URL // the loader knows the page URL; the frame does not
 	}
-	url := v.url
 	switch b.Kind {
 	case "load":
 		v.loaded, v.lastAlive = now, now
@@ -67,8 +102,17 @@ func (t *tracker) signal(accountID string, b beacon) {
 	case "leave":
 		v.left = true
 	}
-	t.mu.Unlock()
+	return true
+}
 
+// recordBeacon writes the event a beacon stands for, if any.
+func (t *tracker) recordBeacon(accountID string, b beacon) {
+	t.mu.Lock()
+	url := ""
+	if v := t.views[b.PV]; v != nil {
+		url = v.url
+	}
+	t.mu.Unlock()
 	switch b.Kind {
 	case "load":
 		t.record(accountID, parley.EventWidgetLoaded, map[string]string{"pv": b.PV, "url": url})
@@ -112,7 +156,7 @@ func (t *tracker) sweep() {
 	t.mu.Lock()
 	for pv, v := range t.views {
 		stays := !v.left && now.Sub(v.lastAlive) < t.cfg.AliveWindow
-		if !v.suspected && stays {
+		if !v.suspected && stays && v.judge {
 			reason := ""
 			switch {
 			case v.visible.IsZero() && now.Sub(v.loaded) > t.cfg.VisibleTimeout:

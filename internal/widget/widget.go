@@ -114,6 +114,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // Run sweeps page views for suspected tampering until ctx ends.
 func (h *Handler) Run(ctx context.Context) { h.tracker.run(ctx) }
 
+// Peers connects the widget handlers of a cluster's nodes: a page view's
+// beacons may reach any node (a load balancer without sticky sessions),
+// so each node passes the beacons it takes to the others, and a page view
+// is judged on all of them — by one node, one that took some itself.
+type Peers interface {
+	ShareBeacon(raw []byte) error
+	OnBeacon(fn func(raw []byte)) error
+}
+
+// UsePeers joins the handler to the other nodes of a cluster. Call before Run.
+func (h *Handler) UsePeers(p Peers) error {
+	h.tracker.share = func(raw []byte) {
+		if err := p.ShareBeacon(raw); err != nil {
+			h.log.Warn("widget: passing a beacon to the other nodes", "err", err)
+		}
+	}
+	return p.OnBeacon(h.tracker.fromPeer)
+}
+
 // PublicConfig is what the loader and the frame learn about an account.
 type PublicConfig struct {
 	AccountID      string              `json:"account_id"`
