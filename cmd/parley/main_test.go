@@ -636,3 +636,32 @@ func TestBenchLoadsATwoNodeCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIAdministersAPostgreSQLInstallation: the admin commands take
+// --database-url (or PARLEY_DATABASE_URL) as serve does; the data dir is
+// not needed then.
+func TestCLIAdministersAPostgreSQLInstallation(t *testing.T) {
+	db := pgtest.Database(t)
+	account := runCLI(t, "account", "create", "--database-url", db, "--name", "Acme")
+	if !strings.HasPrefix(account, "acc_") {
+		t.Fatalf("account create printed %q", account)
+	}
+	env := map[string]string{"PARLEY_DATABASE_URL": db}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"user", "create", "--account", account, "--email", "ann@acme.test", "--password", "long enough", "--role", "admin"},
+		func(k string) string { return env[k] }, nil, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "usr_") {
+		t.Fatalf("user create from the environment: %q %v %s", out.String(), err, errOut.String())
+	}
+	if out := runCLI(t, "migrate", "--database-url", db); !strings.Contains(out, "0011_schema.sql") {
+		t.Fatalf("migrate printed %q", out)
+	}
+	bot := filepath.Join(t.TempDir(), "faq.csv")
+	os.WriteFile(bot, []byte("question,answer\nWhere is my parcel?,It ships in two days.\n"), 0o600)
+	runCLI(t, "bot", "import", bot, "--database-url", db)
+	if out := runCLI(t, "bot", "export", "--database-url", db, "--format", "json"); !strings.Contains(out, "ships in two days") {
+		t.Fatalf("bot export printed %q", out)
+	}
+	if err := run(context.Background(), []string{"account", "create", "--database-url", "postgres://nobody@127.0.0.1:1/none", "--name", "X"}, func(string) string { return "" }, nil, io.Discard, io.Discard); err == nil {
+		t.Fatal("an unreachable database was accepted")
+	}
+}
