@@ -5,7 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,5 +159,74 @@ func TestLargeBatchesAreSplitBelowTheServersLimit(t *testing.T) {
 		if e.Seq != int64(i+1) || len(e.Data) != len(big) {
 			t.Fatalf("event %d: seq %d, %d bytes", i, e.Seq, len(e.Data))
 		}
+	}
+}
+
+// TestTheBusComesBackWithNATS: when the NATS server goes away, the nodes
+// say they are not ready, and once it is back they hear each other again
+// without a restart. It runs a NATS server of its own (Debian's
+// nats-server), since it stops it.
+func TestTheBusComesBackWithNATS(t *testing.T) {
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		t.Skip("no nats-server binary")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	server := start()
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	var a, b *natsbus.Bus
+	waitUntil(t, func() bool { // the server takes a moment to listen
+		var err error
+		if a == nil {
+			a, err = natsbus.Open(url, natsbus.Options{Prefix: "p"})
+		}
+		return err == nil
+	})
+	defer a.Close()
+	b, err = natsbus.Open(url, natsbus.Options{Prefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var onB collector
+	b.Subscribe(onB.add)
+
+	server.Process.Kill()
+	server.Wait()
+	waitUntil(t, func() bool { return a.Ping(context.Background()) != nil })
+	start()
+	waitUntil(t, func() bool { return a.Ping(context.Background()) == nil && b.Ping(context.Background()) == nil })
+	// Until B's subscription is back on the server, a message may pass it
+	// by (the bus is a hint; the store has everything): publish until one
+	// arrives.
+	waitUntil(t, func() bool {
+		a.Publish(context.Background(), events("acc_1", 1, 1, `{}`))
+		onB.mu.Lock()
+		defer onB.mu.Unlock()
+		return len(onB.events) > 0
+	})
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met before the deadline")
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
 	}
 }
