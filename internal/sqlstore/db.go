@@ -704,7 +704,7 @@ type writeStmts struct {
 	insertEvent     *sql.Stmt
 	insertEvents    *sql.Stmt // PostgreSQL: many at once
 	setEventSeq     *sql.Stmt // PostgreSQL: the account's counter
-	bumpSeq         *sql.Stmt // PostgreSQL: the conversation's next seq
+	appendMessage   *sql.Stmt // PostgreSQL: seq and message in one statement
 	convForAppend   *sql.Stmt
 	messageByClient *sql.Stmt
 	insertMessage   *sql.Stmt
@@ -722,47 +722,45 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 		st, err = db.PrepareContext(ctx, query)
 		return st
 	}
-	// An account's last event seq is its last event's (events are never
-	// deleted, only scrubbed), so no counter row is written per commit:
-	// one page fewer in every commit's WAL write. accounts.event_seq, the
-	// counter kept before session 5, is a floor for databases written then.
 	if db.postgres {
 		// The account's counter, locked to the commit: the writers of
 		// several nodes take an account's event seqs one transaction at a
-		// time, and commit them in seq order. (Not
-		// max(seq) of the events, as on SQLite: a statement that waited
-		// for the lock would compute it from what it saw before.) The
-		// writer stores the counter back before each commit.
+		// time, and commit them in seq order. (Not max(seq) of the events,
+		// as on SQLite: a statement that waited for the lock would compute
+		// it from the rows it saw before.) The writer stores the counter
+		// back before each commit.
 		s.eventSeq = p(`SELECT event_seq FROM accounts WHERE id = ? FOR UPDATE`)
 		s.setEventSeq = p(`UPDATE accounts SET event_seq = ? WHERE id = ?`)
 	} else {
+		// An account's last event seq is its last event's (events are
+		// never deleted, only scrubbed), so no counter row is written per
+		// commit: one page fewer in every commit's WAL write.
+		// accounts.event_seq, the counter kept before session 5, is a
+		// floor for databases written then.
 		s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
 	}
 	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if db.postgres {
 		s.insertEvents = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at)
 			SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])`)
-		// The conversation's next seq, if it is open and (for a visitor)
-		// theirs, in one statement that also locks the row to the commit.
-		// It also returns the activity time it replaced, for a retry to
-		// put back.
-		s.bumpSeq = p(`UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = ? FROM conversations old
-			WHERE old.id = c.id AND c.account_id = ? AND c.id = ? AND c.state <> 'closed' AND (? = '' OR c.consumer_id = ?) RETURNING c.last_seq, old.updated_at`)
-	}
-	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
-	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
-	// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
-	s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
-	// The conversation an append goes into, if it is open and (for a visitor) theirs.
-	if db.postgres {
-		// No rowids, and no cache of them (see appendCache): the row is
-		// found, and locked until commit, at every append.
-		s.convToAppend = p(`SELECT last_seq, 0, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?) FOR UPDATE`)
-		s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE id = ?`)
+		// A message in one round trip: the conversation's next seq, if it
+		// is open, (for a visitor) theirs, and the client ID is new in it
+		// (the row stays locked to the commit), and the message with it.
+		// No row back: a resend, or a conversation that takes none.
+		s.appendMessage = p(`WITH c AS (UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = ?
+				WHERE c.account_id = ? AND c.id = ? AND c.state <> 'closed' AND (? = '' OR c.consumer_id = ?)
+				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.client_id = ? AND m.conversation_id = c.id AND m.client_id <> '')
+				RETURNING c.last_seq)
+			INSERT INTO messages (` + messageColumns + `) SELECT ?, c.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM c RETURNING seq`)
 	} else {
+		// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
+		s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
+		// The conversation an append goes into, if it is open and (for a visitor) theirs.
 		s.convToAppend = p(`SELECT last_seq, rowid, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?)`)
 		s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
 	}
+	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
+	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
@@ -770,7 +768,7 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.setEventSeq, s.insertEvent, s.insertEvents, s.bumpSeq, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.setEventSeq, s.insertEvent, s.insertEvents, s.appendMessage, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
 		if st != nil {
 			st.Close()
 		}

@@ -115,40 +115,33 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 }
 
-// appendMessagePostgres is appendMessage's core on PostgreSQL, in two
-// round trips: the conversation's next seq (an UPDATE that checks it is
-// open and the visitor's, and locks it to the commit), then the message.
-// Its event is written with the batch's others (flushEvents).
+// appendMessagePostgres is appendMessage's core on PostgreSQL, in one
+// round trip (writeStmts.appendMessage); its event is written with the
+// batch's others (flushEvents). Only when it stores nothing does it look
+// for why: a resend's original, or a conversation closed, missing or
+// another visitor's.
 func (db *DB) appendMessagePostgres(tx *writeTx, m *parley.Message, richJSON any, owner string, original func() (*parley.Message, error)) (*parley.Message, bool, error) {
-	var seq, updatedBefore int64
-	err := tx.stmt(db.stmts.bumpSeq).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner).Scan(&seq, &updatedBefore)
+	msg := *m
+	msg.ID = parley.NewID("msg")
+	msg.CreatedAt = tx.now
+	err := tx.stmt(db.stmts.appendMessage).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner, m.ClientID,
+		msg.ConversationID, msg.ID, msg.AccountID, string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)).
+		Scan(&msg.Seq)
 	if err == sql.ErrNoRows {
 		if orig, err := original(); orig != nil || err != nil {
 			return orig, orig != nil, err
+		}
+		if m.ClientID != "" {
+			var one int
+			err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM messages WHERE client_id = ? AND conversation_id = ?`, m.ClientID, m.ConversationID).Scan(&one)
+			if err == nil {
+				return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
+			}
 		}
 		return nil, false, db.whyNoAppend(tx, m.AccountID, m.ConversationID, owner)
 	}
 	if err != nil {
 		return nil, false, err
-	}
-	msg := *m
-	msg.ID = parley.NewID("msg")
-	msg.Seq = seq
-	msg.CreatedAt = tx.now
-	res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
-		string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
-	if err != nil {
-		return nil, false, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		// A retry: the conversation as it was, and the original.
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET last_seq = last_seq - 1, updated_at = ? WHERE id = ?`, updatedBefore, msg.ConversationID); err != nil {
-			return nil, false, err
-		}
-		if orig, err := original(); orig != nil || err != nil {
-			return orig, orig != nil, err
-		}
-		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 	}
 	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, &msg)
 }
