@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/natstest"
 	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/sqlstore"
 )
@@ -596,18 +596,7 @@ func TestTrustedProxiesComeFromTheFlagOrTheEnvironment(t *testing.T) {
 // on one PostgreSQL database and one NATS, visitors on one and agents on
 // the other; every message crosses nodes and none is lost.
 func TestBenchLoadsATwoNodeCluster(t *testing.T) {
-	natsURL := os.Getenv("PARLEY_TEST_NATS")
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	if probe, err := natsbus.Open(natsURL, natsbus.Options{}); err != nil {
-		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("no NATS (%v)", err)
-	} else {
-		probe.Close()
-	}
+	natsURL := natstest.URL(t)
 	db := pgtest.Database(t)
 	benchChildEnv = "PARLEY_TEST_EXEC_ARGS"
 	defer func() { benchChildEnv = "" }()

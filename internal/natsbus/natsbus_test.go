@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -17,27 +16,15 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/natstest"
 )
-
-// natsURL is the test server: PARLEY_TEST_NATS, by default the local one CI
-// runs. Without one the tests are skipped, unless
-// PARLEY_TEST_REQUIRE_NATS is set.
-func natsURL(t *testing.T) string {
-	if u := os.Getenv("PARLEY_TEST_NATS"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
 
 // open connects a node's bus with a prefix of the test's own.
 func open(t *testing.T, prefix string) *natsbus.Bus {
 	t.Helper()
-	b, err := natsbus.Open(natsURL(t), natsbus.Options{Prefix: prefix})
+	b, err := natsbus.Open(natstest.URL(t), natsbus.Options{Prefix: prefix})
 	if err != nil {
-		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("no NATS (%v); set PARLEY_TEST_NATS to run this test", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
 	return b

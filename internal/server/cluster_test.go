@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/natstest"
 	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/server"
@@ -26,18 +25,7 @@ import (
 // data dir (and nothing in it that matters).
 func startCluster(t *testing.T, tweak ...func(*server.Config)) (a, b *testServer) {
 	t.Helper()
-	natsURL := os.Getenv("PARLEY_TEST_NATS")
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	if probe, err := natsbus.Open(natsURL, natsbus.Options{}); err != nil {
-		if os.Getenv("PARLEY_TEST_REQUIRE_NATS") != "" {
-			t.Fatal(err)
-		}
-		t.Skipf("no NATS (%v); set PARLEY_TEST_NATS to run this test", err)
-	} else {
-		probe.Close()
-	}
+	natsURL := natstest.URL(t)
 	var p [6]byte
 	rand.Read(p[:])
 	db, prefix := pgtest.Database(t), "parleytest"+hex.EncodeToString(p[:])

@@ -31,16 +31,7 @@ func TestConformanceOnPostgres(t *testing.T) { storetest.Run(t, openPostgres) }
 // get their own: every delivery is handed out once.
 func TestTwoNodesNeverTakeTheSameDelivery(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	nodes := make([]*sqlstore.DB, 2)
-	for i := range nodes {
-		db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes[i] = db
-	}
+	nodes := twoNodes(t)
 	a := &parley.Account{Name: "Acme"}
 	if err := nodes[0].CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
@@ -97,16 +88,7 @@ func TestTwoNodesNeverTakeTheSameDelivery(t *testing.T) {
 // gets one agent, and no agent more than their capacity.
 func TestTwoNodesNeverDoubleAssignOrOverfill(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	nodes := make([]*sqlstore.DB, 2)
-	for i := range nodes {
-		db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes[i] = db
-	}
+	nodes := twoNodes(t)
 	s := nodes[0]
 	a := &parley.Account{Name: "Acme"}
 	if err := s.CreateAccount(ctx, a); err != nil {
@@ -166,16 +148,7 @@ func TestTwoNodesNeverDoubleAssignOrOverfill(t *testing.T) {
 // one gap-free event log, and nobody an error.
 func TestTwoNodesShareOneAccountsEventLog(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.Database(t)
-	nodes := make([]*sqlstore.DB, 2)
-	for i := range nodes {
-		db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		nodes[i] = db
-	}
+	nodes := twoNodes(t)
 	a := &parley.Account{Name: "Acme"}
 	if err := nodes[0].CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
@@ -217,4 +190,20 @@ func TestTwoNodesShareOneAccountsEventLog(t *testing.T) {
 			t.Fatalf("event %d has seq %d: the log has a gap or a repeat", i+1, e.Seq)
 		}
 	}
+}
+
+// twoNodes opens two stores on one new database: two nodes' writers.
+func twoNodes(t *testing.T) []*sqlstore.DB {
+	t.Helper()
+	url := pgtest.Database(t)
+	nodes := make([]*sqlstore.DB, 2)
+	for i := range nodes {
+		db, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		nodes[i] = db
+	}
+	return nodes
 }
