@@ -72,7 +72,7 @@ func Open(url string, opt Options) (*Bus, error) {
 		nats.ReconnectHandler(func(c *nats.Conn) { b.log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted()) }),
 	)
 	if err != nil {
-		return nil, parley.Errorf(parley.EUNAVAILABLE, "NATS at %s: %v", url, err)
+		return nil, fmt.Errorf("NATS at %s: %w", url, err)
 	}
 	b.nc = nc
 	b.sub, err = nc.Subscribe(opt.Prefix+".events.>", b.receive)

@@ -193,7 +193,7 @@ func OpenPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
 		read.Close()
-		return nil, parley.Errorf(parley.EUNAVAILABLE, "PostgreSQL at %s: %v", redactURL(url), err)
+		return nil, fmt.Errorf("PostgreSQL at %s: %w", redactURL(url), err)
 	}
 	return start(ctx, pool{DB: write, postgres: true}, pool{DB: read, postgres: true}, nil, opt)
 }
