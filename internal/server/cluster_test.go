@@ -243,3 +243,32 @@ func TestAPageViewsBeaconsMayReachAnyNode(t *testing.T) {
 		t.Fatalf("%d widget.loaded events for 2 page loads", len(loaded))
 	}
 }
+
+// TestLoggingOutOnOneNodeClosesTheSessionsSocketsOnEvery: a session ended
+// (logout) or an agent deactivated through node A closes their sockets on
+// node B too.
+func TestLoggingOutOnOneNodeClosesTheSessionsSocketsOnEvery(t *testing.T) {
+	nodeA, nodeB := startCluster(t)
+	brand := seedBrand(t, nodeA, "Acme")
+	c := nodeA.login(t, brand.agent)
+	req, _ := http.NewRequest("GET", nodeA.url, nil)
+	h := http.Header{}
+	for _, ck := range c.http.Jar.Cookies(req.URL) {
+		h.Set("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws := connect(t, nodeB, "", h) // the same session, on the other node
+	if st, _ := c.raw("POST", "/api/v1/auth/logout", nil); st != 204 {
+		t.Fatalf("logout: %d", st)
+	}
+	if code := ws.waitClosed(); code != 4001 {
+		t.Fatalf("the logged-out session's socket on node B closed with %d, want 4001", code)
+	}
+
+	supervisorOnB := agentWS(t, nodeB, brand.supervisor)
+	if st, _ := nodeA.withKey(t, brand.apiKey).raw("PATCH", "/api/v1/users/"+brand.supervisor.ID, map[string]any{"active": false}); st != 200 {
+		t.Fatalf("deactivate: %d", st)
+	}
+	if code := supervisorOnB.waitClosed(); code != 4001 {
+		t.Fatalf("the deactivated supervisor's socket on node B closed with %d, want 4001", code)
+	}
+}

@@ -246,6 +246,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession
+	if nb, ok := bus.(*natsbus.Bus); ok {
+		// A logout on one node closes the session's sockets on every node
+		// (the key is the token's hash, safe to pass around).
+		api.OnLogout = func(key string) {
+			s.gateway.EndSession(key)
+			if err := nb.Announce("logout", []byte(key)); err != nil {
+				log.Warn("telling the other nodes of a logout", "err", err)
+			}
+		}
+		if err := nb.Listen("logout", func(key []byte) { s.gateway.EndSession(string(key)) }); err != nil {
+			store.Close()
+			bus.Close()
+			return nil, err
+		}
+	}
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
