@@ -35,6 +35,12 @@ type Runtime struct {
 	// Answered is called after each turn with how long it took from the
 	// visitor's message being stored (for metrics; may be nil).
 	Answered func(band string, d time.Duration)
+	// In a cluster a node may stop for good between a visitor's message
+	// and the bot's answer, and no restart recovers the turn: every
+	// RecoverEvery (0: only at start) the runtime answers what is still
+	// unanswered, leaving alone messages younger than RecoverAfter (their
+	// turn may be under way on another node).
+	RecoverEvery, RecoverAfter time.Duration
 }
 
 type entry struct {
@@ -83,8 +89,24 @@ func (r *Runtime) Run(ctx context.Context) {
 			}
 		}()
 	}
-	if err := r.Recover(ctx); err != nil && ctx.Err() == nil {
-		r.log.Warn("bot: recovering unanswered conversations", "err", err)
+	catchUp := func() {
+		if err := r.recoverBefore(ctx, r.now().Add(-r.RecoverAfter)); err != nil && ctx.Err() == nil {
+			r.log.Warn("bot: recovering unanswered conversations", "err", err)
+		}
+	}
+	catchUp()
+	if r.RecoverEvery > 0 {
+		tick := time.NewTicker(r.RecoverEvery)
+		defer tick.Stop()
+	sweep:
+		for {
+			select {
+			case <-ctx.Done():
+				break sweep
+			case <-tick.C:
+				catchUp()
+			}
+		}
 	}
 	wg.Wait()
 }
@@ -94,7 +116,10 @@ func (r *Runtime) Run(ctx context.Context) {
 // between the visitor's message and the bot's answer is given now. The
 // bot's messages carry client IDs derived from the visitor's message, so a
 // reply that did get stored is not sent again.
-func (r *Runtime) Recover(ctx context.Context) error {
+func (r *Runtime) Recover(ctx context.Context) error { return r.recoverBefore(ctx, r.now()) }
+
+// recoverBefore is Recover for visitor messages stored before the time given.
+func (r *Runtime) recoverBefore(ctx context.Context, before time.Time) error {
 	accounts, err := r.store.ListAccounts(ctx)
 	if err != nil {
 		return err
@@ -120,7 +145,7 @@ func (r *Runtime) Recover(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if len(msgs) == 1 && msgs[0].SenderKind == parley.SenderConsumer {
+				if len(msgs) == 1 && msgs[0].SenderKind == parley.SenderConsumer && !msgs[0].CreatedAt.After(before) {
 					data, _ := json.Marshal(msgs[0])
 					r.OnEvent(&parley.Event{AccountID: a.ID, Type: parley.EventMessageCreated, ConversationID: c.ID, MessageSeq: msgs[0].Seq, Data: data, CreatedAt: msgs[0].CreatedAt})
 				}

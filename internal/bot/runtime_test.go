@@ -269,3 +269,37 @@ flows:
 		t.Fatalf("webhook ids: %q; want the repeated call's id equal to the lost one's and the next message's new", ids)
 	}
 }
+
+// TestUnansweredQuestionsAreAnsweredWithoutARestart: in a cluster, the node
+// that stored a visitor's question may stop for good before answering it;
+// the others answer it once it is older than a live turn would be.
+func TestUnansweredQuestionsAreAnsweredWithoutARestart(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	conv, _ := f.store.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+	r := newRuntime(f)
+	r.RecoverEvery, r.RecoverAfter = 50*time.Millisecond, 300*time.Millisecond
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	// Stored by another node, which stopped: this runtime never hears of it.
+	if _, _, err := f.store.AppendMessage(ctx, &parley.Message{AccountID: f.account.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+		SenderID: f.consumer.ID, Type: parley.MessageText, Text: "How long does delivery take?"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10)
+		if len(msgs) >= 2 {
+			if !strings.Contains(msgs[1].Text, "Standard delivery") {
+				t.Fatalf("answered %q", msgs[1].Text)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the question was never answered")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the store for the answer, with a deadline
+	}
+}

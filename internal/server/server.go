@@ -211,6 +211,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
 	if cfg.NATSURL != "" {
 		bus.Subscribe(s.Bot.Track) // and every node hears of edits and handoffs
+		// A node that stops for good leaves its visitors' last questions
+		// to the others.
+		s.Bot.RecoverEvery, s.Bot.RecoverAfter = time.Minute, 30*time.Second
 	}
 	conv.StartWithBot = s.Bot.Enabled
 	api.Bot = s.Bot
