@@ -243,7 +243,18 @@ func Migrate(ctx context.Context, path string) (applied []string, err error) {
 	return db.AppliedMigrations(ctx)
 }
 
+// migrationLock is the PostgreSQL advisory lock that nodes starting at
+// once take in turn to migrate ("parley" in ASCII).
+const migrationLock = 0x7061726c6579
+
 func (db *DB) migrate(ctx context.Context) error {
+	if db.postgres {
+		// The write pool's one connection holds the lock (a session lock).
+		if _, err := db.write.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, migrationLock); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer db.write.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, migrationLock)
+	}
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

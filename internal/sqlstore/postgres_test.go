@@ -207,3 +207,29 @@ func twoNodes(t *testing.T) []*sqlstore.DB {
 	}
 	return nodes
 }
+
+// TestNodesStartingAtOnceMigrateOnce: several nodes starting together on a
+// new database all start; the schema is made once.
+func TestNodesStartingAtOnceMigrateOnce(t *testing.T) {
+	url := pgtest.Database(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			db, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.Options{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			db.Close()
+		})
+	}
+	wg.Wait()
+	db, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if applied, err := db.AppliedMigrations(context.Background()); err != nil || len(applied) != 1 {
+		t.Fatalf("migrations: %v %v", applied, err)
+	}
+}
