@@ -40,7 +40,7 @@ func BenchmarkDecide(b *testing.B) {
 	later := now.Add(time.Hour)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		w, a := acc.decide(now, time.Minute)
+		w, a := acc.decide(now, time.Minute, func(string) Presence { return "" })
 		if w == nil {
 			b.Fatal("nothing to assign")
 		}

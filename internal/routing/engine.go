@@ -53,9 +53,17 @@ type agent struct {
 	*person
 }
 
-func (a *agent) available(now time.Time, grace time.Duration) bool {
+// available reports whether the agent can take a conversation now.
+// elsewhere is their presence on another node of a cluster ("" when they
+// are connected to no other node): an agent connected anywhere counts,
+// and any node may assign them work (the claim is the store's).
+func (a *agent) available(now time.Time, grace time.Duration, elsewhere Presence) bool {
 	present := a.connections > 0 || (!a.lostAt.IsZero() && now.Sub(a.lostAt) < grace)
-	return a.active && a.presence == Online && present && a.load < a.max
+	presence := a.presence
+	if !present && elsewhere != "" {
+		present, presence = true, elsewhere
+	}
+	return a.active && presence == Online && present && a.load < a.max
 }
 
 // better reports whether a should get the next conversation before b:
@@ -331,6 +339,11 @@ func (e *Engine) applyLocked(acc *account, c *parley.Conversation) {
 			acc.assignee[c.ID] = c.AssigneeID
 			if a := acc.agents[c.AssigneeID]; a != nil {
 				a.load++
+				// Every node of a cluster sees the same assignments, so
+				// ties between agents break the same way on all of them.
+				if c.AssignedAt != nil && c.AssignedAt.After(a.lastAssigned) {
+					a.lastAssigned = *c.AssignedAt
+				}
 			}
 		}
 	}
@@ -399,7 +412,7 @@ func (e *Engine) loadLocked(ctx context.Context, accountID string) (*account, er
 // an agent is available, and the best such agent. It changes nothing.
 // Queue heads are tried best first, so the agents of only one skill are
 // usually scanned.
-func (acc *account) decide(now time.Time, grace time.Duration) (*waiting, *agent) {
+func (acc *account) decide(now time.Time, grace time.Duration, elsewhere func(userID string) Presence) (*waiting, *agent) {
 	if acc.bySkill == nil {
 		acc.indexSkills()
 	}
@@ -419,7 +432,7 @@ func (acc *account) decide(now time.Time, grace time.Duration) (*waiting, *agent
 	for _, w := range heads {
 		var pick *agent
 		for _, a := range acc.bySkill[w.skill] {
-			if a.available(now, grace) && (pick == nil || a.better(pick)) {
+			if a.available(now, grace, elsewhere(a.id)) && (pick == nil || a.better(pick)) {
 				pick = a
 			}
 		}
@@ -450,7 +463,7 @@ func (e *Engine) Decide(ctx context.Context, accountID string) (conversationID, 
 	if err != nil {
 		return "", "", false, err
 	}
-	w, a := acc.decide(e.now(), e.cfg.Grace)
+	w, a := acc.decide(e.now(), e.cfg.Grace, e.elsewhereLocked(accountID))
 	if w == nil {
 		return "", "", false, nil
 	}
@@ -510,7 +523,7 @@ func (e *Engine) dispatch(ctx context.Context, accountID string) error {
 			e.mu.Unlock()
 			return nil
 		}
-		w, a := acc.decide(e.now(), e.cfg.Grace)
+		w, a := acc.decide(e.now(), e.cfg.Grace, e.elsewhereLocked(accountID))
 		if w == nil {
 			e.mu.Unlock()
 			return nil

@@ -130,3 +130,17 @@ func (e *Engine) anyoneOnlineRemoteLocked(accountID string) bool {
 	}
 	return false
 }
+
+// elsewhereLocked gives decide each agent's presence on the other nodes
+// ("" when connected to none of them). Call with e.mu held.
+func (e *Engine) elsewhereLocked(accountID string) func(userID string) Presence {
+	if len(e.remote) == 0 {
+		return func(string) Presence { return "" }
+	}
+	return func(userID string) Presence {
+		if pr, ok := e.remoteLocked(accountID + "/" + userID); ok {
+			return pr
+		}
+		return ""
+	}
+}

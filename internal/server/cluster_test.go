@@ -272,3 +272,34 @@ func TestLoggingOutOnOneNodeClosesTheSessionsSocketsOnEvery(t *testing.T) {
 		t.Fatalf("the deactivated supervisor's socket on node B closed with %d, want 4001", code)
 	}
 }
+
+// TestWaitingVisitorsGoToTheLeastLoadedAgentOfTheCluster: agents on two
+// nodes share the work as if they were on one: each new visitor goes to
+// the agent with the fewest conversations, whichever node either is on
+// (the visitors all arrive at node A, whose router hears of them first).
+func TestWaitingVisitorsGoToTheLeastLoadedAgentOfTheCluster(t *testing.T) {
+	nodeA, nodeB := startCluster(t)
+	brand := seedBrand(t, nodeA, "Acme")
+	setAutoAssign(t, nodeA, brand, true)
+	onB := &parley.User{AccountID: brand.account.ID, Email: "b@acme.test", Name: "On B", Role: parley.RoleAgent, MaxConcurrent: 5, Active: true, PasswordHash: brand.agent.PasswordHash}
+	if err := nodeA.Store.CreateUser(context.Background(), onB); err != nil {
+		t.Fatal(err)
+	}
+	online(t, nodeA, brand.agent)
+	online(t, nodeB, onB)
+	waitFor(t, func() bool { return nodeA.Routing.Presence(brand.account.ID, onB.ID) == routing.Online })
+	load := map[string]int{}
+	for range 4 {
+		conv := nodeA.newVisitor(t, brand.account.ID).open(t)
+		var who string
+		waitFor(t, func() bool {
+			c, _ := nodeA.Store.FindConversation(context.Background(), brand.account.ID, conv.ID)
+			who = c.AssigneeID
+			return c.State == parley.StateAssigned
+		})
+		load[who]++
+	}
+	if load[brand.agent.ID] != 2 || load[onB.ID] != 2 {
+		t.Fatalf("loads after 4 visitors: %v; want 2 each", load)
+	}
+}
