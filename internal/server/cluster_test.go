@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -301,5 +302,43 @@ func TestWaitingVisitorsGoToTheLeastLoadedAgentOfTheCluster(t *testing.T) {
 	}
 	if load[brand.agent.ID] != 2 || load[onB.ID] != 2 {
 		t.Fatalf("loads after 4 visitors: %v; want 2 each", load)
+	}
+}
+
+// TestTheLoginBudgetIsTheClusters: password guesses spread over the nodes
+// of a cluster spend one budget per client address, not one per node.
+func TestTheLoginBudgetIsTheClusters(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) {
+		c.RateLimits = &server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: 3}}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} // the test is the load balancer
+	})
+	brand := seedBrand(t, nodeA, "Acme")
+	guess := func(ts *testServer, from string) int {
+		body := fmt.Sprintf(`{"email":%q,"password":"not it"}`, brand.agent.Email)
+		req, _ := http.NewRequest("POST", ts.url+"/api/v1/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", from)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const attacker, marker = "203.0.113.7", "203.0.113.8"
+	for i := range 3 {
+		if st := guess(nodeA, attacker); st != 401 {
+			t.Fatalf("guess %d on node A: %d", i+1, st)
+		}
+	}
+	// A second address spends its budget on node A too, after the
+	// attacker's; once node B refuses it, node B has heard of everything
+	// node A let through before (one NATS connection keeps the order).
+	for range 3 {
+		guess(nodeA, marker)
+	}
+	waitFor(t, func() bool { return guess(nodeB, marker) == 429 })
+	if st := guess(nodeB, attacker); st != 429 {
+		t.Fatalf("the attacker's fourth guess, on node B: %d, want 429", st)
 	}
 }

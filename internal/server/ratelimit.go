@@ -70,12 +70,27 @@ func (l *limiter) allow(addr string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// take spends a token of addr's bucket that another node of the cluster
+// let through: the budget is the cluster's, not each node's.
+func (l *limiter) take(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.by[addr]
+	if b == nil {
+		b = &clientBucket{Limiter: rate.NewLimiter(rate.Every(l.limit.Every), l.limit.Burst)}
+		l.by[addr] = b
+	}
+	b.seen = now
+	b.ReserveN(now, 1) // kept, even into debt: the request was served
+}
+
 // limited wraps h with the budget; over it, 429 rate_limited with Retry-After.
-func limited(l RateLimit, h http.Handler) http.Handler {
-	if l.Every <= 0 {
+// spent, when set, is told of every request let through (a cluster's
+// other nodes take the same token).
+func limited(lim *limiter, h http.Handler, spent func(addr string)) http.Handler {
+	if lim.limit.Every <= 0 {
 		return h
 	}
-	lim := newLimiter(l)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
@@ -89,6 +104,9 @@ func limited(l RateLimit, h http.Handler) http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "rate_limited",
 				"message": "too many requests from this address; try again in " + strconv.Itoa(secs) + " s"}})
 			return
+		}
+		if spent != nil {
+			spent(host)
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -111,6 +111,9 @@ type Server struct {
 	listener  net.Listener
 	debug     net.Listener // DebugAddr's, if set
 	ready     chan struct{}
+	// In a cluster: the NATS bus, and the budgets other nodes spend from.
+	nats     *natsbus.Bus
+	limiters map[string]*limiter
 }
 
 // Open prepares a node: data dir, store (migrations applied), services.
@@ -264,7 +267,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.nats, _ = bus.(*natsbus.Bus)
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if s.nats != nil {
+		err := s.nats.Listen("ratelimit", func(b []byte) {
+			name, addr, _ := strings.Cut(string(b), "\n")
+			if lim := s.limiters[name]; lim != nil && addr != "" {
+				lim.take(addr, time.Now())
+			}
+		})
+		if err != nil {
+			store.Close()
+			bus.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -300,10 +317,25 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	if s.cfg.RateLimits != nil {
 		limits = *s.cfg.RateLimits
 	}
+	// In a cluster the login and visitor-token budgets are the cluster's:
+	// each node tells the others of every request it lets through, and
+	// they spend the same token. (Beacons, a hundred times as many, are
+	// budgeted per node.)
+	s.limiters = map[string]*limiter{"login": newLimiter(limits.Login), "consumer-tokens": newLimiter(limits.ConsumerTokens)}
+	spent := func(name string) func(string) {
+		if s.nats == nil {
+			return nil
+		}
+		return func(addr string) {
+			if err := s.nats.Announce("ratelimit", []byte(name+"\n"+addr)); err != nil {
+				s.log.Warn("telling the other nodes of a rate-limited request", "err", err)
+			}
+		}
+	}
 	guarded := http.NewServeMux()
-	guarded.Handle("POST /api/v1/auth/login", limited(limits.Login, mux))
-	guarded.Handle("POST /api/v1/consumer-tokens", limited(limits.ConsumerTokens, mux))
-	guarded.Handle("POST /widget/beacon", limited(limits.Beacons, mux))
+	guarded.Handle("POST /api/v1/auth/login", limited(s.limiters["login"], mux, spent("login")))
+	guarded.Handle("POST /api/v1/consumer-tokens", limited(s.limiters["consumer-tokens"], mux, spent("consumer-tokens")))
+	guarded.Handle("POST /widget/beacon", limited(newLimiter(limits.Beacons), mux, nil))
 	guarded.Handle("/", mux)
 	return s.observe(securityHeaders(clientAddress(s.cfg.TrustedProxies, guarded)))
 }
