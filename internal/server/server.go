@@ -198,13 +198,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api := httpapi.New(store, a, conv, log, httpapi.Options{MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, SecureCookies: cfg.SecureCookies})
 	s.API = api
 	s.Routing = routing.New(store, log, cfg.Routing)
-	if nb, ok := bus.(*natsbus.Bus); ok {
-		if err := s.Routing.UsePeers(routingPeers{nb}); err != nil {
-			store.Close()
-			bus.Close()
-			return nil, err
-		}
-	}
 	bus.Subscribe(s.Routing.OnEvent)
 	s.announcer = conversation.NewAnnouncer(store, log)
 	bus.Subscribe(s.announcer.OnEvent)
@@ -212,12 +205,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
 	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
-	if cfg.NATSURL != "" {
-		bus.Subscribe(s.Bot.Track) // and every node hears of edits and handoffs
-		// A node that stops for good leaves its visitors' last questions
-		// to the others.
-		s.Bot.RecoverEvery, s.Bot.RecoverAfter = time.Minute, 30*time.Second
-	}
 	conv.StartWithBot = s.Bot.Enabled
 	api.Bot = s.Bot
 	api.Bus = bus
@@ -241,42 +228,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		bus.Close()
 		return nil, err
 	}
-	if nb, ok := bus.(*natsbus.Bus); ok {
-		if err := s.Widget.UsePeers(widgetPeers{nb}); err != nil {
-			store.Close()
-			bus.Close()
-			return nil, err
-		}
-	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession
-	if nb, ok := bus.(*natsbus.Bus); ok {
-		// A logout on one node closes the session's sockets on every node
-		// (the key is the token's hash, safe to pass around).
-		api.OnLogout = func(key string) {
-			s.gateway.EndSession(key)
-			if err := nb.Announce("logout", []byte(key)); err != nil {
-				log.Warn("telling the other nodes of a logout", "err", err)
-			}
-		}
-		if err := nb.Listen("logout", func(key []byte) { s.gateway.EndSession(string(key)) }); err != nil {
-			store.Close()
-			bus.Close()
-			return nil, err
-		}
-	}
 	s.nats, _ = bus.(*natsbus.Bus)
 	s.http = &http.Server{Handler: s.routes(api), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	if s.nats != nil {
-		err := s.nats.Listen("ratelimit", func(b []byte) {
-			name, addr, _ := strings.Cut(string(b), "\n")
-			if lim := s.limiters[name]; lim != nil && addr != "" {
-				lim.take(addr, time.Now())
-			}
-		})
-		if err != nil {
+		if err := s.joinCluster(); err != nil {
 			store.Close()
 			bus.Close()
 			return nil, err
@@ -489,21 +448,6 @@ func (s *Server) shutdown() error {
 	}
 	return errors.Join(httpErr, wsErr, storeErr, busErr)
 }
-
-// routingPeers carries the routing engines' presence snapshots between
-// the nodes of a cluster.
-type routingPeers struct{ bus *natsbus.Bus }
-
-func (p routingPeers) SharePresence(b []byte) error { return p.bus.Announce("presence", b) }
-
-func (p routingPeers) OnPresence(fn func([]byte)) error { return p.bus.Listen("presence", fn) }
-
-// widgetPeers carries the widget's page-view beacons between the nodes.
-type widgetPeers struct{ bus *natsbus.Bus }
-
-func (p widgetPeers) ShareBeacon(b []byte) error { return p.bus.Announce("beacons", b) }
-
-func (p widgetPeers) OnBeacon(fn func([]byte)) error { return p.bus.Listen("beacons", fn) }
 
 // DropConnections closes the WebSocket connections of one kind of
 // principal, as a network outage would; clients reconnect and resync.
