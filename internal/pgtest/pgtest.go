@@ -13,8 +13,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,9 +46,12 @@ func Database(t testing.TB) string {
 		}
 		t.Skipf("pgtest: no PostgreSQL at %s (%v); set PARLEY_TEST_POSTGRES to run this test", base, err)
 	}
+	dropStale(ctx, admin)
 	var b [6]byte
 	rand.Read(b[:])
-	name := "parley_test_" + hex.EncodeToString(b[:])
+	// The creation time in the name lets a later run drop what a test
+	// binary that crashed could not.
+	name := fmt.Sprintf("parley_test_%d_%s", time.Now().Unix(), hex.EncodeToString(b[:]))
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		admin.Close()
 		t.Fatalf("pgtest: create database: %v", err)
@@ -65,4 +70,32 @@ func Database(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// staleAfter is the age past which a test database is a crashed run's:
+// no test run lasts that long (go test's timeout is 20 minutes).
+const staleAfter = time.Hour
+
+// dropStale drops the test databases of runs that crashed before their
+// clean-up (best effort: another run may be dropping them too).
+func dropStale(ctx context.Context, admin *sql.DB) {
+	rows, err := admin.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'parley\_test\_%'`)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) != nil {
+			continue
+		}
+		var created int64
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "parley_test_"), "%d_", &created); err == nil && time.Since(time.Unix(created, 0)) > staleAfter {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	}
 }
