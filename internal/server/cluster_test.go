@@ -201,7 +201,7 @@ func TestAnAgentIsOnlineForTheWholeCluster(t *testing.T) {
 // not reported by node A as never shown.
 func TestAPageViewsBeaconsMayReachAnyNode(t *testing.T) {
 	nodeA, nodeB := startCluster(t, func(c *server.Config) {
-		c.Widget.VisibleTimeout, c.Widget.SweepInterval = time.Second, 50*time.Millisecond
+		c.Widget.VisibleTimeout, c.Widget.SweepInterval = 2*time.Second, 50*time.Millisecond
 	})
 	brand := seedBrand(t, nodeA, "Acme")
 	beacon := func(ts *testServer, pv, kind string) {
