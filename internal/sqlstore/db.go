@@ -80,18 +80,23 @@ type DB struct {
 
 var _ parley.Store = (*DB)(nil)
 
+// defaults fills the options left zero; readConns is the dialect's read pool.
+func (o *Options) defaults(readConns int) {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = readConns
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string, opt Options) (*DB, error) {
-	if opt.MaxBatch <= 0 {
-		opt.MaxBatch = 256
-	}
-	if opt.ReadConns <= 0 {
-		opt.ReadConns = 4
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt.defaults(4)
 	// Commit with fdatasync(2), as SQLite's own Linux builds do: the data
 	// and the file's size reach the disk as with fsync, without forcing the
 	// file's timestamps through the file system's journal at every commit
@@ -161,15 +166,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 // applies pending migrations. Attachments are kept in the database, so
 // that every node serves them.
 func OpenPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
-	if opt.MaxBatch <= 0 {
-		opt.MaxBatch = 256
-	}
-	if opt.ReadConns <= 0 {
-		opt.ReadConns = 8
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
+	opt.defaults(8)
 	open := func(conns int) (*sql.DB, error) {
 		d, err := sql.Open("pgx", url)
 		if err != nil {
