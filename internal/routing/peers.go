@@ -144,3 +144,17 @@ func (e *Engine) elsewhereLocked(accountID string) func(userID string) Presence 
 		return ""
 	}
 }
+
+// Nodes counts the cluster's nodes this one hears from, itself included
+// (1 outside a cluster).
+func (e *Engine) Nodes() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, now := 1, e.now()
+	for _, v := range e.remote {
+		if now.Sub(v.seen) <= peerExpiry {
+			n++
+		}
+	}
+	return n
+}

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleychat/parley/internal/natsbus"
 )
@@ -16,6 +19,19 @@ func (s *Server) joinCluster() error {
 	if err := s.Routing.UsePeers(routingPeers{nb}); err != nil {
 		return err
 	}
+	s.Metrics.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_cluster_nodes",
+			Help: "Nodes of the cluster this node hears from (presence snapshots in the last 15 s), itself included."},
+			func() float64 { return float64(s.Routing.Nodes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "parley_nats_connected",
+			Help: "1 while this node's connection to NATS is up."},
+			func() float64 {
+				if nb.Ping(context.Background()) != nil {
+					return 0
+				}
+				return 1
+			}),
+	)
 	if err := s.Widget.UsePeers(widgetPeers{nb}); err != nil {
 		return err
 	}

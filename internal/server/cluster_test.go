@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -289,6 +290,16 @@ func TestWaitingVisitorsGoToTheLeastLoadedAgentOfTheCluster(t *testing.T) {
 	online(t, nodeA, brand.agent)
 	online(t, nodeB, onB)
 	waitFor(t, func() bool { return nodeA.Routing.Presence(brand.account.ID, onB.ID) == routing.Online })
+	// Operators see the cluster as each node does.
+	waitFor(t, func() bool {
+		resp, err := http.Get(nodeA.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), "parley_cluster_nodes 2") && strings.Contains(string(body), "parley_nats_connected 1")
+	})
 	load := map[string]int{}
 	for range 4 {
 		conv := nodeA.newVisitor(t, brand.account.ID).open(t)
