@@ -110,6 +110,11 @@ type Store interface {
 	// conversations with messages to their last message (an inbox's
 	// preview); other accounts' IDs and empty conversations are absent.
 	LastMessages(ctx context.Context, accountID string, conversationIDs []string) (map[string]*Message, error)
+	// UnansweredByBot returns the account's visitor messages stored before
+	// the time given that are the last message of a conversation still
+	// with the bot (the bot owes them an answer), after the conversation
+	// ID after, by conversation ID, at most limit.
+	UnansweredByBot(ctx context.Context, accountID string, before time.Time, after string, limit int) ([]*Message, error)
 
 	// Notes (staff only) and canned responses.
 	AddNote(ctx context.Context, n *Note) error

@@ -133,27 +133,18 @@ func (r *Runtime) recoverBefore(ctx context.Context, before time.Time) error {
 			continue
 		}
 		for after := ""; ; {
-			page, err := r.store.ListConversations(ctx, a.ID, parley.ConversationFilter{State: parley.StateBot, After: after, Limit: 200})
+			owed, err := r.store.UnansweredByBot(ctx, a.ID, before, after, 200)
 			if err != nil {
 				return err
 			}
-			for _, c := range page {
-				if c.LastSeq == 0 {
-					continue
-				}
-				msgs, err := r.store.ListMessages(ctx, a.ID, c.ID, c.LastSeq-1, 1)
-				if err != nil {
-					return err
-				}
-				if len(msgs) == 1 && msgs[0].SenderKind == parley.SenderConsumer && !msgs[0].CreatedAt.After(before) {
-					data, _ := json.Marshal(msgs[0])
-					r.OnEvent(&parley.Event{AccountID: a.ID, Type: parley.EventMessageCreated, ConversationID: c.ID, MessageSeq: msgs[0].Seq, Data: data, CreatedAt: msgs[0].CreatedAt})
-				}
+			for _, m := range owed {
+				data, _ := json.Marshal(m)
+				r.OnEvent(&parley.Event{AccountID: a.ID, Type: parley.EventMessageCreated, ConversationID: m.ConversationID, MessageSeq: m.Seq, Data: data, CreatedAt: m.CreatedAt})
 			}
-			if len(page) < 200 {
+			if len(owed) < 200 {
 				break
 			}
-			after = page[len(page)-1].ID
+			after = owed[len(owed)-1].ConversationID
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley"
 )
@@ -220,6 +221,27 @@ func (db *DB) LastMessages(ctx context.Context, accountID string, conversationID
 		return err
 	})
 	return last, err
+}
+
+// UnansweredByBot lists the visitor messages the bot still owes an
+// answer: each the last of a conversation in state bot.
+func (db *DB) UnansweredByBot(ctx context.Context, accountID string, before time.Time, after string, limit int) ([]*parley.Message, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+qualified("m", messageColumns)+` FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+		WHERE c.account_id = ? AND c.state = 'bot' AND c.id > ? AND m.account_id = c.account_id AND m.sender_kind = 'consumer' AND m.created_at < ?
+		ORDER BY c.id LIMIT ?`, accountID, after, micros(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*parley.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // qualified prefixes each of a column list's names with a table alias.

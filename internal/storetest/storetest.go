@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"BotTurnAllOrNothingAndOnce", testBotTurn},
 		{"ConsumerNamesOfOneAccount", testConsumerNames},
 		{"LastMessagesOfOneAccount", testLastMessages},
+		{"UnansweredByBotOfOneAccount", testUnansweredByBot},
 		{"WebhookOutbox", testWebhookOutbox},
 		{"ExportsAndErasure", testExportsAndErasure},
 		{"AuditAndAdminLists", testAuditAndAdminLists},
@@ -396,6 +397,47 @@ func testLastMessages(t *testing.T, open Opener) {
 	}
 	if len(last) != 1 || last[a.conversation.ID] == nil || last[a.conversation.ID].Text != "second" || last[a.conversation.ID].Seq != 2 {
 		t.Fatalf("last messages in account A: %+v (want only A's conversation, its second message)", last)
+	}
+}
+
+func testUnansweredByBot(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	withBot := func(f fixture) *parley.Conversation {
+		c, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	say := func(f fixture, c *parley.Conversation, kind parley.SenderKind, body string) {
+		m := &parley.Message{AccountID: f.account.ID, ConversationID: c.ID, SenderKind: kind, Type: parley.MessageText, Text: body}
+		if kind == parley.SenderConsumer {
+			m.SenderID = f.consumer.ID
+		}
+		if _, _, err := s.AppendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owed, answered, silent := withBot(a), withBot(a), withBot(a)
+	say(a, owed, parley.SenderBot, "Hi!")
+	say(a, owed, parley.SenderConsumer, "where is my parcel?")
+	say(a, answered, parley.SenderConsumer, "hello")
+	say(a, answered, parley.SenderBot, "Hello!")
+	_ = silent                                          // no message at all
+	say(a, a.conversation, parley.SenderConsumer, "hi") // queued for people, not the bot
+	say(other, withBot(other), parley.SenderConsumer, "B's question")
+	got, err := s.UnansweredByBot(ctx, a.account.ID, time.Now().Add(time.Minute), "", 10)
+	if err != nil || len(got) != 1 || got[0].ConversationID != owed.ID || got[0].Text != "where is my parcel?" {
+		t.Fatalf("owed answers = %+v, %v; want only %s's question", got, err, owed.ID)
+	}
+	if got, _ := s.UnansweredByBot(ctx, a.account.ID, time.Now().Add(-time.Minute), "", 10); len(got) != 0 {
+		t.Fatalf("questions stored after the time given were listed: %d", len(got))
+	}
+	if got, _ := s.UnansweredByBot(ctx, a.account.ID, time.Now().Add(time.Minute), owed.ID, 10); len(got) != 0 {
+		t.Fatalf("paging after the last one listed %d", len(got))
 	}
 }
 
