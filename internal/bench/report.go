@@ -36,8 +36,12 @@ func WriteTable(w io.Writer, results []*Result) {
 				if c := s.Commits; c != nil && c.N > 0 {
 					writes, commitP99 = fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("≤ %g", finite(c.P99*1000))
 				}
-				fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.0f\t%.0f\t%.0f%%\t%s\t%s\t\n", s.Pairs, s.Rate, ms(s.Latency.P50), ms(s.Latency.P99), ms(s.AckLatency.P99),
-					writes, commitP99, s.DiskKiB, s.ServerCPU, s.BenchCPU, 100*s.MachineBusy, echo, echoP99)
+				disk := "—" // nothing on this machine's disk from Parley itself: a remote store (PostgreSQL)
+				if s.DiskKiB > 0 {
+					disk = fmt.Sprintf("%.1f", s.DiskKiB)
+				}
+				fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f%%\t%s\t%s\t\n", s.Pairs, s.Rate, ms(s.Latency.P50), ms(s.Latency.P99), ms(s.AckLatency.P99),
+					writes, commitP99, disk, s.ServerCPU, s.BenchCPU, 100*s.MachineBusy, echo, echoP99)
 			}
 			tw.Flush()
 			if r.EchoRate > 0 {

@@ -225,7 +225,7 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	res.Notes = append(res.Notes, "delivered and persisted count the whole run (warm-up and wind-down too); the rate and latency, the measured window",
 		fmt.Sprintf("send → ack (durable): p50 %s, p90 %s, p99 %s, max %s ms", ms(ack.P50), ms(ack.P90), ms(ack.P99), ms(ack.Max)),
 		"store: "+commits.String())
-	if delivered > 0 && t.PID != 0 {
+	if delivered > 0 && t.PID != 0 && written > 0 { // nothing written: the store is PostgreSQL's
 		res.Notes = append(res.Notes, fmt.Sprintf("server wrote %.1f KiB to disk per message (WAL, checkpoints; /proc/<pid>/io)", float64(written)/1024/float64(delivered)))
 	}
 	if disk != "" {
