@@ -2,7 +2,6 @@ package analytics_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/analytics"
 	"github.com/parleychat/parley/internal/sqlstore"
-	_ "modernc.org/sqlite"
 )
 
 // BenchmarkMetricsMillionEvents computes a month's dashboard over about
@@ -21,53 +19,36 @@ import (
 func BenchmarkMetricsMillionEvents(b *testing.B) {
 	const convs, perConv = 50_000, 17
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "metrics.db")
-	db, err := sqlstore.Open(ctx, path, sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	a := &parley.Account{Name: "Busy"}
-	db.CreateAccount(ctx, a)
-	db.Close()
-	// Filling a million events through the store would take minutes; one raw
-	// transaction takes seconds.
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tx, _ := raw.Begin()
-	stmt, _ := tx.Prepare(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	month := 31 * 24 * time.Hour
-	seq := 0
-	add := func(typ, conv string, msgSeq int, data string, at time.Time) {
-		seq++
-		if _, err := stmt.Exec(a.ID, seq, typ, conv, msgSeq, data, at.UnixMicro()); err != nil {
-			b.Fatal(err)
+	seq := int64(0)
+	db, err := sqlstore.BulkEvents(ctx, filepath.Join(b.TempDir(), "metrics.db"), a, func(write func(*parley.Event) error) error {
+		add := func(typ, conv string, msgSeq int, data string, at time.Time) {
+			seq++
+			if err := write(&parley.Event{Seq: seq, Type: typ, ConversationID: conv, MessageSeq: int64(msgSeq), Data: []byte(data), CreatedAt: at}); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
-	for i := range convs {
-		id := fmt.Sprintf("conv_%026d", i)
-		at := from.Add(time.Duration(i) * (month / convs))
-		conv := func(state, assignee string) string {
-			return fmt.Sprintf(`{"id":%q,"account_id":%q,"consumer_id":"csm_1","channel":"web","state":%q,"skill":"skl_general","assignee_id":%q,"last_seq":0,"created_at":%q,"updated_at":%q}`,
-				id, a.ID, state, assignee, at.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+		for i := range convs {
+			id := fmt.Sprintf("conv_%026d", i)
+			at := from.Add(time.Duration(i) * (month / convs))
+			conv := func(state, assignee string) string {
+				return fmt.Sprintf(`{"id":%q,"account_id":%q,"consumer_id":"csm_1","channel":"web","state":%q,"skill":"skl_general","assignee_id":%q,"last_seq":0,"created_at":%q,"updated_at":%q}`,
+					id, a.ID, state, assignee, at.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+			}
+			add(parley.EventConversationOpened, id, 0, conv("queued", ""), at)
+			add(parley.EventConversationAssigned, id, 0, conv("assigned", "usr_agent"), at.Add(30*time.Second))
+			for m := 1; m <= perConv; m++ {
+				kind := []string{"consumer", "agent"}[m%2]
+				msg := fmt.Sprintf(`{"id":"msg_%d_%d","account_id":%q,"conversation_id":%q,"seq":%d,"sender_kind":%q,"sender_id":"usr_agent","client_id":"0190a1b2-c3d4-7e5f-8a9b-%012d","type":"text","text":"A message of about the usual length, asking or answering something %d","created_at":%q}`,
+					i, m, a.ID, id, m, kind, m, m, at.Format(time.RFC3339Nano))
+				add(parley.EventMessageCreated, id, m, msg, at.Add(time.Duration(m)*20*time.Second))
+			}
+			add(parley.EventConversationClosed, id, 0, conv("closed", "usr_agent"), at.Add(8*time.Minute))
 		}
-		add(parley.EventConversationOpened, id, 0, conv("queued", ""), at)
-		add(parley.EventConversationAssigned, id, 0, conv("assigned", "usr_agent"), at.Add(30*time.Second))
-		for m := 1; m <= perConv; m++ {
-			kind := []string{"consumer", "agent"}[m%2]
-			msg := fmt.Sprintf(`{"id":"msg_%d_%d","account_id":%q,"conversation_id":%q,"seq":%d,"sender_kind":%q,"sender_id":"usr_agent","client_id":"0190a1b2-c3d4-7e5f-8a9b-%012d","type":"text","text":"A message of about the usual length, asking or answering something %d","created_at":%q}`,
-				i, m, a.ID, id, m, kind, m, m, at.Format(time.RFC3339Nano))
-			add(parley.EventMessageCreated, id, m, msg, at.Add(time.Duration(m)*20*time.Second))
-		}
-		add(parley.EventConversationClosed, id, 0, conv("closed", "usr_agent"), at.Add(8*time.Minute))
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	raw.Close()
-	db, err = sqlstore.Open(ctx, path, sqlstore.Options{})
+		return nil
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

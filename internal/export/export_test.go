@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/export"
 	"github.com/parleychat/parley/internal/sqlstore"
-	_ "modernc.org/sqlite"
 )
 
 // peakRSS reads the process's high-water resident set (VmHWM) in MiB.
@@ -36,34 +34,18 @@ func peakRSS() float64 {
 func BenchmarkExportMillionEvents(b *testing.B) {
 	const n = 1_000_000
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "export.db")
-	db, err := sqlstore.Open(ctx, path, sqlstore.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	a := &parley.Account{Name: "Export"}
-	db.CreateAccount(ctx, a)
-	db.Close()
-	// Filling a million events through the store would take minutes; one raw
-	// transaction takes seconds.
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tx, _ := raw.Begin()
-	stmt, _ := tx.Prepare(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	start := time.Now().Add(-time.Hour).UnixMicro()
-	for i := 1; i <= n; i++ {
-		data := fmt.Sprintf(`{"id":"msg_%d","text":"message number %d from a visitor, long enough to look like one"}`, i, i)
-		if _, err := stmt.Exec(a.ID, i, parley.EventMessageCreated, fmt.Sprintf("cnv_%d", i%5000), i, data, start+int64(i)); err != nil {
-			b.Fatal(err)
+	db, err := sqlstore.BulkEvents(ctx, filepath.Join(b.TempDir(), "export.db"), a, func(write func(*parley.Event) error) error {
+		for i := 1; i <= n; i++ {
+			data := fmt.Sprintf(`{"id":"msg_%d","text":"message number %d from a visitor, long enough to look like one"}`, i, i)
+			if err := write(&parley.Event{Seq: int64(i), Type: parley.EventMessageCreated, ConversationID: fmt.Sprintf("cnv_%d", i%5000),
+				MessageSeq: int64(i), Data: []byte(data), CreatedAt: time.UnixMicro(start + int64(i))}); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	raw.Close()
-	db, err = sqlstore.Open(ctx, path, sqlstore.Options{})
+		return nil
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
