@@ -395,15 +395,17 @@ type writeOp struct {
 	// appendsOnly marks an op that changes conversations only through
 	// the append cache (AppendMessage); any other op empties the cache.
 	appendsOnly bool
+	append      *pendingAppend // AppendMessage's, for appendPipelined
 }
 
 // writeTx is the transaction handed to a writeOp.
 type writeTx struct {
 	*sql.Tx
-	ctx context.Context
-	db  *DB
-	op  *writeOp
-	now time.Time
+	conn *sql.Conn // the transaction's connection, on PostgreSQL
+	ctx  context.Context
+	db   *DB
+	op   *writeOp
+	now  time.Time
 
 	// eventSeqs holds each account's last event seq given out in this
 	// transaction, read once per transaction from the events themselves.
@@ -610,18 +612,64 @@ var errOpFailed = errors.New("an op failed")
 func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	tx, err := db.write.BeginTx(ctx, nil)
+	// The writer's connection itself, on PostgreSQL: appendPipelined
+	// speaks pgx's pipeline on it, inside the transaction.
+	var conn *sql.Conn
+	var tx *sql.Tx
+	var err error
+	if db.postgres {
+		// A connection PostgreSQL ended (a restart, a failover) is
+		// replaced: nothing was sent on it yet.
+		for attempt := 1; ; attempt++ {
+			if conn, err = db.write.Conn(ctx); err != nil {
+				return nil, fmt.Errorf("begin: %w", err)
+			}
+			if tx, err = conn.BeginTx(ctx, nil); !lostConnection(err) || attempt == 3 {
+				break
+			}
+			conn.Close()
+		}
+		defer conn.Close()
+	} else {
+		tx, err = db.write.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	// Stored times have microsecond precision; answer with what is stored.
 	now := db.now().UTC().Truncate(time.Microsecond)
-	wtx := &writeTx{Tx: tx, ctx: ctx, db: db, now: now, eventSeqs: make(map[string]int64), bound: make(map[*sql.Stmt]*sql.Stmt)}
-	for i, op := range batch {
+	wtx := &writeTx{Tx: tx, conn: conn, ctx: ctx, db: db, now: now, eventSeqs: make(map[string]int64), bound: make(map[*sql.Stmt]*sql.Stmt)}
+	for _, op := range batch {
 		op.events = nil
+		if op.append != nil {
+			op.append.done = false
+		}
+	}
+	together := 0 // the batch's appends before it were tried together
+	for i, op := range batch {
+		if op.append != nil && op.append.done {
+			continue // stored with the ones before it (appendPipelined)
+		}
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
 			continue
+		}
+		if db.postgres && !savepoints && op.append != nil && i >= together {
+			run := i + 1
+			for run < len(batch) && batch[run].append != nil && batch[run].ctx.Err() == nil {
+				run++
+			}
+			together = run
+			if err := db.appendPipelined(wtx, batch[i:run]); err != nil {
+				tx.Rollback()
+				if isRetryable(err) {
+					return nil, err
+				}
+				return nil, errOpFailed // run again, one by one
+			}
+			if op.append.done {
+				continue
+			}
 		}
 		wtx.op = op
 		if !op.appendsOnly {
@@ -751,15 +799,7 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 	if db.postgres {
 		s.insertEvents = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at)
 			SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])`)
-		// A message in one round trip: the conversation's next seq, if it
-		// is open, (for a visitor) theirs, and the client ID is new in it
-		// (the row stays locked to the commit), and the message with it.
-		// No row back: a resend, or a conversation that takes none.
-		s.appendMessage = p(`WITH c AS (UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = ?
-				WHERE c.account_id = ? AND c.id = ? AND c.state <> 'closed' AND (? = '' OR c.consumer_id = ?)
-				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.client_id = ? AND m.conversation_id = c.id AND m.client_id <> '')
-				RETURNING c.last_seq)
-			INSERT INTO messages (` + messageColumns + `) SELECT ?, c.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM c RETURNING seq`)
+		s.appendMessage = p(appendMessageSQL)
 	} else {
 		// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
 		s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"strconv"
 	"strings"
@@ -138,4 +139,16 @@ func isUniqueViolation(err error) bool {
 func isRetryable(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// lostConnection reports an error that says the connection is gone before
+// anything was done on it: database/sql's bad connection, or PostgreSQL
+// ending the session (a shutdown, a restart, an administrator, class 08's
+// connection failures). Beginning again on a new connection is safe.
+func lostConnection(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (strings.HasPrefix(pg.Code, "57P") || strings.HasPrefix(pg.Code, "08"))
 }

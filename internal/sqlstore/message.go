@@ -4,9 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parleychat/parley"
 )
@@ -25,21 +29,110 @@ type rich struct {
 // AppendMessage stores m with the conversation's next seq and writes
 // message.created, or returns the original when m.ClientID was seen before.
 func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
-	richJSON, err := richOf(m) // encoded here, off the writer goroutine
+	op, err := db.appendOp(ctx, m)
 	if err != nil {
 		return nil, false, err
-	}
-	var stored *parley.Message
-	var duplicate bool
-	op := &writeOp{ctx: ctx, done: make(chan error, 1), appendsOnly: true}
-	op.fn = func(tx *writeTx) (err error) {
-		stored, duplicate, err = db.appendMessage(tx, m, richJSON)
-		return err
 	}
 	if err := db.queue(ctx, op); err != nil {
 		return nil, false, err
 	}
-	return stored, duplicate, nil
+	return op.append.stored, op.append.duplicate, nil
+}
+
+// appendOp is the writer's op for AppendMessage.
+func (db *DB) appendOp(ctx context.Context, m *parley.Message) (*writeOp, error) {
+	richJSON, err := richOf(m) // encoded here, off the writer goroutine
+	if err != nil {
+		return nil, err
+	}
+	a := &pendingAppend{m: m, rich: richJSON}
+	op := &writeOp{ctx: ctx, done: make(chan error, 1), appendsOnly: true, append: a}
+	op.fn = func(tx *writeTx) (err error) {
+		a.stored, a.duplicate, err = db.appendMessage(tx, m, richJSON)
+		return err
+	}
+	return op, nil
+}
+
+// pendingAppend is an AppendMessage waiting for the writer: on PostgreSQL
+// the writer sends a batch's appends together (appendPipelined), and only
+// those that store nothing go through op.fn, one by one, to find out why.
+type pendingAppend struct {
+	m         *parley.Message
+	rich      any
+	stored    *parley.Message
+	duplicate bool
+	done      bool // stored by appendPipelined
+}
+
+// appendMessageSQL stores a message on PostgreSQL in one statement: the
+// conversation's next seq, if it is open, (for a visitor) theirs, and the
+// client ID is new in it (the row stays locked to the commit), and the
+// message with it. No row back: a resend, or a conversation that takes
+// none.
+const appendMessageSQL = `WITH c AS (UPDATE conversations c SET last_seq = c.last_seq + 1, updated_at = ?
+		WHERE c.account_id = ? AND c.id = ? AND c.state <> 'closed' AND (? = '' OR c.consumer_id = ?)
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.client_id = ? AND m.conversation_id = c.id AND m.client_id <> '')
+		RETURNING c.last_seq)
+	INSERT INTO messages (` + messageColumns + `) SELECT ?, c.last_seq, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM c RETURNING seq`
+
+// appendArgs are appendMessageSQL's arguments for a message.
+func appendArgs(msg *parley.Message, richJSON any, owner string, now time.Time) []any {
+	return []any{micros(now), msg.AccountID, msg.ConversationID, owner, owner, msg.ClientID,
+		msg.ConversationID, msg.ID, msg.AccountID, string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)}
+}
+
+// appendPipelined sends a run of a batch's appends to PostgreSQL in one
+// round trip (a pgx pipeline of appendMessageSQL, one per message), where
+// sending them one by one costs a round trip each. PostgreSQL runs them in
+// order, so each answers as it would alone; the appends that store
+// nothing (a resend, a closed conversation, another visitor's) are left
+// to op.fn, which finds out why. The ones stored are marked done, with
+// their events queued for flushEvents.
+func (db *DB) appendPipelined(tx *writeTx, ops []*writeOp) error {
+	query := db.write.sql(appendMessageSQL)
+	batch := &pgx.Batch{}
+	for _, op := range ops {
+		m := op.append.m
+		owner := ""
+		if m.SenderKind == parley.SenderConsumer {
+			owner = m.SenderID
+		}
+		msg := *m
+		msg.ID = parley.NewID("msg")
+		msg.CreatedAt = tx.now
+		op.append.stored = &msg
+		batch.Queue(query, appendArgs(&msg, op.append.rich, owner, tx.now)...)
+	}
+	err := tx.conn.Raw(func(driverConn any) error {
+		results := driverConn.(*stdlib.Conn).Conn().SendBatch(tx.ctx, batch)
+		for _, op := range ops {
+			err := results.QueryRow().Scan(&op.append.stored.Seq)
+			if errors.Is(err, pgx.ErrNoRows) {
+				op.append.stored = nil
+				continue
+			}
+			if err != nil {
+				results.Close()
+				return err
+			}
+			op.append.done = true
+		}
+		return results.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("append messages: %w", err)
+	}
+	for _, op := range ops {
+		if op.append.done {
+			msg := op.append.stored
+			tx.op = op
+			if err := tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, msg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // richOf is the rich column of a message: nil, or its choices, card,
@@ -125,9 +218,7 @@ func (db *DB) appendMessagePostgres(tx *writeTx, m *parley.Message, richJSON any
 	msg := *m
 	msg.ID = parley.NewID("msg")
 	msg.CreatedAt = tx.now
-	err := tx.stmt(db.stmts.appendMessage).QueryRowContext(tx.ctx, micros(tx.now), m.AccountID, m.ConversationID, owner, owner, m.ClientID,
-		msg.ConversationID, msg.ID, msg.AccountID, string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)).
-		Scan(&msg.Seq)
+	err := tx.stmt(db.stmts.appendMessage).QueryRowContext(tx.ctx, appendArgs(&msg, richJSON, owner, tx.now)...).Scan(&msg.Seq)
 	if err == sql.ErrNoRows {
 		if orig, err := original(); orig != nil || err != nil {
 			return orig, orig != nil, err

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -231,5 +232,61 @@ func TestNodesStartingAtOnceMigrateOnce(t *testing.T) {
 	defer db.Close()
 	if applied, err := db.AppliedMigrations(context.Background()); err != nil || len(applied) != 1 {
 		t.Fatalf("migrations: %v %v", applied, err)
+	}
+}
+
+// TestTheWriterOutlivesItsConnection: PostgreSQL ending the writer's
+// connection (a restart, a failover, an administrator) costs nothing but
+// a new connection: the next writes succeed.
+func TestTheWriterOutlivesItsConnection(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	db, err := sqlstore.OpenPostgres(ctx, url, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acc := &parley.Account{Name: "A"}
+	if err := db.CreateAccount(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	visitor := &parley.Consumer{AccountID: acc.ID}
+	if err := db.CreateConsumer(ctx, visitor); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := db.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(body string) *parley.Message {
+		return &parley.Message{AccountID: acc.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer,
+			SenderID: visitor.ID, Type: parley.MessageText, Text: body}
+	}
+	if _, _, err := db.AppendMessage(ctx, text("before")); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var ended int
+	if err := admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&ended); err != nil || ended == 0 {
+		t.Fatalf("ended %d connections: %v", ended, err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := db.AppendMessage(ctx, text("after")); err != nil {
+				t.Errorf("append after the connection ended: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if msgs, err := db.ListMessages(ctx, acc.ID, conv.ID, 0, 100); err != nil || len(msgs) != 21 {
+		t.Fatalf("%d messages (%v), want 21", len(msgs), err)
 	}
 }
