@@ -99,6 +99,9 @@ type Receipt struct {
 	Side           string `json:"side"` // "consumer" or "agent"
 	Kind           string `json:"kind"` // "delivered" or "read"
 	Seq            int64  `json:"seq"`
+	// ConsumerID, when set, is the visitor sending the receipt: the
+	// conversation must be theirs (checked in the write; NOTFOUND if not).
+	ConsumerID string `json:"-"`
 }
 
 // Receipt sides and kinds.

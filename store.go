@@ -89,7 +89,8 @@ type Store interface {
 	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
 	// UpdateReceipt raises a side's delivered or read seq; a lower or equal
 	// seq changes nothing and returns changed=false. A seq beyond the last
-	// message is EINVALID.
+	// message is EINVALID; another visitor's conversation (r.ConsumerID
+	// set) is ENOTFOUND.
 	UpdateReceipt(ctx context.Context, accountID string, r Receipt) (changed bool, err error)
 
 	// Messages.

@@ -42,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	step := fs.Duration("step", 3*time.Second, "max: length of each load step")
 	steps := fs.String("steps", "8,16,32,64,128,256,512", "max: visitor–agent pairs at each step")
 	ceiling := fs.Duration("max-p99", 50*time.Millisecond, "max: the p99 latency ceiling")
+	receipts := fs.Bool("receipts", false, "steady and max: agents send a read receipt for every visitor message, as the console does")
 	baseline := fs.String("baseline", "echo", `"echo" measures a bare WebSocket echo server with the same clients ("" skips it)`)
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	plot := fs.String("plot", "", "write latency against load (max scenario) to this SVG file")
@@ -125,7 +126,7 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 		progress = func(line string) { fmt.Fprintf(stderr, "\r\033[K%s", line) }
 	}
 	opt := bench.Options{Warmup: *warmup, Duration: *duration, Conversations: *conversations, Agents: *agents, IdleConns: *idle,
-		StormClients: *storm, MaxStep: *step, MaxSteps: pairs, MaxP99: *ceiling, Baseline: *baseline == "echo", BotConfig: demo.Northwind, Progress: progress}
+		StormClients: *storm, MaxStep: *step, MaxSteps: pairs, MaxP99: *ceiling, Baseline: *baseline == "echo", Receipts: *receipts, BotConfig: demo.Northwind, Progress: progress}
 
 	var results []*bench.Result
 	serverAllowed := "" // the CPUs the started server may use, for the report

@@ -594,7 +594,8 @@ func TestTrustedProxiesComeFromTheFlagOrTheEnvironment(t *testing.T) {
 
 // TestBenchLoadsATwoNodeCluster: with --nodes 2 the bench starts two nodes
 // on one PostgreSQL database and one NATS, visitors on one and agents on
-// the other; every message crosses nodes and none is lost.
+// the other; every message crosses nodes and none is lost, and every read
+// receipt the agents send (--receipts) is taken without an error.
 func TestBenchLoadsATwoNodeCluster(t *testing.T) {
 	natsURL := natstest.URL(t)
 	db := pgtest.Database(t)
@@ -602,7 +603,7 @@ func TestBenchLoadsATwoNodeCluster(t *testing.T) {
 	defer func() { benchChildEnv = "" }()
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"bench", "--scenario", "steady", "--json", "--conversations", "20", "--agents", "2",
-		"--duration", "1s", "--warmup", "200ms", "--nodes", "2", "--database-url", db, "--nats-url", natsURL}, func(string) string { return "" }, nil, &out, &errOut)
+		"--duration", "1s", "--warmup", "200ms", "--receipts", "--nodes", "2", "--database-url", db, "--nats-url", natsURL}, func(string) string { return "" }, nil, &out, &errOut)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type pair struct {
 	seen    map[string]int       // client ID → deliveries to the agent
 	arrived chan struct{}
 	n       int
+	agent   *conn // the agent subscribed to the conversation
 }
 
 // rig is visitors talking to agents over the real protocol, with the
@@ -38,11 +40,12 @@ type rig struct {
 
 	acked, delivered, dups, errors atomic.Int64
 	subscribed                     atomic.Int64
+	receipts                       bool // agents send read receipts
 }
 
 // newRig creates agents and pairs and subscribes every conversation to one agent.
-func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
-	r := &rig{t: t, byConv: map[string]*pair{}}
+func newRig(ctx context.Context, t *Target, agents, pairs int, receipts bool) (*rig, error) {
+	r := &rig{t: t, byConv: map[string]*pair{}, receipts: receipts}
 	r.pairs = make([]*pair, pairs)
 	if err := parallel(pairs, 32, func(i int) error {
 		v, err := t.newVisitor(ctx, true)
@@ -94,6 +97,7 @@ func newRig(ctx context.Context, t *Target, agents, pairs int) (*rig, error) {
 	}
 	for i, p := range r.pairs {
 		a := r.agents[i%len(r.agents)]
+		p.agent = a
 		if err := a.send(ctx, map[string]any{"type": "subscribe", "id": "s" + p.v.conversation, "conversation_id": p.v.conversation, "after_seq": 0}); err != nil {
 			return nil, err
 		}
@@ -137,6 +141,18 @@ func (r *rig) onAgentFrame(f frame, at time.Time) {
 			r.mu.Lock()
 			r.lat = append(r.lat, at.Sub(sentAt))
 			r.mu.Unlock()
+		}
+		if r.receipts {
+			// As the console does when a visitor's message is shown.
+			b := make([]byte, 0, 128)
+			b = append(b, `{"type":"receipt","conversation_id":"`...)
+			b = append(b, f.ConversationID...)
+			b = append(b, `","kind":"read","seq":`...)
+			b = strconv.AppendInt(b, m.Seq, 10)
+			b = append(b, '}')
+			if err := p.agent.sendText(context.Background(), b); err != nil {
+				r.errors.Add(1)
+			}
 		}
 		select {
 		case p.arrived <- struct{}{}:

@@ -32,8 +32,12 @@ type Options struct {
 	MaxStep          time.Duration // max: length of one step (3 s)
 	MaxP99           time.Duration // max: the latency ceiling (50 ms)
 	Baseline         bool          // also measure the echo server
-	BotConfig        []byte        // bot: the YAML to import
-	Progress         func(string)  // live progress lines
+	// Receipts: in steady and max, each agent answers every visitor
+	// message with a read receipt, as the console does (a store write
+	// per message more).
+	Receipts  bool
+	BotConfig []byte       // bot: the YAML to import
+	Progress  func(string) // live progress lines
 }
 
 func (o *Options) defaults() {
@@ -165,7 +169,7 @@ func Steady(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.defaults()
 	disk := t.diskNote() // before any load
 	o.Progress(fmt.Sprintf("steady: setting up %d conversations and %d agents", o.Conversations, o.Agents))
-	r, err := newRig(ctx, t, o.Agents, o.Conversations)
+	r, err := newRig(ctx, t, o.Agents, o.Conversations, o.Receipts)
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +342,7 @@ func Max(ctx context.Context, t *Target, o Options) (*Result, error) {
 	o.defaults()
 	most := o.MaxSteps[len(o.MaxSteps)-1]
 	o.Progress(fmt.Sprintf("max: setting up %d pairs", most))
-	r, err := newRig(ctx, t, o.Agents, most)
+	r, err := newRig(ctx, t, o.Agents, most, o.Receipts)
 	if err != nil {
 		return nil, err
 	}

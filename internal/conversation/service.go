@@ -275,20 +275,24 @@ func (s *Service) Messages(ctx context.Context, p parley.Principal, conversation
 // Receipt records that the principal's side has had messages up to seq
 // delivered or read.
 func (s *Service) Receipt(ctx context.Context, p parley.Principal, conversationID, kind string, seq int64) (bool, error) {
-	if _, err := s.Get(ctx, p, conversationID); err != nil {
-		return false, err
-	}
 	if kind != parley.ReceiptDelivered && kind != parley.ReceiptRead {
 		return false, parley.Errorf(parley.EINVALID, "receipt kind must be delivered or read")
 	}
 	if seq < 1 {
 		return false, parley.Errorf(parley.EINVALID, "seq must be at least 1")
 	}
-	side := parley.SideAgent
-	if p.Kind == parley.PrincipalConsumer {
-		side = parley.SideConsumer
+	r := parley.Receipt{ConversationID: conversationID, Side: parley.SideAgent, Kind: kind, Seq: seq}
+	switch p.Kind {
+	case parley.PrincipalConsumer:
+		// Their own conversations only: checked by the store in the
+		// receipt's own write, as for a message (receipts come with
+		// every message shown, so no extra read for them either).
+		r.Side, r.ConsumerID = parley.SideConsumer, p.ID
+	case parley.PrincipalUser, parley.PrincipalAPIKey:
+	default:
+		return false, parley.Errorf(parley.EFORBIDDEN, "not allowed")
 	}
-	return s.store.UpdateReceipt(ctx, p.AccountID, parley.Receipt{ConversationID: conversationID, Side: side, Kind: kind, Seq: seq})
+	return s.store.UpdateReceipt(ctx, p.AccountID, r)
 }
 
 // Typing tells the conversation's other participants that the principal

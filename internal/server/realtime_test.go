@@ -208,6 +208,16 @@ func TestTypingAndReceiptsReachTheOtherSide(t *testing.T) {
 	if got.ConsumerReadSeq != ack.Seq {
 		t.Fatalf("consumer_read_seq = %d, want %d", got.ConsumerReadSeq, ack.Seq)
 	}
+	// Another visitor of the same brand cannot mark this conversation
+	// delivered or read.
+	other := connect(t, ts, ts.newVisitor(t, b.account.ID).token, nil)
+	other.send(map[string]any{"type": "receipt", "id": "r1", "conversation_id": conv.ID, "kind": "delivered", "seq": ack.Seq})
+	if f := other.next(ofType("error")); f.ID != "r1" || f.Code != parley.ENOTFOUND {
+		t.Fatalf("another visitor's receipt: %s", f.raw)
+	}
+	if got, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID); got.ConsumerDeliveredSeq != 0 {
+		t.Fatalf("consumer_delivered_seq = %d after another visitor's receipt, want 0", got.ConsumerDeliveredSeq)
+	}
 }
 
 func TestInboxSeesConversationChanges(t *testing.T) {

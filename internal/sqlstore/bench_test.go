@@ -100,3 +100,32 @@ func BenchmarkAppendChat(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 }
+
+// BenchmarkAppendChatWithReceipts is AppendChat with what the console
+// adds to each visitor message it shows: a read receipt, a write of its
+// own (docs/performance.md, session 8).
+func BenchmarkAppendChatWithReceipts(b *testing.B) {
+	const writers = 64
+	db, account, convs := benchStore(b, writers)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.SetParallelism((writers + 1) / 2)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		conv := convs[next.Add(1)%writers]
+		for pb.Next() {
+			m, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: account, ConversationID: conv, SenderKind: parley.SenderAgent,
+				Type: parley.MessageText, Text: "hello, I have a question about my order", ClientID: parley.NewID("c")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.UpdateReceipt(ctx, account, parley.Receipt{ConversationID: conv, Side: parley.SideAgent, Kind: parley.ReceiptRead, Seq: m.Seq}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+}

@@ -287,25 +287,43 @@ func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Rece
 		return false, parley.Errorf(parley.EINVALID, "unknown receipt %s/%s", r.Side, r.Kind)
 	}
 	changed := false
-	err := db.do(ctx, func(tx *writeTx) error {
-		var lastSeq, current int64
-		err := tx.QueryRowContext(tx.ctx, `SELECT last_seq, `+column+` FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, r.ConversationID).Scan(&lastSeq, &current)
+	// One statement when the receipt moves (the usual case); only when it
+	// does not is the conversation read, to say why.
+	op := &writeOp{ctx: ctx, done: make(chan error, 1), keepsAppendCache: true}
+	op.fn = func(tx *writeTx) error {
+		changed = false
+		res, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET `+column+` = ?
+			WHERE account_id = ? AND id = ? AND (? = '' OR consumer_id = ?) AND `+column+` < ? AND last_seq >= ?`,
+			r.Seq, accountID, r.ConversationID, r.ConsumerID, r.ConsumerID, r.Seq, r.Seq)
 		if err != nil {
-			return notFound(err, "conversation %q not found", r.ConversationID)
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			changed = true
+			return tx.event(accountID, parley.EventReceiptUpdated, r.ConversationID, r)
+		}
+		var lastSeq int64
+		var consumerID string
+		err = tx.QueryRowContext(tx.ctx, `SELECT last_seq, consumer_id FROM conversations WHERE account_id = ? AND id = ?`, accountID, r.ConversationID).Scan(&lastSeq, &consumerID)
+		if err != nil || (r.ConsumerID != "" && consumerID != r.ConsumerID) {
+			return notFound(orNoRows(err), "conversation %q not found", r.ConversationID)
 		}
 		if r.Seq > lastSeq {
 			return parley.Errorf(parley.EINVALID, "seq %d is beyond the last message (%d)", r.Seq, lastSeq)
 		}
-		if r.Seq <= current {
-			return nil
-		}
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET `+column+` = ? WHERE id = ?`, r.Seq, r.ConversationID); err != nil {
-			return err
-		}
-		changed = true
-		return tx.event(accountID, parley.EventReceiptUpdated, r.ConversationID, r)
-	})
+		return nil // already there
+	}
+	err := db.queue(ctx, op)
 	return changed, err
+}
+
+// orNoRows is err, or sql.ErrNoRows when err is nil: a row was found but
+// is not the caller's, which it reports as not found.
+func orNoRows(err error) error {
+	if err == nil {
+		return sql.ErrNoRows
+	}
+	return err
 }
 
 func (tx *writeTx) findConversation(accountID, id string) (*parley.Conversation, error) {

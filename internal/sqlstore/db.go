@@ -395,7 +395,10 @@ type writeOp struct {
 	// appendsOnly marks an op that changes conversations only through
 	// the append cache (AppendMessage); any other op empties the cache.
 	appendsOnly bool
-	append      *pendingAppend // AppendMessage's, for appendPipelined
+	// keepsAppendCache marks an op that changes no conversation's seq,
+	// owner or state (a receipt): on SQLite the append cache stays.
+	keepsAppendCache bool
+	append           *pendingAppend // AppendMessage's, for appendPipelined
 }
 
 // writeTx is the transaction handed to a writeOp.
@@ -673,7 +676,9 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		}
 		wtx.op = op
 		if !op.appendsOnly {
-			db.appending.clear()
+			if !op.keepsAppendCache {
+				db.appending.clear()
+			}
 			if err := wtx.flushEvents(); err != nil {
 				tx.Rollback()
 				return nil, err
@@ -686,7 +691,7 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			db.appending.clear()
 			return nil, errOpFailed
 		}
-		if !op.appendsOnly {
+		if !op.appendsOnly && !op.keepsAppendCache {
 			db.appending.clear() // it may have appended, then changed the conversation
 		}
 	}
@@ -890,7 +895,8 @@ func notFound(err error, format string, args ...any) error {
 // else changes a conversation between two appends without emptying the
 // cache first: every op other than an append empties it before and after
 // it runs (tryBatch), and so does every rollback. An entry therefore also
-// means "open".
+// means "open". The one exception, a receipt (keepsAppendCache), writes a
+// column the cache does not hold.
 type appendCache struct {
 	convs map[string]*appendConv
 }

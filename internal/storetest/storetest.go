@@ -526,9 +526,37 @@ func testReceipts(t *testing.T, open Opener) {
 	r.Seq = 9
 	_, err = s.UpdateReceipt(ctx, f.account.ID, r)
 	wantCode(t, err, parley.EINVALID)
+	// A visitor's receipt counts in their own conversation only.
+	mine := parley.Receipt{ConversationID: f.conversation.ID, Side: parley.SideConsumer, Kind: parley.ReceiptDelivered, Seq: 3, ConsumerID: f.consumer.ID}
+	notMine := mine
+	notMine.ConsumerID = "con_someone_else"
+	_, err = s.UpdateReceipt(ctx, f.account.ID, notMine)
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.UpdateReceipt(ctx, "acc_other", mine)
+	wantCode(t, err, parley.ENOTFOUND)
+	missing := mine
+	missing.ConversationID = "conv_missing"
+	_, err = s.UpdateReceipt(ctx, f.account.ID, missing)
+	wantCode(t, err, parley.ENOTFOUND)
+	if changed, err := s.UpdateReceipt(ctx, f.account.ID, mine); err != nil || !changed {
+		t.Fatalf("the visitor's own receipt: %v %v", changed, err)
+	}
+	if changed, err := s.UpdateReceipt(ctx, f.account.ID, mine); err != nil || changed {
+		t.Fatalf("the same receipt again: changed=%v %v, want unchanged", changed, err)
+	}
 	c, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
-	if c.AgentReadSeq != 2 || c.ConsumerReadSeq != 0 {
+	if c.AgentReadSeq != 2 || c.ConsumerReadSeq != 0 || c.ConsumerDeliveredSeq != 3 {
 		t.Fatalf("receipts stored: %+v", c)
+	}
+	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventReceiptUpdated}})
+	if len(events) != 2 {
+		t.Fatalf("%d receipt events, want 2 (one per change)", len(events))
+	}
+	// An append after a receipt (the writer may keep what it knows of the
+	// conversation) still gets the next seq.
+	m, _, err := s.AppendMessage(ctx, text(f, "after the receipts", ""))
+	if err != nil || m.Seq != 4 {
+		t.Fatalf("append after receipts: %+v %v", m, err)
 	}
 }
 
