@@ -48,8 +48,25 @@ type Message struct {
 	Choices    []Choice    `json:"choices,omitempty"`
 	Card       *Card       `json:"card,omitempty"`
 	Attachment *Attachment `json:"attachment,omitempty"`
-	CreatedAt  time.Time   `json:"created_at"`
+	// Notice, on a system message, is what it announces, so that a client
+	// can say it in the visitor's language; Text is the English sentence.
+	Notice    *Notice   `json:"notice,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
+
+// Notice is what a system message announces: Code names the sentence and
+// Args fill it in.
+type Notice struct {
+	Code string            `json:"code"`
+	Args map[string]string `json:"args,omitempty"`
+}
+
+// Notice codes.
+const (
+	NoticeAgentJoined = "agent_joined" // args: name
+	NoticeTransferred = "transferred"  // to another agent or queue
+	NoticeInLine      = "in_line"      // still waiting for an agent
+)
 
 // Choice is a quick reply or a button. A button with a URL opens it; any
 // other choice sends its Value (or Label) back as the consumer's reply.

@@ -18,11 +18,16 @@ type Announcer struct {
 	store parley.Store
 	log   *slog.Logger
 	work  chan *parley.Event
+	// noticed holds, per queued conversation, the client ID of the queue
+	// notice this node posted for its current wait (NoticeWaiting's own,
+	// which runs on one goroutine): the next ticks skip it instead of
+	// writing it again to learn it is a resend.
+	noticed map[string]string
 }
 
 // NewAnnouncer returns an announcer; feed it with OnEvent and start Run.
 func NewAnnouncer(store parley.Store, log *slog.Logger) *Announcer {
-	return &Announcer{store: store, log: log, work: make(chan *parley.Event, 4096)}
+	return &Announcer{store: store, log: log, work: make(chan *parley.Event, 4096), noticed: map[string]string{}}
 }
 
 // OnEvent queues conversation changes; it never blocks the bus. A full
@@ -61,6 +66,7 @@ func (a *Announcer) announce(ctx context.Context, e *parley.Event) error {
 		return err
 	}
 	var text string
+	var notice *parley.Notice
 	switch e.Type {
 	case parley.EventConversationAssigned:
 		u, err := a.store.FindUser(ctx, e.AccountID, c.AssigneeID)
@@ -68,18 +74,22 @@ func (a *Announcer) announce(ctx context.Context, e *parley.Event) error {
 			return err
 		}
 		text = u.Name + " joined the conversation"
+		notice = &parley.Notice{Code: parley.NoticeAgentJoined, Args: map[string]string{"name": u.Name}}
 	case parley.EventConversationRequeued:
 		if c.Reason != "transfer" {
 			return nil
 		}
 		text = "You are being transferred to another agent"
+		notice = &parley.Notice{Code: parley.NoticeTransferred}
 	}
-	return a.system(ctx, e.AccountID, c.ID, fmt.Sprintf("%s:%d", e.Type, e.Seq), text)
+	return a.system(ctx, e.AccountID, c.ID, fmt.Sprintf("%s:%d", e.Type, e.Seq), text, notice)
 }
 
-func (a *Announcer) system(ctx context.Context, accountID, conversationID, clientID, text string) error {
+// system posts a system message: text in English for the console and the
+// API, notice for the widget to say in the visitor's language.
+func (a *Announcer) system(ctx context.Context, accountID, conversationID, clientID, text string, notice *parley.Notice) error {
 	_, _, err := a.store.AppendMessage(ctx, &parley.Message{AccountID: accountID, ConversationID: conversationID,
-		SenderKind: parley.SenderSystem, ClientID: clientID, Type: parley.MessageText, Text: text})
+		SenderKind: parley.SenderSystem, ClientID: clientID, Type: parley.MessageText, Text: text, Notice: notice})
 	if parley.ErrorCode(err) == parley.ECONFLICT { // closed meanwhile: nothing to tell
 		return nil
 	}
@@ -93,6 +103,7 @@ func (a *Announcer) NoticeWaiting(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	noticed := map[string]string{} // of the conversations still waiting
 	for _, acc := range accounts {
 		after := acc.Settings.QueueNotice()
 		if after <= 0 {
@@ -108,10 +119,15 @@ func (a *Announcer) NoticeWaiting(ctx context.Context, now time.Time) error {
 			}
 			// One notice per wait: the client ID names this wait's start.
 			id := fmt.Sprintf("queue-notice:%d", c.QueuedAt.UnixMicro())
-			if err := a.system(ctx, acc.ID, c.ID, id, "Thanks for waiting — you're in line and an agent will be with you shortly."); err != nil {
-				return err
+			if a.noticed[c.ID] != id {
+				if err := a.system(ctx, acc.ID, c.ID, id, "Thanks for waiting — you're in line and an agent will be with you shortly.",
+					&parley.Notice{Code: parley.NoticeInLine}); err != nil {
+					return err
+				}
 			}
+			noticed[c.ID] = id
 		}
 	}
+	a.noticed = noticed
 	return nil
 }

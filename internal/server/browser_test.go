@@ -647,6 +647,28 @@ func TestComposerRefusesOversizeAndSpeaksTheBrandsLanguage(t *testing.T) {
 		t.Fatalf("%d messages sent over the limit", n)
 	}
 	b.shot("oversize-refused")
+	// What the server announces is said in the brand's language too: an
+	// agent joining, the queue notice.
+	setAutoAssign(t, ts, brand, true)
+	online(t, ts, brand.agent)
+	evalIn[bool](t, frame, `(document.querySelector("#text").value = "", true)`)
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "hola\r")); err != nil {
+		t.Fatal(err)
+	}
+	joined := brand.agent.Name + " se ha unido a la conversación"
+	defer func() {
+		if t.Failed() {
+			b.shot("failed")
+			t.Log(evalIn[string](t, frame, `document.querySelector(".log").textContent`))
+		}
+	}()
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), joined)
+	})
+	if log := evalIn[string](t, frame, `document.querySelector(".log").textContent`); strings.Contains(log, "joined the conversation") {
+		t.Fatalf("the Spanish widget shows the English notice too: %q", log)
+	}
+	b.shot("agent-joined-in-spanish")
 	// The launcher's time to visible, as the browser measured it, reached the server.
 	var h dto.Metric
 	waitFor(t, func() bool {

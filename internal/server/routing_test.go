@@ -128,14 +128,20 @@ func TestVisitorsWaitingLongAreToldTheyAreInLine(t *testing.T) {
 	a.Settings.QueueNoticeSeconds = &one
 	ts.Store.UpdateAccount(context.Background(), a)
 	conv := ts.newVisitor(t, b.account.ID).open(t)
+	var notice *parley.Message
 	waitFor(t, func() bool {
 		for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
 			if m.SenderKind == parley.SenderSystem && strings.Contains(m.Text, "in line") {
+				notice = m
 				return true
 			}
 		}
 		return false
 	})
+	// The widget says it in the visitor's language from its code.
+	if notice.Notice == nil || notice.Notice.Code != parley.NoticeInLine {
+		t.Fatalf("queue notice without its code: %+v", notice)
+	}
 }
 
 func TestNotesAreForStaffOnly(t *testing.T) {

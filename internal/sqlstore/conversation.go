@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parleychat/parley"
 )
 
@@ -273,6 +275,16 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 
 // UpdateReceipt raises a delivered or read seq and writes receipt.updated.
 func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Receipt) (bool, error) {
+	op, err := db.receiptOp(ctx, accountID, r)
+	if err != nil {
+		return false, err
+	}
+	err = db.queue(ctx, op)
+	return op.pipe.(*pendingReceipt).changed, err
+}
+
+// receiptOp is the writer's op for UpdateReceipt.
+func (db *DB) receiptOp(ctx context.Context, accountID string, r parley.Receipt) (*writeOp, error) {
 	var column string
 	switch {
 	case r.Side == parley.SideConsumer && r.Kind == parley.ReceiptDelivered:
@@ -284,23 +296,21 @@ func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Rece
 	case r.Side == parley.SideAgent && r.Kind == parley.ReceiptRead:
 		column = "agent_read_seq"
 	default:
-		return false, parley.Errorf(parley.EINVALID, "unknown receipt %s/%s", r.Side, r.Kind)
+		return nil, parley.Errorf(parley.EINVALID, "unknown receipt %s/%s", r.Side, r.Kind)
 	}
-	changed := false
-	// One statement when the receipt moves (the usual case); only when it
-	// does not is the conversation read, to say why.
-	op := &writeOp{ctx: ctx, done: make(chan error, 1), keepsAppendCache: true}
+	// One statement when the receipt moves (the usual case), pipelined
+	// with a batch's messages on PostgreSQL; only when it does not is the
+	// conversation read, to say why.
+	p := &pendingReceipt{accountID: accountID, r: r, column: column}
+	op := &writeOp{ctx: ctx, done: make(chan error, 1), besideAppends: true, pipe: p}
 	op.fn = func(tx *writeTx) error {
-		changed = false
-		res, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET `+column+` = ?
-			WHERE account_id = ? AND id = ? AND (? = '' OR consumer_id = ?) AND `+column+` < ? AND last_seq >= ?`,
-			r.Seq, accountID, r.ConversationID, r.ConsumerID, r.ConsumerID, r.Seq, r.Seq)
+		p.changed = false
+		res, err := tx.ExecContext(tx.ctx, p.sql(), p.args()...)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			changed = true
-			return tx.event(accountID, parley.EventReceiptUpdated, r.ConversationID, r)
+			return p.finish(tx)
 		}
 		var lastSeq int64
 		var consumerID string
@@ -313,8 +323,41 @@ func (db *DB) UpdateReceipt(ctx context.Context, accountID string, r parley.Rece
 		}
 		return nil // already there
 	}
-	err := db.queue(ctx, op)
-	return changed, err
+	return op, nil
+}
+
+// pendingReceipt is an UpdateReceipt waiting for the writer.
+type pendingReceipt struct {
+	accountID string
+	r         parley.Receipt
+	column    string
+	changed   bool
+}
+
+// sql moves the receipt if the conversation is the account's (and the
+// visitor's, for theirs) and the seq is higher than the receipt's and not
+// beyond the last message.
+func (p *pendingReceipt) sql() string {
+	return `UPDATE conversations SET ` + p.column + ` = ?
+		WHERE account_id = ? AND id = ? AND (? = '' OR consumer_id = ?) AND ` + p.column + ` < ? AND last_seq >= ?`
+}
+
+func (p *pendingReceipt) args() []any {
+	return []any{p.r.Seq, p.accountID, p.r.ConversationID, p.r.ConsumerID, p.r.ConsumerID, p.r.Seq, p.r.Seq}
+}
+
+func (p *pendingReceipt) queue(tx *writeTx, b *pgx.Batch) {
+	b.Queue(tx.db.write.sql(p.sql()), p.args()...)
+}
+
+func (p *pendingReceipt) read(r pgx.BatchResults) (bool, error) {
+	tag, err := r.Exec()
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+func (p *pendingReceipt) finish(tx *writeTx) error {
+	p.changed = true
+	return tx.event(p.accountID, parley.EventReceiptUpdated, p.r.ConversationID, p.r)
 }
 
 // orNoRows is err, or sql.ErrNoRows when err is nil: a row was found but

@@ -392,13 +392,18 @@ type writeOp struct {
 	fn     func(*writeTx) error
 	done   chan error
 	events []*parley.Event
-	// appendsOnly marks an op that changes conversations only through
-	// the append cache (AppendMessage); any other op empties the cache.
-	appendsOnly bool
-	// keepsAppendCache marks an op that changes no conversation's seq,
-	// owner or state (a receipt): on SQLite the append cache stays.
-	keepsAppendCache bool
-	append           *pendingAppend // AppendMessage's, for appendPipelined
+	// besideAppends marks an op that may run among a batch's appends as
+	// one of them: an append, or a receipt. It changes no column the
+	// append cache holds (on SQLite the cache stays) and reads nothing of
+	// the event log (on PostgreSQL its events are written with the
+	// appends', at the next flush). Any other op empties the cache and
+	// flushes the events first.
+	besideAppends bool
+	// pipe, on PostgreSQL, sends the op's statement with its neighbours'
+	// in one round trip (pipeline.go); piped: that did the op's whole job
+	// in this attempt, and op.fn does not run.
+	pipe  pipelined
+	piped bool
 }
 
 // writeTx is the transaction handed to a writeOp.
@@ -470,7 +475,7 @@ func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq in
 		MessageSeq: messageSeq, Data: raw, CreatedAt: tx.now,
 	}
 	tx.op.events = append(tx.op.events, e)
-	if tx.db.postgres && tx.op.appendsOnly {
+	if tx.db.postgres && tx.op.besideAppends {
 		// Numbered and written with the batch's others just before the
 		// commit: the account's row is locked only from then on, so
 		// another node's writer waits for it as briefly as possible.
@@ -643,42 +648,37 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	now := db.now().UTC().Truncate(time.Microsecond)
 	wtx := &writeTx{Tx: tx, conn: conn, ctx: ctx, db: db, now: now, eventSeqs: make(map[string]int64), bound: make(map[*sql.Stmt]*sql.Stmt)}
 	for _, op := range batch {
-		op.events = nil
-		if op.append != nil {
-			op.append.done = false
-		}
+		op.events, op.piped = nil, false
 	}
-	together := 0 // the batch's appends before it were tried together
+	together := 0 // the batch's ops before it were sent together
 	for i, op := range batch {
-		if op.append != nil && op.append.done {
-			continue // stored with the ones before it (appendPipelined)
+		if op.piped {
+			continue // done with the ones before it (runPipelined)
 		}
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if db.postgres && !savepoints && op.append != nil && i >= together {
+		if db.postgres && !savepoints && op.pipe != nil && i >= together {
 			run := i + 1
-			for run < len(batch) && batch[run].append != nil && batch[run].ctx.Err() == nil {
+			for run < len(batch) && batch[run].pipe != nil && batch[run].ctx.Err() == nil {
 				run++
 			}
 			together = run
-			if err := db.appendPipelined(wtx, batch[i:run]); err != nil {
+			if err := db.runPipelined(wtx, batch[i:run]); err != nil {
 				tx.Rollback()
 				if isRetryable(err) {
 					return nil, err
 				}
 				return nil, errOpFailed // run again, one by one
 			}
-			if op.append.done {
+			if op.piped {
 				continue
 			}
 		}
 		wtx.op = op
-		if !op.appendsOnly {
-			if !op.keepsAppendCache {
-				db.appending.clear()
-			}
+		if !op.besideAppends {
+			db.appending.clear()
 			if err := wtx.flushEvents(); err != nil {
 				tx.Rollback()
 				return nil, err
@@ -691,7 +691,7 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			db.appending.clear()
 			return nil, errOpFailed
 		}
-		if !op.appendsOnly && !op.keepsAppendCache {
+		if !op.besideAppends {
 			db.appending.clear() // it may have appended, then changed the conversation
 		}
 	}
@@ -895,7 +895,7 @@ func notFound(err error, format string, args ...any) error {
 // else changes a conversation between two appends without emptying the
 // cache first: every op other than an append empties it before and after
 // it runs (tryBatch), and so does every rollback. An entry therefore also
-// means "open". The one exception, a receipt (keepsAppendCache), writes a
+// means "open". The one exception, a receipt (besideAppends), writes a
 // column the cache does not hold.
 type appendCache struct {
 	convs map[string]*appendConv

@@ -10,20 +10,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parleychat/parley"
 )
 
 const messageColumns = `conversation_id, seq, id, account_id, sender_kind, sender_id, sender_name, client_id, type, text, rich, created_at`
 
-// rich is how choices, cards, attachments and a bot's rendered HTML are
-// stored: one JSON column.
+// rich is how choices, cards, attachments, a bot's rendered HTML and a
+// system message's notice are stored: one JSON column.
 type rich struct {
 	HTML       string             `json:"html,omitempty"`
 	Choices    []parley.Choice    `json:"choices,omitempty"`
 	Card       *parley.Card       `json:"card,omitempty"`
 	Attachment *parley.Attachment `json:"attachment,omitempty"`
+	Notice     *parley.Notice     `json:"notice,omitempty"`
 }
 
 // AppendMessage stores m with the conversation's next seq and writes
@@ -36,7 +36,8 @@ func (db *DB) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Mes
 	if err := db.queue(ctx, op); err != nil {
 		return nil, false, err
 	}
-	return op.append.stored, op.append.duplicate, nil
+	a := op.pipe.(*pendingAppend)
+	return a.stored, a.duplicate, nil
 }
 
 // appendOp is the writer's op for AppendMessage.
@@ -46,7 +47,7 @@ func (db *DB) appendOp(ctx context.Context, m *parley.Message) (*writeOp, error)
 		return nil, err
 	}
 	a := &pendingAppend{m: m, rich: richJSON}
-	op := &writeOp{ctx: ctx, done: make(chan error, 1), appendsOnly: true, append: a}
+	op := &writeOp{ctx: ctx, done: make(chan error, 1), besideAppends: true, pipe: a}
 	op.fn = func(tx *writeTx) (err error) {
 		a.stored, a.duplicate, err = db.appendMessage(tx, m, richJSON)
 		return err
@@ -54,15 +55,13 @@ func (db *DB) appendOp(ctx context.Context, m *parley.Message) (*writeOp, error)
 	return op, nil
 }
 
-// pendingAppend is an AppendMessage waiting for the writer: on PostgreSQL
-// the writer sends a batch's appends together (appendPipelined), and only
-// those that store nothing go through op.fn, one by one, to find out why.
+// pendingAppend is an AppendMessage waiting for the writer; on PostgreSQL
+// it is pipelined (pipeline.go).
 type pendingAppend struct {
 	m         *parley.Message
 	rich      any
 	stored    *parley.Message
 	duplicate bool
-	done      bool // stored by appendPipelined
 }
 
 // appendMessageSQL stores a message on PostgreSQL in one statement: the
@@ -82,66 +81,39 @@ func appendArgs(msg *parley.Message, richJSON any, owner string, now time.Time) 
 		msg.ConversationID, msg.ID, msg.AccountID, string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt)}
 }
 
-// appendPipelined sends a run of a batch's appends to PostgreSQL in one
-// round trip (a pgx pipeline of appendMessageSQL, one per message), where
-// sending them one by one costs a round trip each. PostgreSQL runs them in
-// order, so each answers as it would alone; the appends that store
-// nothing (a resend, a closed conversation, another visitor's) are left
-// to op.fn, which finds out why. The ones stored are marked done, with
-// their events queued for flushEvents.
-func (db *DB) appendPipelined(tx *writeTx, ops []*writeOp) error {
-	query := db.write.sql(appendMessageSQL)
-	batch := &pgx.Batch{}
-	for _, op := range ops {
-		m := op.append.m
-		owner := ""
-		if m.SenderKind == parley.SenderConsumer {
-			owner = m.SenderID
-		}
-		msg := *m
-		msg.ID = parley.NewID("msg")
-		msg.CreatedAt = tx.now
-		op.append.stored = &msg
-		batch.Queue(query, appendArgs(&msg, op.append.rich, owner, tx.now)...)
+func (a *pendingAppend) queue(tx *writeTx, b *pgx.Batch) {
+	owner := ""
+	if a.m.SenderKind == parley.SenderConsumer {
+		owner = a.m.SenderID
 	}
-	err := tx.conn.Raw(func(driverConn any) error {
-		results := driverConn.(*stdlib.Conn).Conn().SendBatch(tx.ctx, batch)
-		for _, op := range ops {
-			err := results.QueryRow().Scan(&op.append.stored.Seq)
-			if errors.Is(err, pgx.ErrNoRows) {
-				op.append.stored = nil
-				continue
-			}
-			if err != nil {
-				results.Close()
-				return err
-			}
-			op.append.done = true
-		}
-		return results.Close()
-	})
-	if err != nil {
-		return fmt.Errorf("append messages: %w", err)
+	msg := *a.m
+	msg.ID = parley.NewID("msg")
+	msg.CreatedAt = tx.now
+	a.stored = &msg
+	b.Queue(tx.db.write.sql(appendMessageSQL), appendArgs(&msg, a.rich, owner, tx.now)...)
+}
+
+func (a *pendingAppend) read(r pgx.BatchResults) (bool, error) {
+	err := r.QueryRow().Scan(&a.stored.Seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		a.stored = nil // op.fn finds out why
+		return false, nil
 	}
-	for _, op := range ops {
-		if op.append.done {
-			msg := op.append.stored
-			tx.op = op
-			if err := tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, msg); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return err == nil, err
+}
+
+func (a *pendingAppend) finish(tx *writeTx) error {
+	msg := a.stored
+	return tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, msg)
 }
 
 // richOf is the rich column of a message: nil, or its choices, card,
 // attachment and HTML as JSON.
 func richOf(m *parley.Message) (any, error) {
-	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" {
+	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" && m.Notice == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment})
+	b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment, Notice: m.Notice})
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +330,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 		if err := json.Unmarshal([]byte(richJSON.String), &r); err != nil {
 			return nil, err
 		}
-		m.HTML, m.Choices, m.Card, m.Attachment = r.HTML, r.Choices, r.Card, r.Attachment
+		m.HTML, m.Choices, m.Card, m.Attachment, m.Notice = r.HTML, r.Choices, r.Card, r.Attachment, r.Notice
 	}
 	m.CreatedAt = fromMicros(created)
 	return &m, nil

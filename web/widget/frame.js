@@ -419,6 +419,14 @@ function addHTML(b, html) {
 
 function addSystem(text) { addText(bubble("system"), text); }
 
+// A system message's notice in the visitor's language; its English text
+// when this widget does not know the notice.
+const notices = { agent_joined: "agentJoined", transferred: "transferred", in_line: "inLine" };
+function noticeText(m) {
+  const key = m.notice && notices[m.notice.code];
+  return key ? t(key, m.notice.args) : m.text;
+}
+
 function renderPending(m) {
   atEnd = true; // the visitor's own words bring the log back to its end
   const b = bubble("mine");
@@ -453,7 +461,7 @@ function onMessage(m) {
     updateTicks();
     return;
   }
-  if (m.sender_kind === "system") { addSystem(m.text); return; }
+  if (m.sender_kind === "system") { addSystem(noticeText(m)); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
   if (m.sender_kind === "bot") {

@@ -12,6 +12,8 @@ export const strings = {
     name: "Name", email: "Email", start: "Start chat", prechatIntro: "Before we start, tell us who you are.",
     away: "We're away right now. Leave your email and message, and we'll reply there.", emailRequired: "Please give a valid email address so we can reply.",
     attach: "Attach an image or PDF", fileTooBig: "That file is {size} MB; the limit is {max} MB.", fileType: "Only images (PNG, JPEG, GIF, WebP) and PDFs can be sent.",
+    agentJoined: "{name} joined the conversation", transferred: "You are being transferred to another agent",
+    inLine: "Thanks for waiting — you're in line and an agent will be with you shortly.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -24,6 +26,8 @@ export const strings = {
     name: "Nombre", email: "Correo electrónico", start: "Empezar", prechatIntro: "Antes de empezar, dinos quién eres.",
     away: "Ahora no hay nadie. Déjanos tu correo y tu mensaje y te responderemos allí.", emailRequired: "Indica un correo válido para poder responderte.",
     attach: "Adjuntar una imagen o un PDF", fileTooBig: "El archivo pesa {size} MB; el límite es {max} MB.", fileType: "Solo se pueden enviar imágenes (PNG, JPEG, GIF, WebP) y PDF.",
+    agentJoined: "{name} se ha unido a la conversación", transferred: "Te estamos pasando con otro agente",
+    inLine: "Gracias por esperar: estás en la cola y un agente te atenderá en breve.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -36,6 +40,8 @@ export const strings = {
     name: "Nom", email: "E-mail", start: "Commencer", prechatIntro: "Avant de commencer, dites-nous qui vous êtes.",
     away: "Nous sommes absents. Laissez votre e-mail et votre message, nous vous répondrons.", emailRequired: "Indiquez un e-mail valide pour que nous puissions répondre.",
     attach: "Joindre une image ou un PDF", fileTooBig: "Ce fichier fait {size} Mo ; la limite est {max} Mo.", fileType: "Seuls les images (PNG, JPEG, GIF, WebP) et les PDF peuvent être envoyés.",
+    agentJoined: "{name} a rejoint la conversation", transferred: "Nous vous transférons à un autre conseiller",
+    inLine: "Merci de patienter : vous êtes dans la file et un conseiller va vous répondre sous peu.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -48,6 +54,8 @@ export const strings = {
     name: "Name", email: "E-Mail", start: "Chat starten", prechatIntro: "Bevor es losgeht: Wer sind Sie?",
     away: "Gerade ist niemand da. Hinterlassen Sie E-Mail und Nachricht, wir antworten dort.", emailRequired: "Bitte geben Sie eine gültige E-Mail-Adresse an.",
     attach: "Bild oder PDF anhängen", fileTooBig: "Die Datei hat {size} MB; erlaubt sind {max} MB.", fileType: "Nur Bilder (PNG, JPEG, GIF, WebP) und PDFs können gesendet werden.",
+    agentJoined: "{name} ist dem Gespräch beigetreten", transferred: "Sie werden an einen anderen Mitarbeiter weitergeleitet",
+    inLine: "Danke für Ihre Geduld – Sie sind in der Warteschlange, gleich ist jemand für Sie da.",
   },
 };
 

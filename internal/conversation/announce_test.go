@@ -1,0 +1,77 @@
+package conversation_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/sqlstore"
+)
+
+// countingStore counts the messages written through it.
+type countingStore struct {
+	parley.Store
+	appends atomic.Int64
+}
+
+func (s *countingStore) AppendMessage(ctx context.Context, m *parley.Message) (*parley.Message, bool, error) {
+	s.appends.Add(1)
+	return s.Store.AppendMessage(ctx, m)
+}
+
+// TestTheQueueNoticeIsWrittenOncePerWait: a visitor waiting long gets one
+// "still in line" notice, with its code for the widget to translate; the
+// ticks after it write nothing (not even a resend the store would refuse),
+// and a conversation that left the queue is forgotten.
+func TestTheQueueNoticeIsWrittenOncePerWait(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := &countingStore{Store: db}
+	one := 1
+	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
+	if err := db.CreateAccount(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	visitor := &parley.Consumer{AccountID: acc.ID}
+	if err := db.CreateConsumer(ctx, visitor); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := db.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := conversation.NewAnnouncer(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	later := conv.QueuedAt.Add(2 * time.Second)
+	for tick := 0; tick < 5; tick++ {
+		if err := a.NoticeWaiting(ctx, later.Add(time.Duration(tick)*5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := store.appends.Load(); n != 1 {
+		t.Fatalf("%d writes in five ticks, want 1", n)
+	}
+	msgs, _ := db.ListMessages(ctx, acc.ID, conv.ID, 0, 10)
+	if len(msgs) != 1 || msgs[0].SenderKind != parley.SenderSystem || msgs[0].Notice == nil || msgs[0].Notice.Code != parley.NoticeInLine {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	// Closed: no longer waiting, no longer remembered, nothing written.
+	if _, err := db.CloseConversation(ctx, acc.ID, conv.ID, parley.ConversationClose{Reason: "done", ClosedBy: "system"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.NoticeWaiting(ctx, later.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.appends.Load(); n != 1 {
+		t.Fatalf("%d writes after the conversation closed, want 1", n)
+	}
+}
