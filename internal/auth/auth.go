@@ -33,13 +33,18 @@ type Authenticator struct {
 	Password         PasswordParams
 }
 
+// Prepare makes, in the background, the hash a login naming no known user
+// is checked against (dummyHash), so that the first such login takes no
+// longer than a wrong password. A server calls it once it is ready: an
+// argon2 hash beside the start-up delayed readiness.
+func Prepare() { go dummyHash() }
+
 // New returns an Authenticator. secret signs consumer tokens; it must be the
 // same on every node of a cluster and at least 32 bytes.
 func New(store parley.Store, secret []byte) (*Authenticator, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("auth: secret must be at least 32 bytes")
 	}
-	go dummyHash() // made in the background, ready before the first login needs it
 	return &Authenticator{store: store, secret: secret, now: time.Now,
 		SessionTTL: 12 * time.Hour, ConsumerTokenTTL: 180 * 24 * time.Hour, Password: DefaultPasswordParams}, nil
 }

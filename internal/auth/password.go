@@ -65,9 +65,9 @@ func CheckPassword(hash, password string) bool {
 }
 
 // dummyHash is checked when a login names no known user, so that the
-// response takes as long as for a wrong password. It is made on first use:
-// an argon2 hash at start-up would delay every `parley serve` by tens of
-// milliseconds.
+// response takes as long as for a wrong password. It is made on first use,
+// or by Prepare once the server is ready: an argon2 hash at start-up would
+// delay every `parley serve` by tens of milliseconds.
 var dummyHash = sync.OnceValue(func() string {
 	h, _ := HashPassword("parley-no-such-user", DefaultPasswordParams)
 	return h

@@ -416,6 +416,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}()
 	close(s.ready)
+	auth.Prepare()
 	store, bus := "sqlite", "in-process"
 	if s.cfg.DatabaseURL != "" {
 		store = "postgres"

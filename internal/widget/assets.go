@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/parleychat/parley/web"
 )
@@ -16,12 +17,24 @@ import (
 // asset is one front-end file, kept with its gzip form and an ETag.
 type asset struct {
 	contentType string
-	plain, gz   []byte
+	plain       []byte
 	etag        string
+	// gz is compressed on first use, not at start: the best compression
+	// of every file cost `parley serve` milliseconds before it was ready.
+	gz func() []byte
 }
 
-// loadAssets reads the widget's files from the embedded web tree and
-// compresses each once at start.
+func compressed(b []byte) func() []byte {
+	return sync.OnceValue(func() []byte {
+		var gz bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+		w.Write(b)
+		w.Close()
+		return gz.Bytes()
+	})
+}
+
+// loadAssets reads the widget's files from the embedded web tree.
 func loadAssets() (map[string]*asset, string, error) {
 	out := map[string]*asset{}
 	sum := sha256.New()
@@ -33,13 +46,9 @@ func loadAssets() (map[string]*asset, string, error) {
 		if err != nil {
 			return err
 		}
-		var gz bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		w.Write(b)
-		w.Close()
 		h := sha256.Sum256(b)
 		sum.Write(h[:])
-		out[path.Base(p)] = &asset{contentType: contentType(p), plain: b, gz: gz.Bytes(), etag: `"` + hex.EncodeToString(h[:8]) + `"`}
+		out[path.Base(p)] = &asset{contentType: contentType(p), plain: b, gz: compressed(b), etag: `"` + hex.EncodeToString(h[:8]) + `"`}
 		return nil
 	})
 	return out, hex.EncodeToString(sum.Sum(nil))[:12], err
@@ -71,7 +80,7 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl strin
 	body := a.plain
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
-		body = a.gz
+		body = a.gz()
 	}
 	w.Write(body)
 }
@@ -80,7 +89,7 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, cacheControl strin
 // when gzipped, as served.
 func (h *Handler) GzipSize(name string) int {
 	if a, ok := h.assets[name]; ok {
-		return len(a.gz)
+		return len(a.gz())
 	}
 	return -1
 }
