@@ -317,47 +317,57 @@ func TestWaitingVisitorsGoToTheLeastLoadedAgentOfTheCluster(t *testing.T) {
 }
 
 // TestTheLoginBudgetIsTheClusters: password guesses spread over the nodes
-// of a cluster spend one budget per client address, not one per node.
+// of a cluster spend one budget per client address, not one per node; and
+// so do the widget's beacons.
 func TestTheLoginBudgetIsTheClusters(t *testing.T) {
 	const budget = 10
 	nodeA, nodeB := startCluster(t, func(c *server.Config) {
-		c.RateLimits = &server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: budget}}
+		c.RateLimits = &server.RateLimits{Login: server.RateLimit{Every: time.Hour, Burst: budget}, Beacons: server.RateLimit{Every: time.Hour, Burst: budget}}
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} // the test is the load balancer
 	})
 	brand := seedBrand(t, nodeA, "Acme")
-	guess := func(ts *testServer, from string) int {
-		body := fmt.Sprintf(`{"email":%q,"password":"not it"}`, brand.agent.Email)
-		req, _ := http.NewRequest("POST", ts.url+"/api/v1/auth/login", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", from)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	const attacker, marker = "203.0.113.7", "203.0.113.8"
-	for i := range budget {
-		if st := guess(nodeA, attacker); st != 401 {
-			t.Fatalf("guess %d on node A: %d", i+1, st)
-		}
-	}
-	// A second address spends its budget on node A too, after the
-	// attacker's. Once node B refuses it before it has spent the budget
-	// itself, node B has heard of some of node A's marker guesses, and so
-	// of every attacker guess before them (one NATS connection keeps the
-	// order).
-	for range budget {
-		guess(nodeA, marker)
-	}
-	for tries := 1; guess(nodeB, marker) != 429; tries++ {
-		if tries == budget-1 {
-			t.Fatalf("node B let the marker through %d times: it hears nothing of node A's budget", tries)
-		}
-		time.Sleep(100 * time.Millisecond) // time for NATS to deliver, counted in tries
-	}
-	if st := guess(nodeB, attacker); st != 429 {
-		t.Fatalf("the attacker's guess %d, on node B: %d, want 429", budget+1, st)
+	for _, tc := range []struct {
+		name, path, body string
+		allowed          int // the status of a request the budget lets through
+	}{
+		{"login", "/api/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":"not it"}`, brand.agent.Email), 401},
+		{"beacons", "/widget/beacon", `{"kind":"nonsense"}`, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			guess := func(ts *testServer, from string) int {
+				req, _ := http.NewRequest("POST", ts.url+tc.path, strings.NewReader(tc.body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", from)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			const attacker, marker = "203.0.113.7", "203.0.113.8"
+			for i := range budget {
+				if st := guess(nodeA, attacker); st != tc.allowed {
+					t.Fatalf("request %d on node A: %d, want %d", i+1, st, tc.allowed)
+				}
+			}
+			// A second address spends its budget on node A too, after the
+			// attacker's. Once node B refuses it before it has spent the
+			// budget itself, node B has heard of some of node A's marker
+			// requests, and so of every attacker request before them (one
+			// NATS connection keeps the order).
+			for range budget {
+				guess(nodeA, marker)
+			}
+			for tries := 1; guess(nodeB, marker) != 429; tries++ {
+				if tries == budget-1 {
+					t.Fatalf("node B let the marker through %d times: it hears nothing of node A's budget", tries)
+				}
+				time.Sleep(100 * time.Millisecond) // time for NATS to deliver, counted in tries
+			}
+			if st := guess(nodeB, attacker); st != 429 {
+				t.Fatalf("the attacker's request %d, on node B: %d, want 429", budget+1, st)
+			}
+		})
 	}
 }

@@ -276,11 +276,11 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	if s.cfg.RateLimits != nil {
 		limits = *s.cfg.RateLimits
 	}
-	// In a cluster the login and visitor-token budgets are the cluster's:
-	// each node tells the others of every request it lets through, and
-	// they spend the same token. (Beacons, a hundred times as many, are
-	// budgeted per node.)
-	s.limiters = map[string]*limiter{"login": newLimiter(limits.Login), "consumer-tokens": newLimiter(limits.ConsumerTokens)}
+	// In a cluster the budgets are the cluster's: each node tells the
+	// others of every request it lets through, and they spend the same
+	// token.
+	s.limiters = map[string]*limiter{"login": newLimiter(limits.Login), "consumer-tokens": newLimiter(limits.ConsumerTokens),
+		"beacons": newLimiter(limits.Beacons)}
 	spent := func(name string) func(string) {
 		if s.nats == nil {
 			return nil
@@ -294,7 +294,7 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	guarded := http.NewServeMux()
 	guarded.Handle("POST /api/v1/auth/login", limited(s.limiters["login"], mux, spent("login")))
 	guarded.Handle("POST /api/v1/consumer-tokens", limited(s.limiters["consumer-tokens"], mux, spent("consumer-tokens")))
-	guarded.Handle("POST /widget/beacon", limited(newLimiter(limits.Beacons), mux, nil))
+	guarded.Handle("POST /widget/beacon", limited(s.limiters["beacons"], mux, spent("beacons")))
 	guarded.Handle("/", mux)
 	return s.observe(securityHeaders(clientAddress(s.cfg.TrustedProxies, guarded)))
 }
