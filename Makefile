@@ -23,9 +23,11 @@ test:
 	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m ./internal/server/
 
 # The standard benchmarks, then every `parley bench` scenario against the
-# echo ceiling (the plot goes where docs/performance.md shows it); numbers
-# go to docs/performance.md.
+# echo ceiling (the plot goes where docs/performance.md shows it), and
+# steady and max again with the console's read receipts; numbers go to
+# docs/performance.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/sqlstore/ ./internal/server/ ./internal/routing/
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/bot/nlu/ ./internal/export/
 	$(GO) run ./cmd/parley bench --scenario all --plot docs/bench-max.svg
+	$(GO) run ./cmd/parley bench --scenario steady,max --receipts --baseline ""
