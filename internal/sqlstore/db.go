@@ -620,8 +620,8 @@ var errOpFailed = errors.New("an op failed")
 func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	// The writer's connection itself, on PostgreSQL: appendPipelined
-	// speaks pgx's pipeline on it, inside the transaction.
+	// The writer's connection itself, on PostgreSQL: runPipelined speaks
+	// pgx's pipeline on it, inside the transaction.
 	var conn *sql.Conn
 	var tx *sql.Tx
 	var err error

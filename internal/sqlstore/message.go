@@ -108,7 +108,7 @@ func (a *pendingAppend) finish(tx *writeTx) error {
 }
 
 // richOf is the rich column of a message: nil, or its choices, card,
-// attachment and HTML as JSON.
+// attachment, HTML and notice as JSON.
 func richOf(m *parley.Message) (any, error) {
 	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" && m.Notice == nil {
 		return nil, nil
