@@ -158,3 +158,25 @@ func (e *Engine) Nodes() int {
 	}
 	return n
 }
+
+// Leads reports whether this node is the one that runs the cluster's
+// periodic chores (retention, queue notices): the node with the oldest ID
+// (IDs are time-ordered, so the longest running) among those it hears
+// from. Outside a cluster, or while it hears from no other node, it
+// leads. Nodes may disagree for a moment — a node that just started, one
+// that lost NATS — so a chore must stay safe to run twice; leading only
+// spares the others the repeated work.
+func (e *Engine) Leads() bool {
+	if e.peers == nil {
+		return true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for node, v := range e.remote {
+		if now.Sub(v.seen) <= peerExpiry && node < e.node {
+			return false
+		}
+	}
+	return true
+}

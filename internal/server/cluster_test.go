@@ -371,3 +371,28 @@ func TestTheLoginBudgetIsTheClusters(t *testing.T) {
 		})
 	}
 }
+
+// TestOneNodeOfTheClusterRunsTheChores: once the nodes hear each other,
+// exactly one runs retention and the queue notices; the visitor waiting
+// long is told once that they are in line.
+func TestOneNodeOfTheClusterRunsTheChores(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) { c.QueueNoticeTick = 20 * time.Millisecond })
+	waitFor(t, func() bool { return nodeA.Routing.Leads() != nodeB.Routing.Leads() },
+		func() string {
+			return fmt.Sprintf("A leads %v, B leads %v", nodeA.Routing.Leads(), nodeB.Routing.Leads())
+		})
+	brand := seedBrand(t, nodeA, "Acme")
+	a, _ := nodeA.Store.FindAccount(t.Context(), brand.account.ID)
+	one := 1
+	a.Settings.QueueNoticeSeconds = &one
+	nodeA.Store.UpdateAccount(t.Context(), a)
+	conv := nodeB.newVisitor(t, brand.account.ID).open(t)
+	waitFor(t, func() bool {
+		for _, m := range mustMessages(t, nodeA, brand.account.ID, conv.ID) {
+			if m.Notice != nil && m.Notice.Code == parley.NoticeInLine {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -409,6 +409,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			case <-sweepCtx.Done():
 				return
 			case now := <-tick.C:
+				if !s.Routing.Leads() {
+					continue // another node of the cluster does it
+				}
 				if err := s.announcer.NoticeWaiting(sweepCtx, now); err != nil && sweepCtx.Err() == nil {
 					s.log.Warn("queue notices", "err", err)
 				}
@@ -487,12 +490,15 @@ func loadSecret(cfg Config) ([]byte, error) {
 	return b, nil
 }
 
-// runRetention applies accounts' retention periods now and then.
+// runRetention applies accounts' retention periods now and then (in a
+// cluster, on the node that leads).
 func (s *Server) runRetention(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.RetentionTick)
 	defer tick.Stop()
 	for {
-		if n, err := retention.Sweep(ctx, s.Store, time.Now()); err != nil && ctx.Err() == nil {
+		if !s.Routing.Leads() {
+			// Another node of the cluster sweeps.
+		} else if n, err := retention.Sweep(ctx, s.Store, time.Now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("retention", "err", err)
 		} else if n > 0 {
 			s.log.Info("retention erased old conversations", "conversations", n)
