@@ -41,6 +41,10 @@ type Runtime struct {
 	// unanswered, leaving alone messages younger than RecoverAfter (their
 	// turn may be under way on another node).
 	RecoverEvery, RecoverAfter time.Duration
+	// Leads, when set, tells whether this node runs those periodic sweeps
+	// (one node of a cluster does; see routing.Engine.Leads). The sweep at
+	// start runs on every node.
+	Leads func() bool
 }
 
 type entry struct {
@@ -104,7 +108,9 @@ func (r *Runtime) Run(ctx context.Context) {
 			case <-ctx.Done():
 				break sweep
 			case <-tick.C:
-				catchUp()
+				if r.Leads == nil || r.Leads() {
+					catchUp()
+				}
 			}
 		}
 	}

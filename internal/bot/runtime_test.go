@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,13 +273,18 @@ flows:
 
 // TestUnansweredQuestionsAreAnsweredWithoutARestart: in a cluster, the node
 // that stored a visitor's question may stop for good before answering it;
-// the others answer it once it is older than a live turn would be.
+// the node that leads the sweeps answers it once it is older than a live
+// turn would be (a node that does not lead leaves it).
 func TestUnansweredQuestionsAreAnsweredWithoutARestart(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	conv, _ := f.store.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateBot})
 	r := newRuntime(f)
 	r.RecoverEvery, r.RecoverAfter = 50*time.Millisecond, 300*time.Millisecond
+	// Another node leads the sweeps at first, then this one does.
+	var leads atomic.Bool
+	var asked atomic.Int64
+	r.Leads = func() bool { asked.Add(1); return leads.Load() }
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { r.Run(runCtx); close(done) }()
@@ -288,6 +294,17 @@ func TestUnansweredQuestionsAreAnsweredWithoutARestart(t *testing.T) {
 		SenderID: f.consumer.ID, Type: parley.MessageText, Text: "How long does delivery take?"}); err != nil {
 		t.Fatal(err)
 	}
+	// Ten sweeps (500 ms), past the question's 300 ms: not this node's to answer.
+	for deadline := time.Now().Add(10 * time.Second); asked.Load() < 10; {
+		if time.Now().After(deadline) {
+			t.Fatal("the runtime never asked whether it leads")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a counter the runtime raises, with a deadline
+	}
+	if msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10); len(msgs) != 1 {
+		t.Fatalf("a node that does not lead answered: %d messages", len(msgs))
+	}
+	leads.Store(true)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		msgs, _ := f.store.ListMessages(ctx, f.account.ID, conv.ID, 0, 10)

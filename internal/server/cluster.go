@@ -37,9 +37,10 @@ func (s *Server) joinCluster() error {
 	}
 	// The node that stored a visitor's message runs the bot's turn
 	// (SubscribeLocal, in Open); every node hears of edits and handoffs,
-	// and answers what a node that stopped for good left unanswered.
+	// and the node that leads the chores answers what a node that stopped
+	// for good left unanswered.
 	s.Bus.Subscribe(s.Bot.Track)
-	s.Bot.RecoverEvery, s.Bot.RecoverAfter = time.Minute, 30*time.Second
+	s.Bot.RecoverEvery, s.Bot.RecoverAfter, s.Bot.Leads = time.Minute, 30*time.Second, s.Routing.Leads
 	// A logout closes the session's sockets on every node (the key is the
 	// token's hash, safe to pass around).
 	s.API.OnLogout = func(key string) {
