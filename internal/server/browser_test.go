@@ -1360,3 +1360,42 @@ func TestAdminManagesTheTeamInTheConsole(t *testing.T) {
 		t.Fatal("an agent sees the admin tab")
 	}
 }
+
+// TestOpeningAConversationSendsOneReadReceipt: the console replays a
+// conversation's history when the agent opens it; it marks the newest
+// visitor message read once, not every message of the history (each
+// receipt is a write and an event in the brand's log).
+func TestOpeningAConversationSendsOneReadReceipt(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	for i := range 5 {
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": fmt.Sprintf("question %d", i+1)}, nil); st != 201 {
+			t.Fatalf("visitor message: %d", st)
+		}
+	}
+	if _, err := ts.Store.ClaimConversation(t.Context(), brand.account.ID, conv.ID, brand.agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	console := consoleLogin(t, ts, brand.agent, ".app")
+	console.openFirst("mine")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.AgentReadSeq == 5
+	})
+	if events := waitEventsNow(ts, brand.account.ID, parley.EventReceiptUpdated); len(events) != 1 {
+		t.Fatalf("%d receipt events for opening a conversation with five unread messages, want 1", len(events))
+	}
+	// A new message while it is open is read at once.
+	var more struct {
+		Message parley.Message `json:"message"`
+	}
+	if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "one more"}, &more); st != 201 || more.Message.Seq == 0 {
+		t.Fatalf("visitor message: %d %+v", st, more)
+	}
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.AgentReadSeq == more.Message.Seq
+	})
+}

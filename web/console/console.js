@@ -9,6 +9,7 @@ const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
 let canned = [];
 let visitorRead = 0; // the visitor's read position in the open conversation
+let readWanted = 0, readSent = 0, readTimer = 0; // the agent's read receipts (markRead)
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0, heartbeat = 0;
 // IDs of the agent's own conversations, followed besides the open one so
@@ -530,10 +531,12 @@ $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
 
 // ---- Conversation --------------------------------------------------------------
 async function openConversation(id) {
+  sendRead(); // what was shown of the last one
   if (current && !following.has(current.id)) send({ type: "unsubscribe", conversation_id: current.id });
   current = await api("GET", "/conversations/" + id);
   lastSeq = 0;
   visitorRead = current.consumer_read_seq;
+  readWanted = readSent = current.agent_read_seq;
   $(".placeholder").hidden = true;
   $(".conversation").hidden = false;
   $(".messages").textContent = "";
@@ -598,8 +601,24 @@ function addMessage(m) {
   }
   $(".messages").append(li);
   $(".messages").scrollTop = $(".messages").scrollHeight;
-  if (m.sender_kind === "consumer") send({ type: "receipt", conversation_id: current.id, kind: "read", seq: m.seq });
+  if (m.sender_kind === "consumer") markRead(m.seq);
   showRead();
+}
+
+// Read receipts: one for the newest visitor message shown, not one per
+// message — opening a conversation replays its whole history, and each
+// receipt is a write and an event.
+function markRead(seq) {
+  readWanted = Math.max(readWanted, seq);
+  if (readWanted > readSent && !readTimer) readTimer = setTimeout(sendRead, 100);
+}
+function sendRead() {
+  clearTimeout(readTimer);
+  readTimer = 0;
+  if (current && readWanted > readSent) {
+    readSent = readWanted;
+    send({ type: "receipt", conversation_id: current.id, kind: "read", seq: readSent });
+  }
 }
 
 // Notes are the team's: shown inline, marked, never sent to the visitor.
