@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -1398,4 +1399,52 @@ func TestOpeningAConversationSendsOneReadReceipt(t *testing.T) {
 		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
 		return c.AgentReadSeq == more.Message.Seq
 	})
+}
+
+// TestAVisitorComingBackSendsOneDeliveredReceipt: the widget replays what
+// the visitor missed while away; it tells the agent "delivered" once, for
+// the newest message, not once per message of the replay.
+func TestAVisitorComingBackSendsOneDeliveredReceipt(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": "", "/other": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	chromedp.Do(b.frame(), chromedp.SendKeys(chromedp.CSS("#text"), "hello?\r"))
+	var conv *parley.Conversation
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		if len(convs) == 1 && convs[0].LastSeq == 1 {
+			conv = convs[0]
+		}
+		return conv != nil
+	})
+	// The visitor leaves the site; the brand answers five times meanwhile.
+	b.do(chromedp.Navigate("about:blank"))
+	var last parley.Message
+	for i := range 5 {
+		var sent struct {
+			Message parley.Message `json:"message"`
+		}
+		if st := ts.withKey(t, brand.apiKey).do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": fmt.Sprintf("answer %d", i+1)}, &sent); st != 201 {
+			t.Fatalf("agent message: %d", st)
+		}
+		last = sent.Message
+	}
+	// Back on another page of the site: the widget catches up.
+	b.do(chromedp.Navigate(page+"/other"), chromedp.WaitVisible(launcher))
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.ConsumerDeliveredSeq == last.Seq
+	})
+	delivered := 0
+	for _, e := range waitEventsNow(ts, brand.account.ID, parley.EventReceiptUpdated) {
+		var r parley.Receipt
+		if json.Unmarshal(e.Data, &r) == nil && r.Side == parley.SideConsumer && r.Kind == parley.ReceiptDelivered {
+			delivered++
+		}
+	}
+	if delivered != 1 {
+		t.Fatalf("%d delivered receipts for five messages caught up at once, want 1", delivered)
+	}
 }

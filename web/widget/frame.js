@@ -225,6 +225,15 @@ function send(frame) {
   if (ws && authed && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
 }
 
+// While the server replays what this page has not seen (after a reload or
+// a reconnect), receipts wait for the end of it: one for the newest
+// message, not one per message of the history.
+let replaying = false;
+function subscribe(afterSeq) {
+  replaying = true;
+  send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: afterSeq });
+}
+
 let pinger = 0;
 function onFrame(f) {
   switch (f.type) {
@@ -235,7 +244,7 @@ function onFrame(f) {
       status(t("online"));
       clearInterval(pinger);
       pinger = setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
-      if (conversationId) send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: lastSeq });
+      if (conversationId) subscribe(lastSeq);
       else if (outbox.length) openConversation();
       break;
     case "opened":
@@ -243,10 +252,12 @@ function onFrame(f) {
       conversationId = f.conversation.id;
       lastSeq = readSeq = deliveredSeq = agentReadSeq = agentDeliveredSeq = 0; // seqs are per conversation
       localStorage.setItem(key("conversation"), conversationId);
-      send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: 0 });
+      subscribe(0);
       break;
     case "subscribed":
+      replaying = false;
       flush();
+      markDelivered();
       markRead();
       break;
     case "message":
@@ -477,9 +488,10 @@ function onMessage(m) {
   if (m.choices && m.choices.length) b.append(choices(m.choices));
   if (m.card) b.append(card(m.card));
   hideTyping();
-  markDelivered();
-  if (open && document.visibilityState === "visible") markRead();
-  else {
+  if (!replaying) markDelivered();
+  if (open && document.visibilityState === "visible") {
+    if (!replaying) markRead();
+  } else {
     unread++;
     toPage({ type: "unread", count: unread, text: `(${unread}) ${t("newMessage")}` });
     chime();
@@ -524,7 +536,7 @@ async function ensureConversation() {
   if (!res.ok) throw new Error("HTTP " + res.status);
   conversationId = (await res.json()).id;
   localStorage.setItem(key("conversation"), conversationId);
-  if (authed) send({ type: "subscribe", id: "sub", conversation_id: conversationId, after_seq: 0 });
+  if (authed) subscribe(0);
   else connect();
   return conversationId;
 }
