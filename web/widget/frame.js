@@ -280,6 +280,7 @@ function onFrame(f) {
       }
       break;
     case "error":
+      if (f.id === "sub") replaying = false; // no replay is coming
       if (f.id === "sub" && f.code === "not_found") { // the conversation is gone (another device, or erased)
         conversationId = null;
         localStorage.removeItem(key("conversation"));
