@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -44,8 +45,24 @@ func (p pool) sql(query string) string {
 	if !p.postgres {
 		return query
 	}
-	return numberPlaceholders(query)
+	if q, ok := numbered.Load(query); ok {
+		return q.(string)
+	}
+	q := numberPlaceholders(query)
+	if len(query) <= maxRemembered {
+		numbered.Store(query, q)
+	}
+	return q
 }
+
+// numbered remembers each query's PostgreSQL form, so that the busiest (a
+// message, a receipt) are not rewritten for every write. The store's
+// queries are constant texts, but for their IN lists of one placeholder
+// per value: a query over maxRemembered bytes (a long list) is rewritten
+// each time instead, which bounds what is kept (a few MB at worst).
+var numbered sync.Map
+
+const maxRemembered = 2048
 
 func (p pool) args(args []any) []any {
 	if !p.postgres {
