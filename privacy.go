@@ -16,7 +16,15 @@ type AuditEntry struct {
 	Status    int       `json:"status"`
 }
 
-// Erased replaces the data of events and webhook payloads whose personal
-// content was erased: the log keeps its seq and type, so cursors and
-// metrics still work, without anything about the person.
+// Erased replaces the data of webhook payloads whose personal content was
+// erased, and is where an erased event's data starts: the log keeps its seq
+// and type, so cursors still work, without anything about the person.
 const Erased = `{"erased":true}`
+
+// ErasureKeeps names the fields an erased event keeps beside "erased". They
+// say what happened — a conversation's state, skill, agent and why it was
+// queued again, which kind of participant sent a message, a CSAT score,
+// whether a bot's answer helped — never who the visitor is or what anyone
+// said, and the metrics are computed from them: a conversation erased on
+// request or by retention still counts in the dashboard of its month.
+var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "sender_kind", "score", "helpful"}

@@ -172,9 +172,10 @@ type Store interface {
 	ScanEvents(ctx context.Context, accountID string, from, to time.Time, fn func(*Event) error) error
 
 	// Privacy. EraseConversations deletes the conversations' messages,
-	// notes, attachments and bot sessions and strips their events and
-	// webhook payloads of content (Erased); the conversation rows stay,
-	// for metrics. EraseConsumer does that for all of a visitor's
+	// notes, attachments and bot sessions, strips their events of content
+	// but for the fields metrics read (ErasureKeeps) and their webhook
+	// payloads of everything (Erased); the conversation rows stay, for
+	// metrics. EraseConsumer does that for all of a visitor's
 	// conversations, strips their consumer events, blanks the visitor's
 	// name, email, external ID and attributes, and writes consumer.erased.
 	EraseConversations(ctx context.Context, accountID string, ids []string) error

@@ -104,6 +104,18 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	q := analytics.Query{From: t0, To: t0.Add(3 * time.Hour), Bucket: "hour"}
 	r, err := analytics.Compute(ctx, s, acc.ID, q, capacity)
 	must(err)
+	// Erasing the visitor — on request, or retention expiring their
+	// conversations — takes what was said, not what happened: every number
+	// of the morning stays. The numbers themselves are checked below.
+	before := reportsOf(t, s, acc.ID, q, billing.ID, a1.ID, capacity)
+	at(4 * time.Hour)
+	must(s.EraseConsumer(ctx, acc.ID, visitor.ID))
+	if after := reportsOf(t, s, acc.ID, q, billing.ID, a1.ID, capacity); after != before {
+		t.Errorf("erasing the visitor changed the metrics:\nbefore %s\nafter  %s", before, after)
+	}
+	if ms, _ := s.ListMessages(ctx, acc.ID, c1.ID, 0, 10); len(ms) != 0 {
+		t.Fatalf("the erased conversation keeps %d messages", len(ms))
+	}
 	tt := r.Totals
 	check := func(name string, got, want any) {
 		t.Helper()
@@ -168,6 +180,26 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("A1 closed total", r.Totals.Closed, 2)
 	check("A1 CSAT total", r.Totals.CSATMean, 4.5)
 	check("A1 only", len(r.Agents), 1)
+}
+
+// reportsOf is the JSON of the report for q, for q's skill alone and for
+// one agent's conversations.
+func reportsOf(t *testing.T, s parley.Store, accountID string, q analytics.Query, skill, agent string, capacity map[string]int) string {
+	t.Helper()
+	var all []*analytics.Report
+	for _, f := range [][2]string{{"", ""}, {skill, ""}, {"", agent}} {
+		q.Skill, q.Agent = f[0], f[1]
+		r, err := analytics.Compute(context.Background(), s, accountID, q, capacity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r)
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestMetricsQueriesAreChecked(t *testing.T) {

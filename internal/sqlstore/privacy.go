@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,7 @@ func (tx *writeTx) eraseConversations(accountID string, ids []string) ([]string,
 		`DELETE FROM notes WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM attachments WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM bot_sessions WHERE account_id = ? AND conversation_id IN ` + in,
-		`UPDATE events SET data = '` + parley.Erased + `' WHERE account_id = ? AND conversation_id IN ` + in,
+		`UPDATE events SET data = ` + erasedEventData(tx.db.postgres) + ` WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE webhook_deliveries SET payload = '` + parley.Erased + `' WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE conversations SET erased = 1, close_reason = '', csat_comment = '' WHERE account_id = ? AND id IN ` + in,
 	} {
@@ -50,6 +51,31 @@ func (tx *writeTx) eraseConversations(accountID string, ids []string) ([]string,
 		}
 	}
 	return files, nil
+}
+
+// erasedEventData is the SQL expression an erased event's data becomes:
+// {"erased":true} with those fields of parley.ErasureKeeps that the event
+// has. Both forms drop a field the event lacks because its value is null:
+// SQLite's JSON merge patch removes it, PostgreSQL's jsonb_strip_nulls too.
+func erasedEventData(postgres bool) string {
+	var b strings.Builder
+	if postgres {
+		b.WriteString(`jsonb_strip_nulls(jsonb_build_object('erased', true`)
+		for _, f := range parley.ErasureKeeps {
+			fmt.Fprintf(&b, `, '%s', data::jsonb -> '%s'`, f, f)
+		}
+		b.WriteString(`))::text`)
+		return b.String()
+	}
+	b.WriteString(`json_patch('{"erased":true}', json_object(`)
+	for i, f := range parley.ErasureKeeps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `'%s', json(data -> '$.%s')`, f, f)
+	}
+	b.WriteString(`))`)
+	return b.String()
 }
 
 func (db *DB) removeBlobs(accountID string, files []string) {
@@ -105,7 +131,7 @@ func (db *DB) EraseConsumer(ctx context.Context, accountID, consumerID string) e
 		}
 		// The visitor's own events (created, updated, identity) name them.
 		like := `%"` + consumerID + `"%`
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE events SET data = '`+parley.Erased+`' WHERE account_id = ? AND conversation_id = '' AND data LIKE ?`, accountID, like); err != nil {
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE events SET data = `+erasedEventData(tx.db.postgres)+` WHERE account_id = ? AND conversation_id = '' AND data LIKE ?`, accountID, like); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE webhook_deliveries SET payload = '`+parley.Erased+`' WHERE account_id = ? AND conversation_id = '' AND payload LIKE ?`, accountID, like); err != nil {

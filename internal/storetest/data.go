@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -202,9 +203,20 @@ func testExportsAndErasure(t *testing.T, open Opener) {
 	if ms, err := s.ListMessages(ctx, f.account.ID, f.conversation.ID, 0, 10); err != nil || len(ms) != 0 {
 		t.Fatalf("after erasure: %d messages, %v", len(ms), err)
 	}
-	evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventMessageCreated}, Limit: 10})
-	if len(evs) != 2 || string(evs[0].Data) != parley.Erased {
-		t.Fatalf("message events after erasure: %d, %s", len(evs), evs[0].Data)
+	// The events keep what happened (metrics read it), not what was said.
+	evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventMessageCreated, parley.EventConversationClosed}, Limit: 10})
+	if len(evs) != 3 {
+		t.Fatalf("%d message and close events after erasure", len(evs))
+	}
+	for i, want := range []map[string]any{
+		{"erased": true, "sender_kind": "consumer"},
+		{"erased": true, "sender_kind": "consumer"},
+		{"erased": true, "state": "closed"},
+	} {
+		var got map[string]any
+		if err := json.Unmarshal(evs[i].Data, &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s event after erasure: %s (%v), want %v", evs[i].Type, evs[i].Data, err, want)
+		}
 	}
 	if expired, _ := s.ExpiredConversations(ctx, f.account.ID, time.Now().Add(time.Minute), 10); len(expired) != 0 {
 		t.Fatalf("an erased conversation is still listed: %v", expired)
