@@ -7,14 +7,11 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/tidwall/gjson"
 )
 
 // Query says what to compute.
@@ -147,31 +144,6 @@ type Report struct {
 	Agents  []*Agent  `json:"agents"`
 }
 
-// conv is what the log says about one conversation.
-type conv struct {
-	openedAt, queuedAt, assignedAt, closedAt time.Time
-	withBot, handedOff, hadAgent             bool
-	skill, assignee                          string
-	firstAgentMsg                            time.Time
-	messages                                 int
-	csat                                     int
-	assignedFrom                             map[string]time.Time // agent → when their current assignment began
-	agentTime                                map[string]float64   // agent → seconds assigned within the range
-}
-
-// eventConversation is the part of a conversation event that matters here
-// (the fields state, skill, assignee_id and requeue_reason).
-type eventConversation struct {
-	State      parley.ConversationState
-	Skill      string
-	AssigneeID string
-	Reason     string
-}
-
-type eventMessage struct {
-	SenderKind parley.SenderKind
-}
-
 // Compute builds the report. capacity maps agent IDs to their maximum
 // concurrent conversations (for utilisation).
 func Compute(ctx context.Context, store parley.Store, accountID string, q Query, capacity map[string]int) (*Report, error) {
@@ -181,269 +153,23 @@ func Compute(ctx context.Context, store parley.Store, accountID string, q Query,
 	if q.Lookback <= 0 {
 		q.Lookback = 7 * 24 * time.Hour
 	}
+	// Counted events fall into the report's buckets; those before the
+	// range only tell the history of the conversations in it.
 	step := q.step()
-	r := &Report{From: q.From, To: q.To, Bucket: q.Bucket}
-	for t := q.From; t.Before(q.To); t = t.Add(step) {
-		r.Buckets = append(r.Buckets, &Bucket{Start: t})
-	}
-	bucket := func(t time.Time) *Bucket {
+	f := newFolding(func(t time.Time) (time.Time, bool) {
 		if t.Before(q.From) || !t.Before(q.To) {
-			return nil
+			return time.Time{}, false
 		}
-		return r.Buckets[int(t.Sub(q.From)/step)]
-	}
-	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(q.From) && t.Before(q.To) }
-	convs := map[string]*conv{}
-	agents := map[string]*Agent{}
-	agent := func(id string) *Agent {
-		if agents[id] == nil {
-			agents[id] = &Agent{ID: id}
-		}
-		return agents[id]
-	}
-	// Time an agent holds a conversation, clipped to the range.
-	hold := func(c *conv, who string, until time.Time) {
-		start, ok := c.assignedFrom[who]
-		if !ok {
-			return
-		}
-		delete(c.assignedFrom, who)
-		if start.Before(q.From) {
-			start = q.From
-		}
-		if until.After(q.To) {
-			until = q.To
-		}
-		if until.After(start) {
-			c.agentTime[who] += until.Sub(start).Seconds()
-		}
-	}
-	t := &r.Totals
+		return q.From.Add(t.Sub(q.From) / step * step), true
+	})
 	err := store.ScanEvents(ctx, accountID, q.From.Add(-q.Lookback), q.To, func(e *parley.Event) error {
-		at := e.CreatedAt
-		c := convs[e.ConversationID]
-		if c == nil && e.ConversationID != "" {
-			c = &conv{assignedFrom: map[string]time.Time{}, agentTime: map[string]float64{}}
-			convs[e.ConversationID] = c
-		}
-		switch e.Type {
-		case parley.EventConversationOpened, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
-			f := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason")
-			ec := eventConversation{State: parley.ConversationState(f[0].Str), Skill: f[1].Str, AssigneeID: f[2].Str, Reason: f[3].Str}
-			if ec.Skill != "" || e.Type == parley.EventConversationRequeued {
-				c.skill = ec.Skill
-			}
-			switch e.Type {
-			case parley.EventConversationOpened:
-				c.openedAt = at
-				c.withBot = ec.State == parley.StateBot
-				if ec.State == parley.StateQueued {
-					c.queuedAt = at
-				}
-			case parley.EventConversationRequeued:
-				if c.queuedAt.IsZero() {
-					c.queuedAt = at
-				}
-				if ec.Reason == "bot_handoff" || ec.Reason == "bot_disabled" {
-					c.handedOff = true
-				}
-				if c.assignee != "" {
-					hold(c, c.assignee, at)
-					c.assignee = ""
-				}
-			case parley.EventConversationAssigned:
-				if c.assignee != "" && c.assignee != ec.AssigneeID {
-					hold(c, c.assignee, at)
-				}
-				if c.assignedAt.IsZero() {
-					c.assignedAt = at
-					if c.queuedAt.IsZero() { // taken over from the bot without a queue
-						c.queuedAt = at
-					}
-				}
-				c.hadAgent, c.assignee = true, ec.AssigneeID
-				c.assignedFrom[ec.AssigneeID] = at
-				if in(at) && (q.Agent == "" || q.Agent == ec.AssigneeID) && (q.Skill == "" || q.Skill == c.skill) {
-					agent(ec.AssigneeID).Assigned++
-				}
-			case parley.EventConversationClosed:
-				c.closedAt = at
-				if c.assignee != "" {
-					hold(c, c.assignee, at)
-				}
-			}
-		case parley.EventMessageCreated:
-			// Most of a month's events are messages, and only who sent each
-			// matters here: reading that one field, which comes early in the
-			// event, instead of decoding the whole message halves the
-			// dashboard's time (BenchmarkMetricsMillionEvents).
-			kind := gjson.GetBytes(e.Data, "sender_kind")
-			if kind.Type != gjson.String {
-				return nil
-			}
-			m := eventMessage{SenderKind: parley.SenderKind(kind.Str)}
-			if m.SenderKind != parley.SenderSystem {
-				c.messages++
-			}
-			if m.SenderKind == parley.SenderAgent && c.firstAgentMsg.IsZero() {
-				c.firstAgentMsg = at
-			}
-			if b := bucket(at); b != nil && m.SenderKind != parley.SenderSystem {
-				b.Messages++
-			}
-		case parley.EventCSATSubmitted:
-			var s struct {
-				Score int `json:"score"`
-			}
-			if json.Unmarshal(e.Data, &s) == nil && s.Score >= 1 && s.Score <= 5 {
-				c.csat = s.Score
-			}
-		case parley.EventBotHandoff:
-			if in(at) && q.Agent == "" {
-				t.BotHandoffs++
-				if b := bucket(at); b != nil {
-					b.BotHandoffs++
-				}
-			}
-		case parley.EventBotAnswered:
-			if in(at) && q.Agent == "" {
-				t.BotAnswered++
-			}
-		case parley.EventBotMissed:
-			if in(at) && q.Agent == "" {
-				t.BotMissed++
-			}
-		case parley.EventBotFeedback:
-			var f struct {
-				Helpful bool `json:"helpful"`
-			}
-			if in(at) && q.Agent == "" && json.Unmarshal(e.Data, &f) == nil {
-				if f.Helpful {
-					t.BotHelpful++
-				} else {
-					t.BotUnhelpful++
-				}
-			}
-		case parley.EventWidgetLoaded:
-			if in(at) && q.Skill == "" && q.Agent == "" {
-				t.WidgetLoads++
-			}
-		case parley.EventWidgetOpened:
-			if in(at) && q.Skill == "" && q.Agent == "" {
-				t.WidgetOpens++
-			}
-		case parley.EventWidgetTampered, parley.EventWidgetSuspected:
-			if in(at) && q.Skill == "" && q.Agent == "" {
-				t.WidgetTamper++
-			}
-		}
+		f.event(e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Conversations still held at the end of the range count until then.
-	var msgs, closedWithMsgs int
-	var waits, frts, handles []float64
-	var csat []int
-	botOpened := 0
-	for _, c := range convs {
-		for who := range c.assignedFrom {
-			hold(c, who, q.To)
-		}
-		for who, secs := range c.agentTime {
-			if q.Agent == "" || q.Agent == who {
-				agent(who).ConversationHrs += secs / 3600
-			}
-		}
-		if q.Skill != "" && c.skill != q.Skill {
-			continue
-		}
-		if q.Agent != "" && c.assignee != q.Agent && !(c.hadAgent && c.agentTime[q.Agent] > 0) {
-			continue
-		}
-		if in(c.openedAt) {
-			t.Opened++
-			bucket(c.openedAt).Opened++
-			if c.withBot {
-				botOpened++
-			}
-		}
-		if in(c.assignedAt) && !c.queuedAt.IsZero() {
-			w := c.assignedAt.Sub(c.queuedAt).Seconds()
-			waits = append(waits, w)
-			b := bucket(c.assignedAt)
-			b.waits = append(b.waits, w)
-		}
-		if in(c.firstAgentMsg) && !c.queuedAt.IsZero() {
-			f := c.firstAgentMsg.Sub(c.queuedAt).Seconds()
-			frts = append(frts, f)
-			b := bucket(c.firstAgentMsg)
-			b.frts = append(b.frts, f)
-			if c.assignee != "" {
-				agent(c.assignee).frt = append(agent(c.assignee).frt, f)
-			}
-		}
-		if in(c.closedAt) {
-			t.Closed++
-			b := bucket(c.closedAt)
-			b.Closed++
-			msgs += c.messages
-			closedWithMsgs++
-			if c.withBot {
-				t.BotConversations++
-				if !c.hadAgent && !c.handedOff {
-					t.BotContained++
-					b.BotContained++
-				}
-			}
-			if c.hadAgent && !c.assignedAt.IsZero() {
-				h := c.closedAt.Sub(c.assignedAt).Seconds()
-				handles = append(handles, h)
-				if c.assignee != "" {
-					a := agent(c.assignee)
-					a.handle = append(a.handle, h)
-					a.Closed++
-				}
-			}
-			if c.csat > 0 {
-				csat = append(csat, c.csat)
-				b.csat = append(b.csat, c.csat)
-				t.CSATDistribution[c.csat-1]++
-				if c.assignee != "" {
-					agent(c.assignee).csat = append(agent(c.assignee).csat, c.csat)
-				}
-			}
-		}
-	}
-	t.QueueWait, t.FirstResponse, t.HandleTime = stat(waits), stat(frts), stat(handles)
-	if closedWithMsgs > 0 {
-		t.MessagesPerConversation = round2(float64(msgs) / float64(closedWithMsgs))
-	}
-	t.CSATMean, t.CSATCount = meanInt(csat), len(csat)
-	if t.BotConversations > 0 {
-		t.ContainmentRate = round2(float64(t.BotContained) / float64(t.BotConversations))
-	}
-	if botOpened > 0 {
-		t.HandoffRate = round2(float64(t.BotHandoffs) / float64(botOpened))
-	}
-	for _, b := range r.Buckets {
-		b.QueueWaitMean, b.FirstResponseAvg, b.CSATMean = stat(b.waits).Mean, stat(b.frts).Mean, meanInt(b.csat)
-	}
-	hours := q.To.Sub(q.From).Hours()
-	for _, a := range agents {
-		if q.Agent != "" && a.ID != q.Agent {
-			continue
-		}
-		a.FirstResponse, a.HandleTime, a.CSATMean, a.CSATCount = stat(a.frt), stat(a.handle), meanInt(a.csat), len(a.csat)
-		if c := capacity[a.ID]; c > 0 {
-			a.Utilisation = round2(a.ConversationHrs / (float64(c) * hours))
-		}
-		a.ConversationHrs = round2(a.ConversationHrs)
-		r.Agents = append(r.Agents, a)
-	}
-	sort.Slice(r.Agents, func(i, j int) bool { return r.Agents[i].ID < r.Agents[j].ID })
-	return r, nil
+	return report(q, f.convs, f.counts, capacity), nil
 }
 
 func meanInt(xs []int) float64 {

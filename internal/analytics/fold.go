@@ -1,0 +1,198 @@
+package analytics
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/tidwall/gjson"
+)
+
+// Facts is what the event log says about one conversation, whatever range
+// a report asks for: the report picks from it (report.go). The rollup
+// keeps each conversation's facts in the store (rollup.go), so that a
+// report reads one row per conversation instead of its twenty-odd events.
+type Facts struct {
+	ConversationID string
+	OpenedAt       time.Time
+	QueuedAt       time.Time // first waited for a person (opened in the queue, a handoff, or taken from the bot)
+	AssignedAt     time.Time // first assignment
+	FirstReplyAt   time.Time // the first agent message
+	ClosedAt       time.Time
+	WithBot        bool // opened with the bot
+	HandedOff      bool // the bot handed it to people
+	HadAgent       bool
+	Skill          string // the latest
+	Assignee       string // the latest; kept at close, cleared when queued again
+	Messages       int    // visitor, agent and bot messages (not system notices)
+	CSAT           int    // 1–5, 0 when not rated
+	Holds          []Hold // each assignment, in order
+}
+
+// Hold is one agent's assignment to a conversation.
+type Hold struct {
+	Agent string    `json:"agent"`
+	Skill string    `json:"skill,omitempty"` // the conversation's skill when it was assigned
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"` // zero while held
+}
+
+// Counts are the events of one slot of time that a report counts without
+// looking at their conversation's history.
+type Counts struct {
+	Messages                 int // visitor, agent and bot messages
+	BotHandoffs, BotAnswered int
+	BotMissed                int
+	BotHelpful, BotUnhelpful int
+	WidgetLoads, WidgetOpens int
+	WidgetTamper             int // widget.tampered and widget.suspected_tamper
+}
+
+func (c *Counts) add(o *Counts) {
+	c.Messages += o.Messages
+	c.BotHandoffs += o.BotHandoffs
+	c.BotAnswered += o.BotAnswered
+	c.BotMissed += o.BotMissed
+	c.BotHelpful += o.BotHelpful
+	c.BotUnhelpful += o.BotUnhelpful
+	c.WidgetLoads += o.WidgetLoads
+	c.WidgetOpens += o.WidgetOpens
+	c.WidgetTamper += o.WidgetTamper
+}
+
+// folding reads events, in seq order, into facts and counts. Counts are
+// kept per slot: the slot function maps an event's time to the start of
+// its slot (an hour for the rollup, a report's bucket for a scan), or
+// reports false to leave the event uncounted.
+type folding struct {
+	convs  map[string]*Facts
+	counts map[time.Time]*Counts
+	slot   func(time.Time) (time.Time, bool)
+}
+
+func newFolding(slot func(time.Time) (time.Time, bool)) *folding {
+	return &folding{convs: map[string]*Facts{}, counts: map[time.Time]*Counts{}, slot: slot}
+}
+
+func hourSlot(t time.Time) (time.Time, bool) { return t.UTC().Truncate(time.Hour), true }
+
+func (f *folding) count(at time.Time) *Counts {
+	s, ok := f.slot(at)
+	if !ok {
+		return &Counts{} // counted nowhere
+	}
+	c := f.counts[s]
+	if c == nil {
+		c = &Counts{}
+		f.counts[s] = c
+	}
+	return c
+}
+
+// conv returns the facts of a conversation, new ones if it is not known.
+func (f *folding) conv(id string) *Facts {
+	c := f.convs[id]
+	if c == nil {
+		c = &Facts{ConversationID: id}
+		f.convs[id] = c
+	}
+	return c
+}
+
+// release ends the current assignment at t.
+func (c *Facts) release(t time.Time) {
+	if n := len(c.Holds); n > 0 && c.Holds[n-1].Until.IsZero() {
+		c.Holds[n-1].Until = t
+	}
+}
+
+func (f *folding) event(e *parley.Event) {
+	at := e.CreatedAt
+	switch e.Type {
+	case parley.EventConversationOpened, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
+		if e.ConversationID == "" {
+			return
+		}
+		c := f.conv(e.ConversationID)
+		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason")
+		state, skill, assignee, reason := parley.ConversationState(d[0].Str), d[1].Str, d[2].Str, d[3].Str
+		if skill != "" || e.Type == parley.EventConversationRequeued {
+			c.Skill = skill
+		}
+		switch e.Type {
+		case parley.EventConversationOpened:
+			c.OpenedAt = at
+			c.WithBot = state == parley.StateBot
+			if state == parley.StateQueued {
+				c.QueuedAt = at
+			}
+		case parley.EventConversationRequeued:
+			if c.QueuedAt.IsZero() {
+				c.QueuedAt = at
+			}
+			if reason == "bot_handoff" || reason == "bot_disabled" {
+				c.HandedOff = true
+			}
+			c.release(at)
+			c.Assignee = ""
+		case parley.EventConversationAssigned:
+			c.release(at)
+			if c.AssignedAt.IsZero() {
+				c.AssignedAt = at
+				if c.QueuedAt.IsZero() { // taken over from the bot without a queue
+					c.QueuedAt = at
+				}
+			}
+			c.HadAgent, c.Assignee = true, assignee
+			c.Holds = append(c.Holds, Hold{Agent: assignee, Skill: c.Skill, From: at})
+		case parley.EventConversationClosed:
+			c.ClosedAt = at
+			c.release(at)
+		}
+	case parley.EventMessageCreated:
+		// Most of a month's events are messages, and only who sent each
+		// matters here: reading that one field, which comes early in the
+		// event, instead of decoding the whole message halves the
+		// dashboard's time (BenchmarkMetricsMillionEvents).
+		kind := gjson.GetBytes(e.Data, "sender_kind")
+		if kind.Type != gjson.String || parley.SenderKind(kind.Str) == parley.SenderSystem || e.ConversationID == "" {
+			return
+		}
+		c := f.conv(e.ConversationID)
+		c.Messages++
+		if parley.SenderKind(kind.Str) == parley.SenderAgent && c.FirstReplyAt.IsZero() {
+			c.FirstReplyAt = at
+		}
+		f.count(at).Messages++
+	case parley.EventCSATSubmitted:
+		var s struct {
+			Score int `json:"score"`
+		}
+		if e.ConversationID != "" && json.Unmarshal(e.Data, &s) == nil && s.Score >= 1 && s.Score <= 5 {
+			f.conv(e.ConversationID).CSAT = s.Score
+		}
+	case parley.EventBotHandoff:
+		f.count(at).BotHandoffs++
+	case parley.EventBotAnswered:
+		f.count(at).BotAnswered++
+	case parley.EventBotMissed:
+		f.count(at).BotMissed++
+	case parley.EventBotFeedback:
+		var fb struct {
+			Helpful bool `json:"helpful"`
+		}
+		if json.Unmarshal(e.Data, &fb) == nil {
+			if fb.Helpful {
+				f.count(at).BotHelpful++
+			} else {
+				f.count(at).BotUnhelpful++
+			}
+		}
+	case parley.EventWidgetLoaded:
+		f.count(at).WidgetLoads++
+	case parley.EventWidgetOpened:
+		f.count(at).WidgetOpens++
+	case parley.EventWidgetTampered, parley.EventWidgetSuspected:
+		f.count(at).WidgetTamper++
+	}
+}

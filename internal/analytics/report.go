@@ -1,0 +1,167 @@
+package analytics
+
+import (
+	"sort"
+	"time"
+)
+
+// report picks the range's metrics from the facts of its conversations and
+// the counts of its slots (each slot wholly inside one bucket, or outside
+// the range).
+func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capacity map[string]int) *Report {
+	step := q.step()
+	r := &Report{From: q.From, To: q.To, Bucket: q.Bucket}
+	for t := q.From; t.Before(q.To); t = t.Add(step) {
+		r.Buckets = append(r.Buckets, &Bucket{Start: t})
+	}
+	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(q.From) && t.Before(q.To) }
+	bucket := func(t time.Time) *Bucket { return r.Buckets[int(t.Sub(q.From)/step)] }
+	agents := map[string]*Agent{}
+	agent := func(id string) *Agent {
+		if agents[id] == nil {
+			agents[id] = &Agent{ID: id}
+		}
+		return agents[id]
+	}
+	t := &r.Totals
+
+	// Events counted by when they happened.
+	for at, c := range counts {
+		if !in(at) {
+			continue
+		}
+		b := bucket(at)
+		b.Messages += c.Messages
+		if q.Agent == "" {
+			t.BotHandoffs += c.BotHandoffs
+			b.BotHandoffs += c.BotHandoffs
+			t.BotAnswered += c.BotAnswered
+			t.BotMissed += c.BotMissed
+			t.BotHelpful += c.BotHelpful
+			t.BotUnhelpful += c.BotUnhelpful
+		}
+		if q.Agent == "" && q.Skill == "" {
+			t.WidgetLoads += c.WidgetLoads
+			t.WidgetOpens += c.WidgetOpens
+			t.WidgetTamper += c.WidgetTamper
+		}
+	}
+
+	// Conversations, by what happened to each in the range.
+	var msgs, closedWithMsgs int
+	var waits, frts, handles []float64
+	var csat []int
+	botOpened := 0
+	for _, c := range convs {
+		// Each agent's time on it within the range; a hold still going
+		// counts until the range ends.
+		agentTime := map[string]float64{}
+		for _, h := range c.Holds {
+			if in(h.From) && (q.Agent == "" || q.Agent == h.Agent) && (q.Skill == "" || q.Skill == h.Skill) {
+				agent(h.Agent).Assigned++
+			}
+			from, until := h.From, h.Until
+			if from.Before(q.From) {
+				from = q.From
+			}
+			if until.IsZero() || until.After(q.To) {
+				until = q.To
+			}
+			if until.After(from) {
+				agentTime[h.Agent] += until.Sub(from).Seconds()
+			}
+		}
+		for who, secs := range agentTime {
+			if q.Agent == "" || q.Agent == who {
+				agent(who).ConversationHrs += secs / 3600
+			}
+		}
+		if q.Skill != "" && c.Skill != q.Skill {
+			continue
+		}
+		if q.Agent != "" && c.Assignee != q.Agent && !(c.HadAgent && agentTime[q.Agent] > 0) {
+			continue
+		}
+		if in(c.OpenedAt) {
+			t.Opened++
+			bucket(c.OpenedAt).Opened++
+			if c.WithBot {
+				botOpened++
+			}
+		}
+		if in(c.AssignedAt) && !c.QueuedAt.IsZero() {
+			w := c.AssignedAt.Sub(c.QueuedAt).Seconds()
+			waits = append(waits, w)
+			b := bucket(c.AssignedAt)
+			b.waits = append(b.waits, w)
+		}
+		if in(c.FirstReplyAt) && !c.QueuedAt.IsZero() {
+			f := c.FirstReplyAt.Sub(c.QueuedAt).Seconds()
+			frts = append(frts, f)
+			b := bucket(c.FirstReplyAt)
+			b.frts = append(b.frts, f)
+			if c.Assignee != "" {
+				agent(c.Assignee).frt = append(agent(c.Assignee).frt, f)
+			}
+		}
+		if in(c.ClosedAt) {
+			t.Closed++
+			b := bucket(c.ClosedAt)
+			b.Closed++
+			msgs += c.Messages
+			closedWithMsgs++
+			if c.WithBot {
+				t.BotConversations++
+				if !c.HadAgent && !c.HandedOff {
+					t.BotContained++
+					b.BotContained++
+				}
+			}
+			if c.HadAgent && !c.AssignedAt.IsZero() {
+				h := c.ClosedAt.Sub(c.AssignedAt).Seconds()
+				handles = append(handles, h)
+				if c.Assignee != "" {
+					a := agent(c.Assignee)
+					a.handle = append(a.handle, h)
+					a.Closed++
+				}
+			}
+			if c.CSAT > 0 {
+				csat = append(csat, c.CSAT)
+				b.csat = append(b.csat, c.CSAT)
+				t.CSATDistribution[c.CSAT-1]++
+				if c.Assignee != "" {
+					agent(c.Assignee).csat = append(agent(c.Assignee).csat, c.CSAT)
+				}
+			}
+		}
+	}
+	t.QueueWait, t.FirstResponse, t.HandleTime = stat(waits), stat(frts), stat(handles)
+	if closedWithMsgs > 0 {
+		t.MessagesPerConversation = round2(float64(msgs) / float64(closedWithMsgs))
+	}
+	t.CSATMean, t.CSATCount = meanInt(csat), len(csat)
+	if t.BotConversations > 0 {
+		t.ContainmentRate = round2(float64(t.BotContained) / float64(t.BotConversations))
+	}
+	if botOpened > 0 {
+		t.HandoffRate = round2(float64(t.BotHandoffs) / float64(botOpened))
+	}
+	for _, b := range r.Buckets {
+		b.QueueWaitMean, b.FirstResponseAvg, b.CSATMean = stat(b.waits).Mean, stat(b.frts).Mean, meanInt(b.csat)
+	}
+	hours := q.To.Sub(q.From).Hours()
+	for _, a := range agents {
+		if q.Agent != "" && a.ID != q.Agent {
+			continue
+		}
+		a.FirstResponse, a.HandleTime, a.CSATMean, a.CSATCount = stat(a.frt), stat(a.handle), meanInt(a.csat), len(a.csat)
+		if c := capacity[a.ID]; c > 0 {
+			a.Utilisation = round2(a.ConversationHrs / (float64(c) * hours))
+		}
+		a.ConversationHrs = round2(a.ConversationHrs)
+		r.Agents = append(r.Agents, a)
+	}
+	sort.Slice(r.Agents, func(i, j int) bool { return r.Agents[i].ID < r.Agents[j].ID })
+	return r
+}
