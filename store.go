@@ -188,6 +188,18 @@ type Store interface {
 	// the entry with ID before ("" from the newest).
 	ListAudit(ctx context.Context, accountID, before string, limit int) ([]*AuditEntry, error)
 
+	// Metrics rollup (internal/analytics/rollup.go). RollupCursor is the
+	// seq of the last event the account's rollup has read (0: none);
+	// RollupRows returns the rows of a kind with those items, in no order;
+	// ScanRollup calls fn for every row with End >= from and Start < to;
+	// SaveRollup writes rows (replacing those with the same kind and item)
+	// and moves the cursor from one seq to another in one transaction, or
+	// fails with ECONFLICT, writing nothing, when the cursor is not at from.
+	RollupCursor(ctx context.Context, accountID string) (int64, error)
+	RollupRows(ctx context.Context, accountID, kind string, items []string) ([]*RollupRow, error)
+	ScanRollup(ctx context.Context, accountID string, from, to time.Time, fn func(*RollupRow) error) error
+	SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq int64, rows []*RollupRow) error
+
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,
 	// for example); it sets e.Seq and e.CreatedAt.

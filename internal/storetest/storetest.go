@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"WebhookOutbox", testWebhookOutbox},
 		{"ExportsAndErasure", testExportsAndErasure},
 		{"AuditAndAdminLists", testAuditAndAdminLists},
+		{"MetricsRollup", testMetricsRollup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
