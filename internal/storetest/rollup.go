@@ -75,7 +75,7 @@ func testMetricsRollup(t *testing.T, open Opener) {
 	}{
 		{t0, t0.Add(24 * time.Hour), []string{"conversation:c1", "conversation:c2", "hour:2026-11-02T09:00:00Z"}},
 		{t0.Add(90 * time.Minute), t0.Add(24 * time.Hour), []string{"conversation:c2"}}, // c1 and the hour ended before
-		{t0.Add(-time.Hour), t0, nil},                                                      // nothing had started
+		{t0.Add(-time.Hour), t0, nil}, // nothing had started
 		{t0.Add(time.Hour), t0.Add(2 * time.Hour), []string{"conversation:c1", "hour:2026-11-02T09:00:00Z"}},
 	} {
 		if got := scan(a.account.ID, c.from, c.to); !slices.Equal(got, c.want) {
