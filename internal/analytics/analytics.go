@@ -145,8 +145,26 @@ type Report struct {
 }
 
 // Compute builds the report. capacity maps agent IDs to their maximum
-// concurrent conversations (for utilisation).
+// concurrent conversations (for utilisation). A range of whole hours (UTC)
+// is read from the rollup (rollup.go); another, or one the rollup is too
+// far behind for, from the event log (ComputeFromLog).
 func Compute(ctx context.Context, store parley.Store, accountID string, q Query, capacity map[string]int) (*Report, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if q.From.Equal(q.From.Truncate(time.Hour)) && q.To.Equal(q.To.Truncate(time.Hour)) {
+		r, ok, err := computeFromRollup(ctx, store, accountID, q, capacity)
+		if err != nil || ok {
+			return r, err
+		}
+	}
+	return ComputeFromLog(ctx, store, accountID, q, capacity)
+}
+
+// ComputeFromLog builds the report from the events of the range and of
+// q.Lookback before it: a conversation that began before that is seen only
+// in part.
+func ComputeFromLog(ctx context.Context, store parley.Store, accountID string, q Query, capacity map[string]int) (*Report, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}

@@ -75,6 +75,15 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	say(4*m, c1, parley.SenderConsumer, visitor.ID)
 	closeAt(30*m, c1)
 	rate(31*m, c1, 5)
+	// The rollup reads the log now and then; reports read its rows and
+	// the events after them.
+	rollUp := func() {
+		t.Helper()
+		if _, err := analytics.RollUp(ctx, s, acc.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rollUp()
 	// C2 (billing): queued 09:10, A2 at 09:16, first reply 09:20, closed 10:10, CSAT 3.
 	c2 := open(10*m, parley.StateQueued, billing.ID)
 	say(10*m, c2, parley.SenderConsumer, visitor.ID)
@@ -87,6 +96,7 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	say(60*m, c3, parley.SenderConsumer, visitor.ID)
 	say(60*m+time.Second, c3, parley.SenderBot, "bot")
 	closeAt(65*m, c3)
+	rollUp()
 	// C4: the bot from 10:20, handoff 10:21, A1 at 10:25, reply 10:26, closed 11:00, CSAT 4.
 	c4 := open(80*m, parley.StateBot, "")
 	say(80*m, c4, parley.SenderConsumer, visitor.ID)
@@ -107,11 +117,21 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	// Erasing the visitor — on request, or retention expiring their
 	// conversations — takes what was said, not what happened: every number
 	// of the morning stays. The numbers themselves are checked below.
-	before := reportsOf(t, s, acc.ID, q, billing.ID, a1.ID, capacity)
+	before := reportsOf(t, analytics.Compute, s, acc.ID, q, billing.ID, a1.ID, capacity)
+	if fromLog := reportsOf(t, analytics.ComputeFromLog, s, acc.ID, q, billing.ID, a1.ID, capacity); fromLog != before {
+		t.Errorf("the rollup and its tail differ from the log:\nrollup %s\nlog    %s", before, fromLog)
+	}
 	at(4 * time.Hour)
 	must(s.EraseConsumer(ctx, acc.ID, visitor.ID))
-	if after := reportsOf(t, s, acc.ID, q, billing.ID, a1.ID, capacity); after != before {
+	if after := reportsOf(t, analytics.Compute, s, acc.ID, q, billing.ID, a1.ID, capacity); after != before {
 		t.Errorf("erasing the visitor changed the metrics:\nbefore %s\nafter  %s", before, after)
+	}
+	if fromLog := reportsOf(t, analytics.ComputeFromLog, s, acc.ID, q, billing.ID, a1.ID, capacity); fromLog != before {
+		t.Errorf("erasing the visitor changed the metrics read from the log:\nbefore %s\nafter  %s", before, fromLog)
+	}
+	rollUp()
+	if after := reportsOf(t, analytics.Compute, s, acc.ID, q, billing.ID, a1.ID, capacity); after != before {
+		t.Errorf("the whole log rolled up, the metrics changed:\nbefore %s\nafter  %s", before, after)
 	}
 	if ms, _ := s.ListMessages(ctx, acc.ID, c1.ID, 0, 10); len(ms) != 0 {
 		t.Fatalf("the erased conversation keeps %d messages", len(ms))
@@ -182,14 +202,16 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("A1 only", len(r.Agents), 1)
 }
 
+type computeFunc func(context.Context, parley.Store, string, analytics.Query, map[string]int) (*analytics.Report, error)
+
 // reportsOf is the JSON of the report for q, for q's skill alone and for
 // one agent's conversations.
-func reportsOf(t *testing.T, s parley.Store, accountID string, q analytics.Query, skill, agent string, capacity map[string]int) string {
+func reportsOf(t *testing.T, compute computeFunc, s parley.Store, accountID string, q analytics.Query, skill, agent string, capacity map[string]int) string {
 	t.Helper()
 	var all []*analytics.Report
 	for _, f := range [][2]string{{"", ""}, {skill, ""}, {"", agent}} {
 		q.Skill, q.Agent = f[0], f[1]
-		r, err := analytics.Compute(context.Background(), s, accountID, q, capacity)
+		r, err := compute(context.Background(), s, accountID, q, capacity)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,27 +13,26 @@ import (
 	"github.com/parleychat/parley/internal/sqlstore"
 )
 
-// BenchmarkMetricsMillionEvents computes a month's dashboard over about
-// 1,000,000 events — 50,000 conversations, each opened, assigned, 17
-// messages and closed, the shapes the store writes — the size of a busy
-// brand's month: how long a supervisor waits for the Dashboard tab.
-func BenchmarkMetricsMillionEvents(b *testing.B) {
-	const convs, perConv = 50_000, 17
+// busyMonth writes October 2026 of a busy brand into a new store: convs
+// conversations spread over the month, each opened, assigned, 17 messages
+// and closed — about 20 events each, in the shapes the store writes.
+func busyMonth(tb testing.TB, convs int) (db *sqlstore.DB, a *parley.Account, from time.Time, events int64) {
+	const perConv = 17
 	ctx := context.Background()
-	a := &parley.Account{Name: "Busy"}
-	from := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	a = &parley.Account{Name: "Busy"}
+	from = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	month := 31 * 24 * time.Hour
 	seq := int64(0)
-	db, err := sqlstore.BulkEvents(ctx, filepath.Join(b.TempDir(), "metrics.db"), a, func(write func(*parley.Event) error) error {
+	db, err := sqlstore.BulkEvents(ctx, filepath.Join(tb.TempDir(), "metrics.db"), a, func(write func(*parley.Event) error) error {
 		add := func(typ, conv string, msgSeq int, data string, at time.Time) {
 			seq++
 			if err := write(&parley.Event{Seq: seq, Type: typ, ConversationID: conv, MessageSeq: int64(msgSeq), Data: []byte(data), CreatedAt: at}); err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 		}
 		for i := range convs {
 			id := fmt.Sprintf("conv_%026d", i)
-			at := from.Add(time.Duration(i) * (month / convs))
+			at := from.Add(time.Duration(i) * (month / time.Duration(convs)))
 			conv := func(state, assignee string) string {
 				return fmt.Sprintf(`{"id":%q,"account_id":%q,"consumer_id":"csm_1","channel":"web","state":%q,"skill":"skl_general","assignee_id":%q,"last_seq":0,"created_at":%q,"updated_at":%q}`,
 					id, a.ID, state, assignee, at.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
@@ -50,9 +50,29 @@ func BenchmarkMetricsMillionEvents(b *testing.B) {
 		return nil
 	})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer db.Close()
+	tb.Cleanup(func() { db.Close() })
+	return db, a, from, seq
+}
+
+// BenchmarkMetricsMillionEvents computes a month's dashboard over about
+// 1,000,000 events — 50,000 conversations — the size of a busy brand's
+// month: how long a supervisor waits for the Dashboard tab. "log" reads
+// the events (ComputeFromLog, as before the rollup); "rollup" reads the
+// rollup's row per conversation (Compute, the rollup caught up). The
+// rollup's own reading of the million events is timed once and reported
+// as rollup-s.
+func BenchmarkMetricsMillionEvents(b *testing.B) {
+	const convs = 50_000
+	ctx := context.Background()
+	db, a, from, events := busyMonth(b, convs)
+	month := 31 * 24 * time.Hour
+	start := time.Now()
+	if n, err := analytics.RollUp(ctx, db, a.ID); err != nil || int64(n) != events {
+		b.Fatalf("rolled up %d of %d events: %v", n, events, err)
+	}
+	rolled := time.Since(start)
 	for _, c := range []struct {
 		name     string
 		from, to time.Time
@@ -60,17 +80,74 @@ func BenchmarkMetricsMillionEvents(b *testing.B) {
 	}{
 		{"month", from, from.Add(month), convs * 99 / 100},
 		// The last day reads that day and the week before it (the
-		// lookback), not the month's first three weeks.
+		// lookback) of the log, not the month's first three weeks.
 		{"last-day", from.Add(month - 24*time.Hour), from.Add(month), convs / 31 * 9 / 10},
 	} {
-		b.Run(c.name, func(b *testing.B) {
-			for range b.N {
-				r, err := analytics.Compute(ctx, db, a.ID, analytics.Query{From: c.from, To: c.to, Bucket: "hour"}, nil)
-				if err != nil || r.Totals.Closed < c.closed {
-					b.Fatalf("closed %d, want at least %d: %v", r.Totals.Closed, c.closed, err)
+		for _, way := range []struct {
+			name    string
+			compute computeFunc
+		}{{"log", analytics.ComputeFromLog}, {"rollup", analytics.Compute}} {
+			b.Run(c.name+"/"+way.name, func(b *testing.B) {
+				for range b.N {
+					r, err := way.compute(ctx, db, a.ID, analytics.Query{From: c.from, To: c.to, Bucket: "hour"}, nil)
+					if err != nil || r.Totals.Closed < c.closed {
+						b.Fatalf("closed %d, want at least %d: %v", r.Totals.Closed, c.closed, err)
+					}
 				}
-			}
-			b.ReportMetric(float64(seq), "events")
-		})
+				b.ReportMetric(float64(events), "events")
+				b.ReportMetric(rolled.Seconds(), "rollup-s")
+			})
+		}
 	}
+}
+
+// Two nodes rolling up one account at once read every event once: here
+// another node reads the whole log while this one is about to save its
+// first page, which the store then refuses, and this one stops.
+func TestTwoRollupsAtOnceReadEveryEventOnce(t *testing.T) {
+	ctx := context.Background()
+	db, a, from, events := busyMonth(t, 120) // 2,400 events: two pages
+	racing := &overtaken{Store: db}
+	if n, err := analytics.RollUp(ctx, racing, a.ID); err != nil || n != 0 {
+		t.Fatalf("the overtaken node read %d events: %v", n, err)
+	}
+	if seq, err := db.RollupCursor(ctx, a.ID); err != nil || seq != events || racing.read != int(events) {
+		t.Fatalf("cursor %d (%v), the other node read %d; want %d", seq, err, racing.read, events)
+	}
+	q := analytics.Query{From: from, To: from.Add(31 * 24 * time.Hour), Bucket: "day"}
+	rolled := reportsOf(t, analytics.Compute, db, a.ID, q, "skl_general", "usr_agent", nil)
+	fromLog := reportsOf(t, analytics.ComputeFromLog, db, a.ID, q, "skl_general", "usr_agent", nil)
+	if rolled != fromLog {
+		t.Fatalf("rolled up twice at once:\n%s\nfrom the log:\n%s", rolled, fromLog)
+	}
+	// A report that read the cursor before the rollup moved reads events
+	// its rows already hold: each row's seq says which.
+	if stale := reportsOf(t, analytics.Compute, staleCursor{db}, a.ID, q, "skl_general", "usr_agent", nil); stale != fromLog {
+		t.Fatalf("read with a stale cursor:\n%s\nfrom the log:\n%s", stale, fromLog)
+	}
+}
+
+// staleCursor is a store whose rollup cursor reads as if nothing had been
+// rolled up yet, while its rows are up to date.
+type staleCursor struct{ parley.Store }
+
+func (staleCursor) RollupCursor(context.Context, string) (int64, error) { return 0, nil }
+
+// overtaken is a store where, the first time a rollup saves, another node
+// rolls the whole log up just before.
+type overtaken struct {
+	parley.Store
+	once sync.Once
+	read int
+}
+
+func (s *overtaken) SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq int64, rows []*parley.RollupRow) error {
+	s.once.Do(func() {
+		n, err := analytics.RollUp(ctx, s.Store, accountID)
+		if err != nil {
+			panic(err)
+		}
+		s.read = n
+	})
+	return s.Store.SaveRollup(ctx, accountID, fromSeq, toSeq, rows)
 }

@@ -22,11 +22,13 @@ type Facts struct {
 	WithBot        bool // opened with the bot
 	HandedOff      bool // the bot handed it to people
 	HadAgent       bool
-	Skill          string // the latest
-	Assignee       string // the latest; kept at close, cleared when queued again
-	Messages       int    // visitor, agent and bot messages (not system notices)
-	CSAT           int    // 1–5, 0 when not rated
-	Holds          []Hold // each assignment, in order
+	Skill          string    // the latest
+	Assignee       string    // the latest; kept at close, cleared when queued again
+	Messages       int       // visitor, agent and bot messages (not system notices)
+	CSAT           int       // 1–5, 0 when not rated
+	Holds          []Hold    // each assignment, in order
+	FirstAt        time.Time // its first event
+	LastAt         time.Time // its latest event
 }
 
 // Hold is one agent's assignment to a conversation.
@@ -40,46 +42,47 @@ type Hold struct {
 // Counts are the events of one slot of time that a report counts without
 // looking at their conversation's history.
 type Counts struct {
-	Messages                 int // visitor, agent and bot messages
-	BotHandoffs, BotAnswered int
-	BotMissed                int
-	BotHelpful, BotUnhelpful int
-	WidgetLoads, WidgetOpens int
-	WidgetTamper             int // widget.tampered and widget.suspected_tamper
-}
-
-func (c *Counts) add(o *Counts) {
-	c.Messages += o.Messages
-	c.BotHandoffs += o.BotHandoffs
-	c.BotAnswered += o.BotAnswered
-	c.BotMissed += o.BotMissed
-	c.BotHelpful += o.BotHelpful
-	c.BotUnhelpful += o.BotUnhelpful
-	c.WidgetLoads += o.WidgetLoads
-	c.WidgetOpens += o.WidgetOpens
-	c.WidgetTamper += o.WidgetTamper
+	Messages     int `json:"messages,omitempty"` // visitor, agent and bot messages
+	BotHandoffs  int `json:"bot_handoffs,omitempty"`
+	BotAnswered  int `json:"bot_answered,omitempty"`
+	BotMissed    int `json:"bot_missed,omitempty"`
+	BotHelpful   int `json:"bot_helpful,omitempty"`
+	BotUnhelpful int `json:"bot_unhelpful,omitempty"`
+	WidgetLoads  int `json:"widget_loads,omitempty"`
+	WidgetOpens  int `json:"widget_opens,omitempty"`
+	WidgetTamper int `json:"widget_tamper,omitempty"` // widget.tampered and widget.suspected_tamper
 }
 
 // folding reads events, in seq order, into facts and counts. Counts are
 // kept per slot: the slot function maps an event's time to the start of
 // its slot (an hour for the rollup, a report's bucket for a scan), or
 // reports false to leave the event uncounted.
+//
+// Facts and counts loaded from the rollup carry the seq of the last event
+// read into them (convSeq, slotSeq): an event at or below it is already in
+// them and is not read again, so a report can read the log's tail onto
+// rows a rollup saved after the report looked at its cursor.
 type folding struct {
-	convs  map[string]*Facts
-	counts map[time.Time]*Counts
-	slot   func(time.Time) (time.Time, bool)
+	convs   map[string]*Facts
+	counts  map[time.Time]*Counts
+	slot    func(time.Time) (time.Time, bool)
+	convSeq map[string]int64
+	slotSeq map[time.Time]int64
 }
 
 func newFolding(slot func(time.Time) (time.Time, bool)) *folding {
-	return &folding{convs: map[string]*Facts{}, counts: map[time.Time]*Counts{}, slot: slot}
+	return &folding{convs: map[string]*Facts{}, counts: map[time.Time]*Counts{}, slot: slot,
+		convSeq: map[string]int64{}, slotSeq: map[time.Time]int64{}}
 }
 
 func hourSlot(t time.Time) (time.Time, bool) { return t.UTC().Truncate(time.Hour), true }
 
-func (f *folding) count(at time.Time) *Counts {
-	s, ok := f.slot(at)
-	if !ok {
-		return &Counts{} // counted nowhere
+// count returns the counts of e's slot, or nil when e is counted nowhere
+// or already counted.
+func (f *folding) count(e *parley.Event) *Counts {
+	s, ok := f.slot(e.CreatedAt)
+	if !ok || e.Seq <= f.slotSeq[s] {
+		return nil
 	}
 	c := f.counts[s]
 	if c == nil {
@@ -89,12 +92,23 @@ func (f *folding) count(at time.Time) *Counts {
 	return c
 }
 
-// conv returns the facts of a conversation, new ones if it is not known.
-func (f *folding) conv(id string) *Facts {
+// conv returns the facts of e's conversation (new ones if it is not
+// known), or nil when e has no conversation or is already in its facts.
+func (f *folding) conv(e *parley.Event) *Facts {
+	id := e.ConversationID
+	if id == "" || e.Seq <= f.convSeq[id] {
+		return nil
+	}
 	c := f.convs[id]
 	if c == nil {
 		c = &Facts{ConversationID: id}
 		f.convs[id] = c
+	}
+	if c.FirstAt.IsZero() || e.CreatedAt.Before(c.FirstAt) {
+		c.FirstAt = e.CreatedAt
+	}
+	if e.CreatedAt.After(c.LastAt) {
+		c.LastAt = e.CreatedAt
 	}
 	return c
 }
@@ -110,10 +124,10 @@ func (f *folding) event(e *parley.Event) {
 	at := e.CreatedAt
 	switch e.Type {
 	case parley.EventConversationOpened, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
-		if e.ConversationID == "" {
+		c := f.conv(e)
+		if c == nil {
 			return
 		}
-		c := f.conv(e.ConversationID)
 		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason")
 		state, skill, assignee, reason := parley.ConversationState(d[0].Str), d[1].Str, d[2].Str, d[3].Str
 		if skill != "" || e.Type == parley.EventConversationRequeued {
@@ -155,44 +169,55 @@ func (f *folding) event(e *parley.Event) {
 		// event, instead of decoding the whole message halves the
 		// dashboard's time (BenchmarkMetricsMillionEvents).
 		kind := gjson.GetBytes(e.Data, "sender_kind")
-		if kind.Type != gjson.String || parley.SenderKind(kind.Str) == parley.SenderSystem || e.ConversationID == "" {
+		if kind.Type != gjson.String || parley.SenderKind(kind.Str) == parley.SenderSystem {
 			return
 		}
-		c := f.conv(e.ConversationID)
-		c.Messages++
-		if parley.SenderKind(kind.Str) == parley.SenderAgent && c.FirstReplyAt.IsZero() {
-			c.FirstReplyAt = at
+		if c := f.conv(e); c != nil {
+			c.Messages++
+			if parley.SenderKind(kind.Str) == parley.SenderAgent && c.FirstReplyAt.IsZero() {
+				c.FirstReplyAt = at
+			}
 		}
-		f.count(at).Messages++
+		if n := f.count(e); n != nil {
+			n.Messages++
+		}
 	case parley.EventCSATSubmitted:
 		var s struct {
 			Score int `json:"score"`
 		}
-		if e.ConversationID != "" && json.Unmarshal(e.Data, &s) == nil && s.Score >= 1 && s.Score <= 5 {
-			f.conv(e.ConversationID).CSAT = s.Score
+		if c := f.conv(e); c != nil && json.Unmarshal(e.Data, &s) == nil && s.Score >= 1 && s.Score <= 5 {
+			c.CSAT = s.Score
 		}
-	case parley.EventBotHandoff:
-		f.count(at).BotHandoffs++
-	case parley.EventBotAnswered:
-		f.count(at).BotAnswered++
-	case parley.EventBotMissed:
-		f.count(at).BotMissed++
-	case parley.EventBotFeedback:
-		var fb struct {
-			Helpful bool `json:"helpful"`
+	case parley.EventBotHandoff, parley.EventBotAnswered, parley.EventBotMissed, parley.EventBotFeedback,
+		parley.EventWidgetLoaded, parley.EventWidgetOpened, parley.EventWidgetTampered, parley.EventWidgetSuspected:
+		n := f.count(e)
+		if n == nil {
+			return
 		}
-		if json.Unmarshal(e.Data, &fb) == nil {
-			if fb.Helpful {
-				f.count(at).BotHelpful++
-			} else {
-				f.count(at).BotUnhelpful++
+		switch e.Type {
+		case parley.EventBotHandoff:
+			n.BotHandoffs++
+		case parley.EventBotAnswered:
+			n.BotAnswered++
+		case parley.EventBotMissed:
+			n.BotMissed++
+		case parley.EventBotFeedback:
+			var fb struct {
+				Helpful bool `json:"helpful"`
 			}
+			if json.Unmarshal(e.Data, &fb) == nil {
+				if fb.Helpful {
+					n.BotHelpful++
+				} else {
+					n.BotUnhelpful++
+				}
+			}
+		case parley.EventWidgetLoaded:
+			n.WidgetLoads++
+		case parley.EventWidgetOpened:
+			n.WidgetOpens++
+		default:
+			n.WidgetTamper++
 		}
-	case parley.EventWidgetLoaded:
-		f.count(at).WidgetLoads++
-	case parley.EventWidgetOpened:
-		f.count(at).WidgetOpens++
-	case parley.EventWidgetTampered, parley.EventWidgetSuspected:
-		f.count(at).WidgetTamper++
 	}
 }
