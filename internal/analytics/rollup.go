@@ -18,13 +18,28 @@ import (
 // not read yet — the log's tail — onto them.
 
 // rollupPage is how many events one RollUp step reads and saves (one
-// transaction).
-const rollupPage = 2000
+// transaction, a row per conversation and hour they touch): small enough
+// that the store's one writer is not held long away from messages.
+const rollupPage = 500
 
 // MaxTail is how many unread events a report reads onto the rollup's rows;
 // a rollup further behind than that (just after an upgrade, while it
 // reads the history once) leaves the report to read the log instead.
 const MaxTail = 20000
+
+// RollUpAll rolls up every account.
+func RollUpAll(ctx context.Context, store parley.Store) error {
+	accounts, err := store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		if _, err := RollUp(ctx, store, a.ID); err != nil {
+			return fmt.Errorf("account %s: %w", a.ID, err)
+		}
+	}
+	return nil
+}
 
 // RollUp reads the account's events after its rollup's cursor into the
 // rollup, a page at a time, and returns how many it read. Two RollUps of

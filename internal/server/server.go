@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/analytics"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/conversation"
@@ -65,6 +66,7 @@ type Config struct {
 	Routing            routing.Config
 	QueueNoticeTick    time.Duration // how often waiting visitors are checked for the queue notice (default 5 s)
 	RetentionTick      time.Duration // how often retention runs (default 1 h)
+	RollupTick         time.Duration // how often the metrics rollup reads new events (default 10 s)
 	// RateLimits guard the public endpoints; nil takes DefaultRateLimits.
 	RateLimits *RateLimits
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
@@ -139,6 +141,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.RetentionTick <= 0 {
 		cfg.RetentionTick = time.Hour
+	}
+	if cfg.RollupTick <= 0 {
+		cfg.RollupTick = 10 * time.Second
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -398,7 +403,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopSweep()
 	// Background workers stop before the store closes (see below).
 	var workers sync.WaitGroup
-	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run, s.runRetention} {
+	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run, s.runRetention, s.runRollup} {
 		workers.Go(func() { run(sweepCtx) })
 	}
 	go func() {
@@ -488,6 +493,26 @@ func loadSecret(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("write secret: %w", err)
 	}
 	return b, nil
+}
+
+// runRollup reads new events into each account's metrics rollup now and
+// then (in a cluster, on the node that leads), so that dashboards read a
+// row per conversation (internal/analytics/rollup.go).
+func (s *Server) runRollup(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.RollupTick)
+	defer tick.Stop()
+	for {
+		if s.Routing.Leads() {
+			if err := analytics.RollUpAll(ctx, s.Store); err != nil && ctx.Err() == nil {
+				s.log.Warn("metrics rollup", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // runRetention applies accounts' retention periods now and then (in a
