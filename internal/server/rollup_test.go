@@ -49,7 +49,10 @@ func TestTheMetricsRollupFollowsTheLog(t *testing.T) {
 	waitFor(t, func() bool {
 		seq, err := ts.Store.RollupCursor(ctx, acc)
 		return err == nil && seq >= last[0].Seq
-	}, func() string { seq, _ := ts.Store.RollupCursor(ctx, acc); return fmt.Sprintf("cursor %d of %d", seq, last[0].Seq) })
+	}, func() string {
+		seq, _ := ts.Store.RollupCursor(ctx, acc)
+		return fmt.Sprintf("cursor %d of %d", seq, last[0].Seq)
+	})
 
 	to := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
 	from := to.Add(-24 * time.Hour)
