@@ -106,7 +106,7 @@ func BenchmarkMetricsMillionEvents(b *testing.B) {
 // first page, which the store then refuses, and this one stops.
 func TestTwoRollupsAtOnceReadEveryEventOnce(t *testing.T) {
 	ctx := context.Background()
-	db, a, from, events := busyMonth(t, 120) // 2,400 events: two pages
+	db, a, from, events := busyMonth(t, 120) // 2,400 events: twelve pages
 	racing := &overtaken{Store: db}
 	if n, err := analytics.RollUp(ctx, racing, a.ID); err != nil || n != 0 {
 		t.Fatalf("the overtaken node read %d events: %v", n, err)

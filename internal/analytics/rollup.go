@@ -20,7 +20,7 @@ import (
 // rollupPage is how many events one RollUp step reads and saves (one
 // transaction, a row per conversation and hour they touch): small enough
 // that the store's one writer is not held long away from messages.
-const rollupPage = 500
+const rollupPage = 200
 
 // MaxTail is how many unread events a report reads onto the rollup's rows;
 // a rollup further behind than that (just after an upgrade, while it
