@@ -74,8 +74,8 @@ func (db *DB) ScanRollup(ctx context.Context, accountID string, from, to time.Ti
 	afterEnd, afterKind, afterItem := micros(from), "", ""
 	for {
 		rows, err := db.read.QueryContext(ctx, `SELECT `+rollupColumns+` FROM metrics_rollup
-			WHERE account_id = ? AND (end_at, kind, item) > (?, ?, ?) AND start_at < ?
-			ORDER BY end_at, kind, item LIMIT ?`, accountID, afterEnd, afterKind, afterItem, micros(to), exportPage)
+			WHERE account_id = ? AND end_at >= ? AND (end_at > ? OR (kind, item) > (?, ?)) AND start_at < ?
+			ORDER BY end_at, kind, item LIMIT ?`, accountID, afterEnd, afterEnd, afterKind, afterItem, micros(to), exportPage)
 		if err != nil {
 			return err
 		}
