@@ -143,26 +143,29 @@ func (f *folding) loadTouched(ctx context.Context, store parley.Store, accountID
 // factsRow is Facts as a rollup row stores them: times in microseconds
 // since 1970 (0: not yet).
 type factsRow struct {
-	OpenedAt     int64  `json:"opened_at,omitempty"`
-	QueuedAt     int64  `json:"queued_at,omitempty"`
-	AssignedAt   int64  `json:"assigned_at,omitempty"`
-	FirstReplyAt int64  `json:"first_reply_at,omitempty"`
-	ClosedAt     int64  `json:"closed_at,omitempty"`
-	FirstAt      int64  `json:"first_at,omitempty"`
-	LastAt       int64  `json:"last_at,omitempty"`
-	WithBot      bool   `json:"with_bot,omitempty"`
-	HandedOff    bool   `json:"handed_off,omitempty"`
-	HadAgent     bool   `json:"had_agent,omitempty"`
-	Skill        string `json:"skill,omitempty"`
-	Assignee     string `json:"assignee,omitempty"`
-	Messages     int    `json:"messages,omitempty"`
-	CSAT         int    `json:"csat,omitempty"`
-	Holds        []struct {
-		Agent string `json:"agent"`
-		Skill string `json:"skill,omitempty"`
-		From  int64  `json:"from"`
-		Until int64  `json:"until,omitempty"`
-	} `json:"holds,omitempty"`
+	OpenedAt     int64     `json:"opened_at,omitempty"`
+	QueuedAt     int64     `json:"queued_at,omitempty"`
+	AssignedAt   int64     `json:"assigned_at,omitempty"`
+	FirstReplyAt int64     `json:"first_reply_at,omitempty"`
+	ClosedAt     int64     `json:"closed_at,omitempty"`
+	FirstAt      int64     `json:"first_at,omitempty"`
+	LastAt       int64     `json:"last_at,omitempty"`
+	WithBot      bool      `json:"with_bot,omitempty"`
+	HandedOff    bool      `json:"handed_off,omitempty"`
+	HadAgent     bool      `json:"had_agent,omitempty"`
+	Skill        string    `json:"skill,omitempty"`
+	Assignee     string    `json:"assignee,omitempty"`
+	Messages     int       `json:"messages,omitempty"`
+	CSAT         int       `json:"csat,omitempty"`
+	Holds        []holdRow `json:"holds,omitempty"`
+}
+
+// holdRow is a Hold as a rollup row stores it.
+type holdRow struct {
+	Agent string `json:"agent"`
+	Skill string `json:"skill,omitempty"`
+	From  int64  `json:"from"`
+	Until int64  `json:"until,omitempty"`
 }
 
 func toMicros(t time.Time) int64 {
@@ -223,12 +226,7 @@ func (f *folding) rows(seq int64) []*parley.RollupRow {
 			Skill: c.Skill, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT}
 		held := false
 		for _, h := range c.Holds {
-			d.Holds = append(d.Holds, struct {
-				Agent string `json:"agent"`
-				Skill string `json:"skill,omitempty"`
-				From  int64  `json:"from"`
-				Until int64  `json:"until,omitempty"`
-			}{h.Agent, h.Skill, toMicros(h.From), toMicros(h.Until)})
+			d.Holds = append(d.Holds, holdRow{Agent: h.Agent, Skill: h.Skill, From: toMicros(h.From), Until: toMicros(h.Until)})
 			held = held || h.Until.IsZero()
 		}
 		data, _ := json.Marshal(d)
