@@ -29,6 +29,49 @@ type AccountSettings struct {
 	// their content: after it, their messages, notes and attachments are
 	// deleted and their events stripped of personal data (docs/data.md).
 	RetentionDays int `json:"retention_days,omitempty"`
+	// AutoClose closes conversations that wait on a visitor who went away.
+	AutoClose AutoClose `json:"auto_close"`
+}
+
+// AutoClose says when a conversation that waits on its visitor closes by
+// itself (close reason "inactive"). A conversation that waits on the brand —
+// in the queue, or assigned with the visitor's message last — never does.
+type AutoClose struct {
+	// BotMinutes: a conversation with the bot closes after this long with
+	// nothing said (0 turns it off; default 30). Without it, abandoned bot
+	// conversations stay open and never count in the containment rate.
+	BotMinutes *int `json:"bot_minutes,omitempty"`
+	// AgentMinutes: an assigned conversation whose last word was the
+	// agent's (or the bot's) closes after this long without the visitor's
+	// answer, freeing the agent's slot (0, the default, turns it off).
+	AgentMinutes int `json:"agent_minutes,omitempty"`
+}
+
+// AutoCloseMaxMinutes is the longest wait either auto-close may be set to
+// (30 days).
+const AutoCloseMaxMinutes = 30 * 24 * 60
+
+// BotIdle returns how long a bot conversation may sit silent (0: forever).
+func (a AutoClose) BotIdle() time.Duration {
+	if a.BotMinutes == nil {
+		return 30 * time.Minute
+	}
+	return time.Duration(*a.BotMinutes) * time.Minute
+}
+
+// AgentIdle returns how long an assigned conversation may wait on the
+// visitor (0: forever).
+func (a AutoClose) AgentIdle() time.Duration { return time.Duration(a.AgentMinutes) * time.Minute }
+
+// Validate checks both waits are in range.
+func (a AutoClose) Validate() error {
+	if a.BotMinutes != nil && (*a.BotMinutes < 0 || *a.BotMinutes > AutoCloseMaxMinutes) {
+		return Errorf(EINVALID, "auto_close.bot_minutes must be from 0 (off) to %d", AutoCloseMaxMinutes)
+	}
+	if a.AgentMinutes < 0 || a.AgentMinutes > AutoCloseMaxMinutes {
+		return Errorf(EINVALID, "auto_close.agent_minutes must be from 0 (off) to %d", AutoCloseMaxMinutes)
+	}
+	return nil
 }
 
 // QueueNotice returns how long a visitor waits before the queue notice.

@@ -90,6 +90,21 @@ type Requeue struct {
 type ConversationClose struct {
 	Reason   string
 	ClosedBy string // a principal's ID, or "system"
+	// IdleSince, when set, is the conversation's UpdatedAt as the closer
+	// saw it: if anything happened since (a message, an assignment), the
+	// close is ECONFLICT and changes nothing.
+	IdleSince time.Time
+}
+
+// CloseInactive is the close reason of a conversation closed because its
+// visitor stopped answering (AccountSettings.AutoClose).
+const CloseInactive = "inactive"
+
+// IdleConversation is a conversation that waits on its visitor and that
+// nothing has happened to for a while, as the auto-close sweep sees it.
+type IdleConversation struct {
+	ID        string
+	UpdatedAt time.Time
 }
 
 // Receipt says a side of the conversation has had messages up to Seq

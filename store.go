@@ -85,8 +85,14 @@ type Store interface {
 	// comment) with a closed conversation, once: ECONFLICT when it is not
 	// closed or already rated.
 	RateConversation(ctx context.Context, accountID, id string, score int, comment string) error
-	// CloseConversation fails with ECONFLICT when it is already closed.
+	// CloseConversation fails with ECONFLICT when it is already closed, or
+	// when c.IdleSince is set and the conversation changed after it.
 	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
+	// IdleConversations lists up to limit conversations in a state that
+	// wait on their visitor — the last message that is not the system's is
+	// not the visitor's, or there is none — and that nothing has happened
+	// to since before (no message, no state change), longest idle first.
+	IdleConversations(ctx context.Context, accountID string, state ConversationState, before time.Time, limit int) ([]IdleConversation, error)
 	// UpdateReceipt raises a side's delivered or read seq; a lower or equal
 	// seq changes nothing and returns changed=false. A seq beyond the last
 	// message is EINVALID; another visitor's conversation (r.ConsumerID

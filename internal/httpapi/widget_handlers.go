@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley"
@@ -232,6 +233,18 @@ type accountSettings struct {
 	// RetentionDays: closed conversations keep their content this long
 	// (0: forever); absent from a PUT, it stays as it is.
 	RetentionDays *int `json:"retention_days"`
+	// AutoClose: when conversations left waiting on the visitor close by
+	// themselves; absent from a PUT, it stays as it is.
+	AutoClose *parley.AutoClose `json:"auto_close"`
+}
+
+// settingsView is what GET and PUT return: every setting, defaults filled in.
+func settingsView(s parley.AccountSettings) accountSettings {
+	ac := s.AutoClose
+	botMinutes := int(ac.BotIdle() / time.Minute)
+	ac.BotMinutes = &botMinutes
+	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+		RetentionDays: &s.RetentionDays, AutoClose: &ac}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -239,8 +252,7 @@ func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	s := acc.Settings
-	writeJSON(w, http.StatusOK, accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours, RetentionDays: &s.RetentionDays})
+	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
 	return nil
 }
 
@@ -260,6 +272,11 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if req.RetentionDays != nil && (*req.RetentionDays < 0 || *req.RetentionDays > 3650) {
 		return parley.Errorf(parley.EINVALID, "retention_days must be from 0 (keep forever) to 3650")
 	}
+	if req.AutoClose != nil {
+		if err := req.AutoClose.Validate(); err != nil {
+			return err
+		}
+	}
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
 	if err != nil {
 		return err
@@ -268,10 +285,12 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if req.RetentionDays != nil {
 		acc.Settings.RetentionDays = *req.RetentionDays
 	}
-	req.RetentionDays = &acc.Settings.RetentionDays
+	if req.AutoClose != nil {
+		acc.Settings.AutoClose = *req.AutoClose
+	}
 	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, req)
+	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
 	return nil
 }

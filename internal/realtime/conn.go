@@ -27,9 +27,12 @@ type item struct {
 	conversationID string
 	seq            int64 // message seq, for message frames
 	afterSeq       int64 // for itemSubscribe
-	requestID      string
-	frame          []byte
-	senderID       string // for typing frames
+	// conv is, for itemSubscribe, the conversation as read before following
+	// it: a change after that arrives as a live conversation frame.
+	conv      *parley.Conversation
+	requestID string
+	frame     []byte
+	senderID  string // for typing frames
 }
 
 // conn is one WebSocket client. Its reader handles frames in order; after
@@ -234,7 +237,8 @@ func (c *conn) writeItem(it item, last map[string]int64) error {
 		if err != nil {
 			return err
 		}
-		return c.write(mustJSON(subscribedFrame{Type: "subscribed", ID: it.requestID, ConversationID: it.conversationID, LastSeq: seq}))
+		return c.write(mustJSON(subscribedFrame{Type: "subscribed", ID: it.requestID, ConversationID: it.conversationID, LastSeq: seq,
+			State: it.conv.State, CloseReason: it.conv.CloseReason}))
 	case itemUnsubscribe:
 		delete(last, it.conversationID)
 		return nil
@@ -355,7 +359,7 @@ func (c *conn) handle(f *inFrame) {
 		// Follow first, then backfill: anything committed after the
 		// backfill's read arrives live, anything before it is in the read.
 		c.g.hub.follow(conv.ID, c)
-		c.enqueue(item{kind: itemSubscribe, conversationID: conv.ID, afterSeq: after, requestID: f.ID})
+		c.enqueue(item{kind: itemSubscribe, conversationID: conv.ID, afterSeq: after, requestID: f.ID, conv: conv})
 	case "unsubscribe":
 		c.mu.Lock()
 		followed := c.following[f.ConversationID]

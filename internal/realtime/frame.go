@@ -62,6 +62,10 @@ type (
 		ID             string `json:"id,omitempty"`
 		ConversationID string `json:"conversation_id"`
 		LastSeq        int64  `json:"last_seq"`
+		// The conversation's state when the subscription began, so a
+		// client learns of a close that happened while it was away.
+		State       parley.ConversationState `json:"state"`
+		CloseReason string                   `json:"close_reason,omitempty"`
 	}
 	openedFrame struct {
 		Type         string               `json:"type"`

@@ -67,6 +67,7 @@ type Config struct {
 	QueueNoticeTick    time.Duration // how often waiting visitors are checked for the queue notice (default 5 s)
 	RetentionTick      time.Duration // how often retention runs (default 1 h)
 	RollupTick         time.Duration // how often the metrics rollup reads new events (default 10 s)
+	AutoCloseTick      time.Duration // how often idle conversations are looked for (default 1 min)
 	// RateLimits guard the public endpoints; nil takes DefaultRateLimits.
 	RateLimits *RateLimits
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
@@ -144,6 +145,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.RollupTick <= 0 {
 		cfg.RollupTick = 10 * time.Second
+	}
+	if cfg.AutoCloseTick <= 0 {
+		cfg.AutoCloseTick = time.Minute
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -403,26 +407,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopSweep()
 	// Background workers stop before the store closes (see below).
 	var workers sync.WaitGroup
-	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run, s.runRetention, s.runRollup} {
+	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run} {
 		workers.Go(func() { run(sweepCtx) })
 	}
-	go func() {
-		tick := time.NewTicker(s.cfg.QueueNoticeTick)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sweepCtx.Done():
-				return
-			case now := <-tick.C:
-				if !s.Routing.Leads() {
-					continue // another node of the cluster does it
-				}
-				if err := s.announcer.NoticeWaiting(sweepCtx, now); err != nil && sweepCtx.Err() == nil {
-					s.log.Warn("queue notices", "err", err)
-				}
-			}
-		}
-	}()
+	for _, sw := range s.sweeps() {
+		workers.Go(func() { s.runSweep(sweepCtx, sw) })
+	}
 	close(s.ready)
 	auth.Prepare()
 	store, bus := "sqlite", "in-process"
@@ -495,43 +485,57 @@ func loadSecret(cfg Config) ([]byte, error) {
 	return b, nil
 }
 
-// runRollup reads new events into each account's metrics rollup now and
-// then (in a cluster, on the node that leads), so that dashboards read a
-// row per conversation (internal/analytics/rollup.go).
-func (s *Server) runRollup(ctx context.Context) {
-	tick := time.NewTicker(s.cfg.RollupTick)
+// sweep is background work done now and then by the node that leads the
+// cluster (the only node, embedded).
+type sweep struct {
+	name  string
+	every time.Duration
+	run   func(ctx context.Context, now time.Time) error
+}
+
+func (s *Server) sweeps() []sweep {
+	return []sweep{
+		// Visitors who wait long in the queue hear they are still in line.
+		{"queue notices", s.cfg.QueueNoticeTick, s.announcer.NoticeWaiting},
+		// Conversations left waiting on a visitor who went away close.
+		{"auto-close", s.cfg.AutoCloseTick, func(ctx context.Context, now time.Time) error {
+			n, err := conversation.CloseIdle(ctx, s.Store, now)
+			if n > 0 {
+				s.log.Info("auto-close closed idle conversations", "conversations", n)
+			}
+			return err
+		}},
+		// Old conversations lose their content (accounts' retention).
+		{"retention", s.cfg.RetentionTick, func(ctx context.Context, now time.Time) error {
+			n, err := retention.Sweep(ctx, s.Store, now)
+			if n > 0 {
+				s.log.Info("retention erased old conversations", "conversations", n)
+			}
+			return err
+		}},
+		// Dashboards read a row per conversation (internal/analytics/rollup.go).
+		{"metrics rollup", s.cfg.RollupTick, func(ctx context.Context, _ time.Time) error {
+			return analytics.RollUpAll(ctx, s.Store)
+		}},
+	}
+}
+
+// runSweep does sw at start and then every sw.every, while this node
+// leads, until ctx ends.
+func (s *Server) runSweep(ctx context.Context, sw sweep) {
+	tick := time.NewTicker(sw.every)
 	defer tick.Stop()
+	now := time.Now()
 	for {
 		if s.Routing.Leads() {
-			if err := analytics.RollUpAll(ctx, s.Store); err != nil && ctx.Err() == nil {
-				s.log.Warn("metrics rollup", "err", err)
+			if err := sw.run(ctx, now); err != nil && ctx.Err() == nil {
+				s.log.Warn(sw.name, "err", err)
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-		}
-	}
-}
-
-// runRetention applies accounts' retention periods now and then (in a
-// cluster, on the node that leads).
-func (s *Server) runRetention(ctx context.Context) {
-	tick := time.NewTicker(s.cfg.RetentionTick)
-	defer tick.Stop()
-	for {
-		if !s.Routing.Leads() {
-			// Another node of the cluster sweeps.
-		} else if n, err := retention.Sweep(ctx, s.Store, time.Now()); err != nil && ctx.Err() == nil {
-			s.log.Warn("retention", "err", err)
-		} else if n > 0 {
-			s.log.Info("retention erased old conversations", "conversations", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		case now = <-tick.C:
 		}
 	}
 }

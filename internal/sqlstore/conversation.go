@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -264,6 +265,9 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 	if c.State == parley.StateClosed {
 		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is already closed", id)
 	}
+	if !cl.IdleSince.IsZero() && !c.UpdatedAt.Equal(cl.IdleSince) {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q changed since %s", id, cl.IdleSince.Format(time.RFC3339Nano))
+	}
 	now := tx.now
 	c.State, c.CloseReason, c.ClosedBy, c.ClosedAt, c.UpdatedAt = parley.StateClosed, cl.Reason, cl.ClosedBy, &now, now
 	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, close_reason = ?, closed_by = ?, closed_at = ?, updated_at = ? WHERE id = ?`,
@@ -271,6 +275,34 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 		return nil, err
 	}
 	return c, tx.event(accountID, parley.EventConversationClosed, id, c)
+}
+
+// IdleConversations lists conversations in a state untouched since before
+// whose last message that is not the system's is not the visitor's. It
+// reads the account's conversations in that state (the open ones are few)
+// rather than keep an index on updated_at, which every message would move.
+func (db *DB) IdleConversations(ctx context.Context, accountID string, state parley.ConversationState, before time.Time, limit int) ([]parley.IdleConversation, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT c.id, c.updated_at FROM conversations c
+		WHERE c.account_id = ? AND c.state = ? AND c.updated_at < ?
+		  AND COALESCE((SELECT m.sender_kind FROM messages m WHERE m.conversation_id = c.id AND m.sender_kind <> 'system'
+		      ORDER BY m.seq DESC LIMIT 1), '') <> 'consumer'
+		ORDER BY c.updated_at, c.id LIMIT ?`,
+		accountID, string(state), micros(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []parley.IdleConversation{}
+	for rows.Next() {
+		var ic parley.IdleConversation
+		var updated int64
+		if err := rows.Scan(&ic.ID, &updated); err != nil {
+			return nil, err
+		}
+		ic.UpdatedAt = fromMicros(updated)
+		out = append(out, ic)
+	}
+	return out, rows.Err()
 }
 
 // UpdateReceipt raises a delivered or read seq and writes receipt.updated.

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExportsAndErasure", testExportsAndErasure},
 		{"AuditAndAdminLists", testAuditAndAdminLists},
 		{"MetricsRollup", testMetricsRollup},
+		{"IdleConversationsForAutoClose", testIdleConversations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -380,6 +380,8 @@ async function showAdmin() {
   const af = $(".account-settings");
   af.auto.checked = settings.auto_assign;
   af.retention.value = settings.retention_days ?? 0;
+  af.botIdle.value = settings.auto_close?.bot_minutes ?? 30;
+  af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
   await showWebhooks();
   await showAudit();
   af.notice.value = settings.queue_notice_seconds ?? 60;
@@ -442,7 +444,10 @@ $(".widget-settings").addEventListener("submit", (e) => {
 $(".account-settings").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
-  const body = { auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value };
+  const body = {
+    auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
+    auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value },
+  };
   if (!f.always.checked) {
     const days = {};
     const end = (t) => (t === "00:00" ? "24:00" : t);
@@ -558,7 +563,8 @@ async function openConversation(id) {
 function showHeader(c) {
   current = c;
   $(".conv-title").textContent = visitorNames.get(c.consumer_id) || "Visitor " + c.consumer_id.slice(-6);
-  $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "");
+  $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") +
+    (c.state === "closed" && c.close_reason ? " · " + (c.close_reason === "inactive" ? "no reply from the visitor" : c.close_reason) : "");
   $(".accept").hidden = c.state !== "queued" && c.state !== "bot";
   $(".accept").textContent = c.state === "bot" ? "Take over from bot" : "Accept";
   // Supervisors watching someone else's conversation may take it over.

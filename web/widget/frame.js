@@ -256,6 +256,14 @@ function onFrame(f) {
       break;
     case "subscribed":
       replaying = false;
+      if (f.state === "closed" && f.conversation_id === conversationId) {
+        // It closed while this page was away (an agent ended it, or it was
+        // auto-closed after the visitor went quiet): what the visitor
+        // wrote meanwhile starts a new conversation.
+        onClosed(f.conversation_id, f.close_reason);
+        if (outbox.length) openConversation();
+        break;
+      }
       flush();
       markDelivered();
       markRead();
@@ -264,7 +272,7 @@ function onFrame(f) {
       if (f.conversation_id === conversationId) onMessage(f.message);
       break;
     case "conversation":
-      if (f.event === "conversation.closed" && f.conversation.id === conversationId) onClosed(f.conversation.id);
+      if (f.event === "conversation.closed" && f.conversation.id === conversationId) onClosed(f.conversation.id, f.conversation.close_reason);
       break;
     case "ack":
       onAck(f);
@@ -296,11 +304,11 @@ function onFrame(f) {
 
 // onClosed ends the conversation on this side and asks how it went. The
 // next message the visitor writes starts a new conversation.
-function onClosed(id) {
+function onClosed(id, reason) {
   conversationId = null;
   localStorage.removeItem(key("conversation"));
   send({ type: "unsubscribe", conversation_id: id });
-  addSystem(t("closed"));
+  addSystem(t(reason === "inactive" ? "closedIdle" : "closed"));
   const b = bubble("system");
   addText(b, t("csatAsk"));
   const row = document.createElement("div");
