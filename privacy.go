@@ -16,9 +16,9 @@ type AuditEntry struct {
 	Status    int       `json:"status"`
 }
 
-// Erased replaces the data of webhook payloads whose personal content was
-// erased, and is where an erased event's data starts: the log keeps its seq
-// and type, so cursors still work, without anything about the person.
+// Erased is where an erased event's data starts: the log keeps its seq and
+// type, so cursors still work, without anything about the person. Webhook
+// deliveries of erased events are written again from the erased event.
 const Erased = `{"erased":true}`
 
 // ErasureKeeps names the fields an erased event keeps beside "erased". They

@@ -22,6 +22,20 @@ type Webhook struct {
 	Cursor int64 `json:"-"`
 }
 
+// WebhookPayload is the body of a delivery (Standard Webhooks' suggested
+// shape).
+type WebhookPayload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      *Event    `json:"data"`
+}
+
+// WebhookBody returns the body that delivers e.
+func WebhookBody(e *Event) json.RawMessage {
+	b, _ := json.Marshal(WebhookPayload{Type: e.Type, Timestamp: e.CreatedAt, Data: e})
+	return b
+}
+
 // Delivery states.
 const (
 	DeliveryPending   = "pending"

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -71,8 +72,21 @@ func TestErasingAVisitorLeavesNothingOfTheirs(t *testing.T) {
 		leak("event "+e.Type, string(e.Data))
 	}
 	ds, _ := ts.Store.ListDeliveries(ctx, b.account.ID, hook.ID, 1000)
+	erasedPayloads := 0
 	for _, d := range ds {
 		leak("webhook payload", string(d.Payload))
+		// A payload waiting in the outbox still says which event it is,
+		// as one delivered after the erasure would.
+		var p parley.WebhookPayload
+		if err := json.Unmarshal(d.Payload, &p); err != nil || p.Type != d.EventType || p.Data == nil || p.Data.Seq != d.EventSeq || p.Timestamp.IsZero() {
+			t.Fatalf("delivery of %s #%d: payload %s (%v)", d.EventType, d.EventSeq, d.Payload, err)
+		}
+		if strings.Contains(string(p.Data.Data), `"erased":true`) {
+			erasedPayloads++
+		}
+	}
+	if erasedPayloads < 5 {
+		t.Fatalf("%d of %d payloads erased, want the visitor's and their conversation's (at least 5)", erasedPayloads, len(ds))
 	}
 	from := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 	to := url.QueryEscape(time.Now().Add(time.Hour).UTC().Format(time.RFC3339))

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,14 +44,49 @@ func (tx *writeTx) eraseConversations(accountID string, ids []string) ([]string,
 		`DELETE FROM attachments WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM bot_sessions WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE events SET data = ` + erasedEventData(tx.db.postgres) + ` WHERE account_id = ? AND conversation_id IN ` + in,
-		`UPDATE webhook_deliveries SET payload = '` + parley.Erased + `' WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE conversations SET erased = 1, close_reason = '', csat_comment = '' WHERE account_id = ? AND id IN ` + in,
 	} {
 		if _, err := tx.ExecContext(tx.ctx, q, args...); err != nil {
 			return nil, err
 		}
 	}
-	return files, nil
+	return files, tx.rewritePayloads(`d.conversation_id IN `+in, args...)
+}
+
+// rewritePayloads writes again, from their events as they are now (erased),
+// the webhook payloads of the account's deliveries that where selects;
+// args are the account's ID and where's arguments. A receiver still gets
+// the event's type, time and kept fields, as it would from an erased event
+// delivered after the erasure.
+func (tx *writeTx) rewritePayloads(where string, args ...any) error {
+	rows, err := tx.QueryContext(tx.ctx, `SELECT d.id, e.account_id, e.seq, e.type, e.conversation_id, e.message_seq, e.data, e.created_at
+		FROM webhook_deliveries d JOIN events e ON e.account_id = d.account_id AND e.seq = d.event_seq
+		WHERE d.account_id = ? AND `+where, args...)
+	if err != nil {
+		return err
+	}
+	payloads := map[string]json.RawMessage{}
+	for rows.Next() {
+		var id, data string
+		var created int64
+		var e parley.Event
+		if err := rows.Scan(&id, &e.AccountID, &e.Seq, &e.Type, &e.ConversationID, &e.MessageSeq, &data, &created); err != nil {
+			rows.Close()
+			return err
+		}
+		e.Data, e.CreatedAt = []byte(data), fromMicros(created)
+		payloads[id] = parley.WebhookBody(&e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, p := range payloads {
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE webhook_deliveries SET payload = ? WHERE id = ?`, string(p), id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // erasedEventData is the SQL expression an erased event's data becomes:
@@ -134,7 +170,7 @@ func (db *DB) EraseConsumer(ctx context.Context, accountID, consumerID string) e
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE events SET data = `+erasedEventData(tx.db.postgres)+` WHERE account_id = ? AND conversation_id = '' AND data LIKE ?`, accountID, like); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE webhook_deliveries SET payload = '`+parley.Erased+`' WHERE account_id = ? AND conversation_id = '' AND payload LIKE ?`, accountID, like); err != nil {
+		if err := tx.rewritePayloads(`d.conversation_id = '' AND d.payload LIKE ?`, accountID, like); err != nil {
 			return err
 		}
 		return tx.event(accountID, parley.EventConsumerErased, "", map[string]any{"consumer_id": consumerID, "conversations": len(ids)})

@@ -7,7 +7,6 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -137,13 +136,6 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Payload is the body of a delivery (Standard Webhooks' suggested shape).
-type Payload struct {
-	Type      string        `json:"type"`
-	Timestamp time.Time     `json:"timestamp"`
-	Data      *parley.Event `json:"data"`
-}
-
 // dispatch copies new events of every active webhook into its outbox.
 func (s *Service) dispatch(ctx context.Context) error {
 	s.mu.Lock()
@@ -166,8 +158,7 @@ func (s *Service) dispatch(ctx context.Context) error {
 			}
 			ds := make([]*parley.WebhookDelivery, 0, len(events))
 			for _, e := range events {
-				body, _ := json.Marshal(Payload{Type: e.Type, Timestamp: e.CreatedAt, Data: e})
-				ds = append(ds, &parley.WebhookDelivery{EventSeq: e.Seq, EventType: e.Type, ConversationID: e.ConversationID, Payload: body})
+				ds = append(ds, &parley.WebhookDelivery{EventSeq: e.Seq, EventType: e.Type, ConversationID: e.ConversationID, Payload: parley.WebhookBody(e)})
 			}
 			if err := s.store.EnqueueDeliveries(ctx, w, ds, events[len(events)-1].Seq); err != nil {
 				if parley.ErrorCode(err) == parley.ECONFLICT {
