@@ -2,6 +2,9 @@ package parley
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -31,6 +34,70 @@ type AccountSettings struct {
 	RetentionDays int `json:"retention_days,omitempty"`
 	// AutoClose closes conversations that wait on a visitor who went away.
 	AutoClose AutoClose `json:"auto_close"`
+	// Masking hides sensitive data in what people write before it is
+	// stored (docs/data.md, Masking).
+	Masking Masking `json:"masking"`
+}
+
+// Masking says what is hidden in messages and notes before they are
+// stored: nothing masked is ever written, so events, webhooks, exports,
+// the bot and the console only see the masked text.
+type Masking struct {
+	// Cards masks payment card numbers (13–19 digits that pass the Luhn
+	// check, spaces or dashes allowed between them) but for their last four
+	// digits. Default on; false turns it off.
+	Cards *bool `json:"cards,omitempty"`
+	// Rules are the brand's own patterns, applied in order after cards.
+	Rules []MaskRule `json:"rules"`
+}
+
+// MaskRule replaces every match of Pattern (RE2 syntax, as Go's regexp) by
+// Replacement.
+type MaskRule struct {
+	Name        string `json:"name"`
+	Pattern     string `json:"pattern"`
+	Replacement string `json:"replacement,omitempty"` // default "***"
+}
+
+// Masking limits.
+const (
+	MaxMaskRules       = 20
+	MaxMaskPattern     = 500
+	MaxMaskReplacement = 32
+	DefaultMaskReplace = "***"
+)
+
+// MasksCards reports whether card numbers are masked (the default).
+func (m Masking) MasksCards() bool { return m.Cards == nil || *m.Cards }
+
+// Compile checks every rule and returns their patterns compiled, in order.
+// A rule that does not compile, or that matches the empty string (it would
+// mask between every two letters), is EINVALID naming the rule.
+func (m Masking) Compile() ([]*regexp.Regexp, error) {
+	if len(m.Rules) > MaxMaskRules {
+		return nil, Errorf(EINVALID, "masking.rules: at most %d rules", MaxMaskRules)
+	}
+	out := make([]*regexp.Regexp, 0, len(m.Rules))
+	for i, r := range m.Rules {
+		at := fmt.Sprintf("masking.rules[%d]", i)
+		switch {
+		case strings.TrimSpace(r.Name) == "" || len(r.Name) > 100:
+			return nil, Errorf(EINVALID, "%s.name: give the rule a name of 1 to 100 characters", at)
+		case r.Pattern == "" || len(r.Pattern) > MaxMaskPattern:
+			return nil, Errorf(EINVALID, "%s.pattern: 1 to %d characters", at, MaxMaskPattern)
+		case len(r.Replacement) > MaxMaskReplacement:
+			return nil, Errorf(EINVALID, "%s.replacement: at most %d characters", at, MaxMaskReplacement)
+		}
+		re, err := regexp.Compile(r.Pattern)
+		if err != nil {
+			return nil, Errorf(EINVALID, "%s.pattern: %v", at, err)
+		}
+		if re.MatchString("") {
+			return nil, Errorf(EINVALID, "%s.pattern %q matches the empty string: it would mask between every two characters", at, r.Pattern)
+		}
+		out = append(out, re)
+	}
+	return out, nil
 }
 
 // AutoClose says when a conversation that waits on its visitor closes by

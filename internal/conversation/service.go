@@ -25,9 +25,11 @@ type Service struct {
 	store  parley.Store
 	bus    parley.Bus
 	limits parley.MessageLimits
-	// Mask, when set, rewrites message text before it is stored (for
-	// example to hide card numbers). It runs after validation.
-	Mask func(text string) string
+	// Mask, when set, rewrites what people write — message text, captions,
+	// notes — before it is stored, by the account's masking rules (card
+	// numbers and the brand's patterns, internal/masking). It runs after
+	// validation; max is the message limit in characters.
+	Mask func(ctx context.Context, accountID, text string, max int) (string, error)
 	// StartWithBot, when set, says whether the account's new conversations
 	// start with its bot rather than in the queue.
 	StartWithBot func(ctx context.Context, accountID string) bool
@@ -166,8 +168,8 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	}
 	// Whether a consumer may write here (their own conversation only) is
 	// checked by the store in the append's own transaction: no extra read.
-	if s.Mask != nil && m.Text != "" {
-		m.Text = s.Mask(m.Text)
+	if m.Text, err = s.mask(ctx, p.AccountID, m.Text); err != nil {
+		return nil, false, err
 	}
 	return s.store.AppendMessage(ctx, m)
 }
@@ -185,11 +187,23 @@ func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationI
 	if err := m.Validate(s.limits); err != nil {
 		return nil, err
 	}
-	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: strings.TrimSpace(text)}
+	text, err := s.mask(ctx, p.AccountID, strings.TrimSpace(text))
+	if err != nil {
+		return nil, err
+	}
+	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: text}
 	if err := s.store.AddNote(ctx, n); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// mask applies the account's masking to text (nothing to do for "").
+func (s *Service) mask(ctx context.Context, accountID, text string) (string, error) {
+	if s.Mask == nil || text == "" {
+		return text, nil
+	}
+	return s.Mask(ctx, accountID, text, s.limits.MaxChars)
 }
 
 // AttachInput is a file as its sender gives it.
@@ -229,6 +243,10 @@ func (s *Service) Attach(ctx context.Context, p parley.Principal, in AttachInput
 	if err := checkShortText("caption", in.Caption, s.limits.MaxChars); err != nil {
 		return nil, false, err
 	}
+	caption, err := s.mask(ctx, p.AccountID, in.Caption)
+	if err != nil {
+		return nil, false, err
+	}
 	a := &parley.Attachment{AccountID: p.AccountID, ConversationID: c.ID, UploaderID: p.ID, Name: name, ContentType: ct}
 	if err := s.store.SaveAttachment(ctx, a, in.Content); err != nil {
 		return nil, false, err
@@ -238,7 +256,7 @@ func (s *Service) Attach(ctx context.Context, p parley.Principal, in AttachInput
 		kind = parley.SenderConsumer
 	}
 	return s.store.AppendMessage(ctx, &parley.Message{AccountID: p.AccountID, ConversationID: c.ID, SenderKind: kind, SenderID: p.ID,
-		SenderName: p.Name, ClientID: in.ClientID, Type: parley.MessageFile, Text: in.Caption, Attachment: a})
+		SenderName: p.Name, ClientID: in.ClientID, Type: parley.MessageFile, Text: caption, Attachment: a})
 }
 
 // Attachment returns an attachment and its bytes to a participant of its

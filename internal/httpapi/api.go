@@ -34,6 +34,9 @@ type API struct {
 	CheckURL func(url string) error
 	// WebhooksChanged, when set, is told that webhooks or deliveries changed.
 	WebhooksChanged func()
+	// AccountChanged, when set, is told that an account's settings were
+	// saved (other nodes hear of it from account.updated on the bus).
+	AccountChanged func(accountID string)
 	// Bot compiles and caches accounts' bots, for the test box.
 	Bot *bot.Runtime
 	// BotLimits bound bot configurations and imports.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -46,7 +47,7 @@ func (a *API) handlePutWidgetSettings(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	acc.Settings.Widget = s
-	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
+	if err := a.updateAccount(r.Context(), acc); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s)
@@ -236,6 +237,9 @@ type accountSettings struct {
 	// AutoClose: when conversations left waiting on the visitor close by
 	// themselves; absent from a PUT, it stays as it is.
 	AutoClose *parley.AutoClose `json:"auto_close"`
+	// Masking: what is hidden in messages and notes before they are
+	// stored; absent from a PUT, it stays as it is.
+	Masking *parley.Masking `json:"masking"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -243,8 +247,14 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	ac := s.AutoClose
 	botMinutes := int(ac.BotIdle() / time.Minute)
 	ac.BotMinutes = &botMinutes
+	mk := s.Masking
+	cards := mk.MasksCards()
+	mk.Cards = &cards
+	if mk.Rules == nil {
+		mk.Rules = []parley.MaskRule{}
+	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
-		RetentionDays: &s.RetentionDays, AutoClose: &ac}
+		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -277,6 +287,11 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 			return err
 		}
 	}
+	if req.Masking != nil {
+		if _, err := req.Masking.Compile(); err != nil {
+			return err
+		}
+	}
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
 	if err != nil {
 		return err
@@ -288,9 +303,21 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if req.AutoClose != nil {
 		acc.Settings.AutoClose = *req.AutoClose
 	}
-	if err := a.store.UpdateAccount(r.Context(), acc); err != nil {
+	if req.Masking != nil {
+		acc.Settings.Masking = *req.Masking
+	}
+	if err := a.updateAccount(r.Context(), acc); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
 	return nil
+}
+
+// updateAccount saves the account and tells those that keep its settings.
+func (a *API) updateAccount(ctx context.Context, acc *parley.Account) error {
+	err := a.store.UpdateAccount(ctx, acc)
+	if err == nil && a.AccountChanged != nil {
+		a.AccountChanged(acc.ID)
+	}
+	return err
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/localbus"
+	"github.com/parleychat/parley/internal/masking"
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/natsbus"
 	"github.com/parleychat/parley/internal/outbound"
@@ -215,6 +216,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
 	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
 	conv.StartWithBot = s.Bot.Enabled
+	masker := masking.New(store)
+	conv.Mask = masker.Mask
+	bus.Subscribe(masker.OnEvent) // settings saved on any node
+	api.AccountChanged = masker.Forget
 	api.Bot = s.Bot
 	api.Bus = bus
 	api.Closing = make(chan struct{})

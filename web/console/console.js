@@ -377,6 +377,7 @@ async function showAdmin() {
     tb.append(tr);
   }
   const settings = await api("GET", "/account-settings");
+  showMasking(settings);
   const af = $(".account-settings");
   af.auto.checked = settings.auto_assign;
   af.retention.value = settings.retention_days ?? 0;
@@ -468,6 +469,51 @@ $(".new-key").addEventListener("submit", (e) => {
 });
 
 // ---- Webhooks and the audit log ----------------------------------------------
+// ---- Sensitive data: card masking and the brand's own rules ----------------
+let accountSettings = {};
+function showMasking(settings) {
+  accountSettings = settings;
+  const f = $(".masking");
+  f.cards.checked = settings.masking.cards;
+  $(".mask-rules tbody").textContent = "";
+  for (const r of settings.masking.rules) addMaskRule(r);
+}
+
+function addMaskRule(r = { name: "", pattern: "", replacement: "" }) {
+  const tr = document.createElement("tr");
+  const input = (field, label, value) => {
+    const el = document.createElement("input");
+    el.name = field;
+    el.value = value || "";
+    el.setAttribute("aria-label", label);
+    const td = document.createElement("td");
+    td.append(el);
+    tr.append(td);
+  };
+  input("name", "Rule name", r.name);
+  input("pattern", "Pattern", r.pattern);
+  input("replacement", "Replace with (default ***)", r.replacement);
+  const td = document.createElement("td");
+  const del = document.createElement("button");
+  del.type = "button";
+  del.textContent = "Remove";
+  del.addEventListener("click", () => tr.remove());
+  td.append(del);
+  tr.append(td);
+  $(".mask-rules tbody").append(tr);
+  return tr;
+}
+
+$(".add-rule").addEventListener("click", () => addMaskRule().querySelector("input").focus());
+$(".masking").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const rules = [...$$(".mask-rules tbody tr")].map((tr) => ({
+    name: tr.querySelector("[name=name]").value, pattern: tr.querySelector("[name=pattern]").value,
+    replacement: tr.querySelector("[name=replacement]").value,
+  }));
+  adminDo(() => api("PUT", "/account-settings", { ...accountSettings, masking: { cards: e.target.cards.checked, rules } }));
+});
+
 async function showWebhooks() {
   const hooks = (await api("GET", "/webhooks")).webhooks;
   const tb = $(".webhooks tbody");

@@ -467,6 +467,10 @@ function onMessage(m) {
     const el = m.client_id && rendered.get(m.client_id);
     if (el) {
       el.dataset.seq = m.seq;
+      // What was stored may differ from what was typed: card numbers and
+      // the brand's patterns are masked before storage. Show what was kept.
+      const shown = el.querySelector(".text");
+      if (shown && m.text && shown.textContent !== m.text) shown.textContent = m.text;
       if (m.attachment && !el.querySelector(".thumb,.filelink")) el.querySelector(".bubble").append(fileView(m.attachment));
       setMeta(el, t("sent"));
       updateTicks();
