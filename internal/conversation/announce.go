@@ -109,7 +109,7 @@ func (a *Announcer) NoticeWaiting(ctx context.Context, now time.Time) error {
 		if after <= 0 {
 			continue
 		}
-		queued, err := a.store.ListConversations(ctx, acc.ID, parley.ConversationFilter{State: parley.StateQueued, Limit: 200})
+		queued, err := a.queued(ctx, acc.ID)
 		if err != nil {
 			return err
 		}
@@ -130,4 +130,23 @@ func (a *Announcer) NoticeWaiting(ctx context.Context, now time.Time) error {
 	}
 	a.noticed = noticed
 	return nil
+}
+
+// queued lists all the account's queued conversations, a page at a time
+// (the list comes newest first: those who waited longest are on the last
+// page).
+func (a *Announcer) queued(ctx context.Context, accountID string) ([]*parley.Conversation, error) {
+	var all []*parley.Conversation
+	f := parley.ConversationFilter{State: parley.StateQueued, Limit: 200}
+	for {
+		page, err := a.store.ListConversations(ctx, accountID, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < f.Limit {
+			return all, nil
+		}
+		f.After = page[len(page)-1].ID
+	}
 }

@@ -75,3 +75,45 @@ func TestTheQueueNoticeIsWrittenOncePerWait(t *testing.T) {
 		t.Fatalf("%d writes after the conversation closed, want 1", n)
 	}
 }
+
+// TestEveryoneInALongQueueHearsTheyAreInLine: with more visitors waiting
+// than one page of the list, those who waited longest (the last page,
+// newest first) are told too.
+func TestEveryoneInALongQueueHearsTheyAreInLine(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := &countingStore{Store: db}
+	one := 1
+	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
+	if err := db.CreateAccount(ctx, acc); err != nil {
+		t.Fatal(err)
+	}
+	var first *parley.Conversation
+	for i := range 450 {
+		visitor := &parley.Consumer{AccountID: acc.ID}
+		if err := db.CreateConsumer(ctx, visitor); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, State: parley.StateQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = c
+		}
+	}
+	a := conversation.NewAnnouncer(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := a.NoticeWaiting(ctx, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.appends.Load(); n != 450 {
+		t.Fatalf("%d notices for 450 waiting visitors", n)
+	}
+	if msgs, _ := db.ListMessages(ctx, acc.ID, first.ID, 0, 10); len(msgs) != 1 {
+		t.Fatalf("the visitor who waited longest got %d messages, want the notice", len(msgs))
+	}
+}
