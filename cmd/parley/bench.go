@@ -263,7 +263,8 @@ func benchTarget(ctx context.Context, url, key, debugAddr string, cpus []int, cl
 			}
 		}
 		serveArgs := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error",
-			"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0"}, storeArgs(dir)...)
+			"--login-per-minute", "0", "--visitors-per-minute", "0", "--beacons-per-minute", "0",
+			"--visitor-messages-per-minute", "0"}, storeArgs(dir)...)
 		if cluster.natsURL != "" {
 			serveArgs = append(serveArgs, "--nats-url", cluster.natsURL, "--nats-prefix", "parleybench"+hex.EncodeToString(secret[:4]),
 				"--secret", hex.EncodeToString(secret[:]))

@@ -117,7 +117,7 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 
 type serveFlags struct {
 	cfg       server.Config
-	perMinute struct{ login, visitors, beacons int }
+	perMinute struct{ login, visitors, beacons, visitorMessages int }
 	origins   string
 	proxies   string
 	logLevel  string
@@ -146,6 +146,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.IntVar(&f.perMinute.login, "login-per-minute", 10, "login attempts per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.visitors, "visitors-per-minute", 60, "new visitor tokens per client address per minute (0: no limit)")
 	fs.IntVar(&f.perMinute.beacons, "beacons-per-minute", 600, "widget beacons per client address per minute (0: no limit)")
+	fs.IntVar(&f.perMinute.visitorMessages, "visitor-messages-per-minute", 240, "messages and files one visitor may send per minute, in bursts of 20 (0: no limit)")
 	fs.BoolVar(&f.cfg.AllowPrivateOutbound, "allow-private-outbound", false, "let bot connectors and webhooks call private, loopback and plain-HTTP addresses (development only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
@@ -192,9 +193,10 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	}
 	d := server.DefaultRateLimits
 	f.cfg.RateLimits = &server.RateLimits{
-		Login:          perMinute(f.perMinute.login, d.Login.Burst),
-		ConsumerTokens: perMinute(f.perMinute.visitors, d.ConsumerTokens.Burst),
-		Beacons:        perMinute(f.perMinute.beacons, d.Beacons.Burst),
+		Login:           perMinute(f.perMinute.login, d.Login.Burst),
+		ConsumerTokens:  perMinute(f.perMinute.visitors, d.ConsumerTokens.Burst),
+		Beacons:         perMinute(f.perMinute.beacons, d.Beacons.Burst),
+		VisitorMessages: perMinute(f.perMinute.visitorMessages, d.VisitorMessages.Burst),
 	}
 	return f.cfg, log, nil
 }

@@ -59,6 +59,7 @@ type Duration float64
 type Stat struct {
 	Count int      `json:"count"`
 	Mean  Duration `json:"mean_seconds"`
+	P50   Duration `json:"p50_seconds"` // the median
 	P90   Duration `json:"p90_seconds"`
 }
 
@@ -71,9 +72,9 @@ func stat(ds []float64) Stat {
 	for _, d := range ds {
 		sum += d
 	}
-	// p90 by the nearest-rank method.
-	rank := int(math.Ceil(0.9*float64(len(ds)))) - 1
-	return Stat{Count: len(ds), Mean: Duration(sum / float64(len(ds))), P90: Duration(ds[rank])}
+	// Percentiles by the nearest-rank method.
+	rank := func(p float64) Duration { return Duration(ds[int(math.Ceil(p*float64(len(ds))))-1]) }
+	return Stat{Count: len(ds), Mean: Duration(sum / float64(len(ds))), P50: rank(0.5), P90: rank(0.9)}
 }
 
 // Bucket is one hour or day of the range.

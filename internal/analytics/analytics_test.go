@@ -150,9 +150,9 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("containment rate", tt.ContainmentRate, 0.5)
 	check("handoffs", tt.BotHandoffs, 1)
 	check("handoff rate", tt.HandoffRate, 0.5)
-	check("queue wait", tt.QueueWait, analytics.Stat{Count: 3, Mean: 240, P90: 360})
-	check("first response", tt.FirstResponse, analytics.Stat{Count: 3, Mean: 360, P90: 600})
-	check("handle time", tt.HandleTime, analytics.Stat{Count: 3, Mean: 2340, P90: 3240})
+	check("queue wait", tt.QueueWait, analytics.Stat{Count: 3, Mean: 240, P50: 240, P90: 360})
+	check("first response", tt.FirstResponse, analytics.Stat{Count: 3, Mean: 360, P50: 300, P90: 600})
+	check("handle time", tt.HandleTime, analytics.Stat{Count: 3, Mean: 2340, P50: 2100, P90: 3240})
 	check("messages per conversation", tt.MessagesPerConversation, 2.5)
 	check("CSAT mean", tt.CSATMean, 4.0)
 	check("CSAT distribution", tt.CSATDistribution, [5]int{0, 0, 1, 1, 1})
@@ -192,7 +192,7 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
 	must(err)
 	check("billing opened", r.Totals.Opened, 1)
-	check("billing wait", r.Totals.QueueWait, analytics.Stat{Count: 1, Mean: 360, P90: 360})
+	check("billing wait", r.Totals.QueueWait, analytics.Stat{Count: 1, Mean: 360, P50: 360, P90: 360})
 	// By agent: A1's conversations.
 	q.Skill, q.Agent = "", a1.ID
 	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)

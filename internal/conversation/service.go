@@ -30,6 +30,9 @@ type Service struct {
 	// numbers and the brand's patterns, internal/masking). It runs after
 	// validation; max is the message limit in characters.
 	Mask func(ctx context.Context, accountID, text string, max int) (string, error)
+	// Throttle, when set, is asked before each message or file a
+	// principal sends; an error (rate_limited) refuses it, storing nothing.
+	Throttle func(p parley.Principal) error
 	// StartWithBot, when set, says whether the account's new conversations
 	// start with its bot rather than in the queue.
 	StartWithBot func(ctx context.Context, accountID string) bool
@@ -139,6 +142,11 @@ type SendInput struct {
 // durable; duplicate is true when ClientID was seen before and the original
 // is returned.
 func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (msg *parley.Message, duplicate bool, err error) {
+	if s.Throttle != nil {
+		if err := s.Throttle(p); err != nil {
+			return nil, false, err
+		}
+	}
 	if in.Type == "" {
 		in.Type = parley.MessageText
 	}
@@ -219,6 +227,11 @@ type AttachInput struct {
 // the bytes — images (PNG, JPEG, GIF, WebP) and PDF only — whatever the
 // sender claims.
 func (s *Service) Attach(ctx context.Context, p parley.Principal, in AttachInput) (*parley.Message, bool, error) {
+	if s.Throttle != nil {
+		if err := s.Throttle(p); err != nil {
+			return nil, false, err
+		}
+	}
 	c, err := s.Get(ctx, p, in.ConversationID)
 	if err != nil {
 		return nil, false, err

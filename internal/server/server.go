@@ -69,6 +69,10 @@ type Config struct {
 	RetentionTick      time.Duration // how often retention runs (default 1 h)
 	RollupTick         time.Duration // how often the metrics rollup reads new events (default 10 s)
 	AutoCloseTick      time.Duration // how often idle conversations are looked for (default 1 min)
+	// ReplyTime says how soon an account typically answers, for the
+	// widget's header; nil computes it from the metrics
+	// (analytics.ReplyTimes). Tests set it to fix the figure.
+	ReplyTime func(accountID string) (time.Duration, bool)
 	// RateLimits guard the public endpoints; nil takes DefaultRateLimits.
 	RateLimits *RateLimits
 	// DemoAccountID, when set, serves the demo store at /demo/ with that
@@ -216,6 +220,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
 	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
 	conv.StartWithBot = s.Bot.Enabled
+	limits := DefaultRateLimits
+	if cfg.RateLimits != nil {
+		limits = *cfg.RateLimits
+	}
+	conv.Throttle = throttle(limits.VisitorMessages)
 	masker := masking.New(store)
 	conv.Mask = masker.Mask
 	bus.Subscribe(masker.OnEvent) // settings saved on any node
@@ -244,6 +253,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
+	s.Widget.ReplyTime = cfg.ReplyTime
+	if s.Widget.ReplyTime == nil {
+		s.Widget.ReplyTime = analytics.NewReplyTimes(store, nil).Typical
+	}
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession
 	s.nats, _ = bus.(*natsbus.Bus)

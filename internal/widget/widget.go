@@ -77,6 +77,9 @@ type Handler struct {
 	// BotOn reports whether the account's bot answers visitors; the
 	// offline form is not needed then.
 	BotOn func(accountID string) bool
+	// ReplyTime, when set, says how soon the account typically answers
+	// (false: not known), for the chat's header.
+	ReplyTime func(accountID string) (time.Duration, bool)
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -179,6 +182,16 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm})
 }
 
+// availability is whether, and how soon, someone answers.
+type availability struct {
+	AgentsOnline bool `json:"agents_online"`
+	Open         bool `json:"open"` // within business hours
+	Bot          bool `json:"bot"`
+	// ReplySeconds is the typical first response of the last seven days
+	// (the median), when enough visitors were answered to say.
+	ReplySeconds int `json:"reply_seconds,omitempty"`
+}
+
 // serveAvailability says whether a person can answer now, so the chat can
 // offer the offline form instead of a live promise.
 func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
@@ -194,8 +207,13 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 	online = online && open
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	botOn := h.BotOn != nil && h.BotOn(a.ID)
-	json.NewEncoder(w).Encode(map[string]bool{"agents_online": online, "open": open, "bot": botOn})
+	out := availability{AgentsOnline: online, Open: open, Bot: h.BotOn != nil && h.BotOn(a.ID)}
+	if h.ReplyTime != nil {
+		if d, ok := h.ReplyTime(a.ID); ok {
+			out.ReplySeconds = int(d.Round(time.Second) / time.Second)
+		}
+	}
+	json.NewEncoder(w).Encode(out)
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's

@@ -241,7 +241,7 @@ function onFrame(f) {
       authed = true;
       backoff = 500;
       maxChars = f.limits.max_chars;
-      status(t("online"));
+      status(t(replyKey));
       clearInterval(pinger);
       pinger = setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
       if (conversationId) subscribe(lastSeq);
@@ -293,6 +293,11 @@ function onFrame(f) {
         conversationId = null;
         localStorage.removeItem(key("conversation"));
         if (outbox.length) openConversation();
+      } else if (f.code === "rate_limited" && f.id && f.id.startsWith("send:")) {
+        // Too many at once (a long outbox): it stays in the outbox and
+        // everything unacknowledged goes again, in order, shortly.
+        clearTimeout(resendTimer);
+        resendTimer = setTimeout(flush, 1500);
       } else if (f.code === "conflict" && f.id && f.id.startsWith("send:")) { // closed: start a new one
         conversationId = null;
         localStorage.removeItem(key("conversation"));
@@ -340,6 +345,7 @@ function openConversation() {
 // ---- Outbox: sent in order, once, across reloads and reconnects ------------
 function saveOutbox() { localStorage.setItem(key("outbox"), JSON.stringify(outbox)); }
 
+let resendTimer = 0;
 function flush() {
   if (!authed || !conversationId) return;
   for (const m of outbox) {
@@ -681,16 +687,29 @@ function chime() {
 let formMode = null;
 
 async function checkForm() {
+  const a = await availability();
   if (conversationId || localStorage.getItem(key("profile"))) return showForm(null);
   let mode = null;
   if (cfg.prechat && cfg.prechat.enabled) mode = "prechat";
-  if (cfg.offline_form) {
-    try {
-      const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account))).json();
-      if (!a.agents_online && !a.bot) mode = "offline";
-    } catch (e) { /* assume someone is there */ }
-  }
+  if (cfg.offline_form && a && !a.agents_online && !a.bot) mode = "offline";
   showForm(mode);
+}
+
+// availability asks whether someone can answer now, and how soon the brand
+// typically does (the median first response of its last week), which the
+// header then says. Not known, or unreachable: "in a few minutes", and
+// someone is assumed to be there.
+let replyKey = "online";
+async function availability() {
+  try {
+    const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account))).json();
+    const s = a.reply_seconds || 0;
+    replyKey = s <= 10 * 60 ? "online" : s <= 3600 ? "replyHour" : s <= 4 * 3600 ? "replyHours" : "replyDay";
+    if (authed && formMode !== "offline") status(t(replyKey));
+    return a;
+  } catch (e) {
+    return null;
+  }
 }
 
 function showForm(mode) {

@@ -3,7 +3,9 @@
 export const strings = {
   en: {
     title: "Chat with us", write: "Write a message", send: "Send", minimise: "Minimise chat",
-    online: "We typically reply in a few minutes", offline: "Offline — messages will be sent when you reconnect",
+    online: "We typically reply in a few minutes",
+    replyHour: "We typically reply in under an hour", replyHours: "We typically reply in a few hours", replyDay: "We typically reply within a day",
+    offline: "Offline — messages will be sent when you reconnect",
     connecting: "Connecting…", typing: "{name} is typing…", someone: "Someone", you: "You",
     sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read",
     tooLong: "Your message has {n} characters; the limit is {max}.", newMessage: "New message",
@@ -18,7 +20,9 @@ export const strings = {
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
-    online: "Solemos responder en pocos minutos", offline: "Sin conexión: los mensajes se enviarán al reconectar",
+    online: "Solemos responder en pocos minutos",
+    replyHour: "Solemos responder en menos de una hora", replyHours: "Solemos responder en unas horas", replyDay: "Solemos responder en un día",
+    offline: "Sin conexión: los mensajes se enviarán al reconectar",
     connecting: "Conectando…", typing: "{name} está escribiendo…", someone: "Alguien", you: "Tú",
     sending: "Enviando…", sent: "Enviado", delivered: "Entregado", read: "Leído",
     tooLong: "Tu mensaje tiene {n} caracteres; el límite es {max}.", newMessage: "Nuevo mensaje",
@@ -33,7 +37,9 @@ export const strings = {
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
-    online: "Nous répondons en général en quelques minutes", offline: "Hors ligne — vos messages partiront à la reconnexion",
+    online: "Nous répondons en général en quelques minutes",
+    replyHour: "Nous répondons en général en moins d’une heure", replyHours: "Nous répondons en général en quelques heures", replyDay: "Nous répondons en général sous 24 heures",
+    offline: "Hors ligne — vos messages partiront à la reconnexion",
     connecting: "Connexion…", typing: "{name} écrit…", someone: "Quelqu’un", you: "Vous",
     sending: "Envoi…", sent: "Envoyé", delivered: "Remis", read: "Lu",
     tooLong: "Votre message fait {n} caractères ; la limite est {max}.", newMessage: "Nouveau message",
@@ -48,7 +54,9 @@ export const strings = {
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
-    online: "Wir antworten meist in wenigen Minuten", offline: "Offline – Nachrichten werden beim Verbinden gesendet",
+    online: "Wir antworten meist in wenigen Minuten",
+    replyHour: "Wir antworten meist in weniger als einer Stunde", replyHours: "Wir antworten meist innerhalb weniger Stunden", replyDay: "Wir antworten meist innerhalb eines Tages",
+    offline: "Offline – Nachrichten werden beim Verbinden gesendet",
     connecting: "Verbinde…", typing: "{name} schreibt…", someone: "Jemand", you: "Sie",
     sending: "Wird gesendet…", sent: "Gesendet", delivered: "Zugestellt", read: "Gelesen",
     tooLong: "Ihre Nachricht hat {n} Zeichen; erlaubt sind {max}.", newMessage: "Neue Nachricht",
