@@ -138,7 +138,11 @@ function onFrame(f) {
       if (current && f.conversation.id === current.id) showHeader(f.conversation);
       if (f.event === "conversation.assigned" && f.conversation.assignee_id === me.id) notify("New conversation assigned to you");
       if (f.conversation.assignee_id === me.id || following.has(f.conversation.id)) followMine();
-      refreshSoon();
+      // Only the inbox lists follow conversation events. The admin and bot
+      // tabs hold forms being edited (a refresh would put back the saved
+      // values over what the admin typed); the overview and the dashboard
+      // have their own pace.
+      if (filters[tab] !== undefined) refreshSoon();
       break;
     case "message": {
       const open = current && f.conversation_id === current.id;
