@@ -474,9 +474,12 @@ $(".new-key").addEventListener("submit", (e) => {
 
 // ---- Webhooks and the audit log ----------------------------------------------
 // ---- Sensitive data: card masking and the brand's own rules ----------------
-let accountSettings = {};
+// maskingDirty: the admin changed the form and has not saved it. The admin
+// tab redraws itself (after any admin action, or a second load racing the
+// first); a dirty form keeps what was typed.
+let maskingDirty = false;
 function showMasking(settings) {
-  accountSettings = settings;
+  if (maskingDirty) return;
   const f = $(".masking");
   f.cards.checked = settings.masking.cards;
   $(".mask-rules tbody").textContent = "";
@@ -501,21 +504,27 @@ function addMaskRule(r = { name: "", pattern: "", replacement: "" }) {
   const del = document.createElement("button");
   del.type = "button";
   del.textContent = "Remove";
-  del.addEventListener("click", () => tr.remove());
+  del.addEventListener("click", () => { maskingDirty = true; tr.remove(); });
   td.append(del);
   tr.append(td);
   $(".mask-rules tbody").append(tr);
   return tr;
 }
 
-$(".add-rule").addEventListener("click", () => addMaskRule().querySelector("input").focus());
+$(".add-rule").addEventListener("click", () => { maskingDirty = true; addMaskRule().querySelector("input").focus(); });
+$(".masking").addEventListener("input", () => { maskingDirty = true; });
 $(".masking").addEventListener("submit", (e) => {
   e.preventDefault();
   const rules = [...$$(".mask-rules tbody tr")].map((tr) => ({
     name: tr.querySelector("[name=name]").value, pattern: tr.querySelector("[name=pattern]").value,
     replacement: tr.querySelector("[name=replacement]").value,
   }));
-  adminDo(() => api("PUT", "/account-settings", { ...accountSettings, masking: { cards: e.target.cards.checked, rules } }));
+  adminDo(async () => {
+    // The other settings as they are now (PUT replaces routing and hours).
+    const current = await api("GET", "/account-settings");
+    await api("PUT", "/account-settings", { ...current, masking: { cards: e.target.cards.checked, rules } });
+    maskingDirty = false; // saved: show what the server kept
+  });
 });
 
 async function showWebhooks() {
