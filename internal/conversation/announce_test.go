@@ -14,6 +14,18 @@ import (
 	"github.com/parleychat/parley/internal/sqlstore"
 )
 
+// newStore opens a real SQLite store in a temporary directory, closed
+// when the test ends.
+func newStore(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // countingStore counts the messages written through it.
 type countingStore struct {
 	parley.Store
@@ -31,11 +43,7 @@ func (s *countingStore) AppendMessage(ctx context.Context, m *parley.Message) (*
 // and a conversation that left the queue is forgotten.
 func TestTheQueueNoticeIsWrittenOncePerWait(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := newStore(t)
 	store := &countingStore{Store: db}
 	one := 1
 	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
@@ -81,11 +89,7 @@ func TestTheQueueNoticeIsWrittenOncePerWait(t *testing.T) {
 // newest first) are told too.
 func TestEveryoneInALongQueueHearsTheyAreInLine(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := newStore(t)
 	store := &countingStore{Store: db}
 	one := 1
 	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}

@@ -2,7 +2,6 @@ package conversation_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,11 +16,7 @@ import (
 // last word is the visitor's, nor a queued one.
 func TestIdleConversationsCloseByTheAccountsRules(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := newStore(t)
 	off, hour := 0, 60
 	w := world{t: t, db: db, account: map[string]string{}}
 	byDefault := w.newAccount(parley.AutoClose{})                                      // bot after 30 min; assigned never
@@ -71,11 +66,7 @@ func TestIdleConversationsCloseByTheAccountsRules(t *testing.T) {
 // all close.
 func TestAVisitorWhoComesBackKeepsTheConversation(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := newStore(t)
 	w := world{t: t, db: db, account: map[string]string{}}
 	acc := w.newAccount(parley.AutoClose{})
 	var ids []string
