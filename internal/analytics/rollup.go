@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/parleychat/parley"
 )
 
@@ -168,6 +170,69 @@ type holdRow struct {
 	Until int64  `json:"until,omitempty"`
 }
 
+// decodeFactsRow reads a stored factsRow in one pass over its JSON, as
+// encoding/json would but without reflection: a month's dashboard decodes
+// one per conversation, and with encoding/json that was half its time.
+func decodeFactsRow(data []byte) (factsRow, error) {
+	var d factsRow
+	if !gjson.ValidBytes(data) {
+		return d, fmt.Errorf("not JSON: %.40q", data)
+	}
+	gjson.ParseBytes(data).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "opened_at":
+			d.OpenedAt = v.Int()
+		case "queued_at":
+			d.QueuedAt = v.Int()
+		case "assigned_at":
+			d.AssignedAt = v.Int()
+		case "first_reply_at":
+			d.FirstReplyAt = v.Int()
+		case "closed_at":
+			d.ClosedAt = v.Int()
+		case "first_at":
+			d.FirstAt = v.Int()
+		case "last_at":
+			d.LastAt = v.Int()
+		case "with_bot":
+			d.WithBot = v.Bool()
+		case "handed_off":
+			d.HandedOff = v.Bool()
+		case "had_agent":
+			d.HadAgent = v.Bool()
+		case "skill":
+			d.Skill = v.String()
+		case "assignee":
+			d.Assignee = v.String()
+		case "messages":
+			d.Messages = int(v.Int())
+		case "csat":
+			d.CSAT = int(v.Int())
+		case "holds":
+			v.ForEach(func(_, h gjson.Result) bool {
+				var hr holdRow
+				h.ForEach(func(k, v gjson.Result) bool {
+					switch k.Str {
+					case "agent":
+						hr.Agent = v.String()
+					case "skill":
+						hr.Skill = v.String()
+					case "from":
+						hr.From = v.Int()
+					case "until":
+						hr.Until = v.Int()
+					}
+					return true
+				})
+				d.Holds = append(d.Holds, hr)
+				return true
+			})
+		}
+		return true
+	})
+	return d, nil
+}
+
 func toMicros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -186,8 +251,8 @@ func fromMicros(v int64) time.Time {
 func (f *folding) load(r *parley.RollupRow) error {
 	switch r.Kind {
 	case parley.RollupConversation:
-		var d factsRow
-		if err := json.Unmarshal(r.Data, &d); err != nil {
+		d, err := decodeFactsRow(r.Data)
+		if err != nil {
 			return fmt.Errorf("rollup row of conversation %s: %w", r.Item, err)
 		}
 		c := &Facts{ConversationID: r.Item,
