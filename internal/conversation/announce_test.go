@@ -26,6 +26,18 @@ func newStore(t *testing.T) *sqlstore.DB {
 	return db
 }
 
+// noticeAfterASecond creates an account whose visitors hear they are in
+// line after a second in the queue.
+func noticeAfterASecond(t *testing.T, db *sqlstore.DB) *parley.Account {
+	t.Helper()
+	one := 1
+	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
+	if err := db.CreateAccount(context.Background(), acc); err != nil {
+		t.Fatal(err)
+	}
+	return acc
+}
+
 // countingStore counts the messages written through it.
 type countingStore struct {
 	parley.Store
@@ -45,11 +57,7 @@ func TestTheQueueNoticeIsWrittenOncePerWait(t *testing.T) {
 	ctx := context.Background()
 	db := newStore(t)
 	store := &countingStore{Store: db}
-	one := 1
-	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
-	if err := db.CreateAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
+	acc := noticeAfterASecond(t, db)
 	visitor := &parley.Consumer{AccountID: acc.ID}
 	if err := db.CreateConsumer(ctx, visitor); err != nil {
 		t.Fatal(err)
@@ -91,11 +99,7 @@ func TestEveryoneInALongQueueHearsTheyAreInLine(t *testing.T) {
 	ctx := context.Background()
 	db := newStore(t)
 	store := &countingStore{Store: db}
-	one := 1
-	acc := &parley.Account{Name: "Acme", Settings: parley.AccountSettings{QueueNoticeSeconds: &one}}
-	if err := db.CreateAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
+	acc := noticeAfterASecond(t, db)
 	var first *parley.Conversation
 	for i := range 450 {
 		visitor := &parley.Consumer{AccountID: acc.ID}
