@@ -79,12 +79,15 @@ $(".logout").addEventListener("click", async () => {
 async function enter() {
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
-  if (me.role !== "agent") $$(".sup-only").forEach((el) => (el.hidden = false));
-  if (me.role === "admin") $$(".admin-only").forEach((el) => (el.hidden = false));
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
   connect();
   refresh();
+  // The supervisor's and admin's tabs appear once the first view is drawn:
+  // a tab chosen before would be drawn twice, the second time over what
+  // the user had begun to type.
+  if (me.role !== "agent") $$(".sup-only").forEach((el) => (el.hidden = false));
+  if (me.role === "admin") $$(".admin-only").forEach((el) => (el.hidden = false));
 }
 
 // fillTransferTargets lists skills and colleagues (with their presence) to
