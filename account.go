@@ -37,6 +37,13 @@ type AccountSettings struct {
 	// Masking hides sensitive data in what people write before it is
 	// stored (docs/data.md, Masking).
 	Masking Masking `json:"masking"`
+	// Labels are the tags staff may put on conversations (docs/routing.md,
+	// Labels); a conversation can carry only labels defined here.
+	Labels []Label `json:"labels"`
+	// LabelsRequired: a person closing a conversation must have labelled
+	// it first (LivePerson's mandatory wrap-up). The bot, auto-close and
+	// visitors close without.
+	LabelsRequired bool `json:"labels_required,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

@@ -43,10 +43,12 @@ type Conversation struct {
 	LastSeq     int64             `json:"last_seq"`
 	CloseReason string            `json:"close_reason,omitempty"`
 	ClosedBy    string            `json:"closed_by,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	AssignedAt  *time.Time        `json:"assigned_at,omitempty"`
-	ClosedAt    *time.Time        `json:"closed_at,omitempty"`
+	// Labels are the staff's tags, sorted; visitors never see them.
+	Labels     []string   `json:"labels,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	// Receipts: the highest seq each side has had delivered and has read.
 	ConsumerDeliveredSeq int64 `json:"consumer_delivered_seq"`
 	ConsumerReadSeq      int64 `json:"consumer_read_seq"`
@@ -62,6 +64,7 @@ type ConversationFilter struct {
 	Skill      string
 	AssigneeID string
 	ConsumerID string
+	Label      string // carries this label
 	// Query finds conversations whose visitor's name, email or external ID,
 	// or whose messages, contain it (case-insensitive).
 	Query string

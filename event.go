@@ -16,6 +16,7 @@ const (
 	EventConversationAssigned = "conversation.assigned"
 	EventConversationClosed   = "conversation.closed"
 	EventConversationRequeued = "conversation.requeued"
+	EventConversationLabeled  = "conversation.labeled" // staff changed its labels (data: LabelChange)
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
@@ -51,7 +52,7 @@ const (
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

@@ -88,6 +88,15 @@ type Store interface {
 	// CloseConversation fails with ECONFLICT when it is already closed, or
 	// when c.IdleSince is set and the conversation changed after it.
 	CloseConversation(ctx context.Context, accountID, id string, c ConversationClose) (*Conversation, error)
+	// LabelConversation replaces the conversation's labels (checked by the
+	// caller against the account's, sorted) and writes conversation.labeled
+	// naming by; the labels it already has change nothing and write no
+	// event. It works in every state: a closed conversation is labelled
+	// after the fact too.
+	LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*Conversation, error)
+	// CountLabels counts, per label, the conversations matching f that
+	// carry it, most used first.
+	CountLabels(ctx context.Context, accountID string, f LabelCountFilter) ([]LabelCount, error)
 	// IdleConversations lists up to limit conversations in a state that
 	// wait on their visitor — the last message that is not the system's is
 	// not the visitor's, or there is none — and that nothing has happened

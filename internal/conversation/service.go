@@ -100,7 +100,7 @@ func (s *Service) Get(ctx context.Context, p parley.Principal, id string) (*parl
 	if err := canSee(p, c); err != nil {
 		return nil, err
 	}
-	return c, nil
+	return ForViewer(p, c), nil
 }
 
 // List returns conversations matching f; consumers see only their own.
@@ -114,18 +114,98 @@ func (s *Service) List(ctx context.Context, p parley.Principal, f parley.Convers
 	if f.Limit < 0 || f.Limit > 200 {
 		return nil, parley.Errorf(parley.EINVALID, "limit must be between 1 and 200")
 	}
-	return s.store.ListConversations(ctx, p.AccountID, f)
+	if f.Label != "" && !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "labels are for the brand's staff")
+	}
+	list, err := s.store.ListConversations(ctx, p.AccountID, f)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range list {
+		list[i] = ForViewer(p, c)
+	}
+	return list, nil
 }
 
-// Close ends a conversation. Consumers may close their own.
-func (s *Service) Close(ctx context.Context, p parley.Principal, id, reason string) (*parley.Conversation, error) {
+// CloseInput is how a conversation is closed: a reason, and (staff only)
+// the labels it ends with, set before it closes — the agent's wrap-up.
+type CloseInput struct {
+	Reason string
+	Labels *[]string // nil leaves the labels as they are
+}
+
+// Close ends a conversation. Consumers may close their own. When the
+// account requires labels, a person of the brand closing a conversation
+// must have labelled it (in.Labels counts).
+func (s *Service) Close(ctx context.Context, p parley.Principal, id string, in CloseInput) (*parley.Conversation, error) {
+	c, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShortText("reason", in.Reason, 200); err != nil {
+		return nil, err
+	}
+	if p.IsStaff() {
+		acc, err := s.store.FindAccount(ctx, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		if c.State == parley.StateClosed {
+			return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is already closed", id)
+		}
+		labels := c.Labels
+		if in.Labels != nil {
+			if labels, err = parley.ConversationLabels(acc.Settings.Labels, *in.Labels); err != nil {
+				return nil, err
+			}
+		}
+		if acc.Settings.LabelsRequired && p.Kind == parley.PrincipalUser && len(labels) == 0 {
+			return nil, parley.Errorf(parley.EINVALID, "labels: this brand asks for at least one label on every conversation its people close")
+		}
+		if in.Labels != nil {
+			if _, err := s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID); err != nil {
+				return nil, err
+			}
+		}
+	} else if in.Labels != nil {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "labels are for the brand's staff")
+	}
+	c, err = s.store.CloseConversation(ctx, p.AccountID, id, parley.ConversationClose{Reason: in.Reason, ClosedBy: p.ID})
+	if err != nil {
+		return nil, err
+	}
+	return ForViewer(p, c), nil
+}
+
+// Label replaces a conversation's labels with labels, each one of the
+// account's (parley.ConversationLabels). Only the brand's staff label.
+func (s *Service) Label(ctx context.Context, p parley.Principal, id string, labels []string) (*parley.Conversation, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "labels are for the brand's staff")
+	}
 	if _, err := s.Get(ctx, p, id); err != nil {
 		return nil, err
 	}
-	if err := checkShortText("reason", reason, 200); err != nil {
+	acc, err := s.store.FindAccount(ctx, p.AccountID)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.CloseConversation(ctx, p.AccountID, id, parley.ConversationClose{Reason: reason, ClosedBy: p.ID})
+	labels, err = parley.ConversationLabels(acc.Settings.Labels, labels)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID)
+}
+
+// ForViewer returns c as p may see it: a visitor gets a copy without the
+// staff's labels.
+func ForViewer(p parley.Principal, c *parley.Conversation) *parley.Conversation {
+	if p.IsStaff() || c == nil || c.Labels == nil {
+		return c
+	}
+	cp := *c
+	cp.Labels = nil
+	return &cp
 }
 
 // SendInput is a message as its sender gives it.

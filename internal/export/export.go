@@ -74,7 +74,7 @@ func ContentType(format string) string {
 }
 
 var headers = map[string][]string{
-	Conversations: {"id", "consumer_id", "channel", "state", "skill", "assignee_id", "priority", "created_at", "queued_at", "assigned_at", "closed_at", "close_reason", "closed_by", "messages"},
+	Conversations: {"id", "consumer_id", "channel", "state", "skill", "assignee_id", "priority", "created_at", "queued_at", "assigned_at", "closed_at", "close_reason", "closed_by", "messages", "labels"},
 	Messages:      {"conversation_id", "seq", "id", "created_at", "sender_kind", "sender_id", "sender_name", "type", "text", "attachment"},
 	Events:        {"seq", "created_at", "type", "conversation_id", "message_seq", "data"},
 }
@@ -117,7 +117,8 @@ func Write(ctx context.Context, store parley.Store, accountID string, r Request,
 		err = store.ScanConversations(ctx, accountID, r.From, r.To, func(c *parley.Conversation) error {
 			return row(c, func() []string {
 				return []string{c.ID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.AssigneeID, strconv.Itoa(c.Priority), stamp(&c.CreatedAt),
-					stamp(c.QueuedAt), stamp(c.AssignedAt), stamp(c.ClosedAt), cell(c.CloseReason), c.ClosedBy, strconv.FormatInt(c.LastSeq, 10)}
+					stamp(c.QueuedAt), stamp(c.AssignedAt), stamp(c.ClosedAt), cell(c.CloseReason), c.ClosedBy, strconv.FormatInt(c.LastSeq, 10),
+					strings.Join(c.Labels, ",")}
 			})
 		})
 	case Messages:

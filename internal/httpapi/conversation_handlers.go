@@ -53,7 +53,12 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	f := parley.ConversationFilter{
 		State: parley.ConversationState(q.Get("state")), Skill: q.Get("skill"),
 		AssigneeID: q.Get("assignee_id"), ConsumerID: q.Get("consumer_id"), After: q.Get("cursor"), Limit: 50,
-		Query: strings.TrimSpace(q.Get("q")),
+		Query: strings.TrimSpace(q.Get("q")), Label: q.Get("label"),
+	}
+	if f.Label != "" {
+		if err := parley.ValidLabelName(f.Label); err != nil {
+			return parley.Errorf(parley.EINVALID, "label: %v", err)
+		}
 	}
 	if len(f.Query) > 200 {
 		return parley.Errorf(parley.EINVALID, "q is longer than 200 bytes")
@@ -187,7 +192,8 @@ func (a *API) handleGetConversation(w http.ResponseWriter, r *http.Request, p pa
 }
 
 type closeRequest struct {
-	Reason string `json:"reason"`
+	Reason string    `json:"reason"`
+	Labels *[]string `json:"labels"` // staff: the labels it ends with
 }
 
 func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -197,7 +203,28 @@ func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request, p 
 			return err
 		}
 	}
-	c, err := a.conv.Close(r.Context(), p, r.PathValue("id"), req.Reason)
+	c, err := a.conv.Close(r.Context(), p, r.PathValue("id"), conversation.CloseInput{Reason: req.Reason, Labels: req.Labels})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type labelsRequest struct {
+	Labels *[]string `json:"labels"`
+}
+
+// handleLabelConversation replaces a conversation's labels.
+func (a *API) handleLabelConversation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req labelsRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Labels == nil {
+		return parley.Errorf(parley.EINVALID, "labels is required: the conversation's labels, [] for none")
+	}
+	c, err := a.conv.Label(r.Context(), p, r.PathValue("id"), *req.Labels)
 	if err != nil {
 		return err
 	}

@@ -240,6 +240,12 @@ type accountSettings struct {
 	// Masking: what is hidden in messages and notes before they are
 	// stored; absent from a PUT, it stays as it is.
 	Masking *parley.Masking `json:"masking"`
+	// Labels: the tags staff put on conversations; absent from a PUT,
+	// they stay as they are. Conversations keep a label that is removed
+	// here, but it can no longer be added.
+	Labels *[]parley.Label `json:"labels"`
+	// LabelsRequired: people must label a conversation to close it.
+	LabelsRequired *bool `json:"labels_required"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -253,8 +259,12 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	if mk.Rules == nil {
 		mk.Rules = []parley.MaskRule{}
 	}
+	labels := s.Labels
+	if labels == nil {
+		labels = []parley.Label{}
+	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
-		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk}
+		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -292,6 +302,11 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 			return err
 		}
 	}
+	if req.Labels != nil {
+		if err := parley.ValidateLabels(*req.Labels); err != nil {
+			return err
+		}
+	}
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
 	if err != nil {
 		return err
@@ -305,6 +320,12 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	}
 	if req.Masking != nil {
 		acc.Settings.Masking = *req.Masking
+	}
+	if req.Labels != nil {
+		acc.Settings.Labels = *req.Labels
+	}
+	if req.LabelsRequired != nil {
+		acc.Settings.LabelsRequired = *req.LabelsRequired
 	}
 	if err := a.updateAccount(r.Context(), acc); err != nil {
 		return err

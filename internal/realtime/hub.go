@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/conversation"
 )
@@ -92,7 +94,12 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
-	staffOnly := e.Type == parley.EventNoteCreated // visitors never see notes
+	// Visitors never see notes or labels.
+	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled
+	visitorIt := it
+	if isConversationEvent(e.Type) && gjson.GetBytes(e.Data, "labels").Exists() {
+		visitorIt.frame = withoutLabels(e)
+	}
 	if e.Type == conversation.EventTyping {
 		var t conversation.TypingData
 		json.Unmarshal(e.Data, &t)
@@ -102,8 +109,12 @@ func (h *hub) dispatch(e *parley.Event) {
 		s := h.shard(e.ConversationID)
 		s.mu.RLock()
 		for c := range s.conversations[e.ConversationID] {
-			if c.principal.AccountID == e.AccountID && c.principal.ID != it.senderID && !(staffOnly && !c.principal.IsStaff()) {
+			switch {
+			case c.principal.AccountID != e.AccountID || c.principal.ID == it.senderID:
+			case c.principal.IsStaff():
 				c.enqueue(it)
+			case !staffOnly && visitorIt.frame != nil:
+				c.enqueue(visitorIt)
 			}
 		}
 		s.mu.RUnlock()
@@ -120,10 +131,23 @@ func (h *hub) dispatch(e *parley.Event) {
 	}
 }
 
+// withoutLabels is a conversation event's frame with the staff's labels
+// taken out, for the conversation's visitor.
+func withoutLabels(e *parley.Event) []byte {
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		return nil
+	}
+	delete(data, "labels")
+	cp := *e
+	cp.Data = mustJSON(data)
+	return eventFrame(&cp)
+}
+
 func isConversationEvent(t string) bool {
 	switch t {
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed:
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled:
 		return true
 	}
 	return false

@@ -89,6 +89,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/attachments": {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
 		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
 		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
+		"PUT /api/v1/conversations/{id}/labels":       {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
@@ -228,6 +229,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot read another consumer's messages", v2.client, "GET", "/api/v1/conversations/" + conv1.ID + "/messages", nil, 404},
 		{"consumer cannot write to another consumer's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/messages", map[string]any{"text": "hi"}, 404},
 		{"consumer cannot close another consumer's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/close", nil, 404},
+		{"consumer cannot label their conversation", v1.client, "PUT", "/api/v1/conversations/" + conv1.ID + "/labels", map[string]any{"labels": []string{}}, 403},
+		{"agent labels conversations", agent, "PUT", "/api/v1/conversations/" + conv1.ID + "/labels", map[string]any{"labels": []string{}}, 200},
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},

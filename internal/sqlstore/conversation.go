@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -82,6 +85,10 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	}
 	if f.ConsumerID != "" {
 		add("consumer_id = ?", f.ConsumerID)
+	}
+	if f.Label != "" {
+		where = append(where, "id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = ? AND label = ?)")
+		args = append(args, accountID, f.Label)
 	}
 	if f.After != "" {
 		add("id < ?", f.After)
@@ -277,6 +284,89 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 	return c, tx.event(accountID, parley.EventConversationClosed, id, c)
 }
 
+// LabelConversation replaces the conversation's labels.
+func (db *DB) LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		change := parley.LabelChange{Conversation: c, Added: []string{}, Removed: []string{}, LabeledBy: by}
+		for _, l := range labels {
+			if !slices.Contains(c.Labels, l) {
+				change.Added = append(change.Added, l)
+			}
+		}
+		for _, l := range c.Labels {
+			if !slices.Contains(labels, l) {
+				change.Removed = append(change.Removed, l)
+			}
+		}
+		out = c
+		if len(change.Added) == 0 && len(change.Removed) == 0 {
+			return nil
+		}
+		stored := ""
+		if len(labels) > 0 {
+			b, _ := json.Marshal(labels)
+			stored = string(b)
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET labels = ? WHERE account_id = ? AND id = ?`, stored, accountID, id); err != nil {
+			return err
+		}
+		for _, l := range change.Removed {
+			if _, err := tx.ExecContext(tx.ctx, `DELETE FROM conversation_labels WHERE account_id = ? AND label = ? AND conversation_id = ?`, accountID, l, id); err != nil {
+				return err
+			}
+		}
+		for _, l := range change.Added {
+			if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversation_labels (account_id, label, conversation_id) VALUES (?, ?, ?)`, accountID, l, id); err != nil {
+				return err
+			}
+		}
+		c.Labels = slices.Clone(labels)
+		if len(c.Labels) == 0 {
+			c.Labels = nil
+		}
+		return tx.event(accountID, parley.EventConversationLabeled, id, change)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CountLabels counts the conversations opened in the range that carry
+// each label.
+func (db *DB) CountLabels(ctx context.Context, accountID string, f parley.LabelCountFilter) ([]parley.LabelCount, error) {
+	q := `SELECT l.label, count(*) FROM conversation_labels l JOIN conversations c ON c.id = l.conversation_id
+		WHERE l.account_id = ? AND c.account_id = ? AND c.created_at >= ? AND c.created_at < ?`
+	args := []any{accountID, accountID, micros(f.From), micros(f.To)}
+	if f.Skill != "" {
+		q += ` AND c.skill = ?`
+		args = append(args, f.Skill)
+	}
+	if f.AssigneeID != "" {
+		q += ` AND c.assignee_id = ?`
+		args = append(args, f.AssigneeID)
+	}
+	rows, err := db.read.QueryContext(ctx, q+` GROUP BY l.label ORDER BY count(*) DESC, l.label`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []parley.LabelCount{}
+	for rows.Next() {
+		var lc parley.LabelCount
+		if err := rows.Scan(&lc.Label, &lc.Conversations); err != nil {
+			return nil, err
+		}
+		out = append(out, lc)
+	}
+	return out, rows.Err()
+}
+
 // IdleConversations lists conversations in a state untouched since before
 // whose last message that is not the system's is not the visitor's. It
 // reads the account's conversations in that state (the open ones are few)
@@ -414,10 +504,16 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var state string
 	var created, updated int64
 	var assigned, closed, queued sql.NullInt64
+	var labels string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels); err != nil {
 		return nil, err
+	}
+	if labels != "" {
+		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+			return nil, fmt.Errorf("conversation %s: labels: %w", c.ID, err)
+		}
 	}
 	c.State = parley.ConversationState(state)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditAndAdminLists", testAuditAndAdminLists},
 		{"MetricsRollup", testMetricsRollup},
 		{"IdleConversationsForAutoClose", testIdleConversations},
+		{"Labels", testLabels},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

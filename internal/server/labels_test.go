@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// TestAgentsLabelConversationsAndVisitorsNeverSeeIt: an admin defines the
+// labels (a bad definition is refused by name and changes nothing); an
+// agent labels a conversation (unknown or too many labels refused); the
+// inbox hears the change, the visitor's connection and REST reads carry no
+// label; the list filters on a label, the metrics count them, the CSV
+// export has them; and when labels are required an agent cannot close an
+// unlabelled conversation, though the close may carry the labels.
+func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin, agent := ts.login(t, brand.admin), ts.login(t, brand.agent)
+
+	st, raw := admin.raw("PUT", "/api/v1/account-settings", map[string]any{"labels": []map[string]string{{"name": "billing"}, {"name": "Bug Report"}}})
+	if st != 400 || errorCode(raw) != parley.EINVALID || !strings.Contains(string(raw), "labels[1].name") {
+		t.Fatalf("a label with capitals and a space: status %d %s", st, raw)
+	}
+	var settings struct {
+		Labels         []parley.Label `json:"labels"`
+		LabelsRequired bool           `json:"labels_required"`
+	}
+	if admin.do("GET", "/api/v1/account-settings", nil, &settings); settings.Labels == nil || len(settings.Labels) != 0 {
+		t.Fatalf("after a refused PUT the labels are %+v, want none ([])", settings.Labels)
+	}
+	defined := []map[string]string{{"name": "billing", "color": "#1f77b4"}, {"name": "bug"}, {"name": "vip", "description": "Top customers"}}
+	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"labels": defined}, &settings); st != 200 || len(settings.Labels) != 3 {
+		t.Fatalf("defining labels: status %d %+v", st, settings)
+	}
+
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	visitor := connect(t, ts, v.token, nil)
+	visitor.subscribe(conv.ID, 0)
+	inbox := agentWS(t, ts, brand.agent)
+	inbox.send(`{"type":"subscribe_inbox","id":"inbox"}`)
+	inbox.next(reply("inbox"))
+
+	labels := "/api/v1/conversations/" + conv.ID + "/labels"
+	for _, bad := range []struct {
+		body any
+		want string
+	}{
+		{map[string]any{"labels": []string{"billing", "refund"}}, `\"refund\" is not one of the account's labels`},
+		{map[string]any{}, "labels is required"},
+	} {
+		if st, raw := agent.raw("PUT", labels, bad.body); st != 400 || errorCode(raw) != parley.EINVALID || !strings.Contains(string(raw), bad.want) {
+			t.Fatalf("PUT %v: status %d %s", bad.body, st, raw)
+		}
+	}
+	if st, _ := v.raw("PUT", labels, map[string]any{"labels": []string{"vip"}}); st != 403 {
+		t.Fatalf("a visitor labelling their own conversation: status %d", st)
+	}
+	var labelled parley.Conversation
+	if st := agent.do("PUT", labels, map[string]any{"labels": []string{"vip", "billing", "vip"}}, &labelled); st != 200 || !slices.Equal(labelled.Labels, []string{"billing", "vip"}) {
+		t.Fatalf("labelling: status %d, labels %v (want sorted, once each)", st, labelled.Labels)
+	}
+	f := inbox.next(func(f frame) bool { return f.Event == parley.EventConversationLabeled })
+	var change parley.LabelChange
+	if err := json.Unmarshal(f.Conversation, &change); err != nil || !slices.Equal(change.Labels, []string{"billing", "vip"}) || change.LabeledBy != brand.agent.ID {
+		t.Fatalf("the inbox's conversation.labeled frame: %s", f.raw)
+	}
+
+	// The visitor: no label over REST, and their socket hears nothing of
+	// it — the close that follows is the next conversation frame they
+	// get, and it carries no labels either.
+	var seen map[string]any
+	v.do("GET", "/api/v1/conversations/"+conv.ID, nil, &seen)
+	if _, ok := seen["labels"]; ok {
+		t.Fatalf("the visitor reads the labels: %v", seen)
+	}
+	var mine struct{ Conversations []map[string]any }
+	v.do("GET", "/api/v1/conversations", nil, &mine)
+	if len(mine.Conversations) != 1 || mine.Conversations[0]["labels"] != nil {
+		t.Fatalf("the visitor's list: %v", mine.Conversations)
+	}
+	if st, _ := v.raw("GET", "/api/v1/conversations?label=vip", nil); st != 403 {
+		t.Fatalf("a visitor filtering on a label: status %d", st)
+	}
+
+	// Lists, metrics and exports.
+	var page struct{ Conversations []parley.Conversation }
+	if agent.do("GET", "/api/v1/conversations?label=vip", nil, &page); len(page.Conversations) != 1 || page.Conversations[0].ID != conv.ID {
+		t.Fatalf("?label=vip lists %+v", page.Conversations)
+	}
+	if agent.do("GET", "/api/v1/conversations?label=bug", nil, &page); len(page.Conversations) != 0 {
+		t.Fatalf("?label=bug lists %+v", page.Conversations)
+	}
+	if st, raw := agent.raw("GET", "/api/v1/conversations?label=Not%20A%20Label", nil); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("?label with a space: status %d %s", st, raw)
+	}
+	var report struct{ Labels []parley.LabelCount }
+	if st := ts.login(t, brand.supervisor).do("GET", "/api/v1/metrics", nil, &report); st != 200 ||
+		!slices.Equal(report.Labels, []parley.LabelCount{{Label: "billing", Conversations: 1}, {Label: "vip", Conversations: 1}}) {
+		t.Fatalf("metrics labels: status %d %+v", st, report.Labels)
+	}
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	_, _, body := download(t, ts, brand.apiKey, "/api/v1/exports/conversations?format=csv&from="+from+"&to="+to)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[0][len(rows[0])-1] != "labels" || rows[1][len(rows[1])-1] != "billing,vip" {
+		t.Fatalf("CSV export: %v %q", err, rows)
+	}
+
+	// Labels required: the agent's bare close is refused and changes
+	// nothing; a close that brings its labels goes through.
+	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"labels_required": true}, &settings); st != 200 || !settings.LabelsRequired || len(settings.Labels) != 3 {
+		t.Fatalf("labels_required: status %d %+v (the labels must stay)", st, settings)
+	}
+	var cleared parley.Conversation
+	if st := agent.do("PUT", labels, map[string]any{"labels": []string{}}, &cleared); st != 200 || cleared.Labels != nil {
+		t.Fatalf("removing every label: status %d, left %v", st, cleared.Labels)
+	}
+	closeURL := "/api/v1/conversations/" + conv.ID + "/close"
+	if st, raw := agent.raw("POST", closeURL, map[string]any{"reason": "resolved"}); st != 400 || !strings.Contains(string(raw), "at least one label") {
+		t.Fatalf("closing unlabelled: status %d %s", st, raw)
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID); c.State == parley.StateClosed {
+		t.Fatal("the refused close closed the conversation")
+	}
+	var closed parley.Conversation
+	if st := agent.do("POST", closeURL, map[string]any{"reason": "resolved", "labels": []string{"bug"}}, &closed); st != 200 ||
+		closed.State != parley.StateClosed || !slices.Equal(closed.Labels, []string{"bug"}) {
+		t.Fatalf("closing with labels: status %d %+v", st, closed)
+	}
+	cf := visitor.next(func(f frame) bool { return f.Type == "conversation" })
+	if strings.Contains(string(cf.raw), "labels") || strings.Contains(string(cf.raw), "vip") || cf.Event != parley.EventConversationClosed {
+		t.Fatalf("the visitor's next conversation frame: %s", cf.raw)
+	}
+	// A visitor closes their own conversation without labels.
+	other := v.open(t)
+	if st, raw := v.raw("POST", "/api/v1/conversations/"+other.ID+"/close", nil); st != 200 {
+		t.Fatalf("a visitor's close with labels required: status %d %s", st, raw)
+	}
+}

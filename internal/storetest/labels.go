@@ -1,0 +1,117 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// Labels: a conversation's set is replaced and read back, filtered on,
+// counted per label, written as one conversation.labeled with what
+// changed, kept through a close, and scoped to the account.
+func testLabels(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	second, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := s.LabelConversation(ctx, a.account.ID, a.conversation.ID, []string{"billing", "vip"}, "usr_1")
+	if err != nil || !slices.Equal(c.Labels, []string{"billing", "vip"}) {
+		t.Fatalf("LabelConversation = %+v, %v", c, err)
+	}
+	if _, err := s.LabelConversation(ctx, a.account.ID, second.ID, []string{"billing"}, "usr_1"); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing the set: vip goes, refund comes.
+	if c, err = s.LabelConversation(ctx, a.account.ID, a.conversation.ID, []string{"billing", "refund"}, "usr_2"); err != nil || !slices.Equal(c.Labels, []string{"billing", "refund"}) {
+		t.Fatalf("relabel = %+v, %v", c, err)
+	}
+	found, err := s.FindConversation(ctx, a.account.ID, a.conversation.ID)
+	if err != nil || !slices.Equal(found.Labels, []string{"billing", "refund"}) {
+		t.Fatalf("FindConversation labels = %v, %v", found.Labels, err)
+	}
+
+	evs, err := s.ListEvents(ctx, a.account.ID, parley.EventFilter{Types: []string{parley.EventConversationLabeled}, Limit: 10})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("conversation.labeled events = %d, %v; want 3", len(evs), err)
+	}
+	var change parley.LabelChange
+	if err := json.Unmarshal(evs[2].Data, &change); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(change.Added, []string{"refund"}) || !slices.Equal(change.Removed, []string{"vip"}) || change.LabeledBy != "usr_2" ||
+		change.Conversation == nil || !slices.Equal(change.Labels, []string{"billing", "refund"}) || evs[2].ConversationID != a.conversation.ID {
+		t.Fatalf("last conversation.labeled = %s", evs[2].Data)
+	}
+	// The same set again writes nothing.
+	if _, err := s.LabelConversation(ctx, a.account.ID, a.conversation.ID, []string{"billing", "refund"}, "usr_2"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.ListEvents(ctx, a.account.ID, parley.EventFilter{Types: []string{parley.EventConversationLabeled}, Limit: 10}); len(again) != 3 {
+		t.Fatalf("relabelling with the same set wrote an event: %d events", len(again))
+	}
+
+	ids := func(label string) []string {
+		t.Helper()
+		list, err := s.ListConversations(ctx, a.account.ID, parley.ConversationFilter{Label: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, c := range list {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	if got := ids("billing"); !slices.Equal(got, []string{second.ID, a.conversation.ID}) {
+		t.Fatalf("label billing lists %v, want both (newest first)", got)
+	}
+	if got := ids("vip"); len(got) != 0 {
+		t.Fatalf("label vip (removed) lists %v", got)
+	}
+
+	// Counted over the conversations opened in the range.
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	counts, err := s.CountLabels(ctx, a.account.ID, parley.LabelCountFilter{From: from, To: to})
+	want := []parley.LabelCount{{Label: "billing", Conversations: 2}, {Label: "refund", Conversations: 1}}
+	if err != nil || !slices.Equal(counts, want) {
+		t.Fatalf("CountLabels = %v, %v; want %v", counts, err, want)
+	}
+	if counts, _ := s.CountLabels(ctx, a.account.ID, parley.LabelCountFilter{From: to, To: to.Add(time.Hour)}); len(counts) != 0 {
+		t.Fatalf("CountLabels after the range = %v", counts)
+	}
+	if counts, _ := s.CountLabels(ctx, a.account.ID, parley.LabelCountFilter{From: from, To: to, AssigneeID: "usr_nobody"}); len(counts) != 0 {
+		t.Fatalf("CountLabels of an agent with none = %v", counts)
+	}
+
+	// Removing every label; a closed conversation keeps and takes labels.
+	if c, err := s.LabelConversation(ctx, a.account.ID, second.ID, []string{}, "usr_1"); err != nil || len(c.Labels) != 0 {
+		t.Fatalf("removing all = %+v, %v", c, err)
+	}
+	closed, err := s.CloseConversation(ctx, a.account.ID, a.conversation.ID, parley.ConversationClose{Reason: "resolved", ClosedBy: "usr_2"})
+	if err != nil || !slices.Equal(closed.Labels, []string{"billing", "refund"}) {
+		t.Fatalf("closed = %+v, %v; want its labels kept", closed, err)
+	}
+	if c, err := s.LabelConversation(ctx, a.account.ID, a.conversation.ID, []string{"refund"}, "usr_2"); err != nil || !slices.Equal(c.Labels, []string{"refund"}) {
+		t.Fatalf("labelling a closed conversation = %+v, %v", c, err)
+	}
+
+	// Another account's conversation is not found, and its lists and
+	// counts never see A's labels.
+	_, err = s.LabelConversation(ctx, b.account.ID, a.conversation.ID, []string{"billing"}, "usr_1")
+	wantCode(t, err, parley.ENOTFOUND)
+	if list, _ := s.ListConversations(ctx, b.account.ID, parley.ConversationFilter{Label: "refund"}); len(list) != 0 {
+		t.Fatalf("account B lists A's labelled conversations: %v", list)
+	}
+	if counts, _ := s.CountLabels(ctx, b.account.ID, parley.LabelCountFilter{From: from, To: to}); len(counts) != 0 {
+		t.Fatalf("account B counts A's labels: %v", counts)
+	}
+}
