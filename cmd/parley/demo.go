@@ -71,7 +71,14 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		return nil, err
 	}
 	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true,
-		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns."}}}
+		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns."},
+		Labels: []parley.Label{
+			{Name: "sizing", Color: "#1f5eff", Description: "Which size to order"},
+			{Name: "delivery", Color: "#f79009", Description: "Where is my order, shipping costs"},
+			{Name: "returns", Color: "#7a5af8", Description: "Returns, exchanges and refunds"},
+			{Name: "complaint", Color: "#f04438"},
+			{Name: "vip", Color: "#12b76a", Description: "Our best customers"},
+		}}}
 	if err := store.CreateAccount(ctx, a); err != nil {
 		return nil, err
 	}

@@ -4,9 +4,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley"
 )
@@ -142,4 +145,75 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 	if st, raw := v.raw("POST", "/api/v1/conversations/"+other.ID+"/close", nil); st != 200 {
 		t.Fatalf("a visitor's close with labels required: status %d %s", st, raw)
 	}
+}
+
+// TestAdminDefinesLabelsAndAnAgentLabelsInTheConsole: in Chromium, an admin
+// defines labels (a bad name refused with the reason shown, the row kept)
+// and requires them; an agent's close of an unlabelled conversation is
+// refused, they add a label from the header, the inbox shows it and
+// filters on it, and the close then goes through with the label kept.
+func TestAdminDefinesLabelsAndAnAgentLabelsInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
+	admin.press("[data-tab=admin]")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked`)
+	})
+	admin.press(".add-label-def")
+	admin.do(chromedp.SendKeys(chromedp.CSS(".label-defs input[name=name]"), "Refund Request"))
+	admin.press(".labels-form button[type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`), "labels[0].name")
+	})
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".label-defs input[name=name]").value = "refund"; return true })()`)
+	admin.press(".add-label-def")
+	admin.do(chromedp.SendKeys(chromedp.CSS(".label-defs tr:nth-child(2) input[name=name]"), "vip"))
+	admin.press(".labels-form [name=required]")
+	admin.press(".labels-form button[type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return len(acc.Settings.Labels) == 2 && acc.Settings.Labels[0].Name == "refund" && acc.Settings.LabelsRequired
+	})
+	admin.shot("labels-defined")
+
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my refund?"}, nil)
+	agent := consoleLogin(t, ts, brand.agent, ".items li")
+	agent.openFirst("queued")
+	agent.press(".close")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".toast").textContent`), "Add a label first")
+	})
+	if c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID); c.State == parley.StateClosed {
+		t.Fatal("the unlabelled conversation closed")
+	}
+	evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector(".add-label"); s.value = "refund"; s.dispatchEvent(new Event("change")); return true })()`)
+	chips := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".label-chips .chip")].map(c => c.firstChild.textContent).join(",")`)
+	}
+	waitFor(t, func() bool { return chips() == "refund" }, chips)
+	if c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID); !slices.Equal(c.Labels, []string{"refund"}) {
+		t.Fatalf("stored labels %v", c.Labels)
+	}
+	// The inbox item carries the label, and the filter keeps or drops it.
+	items := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".items li")].map(li => li.dataset.id + ":" + [...li.querySelectorAll(".chip")].map(c => c.textContent).join("+")).join(",")`)
+	}
+	waitFor(t, func() bool { return items() == conv.ID+":refund" }, items)
+	filter := func(label string) {
+		evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector(".label-filter"); s.value = `+strconv.Quote(label)+`; s.dispatchEvent(new Event("change")); return true })()`)
+	}
+	filter("vip")
+	waitFor(t, func() bool { return items() == "" }, items)
+	filter("refund")
+	waitFor(t, func() bool { return items() == conv.ID+":refund" }, items)
+	agent.shot("labelled")
+
+	agent.press(".close")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.State == parley.StateClosed && c.CloseReason == "resolved" && slices.Equal(c.Labels, []string{"refund"})
+	})
 }

@@ -81,6 +81,7 @@ async function enter() {
   $(".who").textContent = me.name + " · " + me.role;
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
+  await loadLabels();
   connect();
   refresh();
   // The supervisor's and admin's tabs appear once the first view is drawn:
@@ -268,7 +269,9 @@ async function refresh() {
   $(".conversation").hidden = !current;
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const search = $(".search").value.trim();
-  const page = await api("GET", "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : ""));
+  const label = $(".label-filter").value;
+  const page = await api("GET", "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : "") +
+    (label ? "&label=" + encodeURIComponent(label) : ""));
   const ul = $(".items");
   ul.textContent = "";
   const list = page.conversations;
@@ -294,6 +297,7 @@ async function refresh() {
     preview.className = "preview";
     if (c.last_message) preview.textContent = previewText(c.last_message);
     li.append(preview);
+    for (const name of c.labels || []) meta.prepend(chip(name));
     li.append(meta);
     li.addEventListener("click", () => openConversation(c.id));
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
@@ -319,6 +323,67 @@ async function showOverview() {
   fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
   fill(".agents", o.agents.map((a) => [a.name, a.presence, a.load + " / " + a.max_concurrent]));
 }
+
+// ---- Labels --------------------------------------------------------------------
+// The account's labels (GET /account-settings): agents put them on
+// conversations from the header, filter the inbox on them, and see them
+// on each inbox item.
+let labelDefs = [], labelsRequired = false;
+async function loadLabels() {
+  const s = await api("GET", "/account-settings").catch(() => null);
+  if (!s) return;
+  labelDefs = s.labels || [];
+  labelsRequired = !!s.labels_required;
+  const sel = $(".label-filter"), keep = sel.value;
+  sel.textContent = "";
+  sel.append(new Option("All labels", ""));
+  for (const l of labelDefs) sel.append(new Option(l.name, l.name));
+  sel.value = labelDefs.some((l) => l.name === keep) ? keep : "";
+  if (current) showLabels(current);
+}
+
+function chip(name) {
+  const s = document.createElement("span");
+  s.className = "chip";
+  const def = labelDefs.find((l) => l.name === name);
+  if (def && def.color) s.style.setProperty("--chip", def.color);
+  if (def && def.description) s.title = def.description;
+  s.textContent = name;
+  return s;
+}
+
+// showLabels draws the open conversation's labels, each removable, and
+// the choice of those it has not got yet.
+function showLabels(c) {
+  const ul = $(".label-chips");
+  ul.textContent = "";
+  const have = c.labels || [];
+  for (const name of have) {
+    const li = document.createElement("li");
+    const ch = chip(name);
+    const x = document.createElement("button");
+    x.type = "button";
+    x.className = "unlabel";
+    x.textContent = "×";
+    x.setAttribute("aria-label", "Remove label " + name);
+    x.addEventListener("click", () => setLabels(have.filter((l) => l !== name)));
+    ch.append(x);
+    li.append(ch);
+    ul.append(li);
+  }
+  const sel = $(".add-label");
+  sel.textContent = "";
+  sel.append(new Option(labelDefs.length ? "+ Label" : "No labels yet (Admin)", ""));
+  for (const l of labelDefs) if (!have.includes(l.name)) sel.append(new Option(l.name, l.name));
+  sel.disabled = sel.length === 1;
+}
+
+function setLabels(labels) {
+  return act(async () => showHeader(await api("PUT", `/conversations/${current.id}/labels`, { labels })));
+}
+$(".add-label").addEventListener("change", (e) => {
+  if (e.target.value && current) setLabels([...(current.labels || []), e.target.value]);
+});
 
 // ---- Admin ---------------------------------------------------------------------
 // row is a table row of text cells, and a last cell for the action when
@@ -385,6 +450,7 @@ async function showAdmin() {
   }
   const settings = await api("GET", "/account-settings");
   showMasking(settings);
+  showLabelDefs(settings);
   const af = $(".account-settings");
   af.auto.checked = settings.auto_assign;
   af.retention.value = settings.retention_days ?? 0;
@@ -530,6 +596,60 @@ $(".masking").addEventListener("submit", (e) => {
   });
 });
 
+// ---- Labels the account defines ---------------------------------------------
+// As the masking form: a form being edited keeps what was typed across
+// the admin tab's redraws.
+let labelsDirty = false;
+function showLabelDefs(settings) {
+  if (labelsDirty) return;
+  $(".labels-form").required.checked = !!settings.labels_required;
+  $(".label-defs tbody").textContent = "";
+  for (const l of settings.labels || []) addLabelDef(l);
+}
+
+function addLabelDef(l = { name: "", color: "", description: "" }) {
+  const tr = document.createElement("tr");
+  const cell = (el) => { const td = document.createElement("td"); td.append(el); tr.append(td); return el; };
+  const name = cell(document.createElement("input"));
+  name.name = "name";
+  name.value = l.name;
+  name.maxLength = 32;
+  name.placeholder = "billing";
+  name.setAttribute("aria-label", "Label name (lower case, digits, - and _)");
+  const color = cell(document.createElement("input"));
+  color.name = "color";
+  color.type = "color";
+  color.value = l.color || "#6b7280";
+  color.setAttribute("aria-label", "Label colour");
+  const desc = cell(document.createElement("input"));
+  desc.name = "description";
+  desc.value = l.description || "";
+  desc.maxLength = 200;
+  desc.setAttribute("aria-label", "Label description");
+  const del = cell(document.createElement("button"));
+  del.type = "button";
+  del.textContent = "Remove";
+  del.addEventListener("click", () => { labelsDirty = true; tr.remove(); });
+  $(".label-defs tbody").append(tr);
+  return tr;
+}
+
+$(".add-label-def").addEventListener("click", () => { labelsDirty = true; addLabelDef().querySelector("input").focus(); });
+$(".labels-form").addEventListener("input", () => { labelsDirty = true; });
+$(".labels-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const labels = [...$$(".label-defs tbody tr")].map((tr) => ({
+    name: tr.querySelector("[name=name]").value.trim(), color: tr.querySelector("[name=color]").value,
+    description: tr.querySelector("[name=description]").value.trim(),
+  }));
+  adminDo(async () => {
+    const current = await api("GET", "/account-settings");
+    await api("PUT", "/account-settings", { ...current, labels, labels_required: e.target.required.checked });
+    labelsDirty = false;
+    await loadLabels();
+  });
+});
+
 async function showWebhooks() {
   const hooks = (await api("GET", "/webhooks")).webhooks;
   const tb = $(".webhooks tbody");
@@ -590,6 +710,7 @@ function ago(iso) {
 }
 
 $(".search").addEventListener("input", refreshSoon);
+$(".label-filter").addEventListener("change", refreshSoon);
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
@@ -631,6 +752,7 @@ function showHeader(c) {
   $(".accept").textContent = c.state === "bot" ? "Take over from bot" : "Accept";
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
+  showLabels(c);
   const closed = c.state === "closed";
   $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
 }
@@ -807,8 +929,11 @@ async function act(fn) {
 $(".accept").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/accept`))));
 $(".takeover").addEventListener("click", () => act(async () => showHeader(await api("POST", `/conversations/${current.id}/transfer`, { agent_id: me.id }))));
 $(".close").addEventListener("click", () => act(async () => {
-  const tags = $$(".close-tags input:checked").map((c) => c.value).join(",");
-  showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: tags }));
+  if (labelsRequired && !(current.labels || []).length) {
+    $(".add-label").focus();
+    throw new Error("Add a label first: your team labels every conversation it closes.");
+  }
+  showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: "resolved" }));
 }));
 $(".transfer").addEventListener("click", () => act(async () => {
   const [kind, id] = $(".transfer-to").value.split(":");

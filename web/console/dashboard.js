@@ -79,6 +79,13 @@ export async function showDashboard(api) {
       { name: "ratings", values: t.csat_distribution, color: "#1f5eff" },
     ] }),
   );
+  const lt = $(".dash-labels tbody");
+  lt.textContent = "";
+  for (const l of m.labels || []) {
+    const tr = document.createElement("tr");
+    for (const c of [l.label, String(l.conversations)]) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
+    lt.append(tr);
+  }
   const tb = $(".dash-agents tbody");
   tb.textContent = "";
   for (const a of m.agents) {
