@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,4 +101,50 @@ func TestAWidgetOverTheLimitSendsEverythingInOrder(t *testing.T) {
 		return evalIn[bool](t, frame, `[...document.querySelectorAll(".msg.mine .meta")].every(m => m.textContent !== "Sending…")`)
 	}, func() string { return "a message still shows Sending…" })
 	b.shot("all-sent")
+}
+
+// TestAMessageRefusedForGoodSaysSoAndHoldsNothingUp: a message that waited
+// in the widget's outbox while the brand lowered its message limit is
+// refused (too_large) when it goes out. The widget marks it "Not sent",
+// takes it out of the outbox (it would be refused again on every
+// reconnect), and the next message goes through. Before, it showed
+// "Sending…" for ever and went again on every reconnect.
+func TestAMessageRefusedForGoodSaysSoAndHoldsNothingUp(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.MaxMessageChars = 40 })
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	outbox := strconv.Quote("parley." + brand.account.ID + ".outbox")
+	long := strings.Repeat("written under a higher limit ", 3)
+	evalIn[bool](t, frame, `(localStorage.setItem(`+outbox+`, JSON.stringify([{client_id: "old-1", text: `+strconv.Quote(long)+`}])), true)`)
+	b.leaveFrames()
+	b.do(chromedp.Reload(), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame = b.frame()
+	failed := func() string {
+		return evalIn[string](t, frame, `[...document.querySelectorAll(".msg.mine.failed .meta[role=alert]")].map(m => m.textContent).join("|")`)
+	}
+	waitFor(t, func() bool { return failed() == "Not sent: this message was refused." }, failed)
+	if left := evalIn[string](t, frame, `localStorage.getItem(`+outbox+`)`); left != "[]" {
+		t.Fatalf("the refused message stayed in the outbox: %s", left)
+	}
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "and this one?\r")); err != nil {
+		t.Fatal(err)
+	}
+	texts := func() string {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		var out []string
+		for _, c := range convs {
+			for _, m := range mustMessages(t, ts, brand.account.ID, c.ID) {
+				out = append(out, m.Text)
+			}
+		}
+		return strings.Join(out, "|")
+	}
+	waitFor(t, func() bool { return texts() == "and this one?" }, texts)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `[...document.querySelectorAll(".msg.mine:not(.failed) .meta")].every(m => m.textContent !== "Sending…")`)
+	}, func() string { return "the next message still shows Sending…" })
+	b.shot("refused-then-sent")
 }

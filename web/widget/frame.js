@@ -298,10 +298,21 @@ function onFrame(f) {
         // everything unacknowledged goes again, in order, shortly.
         clearTimeout(resendTimer);
         resendTimer = setTimeout(flush, 1500);
-      } else if (f.code === "conflict" && f.id && f.id.startsWith("send:")) { // closed: start a new one
+      } else if ((f.code === "conflict" || f.code === "not_found") && f.id && f.id.startsWith("send:")) {
+        // Closed, or gone (erased while this window was open): start a new
+        // conversation; the outbox goes there.
         conversationId = null;
         localStorage.removeItem(key("conversation"));
         openConversation();
+      } else if ((f.code === "unavailable" || f.code === "internal") && f.id && f.id.startsWith("send:")) {
+        // The server could not take it just now: everything unacknowledged goes again shortly.
+        clearTimeout(resendTimer);
+        resendTimer = setTimeout(flush, 3000);
+      } else if (f.id && f.id.startsWith("send:")) {
+        // Refused for good (invalid, too_large: say a message written under
+        // a higher limit, waiting in the outbox): sending it again cannot
+        // help, and it must not hold up what follows.
+        notSent(f.id.slice("send:".length));
       }
       break;
   }
@@ -368,6 +379,17 @@ function submit(text) {
   if (!ws) connect();
   else if (!conversationId) openConversation();
   else send({ type: "send", id: "send:" + m.client_id, conversation_id: conversationId, client_id: m.client_id, message: { type: "text", text } });
+}
+
+// notSent takes a refused message out of the outbox and says so on it.
+function notSent(clientId) {
+  const i = outbox.findIndex((m) => m.client_id === clientId);
+  if (i >= 0) { outbox.splice(i, 1); saveOutbox(); }
+  const el = rendered.get(clientId);
+  if (!el) return;
+  el.classList.add("failed");
+  setMeta(el, t("notSent"));
+  el.querySelector(".meta").setAttribute("role", "alert");
 }
 
 function onAck(f) {
