@@ -119,6 +119,11 @@ type AutoClose struct {
 	// agent's (or the bot's) closes after this long without the visitor's
 	// answer, freeing the agent's slot (0, the default, turns it off).
 	AgentMinutes int `json:"agent_minutes,omitempty"`
+	// WarnMinutes, when above 0, asks the visitor "are you still there?"
+	// this long before either close: the close then comes WarnMinutes
+	// after the question, if the visitor still says nothing. It must be
+	// shorter than each wait that is on. 0 (the default): no question.
+	WarnMinutes int `json:"warn_minutes,omitempty"`
 }
 
 // AutoCloseMaxMinutes is the longest wait either auto-close may be set to
@@ -144,6 +149,15 @@ func (a AutoClose) Validate() error {
 	}
 	if a.AgentMinutes < 0 || a.AgentMinutes > AutoCloseMaxMinutes {
 		return Errorf(EINVALID, "auto_close.agent_minutes must be from 0 (off) to %d", AutoCloseMaxMinutes)
+	}
+	if a.WarnMinutes < 0 {
+		return Errorf(EINVALID, "auto_close.warn_minutes must be 0 (off) or more")
+	}
+	for _, idle := range []time.Duration{a.BotIdle(), a.AgentIdle()} {
+		if a.WarnMinutes > 0 && idle > 0 && time.Duration(a.WarnMinutes)*time.Minute >= idle {
+			return Errorf(EINVALID, "auto_close.warn_minutes (%d) must be shorter than bot_minutes and agent_minutes when they are on: the question comes that long before the close",
+				a.WarnMinutes)
+		}
 	}
 	return nil
 }

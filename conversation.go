@@ -108,6 +108,10 @@ const CloseInactive = "inactive"
 type IdleConversation struct {
 	ID        string
 	UpdatedAt time.Time
+	// LastSystemClientID is the client ID of its last message when that
+	// is a system message ("" otherwise): auto-close knows by it that it
+	// has already asked the visitor whether they are still there.
+	LastSystemClientID string
 }
 
 // Receipt says a side of the conversation has had messages up to Seq

@@ -66,6 +66,7 @@ const (
 	NoticeAgentJoined = "agent_joined" // args: name
 	NoticeTransferred = "transferred"  // to another agent or queue
 	NoticeInLine      = "in_line"      // still waiting for an agent
+	NoticeIdleWarning = "idle_warning" // auto-close is near; args: minutes
 )
 
 // Choice is a quick reply or a button. A button with a URL opens it; any

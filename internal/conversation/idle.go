@@ -2,6 +2,9 @@ package conversation
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -16,6 +19,11 @@ const idleBatch = 200
 //   - with the bot, after AutoClose.BotIdle with nothing said;
 //   - assigned, after AutoClose.AgentIdle.
 //
+// With AutoClose.WarnMinutes set, it first asks the visitor whether they
+// are still there, that long before the close; the question is a system
+// message (the notice idle_warning), so the conversation's clock starts
+// again from it, and the close comes WarnMinutes after it.
+//
 // A conversation whose last word is the visitor's never closes by itself,
 // nor does one in the queue: those wait on the brand. One that changes
 // between the look and the close (the visitor came back) stays open: the
@@ -27,17 +35,25 @@ func CloseIdle(ctx context.Context, store parley.Store, now time.Time) (int, err
 	}
 	closed := 0
 	for _, acc := range accounts {
+		ac := acc.Settings.AutoClose
+		warn := time.Duration(ac.WarnMinutes) * time.Minute
 		for _, rule := range []struct {
 			state parley.ConversationState
 			after time.Duration
 		}{
-			{parley.StateBot, acc.Settings.AutoClose.BotIdle()},
-			{parley.StateAssigned, acc.Settings.AutoClose.AgentIdle()},
+			{parley.StateBot, ac.BotIdle()},
+			{parley.StateAssigned, ac.AgentIdle()},
 		} {
 			if rule.after <= 0 {
 				continue
 			}
-			n, err := closeIdleIn(ctx, store, acc.ID, rule.state, now.Add(-rule.after))
+			asked := map[string]bool{}
+			if warn > 0 && warn < rule.after {
+				if err := warnIdleIn(ctx, store, acc.ID, rule.state, now.Add(-(rule.after - warn)), ac.WarnMinutes, asked); err != nil {
+					return closed, err
+				}
+			}
+			n, err := closeIdleIn(ctx, store, acc.ID, rule.state, now, rule.after, warn, asked)
 			closed += n
 			if err != nil {
 				return closed, err
@@ -47,12 +63,59 @@ func CloseIdle(ctx context.Context, store parley.Store, now time.Time) (int, err
 	return closed, nil
 }
 
-// closeIdleIn closes one account's conversations in a state untouched since
-// before, a batch at a time, until none is left (or a batch closes none:
-// each was changed or closed by someone else meanwhile, and the next sweep
-// looks again).
-func closeIdleIn(ctx context.Context, store parley.Store, accountID string, state parley.ConversationState, before time.Time) (int, error) {
+// idleWarningPrefix starts the client ID of the "are you still there?"
+// message; the rest is the conversation's UpdatedAt when it was asked, so
+// a sweep that runs again asks once.
+const idleWarningPrefix = "idle-warning:"
+
+func warned(ic parley.IdleConversation) bool {
+	return strings.HasPrefix(ic.LastSystemClientID, idleWarningPrefix)
+}
+
+// warnIdleIn asks the visitors of one account's conversations in a state,
+// untouched since before and not asked yet, whether they are still there,
+// and notes each in asked. It pages by UpdatedAt: each question moves its
+// conversation out of the next page.
+func warnIdleIn(ctx context.Context, store parley.Store, accountID string, state parley.ConversationState, before time.Time, minutes int, asked map[string]bool) error {
+	text := fmt.Sprintf("Are you still there? This conversation will close in %d minutes if we don't hear from you.", minutes)
+	for {
+		idle, err := store.IdleConversations(ctx, accountID, state, before, idleBatch)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, ic := range idle {
+			if warned(ic) {
+				continue
+			}
+			_, _, err := store.AppendMessage(ctx, &parley.Message{AccountID: accountID, ConversationID: ic.ID, SenderKind: parley.SenderSystem,
+				ClientID: idleWarningPrefix + strconv.FormatInt(ic.UpdatedAt.UnixMicro(), 10), Type: parley.MessageText, Text: text,
+				Notice: &parley.Notice{Code: parley.NoticeIdleWarning, Args: map[string]string{"minutes": strconv.Itoa(minutes)}}})
+			switch parley.ErrorCode(err) {
+			case "":
+				n++
+				asked[ic.ID] = true
+			case parley.ECONFLICT: // closed meanwhile
+			default:
+				return err
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// closeIdleIn closes one account's conversations in a state that have
+// waited on their visitor: for after, or, once asked whether they are
+// still there, for warn since the question — never one asked in this
+// same sweep (asked). It goes a batch at a time until none is left.
+func closeIdleIn(ctx context.Context, store parley.Store, accountID string, state parley.ConversationState, now time.Time, after, warn time.Duration, asked map[string]bool) (int, error) {
 	closed := 0
+	before := now.Add(-after)
+	if warn > 0 && warn < after {
+		before = now.Add(-warn) // the asked ones; the others are asked first
+	}
 	for {
 		idle, err := store.IdleConversations(ctx, accountID, state, before, idleBatch)
 		if err != nil || len(idle) == 0 {
@@ -60,6 +123,9 @@ func closeIdleIn(ctx context.Context, store parley.Store, accountID string, stat
 		}
 		batch := 0
 		for _, ic := range idle {
+			if warn > 0 && warn < after && (!warned(ic) || asked[ic.ID]) {
+				continue // not asked yet (warnIdleIn asks first), or only just
+			}
 			_, err := store.CloseConversation(ctx, accountID, ic.ID, parley.ConversationClose{
 				Reason: parley.CloseInactive, ClosedBy: "system", IdleSince: ic.UpdatedAt})
 			switch parley.ErrorCode(err) {
@@ -71,8 +137,14 @@ func closeIdleIn(ctx context.Context, store parley.Store, accountID string, stat
 			}
 		}
 		closed += batch
-		if batch == 0 {
+		switch {
+		case len(idle) < idleBatch:
 			return closed, nil
+		case batch == 0:
+			// A full page of conversations not asked yet, or changed
+			// meanwhile: look past it (those stamped in the same
+			// microsecond as its last wait for the next sweep).
+			before = idle[len(idle)-1].UpdatedAt
 		}
 	}
 }

@@ -2,6 +2,9 @@ package conversation_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,4 +182,85 @@ func (w *world) find(id string) *parley.Conversation {
 		w.t.Fatal(err)
 	}
 	return c
+}
+
+// TestTheVisitorIsAskedBeforeTheClose: with warn_minutes, a quiet visitor
+// is asked whether they are still there that long before the close — once
+// — and the close comes that long after the question; a visitor who
+// answers the question keeps the conversation. A warning as long as the
+// wait it precedes is refused.
+func TestTheVisitorIsAskedBeforeTheClose(t *testing.T) {
+	ctx := context.Background()
+	start := time.Now().UTC().Truncate(time.Microsecond)
+	var clock atomic.Int64 // the store's and the sweeps' time
+	clock.Store(start.UnixMicro())
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	w := world{t: t, db: db, account: map[string]string{}}
+	acc := w.newAccount(parley.AutoClose{WarnMinutes: 5}) // bot: asked at 25 min, closed 5 min later
+	quiet := w.conv(acc, parley.StateBot, parley.SenderConsumer, parley.SenderBot)
+	answers := w.conv(acc, parley.StateBot, parley.SenderConsumer, parley.SenderBot)
+	questions := func(id string) []*parley.Message {
+		t.Helper()
+		msgs, err := db.ListMessages(ctx, acc.ID, id, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*parley.Message
+		for _, m := range msgs {
+			if m.Notice != nil && m.Notice.Code == parley.NoticeIdleWarning {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	sweep := func(after time.Duration, wantClosed int) {
+		t.Helper()
+		clock.Store(start.Add(after).UnixMicro())
+		if n, err := conversation.CloseIdle(ctx, db, start.Add(after)); err != nil || n != wantClosed {
+			t.Fatalf("sweep at +%s closed %d (%v), want %d", after, n, err, wantClosed)
+		}
+	}
+	sweep(24*time.Minute, 0)
+	if q := questions(quiet); len(q) != 0 {
+		t.Fatalf("asked at +24 min: %+v", q)
+	}
+	sweep(26*time.Minute, 0)
+	sweep(26*time.Minute, 0) // a second sweep asks nobody again
+	q := questions(quiet)
+	if len(q) != 1 || q[0].SenderKind != parley.SenderSystem || q[0].Notice.Args["minutes"] != "5" ||
+		q[0].Text != "Are you still there? This conversation will close in 5 minutes if we don't hear from you." {
+		t.Fatalf("the question: %+v", q)
+	}
+	if len(questions(answers)) != 1 {
+		t.Fatal("the other visitor was not asked")
+	}
+	clock.Store(start.Add(27 * time.Minute).UnixMicro())
+	c := w.find(answers)
+	if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: acc.ID, ConversationID: answers, SenderKind: parley.SenderConsumer,
+		SenderID: c.ConsumerID, Type: parley.MessageText, Text: "yes, still here"}); err != nil {
+		t.Fatal(err)
+	}
+	// Asked at +26 min: still open at +30, closed five minutes after the question.
+	sweep(30*time.Minute, 0)
+	sweep(31*time.Minute+time.Second, 1)
+	if c := w.find(quiet); c.State != parley.StateClosed || c.CloseReason != parley.CloseInactive {
+		t.Fatalf("the quiet visitor's conversation is %s (%q)", c.State, c.CloseReason)
+	}
+	if c := w.find(answers); c.State != parley.StateBot {
+		t.Fatalf("the conversation whose visitor answered is %s", c.State)
+	}
+
+	for _, bad := range []parley.AutoClose{{WarnMinutes: 30}, {WarnMinutes: 45}, {AgentMinutes: 10, WarnMinutes: 10}, {WarnMinutes: -1}} {
+		if err := bad.Validate(); parley.ErrorCode(err) != parley.EINVALID || !strings.Contains(err.Error(), "warn_minutes") {
+			t.Fatalf("%+v: %v, want invalid naming warn_minutes", bad, err)
+		}
+	}
+	off := 0
+	if err := (parley.AutoClose{BotMinutes: &off, AgentMinutes: 60, WarnMinutes: 50}).Validate(); err != nil {
+		t.Fatalf("a warning shorter than the only wait that is on: %v", err)
+	}
 }

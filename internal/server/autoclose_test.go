@@ -135,3 +135,62 @@ func TestAQuietVisitorsConversationClosesAndTheWidgetSaysWhy(t *testing.T) {
 		return len(convs) == 3 && convs[0].ID != second.ID && convs[0].LastSeq >= 1
 	})
 }
+
+// TestTheWidgetAsksAreYouStillThereInTheVisitorsLanguage: with warn_minutes,
+// the quiet visitor is asked before the close — in the brand's language,
+// from the notice — and the close follows the question. A warning as long
+// as the wait is refused.
+func TestTheWidgetAsksAreYouStillThereInTheVisitorsLanguage(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, brand.admin)
+	if st, raw := admin.raw("PUT", "/api/v1/account-settings", map[string]any{"auto_close": map[string]int{"agent_minutes": 10, "warn_minutes": 10}}); st != 400 ||
+		!strings.Contains(string(raw), "auto_close.warn_minutes") {
+		t.Fatalf("a warning as long as the wait: status %d %s", st, raw)
+	}
+	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"auto_assign": true,
+		"auto_close": map[string]int{"bot_minutes": 30, "agent_minutes": 60, "warn_minutes": 5}}, nil); st != 200 {
+		t.Fatalf("settings: status %d", st)
+	}
+	admin.do("PUT", "/api/v1/widget-settings", map[string]any{"language": "es", "offline_form": false}, nil)
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	online(t, ts, brand.agent)
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	logText := func() string { return evalIn[string](t, frame, `document.querySelector(".log").textContent`) }
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "¿Dónde está mi pedido?\r")); err != nil {
+		t.Fatal(err)
+	}
+	var conv *parley.Conversation
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{State: parley.StateAssigned})
+		if len(convs) == 1 && convs[0].LastSeq >= 2 { // the question and the agent's arrival
+			conv = convs[0]
+		}
+		return conv != nil
+	})
+	if st := ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Sale mañana."}, nil); st != 201 {
+		t.Fatalf("agent's answer: status %d", st)
+	}
+	waitFor(t, func() bool { return strings.Contains(logText(), "Sale mañana.") }, logText)
+
+	sweep := func(after time.Duration, want int) {
+		t.Helper()
+		if n, err := conversation.CloseIdle(t.Context(), ts.Store, time.Now().Add(after)); err != nil || n != want {
+			t.Fatalf("sweep at +%s closed %d (%v), want %d", after, n, err, want)
+		}
+	}
+	sweep(56*time.Minute, 0) // 55 minutes quiet: asked, not closed
+	const asked = "¿Sigues ahí? Esta conversación se cerrará en 5 minutos si no sabemos de ti."
+	waitFor(t, func() bool { return strings.Contains(logText(), asked) }, logText)
+	if strings.Contains(logText(), "Are you still there") {
+		t.Fatalf("the Spanish widget shows the English question: %s", logText())
+	}
+	b.shot("asked")
+	sweep(6*time.Minute, 1) // five minutes after the question
+	waitFor(t, func() bool { return strings.Contains(logText(), "Cerramos esta conversación porque hacía rato") }, logText)
+	if c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID); c.State != parley.StateClosed || c.CloseReason != parley.CloseInactive {
+		t.Fatalf("after the question: %s (%q)", c.State, c.CloseReason)
+	}
+}

@@ -372,7 +372,10 @@ func (db *DB) CountLabels(ctx context.Context, accountID string, f parley.LabelC
 // reads the account's conversations in that state (the open ones are few)
 // rather than keep an index on updated_at, which every message would move.
 func (db *DB) IdleConversations(ctx context.Context, accountID string, state parley.ConversationState, before time.Time, limit int) ([]parley.IdleConversation, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT c.id, c.updated_at FROM conversations c
+	rows, err := db.read.QueryContext(ctx, `SELECT c.id, c.updated_at,
+		  COALESCE((SELECT CASE WHEN m.sender_kind = 'system' THEN m.client_id ELSE '' END FROM messages m
+		      WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1), '')
+		FROM conversations c
 		WHERE c.account_id = ? AND c.state = ? AND c.updated_at < ?
 		  AND COALESCE((SELECT m.sender_kind FROM messages m WHERE m.conversation_id = c.id AND m.sender_kind <> 'system'
 		      ORDER BY m.seq DESC LIMIT 1), '') <> 'consumer'
@@ -386,7 +389,7 @@ func (db *DB) IdleConversations(ctx context.Context, accountID string, state par
 	for rows.Next() {
 		var ic parley.IdleConversation
 		var updated int64
-		if err := rows.Scan(&ic.ID, &updated); err != nil {
+		if err := rows.Scan(&ic.ID, &updated, &ic.LastSystemClientID); err != nil {
 			return nil, err
 		}
 		ic.UpdatedAt = fromMicros(updated)

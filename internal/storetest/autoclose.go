@@ -65,6 +65,12 @@ func testIdleConversations(t *testing.T, open Opener) {
 	if got := ids(parley.StateBot, later, 10); !slices.Equal(got, want) {
 		t.Fatalf("idle bot conversations = %v, want %v (never one whose last word is the visitor's, nor another account's)", got, want)
 	}
+	// The last message's client ID, when it is the system's: how auto-close
+	// knows it has asked the visitor whether they are still there.
+	idle, err := s.IdleConversations(ctx, a.account.ID, parley.StateBot, later, 10)
+	if err != nil || len(idle) != 3 || idle[0].LastSystemClientID != "" || idle[1].LastSystemClientID != "" || idle[2].LastSystemClientID != "system-c" {
+		t.Fatalf("LastSystemClientID = %+v, %v; want only the announced one's (system-c)", idle, err)
+	}
 	if got := ids(parley.StateBot, later, 2); !slices.Equal(got, want[:2]) {
 		t.Fatalf("with a limit of 2: %v, want %v", got, want[:2])
 	}
@@ -80,7 +86,7 @@ func testIdleConversations(t *testing.T, open Opener) {
 	if _, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: a.account.ID, ConversationID: answered.ID, SenderKind: parley.SenderBot, Type: parley.MessageText, Text: "anything else?"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.CloseConversation(ctx, a.account.ID, answered.ID, parley.ConversationClose{Reason: parley.CloseInactive, ClosedBy: "system", IdleSince: answered.UpdatedAt})
+	_, err = s.CloseConversation(ctx, a.account.ID, answered.ID, parley.ConversationClose{Reason: parley.CloseInactive, ClosedBy: "system", IdleSince: answered.UpdatedAt})
 	wantCode(t, err, parley.ECONFLICT)
 	if c, _ := s.FindConversation(ctx, a.account.ID, answered.ID); c.State != parley.StateBot {
 		t.Fatalf("a refused close changed the state to %s", c.State)

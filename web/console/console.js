@@ -456,6 +456,7 @@ async function showAdmin() {
   af.retention.value = settings.retention_days ?? 0;
   af.botIdle.value = settings.auto_close?.bot_minutes ?? 30;
   af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
+  af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
   await showWebhooks();
   await showAudit();
   af.notice.value = settings.queue_notice_seconds ?? 60;
@@ -520,7 +521,7 @@ $(".account-settings").addEventListener("submit", (e) => {
   const f = e.target;
   const body = {
     auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
-    auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value },
+    auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value, warn_minutes: +f.warnIdle.value },
   };
   if (!f.always.checked) {
     const days = {};

@@ -469,7 +469,7 @@ function addSystem(text) { addText(bubble("system"), text); }
 
 // A system message's notice in the visitor's language; its English text
 // when this widget does not know the notice.
-const notices = { agent_joined: "agentJoined", transferred: "transferred", in_line: "inLine" };
+const notices = { agent_joined: "agentJoined", transferred: "transferred", in_line: "inLine", idle_warning: "idleWarning" };
 function noticeText(m) {
   const key = m.notice && notices[m.notice.code];
   return key ? t(key, m.notice.args) : m.text;

@@ -17,6 +17,7 @@ export const strings = {
     attach: "Attach an image or PDF", fileTooBig: "That file is {size} MB; the limit is {max} MB.", fileType: "Only images (PNG, JPEG, GIF, WebP) and PDFs can be sent.",
     agentJoined: "{name} joined the conversation", transferred: "You are being transferred to another agent",
     inLine: "Thanks for waiting — you're in line and an agent will be with you shortly.",
+    idleWarning: "Are you still there? This conversation will close in {minutes} minutes if we don't hear from you.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -34,6 +35,7 @@ export const strings = {
     attach: "Adjuntar una imagen o un PDF", fileTooBig: "El archivo pesa {size} MB; el límite es {max} MB.", fileType: "Solo se pueden enviar imágenes (PNG, JPEG, GIF, WebP) y PDF.",
     agentJoined: "{name} se ha unido a la conversación", transferred: "Te estamos pasando con otro agente",
     inLine: "Gracias por esperar: estás en la cola y un agente te atenderá en breve.",
+    idleWarning: "¿Sigues ahí? Esta conversación se cerrará en {minutes} minutos si no sabemos de ti.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -51,6 +53,7 @@ export const strings = {
     attach: "Joindre une image ou un PDF", fileTooBig: "Ce fichier fait {size} Mo ; la limite est {max} Mo.", fileType: "Seuls les images (PNG, JPEG, GIF, WebP) et les PDF peuvent être envoyés.",
     agentJoined: "{name} a rejoint la conversation", transferred: "Nous vous transférons à un autre conseiller",
     inLine: "Merci de patienter : vous êtes dans la file et un conseiller va vous répondre sous peu.",
+    idleWarning: "Êtes-vous toujours là ? Cette conversation se fermera dans {minutes} minutes sans nouvelles de votre part.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -68,6 +71,7 @@ export const strings = {
     attach: "Bild oder PDF anhängen", fileTooBig: "Die Datei hat {size} MB; erlaubt sind {max} MB.", fileType: "Nur Bilder (PNG, JPEG, GIF, WebP) und PDFs können gesendet werden.",
     agentJoined: "{name} ist dem Gespräch beigetreten", transferred: "Sie werden an einen anderen Mitarbeiter weitergeleitet",
     inLine: "Danke für Ihre Geduld – Sie sind in der Warteschlange, gleich ist jemand für Sie da.",
+    idleWarning: "Sind Sie noch da? Dieses Gespräch wird in {minutes} Minuten geschlossen, wenn wir nichts von Ihnen hören.",
   },
 };
 
