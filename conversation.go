@@ -65,6 +65,8 @@ type ConversationFilter struct {
 	AssigneeID string
 	ConsumerID string
 	Label      string // carries this label
+	// MentionedUserID: a note on the conversation mentions this user.
+	MentionedUserID string
 	// Query finds conversations whose visitor's name, email or external ID,
 	// or whose messages, contain it (case-insensitive).
 	Query string

@@ -13,8 +13,14 @@ type Note struct {
 	AuthorID       string    `json:"author_id"`
 	AuthorName     string    `json:"author_name"`
 	Text           string    `json:"text"`
-	CreatedAt      time.Time `json:"created_at"`
+	// Mentions are the colleagues (user IDs) the note calls on: each is
+	// told at once and finds the conversation in their mentions.
+	Mentions  []string  `json:"mentions,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
+
+// MaxMentions is how many colleagues one note may mention.
+const MaxMentions = 20
 
 // CannedResponse is a saved reply an agent inserts by typing /Shortcut.
 type CannedResponse struct {

@@ -133,6 +133,9 @@ type Store interface {
 	UnansweredByBot(ctx context.Context, accountID string, before time.Time, after string, limit int) ([]*Message, error)
 
 	// Notes (staff only) and canned responses.
+	// AddNote stores a note; its Mentions (user IDs, checked by the
+	// caller) make the conversation one of each mentioned user's
+	// (ConversationFilter.MentionedUserID).
 	AddNote(ctx context.Context, n *Note) error
 	ListNotes(ctx context.Context, accountID, conversationID string) ([]*Note, error)
 	CreateCannedResponse(ctx context.Context, c *CannedResponse) error

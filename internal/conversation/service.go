@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -264,7 +265,10 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 
 // AddNote adds a private note (or a supervisor's whisper) to a
 // conversation. Only the brand's staff write and read notes.
-func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationID, text string) (*parley.Note, error) {
+//
+// mentions are colleagues (user IDs of the account, at most
+// parley.MaxMentions) the note calls on; each is told at once.
+func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationID, text string, mentions ...string) (*parley.Note, error) {
 	if !p.IsStaff() {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
 	}
@@ -279,7 +283,23 @@ func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationI
 	if err != nil {
 		return nil, err
 	}
-	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: text}
+	if len(mentions) > parley.MaxMentions {
+		return nil, parley.Errorf(parley.EINVALID, "mentions: at most %d colleagues in one note", parley.MaxMentions)
+	}
+	var mentioned []string
+	for i, id := range mentions {
+		if slices.Contains(mentioned, id) {
+			continue
+		}
+		u, err := s.store.FindUser(ctx, p.AccountID, id)
+		if parley.ErrorCode(err) == parley.ENOTFOUND || (err == nil && !u.Active) {
+			return nil, parley.Errorf(parley.EINVALID, "mentions[%d]: %q is not an active user of this account", i, id)
+		} else if err != nil {
+			return nil, err
+		}
+		mentioned = append(mentioned, id)
+	}
+	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: text, Mentions: mentioned}
 	if err := s.store.AddNote(ctx, n); err != nil {
 		return nil, err
 	}

@@ -60,6 +60,17 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 			return parley.Errorf(parley.EINVALID, "label: %v", err)
 		}
 	}
+	switch m := q.Get("mentioned"); {
+	case m == "":
+	case !p.IsStaff():
+		return parley.Errorf(parley.EFORBIDDEN, "mentions are for the brand's staff")
+	case m == "me":
+		f.MentionedUserID = p.ID
+	case parley.HasIDPrefix(m, "usr"):
+		f.MentionedUserID = m
+	default:
+		return parley.Errorf(parley.EINVALID, "mentioned must be \"me\" or a user ID, not %q", m)
+	}
 	if len(f.Query) > 200 {
 		return parley.Errorf(parley.EINVALID, "q is longer than 200 bytes")
 	}

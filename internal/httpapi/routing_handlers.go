@@ -193,7 +193,8 @@ func (a *API) handleTeam(w http.ResponseWriter, r *http.Request, p parley.Princi
 }
 
 type noteRequest struct {
-	Text string `json:"text"`
+	Text     string   `json:"text"`
+	Mentions []string `json:"mentions"` // user IDs of colleagues the note calls on
 }
 
 func (a *API) handleListNotes(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -213,7 +214,7 @@ func (a *API) handleAddNote(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	n, err := a.conv.AddNote(r.Context(), p, r.PathValue("id"), req.Text)
+	n, err := a.conv.AddNote(r.Context(), p, r.PathValue("id"), req.Text, req.Mentions...)
 	if err != nil {
 		return err
 	}

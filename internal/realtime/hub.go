@@ -119,6 +119,9 @@ func (h *hub) dispatch(e *parley.Event) {
 		}
 		s.mu.RUnlock()
 	}
+	if e.Type == parley.EventNoteCreated {
+		h.mention(e)
+	}
 	if isConversationEvent(e.Type) {
 		s := h.shard(e.AccountID)
 		s.mu.RLock()
@@ -128,6 +131,33 @@ func (h *hub) dispatch(e *parley.Event) {
 			c.enqueue(inboxItem)
 		}
 		s.mu.RUnlock()
+	}
+}
+
+// mention tells the colleagues a note mentions, on every console they
+// have open (those follow the account's inbox), with a mention frame —
+// whether or not they follow the conversation.
+func (h *hub) mention(e *parley.Event) {
+	mentions := gjson.GetBytes(e.Data, "mentions").Array()
+	if len(mentions) == 0 {
+		return
+	}
+	author := gjson.GetBytes(e.Data, "author_id").Str
+	frame := append(append([]byte(`{"type":"mention","note":`), e.Data...), '}')
+	it := item{kind: itemInbox, conversationID: e.ConversationID, frame: frame}
+	s := h.shard(e.AccountID)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for c := range s.inboxes[e.AccountID] {
+		if c.principal.AccountID != e.AccountID || c.principal.ID == author {
+			continue
+		}
+		for _, m := range mentions {
+			if m.Str == c.principal.ID {
+				c.enqueue(it)
+				break
+			}
+		}
 	}
 }
 

@@ -86,6 +86,10 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	if f.ConsumerID != "" {
 		add("consumer_id = ?", f.ConsumerID)
 	}
+	if f.MentionedUserID != "" {
+		where = append(where, "id IN (SELECT conversation_id FROM note_mentions WHERE account_id = ? AND user_id = ?)")
+		args = append(args, accountID, f.MentionedUserID)
+	}
 	if f.Label != "" {
 		where = append(where, "id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = ? AND label = ?)")
 		args = append(args, accountID, f.Label)

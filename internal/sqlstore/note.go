@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/parleychat/parley"
 )
@@ -24,16 +26,27 @@ func addNote(tx *writeTx, n *parley.Note) error {
 		return notFound(err, "conversation %q not found", n.ConversationID)
 	}
 	n.CreatedAt = tx.now
-	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt)); err != nil {
+	mentions := ""
+	if len(n.Mentions) > 0 {
+		b, _ := json.Marshal(n.Mentions)
+		mentions = string(b)
+	}
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt), mentions); err != nil {
 		return err
+	}
+	for _, u := range n.Mentions {
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO note_mentions (account_id, user_id, conversation_id, note_id) VALUES (?, ?, ?, ?)`,
+			n.AccountID, u, n.ConversationID, n.ID); err != nil {
+			return err
+		}
 	}
 	return tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
 }
 
 // ListNotes returns a conversation's notes, oldest first.
 func (db *DB) ListNotes(ctx context.Context, accountID, conversationID string) ([]*parley.Note, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, conversation_id, author_id, author_name, text, created_at FROM notes WHERE account_id = ? AND conversation_id = ? ORDER BY id`, accountID, conversationID)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, conversation_id, author_id, author_name, text, created_at, mentions FROM notes WHERE account_id = ? AND conversation_id = ? ORDER BY id`, accountID, conversationID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +55,14 @@ func (db *DB) ListNotes(ctx context.Context, accountID, conversationID string) (
 	for rows.Next() {
 		var n parley.Note
 		var created int64
-		if err := rows.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created); err != nil {
+		var mentions string
+		if err := rows.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created, &mentions); err != nil {
 			return nil, err
+		}
+		if mentions != "" {
+			if err := json.Unmarshal([]byte(mentions), &n.Mentions); err != nil {
+				return nil, fmt.Errorf("note %s: mentions: %w", n.ID, err)
+			}
 		}
 		n.CreatedAt = fromMicros(created)
 		out = append(out, &n)

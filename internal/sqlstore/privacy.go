@@ -41,6 +41,7 @@ func (tx *writeTx) eraseConversations(accountID string, ids []string) ([]string,
 	for _, q := range []string{
 		`DELETE FROM messages WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM notes WHERE account_id = ? AND conversation_id IN ` + in,
+		`DELETE FROM note_mentions WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM attachments WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM bot_sessions WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE events SET data = ` + erasedEventData(tx.db.postgres) + ` WHERE account_id = ? AND conversation_id IN ` + in,

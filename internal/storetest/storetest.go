@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1045,6 +1046,45 @@ func testNotes(t *testing.T, open Opener) {
 	}
 	if notes, _ := s.ListNotes(ctx, other.account.ID, f.conversation.ID); len(notes) != 0 {
 		t.Fatal("B lists A's notes")
+	}
+	// A note that mentions colleagues: read back with them, and each
+	// finds the conversation in their mentions; nobody else does, nor
+	// another account; erasing the conversation's content takes them out.
+	mention := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann",
+		Text: "@Bo can you check the refund?", Mentions: []string{"usr_bo", "usr_cy"}}
+	if err := s.AddNote(ctx, mention); err != nil {
+		t.Fatal(err)
+	}
+	if notes, _ := s.ListNotes(ctx, f.account.ID, f.conversation.ID); len(notes) != 2 || !slices.Equal(notes[1].Mentions, []string{"usr_bo", "usr_cy"}) || notes[0].Mentions != nil {
+		t.Fatalf("notes with mentions: %+v", notes)
+	}
+	mentioned := func(accountID, user string) int {
+		t.Helper()
+		list, err := s.ListConversations(ctx, accountID, parley.ConversationFilter{MentionedUserID: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list)
+	}
+	if mentioned(f.account.ID, "usr_bo") != 1 || mentioned(f.account.ID, "usr_cy") != 1 || mentioned(f.account.ID, "usr_x") != 0 || mentioned(other.account.ID, "usr_bo") != 0 {
+		t.Fatal("the mentions lists are wrong")
+	}
+	if evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventNoteCreated}, Limit: 10}); len(evs) != 2 ||
+		!strings.Contains(string(evs[1].Data), `"mentions":["usr_bo","usr_cy"]`) {
+		t.Fatalf("note.created events: %+v", evs)
+	}
+	second, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: second.ID, AuthorID: "usr_x", Text: "and this", Mentions: []string{"usr_bo"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseConversation(ctx, f.account.ID, second.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EraseConversations(ctx, f.account.ID, []string{second.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if mentioned(f.account.ID, "usr_bo") != 1 {
+		t.Fatal("an erased conversation is still in the mentions")
 	}
 	// Notes take no message seq.
 	m, _, _ := s.AppendMessage(ctx, text(f, "hi", ""))

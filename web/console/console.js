@@ -8,6 +8,7 @@ const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
 let canned = [];
+let unseenMentions = 0; // mention frames since the Mentions tab was last shown
 let visitorRead = 0; // the visitor's read position in the open conversation
 let readWanted = 0, readSent = 0, readTimer = 0; // the agent's read receipts (markRead)
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
@@ -161,6 +162,14 @@ function onFrame(f) {
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
+    case "mention": {
+      // A colleague called on this agent in a note: say who and where,
+      // and count it on the Mentions tab until it is looked at.
+      notify(f.note.author_name + " mentioned you: " + f.note.text.slice(0, 80));
+      if (tab !== "mentions") $("[data-tab=mentions] .count").textContent = "(" + (++unseenMentions) + " new)";
+      if (tab === "mentions") refreshSoon();
+      break;
+    }
     case "receipt":
       if (current && f.receipt.conversation_id === current.id && f.receipt.side === "consumer" && f.receipt.kind === "read") {
         visitorRead = Math.max(visitorRead, f.receipt.seq);
@@ -211,6 +220,7 @@ const filters = {
   open: "state=assigned",
   bot: "state=bot",
   closed: "state=closed",
+  mentions: "mentioned=me",
 };
 
 let refreshTimer = 0;
@@ -714,6 +724,7 @@ $(".search").addEventListener("input", refreshSoon);
 $(".label-filter").addEventListener("change", refreshSoon);
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
+  if (tab === "mentions") unseenMentions = 0;
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
   refresh();
 }));
@@ -821,7 +832,8 @@ function addNote(n) {
   li.className = "note";
   const from = document.createElement("span");
   from.className = "from";
-  from.textContent = "Note · " + n.author_name;
+  from.textContent = "Note · " + n.author_name +
+    (n.mentions && n.mentions.length ? " → " + n.mentions.map((id) => names.get(id) || "a colleague").join(", ") : "");
   const text = document.createElement("span");
   text.className = "text";
   text.textContent = n.text;
@@ -882,6 +894,18 @@ text.addEventListener("input", () => {
 });
 text.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $(".reply").requestSubmit(); }
+  // In a note, "@Sa" then Tab completes a colleague's name: the note
+  // mentions them (mentionsIn, on sending).
+  const at = $(".as-note").checked && e.key === "Tab" && /(^|\s)@([^\s@]*)$/.exec(text.value);
+  if (at) {
+    const start = at[2].toLowerCase();
+    const match = [...names].find(([id, name]) => id !== me.id && name.toLowerCase().startsWith(start));
+    if (match) {
+      e.preventDefault();
+      text.value = text.value.slice(0, text.value.length - at[2].length) + match[1] + " ";
+      return;
+    }
+  }
   // "/shortcut" then Tab (or space) inserts the canned response.
   const m = /(^|\s)\/([a-z0-9_-]+)$/.exec(text.value);
   if (m && (e.key === "Tab" || e.key === " ")) {
@@ -916,13 +940,19 @@ $(".reply").addEventListener("submit", (e) => {
   }
   text.value = "";
   if ($(".as-note").checked) {
-    api("POST", `/conversations/${current.id}/notes`, { text: v }).catch((err) => ($(".reply-error").textContent = err.message));
+    api("POST", `/conversations/${current.id}/notes`, { text: v, mentions: mentionsIn(v) }).catch((err) => ($(".reply-error").textContent = err.message));
     return;
   }
   const id = newClientId();
   send({ type: "send", id: "send:" + id, conversation_id: current.id, client_id: id, message: { type: "text", text: v } });
   $(".reply-error").textContent = "";
 });
+
+// mentionsIn finds the colleagues a note names as "@Full Name".
+function mentionsIn(note) {
+  const lower = note.toLowerCase();
+  return [...names].filter(([id, name]) => id !== me.id && lower.includes("@" + name.toLowerCase())).map(([id]) => id);
+}
 
 async function act(fn) {
   try { await fn(); refreshSoon(); } catch (e) { toast(e.message); }
