@@ -7,12 +7,12 @@ import "time"
 // whisper. Visitors never see notes; they are kept apart from messages so
 // the visitor's message seqs stay gap-free.
 type Note struct {
-	ID             string    `json:"id"`
-	AccountID      string    `json:"account_id"`
-	ConversationID string    `json:"conversation_id"`
-	AuthorID       string    `json:"author_id"`
-	AuthorName     string    `json:"author_name"`
-	Text           string    `json:"text"`
+	ID             string `json:"id"`
+	AccountID      string `json:"account_id"`
+	ConversationID string `json:"conversation_id"`
+	AuthorID       string `json:"author_id"`
+	AuthorName     string `json:"author_name"`
+	Text           string `json:"text"`
 	// Mentions are the colleagues (user IDs) the note calls on: each is
 	// told at once and finds the conversation in their mentions.
 	Mentions  []string  `json:"mentions,omitempty"`

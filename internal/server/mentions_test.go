@@ -102,7 +102,9 @@ func TestAnAgentMentionsTheSupervisorInTheConsole(t *testing.T) {
 		return len(list) == 1 && slices.Equal(list[0].Mentions, []string{brand.supervisor.ID})
 	})
 	toast := func() string { return evalIn[string](t, super.ctx, `document.querySelector(".toast").textContent`) }
-	waitFor(t, func() bool { return strings.Contains(toast(), "agent of Acme mentioned you: @supervisor of Acme can we refund?") }, toast)
+	waitFor(t, func() bool {
+		return strings.Contains(toast(), "agent of Acme mentioned you: @supervisor of Acme can we refund?")
+	}, toast)
 	if c := evalIn[string](t, super.ctx, `document.querySelector("[data-tab=mentions] .count").textContent`); c != "(1 new)" {
 		t.Fatalf("the Mentions tab says %q", c)
 	}
