@@ -462,20 +462,9 @@ async function showAdmin() {
   showMasking(settings);
   showLabelDefs(settings);
   const af = $(".account-settings");
-  af.auto.checked = settings.auto_assign;
-  af.retention.value = settings.retention_days ?? 0;
-  af.botIdle.value = settings.auto_close?.bot_minutes ?? 30;
-  af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
-  af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
+  if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
   await showWebhooks();
   await showAudit();
-  af.notice.value = settings.queue_notice_seconds ?? 60;
-  const bh = settings.business_hours;
-  af.always.checked = !bh;
-  af.tz.value = bh ? bh.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const win = (d) => (bh && bh.days && bh.days[d] && bh.days[d][0]) || ["", ""];
-  [af.wdFrom.value, af.wdTo.value] = bh ? win("mon") : ["09:00", "17:00"];
-  [af.weFrom.value, af.weTo.value] = bh ? win("sat") : ["", ""];
   const list = (sel, items, text, del) => {
     const ul = $(sel);
     ul.textContent = "";
@@ -490,13 +479,36 @@ async function showAdmin() {
   list(".canned-list", canned.canned_responses, (c) => "/" + c.shortcut + " — " + c.text, (c) => api("DELETE", "/canned-responses/" + c.id));
   list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
   const wf = $(".widget-settings");
+  wf.dataset.current = JSON.stringify(widget);
+  if (dirtyForms.has(wf)) return;
   wf.color.value = widget.color || "#1f5eff";
   wf.label.value = widget.label || "";
   wf.greeting.value = widget.greeting || "";
   wf.position.value = widget.position || "right";
   wf.origins.value = (widget.allowed_origins || []).join(", ");
-  wf.dataset.current = JSON.stringify(widget);
 }
+
+// fillAccountSettings puts the saved routing and hours settings in their form.
+function fillAccountSettings(af, settings) {
+  af.auto.checked = settings.auto_assign;
+  af.retention.value = settings.retention_days ?? 0;
+  af.botIdle.value = settings.auto_close?.bot_minutes ?? 30;
+  af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
+  af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
+  af.notice.value = settings.queue_notice_seconds ?? 60;
+  const bh = settings.business_hours;
+  af.always.checked = !bh;
+  af.tz.value = bh ? bh.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const win = (d) => (bh && bh.days && bh.days[d] && bh.days[d][0]) || ["", ""];
+  [af.wdFrom.value, af.wdTo.value] = bh ? win("mon") : ["09:00", "17:00"];
+  [af.weFrom.value, af.weTo.value] = bh ? win("sat") : ["", ""];
+}
+
+// dirtyForms are the admin forms changed and not saved yet: the admin tab
+// redraws itself after any admin action (adding a skill, say), and a form
+// being edited keeps what was typed. Saving it clears it.
+const dirtyForms = new Set();
+for (const sel of [".account-settings", ".widget-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
 
 $(".new-user").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -524,7 +536,10 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const f = e.target;
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
-  adminDo(() => api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins }));
+  adminDo(async () => {
+    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins });
+    dirtyForms.delete(f); // saved: show what the server kept
+  });
 });
 $(".account-settings").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -540,7 +555,10 @@ $(".account-settings").addEventListener("submit", (e) => {
     if (f.weFrom.value && f.weTo.value) for (const d of ["sat", "sun"]) days[d] = [[f.weFrom.value, end(f.weTo.value)]];
     body.business_hours = { time_zone: f.tz.value, days };
   }
-  adminDo(() => api("PUT", "/account-settings", body));
+  adminDo(async () => {
+    await api("PUT", "/account-settings", body);
+    dirtyForms.delete(f);
+  });
 });
 $(".new-key").addEventListener("submit", (e) => {
   e.preventDefault();
