@@ -279,7 +279,10 @@ type Consumer struct {
 	Name       string            `json:"name,omitempty"`
 	Email      string            `json:"email,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
+	// Blocked: the brand's staff blocked this visitor (abuse, spam); their
+	// credentials are refused until unblocked.
+	Blocked   bool      `json:"blocked,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // APIKey lets a brand's servers call the API. Only a hash of the secret is

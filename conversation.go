@@ -105,6 +105,10 @@ type ConversationClose struct {
 // visitor stopped answering (AccountSettings.AutoClose).
 const CloseInactive = "inactive"
 
+// CloseBlocked is the close reason of the open conversations of a visitor
+// the brand blocked.
+const CloseBlocked = "blocked"
+
 // IdleConversation is a conversation that waits on its visitor and that
 // nothing has happened to for a while, as the auto-close sweep sees it.
 type IdleConversation struct {

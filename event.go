@@ -21,6 +21,8 @@ const (
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
 	EventConsumerUpdated      = "consumer.updated"
+	EventConsumerBlocked      = "consumer.blocked"   // staff blocked a visitor (data: consumer_id, blocked_by)
+	EventConsumerUnblocked    = "consumer.unblocked" // and let them back (data: consumer_id, unblocked_by)
 	EventUserCreated          = "user.created"
 	EventUserUpdated          = "user.updated"
 	EventSkillCreated         = "skill.created"
@@ -53,7 +55,7 @@ const (
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
 	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventMessageCreated, EventReceiptUpdated,
-	EventConsumerCreated, EventConsumerUpdated, EventUserCreated, EventUserUpdated, EventSkillCreated,
+	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,

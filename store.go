@@ -56,6 +56,10 @@ type Store interface {
 	FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*Consumer, error)
 	// UpdateConsumer replaces a consumer's name, email and attributes.
 	UpdateConsumer(ctx context.Context, c *Consumer) error
+	// BlockConsumer blocks (or unblocks) a consumer of the account and
+	// writes consumer.blocked (or consumer.unblocked) naming by; the state
+	// it already has changes nothing and writes no event.
+	BlockConsumer(ctx context.Context, accountID, id string, blocked bool, by string) (*Consumer, error)
 	// ConsumerNames maps those of ids that are the account's consumers
 	// with a name to that name (for lists that show who wrote); other
 	// accounts' IDs and unknown ones are simply absent.

@@ -157,6 +157,9 @@ func (a *Authenticator) Consumer(ctx context.Context, token string) (parley.Prin
 	if err != nil {
 		return parley.Principal{}, bad
 	}
+	if c.Blocked {
+		return parley.Principal{}, parley.Errorf(parley.EFORBIDDEN, "this chat is not available to you")
+	}
 	return parley.Principal{AccountID: c.AccountID, Kind: parley.PrincipalConsumer, ID: c.ID, Name: c.Name}, nil
 }
 

@@ -452,3 +452,44 @@ func (a *API) handleGetConsumer(w http.ResponseWriter, r *http.Request, p parley
 	writeJSON(w, http.StatusOK, consumerView{Consumer: c, Conversations: convs})
 	return nil
 }
+
+// handleBlockConsumer blocks a visitor (abuse, spam): their credentials are
+// refused from now on, their open sockets close (4003), and their open
+// conversations close with reason "blocked" so they leave the queues.
+func (a *API) handleBlockConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.store.BlockConsumer(r.Context(), p.AccountID, r.PathValue("id"), true, p.ID)
+	if err != nil {
+		return err
+	}
+	for after := ""; ; {
+		page, err := a.store.ListConversations(r.Context(), p.AccountID, parley.ConversationFilter{ConsumerID: c.ID, After: after, Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, conv := range page {
+			if conv.State == parley.StateClosed {
+				continue
+			}
+			_, err := a.store.CloseConversation(r.Context(), p.AccountID, conv.ID, parley.ConversationClose{Reason: parley.CloseBlocked, ClosedBy: p.ID})
+			if err != nil && parley.ErrorCode(err) != parley.ECONFLICT { // closed meanwhile: as good
+				return err
+			}
+		}
+		if len(page) < 200 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// handleUnblockConsumer lets a blocked visitor back.
+func (a *API) handleUnblockConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.store.BlockConsumer(r.Context(), p.AccountID, r.PathValue("id"), false, p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}

@@ -25,6 +25,8 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
 		{"GET", "/api/v1/consumers/{id}", agents, a.handleGetConsumer},
+		{"POST", "/api/v1/consumers/{id}/block", agents, a.handleBlockConsumer},
+		{"POST", "/api/v1/consumers/{id}/unblock", agents, a.handleUnblockConsumer},
 		{"GET", "/api/v1/consumers/{id}/export", admins, a.handleExportConsumer},
 		{"DELETE", "/api/v1/consumers/{id}", admins, a.handleEraseConsumer},
 		{"GET", "/api/v1/audit-log", admins, a.handleListAudit},

@@ -28,6 +28,7 @@ import (
 // Close codes the server uses besides the standard ones.
 const (
 	CloseAuthFailed  ws.StatusCode = 4001 // authentication missing or wrong
+	CloseBlocked     ws.StatusCode = 4003 // the brand blocked this visitor: do not come back as another
 	CloseTooSlow     ws.StatusCode = 4008 // outgoing queue overflowed; reconnect and resync
 	CloseIdleTimeout ws.StatusCode = 4009 // no frame within the heartbeat timeout
 )
@@ -115,8 +116,9 @@ func New(cfg Config, store parley.Store, bus parley.Bus, conv *conversation.Serv
 	return g
 }
 
-// onUserChange ends the connections of a user who was deactivated or an
-// API key that was revoked: their credentials are gone, so are their sockets.
+// onUserChange ends the connections of a user who was deactivated, an API
+// key that was revoked or a visitor who was blocked: their credentials are
+// gone, so are their sockets.
 func (g *Gateway) onUserChange(e *parley.Event) {
 	var kind parley.PrincipalKind
 	var id, why string
@@ -127,6 +129,14 @@ func (g *Gateway) onUserChange(e *parley.Event) {
 			return
 		}
 		kind, id, why = parley.PrincipalUser, u.ID, "user deactivated"
+	case parley.EventConsumerBlocked:
+		var b struct {
+			ID string `json:"consumer_id"`
+		}
+		if json.Unmarshal(e.Data, &b) != nil {
+			return
+		}
+		kind, id, why = parley.PrincipalConsumer, b.ID, "blocked"
 	case parley.EventAPIKeyRevoked:
 		var k struct{ ID string }
 		if json.Unmarshal(e.Data, &k) != nil {
@@ -140,7 +150,11 @@ func (g *Gateway) onUserChange(e *parley.Event) {
 	defer g.mu.Unlock()
 	for c := range g.conns {
 		if c.principal.Kind == kind && c.principal.ID == id && c.principal.AccountID == e.AccountID {
-			c.closeWith(ending{code: CloseAuthFailed, reason: why})
+			code := CloseAuthFailed
+			if kind == parley.PrincipalConsumer {
+				code = CloseBlocked
+			}
+			c.closeWith(ending{code: code, reason: why})
 		}
 	}
 }
@@ -215,10 +229,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate waits for the auth frame and answers it. On failure it sends
 // an error frame and closes the connection with CloseAuthFailed.
 func (g *Gateway) authenticate(sock *socket, cookie *parley.Principal) (parley.Principal, bool) {
+	var f *inFrame
 	fail := func(id string, err error) (parley.Principal, bool) {
 		g.metrics.FrameErrors.WithLabelValues(parley.ErrorCode(err)).Inc()
 		sock.write(appendText(nil, mustJSON(errorFrame{Type: "error", ID: id, Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)})))
-		sock.close(ending{code: CloseAuthFailed, reason: "authentication failed"})
+		if parley.ErrorCode(err) == parley.EFORBIDDEN && f != nil && f.Token != "" && !strings.HasPrefix(f.Token, "key_") {
+			sock.close(ending{code: CloseBlocked, reason: "blocked"})
+		} else {
+			sock.close(ending{code: CloseAuthFailed, reason: "authentication failed"})
+		}
 		return parley.Principal{}, false
 	}
 	sock.nc.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
@@ -228,7 +247,7 @@ func (g *Gateway) authenticate(sock *socket, cookie *parley.Principal) (parley.P
 		sock.close(readEnding(err, ending{code: CloseAuthFailed, reason: "no auth frame in time"}))
 		return parley.Principal{}, false
 	}
-	f, err := parseFrame(data)
+	f, err = parseFrame(data)
 	if err != nil {
 		return fail("", err)
 	}

@@ -160,6 +160,13 @@ var launcher = chromedp.Search("button[aria-haspopup=dialog]")
 // as its own target, once it has loaded (the URL-th one if several).
 func (b *browser) frame(skip ...string) context.Context {
 	b.t.Helper()
+	return b.frameShowing("main.chat", skip...)
+}
+
+// frameShowing is frame for a chat window that shows ready (a selector)
+// rather than the chat.
+func (b *browser) frameShowing(ready string, skip ...string) context.Context {
+	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -186,7 +193,7 @@ func (b *browser) frame(skip ...string) context.Context {
 			err := chromedp.Do(ctx)
 			if err == nil {
 				attempt, stop := context.WithTimeout(ctx, 5*time.Second)
-				err = chromedp.Do(attempt, chromedp.WaitVisible(chromedp.CSS("main.chat")))
+				err = chromedp.Do(attempt, chromedp.WaitVisible(chromedp.CSS(ready)))
 				stop()
 			}
 			if err != nil {

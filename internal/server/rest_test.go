@@ -93,6 +93,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
+		"POST /api/v1/consumers/{id}/block":           {"/api/v1/consumers/" + bVisitor.consumer.ID + "/block", nil, 404},
+		"POST /api/v1/consumers/{id}/unblock":         {"/api/v1/consumers/" + bVisitor.consumer.ID + "/unblock", nil, 404},
 		"GET /api/v1/team":                            {"/api/v1/team", nil, 200},
 		"GET /api/v1/conversations/{id}/notes":        {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
 		"POST /api/v1/conversations/{id}/notes":       {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
@@ -231,6 +233,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot close another consumer's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/close", nil, 404},
 		{"consumer cannot label their conversation", v1.client, "PUT", "/api/v1/conversations/" + conv1.ID + "/labels", map[string]any{"labels": []string{}}, 403},
 		{"agent labels conversations", agent, "PUT", "/api/v1/conversations/" + conv1.ID + "/labels", map[string]any{"labels": []string{}}, 200},
+		{"consumer cannot block another visitor", v1.client, "POST", "/api/v1/consumers/" + v2.consumer.ID + "/block", nil, 403},
+		{"consumer cannot unblock themself", v1.client, "POST", "/api/v1/consumers/" + v1.consumer.ID + "/unblock", nil, 403},
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},

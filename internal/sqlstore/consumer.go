@@ -10,6 +10,10 @@ import (
 
 const consumerColumns = `id, account_id, external_id, name, email, attributes, created_at`
 
+// consumerRead is what scanConsumer reads: the columns a consumer is
+// created with, then those changed later.
+const consumerRead = consumerColumns + `, blocked`
+
 // CreateConsumer stores a consumer and writes consumer.created.
 func (db *DB) CreateConsumer(ctx context.Context, c *parley.Consumer) error {
 	if c.ID == "" {
@@ -64,9 +68,40 @@ func updateConsumer(tx *writeTx, c *parley.Consumer) error {
 	return tx.event(c.AccountID, parley.EventConsumerUpdated, "", c)
 }
 
+// BlockConsumer sets the consumer's blocked flag and writes its event.
+func (db *DB) BlockConsumer(ctx context.Context, accountID, id string, blocked bool, by string) (*parley.Consumer, error) {
+	var out *parley.Consumer
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := scanConsumer(tx.QueryRowContext(tx.ctx, `SELECT `+consumerRead+` FROM consumers WHERE account_id = ? AND id = ?`, accountID, id))
+		if err != nil {
+			return notFound(err, "consumer %q not found", id)
+		}
+		out = c
+		if c.Blocked == blocked {
+			return nil
+		}
+		flag := 0
+		if blocked {
+			flag = 1
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE consumers SET blocked = ? WHERE account_id = ? AND id = ?`, flag, accountID, id); err != nil {
+			return err
+		}
+		c.Blocked = blocked
+		if blocked {
+			return tx.event(accountID, parley.EventConsumerBlocked, "", map[string]string{"consumer_id": id, "blocked_by": by})
+		}
+		return tx.event(accountID, parley.EventConsumerUnblocked, "", map[string]string{"consumer_id": id, "unblocked_by": by})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FindConsumer returns a consumer of the account.
 func (db *DB) FindConsumer(ctx context.Context, accountID, id string) (*parley.Consumer, error) {
-	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE account_id = ? AND id = ?`, accountID, id))
+	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerRead+` FROM consumers WHERE account_id = ? AND id = ?`, accountID, id))
 	if err != nil {
 		return nil, notFound(err, "consumer %q not found", id)
 	}
@@ -93,7 +128,7 @@ func (db *DB) FindConsumerByExternalID(ctx context.Context, accountID, externalI
 	if externalID == "" {
 		return nil, parley.Errorf(parley.ENOTFOUND, "consumer not found")
 	}
-	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerColumns+` FROM consumers WHERE account_id = ? AND external_id = ?`, accountID, externalID))
+	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerRead+` FROM consumers WHERE account_id = ? AND external_id = ?`, accountID, externalID))
 	if err != nil {
 		return nil, notFound(err, "consumer with external_id %q not found", externalID)
 	}
@@ -104,7 +139,7 @@ func scanConsumer(s scanner) (*parley.Consumer, error) {
 	var c parley.Consumer
 	var attrs string
 	var created int64
-	if err := s.Scan(&c.ID, &c.AccountID, &c.ExternalID, &c.Name, &c.Email, &attrs, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.AccountID, &c.ExternalID, &c.Name, &c.Email, &attrs, &created, &c.Blocked); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {

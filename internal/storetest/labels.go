@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,37 @@ func testLabels(t *testing.T, open Opener) {
 	if counts, _ := s.CountLabels(ctx, b.account.ID, parley.LabelCountFilter{From: from, To: to}); len(counts) != 0 {
 		t.Fatalf("account B counts A's labels: %v", counts)
 	}
+}
+
+// Blocking a visitor: the flag is read back, each change writes one event
+// naming who made it, the same state again writes nothing, and another
+// account's consumer is not found.
+func testBlockConsumer(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	c, err := s.BlockConsumer(ctx, a.account.ID, a.consumer.ID, true, "usr_1")
+	if err != nil || !c.Blocked {
+		t.Fatalf("block = %+v, %v", c, err)
+	}
+	if found, _ := s.FindConsumer(ctx, a.account.ID, a.consumer.ID); !found.Blocked {
+		t.Fatal("FindConsumer does not say blocked")
+	}
+	if byExt, _ := s.FindConsumer(ctx, b.account.ID, b.consumer.ID); byExt.Blocked {
+		t.Fatal("B's consumer is blocked too")
+	}
+	if _, err := s.BlockConsumer(ctx, a.account.ID, a.consumer.ID, true, "usr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.BlockConsumer(ctx, a.account.ID, a.consumer.ID, false, "usr_2"); err != nil || c.Blocked {
+		t.Fatalf("unblock = %+v, %v", c, err)
+	}
+	evs, _ := s.ListEvents(ctx, a.account.ID, parley.EventFilter{Types: []string{parley.EventConsumerBlocked, parley.EventConsumerUnblocked}, Limit: 10})
+	if len(evs) != 2 || evs[0].Type != parley.EventConsumerBlocked || evs[1].Type != parley.EventConsumerUnblocked ||
+		!strings.Contains(string(evs[0].Data), `"blocked_by":"usr_1"`) || !strings.Contains(string(evs[1].Data), `"unblocked_by":"usr_2"`) {
+		t.Fatalf("events: %+v", evs)
+	}
+	_, err = s.BlockConsumer(ctx, b.account.ID, a.consumer.ID, true, "usr_1")
+	wantCode(t, err, parley.ENOTFOUND)
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"MetricsRollup", testMetricsRollup},
 		{"IdleConversationsForAutoClose", testIdleConversations},
 		{"Labels", testLabels},
+		{"BlockConsumer", testBlockConsumer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -865,6 +865,7 @@ let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
   info.textContent = hist.textContent = "";
+  $(".block-visitor").hidden = true;
   const asked = ++visitorAsked;
   const v = await api("GET", "/consumers/" + consumerID).catch(() => null);
   // Another conversation (or this one again) was opened meanwhile: its call fills the panel.
@@ -874,7 +875,9 @@ async function showVisitor(consumerID) {
     visitorNames.set(consumerID, v.name);
     $(".conv-title").textContent = v.name;
   }
+  showBlock(v);
   const rows = [["Name", v.name || "—"], ["Email", v.email || "—"], ["Identified as", v.external_id || "anonymous"]];
+  if (v.blocked) rows.unshift(["Blocked", "yes: their messages are refused"]);
   for (const [k, val] of Object.entries(v.attributes || {})) rows.push([k, val]);
   for (const [k, val] of rows) {
     const dt = document.createElement("dt"), dd = document.createElement("dd");
@@ -901,6 +904,24 @@ async function showVisitor(consumerID) {
     hist.append(li);
   }
 }
+
+// Blocking a visitor (spam, abuse): their messages are refused from then
+// on, their chat closes, and their open conversations close ("blocked").
+let blockTarget = null;
+function showBlock(v) {
+  blockTarget = v;
+  const b = $(".block-visitor");
+  b.textContent = v.blocked ? "Unblock visitor" : "Block visitor";
+  b.hidden = false;
+}
+$(".block-visitor").addEventListener("click", () => act(async () => {
+  const v = blockTarget;
+  if (!v) return;
+  await api("POST", `/consumers/${v.id}/${v.blocked ? "unblock" : "block"}`);
+  toast(v.blocked ? "Visitor unblocked" : "Visitor blocked: their open conversations were closed");
+  await showVisitor(v.id);
+  if (current) showHeader(await api("GET", "/conversations/" + current.id));
+}));
 
 const text = $("#reply-text");
 let typing = false, typingTimer = 0;

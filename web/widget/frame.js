@@ -205,6 +205,14 @@ async function connect() {
   sock.onclose = (ev) => {
     ws = null;
     authed = false;
+    if (ev.code === 4003) { // the brand blocked this visitor: say so, and do not come back as another
+      const p = $(".refused");
+      p.textContent = t("blocked");
+      p.hidden = false;
+      $(".chat").hidden = true;
+      status(t("blocked"));
+      return;
+    }
     if (ev.code === 4001) { // our token is no longer valid: start over as a new visitor
       token = null; conversationId = null;
       localStorage.removeItem(key("token"));

@@ -18,6 +18,7 @@ export const strings = {
     agentJoined: "{name} joined the conversation", transferred: "You are being transferred to another agent",
     inLine: "Thanks for waiting — you're in line and an agent will be with you shortly.",
     idleWarning: "Are you still there? This conversation will close in {minutes} minutes if we don't hear from you.",
+    blocked: "This chat is not available.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -36,6 +37,7 @@ export const strings = {
     agentJoined: "{name} se ha unido a la conversación", transferred: "Te estamos pasando con otro agente",
     inLine: "Gracias por esperar: estás en la cola y un agente te atenderá en breve.",
     idleWarning: "¿Sigues ahí? Esta conversación se cerrará en {minutes} minutos si no sabemos de ti.",
+    blocked: "Este chat no está disponible.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -54,6 +56,7 @@ export const strings = {
     agentJoined: "{name} a rejoint la conversation", transferred: "Nous vous transférons à un autre conseiller",
     inLine: "Merci de patienter : vous êtes dans la file et un conseiller va vous répondre sous peu.",
     idleWarning: "Êtes-vous toujours là ? Cette conversation se fermera dans {minutes} minutes sans nouvelles de votre part.",
+    blocked: "Ce chat n'est pas disponible.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -72,6 +75,7 @@ export const strings = {
     agentJoined: "{name} ist dem Gespräch beigetreten", transferred: "Sie werden an einen anderen Mitarbeiter weitergeleitet",
     inLine: "Danke für Ihre Geduld – Sie sind in der Warteschlange, gleich ist jemand für Sie da.",
     idleWarning: "Sind Sie noch da? Dieses Gespräch wird in {minutes} Minuten geschlossen, wenn wir nichts von Ihnen hören.",
+    blocked: "Dieser Chat ist nicht verfügbar.",
   },
 };
 
