@@ -67,6 +67,9 @@ type ConversationFilter struct {
 	Label      string // carries this label
 	// MentionedUserID: a note on the conversation mentions this user.
 	MentionedUserID string
+	// QueueOrder lists in the queue's order — priority first, then the
+	// longest waiting — instead of newest first (no After with it).
+	QueueOrder bool
 	// Query finds conversations whose visitor's name, email or external ID,
 	// or whose messages, contain it (case-insensitive).
 	Query string

@@ -60,6 +60,16 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 			return parley.Errorf(parley.EINVALID, "label: %v", err)
 		}
 	}
+	switch o := q.Get("order"); o {
+	case "", "newest":
+	case "queue":
+		if f.After != "" {
+			return parley.Errorf(parley.EINVALID, "order=queue takes no cursor: raise limit (up to 200) instead")
+		}
+		f.QueueOrder = true
+	default:
+		return parley.Errorf(parley.EINVALID, "order must be newest or queue, not %q", o)
+	}
 	switch m := q.Get("mentioned"); {
 	case m == "":
 	case !p.IsStaff():
@@ -108,7 +118,7 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	for i, c := range list {
 		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID], LastMessage: previewOf(last[c.ID])}
 	}
-	if len(list) == f.Limit {
+	if len(list) == f.Limit && !f.QueueOrder {
 		page.NextCursor = list[len(list)-1].ID
 	}
 	writeJSON(w, http.StatusOK, page)

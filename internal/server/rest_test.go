@@ -348,6 +348,9 @@ func TestBadRequestsGetPreciseErrorsAndChangeNothing(t *testing.T) {
 		{"bad state filter", "GET", "/api/v1/conversations?state=limbo", nil, 400, parley.EINVALID},
 		{"bad cursor", "GET", "/api/v1/conversations?cursor=42", nil, 400, parley.EINVALID},
 		{"bad limit", "GET", "/api/v1/conversations?limit=0", nil, 400, parley.EINVALID},
+		{"unknown order", "GET", "/api/v1/conversations?order=random", nil, 400, parley.EINVALID},
+		{"the queue's order with a cursor", "GET", "/api/v1/conversations?order=queue&cursor=" + conv.ID, nil, 400, parley.EINVALID},
+		{"bad label filter", "GET", "/api/v1/conversations?label=Not%20One", nil, 400, parley.EINVALID},
 	}
 	before, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
 	for _, tc := range cases {

@@ -111,7 +111,14 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 		f.Limit = 50
 	}
 	args = append(args, f.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	order := "id DESC"
+	if f.QueueOrder {
+		if f.After != "" {
+			return nil, parley.Errorf(parley.EINVALID, "the queue's order has no cursor: ask for more at once (limit)")
+		}
+		order = "priority DESC, COALESCE(queued_at, created_at), id"
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"IdleConversationsForAutoClose", testIdleConversations},
 		{"Labels", testLabels},
 		{"BlockConsumer", testBlockConsumer},
+		{"QueueOrder", testQueueOrder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

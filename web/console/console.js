@@ -215,7 +215,7 @@ function notify(text) {
 
 // ---- Inbox ---------------------------------------------------------------------
 const filters = {
-  queued: "state=queued",
+  queued: "state=queued&order=queue", // the longest waiting first, however many wait
   mine: () => "state=assigned&assignee_id=" + encodeURIComponent(me.id),
   open: "state=assigned",
   bot: "state=bot",
@@ -285,7 +285,6 @@ async function refresh() {
   const ul = $(".items");
   ul.textContent = "";
   const list = page.conversations;
-  if (tab === "queued") list.sort((a, b) => b.priority - a.priority || (a.queued_at || a.created_at).localeCompare(b.queued_at || b.created_at));
   for (const c of list) {
     const li = document.createElement("li");
     li.tabIndex = 0;
