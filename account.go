@@ -44,6 +44,10 @@ type AccountSettings struct {
 	// it first (LivePerson's mandatory wrap-up). The bot, auto-close and
 	// visitors close without.
 	LabelsRequired bool `json:"labels_required,omitempty"`
+	// ResponseTargetSeconds is how soon the brand means to answer a
+	// visitor who wrote: the console marks conversations waiting longer
+	// as overdue, and the metrics count replies within it (0: no target).
+	ResponseTargetSeconds int `json:"response_target_seconds,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

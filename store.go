@@ -127,8 +127,10 @@ type Store interface {
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 	// LastMessages maps those of conversationIDs that are the account's
-	// conversations with messages to their last message (an inbox's
-	// preview); other accounts' IDs and empty conversations are absent.
+	// conversations with messages to their last message that is not the
+	// system's (an inbox's preview, and who waits on whom: "Ann joined"
+	// after the visitor's question leaves the question the last word);
+	// other accounts' IDs and conversations with none are absent.
 	LastMessages(ctx context.Context, accountID string, conversationIDs []string) (map[string]*Message, error)
 	// UnansweredByBot returns the account's visitor messages stored before
 	// the time given that are the last message of a conversation still

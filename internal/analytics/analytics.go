@@ -23,6 +23,9 @@ type Query struct {
 	// Lookback is how far before From events are read to know the history
 	// of conversations that end in the range (default 7 days).
 	Lookback time.Duration
+	// ResponseTarget, when set, is the account's reply target: the report
+	// says what share of first responses met it.
+	ResponseTarget time.Duration
 }
 
 // Limits of a query.
@@ -94,27 +97,30 @@ type Bucket struct {
 
 // Totals are the whole range.
 type Totals struct {
-	Opened                  int     `json:"conversations_opened"`
-	Closed                  int     `json:"conversations_closed"`
-	BotConversations        int     `json:"bot_conversations"` // closed in the range, started with the bot
-	BotContained            int     `json:"bot_contained"`     // of those, closed without a person
-	ContainmentRate         float64 `json:"containment_rate"`
-	BotHandoffs             int     `json:"bot_handoffs"`
-	HandoffRate             float64 `json:"handoff_rate"` // handoffs ÷ conversations that started with the bot, opened in the range
-	QueueWait               Stat    `json:"queue_wait"`
-	FirstResponse           Stat    `json:"first_response"`
-	HandleTime              Stat    `json:"handle_time"`
-	MessagesPerConversation float64 `json:"messages_per_conversation"`
-	CSATMean                float64 `json:"csat_mean"`
-	CSATCount               int     `json:"csat_count"`
-	CSATDistribution        [5]int  `json:"csat_distribution"` // scores 1 to 5
-	WidgetLoads             int     `json:"widget_loads"`
-	WidgetOpens             int     `json:"widget_opens"`
-	WidgetTamper            int     `json:"widget_tamper_reports"`
-	BotAnswered             int     `json:"bot_answered"`
-	BotMissed               int     `json:"bot_missed"`
-	BotHelpful              int     `json:"bot_helpful"`
-	BotUnhelpful            int     `json:"bot_unhelpful"`
+	Opened           int     `json:"conversations_opened"`
+	Closed           int     `json:"conversations_closed"`
+	BotConversations int     `json:"bot_conversations"` // closed in the range, started with the bot
+	BotContained     int     `json:"bot_contained"`     // of those, closed without a person
+	ContainmentRate  float64 `json:"containment_rate"`
+	BotHandoffs      int     `json:"bot_handoffs"`
+	HandoffRate      float64 `json:"handoff_rate"` // handoffs ÷ conversations that started with the bot, opened in the range
+	QueueWait        Stat    `json:"queue_wait"`
+	FirstResponse    Stat    `json:"first_response"`
+	// FirstResponseInTarget is the share of first responses within the
+	// account's response target (absent when it has none, or none came).
+	FirstResponseInTarget   *float64 `json:"first_response_in_target,omitempty"`
+	HandleTime              Stat     `json:"handle_time"`
+	MessagesPerConversation float64  `json:"messages_per_conversation"`
+	CSATMean                float64  `json:"csat_mean"`
+	CSATCount               int      `json:"csat_count"`
+	CSATDistribution        [5]int   `json:"csat_distribution"` // scores 1 to 5
+	WidgetLoads             int      `json:"widget_loads"`
+	WidgetOpens             int      `json:"widget_opens"`
+	WidgetTamper            int      `json:"widget_tamper_reports"`
+	BotAnswered             int      `json:"bot_answered"`
+	BotMissed               int      `json:"bot_missed"`
+	BotHelpful              int      `json:"bot_helpful"`
+	BotUnhelpful            int      `json:"bot_unhelpful"`
 }
 
 // Agent is one agent's row.

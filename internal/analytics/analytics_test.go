@@ -200,6 +200,15 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("A1 closed total", r.Totals.Closed, 2)
 	check("A1 CSAT total", r.Totals.CSATMean, 4.5)
 	check("A1 only", len(r.Agents), 1)
+	check("no target, no share", r.Totals.FirstResponseInTarget == nil, true)
+	// With a five-minute reply target: the first responses took 3, 5 and
+	// 10 minutes, so two of three met it.
+	q.Agent, q.ResponseTarget = "", 5*time.Minute
+	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
+	must(err)
+	if got := r.Totals.FirstResponseInTarget; got == nil || *got != 0.67 {
+		t.Errorf("first responses in target = %v, want 0.67", got)
+	}
 }
 
 type computeFunc func(context.Context, parley.Store, string, analytics.Query, map[string]int) (*analytics.Report, error)

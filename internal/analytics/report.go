@@ -137,6 +137,16 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		}
 	}
 	t.QueueWait, t.FirstResponse, t.HandleTime = stat(waits), stat(frts), stat(handles)
+	if q.ResponseTarget > 0 && len(frts) > 0 {
+		in := 0
+		for _, d := range frts {
+			if d <= q.ResponseTarget.Seconds() {
+				in++
+			}
+		}
+		share := round2(float64(in) / float64(len(frts)))
+		t.FirstResponseInTarget = &share
+	}
 	if closedWithMsgs > 0 {
 		t.MessagesPerConversation = round2(float64(msgs) / float64(closedWithMsgs))
 	}

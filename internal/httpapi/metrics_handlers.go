@@ -64,6 +64,11 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 			return parley.Errorf(parley.EINVALID, "skill %q is not a skill of this account", q.Skill)
 		}
 	}
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	q.ResponseTarget = time.Duration(acc.Settings.ResponseTargetSeconds) * time.Second
 	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
 	if err != nil {
 		return err

@@ -246,6 +246,9 @@ type accountSettings struct {
 	Labels *[]parley.Label `json:"labels"`
 	// LabelsRequired: people must label a conversation to close it.
 	LabelsRequired *bool `json:"labels_required"`
+	// ResponseTargetSeconds: how soon a visitor who wrote should have an
+	// answer (0: no target); absent from a PUT, it stays as it is.
+	ResponseTargetSeconds *int `json:"response_target_seconds"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -264,7 +267,8 @@ func settingsView(s parley.AccountSettings) accountSettings {
 		labels = []parley.Label{}
 	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
-		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired}
+		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
+		ResponseTargetSeconds: &s.ResponseTargetSeconds}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -307,6 +311,9 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 			return err
 		}
 	}
+	if req.ResponseTargetSeconds != nil && (*req.ResponseTargetSeconds < 0 || *req.ResponseTargetSeconds > 86400) {
+		return parley.Errorf(parley.EINVALID, "response_target_seconds must be from 0 (no target) to 86400")
+	}
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
 	if err != nil {
 		return err
@@ -326,6 +333,9 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	}
 	if req.LabelsRequired != nil {
 		acc.Settings.LabelsRequired = *req.LabelsRequired
+	}
+	if req.ResponseTargetSeconds != nil {
+		acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
 	}
 	if err := a.updateAccount(r.Context(), acc); err != nil {
 		return err

@@ -275,7 +275,8 @@ func (db *DB) ListMessages(ctx context.Context, accountID, conversationID string
 // their last message.
 func (db *DB) LastMessages(ctx context.Context, accountID string, conversationIDs []string) (map[string]*parley.Message, error) {
 	last := map[string]*parley.Message{}
-	err := db.queryIn(ctx, `SELECT `+qualified("m", messageColumns)+` FROM conversations c JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+	err := db.queryIn(ctx, `SELECT `+qualified("m", messageColumns)+` FROM conversations c JOIN messages m ON m.conversation_id = c.id
+		AND m.seq = (SELECT max(l.seq) FROM messages l WHERE l.conversation_id = c.id AND l.sender_kind <> 'system')
 		WHERE c.account_id = ? AND m.account_id = c.account_id AND c.id IN `, accountID, conversationIDs, func(rows *sql.Rows) error {
 		m, err := scanMessage(rows)
 		if err == nil {

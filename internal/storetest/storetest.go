@@ -388,21 +388,31 @@ func testLastMessages(t *testing.T, open Opener) {
 	s := open(t, nil)
 	a := newFixture(t, s, "A")
 	b := newFixture(t, s, "B")
-	for _, m := range []*parley.Message{text(a, "first", ""), text(a, "second", ""), text(b, "B's", "")} {
+	joined := &parley.Message{AccountID: a.account.ID, ConversationID: a.conversation.ID, SenderKind: parley.SenderSystem, ClientID: "joined",
+		Type: parley.MessageText, Text: "Ann joined the conversation"}
+	for _, m := range []*parley.Message{text(a, "first", ""), text(a, "second", ""), joined, text(b, "B's", "")} {
 		if _, _, err := s.AppendMessage(ctx, m); err != nil {
 			t.Fatal(err)
 		}
+	}
+	onlySystem, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: a.account.ID, ConversationID: onlySystem.ID, SenderKind: parley.SenderSystem,
+		ClientID: "notice", Type: parley.MessageText, Text: "You're in line"}); err != nil {
+		t.Fatal(err)
 	}
 	empty, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, err := s.LastMessages(ctx, a.account.ID, []string{a.conversation.ID, b.conversation.ID, empty.ID, "conv_unknown"})
+	last, err := s.LastMessages(ctx, a.account.ID, []string{a.conversation.ID, b.conversation.ID, empty.ID, onlySystem.ID, "conv_unknown"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(last) != 1 || last[a.conversation.ID] == nil || last[a.conversation.ID].Text != "second" || last[a.conversation.ID].Seq != 2 {
-		t.Fatalf("last messages in account A: %+v (want only A's conversation, its second message)", last)
+		t.Fatalf("last messages in account A: %+v (want only A's conversation, its second message: not the system line after it)", last)
 	}
 }
 

@@ -82,7 +82,7 @@ async function enter() {
   $(".who").textContent = me.name + " · " + me.role;
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
-  await loadLabels();
+  await loadSettings();
   connect();
   refresh();
   // The supervisor's and admin's tabs appear once the first view is drawn:
@@ -253,6 +253,14 @@ async function followMine() {
   }
 }
 
+// replyWait is how long (s) an agent's conversation has waited on the
+// brand's reply — its last message is the visitor's — or null.
+function replyWait(c) {
+  const m = c.last_message;
+  if (c.state !== "assigned" || !m || m.sender_kind !== "consumer") return null;
+  return Math.max(0, (Date.now() - Date.parse(m.created_at)) / 1000);
+}
+
 // previewText is how an inbox item shows a conversation's last message.
 function previewText(m) {
   const who = { agent: "Agent: ", bot: "Bot: " }[m.sender_kind] ?? "";
@@ -285,6 +293,12 @@ async function refresh() {
   const ul = $(".items");
   ul.textContent = "";
   const list = page.conversations;
+  // Mine: those waiting on the agent's reply first, the longest waiting
+  // first (as LivePerson's "time to respond"); then the rest, newest first.
+  if (tab === "mine") {
+    const waitingSince = (c) => (replyWait(c) ? Date.parse(c.last_message.created_at) : Infinity);
+    list.sort((a, b) => waitingSince(a) - waitingSince(b));
+  }
   for (const c of list) {
     const li = document.createElement("li");
     li.tabIndex = 0;
@@ -307,6 +321,14 @@ async function refresh() {
     if (c.last_message) preview.textContent = previewText(c.last_message);
     li.append(preview);
     for (const name of c.labels || []) meta.prepend(chip(name));
+    const wait = replyWait(c);
+    if (wait !== null) {
+      const due = document.createElement("span");
+      const over = responseTarget && wait > responseTarget;
+      due.className = "due" + (over ? " overdue" : responseTarget && wait > 0.8 * responseTarget ? " soon" : "");
+      due.textContent = (over ? "overdue · " : "") + "visitor waiting " + ago(c.last_message.created_at);
+      meta.append(" · ", due);
+    }
     li.append(meta);
     li.addEventListener("click", () => openConversation(c.id));
     li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
@@ -334,15 +356,17 @@ async function showOverview() {
 }
 
 // ---- Labels --------------------------------------------------------------------
-// The account's labels (GET /account-settings): agents put them on
+// The account's settings the inbox needs (GET /account-settings): the reply
+// target, and the labels. Agents put labels on
 // conversations from the header, filter the inbox on them, and see them
 // on each inbox item.
-let labelDefs = [], labelsRequired = false;
-async function loadLabels() {
+let labelDefs = [], labelsRequired = false, responseTarget = 0;
+async function loadSettings() {
   const s = await api("GET", "/account-settings").catch(() => null);
   if (!s) return;
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
+  responseTarget = s.response_target_seconds || 0;
   const sel = $(".label-filter"), keep = sel.value;
   sel.textContent = "";
   sel.append(new Option("All labels", ""));
@@ -494,6 +518,7 @@ function fillAccountSettings(af, settings) {
   af.botIdle.value = settings.auto_close?.bot_minutes ?? 30;
   af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
   af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
+  af.target.value = settings.response_target_seconds ?? 0;
   af.notice.value = settings.queue_notice_seconds ?? 60;
   const bh = settings.business_hours;
   af.always.checked = !bh;
@@ -546,6 +571,7 @@ $(".account-settings").addEventListener("submit", (e) => {
   const body = {
     auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
     auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value, warn_minutes: +f.warnIdle.value },
+    response_target_seconds: +f.target.value,
   };
   if (!f.always.checked) {
     const days = {};
@@ -557,6 +583,7 @@ $(".account-settings").addEventListener("submit", (e) => {
   adminDo(async () => {
     await api("PUT", "/account-settings", body);
     dirtyForms.delete(f);
+    await loadSettings();
   });
 });
 $(".new-key").addEventListener("submit", (e) => {
@@ -674,7 +701,7 @@ $(".labels-form").addEventListener("submit", (e) => {
     const current = await api("GET", "/account-settings");
     await api("PUT", "/account-settings", { ...current, labels, labels_required: e.target.required.checked });
     labelsDirty = false;
-    await loadLabels();
+    await loadSettings();
   });
 });
 

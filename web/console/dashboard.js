@@ -50,7 +50,8 @@ export async function showDashboard(api) {
     tile("bot containment", t.bot_conversations ? pct(t.containment_rate) : "—", `${t.bot_contained} of ${t.bot_conversations}`),
     tile("bot handoff rate", pct(t.handoff_rate), `${t.bot_handoffs} handoffs`),
     tile("time in queue", secs(t.queue_wait.mean_seconds), "median " + secs(t.queue_wait.p50_seconds) + " · p90 " + secs(t.queue_wait.p90_seconds)),
-    tile("first response", secs(t.first_response.mean_seconds), "median " + secs(t.first_response.p50_seconds) + " · p90 " + secs(t.first_response.p90_seconds)),
+    tile("first response", secs(t.first_response.mean_seconds), "median " + secs(t.first_response.p50_seconds) + " · p90 " + secs(t.first_response.p90_seconds) +
+      (t.first_response_in_target != null ? " · " + pct(t.first_response_in_target) + " within target" : "")),
     tile("handle time", secs(t.handle_time.mean_seconds), "median " + secs(t.handle_time.p50_seconds) + " · p90 " + secs(t.handle_time.p90_seconds)),
     tile("messages / conversation", String(t.messages_per_conversation)),
     tile("CSAT", t.csat_count ? t.csat_mean.toFixed(2) + " / 5" : "—", `${t.csat_count} ratings`),
