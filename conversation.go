@@ -94,6 +94,20 @@ type Requeue struct {
 	Reason         string // "transfer", "agent_offline", "agent_disconnected", ...
 }
 
+// Priorities a conversation may have: higher is served first.
+const (
+	MinPriority = 0
+	MaxPriority = 10
+)
+
+// PriorityChange is conversation.prioritized's data: the conversation
+// with its new priority, the one before and who changed it.
+type PriorityChange struct {
+	*Conversation
+	FromPriority int    `json:"from_priority"`
+	ChangedBy    string `json:"changed_by"`
+}
+
 // ConversationClose describes how a conversation ended.
 type ConversationClose struct {
 	Reason   string

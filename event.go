@@ -16,7 +16,8 @@ const (
 	EventConversationAssigned = "conversation.assigned"
 	EventConversationClosed   = "conversation.closed"
 	EventConversationRequeued = "conversation.requeued"
-	EventConversationLabeled  = "conversation.labeled" // staff changed its labels (data: LabelChange)
+	EventConversationLabeled  = "conversation.labeled"     // staff changed its labels (data: LabelChange)
+	EventConversationPriority = "conversation.prioritized" // staff changed its priority (data: PriorityChange)
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
@@ -54,7 +55,7 @@ const (
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

@@ -98,6 +98,10 @@ type Store interface {
 	// event. It works in every state: a closed conversation is labelled
 	// after the fact too.
 	LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*Conversation, error)
+	// SetPriority changes an open conversation's priority (its place in
+	// the queue) and writes conversation.prioritized naming by; the same
+	// priority changes nothing. ECONFLICT when it is closed.
+	SetPriority(ctx context.Context, accountID, id string, priority int, by string) (*Conversation, error)
 	// CountLabels counts, per label, the conversations matching f that
 	// carry it, most used first.
 	CountLabels(ctx context.Context, accountID string, f LabelCountFilter) ([]LabelCount, error)

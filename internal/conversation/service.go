@@ -198,6 +198,18 @@ func (s *Service) Label(ctx context.Context, p parley.Principal, id string, labe
 	return s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID)
 }
 
+// SetPriority moves an open conversation up or down its queue (staff:
+// an angry or valued customer served sooner).
+func (s *Service) SetPriority(ctx context.Context, p parley.Principal, id string, priority int) (*parley.Conversation, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "the priority is the brand's staff's to set")
+	}
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	return s.store.SetPriority(ctx, p.AccountID, id, priority, p.ID)
+}
+
 // ForViewer returns c as p may see it: a visitor gets a copy without the
 // staff's labels.
 func ForViewer(p parley.Principal, c *parley.Conversation) *parley.Conversation {

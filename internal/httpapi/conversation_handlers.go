@@ -232,6 +232,27 @@ func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request, p 
 	return nil
 }
 
+type priorityRequest struct {
+	Priority *int `json:"priority"`
+}
+
+// handleSetPriority moves a conversation up or down its queue.
+func (a *API) handleSetPriority(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req priorityRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Priority == nil {
+		return parley.Errorf(parley.EINVALID, "priority is required (%d to %d; higher is served first)", parley.MinPriority, parley.MaxPriority)
+	}
+	c, err := a.conv.SetPriority(r.Context(), p, r.PathValue("id"), *req.Priority)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
 type labelsRequest struct {
 	Labels *[]string `json:"labels"`
 }

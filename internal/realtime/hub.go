@@ -94,8 +94,8 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
-	// Visitors never see notes or labels.
-	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled
+	// Visitors never see notes, labels or priority changes.
+	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority
 	visitorIt := it
 	if isConversationEvent(e.Type) && gjson.GetBytes(e.Data, "labels").Exists() {
 		visitorIt.frame = withoutLabels(e)
@@ -177,7 +177,7 @@ func withoutLabels(e *parley.Event) []byte {
 func isConversationEvent(t string) bool {
 	switch t {
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled:
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority:
 		return true
 	}
 	return false

@@ -262,7 +262,8 @@ func (e *Engine) OnEvent(ev *parley.Event) {
 	defer e.mu.Unlock()
 	acc := e.accounts[ev.AccountID]
 	switch ev.Type {
-	case parley.EventConversationOpened, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed:
+	case parley.EventConversationOpened, parley.EventConversationRequeued, parley.EventConversationAssigned, parley.EventConversationClosed,
+		parley.EventConversationPriority:
 		if acc == nil {
 			e.wakeLocked(ev.AccountID) // loads from the store, which has the change
 			return
@@ -307,7 +308,7 @@ func (e *Engine) OnEvent(ev *parley.Event) {
 // applyLocked brings the account's view of one conversation up to date.
 func (e *Engine) applyLocked(acc *account, c *parley.Conversation) {
 	// Leave the old place: a queue, or an agent's load.
-	if w := acc.waiting[c.ID]; w != nil && (c.State != parley.StateQueued || w.skill != c.Skill) {
+	if w := acc.waiting[c.ID]; w != nil && (c.State != parley.StateQueued || w.skill != c.Skill || w.priority != c.Priority) {
 		acc.queues[w.skill].remove(w)
 		delete(acc.waiting, c.ID)
 	}

@@ -90,6 +90,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PATCH /api/v1/consumers/me":                  {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
 		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
 		"PUT /api/v1/conversations/{id}/labels":       {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
+		"PUT /api/v1/conversations/{id}/priority":     {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},

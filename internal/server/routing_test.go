@@ -323,3 +323,43 @@ func TestLogoutEndsTheSessionsSockets(t *testing.T) {
 	other.send(`{"type":"ping","id":"still"}`)
 	other.next(reply("still"))
 }
+
+// TestARaisedConversationIsServedFirst: two visitors wait; a supervisor
+// raises the later one's priority (an agent cannot set a bad one, a
+// visitor none at all); the agent who comes online with room for one gets
+// the raised conversation, and the inbox heard of the change.
+func TestARaisedConversationIsServedFirst(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, b, true)
+	b.agent.MaxConcurrent = 1
+	if err := ts.Store.UpdateUser(context.Background(), b.agent); err != nil {
+		t.Fatal(err)
+	}
+	earlier := ts.newVisitor(t, b.account.ID).open(t)
+	v := ts.newVisitor(t, b.account.ID)
+	later := v.open(t)
+	watcher := agentWS(t, ts, b.supervisor)
+	watcher.send(`{"type":"subscribe_inbox","id":"in"}`)
+	watcher.next(reply("in"))
+	path := "/api/v1/conversations/" + later.ID + "/priority"
+	if st, raw := ts.login(t, b.agent).raw("PUT", path, map[string]any{"priority": 11}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("priority 11: status %d %s", st, raw)
+	}
+	if st, _ := v.raw("PUT", path, map[string]any{"priority": 10}); st != 403 {
+		t.Fatalf("a visitor raising their own conversation: status %d", st)
+	}
+	var raised parley.Conversation
+	if st := ts.login(t, b.supervisor).do("PUT", path, map[string]any{"priority": 10}, &raised); st != 200 || raised.Priority != 10 {
+		t.Fatalf("raise: status %d %+v", st, raised)
+	}
+	watcher.next(func(f frame) bool { return f.Type == "conversation" && f.Event == parley.EventConversationPriority })
+	online(t, ts, b.agent)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(context.Background(), b.account.ID, later.ID)
+		return c.State == parley.StateAssigned
+	})
+	if c, _ := ts.Store.FindConversation(context.Background(), b.account.ID, earlier.ID); c.State != parley.StateQueued {
+		t.Fatalf("the earlier, lower conversation is %s", c.State)
+	}
+}

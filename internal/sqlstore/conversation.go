@@ -348,6 +348,37 @@ func (db *DB) LabelConversation(ctx context.Context, accountID, id string, label
 	return out, nil
 }
 
+// SetPriority changes an open conversation's priority.
+func (db *DB) SetPriority(ctx context.Context, accountID, id string, priority int, by string) (*parley.Conversation, error) {
+	if priority < parley.MinPriority || priority > parley.MaxPriority {
+		return nil, parley.Errorf(parley.EINVALID, "priority must be from %d to %d", parley.MinPriority, parley.MaxPriority)
+	}
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		out = c
+		if c.State == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+		}
+		if c.Priority == priority {
+			return nil
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET priority = ? WHERE account_id = ? AND id = ?`, priority, accountID, id); err != nil {
+			return err
+		}
+		from := c.Priority
+		c.Priority = priority
+		return tx.event(accountID, parley.EventConversationPriority, id, parley.PriorityChange{Conversation: c, FromPriority: from, ChangedBy: by})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CountLabels counts the conversations opened in the range that carry
 // each label.
 func (db *DB) CountLabels(ctx context.Context, accountID string, f parley.LabelCountFilter) ([]parley.LabelCount, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parleychat/parley"
@@ -44,4 +45,42 @@ func testQueueOrder(t *testing.T, open Opener) {
 	}
 	_, err = s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{QueueOrder: true, After: second})
 	wantCode(t, err, parley.EINVALID)
+}
+
+// A conversation's priority changes its place in the queue, once per
+// change (one event naming who and from what), never a closed one's.
+func testSetPriority(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	later, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.SetPriority(ctx, f.account.ID, later.ID, 10, "usr_sup")
+	if err != nil || c.Priority != 10 {
+		t.Fatalf("SetPriority = %+v, %v", c, err)
+	}
+	if _, err := s.SetPriority(ctx, f.account.ID, later.ID, 10, "usr_sup"); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationPriority}, Limit: 10})
+	if len(evs) != 1 || !strings.Contains(string(evs[0].Data), `"from_priority":0`) || !strings.Contains(string(evs[0].Data), `"changed_by":"usr_sup"`) ||
+		!strings.Contains(string(evs[0].Data), `"priority":10`) {
+		t.Fatalf("conversation.prioritized events: %+v", evs)
+	}
+	list, _ := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{State: parley.StateQueued, QueueOrder: true})
+	if len(list) != 2 || list[0].ID != later.ID {
+		t.Fatalf("the raised conversation is not the queue's head: %+v", list)
+	}
+	_, err = s.SetPriority(ctx, f.account.ID, later.ID, 11, "usr_sup")
+	wantCode(t, err, parley.EINVALID)
+	_, err = s.SetPriority(ctx, other.account.ID, later.ID, 5, "usr_sup")
+	wantCode(t, err, parley.ENOTFOUND)
+	if _, err := s.CloseConversation(ctx, f.account.ID, later.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SetPriority(ctx, f.account.ID, later.ID, 0, "usr_sup")
+	wantCode(t, err, parley.ECONFLICT)
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"Labels", testLabels},
 		{"BlockConsumer", testBlockConsumer},
 		{"QueueOrder", testQueueOrder},
+		{"SetPriority", testSetPriority},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -321,6 +321,12 @@ async function refresh() {
     if (c.last_message) preview.textContent = previewText(c.last_message);
     li.append(preview);
     for (const name of c.labels || []) meta.prepend(chip(name));
+    if (c.priority > 0 && c.state !== "closed") {
+      const p = document.createElement("span");
+      p.className = "prio" + (c.priority >= 10 ? " urgent" : "");
+      p.textContent = c.priority >= 10 ? "urgent" : c.priority >= 5 ? "high" : "priority " + c.priority;
+      meta.prepend(p, " ");
+    }
     const wait = replyWait(c);
     if (wait !== null) {
       const due = document.createElement("span");
@@ -414,6 +420,9 @@ function showLabels(c) {
 function setLabels(labels) {
   return act(async () => showHeader(await api("PUT", `/conversations/${current.id}/labels`, { labels })));
 }
+$(".priority").addEventListener("change", (e) => act(async () => {
+  showHeader(await api("PUT", `/conversations/${current.id}/priority`, { priority: +e.target.value }));
+}));
 $(".add-label").addEventListener("change", (e) => {
   if (e.target.value && current) setLabels([...(current.labels || []), e.target.value]);
 });
@@ -809,6 +818,10 @@ function showHeader(c) {
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   showLabels(c);
+  const pr = $(".priority");
+  if (![...pr.options].some((o) => +o.value === c.priority)) pr.append(new Option("Priority " + c.priority, String(c.priority)));
+  pr.value = String(c.priority);
+  pr.disabled = c.state === "closed";
   const closed = c.state === "closed";
   $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
 }
