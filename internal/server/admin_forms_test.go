@@ -13,11 +13,7 @@ import (
 func TestAdminFormsKeepWhatWasTypedAcrossRedraws(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
-	admin.press("[data-tab=admin]")
-	waitFor(t, func() bool {
-		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked`)
-	})
+	admin := adminTab(t, ts, brand)
 	admin.do(chromedp.SendKeys(chromedp.CSS(".widget-settings [name=greeting]"), "Hello from the new greeting"),
 		chromedp.SetValue(chromedp.CSS(".account-settings [name=notice]"), ""),
 		chromedp.SendKeys(chromedp.CSS(".account-settings [name=notice]"), "90"))

@@ -155,11 +155,7 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 func TestAdminDefinesLabelsAndAnAgentLabelsInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
-	admin.press("[data-tab=admin]")
-	waitFor(t, func() bool {
-		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked`)
-	})
+	admin := adminTab(t, ts, brand)
 	admin.press(".add-label-def")
 	admin.do(chromedp.SendKeys(chromedp.CSS(".label-defs input[name=name]"), "Refund Request"))
 	admin.press(".labels-form button[type=submit]")

@@ -99,15 +99,7 @@ func TestAdminAddsAMaskingRuleAndTheVisitorSeesWhatWasKept(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
 	setAutoAssign(t, ts, brand, true)
-	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
-	// By script: the tabs row still moves as the admin-only tabs appear,
-	// and a click by coordinates can land on a neighbour.
-	admin.press("[data-tab=admin]")
-	// The tab has loaded the settings once the card box shows them (it is
-	// unticked until then).
-	waitFor(t, func() bool {
-		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked`)
-	})
+	admin := adminTab(t, ts, brand)
 	admin.press(".add-rule")
 	admin.do(chromedp.SendKeys(chromedp.CSS(".mask-rules input[name=name]"), "Order PIN"),
 		chromedp.SendKeys(chromedp.CSS(".mask-rules input[name=pattern]"), `PIN (\d{4}`),
