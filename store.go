@@ -150,6 +150,9 @@ type Store interface {
 	ListNotes(ctx context.Context, accountID, conversationID string) ([]*Note, error)
 	CreateCannedResponse(ctx context.Context, c *CannedResponse) error
 	ListCannedResponses(ctx context.Context, accountID string) ([]*CannedResponse, error)
+	// UpdateCannedResponse replaces a canned response's shortcut and text:
+	// ENOTFOUND for another account's, ECONFLICT for a shortcut taken.
+	UpdateCannedResponse(ctx context.Context, c *CannedResponse) error
 	DeleteCannedResponse(ctx context.Context, accountID, id string) error
 
 	// Bots. PutBot saves an account's bot configuration and writes

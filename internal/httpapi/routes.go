@@ -57,6 +57,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},
 		{"GET", "/api/v1/canned-responses", agents, a.handleListCanned},
 		{"POST", "/api/v1/canned-responses", admins, a.handleCreateCanned},
+		{"PUT", "/api/v1/canned-responses/{id}", admins, a.handleUpdateCanned},
 		{"DELETE", "/api/v1/canned-responses/{id}", admins, a.handleDeleteCanned},
 		{"POST", "/api/v1/conversations/{id}/transfer", agents, a.handleTransfer},
 		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},

@@ -238,16 +238,21 @@ func (a *API) handleListCanned(w http.ResponseWriter, r *http.Request, p parley.
 	return nil
 }
 
+// check validates a canned response as given.
+func (req cannedRequest) check(limits parley.MessageLimits) error {
+	if !shortcutPattern.MatchString(req.Shortcut) {
+		return parley.Errorf(parley.EINVALID, "shortcut must be 1-40 of a-z, 0-9, _ and -, like \"hours\"")
+	}
+	m := parley.Message{Type: parley.MessageText, Text: req.Text}
+	return m.Validate(limits)
+}
+
 func (a *API) handleCreateCanned(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	var req cannedRequest
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if !shortcutPattern.MatchString(req.Shortcut) {
-		return parley.Errorf(parley.EINVALID, "shortcut must be 1-40 of a-z, 0-9, _ and -, like \"hours\"")
-	}
-	m := parley.Message{Type: parley.MessageText, Text: req.Text}
-	if err := m.Validate(a.conv.Limits()); err != nil {
+	if err := req.check(a.conv.Limits()); err != nil {
 		return err
 	}
 	c := &parley.CannedResponse{AccountID: p.AccountID, Shortcut: req.Shortcut, Text: req.Text}
@@ -255,6 +260,23 @@ func (a *API) handleCreateCanned(w http.ResponseWriter, r *http.Request, p parle
 		return err
 	}
 	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+// handleUpdateCanned replaces a canned response's shortcut and text.
+func (a *API) handleUpdateCanned(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req cannedRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if err := req.check(a.conv.Limits()); err != nil {
+		return err
+	}
+	c := &parley.CannedResponse{ID: r.PathValue("id"), AccountID: p.AccountID, Shortcut: req.Shortcut, Text: req.Text}
+	if err := a.store.UpdateCannedResponse(r.Context(), c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
 	return nil
 }
 

@@ -109,6 +109,28 @@ func (db *DB) ListCannedResponses(ctx context.Context, accountID string) ([]*par
 	return out, rows.Err()
 }
 
+// UpdateCannedResponse replaces a canned response's shortcut and text.
+func (db *DB) UpdateCannedResponse(ctx context.Context, c *parley.CannedResponse) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE canned_responses SET shortcut = ?, text = ? WHERE account_id = ? AND id = ?`, c.Shortcut, c.Text, c.AccountID, c.ID)
+		if isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "shortcut /%s exists", c.Shortcut)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "canned response %q not found", c.ID)
+		}
+		var created int64
+		if err := tx.QueryRowContext(tx.ctx, `SELECT created_at FROM canned_responses WHERE account_id = ? AND id = ?`, c.AccountID, c.ID).Scan(&created); err != nil {
+			return err
+		}
+		c.CreatedAt = fromMicros(created)
+		return nil
+	})
+}
+
 // DeleteCannedResponse removes one.
 func (db *DB) DeleteCannedResponse(ctx context.Context, accountID, id string) error {
 	return db.do(ctx, func(tx *writeTx) error {

@@ -1116,6 +1116,20 @@ func testNotes(t *testing.T, open Opener) {
 	if len(list) != 1 || list[0].Text != "We are open 9-17." {
 		t.Fatalf("canned: %+v", list)
 	}
+	// Edited: the text and the shortcut; another's shortcut is taken, and
+	// another account's response is not found.
+	if err := s.UpdateCannedResponse(ctx, &parley.CannedResponse{ID: c.ID, AccountID: f.account.ID, Shortcut: "opening", Text: "We are open 8-18."}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.ListCannedResponses(ctx, f.account.ID); len(list) != 1 || list[0].Shortcut != "opening" || list[0].Text != "We are open 8-18." {
+		t.Fatalf("edited canned: %+v", list)
+	}
+	taken := &parley.CannedResponse{AccountID: f.account.ID, Shortcut: "refund", Text: "Refunds take 5 days."}
+	if err := s.CreateCannedResponse(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.UpdateCannedResponse(ctx, &parley.CannedResponse{ID: c.ID, AccountID: f.account.ID, Shortcut: "refund", Text: "x"}), parley.ECONFLICT)
+	wantCode(t, s.UpdateCannedResponse(ctx, &parley.CannedResponse{ID: c.ID, AccountID: other.account.ID, Shortcut: "mine", Text: "x"}), parley.ENOTFOUND)
 	wantCode(t, s.DeleteCannedResponse(ctx, other.account.ID, c.ID), parley.ENOTFOUND)
 	if err := s.DeleteCannedResponse(ctx, f.account.ID, c.ID); err != nil {
 		t.Fatal(err)

@@ -508,7 +508,7 @@ async function showAdmin() {
     }
   };
   list(".skills-list", skills.skills, (s) => s.name);
-  list(".canned-list", canned.canned_responses, (c) => "/" + c.shortcut + " — " + c.text, (c) => api("DELETE", "/canned-responses/" + c.id));
+  showCanned(canned.canned_responses);
   list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
   const wf = $(".widget-settings");
   wf.dataset.current = JSON.stringify(widget);
@@ -542,6 +542,47 @@ function fillAccountSettings(af, settings) {
 // being edited keeps what was typed. Saving it clears it.
 const dirtyForms = new Set();
 for (const sel of [".account-settings", ".widget-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
+
+// showCanned lists the canned responses, each editable in place.
+function showCanned(items) {
+  const ul = $(".canned-list");
+  ul.textContent = "";
+  for (const c of items) {
+    const li = document.createElement("li");
+    li.dataset.id = c.id;
+    li.textContent = "/" + c.shortcut + " — " + c.text + " ";
+    // Not button(): that redraws the Admin tab after its action, which
+    // would take the form away again.
+    const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Edit" });
+    edit.addEventListener("click", () => editCanned(li, c));
+    li.append(edit, " ", button("Delete", () => api("DELETE", "/canned-responses/" + c.id)));
+    ul.append(li);
+  }
+}
+
+// editCanned turns a canned response's line into a small form.
+function editCanned(li, c) {
+  const form = document.createElement("form");
+  form.className = "edit-canned inline";
+  const shortcut = Object.assign(document.createElement("input"), { name: "shortcut", value: c.shortcut, required: true });
+  shortcut.setAttribute("aria-label", "Shortcut");
+  const text = Object.assign(document.createElement("input"), { name: "text", value: c.text, required: true });
+  text.setAttribute("aria-label", "Text");
+  const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
+  cancel.addEventListener("click", () => showAdmin());
+  form.append(shortcut, text, save, cancel);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    adminDo(async () => {
+      await api("PUT", "/canned-responses/" + c.id, { shortcut: shortcut.value, text: text.value });
+      canned = (await api("GET", "/canned-responses")).canned_responses;
+    });
+  });
+  li.textContent = "";
+  li.append(form);
+  text.focus();
+}
 
 $(".new-user").addEventListener("submit", (e) => {
   e.preventDefault();
