@@ -25,16 +25,17 @@ func consoleLogin(t *testing.T, ts *testServer, u *parley.User, ready string) *b
 }
 
 // adminTab logs the brand's admin into the console and opens the Admin
-// tab, once its forms hold the saved settings (the card box is unticked
-// until they are loaded). By script: the tabs row still moves as the
-// admin-only tabs appear, and a click by coordinates can land on a
-// neighbour.
+// tab, once it is drawn: the card box ticked (it is unticked until the
+// settings are loaded) and the widget form, drawn last, holding the saved
+// settings. By script: the tabs row still moves as the admin-only tabs
+// appear, and a click by coordinates can land on a neighbour.
 func adminTab(t *testing.T, ts *testServer, b brand) *browser {
 	t.Helper()
 	admin := consoleLogin(t, ts, b.admin, "[data-tab=admin]")
 	admin.press("[data-tab=admin]")
 	waitFor(t, func() bool {
-		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked`)
+		return evalIn[bool](t, admin.ctx, `!document.querySelector(".admin").hidden && document.querySelector(".masking [name=cards]").checked &&
+			!!document.querySelector(".widget-settings").dataset.current`)
 	})
 	return admin
 }

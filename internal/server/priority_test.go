@@ -34,3 +34,58 @@ func TestAnAgentMarksAConversationUrgentInTheConsole(t *testing.T) {
 		t.Fatalf("raising the priority changed the state to %s", c.State)
 	}
 }
+
+// TestASupervisorActsOnSeveralConversationsAtOnce: in Chromium, two of
+// three queued conversations are picked in the inbox; "Add label" labels
+// both, "Close" closes both, and the third is untouched. Picking one does
+// not open it.
+func TestASupervisorActsOnSeveralConversationsAtOnce(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+	acc.Settings.Labels = []parley.Label{{Name: "spam"}}
+	if err := ts.Store.UpdateAccount(t.Context(), acc); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 3 {
+		v := ts.newVisitor(t, brand.account.ID)
+		c := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]any{"text": "cheap watches"}, nil)
+		ids = append(ids, c.ID)
+	}
+	sup := consoleLogin(t, ts, brand.supervisor, ".items li")
+	waitFor(t, func() bool { return evalIn[int](t, sup.ctx, `document.querySelectorAll(".items li").length`) == 3 })
+	for _, id := range ids[:2] {
+		sup.press(`.items li[data-id="` + id + `"] .pick`)
+	}
+	if open := evalIn[bool](t, sup.ctx, `!document.querySelector(".conversation").hidden`); open {
+		t.Fatal("picking an item opened it")
+	}
+	if n := evalIn[string](t, sup.ctx, `document.querySelector(".bulk-count").textContent`); n != "2 selected:" {
+		t.Fatalf("the bulk bar says %q", n)
+	}
+	evalIn[bool](t, sup.ctx, `(() => { const s = document.querySelector(".bulk-label"); s.value = "spam"; s.dispatchEvent(new Event("change")); return true })()`)
+	labelled := func(id string) bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, id)
+		return len(c.Labels) == 1 && c.Labels[0] == "spam"
+	}
+	waitFor(t, func() bool { return labelled(ids[0]) && labelled(ids[1]) })
+	// The action cleared the picks: pick the two again and close them.
+	waitFor(t, func() bool { return evalIn[bool](t, sup.ctx, `document.querySelector(".bulk").hidden`) })
+	for _, id := range ids[:2] {
+		sup.press(`.items li[data-id="` + id + `"] .pick`)
+	}
+	sup.press(".bulk-close")
+	closed := func(id string) bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, id)
+		return c.State == parley.StateClosed
+	}
+	waitFor(t, func() bool { return closed(ids[0]) && closed(ids[1]) })
+	toast := func() string { return evalIn[string](t, sup.ctx, `document.querySelector(".toast").textContent`) }
+	waitFor(t, func() bool { return toast() == "Closed: 2 done" }, toast)
+	if closed(ids[2]) || labelled(ids[2]) {
+		t.Fatal("the conversation not picked was changed")
+	}
+	sup.shot("bulk")
+}

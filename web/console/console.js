@@ -306,8 +306,19 @@ async function refresh() {
     li.dataset.id = c.id;
     li.setAttribute("aria-selected", String(!!current && current.id === c.id));
     const title = document.createElement("div");
+    // A box to pick it for a bulk action; clicking it does not open it.
+    const pick = document.createElement("input");
+    pick.type = "checkbox";
+    pick.className = "pick";
+    pick.checked = selected.has(c.id);
+    pick.setAttribute("aria-label", "Select " + (c.consumer_name || "visitor " + c.consumer_id.slice(-6)));
+    pick.addEventListener("click", (e) => e.stopPropagation());
+    pick.addEventListener("keydown", (e) => e.stopPropagation());
+    pick.addEventListener("change", () => { if (pick.checked) selected.set(c.id, c); else selected.delete(c.id); showBulk(); });
+    if (selected.has(c.id)) selected.set(c.id, c); // the fresher copy
+    title.append(pick);
     if (c.consumer_name) visitorNames.set(c.consumer_id, c.consumer_name);
-    title.textContent = c.consumer_name || "Visitor " + c.consumer_id.slice(-6);
+    title.append(c.consumer_name || "Visitor " + c.consumer_id.slice(-6));
     li.append(title);
     // Unread: the visitor wrote last and no agent has read it yet.
     const m = c.last_message;
@@ -341,8 +352,48 @@ async function refresh() {
     ul.append(li);
   }
   $(".empty").hidden = list.length > 0;
+  showBulk();
   $(`[data-tab=${tab}] .count`).textContent = list.length ? "(" + list.length + ")" : "";
 }
+
+// ---- Bulk actions ----------------------------------------------------------------
+// selected: the inbox items picked for a bulk action (ID → conversation as
+// listed). Each action is the one-conversation call, made for each; what
+// fails is counted and said, the rest goes through.
+const selected = new Map();
+function showBulk() {
+  const bar = $(".bulk");
+  bar.hidden = selected.size === 0;
+  if (bar.hidden) return;
+  $(".bulk-count").textContent = selected.size + " selected:";
+  const sel = $(".bulk-label");
+  sel.textContent = "";
+  sel.append(new Option("Add label…", ""));
+  for (const l of labelDefs) sel.append(new Option(l.name, l.name));
+  sel.disabled = labelDefs.length === 0;
+}
+
+async function bulk(what, fn) {
+  const items = [...selected.values()];
+  const failed = [];
+  for (const c of items) {
+    try { await fn(c); } catch (e) { failed.push(e.message); }
+  }
+  selected.clear();
+  toast(failed.length ? `${what}: ${items.length - failed.length} of ${items.length} done; ${failed.length} refused (${failed[0]})` : `${what}: ${items.length} done`);
+  refreshSoon();
+}
+$(".bulk-close").addEventListener("click", () => bulk("Closed", (c) => api("POST", `/conversations/${c.id}/close`, { reason: "resolved" })));
+$(".bulk-label").addEventListener("change", (e) => {
+  const name = e.target.value;
+  if (name) bulk("Labelled " + name, (c) => api("PUT", `/conversations/${c.id}/labels`, { labels: [...new Set([...(c.labels || []), name])] }));
+});
+$(".bulk-priority").addEventListener("change", (e) => {
+  const p = e.target.value;
+  e.target.value = "";
+  if (p !== "") bulk("Priority set", (c) => api("PUT", `/conversations/${c.id}/priority`, { priority: +p }));
+});
+$(".bulk-clear").addEventListener("click", () => { selected.clear(); $$(".items .pick").forEach((b) => (b.checked = false)); showBulk(); });
 
 // showOverview is the supervisor's live picture; conversation frames from
 // the inbox refresh it.
@@ -819,6 +870,7 @@ $(".label-filter").addEventListener("change", refreshSoon);
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   if (tab === "mentions") unseenMentions = 0;
+  selected.clear(); // a bulk action acts on what is in view
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
   refresh();
 }));
