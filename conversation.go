@@ -43,6 +43,10 @@ type Conversation struct {
 	LastSeq     int64             `json:"last_seq"`
 	CloseReason string            `json:"close_reason,omitempty"`
 	ClosedBy    string            `json:"closed_by,omitempty"`
+	// CSATScore (1–5) and CSATComment are the visitor's rating of the
+	// closed conversation; 0 and "" until they rate it.
+	CSATScore   int    `json:"csat_score,omitempty"`
+	CSATComment string `json:"csat_comment,omitempty"`
 	// Labels are the staff's tags, sorted; visitors never see them.
 	Labels     []string   `json:"labels,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`

@@ -87,7 +87,9 @@ type Store interface {
 	RequeueConversation(ctx context.Context, accountID, id string, r Requeue) (*Conversation, error)
 	// RateConversation records the visitor's satisfaction (1–5, optional
 	// comment) with a closed conversation, once: ECONFLICT when it is not
-	// closed or already rated.
+	// closed or already rated — except that a comment may follow a score
+	// given without one (the same score again, with the comment), as the
+	// widget asks "anything to add?" after the stars.
 	RateConversation(ctx context.Context, accountID, id string, score int, comment string) error
 	// CloseConversation fails with ECONFLICT when it is already closed, or
 	// when c.IdleSince is set and the conversation changed after it.

@@ -198,6 +198,27 @@ func (s *Service) Label(ctx context.Context, p parley.Principal, id string, labe
 	return s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID)
 }
 
+// Rate records the visitor's rating of their closed conversation, its
+// comment masked like any message (a visitor may type a card number into
+// it too). See parley.Store.RateConversation for adding a comment after
+// the score.
+func (s *Service) Rate(ctx context.Context, p parley.Principal, id string, score int, comment string) error {
+	if p.Kind != parley.PrincipalConsumer {
+		return parley.Errorf(parley.EFORBIDDEN, "the visitor rates their own conversation")
+	}
+	if err := checkShortText("comment", comment, 1000); err != nil {
+		return err
+	}
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return err
+	}
+	comment, err := s.mask(ctx, p.AccountID, strings.TrimSpace(comment))
+	if err != nil {
+		return err
+	}
+	return s.store.RateConversation(ctx, p.AccountID, id, score, comment)
+}
+
 // SetPriority moves an open conversation up or down its queue (staff:
 // an angry or valued customer served sooner).
 func (s *Service) SetPriority(ctx context.Context, p parley.Principal, id string, priority int) (*parley.Conversation, error) {

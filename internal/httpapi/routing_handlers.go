@@ -145,16 +145,7 @@ func (a *API) handleCSAT(w http.ResponseWriter, r *http.Request, p parley.Princi
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if err := checkName("comment", req.Comment); err != nil {
-		return err
-	}
-	if len([]rune(req.Comment)) > 1000 {
-		return parley.Errorf(parley.EINVALID, "comment has more than 1000 characters")
-	}
-	if _, err := a.conv.Get(r.Context(), p, r.PathValue("id")); err != nil {
-		return err
-	}
-	if err := a.store.RateConversation(r.Context(), p.AccountID, r.PathValue("id"), req.Score, req.Comment); err != nil {
+	if err := a.conv.Rate(r.Context(), p, r.PathValue("id"), req.Score, req.Comment); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

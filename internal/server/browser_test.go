@@ -1125,10 +1125,26 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	}
 	chromedp.Do(frame, chromedp.Click(chromedp.CSS(".csat button:nth-child(5)")))
 	waitEvents(t, ts, brand.account.ID, parley.EventCSATSubmitted, 1)
+	// The score is in; the visitor adds a word to it.
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS(".csat-more textarea"), "Quick and kind, thanks"), chromedp.Click(chromedp.CSS(".csat-more button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, ts, brand.account.ID, parley.EventCSATSubmitted, 2)
 	closed, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
-	if closed.State != parley.StateClosed || closed.CloseReason != "resolved" || closed.ClosedBy != brand.agent.ID {
+	if closed.State != parley.StateClosed || closed.CloseReason != "resolved" || closed.ClosedBy != brand.agent.ID ||
+		closed.CSATScore != 5 || closed.CSATComment != "Quick and kind, thanks" {
 		t.Fatalf("closed conversation: %+v", closed)
 	}
+	// The agent sees the rating and the words on the conversation.
+	console.press("[data-tab=closed]")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `!!document.querySelector('.items li[data-id="`+conv.ID+`"]')`)
+	})
+	console.press(`.items li[data-id="` + conv.ID + `"]`) // opened again: read afresh
+	rating := func() string {
+		return evalIn[string](t, console.ctx, `document.querySelector(".conv-csat").textContent`)
+	}
+	waitFor(t, func() bool { return rating() == "Rated ★★★★★ 5/5 — “Quick and kind, thanks”" }, rating)
 	console.shot("console-closed")
 	visitor.shot("visitor-rated")
 }

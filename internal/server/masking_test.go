@@ -82,6 +82,17 @@ func TestCardNumbersNeverReachTheStore(t *testing.T) {
 	if m := agent.next(fromVisitor).msg(t); m.Text != "my SSN is [SSN]" {
 		t.Fatalf("with the SSN rule the text is %q", m.Text)
 	}
+	// The rating's comment too, masked, once a conversation is closed.
+	rated := v.open(t)
+	if st := ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+rated.ID+"/close", map[string]any{"reason": "resolved"}, nil); st != 200 {
+		t.Fatalf("close: status %d", st)
+	}
+	if st := v.do("POST", "/api/v1/conversations/"+rated.ID+"/csat", map[string]any{"score": 4, "comment": "I paid with " + card}, nil); st != 204 {
+		t.Fatalf("csat: status %d", st)
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, rated.ID); c.CSATComment != "I paid with "+masked {
+		t.Fatalf("the rating's comment is %q", c.CSATComment)
+	}
 	// Turned off, card numbers go through (a brand that must see them).
 	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"masking": map[string]any{"cards": false}}, nil); st != 200 {
 		t.Fatalf("cards off: status %d", st)

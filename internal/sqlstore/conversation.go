@@ -16,7 +16,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -245,16 +245,17 @@ func (db *DB) RateConversation(ctx context.Context, accountID, id string, score 
 		return parley.Errorf(parley.EINVALID, "score must be from 1 to 5")
 	}
 	return db.do(ctx, func(tx *writeTx) error {
-		var state string
+		var state, currentComment string
 		var current int
-		err := tx.QueryRowContext(tx.ctx, `SELECT state, csat_score FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id).Scan(&state, &current)
+		err := tx.QueryRowContext(tx.ctx, `SELECT state, csat_score, csat_comment FROM conversations WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id).Scan(&state, &current, &currentComment)
 		if err != nil {
 			return notFound(err, "conversation %q not found", id)
 		}
 		if parley.ConversationState(state) != parley.StateClosed {
 			return parley.Errorf(parley.ECONFLICT, "a conversation is rated once it is closed")
 		}
-		if current != 0 {
+		addsComment := current == score && currentComment == "" && comment != ""
+		if current != 0 && !addsComment {
 			return parley.Errorf(parley.ECONFLICT, "this conversation was already rated")
 		}
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET csat_score = ?, csat_comment = ? WHERE id = ?`, score, comment, id); err != nil {
@@ -552,7 +553,7 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var labels string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment); err != nil {
 		return nil, err
 	}
 	if labels != "" {

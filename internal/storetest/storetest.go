@@ -352,8 +352,25 @@ func testConversationLifecycle(t *testing.T, open Opener) {
 	open2, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateQueued})
 	wantCode(t, s.RateConversation(ctx, f.account.ID, open2.ID, 5, ""), parley.ECONFLICT)
 	got, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID)
-	if got.State != parley.StateClosed || got.ClosedBy != u.ID {
+	if got.State != parley.StateClosed || got.ClosedBy != u.ID || got.CSATScore != 4 || got.CSATComment != "quick" {
 		t.Fatalf("stored conversation: %+v", got)
+	}
+	wantCode(t, s.RateConversation(ctx, f.account.ID, f.conversation.ID, 4, "another comment"), parley.ECONFLICT) // it has one
+	// A score given alone takes a comment afterwards, once, with the same score.
+	third, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateQueued})
+	if _, err := s.CloseConversation(ctx, f.account.ID, third.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RateConversation(ctx, f.account.ID, third.ID, 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RateConversation(ctx, f.account.ID, third.ID, 5, "changed my mind"), parley.ECONFLICT)
+	if err := s.RateConversation(ctx, f.account.ID, third.ID, 2, "the wait was long"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RateConversation(ctx, f.account.ID, third.ID, 2, "and again"), parley.ECONFLICT)
+	if got, _ := s.FindConversation(ctx, f.account.ID, third.ID); got.CSATScore != 2 || got.CSATComment != "the wait was long" {
+		t.Fatalf("rated, then commented: %+v", got)
 	}
 	_, err = s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, State: parley.StateClosed})
 	wantCode(t, err, parley.EINVALID)

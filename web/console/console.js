@@ -325,7 +325,7 @@ async function refresh() {
     if (m && m.sender_kind === "consumer" && m.seq > c.agent_read_seq && c.id !== current?.id) markUnread(li);
     const meta = document.createElement("div");
     meta.className = "meta";
-    const waited = c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "";
+    const waited = (c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "") + (c.csat_score ? " · rated " + c.csat_score + "/5" : "");
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
     const preview = document.createElement("div");
     preview.className = "preview";
@@ -911,6 +911,11 @@ function showHeader(c) {
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   showLabels(c);
+  // The visitor's rating, and what they wrote with it.
+  const csat = $(".conv-csat");
+  csat.hidden = !c.csat_score;
+  csat.textContent = c.csat_score ? "Rated " + "★".repeat(c.csat_score) + "☆".repeat(5 - c.csat_score) + " " + c.csat_score + "/5" +
+    (c.csat_comment ? " — “" + c.csat_comment + "”" : "") : "";
   const pr = $(".priority");
   if (![...pr.options].some((o) => +o.value === c.priority)) pr.append(new Option("Priority " + c.priority, String(c.priority)));
   pr.value = String(c.priority);

@@ -344,15 +344,44 @@ function onClosed(id, reason) {
     btn.setAttribute("aria-label", score + " / 5");
     btn.addEventListener("click", async () => {
       row.querySelectorAll("button").forEach((x) => (x.disabled = true));
-      const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/csat", {
-        method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
-        body: JSON.stringify({ score }),
-      });
-      row.replaceWith(Object.assign(document.createElement("span"), { textContent: res.ok ? t("csatThanks") : "" }));
+      const res = await rate(id, score, "");
+      if (!res.ok) { row.remove(); return; }
+      row.replaceWith(csatComment(id, score));
     });
     row.append(btn);
   }
   b.append(row);
+}
+
+function rate(id, score, comment) {
+  return fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/csat", {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: JSON.stringify({ score, comment }),
+  });
+}
+
+// csatComment thanks the visitor for the score (already recorded) and
+// offers to say more; the comment joins the score.
+function csatComment(id, score) {
+  const form = document.createElement("form");
+  form.className = "csat-more";
+  const label = document.createElement("label");
+  label.textContent = t("csatThanks") + " " + t("csatMore");
+  const box = document.createElement("textarea");
+  box.rows = 2;
+  box.maxLength = 1000;
+  label.append(box);
+  const send = Object.assign(document.createElement("button"), { type: "submit", textContent: t("send") });
+  form.append(label, send);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const comment = box.value.trim();
+    if (!comment) return;
+    send.disabled = true;
+    const res = await rate(id, score, comment);
+    form.replaceWith(Object.assign(document.createElement("span"), { textContent: res.ok ? t("csatThanks") : "" }));
+  });
+  return form;
 }
 
 function openConversation() {

@@ -19,6 +19,7 @@ export const strings = {
     inLine: "Thanks for waiting — you're in line and an agent will be with you shortly.",
     idleWarning: "Are you still there? This conversation will close in {minutes} minutes if we don't hear from you.",
     blocked: "This chat is not available.",
+    csatMore: "Anything you'd like to add? (optional)",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -38,6 +39,7 @@ export const strings = {
     inLine: "Gracias por esperar: estás en la cola y un agente te atenderá en breve.",
     idleWarning: "¿Sigues ahí? Esta conversación se cerrará en {minutes} minutos si no sabemos de ti.",
     blocked: "Este chat no está disponible.",
+    csatMore: "¿Algo que quieras añadir? (opcional)",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -57,6 +59,7 @@ export const strings = {
     inLine: "Merci de patienter : vous êtes dans la file et un conseiller va vous répondre sous peu.",
     idleWarning: "Êtes-vous toujours là ? Cette conversation se fermera dans {minutes} minutes sans nouvelles de votre part.",
     blocked: "Ce chat n'est pas disponible.",
+    csatMore: "Quelque chose à ajouter ? (facultatif)",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -76,6 +79,7 @@ export const strings = {
     inLine: "Danke für Ihre Geduld – Sie sind in der Warteschlange, gleich ist jemand für Sie da.",
     idleWarning: "Sind Sie noch da? Dieses Gespräch wird in {minutes} Minuten geschlossen, wenn wir nichts von Ihnen hören.",
     blocked: "Dieser Chat ist nicht verfügbar.",
+    csatMore: "Möchten Sie etwas hinzufügen? (optional)",
   },
 };
 
