@@ -110,6 +110,8 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `{"type":"receipt","receipt":`...)
 	case parley.EventNoteCreated:
 		b = append(b, `{"type":"note","note":`...)
+	case parley.EventCSATSubmitted:
+		b = append(b, `{"type":"csat","csat":`...)
 	case conversation.EventTyping:
 		b = append(b, `{"type":"typing","typing":`...)
 	default:

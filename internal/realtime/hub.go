@@ -94,8 +94,10 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
-	// Visitors never see notes, labels or priority changes.
-	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority
+	// Visitors never see notes, labels or priority changes (nor ratings:
+	// theirs is already theirs).
+	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
+		e.Type == parley.EventCSATSubmitted
 	visitorIt := it
 	if isConversationEvent(e.Type) && gjson.GetBytes(e.Data, "labels").Exists() {
 		visitorIt.frame = withoutLabels(e)
@@ -122,7 +124,7 @@ func (h *hub) dispatch(e *parley.Event) {
 	if e.Type == parley.EventNoteCreated {
 		h.mention(e)
 	}
-	if isConversationEvent(e.Type) {
+	if isConversationEvent(e.Type) || e.Type == parley.EventCSATSubmitted { // a rating: for the consoles
 		s := h.shard(e.AccountID)
 		s.mu.RLock()
 		inboxItem := it

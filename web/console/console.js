@@ -162,6 +162,12 @@ function onFrame(f) {
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
+    case "csat": // the visitor rated a conversation (or added words to the rating)
+      if (current && f.csat.conversation_id === current.id) {
+        api("GET", "/conversations/" + current.id).then((c) => { if (current && c.id === current.id) showHeader(c); }).catch(() => {});
+      }
+      if (tab === "closed") refreshSoon();
+      break;
     case "mention": {
       // A colleague called on this agent in a note: say who and where,
       // and count it on the Mentions tab until it is looked at.
