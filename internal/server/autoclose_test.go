@@ -194,3 +194,45 @@ func TestTheWidgetAsksAreYouStillThereInTheVisitorsLanguage(t *testing.T) {
 		t.Fatalf("after the question: %s (%q)", c.State, c.CloseReason)
 	}
 }
+
+// TestTheVisitorEndsTheChat: in Chromium, the visitor presses "End chat",
+// which asks once ("End this chat?"); the second press closes the
+// conversation (by the visitor, reason ended_by_visitor) and the rating
+// follows. The button is not there before the first message.
+func TestTheVisitorEndsTheChat(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	endShown := func() bool { return evalIn[bool](t, frame, `!document.querySelector(".end").hidden`) }
+	if endShown() {
+		t.Fatal("End chat shows before there is a conversation")
+	}
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Just browsing, thanks\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, endShown)
+	evalIn[bool](t, frame, `(document.querySelector(".end").click(), true)`)
+	if label := evalIn[string](t, frame, `document.querySelector(".end").textContent`); label != "End this chat?" {
+		t.Fatalf("after one press the button says %q", label)
+	}
+	evalIn[bool](t, frame, `(document.querySelector(".end").click(), true)`)
+	var conv *parley.Conversation
+	waitFor(t, func() bool {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		if len(convs) == 1 && convs[0].State == parley.StateClosed {
+			conv = convs[0]
+		}
+		return conv != nil
+	})
+	if conv.CloseReason != "ended_by_visitor" || conv.ClosedBy != conv.ConsumerID {
+		t.Fatalf("closed %q by %q", conv.CloseReason, conv.ClosedBy)
+	}
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".csat button"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return !endShown() })
+	b.shot("ended")
+}

@@ -911,7 +911,7 @@ function showHeader(c) {
   current = c;
   $(".conv-title").textContent = visitorNames.get(c.consumer_id) || "Visitor " + c.consumer_id.slice(-6);
   $(".conv-state").textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") +
-    (c.state === "closed" && c.close_reason ? " · " + (c.close_reason === "inactive" ? "no reply from the visitor" : c.close_reason) : "");
+    (c.state === "closed" && c.close_reason ? " · " + ({ inactive: "no reply from the visitor", ended_by_visitor: "ended by the visitor", blocked: "visitor blocked" }[c.close_reason] || c.close_reason) : "");
   $(".accept").hidden = c.state !== "queued" && c.state !== "bot";
   $(".accept").textContent = c.state === "bot" ? "Take over from bot" : "Accept";
   // Supervisors watching someone else's conversation may take it over.

@@ -244,6 +244,37 @@ function subscribe(afterSeq) {
 
 let pinger = 0;
 function onFrame(f) {
+  handleFrame(f);
+  showEnd();
+}
+
+// The visitor may end the conversation (LivePerson's "End conversation"):
+// a first press asks, a second within 5 s ends it; the close arrives as
+// any close does, with the rating after it.
+let endAsked = 0;
+function showEnd() {
+  const b = $(".end");
+  b.hidden = !conversationId || !authed;
+  if (!endAsked) b.textContent = t("endChat");
+}
+async function endChat() {
+  const b = $(".end");
+  if (!conversationId) return;
+  if (!endAsked) {
+    b.textContent = t("endChatConfirm");
+    endAsked = setTimeout(() => { endAsked = 0; showEnd(); }, 5000);
+    return;
+  }
+  clearTimeout(endAsked);
+  endAsked = 0;
+  b.hidden = true;
+  await fetch("/api/v1/conversations/" + encodeURIComponent(conversationId) + "/close", {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+    body: JSON.stringify({ reason: "ended_by_visitor" }),
+  }).catch(() => {});
+}
+
+function handleFrame(f) {
   switch (f.type) {
     case "authenticated":
       authed = true;
@@ -850,6 +881,7 @@ function bindComposer() {
     submit(v);
   });
   $(".min").addEventListener("click", minimise);
+  $(".end").addEventListener("click", endChat);
   const fileInput = $(".file");
   $(".attach").addEventListener("click", () => fileInput.click());
   fileInput.addEventListener("change", () => {

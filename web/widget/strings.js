@@ -20,6 +20,7 @@ export const strings = {
     idleWarning: "Are you still there? This conversation will close in {minutes} minutes if we don't hear from you.",
     blocked: "This chat is not available.",
     csatMore: "Anything you'd like to add? (optional)",
+    endChat: "End chat", endChatConfirm: "End this chat?",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -40,6 +41,7 @@ export const strings = {
     idleWarning: "¿Sigues ahí? Esta conversación se cerrará en {minutes} minutos si no sabemos de ti.",
     blocked: "Este chat no está disponible.",
     csatMore: "¿Algo que quieras añadir? (opcional)",
+    endChat: "Terminar chat", endChatConfirm: "¿Terminar este chat?",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -60,6 +62,7 @@ export const strings = {
     idleWarning: "Êtes-vous toujours là ? Cette conversation se fermera dans {minutes} minutes sans nouvelles de votre part.",
     blocked: "Ce chat n'est pas disponible.",
     csatMore: "Quelque chose à ajouter ? (facultatif)",
+    endChat: "Terminer", endChatConfirm: "Terminer ce chat ?",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -80,6 +83,7 @@ export const strings = {
     idleWarning: "Sind Sie noch da? Dieses Gespräch wird in {minutes} Minuten geschlossen, wenn wir nichts von Ihnen hören.",
     blocked: "Dieser Chat ist nicht verfügbar.",
     csatMore: "Möchten Sie etwas hinzufügen? (optional)",
+    endChat: "Chat beenden", endChatConfirm: "Diesen Chat beenden?",
   },
 };
 
