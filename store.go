@@ -24,6 +24,12 @@ type Store interface {
 	ListAccounts(ctx context.Context) ([]*Account, error)
 	// UpdateAccount replaces the account's name and settings.
 	UpdateAccount(ctx context.Context, a *Account) error
+	// ChangeAccount reads the account, lets change edit it and writes it
+	// back with account.updated, all in one transaction: two changes made
+	// at once (two admins, two settings forms) each see the other's, where
+	// a FindAccount then UpdateAccount would lose one. An error from change
+	// writes nothing and is returned.
+	ChangeAccount(ctx context.Context, id string, change func(*Account) error) (*Account, error)
 	// SetIdentityKey stores (or, with an empty Alg, removes) the key that
 	// verifies the account's visitor identity tokens.
 	SetIdentityKey(ctx context.Context, accountID string, k IdentityKey) error

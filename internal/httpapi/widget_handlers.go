@@ -42,12 +42,10 @@ func (a *API) handlePutWidgetSettings(w http.ResponseWriter, r *http.Request, p 
 	if err := validWidgetSettings(&s); err != nil {
 		return err
 	}
-	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
-	if err != nil {
-		return err
-	}
-	acc.Settings.Widget = s
-	if err := a.updateAccount(r.Context(), acc); err != nil {
+	if _, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		acc.Settings.Widget = s
+		return nil
+	}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s)
@@ -314,41 +312,42 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if req.ResponseTargetSeconds != nil && (*req.ResponseTargetSeconds < 0 || *req.ResponseTargetSeconds > 86400) {
 		return parley.Errorf(parley.EINVALID, "response_target_seconds must be from 0 (no target) to 86400")
 	}
-	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		acc.Settings.AutoAssign, acc.Settings.QueueNoticeSeconds, acc.Settings.BusinessHours = req.AutoAssign, req.QueueNoticeSeconds, req.BusinessHours
+		if req.RetentionDays != nil {
+			acc.Settings.RetentionDays = *req.RetentionDays
+		}
+		if req.AutoClose != nil {
+			acc.Settings.AutoClose = *req.AutoClose
+		}
+		if req.Masking != nil {
+			acc.Settings.Masking = *req.Masking
+		}
+		if req.Labels != nil {
+			acc.Settings.Labels = *req.Labels
+		}
+		if req.LabelsRequired != nil {
+			acc.Settings.LabelsRequired = *req.LabelsRequired
+		}
+		if req.ResponseTargetSeconds != nil {
+			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	acc.Settings.AutoAssign, acc.Settings.QueueNoticeSeconds, acc.Settings.BusinessHours = req.AutoAssign, req.QueueNoticeSeconds, req.BusinessHours
-	if req.RetentionDays != nil {
-		acc.Settings.RetentionDays = *req.RetentionDays
-	}
-	if req.AutoClose != nil {
-		acc.Settings.AutoClose = *req.AutoClose
-	}
-	if req.Masking != nil {
-		acc.Settings.Masking = *req.Masking
-	}
-	if req.Labels != nil {
-		acc.Settings.Labels = *req.Labels
-	}
-	if req.LabelsRequired != nil {
-		acc.Settings.LabelsRequired = *req.LabelsRequired
-	}
-	if req.ResponseTargetSeconds != nil {
-		acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
-	}
-	if err := a.updateAccount(r.Context(), acc); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
 	return nil
 }
 
-// updateAccount saves the account and tells those that keep its settings.
-func (a *API) updateAccount(ctx context.Context, acc *parley.Account) error {
-	err := a.store.UpdateAccount(ctx, acc)
+// changeAccount edits the account in one store transaction — a settings
+// form saved while another is saved changes only its own fields — and
+// tells those that keep its settings.
+func (a *API) changeAccount(ctx context.Context, accountID string, change func(*parley.Account) error) (*parley.Account, error) {
+	acc, err := a.store.ChangeAccount(ctx, accountID, change)
 	if err == nil && a.AccountChanged != nil {
 		a.AccountChanged(acc.ID)
 	}
-	return err
+	return acc, err
 }

@@ -49,6 +49,33 @@ func (db *DB) UpdateAccount(ctx context.Context, a *parley.Account) error {
 	})
 }
 
+// ChangeAccount edits the account inside one write transaction.
+func (db *DB) ChangeAccount(ctx context.Context, id string, change func(*parley.Account) error) (*parley.Account, error) {
+	var out *parley.Account
+	err := db.do(ctx, func(tx *writeTx) error {
+		a, err := scanAccount(tx.QueryRowContext(tx.ctx, `SELECT id, name, settings, created_at FROM accounts WHERE id = ?`+tx.forUpdate(), id))
+		if err != nil {
+			return notFound(err, "account %q not found", id)
+		}
+		if err := change(a); err != nil {
+			return err
+		}
+		settings, err := json.Marshal(a.Settings)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE accounts SET name = ?, settings = ? WHERE id = ?`, a.Name, string(settings), id); err != nil {
+			return err
+		}
+		out = a
+		return tx.event(id, parley.EventAccountUpdated, "", a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SetIdentityKey stores the account's identity-token key and writes
 // identity_key.changed (with the algorithm, never the key).
 func (db *DB) SetIdentityKey(ctx context.Context, accountID string, k parley.IdentityKey) error {

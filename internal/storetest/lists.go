@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parleychat/parley"
@@ -83,4 +85,44 @@ func testSetPriority(t *testing.T, open Opener) {
 	}
 	_, err = s.SetPriority(ctx, f.account.ID, later.ID, 0, "usr_sup")
 	wantCode(t, err, parley.ECONFLICT)
+}
+
+// ChangeAccount: twenty changes made at once each keep the others' (a
+// read, then a write, would lose most of them); a change that fails writes
+// nothing; another ID is not found.
+func testChangeAccount(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.ChangeAccount(ctx, f.account.ID, func(a *parley.Account) error {
+				a.Settings.Labels = append(a.Settings.Labels, parley.Label{Name: fmt.Sprintf("l%02d", i)})
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	a, _ := s.FindAccount(ctx, f.account.ID)
+	if len(a.Settings.Labels) != 20 {
+		t.Fatalf("after 20 changes at once the account has %d labels", len(a.Settings.Labels))
+	}
+	before, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventAccountUpdated}, Limit: 100})
+	_, err := s.ChangeAccount(ctx, f.account.ID, func(a *parley.Account) error {
+		a.Name = "renamed"
+		return parley.Errorf(parley.EINVALID, "no")
+	})
+	wantCode(t, err, parley.EINVALID)
+	after, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventAccountUpdated}, Limit: 100})
+	if a, _ := s.FindAccount(ctx, f.account.ID); a.Name == "renamed" || len(after) != len(before) || len(before) != 20 {
+		t.Fatalf("a failed change wrote: name %q, events %d then %d", a.Name, len(before), len(after))
+	}
+	_, err = s.ChangeAccount(ctx, "acc_missing", func(*parley.Account) error { return nil })
+	wantCode(t, err, parley.ENOTFOUND)
 }

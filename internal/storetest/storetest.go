@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"BlockConsumer", testBlockConsumer},
 		{"QueueOrder", testQueueOrder},
 		{"SetPriority", testSetPriority},
+		{"ChangeAccount", testChangeAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
