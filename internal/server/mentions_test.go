@@ -89,6 +89,10 @@ func TestAnAgentMentionsTheSupervisorInTheConsole(t *testing.T) {
 	conv := v.open(t)
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "I want a refund"}, nil)
 	super := consoleLogin(t, ts, brand.supervisor, "[data-tab=mentions]")
+	// Mentions come live: wait until the console hears the inbox.
+	waitFor(t, func() bool {
+		return evalIn[string](t, super.ctx, `document.querySelector(".conn").textContent`) == "Live"
+	})
 	agent := consoleLogin(t, ts, brand.agent, ".items li")
 	agent.openFirst("queued")
 	agent.press(".as-note")

@@ -119,6 +119,7 @@ function connect() {
   sock.onmessage = (ev) => onFrame(JSON.parse(ev.data));
   sock.onclose = (ev) => {
     ws = null;
+    live(false);
     if (ev.code === 4001) { location.reload(); return; }
     setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 15000);
@@ -126,6 +127,14 @@ function connect() {
 }
 
 function send(frame) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(frame)); }
+
+// live says whether the console hears the account's changes as they
+// happen (the inbox is subscribed), or is reconnecting.
+function live(on) {
+  const el = $(".conn");
+  el.textContent = on ? "Live" : "Reconnecting…";
+  el.classList.toggle("off", !on);
+}
 
 function onFrame(f) {
   switch (f.type) {
@@ -138,6 +147,9 @@ function onFrame(f) {
       if (current) send({ type: "subscribe", id: "sub", conversation_id: current.id, after_seq: lastSeq });
       following.clear(); // a new connection follows nothing yet
       followMine();
+      break;
+    case "inbox_subscribed":
+      live(true);
       break;
     case "conversation":
       if (current && f.conversation.id === current.id) showHeader(f.conversation);
