@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -523,4 +525,70 @@ func (a *API) handleUnblockConsumer(w http.ResponseWriter, r *http.Request, p pa
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
+}
+
+// handleTranscript writes a conversation as plain text, a line per
+// message (and, for staff who ask with notes=1, per note), in the order
+// they were written: to attach to an escalation, or keep.
+func (a *API) handleTranscript(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	ctx := r.Context()
+	c, err := a.conv.Get(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	withNotes := r.URL.Query().Get("notes") == "1"
+	if withNotes && !p.IsStaff() {
+		return parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
+	}
+	var msgs []*parley.Message
+	for seq := int64(0); ; {
+		page, err := a.conv.Messages(ctx, p, c.ID, seq, 1000)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, page...)
+		if len(page) < 1000 {
+			break
+		}
+		seq = page[len(page)-1].Seq
+	}
+	var notes []*parley.Note
+	if withNotes {
+		if notes, err = a.store.ListNotes(ctx, p.AccountID, c.ID); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Conversation %s, opened %s", c.ID, c.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	if c.ClosedAt != nil {
+		fmt.Fprintf(&b, ", closed %s", c.ClosedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	b.WriteString("\n\n")
+	line := func(at time.Time, who, text string) {
+		fmt.Fprintf(&b, "[%s] %s: %s\n", at.UTC().Format("2006-01-02 15:04:05"), who, strings.ReplaceAll(text, "\n", "\n    "))
+	}
+	for len(msgs) > 0 || len(notes) > 0 {
+		if len(notes) > 0 && (len(msgs) == 0 || notes[0].CreatedAt.Before(msgs[0].CreatedAt)) {
+			n := notes[0]
+			notes = notes[1:]
+			line(n.CreatedAt, "Note from "+n.AuthorName, n.Text)
+			continue
+		}
+		m := msgs[0]
+		msgs = msgs[1:]
+		who := map[parley.SenderKind]string{parley.SenderConsumer: "Visitor", parley.SenderBot: "Bot", parley.SenderSystem: "—"}[m.SenderKind]
+		if m.SenderKind == parley.SenderAgent {
+			who = m.SenderName
+		}
+		text := m.Text
+		if m.Attachment != nil {
+			text = strings.TrimSpace("[file: " + m.Attachment.Name + "] " + text)
+		}
+		line(m.CreatedAt, who, text)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="conversation-`+c.ID+`.txt"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, err = io.WriteString(w, b.String())
+	return err
 }

@@ -61,6 +61,7 @@ func (a *API) Routes() []Route {
 		{"DELETE", "/api/v1/canned-responses/{id}", admins, a.handleDeleteCanned},
 		{"POST", "/api/v1/conversations/{id}/transfer", agents, a.handleTransfer},
 		{"GET", "/api/v1/conversations/{id}/messages", anyone, a.handleListMessages},
+		{"GET", "/api/v1/conversations/{id}/transcript", anyone, a.handleTranscript},
 		{"POST", "/api/v1/conversations/{id}/messages", anyone, a.handleSendMessage},
 		{"POST", "/api/v1/conversations/{id}/attachments", anyone, a.handleUploadAttachment},
 		{"GET", "/api/v1/attachments/{id}", anyone, a.handleGetAttachment},

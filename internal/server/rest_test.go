@@ -76,6 +76,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/conversations/{id}":              {"/api/v1/conversations/" + bConv.ID, nil, 404},
 		"POST /api/v1/conversations/{id}/close":       {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
 		"GET /api/v1/conversations/{id}/messages":     {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
+		"GET /api/v1/conversations/{id}/transcript":   {"/api/v1/conversations/" + bConv.ID + "/transcript?notes=1", nil, 404},
 		"POST /api/v1/conversations/{id}/messages":    {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
 		"GET /api/v1/events":                          {"/api/v1/events", nil, 200},
 		"GET /api/v1/events/stream":                   {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
@@ -238,6 +239,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot block another visitor", v1.client, "POST", "/api/v1/consumers/" + v2.consumer.ID + "/block", nil, 403},
 		{"consumer cannot unblock themself", v1.client, "POST", "/api/v1/consumers/" + v1.consumer.ID + "/unblock", nil, 403},
 		{"agent cannot edit canned responses", agent, "PUT", "/api/v1/canned-responses/can_missing0000000000000000", map[string]any{"shortcut": "x", "text": "y"}, 403},
+		{"consumer cannot read another consumer's transcript", v2.client, "GET", "/api/v1/conversations/" + conv1.ID + "/transcript", nil, 404},
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},

@@ -929,6 +929,7 @@ function showHeader(c) {
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   showLabels(c);
+  $(".transcript").href = `/api/v1/conversations/${encodeURIComponent(c.id)}/transcript?notes=1`;
   // The visitor's rating, and what they wrote with it.
   const csat = $(".conv-csat");
   csat.hidden = !c.csat_score;
