@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/parleychat/parley"
 )
 
 // TestATranscriptReadsAsTheConversationWent: the agent downloads the
@@ -54,5 +56,37 @@ func TestATranscriptReadsAsTheConversationWent(t *testing.T) {
 	}
 	if st, _ := v.raw("GET", path+"?notes=1", nil); st != 403 {
 		t.Fatalf("a visitor asking for the notes: status %d", st)
+	}
+}
+
+// TestTheInboxLoadsMore: a list longer than a page (100) shows its first
+// page and "Load more", which brings the rest and goes away.
+func TestTheInboxLoadsMore(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ctx := t.Context()
+	for range 105 {
+		c := &parley.Consumer{AccountID: brand.account.ID}
+		if err := ts.Store.CreateConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		conv, err := ts.Store.OpenConversation(ctx, brand.account.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.Store.CloseConversation(ctx, brand.account.ID, conv.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=closed]")
+	agent.press("[data-tab=closed]")
+	count := func() int { return evalIn[int](t, agent.ctx, `document.querySelectorAll(".items li").length`) }
+	waitFor(t, func() bool {
+		return count() == 100 && evalIn[bool](t, agent.ctx, `!document.querySelector(".more").hidden`)
+	})
+	agent.press(".more")
+	waitFor(t, func() bool { return count() == 105 })
+	if !evalIn[bool](t, agent.ctx, `document.querySelector(".more").hidden`) {
+		t.Fatal("Load more is still offered with nothing more to load")
 	}
 }

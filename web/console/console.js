@@ -285,6 +285,9 @@ function previewText(m) {
   return who + (m.text || "[" + m.type + "]");
 }
 
+let pagesWanted = 1; // pages of the current list shown; "Load more" adds one
+$(".more").addEventListener("click", () => { pagesWanted++; refresh(); });
+
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
@@ -306,11 +309,20 @@ async function refresh() {
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const search = $(".search").value.trim();
   const label = $(".label-filter").value;
-  const page = await api("GET", "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : "") +
-    (label ? "&label=" + encodeURIComponent(label) : ""));
+  const base = "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : "") +
+    (label ? "&label=" + encodeURIComponent(label) : "");
+  // As many pages as the agent asked for with "Load more".
+  const list = [];
+  let cursor = "";
+  for (let i = 0; i < pagesWanted; i++) {
+    const page = await api("GET", base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    list.push(...page.conversations);
+    cursor = page.next_cursor || "";
+    if (!cursor) break;
+  }
+  $(".more").hidden = !cursor;
   const ul = $(".items");
   ul.textContent = "";
-  const list = page.conversations;
   // Mine: those waiting on the agent's reply first, the longest waiting
   // first (as LivePerson's "time to respond"); then the rest, newest first.
   if (tab === "mine") {
@@ -883,12 +895,13 @@ function ago(iso) {
   return s < 60 ? s + " s" : Math.round(s / 60) + " min";
 }
 
-$(".search").addEventListener("input", refreshSoon);
-$(".label-filter").addEventListener("change", refreshSoon);
+$(".search").addEventListener("input", () => { pagesWanted = 1; refreshSoon(); });
+$(".label-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   if (tab === "mentions") unseenMentions = 0;
   selected.clear(); // a bulk action acts on what is in view
+  pagesWanted = 1;
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
   refresh();
 }));
@@ -1048,7 +1061,8 @@ async function showVisitor(consumerID) {
     b.type = "button";
     b.className = "link past";
     b.dataset.id = c.id;
-    b.textContent = new Date(c.created_at).toLocaleDateString() + " · " + c.state;
+    b.textContent = new Date(c.created_at).toLocaleDateString() + " · " + c.state +
+      (c.labels ? " · " + c.labels.join(", ") : "") + (c.csat_score ? " · rated " + c.csat_score + "/5" : "");
     b.addEventListener("click", () => openConversation(c.id));
     li.append(b);
     hist.append(li);
