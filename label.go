@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -99,18 +98,4 @@ type LabelChange struct {
 	Added     []string `json:"added"`
 	Removed   []string `json:"removed"`
 	LabeledBy string   `json:"labeled_by"`
-}
-
-// LabelCountFilter selects the conversations a label report counts: those
-// opened in [From, To), optionally of one skill or (last) assigned to one user.
-type LabelCountFilter struct {
-	From, To   time.Time
-	Skill      string
-	AssigneeID string
-}
-
-// LabelCount is how many conversations carry a label.
-type LabelCount struct {
-	Label         string `json:"label"`
-	Conversations int    `json:"conversations"`
 }

@@ -23,8 +23,9 @@ const Erased = `{"erased":true}`
 
 // ErasureKeeps names the fields an erased event keeps beside "erased". They
 // say what happened — a conversation's state, skill, agent and why it was
-// queued again, which kind of participant sent a message, a CSAT score,
-// whether a bot's answer helped — never who the visitor is or what anyone
-// said, and the metrics are computed from them: a conversation erased on
-// request or by retention still counts in the dashboard of its month.
-var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "sender_kind", "score", "helpful"}
+// queued again, the brand's labels on it, which kind of participant sent a
+// message, a CSAT score, whether a bot's answer helped — never who the
+// visitor is or what anyone said, and the metrics are computed from them: a
+// conversation erased on request or by retention still counts in the
+// dashboard of its month.
+var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "labels", "sender_kind", "score", "helpful"}

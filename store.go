@@ -110,9 +110,6 @@ type Store interface {
 	// the queue) and writes conversation.prioritized naming by; the same
 	// priority changes nothing. ECONFLICT when it is closed.
 	SetPriority(ctx context.Context, accountID, id string, priority int, by string) (*Conversation, error)
-	// CountLabels counts, per label, the conversations matching f that
-	// carry it, most used first.
-	CountLabels(ctx context.Context, accountID string, f LabelCountFilter) ([]LabelCount, error)
 	// IdleConversations lists up to limit conversations in a state that
 	// wait on their visitor — the last message that is not the system's is
 	// not the visitor's, or there is none — and that nothing has happened

@@ -123,6 +123,21 @@ type Totals struct {
 	BotUnhelpful            int      `json:"bot_unhelpful"`
 }
 
+// LabelStats are the metrics of the conversations carrying one label
+// (as they are when the report is made), counted as the totals are: those
+// opened, first answered, closed in the range.
+type LabelStats struct {
+	Label         string  `json:"label"`
+	Conversations int     `json:"conversations"` // opened in the range
+	Closed        int     `json:"closed"`
+	FirstResponse Stat    `json:"first_response"`
+	HandleTime    Stat    `json:"handle_time"`
+	CSATMean      float64 `json:"csat_mean"`
+	CSATCount     int     `json:"csat_count"`
+	frt, handle   []float64
+	csat          []int
+}
+
 // Agent is one agent's row.
 type Agent struct {
 	ID            string  `json:"id"`
@@ -149,6 +164,8 @@ type Report struct {
 	Totals  Totals    `json:"totals"`
 	Buckets []*Bucket `json:"buckets"`
 	Agents  []*Agent  `json:"agents"`
+	// Labels: per label, most conversations first.
+	Labels []*LabelStats `json:"labels"`
 }
 
 // Compute builds the report. capacity maps agent IDs to their maximum

@@ -109,6 +109,17 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	say(86*m, c4, parley.SenderAgent, a1.ID)
 	closeAt(120*m, c4)
 	rate(121*m, c4, 4)
+	// Labels, put on after the close (wrap-up): C1 refund; C2 refund and
+	// vip; C4 vip, then none.
+	label := func(d time.Duration, c *parley.Conversation, labels ...string) {
+		at(d)
+		_, err := s.LabelConversation(ctx, acc.ID, c.ID, labels, "x")
+		must(err)
+	}
+	label(122*m, c1, "refund")
+	label(123*m, c2, "refund", "vip")
+	label(124*m, c4, "vip")
+	label(125*m, c4)
 
 	capacity := map[string]int{a1.ID: 3, a2.ID: 1}
 	q := analytics.Query{From: t0, To: t0.Add(3 * time.Hour), Bucket: "hour"}
@@ -156,6 +167,21 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("messages per conversation", tt.MessagesPerConversation, 2.5)
 	check("CSAT mean", tt.CSATMean, 4.0)
 	check("CSAT distribution", tt.CSATDistribution, [5]int{0, 0, 1, 1, 1})
+	// Per label: refund is C1 (first reply 3 min, handled 28 min, CSAT 5)
+	// and C2 (10 min, 54 min, 3); vip is C2; C4's vip was taken off.
+	if len(r.Labels) != 2 {
+		t.Fatalf("labels: %+v", r.Labels)
+	}
+	refund, vip := r.Labels[0], r.Labels[1]
+	check("refund", refund.Label, "refund")
+	check("refund conversations", refund.Conversations, 2)
+	check("refund closed", refund.Closed, 2)
+	check("refund first response", refund.FirstResponse, analytics.Stat{Count: 2, Mean: 390, P50: 180, P90: 600})
+	check("refund handle time", refund.HandleTime, analytics.Stat{Count: 2, Mean: 2460, P50: 1680, P90: 3240})
+	check("refund CSAT", refund.CSATMean, 4.0)
+	check("vip", vip.Label, "vip")
+	check("vip conversations", vip.Conversations, 1)
+	check("vip CSAT", vip.CSATMean, 3.0)
 	if len(r.Buckets) != 3 {
 		t.Fatalf("%d buckets", len(r.Buckets))
 	}

@@ -26,6 +26,7 @@ type Facts struct {
 	Assignee       string    // the latest; kept at close, cleared when queued again
 	Messages       int       // visitor, agent and bot messages (not system notices)
 	CSAT           int       // 1–5, 0 when not rated
+	Labels         []string  // the staff's labels, as they are now
 	Holds          []Hold    // each assignment, in order
 	FirstAt        time.Time // its first event
 	LastAt         time.Time // its latest event
@@ -180,6 +181,14 @@ func (f *folding) event(e *parley.Event) {
 		}
 		if n := f.count(e); n != nil {
 			n.Messages++
+		}
+	case parley.EventConversationLabeled:
+		if c := f.conv(e); c != nil {
+			c.Labels = nil
+			gjson.GetBytes(e.Data, "labels").ForEach(func(_, v gjson.Result) bool {
+				c.Labels = append(c.Labels, v.Str)
+				return true
+			})
 		}
 	case parley.EventCSATSubmitted:
 		var s struct {

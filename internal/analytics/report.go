@@ -24,6 +24,13 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		return agents[id]
 	}
 	t := &r.Totals
+	labels := map[string]*LabelStats{}
+	label := func(name string) *LabelStats {
+		if labels[name] == nil {
+			labels[name] = &LabelStats{Label: name}
+		}
+		return labels[name]
+	}
 
 	// Events counted by when they happened.
 	for at, c := range counts {
@@ -83,6 +90,9 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 			continue
 		}
 		if in(c.OpenedAt) {
+			for _, l := range c.Labels {
+				label(l).Conversations++
+			}
 			t.Opened++
 			bucket(c.OpenedAt).Opened++
 			if c.WithBot {
@@ -98,6 +108,9 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		if in(c.FirstReplyAt) && !c.QueuedAt.IsZero() {
 			f := c.FirstReplyAt.Sub(c.QueuedAt).Seconds()
 			frts = append(frts, f)
+			for _, l := range c.Labels {
+				label(l).frt = append(label(l).frt, f)
+			}
 			b := bucket(c.FirstReplyAt)
 			b.frts = append(b.frts, f)
 			if c.Assignee != "" {
@@ -105,6 +118,16 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 			}
 		}
 		if in(c.ClosedAt) {
+			for _, l := range c.Labels {
+				ls := label(l)
+				ls.Closed++
+				if c.HadAgent && !c.AssignedAt.IsZero() {
+					ls.handle = append(ls.handle, c.ClosedAt.Sub(c.AssignedAt).Seconds())
+				}
+				if c.CSAT > 0 {
+					ls.csat = append(ls.csat, c.CSAT)
+				}
+			}
 			t.Closed++
 			b := bucket(c.ClosedAt)
 			b.Closed++
@@ -173,5 +196,17 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		r.Agents = append(r.Agents, a)
 	}
 	sort.Slice(r.Agents, func(i, j int) bool { return r.Agents[i].ID < r.Agents[j].ID })
+	r.Labels = []*LabelStats{}
+	for _, ls := range labels {
+		ls.FirstResponse, ls.HandleTime, ls.CSATMean, ls.CSATCount = stat(ls.frt), stat(ls.handle), meanInt(ls.csat), len(ls.csat)
+		r.Labels = append(r.Labels, ls)
+	}
+	sort.Slice(r.Labels, func(i, j int) bool {
+		a, b := r.Labels[i], r.Labels[j]
+		if a.Conversations != b.Conversations {
+			return a.Conversations > b.Conversations
+		}
+		return a.Label < b.Label
+	})
 	return r
 }

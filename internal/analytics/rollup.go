@@ -160,6 +160,7 @@ type factsRow struct {
 	Messages     int       `json:"messages,omitempty"`
 	CSAT         int       `json:"csat,omitempty"`
 	Holds        []holdRow `json:"holds,omitempty"`
+	Labels       []string  `json:"labels,omitempty"`
 }
 
 // holdRow is a Hold as a rollup row stores it.
@@ -208,6 +209,11 @@ func decodeFactsRow(data []byte) (factsRow, error) {
 			d.Messages = int(v.Int())
 		case "csat":
 			d.CSAT = int(v.Int())
+		case "labels":
+			v.ForEach(func(_, l gjson.Result) bool {
+				d.Labels = append(d.Labels, l.String())
+				return true
+			})
 		case "holds":
 			v.ForEach(func(_, h gjson.Result) bool {
 				var hr holdRow
@@ -260,7 +266,7 @@ func (f *folding) load(r *parley.RollupRow) error {
 			FirstReplyAt: fromMicros(d.FirstReplyAt), ClosedAt: fromMicros(d.ClosedAt),
 			FirstAt: fromMicros(d.FirstAt), LastAt: fromMicros(d.LastAt),
 			WithBot: d.WithBot, HandedOff: d.HandedOff, HadAgent: d.HadAgent,
-			Skill: d.Skill, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT}
+			Skill: d.Skill, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels}
 		for _, h := range d.Holds {
 			c.Holds = append(c.Holds, Hold{Agent: h.Agent, Skill: h.Skill, From: fromMicros(h.From), Until: fromMicros(h.Until)})
 		}
@@ -288,7 +294,7 @@ func (f *folding) rows(seq int64) []*parley.RollupRow {
 			FirstReplyAt: toMicros(c.FirstReplyAt), ClosedAt: toMicros(c.ClosedAt),
 			FirstAt: toMicros(c.FirstAt), LastAt: toMicros(c.LastAt),
 			WithBot: c.WithBot, HandedOff: c.HandedOff, HadAgent: c.HadAgent,
-			Skill: c.Skill, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT}
+			Skill: c.Skill, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels}
 		held := false
 		for _, h := range c.Holds {
 			d.Holds = append(d.Holds, holdRow{Agent: h.Agent, Skill: h.Skill, From: toMicros(h.From), Until: toMicros(h.Until)})

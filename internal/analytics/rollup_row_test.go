@@ -14,7 +14,8 @@ func TestFactsRowsDecodeAsEncodingJSONWould(t *testing.T) {
 		{OpenedAt: 1764000000000000, QueuedAt: 1764000000000001, AssignedAt: 1764000000120000, FirstReplyAt: 1764000000180000,
 			ClosedAt: 1764000001800000, FirstAt: 1764000000000000, LastAt: 1764000001800000, WithBot: true, HandedOff: true, HadAgent: true,
 			Skill: "skl_billing", Assignee: "usr_1", Messages: 17, CSAT: 5,
-			Holds: []holdRow{{Agent: "usr_1", Skill: "skl_billing", From: 1764000000120000, Until: 1764000000900000}, {Agent: "usr_2", From: 1764000000900000}}},
+			Holds:  []holdRow{{Agent: "usr_1", Skill: "skl_billing", From: 1764000000120000, Until: 1764000000900000}, {Agent: "usr_2", From: 1764000000900000}},
+			Labels: []string{"refund", "vip"}},
 		{Skill: `a "quoted" \\ skill é ✓`, Assignee: "usr_\u2028x", Messages: 1},
 	} {
 		raw, _ := json.Marshal(d)

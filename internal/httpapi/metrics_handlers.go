@@ -73,15 +73,10 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if err != nil {
 		return err
 	}
-	labels, err := a.store.CountLabels(r.Context(), p.AccountID, parley.LabelCountFilter{From: q.From, To: q.To, Skill: q.Skill, AssigneeID: q.Agent})
-	if err != nil {
-		return err
-	}
 	out := struct {
 		*analytics.Report
-		Agents []agentMetrics      `json:"agents"`
-		Labels []parley.LabelCount `json:"labels"`
-	}{Report: rep, Agents: []agentMetrics{}, Labels: labels}
+		Agents []agentMetrics `json:"agents"`
+	}{Report: rep, Agents: []agentMetrics{}}
 	for _, ag := range rep.Agents {
 		out.Agents = append(out.Agents, agentMetrics{Agent: ag, Name: names[ag.ID]})
 	}

@@ -103,9 +103,13 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 	if st, raw := agent.raw("GET", "/api/v1/conversations?label=Not%20A%20Label", nil); st != 400 || errorCode(raw) != parley.EINVALID {
 		t.Fatalf("?label with a space: status %d %s", st, raw)
 	}
-	var report struct{ Labels []parley.LabelCount }
+	type labelRow struct {
+		Label         string
+		Conversations int
+	}
+	var report struct{ Labels []labelRow }
 	if st := ts.login(t, brand.supervisor).do("GET", "/api/v1/metrics", nil, &report); st != 200 ||
-		!slices.Equal(report.Labels, []parley.LabelCount{{Label: "billing", Conversations: 1}, {Label: "vip", Conversations: 1}}) {
+		!slices.Equal(report.Labels, []labelRow{{"billing", 1}, {"vip", 1}}) {
 		t.Fatalf("metrics labels: status %d %+v", st, report.Labels)
 	}
 	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)

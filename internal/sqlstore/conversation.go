@@ -380,36 +380,6 @@ func (db *DB) SetPriority(ctx context.Context, accountID, id string, priority in
 	return out, nil
 }
 
-// CountLabels counts the conversations opened in the range that carry
-// each label.
-func (db *DB) CountLabels(ctx context.Context, accountID string, f parley.LabelCountFilter) ([]parley.LabelCount, error) {
-	q := `SELECT l.label, count(*) FROM conversation_labels l JOIN conversations c ON c.id = l.conversation_id
-		WHERE l.account_id = ? AND c.account_id = ? AND c.created_at >= ? AND c.created_at < ?`
-	args := []any{accountID, accountID, micros(f.From), micros(f.To)}
-	if f.Skill != "" {
-		q += ` AND c.skill = ?`
-		args = append(args, f.Skill)
-	}
-	if f.AssigneeID != "" {
-		q += ` AND c.assignee_id = ?`
-		args = append(args, f.AssigneeID)
-	}
-	rows, err := db.read.QueryContext(ctx, q+` GROUP BY l.label ORDER BY count(*) DESC, l.label`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []parley.LabelCount{}
-	for rows.Next() {
-		var lc parley.LabelCount
-		if err := rows.Scan(&lc.Label, &lc.Conversations); err != nil {
-			return nil, err
-		}
-		out = append(out, lc)
-	}
-	return out, rows.Err()
-}
-
 // IdleConversations lists conversations in a state untouched since before
 // whose last message that is not the system's is not the visitor's. It
 // reads the account's conversations in that state (the open ones are few)

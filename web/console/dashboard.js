@@ -84,7 +84,12 @@ export async function showDashboard(api) {
   lt.textContent = "";
   for (const l of m.labels || []) {
     const tr = document.createElement("tr");
-    for (const c of [l.label, String(l.conversations)]) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
+    for (const c of [l.label, String(l.conversations), String(l.closed), l.first_response.count ? secs(l.first_response.mean_seconds) : "—",
+      l.handle_time.count ? secs(l.handle_time.mean_seconds) : "—", l.csat_count ? l.csat_mean.toFixed(2) : "—"]) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
     lt.append(tr);
   }
   const tb = $(".dash-agents tbody");
