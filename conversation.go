@@ -47,6 +47,11 @@ type Conversation struct {
 	// closed conversation; 0 and "" until they rate it.
 	CSATScore   int    `json:"csat_score,omitempty"`
 	CSATComment string `json:"csat_comment,omitempty"`
+	// SnoozedUntil and SnoozedAt: an agent put the conversation aside until
+	// then, at that time. It is snoozed while the time has not come and
+	// nothing has happened to it since (see Snoozed).
+	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
+	SnoozedAt    *time.Time `json:"snoozed_at,omitempty"`
 	// Labels are the staff's tags, sorted; visitors never see them.
 	Labels     []string   `json:"labels,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
@@ -60,6 +65,15 @@ type Conversation struct {
 	AgentReadSeq         int64 `json:"agent_read_seq"`
 }
 
+// Snoozed reports whether c is put aside at now: its snooze has not
+// run out, and nothing (a message, a state change) happened to it since.
+func (c *Conversation) Snoozed(now time.Time) bool {
+	return c.SnoozedUntil != nil && c.SnoozedAt != nil && now.Before(*c.SnoozedUntil) && !c.UpdatedAt.After(*c.SnoozedAt)
+}
+
+// MaxSnooze is the longest a conversation may be snoozed.
+const MaxSnooze = 90 * 24 * time.Hour
+
 // ConversationFilter selects conversations of one account for listing.
 // Results come newest first; After is the ID of the last conversation of the
 // previous page.
@@ -71,6 +85,10 @@ type ConversationFilter struct {
 	Label      string // carries this label
 	// MentionedUserID: a note on the conversation mentions this user.
 	MentionedUserID string
+	// Snoozed, when set, keeps only the conversations snoozed at Now
+	// ("only") or only those that are not ("hide").
+	Snoozed string
+	Now     time.Time
 	// QueueOrder lists in the queue's order — priority first, then the
 	// longest waiting — instead of newest first (no After with it).
 	QueueOrder bool

@@ -18,6 +18,7 @@ const (
 	EventConversationRequeued = "conversation.requeued"
 	EventConversationLabeled  = "conversation.labeled"     // staff changed its labels (data: LabelChange)
 	EventConversationPriority = "conversation.prioritized" // staff changed its priority (data: PriorityChange)
+	EventConversationSnoozed  = "conversation.snoozed"     // staff put it aside, or back (data: the conversation, snoozed_by)
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
@@ -55,7 +56,7 @@ const (
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

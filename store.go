@@ -106,6 +106,10 @@ type Store interface {
 	// event. It works in every state: a closed conversation is labelled
 	// after the fact too.
 	LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*Conversation, error)
+	// SnoozeConversation puts an open conversation aside until until
+	// (nil: back now) and writes conversation.snoozed naming by. ECONFLICT
+	// when it is closed.
+	SnoozeConversation(ctx context.Context, accountID, id string, until *time.Time, by string) (*Conversation, error)
 	// SetPriority changes an open conversation's priority (its place in
 	// the queue) and writes conversation.prioritized naming by; the same
 	// priority changes nothing. ECONFLICT when it is closed.

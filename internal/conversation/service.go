@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley"
@@ -217,6 +218,24 @@ func (s *Service) Rate(ctx context.Context, p parley.Principal, id string, score
 		return err
 	}
 	return s.store.RateConversation(ctx, p.AccountID, id, score, comment)
+}
+
+// Snooze puts an open conversation aside until until (nil: back now):
+// staff only, until in the future and at most parley.MaxSnooze away.
+func (s *Service) Snooze(ctx context.Context, p parley.Principal, id string, until *time.Time) (*parley.Conversation, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "snoozing is for the brand's staff")
+	}
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	if until != nil {
+		now := time.Now()
+		if !until.After(now) || until.Sub(now) > parley.MaxSnooze {
+			return nil, parley.Errorf(parley.EINVALID, "until must be in the future, at most %d days away", int(parley.MaxSnooze.Hours()/24))
+		}
+	}
+	return s.store.SnoozeConversation(ctx, p.AccountID, id, until, p.ID)
 }
 
 // SetPriority moves an open conversation up or down its queue (staff:

@@ -72,6 +72,16 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	default:
 		return parley.Errorf(parley.EINVALID, "order must be newest or queue, not %q", o)
 	}
+	switch sn := q.Get("snoozed"); sn {
+	case "":
+	case "only", "hide":
+		if !p.IsStaff() {
+			return parley.Errorf(parley.EFORBIDDEN, "snoozing is for the brand's staff")
+		}
+		f.Snoozed, f.Now = sn, time.Now()
+	default:
+		return parley.Errorf(parley.EINVALID, "snoozed must be only or hide, not %q", sn)
+	}
 	switch m := q.Get("mentioned"); {
 	case m == "":
 	case !p.IsStaff():
@@ -227,6 +237,24 @@ func (a *API) handleCloseConversation(w http.ResponseWriter, r *http.Request, p 
 		}
 	}
 	c, err := a.conv.Close(r.Context(), p, r.PathValue("id"), conversation.CloseInput{Reason: req.Reason, Labels: req.Labels})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type snoozeRequest struct {
+	Until *time.Time `json:"until"` // RFC 3339; null: back now
+}
+
+// handleSnooze puts a conversation aside until a time, or back.
+func (a *API) handleSnooze(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req snoozeRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	c, err := a.conv.Snooze(r.Context(), p, r.PathValue("id"), req.Until)
 	if err != nil {
 		return err
 	}

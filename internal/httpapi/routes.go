@@ -52,6 +52,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/accept", agents, a.handleAccept},
 		{"PUT", "/api/v1/conversations/{id}/labels", agents, a.handleLabelConversation},
 		{"PUT", "/api/v1/conversations/{id}/priority", agents, a.handleSetPriority},
+		{"PUT", "/api/v1/conversations/{id}/snooze", agents, a.handleSnooze},
 		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
 		{"GET", "/api/v1/conversations/{id}/notes", agents, a.handleListNotes},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},

@@ -102,7 +102,8 @@ func eventFrame(e *parley.Event) []byte {
 		b = appendString(b, e.ConversationID)
 		b = append(b, `,"message":`...)
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority:
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority,
+		parley.EventConversationSnoozed:
 		b = append(b, `{"type":"conversation","event":`...)
 		b = appendString(b, e.Type)
 		b = append(b, `,"conversation":`...)

@@ -94,10 +94,10 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
-	// Visitors never see notes, labels or priority changes (nor ratings:
+	// Visitors never see notes, labels, priorities or snoozes (nor ratings:
 	// theirs is already theirs).
 	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
-		e.Type == parley.EventCSATSubmitted
+		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted
 	visitorIt := it
 	if isConversationEvent(e.Type) && gjson.GetBytes(e.Data, "labels").Exists() {
 		visitorIt.frame = withoutLabels(e)
@@ -179,7 +179,8 @@ func withoutLabels(e *parley.Event) []byte {
 func isConversationEvent(t string) bool {
 	switch t {
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority:
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority,
+		parley.EventConversationSnoozed:
 		return true
 	}
 	return false

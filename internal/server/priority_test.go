@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 )
@@ -88,4 +89,50 @@ func TestASupervisorActsOnSeveralConversationsAtOnce(t *testing.T) {
 		t.Fatal("the conversation not picked was changed")
 	}
 	sup.shot("bulk")
+}
+
+// TestAnAgentSnoozesAConversation: in Chromium, the agent snoozes their
+// conversation for an hour: it leaves Mine for the Snoozed tab; a time in
+// the past is refused; when the visitor writes, it is back in Mine.
+func TestAnAgentSnoozesAConversation(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Waiting on the warehouse?"}, nil)
+	api := ts.login(t, brand.agent)
+	if st := api.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: status %d", st)
+	}
+	if st, raw := api.raw("PUT", "/api/v1/conversations/"+conv.ID+"/snooze", map[string]any{"until": time.Now().Add(-time.Hour)}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("a snooze into the past: status %d %s", st, raw)
+	}
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
+	agent.press("[data-tab=mine]")
+	list := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".items li")].map(li => li.dataset.id).join(",")`)
+	}
+	// shows waits until tab lists want (pressing it again and again: a
+	// list fetched a moment ago may be out of date).
+	shows := func(tab, want string) {
+		t.Helper()
+		waitFor(t, func() bool { agent.press("[data-tab=" + tab + "]"); return list() == want }, list)
+	}
+	shows("mine", conv.ID)
+	agent.press(`.items li[data-id="` + conv.ID + `"]`)
+	waitFor(t, func() bool { return !evalIn[bool](t, agent.ctx, `document.querySelector(".conversation").hidden`) })
+	evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector(".snooze"); s.value = "1h"; s.dispatchEvent(new Event("change")); return true })()`)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.Snoozed(time.Now())
+	})
+	shows("mine", "")
+	shows("snoozed", conv.ID)
+	agent.shot("snoozed")
+	agent.press("[data-tab=mine]")
+	waitFor(t, func() bool { return list() == "" })
+	// The visitor writes: the Mine list brings it back by itself.
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Any news?"}, nil)
+	waitFor(t, func() bool { return list() == conv.ID }, list)
+	shows("snoozed", "")
 }

@@ -92,6 +92,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/accept":      {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
 		"PUT /api/v1/conversations/{id}/labels":       {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
 		"PUT /api/v1/conversations/{id}/priority":     {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
+		"PUT /api/v1/conversations/{id}/snooze":       {"/api/v1/conversations/" + bConv.ID + "/snooze", map[string]any{"until": nil}, 404},
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
@@ -354,6 +355,7 @@ func TestBadRequestsGetPreciseErrorsAndChangeNothing(t *testing.T) {
 		{"bad cursor", "GET", "/api/v1/conversations?cursor=42", nil, 400, parley.EINVALID},
 		{"bad limit", "GET", "/api/v1/conversations?limit=0", nil, 400, parley.EINVALID},
 		{"unknown order", "GET", "/api/v1/conversations?order=random", nil, 400, parley.EINVALID},
+		{"unknown snooze filter", "GET", "/api/v1/conversations?snoozed=sometimes", nil, 400, parley.EINVALID},
 		{"the queue's order with a cursor", "GET", "/api/v1/conversations?order=queue&cursor=" + conv.ID, nil, 400, parley.EINVALID},
 		{"bad label filter", "GET", "/api/v1/conversations?label=Not%20One", nil, 400, parley.EINVALID},
 	}

@@ -16,7 +16,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -89,6 +89,17 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	if f.MentionedUserID != "" {
 		where = append(where, "id IN (SELECT conversation_id FROM note_mentions WHERE account_id = ? AND user_id = ?)")
 		args = append(args, accountID, f.MentionedUserID)
+	}
+	switch f.Snoozed {
+	case "":
+	case "only":
+		where = append(where, "snoozed_until > ? AND updated_at <= snoozed_at")
+		args = append(args, micros(f.Now))
+	case "hide":
+		where = append(where, "(snoozed_until IS NULL OR snoozed_until <= ? OR updated_at > snoozed_at)")
+		args = append(args, micros(f.Now))
+	default:
+		return nil, parley.Errorf(parley.EINVALID, "snoozed must be only or hide, not %q", f.Snoozed)
 	}
 	if f.Label != "" {
 		where = append(where, "id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = ? AND label = ?)")
@@ -349,6 +360,39 @@ func (db *DB) LabelConversation(ctx context.Context, accountID, id string, label
 	return out, nil
 }
 
+// SnoozeConversation puts an open conversation aside, or back.
+func (db *DB) SnoozeConversation(ctx context.Context, accountID, id string, until *time.Time, by string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		if c.State == parley.StateClosed {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+		}
+		if until == nil {
+			c.SnoozedUntil, c.SnoozedAt = nil, nil
+		} else {
+			u, now := until.UTC().Truncate(time.Microsecond), tx.now
+			c.SnoozedUntil, c.SnoozedAt = &u, &now
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET snoozed_until = ?, snoozed_at = ? WHERE account_id = ? AND id = ?`,
+			nullMicros(c.SnoozedUntil), nullMicros(c.SnoozedAt), accountID, id); err != nil {
+			return err
+		}
+		out = c
+		return tx.event(accountID, parley.EventConversationSnoozed, id, struct {
+			*parley.Conversation
+			By string `json:"snoozed_by"`
+		}{c, by})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SetPriority changes an open conversation's priority.
 func (db *DB) SetPriority(ctx context.Context, accountID, id string, priority int, by string) (*parley.Conversation, error) {
 	if priority < parley.MinPriority || priority > parley.MaxPriority {
@@ -519,11 +563,11 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var c parley.Conversation
 	var state string
 	var created, updated int64
-	var assigned, closed, queued sql.NullInt64
+	var assigned, closed, queued, snoozedUntil, snoozedAt sql.NullInt64
 	var labels string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt); err != nil {
 		return nil, err
 	}
 	if labels != "" {
@@ -534,5 +578,6 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	c.State = parley.ConversationState(state)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	c.AssignedAt, c.ClosedAt, c.QueuedAt = fromNullMicros(assigned), fromNullMicros(closed), fromNullMicros(queued)
+	c.SnoozedUntil, c.SnoozedAt = fromNullMicros(snoozedUntil), fromNullMicros(snoozedAt)
 	return &c, nil
 }

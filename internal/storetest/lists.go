@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 )
@@ -125,4 +126,80 @@ func testChangeAccount(t *testing.T, open Opener) {
 	}
 	_, err = s.ChangeAccount(ctx, "acc_missing", func(*parley.Account) error { return nil })
 	wantCode(t, err, parley.ENOTFOUND)
+}
+
+// Snooze: a snoozed conversation is left out of the inbox (hide) and
+// listed on its own (only) until its time comes, or until anything
+// happens to it — here the visitor writes; back now clears it; a closed
+// conversation cannot be snoozed.
+func testSnooze(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	later, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour)
+	c, err := s.SnoozeConversation(ctx, f.account.ID, f.conversation.ID, &until, "usr_1")
+	if err != nil || c.SnoozedUntil == nil || !c.Snoozed(time.Now()) {
+		t.Fatalf("snooze = %+v, %v", c, err)
+	}
+	list := func(mode string, now time.Time) []string {
+		t.Helper()
+		got, err := s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Snoozed: mode, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range got {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	now := time.Now()
+	if got := list("only", now); !slices.Equal(got, []string{f.conversation.ID}) {
+		t.Fatalf("snoozed = %v", got)
+	}
+	if got := list("hide", now); !slices.Equal(got, []string{later.ID}) {
+		t.Fatalf("not snoozed = %v", got)
+	}
+	// Its time comes.
+	if got := list("hide", until.Add(time.Second)); len(got) != 2 {
+		t.Fatalf("after the snooze ran out, the inbox has %v", got)
+	}
+	// The visitor writes: it is back at once.
+	if _, _, err := s.AppendMessage(ctx, text(f, "any news?", "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := list("only", time.Now()); len(got) != 0 {
+		t.Fatalf("after the visitor wrote, still snoozed: %v", got)
+	}
+	if found, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID); found.Snoozed(time.Now()) {
+		t.Fatal("Snoozed() after the visitor wrote")
+	}
+	// Snoozed again, then back by hand.
+	if _, err := s.SnoozeConversation(ctx, f.account.ID, later.ID, &until, "usr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.SnoozeConversation(ctx, f.account.ID, later.ID, nil, "usr_1"); err != nil || c.SnoozedUntil != nil {
+		t.Fatalf("unsnooze = %+v, %v", c, err)
+	}
+	if got := list("only", time.Now()); len(got) != 0 {
+		t.Fatalf("after unsnoozing: %v", got)
+	}
+	evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationSnoozed}, Limit: 10})
+	if len(evs) != 3 || !strings.Contains(string(evs[0].Data), `"snoozed_by":"usr_1"`) {
+		t.Fatalf("conversation.snoozed events: %+v", evs)
+	}
+	_, err = s.SnoozeConversation(ctx, other.account.ID, later.ID, &until, "usr_1")
+	wantCode(t, err, parley.ENOTFOUND)
+	if _, err := s.CloseConversation(ctx, f.account.ID, later.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SnoozeConversation(ctx, f.account.ID, later.ID, &until, "usr_1")
+	wantCode(t, err, parley.ECONFLICT)
+	_, err = s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Snoozed: "sometimes"})
+	wantCode(t, err, parley.EINVALID)
 }

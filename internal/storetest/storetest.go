@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueOrder", testQueueOrder},
 		{"SetPriority", testSetPriority},
 		{"ChangeAccount", testChangeAccount},
+		{"Snooze", testSnooze},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -169,6 +169,10 @@ function onFrame(f) {
         if (!open && f.message.sender_kind === "consumer") markUnread(li);
       }
       if (!open && f.message.sender_kind === "consumer" && following.has(f.conversation_id)) notify("New message from " + (visitorNames.get(f.message.sender_id) || "a visitor"));
+      // A message wakes a snoozed conversation: one of the agent's own that
+      // Mine or All open does not list comes into view, and leaves Snoozed.
+      const listed = !!$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`);
+      if (following.has(f.conversation_id) && (((tab === "mine" || tab === "open") && !listed) || (tab === "snoozed" && listed))) refreshSoon();
       break;
     }
     case "note":
@@ -234,8 +238,9 @@ function notify(text) {
 // ---- Inbox ---------------------------------------------------------------------
 const filters = {
   queued: "state=queued&order=queue", // the longest waiting first, however many wait
-  mine: () => "state=assigned&assignee_id=" + encodeURIComponent(me.id),
-  open: "state=assigned",
+  mine: () => "state=assigned&snoozed=hide&assignee_id=" + encodeURIComponent(me.id),
+  open: "state=assigned&snoozed=hide",
+  snoozed: "state=assigned&snoozed=only",
   bot: "state=bot",
   closed: "state=closed",
   mentions: "mentioned=me",
@@ -501,6 +506,23 @@ function showLabels(c) {
 function setLabels(labels) {
   return act(async () => showHeader(await api("PUT", `/conversations/${current.id}/labels`, { labels })));
 }
+// snoozeUntil turns a choice of the Snooze menu into a time (null: now).
+function snoozeUntil(choice) {
+  const d = new Date();
+  if (choice === "1h") return new Date(d.getTime() + 3600e3);
+  if (choice === "wake") return null;
+  d.setHours(9, 0, 0, 0);
+  if (choice === "tomorrow") d.setDate(d.getDate() + 1);
+  if (choice === "week") d.setDate(d.getDate() + ((8 - d.getDay()) % 7 || 7));
+  return d;
+}
+$(".snooze").addEventListener("change", (e) => act(async () => {
+  const choice = e.target.value;
+  if (!choice || !current) return;
+  const until = snoozeUntil(choice);
+  showHeader(await api("PUT", `/conversations/${current.id}/snooze`, { until: until && until.toISOString() }));
+  toast(until ? "Snoozed until " + until.toLocaleString() : "Back in the inbox");
+}));
 $(".priority").addEventListener("change", (e) => act(async () => {
   showHeader(await api("PUT", `/conversations/${current.id}/priority`, { priority: +e.target.value }));
 }));
@@ -948,6 +970,12 @@ function showHeader(c) {
   csat.hidden = !c.csat_score;
   csat.textContent = c.csat_score ? "Rated " + "★".repeat(c.csat_score) + "☆".repeat(5 - c.csat_score) + " " + c.csat_score + "/5" +
     (c.csat_comment ? " — “" + c.csat_comment + "”" : "") : "";
+  const snoozed = c.snoozed_until && c.snoozed_at && Date.parse(c.snoozed_until) > Date.now() && Date.parse(c.updated_at) <= Date.parse(c.snoozed_at);
+  if (snoozed) $(".conv-state").textContent += " · snoozed until " + new Date(c.snoozed_until).toLocaleString();
+  const sz = $(".snooze");
+  sz.value = "";
+  sz.querySelector("[value=wake]").hidden = !snoozed;
+  sz.disabled = c.state === "closed";
   const pr = $(".priority");
   if (![...pr.options].some((o) => +o.value === c.priority)) pr.append(new Option("Priority " + c.priority, String(c.priority)));
   pr.value = String(c.priority);

@@ -1,0 +1,4 @@
+-- Snoozed conversations (docs/routing.md, Snooze): hidden from the inbox
+-- until snoozed_until, or until anything happens to them after snoozed_at.
+ALTER TABLE conversations ADD COLUMN snoozed_until BIGINT;
+ALTER TABLE conversations ADD COLUMN snoozed_at BIGINT;
