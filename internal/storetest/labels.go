@@ -18,10 +18,7 @@ func testLabels(t *testing.T, open Opener) {
 	s := open(t, nil)
 	a := newFixture(t, s, "A")
 	b := newFixture(t, s, "B")
-	second, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := a.another(t, s)
 
 	c, err := s.LabelConversation(ctx, a.account.ID, a.conversation.ID, []string{"billing", "vip"}, "usr_1")
 	if err != nil || !slices.Equal(c.Labels, []string{"billing", "vip"}) {

@@ -57,10 +57,7 @@ func testSetPriority(t *testing.T, open Opener) {
 	s := open(t, nil)
 	f := newFixture(t, s, "A")
 	other := newFixture(t, s, "B")
-	later, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	later := f.another(t, s)
 	c, err := s.SetPriority(ctx, f.account.ID, later.ID, 10, "usr_sup")
 	if err != nil || c.Priority != 10 {
 		t.Fatalf("SetPriority = %+v, %v", c, err)
@@ -137,10 +134,7 @@ func testSnooze(t *testing.T, open Opener) {
 	s := open(t, nil)
 	f := newFixture(t, s, "A")
 	other := newFixture(t, s, "B")
-	later, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	later := f.another(t, s)
 	until := time.Now().Add(time.Hour)
 	c, err := s.SnoozeConversation(ctx, f.account.ID, f.conversation.ID, &until, "usr_1")
 	if err != nil || c.SnoozedUntil == nil || !c.Snoozed(time.Now()) {

@@ -111,6 +111,16 @@ func newFixture(t *testing.T, s parley.Store, name string) fixture {
 	return fixture{a, c, conv}
 }
 
+// another opens one more queued conversation for the fixture's visitor.
+func (f fixture) another(t *testing.T, s parley.Store) *parley.Conversation {
+	t.Helper()
+	c, err := s.OpenConversation(context.Background(), f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func text(f fixture, body, clientID string) *parley.Message {
 	return &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: parley.SenderConsumer,
 		SenderID: f.consumer.ID, Type: parley.MessageText, Text: body, ClientID: clientID}
@@ -415,18 +425,12 @@ func testLastMessages(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	onlySystem, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	onlySystem := a.another(t, s)
 	if _, _, err := s.AppendMessage(ctx, &parley.Message{AccountID: a.account.ID, ConversationID: onlySystem.ID, SenderKind: parley.SenderSystem,
 		ClientID: "notice", Type: parley.MessageText, Text: "You're in line"}); err != nil {
 		t.Fatal(err)
 	}
-	empty, err := s.OpenConversation(ctx, a.account.ID, parley.ConversationOpen{ConsumerID: a.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	empty := a.another(t, s)
 	last, err := s.LastMessages(ctx, a.account.ID, []string{a.conversation.ID, b.conversation.ID, empty.ID, onlySystem.ID, "conv_unknown"})
 	if err != nil {
 		t.Fatal(err)
@@ -946,7 +950,7 @@ func testClaims(t *testing.T, open Opener) {
 	}
 	var convs []string
 	for i := 0; i < 30; i++ {
-		c, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+		c := f.another(t, s)
 		convs = append(convs, c.ID)
 	}
 	// Every agent tries to claim every conversation at once.
@@ -1041,7 +1045,7 @@ func testRequeue(t *testing.T, open Opener) {
 	if first.QueuedAt == nil {
 		t.Fatal("a queued conversation has no queued_at")
 	}
-	later, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	later := f.another(t, s)
 	if _, err := s.ClaimConversation(ctx, f.account.ID, first.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -1105,7 +1109,7 @@ func testNotes(t *testing.T, open Opener) {
 		!strings.Contains(string(evs[1].Data), `"mentions":["usr_bo","usr_cy"]`) {
 		t.Fatalf("note.created events: %+v", evs)
 	}
-	second, _ := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	second := f.another(t, s)
 	if err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: second.ID, AuthorID: "usr_x", Text: "and this", Mentions: []string{"usr_bo"}}); err != nil {
 		t.Fatal(err)
 	}
