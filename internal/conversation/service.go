@@ -251,13 +251,13 @@ func (s *Service) SetPriority(ctx context.Context, p parley.Principal, id string
 }
 
 // ForViewer returns c as p may see it: a visitor gets a copy without the
-// staff's labels.
+// staff's labels and snooze.
 func ForViewer(p parley.Principal, c *parley.Conversation) *parley.Conversation {
-	if p.IsStaff() || c == nil || c.Labels == nil {
+	if p.IsStaff() || c == nil || (c.Labels == nil && c.SnoozedUntil == nil && c.SnoozedAt == nil) {
 		return c
 	}
 	cp := *c
-	cp.Labels = nil
+	cp.Labels, cp.SnoozedUntil, cp.SnoozedAt = nil, nil, nil
 	return &cp
 }
 

@@ -99,8 +99,8 @@ func (h *hub) dispatch(e *parley.Event) {
 	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
 		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted
 	visitorIt := it
-	if isConversationEvent(e.Type) && gjson.GetBytes(e.Data, "labels").Exists() {
-		visitorIt.frame = withoutLabels(e)
+	if isConversationEvent(e.Type) && staffFields(e.Data) {
+		visitorIt.frame = withoutStaffFields(e)
 	}
 	if e.Type == conversation.EventTyping {
 		var t conversation.TypingData
@@ -163,14 +163,29 @@ func (h *hub) mention(e *parley.Event) {
 	}
 }
 
-// withoutLabels is a conversation event's frame with the staff's labels
-// taken out, for the conversation's visitor.
-func withoutLabels(e *parley.Event) []byte {
+// staffOnlyFields are the parts of a conversation its visitor does not
+// see: the staff's labels and snooze.
+var staffOnlyFields = []string{"labels", "snoozed_until", "snoozed_at"}
+
+func staffFields(data []byte) bool {
+	for _, r := range gjson.GetManyBytes(data, staffOnlyFields...) {
+		if r.Exists() {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutStaffFields is a conversation event's frame with the staff's
+// fields taken out, for the conversation's visitor.
+func withoutStaffFields(e *parley.Event) []byte {
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(e.Data, &data); err != nil {
 		return nil
 	}
-	delete(data, "labels")
+	for _, f := range staffOnlyFields {
+		delete(data, f)
+	}
 	cp := *e
 	cp.Data = mustJSON(data)
 	return eventFrame(&cp)

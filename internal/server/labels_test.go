@@ -75,13 +75,19 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 		t.Fatalf("the inbox's conversation.labeled frame: %s", f.raw)
 	}
 
-	// The visitor: no label over REST, and their socket hears nothing of
-	// it — the close that follows is the next conversation frame they
-	// get, and it carries no labels either.
+	// Snoozed too, which is the staff's business as well.
+	if st := agent.do("PUT", "/api/v1/conversations/"+conv.ID+"/snooze", map[string]any{"until": time.Now().Add(time.Hour)}, nil); st != 200 {
+		t.Fatalf("snooze: status %d", st)
+	}
+	// The visitor: no label or snooze over REST, and their socket hears
+	// nothing of them — the close that follows is the next conversation
+	// frame they get, and it carries neither.
 	var seen map[string]any
 	v.do("GET", "/api/v1/conversations/"+conv.ID, nil, &seen)
-	if _, ok := seen["labels"]; ok {
-		t.Fatalf("the visitor reads the labels: %v", seen)
+	for _, f := range []string{"labels", "snoozed_until", "snoozed_at"} {
+		if _, ok := seen[f]; ok {
+			t.Fatalf("the visitor reads %s: %v", f, seen)
+		}
 	}
 	var mine struct{ Conversations []map[string]any }
 	v.do("GET", "/api/v1/conversations", nil, &mine)
@@ -141,7 +147,8 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 		t.Fatalf("closing with labels: status %d %+v", st, closed)
 	}
 	cf := visitor.next(func(f frame) bool { return f.Type == "conversation" })
-	if strings.Contains(string(cf.raw), "labels") || strings.Contains(string(cf.raw), "vip") || cf.Event != parley.EventConversationClosed {
+	if strings.Contains(string(cf.raw), "labels") || strings.Contains(string(cf.raw), "vip") || strings.Contains(string(cf.raw), "snoozed") ||
+		cf.Event != parley.EventConversationClosed {
 		t.Fatalf("the visitor's next conversation frame: %s", cf.raw)
 	}
 	// A visitor closes their own conversation without labels.
