@@ -157,6 +157,14 @@ type IdleConversation struct {
 	// is a system message ("" otherwise): auto-close knows by it that it
 	// has already asked the visitor whether they are still there.
 	LastSystemClientID string
+	// Its snooze, if an agent put it aside (see Conversation.Snoozed).
+	SnoozedUntil, SnoozedAt *time.Time
+}
+
+// Snoozed reports whether the conversation is put aside at now.
+func (ic IdleConversation) Snoozed(now time.Time) bool {
+	c := Conversation{UpdatedAt: ic.UpdatedAt, SnoozedUntil: ic.SnoozedUntil, SnoozedAt: ic.SnoozedAt}
+	return c.Snoozed(now)
 }
 
 // Receipt says a side of the conversation has had messages up to Seq

@@ -25,7 +25,8 @@ const idleBatch = 200
 // again from it, and the close comes WarnMinutes after it.
 //
 // A conversation whose last word is the visitor's never closes by itself,
-// nor does one in the queue: those wait on the brand. One that changes
+// nor does one in the queue: those wait on the brand; nor one an agent
+// snoozed, while it is snoozed. One that changes
 // between the look and the close (the visitor came back) stays open: the
 // close is conditional on its UpdatedAt.
 func CloseIdle(ctx context.Context, store parley.Store, now time.Time) (int, error) {
@@ -49,7 +50,7 @@ func CloseIdle(ctx context.Context, store parley.Store, now time.Time) (int, err
 			}
 			asked := map[string]bool{}
 			if warn > 0 && warn < rule.after {
-				if err := warnIdleIn(ctx, store, acc.ID, rule.state, now.Add(-(rule.after - warn)), ac.WarnMinutes, asked); err != nil {
+				if err := warnIdleIn(ctx, store, acc.ID, rule.state, now, now.Add(-(rule.after - warn)), ac.WarnMinutes, asked); err != nil {
 					return closed, err
 				}
 			}
@@ -76,7 +77,7 @@ func warned(ic parley.IdleConversation) bool {
 // untouched since before and not asked yet, whether they are still there,
 // and notes each in asked. It pages by UpdatedAt: each question moves its
 // conversation out of the next page.
-func warnIdleIn(ctx context.Context, store parley.Store, accountID string, state parley.ConversationState, before time.Time, minutes int, asked map[string]bool) error {
+func warnIdleIn(ctx context.Context, store parley.Store, accountID string, state parley.ConversationState, now, before time.Time, minutes int, asked map[string]bool) error {
 	text := fmt.Sprintf("Are you still there? This conversation will close in %d minutes if we don't hear from you.", minutes)
 	for {
 		idle, err := store.IdleConversations(ctx, accountID, state, before, idleBatch)
@@ -85,7 +86,7 @@ func warnIdleIn(ctx context.Context, store parley.Store, accountID string, state
 		}
 		n := 0
 		for _, ic := range idle {
-			if warned(ic) {
+			if warned(ic) || ic.Snoozed(now) {
 				continue
 			}
 			_, _, err := store.AppendMessage(ctx, &parley.Message{AccountID: accountID, ConversationID: ic.ID, SenderKind: parley.SenderSystem,
@@ -100,8 +101,11 @@ func warnIdleIn(ctx context.Context, store parley.Store, accountID string, state
 				return err
 			}
 		}
-		if n == 0 {
+		switch {
+		case len(idle) < idleBatch:
 			return nil
+		case n == 0: // a full page of asked or snoozed ones: look past it
+			before = idle[len(idle)-1].UpdatedAt
 		}
 	}
 }
@@ -125,6 +129,9 @@ func closeIdleIn(ctx context.Context, store parley.Store, accountID string, stat
 		for _, ic := range idle {
 			if warn > 0 && warn < after && (!warned(ic) || asked[ic.ID]) {
 				continue // not asked yet (warnIdleIn asks first), or only just
+			}
+			if ic.Snoozed(now) {
+				continue // an agent put it aside: it waits until then
 			}
 			_, err := store.CloseConversation(ctx, accountID, ic.ID, parley.ConversationClose{
 				Reason: parley.CloseInactive, ClosedBy: "system", IdleSince: ic.UpdatedAt})

@@ -264,3 +264,28 @@ func TestTheVisitorIsAskedBeforeTheClose(t *testing.T) {
 		t.Fatalf("a warning shorter than the only wait that is on: %v", err)
 	}
 }
+
+// TestASnoozedConversationWaitsForItsTime: an agent snoozed an assigned
+// conversation until two hours on; auto-close, set to an hour, leaves it
+// while it is snoozed and closes it once the snooze ran out.
+func TestASnoozedConversationWaitsForItsTime(t *testing.T) {
+	ctx := context.Background()
+	db := newStore(t)
+	w := world{t: t, db: db, account: map[string]string{}}
+	acc := w.newAccount(parley.AutoClose{AgentMinutes: 60})
+	snoozed := w.conv(acc, parley.StateAssigned, parley.SenderConsumer, parley.SenderAgent)
+	start := time.Now()
+	until := start.Add(2 * time.Hour)
+	if _, err := db.SnoozeConversation(ctx, acc.ID, snoozed, &until, "usr_x"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := conversation.CloseIdle(ctx, db, start.Add(61*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("while snoozed the sweep closed %d (%v)", n, err)
+	}
+	if c := w.find(snoozed); c.State != parley.StateAssigned {
+		t.Fatalf("the snoozed conversation is %s", c.State)
+	}
+	if n, err := conversation.CloseIdle(ctx, db, until.Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("after the snooze the sweep closed %d (%v), want 1", n, err)
+	}
+}

@@ -368,8 +368,8 @@ func (db *DB) SnoozeConversation(ctx context.Context, accountID, id string, unti
 		if err != nil {
 			return err
 		}
-		if c.State == parley.StateClosed {
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+		if until != nil && c.State != parley.StateAssigned {
+			return parley.Errorf(parley.ECONFLICT, "conversation %q is %s: only a conversation someone holds is snoozed (a queued one waits for the next agent)", id, c.State)
 		}
 		if until == nil {
 			c.SnoozedUntil, c.SnoozedAt = nil, nil
@@ -431,7 +431,8 @@ func (db *DB) SetPriority(ctx context.Context, accountID, id string, priority in
 func (db *DB) IdleConversations(ctx context.Context, accountID string, state parley.ConversationState, before time.Time, limit int) ([]parley.IdleConversation, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT c.id, c.updated_at,
 		  COALESCE((SELECT CASE WHEN m.sender_kind = 'system' THEN m.client_id ELSE '' END FROM messages m
-		      WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1), '')
+		      WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1), ''),
+		  c.snoozed_until, c.snoozed_at
 		FROM conversations c
 		WHERE c.account_id = ? AND c.state = ? AND c.updated_at < ?
 		  AND COALESCE((SELECT m.sender_kind FROM messages m WHERE m.conversation_id = c.id AND m.sender_kind <> 'system'
@@ -446,10 +447,12 @@ func (db *DB) IdleConversations(ctx context.Context, accountID string, state par
 	for rows.Next() {
 		var ic parley.IdleConversation
 		var updated int64
-		if err := rows.Scan(&ic.ID, &updated, &ic.LastSystemClientID); err != nil {
+		var snoozedUntil, snoozedAt sql.NullInt64
+		if err := rows.Scan(&ic.ID, &updated, &ic.LastSystemClientID, &snoozedUntil, &snoozedAt); err != nil {
 			return nil, err
 		}
 		ic.UpdatedAt = fromMicros(updated)
+		ic.SnoozedUntil, ic.SnoozedAt = fromNullMicros(snoozedUntil), fromNullMicros(snoozedAt)
 		out = append(out, ic)
 	}
 	return out, rows.Err()

@@ -136,6 +136,18 @@ func testSnooze(t *testing.T, open Opener) {
 	other := newFixture(t, s, "B")
 	later := f.another(t, s)
 	until := time.Now().Add(time.Hour)
+	// Only a conversation someone holds is snoozed.
+	_, err := s.SnoozeConversation(ctx, f.account.ID, f.conversation.ID, &until, "usr_1")
+	wantCode(t, err, parley.ECONFLICT)
+	u := &parley.User{AccountID: f.account.ID, Email: "agent@a.example", Name: "Agent", Role: parley.RoleAgent, MaxConcurrent: 5, Active: true}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{f.conversation.ID, later.ID} {
+		if _, err := s.ClaimConversation(ctx, f.account.ID, id, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c, err := s.SnoozeConversation(ctx, f.account.ID, f.conversation.ID, &until, "usr_1")
 	if err != nil || c.SnoozedUntil == nil || !c.Snoozed(time.Now()) {
 		t.Fatalf("snooze = %+v, %v", c, err)
