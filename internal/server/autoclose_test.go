@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,7 +214,10 @@ func TestTheVisitorEndsTheChat(t *testing.T) {
 	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Just browsing, thanks\r")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, endShown)
+	waitFor(t, endShown, func() string {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		return fmt.Sprintf("%d conversations; chat: %s", len(convs), evalIn[string](t, frame, `document.querySelector(".chat").innerText`))
+	})
 	evalIn[bool](t, frame, `(document.querySelector(".end").click(), true)`)
 	if label := evalIn[string](t, frame, `document.querySelector(".end").textContent`); label != "End this chat?" {
 		t.Fatalf("after one press the button says %q", label)
@@ -226,6 +230,14 @@ func TestTheVisitorEndsTheChat(t *testing.T) {
 			conv = convs[0]
 		}
 		return conv != nil
+	}, func() string {
+		convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{})
+		var states []string
+		for _, c := range convs {
+			states = append(states, string(c.State)+"/"+c.CloseReason)
+		}
+		return fmt.Sprintf("conversations %v; button %q hidden=%v", states, evalIn[string](t, frame, `document.querySelector(".end").textContent`),
+			evalIn[bool](t, frame, `document.querySelector(".end").hidden`))
 	})
 	if conv.CloseReason != "ended_by_visitor" || conv.ClosedBy != conv.ConsumerID {
 		t.Fatalf("closed %q by %q", conv.CloseReason, conv.ClosedBy)

@@ -75,13 +75,15 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 		t.Fatalf("the inbox's conversation.labeled frame: %s", f.raw)
 	}
 
-	// Snoozed too, which is the staff's business as well.
+	// Snoozed too (once the agent holds it), which is the staff's
+	// business as well.
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: status %d", st)
+	}
 	if st := agent.do("PUT", "/api/v1/conversations/"+conv.ID+"/snooze", map[string]any{"until": time.Now().Add(time.Hour)}, nil); st != 200 {
 		t.Fatalf("snooze: status %d", st)
 	}
-	// The visitor: no label or snooze over REST, and their socket hears
-	// nothing of them — the close that follows is the next conversation
-	// frame they get, and it carries neither.
+	// The visitor: no label or snooze over REST.
 	var seen map[string]any
 	v.do("GET", "/api/v1/conversations/"+conv.ID, nil, &seen)
 	for _, f := range []string{"labels", "snoozed_until", "snoozed_at"} {
@@ -146,10 +148,14 @@ func TestAgentsLabelConversationsAndVisitorsNeverSeeIt(t *testing.T) {
 		closed.State != parley.StateClosed || !slices.Equal(closed.Labels, []string{"bug"}) {
 		t.Fatalf("closing with labels: status %d %+v", st, closed)
 	}
-	cf := visitor.next(func(f frame) bool { return f.Type == "conversation" })
-	if strings.Contains(string(cf.raw), "labels") || strings.Contains(string(cf.raw), "vip") || strings.Contains(string(cf.raw), "snoozed") ||
-		cf.Event != parley.EventConversationClosed {
-		t.Fatalf("the visitor's next conversation frame: %s", cf.raw)
+	// The visitor heard the agent take it and the close — nothing of the
+	// labelling or the snooze, and no labels or snooze in what they heard.
+	for _, want := range []string{parley.EventConversationAssigned, parley.EventConversationClosed} {
+		cf := visitor.next(func(f frame) bool { return f.Type == "conversation" })
+		if strings.Contains(string(cf.raw), "labels") || strings.Contains(string(cf.raw), "vip") || strings.Contains(string(cf.raw), "snoozed") ||
+			cf.Event != want {
+			t.Fatalf("the visitor's conversation frame, want %s: %s", want, cf.raw)
+		}
 	}
 	// A visitor closes their own conversation without labels.
 	other := v.open(t)

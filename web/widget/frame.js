@@ -250,11 +250,12 @@ function onFrame(f) {
 
 // The visitor may end the conversation (LivePerson's "End conversation"):
 // a first press asks, a second within 5 s ends it; the close arrives as
-// any close does, with the rating after it.
+// any close does, with the rating after it. Not while a message is on its
+// way: refused by the closed conversation, it would open a new one.
 let endAsked = 0;
 function showEnd() {
   const b = $(".end");
-  b.hidden = !conversationId || !authed;
+  b.hidden = !conversationId || !authed || outbox.length > 0;
   if (!endAsked) b.textContent = t("endChat");
 }
 async function endChat() {
