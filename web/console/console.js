@@ -240,7 +240,8 @@ const filters = {
   queued: "state=queued&order=queue", // the longest waiting first, however many wait
   mine: () => "state=assigned&snoozed=hide&assignee_id=" + encodeURIComponent(me.id),
   open: "state=assigned&snoozed=hide",
-  snoozed: "state=assigned&snoozed=only",
+  // An agent's own snoozed conversations; supervisors and admins see all.
+  snoozed: () => "state=assigned&snoozed=only" + (me.role === "agent" ? "&assignee_id=" + encodeURIComponent(me.id) : ""),
   bot: "state=bot",
   closed: "state=closed",
   mentions: "mentioned=me",
