@@ -66,6 +66,30 @@ var EventTypes = []string{
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired,
 }
 
+// ValidEventType reports whether t names events: a known type, or a
+// pattern "prefix.*" that covers at least one ("conversation.*").
+func ValidEventType(t string) bool {
+	return len(ExpandEventTypes([]string{t})) > 0
+}
+
+// ExpandEventTypes turns types, some of them patterns ("bot.*": every type
+// that starts "bot."), into the types they name, each once, in the order
+// of EventTypes. Patterns are expanded when events are read, so a webhook
+// on "conversation.*" also gets the conversation events of later versions.
+func ExpandEventTypes(types []string) []string {
+	var out []string
+	for _, known := range EventTypes {
+		for _, t := range types {
+			prefix, pattern := strings.CutSuffix(t, "*")
+			if known == t || (pattern && strings.HasSuffix(prefix, ".") && strings.HasPrefix(known, prefix)) {
+				out = append(out, known)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Event is an append-only record of a state change. Seq is the account's
 // cursor: it grows by one with every event of that account, with no gaps.
 // Data is the changed thing as JSON (a message, a conversation, ...).

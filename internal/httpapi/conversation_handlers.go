@@ -408,28 +408,19 @@ func (a *API) handleListEvents(w http.ResponseWriter, r *http.Request, p parley.
 	return nil
 }
 
-// eventTypes parses a comma-separated list of event types.
+// eventTypes parses a comma-separated list of event types and patterns
+// ("conversation.*") into the types they name.
 func eventTypes(list string) ([]string, error) {
 	if list == "" {
 		return nil, nil
 	}
-	var out []string
-	for _, t := range strings.Split(list, ",") {
-		if !knownEventType(t) {
-			return nil, parley.Errorf(parley.EINVALID, "unknown event type %q", t)
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-func knownEventType(t string) bool {
-	for _, k := range parley.EventTypes {
-		if k == t {
-			return true
+	types := strings.Split(list, ",")
+	for _, t := range types {
+		if !parley.ValidEventType(t) {
+			return nil, parley.Errorf(parley.EINVALID, "unknown event type %q (a type, or a pattern like conversation.*)", t)
 		}
 	}
-	return false
+	return parley.ExpandEventTypes(types), nil
 }
 
 type profileRequest struct {

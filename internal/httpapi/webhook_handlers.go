@@ -29,8 +29,8 @@ func (a *API) checkWebhook(in *webhookRequest) error {
 	}
 	if in.Types != nil {
 		for _, t := range *in.Types {
-			if !knownEventType(t) {
-				return parley.Errorf(parley.EINVALID, "unknown event type %q", t)
+			if !parley.ValidEventType(t) {
+				return parley.Errorf(parley.EINVALID, "unknown event type %q (a type, or a pattern like conversation.*)", t)
 			}
 		}
 	}

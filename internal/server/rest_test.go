@@ -458,6 +458,17 @@ func TestConversationPagingAndEvents(t *testing.T) {
 	if len(events.Events) != 6 {
 		t.Fatalf("%d events, want 5 opened + 1 closed", len(events.Events))
 	}
+	// A pattern names every type under it.
+	var conv struct{ Events []parley.Event }
+	api.do("GET", "/api/v1/events?types=conversation.*", nil, &conv)
+	if len(conv.Events) < 6 {
+		t.Fatalf("conversation.*: %d events, want at least the 6 above", len(conv.Events))
+	}
+	for _, e := range conv.Events {
+		if !strings.HasPrefix(e.Type, "conversation.") {
+			t.Fatalf("conversation.* returned a %s event", e.Type)
+		}
+	}
 	api.do("GET", "/api/v1/events?after="+events.NextCursor, nil, &events)
 	if len(events.Events) != 0 {
 		t.Fatalf("events after the last cursor: %d", len(events.Events))
@@ -492,8 +503,10 @@ func TestConversationPagingAndEvents(t *testing.T) {
 			t.Fatalf("cursor %q: %d %s", cursor, st, raw)
 		}
 	}
-	if st, raw := api.raw("GET", "/api/v1/events?types=made.up", nil); st != 400 || errorCode(raw) != parley.EINVALID {
-		t.Fatalf("unknown event type: %d %s", st, raw)
+	for _, bad := range []string{"made.up", "made.*", "*"} {
+		if st, raw := api.raw("GET", "/api/v1/events?types="+bad, nil); st != 400 || errorCode(raw) != parley.EINVALID {
+			t.Fatalf("unknown event type %q: %d %s", bad, st, raw)
+		}
 	}
 }
 

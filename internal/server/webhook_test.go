@@ -278,3 +278,35 @@ func TestWebhooksNeverReachPrivateAddresses(t *testing.T) {
 		t.Fatalf("the private address was called %d times", n)
 	}
 }
+
+// TestAWebhookOnAPatternGetsEveryTypeUnderIt: a webhook on
+// "conversation.*" is sent the conversation's events and not its messages.
+func TestAWebhookOnAPatternGetsEveryTypeUnderIt(t *testing.T) {
+	ts := startServer(t, t.TempDir(), fastWebhooks)
+	b := seedBrand(t, ts, "Acme")
+	rc, srv := newReceiver(t)
+	rc.mode.Store("up")
+	admin := ts.withKey(t, b.apiKey)
+	var hook parley.Webhook
+	if st := admin.do("POST", "/api/v1/webhooks", map[string]any{"url": srv.URL, "types": []string{"conversation.*"}}, &hook); st != 201 {
+		t.Fatalf("create: %d", st)
+	}
+	rc.secret.Store(hook.Secret)
+	v := ts.newVisitor(t, b.account.ID)
+	c := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]any{"text": "hello"}, nil)
+	v.do("POST", "/api/v1/conversations/"+c.ID+"/close", nil, nil)
+	types := func() string {
+		var out []string
+		for _, d := range deliveries(t, admin, hook.ID) {
+			if d.State == parley.DeliveryDelivered {
+				out = append(out, d.EventType)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	waitFor(t, func() bool { return strings.Contains(types(), "conversation.closed") }, types)
+	if got := types(); strings.Contains(got, "message.") || !strings.Contains(got, "conversation.opened") {
+		t.Fatalf("delivered %s", got)
+	}
+}

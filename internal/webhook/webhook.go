@@ -149,7 +149,7 @@ func (s *Service) dispatch(ctx context.Context) error {
 	for _, w := range hooks {
 		active[w.ID] = w
 		for {
-			events, err := s.store.ListEvents(ctx, w.AccountID, parley.EventFilter{After: w.Cursor, Types: w.Types, Limit: s.opt.Batch})
+			events, err := s.store.ListEvents(ctx, w.AccountID, parley.EventFilter{After: w.Cursor, Types: parley.ExpandEventTypes(w.Types), Limit: s.opt.Batch})
 			if err != nil {
 				return err
 			}
