@@ -74,6 +74,7 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/api/v1/account-settings", agents, a.handleGetAccountSettings},
 		{"PUT", "/api/v1/account-settings", admins, a.handlePutAccountSettings},
+		{"PATCH", "/api/v1/account-settings", admins, a.handlePatchAccountSettings},
 		{"GET", "/api/v1/widget-settings", agents, a.handleGetWidgetSettings},
 		{"PUT", "/api/v1/widget-settings", admins, a.handlePutWidgetSettings},
 		{"GET", "/api/v1/widget/tamper-report", supervisors, a.handleTamperReport},

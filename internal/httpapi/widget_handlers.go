@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -278,11 +279,39 @@ func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p
 	return nil
 }
 
+// handlePutAccountSettings replaces the routing and hours settings:
+// auto_assign, queue_notice_seconds and business_hours always (absent is
+// off, the default, always open); the newer fields only when present.
 func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	var req accountSettings
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
+	return a.saveAccountSettings(w, r, p, req, func(string) bool { return true })
+}
+
+// handlePatchAccountSettings changes only the settings the body names:
+// each console form saves its own fields, and two admins saving
+// different forms at once keep both.
+func (a *API) handlePatchAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var fields map[string]json.RawMessage
+	if err := decode(r, a.maxBody, &fields); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(fields)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var req accountSettings
+	if err := dec.Decode(&req); err != nil {
+		return jsonError(err, a.maxBody)
+	}
+	return a.saveAccountSettings(w, r, p, req, func(name string) bool { _, ok := fields[name]; return ok })
+}
+
+// saveAccountSettings checks req and writes it; given says which of
+// auto_assign, queue_notice_seconds and business_hours to write (the
+// other fields are written when present).
+func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal, req accountSettings, given func(string) bool) error {
 	if req.QueueNoticeSeconds != nil && (*req.QueueNoticeSeconds < 0 || *req.QueueNoticeSeconds > 86400) {
 		return parley.Errorf(parley.EINVALID, "queue_notice_seconds must be from 0 (off) to 86400")
 	}
@@ -313,7 +342,15 @@ func (a *API) handlePutAccountSettings(w http.ResponseWriter, r *http.Request, p
 		return parley.Errorf(parley.EINVALID, "response_target_seconds must be from 0 (no target) to 86400")
 	}
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
-		acc.Settings.AutoAssign, acc.Settings.QueueNoticeSeconds, acc.Settings.BusinessHours = req.AutoAssign, req.QueueNoticeSeconds, req.BusinessHours
+		if given("auto_assign") {
+			acc.Settings.AutoAssign = req.AutoAssign
+		}
+		if given("queue_notice_seconds") {
+			acc.Settings.QueueNoticeSeconds = req.QueueNoticeSeconds
+		}
+		if given("business_hours") {
+			acc.Settings.BusinessHours = req.BusinessHours
+		}
 		if req.RetentionDays != nil {
 			acc.Settings.RetentionDays = *req.RetentionDays
 		}

@@ -230,3 +230,42 @@ func TestAdminDefinesLabelsAndAnAgentLabelsInTheConsole(t *testing.T) {
 		return c.State == parley.StateClosed && c.CloseReason == "resolved" && slices.Equal(c.Labels, []string{"refund"})
 	})
 }
+
+// TestPatchChangesOnlyTheSettingsItNames: PATCH /account-settings writes
+// the fields in its body and leaves the rest — where PUT turns auto-assign
+// off and opens the hours when they are absent; an unknown field is
+// refused and changes nothing.
+func TestPatchChangesOnlyTheSettingsItNames(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, brand.admin)
+	hours := map[string]any{"time_zone": "Europe/Paris", "days": map[string]any{"mon": [][]string{{"09:00", "17:00"}}}}
+	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"auto_assign": true, "queue_notice_seconds": 90, "business_hours": hours}, nil); st != 200 {
+		t.Fatalf("put: status %d", st)
+	}
+	check := func(when string, autoAssign bool, notice int, hoursSet bool, labels int) {
+		t.Helper()
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		s := acc.Settings
+		if s.AutoAssign != autoAssign || (s.QueueNoticeSeconds == nil) != (notice < 0) || (notice >= 0 && *s.QueueNoticeSeconds != notice) ||
+			(s.BusinessHours != nil) != hoursSet || len(s.Labels) != labels {
+			t.Fatalf("%s: %+v", when, s)
+		}
+	}
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]string{{"name": "vip"}}}, nil); st != 200 {
+		t.Fatalf("patch: status %d", st)
+	}
+	check("after PATCH labels", true, 90, true, 1)
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]string{}, "colour": "red"}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("an unknown field: status %d %s", st, raw)
+	}
+	check("after a refused PATCH", true, 90, true, 1)
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"queue_notice_seconds": nil}, nil); st != 200 {
+		t.Fatalf("patch notice: status %d", st)
+	}
+	check("after PATCH queue_notice_seconds null", true, -1, true, 1)
+	if st := admin.do("PUT", "/api/v1/account-settings", map[string]any{"queue_notice_seconds": 30}, nil); st != 200 {
+		t.Fatalf("put: status %d", st)
+	}
+	check("after a PUT without auto_assign and hours", false, 30, false, 1)
+}

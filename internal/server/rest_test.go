@@ -108,6 +108,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/supervisor/overview":             {"/api/v1/supervisor/overview", nil, 200},
 		"GET /api/v1/account-settings":                {"/api/v1/account-settings", nil, 200},
 		"PUT /api/v1/account-settings":                {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
+		"PATCH /api/v1/account-settings":              {"/api/v1/account-settings", map[string]any{"response_target_seconds": 60}, 200},
 		"GET /api/v1/attachments/{id}":                {"/api/v1/attachments/" + bAttachment, nil, 404},
 		"GET /api/v1/bot":                             {"/api/v1/bot", nil, 200},
 		"PUT /api/v1/bot":                             {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
@@ -241,6 +242,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot unblock themself", v1.client, "POST", "/api/v1/consumers/" + v1.consumer.ID + "/unblock", nil, 403},
 		{"agent cannot edit canned responses", agent, "PUT", "/api/v1/canned-responses/can_missing0000000000000000", map[string]any{"shortcut": "x", "text": "y"}, 403},
 		{"consumer cannot read another consumer's transcript", v2.client, "GET", "/api/v1/conversations/" + conv1.ID + "/transcript", nil, 404},
+		{"agent cannot change the settings", agent, "PATCH", "/api/v1/account-settings", map[string]any{"auto_assign": true}, 403},
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},

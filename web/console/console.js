@@ -798,9 +798,8 @@ $(".masking").addEventListener("submit", (e) => {
     replacement: tr.querySelector("[name=replacement]").value,
   }));
   adminDo(async () => {
-    // The other settings as they are now (PUT replaces routing and hours).
-    const current = await api("GET", "/account-settings");
-    await api("PUT", "/account-settings", { ...current, masking: { cards: e.target.cards.checked, rules } });
+    // PATCH: only the masking; the other settings stay as they are.
+    await api("PATCH", "/account-settings", { masking: { cards: e.target.cards.checked, rules } });
     maskingDirty = false; // saved: show what the server kept
   });
 });
@@ -852,8 +851,7 @@ $(".labels-form").addEventListener("submit", (e) => {
     description: tr.querySelector("[name=description]").value.trim(),
   }));
   adminDo(async () => {
-    const current = await api("GET", "/account-settings");
-    await api("PUT", "/account-settings", { ...current, labels, labels_required: e.target.required.checked });
+    await api("PATCH", "/account-settings", { labels, labels_required: e.target.required.checked });
     labelsDirty = false;
     await loadSettings();
   });
