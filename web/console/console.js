@@ -1184,10 +1184,13 @@ $(".reply").addEventListener("submit", (e) => {
   $(".reply-error").textContent = "";
 });
 
-// mentionsIn finds the colleagues a note names as "@Full Name".
+// mentionsIn finds the colleagues a note names as "@Full Name": after a
+// space or at the start (not an email address's "@"), and not the start
+// of a longer word.
 function mentionsIn(note) {
-  const lower = note.toLowerCase();
-  return [...names].filter(([id, name]) => id !== me.id && lower.includes("@" + name.toLowerCase())).map(([id]) => id);
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return [...names].filter(([id, name]) => id !== me.id && name.trim() &&
+    new RegExp("(^|\\s)@" + escape(name.trim()) + "(?![\\p{L}\\p{N}])", "iu").test(note)).map(([id]) => id);
 }
 
 async function act(fn) {
