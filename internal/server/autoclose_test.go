@@ -247,4 +247,13 @@ func TestTheVisitorEndsTheChat(t *testing.T) {
 	}
 	waitFor(t, func() bool { return !endShown() })
 	b.shot("ended")
+	// The visitor keeps a copy: the button fetches their transcript (the
+	// download itself is caught where the page hands it to the browser).
+	if label := evalIn[string](t, frame, `document.querySelector(".transcript").textContent`); label != "Download the conversation" {
+		t.Fatalf("the transcript button says %q", label)
+	}
+	evalIn[bool](t, frame, `(() => { window.__saved = ""; URL.createObjectURL = (b) => { b.text().then((s) => (window.__saved = s)); return "blob:x"; };
+		HTMLAnchorElement.prototype.click = function () {}; document.querySelector(".transcript").click(); return true })()`)
+	saved := func() string { return evalIn[string](t, frame, `window.__saved`) }
+	waitFor(t, func() bool { return strings.Contains(saved(), "Visitor: Just browsing, thanks") }, saved)
 }

@@ -383,6 +383,22 @@ function onClosed(id, reason) {
     row.append(btn);
   }
   b.append(row);
+  // A copy of the conversation to keep (the visitor's own, without the
+  // brand's notes).
+  const save = document.createElement("button");
+  save.type = "button";
+  save.className = "link transcript";
+  save.textContent = t("transcript");
+  save.addEventListener("click", async () => {
+    const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/transcript", { headers: { Authorization: "Bearer " + token } });
+    if (!res.ok) return;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(await res.blob());
+    a.download = "conversation-" + id + ".txt";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+  b.append(save);
 }
 
 function rate(id, score, comment) {

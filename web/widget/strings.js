@@ -21,6 +21,7 @@ export const strings = {
     blocked: "This chat is not available.",
     csatMore: "Anything you'd like to add? (optional)",
     endChat: "End chat", endChatConfirm: "End this chat?",
+    transcript: "Download the conversation",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -42,6 +43,7 @@ export const strings = {
     blocked: "Este chat no está disponible.",
     csatMore: "¿Algo que quieras añadir? (opcional)",
     endChat: "Terminar chat", endChatConfirm: "¿Terminar este chat?",
+    transcript: "Descargar la conversación",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -63,6 +65,7 @@ export const strings = {
     blocked: "Ce chat n'est pas disponible.",
     csatMore: "Quelque chose à ajouter ? (facultatif)",
     endChat: "Terminer", endChatConfirm: "Terminer ce chat ?",
+    transcript: "Télécharger la conversation",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -84,6 +87,7 @@ export const strings = {
     blocked: "Dieser Chat ist nicht verfügbar.",
     csatMore: "Möchten Sie etwas hinzufügen? (optional)",
     endChat: "Chat beenden", endChatConfirm: "Diesen Chat beenden?",
+    transcript: "Unterhaltung herunterladen",
   },
 };
 
