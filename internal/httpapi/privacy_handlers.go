@@ -13,7 +13,10 @@ import (
 // supervisor or admin changes, and every export of personal data.
 func audited(rt Route) bool {
 	staffOnly := rt.access.minRole == parley.RoleSupervisor || rt.access.minRole == parley.RoleAdmin
-	return staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))
+	// Blocking a visitor is an agent's call, and one an admin may need to
+	// review: it is audited too.
+	moderation := strings.HasSuffix(rt.Path, "/block") || strings.HasSuffix(rt.Path, "/unblock")
+	return (staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))) || moderation
 }
 
 // StatusRecorder remembers the status a handler wrote (200 when it wrote

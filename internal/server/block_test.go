@@ -70,6 +70,18 @@ func TestABlockedVisitorIsShutOut(t *testing.T) {
 	if c := v.open(t); c.State == parley.StateClosed {
 		t.Fatal("the unblocked visitor's new conversation is closed")
 	}
+	// Both are in the audit log, with the agent who did them.
+	var audit struct{ Entries []parley.AuditEntry }
+	ts.login(t, brand.admin).do("GET", "/api/v1/audit-log", nil, &audit)
+	var seen []string
+	for _, e := range audit.Entries {
+		if e.ActorID == brand.agent.ID {
+			seen = append(seen, e.Action)
+		}
+	}
+	if got := strings.Join(seen, "|"); !strings.Contains(got, "POST /api/v1/consumers/{id}/block") || !strings.Contains(got, "POST /api/v1/consumers/{id}/unblock") {
+		t.Fatalf("the agent's audited actions: %v", seen)
+	}
 }
 
 // TestAnAgentBlocksAVisitorFromTheConsole: in Chromium, the agent blocks
