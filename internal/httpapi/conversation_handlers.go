@@ -513,24 +513,18 @@ func (a *API) handleBlockConsumer(w http.ResponseWriter, r *http.Request, p parl
 	if err != nil {
 		return err
 	}
-	for after := ""; ; {
-		page, err := a.store.ListConversations(r.Context(), p.AccountID, parley.ConversationFilter{ConsumerID: c.ID, After: after, Limit: 200})
-		if err != nil {
-			return err
+	err = a.eachConversation(r.Context(), p.AccountID, parley.ConversationFilter{ConsumerID: c.ID}, func(conv *parley.Conversation) error {
+		if conv.State == parley.StateClosed {
+			return nil
 		}
-		for _, conv := range page {
-			if conv.State == parley.StateClosed {
-				continue
-			}
-			_, err := a.store.CloseConversation(r.Context(), p.AccountID, conv.ID, parley.ConversationClose{Reason: parley.CloseBlocked, ClosedBy: p.ID})
-			if err != nil && parley.ErrorCode(err) != parley.ECONFLICT { // closed meanwhile: as good
-				return err
-			}
+		_, err := a.store.CloseConversation(r.Context(), p.AccountID, conv.ID, parley.ConversationClose{Reason: parley.CloseBlocked, ClosedBy: p.ID})
+		if parley.ErrorCode(err) == parley.ECONFLICT { // closed meanwhile: as good
+			return nil
 		}
-		if len(page) < 200 {
-			break
-		}
-		after = page[len(page)-1].ID
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil
@@ -559,17 +553,11 @@ func (a *API) handleTranscript(w http.ResponseWriter, r *http.Request, p parley.
 	if withNotes && !p.IsStaff() {
 		return parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
 	}
-	var msgs []*parley.Message
-	for seq := int64(0); ; {
-		page, err := a.conv.Messages(ctx, p, c.ID, seq, 1000)
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, page...)
-		if len(page) < 1000 {
-			break
-		}
-		seq = page[len(page)-1].Seq
+	msgs, err := allMessages(func(after int64, limit int) ([]*parley.Message, error) {
+		return a.conv.Messages(ctx, p, c.ID, after, limit)
+	})
+	if err != nil {
+		return err
 	}
 	var notes []*parley.Note
 	if withNotes {

@@ -114,33 +114,22 @@ func (a *API) handleExportConsumer(w http.ResponseWriter, r *http.Request, p par
 		return err
 	}
 	out := consumerExport{Consumer: c, Conversations: []conversationExport{}}
-	for after := ""; ; {
-		page, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{ConsumerID: c.ID, After: after, Limit: 200})
-		if err != nil {
+	err = a.eachConversation(ctx, p.AccountID, parley.ConversationFilter{ConsumerID: c.ID}, func(conv *parley.Conversation) error {
+		ce := conversationExport{Conversation: conv}
+		var err error
+		if ce.Messages, err = allMessages(func(after int64, limit int) ([]*parley.Message, error) {
+			return a.store.ListMessages(ctx, p.AccountID, conv.ID, after, limit)
+		}); err != nil {
 			return err
 		}
-		for _, conv := range page {
-			ce := conversationExport{Conversation: conv, Messages: []*parley.Message{}}
-			for seq := int64(0); ; {
-				msgs, err := a.store.ListMessages(ctx, p.AccountID, conv.ID, seq, 1000)
-				if err != nil {
-					return err
-				}
-				ce.Messages = append(ce.Messages, msgs...)
-				if len(msgs) < 1000 {
-					break
-				}
-				seq = msgs[len(msgs)-1].Seq
-			}
-			if ce.Notes, err = a.store.ListNotes(ctx, p.AccountID, conv.ID); err != nil {
-				return err
-			}
-			out.Conversations = append(out.Conversations, ce)
+		if ce.Notes, err = a.store.ListNotes(ctx, p.AccountID, conv.ID); err != nil {
+			return err
 		}
-		if len(page) < 200 {
-			break
-		}
-		after = page[len(page)-1].ID
+		out.Conversations = append(out.Conversations, ce)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="consumer-`+c.ID+`.json"`)
 	writeJSON(w, http.StatusOK, out)

@@ -310,33 +310,26 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	now := time.Now()
 	load := map[string]int{}
 	for _, state := range []parley.ConversationState{parley.StateQueued, parley.StateAssigned} {
-		after := ""
-		for {
-			page, err := a.store.ListConversations(ctx, p.AccountID, parley.ConversationFilter{State: state, After: after, Limit: 200})
-			if err != nil {
-				return err
+		err := a.eachConversation(ctx, p.AccountID, parley.ConversationFilter{State: state}, func(c *parley.Conversation) error {
+			if state == parley.StateAssigned {
+				load[c.AssigneeID]++
+				return nil
 			}
-			for _, c := range page {
-				if state == parley.StateAssigned {
-					load[c.AssigneeID]++
-					continue
-				}
-				q := queues[c.Skill]
-				if q == nil {
-					q = &QueueStat{SkillID: c.Skill, SkillName: names[c.Skill]}
-					queues[c.Skill] = q
-				}
-				q.Depth++
-				if c.QueuedAt != nil {
-					if wait := int64(now.Sub(*c.QueuedAt).Seconds()); wait > q.LongestWaitSeconds {
-						q.LongestWaitSeconds = wait
-					}
+			q := queues[c.Skill]
+			if q == nil {
+				q = &QueueStat{SkillID: c.Skill, SkillName: names[c.Skill]}
+				queues[c.Skill] = q
+			}
+			q.Depth++
+			if c.QueuedAt != nil {
+				if wait := int64(now.Sub(*c.QueuedAt).Seconds()); wait > q.LongestWaitSeconds {
+					q.LongestWaitSeconds = wait
 				}
 			}
-			if len(page) < 200 {
-				break
-			}
-			after = page[len(page)-1].ID
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	users, err := a.store.ListUsers(ctx, p.AccountID)
