@@ -252,16 +252,27 @@ func (r Role) rank() int {
 
 // User is a person who works for a brand: an agent, supervisor or admin.
 type User struct {
-	ID            string    `json:"id"`
-	AccountID     string    `json:"account_id"`
-	Email         string    `json:"email"`
-	Name          string    `json:"name"`
-	Role          Role      `json:"role"`
-	Skills        []string  `json:"skills"` // skill IDs
-	MaxConcurrent int       `json:"max_concurrent"`
-	Active        bool      `json:"active"`
-	PasswordHash  string    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string   `json:"id"`
+	AccountID     string   `json:"account_id"`
+	Email         string   `json:"email"`
+	Name          string   `json:"name"`
+	Role          Role     `json:"role"`
+	Skills        []string `json:"skills"` // skill IDs
+	MaxConcurrent int      `json:"max_concurrent"`
+	Active        bool     `json:"active"`
+	// TwoFactor: every login also asks for a code from the user's
+	// authenticator app (TOTP, RFC 6238) or one of their recovery codes.
+	TwoFactor    bool      `json:"two_factor"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+	// The two-factor secrets, never in JSON (events, API answers): the
+	// TOTP seed in base32; the seed being set up until a code confirms
+	// it; the last time step a code was accepted for, so no code is
+	// accepted twice; and SHA-256 hashes (hex) of the unused recovery codes.
+	TOTPSecret    string   `json:"-"`
+	TOTPPending   string   `json:"-"`
+	TOTPLastStep  int64    `json:"-"`
+	RecoveryCodes []string `json:"-"`
 }
 
 // Skill is a label that routes conversations to the agents who have it

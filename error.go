@@ -8,16 +8,17 @@ import (
 // Error codes shared by every layer. Delivery layers (REST, WebSocket) map
 // them to HTTP statuses and protocol errors in one place each.
 const (
-	EINVALID      = "invalid"            // the input is malformed or breaks a rule
-	ENOTFOUND     = "not_found"          // no such thing in this account
-	ECONFLICT     = "conflict"           // the thing exists or its state forbids the change
-	EUNAUTHORIZED = "unauthorized"       // no credentials, or wrong ones
-	EFORBIDDEN    = "forbidden"          // valid credentials, insufficient role
-	ETOOLARGE     = "too_large"          // over a configured size limit
-	ERATELIMITED  = "rate_limited"       // over a configured rate limit
-	EUNAVAILABLE  = "unavailable"        // shutting down or a dependency is down
-	EINTERNAL     = "internal"           // a bug or an unexpected failure
-	EMETHOD       = "method_not_allowed" // the path exists, not with this method
+	EINVALID      = "invalid"             // the input is malformed or breaks a rule
+	ENOTFOUND     = "not_found"           // no such thing in this account
+	ECONFLICT     = "conflict"            // the thing exists or its state forbids the change
+	EUNAUTHORIZED = "unauthorized"        // no credentials, or wrong ones
+	EFORBIDDEN    = "forbidden"           // valid credentials, insufficient role
+	ETOOLARGE     = "too_large"           // over a configured size limit
+	ERATELIMITED  = "rate_limited"        // over a configured rate limit
+	EUNAVAILABLE  = "unavailable"         // shutting down or a dependency is down
+	EINTERNAL     = "internal"            // a bug or an unexpected failure
+	EMETHOD       = "method_not_allowed"  // the path exists, not with this method
+	ETWOFACTOR    = "two_factor_required" // the password was right; the login needs a second factor too
 )
 
 // Error is a domain error with a machine-readable code and a message meant

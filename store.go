@@ -39,6 +39,16 @@ type Store interface {
 	// Users and skills.
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
+	// ChangeUser reads the user, lets change edit it and writes it back in
+	// one transaction, so two changes at once (two admins, a login spending
+	// a one-time code) each see the other's; an error from change writes
+	// nothing and is returned. It writes user.updated when what the event
+	// shows changed (not for a spent code). When the password or the
+	// two-factor secret changed, or the user is not active, the user's
+	// sessions end in the same transaction, all
+	// but keep (a session's token hash; nil keeps none); the ended
+	// sessions' token hashes are returned, to close their sockets.
+	ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*User) error) (*User, [][]byte, error)
 	FindUser(ctx context.Context, accountID, id string) (*User, error)
 	// FindUserByEmail looks a user up across accounts, for login: emails are
 	// unique in an installation.

@@ -51,10 +51,13 @@ func New(store parley.Store, secret []byte) (*Authenticator, error) {
 
 var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is incorrect")
 
-// Login checks email and password and starts a session. It returns the raw
-// session token (for the cookie) and the session. Every failure gives the
-// same error, in about the same time.
-func (a *Authenticator) Login(ctx context.Context, email, password string) (token string, s *parley.Session, u *parley.User, err error) {
+// Login checks email and password — and, for a user with two-factor
+// authentication on, code: a TOTP code or a recovery code, each accepted
+// once — and starts a session. It returns the raw session token (for the
+// cookie) and the session. A wrong email or password gives the same error,
+// in about the same time, whichever was wrong; only then is a missing code
+// (ETWOFACTOR) or a wrong one told apart.
+func (a *Authenticator) Login(ctx context.Context, email, password, code string) (token string, s *parley.Session, u *parley.User, err error) {
 	u, err = a.store.FindUserByEmail(ctx, email)
 	if err != nil {
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
@@ -65,6 +68,11 @@ func (a *Authenticator) Login(ctx context.Context, email, password string) (toke
 	}
 	if !CheckPassword(u.PasswordHash, password) || !u.Active {
 		return "", nil, nil, errBadLogin
+	}
+	if u.TwoFactor {
+		if err := a.secondFactor(ctx, u, code); err != nil {
+			return "", nil, nil, err
+		}
 	}
 	token = randomToken()
 	s = &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -27,6 +30,18 @@ var DefaultPasswordParams = PasswordParams{Memory: 19 * 1024, Time: 2, Threads: 
 
 // MinPasswordLength is the shortest password accepted for a new user.
 const MinPasswordLength = 8
+
+// CheckNewPassword says what is wrong with a password chosen for an
+// account, if anything.
+func CheckNewPassword(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < MinPasswordLength {
+		return parley.Errorf(parley.EINVALID, "password must have at least %d characters", MinPasswordLength)
+	}
+	if len(pw) > 1024 {
+		return parley.Errorf(parley.EINVALID, "password has %d bytes; the limit is 1024", len(pw))
+	}
+	return nil
+}
 
 // HashPassword returns an argon2id hash in the PHC string format.
 func HashPassword(password string, p PasswordParams) (string, error) {

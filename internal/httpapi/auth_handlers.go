@@ -12,6 +12,9 @@ import (
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Code is the second factor, for users who turned it on: six digits
+	// from their authenticator app, or one of their recovery codes.
+	Code string `json:"code"`
 }
 
 type loginResponse struct {
@@ -27,7 +30,7 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if req.Email == "" || req.Password == "" {
 		return parley.Errorf(parley.EINVALID, "email and password are required")
 	}
-	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password)
+	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code)
 	if err != nil {
 		return err
 	}
@@ -59,10 +62,20 @@ type meResponse struct {
 	ID        string               `json:"id"`
 	Role      parley.Role          `json:"role,omitempty"`
 	Name      string               `json:"name,omitempty"`
+	// Email and TwoFactor: a console user's own, for their profile.
+	Email     string `json:"email,omitempty"`
+	TwoFactor *bool  `json:"two_factor,omitempty"`
 }
 
 func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	me := meResponse{AccountID: p.AccountID, Kind: p.Kind, ID: p.ID, Role: p.Role, Name: p.Name}
+	if p.Kind == parley.PrincipalUser {
+		u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
+		if err != nil {
+			return err
+		}
+		me.Email, me.TwoFactor = u.Email, &u.TwoFactor
+	}
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
 		if _, s, err := a.auth.Session(r.Context(), c.Value); err == nil {
 			me.CSRFToken = s.CSRFToken

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	parley.ENOTFOUND:     http.StatusNotFound,
 	parley.ECONFLICT:     http.StatusConflict,
 	parley.EUNAUTHORIZED: http.StatusUnauthorized,
+	parley.ETWOFACTOR:    http.StatusUnauthorized,
 	parley.EFORBIDDEN:    http.StatusForbidden,
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	parley.ERATELIMITED:  http.StatusTooManyRequests,

@@ -21,6 +21,12 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/auth/login", public, a.handleLogin},
 		{"POST", "/api/v1/auth/logout", anyoneStaff, a.handleLogout},
 		{"GET", "/api/v1/me", anyone, a.handleMe},
+		{"PUT", "/api/v1/me/password", anyoneStaff, a.handleChangePassword},
+		{"POST", "/api/v1/me/two-factor", anyoneStaff, a.handleStartTwoFactor},
+		{"GET", "/api/v1/me/two-factor/qr.png", anyoneStaff, a.handleTwoFactorQR},
+		{"POST", "/api/v1/me/two-factor/confirm", anyoneStaff, a.handleConfirmTwoFactor},
+		{"POST", "/api/v1/me/two-factor/disable", anyoneStaff, a.handleDisableTwoFactor},
+		{"POST", "/api/v1/me/two-factor/recovery-codes", anyoneStaff, a.handleRenewRecoveryCodes},
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
@@ -37,6 +43,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/team", agents, a.handleTeam},
 		{"GET", "/api/v1/supervisor/overview", supervisors, a.handleOverview},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
+		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},
 		{"POST", "/api/v1/skills", admins, a.handleCreateSkill},

@@ -77,27 +77,42 @@ func (a *API) handleUpdateUser(w http.ResponseWriter, r *http.Request, p parley.
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	u, err := a.store.FindUser(r.Context(), p.AccountID, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
+	id := r.PathValue("id")
 	if req.Email != nil {
 		return parley.Errorf(parley.EINVALID, "email cannot be changed")
 	}
-	if u.ID == p.ID && ((req.Role != nil && *req.Role != parley.RoleAdmin) || (req.Active != nil && !*req.Active)) {
+	if id == p.ID && ((req.Role != nil && *req.Role != parley.RoleAdmin) || (req.Active != nil && !*req.Active)) {
 		return parley.Errorf(parley.ECONFLICT, "admins cannot demote or deactivate themselves")
 	}
-	if err := applyUser(u, req, false); err != nil {
-		return err
-	}
+	// A password an admin sets ends the user's sessions (all but this
+	// one, when it is their own): whoever had it must log in again.
+	var hash string
+	var keep []byte
 	if req.Password != nil {
-		if u.PasswordHash, err = auth.HashPassword(*req.Password, a.auth.Password); err != nil {
+		if err := auth.CheckNewPassword(*req.Password); err != nil {
 			return err
 		}
+		var err error
+		if hash, err = auth.HashPassword(*req.Password, a.auth.Password); err != nil {
+			return err
+		}
+		if id == p.ID {
+			keep = sessionHash(r)
+		}
 	}
-	if err := a.store.UpdateUser(r.Context(), u); err != nil {
+	u, ended, err := a.store.ChangeUser(r.Context(), p.AccountID, id, keep, func(u *parley.User) error {
+		if err := applyUser(u, req, false); err != nil {
+			return err
+		}
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
+	a.endSessions(ended)
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }
@@ -135,8 +150,8 @@ func applyUser(u *parley.User, req userRequest, creating bool) error {
 	if req.Active != nil {
 		u.Active = *req.Active
 	}
-	if req.Password != nil && utf8.RuneCountInString(*req.Password) < auth.MinPasswordLength {
-		return parley.Errorf(parley.EINVALID, "password must have at least %d characters", auth.MinPasswordLength)
+	if req.Password != nil {
+		return auth.CheckNewPassword(*req.Password)
 	}
 	return nil
 }

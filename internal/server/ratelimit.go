@@ -22,7 +22,7 @@ type RateLimit struct {
 
 // RateLimits guard the endpoints anyone may call without credentials.
 type RateLimits struct {
-	Login          RateLimit // POST /api/v1/auth/login (password guessing)
+	Login          RateLimit // POST /api/v1/auth/login and what checks a password or code again (guessing)
 	ConsumerTokens RateLimit // POST /api/v1/consumer-tokens (creates visitors)
 	Beacons        RateLimit // POST /widget/beacon
 	// VisitorMessages is per visitor, not per address: the messages and

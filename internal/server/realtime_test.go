@@ -17,7 +17,12 @@ import (
 // agentWS connects a logged-in agent over WebSocket with its session cookie.
 func agentWS(t testing.TB, ts *testServer, u *parley.User) *wsClient {
 	t.Helper()
-	c := ts.login(t, u)
+	return sessionWS(t, ts, ts.login(t, u))
+}
+
+// sessionWS connects over WebSocket with the session of a logged-in client.
+func sessionWS(t testing.TB, ts *testServer, c *client) *wsClient {
+	t.Helper()
 	req, _ := http.NewRequest("GET", ts.url, nil)
 	h := http.Header{}
 	for _, ck := range c.http.Jar.Cookies(req.URL) {

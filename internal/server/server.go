@@ -320,6 +320,12 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	}
 	guarded := http.NewServeMux()
 	guarded.Handle("POST /api/v1/auth/login", limited(s.limiters["login"], mux, spent("login")))
+	// What checks a password or a one-time code again spends the same
+	// budget: a stolen session must not be a way to guess them faster.
+	for _, route := range []string{"PUT /api/v1/me/password", "POST /api/v1/me/two-factor", "POST /api/v1/me/two-factor/confirm",
+		"POST /api/v1/me/two-factor/disable", "POST /api/v1/me/two-factor/recovery-codes"} {
+		guarded.Handle(route, limited(s.limiters["login"], mux, spent("login")))
+	}
 	guarded.Handle("POST /api/v1/consumer-tokens", limited(s.limiters["consumer-tokens"], mux, spent("consumer-tokens")))
 	guarded.Handle("POST /widget/beacon", limited(s.limiters["beacons"], mux, spent("beacons")))
 	guarded.Handle("/", mux)

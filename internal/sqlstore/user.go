@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,7 +10,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -21,6 +22,7 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 		u.Skills = []string{}
 	}
 	skills, _ := json.Marshal(u.Skills)
+	codes := recoveryCodesJSON(u.RecoveryCodes)
 	return db.do(ctx, func(tx *writeTx) error {
 		if err := tx.accountExists(u.AccountID); err != nil {
 			return err
@@ -29,8 +31,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt))
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -67,6 +70,90 @@ func (db *DB) UpdateUser(ctx context.Context, u *parley.User) error {
 		}
 		return tx.event(u.AccountID, parley.EventUserUpdated, "", u)
 	})
+}
+
+// ChangeUser edits a user in one transaction (see parley.Store).
+func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*parley.User) error) (*parley.User, [][]byte, error) {
+	var out *parley.User
+	var ended [][]byte
+	err := db.do(ctx, func(tx *writeTx) error {
+		ended = nil
+		u, err := scanUser(tx.QueryRowContext(tx.ctx, `SELECT `+userColumns+` FROM users WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id))
+		if err != nil {
+			return notFound(err, "user %q not found", id)
+		}
+		before := *u
+		beforeJSON, _ := json.Marshal(u)
+		if err := change(u); err != nil {
+			return err
+		}
+		u.ID, u.AccountID, u.Email, u.CreatedAt = before.ID, before.AccountID, before.Email, before.CreatedAt
+		if u.Skills == nil {
+			u.Skills = []string{}
+		}
+		if err := tx.skillsExist(accountID, u.Skills); err != nil {
+			return err
+		}
+		skills, _ := json.Marshal(u.Skills)
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
+			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ? WHERE account_id = ? AND id = ?`,
+			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), accountID, id); err != nil {
+			return err
+		}
+		if u.PasswordHash != before.PasswordHash || u.TOTPSecret != before.TOTPSecret || !u.Active {
+			if ended, err = tx.endSessions(accountID, id, keep); err != nil {
+				return err
+			}
+		}
+		out = u
+		if afterJSON, _ := json.Marshal(u); string(afterJSON) == string(beforeJSON) {
+			return nil
+		}
+		return tx.event(accountID, parley.EventUserUpdated, "", u)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ended, nil
+}
+
+// endSessions deletes the user's sessions but keep and returns their token
+// hashes.
+func (tx *writeTx) endSessions(accountID, userID string, keep []byte) ([][]byte, error) {
+	rows, err := tx.QueryContext(tx.ctx, `SELECT token_hash FROM sessions WHERE account_id = ? AND user_id = ?`, accountID, userID)
+	if err != nil {
+		return nil, err
+	}
+	var ended [][]byte
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !bytes.Equal(h, keep) {
+			ended = append(ended, h)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, h := range ended {
+		if _, err := tx.ExecContext(tx.ctx, `DELETE FROM sessions WHERE token_hash = ?`, h); err != nil {
+			return nil, err
+		}
+	}
+	return ended, nil
+}
+
+func recoveryCodesJSON(codes []string) string {
+	if len(codes) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(codes)
+	return string(b)
 }
 
 // FindUser returns a user of the account.
@@ -108,15 +195,20 @@ func (db *DB) ListUsers(ctx context.Context, accountID string) ([]*parley.User, 
 
 func scanUser(s scanner) (*parley.User, error) {
 	var u parley.User
-	var role, skills string
+	var role, skills, codes string
 	var created int64
-	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created); err != nil {
+	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)
 	if err := json.Unmarshal([]byte(skills), &u.Skills); err != nil {
 		return nil, err
 	}
+	if err := json.Unmarshal([]byte(codes), &u.RecoveryCodes); err != nil {
+		return nil, err
+	}
+	u.TwoFactor = u.TOTPSecret != ""
 	u.CreatedAt = fromMicros(created)
 	return &u, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -208,4 +209,118 @@ func testSnooze(t *testing.T, open Opener) {
 	wantCode(t, err, parley.ECONFLICT)
 	_, err = s.ListConversations(ctx, f.account.ID, parley.ConversationFilter{Snoozed: "sometimes"})
 	wantCode(t, err, parley.EINVALID)
+}
+
+// ChangeUser: twenty changes at once each keep the others'; a new password
+// ends the user's sessions but the one kept, and says which ended; a spent
+// one-time code (what events do not show) writes no user.updated, and the
+// secrets never reach an event; a failed change writes nothing; another
+// account's user is not found.
+func testChangeUser(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	u := &parley.User{AccountID: f.account.ID, Email: "ann@a.test", Name: "Ann", Role: parley.RoleAgent, Active: true, PasswordHash: "h1"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error {
+				u.MaxConcurrent++
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, _ := s.FindUser(ctx, f.account.ID, u.ID); got.MaxConcurrent != 20 {
+		t.Fatalf("after 20 changes at once max_concurrent is %d", got.MaxConcurrent)
+	}
+
+	// Three sessions; a new password keeps only the second.
+	var hashes [][]byte
+	for i := range 3 {
+		h := []byte(fmt.Sprintf("session-%d-of-ann-0123456789abcdef", i))
+		hashes = append(hashes, h)
+		if err := s.CreateSession(ctx, &parley.Session{TokenHash: h, AccountID: f.account.ID, UserID: u.ID, CSRFToken: "c",
+			ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, ended, err := s.ChangeUser(ctx, f.account.ID, u.ID, hashes[1], func(u *parley.User) error {
+		u.Name = "Ann B"
+		return nil
+	})
+	if err != nil || len(ended) != 0 {
+		t.Fatalf("a new name ended sessions: %d, %v", len(ended), err)
+	}
+	_, ended, err = s.ChangeUser(ctx, f.account.ID, u.ID, hashes[1], func(u *parley.User) error {
+		u.PasswordHash = "$argon2id$hash-two"
+		u.TOTPSecret = "JBSWY3DPEHPK3PXP"
+		u.RecoveryCodes = []string{"recovery-aa", "recovery-bb"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	endedOne := func(h []byte) bool {
+		return slices.ContainsFunc(ended, func(e []byte) bool { return bytes.Equal(e, h) })
+	}
+	if len(ended) != 2 || !endedOne(hashes[0]) || !endedOne(hashes[2]) {
+		t.Fatalf("a new password ended %q, want sessions 0 and 2", ended)
+	}
+	for i, h := range hashes {
+		_, err := s.FindSession(ctx, h)
+		if (i == 1) != (err == nil) {
+			t.Fatalf("session %d after a new password: %v", i, err)
+		}
+	}
+	got, _ := s.FindUser(ctx, f.account.ID, u.ID)
+	if !got.TwoFactor || got.TOTPSecret != "JBSWY3DPEHPK3PXP" || len(got.RecoveryCodes) != 2 || got.PasswordHash != "$argon2id$hash-two" {
+		t.Fatalf("stored user: %+v", got)
+	}
+
+	before, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventUserUpdated}, Limit: 100})
+	if _, _, err := s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error {
+		u.TOTPLastStep = 12345
+		u.RecoveryCodes = u.RecoveryCodes[1:]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error {
+		u.Name = "never"
+		return parley.Errorf(parley.EINVALID, "no")
+	})
+	wantCode(t, err, parley.EINVALID)
+	after, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventUserUpdated}, Limit: 100})
+	if len(after) != len(before) {
+		t.Fatalf("a spent code or a failed change wrote %d user.updated", len(after)-len(before))
+	}
+	if got, _ := s.FindUser(ctx, f.account.ID, u.ID); got.TOTPLastStep != 12345 || len(got.RecoveryCodes) != 1 || got.Name != "Ann B" {
+		t.Fatalf("after a spent code and a failed change: %+v", got)
+	}
+	for _, e := range after {
+		for _, secret := range []string{"JBSWY3DPEHPK3PXP", "hash-two", "recovery-", "totp", "password"} {
+			if strings.Contains(string(e.Data), secret) {
+				t.Fatalf("user.updated carries %q: %s", secret, e.Data)
+			}
+		}
+	}
+	// Deactivating ends every session but the kept one.
+	if _, ended, err = s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error {
+		u.Active = false
+		return nil
+	}); err != nil || len(ended) != 1 {
+		t.Fatalf("deactivating ended %d sessions: %v", len(ended), err)
+	}
+
+	other := newFixture(t, s, "B")
+	_, _, err = s.ChangeUser(ctx, other.account.ID, u.ID, nil, func(*parley.User) error { return nil })
+	wantCode(t, err, parley.ENOTFOUND)
 }

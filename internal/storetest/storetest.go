@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueOrder", testQueueOrder},
 		{"SetPriority", testSetPriority},
 		{"ChangeAccount", testChangeAccount},
+		{"ChangeUser", testChangeUser},
 		{"Snooze", testSnooze},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,270 @@
+package server_test
+
+import (
+	"bytes"
+	"image/png"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/pquerna/otp/totp"
+)
+
+// loginWith logs in with a code (or none) and returns the status and body;
+// on success c holds the session.
+func (ts *testServer) loginWith(t *testing.T, u *parley.User, pw, code string) (*client, int, []byte) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, base: ts.url, http: &http.Client{Jar: jar, Timeout: waitLimit}}
+	st, raw := c.raw("POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": pw, "code": code})
+	var out struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	if st == 200 {
+		decodeJSON(t, raw, &out)
+		c.csrf = out.CSRFToken
+	}
+	return c, st, raw
+}
+
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCode(secret, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// An agent turns two-factor authentication on: the seed is confirmed by a
+// code, their other sessions end, and from then on a login needs a code —
+// each accepted once — or a recovery code, each accepted once. An admin
+// turns it off for a colleague who lost their phone, ending their sessions.
+func TestTwoFactorGuardsTheLogin(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	agent := ts.login(t, b.agent)
+	laptop := ts.login(t, b.agent) // the same agent, another browser
+	laptopWS := sessionWS(t, ts, laptop)
+
+	if st, raw := agent.raw("POST", "/api/v1/me/two-factor", map[string]string{"password": "not it"}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("setup with a wrong password: %d %s", st, raw)
+	}
+	if st, raw := agent.raw("GET", "/api/v1/me/two-factor/qr.png", nil); st != 404 {
+		t.Fatalf("QR code before any setup: %d %s", st, raw)
+	}
+	var setup struct {
+		Secret     string `json:"secret"`
+		OTPAuthURL string `json:"otpauth_url"`
+		QRCodeURL  string `json:"qr_code_url"`
+	}
+	agent.do("POST", "/api/v1/me/two-factor", map[string]string{"password": password}, &setup)
+	if len(setup.Secret) < 16 || !strings.Contains(setup.OTPAuthURL, "secret="+setup.Secret) || !strings.Contains(setup.OTPAuthURL, b.agent.Email) {
+		t.Fatalf("setup: %+v", setup)
+	}
+	st, img := agent.raw("GET", setup.QRCodeURL, nil)
+	if _, err := png.Decode(bytes.NewReader(img)); st != 200 || err != nil {
+		t.Fatalf("QR code: %d %v", st, err)
+	}
+	// Until a code confirms it, nothing changed.
+	if _, st, raw := ts.loginWith(t, b.agent, password, ""); st != 200 {
+		t.Fatalf("login during the setup: %d %s", st, raw)
+	}
+	now := time.Now()
+	wrong := "000000"
+	if totpCode(t, setup.Secret, now) == wrong {
+		wrong = "111111"
+	}
+	if st, raw := agent.raw("POST", "/api/v1/me/two-factor/confirm", map[string]string{"code": wrong}); st != 400 {
+		t.Fatalf("confirm with a wrong code: %d %s", st, raw)
+	}
+	confirmed := totpCode(t, setup.Secret, now)
+	var codes struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	agent.do("POST", "/api/v1/me/two-factor/confirm", map[string]string{"code": confirmed}, &codes)
+	if len(codes.RecoveryCodes) != 10 {
+		t.Fatalf("recovery codes %q", codes.RecoveryCodes)
+	}
+	// The other browser is logged out, its socket closed; this one stays.
+	if code := laptopWS.waitClosed(); int(code) != int(realtime.CloseAuthFailed) {
+		t.Fatalf("the other session's socket closed with %d", code)
+	}
+	if st, _ := laptop.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatalf("the other session after two-factor went on: %d", st)
+	}
+	var me struct {
+		TwoFactor *bool `json:"two_factor"`
+	}
+	agent.do("GET", "/api/v1/me", nil, &me)
+	if me.TwoFactor == nil || !*me.TwoFactor {
+		t.Fatalf("me: two_factor %v", me.TwoFactor)
+	}
+
+	if _, st, raw := ts.loginWith(t, b.agent, password, ""); st != 401 || errorCode(raw) != parley.ETWOFACTOR {
+		t.Fatalf("login without a code: %d %s", st, raw)
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, "not it", ""); st != 401 || errorCode(raw) != parley.EUNAUTHORIZED {
+		t.Fatalf("a wrong password must not say a code is needed: %d %s", st, raw)
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, password, wrong); st != 401 || errorCode(raw) != parley.EUNAUTHORIZED {
+		t.Fatalf("login with a wrong code: %d %s", st, raw)
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, password, confirmed); st != 401 {
+		t.Fatalf("the code that confirmed the setup was accepted again: %d %s", st, raw)
+	}
+	next := totpCode(t, setup.Secret, now.Add(30*time.Second))
+	if _, st, raw := ts.loginWith(t, b.agent, password, next); st != 200 {
+		t.Fatalf("login with the next code: %d %s", st, raw)
+	}
+	if _, st, _ := ts.loginWith(t, b.agent, password, next); st != 401 {
+		t.Fatal("a code was accepted twice")
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, password, codes.RecoveryCodes[0]); st != 200 {
+		t.Fatalf("login with a recovery code: %d %s", st, raw)
+	}
+	if _, st, _ := ts.loginWith(t, b.agent, password, codes.RecoveryCodes[0]); st != 401 {
+		t.Fatal("a recovery code was accepted twice")
+	}
+	// New recovery codes replace the old.
+	var renewed struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	agent.do("POST", "/api/v1/me/two-factor/recovery-codes", map[string]string{"password": password}, &renewed)
+	if _, st, _ := ts.loginWith(t, b.agent, password, codes.RecoveryCodes[1]); st != 401 || len(renewed.RecoveryCodes) != 10 {
+		t.Fatal("an old recovery code still worked after new ones were made")
+	}
+
+	// Nothing secret reaches the event log, the users list or /me.
+	admin := ts.login(t, b.admin)
+	var users struct{ Users []map[string]any }
+	admin.do("GET", "/api/v1/users", nil, &users)
+	events, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Limit: 1000})
+	var seen strings.Builder
+	for _, e := range events {
+		seen.Write(e.Data)
+	}
+	_, meRaw := agent.raw("GET", "/api/v1/me", nil)
+	_, usersRaw := admin.raw("GET", "/api/v1/users", nil)
+	for _, where := range []string{seen.String(), string(meRaw), string(usersRaw)} {
+		if strings.Contains(where, setup.Secret) || strings.Contains(where, renewed.RecoveryCodes[0]) {
+			t.Fatalf("a secret leaked: %s", where)
+		}
+	}
+	for _, u := range users.Users {
+		if u["id"] == b.agent.ID && u["two_factor"] != true {
+			t.Fatalf("the users list says %v", u)
+		}
+	}
+
+	// The agent lost their phone: an admin turns it off; their sessions end.
+	agentWS := sessionWS(t, ts, agent)
+	if st, raw := admin.raw("DELETE", "/api/v1/users/"+b.admin.ID+"/two-factor", nil); st != 400 {
+		t.Fatalf("an admin reset their own second factor without a password: %d %s", st, raw)
+	}
+	var reset parley.User
+	admin.do("DELETE", "/api/v1/users/"+b.agent.ID+"/two-factor", nil, &reset)
+	if reset.TwoFactor {
+		t.Fatal("still on after the reset")
+	}
+	if code := agentWS.waitClosed(); int(code) != int(realtime.CloseAuthFailed) {
+		t.Fatalf("the agent's socket closed with %d", code)
+	}
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatalf("the agent's session outlived the reset: %d", st)
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, password, ""); st != 200 {
+		t.Fatalf("login after the reset: %d %s", st, raw)
+	}
+	audit, _ := ts.Store.ListAudit(t.Context(), b.account.ID, "", 100)
+	found := false
+	for _, e := range audit {
+		found = found || e.Action == "DELETE /api/v1/users/{id}/two-factor" && strings.Contains(e.Target, b.agent.ID)
+	}
+	if !found {
+		t.Fatal("the reset is not in the audit log")
+	}
+}
+
+// Changing one's password asks for the current one, ends one's other
+// sessions (and their sockets) and keeps this one; a password an admin
+// sets ends all of the user's sessions. Turning two-factor off asks for
+// the password too.
+func TestChangingAPasswordEndsTheOtherSessions(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	agent := ts.login(t, b.agent)
+	laptop := ts.login(t, b.agent)
+	laptopWS := sessionWS(t, ts, laptop)
+	for _, bad := range []struct {
+		body map[string]string
+		code string
+	}{
+		{map[string]string{"current_password": "not it", "new_password": "a new long one"}, parley.EINVALID},
+		{map[string]string{"current_password": password, "new_password": "short"}, parley.EINVALID},
+		{map[string]string{"current_password": password}, parley.EINVALID},
+	} {
+		if st, raw := agent.raw("PUT", "/api/v1/me/password", bad.body); st != 400 || errorCode(raw) != bad.code {
+			t.Fatalf("%v: %d %s", bad.body, st, raw)
+		}
+	}
+	if st, _ := laptop.raw("GET", "/api/v1/me", nil); st != 200 {
+		t.Fatal("a refused change ended a session")
+	}
+	var out struct {
+		SessionsEnded int `json:"sessions_ended"`
+	}
+	agent.do("PUT", "/api/v1/me/password", map[string]string{"current_password": password, "new_password": "a new long one"}, &out)
+	if out.SessionsEnded != 1 {
+		t.Fatalf("sessions ended: %d", out.SessionsEnded)
+	}
+	if code := laptopWS.waitClosed(); int(code) != int(realtime.CloseAuthFailed) {
+		t.Fatalf("the other session's socket closed with %d", code)
+	}
+	if st, _ := laptop.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatal("the other session outlived the new password")
+	}
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 200 {
+		t.Fatal("this session ended with its own password change")
+	}
+	if _, st, _ := ts.loginWith(t, b.agent, password, ""); st != 401 {
+		t.Fatal("the old password still logs in")
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, "a new long one", ""); st != 200 {
+		t.Fatalf("the new password: %d %s", st, raw)
+	}
+	// An API key has no password of its own.
+	if st, raw := ts.withKey(t, b.apiKey).raw("PUT", "/api/v1/me/password", map[string]string{"current_password": "x", "new_password": "a new long one"}); st != 403 {
+		t.Fatalf("an API key changed a password: %d %s", st, raw)
+	}
+	// An admin sets a password: every session of the user ends.
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/users/"+b.agent.ID, map[string]any{"password": "set by the admin"}, nil)
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatal("the agent's session outlived the admin's new password")
+	}
+	if st, _ := admin.raw("GET", "/api/v1/me", nil); st != 200 {
+		t.Fatal("the admin's own session ended")
+	}
+	// Off again, with the password only.
+	agent, _, _ = ts.loginWith(t, b.agent, "set by the admin", "")
+	var setup struct{ Secret string }
+	agent.do("POST", "/api/v1/me/two-factor", map[string]string{"password": "set by the admin"}, &setup)
+	agent.do("POST", "/api/v1/me/two-factor/confirm", map[string]string{"code": totpCode(t, setup.Secret, time.Now())}, nil)
+	if st, raw := agent.raw("POST", "/api/v1/me/two-factor", map[string]string{"password": "set by the admin"}); st != 409 {
+		t.Fatalf("a second setup while on: %d %s", st, raw)
+	}
+	if st, _ := agent.raw("POST", "/api/v1/me/two-factor/disable", map[string]string{"password": "not it"}); st != 400 {
+		t.Fatal("turned off with a wrong password")
+	}
+	if st, raw := agent.raw("POST", "/api/v1/me/two-factor/disable", map[string]string{"password": "set by the admin"}); st != 204 {
+		t.Fatalf("turning it off: %d %s", st, raw)
+	}
+	if _, st, raw := ts.loginWith(t, b.agent, "set by the admin", ""); st != 200 {
+		t.Fatalf("login once it is off: %d %s", st, raw)
+	}
+}
