@@ -43,6 +43,7 @@ Usage:
   parley export --account ID --from T [--to T] [--what conversations|messages|events] [--format ndjson|csv] [--out FILE]
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
+  parley user reset-two-factor --email E                          turn a user's two-factor authentication off and end their sessions
   parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
   parley bot import FILE [--account ID]                          load a bot (.yaml, .json) or add FAQs (.csv: question,answer[,title])
   parley bot export [--account ID] [--format yaml|json]          print the bot's configuration
@@ -69,6 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "migrate":
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "account", "user", "apikey":
+		if cmd == "user" && len(rest) > 0 && rest[0] == "reset-two-factor" {
+			return cmdResetTwoFactor(ctx, rest[1:], getenv, stdout, stderr)
+		}
 		if len(rest) == 0 || rest[0] != "create" {
 			return fmt.Errorf("usage: parley %s create ...", cmd)
 		}
@@ -333,6 +337,42 @@ func cmdCreate(ctx context.Context, what string, args []string, getenv func(stri
 		}
 		fmt.Fprintln(stdout, secret)
 	}
+	return nil
+}
+
+// cmdResetTwoFactor is the operator's way back in for someone who lost
+// their phone and recovery codes when no admin of their brand can help
+// (they are the only admin): their second factor goes off and their
+// sessions end; they log in with their password and set it up again.
+func cmdResetTwoFactor(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("parley user reset-two-factor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sf := addStoreFlags(fs)
+	email := fs.String("email", "", "the user's email (login)")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	store, err := openStore(ctx, sf)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := store.FindUserByEmail(ctx, *email)
+	if err != nil {
+		return fmt.Errorf("no user has the email %q", *email)
+	}
+	a, err := auth.New(store, make([]byte, 32)) // nothing here signs tokens
+	if err != nil {
+		return err
+	}
+	ended, err := a.ResetTwoFactor(ctx, u.AccountID, u.ID, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "two-factor authentication of %s is off; %d sessions ended\n", u.Email, len(ended))
 	return nil
 }
 

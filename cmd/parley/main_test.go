@@ -257,6 +257,10 @@ func TestCLICreatesAccountsUsersAndKeys(t *testing.T) {
 	if !strings.HasPrefix(key, "key_") || !strings.Contains(key, ".") {
 		t.Fatalf("apikey create printed %q", key)
 	}
+	// The operator turns a locked-out user's second factor off.
+	if out := runCLI(t, "user", "reset-two-factor", "--data", dir, "--email", "ann@acme.test"); !strings.Contains(out, "ann@acme.test is off") {
+		t.Fatalf("reset-two-factor printed %q", out)
+	}
 	if out := runCLI(t, "migrate", "--data", dir); !strings.Contains(out, "0001_core.sql") {
 		t.Fatalf("migrate printed %q", out)
 	}
@@ -275,6 +279,7 @@ func TestCLICreatesAccountsUsersAndKeys(t *testing.T) {
 		{"user", "create", "--data", dir, "--account", account, "--email", "ann@acme.test", "--password", "long enough"},
 		{"user", "create", "--data", dir, "--account", "acc_nope", "--email", "y@acme.test", "--password", "long enough"},
 		{"account", "create", "--data", dir},
+		{"user", "reset-two-factor", "--data", dir, "--email", "nobody@acme.test"},
 		{"teleport"},
 	} {
 		if err := run(context.Background(), args, func(string) string { return "" }, nil, io.Discard, io.Discard); err == nil {

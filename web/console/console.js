@@ -31,6 +31,7 @@ async function api(method, path, body, extraHeaders = {}) {
   if (!res.ok) {
     const err = new Error((data && data.error && data.error.message) || "HTTP " + res.status);
     err.status = res.status;
+    err.code = data && data.error && data.error.code;
     throw err;
   }
   return data;
@@ -59,14 +60,25 @@ async function start() {
 $(".login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const f = e.target;
+  const codeField = $(".login-code");
   try {
-    const out = await api("POST", "/auth/login", { email: f.email.value, password: f.password.value });
+    const creds = { email: f.email.value, password: f.password.value };
+    if (!codeField.hidden) creds.code = f.code.value.trim();
+    const out = await api("POST", "/auth/login", creds);
     csrf = out.csrf_token;
     sessionStorage.setItem("parley.csrf", csrf);
     me = await api("GET", "/me");
     $(".login").hidden = true;
     enter();
   } catch (err) {
+    // The password was right and the user has a second factor: ask for
+    // the code, then log in again with all three.
+    if (err.code === "two_factor_required") {
+      codeField.hidden = false;
+      f.code.required = true;
+      f.code.focus();
+    }
+    if (!codeField.hidden) f.code.value = "";
     $(".login-error").textContent = err.message;
   }
 });
@@ -75,6 +87,105 @@ $(".logout").addEventListener("click", async () => {
   try { await api("POST", "/auth/logout"); } catch (e) { /* gone already */ }
   sessionStorage.removeItem("parley.csrf");
   location.reload();
+});
+
+// ---- Profile: one's own password and second factor ---------------------------
+const profile = $("dialog.profile");
+$(".open-profile").addEventListener("click", async () => {
+  await showProfile();
+  profile.showModal();
+});
+// Recovery codes are shown once: closing the dialog forgets them.
+profile.addEventListener("close", () => {
+  $(".tf-code-list").textContent = "";
+  $(".tf-codes").hidden = true;
+  $$("form", profile).forEach((f) => f.reset && f.reset());
+});
+
+async function showProfile() {
+  const m = await api("GET", "/me");
+  $(".profile-who").textContent = m.name + " · " + m.email;
+  $(".profile-error").textContent = "";
+  const on = !!m.two_factor;
+  $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app." : "Off: your password alone logs you in.";
+  $(".tf-start").hidden = on;
+  $(".tf-renew").hidden = !on;
+  $(".tf-disable").hidden = !on;
+  $(".tf-password-form").hidden = false;
+  $(".tf-confirm-form").hidden = true;
+  $(".tf-codes").hidden = true;
+}
+
+async function profileDo(fn) {
+  $(".profile-error").textContent = "";
+  try { await fn(); } catch (e) { $(".profile-error").textContent = e.message; }
+}
+
+function showRecoveryCodes(codes) {
+  const ul = $(".tf-code-list");
+  ul.textContent = "";
+  for (const c of codes) {
+    const li = document.createElement("li");
+    li.textContent = c;
+    ul.append(li);
+  }
+  $(".tf-codes").hidden = false;
+  $(".tf-copy").focus();
+}
+
+$(".tf-copy").addEventListener("click", () => {
+  const codes = $$(".tf-code-list li").map((li) => li.textContent).join("\n");
+  navigator.clipboard.writeText(codes).then(() => toast("Recovery codes copied."), () => toast("Select the codes and copy them."));
+});
+
+$(".password-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  if (f.next.value !== f.again.value) {
+    $(".profile-error").textContent = "The new passwords differ.";
+    return;
+  }
+  profileDo(async () => {
+    const out = await api("PUT", "/me/password", { current_password: f.current.value, new_password: f.next.value });
+    f.reset();
+    toast(out.sessions_ended ? `Password changed; ${out.sessions_ended} other session${out.sessions_ended === 1 ? "" : "s"} logged out.` : "Password changed.");
+  });
+});
+
+$(".tf-password-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target, which = e.submitter || $(".tf-start");
+  const password = f.password.value;
+  profileDo(async () => {
+    if (which.classList.contains("tf-start")) {
+      const setup = await api("POST", "/me/two-factor", { password });
+      $(".tf-qr").src = setup.qr_code_url + "?at=" + Date.now();
+      $(".tf-secret").textContent = setup.secret.replace(/(.{4})/g, "$1 ").trim();
+      f.hidden = true;
+      $(".tf-confirm-form").hidden = false;
+      $(".tf-confirm-form").code.focus();
+    } else if (which.classList.contains("tf-renew")) {
+      const out = await api("POST", "/me/two-factor/recovery-codes", { password });
+      showRecoveryCodes(out.recovery_codes);
+    } else {
+      await api("POST", "/me/two-factor/disable", { password });
+      await showProfile();
+      toast("Two-factor authentication is off.");
+    }
+    f.reset();
+  });
+});
+
+$(".tf-confirm-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  profileDo(async () => {
+    const out = await api("POST", "/me/two-factor/confirm", { code: f.code.value.trim() });
+    f.reset();
+    await showProfile();
+    showRecoveryCodes(out.recovery_codes);
+    toast("Two-factor authentication is on.");
+  });
 });
 
 async function enter() {
@@ -587,6 +698,12 @@ async function showAdmin() {
     max.max = 100;
     max.value = u.max_concurrent;
     cell(document.createTextNode(u.active ? "yes" : "no"));
+    // An admin cannot see anyone's second factor, only whether it is on;
+    // for someone who lost their phone and codes, they can turn it off.
+    const tf = cell(document.createElement("span"));
+    tf.className = "two-factor-state";
+    tf.textContent = u.two_factor ? "on " : "off";
+    if (u.two_factor && u.id !== me.id) tf.append(button("Reset", () => api("DELETE", "/users/" + u.id + "/two-factor")));
     const actions = cell(document.createElement("span"));
     actions.append(button("Save", () => api("PATCH", "/users/" + u.id, {
       role: role.value, skills: [...sk.selectedOptions].map((o) => o.value), max_concurrent: +max.value,

@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// An agent turns two-factor authentication on from the console's Profile:
+// password, QR code (an image of the console's own origin) and key, the
+// app's code, then ten recovery codes shown once. Logging in again, the
+// console asks for a code after the password, and a recovery code works.
+func TestAnAgentTurnsOnTwoFactorInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	b := consoleLogin(t, ts, brand.agent, ".app")
+	b.press(".open-profile")
+	b.do(chromedp.WaitVisible(chromedp.CSS("dialog.profile .tf-start")))
+	if got := evalIn[string](t, b.ctx, `document.querySelector(".tf-status").textContent`); !strings.HasPrefix(got, "Off") {
+		t.Fatalf("status %q", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS(".tf-password-form [name=password]"), password), chromedp.Click(chromedp.CSS(".tf-start")),
+		chromedp.WaitVisible(chromedp.CSS(".tf-confirm-form")))
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `document.querySelector(".tf-qr").complete && document.querySelector(".tf-qr").naturalWidth >= 200`)
+	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".tf-qr").src`) })
+	if focused := evalIn[string](t, b.ctx, `document.activeElement.name`); focused != "code" {
+		t.Fatalf("focus on %q after the setup began, want the code field", focused)
+	}
+	b.shot("setup")
+	secret := strings.ReplaceAll(evalIn[string](t, b.ctx, `document.querySelector(".tf-secret").textContent`), " ", "")
+	b.do(chromedp.SendKeys(chromedp.CSS(".tf-confirm-form [name=code]"), totpCode(t, secret, time.Now())+"\r"),
+		chromedp.WaitVisible(chromedp.CSS(".tf-codes")))
+	b.shot("codes")
+	codes := evalIn[[]string](t, b.ctx, `[...document.querySelectorAll(".tf-code-list li")].map((li) => li.textContent)`)
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes shown: %q", codes)
+	}
+	if got := evalIn[string](t, b.ctx, `document.querySelector(".tf-status").textContent`); !strings.HasPrefix(got, "On") {
+		t.Fatalf("status after turning it on: %q", got)
+	}
+	// Closed, the dialog forgets the codes.
+	b.press(".profile-close")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `!document.querySelector("dialog.profile").open && document.querySelectorAll(".tf-code-list li").length === 0`)
+	}, func() string { return "the recovery codes stayed in the page after the dialog closed" })
+
+	// A new browser: the password first, then the code.
+	again := newBrowser(t)
+	again.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".login-code")))
+	if focused := evalIn[string](t, again.ctx, `document.activeElement.name`); focused != "code" {
+		t.Fatalf("focus on %q when the code is asked for", focused)
+	}
+	again.do(chromedp.SendKeys(chromedp.CSS("input[name=code]"), "000000\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, again.ctx, `document.querySelector(".login-error").textContent`), "incorrect")
+	})
+	again.do(chromedp.SendKeys(chromedp.CSS("input[name=code]"), strings.ToUpper(codes[4])+"\r"), chromedp.WaitVisible(chromedp.CSS(".app")))
+}
