@@ -48,6 +48,10 @@ type AccountSettings struct {
 	// visitor who wrote: the console marks conversations waiting longer
 	// as overdue, and the metrics count replies within it (0: no target).
 	ResponseTargetSeconds int `json:"response_target_seconds,omitempty"`
+	// RequireTwoFactor: every person on the brand's staff logs in with a
+	// second factor; one who has none sets it up before anything else
+	// (docs/security.md).
+	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are
@@ -330,6 +334,10 @@ type Principal struct {
 	ID        string // user, API key or consumer ID
 	Role      Role   // for users and API keys
 	Name      string
+	// MustSetUpTwoFactor: a console user whose brand requires two-factor
+	// authentication and who has not set it up; they may reach their
+	// profile and nothing else until they do.
+	MustSetUpTwoFactor bool
 }
 
 // PrincipalKind says which kind of credential a Principal came from.

@@ -49,6 +49,9 @@ type Store interface {
 	// but keep (a session's token hash; nil keeps none); the ended
 	// sessions' token hashes are returned, to close their sockets.
 	ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*User) error) (*User, [][]byte, error)
+	// EndSessions ends a user's sessions but keep (nil keeps none) and
+	// returns the ended sessions' token hashes.
+	EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error)
 	FindUser(ctx context.Context, accountID, id string) (*User, error)
 	// FindUserByEmail looks a user up across accounts, for login: emails are
 	// unique in an installation.

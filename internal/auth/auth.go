@@ -98,7 +98,15 @@ func (a *Authenticator) Session(ctx context.Context, token string) (parley.Princ
 	if err != nil || !u.Active {
 		return parley.Principal{}, nil, parley.Errorf(parley.EUNAUTHORIZED, "session expired or unknown; log in again")
 	}
-	return parley.Principal{AccountID: u.AccountID, Kind: parley.PrincipalUser, ID: u.ID, Role: u.Role, Name: u.Name}, s, nil
+	p := parley.Principal{AccountID: u.AccountID, Kind: parley.PrincipalUser, ID: u.ID, Role: u.Role, Name: u.Name}
+	if !u.TwoFactor {
+		acc, err := a.store.FindAccount(ctx, u.AccountID)
+		if err != nil {
+			return parley.Principal{}, nil, err
+		}
+		p.MustSetUpTwoFactor = acc.Settings.RequireTwoFactor
+	}
+	return p, s, nil
 }
 
 // NewAPIKey creates a key for the account and returns the secret to show

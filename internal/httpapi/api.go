@@ -73,6 +73,9 @@ type access struct {
 	minRole  parley.Role // staff role needed; "" means no staff access
 	consumer bool        // consumer tokens may call it
 	public   bool        // no credentials needed
+	// profile: a user who must set up two-factor authentication first may
+	// call it (their own profile, logging out).
+	profile bool
 }
 
 var (
@@ -82,6 +85,10 @@ var (
 	supervisors = access{minRole: parley.RoleSupervisor}
 	admins      = access{minRole: parley.RoleAdmin}
 	consumers   = access{consumer: true}
+	// ownProfile and anyoneProfile are the routes a person reaches while
+	// their brand waits for them to set up a second factor.
+	ownProfile    = access{minRole: parley.RoleAgent, profile: true}
+	anyoneProfile = access{minRole: parley.RoleAgent, consumer: true, profile: true}
 )
 
 // handlerFunc is a handler that returns an error instead of writing one.
@@ -103,6 +110,10 @@ func (a *API) guard(acc access, h handlerFunc) http.Handler {
 				(p.IsStaff() && acc.minRole != "" && p.Role.AtLeast(acc.minRole))
 			if !allowed {
 				writeError(w, r, a.log, parley.Errorf(parley.EFORBIDDEN, "your role may not %s %s", r.Method, r.Pattern))
+				return
+			}
+			if p.MustSetUpTwoFactor && !acc.profile {
+				writeError(w, r, a.log, parley.Errorf(parley.EFORBIDDEN, "your brand requires two-factor authentication: set it up in your profile first (POST /api/v1/me/two-factor)"))
 				return
 			}
 			r = r.WithContext(parley.WithPrincipal(r.Context(), p))

@@ -65,6 +65,9 @@ type meResponse struct {
 	// Email and TwoFactor: a console user's own, for their profile.
 	Email     string `json:"email,omitempty"`
 	TwoFactor *bool  `json:"two_factor,omitempty"`
+	// TwoFactorSetupRequired: the brand requires a second factor and this
+	// user has none yet; until they set it up, only their profile answers.
+	TwoFactorSetupRequired bool `json:"two_factor_setup_required,omitempty"`
 }
 
 func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -74,7 +77,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		if err != nil {
 			return err
 		}
-		me.Email, me.TwoFactor = u.Email, &u.TwoFactor
+		me.Email, me.TwoFactor, me.TwoFactorSetupRequired = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor
 	}
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
 		if _, s, err := a.auth.Session(r.Context(), c.Value); err == nil {

@@ -19,14 +19,14 @@ type Route struct {
 func (a *API) Routes() []Route {
 	return []Route{
 		{"POST", "/api/v1/auth/login", public, a.handleLogin},
-		{"POST", "/api/v1/auth/logout", anyoneStaff, a.handleLogout},
-		{"GET", "/api/v1/me", anyone, a.handleMe},
-		{"PUT", "/api/v1/me/password", anyoneStaff, a.handleChangePassword},
-		{"POST", "/api/v1/me/two-factor", anyoneStaff, a.handleStartTwoFactor},
-		{"GET", "/api/v1/me/two-factor/qr.png", anyoneStaff, a.handleTwoFactorQR},
-		{"POST", "/api/v1/me/two-factor/confirm", anyoneStaff, a.handleConfirmTwoFactor},
-		{"POST", "/api/v1/me/two-factor/disable", anyoneStaff, a.handleDisableTwoFactor},
-		{"POST", "/api/v1/me/two-factor/recovery-codes", anyoneStaff, a.handleRenewRecoveryCodes},
+		{"POST", "/api/v1/auth/logout", ownProfile, a.handleLogout},
+		{"GET", "/api/v1/me", anyoneProfile, a.handleMe},
+		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
+		{"POST", "/api/v1/me/two-factor", ownProfile, a.handleStartTwoFactor},
+		{"GET", "/api/v1/me/two-factor/qr.png", ownProfile, a.handleTwoFactorQR},
+		{"POST", "/api/v1/me/two-factor/confirm", ownProfile, a.handleConfirmTwoFactor},
+		{"POST", "/api/v1/me/two-factor/disable", ownProfile, a.handleDisableTwoFactor},
+		{"POST", "/api/v1/me/two-factor/recovery-codes", ownProfile, a.handleRenewRecoveryCodes},
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
@@ -108,8 +108,6 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/openapi.json", public, a.handleOpenAPI},
 	}
 }
-
-var anyoneStaff = agents
 
 // Register adds every route to mux.
 func (a *API) Register(mux *http.ServeMux) {

@@ -248,6 +248,9 @@ type accountSettings struct {
 	// ResponseTargetSeconds: how soon a visitor who wrote should have an
 	// answer (0: no target); absent from a PUT, it stays as it is.
 	ResponseTargetSeconds *int `json:"response_target_seconds"`
+	// RequireTwoFactor: every person logs in with a second factor; absent
+	// from a PUT, it stays as it is.
+	RequireTwoFactor *bool `json:"require_two_factor"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -267,7 +270,7 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
-		ResponseTargetSeconds: &s.ResponseTargetSeconds}
+		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -341,7 +344,23 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	if req.ResponseTargetSeconds != nil && (*req.ResponseTargetSeconds < 0 || *req.ResponseTargetSeconds > 86400) {
 		return parley.Errorf(parley.EINVALID, "response_target_seconds must be from 0 (no target) to 86400")
 	}
+	if req.RequireTwoFactor != nil && *req.RequireTwoFactor && p.Kind == parley.PrincipalUser {
+		// The admin who requires it has it: they are not sent to set it
+		// up by their own click.
+		u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
+		if err != nil {
+			return err
+		}
+		if !u.TwoFactor {
+			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication (Profile) before requiring it of everyone")
+		}
+	}
+	var nowRequired bool
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		if req.RequireTwoFactor != nil {
+			nowRequired = *req.RequireTwoFactor && !acc.Settings.RequireTwoFactor
+			acc.Settings.RequireTwoFactor = *req.RequireTwoFactor
+		}
 		if given("auto_assign") {
 			acc.Settings.AutoAssign = req.AutoAssign
 		}
@@ -374,7 +393,32 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	if err != nil {
 		return err
 	}
+	if nowRequired {
+		// Whoever has no second factor is logged out: at their next login
+		// they set it up before anything else.
+		if err := a.logOutWithoutTwoFactor(r.Context(), p.AccountID); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
+	return nil
+}
+
+func (a *API) logOutWithoutTwoFactor(ctx context.Context, accountID string) error {
+	users, err := a.store.ListUsers(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.TwoFactor {
+			continue
+		}
+		ended, err := a.store.EndSessions(ctx, accountID, u.ID, nil)
+		if err != nil {
+			return err
+		}
+		a.endSessions(ended)
+	}
 	return nil
 }
 

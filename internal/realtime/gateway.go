@@ -170,7 +170,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var cookiePrincipal *parley.Principal
 	session := ""
 	if ck, err := r.Cookie(auth.SessionCookie); err == nil && ck.Value != "" {
-		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil {
+		// A user who must set up a second factor first has no socket:
+		// the console takes them to their profile.
+		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil && !p.MustSetUpTwoFactor {
 			cookiePrincipal = &p
 			session = auth.SessionKey(ck.Value)
 		}

@@ -23,6 +23,11 @@ func agentWS(t testing.TB, ts *testServer, u *parley.User) *wsClient {
 // sessionWS connects over WebSocket with the session of a logged-in client.
 func sessionWS(t testing.TB, ts *testServer, c *client) *wsClient {
 	t.Helper()
+	return connect(t, ts, "", sessionCookie(ts, c))
+}
+
+// sessionCookie is the header that carries a logged-in client's session.
+func sessionCookie(ts *testServer, c *client) http.Header {
 	req, _ := http.NewRequest("GET", ts.url, nil)
 	h := http.Header{}
 	for _, ck := range c.http.Jar.Cookies(req.URL) {
@@ -30,7 +35,7 @@ func sessionWS(t testing.TB, ts *testServer, c *client) *wsClient {
 			h.Set("Cookie", ck.Name+"="+ck.Value)
 		}
 	}
-	return connect(t, ts, "", h)
+	return h
 }
 
 func TestTwoConsumersAndAnAgentConverse(t *testing.T) {

@@ -61,3 +61,49 @@ func TestAnAgentTurnsOnTwoFactorInTheConsole(t *testing.T) {
 	})
 	again.do(chromedp.SendKeys(chromedp.CSS("input[name=code]"), strings.ToUpper(codes[4])+"\r"), chromedp.WaitVisible(chromedp.CSS(".app")))
 }
+
+// An admin (with a second factor, so logging in asks for the code)
+// requires two-factor authentication of everyone from the Admin tab; an
+// agent without one is then held in the Profile dialog at login — Escape
+// does not close it — until they set it up, and Continue takes them in.
+func TestAnAdminRequiresTwoFactorOfEveryone(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	secret := turnOnTwoFactor(t, ts.login(t, brand.admin))
+
+	admin := newBrowser(t)
+	admin.do(chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.admin.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".login-code")),
+		chromedp.SendKeys(chromedp.CSS("input[name=code]"), totpCode(t, secret, time.Now().Add(30*time.Second))+"\r"),
+		chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")))
+	admin.press("[data-tab=admin]")
+	admin.do(chromedp.WaitVisible(chromedp.CSS(".security-settings")))
+	admin.press(".security-settings [name=require]")
+	admin.press(".security-settings button")
+	waitFor(t, func() bool {
+		acc, err := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return err == nil && acc.Settings.RequireTwoFactor
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
+	})
+
+	agent := consoleLogin(t, ts, brand.agent, "dialog.profile .profile-required")
+	if evalIn[bool](t, agent.ctx, `!document.querySelector(".app").hidden`) {
+		t.Fatal("the console opened before the second factor was set up")
+	}
+	agent.do(chromedp.KeyEvent("\x1b")) // Escape
+	if !evalIn[bool](t, agent.ctx, `document.querySelector("dialog.profile").open`) {
+		t.Fatal("Escape closed the required setup")
+	}
+	agent.do(chromedp.SendKeys(chromedp.CSS(".tf-password-form [name=password]"), password), chromedp.Click(chromedp.CSS(".tf-start")),
+		chromedp.WaitVisible(chromedp.CSS(".tf-confirm-form")))
+	own := strings.ReplaceAll(evalIn[string](t, agent.ctx, `document.querySelector(".tf-secret").textContent`), " ", "")
+	agent.do(chromedp.SendKeys(chromedp.CSS(".tf-confirm-form [name=code]"), totpCode(t, own, time.Now())+"\r"),
+		chromedp.WaitVisible(chromedp.CSS(".profile-continue")))
+	agent.press(".profile-continue")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".app")))
+	waitFor(t, func() bool {
+		return evalIn[string](t, agent.ctx, `document.querySelector(".conn").textContent`) == "Live"
+	})
+}

@@ -268,3 +268,87 @@ func TestChangingAPasswordEndsTheOtherSessions(t *testing.T) {
 		t.Fatalf("login once it is off: %d %s", st, raw)
 	}
 }
+
+// turnOnTwoFactor sets up a second factor for a logged-in user and
+// returns its seed.
+func turnOnTwoFactor(t *testing.T, c *client) string {
+	t.Helper()
+	var setup struct{ Secret string }
+	c.do("POST", "/api/v1/me/two-factor", map[string]string{"password": password}, &setup)
+	if st, raw := c.raw("POST", "/api/v1/me/two-factor/confirm", map[string]string{"code": totpCode(t, setup.Secret, time.Now())}); st != 200 {
+		t.Fatalf("confirm: %d %s", st, raw)
+	}
+	return setup.Secret
+}
+
+// A brand requires two-factor authentication of its staff: the admin must
+// have it first; whoever has none is logged out, and at their next login
+// may reach their profile and nothing else — no API, no socket — until
+// they set it up. API keys are not people and go on.
+func TestABrandRequiresTwoFactor(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	agent := ts.login(t, b.agent)
+	agentWS := sessionWS(t, ts, agent)
+	require := map[string]any{"require_two_factor": true}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", require); st != 409 {
+		t.Fatalf("required by an admin without it: %d %s", st, raw)
+	}
+	turnOnTwoFactor(t, admin)
+	var settings struct {
+		RequireTwoFactor bool `json:"require_two_factor"`
+	}
+	admin.do("PATCH", "/api/v1/account-settings", require, &settings)
+	if !settings.RequireTwoFactor {
+		t.Fatal("the setting did not stick")
+	}
+	if code := agentWS.waitClosed(); int(code) != int(realtime.CloseAuthFailed) {
+		t.Fatalf("the agent's socket closed with %d", code)
+	}
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 401 {
+		t.Fatal("the agent without a second factor stayed logged in")
+	}
+	if st, _ := admin.raw("GET", "/api/v1/conversations", nil); st != 200 {
+		t.Fatal("the admin, who has it, was logged out")
+	}
+
+	agent, st, raw := ts.loginWith(t, b.agent, password, "")
+	if st != 200 {
+		t.Fatalf("login to set it up: %d %s", st, raw)
+	}
+	var me struct {
+		SetupRequired bool `json:"two_factor_setup_required"`
+	}
+	agent.do("GET", "/api/v1/me", nil, &me)
+	if !me.SetupRequired {
+		t.Fatal("/me does not say the setup is required")
+	}
+	for _, path := range []string{"/api/v1/conversations", "/api/v1/team", "/api/v1/canned-responses"} {
+		if st, raw := agent.raw("GET", path, nil); st != 403 || !strings.Contains(string(raw), "two-factor") {
+			t.Fatalf("%s before the setup: %d %s", path, st, raw)
+		}
+	}
+	ws, err := dialWS(t, ts, sessionCookie(ts, agent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.send(map[string]any{"type": "auth", "id": "auth"})
+	if code := ws.waitClosed(); int(code) != int(realtime.CloseAuthFailed) {
+		t.Fatalf("a socket before the setup closed with %d", code)
+	}
+	turnOnTwoFactor(t, agent)
+	if st, raw := agent.raw("GET", "/api/v1/conversations", nil); st != 200 {
+		t.Fatalf("after the setup: %d %s", st, raw)
+	}
+	sessionWS(t, ts, agent)
+	if st, _ := ts.withKey(t, b.apiKey).raw("GET", "/api/v1/conversations", nil); st != 200 {
+		t.Fatal("an API key was held to a person's second factor")
+	}
+	// Off again: a supervisor without a second factor logs in as before.
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"require_two_factor": false}, nil)
+	sup, st, _ := ts.loginWith(t, b.supervisor, password, "")
+	if st2, _ := sup.raw("GET", "/api/v1/conversations", nil); st != 200 || st2 != 200 {
+		t.Fatalf("once no longer required: login %d, list %d", st, st2)
+	}
+}

@@ -118,6 +118,17 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 	return out, ended, nil
 }
 
+// EndSessions ends a user's sessions but keep (see parley.Store).
+func (db *DB) EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error) {
+	var ended [][]byte
+	err := db.do(ctx, func(tx *writeTx) error {
+		var err error
+		ended, err = tx.endSessions(accountID, userID, keep)
+		return err
+	})
+	return ended, err
+}
+
 // endSessions deletes the user's sessions but keep and returns their token
 // hashes.
 func (tx *writeTx) endSessions(accountID, userID string, keep []byte) ([][]byte, error) {

@@ -312,12 +312,23 @@ func testChangeUser(t *testing.T, open Opener) {
 			}
 		}
 	}
+	// EndSessions ends them all but the one kept, once.
+	if err := s.CreateSession(ctx, &parley.Session{TokenHash: hashes[0], AccountID: f.account.ID, UserID: u.ID, CSRFToken: "c",
+		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if ended, err = s.EndSessions(ctx, f.account.ID, u.ID, hashes[0]); err != nil || len(ended) != 1 || !bytes.Equal(ended[0], hashes[1]) {
+		t.Fatalf("EndSessions keeping session 0 ended %q: %v", ended, err)
+	}
+	if ended, err = s.EndSessions(ctx, "acc_other", u.ID, nil); err != nil || len(ended) != 0 {
+		t.Fatalf("EndSessions from another account ended %d: %v", len(ended), err)
+	}
 	// Deactivating ends every session but the kept one.
 	if _, ended, err = s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error {
 		u.Active = false
 		return nil
-	}); err != nil || len(ended) != 1 {
-		t.Fatalf("deactivating ended %d sessions: %v", len(ended), err)
+	}); err != nil || len(ended) != 1 || !bytes.Equal(ended[0], hashes[0]) {
+		t.Fatalf("deactivating ended %q: %v", ended, err)
 	}
 
 	other := newFixture(t, s, "B")

@@ -95,6 +95,22 @@ $(".open-profile").addEventListener("click", async () => {
   await showProfile();
   profile.showModal();
 });
+// A brand that requires a second factor keeps a user who has none in this
+// dialog until they set it up (the server answers nothing else).
+let setupForced = false;
+profile.addEventListener("cancel", (e) => { if (setupForced) e.preventDefault(); });
+async function requireSetup() {
+  setupForced = true;
+  $(".profile-required").hidden = false;
+  $(".profile-close-form").hidden = true;
+  $(".profile-forced").hidden = false;
+  await showProfile();
+  profile.showModal();
+  $(".tf-password-form").password.focus();
+}
+$(".profile-continue").addEventListener("click", () => location.reload());
+$(".profile-logout").addEventListener("click", () => $(".logout").click());
+
 // Recovery codes are shown once: closing the dialog forgets them.
 profile.addEventListener("close", () => {
   $(".tf-code-list").textContent = "";
@@ -185,10 +201,12 @@ $(".tf-confirm-form").addEventListener("submit", (e) => {
     await showProfile();
     showRecoveryCodes(out.recovery_codes);
     toast("Two-factor authentication is on.");
+    if (setupForced) $(".profile-continue").hidden = false;
   });
 });
 
 async function enter() {
+  if (me.two_factor_setup_required) return requireSetup();
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
   await fillTransferTargets();
@@ -716,6 +734,8 @@ async function showAdmin() {
   showLabelDefs(settings);
   const af = $(".account-settings");
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
+  const sf = $(".security-settings");
+  if (!dirtyForms.has(sf)) sf.require.checked = !!settings.require_two_factor;
   await showWebhooks();
   await showAudit();
   const list = (sel, items, text, del) => {
@@ -762,7 +782,7 @@ function fillAccountSettings(af, settings) {
 // redraws itself after any admin action (adding a skill, say), and a form
 // being edited keeps what was typed. Saving it clears it.
 const dirtyForms = new Set();
-for (const sel of [".account-settings", ".widget-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
+for (const sel of [".account-settings", ".widget-settings", ".security-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
 
 // showCanned lists the canned responses, each editable in place.
 function showCanned(items) {
@@ -855,6 +875,15 @@ $(".account-settings").addEventListener("submit", (e) => {
     await api("PUT", "/account-settings", body);
     dirtyForms.delete(f);
     await loadSettings();
+  });
+});
+$(".security-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  adminDo(async () => {
+    await api("PATCH", "/account-settings", { require_two_factor: f.require.checked });
+    dirtyForms.delete(f);
+    toast(f.require.checked ? "Two-factor authentication is required of everyone." : "Two-factor authentication is up to each person.");
   });
 });
 $(".new-key").addEventListener("submit", (e) => {
