@@ -304,6 +304,23 @@ type Consumer struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// ConsumerFilter selects contacts: those matching Query (in name, email or
+// external ID, case-insensitive), created before the consumer Before (a
+// cursor), at most Limit (default 50, at most 200).
+type ConsumerFilter struct {
+	Query  string
+	Before string
+	Limit  int
+}
+
+// Contact is a consumer in the contacts list, with what the list shows of
+// their conversations.
+type Contact struct {
+	*Consumer
+	Conversations  int       `json:"conversations"`
+	LastActivityAt time.Time `json:"last_activity_at"`
+}
+
 // APIKey lets a brand's servers call the API. Only a hash of the secret is
 // stored; the secret is shown once, when the key is created.
 type APIKey struct {

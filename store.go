@@ -75,6 +75,15 @@ type Store interface {
 	FindConsumerByExternalID(ctx context.Context, accountID, externalID string) (*Consumer, error)
 	// UpdateConsumer replaces a consumer's name, email and attributes.
 	UpdateConsumer(ctx context.Context, c *Consumer) error
+	// ChangeConsumer reads the consumer, lets change edit its name, email
+	// and attributes and writes them with consumer.updated, in one
+	// transaction (an agent's edit and the visitor's own form at once keep
+	// both); an error from change writes nothing; the same values write no
+	// event.
+	ChangeConsumer(ctx context.Context, accountID, id string, change func(*Consumer) error) (*Consumer, error)
+	// ListConsumers lists the account's contacts — consumers who have had
+	// a conversation — newest first (docs/routing.md, Contacts).
+	ListConsumers(ctx context.Context, accountID string, f ConsumerFilter) ([]*Contact, error)
 	// BlockConsumer blocks (or unblocks) a consumer of the account and
 	// writes consumer.blocked (or consumer.unblocked) naming by; the state
 	// it already has changes nothing and writes no event.

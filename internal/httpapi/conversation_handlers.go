@@ -437,10 +437,17 @@ func (a *API) handleUpdateOwnProfile(w http.ResponseWriter, r *http.Request, p p
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	c, err := a.store.FindConsumer(r.Context(), p.AccountID, p.ID)
+	c, err := a.store.ChangeConsumer(r.Context(), p.AccountID, p.ID, func(c *parley.Consumer) error { return applyProfile(c, req) })
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// applyProfile checks a profile change and makes it: name and email
+// replace, attributes merge (an empty value removes one).
+func applyProfile(c *parley.Consumer, req profileRequest) error {
 	if req.Name != nil {
 		if err := checkName("name", *req.Name); err != nil {
 			return err
@@ -478,10 +485,58 @@ func (a *API) handleUpdateOwnProfile(w http.ResponseWriter, r *http.Request, p p
 			return parley.Errorf(parley.EINVALID, "a visitor has at most 50 attributes")
 		}
 	}
-	if err := a.store.UpdateConsumer(r.Context(), c); err != nil {
+	return nil
+}
+
+// handleUpdateConsumer is an agent correcting or completing what the brand
+// knows of a visitor — the email they gave in the chat, their plan — as
+// in Chatwoot's and Intercom's contact pages. The same rules as the
+// visitor's own form; the change is an event (consumer.updated).
+func (a *API) handleUpdateConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req profileRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	c, err := a.store.ChangeConsumer(r.Context(), p.AccountID, r.PathValue("id"), func(c *parley.Consumer) error { return applyProfile(c, req) })
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type contactPage struct {
+	Contacts   []*parley.Contact `json:"contacts"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+// handleListConsumers is the contacts list: visitors who have written,
+// newest first, searchable by name, email and the brand's own ID.
+func (a *API) handleListConsumers(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	q := r.URL.Query()
+	f := parley.ConsumerFilter{Query: strings.TrimSpace(q.Get("q")), Before: q.Get("cursor"), Limit: 50}
+	if len(f.Query) > 200 {
+		return parley.Errorf(parley.EINVALID, "q is longer than 200 bytes")
+	}
+	if f.Before != "" && !parley.HasIDPrefix(f.Before, "con") {
+		return parley.Errorf(parley.EINVALID, "cursor %q is not a contacts cursor", f.Before)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return parley.Errorf(parley.EINVALID, "limit must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	list, err := a.store.ListConsumers(r.Context(), p.AccountID, f)
+	if err != nil {
+		return err
+	}
+	page := contactPage{Contacts: list}
+	if len(list) == f.Limit {
+		page.NextCursor = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 

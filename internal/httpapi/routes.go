@@ -30,7 +30,9 @@ func (a *API) Routes() []Route {
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},
 		{"PATCH", "/api/v1/consumers/me", consumers, a.handleUpdateOwnProfile},
+		{"GET", "/api/v1/consumers", agents, a.handleListConsumers},
 		{"GET", "/api/v1/consumers/{id}", agents, a.handleGetConsumer},
+		{"PATCH", "/api/v1/consumers/{id}", agents, a.handleUpdateConsumer},
 		{"POST", "/api/v1/consumers/{id}/block", agents, a.handleBlockConsumer},
 		{"POST", "/api/v1/consumers/{id}/unblock", agents, a.handleUnblockConsumer},
 		{"GET", "/api/v1/consumers/{id}/export", admins, a.handleExportConsumer},

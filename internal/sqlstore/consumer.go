@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 
 	"github.com/parleychat/parley"
 )
@@ -66,6 +67,90 @@ func updateConsumer(tx *writeTx, c *parley.Consumer) error {
 		return parley.Errorf(parley.ENOTFOUND, "consumer %q not found", c.ID)
 	}
 	return tx.event(c.AccountID, parley.EventConsumerUpdated, "", c)
+}
+
+// ChangeConsumer edits a consumer in one transaction (see parley.Store).
+func (db *DB) ChangeConsumer(ctx context.Context, accountID, id string, change func(*parley.Consumer) error) (*parley.Consumer, error) {
+	var out *parley.Consumer
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := scanConsumer(tx.QueryRowContext(tx.ctx, `SELECT `+consumerRead+` FROM consumers WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id))
+		if err != nil {
+			return notFound(err, "consumer %q not found", id)
+		}
+		before, _ := json.Marshal(c)
+		if err := change(c); err != nil {
+			return err
+		}
+		c.ID, c.AccountID = id, accountID
+		out = c
+		if after, _ := json.Marshal(c); string(after) == string(before) {
+			return nil
+		}
+		return updateConsumer(tx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListConsumers lists the account's contacts, newest first.
+func (db *DB) ListConsumers(ctx context.Context, accountID string, f parley.ConsumerFilter) ([]*parley.Contact, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	where := []string{`c.account_id = ?`}
+	args := []any{accountID}
+	if f.Before != "" {
+		where = append(where, `c.id < ?`)
+		args = append(args, f.Before)
+	}
+	if f.Query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Query) + "%"
+		search := `(c.name LIKE ? ESCAPE '\' OR c.email LIKE ? ESCAPE '\' OR c.external_id LIKE ? ESCAPE '\')`
+		if db.postgres { // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does
+			search = strings.ReplaceAll(search, " LIKE ", " ILIKE ")
+		}
+		where = append(where, search)
+		args = append(args, like, like, like)
+	}
+	args = append(args, f.Limit)
+	// Newest first along consumers(account_id, id), keeping those with a
+	// conversation (an index probe each); the counts are read only for the
+	// rows returned. Most visitors never write: they are not contacts.
+	const ofConsumer = `FROM conversations v WHERE v.account_id = c.account_id AND v.consumer_id = c.id`
+	rows, err := db.read.QueryContext(ctx, `SELECT `+prefixed("c.", consumerRead)+`, (SELECT COUNT(*) `+ofConsumer+`), (SELECT MAX(v.updated_at) `+ofConsumer+`)
+		FROM consumers c WHERE `+strings.Join(where, " AND ")+` AND EXISTS (SELECT 1 `+ofConsumer+`) ORDER BY c.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*parley.Contact{}
+	for rows.Next() {
+		var ct parley.Contact
+		var last int64
+		c, err := scanConsumer(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &ct.Conversations, &last)...) }))
+		if err != nil {
+			return nil, err
+		}
+		ct.Consumer, ct.LastActivityAt = c, fromMicros(last)
+		out = append(out, &ct)
+	}
+	return out, rows.Err()
+}
+
+// scanFunc lets a scanner add columns of its own after another's.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies each column of a list with a table's alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, p := range parts {
+		parts[i] = alias + p
+	}
+	return strings.Join(parts, ", ")
 }
 
 // BlockConsumer sets the consumer's blocked flag and writes its event.

@@ -335,3 +335,84 @@ func testChangeUser(t *testing.T, open Opener) {
 	_, _, err = s.ChangeUser(ctx, other.account.ID, u.ID, nil, func(*parley.User) error { return nil })
 	wantCode(t, err, parley.ENOTFOUND)
 }
+
+// Contacts: consumers with a conversation, newest first, searchable,
+// page by page, one account's only; ChangeConsumer keeps changes made at
+// once, writes no event for the same values and nothing when it fails.
+func testContacts(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	silent := &parley.Consumer{AccountID: f.account.ID, Name: "Never Wrote"}
+	if err := s.CreateConsumer(ctx, silent); err != nil {
+		t.Fatal(err)
+	}
+	zoe := &parley.Consumer{AccountID: f.account.ID, Name: "Zoe Adams", Email: "zoe@example.test", ExternalID: "crm-42"}
+	if err := s.CreateConsumer(ctx, zoe); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: zoe.ID, Channel: parley.ChannelWeb, State: parley.StateQueued}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ListConsumers(ctx, f.account.ID, parley.ConsumerFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != zoe.ID || all[1].ID != f.consumer.ID || all[0].Conversations != 2 || all[1].Conversations != 1 ||
+		all[0].LastActivityAt.IsZero() {
+		t.Fatalf("contacts: %+v", all)
+	}
+	for q, want := range map[string]int{"ZOE@": 1, "crm-4": 1, "visitor of a": 1, "never": 0, "%": 0, "_": 0, "Visitor of B": 0} {
+		got, err := s.ListConsumers(ctx, f.account.ID, parley.ConsumerFilter{Query: q})
+		if err != nil || len(got) != want {
+			t.Fatalf("q=%q: %d contacts, want %d (%v)", q, len(got), want, err)
+		}
+	}
+	page, _ := s.ListConsumers(ctx, f.account.ID, parley.ConsumerFilter{Limit: 1})
+	next, _ := s.ListConsumers(ctx, f.account.ID, parley.ConsumerFilter{Limit: 1, Before: page[0].ID})
+	if len(page) != 1 || len(next) != 1 || page[0].ID != zoe.ID || next[0].ID != f.consumer.ID {
+		t.Fatalf("pages: %v then %v", page, next)
+	}
+	if b, _ := s.ListConsumers(ctx, other.account.ID, parley.ConsumerFilter{}); len(b) != 1 || b[0].ID != other.consumer.ID {
+		t.Fatalf("account B's contacts: %v", b)
+	}
+
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.ChangeConsumer(ctx, f.account.ID, zoe.ID, func(c *parley.Consumer) error {
+				if c.Attributes == nil {
+					c.Attributes = map[string]string{}
+				}
+				c.Attributes[fmt.Sprintf("a%02d", i)] = "x"
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if c, _ := s.FindConsumer(ctx, f.account.ID, zoe.ID); len(c.Attributes) != 20 {
+		t.Fatalf("after 20 changes at once: %d attributes", len(c.Attributes))
+	}
+	before, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConsumerUpdated}, Limit: 100})
+	if _, err := s.ChangeConsumer(ctx, f.account.ID, zoe.ID, func(c *parley.Consumer) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ChangeConsumer(ctx, f.account.ID, zoe.ID, func(c *parley.Consumer) error {
+		c.Name = "never"
+		return parley.Errorf(parley.EINVALID, "no")
+	})
+	wantCode(t, err, parley.EINVALID)
+	after, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConsumerUpdated}, Limit: 100})
+	if len(after) != len(before) || len(before) != 20 {
+		t.Fatalf("consumer.updated: %d after 20 changes, %d after a no-op and a failure", len(before), len(after))
+	}
+	_, err = s.ChangeConsumer(ctx, other.account.ID, zoe.ID, func(*parley.Consumer) error { return nil })
+	wantCode(t, err, parley.ENOTFOUND)
+}

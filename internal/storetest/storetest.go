@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"SetPriority", testSetPriority},
 		{"ChangeAccount", testChangeAccount},
 		{"ChangeUser", testChangeUser},
+		{"Contacts", testContacts},
 		{"Snooze", testSnooze},
 	}
 	for _, tt := range tests {

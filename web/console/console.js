@@ -426,7 +426,8 @@ $(".more").addEventListener("click", () => { pagesWanted++; refresh(); });
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
-  const special = tab === "supervise" || tab === "admin" || tab === "botedit" || tab === "dash";
+  const special = tab === "supervise" || tab === "admin" || tab === "botedit" || tab === "dash" || tab === "contacts";
+  $(".contacts").hidden = tab !== "contacts";
   $(".overview").hidden = tab !== "supervise";
   $(".dashboard").hidden = tab !== "dash";
   $(".admin").hidden = tab !== "admin";
@@ -437,6 +438,7 @@ async function refresh() {
     $(".placeholder").hidden = $(".conversation").hidden = true;
     if (tab === "botedit") return showBot(api);
     if (tab === "dash") { await fillSkills(api); return showDashboard(api); }
+    if (tab === "contacts") return showContacts();
     return tab === "admin" ? showAdmin() : showOverview();
   }
   $(".placeholder").hidden = !!current;
@@ -1204,9 +1206,141 @@ function addNote(n) {
 
 let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
 
+// ---- Contacts ------------------------------------------------------------------
+// The visitors who have written, newest first, searchable; each can be
+// corrected or completed (name, email, attributes) as in Chatwoot's and
+// Intercom's contact pages — here and in the visitor panel.
+let contactPages = 1;
+async function showContacts() {
+  const q = $(".contact-search").value.trim();
+  const list = [];
+  let cursor = "";
+  for (let i = 0; i < contactPages; i++) {
+    const page = await api("GET", "/consumers?limit=50" + (q ? "&q=" + encodeURIComponent(q) : "") + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+    list.push(...page.contacts);
+    cursor = page.next_cursor || "";
+    if (!cursor) break;
+  }
+  if (tab !== "contacts" || q !== $(".contact-search").value.trim()) return; // moved on meanwhile
+  const tb = $(".contact-list tbody");
+  tb.textContent = "";
+  for (const c of list) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = c.id;
+    const name = document.createElement("button");
+    name.type = "button";
+    name.className = "link contact-open";
+    name.textContent = c.name || "Visitor " + c.id.slice(-6);
+    name.addEventListener("click", () => showContact(c.id));
+    const cells = [name, c.email || "—", c.external_id || "—", String(c.conversations), new Date(c.last_activity_at).toLocaleString()];
+    for (const v of cells) {
+      const td = document.createElement("td");
+      td.append(v);
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+  $(".contacts-more").hidden = !cursor;
+  $(".contacts-empty").hidden = list.length > 0;
+}
+let contactTimer = 0;
+$(".contact-search").addEventListener("input", () => {
+  contactPages = 1;
+  clearTimeout(contactTimer);
+  contactTimer = setTimeout(showContacts, 200);
+});
+$(".contacts-more").addEventListener("click", () => { contactPages++; showContacts(); });
+
+async function showContact(id) {
+  const v = await api("GET", "/consumers/" + id);
+  const box = $(".contact-detail");
+  box.textContent = "";
+  const h = document.createElement("h3");
+  h.textContent = v.name || "Visitor " + v.id.slice(-6);
+  box.append(h, contactForm(v, () => { showContacts(); showContact(id); }));
+  const h4 = document.createElement("h4");
+  h4.textContent = "Conversations";
+  const ul = document.createElement("ul");
+  for (const c of v.conversations) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link past";
+    b.textContent = new Date(c.created_at).toLocaleString() + " · " + c.state + (c.labels ? " · " + c.labels.join(", ") : "");
+    b.addEventListener("click", () => {
+      $(`[data-tab=${c.state === "closed" ? "closed" : c.state === "queued" ? "queued" : c.state === "bot" ? "bot" : "open"}]`).click();
+      openConversation(c.id);
+    });
+    li.append(b);
+    ul.append(li);
+  }
+  box.append(h4, ul);
+  box.hidden = false;
+}
+
+// contactForm edits a visitor's name, email and attributes ("key: value"
+// lines; a line taken away removes the attribute); onSaved runs after.
+function contactForm(v, onSaved) {
+  const f = document.createElement("form");
+  f.className = "contact-form";
+  const field = (label, name, value, el = "input") => {
+    const l = document.createElement("label");
+    l.textContent = label + " ";
+    const i = document.createElement(el);
+    i.name = name;
+    i.value = value;
+    l.append(i);
+    f.append(l);
+    return i;
+  };
+  // Not f.name or f.attributes: those are the form's own properties.
+  const name = field("Name", "name", v.name || "");
+  const email = field("Email", "email", v.email || "");
+  email.type = "email";
+  const attrs = v.attributes || {};
+  const lines = field("Attributes (one “key: value” a line)", "attributes", Object.entries(attrs).map(([k, val]) => k + ": " + val).join("\n"), "textarea");
+  const err = document.createElement("p");
+  err.className = "contact-error";
+  err.setAttribute("role", "alert");
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.textContent = "Save";
+  f.append(err, save);
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    err.textContent = "";
+    const next = {};
+    for (const line of lines.value.split("\n")) {
+      if (!line.trim()) continue;
+      const at = line.indexOf(":");
+      if (at < 1) { err.textContent = "Write each attribute as “key: value”: " + line; return; }
+      next[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+    }
+    for (const k of Object.keys(attrs)) if (!(k in next)) next[k] = ""; // removed
+    try {
+      await api("PATCH", "/consumers/" + v.id, { name: name.value, email: email.value, attributes: next });
+      toast("Contact saved.");
+      onSaved();
+    } catch (x) { err.textContent = x.message; }
+  });
+  return f;
+}
+
+$(".edit-visitor").addEventListener("click", () => {
+  const box = $(".visitor-edit");
+  if (box.firstChild) { box.textContent = ""; return; }
+  const v = editTarget;
+  if (!v) return;
+  box.append(contactForm(v, () => { box.textContent = ""; showVisitor(v.id); }));
+  box.querySelector("input").focus();
+});
+let editTarget = null;
+
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");
   info.textContent = hist.textContent = "";
+  $(".visitor-edit").textContent = "";
+  $(".edit-visitor").hidden = true;
   $(".block-visitor").hidden = true;
   const asked = ++visitorAsked;
   const v = await api("GET", "/consumers/" + consumerID).catch(() => null);
@@ -1218,6 +1352,8 @@ async function showVisitor(consumerID) {
     $(".conv-title").textContent = v.name;
   }
   showBlock(v);
+  editTarget = v;
+  $(".edit-visitor").hidden = false;
   const rows = [["Name", v.name || "—"], ["Email", v.email || "—"], ["Identified as", v.external_id || "anonymous"]];
   if (v.blocked) rows.unshift(["Blocked", "yes: their messages are refused"]);
   for (const [k, val] of Object.entries(v.attributes || {})) rows.push([k, val]);

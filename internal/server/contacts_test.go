@@ -1,0 +1,122 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+)
+
+type contactList struct {
+	Contacts []struct {
+		parley.Consumer
+		Conversations int `json:"conversations"`
+	} `json:"contacts"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// Agents find the visitors who wrote (not every page view), by name, email
+// or the brand's ID, page by page, and correct what the brand knows of
+// them; a bad email changes nothing.
+func TestAgentsFindAndEditContacts(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	zoe, quiet, other := ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID)
+	zoe.open(t)
+	other.open(t)
+	zoe.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Zoe Adams"}, nil)
+	agent := ts.login(t, b.agent)
+
+	var all contactList
+	agent.do("GET", "/api/v1/consumers", nil, &all)
+	if len(all.Contacts) != 2 || all.Contacts[0].ID != other.consumer.ID || all.Contacts[1].ID != zoe.consumer.ID {
+		t.Fatalf("contacts: %+v", all.Contacts)
+	}
+	for _, c := range all.Contacts {
+		if c.ID == quiet.consumer.ID {
+			t.Fatal("a visitor who never wrote is a contact")
+		}
+	}
+	var found contactList
+	agent.do("GET", "/api/v1/consumers?q=zoe", nil, &found)
+	if len(found.Contacts) != 1 || found.Contacts[0].Name != "Zoe Adams" || found.Contacts[0].Conversations != 1 {
+		t.Fatalf("q=zoe: %+v", found.Contacts)
+	}
+	var page contactList
+	agent.do("GET", "/api/v1/consumers?limit=1", nil, &page)
+	var next contactList
+	agent.do("GET", "/api/v1/consumers?limit=1&cursor="+page.NextCursor, nil, &next)
+	if len(page.Contacts) != 1 || page.NextCursor == "" || len(next.Contacts) != 1 || next.Contacts[0].ID != zoe.consumer.ID {
+		t.Fatalf("pages: %+v then %+v", page, next)
+	}
+	for _, bad := range []string{"limit=0", "limit=500", "cursor=conv_x", "q=" + strings.Repeat("a", 201)} {
+		if st, raw := agent.raw("GET", "/api/v1/consumers?"+bad, nil); st != 400 {
+			t.Fatalf("%s: %d %s", bad, st, raw)
+		}
+	}
+
+	path := "/api/v1/consumers/" + zoe.consumer.ID
+	if st, raw := agent.raw("PATCH", path, map[string]any{"name": "Zed", "email": "not an email"}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("bad email: %d %s", st, raw)
+	}
+	agent.do("PATCH", path, map[string]any{"email": "zoe@example.test", "attributes": map[string]string{"plan": "gold"}}, nil)
+	got, _ := ts.Store.FindConsumer(t.Context(), b.account.ID, zoe.consumer.ID)
+	if got.Name != "Zoe Adams" || got.Email != "zoe@example.test" || got.Attributes["plan"] != "gold" {
+		t.Fatalf("after the edit: %+v", got)
+	}
+	agent.do("PATCH", path, map[string]any{"attributes": map[string]string{"plan": ""}}, nil)
+	if got, _ := ts.Store.FindConsumer(t.Context(), b.account.ID, zoe.consumer.ID); got.Attributes["plan"] != "" {
+		t.Fatal("an empty value did not remove the attribute")
+	}
+	events, _ := ts.Store.ListEvents(t.Context(), b.account.ID, parley.EventFilter{Types: []string{parley.EventConsumerUpdated}, Limit: 100})
+	if len(events) != 3 { // the visitor's name, the agent's two edits
+		t.Fatalf("%d consumer.updated events, want 3", len(events))
+	}
+}
+
+// In the console: the Contacts tab finds a visitor, the agent gives their
+// email, and one of their conversations opens from there; the visitor
+// panel edits the same way.
+func TestAnAgentEditsAContactInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	zoe := ts.newVisitor(t, brand.account.ID)
+	conv := zoe.open(t)
+	zoe.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Zoe Adams", "attributes": map[string]string{"plan": "free"}}, nil)
+	zoe.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "hello"}, nil)
+
+	b := consoleLogin(t, ts, brand.agent, ".app")
+	b.press("[data-tab=contacts]")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-open")))
+	b.press(".contact-open")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-form")))
+	if got := evalIn[string](t, b.ctx, `document.querySelector(".contact-form textarea").value`); got != "plan: free" {
+		t.Fatalf("attributes shown as %q", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS(".contact-form input[name=email]"), "zoe@example.test"),
+		chromedp.SetValue(chromedp.CSS(".contact-form textarea"), "plan: gold\ncity: Lyon"))
+	b.press(".contact-form button[type=submit]")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConsumer(t.Context(), brand.account.ID, zoe.consumer.ID)
+		return c.Email == "zoe@example.test" && c.Attributes["plan"] == "gold" && c.Attributes["city"] == "Lyon"
+	}, func() string {
+		return evalIn[string](t, b.ctx, `document.querySelector(".contact-error")?.textContent || ""`)
+	})
+	// Taking a line away removes the attribute, from the visitor panel of
+	// their conversation, opened from the contact.
+	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-detail .past")))
+	b.press(".contact-detail .past")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".edit-visitor")))
+	b.press(".edit-visitor")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".visitor-edit textarea")), chromedp.SetValue(chromedp.CSS(".visitor-edit textarea"), "plan: gold"))
+	b.press(".visitor-edit button[type=submit]")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConsumer(t.Context(), brand.account.ID, zoe.consumer.ID)
+		_, hasCity := c.Attributes["city"]
+		return !hasCity && c.Attributes["plan"] == "gold"
+	})
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".visitor-info").textContent`), "zoe@example.test")
+	})
+}
