@@ -52,6 +52,9 @@ type AccountSettings struct {
 	// second factor; one who has none sets it up before anything else
 	// (docs/security.md).
 	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
+	// AutomationRules are the brand's own triage rules, checked in order
+	// (docs/routing.md, Automation rules).
+	AutomationRules []AutomationRule `json:"automation_rules,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

@@ -51,7 +51,17 @@ const (
 	EventWebhookDisabled      = "webhook.disabled"      // a webhook kept failing and was turned off
 	EventConsumerErased       = "consumer.erased"       // a visitor's data was erased on request (data: the ID only)
 	EventConversationsExpired = "conversations.expired" // retention removed old conversations' content (data: how many)
+	EventAutomationApplied    = "automation.applied"    // a brand's rule matched a conversation (data: AutomationApplied)
 )
+
+// AutomationApplied is automation.applied's data: which rule matched, on
+// which event, and what its actions did ("done", "unchanged", or why not).
+type AutomationApplied struct {
+	Rule     string   `json:"rule"`
+	On       string   `json:"on"`        // the rule's event
+	EventSeq int64    `json:"event_seq"` // the event that set it off
+	Actions  []string `json:"actions"`   // "add_label billing: done"
+}
 
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
@@ -63,7 +73,7 @@ var EventTypes = []string{
 	EventIdentityKeyChanged, EventIdentityRejected,
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
-	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired,
+	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -251,6 +252,9 @@ type accountSettings struct {
 	// RequireTwoFactor: every person logs in with a second factor; absent
 	// from a PUT, it stays as it is.
 	RequireTwoFactor *bool `json:"require_two_factor"`
+	// AutomationRules: the brand's triage rules, all of them (the list
+	// replaces the last); absent from a PUT, they stay as they are.
+	AutomationRules *[]parley.AutomationRule `json:"automation_rules"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -268,9 +272,13 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	if labels == nil {
 		labels = []parley.Label{}
 	}
+	rules := s.AutomationRules
+	if rules == nil {
+		rules = []parley.AutomationRule{}
+	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
-		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor}
+		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -355,8 +363,19 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication (Profile) before requiring it of everyone")
 		}
 	}
+	if req.AutomationRules != nil {
+		if err := a.skillsOfRules(r.Context(), p.AccountID, *req.AutomationRules); err != nil {
+			return err
+		}
+	}
 	var nowRequired bool
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		if req.AutomationRules != nil {
+			acc.Settings.AutomationRules = *req.AutomationRules
+			for i := range acc.Settings.AutomationRules {
+				acc.Settings.AutomationRules[i].Name = strings.TrimSpace(acc.Settings.AutomationRules[i].Name)
+			}
+		}
 		if req.RequireTwoFactor != nil {
 			nowRequired = *req.RequireTwoFactor && !acc.Settings.RequireTwoFactor
 			acc.Settings.RequireTwoFactor = *req.RequireTwoFactor
@@ -388,7 +407,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if req.ResponseTargetSeconds != nil {
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
 		}
-		return nil
+		// Checked against the labels as they are after this change too:
+		// a label a rule adds cannot be removed from under it.
+		return parley.ValidateRules(acc.Settings.AutomationRules, acc.Settings.Labels)
 	})
 	if err != nil {
 		return err
@@ -401,6 +422,25 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 	}
 	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
+	return nil
+}
+
+// skillsOfRules checks that the skills rules route to are the account's.
+func (a *API) skillsOfRules(ctx context.Context, accountID string, rules []parley.AutomationRule) error {
+	skills, err := a.store.ListSkills(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for i, rule := range rules {
+		for j, act := range rule.Actions {
+			if act.Type != parley.RuleSetSkill {
+				continue
+			}
+			if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == act.Value }) {
+				return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: skill %q not found", i, j, act.Value)
+			}
+		}
+	}
 	return nil
 }
 

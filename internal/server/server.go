@@ -23,6 +23,7 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/analytics"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/automation"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/httpapi"
@@ -112,13 +113,15 @@ type Server struct {
 	gateway   *realtime.Gateway
 	Routing   *routing.Engine
 	announcer *conversation.Announcer
-	Bot       *bot.Runtime
-	Webhooks  *webhook.Service
-	Widget    *widget.Handler
-	http      *http.Server
-	listener  net.Listener
-	debug     net.Listener // DebugAddr's, if set
-	ready     chan struct{}
+	// automation runs the brands' triage rules (internal/automation).
+	automation *automation.Runner
+	Bot        *bot.Runtime
+	Webhooks   *webhook.Service
+	Widget     *widget.Handler
+	http       *http.Server
+	listener   net.Listener
+	debug      net.Listener // DebugAddr's, if set
+	ready      chan struct{}
 	// In a cluster: the NATS bus, and the budgets other nodes spend from.
 	nats     *natsbus.Bus
 	limiters map[string]*limiter
@@ -215,6 +218,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.Subscribe(s.Routing.OnEvent)
 	s.announcer = conversation.NewAnnouncer(store, log)
 	bus.Subscribe(s.announcer.OnEvent)
+	s.automation = automation.New(store, log)
+	bus.SubscribeLocal(s.automation.OnEvent) // the node that stored an event runs the rules for it
+	bus.Subscribe(s.automation.Forget)       // rules saved on any node
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
 	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
@@ -431,7 +437,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopSweep()
 	// Background workers stop before the store closes (see below).
 	var workers sync.WaitGroup
-	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.Bot.Run, s.Webhooks.Run} {
+	for _, run := range []func(context.Context){s.Widget.Run, s.Routing.Run, s.announcer.Run, s.automation.Run, s.Bot.Run, s.Webhooks.Run} {
 		workers.Go(func() { run(sweepCtx) })
 	}
 	for _, sw := range s.sweeps() {

@@ -734,6 +734,7 @@ async function showAdmin() {
   const settings = await api("GET", "/account-settings");
   showMasking(settings);
   showLabelDefs(settings);
+  showAutomation(settings, skills.skills);
   const af = $(".account-settings");
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
   const sf = $(".security-settings");
@@ -1002,6 +1003,150 @@ $(".labels-form").addEventListener("submit", (e) => {
     await api("PATCH", "/account-settings", { labels, labels_required: e.target.required.checked });
     labelsDirty = false;
     await loadSettings();
+  });
+});
+
+// ---- Automation rules ------------------------------------------------------------
+// The brand's triage rules (docs/routing.md, Automation rules): listed with
+// what they do, each turned off or on and removed in place; the form below
+// adds one. The whole list is saved each time (PATCH automation_rules).
+let autoRules = [], autoSkills = [], autoLabels = [];
+const ruleFields = [["message", "the message"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
+  ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["attribute", "a visitor attribute…"]];
+const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
+  ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
+const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"]];
+const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
+
+function describeRule(r) {
+  const when = r.event === "visitor_message" ? "When the visitor writes" : "When a conversation opens";
+  const conds = (r.conditions || []).map((c) => {
+    const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19) : (ruleFields.find((f) => f[0] === c.field) || [c.field, c.field])[1];
+    const op = (ruleOperators.find((o) => o[0] === c.operator) || [c.operator, c.operator])[1];
+    return `${field} ${op}${c.operator.startsWith("is_") ? "" : " “" + c.value + "”"}`;
+  });
+  const acts = r.actions.map((a) => {
+    const what = (ruleActions.find((x) => x[0] === a.type) || [a.type, a.type])[1];
+    const value = a.type === "set_skill" ? (autoSkills.find((s) => s.id === a.value)?.name || a.value)
+      : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
+    return what + " " + value;
+  });
+  return `${when}${conds.length ? " and " + conds.join(" and ") : ""}: ${acts.join(", then ")}.`;
+}
+
+function showAutomation(settings, skills) {
+  autoRules = settings.automation_rules || [];
+  autoSkills = skills;
+  autoLabels = (settings.labels || []).map((l) => l.name);
+  const ol = $(".auto-rules");
+  ol.textContent = "";
+  autoRules.forEach((r, i) => {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.className = r.disabled ? "off" : "";
+    const name = document.createElement("strong");
+    name.textContent = r.name;
+    text.append(name, " — " + describeRule(r));
+    const toggle = button(r.disabled ? "Turn on" : "Turn off", () => saveRules(autoRules.map((x, j) => (j === i ? { ...x, disabled: !x.disabled } : x))));
+    const del = button("Remove", () => saveRules(autoRules.filter((_, j) => j !== i)));
+    li.append(text, " ", toggle, " ", del);
+    ol.append(li);
+  });
+  if (!$(".auto-actions .auto-row")) addRuleAction();
+}
+
+async function saveRules(rules) {
+  await api("PATCH", "/account-settings", { automation_rules: rules });
+}
+
+function addRuleCondition() {
+  const row = document.createElement("div");
+  row.className = "auto-row auto-condition";
+  const field = document.createElement("select");
+  field.name = "field";
+  field.setAttribute("aria-label", "What the condition looks at");
+  for (const [v, t] of ruleFields) field.append(new Option(t, v));
+  const attr = document.createElement("input");
+  attr.name = "attr";
+  attr.placeholder = "plan";
+  attr.hidden = true;
+  attr.setAttribute("aria-label", "Attribute name");
+  const op = document.createElement("select");
+  op.name = "operator";
+  op.setAttribute("aria-label", "How it compares");
+  for (const [v, t] of ruleOperators) op.append(new Option(t, v));
+  const value = document.createElement("input");
+  value.name = "value";
+  value.setAttribute("aria-label", "Value");
+  const del = document.createElement("button");
+  del.type = "button";
+  del.textContent = "Remove";
+  del.addEventListener("click", () => row.remove());
+  field.addEventListener("change", () => { attr.hidden = field.value !== "attribute"; });
+  op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
+  row.append(field, attr, op, value, del);
+  $(".auto-conditions").append(row);
+  return row;
+}
+
+function addRuleAction() {
+  const row = document.createElement("div");
+  row.className = "auto-row auto-action";
+  const type = document.createElement("select");
+  type.name = "type";
+  type.setAttribute("aria-label", "Action");
+  for (const [v, t] of ruleActions) type.append(new Option(t, v));
+  const slot = document.createElement("span");
+  const del = document.createElement("button");
+  del.type = "button";
+  del.textContent = "Remove";
+  del.addEventListener("click", () => row.remove());
+  // The value's control follows the action: a list where there is one.
+  const fill = () => {
+    slot.textContent = "";
+    let el;
+    if (type.value === "send_message") {
+      el = document.createElement("input");
+      el.maxLength = 1000;
+      el.placeholder = "Our billing team will answer you shortly.";
+    } else {
+      el = document.createElement("select");
+      const options = type.value === "add_label" ? autoLabels.map((l) => [l, l])
+        : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]];
+      for (const [v, t] of options) el.append(new Option(t, v));
+    }
+    el.name = "value";
+    el.setAttribute("aria-label", "Value of the action");
+    slot.append(el);
+  };
+  type.addEventListener("change", fill);
+  fill();
+  row.append(type, slot, del);
+  $(".auto-actions").append(row);
+  return row;
+}
+
+$(".auto-add-condition").addEventListener("click", () => addRuleCondition().querySelector("select").focus());
+$(".auto-add-action").addEventListener("click", () => addRuleAction().querySelector("select").focus());
+$(".auto-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const rule = {
+    name: f.rulename.value.trim(), event: f.event.value,
+    conditions: $$(".auto-condition", f).map((row) => {
+      const field = row.querySelector("[name=field]").value;
+      return {
+        field: field === "attribute" ? "visitor.attributes." + row.querySelector("[name=attr]").value.trim() : field,
+        operator: row.querySelector("[name=operator]").value, value: row.querySelector("[name=value]").value,
+      };
+    }),
+    actions: $$(".auto-action", f).map((row) => ({ type: row.querySelector("[name=type]").value, value: row.querySelector("[name=value]").value })),
+  };
+  adminDo(async () => {
+    await saveRules([...autoRules, rule]);
+    f.reset();
+    $$(".auto-row", f).forEach((row) => row.remove());
+    toast("Rule “" + rule.name + "” added.");
   });
 });
 

@@ -1,0 +1,179 @@
+package parley
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// AutomationRule is a brand's own routing and triage rule (Chatwoot's
+// automations, Zendesk's triggers, LivePerson's routing rules): when Event
+// happens and every condition holds, the actions run, in order
+// (docs/routing.md, Automation rules).
+type AutomationRule struct {
+	Name       string          `json:"name"`
+	Event      string          `json:"event"`
+	Conditions []RuleCondition `json:"conditions"`
+	Actions    []RuleAction    `json:"actions"`
+	Disabled   bool            `json:"disabled,omitempty"`
+}
+
+// RuleCondition compares one fact of the conversation with Value.
+type RuleCondition struct {
+	Field    string `json:"field"`
+	Operator string `json:"operator"`
+	Value    string `json:"value,omitempty"`
+}
+
+// RuleAction is one thing a rule does.
+type RuleAction struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Events a rule runs on.
+const (
+	RuleOnConversationOpened = "conversation_opened" // a conversation opens (widget or API)
+	RuleOnVisitorMessage     = "visitor_message"     // the visitor writes (each text message)
+)
+
+// Condition fields. A visitor attribute is "visitor.attributes.<name>".
+const (
+	RuleFieldMessage    = "message" // the visitor's message (visitor_message only)
+	RuleFieldName       = "visitor.name"
+	RuleFieldEmail      = "visitor.email"
+	RuleFieldExternalID = "visitor.external_id"
+	RuleFieldChannel    = "channel"
+	RuleFieldAttribute  = "visitor.attributes." // a prefix
+)
+
+// Condition operators. Comparisons ignore case.
+const (
+	RuleContains    = "contains"
+	RuleNotContains = "not_contains"
+	RuleEquals      = "equals"
+	RuleNotEquals   = "not_equals"
+	RuleMatches     = "matches" // RE2 regular expression, as Go's regexp
+	RuleIsSet       = "is_set"
+	RuleIsNotSet    = "is_not_set"
+)
+
+// Action types.
+const (
+	RuleAddLabel    = "add_label"    // Value: a label of the account
+	RuleSetPriority = "set_priority" // Value: 0–10
+	RuleSetSkill    = "set_skill"    // Value: a skill ID; routes a waiting conversation there
+	RuleSendMessage = "send_message" // Value: text the visitor reads, once per conversation
+)
+
+// Limits of automation rules.
+const (
+	MaxAutomationRules = 50
+	MaxRuleParts       = 10 // conditions, and actions, per rule
+	MaxRuleValue       = 1000
+	MaxRulePattern     = 500
+)
+
+// ValidateRules checks rules against the account's labels; skills are the
+// caller's to check (they live in the store). The error names the rule and
+// the part: automation_rules[2].conditions[0].operator.
+func ValidateRules(rules []AutomationRule, labels []Label) error {
+	if len(rules) > MaxAutomationRules {
+		return Errorf(EINVALID, "automation_rules: %d rules; the limit is %d", len(rules), MaxAutomationRules)
+	}
+	names := map[string]bool{}
+	for i, r := range rules {
+		at := "automation_rules[" + strconv.Itoa(i) + "]"
+		name := strings.TrimSpace(r.Name)
+		switch {
+		case name == "":
+			return Errorf(EINVALID, "%s.name is required", at)
+		case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
+			return Errorf(EINVALID, "%s.name must be valid text of at most 100 characters", at)
+		case names[strings.ToLower(name)]:
+			return Errorf(EINVALID, "%s.name: another rule is called %q", at, name)
+		}
+		names[strings.ToLower(name)] = true
+		if r.Event != RuleOnConversationOpened && r.Event != RuleOnVisitorMessage {
+			return Errorf(EINVALID, "%s.event must be %s or %s, not %q", at, RuleOnConversationOpened, RuleOnVisitorMessage, r.Event)
+		}
+		if len(r.Conditions) > MaxRuleParts || len(r.Actions) > MaxRuleParts {
+			return Errorf(EINVALID, "%s has %d conditions and %d actions; the limit is %d of each", at, len(r.Conditions), len(r.Actions), MaxRuleParts)
+		}
+		if len(r.Actions) == 0 {
+			return Errorf(EINVALID, "%s.actions: a rule needs at least one action", at)
+		}
+		for j, c := range r.Conditions {
+			if err := c.check(at+".conditions["+strconv.Itoa(j)+"]", r.Event); err != nil {
+				return err
+			}
+		}
+		for j, a := range r.Actions {
+			if err := a.check(at+".actions["+strconv.Itoa(j)+"]", labels); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c RuleCondition) check(at, event string) error {
+	switch {
+	case c.Field == RuleFieldMessage:
+		if event != RuleOnVisitorMessage {
+			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnVisitorMessage)
+		}
+	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
+	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
+	default:
+		return Errorf(EINVALID, "%s.field must be message, visitor.name, visitor.email, visitor.external_id, channel or visitor.attributes.<name>, not %q", at, c.Field)
+	}
+	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
+		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)
+	}
+	switch c.Operator {
+	case RuleContains, RuleNotContains, RuleEquals, RuleNotEquals:
+		if c.Value == "" && (c.Operator == RuleContains || c.Operator == RuleNotContains) {
+			return Errorf(EINVALID, "%s.value is required with %s", at, c.Operator)
+		}
+	case RuleMatches:
+		if len(c.Value) > MaxRulePattern {
+			return Errorf(EINVALID, "%s.value: the pattern has %d bytes; the limit is %d", at, len(c.Value), MaxRulePattern)
+		}
+		if _, err := regexp.Compile(c.Value); err != nil {
+			return Errorf(EINVALID, "%s.value is not a valid pattern: %v", at, err)
+		}
+	case RuleIsSet, RuleIsNotSet:
+	default:
+		return Errorf(EINVALID, "%s.operator must be contains, not_contains, equals, not_equals, matches, is_set or is_not_set, not %q", at, c.Operator)
+	}
+	return nil
+}
+
+func (a RuleAction) check(at string, labels []Label) error {
+	switch a.Type {
+	case RuleAddLabel:
+		for _, l := range labels {
+			if l.Name == a.Value {
+				return nil
+			}
+		}
+		return Errorf(EINVALID, "%s.value: %q is not one of the account's labels", at, a.Value)
+	case RuleSetPriority:
+		if n, err := strconv.Atoi(a.Value); err != nil || n < MinPriority || n > MaxPriority {
+			return Errorf(EINVALID, "%s.value must be a priority from %d to %d", at, MinPriority, MaxPriority)
+		}
+	case RuleSetSkill:
+		if !HasIDPrefix(a.Value, "skl") {
+			return Errorf(EINVALID, "%s.value must be a skill ID", at)
+		}
+	case RuleSendMessage:
+		if strings.TrimSpace(a.Value) == "" || utf8.RuneCountInString(a.Value) > MaxRuleValue || !utf8.ValidString(a.Value) {
+			return Errorf(EINVALID, "%s.value must be a message of 1 to %d characters", at, MaxRuleValue)
+		}
+	default:
+		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill or send_message, not %q", at, a.Type)
+	}
+	return nil
+}

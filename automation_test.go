@@ -1,0 +1,58 @@
+package parley
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every bad rule is refused naming the rule and the part that is wrong.
+func TestValidateRules(t *testing.T) {
+	labels := []Label{{Name: "billing"}}
+	good := AutomationRule{Name: "Refunds", Event: RuleOnVisitorMessage,
+		Conditions: []RuleCondition{{Field: "message", Operator: "contains", Value: "refund"}, {Field: "visitor.attributes.plan", Operator: "equals", Value: "gold"}},
+		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "set_priority", Value: "5"}, {Type: "set_skill", Value: NewID("skl")}, {Type: "send_message", Value: "Billing answers within the hour."}}}
+	if err := ValidateRules([]AutomationRule{good}, labels); err != nil {
+		t.Fatal(err)
+	}
+	with := func(change func(r *AutomationRule)) []AutomationRule {
+		r := good
+		r.Conditions = append([]RuleCondition(nil), good.Conditions...)
+		r.Actions = append([]RuleAction(nil), good.Actions...)
+		change(&r)
+		return []AutomationRule{{Name: "first", Event: RuleOnConversationOpened, Actions: []RuleAction{{Type: "set_priority", Value: "1"}}}, r}
+	}
+	many := make([]AutomationRule, MaxAutomationRules+1)
+	for i := range many {
+		many[i] = good
+	}
+	for _, tc := range []struct {
+		rules []AutomationRule
+		want  string
+	}{
+		{many, "the limit is 50"},
+		{with(func(r *AutomationRule) { r.Name = " " }), "automation_rules[1].name is required"},
+		{with(func(r *AutomationRule) { r.Name = "FIRST" }), "automation_rules[1].name: another rule"},
+		{with(func(r *AutomationRule) { r.Event = "message" }), "automation_rules[1].event"},
+		{with(func(r *AutomationRule) { r.Actions = nil }), "automation_rules[1].actions: a rule needs"},
+		{with(func(r *AutomationRule) { r.Conditions[0].Field = "text" }), "automation_rules[1].conditions[0].field"},
+		{with(func(r *AutomationRule) { r.Conditions[1].Field = "visitor.attributes." }), "automation_rules[1].conditions[1].field"},
+		{with(func(r *AutomationRule) { r.Event = RuleOnConversationOpened }), "conditions[0].field: \"message\" is known only on visitor_message"},
+		{with(func(r *AutomationRule) { r.Conditions[0].Operator = "like" }), "conditions[0].operator"},
+		{with(func(r *AutomationRule) { r.Conditions[0].Value = "" }), "conditions[0].value is required"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "message", Operator: "matches", Value: "(unclosed"}
+		}), "conditions[0].value is not a valid pattern"},
+		{with(func(r *AutomationRule) { r.Conditions[0].Value = strings.Repeat("x", 1001) }), "conditions[0].value must be"},
+		{with(func(r *AutomationRule) { r.Actions[0].Value = "sales" }), "actions[0].value: \"sales\" is not one of the account's labels"},
+		{with(func(r *AutomationRule) { r.Actions[1].Value = "11" }), "actions[1].value must be a priority"},
+		{with(func(r *AutomationRule) { r.Actions[2].Value = "billing" }), "actions[2].value must be a skill ID"},
+		{with(func(r *AutomationRule) { r.Actions[3].Value = "  " }), "actions[3].value must be a message"},
+		{with(func(r *AutomationRule) { r.Actions[3].Type = "close" }), "actions[3].type"},
+		{with(func(r *AutomationRule) { r.Actions = make([]RuleAction, 11) }), "the limit is 10 of each"},
+	} {
+		err := ValidateRules(tc.rules, labels)
+		if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+}

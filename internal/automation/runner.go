@@ -1,0 +1,328 @@
+// Package automation runs brands' triage rules (parley.AutomationRule):
+// when a conversation opens or a visitor writes, the rules whose
+// conditions hold label it, raise its priority, route it to a skill or
+// answer the visitor (docs/routing.md, Automation rules).
+//
+// The node that stored an event runs the rules for it (the bus's local
+// delivery), off the message path, in the order of each conversation's
+// events. Every action is idempotent — a label already there, the same
+// priority, the skill it is in, a message whose client ID the store has
+// seen — so running a rule twice changes nothing more.
+package automation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/parleychat/parley"
+)
+
+// By names the automation as the author of what its rules change.
+const By = "automation"
+
+// Runner checks and applies the rules.
+type Runner struct {
+	store parley.Store
+	log   *slog.Logger
+	work  []chan *parley.Event
+
+	mu    sync.Mutex
+	rules map[string]*compiled // account ID → its rules, compiled
+
+	// Applied, when set, is told of each rule that matched (metrics).
+	Applied func(accountID, rule string)
+}
+
+// compiled is an account's rules with their patterns compiled.
+type compiled struct {
+	rules    []parley.AutomationRule
+	patterns map[string]*regexp.Regexp
+}
+
+// New returns a runner; feed it with OnEvent (local events) and Forget
+// (every node's account.updated), and start Run.
+func New(store parley.Store, log *slog.Logger) *Runner {
+	r := &Runner{store: store, log: log, rules: map[string]*compiled{}}
+	for range 4 {
+		r.work = append(r.work, make(chan *parley.Event, 1024))
+	}
+	return r
+}
+
+var fromConsumer = []byte(`"sender_kind":"consumer"`)
+
+// OnEvent queues the events rules run on; it never blocks the bus. A full
+// queue skips the rules of that event (logged), never the event.
+func (r *Runner) OnEvent(e *parley.Event) {
+	switch e.Type {
+	case parley.EventConversationOpened:
+	case parley.EventMessageCreated:
+		if !bytes.Contains(e.Data, fromConsumer) {
+			return
+		}
+	case parley.EventAccountUpdated:
+		r.Forget(e)
+		return
+	default:
+		return
+	}
+	h := fnv.New32a()
+	h.Write([]byte(e.ConversationID))
+	select {
+	case r.work[h.Sum32()%uint32(len(r.work))] <- e:
+	default:
+		r.log.Warn("automation skipped: queue full", "conversation", e.ConversationID)
+	}
+}
+
+// Forget drops an account's compiled rules when its settings change (on
+// any node).
+func (r *Runner) Forget(e *parley.Event) {
+	if e.Type != parley.EventAccountUpdated {
+		return
+	}
+	r.mu.Lock()
+	delete(r.rules, e.AccountID)
+	r.mu.Unlock()
+}
+
+// Run applies rules until ctx ends, one goroutine per queue.
+func (r *Runner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, q := range r.work {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-q:
+					if err := r.handle(ctx, e); err != nil && ctx.Err() == nil {
+						r.log.Warn("automation failed", "conversation", e.ConversationID, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// rulesOf returns the account's compiled rules (cached until Forget).
+func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, error) {
+	r.mu.Lock()
+	c := r.rules[accountID]
+	r.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	acc, err := r.store.FindAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	c = &compiled{rules: acc.Settings.AutomationRules, patterns: map[string]*regexp.Regexp{}}
+	for _, rule := range c.rules {
+		for _, cond := range rule.Conditions {
+			if cond.Operator == parley.RuleMatches {
+				if re, err := regexp.Compile("(?i)" + cond.Value); err == nil {
+					c.patterns[cond.Value] = re
+				}
+			}
+		}
+	}
+	r.mu.Lock()
+	r.rules[accountID] = c
+	r.mu.Unlock()
+	return c, nil
+}
+
+// facts are what conditions read: the conversation, its visitor and, for
+// a message, its text.
+type facts struct {
+	conv     *parley.Conversation
+	consumer *parley.Consumer
+	message  string
+}
+
+func (f facts) get(field string) string {
+	switch field {
+	case parley.RuleFieldMessage:
+		return f.message
+	case parley.RuleFieldName:
+		return f.consumer.Name
+	case parley.RuleFieldEmail:
+		return f.consumer.Email
+	case parley.RuleFieldExternalID:
+		return f.consumer.ExternalID
+	case parley.RuleFieldChannel:
+		return f.conv.Channel
+	}
+	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
+		return f.consumer.Attributes[name]
+	}
+	return ""
+}
+
+// holds says whether one condition holds; comparisons ignore case.
+func (c *compiled) holds(cond parley.RuleCondition, f facts) bool {
+	have := strings.ToLower(f.get(cond.Field))
+	want := strings.ToLower(cond.Value)
+	switch cond.Operator {
+	case parley.RuleContains:
+		return strings.Contains(have, want)
+	case parley.RuleNotContains:
+		return !strings.Contains(have, want)
+	case parley.RuleEquals:
+		return have == want
+	case parley.RuleNotEquals:
+		return have != want
+	case parley.RuleMatches:
+		re := c.patterns[cond.Value]
+		return re != nil && re.MatchString(f.get(cond.Field))
+	case parley.RuleIsSet:
+		return have != ""
+	case parley.RuleIsNotSet:
+		return have == ""
+	}
+	return false
+}
+
+// Matches says whether every condition of rule holds for the facts.
+func (c *compiled) matches(rule parley.AutomationRule, f facts) bool {
+	for _, cond := range rule.Conditions {
+		if !c.holds(cond, f) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
+	rules, err := r.rulesOf(ctx, e.AccountID)
+	if err != nil {
+		return err
+	}
+	on := parley.RuleOnConversationOpened
+	if e.Type == parley.EventMessageCreated {
+		on = parley.RuleOnVisitorMessage
+	}
+	var wanted []parley.AutomationRule
+	for _, rule := range rules.rules {
+		if rule.Event == on && !rule.Disabled {
+			wanted = append(wanted, rule)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil // most accounts, most events: no read at all
+	}
+	conv, err := r.store.FindConversation(ctx, e.AccountID, e.ConversationID)
+	if err != nil {
+		return err
+	}
+	consumer, err := r.store.FindConsumer(ctx, e.AccountID, conv.ConsumerID)
+	if err != nil {
+		return err
+	}
+	f := facts{conv: conv, consumer: consumer}
+	if on == parley.RuleOnVisitorMessage {
+		var m parley.Message
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return err
+		}
+		if m.Type != parley.MessageText {
+			return nil
+		}
+		f.message = m.Text
+	}
+	for _, rule := range wanted {
+		if !rules.matches(rule, f) {
+			continue
+		}
+		applied := parley.AutomationApplied{Rule: rule.Name, On: on, EventSeq: e.Seq}
+		for _, a := range rule.Actions {
+			outcome, err := r.act(ctx, conv, rule, a)
+			if err != nil {
+				outcome = "failed: " + parley.ErrorMessage(err)
+			}
+			applied.Actions = append(applied.Actions, a.Type+" "+a.Value+": "+outcome)
+			if c, err := r.store.FindConversation(ctx, e.AccountID, conv.ID); err == nil {
+				conv = c // the next action sees what this one did
+				f.conv = c
+			}
+		}
+		data, _ := json.Marshal(applied)
+		if err := r.store.AppendEvent(ctx, &parley.Event{AccountID: e.AccountID, Type: parley.EventAutomationApplied, ConversationID: conv.ID, Data: data}); err != nil {
+			return err
+		}
+		if r.Applied != nil {
+			r.Applied(e.AccountID, rule.Name)
+		}
+	}
+	return nil
+}
+
+// act does one action and says what came of it.
+func (r *Runner) act(ctx context.Context, conv *parley.Conversation, rule parley.AutomationRule, a parley.RuleAction) (string, error) {
+	if conv.State == parley.StateClosed && a.Type != parley.RuleAddLabel {
+		return "skipped: the conversation is closed", nil
+	}
+	switch a.Type {
+	case parley.RuleAddLabel:
+		if slices.Contains(conv.Labels, a.Value) {
+			return "unchanged", nil
+		}
+		acc, err := r.store.FindAccount(ctx, conv.AccountID)
+		if err != nil {
+			return "", err
+		}
+		labels, err := parley.ConversationLabels(acc.Settings.Labels, append(slices.Clone(conv.Labels), a.Value))
+		if err != nil {
+			return "", err
+		}
+		_, err = r.store.LabelConversation(ctx, conv.AccountID, conv.ID, labels, By)
+		return "done", err
+	case parley.RuleSetPriority:
+		p, _ := strconv.Atoi(a.Value)
+		if conv.Priority == p {
+			return "unchanged", nil
+		}
+		_, err := r.store.SetPriority(ctx, conv.AccountID, conv.ID, p, By)
+		return "done", err
+	case parley.RuleSetSkill:
+		switch {
+		case conv.State == parley.StateAssigned:
+			return "skipped: a person has it", nil
+		case conv.State == parley.StateQueued && conv.Skill == a.Value:
+			return "unchanged", nil
+		}
+		// Queued: it moves to that skill's queue, keeping its place in
+		// time. With the bot: the bot steps back and people with that
+		// skill take it — what a brand routing "refund" to billing means.
+		_, err := r.store.RequeueConversation(ctx, conv.AccountID, conv.ID, parley.Requeue{Skill: a.Value, ChangeSkill: true, Reason: By})
+		return "done", err
+	case parley.RuleSendMessage:
+		// Once per conversation and rule: the client ID says which.
+		_, dup, err := r.store.AppendMessage(ctx, &parley.Message{AccountID: conv.AccountID, ConversationID: conv.ID,
+			SenderKind: parley.SenderSystem, ClientID: fmt.Sprintf("rule:%x", fnv64(rule.Name)), Type: parley.MessageText, Text: a.Value})
+		if dup {
+			return "unchanged: sent before", err
+		}
+		return "done", err
+	}
+	return "", parley.Errorf(parley.EINVALID, "unknown action %q", a.Type)
+}
+
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}

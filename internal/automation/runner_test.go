@@ -1,0 +1,51 @@
+package automation
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+// Each operator on each kind of field, ignoring case; a missing attribute
+// is empty.
+func TestConditions(t *testing.T) {
+	f := facts{
+		conv:     &parley.Conversation{Channel: "web"},
+		consumer: &parley.Consumer{Name: "Zoë Adams", Email: "zoe@BigCorp.example", Attributes: map[string]string{"plan": "Gold"}},
+		message:  "I want a REFUND for order 1234",
+	}
+	c := &compiled{patterns: map[string]*regexp.Regexp{`order \d+`: regexp.MustCompile(`(?i)order \d+`), `^bye`: regexp.MustCompile(`(?i)^bye`)}}
+	for _, tc := range []struct {
+		field, op, value string
+		want             bool
+	}{
+		{"message", "contains", "refund", true},
+		{"message", "contains", "invoice", false},
+		{"message", "not_contains", "invoice", true},
+		{"message", "matches", `order \d+`, true},
+		{"message", "matches", `^bye`, false},
+		{"message", "matches", `not compiled`, false},
+		{"visitor.email", "contains", "@bigcorp.", true},
+		{"visitor.name", "equals", "ZOË ADAMS", true},
+		{"visitor.name", "not_equals", "zoë adams", false},
+		{"visitor.attributes.plan", "equals", "gold", true},
+		{"visitor.attributes.plan", "is_set", "", true},
+		{"visitor.attributes.region", "is_not_set", "", true},
+		{"visitor.attributes.region", "is_set", "", false},
+		{"visitor.external_id", "is_not_set", "", true},
+		{"channel", "equals", "web", true},
+		{"message", "sounds_like", "refund", false},
+	} {
+		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
+			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)
+		}
+	}
+	rule := parley.AutomationRule{Conditions: []parley.RuleCondition{{Field: "message", Operator: "contains", Value: "refund"}, {Field: "visitor.attributes.plan", Operator: "equals", Value: "silver"}}}
+	if c.matches(rule, f) {
+		t.Fatal("a rule matched with one of its two conditions false")
+	}
+	if !c.matches(parley.AutomationRule{}, f) {
+		t.Fatal("a rule without conditions did not match")
+	}
+}

@@ -1,0 +1,156 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+)
+
+// A brand's rules triage for it: a visitor asking for a refund is labelled,
+// raised, routed to billing and told so — once, however often they ask; an
+// enterprise customer's conversation opens urgent; a disabled rule does
+// nothing. Each match is an automation.applied event saying what each
+// action did. Bad rules are refused, naming the part, and change nothing.
+func TestRulesTriageConversations(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	var billing parley.Skill
+	admin.do("POST", "/api/v1/skills", map[string]any{"name": "billing"}, &billing)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}, {"name": "vip"}}}, nil)
+	rules := []map[string]any{
+		{"name": "Refunds", "event": "visitor_message",
+			"conditions": []map[string]any{{"field": "message", "operator": "matches", "value": `\brefund`}},
+			"actions": []map[string]any{{"type": "add_label", "value": "billing"}, {"type": "set_priority", "value": "5"},
+				{"type": "set_skill", "value": billing.ID}, {"type": "send_message", "value": "Our billing team will answer you."}}},
+		{"name": "Enterprise", "event": "conversation_opened",
+			"conditions": []map[string]any{{"field": "visitor.attributes.plan", "operator": "equals", "value": "Enterprise"}},
+			"actions":    []map[string]any{{"type": "set_priority", "value": "10"}, {"type": "add_label", "value": "vip"}}},
+		{"name": "Greetings", "event": "visitor_message", "disabled": true,
+			"conditions": []map[string]any{{"field": "message", "operator": "contains", "value": "hello"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "vip"}}},
+	}
+	var saved struct {
+		AutomationRules []parley.AutomationRule `json:"automation_rules"`
+	}
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}, &saved)
+	if len(saved.AutomationRules) != 3 || !saved.AutomationRules[2].Disabled {
+		t.Fatalf("saved rules: %+v", saved.AutomationRules)
+	}
+
+	big := ts.newVisitor(t, b.account.ID)
+	big.do("PATCH", "/api/v1/consumers/me", map[string]any{"attributes": map[string]string{"plan": "enterprise"}}, nil)
+	bigConv := big.open(t)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, bigConv.ID)
+		return c.Priority == 10 && len(c.Labels) == 1 && c.Labels[0] == "vip"
+	})
+
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	say := func(text string) {
+		t.Helper()
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": text}, nil); st != 201 {
+			t.Fatalf("send %q: %d", text, st)
+		}
+	}
+	say("hello there")
+	say("I would like a REFUND please")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID)
+		return c.Skill == billing.ID && c.Priority == 5 && len(c.Labels) == 1 && c.Labels[0] == "billing" && c.State == parley.StateQueued
+	})
+	say("refund, I said")
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 3) // Enterprise, Refunds twice
+	var second parley.AutomationApplied
+	json.Unmarshal(applied[2].Data, &second)
+	if second.Rule != "Refunds" || len(second.Actions) != 4 || !strings.HasSuffix(second.Actions[0], "unchanged") ||
+		!strings.HasSuffix(second.Actions[2], "unchanged") || !strings.Contains(second.Actions[3], "sent before") {
+		t.Fatalf("the second match: %+v", second)
+	}
+	replies := 0
+	for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+		if m.Text == "Our billing team will answer you." {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Fatalf("the auto-reply was sent %d times", replies)
+	}
+	for _, e := range applied {
+		if strings.Contains(string(e.Data), "Greetings") {
+			t.Fatal("a disabled rule ran")
+		}
+	}
+
+	// Bad rules: refused, naming the part; nothing changes.
+	bad := []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"automation_rules": []map[string]any{{"name": "x", "event": "visitor_message",
+			"actions": []map[string]any{{"type": "set_skill", "value": parley.NewID("skl")}}}}}, "automation_rules[0].actions[0].value: skill"},
+		{map[string]any{"automation_rules": []map[string]any{{"name": "x", "event": "visitor_message",
+			"conditions": []map[string]any{{"field": "message", "operator": "matches", "value": "(("}},
+			"actions":    []map[string]any{{"type": "set_priority", "value": "1"}}}}}, "automation_rules[0].conditions[0].value is not a valid pattern"},
+		{map[string]any{"labels": []map[string]any{{"name": "vip"}}}, "automation_rules[0].actions[0].value: \\\"billing\\\" is not one of"},
+	}
+	for _, tc := range bad {
+		st, raw := admin.raw("PATCH", "/api/v1/account-settings", tc.body)
+		if st != 400 || !strings.Contains(string(raw), tc.want) {
+			t.Fatalf("%v: %d %s", tc.body, st, raw)
+		}
+	}
+	acc, _ := ts.Store.FindAccount(t.Context(), b.account.ID)
+	if len(acc.Settings.AutomationRules) != 3 || len(acc.Settings.Labels) != 2 {
+		t.Fatalf("refused changes changed the account: %d rules, %d labels", len(acc.Settings.AutomationRules), len(acc.Settings.Labels))
+	}
+	agent := ts.login(t, b.agent)
+	if st, _ := agent.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": []any{}}); st != 403 {
+		t.Fatal("an agent changed the rules")
+	}
+}
+
+// An admin writes a rule in the console's Admin tab — a condition on the
+// message, a label and a reply — and it triages the next visitor who asks.
+func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}}}, nil)
+	admin := adminTab(t, ts, brand)
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Refunds"))
+	admin.press(".auto-add-condition")
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-condition [name=value]"), "refund"))
+	// The first action row is there already: add the label; then a reply.
+	admin.do(chromedp.SetValue(chromedp.CSS(".auto-action [name=type]"), "add_label"))
+	admin.press(".auto-add-action")
+	admin.do(chromedp.SetValue(chromedp.CSS(".auto-action:nth-of-type(2) [name=type]"), "send_message"))
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector(".auto-action:nth-of-type(2) [name=type]").dispatchEvent(new Event("change"))`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-action:nth-of-type(2) input[name=value]"), "Billing will answer you."))
+	admin.press(".auto-form button[type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), "When the visitor writes and the message contains “refund”: add the label billing, then reply “Billing will answer you.”")
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my refund?"}, nil)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		ms := mustMessages(t, ts, brand.account.ID, conv.ID)
+		return len(c.Labels) == 1 && ms[len(ms)-1].Text == "Billing will answer you."
+	})
+	// Turned off from the list, it leaves the next conversation alone.
+	admin.press(".auto-rules button")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return len(acc.Settings.AutomationRules) == 1 && acc.Settings.AutomationRules[0].Disabled
+	})
+}
