@@ -46,6 +46,7 @@ type Runner struct {
 type compiled struct {
 	rules    []parley.AutomationRule
 	patterns map[string]*regexp.Regexp
+	on       map[string]bool // the events some enabled rule runs on
 }
 
 // New returns a runner; feed it with OnEvent (local events) and Forget
@@ -63,16 +64,26 @@ var fromConsumer = []byte(`"sender_kind":"consumer"`)
 // OnEvent queues the events rules run on; it never blocks the bus. A full
 // queue skips the rules of that event (logged), never the event.
 func (r *Runner) OnEvent(e *parley.Event) {
+	on := parley.RuleOnConversationOpened
 	switch e.Type {
 	case parley.EventConversationOpened:
 	case parley.EventMessageCreated:
 		if !bytes.Contains(e.Data, fromConsumer) {
 			return
 		}
+		on = parley.RuleOnVisitorMessage
 	case parley.EventAccountUpdated:
 		r.Forget(e)
 		return
 	default:
+		return
+	}
+	// An account known to have no rule for this event: nothing to queue
+	// (most accounts, most messages).
+	r.mu.Lock()
+	c := r.rules[e.AccountID]
+	r.mu.Unlock()
+	if c != nil && !c.on[on] {
 		return
 	}
 	h := fnv.New32a()
@@ -129,8 +140,11 @@ func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, erro
 	if err != nil {
 		return nil, err
 	}
-	c = &compiled{rules: acc.Settings.AutomationRules, patterns: map[string]*regexp.Regexp{}}
+	c = &compiled{rules: acc.Settings.AutomationRules, patterns: map[string]*regexp.Regexp{}, on: map[string]bool{}}
 	for _, rule := range c.rules {
+		if !rule.Disabled {
+			c.on[rule.Event] = true
+		}
 		for _, cond := range rule.Conditions {
 			if cond.Operator == parley.RuleMatches {
 				if re, err := regexp.Compile("(?i)" + cond.Value); err == nil {
