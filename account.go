@@ -55,6 +55,9 @@ type AccountSettings struct {
 	// AutomationRules are the brand's own triage rules, checked in order
 	// (docs/routing.md, Automation rules).
 	AutomationRules []AutomationRule `json:"automation_rules,omitempty"`
+	// Macros are bundles of steps agents apply in one click
+	// (docs/routing.md, Macros).
+	Macros []Macro `json:"macros,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

@@ -67,6 +67,73 @@ const (
 	RuleSendMessage = "send_message" // Value: text the visitor reads, once per conversation
 )
 
+// Macro is a named bundle of steps an agent applies to a conversation in
+// one click (Zendesk's and Chatwoot's macros): "Refund approved" labels it
+// billing, says so to the visitor, notes the refund for colleagues and
+// closes it. Steps run in order as the agent who applies it.
+type Macro struct {
+	Name  string       `json:"name"`
+	Steps []RuleAction `json:"steps"`
+}
+
+// Macro step types beyond the rules' add_label, set_priority and
+// send_message (which a macro sends as the agent).
+const (
+	MacroAddNote = "add_note" // Value: a private note
+	MacroClose   = "close"    // Value: the close reason ("" is "resolved")
+)
+
+// MaxMacros bounds an account's macros.
+const MaxMacros = 50
+
+// ValidateMacros checks macros against the account's labels, naming the
+// part that is wrong: macros[1].steps[2].value.
+func ValidateMacros(macros []Macro, labels []Label) error {
+	if len(macros) > MaxMacros {
+		return Errorf(EINVALID, "macros: %d macros; the limit is %d", len(macros), MaxMacros)
+	}
+	names := map[string]bool{}
+	for i, m := range macros {
+		at := "macros[" + strconv.Itoa(i) + "]"
+		name := strings.TrimSpace(m.Name)
+		switch {
+		case name == "":
+			return Errorf(EINVALID, "%s.name is required", at)
+		case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
+			return Errorf(EINVALID, "%s.name must be valid text of at most 100 characters", at)
+		case names[strings.ToLower(name)]:
+			return Errorf(EINVALID, "%s.name: another macro is called %q", at, name)
+		}
+		names[strings.ToLower(name)] = true
+		if len(m.Steps) == 0 || len(m.Steps) > MaxRuleParts {
+			return Errorf(EINVALID, "%s.steps: a macro has 1 to %d steps", at, MaxRuleParts)
+		}
+		for j, s := range m.Steps {
+			sat := at + ".steps[" + strconv.Itoa(j) + "]"
+			switch s.Type {
+			case RuleAddLabel, RuleSetPriority, RuleSendMessage:
+				if err := s.check(sat, labels); err != nil {
+					return err
+				}
+			case MacroAddNote:
+				if strings.TrimSpace(s.Value) == "" || utf8.RuneCountInString(s.Value) > MaxRuleValue || !utf8.ValidString(s.Value) {
+					return Errorf(EINVALID, "%s.value must be a note of 1 to %d characters", sat, MaxRuleValue)
+				}
+			case MacroClose:
+				if utf8.RuneCountInString(s.Value) > 200 || !utf8.ValidString(s.Value) {
+					return Errorf(EINVALID, "%s.value: a close reason has at most 200 characters", sat)
+				}
+				if j != len(m.Steps)-1 {
+					return Errorf(EINVALID, "%s: close must be the last step", sat)
+				}
+			default:
+				return Errorf(EINVALID, "%s.type must be add_label, set_priority, send_message, add_note or close, not %q", sat, s.Type)
+			}
+		}
+	}
+	return nil
+}
+
 // Limits of automation rules.
 const (
 	MaxAutomationRules = 50

@@ -62,6 +62,7 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/conversations/{id}/labels", agents, a.handleLabelConversation},
 		{"PUT", "/api/v1/conversations/{id}/priority", agents, a.handleSetPriority},
 		{"PUT", "/api/v1/conversations/{id}/snooze", agents, a.handleSnooze},
+		{"POST", "/api/v1/conversations/{id}/macro", agents, a.handleApplyMacro},
 		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
 		{"GET", "/api/v1/conversations/{id}/notes", agents, a.handleListNotes},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},

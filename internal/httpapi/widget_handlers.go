@@ -255,6 +255,9 @@ type accountSettings struct {
 	// AutomationRules: the brand's triage rules, all of them (the list
 	// replaces the last); absent from a PUT, they stay as they are.
 	AutomationRules *[]parley.AutomationRule `json:"automation_rules"`
+	// Macros: the agents' one-click bundles, all of them; absent from a
+	// PUT, they stay as they are.
+	Macros *[]parley.Macro `json:"macros"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -276,9 +279,13 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	if rules == nil {
 		rules = []parley.AutomationRule{}
 	}
+	macros := s.Macros
+	if macros == nil {
+		macros = []parley.Macro{}
+	}
 	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
-		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules}
+		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -370,6 +377,12 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	}
 	var nowRequired bool
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		if req.Macros != nil {
+			acc.Settings.Macros = *req.Macros
+			for i := range acc.Settings.Macros {
+				acc.Settings.Macros[i].Name = strings.TrimSpace(acc.Settings.Macros[i].Name)
+			}
+		}
 		if req.AutomationRules != nil {
 			acc.Settings.AutomationRules = *req.AutomationRules
 			for i := range acc.Settings.AutomationRules {
@@ -409,6 +422,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		// Checked against the labels as they are after this change too:
 		// a label a rule adds cannot be removed from under it.
+		if err := parley.ValidateMacros(acc.Settings.Macros, acc.Settings.Labels); err != nil {
+			return err
+		}
 		return parley.ValidateRules(acc.Settings.AutomationRules, acc.Settings.Labels)
 	})
 	if err != nil {

@@ -591,6 +591,7 @@ async function loadSettings() {
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
   responseTarget = s.response_target_seconds || 0;
+  fillMacros(s.macros || []);
   const sel = $(".label-filter"), keep = sel.value;
   sel.textContent = "";
   sel.append(new Option("All labels", ""));
@@ -735,6 +736,7 @@ async function showAdmin() {
   showMasking(settings);
   showLabelDefs(settings);
   showAutomation(settings, skills.skills);
+  showMacros(settings);
   const af = $(".account-settings");
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
   const sf = $(".security-settings");
@@ -1089,13 +1091,17 @@ function addRuleCondition() {
   return row;
 }
 
-function addRuleAction() {
+function addRuleAction() { return stepRow($(".auto-actions"), "auto-action", ruleActions); }
+
+// stepRow adds a row choosing one of kinds (a rule's action, a macro's
+// step) with the control its value needs.
+function stepRow(container, cls, kinds) {
   const row = document.createElement("div");
-  row.className = "auto-row auto-action";
+  row.className = "auto-row " + cls;
   const type = document.createElement("select");
   type.name = "type";
   type.setAttribute("aria-label", "Action");
-  for (const [v, t] of ruleActions) type.append(new Option(t, v));
+  for (const [v, t] of kinds) type.append(new Option(t, v));
   const slot = document.createElement("span");
   const del = document.createElement("button");
   del.type = "button";
@@ -1105,10 +1111,10 @@ function addRuleAction() {
   const fill = () => {
     slot.textContent = "";
     let el;
-    if (type.value === "send_message") {
+    if (type.value === "send_message" || type.value === "add_note" || type.value === "close") {
       el = document.createElement("input");
-      el.maxLength = 1000;
-      el.placeholder = "Our billing team will answer you shortly.";
+      el.maxLength = type.value === "close" ? 200 : 1000;
+      el.placeholder = { send_message: "Our billing team will answer you shortly.", add_note: "Refund issued.", close: "resolved" }[type.value];
     } else {
       el = document.createElement("select");
       const options = type.value === "add_label" ? autoLabels.map((l) => [l, l])
@@ -1122,9 +1128,72 @@ function addRuleAction() {
   type.addEventListener("change", fill);
   fill();
   row.append(type, slot, del);
-  $(".auto-actions").append(row);
+  container.append(row);
   return row;
 }
+
+// ---- Macros ----------------------------------------------------------------------
+let macroDefs = [];
+const macroSteps = [["add_label", "add the label"], ["set_priority", "set the priority"], ["send_message", "say to the visitor"],
+  ["add_note", "add a private note"], ["close", "close, with the reason"]];
+
+function describeMacro(m) {
+  return m.steps.map((s) => {
+    const what = (macroSteps.find((x) => x[0] === s.type) || [s.type, s.type])[1];
+    const value = s.type === "set_priority" ? (priorityNames[s.value] || s.value) : s.type === "add_label" ? s.value : s.value ? "“" + s.value + "”" : "";
+    return (what + " " + value).trim();
+  }).join(", then ") + ".";
+}
+
+function showMacros(settings) {
+  macroDefs = settings.macros || [];
+  const ol = $(".macro-list");
+  ol.textContent = "";
+  macroDefs.forEach((m, i) => {
+    const li = document.createElement("li");
+    const name = document.createElement("strong");
+    name.textContent = m.name;
+    li.append(name, " — " + describeMacro(m) + " ", button("Remove", () => api("PATCH", "/account-settings", { macros: macroDefs.filter((_, j) => j !== i) })));
+    ol.append(li);
+  });
+  if (!$(".macro-steps .auto-row")) stepRow($(".macro-steps"), "macro-step", macroSteps);
+  fillMacros(macroDefs);
+}
+
+// fillMacros lists the macros in the conversation header's menu.
+function fillMacros(macros) {
+  const sel = $(".macro");
+  sel.textContent = "";
+  sel.append(new Option("Macro…", ""));
+  for (const m of macros) sel.append(new Option(m.name, m.name));
+  sel.hidden = macros.length === 0;
+}
+
+$(".macro-add-step").addEventListener("click", () => stepRow($(".macro-steps"), "macro-step", macroSteps).querySelector("select").focus());
+$(".macro-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const macro = {
+    name: f.macroname.value.trim(),
+    steps: $$(".macro-step", f).map((row) => ({ type: row.querySelector("[name=type]").value, value: row.querySelector("[name=value]").value })),
+  };
+  adminDo(async () => {
+    await api("PATCH", "/account-settings", { macros: [...macroDefs, macro] });
+    f.reset();
+    $$(".auto-row", f).forEach((row) => row.remove());
+    toast("Macro “" + macro.name + "” added.");
+  });
+});
+$(".macro").addEventListener("change", (e) => {
+  const name = e.target.value;
+  e.target.value = "";
+  if (!name || !current) return;
+  act(async () => {
+    const out = await api("POST", `/conversations/${current.id}/macro`, { name, client_id: newClientId() });
+    showHeader(out.conversation);
+    toast("Macro “" + name + "” applied.");
+  });
+});
 
 $(".auto-add-condition").addEventListener("click", () => addRuleCondition().querySelector("select").focus());
 $(".auto-add-action").addEventListener("click", () => addRuleAction().querySelector("select").focus());

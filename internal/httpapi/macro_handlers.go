@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+)
+
+type macroRequest struct {
+	Name string `json:"name"`
+	// ClientID makes a retried request safe: the macro's messages take
+	// their client IDs from it, so the store drops them the second time.
+	ClientID string `json:"client_id"`
+}
+
+type macroResult struct {
+	Conversation *parley.Conversation `json:"conversation"`
+	Steps        []string             `json:"steps"`
+}
+
+// handleApplyMacro runs one of the account's macros on a conversation, as
+// the agent who applies it: each step is the call the agent would make
+// (the same checks: a brand that requires labels refuses a close without
+// one), in order. The first step that fails stops the macro; the steps
+// before it stay, and the error says which step it was.
+func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req macroRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if len(req.ClientID) > 100 {
+		return parley.Errorf(parley.EINVALID, "client_id has at most 100 bytes")
+	}
+	ctx := r.Context()
+	acc, err := a.store.FindAccount(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(acc.Settings.Macros, func(m parley.Macro) bool { return strings.EqualFold(m.Name, strings.TrimSpace(req.Name)) })
+	if i < 0 {
+		return parley.Errorf(parley.ENOTFOUND, "macro %q not found", req.Name)
+	}
+	macro := acc.Settings.Macros[i]
+	c, err := a.conv.Get(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if c.State == parley.StateClosed {
+		return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", c.ID)
+	}
+	if p.Kind == parley.PrincipalUser && !p.Can(parley.RoleSupervisor) && c.AssigneeID != p.ID {
+		return parley.Errorf(parley.EFORBIDDEN, "a macro is applied by the conversation's agent or a supervisor")
+	}
+	clientID := req.ClientID
+	if clientID == "" {
+		clientID = parley.NewID("mac")
+	}
+	res := macroResult{Steps: []string{}}
+	for j, step := range macro.Steps {
+		if err := a.macroStep(r, p, c, step, clientID+":"+strconv.Itoa(j)); err != nil {
+			return parley.Errorf(parley.ErrorCode(err), "macro %q, step %d (%s): %s", macro.Name, j+1, step.Type, parley.ErrorMessage(err))
+		}
+		res.Steps = append(res.Steps, step.Type+": done")
+		if c, err = a.conv.Get(ctx, p, c.ID); err != nil {
+			return err
+		}
+	}
+	res.Conversation = c
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (a *API) macroStep(r *http.Request, p parley.Principal, c *parley.Conversation, step parley.RuleAction, clientID string) error {
+	ctx := r.Context()
+	switch step.Type {
+	case parley.RuleAddLabel:
+		if slices.Contains(c.Labels, step.Value) {
+			return nil
+		}
+		_, err := a.conv.Label(ctx, p, c.ID, append(slices.Clone(c.Labels), step.Value))
+		return err
+	case parley.RuleSetPriority:
+		n, _ := strconv.Atoi(step.Value)
+		_, err := a.conv.SetPriority(ctx, p, c.ID, n)
+		return err
+	case parley.RuleSendMessage:
+		_, _, err := a.conv.Send(ctx, p, conversation.SendInput{ConversationID: c.ID, ClientID: clientID, Text: step.Value})
+		return err
+	case parley.MacroAddNote:
+		_, err := a.conv.AddNote(ctx, p, c.ID, step.Value)
+		return err
+	case parley.MacroClose:
+		reason := step.Value
+		if reason == "" {
+			reason = "resolved"
+		}
+		_, err := a.conv.Close(ctx, p, c.ID, conversation.CloseInput{Reason: reason})
+		return err
+	}
+	return parley.Errorf(parley.EINVALID, "unknown step %q", step.Type)
+}

@@ -1,0 +1,128 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+)
+
+// An agent applies a macro: label, priority, a message to the visitor, a
+// note for colleagues and the close, in one call, as themself; retried
+// with the same client ID it sends nothing twice. Only the conversation's
+// agent (or a supervisor) applies one; a step the brand's rules refuse
+// stops the macro and names the step.
+func TestAnAgentAppliesAMacro(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	macros := []map[string]any{
+		{"name": "Refund approved", "steps": []map[string]any{{"type": "add_label", "value": "billing"}, {"type": "set_priority", "value": "5"},
+			{"type": "send_message", "value": "Your refund is on its way."}, {"type": "add_note", "value": "Refunded by macro"}, {"type": "close", "value": "refunded"}}},
+		{"name": "Just close", "steps": []map[string]any{{"type": "close"}}},
+	}
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}}, "macros": macros}, nil)
+	for _, bad := range []struct {
+		macros []map[string]any
+		want   string
+	}{
+		{[]map[string]any{{"name": "x", "steps": []map[string]any{{"type": "close"}, {"type": "add_note", "value": "late"}}}}, "macros[0].steps[0]: close must be the last step"},
+		{[]map[string]any{{"name": "x", "steps": []map[string]any{{"type": "add_label", "value": "nope"}}}}, "macros[0].steps[0].value"},
+		{[]map[string]any{{"name": "x", "steps": []map[string]any{}}}, "macros[0].steps: a macro has 1 to 10 steps"},
+		{[]map[string]any{{"name": "x", "steps": []map[string]any{{"type": "set_skill", "value": "skl_x"}}}}, "macros[0].steps[0].type"},
+	} {
+		if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"macros": bad.macros}); st != 400 || !strings.Contains(string(raw), bad.want) {
+			t.Fatalf("%v: %d %s", bad.macros, st, raw)
+		}
+	}
+
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	agent := ts.login(t, b.agent)
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Refund approved"}); st != 403 {
+		t.Fatalf("a macro on a conversation the agent does not hold: %d %s", st, raw)
+	}
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	if st, _ := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "No such macro"}); st != 404 {
+		t.Fatal("an unknown macro was applied")
+	}
+	var res struct {
+		Conversation parley.Conversation
+		Steps        []string
+	}
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "refund APPROVED", "client_id": "m-1"}, &res)
+	c := res.Conversation
+	if len(res.Steps) != 5 || c.State != parley.StateClosed || c.CloseReason != "refunded" || c.Priority != 5 || len(c.Labels) != 1 {
+		t.Fatalf("after the macro: %+v", res)
+	}
+	sent := 0
+	for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+		if m.Text == "Your refund is on its way." && m.SenderKind == parley.SenderAgent && m.SenderID == b.agent.ID {
+			sent++
+		}
+	}
+	notes, _ := ts.Store.ListNotes(t.Context(), b.account.ID, conv.ID)
+	if sent != 1 || len(notes) != 1 || notes[0].AuthorID != b.agent.ID {
+		t.Fatalf("messages sent %d, notes %+v", sent, notes)
+	}
+	if st, _ := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Just close"}); st != 409 {
+		t.Fatal("a macro ran on a closed conversation")
+	}
+
+	// The brand requires a label to close: a macro that closes without one
+	// stops at that step, naming it.
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels_required": true}, nil)
+	conv2 := ts.newVisitor(t, b.account.ID).open(t)
+	agent.do("POST", "/api/v1/conversations/"+conv2.ID+"/accept", nil, nil)
+	st, raw := agent.raw("POST", "/api/v1/conversations/"+conv2.ID+"/macro", map[string]any{"name": "Just close"})
+	if st != 400 || !strings.Contains(string(raw), `step 1 (close)`) {
+		t.Fatalf("a close the brand refuses: %d %s", st, raw)
+	}
+	// A supervisor may apply one to an agent's conversation.
+	sup := ts.login(t, b.supervisor)
+	if st, raw := sup.raw("POST", "/api/v1/conversations/"+conv2.ID+"/macro", map[string]any{"name": "Refund approved"}); st != 200 {
+		t.Fatalf("a supervisor's macro: %d %s", st, raw)
+	}
+}
+
+// An admin writes a macro in the Admin tab; an agent applies it from the
+// conversation's header, and the conversation ends labelled and closed.
+func TestAnAgentAppliesAMacroInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}}}, nil)
+	admin := adminTab(t, ts, brand)
+	admin.do(chromedp.SendKeys(chromedp.CSS(".macro-form [name=macroname]"), "Refund approved"))
+	admin.press(".macro-add-step")
+	admin.do(chromedp.SetValue(chromedp.CSS(".macro-step:nth-of-type(2) [name=type]"), "close"))
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector(".macro-step:nth-of-type(2) [name=type]").dispatchEvent(new Event("change"))`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.do(chromedp.SendKeys(chromedp.CSS(".macro-step:nth-of-type(2) input[name=value]"), "refunded"))
+	admin.press(".macro-form button[type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".macro-list").textContent`), "add the label billing, then close, with the reason “refunded”.")
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".macro-list").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "my refund?"}, nil)
+	ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	agent := consoleLogin(t, ts, brand.agent, ".app")
+	agent.openFirst("mine")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".macro")))
+	if got := evalIn[string](t, agent.ctx, `(() => { const s = document.querySelector(".macro"); s.value = "Refund approved";
+		s.dispatchEvent(new Event("change")); return [...s.options].map((o) => o.value).join("|") })()`); got != "|Refund approved" {
+		t.Fatalf("the macro menu offers %q", got)
+	}
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.State == parley.StateClosed && c.CloseReason == "refunded" && len(c.Labels) == 1
+	})
+	waitFor(t, func() bool {
+		return strings.HasPrefix(evalIn[string](t, agent.ctx, `document.querySelector(".conv-state").textContent`), "closed")
+	})
+}
