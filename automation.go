@@ -45,6 +45,7 @@ const (
 	RuleFieldEmail      = "visitor.email"
 	RuleFieldExternalID = "visitor.external_id"
 	RuleFieldChannel    = "channel"
+	RuleFieldHours      = "business_hours"      // "open" or "closed", by the account's hours
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 )
 
@@ -191,10 +192,14 @@ func (c RuleCondition) check(at, event string) error {
 		if event != RuleOnVisitorMessage {
 			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnVisitorMessage)
 		}
+	case c.Field == RuleFieldHours:
+		if (c.Operator != RuleEquals && c.Operator != RuleNotEquals) || (c.Value != "open" && c.Value != "closed") {
+			return Errorf(EINVALID, "%s: business_hours takes equals or not_equals, and open or closed", at)
+		}
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, visitor.name, visitor.email, visitor.external_id, channel or visitor.attributes.<name>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, visitor.name, visitor.email, visitor.external_id, channel, business_hours or visitor.attributes.<name>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

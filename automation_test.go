@@ -38,6 +38,12 @@ func TestValidateRules(t *testing.T) {
 		{with(func(r *AutomationRule) { r.Conditions[1].Field = "visitor.attributes." }), "automation_rules[1].conditions[1].field"},
 		{with(func(r *AutomationRule) { r.Event = RuleOnConversationOpened }), "conditions[0].field: \"message\" is known only on visitor_message"},
 		{with(func(r *AutomationRule) { r.Conditions[0].Operator = "like" }), "conditions[0].operator"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "business_hours", Operator: "contains", Value: "open"}
+		}), "business_hours takes equals"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "business_hours", Operator: "equals", Value: "weekend"}
+		}), "business_hours takes equals"},
 		{with(func(r *AutomationRule) { r.Conditions[0].Value = "" }), "conditions[0].value is required"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "message", Operator: "matches", Value: "(unclosed"}

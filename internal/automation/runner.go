@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/parleychat/parley"
 )
@@ -37,9 +38,13 @@ type Runner struct {
 
 	mu    sync.Mutex
 	rules map[string]*compiled // account ID → its rules, compiled
+	// forgotten counts Forget calls: rules read from the store while one
+	// happened may be the old ones, and are not kept.
+	forgotten uint64
 
 	// Applied, when set, is told of each rule that matched (metrics).
 	Applied func(accountID, rule string)
+	now     func() time.Time
 }
 
 // compiled is an account's rules with their patterns compiled.
@@ -47,12 +52,13 @@ type compiled struct {
 	rules    []parley.AutomationRule
 	patterns map[string]*regexp.Regexp
 	on       map[string]bool // the events some enabled rule runs on
+	hours    *parley.BusinessHours
 }
 
 // New returns a runner; feed it with OnEvent (local events) and Forget
 // (every node's account.updated), and start Run.
 func New(store parley.Store, log *slog.Logger) *Runner {
-	r := &Runner{store: store, log: log, rules: map[string]*compiled{}}
+	r := &Runner{store: store, log: log, rules: map[string]*compiled{}, now: time.Now}
 	for range 4 {
 		r.work = append(r.work, make(chan *parley.Event, 1024))
 	}
@@ -103,6 +109,7 @@ func (r *Runner) Forget(e *parley.Event) {
 	}
 	r.mu.Lock()
 	delete(r.rules, e.AccountID)
+	r.forgotten++
 	r.mu.Unlock()
 }
 
@@ -132,6 +139,7 @@ func (r *Runner) Run(ctx context.Context) {
 func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, error) {
 	r.mu.Lock()
 	c := r.rules[accountID]
+	gen := r.forgotten
 	r.mu.Unlock()
 	if c != nil {
 		return c, nil
@@ -140,7 +148,7 @@ func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, erro
 	if err != nil {
 		return nil, err
 	}
-	c = &compiled{rules: acc.Settings.AutomationRules, patterns: map[string]*regexp.Regexp{}, on: map[string]bool{}}
+	c = &compiled{rules: acc.Settings.AutomationRules, patterns: map[string]*regexp.Regexp{}, on: map[string]bool{}, hours: acc.Settings.BusinessHours}
 	for _, rule := range c.rules {
 		if !rule.Disabled {
 			c.on[rule.Event] = true
@@ -154,7 +162,9 @@ func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, erro
 		}
 	}
 	r.mu.Lock()
-	r.rules[accountID] = c
+	if r.forgotten == gen {
+		r.rules[accountID] = c
+	}
 	r.mu.Unlock()
 	return c, nil
 }
@@ -165,6 +175,7 @@ type facts struct {
 	conv     *parley.Conversation
 	consumer *parley.Consumer
 	message  string
+	open     bool // within the account's business hours (no hours: always)
 }
 
 func (f facts) get(field string) string {
@@ -179,6 +190,11 @@ func (f facts) get(field string) string {
 		return f.consumer.ExternalID
 	case parley.RuleFieldChannel:
 		return f.conv.Channel
+	case parley.RuleFieldHours:
+		if f.open {
+			return "open"
+		}
+		return "closed"
 	}
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]
@@ -246,7 +262,7 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 	if err != nil {
 		return err
 	}
-	f := facts{conv: conv, consumer: consumer}
+	f := facts{conv: conv, consumer: consumer, open: rules.hours == nil || rules.hours.Open(r.now())}
 	if on == parley.RuleOnVisitorMessage {
 		var m parley.Message
 		if err := json.Unmarshal(e.Data, &m); err != nil {

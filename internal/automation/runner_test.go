@@ -14,6 +14,7 @@ func TestConditions(t *testing.T) {
 		conv:     &parley.Conversation{Channel: "web"},
 		consumer: &parley.Consumer{Name: "Zoë Adams", Email: "zoe@BigCorp.example", Attributes: map[string]string{"plan": "Gold"}},
 		message:  "I want a REFUND for order 1234",
+		open:     false,
 	}
 	c := &compiled{patterns: map[string]*regexp.Regexp{`order \d+`: regexp.MustCompile(`(?i)order \d+`), `^bye`: regexp.MustCompile(`(?i)^bye`)}}
 	for _, tc := range []struct {
@@ -36,6 +37,8 @@ func TestConditions(t *testing.T) {
 		{"visitor.external_id", "is_not_set", "", true},
 		{"channel", "equals", "web", true},
 		{"message", "sounds_like", "refund", false},
+		{"business_hours", "equals", "closed", true},
+		{"business_hours", "not_equals", "closed", false},
 	} {
 		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
 			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)

@@ -154,3 +154,48 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 		return len(acc.Settings.AutomationRules) == 1 && acc.Settings.AutomationRules[0].Disabled
 	})
 }
+
+// Out of hours, a rule answers at once that people will reply when they
+// are back; within them (no hours: always), it stays quiet.
+func TestARuleAnswersOutOfHours(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	const closedText = "We are closed; we answer from 9:00."
+	hours := func(value string) []map[string]any {
+		return []map[string]any{{"field": "business_hours", "operator": "equals", "value": value}}
+	}
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{
+		"business_hours": map[string]any{"time_zone": "UTC", "days": map[string]any{}}, // never open
+		"automation_rules": []map[string]any{
+			{"name": "Out of hours", "event": "conversation_opened", "conditions": hours("closed"),
+				"actions": []map[string]any{{"type": "send_message", "value": closedText}}},
+			// Checked after the first: once it has acted, the first was
+			// checked for the same conversation.
+			{"name": "In hours", "event": "conversation_opened", "conditions": hours("open"),
+				"actions": []map[string]any{{"type": "set_priority", "value": "2"}}},
+		},
+	}, nil)
+	said := func(convID string) bool {
+		for _, m := range mustMessages(t, ts, b.account.ID, convID) {
+			if m.Text == closedText {
+				return true
+			}
+		}
+		return false
+	}
+	night := ts.newVisitor(t, b.account.ID).open(t)
+	waitFor(t, func() bool { return said(night.ID) })
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"business_hours": nil}, nil)
+	day := ts.newVisitor(t, b.account.ID).open(t)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, day.ID)
+		return c.Priority == 2
+	})
+	if said(day.ID) {
+		t.Fatal("the out-of-hours reply went out within the hours")
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, night.ID); c.Priority != 0 {
+		t.Fatal("the in-hours rule acted out of hours")
+	}
+}

@@ -1014,7 +1014,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 // adds one. The whole list is saved each time (PATCH automation_rules).
 let autoRules = [], autoSkills = [], autoLabels = [];
 const ruleFields = [["message", "the message"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
-  ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["attribute", "a visitor attribute…"]];
+  ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
 const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"]];
@@ -1084,7 +1084,10 @@ function addRuleCondition() {
   del.type = "button";
   del.textContent = "Remove";
   del.addEventListener("click", () => row.remove());
-  field.addEventListener("change", () => { attr.hidden = field.value !== "attribute"; });
+  field.addEventListener("change", () => {
+    attr.hidden = field.value !== "attribute";
+    if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
+  });
   op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
   row.append(field, attr, op, value, del);
   $(".auto-conditions").append(row);
