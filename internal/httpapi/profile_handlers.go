@@ -56,6 +56,21 @@ func (a *API) handleChangePassword(w http.ResponseWriter, r *http.Request, p par
 	return nil
 }
 
+// handleEndOtherSessions logs the user out everywhere but here: the
+// laptop left at a desk, the phone that was lost.
+func (a *API) handleEndOtherSessions(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a person logged in to the console has sessions")
+	}
+	ended, err := a.store.EndSessions(r.Context(), p.AccountID, p.ID, sessionHash(r))
+	if err != nil {
+		return err
+	}
+	a.endSessions(ended)
+	writeJSON(w, http.StatusOK, map[string]int{"sessions_ended": len(ended)})
+	return nil
+}
+
 type passwordProof struct {
 	Password string `json:"password"`
 }

@@ -237,6 +237,21 @@ func TestChangingAPasswordEndsTheOtherSessions(t *testing.T) {
 	if _, st, raw := ts.loginWith(t, b.agent, "a new long one", ""); st != 200 {
 		t.Fatalf("the new password: %d %s", st, raw)
 	}
+	// Logging out everywhere else ends the other sessions, not this one.
+	other, _, _ := ts.loginWith(t, b.agent, "a new long one", "")
+	_, _, _ = ts.loginWith(t, b.agent, "a new long one", "") // a third, forgotten somewhere
+	var ended struct {
+		SessionsEnded int `json:"sessions_ended"`
+	}
+	other.do("POST", "/api/v1/me/sessions/end-others", nil, &ended)
+	// The first session, the login that tried the new password, the forgotten one.
+	if st, _ := agent.raw("GET", "/api/v1/me", nil); st != 401 || ended.SessionsEnded != 3 {
+		t.Fatalf("end-others ended %d sessions; the first still answers %d", ended.SessionsEnded, st)
+	}
+	if st, _ := other.raw("GET", "/api/v1/me", nil); st != 200 {
+		t.Fatal("end-others ended its own session")
+	}
+	agent = other
 	// An API key has no password of its own.
 	if st, raw := ts.withKey(t, b.apiKey).raw("PUT", "/api/v1/me/password", map[string]string{"current_password": "x", "new_password": "a new long one"}); st != 403 {
 		t.Fatalf("an API key changed a password: %d %s", st, raw)

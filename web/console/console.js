@@ -154,6 +154,11 @@ $(".tf-copy").addEventListener("click", () => {
   navigator.clipboard.writeText(codes).then(() => toast("Recovery codes copied."), () => toast("Select the codes and copy them."));
 });
 
+$(".end-others").addEventListener("click", () => profileDo(async () => {
+  const out = await api("POST", "/me/sessions/end-others");
+  toast(out.sessions_ended ? `Logged out of ${out.sessions_ended} other session${out.sessions_ended === 1 ? "" : "s"}.` : "No other session was open.");
+}));
+
 $(".password-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
