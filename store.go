@@ -49,6 +49,10 @@ type Store interface {
 	// but keep (a session's token hash; nil keeps none); the ended
 	// sessions' token hashes are returned, to close their sockets.
 	ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*User) error) (*User, [][]byte, error)
+	// UnreadMentions counts the notes that mention the user since they last
+	// marked their mentions seen; MarkMentionsSeen marks all so far.
+	UnreadMentions(ctx context.Context, accountID, userID string) (int, error)
+	MarkMentionsSeen(ctx context.Context, accountID, userID string) error
 	// EndSessions ends a user's sessions but keep (nil keeps none) and
 	// returns the ended sessions' token hashes.
 	EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error)

@@ -68,6 +68,9 @@ type meResponse struct {
 	// TwoFactorSetupRequired: the brand requires a second factor and this
 	// user has none yet; until they set it up, only their profile answers.
 	TwoFactorSetupRequired bool `json:"two_factor_setup_required,omitempty"`
+	// UnreadMentions: notes mentioning the user since they last looked
+	// at their Mentions.
+	UnreadMentions *int `json:"unread_mentions,omitempty"`
 }
 
 func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -78,6 +81,13 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 			return err
 		}
 		me.Email, me.TwoFactor, me.TwoFactorSetupRequired = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor
+		if !p.MustSetUpTwoFactor {
+			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)
+			if err != nil {
+				return err
+			}
+			me.UnreadMentions = &n
+		}
 	}
 	if c, err := r.Cookie(auth.SessionCookie); err == nil && r.Header.Get("Authorization") == "" {
 		if _, s, err := a.auth.Session(r.Context(), c.Value); err == nil {

@@ -71,6 +71,19 @@ func (a *API) handleEndOtherSessions(w http.ResponseWriter, r *http.Request, p p
 	return nil
 }
 
+// handleMentionsSeen marks the notes that mention the user as seen (they
+// opened their Mentions).
+func (a *API) handleMentionsSeen(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "mentions are a person's")
+	}
+	if err := a.store.MarkMentionsSeen(r.Context(), p.AccountID, p.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 type passwordProof struct {
 	Password string `json:"password"`
 }

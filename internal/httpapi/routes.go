@@ -23,6 +23,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/me", anyoneProfile, a.handleMe},
 		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
 		{"POST", "/api/v1/me/sessions/end-others", ownProfile, a.handleEndOtherSessions},
+		{"POST", "/api/v1/me/mentions/seen", agents, a.handleMentionsSeen},
 		{"POST", "/api/v1/me/two-factor", ownProfile, a.handleStartTwoFactor},
 		{"GET", "/api/v1/me/two-factor/qr.png", ownProfile, a.handleTwoFactorQR},
 		{"POST", "/api/v1/me/two-factor/confirm", ownProfile, a.handleConfirmTwoFactor},

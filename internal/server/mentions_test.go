@@ -62,6 +62,24 @@ func TestANoteMentionsAColleague(t *testing.T) {
 	if ts.login(t, brand.supervisor).do("GET", "/api/v1/conversations?mentioned=me", nil, &page); len(page.Conversations) != 1 || page.Conversations[0].ID != conv.ID {
 		t.Fatalf("the supervisor's mentions: %+v", page.Conversations)
 	}
+	// The mention is new to the supervisor until they look at their Mentions.
+	supervisor := ts.login(t, brand.supervisor)
+	unread := func() int {
+		var me struct {
+			UnreadMentions *int `json:"unread_mentions"`
+		}
+		supervisor.do("GET", "/api/v1/me", nil, &me)
+		if me.UnreadMentions == nil {
+			t.Fatal("/me has no unread_mentions")
+		}
+		return *me.UnreadMentions
+	}
+	if n := unread(); n != 1 {
+		t.Fatalf("unread mentions %d, want 1", n)
+	}
+	if st, _ := supervisor.raw("POST", "/api/v1/me/mentions/seen", nil); st != 204 || unread() != 0 {
+		t.Fatal("the mention stayed new after it was seen")
+	}
 	if agent.do("GET", "/api/v1/conversations?mentioned=me", nil, &page); len(page.Conversations) != 0 {
 		t.Fatalf("the author's mentions: %+v", page.Conversations)
 	}
@@ -118,4 +136,18 @@ func TestAnAgentMentionsTheSupervisorInTheConsole(t *testing.T) {
 	}
 	waitFor(t, func() bool { return items() == conv.ID }, items)
 	super.shot("mentions")
+	// Looked at, the mention is no longer new; one made while the
+	// supervisor was away is new when they come back.
+	waitFor(t, func() bool {
+		n, _ := ts.Store.UnreadMentions(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return n == 0
+	})
+	super.press("[data-tab=queued]") // looking elsewhere: the next mention is not seen
+	ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "@supervisor of Acme again",
+		"mentions": []string{brand.supervisor.ID}}, nil)
+	back := consoleLogin(t, ts, brand.supervisor, "[data-tab=mentions]")
+	count := func() string {
+		return evalIn[string](t, back.ctx, `document.querySelector("[data-tab=mentions] .count").textContent`)
+	}
+	waitFor(t, func() bool { return count() == "(1 new)" }, count)
 }

@@ -64,6 +64,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/macro":       {"/api/v1/conversations/" + bConv.ID + "/macro", map[string]any{"name": "x"}, 404},
 		"GET /api/v1/consumers":                       {"/api/v1/consumers?q=B", nil, 200}, // only A's contacts
 		"PATCH /api/v1/consumers/{id}":                {"/api/v1/consumers/" + bVisitor.consumer.ID, map[string]any{"name": "hijacked"}, 404},
+		"POST /api/v1/me/mentions/seen":               {"/api/v1/me/mentions/seen", nil, 403},
 		"POST /api/v1/me/sessions/end-others":         {"/api/v1/me/sessions/end-others", nil, 403},
 		"PUT /api/v1/me/password":                     {"/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403}, // a person's only
 		"POST /api/v1/me/two-factor":                  {"/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},

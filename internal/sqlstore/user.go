@@ -118,6 +118,30 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 	return out, ended, nil
 }
 
+// UnreadMentions counts the notes mentioning the user after the newest
+// one they had seen (note IDs grow with time).
+func (db *DB) UnreadMentions(ctx context.Context, accountID, userID string) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM note_mentions m JOIN users u ON u.account_id = m.account_id AND u.id = m.user_id
+		WHERE m.account_id = ? AND m.user_id = ? AND m.note_id > u.mentions_seen`, accountID, userID).Scan(&n)
+	return n, err
+}
+
+// MarkMentionsSeen remembers the newest note mentioning the user.
+func (db *DB) MarkMentionsSeen(ctx context.Context, accountID, userID string) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET mentions_seen = COALESCE((SELECT MAX(note_id) FROM note_mentions
+			WHERE account_id = ? AND user_id = ?), '') WHERE account_id = ? AND id = ?`, accountID, userID, accountID, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "user %q not found", userID)
+		}
+		return nil
+	})
+}
+
 // EndSessions ends a user's sessions but keep (see parley.Store).
 func (db *DB) EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error) {
 	var ended [][]byte

@@ -416,3 +416,58 @@ func testContacts(t *testing.T, open Opener) {
 	_, err = s.ChangeConsumer(ctx, other.account.ID, zoe.ID, func(*parley.Consumer) error { return nil })
 	wantCode(t, err, parley.ENOTFOUND)
 }
+
+// Unread mentions: notes mentioning a user after the newest they had seen;
+// marking them seen counts from there; one user's are not another's, nor
+// another account's.
+func testUnreadMentions(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	users := map[string]*parley.User{}
+	for _, name := range []string{"bo", "cy"} {
+		u := &parley.User{AccountID: f.account.ID, Email: name + "@a.test", Name: name, Role: parley.RoleAgent, Active: true, PasswordHash: "h"}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		users[name] = u
+	}
+	bo, cy := users["bo"].ID, users["cy"].ID
+	note := func(mentions ...string) {
+		t.Helper()
+		if err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", Text: "see this", Mentions: mentions}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unread := func(user string) int {
+		t.Helper()
+		n, err := s.UnreadMentions(ctx, f.account.ID, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if unread(bo) != 0 {
+		t.Fatal("unread mentions before any note")
+	}
+	note(bo, cy)
+	note(bo)
+	if unread(bo) != 2 || unread(cy) != 1 {
+		t.Fatalf("unread: bo %d, cy %d", unread(bo), unread(cy))
+	}
+	if err := s.MarkMentionsSeen(ctx, f.account.ID, bo); err != nil {
+		t.Fatal(err)
+	}
+	if unread(bo) != 0 || unread(cy) != 1 {
+		t.Fatalf("after bo looked: bo %d, cy %d", unread(bo), unread(cy))
+	}
+	note(bo)
+	if unread(bo) != 1 {
+		t.Fatalf("a later mention: %d", unread(bo))
+	}
+	other := newFixture(t, s, "B")
+	if n, _ := s.UnreadMentions(ctx, other.account.ID, bo); n != 0 {
+		t.Fatalf("bo's mentions counted in account B: %d", n)
+	}
+	wantCode(t, s.MarkMentionsSeen(ctx, other.account.ID, bo), parley.ENOTFOUND)
+}

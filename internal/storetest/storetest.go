@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangeAccount", testChangeAccount},
 		{"ChangeUser", testChangeUser},
 		{"Contacts", testContacts},
+		{"UnreadMentions", testUnreadMentions},
 		{"Snooze", testSnooze},
 	}
 	for _, tt := range tests {

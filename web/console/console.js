@@ -210,8 +210,16 @@ $(".tf-confirm-form").addEventListener("submit", (e) => {
   });
 });
 
+// mentionsSeen tells the server the agent has looked at their mentions:
+// the count a console shows at start is those since.
+function mentionsSeen() { api("POST", "/me/mentions/seen").catch(() => {}); }
+
 async function enter() {
   if (me.two_factor_setup_required) return requireSetup();
+  // Mentions made while the agent was away are new to them (the server
+  // keeps what they have seen).
+  unseenMentions = me.unread_mentions || 0;
+  if (unseenMentions) $("[data-tab=mentions] .count").textContent = "(" + unseenMentions + " new)";
   $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
   await fillTransferTargets();
@@ -323,7 +331,7 @@ function onFrame(f) {
       // and count it on the Mentions tab until it is looked at.
       notify(f.note.author_name + " mentioned you: " + f.note.text.slice(0, 80));
       if (tab !== "mentions") $("[data-tab=mentions] .count").textContent = "(" + (++unseenMentions) + " new)";
-      if (tab === "mentions") refreshSoon();
+      if (tab === "mentions") { refreshSoon(); mentionsSeen(); }
       break;
     }
     case "receipt":
@@ -1290,7 +1298,7 @@ $(".search").addEventListener("input", () => { pagesWanted = 1; refreshSoon(); }
 $(".label-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
-  if (tab === "mentions") unseenMentions = 0;
+  if (tab === "mentions") { unseenMentions = 0; mentionsSeen(); }
   selected.clear(); // a bulk action acts on what is in view
   pagesWanted = 1;
   $$(".tabs button").forEach((x) => x.setAttribute("aria-selected", String(x === b)));
