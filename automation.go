@@ -96,16 +96,9 @@ func ValidateMacros(macros []Macro, labels []Label) error {
 	names := map[string]bool{}
 	for i, m := range macros {
 		at := "macros[" + strconv.Itoa(i) + "]"
-		name := strings.TrimSpace(m.Name)
-		switch {
-		case name == "":
-			return Errorf(EINVALID, "%s.name is required", at)
-		case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
-			return Errorf(EINVALID, "%s.name must be valid text of at most 100 characters", at)
-		case names[strings.ToLower(name)]:
-			return Errorf(EINVALID, "%s.name: another macro is called %q", at, name)
+		if err := checkUniqueName(at, "macro", m.Name, names); err != nil {
+			return err
 		}
-		names[strings.ToLower(name)] = true
 		if len(m.Steps) == 0 || len(m.Steps) > MaxRuleParts {
 			return Errorf(EINVALID, "%s.steps: a macro has 1 to %d steps", at, MaxRuleParts)
 		}
@@ -135,6 +128,22 @@ func ValidateMacros(macros []Macro, labels []Label) error {
 	return nil
 }
 
+// checkUniqueName checks the name of a list's item (a rule, a macro):
+// given, at most 100 characters, and no other item's, whatever the case.
+func checkUniqueName(at, kind, name string, seen map[string]bool) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return Errorf(EINVALID, "%s.name is required", at)
+	case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
+		return Errorf(EINVALID, "%s.name must be valid text of at most 100 characters", at)
+	case seen[strings.ToLower(name)]:
+		return Errorf(EINVALID, "%s.name: another %s is called %q", at, kind, name)
+	}
+	seen[strings.ToLower(name)] = true
+	return nil
+}
+
 // Limits of automation rules.
 const (
 	MaxAutomationRules = 50
@@ -153,16 +162,9 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 	names := map[string]bool{}
 	for i, r := range rules {
 		at := "automation_rules[" + strconv.Itoa(i) + "]"
-		name := strings.TrimSpace(r.Name)
-		switch {
-		case name == "":
-			return Errorf(EINVALID, "%s.name is required", at)
-		case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
-			return Errorf(EINVALID, "%s.name must be valid text of at most 100 characters", at)
-		case names[strings.ToLower(name)]:
-			return Errorf(EINVALID, "%s.name: another rule is called %q", at, name)
+		if err := checkUniqueName(at, "rule", r.Name, names); err != nil {
+			return err
 		}
-		names[strings.ToLower(name)] = true
 		if r.Event != RuleOnConversationOpened && r.Event != RuleOnVisitorMessage {
 			return Errorf(EINVALID, "%s.event must be %s or %s, not %q", at, RuleOnConversationOpened, RuleOnVisitorMessage, r.Event)
 		}

@@ -1074,29 +1074,35 @@ async function saveRules(rules) {
   await api("PATCH", "/account-settings", { automation_rules: rules });
 }
 
-function addRuleCondition() {
-  const row = document.createElement("div");
-  row.className = "auto-row auto-condition";
-  const field = document.createElement("select");
-  field.name = "field";
-  field.setAttribute("aria-label", "What the condition looks at");
-  for (const [v, t] of ruleFields) field.append(new Option(t, v));
-  const attr = document.createElement("input");
-  attr.name = "attr";
-  attr.placeholder = "plan";
-  attr.hidden = true;
-  attr.setAttribute("aria-label", "Attribute name");
-  const op = document.createElement("select");
-  op.name = "operator";
-  op.setAttribute("aria-label", "How it compares");
-  for (const [v, t] of ruleOperators) op.append(new Option(t, v));
-  const value = document.createElement("input");
-  value.name = "value";
-  value.setAttribute("aria-label", "Value");
+// control makes a named form control with an accessible label (and, for
+// a select, its options).
+function control(tag, name, label, options = []) {
+  const c = document.createElement(tag);
+  c.name = name;
+  c.setAttribute("aria-label", label);
+  for (const [v, t] of options) c.append(new Option(t, v));
+  return c;
+}
+
+// removeButton takes its row away.
+function removeButton(row) {
   const del = document.createElement("button");
   del.type = "button";
   del.textContent = "Remove";
   del.addEventListener("click", () => row.remove());
+  return del;
+}
+
+function addRuleCondition() {
+  const row = document.createElement("div");
+  row.className = "auto-row auto-condition";
+  const field = control("select", "field", "What the condition looks at", ruleFields);
+  const attr = control("input", "attr", "Attribute name");
+  attr.placeholder = "plan";
+  attr.hidden = true;
+  const op = control("select", "operator", "How it compares", ruleOperators);
+  const value = control("input", "value", "Value");
+  const del = removeButton(row);
   field.addEventListener("change", () => {
     attr.hidden = field.value !== "attribute";
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
@@ -1114,31 +1120,21 @@ function addRuleAction() { return stepRow($(".auto-actions"), "auto-action", rul
 function stepRow(container, cls, kinds) {
   const row = document.createElement("div");
   row.className = "auto-row " + cls;
-  const type = document.createElement("select");
-  type.name = "type";
-  type.setAttribute("aria-label", "Action");
-  for (const [v, t] of kinds) type.append(new Option(t, v));
+  const type = control("select", "type", "Action", kinds);
   const slot = document.createElement("span");
-  const del = document.createElement("button");
-  del.type = "button";
-  del.textContent = "Remove";
-  del.addEventListener("click", () => row.remove());
+  const del = removeButton(row);
   // The value's control follows the action: a list where there is one.
   const fill = () => {
     slot.textContent = "";
     let el;
     if (type.value === "send_message" || type.value === "add_note" || type.value === "close") {
-      el = document.createElement("input");
+      el = control("input", "value", "Value of the action");
       el.maxLength = type.value === "close" ? 200 : 1000;
       el.placeholder = { send_message: "Our billing team will answer you shortly.", add_note: "Refund issued.", close: "resolved" }[type.value];
     } else {
-      el = document.createElement("select");
-      const options = type.value === "add_label" ? autoLabels.map((l) => [l, l])
-        : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]];
-      for (const [v, t] of options) el.append(new Option(t, v));
+      el = control("select", "value", "Value of the action", type.value === "add_label" ? autoLabels.map((l) => [l, l])
+        : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]]);
     }
-    el.name = "value";
-    el.setAttribute("aria-label", "Value of the action");
     slot.append(el);
   };
   type.addEventListener("change", fill);
