@@ -147,16 +147,28 @@ func (ts *testServer) withKey(t testing.TB, key string) *client {
 // login returns a client holding a session cookie and its CSRF token.
 func (ts *testServer) login(t testing.TB, u *parley.User) *client {
 	t.Helper()
+	c, st, raw := ts.loginWith(t, u, password, "")
+	if st != 200 {
+		t.Fatalf("login %s: status %d %s", u.Email, st, raw)
+	}
+	return c
+}
+
+// loginWith logs in with a password and a second factor's code (or none)
+// and returns the status and body; on success c holds the session.
+func (ts *testServer) loginWith(t testing.TB, u *parley.User, pw, code string) (*client, int, []byte) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: ts.url, http: &http.Client{Jar: jar, Timeout: waitLimit}}
-	var out struct {
-		CSRFToken string `json:"csrf_token"`
+	st, raw := c.raw("POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": pw, "code": code})
+	if st == 200 {
+		var out struct {
+			CSRFToken string `json:"csrf_token"`
+		}
+		decodeJSON(t, raw, &out)
+		c.csrf = out.CSRFToken
 	}
-	if st := c.do("POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": password}, &out); st != 200 {
-		t.Fatalf("login %s: status %d", u.Email, st)
-	}
-	c.csrf = out.CSRFToken
-	return c
+	return c, st, raw
 }
 
 // visitor is an anonymous consumer with its token.

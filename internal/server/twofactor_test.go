@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"image/png"
-	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -13,23 +11,6 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/pquerna/otp/totp"
 )
-
-// loginWith logs in with a code (or none) and returns the status and body;
-// on success c holds the session.
-func (ts *testServer) loginWith(t *testing.T, u *parley.User, pw, code string) (*client, int, []byte) {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &client{t: t, base: ts.url, http: &http.Client{Jar: jar, Timeout: waitLimit}}
-	st, raw := c.raw("POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": pw, "code": code})
-	var out struct {
-		CSRFToken string `json:"csrf_token"`
-	}
-	if st == 200 {
-		decodeJSON(t, raw, &out)
-		c.csrf = out.CSRFToken
-	}
-	return c, st, raw
-}
 
 func totpCode(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
