@@ -49,6 +49,9 @@ type Store interface {
 	// but keep (a session's token hash; nil keeps none); the ended
 	// sessions' token hashes are returned, to close their sockets.
 	ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*User) error) (*User, [][]byte, error)
+	// ConversationActivity returns what happened to a conversation — its
+	// events but messages and receipts — oldest first, at most limit.
+	ConversationActivity(ctx context.Context, accountID, conversationID string, limit int) ([]*Event, error)
 	// UnreadMentions counts the notes that mention the user since they last
 	// marked their mentions seen; MarkMentionsSeen marks all so far.
 	UnreadMentions(ctx context.Context, accountID, userID string) (int, error)

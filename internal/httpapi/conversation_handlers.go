@@ -423,6 +423,23 @@ func eventTypes(list string) ([]string, error) {
 	return parley.ExpandEventTypes(types), nil
 }
 
+// handleActivity is what happened to a conversation besides its messages
+// — opened, assigned, labelled, prioritised, a rule's actions, snoozed,
+// transferred, closed, rated — for the staff's "why did this go to
+// billing?".
+func (a *API) handleActivity(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.conv.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	events, err := a.store.ConversationActivity(r.Context(), p.AccountID, c.ID, 500)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	return nil
+}
+
 type profileRequest struct {
 	Name       *string           `json:"name"`
 	Email      *string           `json:"email"`

@@ -67,6 +67,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/macro", agents, a.handleApplyMacro},
 		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
 		{"GET", "/api/v1/conversations/{id}/notes", agents, a.handleListNotes},
+		{"GET", "/api/v1/conversations/{id}/activity", agents, a.handleActivity},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},
 		{"GET", "/api/v1/canned-responses", agents, a.handleListCanned},
 		{"POST", "/api/v1/canned-responses", admins, a.handleCreateCanned},

@@ -199,3 +199,43 @@ func TestARuleAnswersOutOfHours(t *testing.T) {
 		t.Fatal("the in-hours rule acted out of hours")
 	}
 }
+
+// The conversation's Activity says, in words, what a rule did to it and
+// what people did after: the answer to "why did this go to billing?".
+func TestTheActivitySaysWhatARuleDid(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{
+		"labels": []map[string]any{{"name": "billing"}},
+		"automation_rules": []map[string]any{{"name": "Refunds", "event": "visitor_message",
+			"conditions": []map[string]any{{"field": "message", "operator": "contains", "value": "refund"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "billing"}}}},
+	}, nil)
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "a refund please"}, nil)
+	waitEvents(t, ts, brand.account.ID, parley.EventAutomationApplied, 1)
+	sup := ts.login(t, brand.supervisor)
+	sup.do("PUT", "/api/v1/conversations/"+conv.ID+"/priority", map[string]any{"priority": 10}, nil)
+	var act struct{ Events []parley.Event }
+	sup.do("GET", "/api/v1/conversations/"+conv.ID+"/activity", nil, &act)
+	var types []string
+	for _, e := range act.Events {
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types, ","); got != "conversation.opened,conversation.labeled,automation.applied,conversation.prioritized" {
+		t.Fatalf("activity: %s", got)
+	}
+
+	b := consoleLogin(t, ts, brand.agent, ".items li")
+	b.openFirst("queued")
+	b.press(".show-activity")
+	lines := func() string {
+		return evalIn[string](t, b.ctx, `[...document.querySelectorAll(".activity li")].map((li) => li.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool {
+		l := lines()
+		return strings.Contains(l, "+billing by a rule") && strings.Contains(l, "Rule “Refunds”: add_label billing: done") &&
+			strings.Contains(l, "Priority Normal → Urgent by supervisor of Acme")
+	}, lines)
+}

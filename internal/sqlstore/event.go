@@ -51,6 +51,29 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f parley.EventFi
 		query += ` ORDER BY seq LIMIT ?`
 	}
 	args = append(args, f.Limit)
+	return db.queryEvents(ctx, query, args...)
+}
+
+// ConversationActivity returns a conversation's events but messages and
+// receipts, oldest first. The conditions are the partial index's
+// (events_activity), written as literals so that both databases use it.
+func (db *DB) ConversationActivity(ctx context.Context, accountID, conversationID string, limit int) ([]*parley.Event, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 500
+	}
+	// SQLite without statistics would walk the account's events by their
+	// key instead (it also gives the order): named, the index is used, and
+	// a query that could not use it fails rather than scanning.
+	from := "events INDEXED BY events_activity"
+	if db.postgres {
+		from = "events"
+	}
+	return db.queryEvents(ctx, `SELECT account_id, seq, type, conversation_id, message_seq, data, created_at FROM `+from+`
+		WHERE account_id = ? AND conversation_id = ? AND conversation_id <> '' AND type <> 'message.created' AND type <> 'receipt.updated'
+		ORDER BY seq LIMIT ?`, accountID, conversationID, limit)
+}
+
+func (db *DB) queryEvents(ctx context.Context, query string, args ...any) ([]*parley.Event, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -471,3 +471,39 @@ func testUnreadMentions(t *testing.T, open Opener) {
 	}
 	wantCode(t, s.MarkMentionsSeen(ctx, other.account.ID, bo), parley.ENOTFOUND)
 }
+
+// Activity: a conversation's events but its messages and receipts, oldest
+// first; another conversation's and another account's are not in it.
+func testConversationActivity(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := f.another(t, s)
+	if _, _, err := s.AppendMessage(ctx, text(f, "hello", "c1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPriority(ctx, f.account.ID, f.conversation.ID, 5, "usr_sup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPriority(ctx, f.account.ID, other.ID, 5, "usr_sup"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CloseConversation(ctx, f.account.ID, f.conversation.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ConversationActivity(ctx, f.account.ID, f.conversation.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range got {
+		types = append(types, e.Type)
+	}
+	if want := []string{parley.EventConversationOpened, parley.EventConversationPriority, parley.EventConversationClosed}; !slices.Equal(types, want) {
+		t.Fatalf("activity %v, want %v", types, want)
+	}
+	b := newFixture(t, s, "B")
+	if got, _ := s.ConversationActivity(ctx, b.account.ID, f.conversation.ID, 0); len(got) != 0 {
+		t.Fatalf("account B reads A's conversation's activity: %d events", len(got))
+	}
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangeUser", testChangeUser},
 		{"Contacts", testContacts},
 		{"UnreadMentions", testUnreadMentions},
+		{"ConversationActivity", testConversationActivity},
 		{"Snooze", testSnooze},
 	}
 	for _, tt := range tests {

@@ -1302,11 +1302,62 @@ $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
 }));
 
 // ---- Conversation --------------------------------------------------------------
+// ---- Activity ------------------------------------------------------------------
+// What happened to the open conversation besides its messages, in words:
+// who took it, labelled it, raised it, which rule acted and how.
+function who(id) {
+  if (!id) return "";
+  if (id === "automation") return " by a rule";
+  if (id === "system") return " automatically";
+  return " by " + (names.get(id) || (id.startsWith("key_") ? "the API" : id.startsWith("con_") ? "the visitor" : "someone"));
+}
+
+function describeEvent(e) {
+  const d = e.data || {};
+  const reasons = { transfer: "transferred", automation: "routed by a rule", bot_handoff: "handed over by the bot", agent_offline: "its agent went offline", agent_disconnected: "its agent left" };
+  switch (e.type) {
+    case "conversation.opened": return "Opened" + (d.skill ? " for a skill" : "") + (d.state === "bot" ? ", with the bot" : "");
+    case "conversation.assigned": return "Assigned to " + (names.get(d.assignee_id) || "an agent");
+    case "conversation.requeued": return "Back in the queue: " + (reasons[d.requeue_reason] || d.requeue_reason || "requeued");
+    case "conversation.labeled": return [...(d.added || []).map((l) => "+" + l), ...(d.removed || []).map((l) => "−" + l)].join(" ") + who(d.labeled_by);
+    case "conversation.prioritized": return `Priority ${priorityNames[d.from_priority] || d.from_priority} → ${priorityNames[d.priority] || d.priority}` + who(d.changed_by);
+    case "conversation.snoozed": return (d.snoozed_until ? "Snoozed until " + new Date(d.snoozed_until).toLocaleString() : "Back from snooze") + who(d.snoozed_by);
+    case "conversation.closed": return "Closed" + (d.close_reason ? " (" + d.close_reason + ")" : "") + who(d.closed_by);
+    case "automation.applied": return `Rule “${d.rule}”: ` + (d.actions || []).join("; ");
+    case "csat.submitted": return "Rated " + d.score + "/5" + (d.comment ? " — “" + d.comment + "”" : "");
+    case "note.created": return "Note" + (d.author_name ? " by " + d.author_name : "");
+    case "bot.handoff": return "The bot handed over" + (d.reason ? " (" + d.reason + ")" : "");
+    default: return e.type;
+  }
+}
+
+async function showActivity() {
+  const box = $(".activity");
+  const list = $("ol", box);
+  const out = await api("GET", `/conversations/${current.id}/activity`);
+  list.textContent = "";
+  for (const e of out.events) {
+    const li = document.createElement("li");
+    const t = document.createElement("time");
+    t.dateTime = e.created_at;
+    t.textContent = new Date(e.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    li.append(t, describeEvent(e));
+    list.append(li);
+  }
+}
+$(".show-activity").addEventListener("click", (e) => act(async () => {
+  const box = $(".activity");
+  box.hidden = !box.hidden;
+  e.target.setAttribute("aria-expanded", String(!box.hidden));
+  if (!box.hidden) await showActivity();
+}));
+
 async function openConversation(id) {
   sendRead(); // what was shown of the last one
   if (current && !following.has(current.id)) send({ type: "unsubscribe", conversation_id: current.id });
   current = await api("GET", "/conversations/" + id);
   lastSeq = 0;
+  if (!$(".activity").hidden) showActivity().catch(() => {});
   visitorRead = current.consumer_read_seq;
   readWanted = readSent = current.agent_read_seq;
   $(".placeholder").hidden = true;
