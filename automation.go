@@ -2,6 +2,7 @@ package parley
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -112,6 +113,9 @@ func ValidateMacros(macros []Macro, labels []Label) error {
 			case MacroAddNote:
 				if strings.TrimSpace(s.Value) == "" || utf8.RuneCountInString(s.Value) > MaxRuleValue || !utf8.ValidString(s.Value) {
 					return Errorf(EINVALID, "%s.value must be a note of 1 to %d characters", sat, MaxRuleValue)
+				}
+				if err := checkPlaceholders(sat, s.Value); err != nil {
+					return err
 				}
 			case MacroClose:
 				if utf8.RuneCountInString(s.Value) > 200 || !utf8.ValidString(s.Value) {
@@ -246,8 +250,57 @@ func (a RuleAction) check(at string, labels []Label) error {
 		if strings.TrimSpace(a.Value) == "" || utf8.RuneCountInString(a.Value) > MaxRuleValue || !utf8.ValidString(a.Value) {
 			return Errorf(EINVALID, "%s.value must be a message of 1 to %d characters", at, MaxRuleValue)
 		}
+		return checkPlaceholders(at, a.Value)
 	default:
 		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill or send_message, not %q", at, a.Type)
+	}
+	return nil
+}
+
+// Placeholders a macro's or a rule's text may hold, as canned responses
+// do: {{visitor_first_name}}, with a fallback for a name not known,
+// {{visitor_first_name|there}}.
+var placeholder = regexp.MustCompile(`\{\{\s*([a-z_]+)\s*(?:\|([^}]*))?\}\}`)
+
+// PlaceholderNames are the placeholders texts may use.
+var PlaceholderNames = []string{"visitor_name", "visitor_first_name", "agent_name", "agent_first_name"}
+
+// Placeholders returns the values of the placeholders for a visitor and an
+// agent ("" for whoever is not known).
+func Placeholders(visitor, agent string) map[string]string {
+	first := func(s string) string {
+		if f := strings.Fields(s); len(f) > 0 {
+			return f[0]
+		}
+		return ""
+	}
+	return map[string]string{"visitor_name": strings.TrimSpace(visitor), "visitor_first_name": first(visitor),
+		"agent_name": strings.TrimSpace(agent), "agent_first_name": first(agent)}
+}
+
+// FillPlaceholders puts values in text's placeholders; an empty value
+// takes the placeholder's fallback.
+func FillPlaceholders(text string, values map[string]string) string {
+	return placeholder.ReplaceAllStringFunc(text, func(all string) string {
+		m := placeholder.FindStringSubmatch(all)
+		v, ok := values[m[1]]
+		if !ok {
+			return all
+		}
+		if v == "" {
+			return strings.TrimSpace(m[2])
+		}
+		return v
+	})
+}
+
+// checkPlaceholders refuses a placeholder no one fills: sent as it is, it
+// would reach the visitor as "{{visitor_nmae}}".
+func checkPlaceholders(at, text string) error {
+	for _, m := range placeholder.FindAllStringSubmatch(text, -1) {
+		if !slices.Contains(PlaceholderNames, m[1]) {
+			return Errorf(EINVALID, "%s.value: {{%s}} is no placeholder; there are %s", at, m[1], strings.Join(PlaceholderNames, ", "))
+		}
 	}
 	return nil
 }

@@ -62,3 +62,25 @@ func TestValidateRules(t *testing.T) {
 		}
 	}
 }
+
+// Placeholders are filled as the console fills canned responses: a name
+// not known takes the fallback; an unknown placeholder is refused when
+// saved, never sent as it is.
+func TestPlaceholders(t *testing.T) {
+	v := Placeholders("Zoë  Adams", "")
+	for in, want := range map[string]string{
+		"Hi {{visitor_first_name}}!":                          "Hi Zoë!",
+		"Hi {{ visitor_name }}, {{agent_first_name|we}} will": "Hi Zoë  Adams, we will",
+		"{{agent_name}}":                                      "",
+		"{{unknown}} stays":                                   "{{unknown}} stays",
+		"no placeholders":                                     "no placeholders",
+	} {
+		if got := FillPlaceholders(in, v); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	err := ValidateMacros([]Macro{{Name: "m", Steps: []RuleAction{{Type: "send_message", Value: "Hi {{visitor_nmae}}"}}}}, nil)
+	if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), "macros[0].steps[0].value: {{visitor_nmae}} is no placeholder") {
+		t.Fatalf("a misspelt placeholder: %v", err)
+	}
+}

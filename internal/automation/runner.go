@@ -279,7 +279,7 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 		}
 		applied := parley.AutomationApplied{Rule: rule.Name, On: on, EventSeq: e.Seq}
 		for _, a := range rule.Actions {
-			outcome, err := r.act(ctx, conv, rule, a)
+			outcome, err := r.act(ctx, conv, consumer.Name, rule, a)
 			if err != nil {
 				outcome = "failed: " + parley.ErrorMessage(err)
 			}
@@ -301,7 +301,7 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 }
 
 // act does one action and says what came of it.
-func (r *Runner) act(ctx context.Context, conv *parley.Conversation, rule parley.AutomationRule, a parley.RuleAction) (string, error) {
+func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor string, rule parley.AutomationRule, a parley.RuleAction) (string, error) {
 	if conv.State == parley.StateClosed && a.Type != parley.RuleAddLabel {
 		return "skipped: the conversation is closed", nil
 	}
@@ -342,7 +342,8 @@ func (r *Runner) act(ctx context.Context, conv *parley.Conversation, rule parley
 	case parley.RuleSendMessage:
 		// Once per conversation and rule: the client ID says which.
 		_, dup, err := r.store.AppendMessage(ctx, &parley.Message{AccountID: conv.AccountID, ConversationID: conv.ID,
-			SenderKind: parley.SenderSystem, ClientID: fmt.Sprintf("rule:%x", fnv64(rule.Name)), Type: parley.MessageText, Text: a.Value})
+			SenderKind: parley.SenderSystem, ClientID: fmt.Sprintf("rule:%x", fnv64(rule.Name)), Type: parley.MessageText,
+			Text: parley.FillPlaceholders(a.Value, parley.Placeholders(visitor, ""))})
 		if dup {
 			return "unchanged: sent before", err
 		}

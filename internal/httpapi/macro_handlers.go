@@ -59,8 +59,14 @@ func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.
 	if clientID == "" {
 		clientID = parley.NewID("mac")
 	}
+	visitor, err := a.store.FindConsumer(ctx, p.AccountID, c.ConsumerID)
+	if err != nil {
+		return err
+	}
+	values := parley.Placeholders(visitor.Name, p.Name)
 	res := macroResult{Steps: []string{}}
 	for j, step := range macro.Steps {
+		step.Value = parley.FillPlaceholders(step.Value, values)
 		if err := a.macroStep(r, p, c, step, clientID+":"+strconv.Itoa(j)); err != nil {
 			return parley.Errorf(parley.ErrorCode(err), "macro %q, step %d (%s): %s", macro.Name, j+1, step.Type, parley.ErrorMessage(err))
 		}

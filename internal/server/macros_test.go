@@ -19,7 +19,7 @@ func TestAnAgentAppliesAMacro(t *testing.T) {
 	admin := ts.login(t, b.admin)
 	macros := []map[string]any{
 		{"name": "Refund approved", "steps": []map[string]any{{"type": "add_label", "value": "billing"}, {"type": "set_priority", "value": "5"},
-			{"type": "send_message", "value": "Your refund is on its way."}, {"type": "add_note", "value": "Refunded by macro"}, {"type": "close", "value": "refunded"}}},
+			{"type": "send_message", "value": "{{visitor_first_name|Hello}}, your refund is on its way. {{agent_first_name}}"}, {"type": "add_note", "value": "Refunded by macro"}, {"type": "close", "value": "refunded"}}},
 		{"name": "Just close", "steps": []map[string]any{{"type": "close"}}},
 	}
 	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}}, "macros": macros}, nil)
@@ -39,6 +39,7 @@ func TestAnAgentAppliesAMacro(t *testing.T) {
 
 	v := ts.newVisitor(t, b.account.ID)
 	conv := v.open(t)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Zoe Adams"}, nil)
 	agent := ts.login(t, b.agent)
 	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Refund approved"}); st != 403 {
 		t.Fatalf("a macro on a conversation the agent does not hold: %d %s", st, raw)
@@ -58,7 +59,7 @@ func TestAnAgentAppliesAMacro(t *testing.T) {
 	}
 	sent := 0
 	for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
-		if m.Text == "Your refund is on its way." && m.SenderKind == parley.SenderAgent && m.SenderID == b.agent.ID {
+		if m.Text == "Zoe, your refund is on its way. agent" && m.SenderKind == parley.SenderAgent && m.SenderID == b.agent.ID {
 			sent++
 		}
 	}
