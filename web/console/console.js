@@ -1420,6 +1420,30 @@ function showRead() {
   }
 }
 
+// fileLink shows a file a message carries: a link that opens it (the
+// server serves images inline, PDFs as downloads), with a thumbnail for
+// an image, and the caption.
+function fileLink(m) {
+  const a = m.attachment;
+  const span = document.createElement("span");
+  span.className = "text file";
+  const link = document.createElement("a");
+  link.href = "/api/v1/attachments/" + encodeURIComponent(a.id);
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.textContent = "📎 " + a.name + " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)";
+  if (a.content_type && a.content_type.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.src = link.href;
+    img.alt = a.name;
+    img.loading = "lazy";
+    link.append(img);
+  }
+  span.append(link);
+  if (m.text) span.append(document.createElement("br"), m.text);
+  return span;
+}
+
 function addMessage(m) {
   if (m.seq <= lastSeq) return;
   lastSeq = m.seq;
@@ -1432,7 +1456,8 @@ function addMessage(m) {
   let text = document.createElement("span");
   text.className = "text";
   if (m.html && m.sender_kind === "bot") text = richText(m.html);
-  else text.textContent = m.text || (m.attachment ? "📎 " + m.attachment.name : "");
+  else if (m.attachment) text = fileLink(m);
+  else text.textContent = m.text || "";
   li.append(from, text);
   if (m.choices && m.choices.length) {
     const c = document.createElement("span");
@@ -1725,6 +1750,28 @@ function fillPlaceholders(template) {
 }
 
 $(".as-note").addEventListener("change", (e) => $(".reply").classList.toggle("noting", e.target.checked));
+
+// Files: an agent sends an image or a PDF as the visitor can (an invoice,
+// a screenshot of where to click); the same limits and checks.
+$(".attach-button").addEventListener("click", () => {
+  if (current && current.assignee_id !== me.id) {
+    $(".reply-error").textContent = "This conversation is " + (names.get(current.assignee_id) || "not yours") + "'s: accept or take it over to send a file.";
+    return;
+  }
+  $(".attach-file").click();
+});
+$(".attach-file").addEventListener("change", async (e) => {
+  const files = [...e.target.files];
+  e.target.value = "";
+  $(".reply-error").textContent = "";
+  for (const f of files) {
+    try {
+      await api("POST", `/conversations/${current.id}/attachments?name=${encodeURIComponent(f.name)}&client_id=${newClientId()}`, f);
+    } catch (err) {
+      $(".reply-error").textContent = f.name + ": " + err.message;
+    }
+  }
+});
 $(".reply").addEventListener("submit", (e) => {
   e.preventDefault();
   const v = text.value.trim();
