@@ -78,7 +78,22 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			{Name: "returns", Color: "#7a5af8", Description: "Returns, exchanges and refunds"},
 			{Name: "complaint", Color: "#f04438"},
 			{Name: "vip", Color: "#12b76a", Description: "Our best customers"},
-		}}}
+		},
+		// A rule and a macro to show what they do (docs/routing.md).
+		AutomationRules: []parley.AutomationRule{{Name: "Refunds are returns", Event: parley.RuleOnVisitorMessage,
+			Conditions: []parley.RuleCondition{{Field: parley.RuleFieldMessage, Operator: parley.RuleMatches, Value: `\brefund`}},
+			Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "returns"}}}},
+		Macros: []parley.Macro{{Name: "Return label sent", Steps: []parley.RuleAction{
+			{Type: parley.RuleAddLabel, Value: "returns"},
+			{Type: parley.RuleSendMessage, Value: "{{visitor_first_name|Hi}}, your return label is in your inbox: print it and drop the parcel at any post office. Anything else I can do?"},
+			{Type: parley.MacroAddNote, Value: "Return label emailed."}}}},
+	}}
+	if err := parley.ValidateRules(a.Settings.AutomationRules, a.Settings.Labels); err != nil {
+		return nil, err
+	}
+	if err := parley.ValidateMacros(a.Settings.Macros, a.Settings.Labels); err != nil {
+		return nil, err
+	}
 	if err := store.CreateAccount(ctx, a); err != nil {
 		return nil, err
 	}
