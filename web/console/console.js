@@ -1046,7 +1046,7 @@ function describeRule(r) {
       : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
     return what + " " + value;
   });
-  return `${when}${conds.length ? " and " + conds.join(" and ") : ""}: ${acts.join(", then ")}.`;
+  return endSentence(`${when}${conds.length ? " and " + conds.join(" and ") : ""}: ${acts.join(", then ")}`);
 }
 
 function showAutomation(settings, skills) {
@@ -1149,12 +1149,16 @@ let macroDefs = [];
 const macroSteps = [["add_label", "add the label"], ["set_priority", "set the priority"], ["send_message", "say to the visitor"],
   ["add_note", "add a private note"], ["close", "close, with the reason"]];
 
+// endSentence ends a description with a full stop, unless a quotation
+// that ends it has one.
+function endSentence(s) { return /[.!?]”$/.test(s) ? s : s + "."; }
+
 function describeMacro(m) {
-  return m.steps.map((s) => {
+  return endSentence(m.steps.map((s) => {
     const what = (macroSteps.find((x) => x[0] === s.type) || [s.type, s.type])[1];
     const value = s.type === "set_priority" ? (priorityNames[s.value] || s.value) : s.type === "add_label" ? s.value : s.value ? "“" + s.value + "”" : "";
     return (what + " " + value).trim();
-  }).join(", then ") + ".";
+  }).join(", then "));
 }
 
 function showMacros(settings) {
