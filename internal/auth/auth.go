@@ -56,7 +56,7 @@ var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is inco
 // once — and starts a session. It returns the raw session token (for the
 // cookie) and the session. A wrong email or password gives the same error,
 // in about the same time, whichever was wrong; only then is a missing code
-// (ETWOFACTOR) or a wrong one told apart.
+// (ETWOFACTOR) or a wrong one told apart, and the user returned with it.
 func (a *Authenticator) Login(ctx context.Context, email, password, code string) (token string, s *parley.Session, u *parley.User, err error) {
 	u, err = a.store.FindUserByEmail(ctx, email)
 	if err != nil {
@@ -71,7 +71,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code string)
 	}
 	if u.TwoFactor {
 		if err := a.secondFactor(ctx, u, code); err != nil {
-			return "", nil, nil, err
+			return "", nil, u, err // the user, for the audit log: the password was right
 		}
 	}
 	token = randomToken()

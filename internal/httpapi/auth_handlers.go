@@ -32,8 +32,12 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	}
 	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code)
 	if err != nil {
+		if u != nil && parley.ErrorCode(err) == parley.EUNAUTHORIZED {
+			a.auditLogin(r, u, http.StatusUnauthorized) // a wrong second factor after the right password
+		}
 		return err
 	}
+	a.auditLogin(r, u, http.StatusOK)
 	a.setSessionCookie(w, r, token, s.ExpiresAt)
 	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: s.CSRFToken})
 	return nil

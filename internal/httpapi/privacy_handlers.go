@@ -10,13 +10,32 @@ import (
 )
 
 // audited says whether calls of a route go to the audit log: whatever a
-// supervisor or admin changes, and every export of personal data.
+// supervisor or admin changes, every export of personal data, and anyone's
+// change of their own credentials.
 func audited(rt Route) bool {
 	staffOnly := rt.access.minRole == parley.RoleSupervisor || rt.access.minRole == parley.RoleAdmin
 	// Blocking a visitor is an agent's call, and one an admin may need to
 	// review: it is audited too.
 	moderation := strings.HasSuffix(rt.Path, "/block") || strings.HasSuffix(rt.Path, "/unblock")
-	return (staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))) || moderation
+	// A password changed, a second factor turned on or off, sessions
+	// ended: what a security review of an account asks about first.
+	credentials := rt.Method != http.MethodGet && (rt.Path == "/api/v1/me/password" ||
+		strings.HasPrefix(rt.Path, "/api/v1/me/two-factor") || strings.HasPrefix(rt.Path, "/api/v1/me/sessions"))
+	return (staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))) || moderation || credentials
+}
+
+// auditLogin records a login that succeeded, or that a second factor
+// refused: the password was right, so the account is known.
+func (a *API) auditLogin(r *http.Request, u *parley.User, status int) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	e := &parley.AuditEntry{AccountID: u.AccountID, ActorID: u.ID, ActorKind: string(parley.PrincipalUser), ActorName: u.Name,
+		Action: "POST /api/v1/auth/login", Target: "/api/v1/auth/login", IP: ip, Status: status}
+	if err := a.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		a.log.Warn("audit log", "err", err)
+	}
 }
 
 // StatusRecorder remembers the status a handler wrote (200 when it wrote
