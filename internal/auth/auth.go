@@ -56,7 +56,9 @@ var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is inco
 // once — and starts a session. It returns the raw session token (for the
 // cookie) and the session. A wrong email or password gives the same error,
 // in about the same time, whichever was wrong; only then is a missing code
-// (ETWOFACTOR) or a wrong one told apart, and the user returned with it.
+// (ETWOFACTOR) or a wrong one told apart. A refused login of a known user
+// returns that user too, for the audit log; the caller tells the client
+// no more than the error.
 func (a *Authenticator) Login(ctx context.Context, email, password, code string) (token string, s *parley.Session, u *parley.User, err error) {
 	u, err = a.store.FindUserByEmail(ctx, email)
 	if err != nil {
@@ -67,7 +69,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code string)
 		return "", nil, nil, errBadLogin
 	}
 	if !CheckPassword(u.PasswordHash, password) || !u.Active {
-		return "", nil, nil, errBadLogin
+		return "", nil, u, errBadLogin // the user, for the audit log only
 	}
 	if u.TwoFactor {
 		if err := a.secondFactor(ctx, u, code); err != nil {

@@ -33,7 +33,10 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code)
 	if err != nil {
 		if u != nil && parley.ErrorCode(err) == parley.EUNAUTHORIZED {
-			a.auditLogin(r, u, http.StatusUnauthorized) // a wrong second factor after the right password
+			// A wrong password or second factor: someone tries this
+			// account. Written after the answer, so that a known email
+			// takes no longer to refuse than an unknown one.
+			go a.auditLogin(r, u, http.StatusUnauthorized)
 		}
 		return err
 	}

@@ -24,8 +24,7 @@ func audited(rt Route) bool {
 	return (staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))) || moderation || credentials
 }
 
-// auditLogin records a login that succeeded, or that a second factor
-// refused: the password was right, so the account is known.
+// auditLogin records a login of a known user, let in or refused.
 func (a *API) auditLogin(r *http.Request, u *parley.User, status int) {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
