@@ -22,6 +22,9 @@ const (
 	Conversations = "conversations"
 	Messages      = "messages"
 	Events        = "events"
+	// Contacts are the visitors who wrote (docs/routing.md, Contacts),
+	// those who became one in the range.
+	Contacts = "contacts"
 )
 
 // Formats.
@@ -55,9 +58,9 @@ func ParseTime(field, v string) (time.Time, error) {
 // at most MaxRange long.
 func (r Request) Validate() error {
 	switch r.What {
-	case Conversations, Messages, Events:
+	case Conversations, Messages, Events, Contacts:
 	default:
-		return parley.Errorf(parley.EINVALID, "what must be conversations, messages or events, not %q", r.What)
+		return parley.Errorf(parley.EINVALID, "what must be conversations, messages, events or contacts, not %q", r.What)
 	}
 	if r.Format != NDJSON && r.Format != CSV {
 		return parley.Errorf(parley.EINVALID, "format must be ndjson or csv, not %q", r.Format)
@@ -77,6 +80,7 @@ var headers = map[string][]string{
 	Conversations: {"id", "consumer_id", "channel", "state", "skill", "assignee_id", "priority", "created_at", "queued_at", "assigned_at", "closed_at", "close_reason", "closed_by", "messages", "labels"},
 	Messages:      {"conversation_id", "seq", "id", "created_at", "sender_kind", "sender_id", "sender_name", "type", "text", "attachment"},
 	Events:        {"seq", "created_at", "type", "conversation_id", "message_seq", "data"},
+	Contacts:      {"id", "external_id", "name", "email", "attributes", "created_at", "conversations", "last_activity_at", "blocked"},
 }
 
 // Write streams the rows to w and returns how many it wrote; progress, when
@@ -138,6 +142,18 @@ func Write(ctx context.Context, store parley.Store, accountID string, r Request,
 				return []string{strconv.FormatInt(e.Seq, 10), stamp(&e.CreatedAt), e.Type, e.ConversationID, strconv.FormatInt(e.MessageSeq, 10), cell(string(e.Data))}
 			})
 		})
+	case Contacts:
+		err = scanContacts(ctx, store, accountID, r.From, r.To, func(c *parley.Contact) error {
+			return row(c, func() []string {
+				attrs := ""
+				if len(c.Attributes) > 0 {
+					b, _ := json.Marshal(c.Attributes)
+					attrs = string(b)
+				}
+				return []string{c.ID, cell(c.ExternalID), cell(c.Name), cell(c.Email), cell(attrs), stamp(&c.CreatedAt),
+					strconv.Itoa(c.Conversations), stamp(&c.LastActivityAt), strconv.FormatBool(c.Blocked)}
+			})
+		})
 	}
 	if err != nil {
 		return n, err
@@ -149,6 +165,33 @@ func Write(ctx context.Context, store parley.Store, accountID string, r Request,
 		}
 	}
 	return n, bw.Flush()
+}
+
+// scanContacts walks the contacts who became one in [from, to), newest
+// first, a page at a time (contacts are listed newest first, so the walk
+// stops at the first older than from).
+func scanContacts(ctx context.Context, store parley.Store, accountID string, from, to time.Time, fn func(*parley.Contact) error) error {
+	before := ""
+	for {
+		page, err := store.ListConsumers(ctx, accountID, parley.ConsumerFilter{Before: before, Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, c := range page {
+			if c.CreatedAt.Before(from) {
+				return nil
+			}
+			if c.CreatedAt.Before(to) {
+				if err := fn(c); err != nil {
+					return err
+				}
+			}
+		}
+		if len(page) < 200 {
+			return nil
+		}
+		before = page[len(page)-1].ID
+	}
 }
 
 func stamp(t *time.Time) string {

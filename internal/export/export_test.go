@@ -86,3 +86,52 @@ func TestTheRangeIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Contacts: the visitors who wrote and became a contact in the range, with
+// their attributes and counts; a visitor who never wrote is not one; a
+// cell that a spreadsheet would run as a formula is quoted.
+func TestContactsExport(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().Add(-time.Minute)
+	var ids []string
+	for i, c := range []*parley.Consumer{
+		{Name: "Zoe Adams", Email: "zoe@example.test", Attributes: map[string]string{"plan": "gold"}},
+		{Name: "=HYPERLINK(\"http://evil.test\")"},
+		{Name: "Never Wrote"},
+	} {
+		c.AccountID = a.ID
+		if err := db.CreateConsumer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+		if i < 2 {
+			if _, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var out strings.Builder
+	n, err := export.Write(ctx, db, a.ID, export.Request{What: export.Contacts, Format: export.CSV, From: from, To: time.Now().Add(time.Minute)}, &out, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("%d contacts, %v:\n%s", n, err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] != "id,external_id,name,email,attributes,created_at,conversations,last_activity_at,blocked" ||
+		!strings.HasPrefix(lines[1], ids[1]+`,,"'=HYPERLINK`) || !strings.HasPrefix(lines[2], ids[0]+",,Zoe Adams,zoe@example.test,\"{\"\"plan\"\":\"\"gold\"\"}\"") {
+		t.Fatalf("the export:\n%s", out.String())
+	}
+	// Outside the range: none.
+	n, err = export.Write(ctx, db, a.ID, export.Request{What: export.Contacts, Format: export.NDJSON, From: from.Add(-time.Hour), To: from}, io.Discard, nil)
+	if err != nil || n != 0 {
+		t.Fatalf("before the range: %d, %v", n, err)
+	}
+}

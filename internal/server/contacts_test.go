@@ -3,6 +3,7 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/parleychat/parley"
@@ -73,6 +74,16 @@ func TestAgentsFindAndEditContacts(t *testing.T) {
 	if len(events) != 3 { // the visitor's name, the agent's two edits
 		t.Fatalf("%d consumer.updated events, want 3", len(events))
 	}
+	// Supervisors export them; agents do not.
+	export := "/api/v1/exports/contacts?format=csv&from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
+		"&to=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	st, csv := ts.login(t, b.supervisor).raw("GET", export, nil)
+	if st != 200 || !strings.Contains(string(csv), "Zoe Adams,zoe@example.test") || strings.Count(string(csv), "\n") != 3 {
+		t.Fatalf("contacts export: %d\n%s", st, csv)
+	}
+	if st, _ := agent.raw("GET", export, nil); st != 403 {
+		t.Fatalf("an agent exported the contacts: %d", st)
+	}
 }
 
 // In the console: the Contacts tab finds a visitor, the agent gives their
@@ -88,6 +99,9 @@ func TestAnAgentEditsAContactInTheConsole(t *testing.T) {
 
 	b := consoleLogin(t, ts, brand.agent, ".app")
 	b.press("[data-tab=contacts]")
+	if evalIn[bool](t, b.ctx, `!document.querySelector(".contacts-export").hidden`) {
+		t.Fatal("an agent is offered the contacts export")
+	}
 	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-open")))
 	b.press(".contact-open")
 	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-form")))

@@ -1519,6 +1519,8 @@ let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
 let contactPages = 1;
 async function showContacts() {
   const q = $(".contact-search").value.trim();
+  const from = new Date(Date.now() - 365 * 86400e3).toISOString();
+  $(".contacts-export").href = "/api/v1/exports/contacts?format=csv&from=" + encodeURIComponent(from) + "&to=" + encodeURIComponent(new Date().toISOString());
   const list = [];
   let cursor = "";
   for (let i = 0; i < contactPages; i++) {
