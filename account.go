@@ -58,6 +58,9 @@ type AccountSettings struct {
 	// Macros are bundles of steps agents apply in one click
 	// (docs/routing.md, Macros).
 	Macros []Macro `json:"macros,omitempty"`
+	// EmailReplies mails agents' unread replies to visitors who left
+	// (docs/email.md).
+	EmailReplies EmailReplies `json:"email_replies"`
 }
 
 // Masking says what is hidden in messages and notes before they are

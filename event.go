@@ -52,6 +52,8 @@ const (
 	EventConsumerErased       = "consumer.erased"       // a visitor's data was erased on request (data: the ID only)
 	EventConversationsExpired = "conversations.expired" // retention removed old conversations' content (data: how many)
 	EventAutomationApplied    = "automation.applied"    // a brand's rule matched a conversation (data: AutomationApplied)
+	EventEmailSent            = "email.sent"            // an agent's unread replies were mailed to the visitor (data: EmailReport)
+	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 )
 
 // AutomationApplied is automation.applied's data: which rule matched, on
@@ -74,6 +76,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
+	EventEmailSent, EventEmailFailed,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

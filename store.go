@@ -209,6 +209,28 @@ type Store interface {
 	// conversation is no longer the bot's (closed, or taken by a person).
 	ApplyBotTurn(ctx context.Context, t *BotTurn) (applied bool, err error)
 
+	// Reply emails (docs/email.md): agents' replies mailed to visitors who
+	// did not read them.
+	// EmailCursor returns how far the account's event log has been read
+	// for them, starting at the log's end the first time it is asked.
+	EmailCursor(ctx context.Context, accountID string) (int64, error)
+	// QueueReplyEmails records the emails owed — one pending per
+	// conversation: one that has an email pending keeps it, with its
+	// earlier message and due time — and moves the account's cursor from
+	// from to to, in one transaction; ECONFLICT when the cursor is no
+	// longer at from. Conversations not the account's are left out.
+	QueueReplyEmails(ctx context.Context, accountID string, emails []*ReplyEmail, from, to int64) error
+	// DueReplyEmails returns every account's pending emails due at now,
+	// the longest due first, at most limit.
+	DueReplyEmails(ctx context.Context, now time.Time, limit int) ([]*ReplyEmail, error)
+	// ListReplyEmails returns a conversation's emails, oldest first.
+	ListReplyEmails(ctx context.Context, accountID, conversationID string) ([]*ReplyEmail, error)
+	// FinishReplyEmail records a pending email's outcome: still pending
+	// (a retry at DueAt), or sent, skipped or failed; sent writes
+	// email.sent and failed email.failed, in the same transaction.
+	// ECONFLICT when it is no longer pending.
+	FinishReplyEmail(ctx context.Context, e *ReplyEmail) error
+
 	// Webhooks and their durable outbox.
 	CreateWebhook(ctx context.Context, w *Webhook) error // starts at the current end of the event log
 	FindWebhook(ctx context.Context, accountID, id string) (*Webhook, error)

@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"UnreadMentions", testUnreadMentions},
 		{"ConversationActivity", testConversationActivity},
 		{"Snooze", testSnooze},
+		{"ReplyEmails", testReplyEmails},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

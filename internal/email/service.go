@@ -1,0 +1,263 @@
+package email
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// DefaultBackoff is the wait after each failed attempt the mail server
+// may get over (4xx, no answer): five retries over about six hours, then
+// the email fails for good.
+var DefaultBackoff = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 4 * time.Hour}
+
+// MaxAge is how old an agent's message may be and still be mailed: an
+// account that turns email replies on again after a month is not mailed
+// the month's replies.
+const MaxAge = 24 * time.Hour
+
+// Service queues and sends reply emails. Sweep is one round; the server
+// runs it on the node that leads, so one email is sent once.
+type Service struct {
+	store   parley.Store
+	mailer  Mailer
+	from    string // the installation's sender address
+	log     *slog.Logger
+	Backoff []time.Duration
+	Batch   int           // events read per account per round, and emails sent per round
+	Timeout time.Duration // per email
+	// Outcome, when set, counts each email's outcome (metrics).
+	Outcome func(state string)
+}
+
+// New returns a service sending from the address from through mailer.
+func New(store parley.Store, mailer Mailer, from string, log *slog.Logger) *Service {
+	return &Service{store: store, mailer: mailer, from: from, log: log, Backoff: DefaultBackoff, Batch: 200, Timeout: 30 * time.Second}
+}
+
+// Sweep queues the agents' new messages of every account that mails
+// replies, then sends the emails that are due.
+func (s *Service) Sweep(ctx context.Context, now time.Time) error {
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, acc := range accounts {
+		if !acc.Settings.EmailReplies.Enabled {
+			continue
+		}
+		if err := s.queue(ctx, acc, now); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.log.Warn("email replies: queue", "account", acc.ID, "err", err)
+		}
+	}
+	return s.send(ctx, now)
+}
+
+// queue reads the account's new message events and owes an email for
+// each conversation an agent wrote in.
+func (s *Service) queue(ctx context.Context, acc *parley.Account, now time.Time) error {
+	cursor, err := s.store.EmailCursor(ctx, acc.ID)
+	if err != nil {
+		return err
+	}
+	delay := acc.Settings.EmailReplies.Delay()
+	for {
+		events, err := s.store.ListEvents(ctx, acc.ID, parley.EventFilter{After: cursor, Types: []string{parley.EventMessageCreated}, Limit: s.Batch})
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		var owed []*parley.ReplyEmail
+		seen := map[string]bool{}
+		for _, e := range events {
+			var m parley.Message
+			if json.Unmarshal(e.Data, &m) != nil || m.SenderKind != parley.SenderAgent || now.Sub(m.CreatedAt) > MaxAge || seen[e.ConversationID] {
+				continue
+			}
+			seen[e.ConversationID] = true
+			owed = append(owed, &parley.ReplyEmail{ConversationID: e.ConversationID, FromSeq: m.Seq, DueAt: m.CreatedAt.Add(delay)})
+		}
+		last := events[len(events)-1].Seq
+		if err := s.store.QueueReplyEmails(ctx, acc.ID, owed, cursor, last); err != nil {
+			if parley.ErrorCode(err) == parley.ECONFLICT {
+				return nil // another node read them; next round
+			}
+			return err
+		}
+		cursor = last
+		if len(events) < s.Batch {
+			return nil
+		}
+	}
+}
+
+// send tries each due email once.
+func (s *Service) send(ctx context.Context, now time.Time) error {
+	due, err := s.store.DueReplyEmails(ctx, now, s.Batch)
+	if err != nil {
+		return err
+	}
+	for _, e := range due {
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.attempt(ctx, e, now)
+	}
+	return nil
+}
+
+// attempt sends one email, or skips it, and records what happened.
+func (s *Service) attempt(ctx context.Context, e *parley.ReplyEmail, now time.Time) {
+	letter, why, err := s.compose(ctx, e, now)
+	switch {
+	case err != nil:
+		s.log.Warn("email replies: compose", "email", e.ID, "err", err)
+		return // read again next round
+	case letter == nil:
+		e.State, e.LastError = parley.ReplyEmailSkipped, why
+	default:
+		err = s.deliver(ctx, letter)
+		if ctx.Err() != nil {
+			return // shutting down: still pending, tried after restart
+		}
+		e.Attempts++
+		var perm *PermanentError
+		switch {
+		case err == nil:
+			e.State, e.LastError, e.SentAt = parley.ReplyEmailSent, "", &now
+		case errors.As(err, &perm) || e.Attempts > len(s.Backoff):
+			e.State, e.LastError = parley.ReplyEmailFailed, truncate(err.Error(), 500)
+		default:
+			e.LastError, e.DueAt = truncate(err.Error(), 500), now.Add(s.Backoff[e.Attempts-1])
+		}
+		if err != nil {
+			s.log.Warn("email replies: send", "email", e.ID, "account", e.AccountID, "attempt", e.Attempts, "err", err)
+		}
+	}
+	if err := s.store.FinishReplyEmail(context.WithoutCancel(ctx), e); err != nil && parley.ErrorCode(err) != parley.ECONFLICT {
+		s.log.Warn("email replies: record", "email", e.ID, "err", err)
+		return
+	}
+	if s.Outcome != nil && e.State != parley.ReplyEmailPending {
+		s.Outcome(e.State)
+	}
+}
+
+func (s *Service) deliver(ctx context.Context, l *Letter) error {
+	msg, err := l.Bytes()
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	return s.mailer.Send(sctx, s.from, []string{l.To.Address}, msg)
+}
+
+// compose builds the letter, or says why there is none to send.
+func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Time) (*Letter, string, error) {
+	acc, err := s.store.FindAccount(ctx, e.AccountID)
+	if err != nil {
+		return nil, "", err
+	}
+	settings := acc.Settings.EmailReplies
+	if !settings.Enabled {
+		return nil, "email replies were turned off", nil
+	}
+	conv, err := s.store.FindConversation(ctx, acc.ID, e.ConversationID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil, "the conversation is gone", nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	visitor, err := s.store.FindConsumer(ctx, acc.ID, conv.ConsumerID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil, "the visitor is gone", nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	if visitor.Blocked {
+		return nil, "the visitor is blocked", nil
+	}
+	to, err := mail.ParseAddress(visitor.Email)
+	if visitor.Email == "" || err != nil {
+		return nil, "the visitor gave no email address", nil
+	}
+	msgs, err := s.store.ListMessages(ctx, acc.ID, conv.ID, e.FromSeq-1, 100)
+	if err != nil {
+		return nil, "", err
+	}
+	var lines []Line
+	for _, m := range msgs {
+		if m.SenderKind != parley.SenderAgent || m.Seq <= conv.ConsumerReadSeq {
+			continue
+		}
+		text := m.Text
+		if m.Attachment != nil {
+			text = strings.TrimSpace(text + "\n📎 " + m.Attachment.Name)
+		}
+		lines = append(lines, Line{Who: m.SenderName, Text: text, At: m.CreatedAt})
+		e.ThroughSeq = m.Seq
+	}
+	if len(lines) == 0 {
+		return nil, "the visitor read it in the chat", nil
+	}
+	e.Messages = len(lines)
+	brand := settings.FromName
+	if brand == "" {
+		brand = acc.Name
+	}
+	p := phrasebook(acc.Settings.Widget.Language)
+	to.Name = visitor.Name
+	l := &Letter{
+		From:    mail.Address{Name: brand, Address: s.from},
+		To:      *to,
+		ReplyTo: settings.ReplyTo,
+		Subject: strings.ReplaceAll(p.subject, "{brand}", brand),
+		Intro:   strings.ReplaceAll(p.intro, "{brand}", brand),
+		Lines:   lines,
+		Footer:  strings.ReplaceAll(p.footer, "{brand}", brand),
+		ID:      e.ID,
+		Thread:  conv.ID,
+		Date:    now,
+	}
+	if settings.SiteURL != "" {
+		l.LinkText, l.Link = p.link, settings.SiteURL
+	}
+	return l, "", nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// phrases are the email's own words in the widget's languages.
+type phrases struct{ subject, intro, link, footer string }
+
+var phrasebooks = map[string]phrases{
+	"en": {"{brand} replied to your message", "{brand} replied in your chat:", "Continue the conversation on our site:",
+		"You get this email because you gave this address in a chat with {brand} and had not seen this reply there."},
+	"es": {"{brand} ha respondido a tu mensaje", "{brand} ha respondido en tu chat:", "Sigue la conversación en nuestra web:",
+		"Recibes este correo porque diste esta dirección en un chat con {brand} y no habías visto allí esta respuesta."},
+	"fr": {"{brand} a répondu à votre message", "{brand} a répondu dans votre discussion :", "Poursuivez la conversation sur notre site :",
+		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand} et n'y aviez pas vu cette réponse."},
+	"de": {"{brand} hat auf Ihre Nachricht geantwortet", "{brand} hat in Ihrem Chat geantwortet:", "Setzen Sie das Gespräch auf unserer Website fort:",
+		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben und die Antwort dort noch nicht gesehen haben."},
+}
+
+func phrasebook(lang string) phrases {
+	if p, ok := phrasebooks[lang]; ok {
+		return p
+	}
+	return phrasebooks["en"]
+}
