@@ -154,6 +154,8 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.BoolVar(&f.cfg.AllowPrivateOutbound, "allow-private-outbound", false, "let bot connectors and webhooks call private, loopback and plain-HTTP addresses (development only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.cfg.SMTPURL, "smtp-url", "", "mail server for email replies: smtp://user:password@host:587 (STARTTLS) or smtps://…:465 (empty: brands cannot mail replies)")
+	fs.StringVar(&f.cfg.MailFrom, "mail-from", "", "sender address of email replies, e.g. replies@example.com (each brand's name goes beside it; needs --smtp-url)")
 	fs.StringVar(&f.cfg.DebugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (loopback only; empty: off)")
 	return fs, f
 }

@@ -32,6 +32,9 @@ type API struct {
 	Closing chan struct{}
 	// CheckURL vets destinations of webhooks (HTTPS, no private address).
 	CheckURL func(url string) error
+	// MailConfigured: the installation has a mail server, so brands may
+	// turn email replies on.
+	MailConfigured bool
 	// WebhooksChanged, when set, is told that webhooks or deliveries changed.
 	WebhooksChanged func()
 	// AccountChanged, when set, is told that an account's settings were

@@ -258,10 +258,16 @@ type accountSettings struct {
 	// Macros: the agents' one-click bundles, all of them; absent from a
 	// PUT, they stay as they are.
 	Macros *[]parley.Macro `json:"macros"`
+	// EmailReplies: agents' unread replies mailed to visitors; absent
+	// from a PUT, it stays as it is.
+	EmailReplies *parley.EmailReplies `json:"email_replies"`
+	// MailServer (read-only): whether the installation can send email
+	// at all; without it, email replies cannot be turned on.
+	MailServer *bool `json:"mail_server,omitempty"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
-func settingsView(s parley.AccountSettings) accountSettings {
+func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	ac := s.AutoClose
 	botMinutes := int(ac.BotIdle() / time.Minute)
 	ac.BotMinutes = &botMinutes
@@ -283,7 +289,11 @@ func settingsView(s parley.AccountSettings) accountSettings {
 	if macros == nil {
 		macros = []parley.Macro{}
 	}
-	return accountSettings{AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	er := s.EmailReplies
+	delay := int(er.Delay() / time.Minute)
+	er.DelayMinutes = &delay
+	mailServer := a.MailConfigured
+	return accountSettings{MailServer: &mailServer, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
@@ -293,7 +303,7 @@ func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
+	writeJSON(w, http.StatusOK, a.settingsView(acc.Settings))
 	return nil
 }
 
@@ -370,6 +380,14 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication (Profile) before requiring it of everyone")
 		}
 	}
+	if req.EmailReplies != nil {
+		if err := req.EmailReplies.Validate(); err != nil {
+			return err
+		}
+		if req.EmailReplies.Enabled && !a.MailConfigured {
+			return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before email replies can be turned on")
+		}
+	}
 	if req.AutomationRules != nil {
 		if err := a.skillsOfRules(r.Context(), p.AccountID, *req.AutomationRules); err != nil {
 			return err
@@ -420,6 +438,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if req.ResponseTargetSeconds != nil {
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
 		}
+		if req.EmailReplies != nil {
+			acc.Settings.EmailReplies = *req.EmailReplies
+		}
 		// Checked against the labels as they are after this change too:
 		// a label a rule adds cannot be removed from under it.
 		if err := parley.ValidateMacros(acc.Settings.Macros, acc.Settings.Labels); err != nil {
@@ -437,7 +458,7 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, settingsView(acc.Settings))
+	writeJSON(w, http.StatusOK, a.settingsView(acc.Settings))
 	return nil
 }
 

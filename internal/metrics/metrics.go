@@ -30,6 +30,7 @@ type Metrics struct {
 	BotTurns        *prometheus.HistogramVec // visitor message stored → bot's reply stored, by band
 	StoreCommit     prometheus.Histogram     // the store's COMMIT: the WAL write and its fsync
 	StoreBatch      prometheus.Histogram     // writes per transaction (group commit)
+	Emails          *prometheus.CounterVec   // reply emails by outcome (sent, skipped, failed)
 }
 
 // New registers Parley's collectors and the Go runtime's on a new registry.
@@ -92,7 +93,10 @@ func New() *Metrics {
 		Name: "parley_store_batch_writes", Help: "Writes that shared one transaction and one fsync (group commit).",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 	})
-	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch)
+	m.Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_reply_emails_total", Help: "Agents' unread replies owed to visitors by email, by outcome: sent, skipped (read in time, no address) or failed (refused by the mail server).",
+	}, []string{"outcome"})
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch, m.Emails)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"github.com/parleychat/parley/internal/automation"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/email"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/localbus"
 	"github.com/parleychat/parley/internal/masking"
@@ -94,6 +96,11 @@ type Config struct {
 	// TLSCert and TLSKey (PEM files), both set, serve HTTPS and WSS on Addr
 	// without a proxy in front; session cookies are then Secure.
 	TLSCert, TLSKey string
+	// SMTPURL names the mail server agents' unread replies go out through
+	// (internal/email), from MailFrom; empty: brands cannot turn email
+	// replies on.
+	SMTPURL, MailFrom string
+	EmailTick         time.Duration // how often replies to mail are looked for (default 15 s)
 }
 
 // Server is a running node.
@@ -117,11 +124,13 @@ type Server struct {
 	automation *automation.Runner
 	Bot        *bot.Runtime
 	Webhooks   *webhook.Service
-	Widget     *widget.Handler
-	http       *http.Server
-	listener   net.Listener
-	debug      net.Listener // DebugAddr's, if set
-	ready      chan struct{}
+	// Email mails agents' unread replies (nil: no mail server).
+	Email    *email.Service
+	Widget   *widget.Handler
+	http     *http.Server
+	listener net.Listener
+	debug    net.Listener // DebugAddr's, if set
+	ready    chan struct{}
 	// In a cluster: the NATS bus, and the budgets other nodes spend from.
 	nats     *natsbus.Bus
 	limiters map[string]*limiter
@@ -156,6 +165,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.AutoCloseTick <= 0 {
 		cfg.AutoCloseTick = time.Minute
+	}
+	if cfg.EmailTick <= 0 {
+		cfg.EmailTick = 15 * time.Second
+	}
+	var mailer *email.SMTP
+	if cfg.SMTPURL != "" || cfg.MailFrom != "" {
+		if cfg.SMTPURL == "" || cfg.MailFrom == "" {
+			return nil, fmt.Errorf("smtp-url and mail-from go together: set both for email replies, or neither")
+		}
+		if a, err := mail.ParseAddress(cfg.MailFrom); err != nil || a.Name != "" {
+			return nil, fmt.Errorf("mail-from must be a bare email address, like replies@example.com (each brand's name goes beside it)")
+		}
+		var err error
+		if mailer, err = email.ParseSMTP(cfg.SMTPURL); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -246,6 +271,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Webhooks = webhook.New(store, out, log, cfg.Webhooks)
 	bus.Subscribe(s.Webhooks.OnEvent)
 	api.WebhooksChanged = s.Webhooks.Changed
+	if mailer != nil {
+		s.Email = email.New(store, mailer, cfg.MailFrom, log)
+		s.Email.Outcome = func(state string) { m.Emails.WithLabelValues(state).Inc() }
+		api.MailConfigured = true
+	}
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
@@ -524,7 +554,7 @@ type sweep struct {
 }
 
 func (s *Server) sweeps() []sweep {
-	return []sweep{
+	sweeps := []sweep{
 		// Visitors who wait long in the queue hear they are still in line.
 		{"queue notices", s.cfg.QueueNoticeTick, s.announcer.NoticeWaiting},
 		// Conversations left waiting on a visitor who went away close.
@@ -548,6 +578,11 @@ func (s *Server) sweeps() []sweep {
 			return analytics.RollUpAll(ctx, s.Store)
 		}},
 	}
+	if s.Email != nil {
+		// Agents' replies the visitor has not read go out by email.
+		sweeps = append(sweeps, sweep{"email replies", s.cfg.EmailTick, s.Email.Sweep})
+	}
+	return sweeps
 }
 
 // runSweep does sw at start and then every sw.every, while this node
