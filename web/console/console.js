@@ -754,6 +754,8 @@ async function showAdmin() {
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
   const sf = $(".security-settings");
   if (!dirtyForms.has(sf)) sf.require.checked = !!settings.require_two_factor;
+  const ef = $(".email-settings");
+  if (!dirtyForms.has(ef)) fillEmailSettings(ef, settings);
   await showWebhooks();
   await showAudit();
   const list = (sel, items, text, del) => {
@@ -796,11 +798,24 @@ function fillAccountSettings(af, settings) {
   [af.weFrom.value, af.weTo.value] = bh ? win("sat") : ["", ""];
 }
 
+// fillEmailSettings puts the email replies settings in their form; without
+// a mail server the form says so and cannot turn them on.
+function fillEmailSettings(ef, settings) {
+  const er = settings.email_replies || {};
+  $(".no-mail-server", ef).hidden = !!settings.mail_server;
+  ef.enabled.disabled = !settings.mail_server && !er.enabled;
+  ef.enabled.checked = !!er.enabled;
+  ef.delay.value = er.delay_minutes ?? 5;
+  ef.fromName.value = er.from_name || "";
+  ef.replyTo.value = er.reply_to || "";
+  ef.siteURL.value = er.site_url || "";
+}
+
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
 // redraws itself after any admin action (adding a skill, say), and a form
 // being edited keeps what was typed. Saving it clears it.
 const dirtyForms = new Set();
-for (const sel of [".account-settings", ".widget-settings", ".security-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
+for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".email-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
 
 // showCanned lists the canned responses, each editable in place.
 function showCanned(items) {
@@ -902,6 +917,18 @@ $(".security-settings").addEventListener("submit", (e) => {
     await api("PATCH", "/account-settings", { require_two_factor: f.require.checked });
     dirtyForms.delete(f);
     toast(f.require.checked ? "Two-factor authentication is required of everyone." : "Two-factor authentication is up to each person.");
+  });
+});
+$(".email-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  adminDo(async () => {
+    await api("PATCH", "/account-settings", { email_replies: {
+      enabled: f.enabled.checked, delay_minutes: +f.delay.value, from_name: f.fromName.value.trim(),
+      reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(),
+    } });
+    dirtyForms.delete(f);
+    toast(f.enabled.checked ? "Unread replies will be emailed." : "Replies are not emailed.");
   });
 });
 $(".new-key").addEventListener("submit", (e) => {
@@ -1331,6 +1358,8 @@ function describeEvent(e) {
     case "csat.submitted": return "Rated " + d.score + "/5" + (d.comment ? " — “" + d.comment + "”" : "");
     case "note.created": return "Note" + (d.author_name ? " by " + d.author_name : "");
     case "bot.handoff": return "The bot handed over" + (d.reason ? " (" + d.reason + ")" : "");
+    case "email.sent": return (d.messages === 1 ? "A reply the visitor had not read was" : `${d.messages} replies the visitor had not read were`) + " emailed to them";
+    case "email.failed": return "Emailing the visitor failed: " + (d.error || "refused");
     default: return e.type;
   }
 }
