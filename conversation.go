@@ -27,6 +27,9 @@ func (s ConversationState) Valid() bool {
 const (
 	ChannelWeb = "web" // the website widget
 	ChannelAPI = "api" // a brand's server, through the REST API
+	// ChannelEmail: the visitor answered an emailed reply after the
+	// conversation had closed (docs/email.md).
+	ChannelEmail = "email"
 )
 
 // Conversation is one thread between a consumer and the brand.

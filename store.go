@@ -214,6 +214,9 @@ type Store interface {
 	// EmailCursor returns how far the account's event log has been read
 	// for them, starting at the log's end the first time it is asked.
 	EmailCursor(ctx context.Context, accountID string) (int64, error)
+	// StartEmailCursor moves it to the log's end (email replies turned
+	// on: what comes next is mailed, nothing before).
+	StartEmailCursor(ctx context.Context, accountID string) error
 	// QueueReplyEmails records the emails owed — one pending per
 	// conversation: one that has an email pending keeps it, with its
 	// earlier message and due time — and moves the account's cursor from
@@ -230,6 +233,14 @@ type Store interface {
 	// email.sent and failed email.failed, in the same transaction.
 	// ECONFLICT when it is no longer pending.
 	FinishReplyEmail(ctx context.Context, e *ReplyEmail) error
+	// ReplyAddress returns the token of the conversation's own reply
+	// address, making token it when it has none (ENOTFOUND: not the
+	// account's conversation).
+	ReplyAddress(ctx context.Context, accountID, conversationID, token string) (string, error)
+	// FindReplyAddress returns the account and conversation a reply
+	// address's token names; ENOTFOUND for none. The token is the
+	// credential, so it is looked up across accounts, like a session's.
+	FindReplyAddress(ctx context.Context, token string) (accountID, conversationID string, err error)
 
 	// Webhooks and their durable outbox.
 	CreateWebhook(ctx context.Context, w *Webhook) error // starts at the current end of the event log

@@ -34,6 +34,10 @@ type Service struct {
 	Timeout time.Duration // per email
 	// Outcome, when set, counts each email's outcome (metrics).
 	Outcome func(state string)
+	// Inbound, when set, takes the visitors' answers by email: each
+	// email's Reply-To is its conversation's own address there, in place
+	// of the brand's mailbox.
+	Inbound *Inbound
 }
 
 // New returns a service sending from the address from through mailer.
@@ -230,6 +234,13 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 	}
 	if settings.SiteURL != "" {
 		l.LinkText, l.Link = p.link, settings.SiteURL
+	}
+	if s.Inbound != nil {
+		token, err := s.store.ReplyAddress(ctx, acc.ID, conv.ID, NewReplyToken())
+		if err != nil {
+			return nil, "", err
+		}
+		l.ReplyTo = s.Inbound.Address(token)
 	}
 	return l, "", nil
 }

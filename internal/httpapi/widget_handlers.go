@@ -393,7 +393,7 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return err
 		}
 	}
-	var nowRequired bool
+	var nowRequired, emailsOn bool
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
 		if req.Macros != nil {
 			acc.Settings.Macros = *req.Macros
@@ -439,6 +439,7 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
 		}
 		if req.EmailReplies != nil {
+			emailsOn = req.EmailReplies.Enabled && !acc.Settings.EmailReplies.Enabled
 			acc.Settings.EmailReplies = *req.EmailReplies
 		}
 		// Checked against the labels as they are after this change too:
@@ -450,6 +451,13 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	})
 	if err != nil {
 		return err
+	}
+	if emailsOn {
+		// Replies from this request on are mailed; none from before, nor
+		// from an earlier time email replies were on.
+		if err := a.store.StartEmailCursor(r.Context(), p.AccountID); err != nil {
+			return err
+		}
 	}
 	if nowRequired {
 		// Whoever has no second factor is logged out: at their next login

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-smtp"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/email/mailtest"
@@ -162,4 +163,102 @@ func TestAnAdminTurnsOnEmailRepliesInTheConsole(t *testing.T) {
 		return evalIn[string](t, b.ctx, `[...document.querySelectorAll(".activity li")].map((li) => li.textContent).join(" | ")`)
 	}
 	waitFor(t, func() bool { return strings.Contains(lines(), "A reply the visitor had not read was emailed to them") }, lines)
+}
+
+// answerByEmail sends raw as an email from from to to through the
+// server's inbound SMTP port, as the visitor's mail provider would, and
+// returns the server's answer.
+func answerByEmail(t *testing.T, ts *testServer, from, to, raw string) error {
+	t.Helper()
+	c, err := smtp.Dial(ts.InboundAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.SendMail(from, []string{to}, strings.NewReader(strings.ReplaceAll(raw, "\n", "\r\n")))
+}
+
+// TestAVisitorAnswersAnEmailedReplyByEmail: the email's Reply-To is the
+// conversation's own address at the inbound domain; the visitor answers
+// from their mail client and the answer — without the quoted email —
+// joins the conversation as their message, once however often the mail
+// server hands it over. After the conversation closed, an answer opens a
+// new one that waits for a person. Mail for unknown addresses, other
+// domains or from another sender is refused at the door.
+func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
+	mail := mailtest.Start(t)
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
+		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
+	})
+	brand := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, brand.admin)
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "delay_minutes": 0, "reply_to": "help@acme.test"}}, nil); st != 200 {
+		t.Fatalf("turning on: status %d", st)
+	}
+	v := ts.newVisitor(t, brand.account.ID)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "Zoe@Example.test"}, nil)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Do you ship to Norway?", "client_id": "c1"}, nil)
+	agent := ts.login(t, brand.agent)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "We do. Which city?", "client_id": "a1"}, nil)
+	var r mailtest.Received
+	select {
+	case r = <-mail.Received:
+	case <-time.After(waitLimit):
+		list, err := ts.Store.ListReplyEmails(t.Context(), brand.account.ID, conv.ID)
+		t.Fatalf("no email within the wait; owed: %+v %v", list, err)
+	}
+	m, _ := r.Message()
+	replyTo := strings.Trim(m.Header.Get("Reply-To"), "<>")
+	if !strings.HasSuffix(replyTo, "@reply.parley.test") {
+		t.Fatalf("Reply-To %q: want the conversation's own address (the brand's mailbox only without inbound mail)", replyTo)
+	}
+
+	answer := "From: Zoe <zoe@example.test>\nTo: " + replyTo + "\nSubject: Re: Acme replied\nMessage-ID: <answer-1@example.test>\nContent-Type: text/plain; charset=utf-8\n\n" +
+		"Oslo, please.\n\nOn Mon, 30 Nov 2026 at 10:00, Acme <replies@parley.test> wrote:\n> We do. Which city?\n"
+	for range 2 { // the provider hands it over twice: one message
+		if err := answerByEmail(t, ts, "zoe@example.test", replyTo, answer); err != nil {
+			t.Fatalf("answer refused: %v", err)
+		}
+	}
+	msgs := mustMessages(t, ts, brand.account.ID, conv.ID)
+	var visitorSaid []string
+	for _, m := range msgs {
+		if m.SenderKind == parley.SenderConsumer {
+			visitorSaid = append(visitorSaid, m.Text)
+		}
+	}
+	if strings.Join(visitorSaid, " | ") != "Do you ship to Norway? | Oslo, please." {
+		t.Fatalf("the visitor's messages: %q", visitorSaid)
+	}
+
+	for name, tc := range map[string]struct{ from, to, code string }{
+		"another sender":     {"mallory@example.test", replyTo, "550"},
+		"an unknown address": {"zoe@example.test", "nobody0000000000000000000@reply.parley.test", "550"},
+		"another domain":     {"zoe@example.test", "help@acme.test", "550"},
+	} {
+		raw := strings.Replace(strings.Replace(answer, "Zoe <zoe@example.test>", tc.from, 1), "answer-1", "answer-"+name, 1)
+		err := answerByEmail(t, ts, tc.from, tc.to, raw)
+		if err == nil || !strings.Contains(err.Error(), tc.code) {
+			t.Fatalf("%s: %v; want refused with %s", name, err, tc.code)
+		}
+	}
+
+	// Closed, then answered: a new conversation, waiting for a person.
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/close", map[string]any{}, nil); st != 200 {
+		t.Fatalf("close: status %d", st)
+	}
+	later := strings.Replace(strings.Replace(answer, "answer-1", "answer-2", 1), "Oslo, please.", "One more thing: gift wrap?", 1)
+	if err := answerByEmail(t, ts, "zoe@example.test", replyTo, later); err != nil {
+		t.Fatalf("answer after the close refused: %v", err)
+	}
+	list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{ConsumerID: v.consumer.ID, Limit: 10})
+	if len(list) != 2 || list[0].ID == conv.ID || list[0].State != parley.StateQueued || list[0].Channel != parley.ChannelEmail {
+		t.Fatalf("conversations after the late answer: %+v", list)
+	}
+	if msgs := mustMessages(t, ts, brand.account.ID, list[0].ID); len(msgs) == 0 || msgs[len(msgs)-1].Text != "One more thing: gift wrap?" {
+		t.Fatalf("the new conversation holds %+v", msgs)
+	}
 }

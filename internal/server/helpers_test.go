@@ -51,7 +51,11 @@ func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testS
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logTo io.Writer = io.Discard
+	if os.Getenv("PARLEY_TEST_LOG") != "" { // the node's log, to debug a test
+		logTo = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	s, err := server.Open(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)

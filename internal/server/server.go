@@ -101,6 +101,10 @@ type Config struct {
 	// replies on.
 	SMTPURL, MailFrom string
 	EmailTick         time.Duration // how often replies to mail are looked for (default 15 s)
+	// InboundSMTPAddr, when set, takes visitors' answers to those emails
+	// by SMTP for InboundDomain's reply addresses (the domain's MX points
+	// here, or a relay forwards to it).
+	InboundSMTPAddr, InboundDomain string
 }
 
 // Server is a running node.
@@ -126,6 +130,7 @@ type Server struct {
 	Webhooks   *webhook.Service
 	// Email mails agents' unread replies (nil: no mail server).
 	Email    *email.Service
+	inbound  net.Listener // Email.Inbound's, when it takes answers
 	Widget   *widget.Handler
 	http     *http.Server
 	listener net.Listener
@@ -181,6 +186,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		if mailer, err = email.ParseSMTP(cfg.SMTPURL); err != nil {
 			return nil, err
 		}
+	}
+	if (cfg.InboundSMTPAddr == "") != (cfg.InboundDomain == "") || (cfg.InboundSMTPAddr != "" && mailer == nil) {
+		return nil, fmt.Errorf("inbound-smtp-addr and inbound-domain go together, and with smtp-url and mail-from: answers come back to emails Parley sent")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -275,6 +283,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.Email = email.New(store, mailer, cfg.MailFrom, log)
 		s.Email.Outcome = func(state string) { m.Emails.WithLabelValues(state).Inc() }
 		api.MailConfigured = true
+		if cfg.InboundSMTPAddr != "" {
+			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)
+		}
 	}
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
@@ -432,7 +443,30 @@ func (s *Server) Listen() error {
 		l = tls.NewListener(l, tlsConfig)
 	}
 	s.listener = l
+	if s.Email != nil && s.Email.Inbound != nil {
+		il, err := net.Listen("tcp", s.cfg.InboundSMTPAddr)
+		if err != nil {
+			l.Close()
+			if s.debug != nil {
+				s.debug.Close()
+			}
+			return fmt.Errorf("listen %s (inbound SMTP): %w", s.cfg.InboundSMTPAddr, err)
+		}
+		if tlsConfig != nil {
+			s.Email.Inbound.UseTLS(tlsConfig) // offered with STARTTLS, as mail servers expect
+		}
+		s.inbound = il
+	}
 	return nil
+}
+
+// InboundAddr is the bound address of the inbound SMTP server, after
+// Listen ("" without one).
+func (s *Server) InboundAddr() string {
+	if s.inbound == nil {
+		return ""
+	}
+	return s.inbound.Addr().String()
 }
 
 // Addr is the bound address, after Listen.
@@ -459,6 +493,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	if s.inbound != nil {
+		go func() {
+			if err := s.Email.Inbound.Serve(s.inbound); err != nil {
+				s.log.Error("inbound SMTP stopped", "err", err)
+			}
+		}()
+	}
 	if s.debug != nil {
 		go serveDebug(s.debug)
 		defer s.debug.Close()
@@ -500,12 +541,16 @@ func (s *Server) shutdown() error {
 	close(s.API.Closing) // live event streams end; their clients reconnect elsewhere
 	httpErr := s.http.Shutdown(ctx)
 	wsErr := s.gateway.Shutdown(ctx)
+	var mailErr error
+	if s.inbound != nil {
+		mailErr = s.Email.Inbound.Shutdown(ctx) // answers being taken in finish first
+	}
 	storeErr := s.Store.Close()
 	busErr := s.bus.Close()
 	if errors.Is(httpErr, http.ErrServerClosed) {
 		httpErr = nil
 	}
-	return errors.Join(httpErr, wsErr, storeErr, busErr)
+	return errors.Join(httpErr, wsErr, mailErr, storeErr, busErr)
 }
 
 // DropConnections closes the WebSocket connections of one kind of
@@ -603,4 +648,36 @@ func (s *Server) runSweep(ctx context.Context, sw sweep) {
 		case now = <-tick.C:
 		}
 	}
+}
+
+// postEmailAnswer stores a visitor's answer by email as their message.
+// When the conversation has closed, it goes to their newest open one — a
+// chat they started since, or one opened for it that waits for a person:
+// the bot's answers would never reach them by email. The client ID makes
+// an email the mail server hands over twice count once, in whichever
+// conversation took it.
+func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID, consumerID, clientID, text string) error {
+	p := parley.Principal{AccountID: accountID, Kind: parley.PrincipalConsumer, ID: consumerID}
+	send := func(id string) error {
+		_, _, err := s.Conv.Send(ctx, p, conversation.SendInput{ConversationID: id, ClientID: clientID, Type: parley.MessageText, Text: text})
+		return err
+	}
+	err := send(conversationID)
+	if parley.ErrorCode(err) != parley.ECONFLICT {
+		return err
+	}
+	open, err := s.Store.ListConversations(ctx, accountID, parley.ConversationFilter{ConsumerID: consumerID, Limit: 20})
+	if err != nil {
+		return err
+	}
+	for _, c := range open {
+		if c.State != parley.StateClosed {
+			return send(c.ID)
+		}
+	}
+	c, err := s.Store.OpenConversation(ctx, accountID, parley.ConversationOpen{ConsumerID: consumerID, Channel: parley.ChannelEmail, State: parley.StateQueued})
+	if err != nil {
+		return err
+	}
+	return send(c.ID)
 }

@@ -42,6 +42,20 @@ func (db *DB) EmailCursor(ctx context.Context, accountID string) (int64, error) 
 	return seq, err
 }
 
+// StartEmailCursor moves the account's cursor to the log's end: replies
+// from now on are mailed, none before.
+func (db *DB) StartEmailCursor(ctx context.Context, accountID string) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		last, err := tx.lastEventSeq(accountID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(tx.ctx, `INSERT INTO reply_email_cursors (account_id, seq) VALUES (?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET seq = excluded.seq`, accountID, last)
+		return err
+	})
+}
+
 // QueueReplyEmails records the emails owed and moves the cursor, in one
 // transaction. A conversation with an email already pending keeps that
 // one — its earlier message and due time — and the new messages go in it.
@@ -160,4 +174,40 @@ func (db *DB) FinishReplyEmail(ctx context.Context, e *parley.ReplyEmail) error 
 		}
 		return nil
 	})
+}
+
+// ReplyAddress returns the token of the conversation's reply address,
+// making token it when the conversation has none.
+func (db *DB) ReplyAddress(ctx context.Context, accountID, conversationID, token string) (string, error) {
+	var got string
+	err := db.read.QueryRowContext(ctx, `SELECT token FROM reply_addresses WHERE account_id = ? AND conversation_id = ?`, accountID, conversationID).Scan(&got)
+	if err == nil {
+		return got, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	err = db.do(ctx, func(tx *writeTx) error {
+		var one int
+		if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, accountID, conversationID).Scan(&one); err != nil {
+			return notFound(err, "conversation %q not found", conversationID)
+		}
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO reply_addresses (token, account_id, conversation_id, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (conversation_id) DO NOTHING`, token, accountID, conversationID, micros(tx.now)); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(tx.ctx, `SELECT token FROM reply_addresses WHERE account_id = ? AND conversation_id = ?`, accountID, conversationID).Scan(&got)
+	})
+	return got, err
+}
+
+// FindReplyAddress returns the account and conversation a reply address
+// names (ENOTFOUND: none). Like a session token, the token is looked up
+// across accounts: it is the credential.
+func (db *DB) FindReplyAddress(ctx context.Context, token string) (accountID, conversationID string, err error) {
+	err = db.read.QueryRowContext(ctx, `SELECT account_id, conversation_id FROM reply_addresses WHERE token = ?`, token).Scan(&accountID, &conversationID)
+	if err != nil {
+		return "", "", notFound(err, "no such reply address")
+	}
+	return accountID, conversationID, nil
 }

@@ -36,6 +36,15 @@ func testReplyEmails(t *testing.T, open Opener) {
 	}
 	_, err = s.EmailCursor(ctx, "acc_missing")
 	wantCode(t, err, parley.ENOTFOUND)
+	// Turned on again later: the cursor jumps to the log's end.
+	a.another(t, s)
+	if err := s.StartEmailCursor(ctx, a.account.ID); err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := s.EmailCursor(ctx, a.account.ID); err != nil || moved != cur+1 {
+		t.Fatalf("EmailCursor after StartEmailCursor = %d, %v; want %d", moved, err, cur+1)
+	}
+	cur++
 
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	owe := func(conv string, seq int64, due time.Time) *parley.ReplyEmail {
@@ -132,5 +141,25 @@ func testReplyEmails(t *testing.T, open Opener) {
 	}
 	if list, _ := s.ListReplyEmails(ctx, b.account.ID, a.conversation.ID); len(list) != 0 {
 		t.Fatalf("B lists A's emails: %+v", list)
+	}
+
+	// Reply addresses: one per conversation, the first token kept; the
+	// token finds its account and conversation; another account's
+	// conversation gets none.
+	tok, err := s.ReplyAddress(ctx, a.account.ID, a.conversation.ID, "tok1")
+	if err != nil || tok != "tok1" {
+		t.Fatalf("ReplyAddress = %q, %v", tok, err)
+	}
+	if tok, err := s.ReplyAddress(ctx, a.account.ID, a.conversation.ID, "tok2"); err != nil || tok != "tok1" {
+		t.Fatalf("ReplyAddress again = %q, %v; want the first token kept", tok, err)
+	}
+	_, err = s.ReplyAddress(ctx, b.account.ID, a.conversation.ID, "tok3")
+	wantCode(t, err, parley.ENOTFOUND)
+	if acc, conv, err := s.FindReplyAddress(ctx, "tok1"); err != nil || acc != a.account.ID || conv != a.conversation.ID {
+		t.Fatalf("FindReplyAddress = %q %q %v", acc, conv, err)
+	}
+	for _, tok := range []string{"tok2", "tok3", ""} {
+		_, _, err := s.FindReplyAddress(ctx, tok)
+		wantCode(t, err, parley.ENOTFOUND)
 	}
 }

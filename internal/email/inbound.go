@@ -1,0 +1,303 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/microcosm-cc/bluemonday"
+	"golang.org/x/text/encoding/htmlindex"
+
+	"github.com/parleychat/parley"
+)
+
+// NewReplyToken returns a fresh reply address token: 128 random bits in
+// lowercase base32, 26 characters (mail systems may fold an address's
+// case, so it has none).
+func NewReplyToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// PostFunc stores a visitor's answer by email as their message in the
+// conversation (or, when it has closed, in a new one). clientID makes a
+// message the mail server hands over twice count once.
+type PostFunc func(ctx context.Context, accountID, conversationID, consumerID, clientID, text string) error
+
+// Inbound takes visitors' answers by email into their conversations: an
+// SMTP server that accepts mail for the reply addresses of one domain —
+// the domain's MX, or a relay, hands it the mail.
+type Inbound struct {
+	store  parley.Store
+	domain string
+	post   PostFunc
+	log    *slog.Logger
+	server *smtp.Server
+}
+
+// MaxInboundBytes is the largest email taken in (attachments are not).
+const MaxInboundBytes = 1 << 20
+
+// NewInbound returns a server for the reply addresses of domain.
+func NewInbound(store parley.Store, domain string, post PostFunc, log *slog.Logger) *Inbound {
+	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log}
+	in.server = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &inboundSession{in: in}, nil }))
+	in.server.Domain = in.domain
+	in.server.MaxMessageBytes = MaxInboundBytes
+	in.server.MaxRecipients = 10
+	in.server.ReadTimeout = time.Minute
+	in.server.WriteTimeout = time.Minute
+	return in
+}
+
+// UseTLS offers STARTTLS with config.
+func (in *Inbound) UseTLS(config *tls.Config) { in.server.TLSConfig = config }
+
+// Address returns the reply address of a token.
+func (in *Inbound) Address(token string) string { return token + "@" + in.domain }
+
+// Serve accepts connections on l until Close.
+func (in *Inbound) Serve(l net.Listener) error {
+	err := in.server.Serve(l)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops taking connections and waits for those open to end,
+// until ctx does.
+func (in *Inbound) Shutdown(ctx context.Context) error {
+	err := in.server.Shutdown(ctx)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func refuse(code int, enhanced smtp.EnhancedCode, format string, args ...any) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: fmt.Sprintf(format, args...)}
+}
+
+// inboundSession is one SMTP transaction: one reply address, one email.
+type inboundSession struct {
+	in           *Inbound
+	accountID    string
+	conversation string
+}
+
+func (s *inboundSession) Mail(string, *smtp.MailOptions) error { return nil }
+
+func (s *inboundSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	local, domain, ok := strings.Cut(strings.ToLower(to), "@")
+	if !ok || domain != s.in.domain {
+		return refuse(550, smtp.EnhancedCode{5, 1, 2}, "this server takes mail for %s only", s.in.domain)
+	}
+	if s.conversation != "" {
+		return refuse(452, smtp.EnhancedCode{4, 5, 3}, "one reply address at a time")
+	}
+	acc, conv, err := s.in.store.FindReplyAddress(context.Background(), local)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return refuse(550, smtp.EnhancedCode{5, 1, 1}, "no such reply address")
+	} else if err != nil {
+		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	}
+	s.accountID, s.conversation = acc, conv
+	return nil
+}
+
+func (s *inboundSession) Data(r io.Reader) error {
+	if s.conversation == "" {
+		return refuse(554, smtp.EnhancedCode{5, 5, 1}, "no valid recipient")
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
+	}
+	// An out-of-office or another machine's answer is not the visitor's
+	// word (RFC 3834): taken, and dropped.
+	if auto := strings.ToLower(strings.TrimSpace(msg.Header.Get("Auto-Submitted"))); auto != "" && auto != "no" {
+		s.in.log.Info("email replies: an automatic answer dropped", "conversation", s.conversation, "auto_submitted", auto)
+		return nil
+	}
+	conv, err := s.in.store.FindConversation(ctx, s.accountID, s.conversation)
+	if err != nil {
+		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	}
+	visitor, err := s.in.store.FindConsumer(ctx, s.accountID, conv.ConsumerID)
+	if err != nil {
+		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	}
+	if visitor.Blocked {
+		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "the brand does not take messages from this sender")
+	}
+	from, err := mail.ParseAddress(msg.Header.Get("From"))
+	if err != nil || visitor.Email == "" || !strings.EqualFold(from.Address, visitor.Email) {
+		// The address names the conversation; the sender must be the
+		// person it was mailed to, not whoever the email was forwarded to.
+		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
+	}
+	text, err := bodyText(msg.Header, msg.Body, 0)
+	if err != nil {
+		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
+	}
+	text = stripQuoted(text)
+	if text == "" {
+		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message has no text above the quoted one")
+	}
+	id := strings.TrimSpace(msg.Header.Get("Message-ID"))
+	if id == "" {
+		id = string(raw)
+	}
+	sum := sha256.Sum256([]byte(id))
+	clientID := "email-" + hex.EncodeToString(sum[:12])
+	if err := s.in.post(ctx, s.accountID, s.conversation, visitor.ID, clientID, text); err != nil {
+		switch parley.ErrorCode(err) {
+		case parley.EINVALID, parley.ETOOLARGE, parley.ENOTFOUND, parley.EFORBIDDEN:
+			return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the reply was refused: %s", parley.ErrorMessage(err))
+		}
+		s.in.log.Warn("email replies: post", "conversation", s.conversation, "err", err)
+		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	}
+	return nil
+}
+
+func (s *inboundSession) Reset()        { s.accountID, s.conversation = "", "" }
+func (s *inboundSession) Logout() error { return nil }
+
+// header is a message's or a part's headers.
+type header interface{ Get(string) string }
+
+var stripHTML = bluemonday.StrictPolicy()
+
+// bodyText returns the text of a body with the given headers: a text
+// part as it is, HTML without its tags, and of a multipart body the
+// plain text alternative when there is one, else the first part that
+// has text.
+func bodyText(h header, body io.Reader, depth int) (string, error) {
+	if depth > 5 {
+		return "", errors.New("parts nested too deep")
+	}
+	typ, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		typ, params = "text/plain", map[string]string{}
+	}
+	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body) // line breaks skipped
+	}
+	if strings.HasPrefix(typ, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		var fallback string
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return "", err
+			}
+			if strings.HasPrefix(strings.ToLower(p.Header.Get("Content-Disposition")), "attachment") {
+				continue
+			}
+			ptyp, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+			t, err := bodyText(p.Header, p, depth+1)
+			if err != nil {
+				return "", err
+			}
+			if ptyp == "text/plain" && strings.TrimSpace(t) != "" {
+				return t, nil
+			}
+			if fallback == "" {
+				fallback = t
+			}
+		}
+		return fallback, nil
+	}
+	if typ != "text/plain" && typ != "text/html" {
+		return "", nil // an image, a calendar invite…: no text
+	}
+	data, err := io.ReadAll(io.LimitReader(body, MaxInboundBytes))
+	if err != nil {
+		return "", err
+	}
+	if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "us-ascii" {
+		enc, err := htmlindex.Get(cs)
+		if err != nil {
+			return "", fmt.Errorf("unknown charset %q", cs)
+		}
+		if data, err = enc.NewDecoder().Bytes(data); err != nil {
+			return "", err
+		}
+	}
+	text := string(bytes.ToValidUTF8(data, []byte("\uFFFD")))
+	if typ == "text/html" {
+		text = htmlText(text)
+	}
+	return strings.ReplaceAll(text, "\r\n", "\n"), nil
+}
+
+var (
+	blockEnd   = regexp.MustCompile(`(?i)<br\s*/?>|</(p|div|li|tr|h[1-6]|blockquote)>`)
+	blockquote = regexp.MustCompile(`(?is)<blockquote.*?</blockquote>`)
+)
+
+// htmlText turns an HTML email into its text: quoted blocks left out,
+// line breaks kept, tags dropped, entities decoded.
+func htmlText(s string) string {
+	s = blockquote.ReplaceAllString(s, "")
+	s = blockEnd.ReplaceAllString(s, "\n")
+	return html.UnescapeString(stripHTML.Sanitize(s))
+}
+
+// quoteStart matches the line mail clients put above the message they
+// quote, in the widget's languages: "On Mon, 30 Nov 2026 at 10:00, Acme
+// <…> wrote:", "Le … a écrit :", "El … escribió:", "Am … schrieb …:".
+var quoteStart = regexp.MustCompile(`(?i)^(on\s.+\swrote|le\s.+\sa\s+écrit|el\s.+\sescribió|am\s.+\sschrieb.*)\s*:\s*$`)
+
+// stripQuoted keeps what the visitor wrote above the quoted email, and
+// above their signature.
+func stripQuoted(text string) string {
+	lines := strings.Split(text, "\n")
+	end := len(lines)
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		two := t
+		if i+1 < len(lines) {
+			two = t + " " + strings.TrimSpace(lines[i+1])
+		}
+		if strings.HasPrefix(t, ">") || quoteStart.MatchString(t) || (t != "" && quoteStart.MatchString(two)) ||
+			strings.HasPrefix(t, "-----Original Message") || strings.HasPrefix(t, "________________________________") || line == "-- " {
+			end = i
+			break
+		}
+	}
+	return strings.TrimSpace(strings.Join(lines[:end], "\n"))
+}
