@@ -35,6 +35,9 @@ type API struct {
 	// MailConfigured: the installation has a mail server, so brands may
 	// turn email replies on.
 	MailConfigured bool
+	// MailInbound: visitors' answers by email come back into their
+	// conversations (the brand's reply_to is then not used).
+	MailInbound bool
 	// WebhooksChanged, when set, is told that webhooks or deliveries changed.
 	WebhooksChanged func()
 	// AccountChanged, when set, is told that an account's settings were

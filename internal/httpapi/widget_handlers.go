@@ -264,6 +264,9 @@ type accountSettings struct {
 	// MailServer (read-only): whether the installation can send email
 	// at all; without it, email replies cannot be turned on.
 	MailServer *bool `json:"mail_server,omitempty"`
+	// MailInbound (read-only): answers by email come back into the
+	// conversation, so reply_to is not used.
+	MailInbound *bool `json:"mail_inbound,omitempty"`
 }
 
 // settingsView is what GET and PUT return: every setting, defaults filled in.
@@ -292,8 +295,8 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	er := s.EmailReplies
 	delay := int(er.Delay() / time.Minute)
 	er.DelayMinutes = &delay
-	mailServer := a.MailConfigured
-	return accountSettings{MailServer: &mailServer, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	mailServer, mailInbound := a.MailConfigured, a.MailInbound
+	return accountSettings{MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }

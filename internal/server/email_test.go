@@ -211,6 +211,12 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 		t.Fatalf("no email within the wait; owed: %+v %v", list, err)
 	}
 	m, _ := r.Message()
+	var settings struct {
+		MailInbound bool `json:"mail_inbound"`
+	}
+	if admin.do("GET", "/api/v1/account-settings", nil, &settings); !settings.MailInbound {
+		t.Fatal("the settings do not say answers come back")
+	}
 	replyTo := strings.Trim(m.Header.Get("Reply-To"), "<>")
 	if !strings.HasSuffix(replyTo, "@reply.parley.test") {
 		t.Fatalf("Reply-To %q: want the conversation's own address (the brand's mailbox only without inbound mail)", replyTo)

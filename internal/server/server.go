@@ -285,6 +285,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		api.MailConfigured = true
 		if cfg.InboundSMTPAddr != "" {
 			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)
+			api.MailInbound = true
 		}
 	}
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}

@@ -803,6 +803,8 @@ function fillAccountSettings(af, settings) {
 function fillEmailSettings(ef, settings) {
   const er = settings.email_replies || {};
   $(".no-mail-server", ef).hidden = !!settings.mail_server;
+  $(".reply-to", ef).hidden = !!settings.mail_inbound; // answers come back to the conversation
+  $(".inbound-mail", ef).hidden = !settings.mail_inbound;
   ef.enabled.disabled = !settings.mail_server && !er.enabled;
   ef.enabled.checked = !!er.enabled;
   ef.delay.value = er.delay_minutes ?? 5;
