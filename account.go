@@ -205,6 +205,9 @@ type WidgetSettings struct {
 	// OfflineForm asks for an email with the message when no agent is
 	// online, so the brand can answer later (default on).
 	OfflineForm *bool `json:"offline_form,omitempty"`
+	// HelpCenter: the chat window offers a search of the knowledge base's
+	// articles (the bot's) before the visitor writes (docs/widget.md).
+	HelpCenter bool `json:"help_center,omitempty"`
 }
 
 // PreChatForm says which fields the pre-chat form asks for.

@@ -54,6 +54,7 @@ const (
 	EventAutomationApplied    = "automation.applied"    // a brand's rule matched a conversation (data: AutomationApplied)
 	EventEmailSent            = "email.sent"            // an agent's unread replies were mailed to the visitor (data: EmailReport)
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
+	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
 )
 
 // AutomationApplied is automation.applied's data: which rule matched, on
@@ -76,7 +77,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
-	EventEmailSent, EventEmailFailed,
+	EventEmailSent, EventEmailFailed, EventHelpArticleViewed,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

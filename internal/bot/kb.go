@@ -2,8 +2,11 @@ package bot
 
 import (
 	"bytes"
+	"html"
 	"math"
 	"sort"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/parleychat/parley/internal/bot/nlu"
@@ -126,4 +129,61 @@ func RenderMarkdown(src string) string {
 		return sanitise.Sanitize(src)
 	}
 	return string(bytes.TrimSpace(sanitise.SanitizeBytes(b.Bytes())))
+}
+
+// HelpArticle is an article as the widget's help center shows it.
+type HelpArticle struct {
+	ID      string `json:"id"`
+	Title   string `json:"title"`
+	Snippet string `json:"snippet,omitempty"` // the body's start, as plain text (lists)
+	HTML    string `json:"html,omitempty"`    // the body, rendered and sanitised (one article)
+}
+
+// SearchArticles returns up to limit articles for a visitor's search, the
+// best first — every article that has one of the query's terms — or, for
+// an empty query, the first articles of the knowledge base, in the order
+// the brand wrote them.
+func (b *Brain) SearchArticles(query string, limit int) []HelpArticle {
+	var found []*Article
+	if strings.TrimSpace(query) == "" {
+		for i := range b.cfg.Articles {
+			found = append(found, &b.cfg.Articles[i])
+		}
+	} else {
+		for _, h := range b.index.search(query) {
+			found = append(found, h.article)
+		}
+	}
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	out := make([]HelpArticle, 0, len(found))
+	for _, a := range found {
+		out = append(out, HelpArticle{ID: a.ID, Title: a.Title, Snippet: snippet(a.Body, 160)})
+	}
+	return out
+}
+
+// HelpArticle returns one article with its body as HTML.
+func (b *Brain) HelpArticle(id string) (HelpArticle, bool) {
+	a, ok := b.articles[id]
+	if !ok {
+		return HelpArticle{}, false
+	}
+	return HelpArticle{ID: a.ID, Title: a.Title, HTML: RenderMarkdown(a.Body)}, true
+}
+
+var plain = bluemonday.StrictPolicy()
+
+// snippet is the start of a Markdown body as text, cut at a word.
+func snippet(markdown string, max int) string {
+	text := strings.Join(strings.Fields(html.UnescapeString(plain.Sanitize(RenderMarkdown(markdown)))), " ")
+	if utf8.RuneCountInString(text) <= max {
+		return text
+	}
+	r := []rune(text)[:max]
+	if i := strings.LastIndexByte(string(r), ' '); i > max/2 {
+		return string(r)[:i] + "…"
+	}
+	return string(r) + "…"
 }

@@ -126,6 +126,8 @@ func (t *tracker) recordBeacon(accountID string, b beacon) {
 		t.record(accountID, parley.EventEngagementShown, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	case "engagement_clicked":
 		t.record(accountID, parley.EventEngagementClicked, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
+	case "article_viewed":
+		t.record(accountID, parley.EventHelpArticleViewed, map[string]string{"pv": b.PV, "url": url, "article": b.Detail})
 	case "engagement_dismissed":
 		t.record(accountID, parley.EventEngagementDismissed, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	}

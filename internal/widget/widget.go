@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/metrics"
 )
 
@@ -80,6 +81,9 @@ type Handler struct {
 	// ReplyTime, when set, says how soon the account typically answers
 	// (false: not known), for the chat's header.
 	ReplyTime func(accountID string) (time.Duration, bool)
+	// Help returns the account's compiled bot, whose articles the help
+	// center searches (nil: no help center).
+	Help func(ctx context.Context, accountID string) (*bot.Brain, error)
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -112,6 +116,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /widget/config", h.serveConfig)
 	mux.HandleFunc("POST /widget/beacon", h.serveBeacon)
 	mux.HandleFunc("GET /widget/availability", h.serveAvailability)
+	mux.HandleFunc("GET /widget/help", h.serveHelpSearch)
+	mux.HandleFunc("GET /widget/help/article", h.serveHelpArticle)
 }
 
 // Run sweeps page views for suspected tampering until ctx ends.
@@ -151,6 +157,8 @@ type PublicConfig struct {
 	Engagements    []parley.Engagement `json:"engagements"`
 	PreChat        parley.PreChatForm  `json:"prechat"`
 	OfflineForm    bool                `json:"offline_form"`
+	// HelpCenter: the chat window offers a search of the brand's articles.
+	HelpCenter bool `json:"help_center"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -179,7 +187,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
 		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
-		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm})
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a)})
 }
 
 // availability is whether, and how soon, someone answers.
@@ -258,7 +266,7 @@ var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
 
 var beaconKinds = map[string]bool{"load": true, "alive": true, "visible": true, "heartbeat": true,
 	"open": true, "tampered": true, "forged": true, "leave": true,
-	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true}
+	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true, "article_viewed": true}
 
 // serveBeacon takes a signal. Beacons arrive as text/plain (sendBeacon
 // sends no preflight), so the body is parsed whatever its content type.

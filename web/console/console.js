@@ -779,6 +779,7 @@ async function showAdmin() {
   wf.greeting.value = widget.greeting || "";
   wf.position.value = widget.position || "right";
   wf.origins.value = (widget.allowed_origins || []).join(", ");
+  wf.help.checked = !!widget.help_center;
 }
 
 // fillAccountSettings puts the saved routing and hours settings in their form.
@@ -887,7 +888,7 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
   adminDo(async () => {
-    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins });
+    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins, help_center: f.help.checked });
     dirtyForms.delete(f); // saved: show what the server kept
   });
 });

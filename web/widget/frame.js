@@ -127,6 +127,7 @@ async function start() {
   outbox.forEach(renderPending);
   bindComposer();
   bindForm();
+  if (cfg.help_center) bindHelp();
   await checkForm();
   toPage({ type: "ready" });
   setInterval(() => beacon("heartbeat"), 10000);
@@ -907,6 +908,100 @@ function bindComposer() {
   });
   document.addEventListener("visibilitychange", markRead);
   window.addEventListener("online", () => { if (!ws) connect(); });
+}
+
+// ---- Help center ---------------------------------------------------------------
+// The brand's articles (its bot's knowledge base), searched and read in
+// the window before writing, as Intercom's messenger offers. "Help" in the
+// header opens them in place of the conversation; "Chat with us", Escape
+// or Help again go back to it.
+let helpQuery = null, helpTimer = 0;
+
+function bindHelp() {
+  const toggle = $(".help-toggle");
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => showHelp(toggle.getAttribute("aria-expanded") !== "true"));
+  $(".help").setAttribute("aria-label", t("helpArticles"));
+  const q = $("#help-q");
+  q.placeholder = t("helpPlaceholder");
+  q.addEventListener("input", () => {
+    clearTimeout(helpTimer);
+    helpTimer = setTimeout(() => searchHelp(q.value.trim()), 250);
+  });
+  $(".help-search").addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(helpTimer); searchHelp(q.value.trim()); });
+  $(".help-back").addEventListener("click", () => {
+    $(".help-article").hidden = true;
+    $(".help-results").hidden = $(".help-search").hidden = false;
+    q.focus();
+  });
+  $(".help-chat").addEventListener("click", () => { showHelp(false); $("#text").focus(); });
+  $(".help").addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); showHelp(false); toggle.focus(); } });
+}
+
+function showHelp(on) {
+  $(".help-toggle").setAttribute("aria-expanded", String(on));
+  $(".help").hidden = !on;
+  $(".chat").classList.toggle("helping", on);
+  if (!on) return;
+  $(".help-article").hidden = true;
+  $(".help-results").hidden = $(".help-search").hidden = false;
+  const q = $("#help-q");
+  if (helpQuery === null) searchHelp(q.value.trim());
+  q.focus();
+}
+
+async function searchHelp(query) {
+  if (query === helpQuery) return;
+  helpQuery = query;
+  const list = $(".help-results");
+  try {
+    const res = await fetch(`/widget/help?account=${encodeURIComponent(account)}&q=${encodeURIComponent(query)}`);
+    if (!res.ok) throw new Error(res.status);
+    const { articles } = await res.json();
+    if (query !== helpQuery) return; // a later search is on its way
+    list.textContent = "";
+    for (const a of articles) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "help-result";
+      const title = document.createElement("strong");
+      title.textContent = a.title;
+      const snip = document.createElement("span");
+      snip.textContent = a.snippet || "";
+      b.append(title, snip);
+      b.addEventListener("click", () => readArticle(a.id));
+      li.append(b);
+      list.append(li);
+    }
+    $(".help-status").textContent = !articles.length ? t("helpNone") : !query ? t("helpArticles") : articles.length === 1 ? t("helpOne") : t("helpCount", { n: articles.length });
+  } catch (e) {
+    helpQuery = null;
+    $(".help-status").textContent = t("helpFailed");
+  }
+}
+
+async function readArticle(id) {
+  try {
+    const res = await fetch(`/widget/help/article?account=${encodeURIComponent(account)}&id=${encodeURIComponent(id)}`);
+    if (!res.ok) throw new Error(res.status);
+    const a = await res.json();
+    const view = $(".help-article");
+    const h = view.querySelector("h2");
+    h.textContent = a.title;
+    const body = view.querySelector(".help-body");
+    body.textContent = "";
+    const doc = new DOMParser().parseFromString(a.html, "text/html"); // sanitised by the server; DOMParser runs nothing
+    body.append(...doc.body.childNodes);
+    for (const link of body.querySelectorAll("a")) { link.target = "_blank"; link.rel = "noopener noreferrer"; }
+    $(".help-results").hidden = $(".help-search").hidden = true;
+    view.hidden = false;
+    $(".help-status").textContent = "";
+    h.focus();
+    beacon("article_viewed", a.id);
+  } catch (e) {
+    $(".help-status").textContent = t("helpFailed");
+  }
 }
 
 start();

@@ -22,6 +22,9 @@ export const strings = {
     csatMore: "Anything you'd like to add? (optional)",
     endChat: "End chat", endChatConfirm: "End this chat?",
     transcript: "Download the conversation",
+    help: "Help", helpSearch: "Search our help articles", helpPlaceholder: "Search for help", helpArticles: "Articles",
+    helpCount: "{n} articles", helpOne: "1 article", helpNone: "No article matches. Ask us in the chat.", helpBack: "Back to articles",
+    helpChat: "Chat with us", helpFailed: "Help articles cannot be reached right now.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -44,6 +47,9 @@ export const strings = {
     csatMore: "¿Algo que quieras añadir? (opcional)",
     endChat: "Terminar chat", endChatConfirm: "¿Terminar este chat?",
     transcript: "Descargar la conversación",
+    help: "Ayuda", helpSearch: "Busca en nuestros artículos de ayuda", helpPlaceholder: "Buscar ayuda", helpArticles: "Artículos",
+    helpCount: "{n} artículos", helpOne: "1 artículo", helpNone: "Ningún artículo coincide. Pregúntanos en el chat.", helpBack: "Volver a los artículos",
+    helpChat: "Habla con nosotros", helpFailed: "Ahora no se pueden cargar los artículos de ayuda.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -66,6 +72,9 @@ export const strings = {
     csatMore: "Quelque chose à ajouter ? (facultatif)",
     endChat: "Terminer", endChatConfirm: "Terminer ce chat ?",
     transcript: "Télécharger la conversation",
+    help: "Aide", helpSearch: "Cherchez dans nos articles d’aide", helpPlaceholder: "Chercher de l’aide", helpArticles: "Articles",
+    helpCount: "{n} articles", helpOne: "1 article", helpNone: "Aucun article ne correspond. Demandez-nous dans le chat.", helpBack: "Retour aux articles",
+    helpChat: "Discuter avec nous", helpFailed: "Les articles d’aide sont indisponibles pour le moment.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -88,6 +97,9 @@ export const strings = {
     csatMore: "Möchten Sie etwas hinzufügen? (optional)",
     endChat: "Chat beenden", endChatConfirm: "Diesen Chat beenden?",
     transcript: "Unterhaltung herunterladen",
+    help: "Hilfe", helpSearch: "Hilfeartikel durchsuchen", helpPlaceholder: "Hilfe suchen", helpArticles: "Artikel",
+    helpCount: "{n} Artikel", helpOne: "1 Artikel", helpNone: "Kein Artikel passt. Fragen Sie uns im Chat.", helpBack: "Zurück zu den Artikeln",
+    helpChat: "Mit uns chatten", helpFailed: "Die Hilfeartikel sind gerade nicht erreichbar.",
   },
 };
 
