@@ -109,6 +109,11 @@ type ConversationOpen struct {
 	State      ConversationState // StateBot or StateQueued
 	Skill      string
 	Priority   int
+	// AssigneeID, when set, assigns the new conversation to that user in
+	// the same transaction (conversation.opened, then
+	// conversation.assigned): an agent starting a conversation with a
+	// contact answers it. The user must be active with room (ECONFLICT).
+	AssigneeID string
 }
 
 // Requeue describes a conversation going back to a queue.

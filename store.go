@@ -101,6 +101,8 @@ type Store interface {
 	ConsumerNames(ctx context.Context, accountID string, ids []string) (map[string]string, error)
 
 	// Conversations.
+	// OpenConversation opens a conversation (with the bot, or queued and,
+	// with o.AssigneeID, assigned at once) and writes its events.
 	OpenConversation(ctx context.Context, accountID string, o ConversationOpen) (*Conversation, error)
 	FindConversation(ctx context.Context, accountID, id string) (*Conversation, error)
 	ListConversations(ctx context.Context, accountID string, f ConversationFilter) ([]*Conversation, error)

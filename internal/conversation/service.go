@@ -63,15 +63,19 @@ type OpenInput struct {
 	Channel    string
 	Skill      string
 	Priority   int
+	// AssigneeID (staff): the conversation is that user's at once. A
+	// person may name only themselves — a conversation they start with a
+	// contact; an API key anyone of the account.
+	AssigneeID string
 }
 
 // Open starts a conversation. A consumer opens one for themself through the
 // web channel; staff open one for any consumer of the account through the API.
 func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*parley.Conversation, error) {
-	o := parley.ConversationOpen{ConsumerID: in.ConsumerID, Channel: in.Channel, State: parley.StateQueued, Skill: in.Skill, Priority: in.Priority}
+	o := parley.ConversationOpen{ConsumerID: in.ConsumerID, Channel: in.Channel, State: parley.StateQueued, Skill: in.Skill, Priority: in.Priority, AssigneeID: in.AssigneeID}
 	switch {
 	case p.Kind == parley.PrincipalConsumer:
-		o.ConsumerID, o.Channel, o.Priority = p.ID, parley.ChannelWeb, 0
+		o.ConsumerID, o.Channel, o.Priority, o.AssigneeID = p.ID, parley.ChannelWeb, 0, ""
 	case p.Can(parley.RoleAgent):
 		if o.ConsumerID == "" {
 			return nil, parley.Errorf(parley.EINVALID, "consumer_id is required")
@@ -85,9 +89,12 @@ func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*
 	if o.Priority < 0 || o.Priority > 10 {
 		return nil, parley.Errorf(parley.EINVALID, "priority must be between 0 and 10")
 	}
+	if o.AssigneeID != "" && p.Kind == parley.PrincipalUser && o.AssigneeID != p.ID {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "a conversation you start is yours: assignee_id may only be your own ID (transfer it afterwards)")
+	}
 	// Visitors meet the bot first; a brand's server opening a conversation
-	// for a skill means it wants people.
-	if s.StartWithBot != nil && o.Skill == "" && s.StartWithBot(ctx, p.AccountID) {
+	// for a skill, or for a person, means it wants people.
+	if s.StartWithBot != nil && o.Skill == "" && o.AssigneeID == "" && s.StartWithBot(ctx, p.AccountID) {
 		o.State = parley.StateBot
 	}
 	return s.store.OpenConversation(ctx, p.AccountID, o)

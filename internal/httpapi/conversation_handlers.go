@@ -149,6 +149,9 @@ type createConversationRequest struct {
 	Consumer   *consumerRef `json:"consumer"`
 	Skill      string       `json:"skill"`
 	Priority   int          `json:"priority"`
+	// AssigneeID (staff): the conversation is that user's at once — the
+	// caller's own ID for a person starting a conversation with a contact.
+	AssigneeID string `json:"assignee_id"`
 }
 
 // handleCreateConversation opens a conversation. A consumer opens their own;
@@ -159,7 +162,7 @@ func (a *API) handleCreateConversation(w http.ResponseWriter, r *http.Request, p
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority}
+	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority, AssigneeID: req.AssigneeID}
 	if p.IsStaff() && req.Consumer != nil {
 		if req.ConsumerID != "" {
 			return parley.Errorf(parley.EINVALID, "give consumer_id or consumer, not both")

@@ -134,3 +134,99 @@ func TestAnAgentEditsAContactInTheConsole(t *testing.T) {
 		return strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".visitor-info").textContent`), "zoe@example.test")
 	})
 }
+
+// TestAnAgentStartsAConversationWithAContact: in Chromium, a visitor
+// chatted and the conversation closed; later an agent starts a new one
+// from the visitor's contact page. It is the agent's at once (Mine), and
+// when the visitor comes back to the site the chat window shows the
+// agent's message.
+func TestAnAgentStartsAConversationWithAContact(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	visitor := newBrowser(t)
+	visitor.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := visitor.frame()
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do you have it in size 42?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
+		t.Fatal(err)
+	}
+	var first *parley.Conversation
+	waitFor(t, func() bool {
+		list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
+		if len(list) == 1 && list[0].LastSeq > 0 {
+			first = list[0]
+		}
+		return first != nil
+	})
+	key := ts.withKey(t, brand.apiKey)
+	if st := key.do("POST", "/api/v1/conversations/"+first.ID+"/close", map[string]any{}, nil); st != 200 {
+		t.Fatalf("close: status %d", st)
+	}
+
+	b := consoleLogin(t, ts, brand.agent, ".app")
+	b.press("[data-tab=contacts]")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".contact-open")))
+	b.press(".contact-open")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".start-conversation textarea")),
+		chromedp.SendKeys(chromedp.CSS(".start-conversation textarea"), "Size 42 is back in stock."))
+	b.press(".start-conversation button[type=submit]")
+	var started *parley.Conversation
+	waitFor(t, func() bool {
+		list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
+		if len(list) == 2 && list[0].LastSeq > 0 {
+			started = list[0]
+		}
+		return started != nil
+	})
+	if started.State != parley.StateAssigned || started.AssigneeID != brand.agent.ID || started.ConsumerID != first.ConsumerID {
+		t.Fatalf("started: %+v", started)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".messages")?.textContent || ""`), "Size 42 is back in stock.")
+	}, func() string { return "the console does not show the started conversation" })
+
+	// The visitor comes back: the window shows the agent's message.
+	visitor.leaveFrames()
+	visitor.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame = visitor.frame()
+	texts := func() string {
+		return evalIn[string](t, frame, `[...document.querySelectorAll(".msg.theirs")].map(m => m.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool { return strings.Contains(texts(), "Size 42 is back in stock.") }, func() string {
+		return texts() + " / log: " + evalIn[string](t, frame, `document.querySelector(".status").textContent + " / chat hidden " + document.querySelector(".chat").hidden + " / log: " + document.querySelector(".log").textContent + " / stored: " + JSON.stringify(Object.entries(localStorage))`) + " / started " + started.ID
+	})
+}
+
+// TestAConversationStartedForAPersonIsTheirs: over REST, an agent starts
+// a conversation for themself (assigned at once, not with the bot), may
+// not start one for a colleague, and an API key may; at capacity nothing
+// is opened.
+func TestAConversationStartedForAPersonIsTheirs(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	withDemoBot(t, ts, brand) // the bot is on: these still go to people
+	zoe := ts.newVisitor(t, brand.account.ID)
+	agent := ts.login(t, brand.agent)
+	var c parley.Conversation
+	if st := agent.do("POST", "/api/v1/conversations", map[string]any{"consumer_id": zoe.consumer.ID, "assignee_id": brand.agent.ID}, &c); st != 201 ||
+		c.State != parley.StateAssigned || c.AssigneeID != brand.agent.ID {
+		t.Fatalf("an agent starting one: status %d, %+v", st, c)
+	}
+	st, raw := agent.raw("POST", "/api/v1/conversations", map[string]any{"consumer_id": zoe.consumer.ID, "assignee_id": brand.supervisor.ID})
+	if st != 403 || errorCode(raw) != parley.EFORBIDDEN {
+		t.Fatalf("an agent starting one for a colleague: status %d %s", st, raw)
+	}
+	key := ts.withKey(t, brand.apiKey)
+	if st := key.do("POST", "/api/v1/conversations", map[string]any{"consumer_id": zoe.consumer.ID, "assignee_id": brand.supervisor.ID}, &c); st != 201 || c.AssigneeID != brand.supervisor.ID {
+		t.Fatalf("an API key starting one for the supervisor: status %d, %+v", st, c)
+	}
+	key.do("PATCH", "/api/v1/users/"+brand.agent.ID, map[string]any{"max_concurrent": 1}, nil)
+	before, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 50})
+	st, raw = agent.raw("POST", "/api/v1/conversations", map[string]any{"consumer_id": zoe.consumer.ID, "assignee_id": brand.agent.ID})
+	if st != 409 || errorCode(raw) != parley.ECONFLICT {
+		t.Fatalf("at capacity: status %d %s", st, raw)
+	}
+	if after, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 50}); len(after) != len(before) {
+		t.Fatalf("a refused start opened a conversation: %d → %d", len(before), len(after))
+	}
+}

@@ -23,6 +23,9 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 	if o.State != parley.StateBot && o.State != parley.StateQueued {
 		return nil, parley.Errorf(parley.EINVALID, "a conversation opens with the bot or in a queue, not %q", o.State)
 	}
+	if o.AssigneeID != "" && o.State != parley.StateQueued {
+		return nil, parley.Errorf(parley.EINVALID, "a conversation opened for a person opens in a queue, not with the bot")
+	}
 	c := &parley.Conversation{
 		ID: parley.NewID("conv"), AccountID: accountID, ConsumerID: o.ConsumerID,
 		Channel: o.Channel, State: o.State, Skill: o.Skill, Priority: o.Priority,
@@ -49,7 +52,20 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt)); err != nil {
 			return err
 		}
-		return tx.event(accountID, parley.EventConversationOpened, c.ID, c)
+		if err := tx.event(accountID, parley.EventConversationOpened, c.ID, c); err != nil {
+			return err
+		}
+		if o.AssigneeID == "" {
+			return nil
+		}
+		// Opened by the person who will answer it: theirs in the same
+		// transaction, so no router can give it to someone else between.
+		assigned, err := tx.assign(accountID, c.ID, "", o.AssigneeID)
+		if err != nil {
+			return err
+		}
+		c = assigned
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -162,45 +178,51 @@ func (db *DB) ReassignConversation(ctx context.Context, accountID, id, from, to 
 // assigned to from, and userID is active with room — all in one transaction.
 func (db *DB) assign(ctx context.Context, accountID, id, from, userID string) (*parley.Conversation, error) {
 	var out *parley.Conversation
-	err := db.do(ctx, func(tx *writeTx) error {
-		c, err := tx.findConversation(accountID, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case from == "" && c.State == parley.StateAssigned:
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
-		case from == "" && c.State != parley.StateQueued && c.State != parley.StateBot: // an agent may take over from the bot
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is not waiting in a queue (%s)", id, c.State)
-		case from != "" && (c.State != parley.StateAssigned || c.AssigneeID != from):
-			return parley.Errorf(parley.ECONFLICT, "conversation %q is no longer %q's", id, from)
-		}
-		var active bool
-		var max int
-		err = tx.QueryRowContext(tx.ctx, `SELECT active, max_concurrent FROM users WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, userID).Scan(&active, &max)
-		if err != nil {
-			return notFound(err, "user %q not found", userID)
-		}
-		if !active {
-			return parley.Errorf(parley.ECONFLICT, "user %q is deactivated", userID)
-		}
-		var load int
-		if err := tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM conversations WHERE account_id = ? AND assignee_id = ? AND state = 'assigned'`, accountID, userID).Scan(&load); err != nil {
-			return err
-		}
-		if load >= max {
-			return parley.Errorf(parley.ECONFLICT, "user %q is at capacity (%d of %d)", userID, load, max)
-		}
-		now := tx.now
-		c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
-		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ?`,
-			string(c.State), userID, micros(now), micros(now), id); err != nil {
-			return err
-		}
-		out = c
-		return tx.event(accountID, parley.EventConversationAssigned, id, c)
+	err := db.do(ctx, func(tx *writeTx) (err error) {
+		out, err = tx.assign(accountID, id, from, userID)
+		return err
 	})
 	return out, err
+}
+
+// assign is the assignment inside a transaction; it writes
+// conversation.assigned.
+func (tx *writeTx) assign(accountID, id, from, userID string) (*parley.Conversation, error) {
+	c, err := tx.findConversation(accountID, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case from == "" && c.State == parley.StateAssigned:
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is already taken", id)
+	case from == "" && c.State != parley.StateQueued && c.State != parley.StateBot: // an agent may take over from the bot
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is not waiting in a queue (%s)", id, c.State)
+	case from != "" && (c.State != parley.StateAssigned || c.AssigneeID != from):
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is no longer %q's", id, from)
+	}
+	var active bool
+	var max int
+	err = tx.QueryRowContext(tx.ctx, `SELECT active, max_concurrent FROM users WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, userID).Scan(&active, &max)
+	if err != nil {
+		return nil, notFound(err, "user %q not found", userID)
+	}
+	if !active {
+		return nil, parley.Errorf(parley.ECONFLICT, "user %q is deactivated", userID)
+	}
+	var load int
+	if err := tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM conversations WHERE account_id = ? AND assignee_id = ? AND state = 'assigned'`, accountID, userID).Scan(&load); err != nil {
+		return nil, err
+	}
+	if load >= max {
+		return nil, parley.Errorf(parley.ECONFLICT, "user %q is at capacity (%d of %d)", userID, load, max)
+	}
+	now := tx.now
+	c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateAssigned, userID, &now, now
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = ?, assignee_id = ?, assigned_at = ?, updated_at = ? WHERE id = ?`,
+		string(c.State), userID, micros(now), micros(now), id); err != nil {
+		return nil, err
+	}
+	return c, tx.event(accountID, parley.EventConversationAssigned, id, c)
 }
 
 // RequeueConversation puts a conversation back in a queue and writes

@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationActivity", testConversationActivity},
 		{"Snooze", testSnooze},
 		{"ReplyEmails", testReplyEmails},
+		{"OpenAssigned", testOpenAssigned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -1614,8 +1614,42 @@ async function showContact(id) {
     li.append(b);
     ul.append(li);
   }
-  box.append(h4, ul);
+  box.append(h4, ul, startForm(v));
   box.hidden = false;
+}
+
+// startForm starts a conversation with the contact, assigned to the agent
+// who writes it (Intercom's and Chatwoot's "new conversation"): the
+// visitor sees it when they come back to the site, and by email when the
+// brand mails replies and they gave an address.
+function startForm(v) {
+  const f = document.createElement("form");
+  f.className = "start-conversation";
+  const h = document.createElement("h4");
+  h.textContent = "Start a conversation";
+  const text = document.createElement("textarea");
+  text.name = "text";
+  text.rows = 3;
+  text.required = true;
+  text.setAttribute("aria-label", "First message to " + (v.name || "the visitor"));
+  const hint = document.createElement("small");
+  hint.textContent = v.email ? "They see it on your site, and by email if email replies are on." : "They see it when they come back to your site (no email address known).";
+  const go = Object.assign(document.createElement("button"), { type: "submit", textContent: "Start and send" });
+  f.append(h, text, go, hint);
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    go.disabled = true;
+    try {
+      const c = await api("POST", "/conversations", { consumer_id: v.id, assignee_id: me.id });
+      await api("POST", `/conversations/${c.id}/messages`, { text: text.value, client_id: newClientId() });
+      $("[data-tab=mine]").click();
+      openConversation(c.id);
+    } catch (err) {
+      toast(err.message);
+      go.disabled = false;
+    }
+  });
+  return f;
 }
 
 // contactForm edits a visitor's name, email and attributes ("key: value"

@@ -132,7 +132,26 @@ async function start() {
   toPage({ type: "ready" });
   setInterval(() => beacon("heartbeat"), 10000);
   beacon("heartbeat");
+  if (token) adopted = adoptOpenConversation();
+  await adopted;
   if (token && conversationId) connect();
+}
+
+// adoptOpenConversation shows the visitor's newest open conversation when
+// it is not the one this browser knows: one an agent started with them
+// from the console, or one their answer by email opened (docs/widget.md).
+// A connection waits for it (opening the window connects at once).
+let adopted = Promise.resolve();
+async function adoptOpenConversation() {
+  try {
+    const res = await fetch("/api/v1/conversations?limit=5", { headers: { Authorization: "Bearer " + token } });
+    if (!res.ok) return;
+    const live = ((await res.json()).conversations || []).find((c) => c.state !== "closed");
+    if (live && live.id !== conversationId) {
+      conversationId = live.id;
+      localStorage.setItem(key("conversation"), live.id);
+    }
+  } catch (e) { /* offline: the one stored */ }
 }
 
 function setOpen(v) {
@@ -193,6 +212,7 @@ async function connect() {
   status(t("connecting"));
   try {
     await ensureToken();
+    await adopted;
   } catch (e) {
     return retry();
   } finally {
