@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/email/mailtest"
 	"github.com/parleychat/parley/internal/natstest"
 	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/routing"
@@ -395,4 +397,75 @@ func TestOneNodeOfTheClusterRunsTheChores(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestAClusterMailsEachReplyOnceAndTakesAnswersOnEveryNode: with two nodes
+// sharing PostgreSQL and NATS, an agent's unread replies are mailed once
+// (by the node that leads), whichever node stored them, and the visitor's
+// answer by email is taken by the node that does not lead too.
+func TestAClusterMailsEachReplyOnceAndTakesAnswersOnEveryNode(t *testing.T) {
+	mail := mailtest.Start(t)
+	nodeA, nodeB := startCluster(t, func(c *server.Config) {
+		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 30*time.Millisecond
+		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
+	})
+	waitFor(t, func() bool { return nodeA.Routing.Leads() != nodeB.Routing.Leads() })
+	follower := nodeA
+	if nodeA.Routing.Leads() {
+		follower = nodeB
+	}
+	brand := seedBrand(t, nodeA, "Acme")
+	if st := nodeB.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "delay_minutes": 0}}, nil); st != 200 {
+		t.Fatalf("turning on: status %d", st)
+	}
+	v := nodeA.newVisitor(t, brand.account.ID)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "zoe@example.test"}, nil)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Hello?", "client_id": "c1"}, nil)
+	agent := nodeB.login(t, brand.agent)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	next := func() mailtest.Received {
+		t.Helper()
+		select {
+		case r := <-mail.Received:
+			return r
+		case <-time.After(waitLimit):
+			t.Fatal("no email within the wait")
+			return mailtest.Received{}
+		}
+	}
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "First reply", "client_id": "a1"}, nil)
+	first := next()
+	waitFor(t, func() bool {
+		list, _ := nodeA.Store.ListReplyEmails(t.Context(), brand.account.ID, conv.ID)
+		return len(list) == 1 && list[0].State == parley.ReplyEmailSent
+	})
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Second reply", "client_id": "a2"}, nil)
+	second := next()
+	if !strings.Contains(string(first.Data), "First reply") || strings.Contains(string(second.Data), "First reply") || !strings.Contains(string(second.Data), "Second reply") {
+		t.Fatalf("emails:\n%s\n---\n%s", first.Data, second.Data)
+	}
+	waitFor(t, func() bool {
+		list, _ := nodeA.Store.ListReplyEmails(t.Context(), brand.account.ID, conv.ID)
+		return len(list) == 2 && list[1].State == parley.ReplyEmailSent
+	})
+	if n := mail.Attempts(); n != 2 {
+		t.Fatalf("%d emails offered to the mail server, want 2: one per reply, from one node", n)
+	}
+
+	m, _ := second.Message()
+	replyTo := strings.Trim(m.Header.Get("Reply-To"), "<>")
+	c, err := smtp.Dial(follower.InboundAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	answer := "From: zoe@example.test\r\nTo: " + replyTo + "\r\nMessage-ID: <cluster-answer@example.test>\r\nContent-Type: text/plain\r\n\r\nThanks, both arrived.\r\n"
+	if err := c.SendMail("zoe@example.test", []string{replyTo}, strings.NewReader(answer)); err != nil {
+		t.Fatalf("the node that does not lead refused the answer: %v", err)
+	}
+	msgs := mustMessages(t, nodeA, brand.account.ID, conv.ID)
+	if last := msgs[len(msgs)-1]; last.SenderKind != parley.SenderConsumer || last.Text != "Thanks, both arrived." {
+		t.Fatalf("last message: %+v", last)
+	}
 }
