@@ -105,9 +105,9 @@ func newRecoveryCodes() (shown, hashes []string) {
 
 // spendCode accepts a TOTP code of a later step than any accepted before,
 // or an unused recovery code (which it crosses off), editing u.
-func spendCode(u *parley.User, code string, now time.Time) bool {
+func spendCode(u *parley.User, seed, code string, now time.Time) bool {
 	code = normaliseCode(code)
-	if step := totpStep(u.TOTPSecret, code, now); step != 0 {
+	if step := totpStep(seed, code, now); step != 0 {
 		if step <= u.TOTPLastStep {
 			return false // this code (or a later one) was used: a replay
 		}
@@ -131,7 +131,11 @@ func (a *Authenticator) secondFactor(ctx context.Context, u *parley.User, code s
 		return errTwoFactorRequired
 	}
 	_, _, err := a.store.ChangeUser(ctx, u.AccountID, u.ID, nil, func(u *parley.User) error {
-		if !spendCode(u, code, a.now()) {
+		seed, err := a.openSeed(u.ID, u.TOTPSecret)
+		if err != nil {
+			return err
+		}
+		if !spendCode(u, seed, code, a.now()) {
 			return errBadCode
 		}
 		return nil
@@ -191,7 +195,7 @@ func (a *Authenticator) StartTwoFactor(ctx context.Context, p parley.Principal, 
 		return "", "", err
 	}
 	_, _, err = a.store.ChangeUser(ctx, p.AccountID, p.ID, nil, func(u *parley.User) error {
-		u.TOTPPending = key.Secret()
+		u.TOTPPending = a.sealSeed(u.ID, key.Secret())
 		return nil
 	})
 	return key.Secret(), u.Email, err
@@ -206,7 +210,8 @@ func (a *Authenticator) PendingTwoFactor(ctx context.Context, p parley.Principal
 	if u.TOTPPending == "" {
 		return "", "", parley.Errorf(parley.ENOTFOUND, "no two-factor setup is in progress")
 	}
-	return u.TOTPPending, u.Email, nil
+	seed, err := a.openSeed(u.ID, u.TOTPPending)
+	return seed, u.Email, err
 }
 
 // ConfirmTwoFactor turns two-factor authentication on when code comes
@@ -224,7 +229,11 @@ func (a *Authenticator) ConfirmTwoFactor(ctx context.Context, p parley.Principal
 		if u.TOTPPending == "" {
 			return parley.Errorf(parley.ECONFLICT, "start the setup first: no seed is waiting to be confirmed")
 		}
-		step := totpStep(u.TOTPPending, normaliseCode(code), a.now())
+		seed, err := a.openSeed(u.ID, u.TOTPPending)
+		if err != nil {
+			return err
+		}
+		step := totpStep(seed, normaliseCode(code), a.now())
 		if step == 0 {
 			return parley.Errorf(parley.EINVALID, "the code does not match; check the phone's clock and type the code the app shows now")
 		}
