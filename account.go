@@ -278,9 +278,12 @@ type User struct {
 	Active        bool     `json:"active"`
 	// TwoFactor: every login also asks for a code from the user's
 	// authenticator app (TOTP, RFC 6238) or one of their recovery codes.
-	TwoFactor    bool      `json:"two_factor"`
-	PasswordHash string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	TwoFactor bool `json:"two_factor"`
+	// MentionEmailsOff: the user does not want an email when mentioned in
+	// a note they have not looked at (docs/email.md).
+	MentionEmailsOff bool      `json:"mention_emails_off,omitempty"`
+	PasswordHash     string    `json:"-"`
+	CreatedAt        time.Time `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is

@@ -97,3 +97,11 @@ type EmailReport struct {
 	ThroughSeq int64  `json:"through_seq,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
+
+// MentionDue is a mention of a person, in a note, that they have neither
+// looked at nor been emailed about.
+type MentionDue struct {
+	AccountID, UserID, ConversationID string
+	NoteID, Author, Text              string
+	At                                time.Time
+}

@@ -235,6 +235,13 @@ type Store interface {
 	// email.sent and failed email.failed, in the same transaction.
 	// ECONFLICT when it is no longer pending.
 	FinishReplyEmail(ctx context.Context, e *ReplyEmail) error
+	// DueMentionEmails returns, across accounts, mentions in notes written
+	// before before, of active users who want mention emails, that they
+	// have neither marked seen nor been emailed about, oldest first.
+	DueMentionEmails(ctx context.Context, before time.Time, limit int) ([]MentionDue, error)
+	// MarkMentionsEmailed records that the user was emailed about the
+	// notes up to noteID; false when they already were.
+	MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID string) (bool, error)
 	// ReplyAddress returns the token of the conversation's own reply
 	// address, making token it when it has none (ENOTFOUND: not the
 	// account's conversation).

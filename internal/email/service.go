@@ -34,6 +34,12 @@ type Service struct {
 	Timeout time.Duration // per email
 	// Outcome, when set, counts each email's outcome (metrics).
 	Outcome func(state string)
+	// MentionDelay is how long a mention waits to be seen in the console
+	// before it is mailed; Online, when set, says who is in the console
+	// now (they are not mailed).
+	MentionDelay time.Duration
+	Online       func(accountID, userID string) bool
+	retry        mentionRetry
 	// Inbound, when set, takes the visitors' answers by email: each
 	// email's Reply-To is its conversation's own address there, in place
 	// of the brand's mailbox.
@@ -42,11 +48,12 @@ type Service struct {
 
 // New returns a service sending from the address from through mailer.
 func New(store parley.Store, mailer Mailer, from string, log *slog.Logger) *Service {
-	return &Service{store: store, mailer: mailer, from: from, log: log, Backoff: DefaultBackoff, Batch: 200, Timeout: 30 * time.Second}
+	return &Service{store: store, mailer: mailer, from: from, log: log, Backoff: DefaultBackoff, Batch: 200, Timeout: 30 * time.Second, MentionDelay: DefaultMentionDelay}
 }
 
 // Sweep queues the agents' new messages of every account that mails
-// replies, then sends the emails that are due.
+// replies, mails people the mentions they missed, then sends the reply
+// emails that are due.
 func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 	accounts, err := s.store.ListAccounts(ctx)
 	if err != nil {
@@ -62,6 +69,9 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 			}
 			s.log.Warn("email replies: queue", "account", acc.ID, "err", err)
 		}
+	}
+	if err := s.mentions(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("mention emails", "err", err)
 	}
 	return s.send(ctx, now)
 }

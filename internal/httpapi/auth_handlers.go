@@ -72,6 +72,8 @@ type meResponse struct {
 	// Email and TwoFactor: a console user's own, for their profile.
 	Email     string `json:"email,omitempty"`
 	TwoFactor *bool  `json:"two_factor,omitempty"`
+	// MentionEmails: whether they get an email when mentioned while away.
+	MentionEmails *bool `json:"mention_emails,omitempty"`
 	// TwoFactorSetupRequired: the brand requires a second factor and this
 	// user has none yet; until they set it up, only their profile answers.
 	TwoFactorSetupRequired bool `json:"two_factor_setup_required,omitempty"`
@@ -87,7 +89,8 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		if err != nil {
 			return err
 		}
-		me.Email, me.TwoFactor, me.TwoFactorSetupRequired = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor
+		mentionEmails := !u.MentionEmailsOff
+		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails
 		if !p.MustSetUpTwoFactor {
 			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)
 			if err != nil {

@@ -213,3 +213,32 @@ func (a *API) handleResetTwoFactor(w http.ResponseWriter, r *http.Request, p par
 	writeJSON(w, http.StatusOK, u)
 	return nil
 }
+
+// meChange is what a person may change of their own profile here.
+type meChange struct {
+	// MentionEmails: an email when mentioned in a note while away.
+	MentionEmails *bool `json:"mention_emails"`
+}
+
+// handleUpdateMe changes the user's own preferences.
+func (a *API) handleUpdateMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a person logged in to the console has a profile")
+	}
+	var req meChange
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.MentionEmails == nil {
+		return parley.Errorf(parley.EINVALID, "nothing to change: give mention_emails (true or false)")
+	}
+	u, _, err := a.store.ChangeUser(r.Context(), p.AccountID, p.ID, nil, func(u *parley.User) error {
+		u.MentionEmailsOff = !*req.MentionEmails
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff})
+	return nil
+}

@@ -21,6 +21,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/auth/login", public, a.handleLogin},
 		{"POST", "/api/v1/auth/logout", ownProfile, a.handleLogout},
 		{"GET", "/api/v1/me", anyoneProfile, a.handleMe},
+		{"PATCH", "/api/v1/me", ownProfile, a.handleUpdateMe},
 		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
 		{"POST", "/api/v1/me/sessions/end-others", ownProfile, a.handleEndOtherSessions},
 		{"POST", "/api/v1/me/mentions/seen", agents, a.handleMentionsSeen},

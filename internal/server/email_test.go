@@ -268,3 +268,40 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 		t.Fatalf("the new conversation holds %+v", msgs)
 	}
 }
+
+// TestAMentionWhileAwayIsEmailed: an agent's note mentions the supervisor,
+// who is not in the console: the note reaches them by email. In Chromium
+// the supervisor then turns these emails off in their Profile.
+func TestAMentionWhileAwayIsEmailed(t *testing.T) {
+	mail := mailtest.Start(t)
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		c.SMTPURL, c.MailFrom, c.EmailTick, c.MentionEmailDelay = mail.URL(), "replies@parley.test", 50*time.Millisecond, -time.Second
+	})
+	brand := seedBrand(t, ts, "Acme")
+	conv := ts.newVisitor(t, brand.account.ID).open(t)
+	agent := ts.login(t, brand.agent)
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "@supervisor can we refund twice?", "mentions": []string{brand.supervisor.ID}}, nil); st != 201 {
+		t.Fatalf("note: status %d", st)
+	}
+	var r mailtest.Received
+	select {
+	case r = <-mail.Received:
+	case <-time.After(waitLimit):
+		t.Fatal("no email within the wait")
+	}
+	if len(r.To) != 1 || r.To[0] != brand.supervisor.Email || !strings.Contains(string(r.Data), "can we refund twice?") {
+		t.Fatalf("to %v:\n%s", r.To, r.Data)
+	}
+
+	b := consoleLogin(t, ts, brand.supervisor, ".open-profile")
+	b.press(".open-profile")
+	b.do(chromedp.WaitVisible(chromedp.CSS("dialog.profile .mention-emails")))
+	if on := evalIn[bool](t, b.ctx, `document.querySelector(".mention-emails").checked`); !on {
+		t.Fatal("mention emails show as off before anyone turned them off")
+	}
+	b.press(".mention-emails")
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return u.MentionEmailsOff
+	})
+}

@@ -101,6 +101,9 @@ type Config struct {
 	// replies on.
 	SMTPURL, MailFrom string
 	EmailTick         time.Duration // how often replies to mail are looked for (default 15 s)
+	// MentionEmailDelay is how long a mention waits to be seen in the
+	// console before it is mailed (default 5 min; below 0: at once).
+	MentionEmailDelay time.Duration
 	// InboundSMTPAddr, when set, takes visitors' answers to those emails
 	// by SMTP for InboundDomain's reply addresses (the domain's MX points
 	// here, or a relay forwards to it).
@@ -282,6 +285,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if mailer != nil {
 		s.Email = email.New(store, mailer, cfg.MailFrom, log)
 		s.Email.Outcome = func(state string) { m.Emails.WithLabelValues(state).Inc() }
+		s.Email.Online = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) != routing.Offline }
+		if cfg.MentionEmailDelay != 0 {
+			s.Email.MentionDelay = cfg.MentionEmailDelay
+		}
 		api.MailConfigured = true
 		if cfg.InboundSMTPAddr != "" {
 			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)

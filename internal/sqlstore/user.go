@@ -6,11 +6,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -31,9 +32,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes)
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -96,9 +97,9 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		}
 		skills, _ := json.Marshal(u.Skills)
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
-			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ? WHERE account_id = ? AND id = ?`,
+			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ? WHERE account_id = ? AND id = ?`,
 			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), accountID, id); err != nil {
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, accountID, id); err != nil {
 			return err
 		}
 		if u.PasswordHash != before.PasswordHash || u.TOTPSecret != before.TOTPSecret || !u.Active {
@@ -233,7 +234,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var role, skills, codes string
 	var created int64
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)
@@ -303,4 +304,46 @@ func (tx *writeTx) skillsExist(accountID string, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// DueMentionEmails returns, across accounts, the mentions of active users
+// who want mention emails, in notes written before before, that they
+// have neither looked at (mentions_seen) nor been emailed about, oldest
+// first, at most limit.
+func (db *DB) DueMentionEmails(ctx context.Context, before time.Time, limit int) ([]parley.MentionDue, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT m.account_id, m.user_id, m.conversation_id, n.id, n.author_name, n.text, n.created_at
+		FROM note_mentions m JOIN users u ON u.account_id = m.account_id AND u.id = m.user_id JOIN notes n ON n.account_id = m.account_id AND n.id = m.note_id
+		WHERE u.active = 1 AND u.mention_emails_off = 0 AND m.note_id > u.mentions_seen AND m.note_id > u.mentions_emailed AND n.created_at <= ?
+		ORDER BY m.note_id LIMIT ?`, micros(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []parley.MentionDue
+	for rows.Next() {
+		var d parley.MentionDue
+		var at int64
+		if err := rows.Scan(&d.AccountID, &d.UserID, &d.ConversationID, &d.NoteID, &d.Author, &d.Text, &at); err != nil {
+			return nil, err
+		}
+		d.At = fromMicros(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// MarkMentionsEmailed records that the user was emailed about the notes
+// up to noteID; false when they already were (another node did).
+func (db *DB) MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID string) (bool, error) {
+	var changed bool
+	err := db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET mentions_emailed = ? WHERE account_id = ? AND id = ? AND mentions_emailed < ?`, noteID, accountID, userID, noteID)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		changed = n > 0
+		return nil
+	})
+	return changed, err
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		{"Snooze", testSnooze},
 		{"ReplyEmails", testReplyEmails},
 		{"OpenAssigned", testOpenAssigned},
+		{"MentionEmails", testMentionEmails},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

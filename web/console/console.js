@@ -122,6 +122,7 @@ async function showProfile() {
   const m = await api("GET", "/me");
   $(".profile-who").textContent = m.name + " · " + m.email;
   $(".profile-error").textContent = "";
+  $(".mention-emails").checked = m.mention_emails !== false;
   const on = !!m.two_factor;
   $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app." : "Off: your password alone logs you in.";
   $(".tf-start").hidden = on;
@@ -131,6 +132,11 @@ async function showProfile() {
   $(".tf-confirm-form").hidden = true;
   $(".tf-codes").hidden = true;
 }
+
+$(".mention-emails").addEventListener("change", (e) => profileDo(async () => {
+  const out = await api("PATCH", "/me", { mention_emails: e.target.checked });
+  toast(out.mention_emails ? "Mentions will be emailed to you while you are away." : "Mentions will not be emailed to you.");
+}));
 
 async function profileDo(fn) {
   $(".profile-error").textContent = "";

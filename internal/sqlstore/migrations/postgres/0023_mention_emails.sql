@@ -1,0 +1,5 @@
+-- Mentions by email (docs/email.md, Staff): a person mentioned in a note
+-- who has not looked at their mentions gets an email; mentions_emailed is
+-- the newest note an email told them of, mention_emails_off their choice.
+ALTER TABLE users ADD COLUMN mentions_emailed TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN mention_emails_off BIGINT NOT NULL DEFAULT 0;
