@@ -36,6 +36,9 @@ type Line struct {
 	Who  string
 	Text string
 	At   time.Time
+	// Link, when set, is where the line can be answered (a console
+	// conversation), with LinkText.
+	Link, LinkText string
 }
 
 // Bytes renders the letter as a MIME message: text and HTML alternatives,
@@ -106,6 +109,9 @@ func (l *Letter) text() (string, error) {
 		for _, s := range strings.Split(strings.ReplaceAll(line.Text, "\r\n", "\n"), "\n") {
 			b.WriteString("  " + s + "\r\n")
 		}
+		if line.Link != "" {
+			b.WriteString("  " + line.LinkText + " " + line.Link + "\r\n")
+		}
 		b.WriteString("\r\n")
 	}
 	if l.Link != "" {
@@ -124,6 +130,7 @@ var letterHTML = template.Must(template.New("letter").Parse(`<!doctype html>
 {{range .Lines}}<div style="margin:0 0 1rem;padding:.75rem 1rem;border-radius:.5rem;background:#f3f4f6">
 <div style="font-weight:600;margin-bottom:.25rem">{{.Who}}</div>
 <div style="white-space:pre-wrap">{{.Text}}</div>
+{{if .Link}}<div style="margin-top:.25rem"><a href="{{.Link}}">{{.LinkText}}</a></div>{{end}}
 </div>
 {{end}}{{if .Link}}<p>{{.LinkText}} <a href="{{.Link}}">{{.Link}}</a></p>
 {{end}}<p style="color:#656d76;font-size:.85rem;border-top:1px solid #d0d7de;padding-top:.5rem">{{.Footer}}</p>

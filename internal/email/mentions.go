@@ -113,7 +113,11 @@ func (s *Service) mailMentions(ctx context.Context, notes []parley.MentionDue, n
 	}
 	var lines []Line
 	for _, n := range notes {
-		lines = append(lines, Line{Who: n.Author, Text: n.Text, At: n.At})
+		l := Line{Who: n.Author, Text: n.Text, At: n.At}
+		if s.ConsoleURL != "" {
+			l.Link, l.LinkText = s.ConsoleURL+"#conversation="+n.ConversationID, "Open the conversation"
+		}
+		lines = append(lines, l)
 	}
 	subject := first.Author + " mentioned you in a conversation"
 	intro := first.Author + " mentioned you in a note at " + acc.Name + ":"

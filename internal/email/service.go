@@ -39,7 +39,10 @@ type Service struct {
 	// now (they are not mailed).
 	MentionDelay time.Duration
 	Online       func(accountID, userID string) bool
-	retry        mentionRetry
+	// ConsoleURL, when set (the installation's public address +
+	// "/console/"), links each mentioning note to its conversation.
+	ConsoleURL string
+	retry      mentionRetry
 	// Inbound, when set, takes the visitors' answers by email: each
 	// email's Reply-To is its conversation's own address there, in place
 	// of the brand's mailbox.

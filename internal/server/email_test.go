@@ -270,12 +270,15 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 }
 
 // TestAMentionWhileAwayIsEmailed: an agent's note mentions the supervisor,
-// who is not in the console: the note reaches them by email. In Chromium
-// the supervisor then turns these emails off in their Profile.
+// who is not in the console: the note reaches them by email, with a link
+// to the conversation in the console. In Chromium the link opens that
+// conversation, and the supervisor turns these emails off in their
+// Profile.
 func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	mail := mailtest.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick, c.MentionEmailDelay = mail.URL(), "replies@parley.test", 50*time.Millisecond, -time.Second
+		c.PublicURL = "https://chat.acme.test"
 	})
 	brand := seedBrand(t, ts, "Acme")
 	conv := ts.newVisitor(t, brand.account.ID).open(t)
@@ -289,11 +292,18 @@ func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("no email within the wait")
 	}
-	if len(r.To) != 1 || r.To[0] != brand.supervisor.Email || !strings.Contains(string(r.Data), "can we refund twice?") {
-		t.Fatalf("to %v:\n%s", r.To, r.Data)
+	body := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(r.Data)) // quoted-printable, read
+	link := "https://chat.acme.test/console/#conversation=" + conv.ID
+	if len(r.To) != 1 || r.To[0] != brand.supervisor.Email || !strings.Contains(body, "can we refund twice?") || !strings.Contains(body, link) {
+		t.Fatalf("to %v:\n%s", r.To, body)
 	}
 
 	b := consoleLogin(t, ts, brand.supervisor, ".open-profile")
+	b.do(chromedp.Navigate(strings.Replace(link, "https://chat.acme.test", ts.url, 1)))
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `!document.querySelector(".conversation").hidden && location.hash === "#conversation=`+conv.ID+`"`) &&
+			strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".conv-state").textContent`), "queued")
+	}, func() string { return "the link did not open the conversation" })
 	b.press(".open-profile")
 	b.do(chromedp.WaitVisible(chromedp.CSS("dialog.profile .mention-emails")))
 	if on := evalIn[bool](t, b.ctx, `document.querySelector(".mention-emails").checked`); !on {

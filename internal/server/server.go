@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,9 @@ type Config struct {
 	// replies on.
 	SMTPURL, MailFrom string
 	EmailTick         time.Duration // how often replies to mail are looked for (default 15 s)
+	// PublicURL is the address people reach this installation at
+	// (https://chat.example.com): emails link to the console with it.
+	PublicURL string
 	// MentionEmailDelay is how long a mention waits to be seen in the
 	// console before it is mailed (default 5 min; below 0: at once).
 	MentionEmailDelay time.Duration
@@ -188,6 +192,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		var err error
 		if mailer, err = email.ParseSMTP(cfg.SMTPURL); err != nil {
 			return nil, err
+		}
+	}
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("public-url must be an http or https address, like https://chat.example.com")
 		}
 	}
 	if (cfg.InboundSMTPAddr == "") != (cfg.InboundDomain == "") || (cfg.InboundSMTPAddr != "" && mailer == nil) {
@@ -286,6 +295,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.Email = email.New(store, mailer, cfg.MailFrom, log)
 		s.Email.Outcome = func(state string) { m.Emails.WithLabelValues(state).Inc() }
 		s.Email.Online = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) != routing.Offline }
+		if cfg.PublicURL != "" {
+			s.Email.ConsoleURL = strings.TrimRight(cfg.PublicURL, "/") + "/console/"
+		}
 		if cfg.MentionEmailDelay != 0 {
 			s.Email.MentionDelay = cfg.MentionEmailDelay
 		}

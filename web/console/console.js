@@ -233,6 +233,7 @@ async function enter() {
   await loadSettings();
   connect();
   refresh();
+  openLinked();
   // The supervisor's and admin's tabs appear once the first view is drawn:
   // a tab chosen before would be drawn twice, the second time over what
   // the user had begun to type.
@@ -1418,7 +1419,31 @@ async function openConversation(id) {
   }
   showVisitor(current.consumer_id);
   $("#reply-text").focus();
+  history.replaceState(null, "", "#conversation=" + id); // the address to share follows
 }
+
+// ---- Links ---------------------------------------------------------------------
+// A conversation has an address, /console/#conversation=conv_…, to share
+// with a colleague or follow from an email (a mention); the address bar
+// follows the open conversation.
+function linkedConversation() {
+  const m = /^#conversation=([A-Za-z0-9_]+)$/.exec(location.hash);
+  return m ? m[1] : "";
+}
+
+async function openLinked() {
+  const id = linkedConversation();
+  if (!id || (current && current.id === id)) return;
+  try {
+    const c = await api("GET", "/conversations/" + id);
+    const tabFor = c.state === "closed" ? "closed" : c.state === "queued" ? "queued" : c.state === "bot" ? "bot" : c.assignee_id === me.id ? "mine" : "open";
+    $(`[data-tab=${tabFor}]`).click();
+    await openConversation(id);
+  } catch (e) {
+    toast("That conversation cannot be opened: " + e.message);
+  }
+}
+window.addEventListener("hashchange", () => { if (me) openLinked(); });
 
 function showHeader(c) {
   current = c;
