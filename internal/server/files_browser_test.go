@@ -3,6 +3,7 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -45,4 +46,60 @@ func TestAnAgentSeesAndSendsFilesInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".messages").textContent`), "📎 invoice.png")
 	})
+}
+
+// pasteJS pastes a PNG into the element as a screenshot tool's copy does:
+// a paste event whose clipboard holds a file.
+func pasteJS(selector, name string) string {
+	bytes := make([]string, len(pngBytes))
+	for i, b := range pngBytes {
+		bytes[i] = strconv.Itoa(int(b))
+	}
+	return `(() => { const dt = new DataTransfer();
+		dt.items.add(new File([new Uint8Array([` + strings.Join(bytes, ",") + `])], "` + name + `", { type: "image/png" }));
+		const ev = new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true });
+		document.querySelector("` + selector + `").dispatchEvent(ev);
+		return ev.defaultPrevented })()`
+}
+
+// A screenshot pasted into the reply box in the console, and into the
+// widget's composer, is sent as a file.
+func TestAPastedScreenshotIsSent(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	visitor := newBrowser(t)
+	visitor.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := visitor.frame()
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "It shows this error:\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
+		t.Fatal(err)
+	}
+	if !evalIn[bool](t, frame, pasteJS("#text", "error.png")) {
+		t.Fatal("the widget let the browser paste the file as text")
+	}
+	var conv *parley.Conversation
+	sent := func(kind parley.SenderKind, name string) func() bool {
+		return func() bool {
+			list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
+			if len(list) == 0 {
+				return false
+			}
+			conv = list[0]
+			for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
+				if m.Type == parley.MessageFile && m.SenderKind == kind && m.Attachment != nil && m.Attachment.Name == name {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	waitFor(t, sent(parley.SenderConsumer, "error.png"), func() string { return evalIn[string](t, frame, `document.querySelector(".limit").textContent`) })
+
+	ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	b := consoleLogin(t, ts, brand.agent, ".app")
+	b.openFirst("mine")
+	if !evalIn[bool](t, b.ctx, pasteJS("#reply-text", "where-to-click.png")) {
+		t.Fatal("the console let the browser paste the file as text")
+	}
+	waitFor(t, sent(parley.SenderAgent, "where-to-click.png"), func() string { return evalIn[string](t, b.ctx, `document.querySelector(".reply-error").textContent`) })
 }

@@ -1866,14 +1866,40 @@ $(".attach-button").addEventListener("click", () => {
 $(".attach-file").addEventListener("change", async (e) => {
   const files = [...e.target.files];
   e.target.value = "";
+  await sendFiles(files);
+});
+
+async function sendFiles(files) {
   $(".reply-error").textContent = "";
+  if (current && current.assignee_id !== me.id) {
+    $(".reply-error").textContent = "This conversation is " + (names.get(current.assignee_id) || "not yours") + "'s: accept or take it over to send a file.";
+    return;
+  }
   for (const f of files) {
     try {
-      await api("POST", `/conversations/${current.id}/attachments?name=${encodeURIComponent(f.name)}&client_id=${newClientId()}`, f);
+      await api("POST", `/conversations/${current.id}/attachments?name=${encodeURIComponent(f.name || "pasted")}&client_id=${newClientId()}`, f);
     } catch (err) {
       $(".reply-error").textContent = f.name + ": " + err.message;
     }
   }
+}
+
+// A screenshot pasted into the reply box, or files dropped on the
+// conversation, are sent as Attach sends them; pasted text stays text.
+$("#reply-text").addEventListener("paste", (e) => {
+  const files = [...(e.clipboardData?.files || [])];
+  if (!files.length || !current) return;
+  e.preventDefault();
+  sendFiles(files);
+});
+$(".conversation").addEventListener("dragover", (e) => {
+  if (current && [...e.dataTransfer.types].includes("Files")) e.preventDefault();
+});
+$(".conversation").addEventListener("drop", (e) => {
+  const files = [...(e.dataTransfer?.files || [])];
+  if (!files.length || !current) return;
+  e.preventDefault();
+  sendFiles(files);
 });
 $(".reply").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -926,6 +926,21 @@ function bindComposer() {
     for (const f of fileInput.files) upload(f);
     fileInput.value = "";
   });
+  // A pasted screenshot, or files dropped on the window, go as Attach
+  // sends them; pasted text stays text.
+  text.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData?.files || [])];
+    if (!files.length) return;
+    e.preventDefault();
+    files.forEach(upload);
+  });
+  document.addEventListener("dragover", (e) => { if ([...e.dataTransfer.types].includes("Files")) e.preventDefault(); });
+  document.addEventListener("drop", (e) => {
+    const files = [...(e.dataTransfer?.files || [])];
+    if (!files.length) return;
+    e.preventDefault();
+    files.forEach(upload);
+  });
   document.addEventListener("visibilitychange", markRead);
   window.addEventListener("online", () => { if (!ws) connect(); });
 }
