@@ -239,6 +239,12 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	if strings.Join(visitorSaid, " | ") != "Do you ship to Norway? | Oslo, please." {
 		t.Fatalf("the visitor's messages: %q", visitorSaid)
 	}
+	// The agent sees that it came by email.
+	b := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
+	b.openFirst("mine")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, b.ctx, `[...document.querySelectorAll(".messages li.consumer")].map(li => li.textContent).join(" | ")`), "Visitor · by emailOslo, please.")
+	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".messages").textContent`) })
 
 	for name, tc := range map[string]struct{ from, to, code string }{
 		"another sender":     {"mallory@example.test", replyTo, "550"},

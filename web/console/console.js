@@ -1520,6 +1520,9 @@ function addMessage(m) {
   const from = document.createElement("span");
   from.className = "from";
   from.textContent = m.sender_kind === "consumer" ? "Visitor" : m.sender_name || m.sender_kind;
+  // An answer taken in by email (docs/email.md): the visitor is not on
+  // the site, and the reply will reach them by email.
+  if (m.sender_kind === "consumer" && (m.client_id || "").startsWith("email-")) from.textContent += " · by email";
   let text = document.createElement("span");
   text.className = "text";
   if (m.html && m.sender_kind === "bot") text = richText(m.html);
