@@ -3,6 +3,7 @@ package parley
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // Event type patterns: "prefix.*" names every type under the prefix, in
@@ -24,5 +25,18 @@ func TestEventTypePatterns(t *testing.T) {
 		if ValidEventType(typ) != valid {
 			t.Errorf("ValidEventType(%q) = %v, want %v", typ, !valid, valid)
 		}
+	}
+}
+
+// IDFloor sorts before every ID made at its time or later, and after
+// every one made before it.
+func TestIDFloorBoundsIDsByTime(t *testing.T) {
+	id := NewID("note")
+	hourAgo, inAnHour := IDFloor("note", time.Now().Add(-time.Hour)), IDFloor("note", time.Now().Add(time.Hour))
+	if !(hourAgo < id && id < inAnHour) {
+		t.Fatalf("%s < %s < %s does not hold", hourAgo, id, inAnHour)
+	}
+	if !HasIDPrefix(hourAgo, "note") {
+		t.Fatalf("%s is not shaped like a note's ID", hourAgo)
 	}
 }

@@ -56,6 +56,15 @@ func NewID(prefix string) string {
 	return prefix + "_" + idEncoding.EncodeToString(b[:])
 }
 
+// IDFloor returns the smallest identifier of the kind NewID could have
+// made at t: every one made at t or later sorts after it (a range scan
+// over time-ordered IDs).
+func IDFloor(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return prefix + "_" + idEncoding.EncodeToString(b[:])
+}
+
 // HasIDPrefix reports whether id looks like an identifier of the given kind.
 func HasIDPrefix(id, prefix string) bool {
 	return strings.HasPrefix(id, prefix+"_") && len(id) == len(prefix)+1+26

@@ -236,9 +236,9 @@ type Store interface {
 	// ECONFLICT when it is no longer pending.
 	FinishReplyEmail(ctx context.Context, e *ReplyEmail) error
 	// DueMentionEmails returns, across accounts, mentions in notes written
-	// before before, of active users who want mention emails, that they
-	// have neither marked seen nor been emailed about, oldest first.
-	DueMentionEmails(ctx context.Context, before time.Time, limit int) ([]MentionDue, error)
+	// from since to before, of active users who want mention emails, that
+	// they have neither marked seen nor been emailed about, oldest first.
+	DueMentionEmails(ctx context.Context, since, before time.Time, limit int) ([]MentionDue, error)
 	// MarkMentionsEmailed records that the user was emailed about the
 	// notes up to noteID; false when they already were.
 	MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID string) (bool, error)

@@ -55,7 +55,9 @@ func (r *mentionRetry) done(key string) {
 // mentions mails each person their unseen mentions, at most one email
 // per person per round.
 func (s *Service) mentions(ctx context.Context, now time.Time) error {
-	due, err := s.store.DueMentionEmails(ctx, now.Add(-s.MentionDelay), 200)
+	// A mention older than a day is left to the console: someone back
+	// from a week away is not mailed the week.
+	due, err := s.store.DueMentionEmails(ctx, now.Add(-MaxAge), now.Add(-s.MentionDelay), 200)
 	if err != nil {
 		return err
 	}

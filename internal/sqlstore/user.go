@@ -307,14 +307,14 @@ func (tx *writeTx) skillsExist(accountID string, ids []string) error {
 }
 
 // DueMentionEmails returns, across accounts, the mentions of active users
-// who want mention emails, in notes written before before, that they
+// who want mention emails, in notes written from since to before, that they
 // have neither looked at (mentions_seen) nor been emailed about, oldest
 // first, at most limit.
-func (db *DB) DueMentionEmails(ctx context.Context, before time.Time, limit int) ([]parley.MentionDue, error) {
+func (db *DB) DueMentionEmails(ctx context.Context, since, before time.Time, limit int) ([]parley.MentionDue, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT m.account_id, m.user_id, m.conversation_id, n.id, n.author_name, n.text, n.created_at
 		FROM note_mentions m JOIN users u ON u.account_id = m.account_id AND u.id = m.user_id JOIN notes n ON n.account_id = m.account_id AND n.id = m.note_id
-		WHERE u.active = 1 AND u.mention_emails_off = 0 AND m.note_id > u.mentions_seen AND m.note_id > u.mentions_emailed AND n.created_at <= ?
-		ORDER BY m.note_id LIMIT ?`, micros(before), limit)
+		WHERE m.note_id >= ? AND u.active = 1 AND u.mention_emails_off = 0 AND m.note_id > u.mentions_seen AND m.note_id > u.mentions_emailed AND n.created_at <= ?
+		ORDER BY m.note_id LIMIT ?`, parley.IDFloor("note", since), micros(before), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -86,8 +86,8 @@ func testMentionEmails(t *testing.T, open Opener) {
 	n1 := note(a, "first", bob.ID, cleo.ID)
 	n2 := note(a, "second", bob.ID)
 	note(b, "theirs", zed.ID)
-	later := time.Now().Add(time.Minute)
-	due, err := s.DueMentionEmails(ctx, later, 10)
+	later, since := time.Now().Add(time.Minute), time.Now().Add(-time.Hour)
+	due, err := s.DueMentionEmails(ctx, since, later, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +102,11 @@ func testMentionEmails(t *testing.T, open Opener) {
 	if d := due[0]; d.AccountID != a.account.ID || d.ConversationID != a.conversation.ID || d.NoteID != n1.ID || d.Author != "Ana" {
 		t.Fatalf("due[0] = %+v", d)
 	}
-	if early, _ := s.DueMentionEmails(ctx, time.Now().Add(-time.Hour), 10); len(early) != 0 {
+	if early, _ := s.DueMentionEmails(ctx, since, time.Now().Add(-time.Hour), 10); len(early) != 0 {
 		t.Fatalf("notes written after the time given are due: %+v", early)
+	}
+	if old, _ := s.DueMentionEmails(ctx, later, later.Add(time.Hour), 10); len(old) != 0 {
+		t.Fatalf("notes written before since are due: %+v", old)
 	}
 	if ok, err := s.MarkMentionsEmailed(ctx, a.account.ID, bob.ID, n1.ID); err != nil || !ok {
 		t.Fatalf("MarkMentionsEmailed = %v, %v", ok, err)
@@ -114,7 +117,7 @@ func testMentionEmails(t *testing.T, open Opener) {
 	if ok, _ := s.MarkMentionsEmailed(ctx, b.account.ID, bob.ID, n2.ID); ok {
 		t.Fatal("another account marked Bob's")
 	}
-	due, _ = s.DueMentionEmails(ctx, later, 10)
+	due, _ = s.DueMentionEmails(ctx, since, later, 10)
 	if len(due) != 2 || due[0].NoteID != n2.ID {
 		t.Fatalf("after marking the first = %+v", due)
 	}
@@ -122,7 +125,7 @@ func testMentionEmails(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	s.ChangeUser(ctx, b.account.ID, zed.ID, nil, func(u *parley.User) error { u.Active = false; return nil })
-	if due, _ = s.DueMentionEmails(ctx, later, 10); len(due) != 0 {
+	if due, _ = s.DueMentionEmails(ctx, since, later, 10); len(due) != 0 {
 		t.Fatalf("after seen and deactivated = %+v", due)
 	}
 	if u, _ := s.FindUser(ctx, a.account.ID, cleo.ID); !u.MentionEmailsOff {

@@ -3,3 +3,6 @@
 -- the newest note an email told them of, mention_emails_off their choice.
 ALTER TABLE users ADD COLUMN mentions_emailed TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN mention_emails_off BIGINT NOT NULL DEFAULT 0;
+-- The sweep reads only recent mentions: by note ID, which starts with
+-- the time.
+CREATE INDEX note_mentions_note ON note_mentions(note_id);
