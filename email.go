@@ -26,7 +26,15 @@ type EmailReplies struct {
 	// SiteURL, when set, ends the email with a link back to the brand's
 	// site, where the chat goes on.
 	SiteURL string `json:"site_url,omitempty"`
+	// Survey: a conversation with a person that closes unrated asks the
+	// visitor for a rating by email, SurveyDelay after the close (it
+	// needs the installation's public address, for the rating page).
+	Survey bool `json:"survey,omitempty"`
 }
+
+// SurveyDelay is how long after a close the rating request waits: the
+// chat window asks first, and a visitor still there answers it.
+const SurveyDelay = 30 * time.Minute
 
 // EmailDelayMaxMinutes is the longest DelayMinutes may be (a day).
 const EmailDelayMaxMinutes = 24 * 60
@@ -66,6 +74,7 @@ func (e EmailReplies) Validate() error {
 // FromSeq on that they had not read when it was due.
 type ReplyEmail struct {
 	ID             string     `json:"id"`
+	Kind           string     `json:"kind"` // EmailKindReplies or EmailKindSurvey
 	AccountID      string     `json:"account_id"`
 	ConversationID string     `json:"conversation_id"`
 	FromSeq        int64      `json:"from_seq"` // the first agent message it is for
@@ -78,6 +87,13 @@ type ReplyEmail struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	SentAt         *time.Time `json:"sent_at,omitempty"`
 }
+
+// Kinds of emails owed to visitors: the agents' unread replies, or a
+// request to rate a conversation that closed unrated.
+const (
+	EmailKindReplies = "replies"
+	EmailKindSurvey  = "survey"
+)
 
 // Reply email states: pending until due; then sent, skipped (read in
 // time, no address, the visitor gone) or failed (the mail server refused
@@ -93,6 +109,7 @@ const (
 // not) and why. The address is not in it: events outlive erasure.
 type EmailReport struct {
 	EmailID    string `json:"email_id"`
+	Kind       string `json:"kind,omitempty"`
 	Messages   int    `json:"messages,omitempty"`
 	ThroughSeq int64  `json:"through_seq,omitempty"`
 	Error      string `json:"error,omitempty"`

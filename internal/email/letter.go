@@ -21,6 +21,9 @@ type Letter struct {
 	Subject string
 	Intro   string // "Acme replied to your conversation:"
 	Lines   []Line
+	// Choices are links to pick from (a rating's scores), shown as
+	// buttons.
+	Choices []Choice
 	// LinkText and Link end the letter with the way back to the chat,
 	// when the brand gave its site.
 	LinkText, Link string
@@ -30,6 +33,9 @@ type Letter struct {
 	ID, Thread string
 	Date       time.Time
 }
+
+// Choice is one link of a letter's choices.
+type Choice struct{ Label, Link string }
 
 // Line is one message in the letter.
 type Line struct {
@@ -114,6 +120,12 @@ func (l *Letter) text() (string, error) {
 		}
 		b.WriteString("\r\n")
 	}
+	for _, c := range l.Choices {
+		b.WriteString("  " + c.Label + ": " + c.Link + "\r\n")
+	}
+	if len(l.Choices) > 0 {
+		b.WriteString("\r\n")
+	}
 	if l.Link != "" {
 		b.WriteString(l.LinkText + " " + l.Link + "\r\n\r\n")
 	}
@@ -132,6 +144,7 @@ var letterHTML = template.Must(template.New("letter").Parse(`<!doctype html>
 <div style="white-space:pre-wrap">{{.Text}}</div>
 {{if .Link}}<div style="margin-top:.25rem"><a href="{{.Link}}">{{.LinkText}}</a></div>{{end}}
 </div>
+{{end}}{{range .Choices}}<p style="margin:.4rem 0"><a href="{{.Link}}" style="display:inline-block;padding:.5rem 1rem;border-radius:.5rem;border:1px solid #d0d7de;color:#1f2328;text-decoration:none">{{.Label}}</a></p>
 {{end}}{{if .Link}}<p>{{.LinkText}} <a href="{{.Link}}">{{.Link}}</a></p>
 {{end}}<p style="color:#656d76;font-size:.85rem;border-top:1px solid #d0d7de;padding-top:.5rem">{{.Footer}}</p>
 </body></html>

@@ -42,7 +42,13 @@ type Service struct {
 	// ConsoleURL, when set (the installation's public address +
 	// "/console/"), links each mentioning note to its conversation.
 	ConsoleURL string
-	retry      mentionRetry
+	// PublicURL is the installation's public address, for the rating
+	// page's links (rating requests need it); SurveyKey signs them; Rate
+	// records what the page is sent.
+	PublicURL string
+	SurveyKey []byte
+	Rate      RateFunc
+	retry     mentionRetry
 	// Inbound, when set, takes the visitors' answers by email: each
 	// email's Reply-To is its conversation's own address there, in place
 	// of the brand's mailbox.
@@ -88,13 +94,19 @@ func (s *Service) queue(ctx context.Context, acc *parley.Account, now time.Time)
 	}
 	delay := acc.Settings.EmailReplies.Delay()
 	for {
-		events, err := s.store.ListEvents(ctx, acc.ID, parley.EventFilter{After: cursor, Types: []string{parley.EventMessageCreated}, Limit: s.Batch})
+		events, err := s.store.ListEvents(ctx, acc.ID, parley.EventFilter{After: cursor, Types: []string{parley.EventMessageCreated, parley.EventConversationClosed}, Limit: s.Batch})
 		if err != nil || len(events) == 0 {
 			return err
 		}
 		var owed []*parley.ReplyEmail
 		seen := map[string]bool{}
 		for _, e := range events {
+			if e.Type == parley.EventConversationClosed {
+				if survey := s.surveyOwed(acc, e, now); survey != nil {
+					owed = append(owed, survey)
+				}
+				continue
+			}
 			var m parley.Message
 			if json.Unmarshal(e.Data, &m) != nil || m.SenderKind != parley.SenderAgent || now.Sub(m.CreatedAt) > MaxAge || seen[e.ConversationID] {
 				continue
@@ -188,6 +200,9 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 	if !settings.Enabled {
 		return nil, "email replies were turned off", nil
 	}
+	if e.Kind == parley.EmailKindSurvey {
+		return s.composeSurvey(ctx, acc, e, now)
+	}
 	conv, err := s.store.FindConversation(ctx, acc.ID, e.ConversationID)
 	if parley.ErrorCode(err) == parley.ENOTFOUND {
 		return nil, "the conversation is gone", nil
@@ -266,17 +281,33 @@ func truncate(s string, n int) string {
 }
 
 // phrases are the email's own words in the widget's languages.
-type phrases struct{ subject, intro, link, footer string }
+type phrases struct {
+	subject, intro, link, footer             string
+	surveySubject, surveyIntro, surveyFooter string
+	scores                                   [5]string
+}
 
 var phrasebooks = map[string]phrases{
 	"en": {"{brand} replied to your message", "{brand} replied in your chat:", "Continue the conversation on our site:",
-		"You get this email because you gave this address in a chat with {brand} and had not seen this reply there."},
+		"You get this email because you gave this address in a chat with {brand} and had not seen this reply there.",
+		"How did {brand} do?", "Your conversation with {brand} has ended. How would you rate it?",
+		"You get this email because you gave this address in a chat with {brand}. One click records your rating; you may add a comment.",
+		[5]string{"Very poor", "Poor", "OK", "Good", "Excellent"}},
 	"es": {"{brand} ha respondido a tu mensaje", "{brand} ha respondido en tu chat:", "Sigue la conversación en nuestra web:",
-		"Recibes este correo porque diste esta dirección en un chat con {brand} y no habías visto allí esta respuesta."},
+		"Recibes este correo porque diste esta dirección en un chat con {brand} y no habías visto allí esta respuesta.",
+		"¿Qué tal te atendió {brand}?", "Tu conversación con {brand} ha terminado. ¿Cómo la valorarías?",
+		"Recibes este correo porque diste esta dirección en un chat con {brand}. Un clic registra tu valoración; puedes añadir un comentario.",
+		[5]string{"Muy mala", "Mala", "Normal", "Buena", "Excelente"}},
 	"fr": {"{brand} a répondu à votre message", "{brand} a répondu dans votre discussion :", "Poursuivez la conversation sur notre site :",
-		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand} et n'y aviez pas vu cette réponse."},
+		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand} et n'y aviez pas vu cette réponse.",
+		"Comment {brand} s'en est-il sorti ?", "Votre discussion avec {brand} est terminée. Comment l'évaluez-vous ?",
+		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand}. Un clic enregistre votre note ; vous pouvez ajouter un commentaire.",
+		[5]string{"Très mauvais", "Mauvais", "Correct", "Bon", "Excellent"}},
 	"de": {"{brand} hat auf Ihre Nachricht geantwortet", "{brand} hat in Ihrem Chat geantwortet:", "Setzen Sie das Gespräch auf unserer Website fort:",
-		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben und die Antwort dort noch nicht gesehen haben."},
+		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben und die Antwort dort noch nicht gesehen haben.",
+		"Wie war {brand}?", "Ihr Gespräch mit {brand} ist beendet. Wie bewerten Sie es?",
+		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben haben. Ein Klick speichert Ihre Bewertung; ein Kommentar ist möglich.",
+		[5]string{"Sehr schlecht", "Schlecht", "Okay", "Gut", "Ausgezeichnet"}},
 }
 
 func phrasebook(lang string) phrases {

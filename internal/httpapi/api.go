@@ -35,6 +35,9 @@ type API struct {
 	// MailConfigured: the installation has a mail server, so brands may
 	// turn email replies on.
 	MailConfigured bool
+	// PublicURL is the installation's public address (--public-url), which
+	// rating requests by email link to; "" refuses turning them on.
+	PublicURL string
 	// MailInbound: visitors' answers by email come back into their
 	// conversations (the brand's reply_to is then not used).
 	MailInbound bool

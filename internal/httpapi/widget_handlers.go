@@ -390,6 +390,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if req.EmailReplies.Enabled && !a.MailConfigured {
 			return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before email replies can be turned on")
 		}
+		if req.EmailReplies.Survey && a.PublicURL == "" {
+			return parley.Errorf(parley.ECONFLICT, "rating requests by email link to a page of this installation: its operator sets its address with parley serve --public-url first")
+		}
 	}
 	if req.AutomationRules != nil {
 		if err := a.skillsOfRules(r.Context(), p.AccountID, *req.AutomationRules); err != nil {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,15 @@ func TestAnAgentsReplyReachesAVisitorWhoLeftByEmail(t *testing.T) {
 	}
 	if st := ts.login(t, brand.agent).do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true}}, nil); st != 403 {
 		t.Fatalf("an agent turned email replies on: status %d", st)
+	}
+	// Rating requests link to a page of the installation: without its
+	// public address they cannot be turned on.
+	st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "survey": true}})
+	if st != 409 || errorCode(raw) != parley.ECONFLICT || !strings.Contains(string(raw), "--public-url") {
+		t.Fatalf("rating requests without a public address: status %d %s", st, raw)
+	}
+	if res, err := http.Get(ts.url + "/csat/rate?t=forged.token&score=5"); err != nil || res.StatusCode != 400 {
+		t.Fatalf("the rating page with a forged link: %v %v", res, err)
 	}
 	var got struct {
 		MailServer   *bool               `json:"mail_server"`

@@ -5,7 +5,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -297,6 +299,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.Email.Online = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) != routing.Offline }
 		if cfg.PublicURL != "" {
 			s.Email.ConsoleURL = strings.TrimRight(cfg.PublicURL, "/") + "/console/"
+			s.Email.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+			api.PublicURL = s.Email.PublicURL
+		}
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte("parley: rating links by email"))
+		s.Email.SurveyKey = mac.Sum(nil)
+		s.Email.Rate = func(ctx context.Context, accountID, consumerID, conversationID string, score int, comment string) error {
+			return conv.Rate(ctx, parley.Principal{AccountID: accountID, Kind: parley.PrincipalConsumer, ID: consumerID}, conversationID, score, comment)
 		}
 		if cfg.MentionEmailDelay != 0 {
 			s.Email.MentionDelay = cfg.MentionEmailDelay
@@ -345,6 +355,11 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	mux.Handle("GET /api/v1/ws", s.gateway)
 	s.Widget.Register(mux)
 	mux.HandleFunc("GET /demo/", s.serveDemo)
+	if s.Email != nil {
+		// The rating page that rating requests by email link to.
+		mux.HandleFunc("GET /csat/rate", s.Email.ServeRate)
+		mux.HandleFunc("POST /csat/rate", s.Email.ServeRate)
+	}
 	mux.HandleFunc("GET /console/", s.serveConsole)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

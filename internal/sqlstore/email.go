@@ -84,10 +84,13 @@ func (db *DB) QueueReplyEmails(ctx context.Context, accountID string, emails []*
 			}
 			// A message an email already carried (sent while its event
 			// waited to be read here) is not owed again.
-			if _, err := tx.ExecContext(tx.ctx, `INSERT INTO reply_emails (id, account_id, conversation_id, from_seq, state, due_at, created_at)
-				SELECT ?, ?, ?, ?, 'pending', ?, ? WHERE NOT EXISTS (SELECT 1 FROM reply_emails WHERE account_id = ? AND conversation_id = ? AND state = 'sent' AND through_seq >= ?)
-				ON CONFLICT (conversation_id) WHERE state = 'pending' DO NOTHING`,
-				e.ID, accountID, e.ConversationID, e.FromSeq, micros(e.DueAt), micros(tx.now), accountID, e.ConversationID, e.FromSeq); err != nil {
+			if e.Kind == "" {
+				e.Kind = parley.EmailKindReplies
+			}
+			if _, err := tx.ExecContext(tx.ctx, `INSERT INTO reply_emails (id, account_id, conversation_id, from_seq, state, due_at, created_at, kind)
+				SELECT ?, ?, ?, ?, 'pending', ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM reply_emails WHERE account_id = ? AND conversation_id = ? AND kind = ? AND state = 'sent' AND through_seq >= ?)
+				ON CONFLICT (conversation_id, kind) WHERE state = 'pending' DO NOTHING`,
+				e.ID, accountID, e.ConversationID, e.FromSeq, micros(e.DueAt), micros(tx.now), e.Kind, accountID, e.ConversationID, e.Kind, e.FromSeq); err != nil {
 				return err
 			}
 		}
@@ -95,13 +98,13 @@ func (db *DB) QueueReplyEmails(ctx context.Context, accountID string, emails []*
 	})
 }
 
-const replyEmailColumns = `id, account_id, conversation_id, from_seq, state, due_at, attempts, last_error, through_seq, messages, created_at, sent_at`
+const replyEmailColumns = `id, account_id, conversation_id, from_seq, state, due_at, attempts, last_error, through_seq, messages, created_at, sent_at, kind`
 
 func scanReplyEmail(s scanner) (*parley.ReplyEmail, error) {
 	var e parley.ReplyEmail
 	var due, created int64
 	var sent sql.NullInt64
-	if err := s.Scan(&e.ID, &e.AccountID, &e.ConversationID, &e.FromSeq, &e.State, &due, &e.Attempts, &e.LastError, &e.ThroughSeq, &e.Messages, &created, &sent); err != nil {
+	if err := s.Scan(&e.ID, &e.AccountID, &e.ConversationID, &e.FromSeq, &e.State, &due, &e.Attempts, &e.LastError, &e.ThroughSeq, &e.Messages, &created, &sent, &e.Kind); err != nil {
 		return nil, err
 	}
 	e.DueAt, e.CreatedAt = fromMicros(due), fromMicros(created)
@@ -168,9 +171,9 @@ func (db *DB) FinishReplyEmail(ctx context.Context, e *parley.ReplyEmail) error 
 		}
 		switch e.State {
 		case parley.ReplyEmailSent:
-			return tx.event(e.AccountID, parley.EventEmailSent, e.ConversationID, parley.EmailReport{EmailID: e.ID, Messages: e.Messages, ThroughSeq: e.ThroughSeq})
+			return tx.event(e.AccountID, parley.EventEmailSent, e.ConversationID, parley.EmailReport{EmailID: e.ID, Kind: e.Kind, Messages: e.Messages, ThroughSeq: e.ThroughSeq})
 		case parley.ReplyEmailFailed:
-			return tx.event(e.AccountID, parley.EventEmailFailed, e.ConversationID, parley.EmailReport{EmailID: e.ID, Error: e.LastError})
+			return tx.event(e.AccountID, parley.EventEmailFailed, e.ConversationID, parley.EmailReport{EmailID: e.ID, Kind: e.Kind, Error: e.LastError})
 		}
 		return nil
 	})

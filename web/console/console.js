@@ -819,6 +819,7 @@ function fillEmailSettings(ef, settings) {
   ef.fromName.value = er.from_name || "";
   ef.replyTo.value = er.reply_to || "";
   ef.siteURL.value = er.site_url || "";
+  ef.survey.checked = !!er.survey;
 }
 
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
@@ -935,7 +936,7 @@ $(".email-settings").addEventListener("submit", (e) => {
   adminDo(async () => {
     await api("PATCH", "/account-settings", { email_replies: {
       enabled: f.enabled.checked, delay_minutes: +f.delay.value, from_name: f.fromName.value.trim(),
-      reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(),
+      reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(), survey: f.survey.checked,
     } });
     dirtyForms.delete(f);
     toast(f.enabled.checked ? "Unread replies will be emailed." : "Replies are not emailed.");
@@ -1368,7 +1369,8 @@ function describeEvent(e) {
     case "csat.submitted": return "Rated " + d.score + "/5" + (d.comment ? " — “" + d.comment + "”" : "");
     case "note.created": return "Note" + (d.author_name ? " by " + d.author_name : "");
     case "bot.handoff": return "The bot handed over" + (d.reason ? " (" + d.reason + ")" : "");
-    case "email.sent": return (d.messages === 1 ? "A reply the visitor had not read was" : `${d.messages} replies the visitor had not read were`) + " emailed to them";
+    case "email.sent": if (d.kind === "survey") return "A rating request was emailed to the visitor";
+      return (d.messages === 1 ? "A reply the visitor had not read was" : `${d.messages} replies the visitor had not read were`) + " emailed to them";
     case "email.failed": return "Emailing the visitor failed: " + (d.error || "refused");
     default: return e.type;
   }
