@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/parleychat/parley"
 )
 
@@ -69,7 +71,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, acc := range accounts {
-		if !acc.Settings.EmailReplies.Enabled {
+		if er := acc.Settings.EmailReplies; !er.Enabled && !er.Survey {
 			continue
 		}
 		if err := s.queue(ctx, acc, now); err != nil {
@@ -107,8 +109,13 @@ func (s *Service) queue(ctx context.Context, acc *parley.Account, now time.Time)
 				}
 				continue
 			}
+			// Most messages are the visitors' and the bot's: the sender is
+			// read without decoding the rest (it comes early in the JSON).
+			if !acc.Settings.EmailReplies.Enabled || seen[e.ConversationID] || gjson.GetBytes(e.Data, "sender_kind").Str != string(parley.SenderAgent) {
+				continue
+			}
 			var m parley.Message
-			if json.Unmarshal(e.Data, &m) != nil || m.SenderKind != parley.SenderAgent || now.Sub(m.CreatedAt) > MaxAge || seen[e.ConversationID] {
+			if json.Unmarshal(e.Data, &m) != nil || now.Sub(m.CreatedAt) > MaxAge {
 				continue
 			}
 			seen[e.ConversationID] = true
@@ -197,11 +204,11 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 		return nil, "", err
 	}
 	settings := acc.Settings.EmailReplies
-	if !settings.Enabled {
-		return nil, "email replies were turned off", nil
-	}
 	if e.Kind == parley.EmailKindSurvey {
 		return s.composeSurvey(ctx, acc, e, now)
+	}
+	if !settings.Enabled {
+		return nil, "email replies were turned off", nil
 	}
 	conv, err := s.store.FindConversation(ctx, acc.ID, e.ConversationID)
 	if parley.ErrorCode(err) == parley.ENOTFOUND {

@@ -22,7 +22,11 @@ import (
 func TestARatingIsAskedByEmailAfterAnUnratedClose(t *testing.T) {
 	w := newWorld(t, "")
 	ctx := context.Background()
-	w.store.ChangeAccount(ctx, w.acc.ID, func(a *parley.Account) error { a.Settings.EmailReplies.Survey = true; return nil })
+	// Rating requests only: the agents' replies are not mailed.
+	w.store.ChangeAccount(ctx, w.acc.ID, func(a *parley.Account) error {
+		a.Settings.EmailReplies.Survey, a.Settings.EmailReplies.Enabled = true, false
+		return nil
+	})
 	w.svc.PublicURL, w.svc.SurveyKey = "https://chat.acme.test", []byte("a key for rating links, 32 bytes!")
 	w.svc.Rate = func(ctx context.Context, accountID, _, conversationID string, score int, comment string) error {
 		return w.store.RateConversation(ctx, accountID, conversationID, score, comment)
@@ -39,6 +43,7 @@ func TestARatingIsAskedByEmailAfterAnUnratedClose(t *testing.T) {
 		}
 	}
 	start := time.Now()
+	w.say(parley.SenderAgent, "Done: your refund left today.") // not mailed: replies are off
 	closeAnswered(w.conv)
 	rated, _ := w.store.OpenConversation(ctx, w.acc.ID, parley.ConversationOpen{ConsumerID: w.conv.ConsumerID, Channel: parley.ChannelWeb, State: parley.StateQueued})
 	closeAnswered(rated)
@@ -49,7 +54,7 @@ func TestARatingIsAskedByEmailAfterAnUnratedClose(t *testing.T) {
 	w.sweep(start.Add(31 * time.Minute))
 	h, text, html := parts(t, w.next())
 	w.sweep(start.Add(40 * time.Minute))
-	w.none() // one request, and none for the conversation rated in the chat
+	w.none() // one request, none for the conversation rated in the chat, no reply email
 	if h["Subject"] != "How did Acme Support do?" || !strings.Contains(html, "★★★★☆ Good") {
 		t.Fatalf("subject %q, html:\n%s", h["Subject"], html)
 	}

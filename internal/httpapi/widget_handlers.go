@@ -387,7 +387,7 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if err := req.EmailReplies.Validate(); err != nil {
 			return err
 		}
-		if req.EmailReplies.Enabled && !a.MailConfigured {
+		if (req.EmailReplies.Enabled || req.EmailReplies.Survey) && !a.MailConfigured {
 			return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before email replies can be turned on")
 		}
 		if req.EmailReplies.Survey && a.PublicURL == "" {
@@ -445,7 +445,8 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
 		}
 		if req.EmailReplies != nil {
-			emailsOn = req.EmailReplies.Enabled && !acc.Settings.EmailReplies.Enabled
+			was, now := acc.Settings.EmailReplies, req.EmailReplies
+			emailsOn = (now.Enabled || now.Survey) && !was.Enabled && !was.Survey
 			acc.Settings.EmailReplies = *req.EmailReplies
 		}
 		// Checked against the labels as they are after this change too:
