@@ -58,6 +58,11 @@ type AccountSettings struct {
 	// Macros are bundles of steps agents apply in one click
 	// (docs/routing.md, Macros).
 	Macros []Macro `json:"macros,omitempty"`
+	// AutoAwaySeconds, when above 0, sets a console user who is Online to
+	// Away after this long without touching the console (keyboard,
+	// pointer), so visitors are not routed to an empty desk
+	// (docs/routing.md, Presence). 0 (the default): never.
+	AutoAwaySeconds int `json:"auto_away_seconds,omitempty"`
 	// EmailReplies mails agents' unread replies to visitors who left
 	// (docs/email.md).
 	EmailReplies EmailReplies `json:"email_replies"`

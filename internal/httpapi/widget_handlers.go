@@ -258,6 +258,9 @@ type accountSettings struct {
 	// Macros: the agents' one-click bundles, all of them; absent from a
 	// PUT, they stay as they are.
 	Macros *[]parley.Macro `json:"macros"`
+	// AutoAwaySeconds: idle time before the console sets an online user
+	// Away (0: never); absent from a PUT, it stays as it is.
+	AutoAwaySeconds *int `json:"auto_away_seconds"`
 	// EmailReplies: agents' unread replies mailed to visitors; absent
 	// from a PUT, it stays as it is.
 	EmailReplies *parley.EmailReplies `json:"email_replies"`
@@ -296,7 +299,7 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	delay := int(er.Delay() / time.Minute)
 	er.DelayMinutes = &delay
 	mailServer, mailInbound := a.MailConfigured, a.MailInbound
-	return accountSettings{MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
@@ -383,6 +386,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication (Profile) before requiring it of everyone")
 		}
 	}
+	if req.AutoAwaySeconds != nil && *req.AutoAwaySeconds != 0 && (*req.AutoAwaySeconds < 60 || *req.AutoAwaySeconds > 8*3600) {
+		return parley.Errorf(parley.EINVALID, "auto_away_seconds must be 0 (never) or from 60 to 28800")
+	}
 	if req.EmailReplies != nil {
 		if err := req.EmailReplies.Validate(); err != nil {
 			return err
@@ -443,6 +449,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.ResponseTargetSeconds != nil {
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
+		}
+		if req.AutoAwaySeconds != nil {
+			acc.Settings.AutoAwaySeconds = *req.AutoAwaySeconds
 		}
 		if req.EmailReplies != nil {
 			was, now := acc.Settings.EmailReplies, req.EmailReplies

@@ -363,3 +363,35 @@ func TestARaisedConversationIsServedFirst(t *testing.T) {
 		t.Fatalf("the earlier, lower conversation is %s", c.State)
 	}
 }
+
+// TestAnIdleAgentIsSetAway: in Chromium, an Online agent who does not
+// touch the console for the brand's auto-away time is set Away — the
+// router's presence says so, and the console says why — and one click
+// brings them back Online. Out-of-range settings are refused.
+func TestAnIdleAgentIsSetAway(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, brand.admin)
+	st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"auto_away_seconds": 30})
+	if st != 400 || !strings.Contains(string(raw), "auto_away_seconds") {
+		t.Fatalf("30 s: status %d %s", st, raw)
+	}
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"auto_away_seconds": 600}, nil); st != 200 {
+		t.Fatalf("10 min: status %d", st)
+	}
+	// Three seconds, below what the API takes, so the test does not wait a minute.
+	ts.Store.ChangeAccount(t.Context(), brand.account.ID, func(a *parley.Account) error { a.Settings.AutoAwaySeconds = 3; return nil })
+
+	b := consoleLogin(t, ts, brand.agent, ".app")
+	presence := func() string { return string(ts.Routing.Presence(brand.account.ID, brand.agent.ID)) }
+	waitFor(t, func() bool { return presence() == "away" }, presence)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `!document.querySelector(".auto-away").hidden && document.querySelector(".presence").value === "away"`)
+	})
+	// The click is activity too: they are Online, without the notice, for
+	// the next three seconds at least.
+	b.press(".back-online")
+	waitFor(t, func() bool {
+		return presence() == "online" && evalIn[bool](t, b.ctx, `document.querySelector(".auto-away").hidden`)
+	}, presence)
+}

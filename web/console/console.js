@@ -368,7 +368,44 @@ setInterval(() => {
   if (filters[tab] !== undefined && !$(".app").hidden && !document.hidden && !$(".items").contains(document.activeElement)) refreshSoon();
 }, 15000);
 
-$(".presence").addEventListener("change", (e) => send({ type: "presence", id: "presence", state: e.target.value }));
+$(".presence").addEventListener("change", (e) => {
+  send({ type: "presence", id: "presence", state: e.target.value });
+  $(".auto-away").hidden = true; // a choice of their own
+  armAutoAway();
+});
+
+// ---- Auto-away -----------------------------------------------------------------
+// An agent who walks away from an Online console is set Away after the
+// brand's auto_away_seconds without a key or the pointer in the console
+// (LivePerson's and Chatwoot's auto-away): the router stops sending them
+// visitors. They come back with one click; a stray mouse move does not.
+let autoAwaySeconds = 0, autoAwayTimer = 0;
+function armAutoAway() {
+  clearTimeout(autoAwayTimer);
+  if (!autoAwaySeconds || $(".presence").value !== "online") return;
+  autoAwayTimer = setTimeout(() => {
+    if ($(".presence").value !== "online") return;
+    $(".presence").value = "away";
+    send({ type: "presence", id: "presence", state: "away" });
+    const m = Math.round(autoAwaySeconds / 60);
+    $(".auto-away-minutes").textContent = m >= 1 ? m + (m === 1 ? " minute" : " minutes") : autoAwaySeconds + " seconds";
+    $(".auto-away").hidden = false;
+  }, autoAwaySeconds * 1000);
+}
+let lastArmed = 0;
+for (const ev of ["keydown", "pointerdown", "pointermove", "wheel", "focus"]) {
+  window.addEventListener(ev, () => {
+    if (!$(".auto-away").hidden || Date.now() - lastArmed < 1000) return; // a moving pointer re-arms once a second
+    lastArmed = Date.now();
+    armAutoAway();
+  }, { passive: true, capture: true });
+}
+$(".back-online").addEventListener("click", () => {
+  $(".presence").value = "online";
+  send({ type: "presence", id: "presence", state: "online" });
+  $(".auto-away").hidden = true;
+  armAutoAway();
+});
 
 // A new assignment is announced in the title, with a sound, and as a
 // desktop notification when the agent allowed them.
@@ -611,6 +648,8 @@ async function loadSettings() {
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
   responseTarget = s.response_target_seconds || 0;
+  autoAwaySeconds = s.auto_away_seconds || 0;
+  armAutoAway();
   fillMacros(s.macros || []);
   const sel = $(".label-filter"), keep = sel.value;
   sel.textContent = "";
@@ -797,6 +836,7 @@ function fillAccountSettings(af, settings) {
   af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
   af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
   af.target.value = settings.response_target_seconds ?? 0;
+  af.autoAway.value = Math.round((settings.auto_away_seconds || 0) / 60);
   af.notice.value = settings.queue_notice_seconds ?? 60;
   const bh = settings.business_hours;
   af.always.checked = !bh;
@@ -906,7 +946,7 @@ $(".account-settings").addEventListener("submit", (e) => {
   const body = {
     auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
     auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value, warn_minutes: +f.warnIdle.value },
-    response_target_seconds: +f.target.value,
+    response_target_seconds: +f.target.value, auto_away_seconds: 60 * +f.autoAway.value,
   };
   if (!f.always.checked) {
     const days = {};
