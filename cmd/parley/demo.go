@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"runtime"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/bot/demo"
+	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/server"
 )
 
@@ -35,6 +37,19 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	cfg.DemoAccountID = account.ID
+	// Without a mail server of the operator's, the demo has its own: a
+	// mailbox on a loopback port whose page shows what Parley sent.
+	var mb *mailbox.Server
+	if cfg.SMTPURL == "" && cfg.MailFrom == "" {
+		if mb, err = mailbox.Listen("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("demo mailbox: %w", err)
+		}
+		defer mb.Close()
+		cfg.SMTPURL, cfg.MailFrom, cfg.DemoMail = mb.URL(), "replies@northwind.example", mb.Handler()
+	}
+	if _, port, err := net.SplitHostPort(cfg.Addr); err == nil && port != "0" && cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + cfg.Addr // rating links and mention emails point back here
+	}
 	s, err := server.Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -50,6 +65,9 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "Admin login  %s / %s   (Bot tab: edit and test the demo bot; Dashboard: metrics)\n", demoAdminEmail, demoPassword)
 	fmt.Fprintf(stdout, "Demo bot     answers delivery, returns, sizes and payment; tracks orders; \"talk to a human\" hands off\n")
 	fmt.Fprintf(stdout, "Agent login  %s / %s\n", demoAgentEmail, demoPassword)
+	if mb != nil {
+		fmt.Fprintf(stdout, "Demo mailbox %s/demo/mail/   (the emails Parley sent: replies a visitor missed, rating requests, mentions)\n", s.URL())
+	}
 	fmt.Fprintf(stdout, "REST API     %s/api/v1/openapi.json\n", s.URL())
 	return s.Serve(ctx)
 }
@@ -87,6 +105,9 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			{Type: parley.RuleAddLabel, Value: "returns"},
 			{Type: parley.RuleSendMessage, Value: "{{visitor_first_name|Hi}}, your return label is in your inbox: print it and drop the parcel at any post office. Anything else I can do?"},
 			{Type: parley.MacroAddNote, Value: "Return label emailed."}}}},
+		// Replies a visitor missed, and rating requests, by email (the
+		// demo's own mailbox shows them; docs/email.md).
+		EmailReplies: parley.EmailReplies{Enabled: true, DelayMinutes: &demoEmailDelay, Survey: true},
 	}}
 	if err := parley.ValidateRules(a.Settings.AutomationRules, a.Settings.Labels); err != nil {
 		return nil, err
@@ -116,6 +137,10 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 	}
 	return a, seedDemoBot(ctx, store, a.ID)
 }
+
+// demoEmailDelay is the demo brand's wait before an unread reply is
+// mailed: a minute, so the demo shows it soon.
+var demoEmailDelay = 1
 
 // seedDemoBot gives the demo brand its bot, unless it has one (an admin may
 // have edited it since).

@@ -317,6 +317,15 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 		if st := postJSON(t, url+"/api/v1/auth/login", "", map[string]string{"email": demoAgentEmail, "password": demoPassword}, &login); st != 200 {
 			t.Fatalf("demo agent login: %d", st)
 		}
+		// The demo's own mailbox: the page, and the brand mailing replies.
+		if !strings.Contains(seen, url+"/demo/mail/") {
+			t.Fatalf("demo printed no mailbox:\n%s", seen)
+		}
+		res, err := http.Get(url + "/demo/mail/")
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("demo mailbox: %v %v", res, err)
+		}
+		res.Body.Close()
 		cmd.Process.Signal(os.Interrupt) // graceful stop
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("demo did not stop cleanly on SIGINT: %v", err)

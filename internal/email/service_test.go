@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime"
 	"mime/multipart"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/email"
-	"github.com/parleychat/parley/internal/email/mailtest"
+	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/sqlstore"
 )
 
@@ -24,7 +25,7 @@ type world struct {
 	store *sqlstore.DB
 	acc   *parley.Account
 	conv  *parley.Conversation
-	mail  *mailtest.Server
+	mail  *mailbox.Server
 	svc   *email.Service
 }
 
@@ -52,7 +53,7 @@ func newWorld(t *testing.T, lang string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := mailtest.Start(t)
+	srv := mailbox.Start(t)
 	smtp, err := email.ParseSMTP(srv.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -89,14 +90,14 @@ func (w *world) sweep(now time.Time) {
 }
 
 // next returns the next email the server accepted; none: the test fails.
-func (w *world) next() mailtest.Received {
+func (w *world) next() mailbox.Received {
 	w.t.Helper()
 	select {
 	case r := <-w.mail.Received:
 		return r
 	default:
 		w.t.Fatal("no email was sent")
-		return mailtest.Received{}
+		return mailbox.Received{}
 	}
 }
 
@@ -119,7 +120,7 @@ func (w *world) emails() []*parley.ReplyEmail {
 }
 
 // parts returns the email's headers and its text and HTML parts, decoded.
-func parts(t *testing.T, r mailtest.Received) (map[string]string, string, string) {
+func parts(t *testing.T, r mailbox.Received) (map[string]string, string, string) {
 	t.Helper()
 	m, err := r.Message()
 	if err != nil {
@@ -212,6 +213,14 @@ func TestTheRepliesAVisitorMissedAreMailedOnce(t *testing.T) {
 	w.none()
 	if n := w.mail.Attempts(); n != 1 {
 		t.Fatalf("%d emails offered to the server, want 1", n)
+	}
+
+	// The demo's mailbox page shows it, escaped.
+	rec := httptest.NewRecorder()
+	w.mail.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/demo/mail/", nil))
+	if page := rec.Body.String(); !strings.Contains(page, "Acme Support replied to your message") || !strings.Contains(page, "Your refund left today.") ||
+		strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;") {
+		t.Fatalf("mailbox page:\n%s", page)
 	}
 }
 

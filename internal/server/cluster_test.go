@@ -17,7 +17,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/email/mailtest"
+	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/natstest"
 	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/routing"
@@ -404,7 +404,7 @@ func TestOneNodeOfTheClusterRunsTheChores(t *testing.T) {
 // (by the node that leads), whichever node stored them, and the visitor's
 // answer by email is taken by the node that does not lead too.
 func TestAClusterMailsEachReplyOnceAndTakesAnswersOnEveryNode(t *testing.T) {
-	mail := mailtest.Start(t)
+	mail := mailbox.Start(t)
 	nodeA, nodeB := startCluster(t, func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 30*time.Millisecond
 		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
@@ -424,14 +424,14 @@ func TestAClusterMailsEachReplyOnceAndTakesAnswersOnEveryNode(t *testing.T) {
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Hello?", "client_id": "c1"}, nil)
 	agent := nodeB.login(t, brand.agent)
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
-	next := func() mailtest.Received {
+	next := func() mailbox.Received {
 		t.Helper()
 		select {
 		case r := <-mail.Received:
 			return r
 		case <-time.After(waitLimit):
 			t.Fatal("no email within the wait")
-			return mailtest.Received{}
+			return mailbox.Received{}
 		}
 	}
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "First reply", "client_id": "a1"}, nil)

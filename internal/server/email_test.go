@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/email/mailtest"
+	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/server"
 )
 
@@ -45,7 +45,7 @@ func TestEmailRepliesNeedAMailServer(t *testing.T) {
 // settings are refused with the field named, and agents cannot change
 // them.
 func TestAnAgentsReplyReachesAVisitorWhoLeftByEmail(t *testing.T) {
-	mail := mailtest.Start(t)
+	mail := mailbox.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 	})
@@ -99,7 +99,7 @@ func TestAnAgentsReplyReachesAVisitorWhoLeftByEmail(t *testing.T) {
 		t.Fatalf("agent's reply: status %d", st)
 	}
 
-	var r mailtest.Received
+	var r mailbox.Received
 	select {
 	case r = <-mail.Received:
 	case <-time.After(waitLimit):
@@ -133,7 +133,7 @@ func TestAnAgentsReplyReachesAVisitorWhoLeftByEmail(t *testing.T) {
 // email replies on from the Admin tab; the agent's unread reply is mailed,
 // and the agent reads in the conversation's Activity that it was.
 func TestAnAdminTurnsOnEmailRepliesInTheConsole(t *testing.T) {
-	mail := mailtest.Start(t)
+	mail := mailbox.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 	})
@@ -196,7 +196,7 @@ func answerByEmail(t *testing.T, ts *testServer, from, to, raw string) error {
 // new one that waits for a person. Mail for unknown addresses, other
 // domains or from another sender is refused at the door.
 func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
-	mail := mailtest.Start(t)
+	mail := mailbox.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
@@ -213,7 +213,7 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	agent := ts.login(t, brand.agent)
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "We do. Which city?", "client_id": "a1"}, nil)
-	var r mailtest.Received
+	var r mailbox.Received
 	select {
 	case r = <-mail.Received:
 	case <-time.After(waitLimit):
@@ -291,7 +291,7 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 // conversation, and the supervisor turns these emails off in their
 // Profile.
 func TestAMentionWhileAwayIsEmailed(t *testing.T) {
-	mail := mailtest.Start(t)
+	mail := mailbox.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick, c.MentionEmailDelay = mail.URL(), "replies@parley.test", 50*time.Millisecond, -time.Second
 		c.PublicURL = "https://chat.acme.test"
@@ -302,7 +302,7 @@ func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "@supervisor can we refund twice?", "mentions": []string{brand.supervisor.ID}}, nil); st != 201 {
 		t.Fatalf("note: status %d", st)
 	}
-	var r mailtest.Received
+	var r mailbox.Received
 	select {
 	case r = <-mail.Received:
 	case <-time.After(waitLimit):

@@ -104,6 +104,9 @@ type Config struct {
 	// replies on.
 	SMTPURL, MailFrom string
 	EmailTick         time.Duration // how often replies to mail are looked for (default 15 s)
+	// DemoMail, when set with DemoAccountID, serves the demo's mailbox at
+	// /demo/mail/ (the emails the demo sent; internal/email/mailbox).
+	DemoMail http.Handler
 	// PublicURL is the address people reach this installation at
 	// (https://chat.example.com): emails link to the console with it.
 	PublicURL string
@@ -355,6 +358,9 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	mux.Handle("GET /api/v1/ws", s.gateway)
 	s.Widget.Register(mux)
 	mux.HandleFunc("GET /demo/", s.serveDemo)
+	if s.cfg.DemoMail != nil {
+		mux.Handle("GET /demo/mail/", s.cfg.DemoMail)
+	}
 	if s.Email != nil {
 		// The rating page that rating requests by email link to.
 		mux.HandleFunc("GET /csat/rate", s.Email.ServeRate)

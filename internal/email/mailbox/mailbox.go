@@ -1,7 +1,9 @@
-// Package mailtest runs a real SMTP server on a loopback port for tests:
-// it speaks the protocol (go-smtp's server), asks for a password, and
-// keeps what it receives — or refuses it, as a test tells it to.
-package mailtest
+// Package mailbox is a real SMTP server on a loopback port that keeps the
+// mail it receives in memory: the tests' mail server, and `parley demo`'s,
+// whose page (/demo/mail/) shows what Parley sent. It speaks the protocol
+// (go-smtp's server side) and asks for a password — or refuses mail, as a
+// test tells it to.
+package mailbox
 
 import (
 	"errors"
@@ -23,6 +25,9 @@ const (
 	Password = "mail-secret"
 )
 
+// Keep is how many messages the server remembers (the newest).
+const Keep = 200
+
 // Received is one message the server accepted.
 type Received struct {
 	From string
@@ -37,28 +42,45 @@ func (r Received) Message() (*mail.Message, error) {
 
 // Server is a running SMTP server.
 type Server struct {
-	Addr     string
+	Addr string
+	// Received gets each message as it is accepted (tests wait on it);
+	// when nobody reads it fills, and later messages are only kept.
 	Received chan Received
+	smtp     *smtp.Server
 	mu       sync.Mutex
+	kept     []Received
 	refuse   []*smtp.SMTPError // answers to the next DATA commands, in turn
 	attempts int
+}
+
+// Listen starts a server on addr (a loopback address; port 0 picks one).
+func Listen(addr string) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: l.Addr().String(), Received: make(chan Received, 100)}
+	s.smtp = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: s}, nil }))
+	s.smtp.Domain = "mailbox.parley.test"
+	s.smtp.AllowInsecureAuth = true // loopback only
+	s.smtp.MaxMessageBytes = 1 << 20
+	go s.smtp.Serve(l)
+	return s, nil
 }
 
 // Start listens on a loopback port until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: l.Addr().String(), Received: make(chan Received, 100)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{srv: s}, nil }))
-	srv.Domain = "mail.test"
-	srv.AllowInsecureAuth = true // loopback
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// Close stops the server.
+func (s *Server) Close() error { return s.smtp.Close() }
 
 // URL is the server's smtp:// URL with its password.
 func (s *Server) URL() string { return fmt.Sprintf("smtp://%s:%s@%s", User, Password, s.Addr) }
@@ -78,6 +100,17 @@ func (s *Server) Attempts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.attempts
+}
+
+// Kept returns the messages remembered, newest first.
+func (s *Server) Kept() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Received, len(s.kept))
+	for i, r := range s.kept {
+		out[len(s.kept)-1-i] = r
+	}
+	return out
 }
 
 type session struct {
@@ -123,11 +156,21 @@ func (s *session) Data(r io.Reader) error {
 	if len(s.srv.refuse) > 0 {
 		refuse, s.srv.refuse = s.srv.refuse[0], s.srv.refuse[1:]
 	}
+	got := Received{From: s.from, To: s.to, Data: data}
+	if refuse == nil {
+		s.srv.kept = append(s.srv.kept, got)
+		if len(s.srv.kept) > Keep {
+			s.srv.kept = s.srv.kept[len(s.srv.kept)-Keep:]
+		}
+	}
 	s.srv.mu.Unlock()
 	if refuse != nil {
 		return refuse
 	}
-	s.srv.Received <- Received{From: s.from, To: s.to, Data: data}
+	select {
+	case s.srv.Received <- got:
+	default: // nobody is reading: kept only
+	}
 	return nil
 }
 
