@@ -95,8 +95,13 @@ func TestAPastedScreenshotIsSent(t *testing.T) {
 	}
 	waitFor(t, sent(parley.SenderConsumer, "error.png"), func() string { return evalIn[string](t, frame, `document.querySelector(".limit").textContent`) })
 
-	ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	// Online in the console first: an assigned agent who is not connected
+	// may see the conversation go back to the queue.
 	b := consoleLogin(t, ts, brand.agent, ".app")
+	waitFor(t, func() bool { return ts.Routing.Presence(brand.account.ID, brand.agent.ID) == "online" })
+	if st := ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: status %d", st)
+	}
 	b.openFirst("mine")
 	if !evalIn[bool](t, b.ctx, pasteJS("#reply-text", "where-to-click.png")) {
 		t.Fatal("the console let the browser paste the file as text")
