@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -143,13 +144,7 @@ func TestAnAgentEditsAContactInTheConsole(t *testing.T) {
 func TestAnAgentStartsAConversationWithAContact(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
-	visitor := newBrowser(t)
-	visitor.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
-	frame := visitor.frame()
-	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do you have it in size 42?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
-		t.Fatal(err)
-	}
+	visitor, frame, page := chatFromBrandPage(t, ts, brand.account.ID, "Do you have it in size 42?")
 	var first *parley.Conversation
 	waitFor(t, func() bool {
 		list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
@@ -229,4 +224,20 @@ func TestAConversationStartedForAPersonIsTheirs(t *testing.T) {
 	if after, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 50}); len(after) != len(before) {
 		t.Fatalf("a refused start opened a conversation: %d → %d", len(before), len(after))
 	}
+}
+
+// chatFromBrandPage opens the brand's page (on another origin, as on a
+// real site) in a new browser, opens the chat and sends first; it returns
+// the browser, the chat frame and the page's URL.
+func chatFromBrandPage(t *testing.T, ts *testServer, accountID, first string) (*browser, context.Context, string) {
+	t.Helper()
+	page := hostPages(t, widgetOrigin(ts), accountID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), first+"\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
+		b.shot("failure")
+		t.Fatal(err)
+	}
+	return b, frame, page
 }

@@ -67,13 +67,7 @@ func pasteJS(selector, name string) string {
 func TestAPastedScreenshotIsSent(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
-	visitor := newBrowser(t)
-	visitor.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
-	frame := visitor.frame()
-	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "It shows this error:\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
-		t.Fatal(err)
-	}
+	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "It shows this error:")
 	if !evalIn[bool](t, frame, pasteJS("#text", "error.png")) {
 		t.Fatal("the widget let the browser paste the file as text")
 	}

@@ -117,25 +117,17 @@ func scanReplyEmail(s scanner) (*parley.ReplyEmail, error) {
 
 // DueReplyEmails returns pending emails due at now, the longest due first.
 func (db *DB) DueReplyEmails(ctx context.Context, now time.Time, limit int) ([]*parley.ReplyEmail, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+replyEmailColumns+` FROM reply_emails WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`, micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*parley.ReplyEmail
-	for rows.Next() {
-		e, err := scanReplyEmail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return db.replyEmails(ctx, `WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?`, micros(now), limit)
 }
 
 // ListReplyEmails returns a conversation's reply emails, oldest first.
 func (db *DB) ListReplyEmails(ctx context.Context, accountID, conversationID string) ([]*parley.ReplyEmail, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+replyEmailColumns+` FROM reply_emails WHERE account_id = ? AND conversation_id = ? ORDER BY created_at, id`, accountID, conversationID)
+	return db.replyEmails(ctx, `WHERE account_id = ? AND conversation_id = ? ORDER BY created_at, id`, accountID, conversationID)
+}
+
+// replyEmails reads the reply emails a WHERE … ORDER BY … clause picks.
+func (db *DB) replyEmails(ctx context.Context, where string, args ...any) ([]*parley.ReplyEmail, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+replyEmailColumns+` FROM reply_emails `+where, args...)
 	if err != nil {
 		return nil, err
 	}
