@@ -197,6 +197,33 @@ func (s *Service) deliver(ctx context.Context, l *Letter) error {
 	return s.mailer.Send(sctx, s.from, []string{l.To.Address}, msg)
 }
 
+// recipient returns an email's conversation and the address of its
+// visitor; with no conversation, why there is no one to write to (or the
+// error that stopped it being known).
+func (s *Service) recipient(ctx context.Context, accountID, conversationID string) (*parley.Conversation, *mail.Address, string, error) {
+	conv, err := s.store.FindConversation(ctx, accountID, conversationID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil, nil, "the conversation is gone", nil
+	} else if err != nil {
+		return nil, nil, "", err
+	}
+	visitor, err := s.store.FindConsumer(ctx, accountID, conv.ConsumerID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return nil, nil, "the visitor is gone", nil
+	} else if err != nil {
+		return nil, nil, "", err
+	}
+	if visitor.Blocked {
+		return nil, nil, "the visitor is blocked", nil
+	}
+	to, err := mail.ParseAddress(visitor.Email)
+	if visitor.Email == "" || err != nil {
+		return nil, nil, "the visitor gave no email address", nil
+	}
+	to.Name = visitor.Name
+	return conv, to, "", nil
+}
+
 // compose builds the letter, or says why there is none to send.
 func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Time) (*Letter, string, error) {
 	acc, err := s.store.FindAccount(ctx, e.AccountID)
@@ -210,24 +237,9 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 	if !settings.Enabled {
 		return nil, "email replies were turned off", nil
 	}
-	conv, err := s.store.FindConversation(ctx, acc.ID, e.ConversationID)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return nil, "the conversation is gone", nil
-	} else if err != nil {
-		return nil, "", err
-	}
-	visitor, err := s.store.FindConsumer(ctx, acc.ID, conv.ConsumerID)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return nil, "the visitor is gone", nil
-	} else if err != nil {
-		return nil, "", err
-	}
-	if visitor.Blocked {
-		return nil, "the visitor is blocked", nil
-	}
-	to, err := mail.ParseAddress(visitor.Email)
-	if visitor.Email == "" || err != nil {
-		return nil, "the visitor gave no email address", nil
+	conv, to, why, err := s.recipient(ctx, acc.ID, e.ConversationID)
+	if conv == nil {
+		return nil, why, err
 	}
 	msgs, err := s.store.ListMessages(ctx, acc.ID, conv.ID, e.FromSeq-1, 100)
 	if err != nil {
@@ -254,7 +266,6 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 		brand = acc.Name
 	}
 	p := phrasebook(acc.Settings.Widget.Language)
-	to.Name = visitor.Name
 	l := &Letter{
 		From:    mail.Address{Name: brand, Address: s.from},
 		To:      *to,

@@ -49,26 +49,13 @@ func (s *Service) composeSurvey(ctx context.Context, acc *parley.Account, e *par
 	if !settings.Survey || s.PublicURL == "" {
 		return nil, "rating requests were turned off", nil
 	}
-	conv, err := s.store.FindConversation(ctx, acc.ID, e.ConversationID)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return nil, "the conversation is gone", nil
-	} else if err != nil {
-		return nil, "", err
+	conv, to, why, err := s.recipient(ctx, acc.ID, e.ConversationID)
+	if conv == nil {
+		return nil, why, err
 	}
 	if conv.CSATScore != 0 {
 		return nil, "rated in the chat", nil
 	}
-	visitor, err := s.store.FindConsumer(ctx, acc.ID, conv.ConsumerID)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return nil, "the visitor is gone", nil
-	} else if err != nil {
-		return nil, "", err
-	}
-	to, perr := mail.ParseAddress(visitor.Email)
-	if visitor.Email == "" || perr != nil || visitor.Blocked {
-		return nil, "the visitor gave no email address", nil
-	}
-	to.Name = visitor.Name
 	brand := settings.FromName
 	if brand == "" {
 		brand = acc.Name
