@@ -55,6 +55,7 @@ const (
 	EventEmailSent            = "email.sent"            // an agent's unread replies were mailed to the visitor (data: EmailReport)
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
+	EventHelpArticleRated     = "help.article_rated"    // and said whether it helped (data: pv, url, article, helpful)
 )
 
 // AutomationApplied is automation.applied's data: which rule matched, on
@@ -77,7 +78,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
-	EventEmailSent, EventEmailFailed, EventHelpArticleViewed,
+	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

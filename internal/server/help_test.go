@@ -142,6 +142,12 @@ func TestAVisitorReadsAHelpArticleInTheWidget(t *testing.T) {
 	if !strings.Contains(string(events[0].Data), `"article":"returns"`) {
 		t.Fatalf("help.article_viewed: %s", events[0].Data)
 	}
+	// Did it help? The brand learns which articles do not.
+	step(chromedp.Click(chromedp.CSS(".help-yes")), chromedp.WaitVisible(chromedp.CSS(".help-thanks")))
+	rated := waitEvents(t, ts, brand.account.ID, parley.EventHelpArticleRated, 1)
+	if !strings.Contains(string(rated[0].Data), `"article":"returns"`) || !strings.Contains(string(rated[0].Data), `"helpful":true`) {
+		t.Fatalf("help.article_rated: %s", rated[0].Data)
+	}
 	step(chromedp.Click(chromedp.CSS(".help-chat")), chromedp.WaitVisible(chromedp.CSS("#text")))
 	if focused := evalIn[string](t, frame, `document.activeElement.id + " " + document.querySelector(".help-toggle").getAttribute("aria-expanded")`); focused != "text false" {
 		t.Fatalf("after Chat with us: %q", focused)

@@ -3,6 +3,7 @@ package widget
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,6 +129,10 @@ func (t *tracker) recordBeacon(accountID string, b beacon) {
 		t.record(accountID, parley.EventEngagementClicked, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	case "article_viewed":
 		t.record(accountID, parley.EventHelpArticleViewed, map[string]string{"pv": b.PV, "url": url, "article": b.Detail})
+	case "article_feedback": // "delivery:yes"
+		if article, answer, ok := strings.Cut(b.Detail, ":"); ok && (answer == "yes" || answer == "no") {
+			t.record(accountID, parley.EventHelpArticleRated, map[string]any{"pv": b.PV, "url": url, "article": article, "helpful": answer == "yes"})
+		}
 	case "engagement_dismissed":
 		t.record(accountID, parley.EventEngagementDismissed, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	}

@@ -266,7 +266,7 @@ var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
 
 var beaconKinds = map[string]bool{"load": true, "alive": true, "visible": true, "heartbeat": true,
 	"open": true, "tampered": true, "forged": true, "leave": true,
-	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true, "article_viewed": true}
+	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true, "article_viewed": true, "article_feedback": true}
 
 // serveBeacon takes a signal. Beacons arrive as text/plain (sendBeacon
 // sends no preflight), so the body is parsed whatever its content type.

@@ -971,6 +971,16 @@ function bindHelp() {
   });
   $(".help-chat").addEventListener("click", () => { showHelp(false); $("#text").focus(); });
   $(".help").addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); showHelp(false); toggle.focus(); } });
+  // Whether the article helped: the brand learns which articles do not.
+  const feedback = (helpful) => {
+    const id = $(".help-article").dataset.id;
+    if (!id) return;
+    beacon("article_feedback", id + ":" + (helpful ? "yes" : "no"));
+    $(".help-feedback").hidden = true;
+    $(".help-thanks").hidden = false;
+  };
+  $(".help-yes").addEventListener("click", () => feedback(true));
+  $(".help-no").addEventListener("click", () => feedback(false));
 }
 
 function showHelp(on) {
@@ -1030,6 +1040,9 @@ async function readArticle(id) {
     body.append(...doc.body.childNodes);
     for (const link of body.querySelectorAll("a")) { link.target = "_blank"; link.rel = "noopener noreferrer"; }
     $(".help-results").hidden = $(".help-search").hidden = true;
+    view.dataset.id = a.id;
+    $(".help-feedback").hidden = false;
+    $(".help-thanks").hidden = true;
     view.hidden = false;
     $(".help-status").textContent = "";
     h.focus();

@@ -25,6 +25,7 @@ export const strings = {
     help: "Help", helpSearch: "Search our help articles", helpPlaceholder: "Search for help", helpArticles: "Articles",
     helpCount: "{n} articles", helpOne: "1 article", helpNone: "No article matches. Ask us in the chat.", helpBack: "Back to articles",
     helpChat: "Chat with us", helpFailed: "Help articles cannot be reached right now.",
+    helpHelpful: "Was this article helpful?", yes: "Yes", no: "No", helpThanks: "Thanks for telling us.",
   },
   es: {
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
@@ -50,6 +51,7 @@ export const strings = {
     help: "Ayuda", helpSearch: "Busca en nuestros artículos de ayuda", helpPlaceholder: "Buscar ayuda", helpArticles: "Artículos",
     helpCount: "{n} artículos", helpOne: "1 artículo", helpNone: "Ningún artículo coincide. Pregúntanos en el chat.", helpBack: "Volver a los artículos",
     helpChat: "Habla con nosotros", helpFailed: "Ahora no se pueden cargar los artículos de ayuda.",
+    helpHelpful: "¿Te ha ayudado este artículo?", yes: "Sí", no: "No", helpThanks: "Gracias por decírnoslo.",
   },
   fr: {
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
@@ -75,6 +77,7 @@ export const strings = {
     help: "Aide", helpSearch: "Cherchez dans nos articles d’aide", helpPlaceholder: "Chercher de l’aide", helpArticles: "Articles",
     helpCount: "{n} articles", helpOne: "1 article", helpNone: "Aucun article ne correspond. Demandez-nous dans le chat.", helpBack: "Retour aux articles",
     helpChat: "Discuter avec nous", helpFailed: "Les articles d’aide sont indisponibles pour le moment.",
+    helpHelpful: "Cet article vous a-t-il aidé ?", yes: "Oui", no: "Non", helpThanks: "Merci de nous l’avoir dit.",
   },
   de: {
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
@@ -100,6 +103,7 @@ export const strings = {
     help: "Hilfe", helpSearch: "Hilfeartikel durchsuchen", helpPlaceholder: "Hilfe suchen", helpArticles: "Artikel",
     helpCount: "{n} Artikel", helpOne: "1 Artikel", helpNone: "Kein Artikel passt. Fragen Sie uns im Chat.", helpBack: "Zurück zu den Artikeln",
     helpChat: "Mit uns chatten", helpFailed: "Die Hilfeartikel sind gerade nicht erreichbar.",
+    helpHelpful: "War dieser Artikel hilfreich?", yes: "Ja", no: "Nein", helpThanks: "Danke für Ihre Rückmeldung.",
   },
 };
 
