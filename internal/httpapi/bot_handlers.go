@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -292,5 +293,68 @@ func (a *API) handleCheckBot(w http.ResponseWriter, r *http.Request, p parley.Pr
 		return err
 	}
 	writeJSON(w, http.StatusOK, report)
+	return nil
+}
+
+// helpStatsScan bounds the help center events read for its statistics,
+// among the account's latest missedWindow events.
+const helpStatsScan = 20_000
+
+// articleStats is one article's use in the widget's help center.
+type articleStats struct {
+	ID         string `json:"id"`
+	Title      string `json:"title"`
+	Views      int    `json:"views"`
+	Helpful    int    `json:"helpful"`
+	NotHelpful int    `json:"not_helpful"`
+}
+
+// handleHelpStats says how the knowledge base's articles fare in the
+// widget's help center lately: how often each was read, and how often
+// visitors said it helped or not — most read first, then the brand's
+// order (docs/widget.md, Help center).
+func (a *API) handleHelpStats(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	doc, err := a.botDocument(r, p.AccountID)
+	if err != nil {
+		return err
+	}
+	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
+	if err != nil {
+		return err
+	}
+	var events []*parley.Event
+	if len(last) > 0 {
+		events, err = a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
+			Types: []string{parley.EventHelpArticleViewed, parley.EventHelpArticleRated}, Limit: helpStatsScan, Newest: true})
+		if err != nil {
+			return err
+		}
+	}
+	stats := make([]*articleStats, 0, len(doc.Config.Articles))
+	byID := map[string]*articleStats{}
+	for _, art := range doc.Config.Articles {
+		s := &articleStats{ID: art.ID, Title: art.Title}
+		stats, byID[art.ID] = append(stats, s), s
+	}
+	for _, e := range events {
+		var d struct {
+			Article string `json:"article"`
+			Helpful *bool  `json:"helpful"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil || byID[d.Article] == nil {
+			continue // an article since removed
+		}
+		s := byID[d.Article]
+		switch {
+		case e.Type == parley.EventHelpArticleViewed:
+			s.Views++
+		case d.Helpful != nil && *d.Helpful:
+			s.Helpful++
+		case d.Helpful != nil:
+			s.NotHelpful++
+		}
+	}
+	sort.SliceStable(stats, func(i, j int) bool { return stats[i].Views > stats[j].Views })
+	writeJSON(w, http.StatusOK, map[string]any{"articles": stats})
 	return nil
 }

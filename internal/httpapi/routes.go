@@ -102,6 +102,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/bot/export", admins, a.handleExportBot},
 		{"POST", "/api/v1/bot/test", admins, a.handleTestBot},
 		{"GET", "/api/v1/bot/missed", admins, a.handleBotMissed},
+		{"GET", "/api/v1/bot/help-stats", admins, a.handleHelpStats},
 		{"POST", "/api/v1/bot/check", admins, a.handleCheckBot},
 
 		{"GET", "/api/v1/webhooks", admins, a.handleListWebhooks},

@@ -149,6 +149,27 @@ func TestAVisitorReadsAHelpArticleInTheWidget(t *testing.T) {
 		t.Fatalf("help.article_rated: %s", rated[0].Data)
 	}
 	step(chromedp.Click(chromedp.CSS(".help-chat")), chromedp.WaitVisible(chromedp.CSS("#text")))
+
+	// The admin sees it: read once, found helpful once, first of the list.
+	var stats struct {
+		Articles []struct {
+			ID         string `json:"id"`
+			Views      int    `json:"views"`
+			Helpful    int    `json:"helpful"`
+			NotHelpful int    `json:"not_helpful"`
+		} `json:"articles"`
+	}
+	if st := ts.login(t, brand.admin).do("GET", "/api/v1/bot/help-stats", nil, &stats); st != 200 || len(stats.Articles) != 4 {
+		t.Fatalf("help stats: status %d, %+v", st, stats)
+	}
+	if a := stats.Articles[0]; a.ID != "returns" || a.Views != 1 || a.Helpful != 1 || a.NotHelpful != 0 || stats.Articles[1].Views != 0 {
+		t.Fatalf("help stats: %+v", stats.Articles)
+	}
+	admin.press("[data-tab=botedit]")
+	rows := func() string {
+		return evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-help-stats tbody tr")].map(tr => tr.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool { return strings.HasPrefix(rows(), "Returns and refunds110") }, rows)
 	if focused := evalIn[string](t, frame, `document.activeElement.id + " " + document.querySelector(".help-toggle").getAttribute("aria-expanded")`); focused != "text false" {
 		t.Fatalf("after Chat with us: %q", focused)
 	}

@@ -131,6 +131,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/bot/test":                       {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
 		"POST /api/v1/bot/check":                      {"/api/v1/bot/check", map[string]any{}, 404},                                // A has no bot
 		"GET /api/v1/bot/missed":                      {"/api/v1/bot/missed", nil, 200},                                            // A's bot missed nothing
+		"GET /api/v1/bot/help-stats":                  {"/api/v1/bot/help-stats", nil, 200},                                        // A's articles only
 		"GET /api/v1/webhooks":                        {"/api/v1/webhooks", nil, 200},
 		"GET /api/v1/consumers/{id}/export":           {"/api/v1/consumers/" + bVisitor.consumer.ID + "/export", nil, 404},
 		"DELETE /api/v1/consumers/{id}":               {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
@@ -279,6 +280,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot test the bot", v1.client, "POST", "/api/v1/bot/test", map[string]any{"text": "hi"}, 403},
 		{"admin reads the bot", admin, "GET", "/api/v1/bot", nil, 200},
 		{"agent cannot read what visitors asked the bot", agent, "GET", "/api/v1/bot/missed", nil, 403},
+		{"agent cannot read the help center's statistics", agent, "GET", "/api/v1/bot/help-stats", nil, 403},
 		{"agent cannot check the bot", agent, "POST", "/api/v1/bot/check", map[string]any{}, 403},
 		{"supervisor cannot list webhooks", supervisor, "GET", "/api/v1/webhooks", nil, 403},
 		{"agent cannot create webhooks", agent, "POST", "/api/v1/webhooks", map[string]any{"url": "https://x.example.com"}, 403},

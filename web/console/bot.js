@@ -32,6 +32,34 @@ export async function showBot(apiFn) {
   widgetLanguage = w.language || "";
   render();
   loadMissed();
+  loadHelpStats();
+}
+
+// How the articles fare in the widget's help center: read how often,
+// and found helpful or not (docs/widget.md, Help center).
+async function loadHelpStats() {
+  const table = $(".bot-help-stats");
+  let out;
+  try {
+    out = await api("GET", "/bot/help-stats");
+  } catch (e) {
+    $(".bot-help-status").textContent = "Could not load the help center's figures: " + e.message;
+    return;
+  }
+  const tb = $("tbody", table);
+  tb.textContent = "";
+  for (const a of out.articles) {
+    const tr = document.createElement("tr");
+    for (const v of [a.title, a.views, a.helpful, a.not_helpful]) {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+  const read = out.articles.some((a) => a.views > 0);
+  table.hidden = !read;
+  $(".bot-help-status").textContent = read ? "Lately, most read first." : "No article read in the widget lately (Admin → Widget turns the help center on).";
 }
 
 // The questions the bot got wrong lately (not understood, its guesses
