@@ -236,17 +236,9 @@ func (a *API) handleBotMissed(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
+	events, err := a.recentEvents(r, p.AccountID, missedScan, parley.EventBotMissed, parley.EventBotFeedback)
 	if err != nil {
 		return err
-	}
-	var events []*parley.Event
-	if len(last) > 0 {
-		events, err = a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
-			Types: []string{parley.EventBotMissed, parley.EventBotFeedback}, Limit: missedScan, Newest: true})
-		if err != nil {
-			return err
-		}
 	}
 	items := bot.Missed(doc.Config, events)
 	writeJSON(w, http.StatusOK, map[string]any{"items": items[:min(limit, len(items))]})
@@ -296,6 +288,17 @@ func (a *API) handleCheckBot(w http.ResponseWriter, r *http.Request, p parley.Pr
 	return nil
 }
 
+// recentEvents returns, newest first, at most limit events of the types
+// among the account's latest missedWindow events of any kind: a bound on
+// the rows read, however rare those types are.
+func (a *API) recentEvents(r *http.Request, accountID string, limit int, types ...string) ([]*parley.Event, error) {
+	last, err := a.store.ListEvents(r.Context(), accountID, parley.EventFilter{Limit: 1, Newest: true})
+	if err != nil || len(last) == 0 {
+		return nil, err
+	}
+	return a.store.ListEvents(r.Context(), accountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow), Types: types, Limit: limit, Newest: true})
+}
+
 // helpStatsScan bounds the help center events read for its statistics,
 // among the account's latest missedWindow events.
 const helpStatsScan = 20_000
@@ -318,17 +321,9 @@ func (a *API) handleHelpStats(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	last, err := a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{Limit: 1, Newest: true})
+	events, err := a.recentEvents(r, p.AccountID, helpStatsScan, parley.EventHelpArticleViewed, parley.EventHelpArticleRated)
 	if err != nil {
 		return err
-	}
-	var events []*parley.Event
-	if len(last) > 0 {
-		events, err = a.store.ListEvents(r.Context(), p.AccountID, parley.EventFilter{After: max(0, last[0].Seq-missedWindow),
-			Types: []string{parley.EventHelpArticleViewed, parley.EventHelpArticleRated}, Limit: helpStatsScan, Newest: true})
-		if err != nil {
-			return err
-		}
 	}
 	stats := make([]*articleStats, 0, len(doc.Config.Articles))
 	byID := map[string]*articleStats{}
