@@ -63,6 +63,10 @@ type AccountSettings struct {
 	// pointer), so visitors are not routed to an empty desk
 	// (docs/routing.md, Presence). 0 (the default): never.
 	AutoAwaySeconds int `json:"auto_away_seconds,omitempty"`
+	// AwayReasons are what a person who steps away may say in the
+	// console's status menu ("Lunch", "Training"), counted apart in the
+	// reports (docs/routing.md, Agent status). None: plain Away.
+	AwayReasons []string `json:"away_reasons,omitempty"`
 	// EmailReplies mails agents' unread replies to visitors who left
 	// (docs/email.md).
 	EmailReplies EmailReplies `json:"email_replies"`

@@ -56,6 +56,7 @@ const (
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
 	EventHelpArticleRated     = "help.article_rated"    // and said whether it helped (data: pv, url, article, helpful)
+	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 )
 
 // AutomationApplied is automation.applied's data: which rule matched, on
@@ -78,7 +79,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
-	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated,
+	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

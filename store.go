@@ -56,6 +56,20 @@ type Store interface {
 	// marked their mentions seen; MarkMentionsSeen marks all so far.
 	UnreadMentions(ctx context.Context, accountID, userID string) (int, error)
 	MarkMentionsSeen(ctx context.Context, accountID, userID string) error
+	// SetAgentStatus records a person's new status when it differs from
+	// the one they have (status, reason or, between away spans, cause):
+	// it ends their current span at c.At (never before it began), begins
+	// the new one and writes agent.status_changed, in one transaction.
+	// With c.IfSince set, only while their current span began then. It
+	// reports whether anything was written; an unknown user is ENOTFOUND.
+	SetAgentStatus(ctx context.Context, accountID, userID string, c StatusChange) (bool, error)
+	// AgentStatuses returns the account's status spans that overlap
+	// [from, to), each person's oldest first; zero times leave that side
+	// open (from and to both zero: the spans that last, one per person).
+	AgentStatuses(ctx context.Context, accountID string, from, to time.Time) ([]*AgentStatus, error)
+	// PresentAgents returns, across accounts, the spans that last and are
+	// not offline: the people the status sweep checks are still connected.
+	PresentAgents(ctx context.Context) ([]AccountAgentStatus, error)
 	// EndSessions ends a user's sessions but keep (nil keeps none) and
 	// returns the ended sessions' token hashes.
 	EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error)

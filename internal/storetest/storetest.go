@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReplyEmails", testReplyEmails},
 		{"OpenAssigned", testOpenAssigned},
 		{"MentionEmails", testMentionEmails},
+		{"AgentStatus", testAgentStatus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
