@@ -148,12 +148,18 @@ type Agent struct {
 	CSATMean      float64 `json:"csat_mean"`
 	CSATCount     int     `json:"csat_count"`
 	// Utilisation is the agent's conversation time in the range divided by
-	// their capacity over the range (max concurrent × hours); presence is
-	// not recorded, so idle online time is not known.
+	// their capacity over the range (max concurrent × hours).
 	Utilisation     float64 `json:"utilisation"`
 	ConversationHrs float64 `json:"conversation_hours"`
-	handle, frt     []float64
-	csat            []int
+	// Status is their time online and away (AddStatuses); Occupancy their
+	// conversation time over capacity × time online (none without time
+	// online).
+	Status    *StatusTime `json:"status,omitempty"`
+	Occupancy *float64    `json:"occupancy,omitempty"`
+	convHrs   float64
+	handle    []float64
+	frt       []float64
+	csat      []int
 }
 
 // Report is the result.

@@ -192,7 +192,7 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		if c := capacity[a.ID]; c > 0 {
 			a.Utilisation = round2(a.ConversationHrs / (float64(c) * hours))
 		}
-		a.ConversationHrs = round2(a.ConversationHrs)
+		a.convHrs, a.ConversationHrs = a.ConversationHrs, round2(a.ConversationHrs)
 		r.Agents = append(r.Agents, a)
 	}
 	sort.Slice(r.Agents, func(i, j int) bool { return r.Agents[i].ID < r.Agents[j].ID })

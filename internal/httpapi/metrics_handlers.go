@@ -73,6 +73,11 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if err != nil {
 		return err
 	}
+	spans, err := a.store.AgentStatuses(r.Context(), p.AccountID, q.From, q.To)
+	if err != nil {
+		return err
+	}
+	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, q.Agent, q.Skill)
 	out := struct {
 		*analytics.Report
 		Agents []agentMetrics `json:"agents"`
@@ -81,5 +86,57 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 		out.Agents = append(out.Agents, agentMetrics{Agent: ag, Name: names[ag.ID]})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// statusSpan is a status span with the person's name.
+type statusSpan struct {
+	*parley.AgentStatus
+	Name string `json:"name"`
+}
+
+// handleAgentStatus lists the account's status spans: without from and
+// to, each person's current one ("who is doing what"); with them, every
+// span that overlaps the range (at most 92 days), each person's oldest
+// first — for a workforce-management tool, or an argument about a shift.
+func (a *API) handleAgentStatus(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	qs := r.URL.Query()
+	var from, to time.Time
+	var err error
+	if v := qs.Get("from"); v != "" {
+		if from, err = export.ParseTime("from", v); err != nil {
+			return err
+		}
+	}
+	if v := qs.Get("to"); v != "" {
+		if to, err = export.ParseTime("to", v); err != nil {
+			return err
+		}
+	}
+	if from.IsZero() != to.IsZero() {
+		return parley.Errorf(parley.EINVALID, "give both from and to, or neither (the current statuses)")
+	}
+	if !from.IsZero() {
+		if err := parley.CheckRange(from, to, analytics.MaxRange, "one status query"); err != nil {
+			return err
+		}
+	}
+	users, err := a.store.ListUsers(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, u := range users {
+		names[u.ID] = u.Name
+	}
+	spans, err := a.store.AgentStatuses(r.Context(), p.AccountID, from, to)
+	if err != nil {
+		return err
+	}
+	out := []statusSpan{}
+	for _, s := range spans {
+		out = append(out, statusSpan{AgentStatus: s, Name: names[s.UserID]})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"statuses": out})
 	return nil
 }

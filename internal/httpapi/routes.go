@@ -47,6 +47,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/users/{id}", agents, a.handleGetUser},
 		{"GET", "/api/v1/team", agents, a.handleTeam},
 		{"GET", "/api/v1/supervisor/overview", supervisors, a.handleOverview},
+		{"GET", "/api/v1/agent-status", supervisors, a.handleAgentStatus},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
 

@@ -292,6 +292,12 @@ type AgentStat struct {
 	TeamMember
 	Load int `json:"load"`
 	Max  int `json:"max_concurrent"`
+	// Reason and StatusSince: their away reason, and since when they have
+	// had this presence, as their recorded status says (docs/routing.md,
+	// Agent status).
+	Reason      string     `json:"reason,omitempty"`
+	Cause       string     `json:"cause,omitempty"`
+	StatusSince *time.Time `json:"status_since,omitempty"`
 }
 
 // handleOverview is the supervisor's live picture: queue depth and longest
@@ -336,6 +342,14 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err != nil {
 		return err
 	}
+	spans, err := a.store.AgentStatuses(ctx, p.AccountID, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	current := map[string]*parley.AgentStatus{}
+	for _, s := range spans {
+		current[s.UserID] = s
+	}
 	agents := []AgentStat{}
 	for _, u := range users {
 		if !u.Active {
@@ -345,7 +359,11 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 		if a.Routing != nil {
 			pr = a.Routing.Presence(p.AccountID, u.ID)
 		}
-		agents = append(agents, AgentStat{TeamMember: TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr}, Load: load[u.ID], Max: u.MaxConcurrent})
+		st := AgentStat{TeamMember: TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr}, Load: load[u.ID], Max: u.MaxConcurrent}
+		if c := current[u.ID]; c != nil && c.Status == string(pr) {
+			st.Reason, st.Cause, st.StatusSince = c.Reason, c.Cause, &c.Since
+		}
+		agents = append(agents, st)
 	}
 	qs := []*QueueStat{}
 	for _, q := range queues {

@@ -261,6 +261,9 @@ type accountSettings struct {
 	// AutoAwaySeconds: idle time before the console sets an online user
 	// Away (0: never); absent from a PUT, it stays as it is.
 	AutoAwaySeconds *int `json:"auto_away_seconds"`
+	// AwayReasons: what people who step away may say ("Lunch"), all of
+	// them; absent from a PUT, they stay as they are.
+	AwayReasons *[]string `json:"away_reasons"`
 	// EmailReplies: agents' unread replies mailed to visitors; absent
 	// from a PUT, it stays as it is.
 	EmailReplies *parley.EmailReplies `json:"email_replies"`
@@ -299,7 +302,11 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	delay := int(er.Delay() / time.Minute)
 	er.DelayMinutes = &delay
 	mailServer, mailInbound := a.MailConfigured, a.MailInbound
-	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	reasons := s.AwayReasons
+	if reasons == nil {
+		reasons = []string{}
+	}
+	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
@@ -389,6 +396,11 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	if req.AutoAwaySeconds != nil && *req.AutoAwaySeconds != 0 && (*req.AutoAwaySeconds < 60 || *req.AutoAwaySeconds > 8*3600) {
 		return parley.Errorf(parley.EINVALID, "auto_away_seconds must be 0 (never) or from 60 to 28800")
 	}
+	if req.AwayReasons != nil {
+		if err := parley.ValidateAwayReasons(*req.AwayReasons); err != nil {
+			return err
+		}
+	}
 	if req.EmailReplies != nil {
 		if err := req.EmailReplies.Validate(); err != nil {
 			return err
@@ -452,6 +464,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.AutoAwaySeconds != nil {
 			acc.Settings.AutoAwaySeconds = *req.AutoAwaySeconds
+		}
+		if req.AwayReasons != nil {
+			acc.Settings.AwayReasons = *req.AwayReasons
 		}
 		if req.EmailReplies != nil {
 			was, now := acc.Settings.EmailReplies, req.EmailReplies

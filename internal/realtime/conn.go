@@ -404,7 +404,7 @@ func (c *conn) handle(f *inFrame) {
 			c.replyError(f.ID, parley.Errorf(parley.EFORBIDDEN, "only agents have a presence"))
 			return
 		}
-		if err := c.g.Staff.SetPresence(ctx, p.AccountID, p.ID, f.State); err != nil {
+		if err := c.g.Staff.SetPresence(ctx, p.AccountID, p.ID, f.State, f.Reason, f.Auto); err != nil {
 			c.replyError(f.ID, err)
 			return
 		}

@@ -22,6 +22,8 @@ type inFrame struct {
 	Seq            *int64     `json:"seq,omitempty"`
 	Skill          string     `json:"skill,omitempty"`
 	State          string     `json:"state,omitempty"`
+	Reason         string     `json:"reason,omitempty"` // presence: an away reason of the account's
+	Auto           bool       `json:"auto,omitempty"`   // presence: the console set it (auto-away)
 }
 
 type inMessage struct {

@@ -80,7 +80,7 @@ func (c *Config) defaults() {
 type StaffTracker interface {
 	Connected(accountID, userID string)
 	Disconnected(accountID, userID string)
-	SetPresence(ctx context.Context, accountID, userID, presence string) error
+	SetPresence(ctx context.Context, accountID, userID, presence, reason string, auto bool) error
 }
 
 // Gateway serves WebSocket connections at GET /api/v1/ws.

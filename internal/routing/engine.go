@@ -99,6 +99,9 @@ type Engine struct {
 	log   *slog.Logger
 	cfg   Config
 	now   func() time.Time
+	// started is when the engine was made: the status sweep waits for
+	// consoles to reconnect after a restart before it judges anyone gone.
+	started time.Time
 
 	mu       sync.Mutex
 	accounts map[string]*account // loaded accounts
@@ -123,7 +126,7 @@ func New(store parley.Store, log *slog.Logger, cfg Config) *Engine {
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
-	return &Engine{store: store, log: log, cfg: cfg, now: time.Now, accounts: map[string]*account{},
+	return &Engine{store: store, log: log, cfg: cfg, now: time.Now, started: time.Now(), accounts: map[string]*account{},
 		people: map[string]*person{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1), remote: map[string]*peerView{}}
 }
 
@@ -181,11 +184,39 @@ func (e *Engine) Disconnected(accountID, userID string) {
 	}
 }
 
-// SetPresence sets whether a user takes conversations. Going offline puts
-// their open conversations back in the queue at once.
+// SetPresence sets whether a user takes conversations, by their own
+// choice and without a reason (SetStatus).
 func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr Presence) error {
+	return e.SetStatus(ctx, accountID, userID, pr, "", parley.CauseAgent)
+}
+
+// SetStatus sets whether a user takes conversations, with an away reason
+// (one of the account's) and why it changed, and records it as their
+// status (docs/routing.md, Agent status). Going offline puts their open
+// conversations back in the queue at once.
+func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Presence, reason, cause string) error {
 	if pr != Online && pr != Away && pr != Offline {
 		return parley.Errorf(parley.EINVALID, "presence must be online, away or offline")
+	}
+	if cause != parley.CauseAgent && cause != parley.CauseAutoAway {
+		return parley.Errorf(parley.EINVALID, "cause must be agent or auto_away")
+	}
+	if cause == parley.CauseAutoAway && (pr != Away || reason != "") {
+		return parley.Errorf(parley.EINVALID, "only away without a reason is set automatically")
+	}
+	var reasons []string
+	if reason != "" {
+		acc, err := e.store.FindAccount(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		reasons = acc.Settings.AwayReasons
+	}
+	if err := parley.CheckStatus(string(pr), reason, reasons); err != nil {
+		return err
+	}
+	if _, err := e.store.SetAgentStatus(ctx, accountID, userID, parley.StatusChange{Status: string(pr), Reason: reason, Cause: cause, At: e.now()}); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.personLocked(accountID, userID).presence = pr
@@ -198,12 +229,61 @@ func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr P
 	return nil
 }
 
+// SweepStatuses records as offline the people whose status says they are
+// at the console when no node has had a connection of theirs for the
+// grace period: a closed tab, a lost network, a logout, a restart. It
+// waits until the engine has run for the grace period and heard the other
+// nodes, and leaves alone a status younger than that (set on a node whose
+// snapshot has not come yet). Run by the node that leads.
+func (e *Engine) SweepStatuses(ctx context.Context, now time.Time) error {
+	settle := e.cfg.Grace
+	if e.peers != nil {
+		settle += peerExpiry
+	}
+	if now.Sub(e.started) < settle {
+		return nil
+	}
+	present, err := e.store.PresentAgents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range present {
+		if now.Sub(st.Since) < settle {
+			continue
+		}
+		e.mu.Lock()
+		key := st.AccountID + "/" + st.UserID
+		p := e.people[key]
+		_, elsewhere := e.remoteLocked(key)
+		here := p != nil && (p.connections > 0 || (!p.lostAt.IsZero() && now.Sub(p.lostAt) < e.cfg.Grace))
+		at := now
+		if p != nil && !p.lostAt.IsZero() && p.lostAt.After(st.Since) {
+			at = p.lostAt // when they left, not when the sweep noticed
+		}
+		e.mu.Unlock()
+		if here || elsewhere {
+			continue
+		}
+		_, err := e.store.SetAgentStatus(ctx, st.AccountID, st.UserID, parley.StatusChange{
+			Status: parley.StatusOffline, Cause: parley.CauseDisconnected, At: at, IfSince: st.Since})
+		if err != nil && parley.ErrorCode(err) != parley.ENOTFOUND {
+			return err
+		}
+	}
+	return nil
+}
+
 // Tracker adapts the engine to the gateway's StaffTracker.
 type Tracker struct{ *Engine }
 
-// SetPresence takes a presence frame's state.
-func (t Tracker) SetPresence(ctx context.Context, accountID, userID, presence string) error {
-	return t.Engine.SetPresence(ctx, accountID, userID, Presence(presence))
+// SetPresence takes a presence frame's state, reason and whether the
+// console set it by itself (auto-away).
+func (t Tracker) SetPresence(ctx context.Context, accountID, userID, presence, reason string, auto bool) error {
+	cause := parley.CauseAgent
+	if auto {
+		cause = parley.CauseAutoAway
+	}
+	return t.Engine.SetStatus(ctx, accountID, userID, Presence(presence), reason, cause)
 }
 
 // AnyoneOnline reports whether a user of the account is online and

@@ -44,6 +44,9 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		return bDelivery != ""
 	})
 	ts.newVisitor(t, a.account.ID).open(t) // A has data of its own
+	if _, err := ts.Store.SetAgentStatus(t.Context(), b.account.ID, b.agent.ID, parley.StatusChange{Status: parley.StatusOnline, Cause: parley.CauseAgent}); err != nil {
+		t.Fatal(err)
+	}
 	ts.withKey(t, b.apiKey).do("PUT", "/api/v1/bot", map[string]any{"enabled": false, "handoff": map[string]any{"skill": bSkill.ID},
 		"articles": []map[string]any{{"id": "vault", "title": "Vault code", "body": "B's bot secret"}}}, nil)
 	if err := ts.Store.AppendEvent(t.Context(), &parley.Event{AccountID: b.account.ID, Type: parley.EventBotMissed, ConversationID: bConv.ID,
@@ -120,6 +123,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"DELETE /api/v1/canned-responses/{id}":        {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
 		"PUT /api/v1/canned-responses/{id}":           {"/api/v1/canned-responses/" + bCanned.ID, map[string]any{"shortcut": "secret", "text": "overwritten"}, 404},
 		"GET /api/v1/supervisor/overview":             {"/api/v1/supervisor/overview", nil, 200},
+		"GET /api/v1/agent-status":                    {"/api/v1/agent-status", nil, 200},
 		"GET /api/v1/account-settings":                {"/api/v1/account-settings", nil, 200},
 		"PUT /api/v1/account-settings":                {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
 		"PATCH /api/v1/account-settings":              {"/api/v1/account-settings", map[string]any{"response_target_seconds": 60}, 200},
@@ -250,6 +254,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer has no second factor", v1.client, "POST", "/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
 		{"agent cannot read events", agent, "GET", "/api/v1/events", nil, 403},
 		{"supervisor reads events", supervisor, "GET", "/api/v1/events", nil, 200},
+		{"agent cannot read the team's statuses", agent, "GET", "/api/v1/agent-status", nil, 403},
+		{"supervisor reads the team's statuses", supervisor, "GET", "/api/v1/agent-status", nil, 200},
 		{"agent cannot create API keys", agent, "POST", "/api/v1/api-keys", map[string]any{"name": "k"}, 403},
 		{"agent cannot create skills", agent, "POST", "/api/v1/skills", map[string]any{"name": "s"}, 403},
 		{"agent reads conversations", agent, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},

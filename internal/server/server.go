@@ -75,6 +75,7 @@ type Config struct {
 	RetentionTick      time.Duration // how often retention runs (default 1 h)
 	RollupTick         time.Duration // how often the metrics rollup reads new events (default 10 s)
 	AutoCloseTick      time.Duration // how often idle conversations are looked for (default 1 min)
+	StatusTick         time.Duration // how often people who left without a word are set offline (default 15 s)
 	// ReplyTime says how soon an account typically answers, for the
 	// widget's header; nil computes it from the metrics
 	// (analytics.ReplyTimes). Tests set it to fix the figure.
@@ -182,6 +183,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.AutoCloseTick <= 0 {
 		cfg.AutoCloseTick = time.Minute
+	}
+	if cfg.StatusTick <= 0 {
+		cfg.StatusTick = 15 * time.Second
 	}
 	if cfg.EmailTick <= 0 {
 		cfg.EmailTick = 15 * time.Second
@@ -660,6 +664,8 @@ func (s *Server) sweeps() []sweep {
 			}
 			return err
 		}},
+		// People whose consoles are gone are offline in their status.
+		{"agent status", s.cfg.StatusTick, s.Routing.SweepStatuses},
 		// Dashboards read a row per conversation (internal/analytics/rollup.go).
 		{"metrics rollup", s.cfg.RollupTick, func(ctx context.Context, _ time.Time) error {
 			return analytics.RollUpAll(ctx, s.Store)

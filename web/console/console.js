@@ -289,7 +289,7 @@ function onFrame(f) {
   switch (f.type) {
     case "authenticated":
       backoff = 500;
-      send({ type: "presence", id: "presence", state: $(".presence").value });
+      send(presenceFrame($(".presence").value, !$(".auto-away").hidden));
       send({ type: "subscribe_inbox", id: "inbox" });
       clearInterval(heartbeat);
       heartbeat = setInterval(() => send({ type: "ping" }), f.limits.heartbeat_seconds * 1000);
@@ -368,8 +368,31 @@ setInterval(() => {
   if (filters[tab] !== undefined && !$(".app").hidden && !document.hidden && !$(".items").contains(document.activeElement)) refreshSoon();
 }, 15000);
 
+// presenceFrame says the status menu's value — online, away, offline, or
+// away:<reason> with one of the brand's away reasons — in a presence
+// frame; auto marks Away set by the console itself (auto-away).
+function presenceFrame(value, auto) {
+  const at = value.indexOf(":");
+  const f = { type: "presence", id: "presence", state: at < 0 ? value : value.slice(0, at) };
+  if (at >= 0) f.reason = value.slice(at + 1);
+  if (auto) f.auto = true;
+  return f;
+}
+
+// fillAwayReasons offers "Away — Lunch" for each of the brand's away
+// reasons, keeping the chosen status (a reason the admin removed becomes
+// plain Away).
+function fillAwayReasons(reasons) {
+  const sel = $(".presence"), keep = sel.value;
+  sel.textContent = "";
+  sel.append(new Option("Online", "online"), new Option("Away", "away"));
+  for (const r of reasons) sel.append(new Option("Away — " + r, "away:" + r));
+  sel.append(new Option("Offline", "offline"));
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : keep.startsWith("away") ? "away" : keep;
+}
+
 $(".presence").addEventListener("change", (e) => {
-  send({ type: "presence", id: "presence", state: e.target.value });
+  send(presenceFrame(e.target.value, false));
   $(".auto-away").hidden = true; // a choice of their own
   armAutoAway();
 });
@@ -386,7 +409,7 @@ function armAutoAway() {
   autoAwayTimer = setTimeout(() => {
     if ($(".presence").value !== "online") return;
     $(".presence").value = "away";
-    send({ type: "presence", id: "presence", state: "away" });
+    send(presenceFrame("away", true));
     const m = Math.round(autoAwaySeconds / 60);
     $(".auto-away-minutes").textContent = m >= 1 ? m + (m === 1 ? " minute" : " minutes") : autoAwaySeconds + " seconds";
     $(".auto-away").hidden = false;
@@ -633,7 +656,9 @@ async function showOverview() {
     }
   };
   fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
-  fill(".agents", o.agents.map((a) => [a.name, a.presence, a.load + " / " + a.max_concurrent]));
+  const status = (a) => a.presence + (a.reason ? " · " + a.reason : a.cause === "auto_away" ? " (inactive)" : "") +
+    (a.status_since ? " · " + ago(a.status_since) : "");
+  fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent]));
 }
 
 // ---- Labels --------------------------------------------------------------------
@@ -649,6 +674,7 @@ async function loadSettings() {
   labelsRequired = !!s.labels_required;
   responseTarget = s.response_target_seconds || 0;
   autoAwaySeconds = s.auto_away_seconds || 0;
+  fillAwayReasons(s.away_reasons || []);
   armAutoAway();
   fillMacros(s.macros || []);
   const sel = $(".label-filter"), keep = sel.value;
@@ -837,6 +863,7 @@ function fillAccountSettings(af, settings) {
   af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
   af.target.value = settings.response_target_seconds ?? 0;
   af.autoAway.value = Math.round((settings.auto_away_seconds || 0) / 60);
+  af.awayReasons.value = (settings.away_reasons || []).join("\n");
   af.notice.value = settings.queue_notice_seconds ?? 60;
   const bh = settings.business_hours;
   af.always.checked = !bh;
@@ -947,6 +974,7 @@ $(".account-settings").addEventListener("submit", (e) => {
     auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
     auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value, warn_minutes: +f.warnIdle.value },
     response_target_seconds: +f.target.value, auto_away_seconds: 60 * +f.autoAway.value,
+    away_reasons: f.awayReasons.value.split("\n").map((r) => r.trim()).filter(Boolean),
   };
   if (!f.always.checked) {
     const days = {};
@@ -1369,7 +1397,7 @@ $(".new-webhook").addEventListener("submit", (e) => {
 
 function ago(iso) {
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  return s < 60 ? s + " s" : Math.round(s / 60) + " min";
+  return s < 60 ? s + " s" : s < 5400 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
 }
 
 $(".search").addEventListener("input", () => { pagesWanted = 1; refreshSoon(); });

@@ -96,8 +96,12 @@ export async function showDashboard(api) {
   tb.textContent = "";
   for (const a of m.agents) {
     const tr = document.createElement("tr");
+    const st = a.status || { online_seconds: 0, away_seconds: 0, away: {} };
+    const away = Object.entries(st.away).sort((x, y) => y[1] - x[1])
+      .map(([why, s]) => (why === "auto_away" ? "inactive" : why || "no reason") + " " + secs(s)).join(", ");
     for (const c of [a.name || a.id, a.assigned, a.closed, secs(a.first_response.mean_seconds), secs(a.handle_time.mean_seconds),
-      a.csat_count ? a.csat_mean.toFixed(2) : "—", pct(a.utilisation)]) {
+      a.csat_count ? a.csat_mean.toFixed(2) : "—", pct(a.utilisation), secs(st.online_seconds),
+      st.away_seconds ? secs(st.away_seconds) + " (" + away + ")" : "0 s", a.occupancy != null ? pct(a.occupancy) : "—"]) {
       const td = document.createElement("td");
       td.textContent = c;
       tr.append(td);
