@@ -1,0 +1,63 @@
+package server_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley"
+)
+
+// TestAnAgentStepsAwayForLunchInTheConsole: in Chromium, an admin writes
+// the brand's away reasons; an agent picks "Away — Lunch" in their status
+// menu; the supervisor's overview says so, and the dashboard counts the
+// agent's time online and at lunch.
+func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := adminTab(t, ts, brand)
+	admin.do(chromedp.SendKeys(chromedp.CSS(".account-settings [name=awayReasons]"), "Lunch\nTraining"))
+	admin.press(".account-settings button[type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return len(acc.Settings.AwayReasons) == 2 && acc.Settings.AwayReasons[0] == "Lunch" && acc.Settings.AwayReasons[1] == "Training"
+	})
+
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=queued]")
+	current := func() *parley.AgentStatus {
+		spans, _ := ts.Store.AgentStatuses(t.Context(), brand.account.ID, time.Time{}, time.Time{})
+		for _, s := range spans {
+			if s.UserID == brand.agent.ID {
+				return s
+			}
+		}
+		return nil
+	}
+	// Logged in: Online, as the menu says.
+	waitFor(t, func() bool { s := current(); return s != nil && s.Status == parley.StatusOnline })
+	waitFor(t, func() bool {
+		return evalIn[bool](t, agent.ctx, `[...document.querySelector(".presence").options].some(o => o.value === "away:Lunch" && o.text === "Away — Lunch")`)
+	})
+	if err := chromedp.Do(agent.ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector(".presence"); s.value = "away:Lunch"; s.dispatchEvent(new Event("change")) })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		s := current()
+		return s != nil && s.Status == parley.StatusAway && s.Reason == "Lunch" && s.Cause == parley.CauseAgent
+	})
+
+	sup := consoleLogin(t, ts, brand.supervisor, "[data-tab=supervise]")
+	sup.press("[data-tab=supervise]")
+	row := `[...document.querySelectorAll(".agents tbody tr")].map(tr => tr.textContent).find(t => t.includes(` + strconv.Quote(brand.agent.Name) + `)) || ""`
+	waitFor(t, func() bool {
+		return evalIn[bool](t, sup.ctx, `(`+row+`).includes("away · Lunch")`)
+	}, func() string { return evalIn[string](t, sup.ctx, row) })
+
+	sup.press("[data-tab=dash]")
+	dash := `[...document.querySelectorAll(".dash-agents tbody tr")].map(tr => tr.textContent).find(t => t.includes(` + strconv.Quote(brand.agent.Name) + `)) || ""`
+	waitFor(t, func() bool {
+		return evalIn[bool](t, sup.ctx, `(`+dash+`).includes("Lunch")`)
+	}, func() string { return evalIn[string](t, sup.ctx, dash) })
+}
