@@ -32,6 +32,10 @@ const (
 type Config struct {
 	Grace time.Duration // a disconnected agent keeps their conversations this long (default 60 s)
 	Tick  time.Duration // how often grace periods are checked (default 1 s)
+	// PeerBeat is how often, in a cluster, a node tells the others whom it
+	// has connected when nothing changed (default 5 s); a node silent for
+	// three beats is taken for gone.
+	PeerBeat time.Duration
 }
 
 // person is what the engine knows of a user beyond the store: presence and
@@ -125,6 +129,9 @@ func New(store parley.Store, log *slog.Logger, cfg Config) *Engine {
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
+	}
+	if cfg.PeerBeat <= 0 {
+		cfg.PeerBeat = defaultPeerBeat
 	}
 	return &Engine{store: store, log: log, cfg: cfg, now: time.Now, started: time.Now(), accounts: map[string]*account{},
 		people: map[string]*person{}, dirty: map[string]bool{}, kick: make(chan struct{}, 1), remote: map[string]*peerView{}}
@@ -238,7 +245,7 @@ func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Pre
 func (e *Engine) SweepStatuses(ctx context.Context, now time.Time) error {
 	settle := e.cfg.Grace
 	if e.peers != nil {
-		settle += peerExpiry
+		settle += e.peerExpiry()
 	}
 	if now.Sub(e.started) < settle {
 		return nil
@@ -571,7 +578,7 @@ func (e *Engine) Run(ctx context.Context) {
 			e.checkGrace(ctx)
 		}
 		e.mu.Lock()
-		share := e.peers != nil && (e.presenceChanged || e.now().Sub(e.lastShared) >= peerBeat)
+		share := e.peers != nil && (e.presenceChanged || e.now().Sub(e.lastShared) >= e.cfg.PeerBeat)
 		e.mu.Unlock()
 		if share {
 			e.sharePresence()

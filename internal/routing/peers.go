@@ -23,13 +23,12 @@ type Peers interface {
 	OnPresence(fn func(snapshot []byte)) error
 }
 
-// peerBeat is how often a node sends its snapshot unasked; peerExpiry is
-// how long another node's snapshot counts (a node that stops, or loses
-// NATS, drops out of the others' view then).
-const (
-	peerBeat   = 5 * time.Second
-	peerExpiry = 3 * peerBeat
-)
+// How often a node sends its snapshot unasked, by default (Config.PeerBeat);
+// another node's snapshot counts for three beats (a node that stops, or
+// loses NATS, drops out of the others' view then).
+const defaultPeerBeat = 5 * time.Second
+
+func (e *Engine) peerExpiry() time.Duration { return 3 * e.cfg.PeerBeat }
 
 // snapshot is one node's connected people.
 type snapshot struct {
@@ -99,7 +98,7 @@ func (e *Engine) remoteLocked(key string) (Presence, bool) {
 	best, found := Offline, false
 	now := e.now()
 	for node, v := range e.remote {
-		if now.Sub(v.seen) > peerExpiry {
+		if now.Sub(v.seen) > e.peerExpiry() {
 			delete(e.remote, node)
 			continue
 		}
@@ -119,7 +118,7 @@ func (e *Engine) anyoneOnlineRemoteLocked(accountID string) bool {
 	prefix := accountID + "/"
 	now := e.now()
 	for _, v := range e.remote {
-		if now.Sub(v.seen) > peerExpiry {
+		if now.Sub(v.seen) > e.peerExpiry() {
 			continue
 		}
 		for k, pr := range v.people {
@@ -152,7 +151,7 @@ func (e *Engine) Nodes() int {
 	defer e.mu.Unlock()
 	n, now := 1, e.now()
 	for _, v := range e.remote {
-		if now.Sub(v.seen) <= peerExpiry {
+		if now.Sub(v.seen) <= e.peerExpiry() {
 			n++
 		}
 	}
@@ -174,7 +173,7 @@ func (e *Engine) Leads() bool {
 	defer e.mu.Unlock()
 	now := e.now()
 	for node, v := range e.remote {
-		if now.Sub(v.seen) <= peerExpiry && node < e.node {
+		if now.Sub(v.seen) <= e.peerExpiry() && node < e.node {
 			return false
 		}
 	}

@@ -71,7 +71,7 @@ func TestOneNodeLeadsTheChores(t *testing.T) {
 	// talking. The next oldest takes over; the silent one, which still
 	// hears only younger nodes, goes on as if it led (chores are safe to
 	// run twice).
-	now = now.Add(peerExpiry + time.Second)
+	now = now.Add(nodes[0].peerExpiry() + time.Second)
 	for _, e := range nodes[1:] {
 		e.sharePresence()
 	}

@@ -469,3 +469,43 @@ func TestAClusterMailsEachReplyOnceAndTakesAnswersOnEveryNode(t *testing.T) {
 		t.Fatalf("last message: %+v", last)
 	}
 }
+
+// TestTheLeaderSetsOfflineOnlyThoseNoNodeHas: the status sweep runs on the
+// node that leads, but people connect to any node. A person whose only
+// console is on the other node stays online; one who left that node is
+// set offline, from when they left (docs/routing.md, Agent status).
+func TestTheLeaderSetsOfflineOnlyThoseNoNodeHas(t *testing.T) {
+	nodeA, nodeB := startCluster(t, func(c *server.Config) {
+		c.Routing = routing.Config{Grace: 300 * time.Millisecond, Tick: 20 * time.Millisecond, PeerBeat: 200 * time.Millisecond}
+		c.StatusTick = 50 * time.Millisecond
+	})
+	waitFor(t, func() bool { return nodeA.Routing.Leads() != nodeB.Routing.Leads() })
+	leader, other := nodeA, nodeB
+	if nodeB.Routing.Leads() {
+		leader, other = nodeB, nodeA
+	}
+	brand := seedBrand(t, leader, "Acme")
+	stays := online(t, other, brand.agent)
+	leaves := online(t, other, brand.supervisor)
+	leftAt := time.Now()
+	leaves.ws.CloseNow()
+	status := func(u *parley.User) *parley.AgentStatus {
+		spans, _ := leader.Store.AgentStatuses(t.Context(), brand.account.ID, time.Time{}, time.Time{})
+		for _, s := range spans {
+			if s.UserID == u.ID {
+				return s
+			}
+		}
+		return nil
+	}
+	waitFor(t, func() bool { s := status(brand.supervisor); return s != nil && s.Status == parley.StatusOffline })
+	if s := status(brand.supervisor); s.Cause != parley.CauseDisconnected || s.Since.After(leftAt.Add(5*time.Second)) {
+		t.Fatalf("the supervisor who left: %+v; want offline, disconnected, from about %v", s, leftAt)
+	}
+	// The sweep that set the supervisor offline judged the agent too.
+	if s := status(brand.agent); s == nil || s.Status != parley.StatusOnline {
+		t.Fatalf("the agent connected to the other node: %+v; want online", s)
+	}
+	stays.send(`{"type":"ping","id":"p"}`)
+	stays.next(reply("p"))
+}
