@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -140,6 +141,9 @@ func (db *DB) EnqueueDeliveries(ctx context.Context, w *parley.Webhook, ds []*pa
 		if n, _ := res.RowsAffected(); n == 0 {
 			return parley.Errorf(parley.ECONFLICT, "webhook %q moved on meanwhile", w.ID)
 		}
+		if err := tx.currentPayloads(w.AccountID, ds); err != nil {
+			return err
+		}
 		for _, d := range ds {
 			if d.ID == "" {
 				d.ID = parley.NewID("msg")
@@ -157,6 +161,47 @@ func (db *DB) EnqueueDeliveries(ctx context.Context, w *parley.Webhook, ds []*pa
 		w.Cursor = cursor
 		return nil
 	})
+}
+
+// currentPayloads builds the deliveries' payloads again from their events
+// as they are in this transaction. The dispatcher read the events before:
+// an erasure that committed in between has rewritten them and the
+// payloads already queued, and must not come back through the copy the
+// dispatcher made (TestErasingAVisitorLeavesNothingOfTheirs caught it).
+func (tx *writeTx) currentPayloads(accountID string, ds []*parley.WebhookDelivery) error {
+	for len(ds) > 0 {
+		chunk := ds[:min(len(ds), 500)]
+		ds = ds[len(chunk):]
+		bySeq := make(map[int64]*parley.WebhookDelivery, len(chunk))
+		args := []any{accountID}
+		for _, d := range chunk {
+			bySeq[d.EventSeq] = d
+			args = append(args, d.EventSeq)
+		}
+		rows, err := tx.QueryContext(tx.ctx, `SELECT seq, type, conversation_id, message_seq, data, created_at FROM events
+			WHERE account_id = ? AND seq IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var data string
+			var created int64
+			e := parley.Event{AccountID: accountID}
+			if err := rows.Scan(&e.Seq, &e.Type, &e.ConversationID, &e.MessageSeq, &data, &created); err != nil {
+				rows.Close()
+				return err
+			}
+			e.Data, e.CreatedAt = []byte(data), fromMicros(created)
+			if d := bySeq[e.Seq]; d != nil {
+				d.Payload = parley.WebhookBody(&e)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const deliveryColumns = `d.id, d.account_id, d.webhook_id, d.event_seq, d.event_type, d.conversation_id, d.payload, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at`

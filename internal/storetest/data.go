@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -310,4 +311,37 @@ func testAuditAndAdminLists(t *testing.T, open Opener) {
 	}
 	_, err = s.FindConsumerByExternalID(ctx, other.account.ID, "crm-42")
 	wantCode(t, err, parley.ENOTFOUND)
+}
+
+// A dispatcher that read events before an erasure and queues their
+// deliveries after it queues the erased events, not the copies it read.
+func testDeliveriesQueuedAfterAnErasure(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	w := &parley.Webhook{AccountID: f.account.ID, URL: "https://hooks.example/in", Types: []string{parley.EventMessageCreated}, Secret: "whsec_x"}
+	if err := s.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AppendMessage(ctx, text(f, "Send it to 12 Privet Drive", "")); err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.ListEvents(ctx, f.account.ID, parley.EventFilter{After: w.Cursor, Types: w.Types, Limit: 10})
+	if err != nil || len(read) != 1 || !strings.Contains(string(parley.WebhookBody(read[0])), "Privet") {
+		t.Fatalf("events read = %d, %v", len(read), err)
+	}
+	if err := s.EraseConsumer(ctx, f.account.ID, f.consumer.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds := []*parley.WebhookDelivery{{EventSeq: read[0].Seq, EventType: read[0].Type, ConversationID: read[0].ConversationID, Payload: parley.WebhookBody(read[0])}}
+	if err := s.EnqueueDeliveries(ctx, w, ds, read[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s.ListDeliveries(ctx, f.account.ID, w.ID, 10)
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("deliveries = %d, %v", len(queued), err)
+	}
+	if p := string(queued[0].Payload); strings.Contains(p, "Privet") || !strings.Contains(p, parley.EventMessageCreated) {
+		t.Fatalf("the queued payload = %s; want the erased event", p)
+	}
 }

@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"OpenAssigned", testOpenAssigned},
 		{"MentionEmails", testMentionEmails},
 		{"AgentStatus", testAgentStatus},
+		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
