@@ -108,6 +108,8 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		// Replies a visitor missed, and rating requests, by email (the
 		// demo's own mailbox shows them; docs/email.md).
 		EmailReplies: parley.EmailReplies{Enabled: true, DelayMinutes: &demoEmailDelay, Survey: true},
+		// What the Status menu offers besides plain Away (docs/routing.md, Agent status).
+		AwayReasons: []string{"Lunch", "Meeting", "Training"},
 	}}
 	if err := parley.ValidateRules(a.Settings.AutomationRules, a.Settings.Labels); err != nil {
 		return nil, err
