@@ -306,11 +306,23 @@ type User struct {
 // Skill is a label that routes conversations to the agents who have it
 // ("billing", "spanish").
 type Skill struct {
-	ID        string    `json:"id"`
-	AccountID string    `json:"account_id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
+	Name      string `json:"name"`
+	// OverflowAfterSeconds, when above 0, moves a conversation that has
+	// waited this long in the skill's queue to OverflowTo's queue (a
+	// skill's ID, or "" for the general queue), keeping its place in time
+	// (docs/routing.md, Overflow).
+	OverflowTo           string    `json:"overflow_to"`
+	OverflowAfterSeconds int       `json:"overflow_after_seconds"`
+	CreatedAt            time.Time `json:"created_at"`
 }
+
+// Overflow limits.
+const (
+	MinOverflowSeconds = 10
+	MaxOverflowSeconds = 86400
+)
 
 // Consumer is a website visitor or another end customer of the brand. An
 // anonymous consumer has no ExternalID; an identified one carries the

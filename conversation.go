@@ -34,18 +34,21 @@ const (
 
 // Conversation is one thread between a consumer and the brand.
 type Conversation struct {
-	ID          string            `json:"id"`
-	AccountID   string            `json:"account_id"`
-	ConsumerID  string            `json:"consumer_id"`
-	Channel     string            `json:"channel"`
-	State       ConversationState `json:"state"`
-	Skill       string            `json:"skill,omitempty"`       // skill ID
-	AssigneeID  string            `json:"assignee_id,omitempty"` // user ID
-	Priority    int               `json:"priority"`
-	QueuedAt    *time.Time        `json:"queued_at,omitempty"` // first time it waited for a person; the queue's order
-	LastSeq     int64             `json:"last_seq"`
-	CloseReason string            `json:"close_reason,omitempty"`
-	ClosedBy    string            `json:"closed_by,omitempty"`
+	ID         string            `json:"id"`
+	AccountID  string            `json:"account_id"`
+	ConsumerID string            `json:"consumer_id"`
+	Channel    string            `json:"channel"`
+	State      ConversationState `json:"state"`
+	Skill      string            `json:"skill,omitempty"`       // skill ID
+	AssigneeID string            `json:"assignee_id,omitempty"` // user ID
+	Priority   int               `json:"priority"`
+	QueuedAt   *time.Time        `json:"queued_at,omitempty"` // first time it waited for a person; the queue's order
+	// QueueEnteredAt is when it entered the queue it is in (opened, handed
+	// off, transferred, overflowed): a skill's overflow counts from then.
+	QueueEnteredAt *time.Time `json:"queue_entered_at,omitempty"`
+	LastSeq        int64      `json:"last_seq"`
+	CloseReason    string     `json:"close_reason,omitempty"`
+	ClosedBy       string     `json:"closed_by,omitempty"`
 	// CSATScore (1–5) and CSATComment are the visitor's rating of the
 	// closed conversation; 0 and "" until they rate it.
 	CSATScore   int    `json:"csat_score,omitempty"`
@@ -121,7 +124,11 @@ type Requeue struct {
 	Skill          string // "" keeps the conversation's skill
 	ChangeSkill    bool   // true to set Skill (even to "": the general queue)
 	ExpectAssignee string // when set, the conversation must be assigned to this user
-	Reason         string // "transfer", "agent_offline", "agent_disconnected", ...
+	Reason         string // "transfer", "agent_offline", "agent_disconnected", "overflow", ...
+	// ExpectQueuedIn, when set, requires the conversation to be waiting in
+	// that skill's queue still (an overflow must not take it from an agent
+	// who claimed it meanwhile).
+	ExpectQueuedIn string
 }
 
 // Priorities a conversation may have: higher is served first.

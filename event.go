@@ -28,6 +28,7 @@ const (
 	EventUserCreated          = "user.created"
 	EventUserUpdated          = "user.updated"
 	EventSkillCreated         = "skill.created"
+	EventSkillUpdated         = "skill.updated" // an admin changed a skill's name or overflow (data: the skill)
 	EventAPIKeyCreated        = "api_key.created"
 	EventAPIKeyRevoked        = "api_key.revoked"
 	EventAccountUpdated       = "account.updated"
@@ -72,7 +73,7 @@ type AutomationApplied struct {
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
 	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventMessageCreated, EventReceiptUpdated,
-	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated,
+	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,

@@ -53,6 +53,7 @@ func (a *API) Routes() []Route {
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},
 		{"POST", "/api/v1/skills", admins, a.handleCreateSkill},
+		{"PATCH", "/api/v1/skills/{id}", admins, a.handleUpdateSkill},
 
 		{"GET", "/api/v1/api-keys", admins, a.handleListAPIKeys},
 		{"POST", "/api/v1/api-keys", admins, a.handleCreateAPIKey},

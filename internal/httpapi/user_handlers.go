@@ -199,6 +199,64 @@ func (a *API) handleCreateSkill(w http.ResponseWriter, r *http.Request, p parley
 	return nil
 }
 
+// skillChange is a PATCH of a skill: the fields present change.
+type skillChange struct {
+	Name                 *string `json:"name"`
+	OverflowTo           *string `json:"overflow_to"`
+	OverflowAfterSeconds *int    `json:"overflow_after_seconds"`
+}
+
+// handleUpdateSkill renames a skill or sets its overflow: after how long
+// a visitor waiting in its queue moves to another skill's queue, or the
+// general queue (docs/routing.md, Overflow).
+func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req skillChange
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil {
+		return parley.Errorf(parley.EINVALID, "give name, overflow_to or overflow_after_seconds")
+	}
+	id := r.PathValue("id")
+	skills, err := a.store.ListSkills(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	var s *parley.Skill
+	for _, k := range skills {
+		if k.ID == id {
+			s = k
+		}
+	}
+	if s == nil {
+		return parley.Errorf(parley.ENOTFOUND, "skill %q not found", id)
+	}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		if name == "" {
+			return parley.Errorf(parley.EINVALID, "name is required")
+		}
+		if err := checkName("name", name); err != nil {
+			return err
+		}
+		s.Name = name
+	}
+	if req.OverflowTo != nil {
+		s.OverflowTo = *req.OverflowTo
+	}
+	if req.OverflowAfterSeconds != nil {
+		s.OverflowAfterSeconds = *req.OverflowAfterSeconds
+		if s.OverflowAfterSeconds == 0 && req.OverflowTo == nil {
+			s.OverflowTo = "" // turned off
+		}
+	}
+	if err := a.store.UpdateSkill(r.Context(), s); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
 type apiKeyRequest struct {
 	Name string      `json:"name"`
 	Role parley.Role `json:"role"`

@@ -85,6 +85,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PATCH /api/v1/users/{id}":                    {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
 		"GET /api/v1/skills":                          {"/api/v1/skills", nil, 200},
 		"POST /api/v1/skills":                         {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
+		"PATCH /api/v1/skills/{id}":                   {"/api/v1/skills/" + bSkill.ID, map[string]any{"name": "hijacked"}, 404},
 		"GET /api/v1/api-keys":                        {"/api/v1/api-keys", nil, 200},
 		"POST /api/v1/api-keys":                       {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
 		"DELETE /api/v1/api-keys/{id}":                {"/api/v1/api-keys/" + bKeyID, nil, 404},
@@ -258,6 +259,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"supervisor reads the team's statuses", supervisor, "GET", "/api/v1/agent-status", nil, 200},
 		{"agent cannot create API keys", agent, "POST", "/api/v1/api-keys", map[string]any{"name": "k"}, 403},
 		{"agent cannot create skills", agent, "POST", "/api/v1/skills", map[string]any{"name": "s"}, 403},
+		{"supervisor cannot change skills", supervisor, "PATCH", "/api/v1/skills/skl_any", map[string]any{"overflow_after_seconds": 60}, 403},
 		{"agent reads conversations", agent, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},
 		{"consumer reads their conversation", v1.client, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},
 		{"consumer cannot read another consumer's conversation", v2.client, "GET", "/api/v1/conversations/" + conv1.ID, nil, 404},

@@ -664,6 +664,15 @@ func (s *Server) sweeps() []sweep {
 			}
 			return err
 		}},
+		// Visitors who waited a skill's overflow time move to the queue
+		// it overflows to.
+		{"queue overflow", s.cfg.QueueNoticeTick, func(ctx context.Context, now time.Time) error {
+			n, err := routing.Overflow(ctx, s.Store, now)
+			if n > 0 {
+				s.log.Info("queue overflow moved waiting conversations", "conversations", n)
+			}
+			return err
+		}},
 		// People whose consoles are gone are offline in their status.
 		{"agent status", s.cfg.StatusTick, s.Routing.SweepStatuses},
 		// Dashboards read a row per conversation (internal/analytics/rollup.go).

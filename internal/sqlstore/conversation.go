@@ -16,7 +16,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -46,10 +46,10 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 		c.CreatedAt, c.UpdatedAt = tx.now, tx.now
 		if c.State == parley.StateQueued {
 			now := tx.now
-			c.QueuedAt = &now
+			c.QueuedAt, c.QueueEnteredAt = &now, &now
 		}
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt)); err != nil {
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at, queued_at, queue_entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt), nullMicros(c.QueueEnteredAt)); err != nil {
 			return err
 		}
 		if err := tx.event(accountID, parley.EventConversationOpened, c.ID, c); err != nil {
@@ -248,6 +248,9 @@ func requeueConversation(tx *writeTx, accountID, id string, r parley.Requeue) (*
 	if r.ExpectAssignee != "" && c.AssigneeID != r.ExpectAssignee {
 		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is not assigned to %q", id, r.ExpectAssignee)
 	}
+	if r.ExpectQueuedIn != "" && (c.State != parley.StateQueued || c.Skill != r.ExpectQueuedIn) {
+		return nil, parley.Errorf(parley.ECONFLICT, "conversation %q is no longer waiting in skill %q", id, r.ExpectQueuedIn)
+	}
 	if r.ChangeSkill && r.Skill != "" {
 		if err := tx.skillsExist(accountID, []string{r.Skill}); err != nil {
 			return nil, err
@@ -260,9 +263,9 @@ func requeueConversation(tx *writeTx, accountID, id string, r parley.Requeue) (*
 	if c.QueuedAt == nil {
 		c.QueuedAt = &now
 	}
-	c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt = parley.StateQueued, "", nil, now
-	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = 'queued', assignee_id = '', assigned_at = NULL, skill = ?, queued_at = ?, updated_at = ? WHERE id = ?`,
-		c.Skill, micros(*c.QueuedAt), micros(now), id); err != nil {
+	c.State, c.AssigneeID, c.AssignedAt, c.UpdatedAt, c.QueueEnteredAt = parley.StateQueued, "", nil, now, &now
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET state = 'queued', assignee_id = '', assigned_at = NULL, skill = ?, queued_at = ?, updated_at = ?, queue_entered_at = ? WHERE id = ?`,
+		c.Skill, micros(*c.QueuedAt), micros(now), micros(now), id); err != nil {
 		return nil, err
 	}
 	// The event is the conversation, plus why it went back.
@@ -588,11 +591,11 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var c parley.Conversation
 	var state string
 	var created, updated int64
-	var assigned, closed, queued, snoozedUntil, snoozedAt sql.NullInt64
+	var assigned, closed, queued, snoozedUntil, snoozedAt, entered sql.NullInt64
 	var labels string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered); err != nil {
 		return nil, err
 	}
 	if labels != "" {
@@ -604,5 +607,11 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	c.AssignedAt, c.ClosedAt, c.QueuedAt = fromNullMicros(assigned), fromNullMicros(closed), fromNullMicros(queued)
 	c.SnoozedUntil, c.SnoozedAt = fromNullMicros(snoozedUntil), fromNullMicros(snoozedAt)
+	if c.State == parley.StateQueued {
+		c.QueueEnteredAt = fromNullMicros(entered)
+		if c.QueueEnteredAt == nil {
+			c.QueueEnteredAt = c.QueuedAt // queued before the column was added
+		}
+	}
 	return &c, nil
 }

@@ -259,8 +259,11 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 			return err
 		}
 		s.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at) VALUES (?, ?, ?, ?)`,
-			s.ID, s.AccountID, s.Name, micros(s.CreatedAt))
+		if err := tx.checkOverflow(s); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at, overflow_to, overflow_after) VALUES (?, ?, ?, ?, ?, ?)`,
+			s.ID, s.AccountID, s.Name, micros(s.CreatedAt), s.OverflowTo, s.OverflowAfterSeconds)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
@@ -273,7 +276,7 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 
 // ListSkills returns the account's skills by name.
 func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at FROM skills WHERE account_id = ? ORDER BY name`, accountID)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at, overflow_to, overflow_after FROM skills WHERE account_id = ? ORDER BY name`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -282,13 +285,87 @@ func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill
 	for rows.Next() {
 		var s parley.Skill
 		var created int64
-		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created); err != nil {
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds); err != nil {
 			return nil, err
 		}
 		s.CreatedAt = fromMicros(created)
 		out = append(out, &s)
 	}
 	return out, rows.Err()
+}
+
+// UpdateSkill replaces a skill's name and overflow (see parley.Store).
+func (db *DB) UpdateSkill(ctx context.Context, s *parley.Skill) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		var created int64
+		err := tx.QueryRowContext(tx.ctx, `SELECT created_at FROM skills WHERE account_id = ? AND id = ?`+tx.forUpdate(), s.AccountID, s.ID).Scan(&created)
+		if err != nil {
+			return notFound(err, "skill %q not found", s.ID)
+		}
+		if err := tx.checkOverflow(s); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ? WHERE account_id = ? AND id = ?`,
+			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.AccountID, s.ID)
+		if isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
+		}
+		if err != nil {
+			return err
+		}
+		s.CreatedAt = fromMicros(created)
+		return tx.event(s.AccountID, parley.EventSkillUpdated, "", s)
+	})
+}
+
+// checkOverflow checks a skill's overflow against the account's other
+// skills as they are in the transaction: a target that exists and is not
+// the skill, and no chain of overflows that comes back to it.
+func (tx *writeTx) checkOverflow(s *parley.Skill) error {
+	switch {
+	case s.OverflowAfterSeconds == 0:
+		if s.OverflowTo != "" {
+			return parley.Errorf(parley.EINVALID, "overflow_to needs overflow_after_seconds")
+		}
+		return nil
+	case s.OverflowAfterSeconds < parley.MinOverflowSeconds || s.OverflowAfterSeconds > parley.MaxOverflowSeconds:
+		return parley.Errorf(parley.EINVALID, "overflow_after_seconds must be 0 (never) or from %d to %d", parley.MinOverflowSeconds, parley.MaxOverflowSeconds)
+	case s.OverflowTo == s.ID:
+		return parley.Errorf(parley.EINVALID, "a skill cannot overflow to itself")
+	case s.OverflowTo == "":
+		return nil // the general queue, which never overflows
+	}
+	next := map[string]string{}
+	rows, err := tx.QueryContext(tx.ctx, `SELECT id, overflow_to, overflow_after FROM skills WHERE account_id = ?`, s.AccountID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, to string
+		var after int
+		if err := rows.Scan(&id, &to, &after); err != nil {
+			rows.Close()
+			return err
+		}
+		next[id] = ""
+		if after > 0 {
+			next[id] = to
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, ok := next[s.OverflowTo]; !ok {
+		return parley.Errorf(parley.EINVALID, "overflow_to: skill %q not found", s.OverflowTo)
+	}
+	next[s.ID] = s.OverflowTo
+	for at, steps := s.OverflowTo, 0; at != "" && steps <= len(next); at, steps = next[at], steps+1 {
+		if at == s.ID {
+			return parley.Errorf(parley.EINVALID, "overflow_to: the overflows from %q would come back to it", s.Name)
+		}
+	}
+	return nil
 }
 
 // skillsExist fails with EINVALID unless every ID names a skill of the account.

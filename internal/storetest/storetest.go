@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 		{"MentionEmails", testMentionEmails},
 		{"AgentStatus", testAgentStatus},
 		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
+		{"QueueOverflow", testQueueOverflow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -840,7 +840,7 @@ async function showAdmin() {
       ul.append(li);
     }
   };
-  list(".skills-list", skills.skills, (s) => s.name);
+  showSkills(skills.skills);
   showCanned(canned.canned_responses);
   list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
   const wf = $(".widget-settings");
@@ -896,6 +896,53 @@ const dirtyForms = new Set();
 for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".email-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
 
 // showCanned lists the canned responses, each editable in place.
+// showSkills lists the skills, each with its overflow — where its waiting
+// visitors go after how long (docs/routing.md, Overflow) — and an Edit
+// button that turns the line into a small form.
+function showSkills(skills) {
+  const ul = $(".skills-list");
+  ul.textContent = "";
+  const name = new Map(skills.map((s) => [s.id, s.name]));
+  for (const s of skills) {
+    const li = document.createElement("li");
+    li.dataset.id = s.id;
+    li.textContent = s.name + (s.overflow_after_seconds
+      ? " — after " + s.overflow_after_seconds + " s waiting, to " + (s.overflow_to ? name.get(s.overflow_to) || s.overflow_to : "the general queue")
+      : "") + " ";
+    const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Overflow…" });
+    edit.setAttribute("aria-label", "Overflow of " + s.name);
+    edit.addEventListener("click", () => editOverflow(li, s, skills));
+    li.append(edit);
+    ul.append(li);
+  }
+}
+
+// editOverflow: a skill's overflow target and time, saved with PATCH.
+function editOverflow(li, s, skills) {
+  const form = document.createElement("form");
+  form.className = "edit-overflow inline";
+  const to = document.createElement("select");
+  to.name = "to";
+  to.setAttribute("aria-label", "Visitors waiting for " + s.name + " move to");
+  to.append(new Option("No overflow", "none"), new Option("General queue", ""));
+  for (const o of skills) if (o.id !== s.id) to.append(new Option(o.name, o.id));
+  to.value = s.overflow_after_seconds ? s.overflow_to : "none";
+  const after = Object.assign(document.createElement("input"), { name: "after", type: "number", min: 10, max: 86400, value: s.overflow_after_seconds || 120, className: "w6" });
+  after.setAttribute("aria-label", "After how many seconds of waiting");
+  const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
+  cancel.addEventListener("click", () => showAdmin());
+  form.append(s.name + ": move visitors waiting to ", to, " after ", after, " s ", save, cancel);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const body = to.value === "none" ? { overflow_after_seconds: 0 } : { overflow_to: to.value, overflow_after_seconds: +after.value };
+    adminDo(() => api("PATCH", "/skills/" + s.id, body));
+  });
+  li.textContent = "";
+  li.append(form);
+  to.focus();
+}
+
 function showCanned(items) {
   const ul = $(".canned-list");
   ul.textContent = "";
@@ -1424,7 +1471,7 @@ function who(id) {
 
 function describeEvent(e) {
   const d = e.data || {};
-  const reasons = { transfer: "transferred", automation: "routed by a rule", bot_handoff: "handed over by the bot", agent_offline: "its agent went offline", agent_disconnected: "its agent left" };
+  const reasons = { transfer: "transferred", automation: "routed by a rule", bot_handoff: "handed over by the bot", agent_offline: "its agent went offline", agent_disconnected: "its agent left", overflow: "waited its skill’s overflow time" };
   switch (e.type) {
     case "conversation.opened": return "Opened" + (d.skill ? " for a skill" : "") + (d.state === "bot" ? ", with the bot" : "");
     case "conversation.assigned": return "Assigned to " + (names.get(d.assignee_id) || "an agent");

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+// QueueOverflow: a skill's overflow is checked (a target of the account,
+// not itself, no chain that comes back, a time in range), kept and read
+// back; a conversation's queue_entered_at moves each time it enters a
+// queue while queued_at keeps its place in line; and a requeue that
+// expects it waiting in a skill leaves it alone once claimed.
+func testQueueOverflow(t *testing.T, open Opener) {
+	ctx := context.Background()
+	rec := &recorder{}
+	s := open(t, rec)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	mk := func(acc, name string) *parley.Skill {
+		sk := &parley.Skill{AccountID: acc, Name: name}
+		if err := s.CreateSkill(ctx, sk); err != nil {
+			t.Fatal(err)
+		}
+		return sk
+	}
+	billing, payments, spanish := mk(f.account.ID, "billing"), mk(f.account.ID, "payments"), mk(f.account.ID, "spanish")
+	theirs := mk(other.account.ID, "theirs")
+
+	update := func(sk parley.Skill) error { return s.UpdateSkill(ctx, &sk) }
+	withOverflow := func(sk *parley.Skill, to string, after int) parley.Skill {
+		c := *sk
+		c.OverflowTo, c.OverflowAfterSeconds = to, after
+		return c
+	}
+	wantCode(t, update(withOverflow(billing, billing.ID, 60)), parley.EINVALID)
+	wantCode(t, update(withOverflow(billing, theirs.ID, 60)), parley.EINVALID)
+	wantCode(t, update(withOverflow(billing, payments.ID, 5)), parley.EINVALID)
+	wantCode(t, update(withOverflow(billing, payments.ID, 86401)), parley.EINVALID)
+	wantCode(t, update(withOverflow(billing, payments.ID, 0)), parley.EINVALID) // a target without a time
+	if err := update(withOverflow(billing, payments.ID, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(withOverflow(payments, spanish.ID, 120)); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, update(withOverflow(spanish, billing.ID, 60)), parley.EINVALID) // spanish → billing → payments → spanish
+	if err := update(withOverflow(spanish, "", 300)); err != nil {              // to the general queue
+		t.Fatal(err)
+	}
+	renamed := *spanish
+	renamed.Name = "billing"
+	wantCode(t, update(renamed), parley.ECONFLICT)
+	missing := parley.Skill{AccountID: f.account.ID, ID: theirs.ID, Name: "x"}
+	wantCode(t, update(missing), parley.ENOTFOUND)
+	skills, err := s.ListSkills(ctx, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*parley.Skill{}
+	for _, sk := range skills {
+		byName[sk.Name] = sk
+	}
+	if b := byName["billing"]; b.OverflowTo != payments.ID || b.OverflowAfterSeconds != 60 {
+		t.Fatalf("billing = %+v", b)
+	}
+	if sp := byName["spanish"]; sp.OverflowTo != "" || sp.OverflowAfterSeconds != 300 {
+		t.Fatalf("spanish = %+v", sp)
+	}
+	updated := 0
+	for _, e := range rec.snapshot() {
+		if e.Type == parley.EventSkillUpdated && e.AccountID == f.account.ID {
+			updated++
+		}
+	}
+	if updated != 3 {
+		t.Fatalf("%d skill.updated events; want 3 (one per change made)", updated)
+	}
+
+	// Entering a queue; entering another; a requeue expecting it waiting
+	// in a skill it left.
+	c, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued, Skill: billing.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.QueueEnteredAt == nil || c.QueuedAt == nil || !c.QueueEnteredAt.Equal(*c.QueuedAt) {
+		t.Fatalf("opened: queued_at %v, queue_entered_at %v", c.QueuedAt, c.QueueEnteredAt)
+	}
+	moved, err := s.RequeueConversation(ctx, f.account.ID, c.ID, parley.Requeue{ChangeSkill: true, Skill: payments.ID, Reason: "overflow", ExpectQueuedIn: billing.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !moved.QueuedAt.Equal(*c.QueuedAt) || !moved.QueueEnteredAt.After(*c.QueueEnteredAt) || moved.Skill != payments.ID {
+		t.Fatalf("moved: %+v", moved)
+	}
+	got, _ := s.FindConversation(ctx, f.account.ID, c.ID)
+	if got.QueueEnteredAt == nil || !got.QueueEnteredAt.Equal(*moved.QueueEnteredAt) {
+		t.Fatalf("read back queue_entered_at %v, want %v", got.QueueEnteredAt, moved.QueueEnteredAt)
+	}
+	_, err = s.RequeueConversation(ctx, f.account.ID, c.ID, parley.Requeue{ChangeSkill: true, Skill: "", Reason: "overflow", ExpectQueuedIn: billing.ID})
+	wantCode(t, err, parley.ECONFLICT)
+	agent := &parley.User{AccountID: f.account.ID, Email: "agent@overflow.test", Name: "Agent", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+	if err := s.CreateUser(ctx, agent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimConversation(ctx, f.account.ID, c.ID, agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RequeueConversation(ctx, f.account.ID, c.ID, parley.Requeue{ChangeSkill: true, Skill: spanish.ID, Reason: "overflow", ExpectQueuedIn: payments.ID})
+	wantCode(t, err, parley.ECONFLICT)
+	if got, _ := s.FindConversation(ctx, f.account.ID, c.ID); got.State != parley.StateAssigned || got.AssigneeID != agent.ID || got.QueueEnteredAt != nil {
+		t.Fatalf("claimed conversation after a late overflow: %+v", got)
+	}
+}
