@@ -23,6 +23,9 @@ const (
 	// CauseAutoAway: the console set an idle Online person Away
 	// (auto_away_seconds).
 	CauseAutoAway = "auto_away"
+	// CauseSupervisor: a supervisor or admin set it for them (an agent who
+	// left Online at the end of a shift).
+	CauseSupervisor = "supervisor"
 	// CauseDisconnected: no console of theirs has been connected for the
 	// grace period (closed tab, lost network, logged out, a restart).
 	CauseDisconnected = "disconnected"
@@ -35,6 +38,7 @@ type AgentStatus struct {
 	Status string     `json:"status"`
 	Reason string     `json:"reason,omitempty"` // one of the account's away reasons, Away only
 	Cause  string     `json:"cause"`
+	By     string     `json:"by,omitempty"` // the supervisor, for CauseSupervisor
 	Since  time.Time  `json:"since"`
 	Until  *time.Time `json:"until,omitempty"`
 }
@@ -52,6 +56,7 @@ type StatusChange struct {
 	Status  string
 	Reason  string
 	Cause   string
+	By      string // the supervisor who set it
 	At      time.Time
 	IfSince time.Time
 }
@@ -63,6 +68,7 @@ type StatusChanged struct {
 	Status         string    `json:"status"`
 	Reason         string    `json:"reason,omitempty"`
 	Cause          string    `json:"cause"`
+	By             string    `json:"by,omitempty"`
 	Previous       string    `json:"previous"`
 	PreviousReason string    `json:"previous_reason,omitempty"`
 	PreviousSince  time.Time `json:"previous_since"`

@@ -48,6 +48,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/team", agents, a.handleTeam},
 		{"GET", "/api/v1/supervisor/overview", supervisors, a.handleOverview},
 		{"GET", "/api/v1/agent-status", supervisors, a.handleAgentStatus},
+		{"PUT", "/api/v1/users/{id}/status", supervisors, a.handleSetUserStatus},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
 

@@ -373,3 +373,46 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	writeJSON(w, http.StatusOK, map[string]any{"queues": qs, "agents": agents})
 	return nil
 }
+
+// statusRequest sets someone's status.
+type statusRequest struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// handleSetUserStatus lets a supervisor set a colleague's status — Offline
+// for an agent who left Online at the end of a shift, which also puts
+// their conversations back in the queue. Their consoles are told and show
+// who did it (docs/routing.md, Agent status).
+func (a *API) handleSetUserStatus(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req statusRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if a.Routing == nil {
+		return parley.Errorf(parley.EUNAVAILABLE, "routing is not running")
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return parley.Errorf(parley.ECONFLICT, "%s is deactivated", u.Name)
+	}
+	if err := a.Routing.SetStatusBy(r.Context(), p.AccountID, u.ID, routing.Presence(req.Status), req.Reason, parley.CauseSupervisor, p.ID); err != nil {
+		return err
+	}
+	spans, err := a.store.AgentStatuses(r.Context(), p.AccountID, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	for _, s := range spans {
+		if s.UserID == u.ID {
+			writeJSON(w, http.StatusOK, statusSpan{AgentStatus: s, Name: u.Name})
+			return nil
+		}
+	}
+	// Never online, and set offline: nothing to record.
+	writeJSON(w, http.StatusOK, statusSpan{AgentStatus: &parley.AgentStatus{UserID: u.ID, Status: parley.StatusOffline, Cause: parley.CauseSupervisor}, Name: u.Name})
+	return nil
+}

@@ -89,6 +89,10 @@ func (h *hub) unfollowInbox(accountID string, c *conn) {
 // dispatch hands one event to every connection that follows it. The frame
 // is encoded once; each connection gets the same bytes.
 func (h *hub) dispatch(e *parley.Event) {
+	if e.Type == parley.EventAgentStatusChanged {
+		h.status(e)
+		return
+	}
 	frame := eventFrame(e)
 	if frame == nil {
 		return
@@ -159,6 +163,26 @@ func (h *hub) mention(e *parley.Event) {
 				c.enqueue(it)
 				break
 			}
+		}
+	}
+}
+
+// status tells a person's consoles (those follow the account's inbox) that
+// their status changed — in another tab, or by a supervisor — so every
+// console's menu says what the router goes by.
+func (h *hub) status(e *parley.Event) {
+	user := gjson.GetBytes(e.Data, "user_id").Str
+	if user == "" || gjson.GetBytes(e.Data, "cause").Str == parley.CauseDisconnected {
+		return
+	}
+	frame := append(append([]byte(`{"type":"status","status":`), e.Data...), '}')
+	it := item{kind: itemInbox, frame: frame}
+	s := h.shard(e.AccountID)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for c := range s.inboxes[e.AccountID] {
+		if c.principal.AccountID == e.AccountID && c.principal.ID == user {
+			c.enqueue(it)
 		}
 	}
 }

@@ -202,11 +202,17 @@ func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr P
 // status (docs/routing.md, Agent status). Going offline puts their open
 // conversations back in the queue at once.
 func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Presence, reason, cause string) error {
+	return e.SetStatusBy(ctx, accountID, userID, pr, reason, cause, "")
+}
+
+// SetStatusBy is SetStatus with the user who set it, when that is not the
+// person (a supervisor).
+func (e *Engine) SetStatusBy(ctx context.Context, accountID, userID string, pr Presence, reason, cause, by string) error {
 	if pr != Online && pr != Away && pr != Offline {
 		return parley.Errorf(parley.EINVALID, "presence must be online, away or offline")
 	}
-	if cause != parley.CauseAgent && cause != parley.CauseAutoAway {
-		return parley.Errorf(parley.EINVALID, "cause must be agent or auto_away")
+	if cause != parley.CauseAgent && cause != parley.CauseAutoAway && cause != parley.CauseSupervisor {
+		return parley.Errorf(parley.EINVALID, "cause must be agent, auto_away or supervisor")
 	}
 	if cause == parley.CauseAutoAway && (pr != Away || reason != "") {
 		return parley.Errorf(parley.EINVALID, "only away without a reason is set automatically")
@@ -222,7 +228,7 @@ func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Pre
 	if err := parley.CheckStatus(string(pr), reason, reasons); err != nil {
 		return err
 	}
-	if _, err := e.store.SetAgentStatus(ctx, accountID, userID, parley.StatusChange{Status: string(pr), Reason: reason, Cause: cause, At: e.now()}); err != nil {
+	if _, err := e.store.SetAgentStatus(ctx, accountID, userID, parley.StatusChange{Status: string(pr), Reason: reason, Cause: cause, By: by, At: e.now()}); err != nil {
 		return err
 	}
 	e.mu.Lock()
@@ -378,6 +384,21 @@ func (e *Engine) OnEvent(ev *parley.Event) {
 			return
 		}
 		e.setUserLocked(acc, &u)
+	case parley.EventAgentStatusChanged:
+		// Every node's view of the person follows their status, whoever
+		// set it and on whichever node: a supervisor on another node, or
+		// the person's other console. A disconnect is not a choice: their
+		// next console says what they want.
+		var c parley.StatusChanged
+		if json.Unmarshal(ev.Data, &c) != nil || c.Cause == parley.CauseDisconnected {
+			return
+		}
+		p := e.personLocked(ev.AccountID, c.UserID)
+		if p.presence != Presence(c.Status) {
+			p.presence = Presence(c.Status)
+			e.presenceChanged = true
+			e.wakeLocked(ev.AccountID)
+		}
 	case parley.EventAccountUpdated:
 		if acc == nil {
 			return

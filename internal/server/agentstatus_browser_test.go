@@ -12,7 +12,8 @@ import (
 
 // TestAnAgentStepsAwayForLunchInTheConsole: in Chromium, an admin writes
 // the brand's away reasons; an agent picks "Away — Lunch" in their status
-// menu; the supervisor's overview says so, and the dashboard counts the
+// menu; the supervisor's overview says so, the supervisor then sets the
+// agent Offline (their console follows), and the dashboard counts the
 // agent's time online and at lunch.
 func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())
@@ -54,6 +55,23 @@ func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, sup.ctx, `(`+row+`).includes("away · Lunch")`)
 	}, func() string { return evalIn[string](t, sup.ctx, row) })
+
+	// The supervisor sets the agent Offline from the row; the agent's
+	// console follows and says who did it.
+	if err := chromedp.Do(sup.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const tr = [...document.querySelectorAll(".agents tbody tr")].find(tr => tr.textContent.includes(`+strconv.Quote(brand.agent.Name)+`));
+		const s = tr.querySelector("select"); s.value = "offline"; s.dispatchEvent(new Event("change")) })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		s := current()
+		return s != nil && s.Status == parley.StatusOffline && s.Cause == parley.CauseSupervisor && s.By == brand.supervisor.ID
+	})
+	waitFor(t, func() bool {
+		return evalIn[bool](t, agent.ctx, `document.querySelector(".presence").value === "offline" && document.querySelector(".toast").textContent.includes("set your status to Offline")`)
+	}, func() string {
+		return evalIn[string](t, agent.ctx, `document.querySelector(".presence").value + " / " + document.querySelector(".toast").textContent`)
+	})
 
 	sup.press("[data-tab=dash]")
 	dash := `[...document.querySelectorAll(".dash-agents tbody tr")].map(tr => tr.textContent).find(t => t.includes(` + strconv.Quote(brand.agent.Name) + `)) || ""`

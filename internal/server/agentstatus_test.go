@@ -161,3 +161,96 @@ func TestAgentStatusIsRecordedAndReported(t *testing.T) {
 		t.Fatalf("an agent read the statuses: %d", st)
 	}
 }
+
+// TestASupervisorSetsAnAgentOffline: the agent's two consoles hear each
+// other's status changes; a supervisor sets the agent Offline, both
+// consoles are told who did it, the router stops sending them visitors
+// and their conversation goes back to the queue.
+func TestASupervisorSetsAnAgentOffline(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	setAutoAssign(t, ts, b, true)
+	other := seedBrand(t, ts, "Other")
+	agentLogin := ts.login(t, b.agent)
+	tabs := []*wsClient{sessionWS(t, ts, agentLogin), sessionWS(t, ts, agentLogin)}
+	for i, tab := range tabs {
+		tab.send(`{"type":"subscribe_inbox","id":"in"}`)
+		tab.next(reply("in"))
+		defer tabs[i].ws.CloseNow()
+	}
+	tabs[0].send(`{"type":"presence","id":"on","state":"online"}`)
+	tabs[0].next(reply("on"))
+	// statusFrame waits for the tab's next status frame that says status
+	// (a tab also hears its own changes).
+	statusFrame := func(tab *wsClient, status string) map[string]any {
+		t.Helper()
+		var s struct {
+			Status map[string]any `json:"status"`
+		}
+		tab.next(func(f frame) bool {
+			if f.Type != "status" {
+				return false
+			}
+			decodeJSON(t, f.raw, &s)
+			return s.Status["status"] == status
+		})
+		return s.Status
+	}
+	// The second tab hears the first one's choices.
+	if s := statusFrame(tabs[1], "online"); s["cause"] != "agent" || s["user_id"] != b.agent.ID {
+		t.Fatalf("tab 2 heard %v", s)
+	}
+	tabs[0].send(`{"type":"presence","id":"away","state":"away"}`)
+	tabs[0].next(reply("away"))
+	statusFrame(tabs[1], "away")
+	tabs[1].send(`{"type":"presence","id":"on","state":"online"}`)
+	tabs[1].next(reply("on"))
+	statusFrame(tabs[0], "away") // its own
+	statusFrame(tabs[0], "online")
+
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	ctx := t.Context()
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(ctx, b.account.ID, conv.ID)
+		return c.State == parley.StateAssigned && c.AssigneeID == b.agent.ID
+	})
+
+	sup := ts.login(t, b.supervisor)
+	for _, bad := range []struct {
+		path string
+		body any
+		st   int
+	}{
+		{"/api/v1/users/" + b.agent.ID + "/status", map[string]any{"status": "busy"}, 400},
+		{"/api/v1/users/" + b.agent.ID + "/status", map[string]any{"status": "away", "reason": "Nap"}, 400},
+		{"/api/v1/users/" + other.agent.ID + "/status", map[string]any{"status": "offline"}, 404},
+	} {
+		if st, raw := sup.raw("PUT", bad.path, bad.body); st != bad.st {
+			t.Fatalf("PUT %s %v: %d %s", bad.path, bad.body, st, raw)
+		}
+	}
+	var set struct {
+		parley.AgentStatus
+		Name string `json:"name"`
+	}
+	if st := sup.do("PUT", "/api/v1/users/"+b.agent.ID+"/status", map[string]any{"status": "offline"}, &set); st != 200 ||
+		set.Status != "offline" || set.Cause != parley.CauseSupervisor || set.By != b.supervisor.ID {
+		t.Fatalf("PUT status offline: %d %+v", st, set)
+	}
+	for i, tab := range tabs {
+		if s := statusFrame(tab, "offline"); s["cause"] != "supervisor" || s["by"] != b.supervisor.ID {
+			t.Fatalf("tab %d heard %v", i+1, s)
+		}
+	}
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(ctx, b.account.ID, conv.ID)
+		return c.State == parley.StateQueued
+	})
+	if pr := ts.Routing.Presence(b.account.ID, b.agent.ID); pr != "offline" {
+		t.Fatalf("the router has the agent %s", pr)
+	}
+	// Another account's status is untouched.
+	if spans, _ := ts.Store.AgentStatuses(ctx, other.account.ID, time.Time{}, time.Time{}); len(spans) != 0 {
+		t.Fatalf("the other brand has spans: %+v", spans)
+	}
+}

@@ -9,13 +9,13 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const statusColumns = `user_id, status, reason, cause, started_at, ended_at`
+const statusColumns = `user_id, status, reason, cause, by_user, started_at, ended_at`
 
 func scanStatus(s scanner) (*parley.AgentStatus, error) {
 	var st parley.AgentStatus
 	var since int64
 	var until sql.NullInt64
-	if err := s.Scan(&st.UserID, &st.Status, &st.Reason, &st.Cause, &since, &until); err != nil {
+	if err := s.Scan(&st.UserID, &st.Status, &st.Reason, &st.Cause, &st.By, &since, &until); err != nil {
 		return nil, err
 	}
 	st.Since, st.Until = fromMicros(since), fromNullMicros(until)
@@ -67,13 +67,13 @@ func (db *DB) SetAgentStatus(ctx context.Context, accountID, userID string, c pa
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO agent_status (account_id, user_id, status, reason, cause, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			accountID, userID, c.Status, c.Reason, c.Cause, micros(at)); err != nil {
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO agent_status (account_id, user_id, status, reason, cause, by_user, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			accountID, userID, c.Status, c.Reason, c.Cause, c.By, micros(at)); err != nil {
 			return err
 		}
 		changed = true
 		return tx.event(accountID, parley.EventAgentStatusChanged, "", parley.StatusChanged{
-			UserID: userID, Status: c.Status, Reason: c.Reason, Cause: c.Cause,
+			UserID: userID, Status: c.Status, Reason: c.Reason, Cause: c.Cause, By: c.By,
 			Previous: cur.Status, PreviousReason: cur.Reason, PreviousSince: cur.Since,
 		})
 	})

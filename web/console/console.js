@@ -333,6 +333,17 @@ function onFrame(f) {
       }
       if (tab === "closed") refreshSoon();
       break;
+    case "status": {
+      // This person's status changed elsewhere — in another tab, or by a
+      // supervisor: the menu follows, so it says what the router goes by.
+      const st = f.status, sel = $(".presence");
+      const value = st.status + (st.reason ? ":" + st.reason : "");
+      sel.value = [...sel.options].some((o) => o.value === value) ? value : st.status;
+      $(".auto-away").hidden = st.cause !== "auto_away";
+      if (st.cause === "supervisor") notify((names.get(st.by) || "A supervisor") + " set your status to " + sel.options[sel.selectedIndex].text);
+      armAutoAway();
+      break;
+    }
     case "mention": {
       // A colleague called on this agent in a note: say who and where,
       // and count it on the Mentions tab until it is looked at.
@@ -359,7 +370,8 @@ function onFrame(f) {
 
 // The supervisor's overview also ages: waits grow and presence changes
 // without a conversation event.
-setInterval(() => { if (tab === "supervise" && !$(".app").hidden) showOverview().catch(() => {}); }, 5000);
+// Not while the supervisor is choosing someone's status: the redraw would take the menu away.
+setInterval(() => { if (tab === "supervise" && !$(".app").hidden && !$(".agents").contains(document.activeElement)) showOverview().catch(() => {}); }, 5000);
 // Inbox lists age too (waits) and their previews move with messages in
 // conversations this console does not follow (the agent's own and the
 // open one update live).
@@ -382,7 +394,9 @@ function presenceFrame(value, auto) {
 // fillAwayReasons offers "Away — Lunch" for each of the brand's away
 // reasons, keeping the chosen status (a reason the admin removed becomes
 // plain Away).
+let awayReasons = [];
 function fillAwayReasons(reasons) {
+  awayReasons = reasons;
   const sel = $(".presence"), keep = sel.value;
   sel.textContent = "";
   sel.append(new Option("Online", "online"), new Option("Away", "away"));
@@ -416,11 +430,16 @@ function armAutoAway() {
   }, autoAwaySeconds * 1000);
 }
 let lastArmed = 0;
+// Activity in any of the agent's console tabs counts for all of them: an
+// idle tab in the background must not set away someone working in another.
+const activity = "BroadcastChannel" in window ? new BroadcastChannel("parley-console-activity") : null;
+if (activity) activity.onmessage = () => { if ($(".auto-away").hidden) armAutoAway(); };
 for (const ev of ["keydown", "pointerdown", "pointermove", "wheel", "focus"]) {
   window.addEventListener(ev, () => {
     if (!$(".auto-away").hidden || Date.now() - lastArmed < 1000) return; // a moving pointer re-arms once a second
     lastArmed = Date.now();
     armAutoAway();
+    activity?.postMessage("active");
   }, { passive: true, capture: true });
 }
 $(".back-online").addEventListener("click", () => {
@@ -659,6 +678,26 @@ async function showOverview() {
   const status = (a) => a.presence + (a.reason ? " · " + a.reason : a.cause === "auto_away" ? " (inactive)" : "") +
     (a.status_since ? " · " + ago(a.status_since) : "");
   fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent]));
+  // Each row's last cell sets that person's status (PUT /users/{id}/status):
+  // an agent who left Online at the end of their shift is set Offline and
+  // their conversations go back to the queue.
+  const rows = $(".agents tbody").rows;
+  o.agents.forEach((a, i) => {
+    const sel = document.createElement("select");
+    sel.setAttribute("aria-label", "Set the status of " + a.name);
+    sel.append(new Option("Set status…", ""), new Option("Online", "online"), new Option("Away", "away"));
+    for (const r of awayReasons) sel.append(new Option("Away — " + r, "away:" + r));
+    sel.append(new Option("Offline", "offline"));
+    sel.addEventListener("change", async () => {
+      const at = sel.value.indexOf(":");
+      const body = at < 0 ? { status: sel.value } : { status: sel.value.slice(0, at), reason: sel.value.slice(at + 1) };
+      try { await api("PUT", "/users/" + a.id + "/status", body); toast(a.name + ": " + sel.options[sel.selectedIndex].text); } catch (e) { toast(e.message); }
+      showOverview().catch(() => {});
+    });
+    const td = document.createElement("td");
+    td.append(sel);
+    rows[i].append(td);
+  });
 }
 
 // ---- Labels --------------------------------------------------------------------

@@ -8,6 +8,7 @@ CREATE TABLE agent_status (
     status      TEXT NOT NULL,
     reason      TEXT NOT NULL DEFAULT '',
     cause       TEXT NOT NULL,
+    by_user     TEXT NOT NULL DEFAULT '',
     started_at  INTEGER NOT NULL,
     ended_at    INTEGER
 );
