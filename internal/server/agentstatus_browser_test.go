@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -78,4 +79,42 @@ func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, sup.ctx, `(`+dash+`).includes("Lunch")`)
 	}, func() string { return evalIn[string](t, sup.ctx, dash) })
+}
+
+// TestActivityInOneTabKeepsTheOtherFromSettingAway: an agent has the
+// console open in two tabs and works in the second; the first, idle in
+// the background, does not set them Away while they work. Once they stop,
+// auto-away comes, and both tabs show it.
+func TestActivityInOneTabKeepsTheOtherFromSettingAway(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	// Three seconds, below what the API takes, so the test does not wait minutes.
+	ts.Store.ChangeAccount(t.Context(), brand.account.ID, func(a *parley.Account) error { a.Settings.AutoAwaySeconds = 3; return nil })
+	first := consoleLogin(t, ts, brand.agent, ".app")
+	second, cancel := chromedp.NewContext(first.ctx) // a second tab of the same browser and session
+	defer cancel()
+	if err := chromedp.Do(second, chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".app"))); err != nil {
+		t.Fatal(err)
+	}
+	// Six seconds of typing in the second tab, twice the idle time.
+	evalIn[bool](t, second, `new Promise((done) => {
+		const start = Date.now();
+		const tick = setInterval(() => {
+			window.dispatchEvent(new KeyboardEvent("keydown", { key: "a" }));
+			if (Date.now() - start > 6000) { clearInterval(tick); done(true); }
+		}, 1100);
+	})`)
+	spans, _ := ts.Store.AgentStatuses(t.Context(), brand.account.ID, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	for _, s := range spans {
+		if s.Cause == parley.CauseAutoAway {
+			t.Fatalf("set Away while working in the other tab: %+v", s)
+		}
+	}
+	// They stop: Away, said in both tabs.
+	waitFor(t, func() bool { return ts.Routing.Presence(brand.account.ID, brand.agent.ID) == "away" })
+	for _, ctx := range []context.Context{first.ctx, second} {
+		waitFor(t, func() bool {
+			return evalIn[bool](t, ctx, `!document.querySelector(".auto-away").hidden && document.querySelector(".presence").value === "away"`)
+		})
+	}
 }
