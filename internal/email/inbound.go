@@ -40,9 +40,18 @@ func NewReplyToken() string {
 }
 
 // PostFunc stores a visitor's answer by email as their message in the
-// conversation (or, when it has closed, in a new one). clientID makes a
-// message the mail server hands over twice count once.
-type PostFunc func(ctx context.Context, accountID, conversationID, consumerID, clientID, text string) error
+// conversation (or, when it has closed, in a new one), then the files it
+// carried. clientID makes a message the mail server hands over twice
+// count once.
+type PostFunc func(ctx context.Context, accountID, conversationID, consumerID, clientID, text string, files []File) error
+
+// File is a file attached to an email: its name as the sender gave it,
+// and its bytes. Whether its type may be sent is the conversation's
+// check, as for a file sent from the widget.
+type File struct {
+	Name    string
+	Content []byte
+}
 
 // Inbound takes visitors' answers by email into their conversations: an
 // SMTP server that accepts mail for the reply addresses of one domain —
@@ -53,17 +62,26 @@ type Inbound struct {
 	post   PostFunc
 	log    *slog.Logger
 	server *smtp.Server
+	// MaxFileBytes is the largest file taken from an email (default 10
+	// MiB, the installation's attachment limit); larger ones are left out.
+	MaxFileBytes int64
 }
 
-// MaxInboundBytes is the largest email taken in (attachments are not).
-const MaxInboundBytes = 1 << 20
+// Inbound limits: the text of an email (MaxInboundBytes), the whole email
+// with its files as it arrives (MaxInboundMessageBytes, what common mail
+// services send at most), and the files taken from one email.
+const (
+	MaxInboundBytes        = 1 << 20
+	MaxInboundMessageBytes = 25 << 20
+	MaxInboundFiles        = 5
+)
 
 // NewInbound returns a server for the reply addresses of domain.
 func NewInbound(store parley.Store, domain string, post PostFunc, log *slog.Logger) *Inbound {
-	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log}
+	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log, MaxFileBytes: 10 << 20}
 	in.server = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &inboundSession{in: in}, nil }))
 	in.server.Domain = in.domain
-	in.server.MaxMessageBytes = MaxInboundBytes
+	in.server.MaxMessageBytes = MaxInboundMessageBytes
 	in.server.MaxRecipients = 10
 	in.server.ReadTimeout = time.Minute
 	in.server.WriteTimeout = time.Minute
@@ -162,13 +180,17 @@ func (s *inboundSession) Data(r io.Reader) error {
 		// person it was mailed to, not whoever the email was forwarded to.
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
 	}
-	text, err := bodyText(msg.Header, msg.Body, 0)
+	files := &attachments{max: s.in.MaxFileBytes}
+	text, err := bodyText(msg.Header, msg.Body, 0, files)
 	if err != nil {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
 	}
 	text = stripQuoted(text)
-	if text == "" {
+	if text == "" && len(files.files) == 0 {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message has no text above the quoted one")
+	}
+	if len(files.skipped) > 0 {
+		s.in.log.Info("email replies: files left out", "conversation", s.conversation, "files", files.skipped)
 	}
 	id := strings.TrimSpace(msg.Header.Get("Message-ID"))
 	if id == "" {
@@ -176,7 +198,7 @@ func (s *inboundSession) Data(r io.Reader) error {
 	}
 	sum := sha256.Sum256([]byte(id))
 	clientID := "email-" + hex.EncodeToString(sum[:12])
-	if err := s.in.post(ctx, s.accountID, s.conversation, visitor.ID, clientID, text); err != nil {
+	if err := s.in.post(ctx, s.accountID, s.conversation, visitor.ID, clientID, text, files.files); err != nil {
 		switch parley.ErrorCode(err) {
 		case parley.EINVALID, parley.ETOOLARGE, parley.ENOTFOUND, parley.EFORBIDDEN:
 			return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the reply was refused: %s", parley.ErrorMessage(err))
@@ -195,11 +217,57 @@ type header interface{ Get(string) string }
 
 var stripHTML = bluemonday.StrictPolicy()
 
+// attachments collects the files of an email: at most MaxInboundFiles,
+// each at most max bytes; the names of those left out are kept for the log.
+type attachments struct {
+	max     int64
+	files   []File
+	skipped []string
+}
+
+var wordDecoder = new(mime.WordDecoder)
+
+// file takes the part as a file when it is one — marked as an attachment,
+// or named and not text (an inline image) — and reports whether it was.
+func (a *attachments) file(h header, typ string, body io.Reader) (bool, error) {
+	disposition, dparams, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+	_, tparams, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	name := dparams["filename"]
+	if name == "" {
+		name = tparams["name"]
+	}
+	if decoded, err := wordDecoder.DecodeHeader(name); err == nil {
+		name = decoded
+	}
+	isFile := strings.EqualFold(disposition, "attachment") ||
+		(name != "" && !strings.HasPrefix(typ, "text/") && !strings.HasPrefix(typ, "multipart/"))
+	if !isFile {
+		return false, nil
+	}
+	if name == "" {
+		name = "file"
+	}
+	if len(a.files) >= MaxInboundFiles {
+		a.skipped = append(a.skipped, name+" (too many files)")
+		return true, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(body, a.max+1))
+	if err != nil {
+		return true, err
+	}
+	if int64(len(data)) > a.max {
+		a.skipped = append(a.skipped, name+" (too large)")
+		return true, nil
+	}
+	a.files = append(a.files, File{Name: name, Content: data})
+	return true, nil
+}
+
 // bodyText returns the text of a body with the given headers: a text
 // part as it is, HTML without its tags, and of a multipart body the
 // plain text alternative when there is one, else the first part that
-// has text.
-func bodyText(h header, body io.Reader, depth int) (string, error) {
+// has text. The files it meets go to files.
+func bodyText(h header, body io.Reader, depth int, files *attachments) (string, error) {
 	if depth > 5 {
 		return "", errors.New("parts nested too deep")
 	}
@@ -213,9 +281,13 @@ func bodyText(h header, body io.Reader, depth int) (string, error) {
 	case "base64":
 		body = base64.NewDecoder(base64.StdEncoding, body) // line breaks skipped
 	}
+	if taken, err := files.file(h, typ, body); taken || err != nil {
+		return "", err
+	}
 	if strings.HasPrefix(typ, "multipart/") {
 		mr := multipart.NewReader(body, params["boundary"])
-		var fallback string
+		// Every part is read, for the files after the text.
+		var plain, fallback string
 		for {
 			p, err := mr.NextRawPart()
 			if err == io.EOF {
@@ -224,20 +296,20 @@ func bodyText(h header, body io.Reader, depth int) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if strings.HasPrefix(strings.ToLower(p.Header.Get("Content-Disposition")), "attachment") {
-				continue
-			}
 			ptyp, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-			t, err := bodyText(p.Header, p, depth+1)
+			t, err := bodyText(p.Header, p, depth+1, files)
 			if err != nil {
 				return "", err
 			}
-			if ptyp == "text/plain" && strings.TrimSpace(t) != "" {
-				return t, nil
-			}
-			if fallback == "" {
+			switch {
+			case ptyp == "text/plain" && plain == "" && strings.TrimSpace(t) != "":
+				plain = t
+			case fallback == "":
 				fallback = t
 			}
+		}
+		if plain != "" {
+			return plain, nil
 		}
 		return fallback, nil
 	}

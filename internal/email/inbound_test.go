@@ -36,7 +36,7 @@ func TestTheAnswerIsWhatTheVisitorWroteAboveTheQuote(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, err := bodyText(msg.Header, msg.Body, 0)
+			text, err := bodyText(msg.Header, msg.Body, 0, &attachments{max: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,5 +44,58 @@ func TestTheAnswerIsWhatTheVisitorWroteAboveTheQuote(t *testing.T) {
 				t.Fatalf("got %q, want %q (body text %q)", got, tc.want, text)
 			}
 		})
+	}
+}
+
+// TestTheFilesOfAnEmailAreTaken: attachments and inline images come out
+// with their names (RFC 2231 and encoded words decoded) and their bytes,
+// beside the text after them; a file over the size limit and files beyond
+// MaxInboundFiles are left out, by name.
+func TestTheFilesOfAnEmailAreTaken(t *testing.T) {
+	png := "iVBORw0KGgo=" // the PNG signature, base64
+	part := func(headers string) string {
+		return "--m\r\n" + headers + "Content-Transfer-Encoding: base64\r\n\r\n" + png + "\r\n"
+	}
+	raw := "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n" +
+		"--m\r\nContent-Type: text/plain\r\n\r\nHere are the photos\r\n" +
+		part("Content-Type: image/png\r\nContent-Disposition: attachment; filename*=UTF-8''d%C3%A9g%C3%A2t.png\r\n") +
+		part("Content-Type: image/png; name=\"=?UTF-8?Q?re=C3=A7u.png?=\"\r\nContent-Disposition: inline\r\n") +
+		part("Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\n") +
+		"--m--\r\n"
+	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := &attachments{max: 8}
+	text, err := bodyText(msg.Header, msg.Body, 0, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(text) != "Here are the photos" {
+		t.Fatalf("text %q", text)
+	}
+	// big.bin is taken too: whether its type may be sent is the conversation's check.
+	if len(files.files) != 3 || files.files[2].Name != "big.bin" || files.files[0].Name != "dégât.png" || files.files[1].Name != "reçu.png" || string(files.files[0].Content) != "\x89PNG\r\n\x1a\n" {
+		t.Fatalf("files %+v", files.files)
+	}
+	if len(files.skipped) != 0 {
+		t.Fatalf("skipped %v", files.skipped)
+	}
+	// A limit of 4 bytes leaves every file out; six files leave the sixth out.
+	msg, _ = mail.ReadMessage(strings.NewReader(raw))
+	small := &attachments{max: 4}
+	bodyText(msg.Header, msg.Body, 0, small)
+	if len(small.files) != 0 || len(small.skipped) != 3 || !strings.Contains(small.skipped[0], "too large") {
+		t.Fatalf("with 4 bytes at most: files %d, skipped %v", len(small.files), small.skipped)
+	}
+	many := "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"
+	for i := range MaxInboundFiles + 1 {
+		many += part("Content-Type: image/png\r\nContent-Disposition: attachment; filename=p" + string(rune('0'+i)) + ".png\r\n")
+	}
+	msg, _ = mail.ReadMessage(strings.NewReader(many + "--m--\r\n"))
+	capped := &attachments{max: 1 << 20}
+	bodyText(msg.Header, msg.Body, 0, capped)
+	if len(capped.files) != MaxInboundFiles || len(capped.skipped) != 1 || !strings.HasPrefix(capped.skipped[0], "p5.png") {
+		t.Fatalf("six files: taken %d, skipped %v", len(capped.files), capped.skipped)
 	}
 }

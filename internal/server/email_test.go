@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -249,12 +250,39 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	if strings.Join(visitorSaid, " | ") != "Do you ship to Norway? | Oslo, please." {
 		t.Fatalf("the visitor's messages: %q", visitorSaid)
 	}
+	// A photo by email: the text, then the photo as a file message; a Word
+	// file, which the widget would refuse too, is left out.
+	withPhoto := "From: zoe@example.test\nTo: " + replyTo + "\nSubject: Re: Acme replied\nMessage-ID: <answer-photo@example.test>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nThe box arrived like this\n" +
+		"--m\nContent-Type: image/png\nContent-Disposition: attachment; filename=box.png\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString(pngBytes) + "\n" +
+		"--m\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\nContent-Disposition: attachment; filename=claim.docx\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString([]byte("PK\x03\x04 not really a docx")) + "\n--m--\n"
+	for range 2 { // handed over twice: one text, one photo
+		if err := answerByEmail(t, ts, "zoe@example.test", replyTo, withPhoto); err != nil {
+			t.Fatalf("answer with a photo refused: %v", err)
+		}
+	}
+	var said []string
+	for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
+		if m.SenderKind == parley.SenderConsumer {
+			s := m.Text
+			if m.Attachment != nil {
+				s = "file " + m.Attachment.Name + " " + m.Attachment.ContentType
+			}
+			said = append(said, s)
+		}
+	}
+	if strings.Join(said, " | ") != "Do you ship to Norway? | Oslo, please. | The box arrived like this | file box.png image/png" {
+		t.Fatalf("the visitor's messages after the photo: %q", said)
+	}
 	// The agent sees that it came by email.
 	b := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
 	b.openFirst("mine")
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, b.ctx, `[...document.querySelectorAll(".messages li.consumer")].map(li => li.textContent).join(" | ")`), "Visitor · by emailOslo, please.")
 	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".messages").textContent`) })
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `!!document.querySelector('.messages li.consumer img[alt="box.png"]')`)
+	})
 
 	for name, tc := range map[string]struct{ from, to, code string }{
 		"another sender":     {"mallory@example.test", replyTo, "550"},

@@ -321,6 +321,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		api.MailConfigured = true
 		if cfg.InboundSMTPAddr != "" {
 			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)
+			if cfg.MaxAttachmentBytes > 0 {
+				s.Email.Inbound.MaxFileBytes = cfg.MaxAttachmentBytes
+			}
 			api.MailInbound = true
 		}
 	}
@@ -707,19 +710,35 @@ func (s *Server) runSweep(ctx context.Context, sw sweep) {
 	}
 }
 
-// postEmailAnswer stores a visitor's answer by email as their message.
-// When the conversation has closed, it goes to their newest open one — a
-// chat they started since, or one opened for it that waits for a person:
-// the bot's answers would never reach them by email. The client ID makes
-// an email the mail server hands over twice count once, in whichever
-// conversation took it.
-func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID, consumerID, clientID, text string) error {
+// postEmailAnswer stores a visitor's answer by email as their message,
+// then the files it carried. When the conversation has closed, they go to
+// the visitor's newest open one — a chat they started since, or one opened
+// for it that waits for a person: the bot's answers would never reach them
+// by email. The client IDs make an email the mail server hands over twice
+// count once, in whichever conversation took it.
+func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID, consumerID, clientID, text string, files []email.File) error {
 	p := parley.Principal{AccountID: accountID, Kind: parley.PrincipalConsumer, ID: consumerID}
-	send := func(id string) error {
-		_, _, err := s.Conv.Send(ctx, p, conversation.SendInput{ConversationID: id, ClientID: clientID, Type: parley.MessageText, Text: text})
-		return err
+	post := func(id string) error {
+		if text != "" {
+			if _, _, err := s.Conv.Send(ctx, p, conversation.SendInput{ConversationID: id, ClientID: clientID, Type: parley.MessageText, Text: text}); err != nil {
+				return err
+			}
+		}
+		for i, f := range files {
+			_, _, err := s.Conv.Attach(ctx, p, conversation.AttachInput{ConversationID: id, ClientID: fmt.Sprintf("%s-file-%d", clientID, i), Name: f.Name, Content: f.Content})
+			if parley.ErrorCode(err) == parley.EINVALID {
+				// A type the widget would refuse too (a .docx): the text
+				// and the other files still count.
+				s.log.Info("email replies: a file left out", "conversation", id, "file", f.Name, "err", err)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	err := send(conversationID)
+	err := post(conversationID)
 	if parley.ErrorCode(err) != parley.ECONFLICT {
 		return err
 	}
@@ -729,12 +748,12 @@ func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID,
 	}
 	for _, c := range open {
 		if c.State != parley.StateClosed {
-			return send(c.ID)
+			return post(c.ID)
 		}
 	}
 	c, err := s.Store.OpenConversation(ctx, accountID, parley.ConversationOpen{ConsumerID: consumerID, Channel: parley.ChannelEmail, State: parley.StateQueued})
 	if err != nil {
 		return err
 	}
-	return send(c.ID)
+	return post(c.ID)
 }
