@@ -217,6 +217,11 @@ type WidgetSettings struct {
 	// HelpCenter: the chat window offers a search of the knowledge base's
 	// articles (the bot's) before the visitor writes (docs/widget.md).
 	HelpCenter bool `json:"help_center,omitempty"`
+	// TypingPreview: agents see what a visitor is typing before they send
+	// it, masked like a message and never stored (Intercom's and
+	// LivePerson's "sneak peek"; docs/widget.md). Off by default: the
+	// widget sends no draft unless the brand turns it on.
+	TypingPreview bool `json:"typing_preview,omitempty"`
 }
 
 // PreChatForm says which fields the pre-chat form asks for.

@@ -35,6 +35,9 @@ type Service struct {
 	// Throttle, when set, is asked before each message or file a
 	// principal sends; an error (rate_limited) refuses it, storing nothing.
 	Throttle func(p parley.Principal) error
+	// Preview, when set, masks a visitor's draft for the agents' typing
+	// preview and says whether the brand shows drafts; unset, none is.
+	Preview func(ctx context.Context, accountID, draft string, max int) (string, bool, error)
 	// StartWithBot, when set, says whether the account's new conversations
 	// start with its bot rather than in the queue.
 	StartWithBot func(ctx context.Context, accountID string) bool
@@ -487,7 +490,18 @@ func (s *Service) Receipt(ctx context.Context, p parley.Principal, conversationI
 
 // Typing tells the conversation's other participants that the principal
 // started or stopped typing. Nothing is stored.
-func (s *Service) Typing(ctx context.Context, p parley.Principal, conversationID string, typing bool) error {
+func (s *Service) Typing(ctx context.Context, p parley.Principal, conversationID string, typing bool, draft string) error {
+	if draft != "" {
+		if p.Kind != parley.PrincipalConsumer {
+			return parley.Errorf(parley.EINVALID, "text: only a visitor's typing carries a draft")
+		}
+		if !typing {
+			return parley.Errorf(parley.EINVALID, "text: a draft goes with typing true")
+		}
+		if n := utf8.RuneCountInString(draft); n > s.limits.MaxChars {
+			return parley.Errorf(parley.ETOOLARGE, "text: %d characters; the limit is %d", n, s.limits.MaxChars)
+		}
+	}
 	c, err := s.Get(ctx, p, conversationID)
 	if err != nil {
 		return err
@@ -496,7 +510,19 @@ func (s *Service) Typing(ctx context.Context, p parley.Principal, conversationID
 	if p.Kind == parley.PrincipalConsumer {
 		side = parley.SideConsumer
 	}
-	data, _ := json.Marshal(TypingData{ConversationID: c.ID, Side: side, SenderID: p.ID, Name: p.Name, Typing: typing})
+	preview := ""
+	if draft != "" && s.Preview != nil {
+		// A brand that turned previews off while widgets still have the
+		// old configuration: the draft is dropped, the typing stays.
+		masked, on, err := s.Preview(ctx, p.AccountID, draft, s.limits.MaxChars)
+		if err != nil {
+			return err
+		}
+		if on {
+			preview = masked
+		}
+	}
+	data, _ := json.Marshal(TypingData{ConversationID: c.ID, Side: side, SenderID: p.ID, Name: p.Name, Typing: typing, Text: preview})
 	return s.bus.Publish(ctx, []*parley.Event{{AccountID: p.AccountID, Type: EventTyping, ConversationID: c.ID, Data: data}})
 }
 
@@ -507,6 +533,9 @@ type TypingData struct {
 	SenderID       string `json:"sender_id"`
 	Name           string `json:"name,omitempty"`
 	Typing         bool   `json:"typing"`
+	// Text is the visitor's draft, masked, when the brand shows agents
+	// a typing preview; visitors' own connections never get it back.
+	Text string `json:"text,omitempty"`
 }
 
 // canSee answers ENOTFOUND (not EFORBIDDEN) when a consumer asks for another

@@ -18,6 +18,9 @@ import (
 type Rules struct {
 	cards bool
 	rules []rule
+	// previews: the brand shows agents visitors' drafts (typing preview),
+	// which are masked like messages.
+	previews bool
 }
 
 type rule struct {
@@ -176,6 +179,16 @@ func (m *Masker) Mask(ctx context.Context, accountID, text string, max int) (str
 	return r.Apply(text, max), nil
 }
 
+// Preview returns a visitor's draft masked by the account's rules, and
+// whether the brand shows drafts to its agents at all.
+func (m *Masker) Preview(ctx context.Context, accountID, draft string, max int) (string, bool, error) {
+	r, err := m.Rules(ctx, accountID)
+	if err != nil || !r.previews {
+		return "", false, err
+	}
+	return r.Apply(draft, max), true, nil
+}
+
 // Rules returns the account's compiled rules.
 func (m *Masker) Rules(ctx context.Context, accountID string) (*Rules, error) {
 	m.mu.Lock()
@@ -194,6 +207,7 @@ func (m *Masker) Rules(ctx context.Context, accountID string) (*Rules, error) {
 		// every message.
 		r = &Rules{cards: acc.Settings.Masking.MasksCards()}
 	}
+	r.previews = acc.Settings.Widget.TypingPreview
 	m.mu.Lock()
 	if m.gen == gen {
 		m.rules[accountID] = r

@@ -396,7 +396,7 @@ func (c *conn) handle(f *inFrame) {
 			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "typing (true or false) is required"))
 			return
 		}
-		if err := c.g.conv.Typing(ctx, p, f.ConversationID, *f.Typing); err != nil {
+		if err := c.g.conv.Typing(ctx, p, f.ConversationID, *f.Typing, f.Text); err != nil {
 			c.replyError(f.ID, err)
 		}
 	case "presence":

@@ -24,6 +24,7 @@ type inFrame struct {
 	State          string     `json:"state,omitempty"`
 	Reason         string     `json:"reason,omitempty"` // presence: an away reason of the account's
 	Auto           bool       `json:"auto,omitempty"`   // presence: the console set it (auto-away)
+	Text           string     `json:"text,omitempty"`   // typing: the visitor's draft (typing preview)
 }
 
 type inMessage struct {

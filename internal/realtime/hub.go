@@ -110,6 +110,7 @@ func (h *hub) dispatch(e *parley.Event) {
 		var t conversation.TypingData
 		json.Unmarshal(e.Data, &t)
 		it.senderID = t.SenderID // the typist does not get their own indicator
+		staffOnly = staffOnly || t.Text != "" // a draft is for the agents alone
 	}
 	if e.ConversationID != "" {
 		s := h.shard(e.ConversationID)

@@ -287,6 +287,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	conv.Throttle = throttle(limits.VisitorMessages)
 	masker := masking.New(store)
 	conv.Mask = masker.Mask
+	conv.Preview = masker.Preview
 	bus.Subscribe(masker.OnEvent) // settings saved on any node
 	api.AccountChanged = masker.Forget
 	api.Bot = s.Bot

@@ -159,6 +159,9 @@ type PublicConfig struct {
 	OfflineForm    bool                `json:"offline_form"`
 	// HelpCenter: the chat window offers a search of the brand's articles.
 	HelpCenter bool `json:"help_center"`
+	// TypingPreview: the frame sends the visitor's draft with its typing
+	// frames, for the agents' preview.
+	TypingPreview bool `json:"typing_preview"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -187,7 +190,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
 		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
-		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a)})
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview})
 }
 
 // availability is whether, and how soon, someone answers.

@@ -313,6 +313,7 @@ function onFrame(f) {
     case "message": {
       const open = current && f.conversation_id === current.id;
       if (open) addMessage(f.message);
+      if (open && f.message.sender_kind === "consumer") $(".typing").textContent = ""; // what they typed has arrived
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         li.querySelector(".preview").textContent = previewText(f.message);
         if (!open && f.message.sender_kind === "consumer") markUnread(li);
@@ -359,7 +360,11 @@ function onFrame(f) {
       }
       break;
     case "typing":
-      if (current && f.typing.conversation_id === current.id) $(".typing").textContent = f.typing.typing ? "Visitor is typing…" : "";
+      // With the brand's typing preview, the visitor's draft shows as they
+      // write it (masked by the server like a message).
+      if (current && f.typing.conversation_id === current.id) {
+        $(".typing").textContent = !f.typing.typing ? "" : f.typing.text ? "Visitor is typing: “" + f.typing.text + "”" : "Visitor is typing…";
+      }
       break;
     case "error":
       if (f.id && f.id.startsWith("send:")) $(".reply-error").textContent = f.message;
@@ -891,6 +896,7 @@ async function showAdmin() {
   wf.position.value = widget.position || "right";
   wf.origins.value = (widget.allowed_origins || []).join(", ");
   wf.help.checked = !!widget.help_center;
+  wf.preview.checked = !!widget.typing_preview;
 }
 
 // fillAccountSettings puts the saved routing and hours settings in their form.
@@ -1049,7 +1055,7 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
   adminDo(async () => {
-    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins, help_center: f.help.checked });
+    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins, help_center: f.help.checked, typing_preview: f.preview.checked });
     dirtyForms.delete(f); // saved: show what the server kept
   });
 });

@@ -18,7 +18,7 @@ let cfg = null;
 let ws = null, authed = false, open = false, backoff = 500;
 let token = localStorage.getItem(key("token"));
 let conversationId = localStorage.getItem(key("conversation"));
-let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false;
+let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false, typingPreview = false;
 const outbox = JSON.parse(localStorage.getItem(key("outbox")) || "[]");
 const rendered = new Map(); // client_id or seq → element
 let readSeq = 0, agentReadSeq = 0, agentDeliveredSeq = 0, deliveredSeq = 0;
@@ -117,6 +117,7 @@ async function start() {
   }
   if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.max_chars) maxChars = cfg.max_chars;
+  typingPreview = !!cfg.typing_preview;
   if (cfg.max_attachment_bytes) maxFile = cfg.max_attachment_bytes;
   $(".title").textContent = cfg.label || t("title");
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
@@ -894,16 +895,31 @@ function bindComposer() {
   const form = $(".composer"), text = $("#text"), limit = $(".limit");
   let typingSent = false, typingIdle = 0;
   const count = (s) => [...s].length;
+  // With the brand's typing preview on, the draft goes with the typing
+  // frames, at most every half second; it is never stored.
+  let draftSent = "", draftTimer = 0;
+  const sendDraft = () => {
+    draftTimer = 0;
+    const d = [...text.value.trim()].slice(0, maxChars).join("");
+    if (!conversationId || !d || d === draftSent) return;
+    send({ type: "typing", conversation_id: conversationId, typing: true, text: d });
+    draftSent = d;
+    typingSent = true;
+  };
   text.addEventListener("input", () => {
     const n = count(text.value);
     limit.textContent = n > maxChars ? t("tooLong", { n, max: maxChars }) : "";
-    if (!typingSent && conversationId) { send({ type: "typing", conversation_id: conversationId, typing: true }); typingSent = true; }
+    if (typingPreview) {
+      if (!draftTimer) draftTimer = setTimeout(sendDraft, 500);
+    } else if (!typingSent && conversationId) { send({ type: "typing", conversation_id: conversationId, typing: true }); typingSent = true; }
     clearTimeout(typingIdle);
     typingIdle = setTimeout(() => {
       if (typingSent && conversationId) send({ type: "typing", conversation_id: conversationId, typing: false });
       typingSent = false;
+      draftSent = "";
     }, 3000);
   });
+  form.addEventListener("submit", () => { clearTimeout(draftTimer); draftTimer = 0; draftSent = ""; typingSent = false; });
   text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     if (e.key === "Escape") minimise();
