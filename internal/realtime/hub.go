@@ -109,7 +109,7 @@ func (h *hub) dispatch(e *parley.Event) {
 	if e.Type == conversation.EventTyping {
 		var t conversation.TypingData
 		json.Unmarshal(e.Data, &t)
-		it.senderID = t.SenderID // the typist does not get their own indicator
+		it.senderID = t.SenderID              // the typist does not get their own indicator
 		staffOnly = staffOnly || t.Text != "" // a draft is for the agents alone
 	}
 	if e.ConversationID != "" {
