@@ -227,6 +227,38 @@ func (a *API) handleGetConversation(w http.ResponseWriter, r *http.Request, p pa
 	return nil
 }
 
+// queuePlace is where a waiting conversation stands in its queue.
+type queuePlace struct {
+	State parley.ConversationState `json:"state"`
+	// Position (1: served next) and Waiting (in its queue, itself
+	// included) while it waits for a person; absent otherwise.
+	Position int `json:"position,omitempty"`
+	Waiting  int `json:"waiting,omitempty"`
+}
+
+// handleQueuePlace tells a visitor waiting for a person (or the staff)
+// their place in line, as Zendesk's and LivePerson's widgets do: the
+// conversation's skill queue in the router's order — priority, then the
+// longest waiting (docs/widget.md, Place in line).
+func (a *API) handleQueuePlace(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	c, err := a.conv.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := queuePlace{State: c.State}
+	if c.State == parley.StateQueued && a.Routing != nil {
+		place, of, ok, err := a.Routing.QueuePosition(r.Context(), p.AccountID, c.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			out.Position, out.Waiting = place, of
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 type closeRequest struct {
 	Reason string    `json:"reason"`
 	Labels *[]string `json:"labels"` // staff: the labels it ends with

@@ -63,6 +63,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/conversations", anyone, a.handleListConversations},
 		{"POST", "/api/v1/conversations", anyone, a.handleCreateConversation},
 		{"GET", "/api/v1/conversations/{id}", anyone, a.handleGetConversation},
+		{"GET", "/api/v1/conversations/{id}/queue", anyone, a.handleQueuePlace},
 		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
 		{"POST", "/api/v1/conversations/{id}/accept", agents, a.handleAccept},
 		{"PUT", "/api/v1/conversations/{id}/labels", agents, a.handleLabelConversation},

@@ -681,3 +681,31 @@ func (e *Engine) checkGrace(ctx context.Context) {
 		}
 	}
 }
+
+// QueuePosition says where a waiting conversation stands in its skill's
+// queue: its place (1 is served next) and how many wait in that queue.
+// ok is false when it does not wait. The account is read from the store
+// when this engine has not loaded it yet.
+func (e *Engine) QueuePosition(ctx context.Context, accountID, conversationID string) (place, of int, ok bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	acc, err := e.loadLocked(ctx, accountID)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	w := acc.waiting[conversationID]
+	if w == nil {
+		return 0, 0, false, nil
+	}
+	q := acc.queues[w.skill]
+	if q == nil {
+		return 0, 0, false, nil
+	}
+	place = 1
+	for _, o := range *q {
+		if o != w && o.before(w) {
+			place++
+		}
+	}
+	return place, len(*q), true, nil
+}

@@ -315,9 +315,11 @@ function handleFrame(f) {
       lastSeq = readSeq = deliveredSeq = agentReadSeq = agentDeliveredSeq = 0; // seqs are per conversation
       localStorage.setItem(key("conversation"), conversationId);
       subscribe(0);
+      followLine(f.conversation.state);
       break;
     case "subscribed":
       replaying = false;
+      if (f.conversation_id === conversationId) followLine(f.state);
       if (f.state === "closed" && f.conversation_id === conversationId) {
         // It closed while this page was away (an agent ended it, or it was
         // auto-closed after the visitor went quiet): what the visitor
@@ -334,6 +336,7 @@ function handleFrame(f) {
       if (f.conversation_id === conversationId) onMessage(f.message);
       break;
     case "conversation":
+      if (f.conversation.id === conversationId) followLine(f.conversation.state);
       if (f.event === "conversation.closed" && f.conversation.id === conversationId) onClosed(f.conversation.id, f.conversation.close_reason);
       break;
     case "ack":
@@ -382,7 +385,31 @@ function handleFrame(f) {
 
 // onClosed ends the conversation on this side and asks how it went. The
 // next message the visitor writes starts a new conversation.
+// ---- Place in line ------------------------------------------------------------
+// While the conversation waits for a person, the window says the visitor's
+// place in line ("You're number 3 in line"), asked again every 10 s as
+// those ahead are served (GET …/queue).
+let linePoll = 0;
+function followLine(state) {
+  clearInterval(linePoll);
+  linePoll = 0;
+  if (state !== "queued") { $(".line").textContent = ""; return; }
+  const id = conversationId;
+  const look = async () => {
+    try {
+      const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/queue", { headers: { Authorization: "Bearer " + token } });
+      if (!res.ok || id !== conversationId) return;
+      const q = await res.json();
+      $(".line").textContent = !q.position ? "" : q.position === 1 ? t("nextInLine") : t("placeInLine", { n: q.position });
+      if (q.state !== "queued") followLine(q.state);
+    } catch (e) { /* offline: asked again at the next round */ }
+  };
+  look();
+  linePoll = setInterval(look, 10000);
+}
+
 function onClosed(id, reason) {
+  followLine("closed");
   conversationId = null;
   localStorage.removeItem(key("conversation"));
   send({ type: "unsubscribe", conversation_id: id });

@@ -1,0 +1,85 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley"
+)
+
+type place struct {
+	State    string `json:"state"`
+	Position int    `json:"position"`
+	Waiting  int    `json:"waiting"`
+}
+
+// TestAWaitingVisitorKnowsTheirPlaceInLine: three visitors wait with no
+// agent online; each reads their place in the router's order, and a
+// supervisor raising the third's priority puts them first. A conversation
+// that no longer waits has no place.
+func TestAWaitingVisitorKnowsTheirPlaceInLine(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	var visitors []*visitor
+	var convs []*parley.Conversation
+	for range 3 {
+		v := ts.newVisitor(t, b.account.ID)
+		visitors = append(visitors, v)
+		convs = append(convs, v.open(t))
+	}
+	placeOf := func(i int) place {
+		t.Helper()
+		var p place
+		if st := visitors[i].do("GET", "/api/v1/conversations/"+convs[i].ID+"/queue", nil, &p); st != 200 {
+			t.Fatalf("queue: %d", st)
+		}
+		return p
+	}
+	for i := range 3 {
+		if p := placeOf(i); p.State != "queued" || p.Position != i+1 || p.Waiting != 3 {
+			t.Fatalf("visitor %d: %+v; want place %d of 3", i+1, p, i+1)
+		}
+	}
+	sup := ts.login(t, b.supervisor)
+	if st := sup.do("PUT", "/api/v1/conversations/"+convs[2].ID+"/priority", map[string]any{"priority": 10}, nil); st != 200 {
+		t.Fatalf("priority: %d", st)
+	}
+	waitFor(t, func() bool { return placeOf(2).Position == 1 && placeOf(0).Position == 2 && placeOf(1).Position == 3 })
+	if st := sup.do("POST", "/api/v1/conversations/"+convs[2].ID+"/close", map[string]any{}, nil); st != 200 {
+		t.Fatalf("close: %d", st)
+	}
+	waitFor(t, func() bool { p := placeOf(2); return p.State == "closed" && p.Position == 0 })
+	waitFor(t, func() bool { return placeOf(0).Position == 1 && placeOf(1).Waiting == 2 })
+}
+
+// TestTheWidgetSaysThePlaceInLine: in Chromium, the second visitor in line
+// reads "You're number 2 in line", and "You're next in line" once the
+// first has been served.
+func TestTheWidgetSaysThePlaceInLine(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	first := ts.newVisitor(t, brand.account.ID).open(t)
+	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "Is anyone there?")
+	line := func() string { return evalIn[string](t, frame, `document.querySelector(".line").textContent`) }
+	waitFor(t, func() bool { return line() == "You're number 2 in line." }, line)
+	if st := ts.withKey(t, brand.apiKey).do("POST", "/api/v1/conversations/"+first.ID+"/close", map[string]any{}, nil); st != 200 {
+		t.Fatalf("close: %d", st)
+	}
+	waitFor(t, func() bool { return line() == "You're next in line." }, line)
+	// An agent takes it: the line goes.
+	agent := ts.login(t, brand.agent)
+	online(t, ts, brand.agent)
+	var list struct{ Conversations []parley.Conversation }
+	agent.do("GET", "/api/v1/conversations?state=queued", nil, &list)
+	if len(list.Conversations) != 1 {
+		t.Fatalf("queued: %+v", list.Conversations)
+	}
+	if st := agent.do("POST", "/api/v1/conversations/"+list.Conversations[0].ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	waitFor(t, func() bool { return line() == "" }, line)
+	if err := chromedp.Do(frame, chromedp.WaitNotVisible(chromedp.CSS(".line"))); err != nil {
+		t.Fatal(err)
+	}
+}
