@@ -67,6 +67,8 @@ const (
 	RuleSetPriority = "set_priority" // Value: 0–10
 	RuleSetSkill    = "set_skill"    // Value: a skill ID; routes a waiting conversation there
 	RuleSendMessage = "send_message" // Value: text the visitor reads, once per conversation
+	RuleAssignAgent = "assign_agent" // Value: a user ID; a waiting conversation goes to them when they are online with room
+	RuleClose       = "close"        // Value: the close reason ("" is "resolved"); the last action
 )
 
 // Macro is a named bundle of steps an agent applies to a conversation in
@@ -184,7 +186,17 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 			}
 		}
 		for j, a := range r.Actions {
-			if err := a.check(at+".actions["+strconv.Itoa(j)+"]", labels); err != nil {
+			aat := at + ".actions[" + strconv.Itoa(j) + "]"
+			if a.Type == RuleClose {
+				if utf8.RuneCountInString(a.Value) > 200 || !utf8.ValidString(a.Value) {
+					return Errorf(EINVALID, "%s.value: a close reason has at most 200 characters", aat)
+				}
+				if j != len(r.Actions)-1 {
+					return Errorf(EINVALID, "%s: close must be the last action", aat)
+				}
+				continue
+			}
+			if err := a.check(aat, labels); err != nil {
 				return err
 			}
 		}
@@ -246,13 +258,17 @@ func (a RuleAction) check(at string, labels []Label) error {
 		if !HasIDPrefix(a.Value, "skl") {
 			return Errorf(EINVALID, "%s.value must be a skill ID", at)
 		}
+	case RuleAssignAgent:
+		if !HasIDPrefix(a.Value, "usr") {
+			return Errorf(EINVALID, "%s.value must be a user ID", at)
+		}
 	case RuleSendMessage:
 		if strings.TrimSpace(a.Value) == "" || utf8.RuneCountInString(a.Value) > MaxRuleValue || !utf8.ValidString(a.Value) {
 			return Errorf(EINVALID, "%s.value must be a message of 1 to %d characters", at, MaxRuleValue)
 		}
 		return checkPlaceholders(at, a.Value)
 	default:
-		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill or send_message, not %q", at, a.Type)
+		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill, send_message, assign_agent or close, not %q", at, a.Type)
 	}
 	return nil
 }

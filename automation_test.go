@@ -53,7 +53,10 @@ func TestValidateRules(t *testing.T) {
 		{with(func(r *AutomationRule) { r.Actions[1].Value = "11" }), "actions[1].value must be a priority"},
 		{with(func(r *AutomationRule) { r.Actions[2].Value = "billing" }), "actions[2].value must be a skill ID"},
 		{with(func(r *AutomationRule) { r.Actions[3].Value = "  " }), "actions[3].value must be a message"},
-		{with(func(r *AutomationRule) { r.Actions[3].Type = "close" }), "actions[3].type"},
+		{with(func(r *AutomationRule) { r.Actions[3].Type = "delete" }), "actions[3].type"},
+		{with(func(r *AutomationRule) { r.Actions[0] = RuleAction{Type: "close", Value: "spam"} }), "actions[0]: close must be the last action"},
+		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "close", Value: strings.Repeat("x", 201)} }), "actions[3].value: a close reason"},
+		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "assign_agent", Value: "ann"} }), "actions[3].value must be a user ID"},
 		{with(func(r *AutomationRule) { r.Actions = make([]RuleAction, 11) }), "the limit is 10 of each"},
 	} {
 		err := ValidateRules(tc.rules, labels)

@@ -42,6 +42,9 @@ type Runner struct {
 	// happened may be the old ones, and are not kept.
 	forgotten uint64
 
+	// Available, when set, says whether a user is online with the router:
+	// assign_agent gives a conversation only to someone at their desk.
+	Available func(accountID, userID string) bool
 	// Applied, when set, is told of each rule that matched (metrics).
 	Applied func(accountID, rule string)
 	now     func() time.Time
@@ -338,6 +341,31 @@ func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor str
 		// time. With the bot: the bot steps back and people with that
 		// skill take it — what a brand routing "refund" to billing means.
 		_, err := r.store.RequeueConversation(ctx, conv.AccountID, conv.ID, parley.Requeue{Skill: a.Value, ChangeSkill: true, Reason: By})
+		return "done", err
+	case parley.RuleAssignAgent:
+		switch {
+		case conv.State == parley.StateAssigned && conv.AssigneeID == a.Value:
+			return "unchanged", nil
+		case conv.State == parley.StateAssigned:
+			return "skipped: a person has it", nil
+		case conv.State == parley.StateBot:
+			return "skipped: with the bot (set_skill hands it to people)", nil
+		case r.Available != nil && !r.Available(conv.AccountID, a.Value):
+			return "skipped: not online; it waits in the queue", nil
+		}
+		// The store's claim checks they are active and have room, in the
+		// same transaction as the assignment.
+		_, err := r.store.ClaimConversation(ctx, conv.AccountID, conv.ID, a.Value)
+		if parley.ErrorCode(err) == parley.ECONFLICT {
+			return "skipped: " + parley.ErrorMessage(err), nil
+		}
+		return "done", err
+	case parley.RuleClose:
+		reason := a.Value
+		if reason == "" {
+			reason = "resolved"
+		}
+		_, err := r.store.CloseConversation(ctx, conv.AccountID, conv.ID, parley.ConversationClose{Reason: reason, ClosedBy: By})
 		return "done", err
 	case parley.RuleSendMessage:
 		// Once per conversation and rule: the client ID says which.

@@ -507,13 +507,21 @@ func (a *API) skillsOfRules(ctx context.Context, accountID string, rules []parle
 	if err != nil {
 		return err
 	}
+	users, err := a.store.ListUsers(ctx, accountID)
+	if err != nil {
+		return err
+	}
 	for i, rule := range rules {
 		for j, act := range rule.Actions {
-			if act.Type != parley.RuleSetSkill {
-				continue
-			}
-			if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == act.Value }) {
-				return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: skill %q not found", i, j, act.Value)
+			switch act.Type {
+			case parley.RuleSetSkill:
+				if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == act.Value }) {
+					return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: skill %q not found", i, j, act.Value)
+				}
+			case parley.RuleAssignAgent:
+				if !slices.ContainsFunc(users, func(u *parley.User) bool { return u.ID == act.Value && u.Active }) {
+					return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: user %q is not an active user of this account", i, j, act.Value)
+				}
 			}
 		}
 	}

@@ -239,3 +239,70 @@ func TestTheActivitySaysWhatARuleDid(t *testing.T) {
 			strings.Contains(l, "Priority Normal → Urgent by supervisor of Acme")
 	}, lines)
 }
+
+// TestRulesAssignAnAccountManagerAndCloseSpam: a rule gives enterprise
+// customers' conversations to their account manager while she is online
+// (and leaves them in the queue, saying why, when she is not); another
+// closes spam. Rules naming someone not of the brand, or closing before
+// their last action, are refused.
+func TestRulesAssignAnAccountManagerAndCloseSpam(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	other := seedBrand(t, ts, "Other")
+	admin := ts.login(t, b.admin)
+	enterprise := map[string]any{"name": "Enterprise to Ann", "event": "conversation_opened",
+		"conditions": []map[string]any{{"field": "visitor.attributes.plan", "operator": "equals", "value": "enterprise"}},
+		"actions":    []map[string]any{{"type": "assign_agent", "value": b.agent.ID}}}
+	spam := map[string]any{"name": "Spam", "event": "visitor_message",
+		"conditions": []map[string]any{{"field": "message", "operator": "matches", "value": `(?i)crypto\s+giveaway`}},
+		"actions":    []map[string]any{{"type": "close", "value": "spam"}}}
+	for name, bad := range map[string]struct {
+		rule map[string]any
+		want string
+	}{
+		"someone of another brand": {map[string]any{"name": "x", "event": "conversation_opened", "actions": []map[string]any{{"type": "assign_agent", "value": other.agent.ID}}}, "actions[0].value"},
+		"close, then more":         {map[string]any{"name": "x", "event": "visitor_message", "actions": []map[string]any{{"type": "close", "value": "spam"}, {"type": "set_priority", "value": "5"}}}, "close must be the last"},
+	} {
+		st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": []map[string]any{bad.rule}})
+		if st != 400 || !strings.Contains(string(raw), bad.want) {
+			t.Fatalf("%s: %d %s", name, st, raw)
+		}
+	}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": []map[string]any{enterprise, spam}}); st != 200 {
+		t.Fatalf("rules: %d %s", st, raw)
+	}
+	open := func(plan string) *parley.Conversation {
+		v := ts.newVisitor(t, b.account.ID)
+		v.do("PATCH", "/api/v1/consumers/me", map[string]any{"attributes": map[string]string{"plan": plan}}, nil)
+		return v.open(t)
+	}
+	stateOf := func(id string) *parley.Conversation {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, id)
+		return c
+	}
+	// Ann is not online: the rule says so and the conversation waits.
+	waiting := open("enterprise")
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 1)
+	if !strings.Contains(string(applied[0].Data), "skipped: not online") || stateOf(waiting.ID).State != parley.StateQueued {
+		t.Fatalf("with Ann offline: %s, %s", applied[0].Data, stateOf(waiting.ID).State)
+	}
+	// Online: the next enterprise conversation is hers at once (auto-assign is off).
+	ann := online(t, ts, b.agent)
+	defer ann.ws.CloseNow()
+	mine := open("enterprise")
+	waitFor(t, func() bool {
+		c := stateOf(mine.ID)
+		return c.State == parley.StateAssigned && c.AssigneeID == b.agent.ID
+	})
+	if c := stateOf(open("free").ID); c.State != parley.StateQueued {
+		t.Fatalf("a free plan's conversation: %s", c.State)
+	}
+
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Join our CRYPTO   giveaway now"}, nil)
+	waitFor(t, func() bool {
+		c := stateOf(conv.ID)
+		return c.State == parley.StateClosed && c.CloseReason == "spam" && c.ClosedBy == "automation"
+	})
+}

@@ -273,6 +273,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.announcer = conversation.NewAnnouncer(store, log)
 	bus.Subscribe(s.announcer.OnEvent)
 	s.automation = automation.New(store, log)
+	s.automation.Available = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) == routing.Online }
 	bus.SubscribeLocal(s.automation.OnEvent) // the node that stored an event runs the rules for it
 	bus.Subscribe(s.automation.Forget)       // rules saved on any node
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})

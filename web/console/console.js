@@ -864,7 +864,7 @@ async function showAdmin() {
   const settings = await api("GET", "/account-settings");
   showMasking(settings);
   showLabelDefs(settings);
-  showAutomation(settings, skills.skills);
+  showAutomation(settings, skills.skills, users.users);
   showMacros(settings);
   const af = $(".account-settings");
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
@@ -1223,12 +1223,13 @@ $(".labels-form").addEventListener("submit", (e) => {
 // The brand's triage rules (docs/routing.md, Automation rules): listed with
 // what they do, each turned off or on and removed in place; the form below
 // adds one. The whole list is saved each time (PATCH automation_rules).
-let autoRules = [], autoSkills = [], autoLabels = [];
+let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
 const ruleFields = [["message", "the message"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
-const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"]];
+const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"],
+  ["assign_agent", "assign to"], ["close", "close, as"]];
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
@@ -1241,15 +1242,18 @@ function describeRule(r) {
   const acts = r.actions.map((a) => {
     const what = (ruleActions.find((x) => x[0] === a.type) || [a.type, a.type])[1];
     const value = a.type === "set_skill" ? (autoSkills.find((s) => s.id === a.value)?.name || a.value)
+      : a.type === "assign_agent" ? (autoUsers.find((u) => u.id === a.value)?.name || a.value)
+      : a.type === "close" ? "“" + (a.value || "resolved") + "”"
       : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
     return what + " " + value;
   });
   return endSentence(`${when}${conds.length ? " and " + conds.join(" and ") : ""}: ${acts.join(", then ")}`);
 }
 
-function showAutomation(settings, skills) {
+function showAutomation(settings, skills, users) {
   autoRules = settings.automation_rules || [];
   autoSkills = skills;
+  autoUsers = users.filter((u) => u.active);
   autoLabels = (settings.labels || []).map((l) => l.name);
   const ol = $(".auto-rules");
   ol.textContent = "";
@@ -1331,7 +1335,8 @@ function stepRow(container, cls, kinds) {
       el.placeholder = { send_message: "Our billing team will answer you shortly.", add_note: "Refund issued.", close: "resolved" }[type.value];
     } else {
       el = control("select", "value", "Value of the action", type.value === "add_label" ? autoLabels.map((l) => [l, l])
-        : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]]);
+        : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name])
+        : type.value === "assign_agent" ? autoUsers.map((u) => [u.id, u.name || u.email]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]]);
     }
     slot.append(el);
   };
