@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,6 +154,29 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
 		return len(acc.Settings.AutomationRules) == 1 && acc.Settings.AutomationRules[0].Disabled
 	})
+
+	// A second rule: enterprise customers go to the agent by name.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Enterprise"))
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector(".auto-form");
+		f.querySelector("[name=event]").value = "conversation_opened";
+		const type = f.querySelector(".auto-action [name=type]");
+		type.value = "assign_agent"; type.dispatchEvent(new Event("change"));
+		const who = f.querySelector(".auto-action [name=value]");
+		who.value = [...who.options].find(o => o.text === `+strconv.Quote(brand.agent.Name)+`).value;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.press(".auto-form button[type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), "When a conversation opens: assign to "+brand.agent.Name)
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+	acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+	if r := acc.Settings.AutomationRules; len(r) != 2 || r[1].Actions[0].Type != parley.RuleAssignAgent || r[1].Actions[0].Value != brand.agent.ID {
+		t.Fatalf("rules: %+v", r)
+	}
 }
 
 // Out of hours, a rule answers at once that people will reply when they
