@@ -140,3 +140,62 @@ func (a *API) handleAgentStatus(w http.ResponseWriter, r *http.Request, p parley
 	writeJSON(w, http.StatusOK, map[string]any{"statuses": out})
 	return nil
 }
+
+// handleMyMetrics is an agent's own day in numbers (the Profile's "Your
+// day"): their row of the metrics — assigned, closed, first response,
+// handle time, CSAT, time online and away, occupancy — for a range of
+// whole hours (default: the last 24). Agents see their own only; the
+// team's are the supervisors' (GET /metrics).
+func (a *API) handleMyMetrics(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "metrics of one's own are a person's: an API key reads GET /api/v1/metrics")
+	}
+	qs := r.URL.Query()
+	q := analytics.Query{Bucket: "hour", Agent: p.ID}
+	q.To = time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	q.From = q.To.Add(-24 * time.Hour)
+	var err error
+	if v := qs.Get("from"); v != "" {
+		if q.From, err = export.ParseTime("from", v); err != nil {
+			return err
+		}
+	}
+	if v := qs.Get("to"); v != "" {
+		if q.To, err = export.ParseTime("to", v); err != nil {
+			return err
+		}
+	}
+	if q.To.Sub(q.From) > 31*24*time.Hour {
+		return parley.Errorf(parley.EINVALID, "one's own metrics cover at most 31 days")
+	}
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
+	if err != nil {
+		return err
+	}
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	q.ResponseTarget = time.Duration(acc.Settings.ResponseTargetSeconds) * time.Second
+	capacity := map[string]int{u.ID: u.MaxConcurrent}
+	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
+	if err != nil {
+		return err
+	}
+	spans, err := a.store.AgentStatuses(r.Context(), p.AccountID, q.From, q.To)
+	if err != nil {
+		return err
+	}
+	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, u.ID, "")
+	row := &analytics.Agent{ID: u.ID, Status: &analytics.StatusTime{Away: map[string]float64{}}}
+	for _, ag := range rep.Agents {
+		if ag.ID == u.ID {
+			row = ag
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": q.From, "to": q.To, "agent": agentMetrics{Agent: row, Name: u.Name}})
+	return nil
+}

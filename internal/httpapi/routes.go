@@ -22,6 +22,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/auth/logout", ownProfile, a.handleLogout},
 		{"GET", "/api/v1/me", anyoneProfile, a.handleMe},
 		{"PATCH", "/api/v1/me", ownProfile, a.handleUpdateMe},
+		{"GET", "/api/v1/me/metrics", agents, a.handleMyMetrics},
 		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
 		{"POST", "/api/v1/me/sessions/end-others", ownProfile, a.handleEndOtherSessions},
 		{"POST", "/api/v1/me/mentions/seen", agents, a.handleMentionsSeen},

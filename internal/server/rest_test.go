@@ -71,6 +71,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/me/mentions/seen":               {"/api/v1/me/mentions/seen", nil, 403},
 		"POST /api/v1/me/sessions/end-others":         {"/api/v1/me/sessions/end-others", nil, 403},
 		"PATCH /api/v1/me":                            {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
+		"GET /api/v1/me/metrics":                      {"/api/v1/me/metrics", nil, 403},                                                                     // a person's only
 		"PUT /api/v1/me/password":                     {"/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403}, // a person's only
 		"POST /api/v1/me/two-factor":                  {"/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
 		"GET /api/v1/me/two-factor/qr.png":            {"/api/v1/me/two-factor/qr.png", nil, 403},
@@ -253,6 +254,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer has no password to change", v1.client, "PUT", "/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403},
 		{"consumer has no profile to change", v1.client, "PATCH", "/api/v1/me", map[string]any{"mention_emails": false}, 403},
 		{"agent changes their own preferences", agent, "PATCH", "/api/v1/me", map[string]any{"mention_emails": true}, 200},
+		{"agent reads their own metrics", agent, "GET", "/api/v1/me/metrics", nil, 200},
+		{"consumer has no metrics", v1.client, "GET", "/api/v1/me/metrics", nil, 403},
 		{"a change of nothing is refused", agent, "PATCH", "/api/v1/me", map[string]any{}, 400},
 		{"consumer has no second factor", v1.client, "POST", "/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
 		{"agent cannot read events", agent, "GET", "/api/v1/events", nil, 403},

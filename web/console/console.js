@@ -118,7 +118,32 @@ profile.addEventListener("close", () => {
   $$("form", profile).forEach((f) => f.reset && f.reset());
 });
 
+// showMyDay fills the Profile's "Your day": the person's own figures since
+// local midnight (GET /me/metrics), as LivePerson's agents see theirs.
+async function showMyDay() {
+  const dl = $(".my-day-figures");
+  dl.textContent = "";
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  const from = new Date(Math.floor(midnight.getTime() / 3600e3) * 3600e3), to = new Date(Math.ceil(Date.now() / 3600e3) * 3600e3);
+  const iso = (d) => d.toISOString().replace(/\.\d+Z$/, "Z");
+  let a;
+  try { a = (await api("GET", "/me/metrics?from=" + iso(from) + "&to=" + iso(to))).agent; } catch (e) { $(".my-day").hidden = true; return; }
+  $(".my-day").hidden = false;
+  const dur = (s) => (s >= 3600 ? (s / 3600).toFixed(1) + " h" : s >= 60 ? Math.round(s / 60) + " min" : Math.round(s) + " s");
+  const st = a.status || { online_seconds: 0, away_seconds: 0 };
+  for (const [term, value] of [["Conversations", a.assigned + " assigned · " + a.closed + " closed"],
+    ["First response", a.first_response.count ? dur(a.first_response.mean_seconds) + " on average" : "—"],
+    ["Handle time", a.handle_time.count ? dur(a.handle_time.mean_seconds) + " on average" : "—"],
+    ["Ratings", a.csat_count ? a.csat_mean.toFixed(2) + " / 5 (" + a.csat_count + ")" : "—"],
+    ["Online · away", dur(st.online_seconds) + " · " + dur(st.away_seconds)],
+    ["Occupancy", a.occupancy != null ? Math.round(a.occupancy * 100) + "%" : "—"]]) {
+    dl.append(Object.assign(document.createElement("dt"), { textContent: term }), Object.assign(document.createElement("dd"), { textContent: value }));
+  }
+}
+
 async function showProfile() {
+  showMyDay();
   const m = await api("GET", "/me");
   $(".profile-who").textContent = m.name + " · " + m.email;
   $(".profile-error").textContent = "";
