@@ -2,12 +2,31 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/analytics"
 	"github.com/parleychat/parley/internal/export"
 )
+
+// queryRange reads the from and to of a query, when given, over the
+// defaults in from and to.
+func queryRange(qs url.Values, from, to *time.Time) error {
+	for _, f := range []struct {
+		name string
+		at   *time.Time
+	}{{"from", from}, {"to", to}} {
+		if v := qs.Get(f.name); v != "" {
+			t, err := export.ParseTime(f.name, v)
+			if err != nil {
+				return err
+			}
+			*f.at = t
+		}
+	}
+	return nil
+}
 
 // agentMetrics is an agent's row with their name.
 type agentMetrics struct {
@@ -26,16 +45,8 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	now := time.Now().UTC()
 	q.To = now.Truncate(time.Hour).Add(time.Hour)
 	q.From = q.To.Add(-24 * time.Hour)
-	var err error
-	if v := qs.Get("from"); v != "" {
-		if q.From, err = export.ParseTime("from", v); err != nil {
-			return err
-		}
-	}
-	if v := qs.Get("to"); v != "" {
-		if q.To, err = export.ParseTime("to", v); err != nil {
-			return err
-		}
+	if err := queryRange(qs, &q.From, &q.To); err != nil {
+		return err
 	}
 	if err := q.Validate(); err != nil {
 		return err
@@ -102,16 +113,8 @@ type statusSpan struct {
 func (a *API) handleAgentStatus(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	qs := r.URL.Query()
 	var from, to time.Time
-	var err error
-	if v := qs.Get("from"); v != "" {
-		if from, err = export.ParseTime("from", v); err != nil {
-			return err
-		}
-	}
-	if v := qs.Get("to"); v != "" {
-		if to, err = export.ParseTime("to", v); err != nil {
-			return err
-		}
+	if err := queryRange(qs, &from, &to); err != nil {
+		return err
 	}
 	if from.IsZero() != to.IsZero() {
 		return parley.Errorf(parley.EINVALID, "give both from and to, or neither (the current statuses)")
@@ -154,16 +157,8 @@ func (a *API) handleMyMetrics(w http.ResponseWriter, r *http.Request, p parley.P
 	q := analytics.Query{Bucket: "hour", Agent: p.ID}
 	q.To = time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
 	q.From = q.To.Add(-24 * time.Hour)
-	var err error
-	if v := qs.Get("from"); v != "" {
-		if q.From, err = export.ParseTime("from", v); err != nil {
-			return err
-		}
-	}
-	if v := qs.Get("to"); v != "" {
-		if q.To, err = export.ParseTime("to", v); err != nil {
-			return err
-		}
+	if err := queryRange(qs, &q.From, &q.To); err != nil {
+		return err
 	}
 	if q.To.Sub(q.From) > 31*24*time.Hour {
 		return parley.Errorf(parley.EINVALID, "one's own metrics cover at most 31 days")
