@@ -89,7 +89,8 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		return nil, err
 	}
 	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true,
-		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns.", HelpCenter: true},
+		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns.", HelpCenter: true,
+			TypingPreview: true}, // the agent sees what the visitor types (docs/widget.md, Typing preview)
 		Labels: []parley.Label{
 			{Name: "sizing", Color: "#1f5eff", Description: "Which size to order"},
 			{Name: "delivery", Color: "#f79009", Description: "Where is my order, shipping costs"},
