@@ -16,9 +16,10 @@ const (
 	EventConversationAssigned = "conversation.assigned"
 	EventConversationClosed   = "conversation.closed"
 	EventConversationRequeued = "conversation.requeued"
-	EventConversationLabeled  = "conversation.labeled"     // staff changed its labels (data: LabelChange)
-	EventConversationPriority = "conversation.prioritized" // staff changed its priority (data: PriorityChange)
-	EventConversationSnoozed  = "conversation.snoozed"     // staff put it aside, or back (data: the conversation, snoozed_by)
+	EventConversationLabeled  = "conversation.labeled"       // staff changed its labels (data: LabelChange)
+	EventConversationPriority = "conversation.prioritized"   // staff changed its priority (data: PriorityChange)
+	EventConversationSnoozed  = "conversation.snoozed"       // staff put it aside, or back (data: the conversation, snoozed_by)
+	EventReplyOverdue         = "conversation.reply_overdue" // a visitor waited on the agent's reply past the reply target (data: conversation.ReplyOverdue)
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
 	EventConsumerCreated      = "consumer.created"
@@ -72,7 +73,7 @@ type AutomationApplied struct {
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
 	"github.com/parleychat/parley/internal/routing"
 )
 
@@ -298,6 +299,9 @@ type AgentStat struct {
 	Reason      string     `json:"reason,omitempty"`
 	Cause       string     `json:"cause,omitempty"`
 	StatusSince *time.Time `json:"status_since,omitempty"`
+	// Overdue counts their conversations whose visitor has waited on a
+	// reply past the account's reply target.
+	Overdue int `json:"overdue"`
 }
 
 // handleOverview is the supervisor's live picture: queue depth and longest
@@ -342,6 +346,18 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err != nil {
 		return err
 	}
+	acc, err := a.store.FindAccount(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	overdue, err := conversation.Overdue(ctx, a.store, p.AccountID, time.Duration(acc.Settings.ResponseTargetSeconds)*time.Second, now)
+	if err != nil {
+		return err
+	}
+	late := map[string]int{}
+	for c := range overdue {
+		late[c.AssigneeID]++
+	}
 	spans, err := a.store.AgentStatuses(ctx, p.AccountID, time.Time{}, time.Time{})
 	if err != nil {
 		return err
@@ -359,7 +375,7 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 		if a.Routing != nil {
 			pr = a.Routing.Presence(p.AccountID, u.ID)
 		}
-		st := AgentStat{TeamMember: TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr}, Load: load[u.ID], Max: u.MaxConcurrent}
+		st := AgentStat{TeamMember: TeamMember{ID: u.ID, Name: u.Name, Role: u.Role, Skills: u.Skills, Presence: pr}, Load: load[u.ID], Max: u.MaxConcurrent, Overdue: late[u.ID]}
 		if c := current[u.ID]; c != nil && c.Status == string(pr) {
 			st.Reason, st.Cause, st.StatusSince = c.Reason, c.Cause, &c.Since
 		}

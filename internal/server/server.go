@@ -139,6 +139,7 @@ type Server struct {
 	announcer *conversation.Announcer
 	// automation runs the brands' triage rules (internal/automation).
 	automation *automation.Runner
+	overdue    *conversation.OverdueWatch
 	Bot        *bot.Runtime
 	Webhooks   *webhook.Service
 	// Email mails agents' unread replies (nil: no mail server).
@@ -271,6 +272,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Routing = routing.New(store, log, cfg.Routing)
 	bus.Subscribe(s.Routing.OnEvent)
 	s.announcer = conversation.NewAnnouncer(store, log)
+	s.overdue = conversation.NewOverdueWatch(store)
 	bus.Subscribe(s.announcer.OnEvent)
 	s.automation = automation.New(store, log)
 	s.automation.Available = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) == routing.Online }
@@ -678,6 +680,8 @@ func (s *Server) sweeps() []sweep {
 			}
 			return err
 		}},
+		// Visitors waiting on a reply past the brand's target are reported.
+		{"overdue replies", s.cfg.StatusTick, s.overdue.Sweep},
 		// People whose consoles are gone are offline in their status.
 		{"agent status", s.cfg.StatusTick, s.Routing.SweepStatuses},
 		// Dashboards read a row per conversation (internal/analytics/rollup.go).

@@ -707,7 +707,7 @@ async function showOverview() {
   fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
   const status = (a) => a.presence + (a.reason ? " · " + a.reason : a.cause === "auto_away" ? " (inactive)" : "") +
     (a.status_since ? " · " + ago(a.status_since) : "");
-  fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent]));
+  fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent + (a.overdue ? " · " + a.overdue + " overdue" : "")]));
   // Each row's last cell sets that person's status (PUT /users/{id}/status):
   // an agent who left Online at the end of their shift is set Offline and
   // their conversations go back to the queue.
@@ -1550,6 +1550,7 @@ function describeEvent(e) {
   switch (e.type) {
     case "conversation.opened": return "Opened" + (d.skill ? " for a skill" : "") + (d.state === "bot" ? ", with the bot" : "");
     case "conversation.assigned": return "Assigned to " + (names.get(d.assignee_id) || "an agent");
+    case "conversation.reply_overdue": return "The visitor waited past the reply target (" + (d.target_seconds < 60 ? d.target_seconds + " s" : Math.round(d.target_seconds / 60) + " min") + ")";
     case "conversation.requeued": return "Back in the queue: " + (reasons[d.requeue_reason] || d.requeue_reason || "requeued");
     case "conversation.labeled": return [...(d.added || []).map((l) => "+" + l), ...(d.removed || []).map((l) => "−" + l)].join(" ") + who(d.labeled_by);
     case "conversation.prioritized": return `Priority ${priorityNames[d.from_priority] || d.from_priority} → ${priorityNames[d.priority] || d.priority}` + who(d.changed_by);

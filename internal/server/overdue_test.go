@@ -1,0 +1,92 @@
+package server_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// TestAWaitPastTheReplyTargetIsReported: with a reply target, a visitor
+// who waits on the agent past it is reported once per message waiting
+// (conversation.reply_overdue, for webhooks and the Activity), the
+// supervisor's overview counts it against the agent, and the agent's
+// answer ends it. A second watch — a node taking over — reports nothing
+// again.
+func TestAWaitPastTheReplyTargetIsReported(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.StatusTick = 50 * time.Millisecond })
+	b := seedBrand(t, ts, "Acme")
+	if _, err := ts.Store.ChangeAccount(t.Context(), b.account.ID, func(a *parley.Account) error {
+		a.Settings.ResponseTargetSeconds = 1
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	online(t, ts, b.agent)
+	agent := ts.login(t, b.agent)
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	say := func(text string) {
+		t.Helper()
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": text}, nil); st != 201 {
+			t.Fatalf("send: %d", st)
+		}
+	}
+	say("Is my order on its way?")
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	reports := func() []conversation.ReplyOverdue {
+		var out []conversation.ReplyOverdue
+		for _, e := range waitEventsNow(ts, b.account.ID, parley.EventReplyOverdue) {
+			var r conversation.ReplyOverdue
+			json.Unmarshal(e.Data, &r)
+			out = append(out, r)
+		}
+		return out
+	}
+	waitFor(t, func() bool { return len(reports()) == 1 })
+	first := reports()[0]
+	if first.ConversationID != conv.ID || first.AssigneeID != b.agent.ID || first.TargetSeconds != 1 || first.MessageSeq == 0 {
+		t.Fatalf("report: %+v", first)
+	}
+	overdueOf := func() int {
+		var ov struct {
+			Agents []struct {
+				ID      string `json:"id"`
+				Overdue int    `json:"overdue"`
+			} `json:"agents"`
+		}
+		ts.login(t, b.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &ov)
+		for _, a := range ov.Agents {
+			if a.ID == b.agent.ID {
+				return a.Overdue
+			}
+		}
+		return -1
+	}
+	if n := overdueOf(); n != 1 {
+		t.Fatalf("overview: %d overdue", n)
+	}
+	// Another message waits: a second report, and the first is not repeated.
+	say("Hello?")
+	waitFor(t, func() bool { return len(reports()) == 2 })
+	if r := reports(); r[0].MessageSeq == r[1].MessageSeq {
+		t.Fatalf("the same wait reported twice: %+v", r)
+	}
+	// A node taking over finds it reported.
+	if err := conversation.NewOverdueWatch(ts.Store).Sweep(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(reports()); n != 2 {
+		t.Fatalf("%d reports after another watch's round", n)
+	}
+	// Answered: no longer overdue.
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Yes, it left today."}, nil)
+	if n := overdueOf(); n != 0 {
+		t.Fatalf("overview after the answer: %d overdue", n)
+	}
+}
