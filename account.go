@@ -318,9 +318,13 @@ type Skill struct {
 	// waited this long in the skill's queue to OverflowTo's queue (a
 	// skill's ID, or "" for the general queue), keeping its place in time
 	// (docs/routing.md, Overflow).
-	OverflowTo           string    `json:"overflow_to"`
-	OverflowAfterSeconds int       `json:"overflow_after_seconds"`
-	CreatedAt            time.Time `json:"created_at"`
+	OverflowTo           string `json:"overflow_to"`
+	OverflowAfterSeconds int    `json:"overflow_after_seconds"`
+	// OverflowUnstaffed also moves its waiting conversations at once while
+	// no one with the skill is online (LivePerson's fallback skill): a
+	// visitor asking for Spanish at night need not wait out the time.
+	OverflowUnstaffed bool      `json:"overflow_unstaffed,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
 }
 
 // Overflow limits.

@@ -204,6 +204,7 @@ type skillChange struct {
 	Name                 *string `json:"name"`
 	OverflowTo           *string `json:"overflow_to"`
 	OverflowAfterSeconds *int    `json:"overflow_after_seconds"`
+	OverflowUnstaffed    *bool   `json:"overflow_unstaffed"`
 }
 
 // handleUpdateSkill renames a skill or sets its overflow: after how long
@@ -214,8 +215,8 @@ func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil {
-		return parley.Errorf(parley.EINVALID, "give name, overflow_to or overflow_after_seconds")
+	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil && req.OverflowUnstaffed == nil {
+		return parley.Errorf(parley.EINVALID, "give name, overflow_to, overflow_after_seconds or overflow_unstaffed")
 	}
 	id := r.PathValue("id")
 	skills, err := a.store.ListSkills(r.Context(), p.AccountID)
@@ -246,9 +247,12 @@ func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley
 	}
 	if req.OverflowAfterSeconds != nil {
 		s.OverflowAfterSeconds = *req.OverflowAfterSeconds
-		if s.OverflowAfterSeconds == 0 && req.OverflowTo == nil {
-			s.OverflowTo = "" // turned off
+		if s.OverflowAfterSeconds == 0 && req.OverflowTo == nil && req.OverflowUnstaffed == nil {
+			s.OverflowTo, s.OverflowUnstaffed = "", false // turned off
 		}
+	}
+	if req.OverflowUnstaffed != nil {
+		s.OverflowUnstaffed = *req.OverflowUnstaffed
 	}
 	if err := a.store.UpdateSkill(r.Context(), s); err != nil {
 		return err

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -18,9 +19,11 @@ const RequeueOverflow = "overflow"
 // when the conversation entered the queue, so a transfer to a skill is
 // not undone at once for a visitor who had waited long elsewhere. Each
 // move applies only while the conversation still waits in that skill: an
-// agent who claims it meanwhile keeps it. Run by the node that leads; it
+// agent who claims it meanwhile keeps it. A skill with OverflowUnstaffed
+// moves its waiting conversations at once while staffed (nil: always)
+// says no one with the skill is online. Run by the node that leads; it
 // returns how many conversations moved.
-func Overflow(ctx context.Context, store parley.Store, now time.Time) (int, error) {
+func Overflow(ctx context.Context, store parley.Store, now time.Time, staffed func(ctx context.Context, accountID, skillID string) (bool, error)) (int, error) {
 	accounts, err := store.ListAccounts(ctx)
 	if err != nil {
 		return 0, err
@@ -36,6 +39,15 @@ func Overflow(ctx context.Context, store parley.Store, now time.Time) (int, erro
 				continue
 			}
 			after := time.Duration(sk.OverflowAfterSeconds) * time.Second
+			if sk.OverflowUnstaffed && staffed != nil {
+				on, err := staffed(ctx, acc.ID, sk.ID)
+				if err != nil {
+					return moved, err
+				}
+				if !on {
+					after = 0 // no one to wait for
+				}
+			}
 			queued, err := store.ListConversations(ctx, acc.ID, parley.ConversationFilter{State: parley.StateQueued, Skill: sk.ID, QueueOrder: true, Limit: 1000})
 			if err != nil {
 				return moved, err
@@ -58,4 +70,19 @@ func Overflow(ctx context.Context, store parley.Store, now time.Time) (int, erro
 		}
 	}
 	return moved, nil
+}
+
+// Staffed reports whether someone active with the skill is online, on
+// any node of the cluster (busy or not: the overflow time covers busy).
+func (e *Engine) Staffed(ctx context.Context, accountID, skillID string) (bool, error) {
+	users, err := e.store.ListUsers(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.Active && slices.Contains(u.Skills, skillID) && e.Presence(accountID, u.ID) == Online {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -63,14 +63,14 @@ func TestAVisitorNobodyAnswersOverflowsToAnotherQueue(t *testing.T) {
 	defer agent.ws.CloseNow()
 	ctx := context.Background()
 	// 59 s in: nothing moves.
-	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(59*time.Second)); err != nil || n != 0 {
+	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(59*time.Second), ts.Routing.Staffed); err != nil || n != 0 {
 		t.Fatalf("overflow at 59 s moved %d, %v", n, err)
 	}
 	if got, _ := ts.Store.FindConversation(ctx, b.account.ID, c.ID); got.State != parley.StateQueued || got.Skill != billing.ID {
 		t.Fatalf("at 59 s: %+v", got)
 	}
 	// 61 s in: to the general queue, and to the agent.
-	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(61*time.Second)); err != nil || n != 1 {
+	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(61*time.Second), ts.Routing.Staffed); err != nil || n != 1 {
 		t.Fatalf("overflow at 61 s moved %d, %v", n, err)
 	}
 	waitFor(t, func() bool {
@@ -90,8 +90,38 @@ func TestAVisitorNobodyAnswersOverflowsToAnotherQueue(t *testing.T) {
 		t.Fatalf("requeued %s; want reason overflow and the first queued_at %v", requeued[0].Data, c.QueuedAt)
 	}
 	// Assigned, it never overflows again.
-	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(time.Hour)); err != nil || n != 0 {
+	if n, err := routing.Overflow(ctx, ts.Store, c.QueueEnteredAt.Add(time.Hour), ts.Routing.Staffed); err != nil || n != 0 {
 		t.Fatalf("overflow of an assigned conversation: %d, %v", n, err)
+	}
+
+	// Spanish overflows after ten minutes, or at once while no one who
+	// speaks it is online: a visitor at night does not wait out the time.
+	var spanish parley.Skill
+	api.do("POST", "/api/v1/skills", map[string]any{"name": "spanish"}, &spanish)
+	if st, raw := admin.raw("PATCH", "/api/v1/skills/"+spanish.ID, map[string]any{"overflow_after_seconds": 600, "overflow_unstaffed": true}); st != 200 {
+		t.Fatalf("spanish: %d %s", st, raw)
+	}
+	if st, raw := admin.raw("PATCH", "/api/v1/skills/"+vip.ID, map[string]any{"overflow_after_seconds": 0, "overflow_unstaffed": true}); st != 400 {
+		t.Fatalf("unstaffed without a time: %d %s", st, raw)
+	}
+	var es parley.Conversation
+	api.do("POST", "/api/v1/conversations", map[string]any{"consumer": map[string]any{"external_id": "lucia"}, "skill": spanish.ID}, &es)
+	if staffed, _ := ts.Routing.Staffed(ctx, b.account.ID, spanish.ID); staffed {
+		t.Fatal("spanish is staffed with no one who has it")
+	}
+	if n, err := routing.Overflow(ctx, ts.Store, time.Now(), ts.Routing.Staffed); err != nil || n != 1 {
+		t.Fatalf("unstaffed overflow moved %d, %v", n, err)
+	}
+	waitFor(t, func() bool {
+		got, _ := ts.Store.FindConversation(ctx, b.account.ID, es.ID)
+		return got.State == parley.StateAssigned && got.AssigneeID == b.agent.ID
+	})
+	// With the online agent given Spanish, it is staffed: the time counts again.
+	if st := admin.do("PATCH", "/api/v1/users/"+b.agent.ID, map[string]any{"skills": []string{spanish.ID}}, nil); st != 200 {
+		t.Fatalf("skills: %d", st)
+	}
+	if staffed, _ := ts.Routing.Staffed(ctx, b.account.ID, spanish.ID); !staffed {
+		t.Fatal("spanish is not staffed with an online agent who has it")
 	}
 }
 
@@ -112,7 +142,7 @@ func TestAnAdminSetsASkillsOverflowInTheConsole(t *testing.T) {
 	admin.press(line + " button")
 	admin.do(chromedp.WaitVisible(chromedp.CSS(".edit-overflow select")))
 	set := func(to, after string) {
-		evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".edit-overflow"); f.to.value = `+strconv.Quote(to)+`; f.after.value = `+strconv.Quote(after)+`; return true })()`)
+		evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".edit-overflow"); f.to.value = `+strconv.Quote(to)+`; f.after.value = `+strconv.Quote(after)+`; f.unstaffed.checked = true; return true })()`)
 		admin.press(".edit-overflow button[type=submit]")
 	}
 	// billing → payments → billing: refused, and said why.
@@ -127,12 +157,12 @@ func TestAnAdminSetsASkillsOverflowInTheConsole(t *testing.T) {
 		skills, _ := ts.Store.ListSkills(t.Context(), brand.account.ID)
 		for _, s := range skills {
 			if s.ID == billing.ID {
-				return s.OverflowAfterSeconds == 90 && s.OverflowTo == ""
+				return s.OverflowAfterSeconds == 90 && s.OverflowTo == "" && s.OverflowUnstaffed
 			}
 		}
 		return false
 	})
 	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(`+strconv.Quote(line)+`).textContent`), "after 90 s waiting, to the general queue")
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(`+strconv.Quote(line)+`).textContent`), "after 90 s waiting (at once while no one with it is online), to the general queue")
 	})
 }

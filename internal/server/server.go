@@ -674,7 +674,7 @@ func (s *Server) sweeps() []sweep {
 		// Visitors who waited a skill's overflow time move to the queue
 		// it overflows to.
 		{"queue overflow", s.cfg.QueueNoticeTick, func(ctx context.Context, now time.Time) error {
-			n, err := routing.Overflow(ctx, s.Store, now)
+			n, err := routing.Overflow(ctx, s.Store, now, s.Routing.Staffed)
 			if n > 0 {
 				s.log.Info("queue overflow moved waiting conversations", "conversations", n)
 			}

@@ -262,8 +262,8 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 		if err := tx.checkOverflow(s); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at, overflow_to, overflow_after) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.ID, s.AccountID, s.Name, micros(s.CreatedAt), s.OverflowTo, s.OverflowAfterSeconds)
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.AccountID, s.Name, micros(s.CreatedAt), s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
@@ -276,7 +276,7 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 
 // ListSkills returns the account's skills by name.
 func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at, overflow_to, overflow_after FROM skills WHERE account_id = ? ORDER BY name`, accountID)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed FROM skills WHERE account_id = ? ORDER BY name`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill
 	for rows.Next() {
 		var s parley.Skill
 		var created int64
-		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds); err != nil {
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed); err != nil {
 			return nil, err
 		}
 		s.CreatedAt = fromMicros(created)
@@ -305,8 +305,8 @@ func (db *DB) UpdateSkill(ctx context.Context, s *parley.Skill) error {
 		if err := tx.checkOverflow(s); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ? WHERE account_id = ? AND id = ?`,
-			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.AccountID, s.ID)
+		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ?, overflow_unstaffed = ? WHERE account_id = ? AND id = ?`,
+			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, s.AccountID, s.ID)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
@@ -324,8 +324,8 @@ func (db *DB) UpdateSkill(ctx context.Context, s *parley.Skill) error {
 func (tx *writeTx) checkOverflow(s *parley.Skill) error {
 	switch {
 	case s.OverflowAfterSeconds == 0:
-		if s.OverflowTo != "" {
-			return parley.Errorf(parley.EINVALID, "overflow_to needs overflow_after_seconds")
+		if s.OverflowTo != "" || s.OverflowUnstaffed {
+			return parley.Errorf(parley.EINVALID, "overflow_to and overflow_unstaffed need overflow_after_seconds")
 		}
 		return nil
 	case s.OverflowAfterSeconds < parley.MinOverflowSeconds || s.OverflowAfterSeconds > parley.MaxOverflowSeconds:

@@ -46,7 +46,11 @@ func testQueueOverflow(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	wantCode(t, update(withOverflow(spanish, billing.ID, 60)), parley.EINVALID) // spanish → billing → payments → spanish
-	if err := update(withOverflow(spanish, "", 300)); err != nil {              // to the general queue
+	unstaffed := withOverflow(spanish, "", 0)
+	unstaffed.OverflowUnstaffed = true
+	wantCode(t, update(unstaffed), parley.EINVALID) // at once when no one is online, but no time
+	unstaffed.OverflowAfterSeconds = 300            // to the general queue
+	if err := update(unstaffed); err != nil {
 		t.Fatal(err)
 	}
 	renamed := *spanish
@@ -65,7 +69,7 @@ func testQueueOverflow(t *testing.T, open Opener) {
 	if b := byName["billing"]; b.OverflowTo != payments.ID || b.OverflowAfterSeconds != 60 {
 		t.Fatalf("billing = %+v", b)
 	}
-	if sp := byName["spanish"]; sp.OverflowTo != "" || sp.OverflowAfterSeconds != 300 {
+	if sp := byName["spanish"]; sp.OverflowTo != "" || sp.OverflowAfterSeconds != 300 || !sp.OverflowUnstaffed {
 		t.Fatalf("spanish = %+v", sp)
 	}
 	updated := 0

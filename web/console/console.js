@@ -977,7 +977,8 @@ function showSkills(skills) {
     const li = document.createElement("li");
     li.dataset.id = s.id;
     li.textContent = s.name + (s.overflow_after_seconds
-      ? " — after " + s.overflow_after_seconds + " s waiting, to " + (s.overflow_to ? name.get(s.overflow_to) || s.overflow_to : "the general queue")
+      ? " — after " + s.overflow_after_seconds + " s waiting" + (s.overflow_unstaffed ? " (at once while no one with it is online)" : "") +
+        ", to " + (s.overflow_to ? name.get(s.overflow_to) || s.overflow_to : "the general queue")
       : "") + " ";
     const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Overflow…" });
     edit.setAttribute("aria-label", "Overflow of " + s.name);
@@ -999,13 +1000,17 @@ function editOverflow(li, s, skills) {
   to.value = s.overflow_after_seconds ? s.overflow_to : "none";
   const after = Object.assign(document.createElement("input"), { name: "after", type: "number", min: 10, max: 86400, value: s.overflow_after_seconds || 120, className: "w6" });
   after.setAttribute("aria-label", "After how many seconds of waiting");
+  const unstaffed = Object.assign(document.createElement("input"), { type: "checkbox", name: "unstaffed", checked: !!s.overflow_unstaffed });
+  const unstaffedLabel = document.createElement("label");
+  unstaffedLabel.append(unstaffed, " or at once while no one with it is online");
   const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" });
   const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
   cancel.addEventListener("click", () => showAdmin());
-  form.append(s.name + ": move visitors waiting to ", to, " after ", after, " s ", save, cancel);
+  form.append(s.name + ": move visitors waiting to ", to, " after ", after, " s ", unstaffedLabel, " ", save, cancel);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const body = to.value === "none" ? { overflow_after_seconds: 0 } : { overflow_to: to.value, overflow_after_seconds: +after.value };
+    const body = to.value === "none" ? { overflow_after_seconds: 0, overflow_unstaffed: false }
+      : { overflow_to: to.value, overflow_after_seconds: +after.value, overflow_unstaffed: unstaffed.checked };
     adminDo(() => api("PATCH", "/skills/" + s.id, body));
   });
   li.textContent = "";
