@@ -345,8 +345,11 @@ type Consumer struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Blocked: the brand's staff blocked this visitor (abuse, spam); their
 	// credentials are refused until unblocked.
-	Blocked   bool      `json:"blocked,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Blocked bool `json:"blocked,omitempty"`
+	// MergedInto: staff merged this consumer into another (the same person
+	// twice); it is empty, and its tokens reach that one.
+	MergedInto string    `json:"merged_into,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // ConsumerFilter selects contacts: those matching Query (in name, email or

@@ -26,6 +26,7 @@ const (
 	EventConsumerUpdated      = "consumer.updated"
 	EventConsumerBlocked      = "consumer.blocked"   // staff blocked a visitor (data: consumer_id, blocked_by)
 	EventConsumerUnblocked    = "consumer.unblocked" // and let them back (data: consumer_id, unblocked_by)
+	EventConsumerMerged       = "consumer.merged"    // staff merged a duplicate into a contact (data: ConsumerMerged)
 	EventUserCreated          = "user.created"
 	EventUserUpdated          = "user.updated"
 	EventSkillCreated         = "skill.created"
@@ -61,6 +62,15 @@ const (
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 )
 
+// ConsumerMerged is consumer.merged's data: the contact that remains, the
+// duplicate merged into it, who did it and how many conversations moved.
+type ConsumerMerged struct {
+	ConsumerID    string `json:"consumer_id"`
+	MergedID      string `json:"merged_id"`
+	MergedBy      string `json:"merged_by"`
+	Conversations int    `json:"conversations"`
+}
+
 // AutomationApplied is automation.applied's data: which rule matched, on
 // which event, and what its actions did ("done", "unchanged", or why not).
 type AutomationApplied struct {
@@ -74,7 +84,7 @@ type AutomationApplied struct {
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
 	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
-	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
+	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventConsumerMerged, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,

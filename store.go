@@ -114,6 +114,14 @@ type Store interface {
 	// writes consumer.blocked (or consumer.unblocked) naming by; the state
 	// it already has changes nothing and writes no event.
 	BlockConsumer(ctx context.Context, accountID, id string, blocked bool, by string) (*Consumer, error)
+	// MergeConsumer merges the consumer from into into (the same person
+	// twice, on two devices or channels) in one transaction: from's
+	// conversations become into's; into keeps its name, email and
+	// attributes and takes from's where it has none, and its external ID
+	// when it has none (two different external IDs are two people:
+	// ECONFLICT); blocked if either was. from stays, emptied, naming into,
+	// so its tokens reach into. Writes consumer.merged and returns into.
+	MergeConsumer(ctx context.Context, accountID, fromID, intoID, by string) (*Consumer, error)
 	// ConsumerNames maps those of ids that are the account's consumers
 	// with a name to that name (for lists that show who wrote); other
 	// accounts' IDs and unknown ones are simply absent.

@@ -175,6 +175,14 @@ func (a *Authenticator) Consumer(ctx context.Context, token string) (parley.Prin
 	if err != nil {
 		return parley.Principal{}, bad
 	}
+	if c.MergedInto != "" {
+		// Staff merged this visitor into another contact (the same person
+		// twice): their browser holds the old token, and is that contact
+		// now. Merges are kept one hop deep.
+		if c, err = a.store.FindConsumer(ctx, claims.Audience[0], c.MergedInto); err != nil {
+			return parley.Principal{}, bad
+		}
+	}
 	if c.Blocked {
 		return parley.Principal{}, parley.Errorf(parley.EFORBIDDEN, "this chat is not available to you")
 	}

@@ -637,6 +637,32 @@ func (a *API) handleBlockConsumer(w http.ResponseWriter, r *http.Request, p parl
 	return nil
 }
 
+// mergeRequest names the contact a duplicate becomes.
+type mergeRequest struct {
+	Into string `json:"into"`
+}
+
+// handleMergeConsumer merges a duplicate contact into another — the same
+// person on two devices, or by chat and by email — as Chatwoot, Intercom
+// and Zendesk do: the conversations, what the duplicate knew that the
+// contact did not, and the browser that still holds the duplicate's token
+// (docs/routing.md, Merging contacts). It answers the merged contact.
+func (a *API) handleMergeConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req mergeRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Into == "" {
+		return parley.Errorf(parley.EINVALID, "into: the contact to merge into is required")
+	}
+	c, err := a.store.MergeConsumer(r.Context(), p.AccountID, r.PathValue("id"), req.Into, p.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
 // handleUnblockConsumer lets a blocked visitor back.
 func (a *API) handleUnblockConsumer(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	c, err := a.store.BlockConsumer(r.Context(), p.AccountID, r.PathValue("id"), false, p.ID)

@@ -39,6 +39,7 @@ func (a *API) Routes() []Route {
 		{"PATCH", "/api/v1/consumers/{id}", agents, a.handleUpdateConsumer},
 		{"POST", "/api/v1/consumers/{id}/block", agents, a.handleBlockConsumer},
 		{"POST", "/api/v1/consumers/{id}/unblock", agents, a.handleUnblockConsumer},
+		{"POST", "/api/v1/consumers/{id}/merge", agents, a.handleMergeConsumer},
 		{"GET", "/api/v1/consumers/{id}/export", admins, a.handleExportConsumer},
 		{"DELETE", "/api/v1/consumers/{id}", admins, a.handleEraseConsumer},
 		{"GET", "/api/v1/audit-log", admins, a.handleListAudit},

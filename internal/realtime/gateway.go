@@ -137,6 +137,21 @@ func (g *Gateway) onUserChange(e *parley.Event) {
 			return
 		}
 		kind, id, why = parley.PrincipalConsumer, b.ID, "blocked"
+	case parley.EventConsumerMerged:
+		// The visitor is another contact now: their sockets reconnect with
+		// the token they hold, which reaches that contact.
+		var m parley.ConsumerMerged
+		if json.Unmarshal(e.Data, &m) != nil {
+			return
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for c := range g.conns {
+			if c.principal.Kind == parley.PrincipalConsumer && c.principal.ID == m.MergedID && c.principal.AccountID == e.AccountID {
+				c.closeWith(ending{code: ws.StatusGoingAway, reason: "merged into another contact; reconnect"})
+			}
+		}
+		return
 	case parley.EventAPIKeyRevoked:
 		var k struct{ ID string }
 		if json.Unmarshal(e.Data, &k) != nil {

@@ -13,7 +13,7 @@ const consumerColumns = `id, account_id, external_id, name, email, attributes, c
 
 // consumerRead is what scanConsumer reads: the columns a consumer is
 // created with, then those changed later.
-const consumerRead = consumerColumns + `, blocked`
+const consumerRead = consumerColumns + `, blocked, merged_into`
 
 // CreateConsumer stores a consumer and writes consumer.created.
 func (db *DB) CreateConsumer(ctx context.Context, c *parley.Consumer) error {
@@ -184,6 +184,112 @@ func (db *DB) BlockConsumer(ctx context.Context, accountID, id string, blocked b
 	return out, nil
 }
 
+// MergeConsumer merges from into into (see parley.Store).
+func (db *DB) MergeConsumer(ctx context.Context, accountID, fromID, intoID, by string) (*parley.Consumer, error) {
+	if fromID == intoID {
+		return nil, parley.Errorf(parley.EINVALID, "a contact cannot be merged into itself")
+	}
+	var out *parley.Consumer
+	err := db.do(ctx, func(tx *writeTx) error {
+		load := func(id string) (*parley.Consumer, bool, error) {
+			var erased bool
+			c, err := scanConsumer(scanFunc(func(dest ...any) error {
+				return tx.QueryRowContext(tx.ctx, `SELECT `+consumerRead+`, erased FROM consumers WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, id).Scan(append(dest, &erased)...)
+			}))
+			if err != nil {
+				return nil, false, notFound(err, "consumer %q not found", id)
+			}
+			return c, erased, nil
+		}
+		from, fromErased, err := load(fromID)
+		if err != nil {
+			return err
+		}
+		into, intoErased, err := load(intoID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case from.MergedInto != "" || into.MergedInto != "":
+			return parley.Errorf(parley.ECONFLICT, "a contact merged into another cannot be merged again")
+		case fromErased || intoErased:
+			return parley.Errorf(parley.ECONFLICT, "an erased contact cannot be merged")
+		case from.ExternalID != "" && into.ExternalID != "" && from.ExternalID != into.ExternalID:
+			return parley.Errorf(parley.ECONFLICT, "the two contacts are two people to your site (external IDs %q and %q)", from.ExternalID, into.ExternalID)
+		}
+		// The moved conversations, and the visitor's messages in them.
+		var moved []string
+		rows, err := tx.QueryContext(tx.ctx, `SELECT id FROM conversations WHERE account_id = ? AND consumer_id = ?`, accountID, fromID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			moved = append(moved, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`UPDATE conversations SET consumer_id = ? WHERE account_id = ? AND consumer_id = ?`,
+			`UPDATE consumers SET merged_into = ? WHERE account_id = ? AND merged_into = ?`, // earlier merges into from
+		} {
+			if _, err := tx.ExecContext(tx.ctx, q, intoID, accountID, fromID); err != nil {
+				return err
+			}
+		}
+		for _, id := range moved {
+			if _, err := tx.ExecContext(tx.ctx, `UPDATE messages SET sender_id = ? WHERE conversation_id = ? AND sender_kind = 'consumer' AND sender_id = ?`, intoID, id, fromID); err != nil {
+				return err
+			}
+		}
+		// into keeps what it has and takes what it lacks.
+		if into.Name == "" {
+			into.Name = from.Name
+		}
+		if into.Email == "" {
+			into.Email = from.Email
+		}
+		for k, v := range from.Attributes {
+			if _, ok := into.Attributes[k]; !ok {
+				if into.Attributes == nil {
+					into.Attributes = map[string]string{}
+				}
+				into.Attributes[k] = v
+			}
+		}
+		external := into.ExternalID
+		if external == "" {
+			external = from.ExternalID
+		}
+		into.Blocked = into.Blocked || from.Blocked
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE consumers SET name = '', email = '', external_id = '', attributes = '{}', merged_into = ? WHERE account_id = ? AND id = ?`,
+			intoID, accountID, fromID); err != nil {
+			return err
+		}
+		attrs, _ := json.Marshal(into.Attributes)
+		if into.Attributes == nil {
+			attrs = []byte("{}")
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE consumers SET name = ?, email = ?, external_id = ?, attributes = ?, blocked = ? WHERE account_id = ? AND id = ?`,
+			into.Name, into.Email, external, string(attrs), into.Blocked, accountID, intoID); err != nil {
+			return err
+		}
+		into.ExternalID = external
+		out = into
+		return tx.event(accountID, parley.EventConsumerMerged, "", parley.ConsumerMerged{ConsumerID: intoID, MergedID: fromID, MergedBy: by, Conversations: len(moved)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FindConsumer returns a consumer of the account.
 func (db *DB) FindConsumer(ctx context.Context, accountID, id string) (*parley.Consumer, error) {
 	c, err := scanConsumer(db.read.QueryRowContext(ctx, `SELECT `+consumerRead+` FROM consumers WHERE account_id = ? AND id = ?`, accountID, id))
@@ -224,7 +330,7 @@ func scanConsumer(s scanner) (*parley.Consumer, error) {
 	var c parley.Consumer
 	var attrs string
 	var created int64
-	if err := s.Scan(&c.ID, &c.AccountID, &c.ExternalID, &c.Name, &c.Email, &attrs, &created, &c.Blocked); err != nil {
+	if err := s.Scan(&c.ID, &c.AccountID, &c.ExternalID, &c.Name, &c.Email, &attrs, &created, &c.Blocked, &c.MergedInto); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentStatus", testAgentStatus},
 		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
 		{"QueueOverflow", testQueueOverflow},
+		{"MergeConsumer", testMergeConsumer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

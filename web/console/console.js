@@ -1846,8 +1846,60 @@ async function showContact(id) {
     li.append(b);
     ul.append(li);
   }
-  box.append(h4, ul, startForm(v));
+  box.append(h4, ul, startForm(v), mergeForm(v));
   box.hidden = false;
+}
+
+// mergeForm merges a duplicate into this contact — the same person on their
+// phone and their laptop, or by chat and by email (POST /consumers/{id}/merge):
+// find the other by name, email or ID, then confirm with a second click.
+function mergeForm(v) {
+  const f = document.createElement("form");
+  f.className = "merge-contact";
+  const h = document.createElement("h4");
+  h.textContent = "Merge a duplicate into this contact";
+  const q = Object.assign(document.createElement("input"), { name: "q", type: "search", placeholder: "Name, email or ID" });
+  q.setAttribute("aria-label", "Find the duplicate");
+  const pick = document.createElement("select");
+  pick.name = "other";
+  pick.setAttribute("aria-label", "The duplicate");
+  const go = Object.assign(document.createElement("button"), { type: "submit", textContent: "Merge into this contact", disabled: true });
+  const hint = Object.assign(document.createElement("small"), { textContent: "Its conversations move here, and this contact takes the email and attributes it lacks. This cannot be undone." });
+  let timer = 0, armed = false;
+  const label = (c) => (c.name || "Visitor " + c.id.slice(-6)) + (c.email ? " · " + c.email : "") + " · " + c.conversations + " conversations";
+  q.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const found = q.value.trim() ? (await api("GET", "/consumers?limit=20&q=" + encodeURIComponent(q.value.trim()))).contacts.filter((c) => c.id !== v.id) : [];
+      pick.textContent = "";
+      for (const c of found) pick.append(new Option(label(c), c.id));
+      go.disabled = !found.length;
+      armed = false;
+      go.textContent = "Merge into this contact";
+    }, 200);
+  });
+  pick.addEventListener("change", () => { armed = false; go.textContent = "Merge into this contact"; });
+  f.append(h, q, pick, go, hint);
+  f.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!pick.value) return;
+    if (!armed) { // a second click merges: there is no undo
+      armed = true;
+      go.textContent = "Click again to merge " + pick.options[pick.selectedIndex].text.split(" · ")[0] + " into " + (v.name || "this contact");
+      return;
+    }
+    go.disabled = true;
+    try {
+      await api("POST", "/consumers/" + pick.value + "/merge", { into: v.id });
+      toast("Merged into " + (v.name || "this contact"));
+      showContacts();
+      showContact(v.id);
+    } catch (err) {
+      toast(err.message);
+      go.disabled = false;
+    }
+  });
+  return f;
 }
 
 // startForm starts a conversation with the contact, assigned to the agent
