@@ -74,3 +74,23 @@ func TestAnAgentMergesADuplicateContact(t *testing.T) {
 		t.Fatalf("the phone reads the laptop's conversation: %+v", msgs)
 	}
 }
+
+// TestTheConsoleSuggestsDuplicatesBySameEmail: two contacts with one email
+// address: the merge form of one offers the other before any search.
+func TestTheConsoleSuggestsDuplicatesBySameEmail(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	first, second := ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID)
+	for _, v := range []*visitor{first, second} {
+		v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "Sam@Example.test"}, nil)
+		v.open(t)
+	}
+	browser := consoleLogin(t, ts, b.agent, "[data-tab=contacts]")
+	browser.press("[data-tab=contacts]")
+	row := `.contact-list tr[data-id="` + first.consumer.ID + `"] .contact-open`
+	browser.do(chromedp.WaitVisible(chromedp.CSS(row)))
+	browser.press(row)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, browser.ctx, `document.querySelector(".merge-suggested")?.textContent === "1 other contact has this email." && document.querySelector(".merge-contact select").value === `+strconv.Quote(second.consumer.ID))
+	})
+}

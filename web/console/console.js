@@ -1880,6 +1880,17 @@ function mergeForm(v) {
   });
   pick.addEventListener("change", () => { armed = false; go.textContent = "Merge into this contact"; });
   f.append(h, q, pick, go, hint);
+  // Contacts with the same email are likely the same person: offered first.
+  if (v.email) {
+    api("GET", "/consumers?limit=20&q=" + encodeURIComponent(v.email)).then((r) => {
+      const same = r.contacts.filter((c) => c.id !== v.id && (c.email || "").toLowerCase() === v.email.toLowerCase());
+      if (!same.length || pick.options.length) return;
+      const note = Object.assign(document.createElement("p"), { className: "merge-suggested", textContent: same.length === 1 ? "1 other contact has this email." : same.length + " other contacts have this email." });
+      f.insertBefore(note, q);
+      for (const c of same) pick.append(new Option(label(c), c.id));
+      go.disabled = false;
+    }).catch(() => {});
+  }
   f.addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!pick.value) return;
