@@ -936,7 +936,9 @@ function fillAccountSettings(af, settings) {
   af.awayReasons.value = (settings.away_reasons || []).join("\n");
   af.notice.value = settings.queue_notice_seconds ?? 60;
   const bh = settings.business_hours;
-  af.always.checked = !bh;
+  const allDay = (w) => w && w.length === 1 && w[0][0] === "00:00" && w[0][1] === "24:00";
+  af.always.checked = !bh || ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].every((d) => allDay(bh.days?.[d])); // always, but for holidays
+  af.holidays.value = (bh?.holidays || []).map((h) => [h.date, ...(h.hours || []).map((w) => w[0] + "-" + w[1]), h.name || ""].join(" ").trim()).join("\n");
   af.tz.value = bh ? bh.time_zone : Intl.DateTimeFormat().resolvedOptions().timeZone;
   const win = (d) => (bh && bh.days && bh.days[d] && bh.days[d][0]) || ["", ""];
   [af.wdFrom.value, af.wdTo.value] = bh ? win("mon") : ["09:00", "17:00"];
@@ -1098,12 +1100,26 @@ $(".account-settings").addEventListener("submit", (e) => {
     response_target_seconds: +f.target.value, auto_away_seconds: 60 * +f.autoAway.value,
     away_reasons: f.awayReasons.value.split("\n").map((r) => r.trim()).filter(Boolean),
   };
+  // Holidays, one a line: "2026-12-25 Christmas" (closed), or
+  // "2026-12-24 09:00-13:00 Christmas Eve" (those hours only). A line that
+  // does not read as one goes as it is, and the server names it.
+  const holidays = f.holidays.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+    const m = l.match(/^(\d{4}-\d{2}-\d{2})((?:\s+\d{2}:\d{2}\s*[-–]\s*\d{2}:\d{2})*)\s*(.*)$/);
+    if (!m) return { date: l };
+    const hours = [...m[2].matchAll(/(\d{2}:\d{2})\s*[-–]\s*(\d{2}:\d{2})/g)].map((w) => [w[1], w[2]]);
+    return { date: m[1], name: m[3], hours };
+  });
   if (!f.always.checked) {
     const days = {};
     const end = (t) => (t === "00:00" ? "24:00" : t);
     if (f.wdFrom.value && f.wdTo.value) for (const d of ["mon", "tue", "wed", "thu", "fri"]) days[d] = [[f.wdFrom.value, end(f.wdTo.value)]];
     if (f.weFrom.value && f.weTo.value) for (const d of ["sat", "sun"]) days[d] = [[f.weFrom.value, end(f.weTo.value)]];
-    body.business_hours = { time_zone: f.tz.value, days };
+    body.business_hours = { time_zone: f.tz.value, days, holidays };
+  } else if (holidays.length) {
+    // Always open, but for the holidays.
+    const days = {};
+    for (const d of ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]) days[d] = [["00:00", "24:00"]];
+    body.business_hours = { time_zone: f.tz.value, days, holidays };
   }
   adminDo(async () => {
     await api("PUT", "/account-settings", body);
