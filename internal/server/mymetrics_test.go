@@ -3,6 +3,9 @@ package server_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestAnAgentSeesTheirDayInTheProfile: an agent answers and closes a
@@ -58,4 +61,27 @@ func TestAnAgentSeesTheirDayInTheProfile(t *testing.T) {
 		d := day()
 		return strings.Contains(d, "Conversations1 assigned · 1 closed") && strings.Contains(d, "Ratings5.00 / 5 (1)") && strings.Contains(d, "Online · away")
 	}, day)
+}
+
+// TestQuestionMarkListsTheShortcuts: in Chromium, "?" outside a field
+// opens the list of keyboard shortcuts, Escape closes it, and "?" typed in
+// the reply box is only a question mark.
+func TestQuestionMarkListsTheShortcuts(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	browser := consoleLogin(t, ts, b.agent, "[data-tab=queued]")
+	open := func() bool { return evalIn[bool](t, browser.ctx, `document.querySelector("dialog.shortcuts").open`) }
+	evalIn[bool](t, browser.ctx, `(document.activeElement.blur(), true)`)
+	browser.do(chromedp.KeyEvent("?"))
+	waitFor(t, open)
+	if text := evalIn[string](t, browser.ctx, `document.querySelector(".shortcut-list").textContent`); !strings.Contains(text, "Accept the open conversation") {
+		t.Fatalf("the list: %q", text)
+	}
+	browser.do(chromedp.KeyEvent(kb.Escape))
+	waitFor(t, func() bool { return !open() })
+	evalIn[bool](t, browser.ctx, `(document.querySelector("#reply-text").hidden = false, document.querySelector(".conversation").hidden = false, document.querySelector("#reply-text").focus(), true)`)
+	browser.do(chromedp.KeyEvent("?"))
+	if open() || evalIn[string](t, browser.ctx, `document.querySelector("#reply-text").value`) != "?" {
+		t.Fatal("a question mark typed in the reply box opened the list")
+	}
 }

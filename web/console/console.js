@@ -2228,8 +2228,15 @@ $(".transfer").addEventListener("click", () => act(async () => {
   $(".transfer-note").value = "";
 }));
 
-// Keyboard: Alt+1..4 switch tabs, Alt+A accepts, Alt+C closes.
+// Keyboard: Alt+1..4 switch tabs, Alt+A accepts, Alt+C closes; "?" (outside
+// a field) lists the shortcuts, as Intercom's and Zendesk's consoles do.
+const typingIn = (el) => el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
 document.addEventListener("keydown", (e) => {
+  if (e.key === "?" && !e.altKey && !e.ctrlKey && !e.metaKey && !$(".app").hidden && !typingIn(document.activeElement) && !document.querySelector("dialog[open]")) {
+    e.preventDefault();
+    $("dialog.shortcuts").showModal();
+    return;
+  }
   if (!e.altKey || $(".app").hidden) return;
   const tabs = ["queued", "mine", "open", "closed"];
   if (e.key >= "1" && e.key <= "4") $(`[data-tab=${tabs[+e.key - 1]}]`).click();
