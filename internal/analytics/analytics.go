@@ -91,8 +91,11 @@ type Bucket struct {
 	FirstResponseAvg Duration  `json:"first_response_mean_seconds"`
 	CSATMean         float64   `json:"csat_mean"`
 	Messages         int       `json:"messages"`
-	waits, frts      []float64
-	csat             []int
+	// AgentsOnline is how many people were online on average over the
+	// bucket (their online time ÷ its length): staffing beside demand.
+	AgentsOnline float64 `json:"agents_online"`
+	waits, frts  []float64
+	csat         []int
 }
 
 // Totals are the whole range.

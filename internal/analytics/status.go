@@ -99,3 +99,37 @@ func (r *Report) AddStatuses(times map[string]*StatusTime, capacity map[string]i
 		}
 	}
 }
+
+// AddStaffing gives each bucket of the report how many people were online
+// on average over it, from the spans, up to now. A report for one agent
+// counts that agent alone; one for a skill counts everyone (presence is
+// not per skill).
+func (r *Report) AddStaffing(spans []*parley.AgentStatus, agent string, now time.Time) {
+	step := Query{Bucket: r.Bucket}.step()
+	for _, b := range r.Buckets {
+		start, end := b.Start, b.Start.Add(step)
+		if now.Before(end) {
+			end = now
+		}
+		if !end.After(start) {
+			continue
+		}
+		online := 0.0
+		for _, s := range spans {
+			if s.Status != parley.StatusOnline || (agent != "" && s.UserID != agent) {
+				continue
+			}
+			a, z := s.Since, end
+			if s.Until != nil && s.Until.Before(z) {
+				z = *s.Until
+			}
+			if a.Before(start) {
+				a = start
+			}
+			if z.After(a) {
+				online += z.Sub(a).Seconds()
+			}
+		}
+		b.AgentsOnline = math.Round(online/end.Sub(start).Seconds()*100) / 100
+	}
+}

@@ -65,3 +65,24 @@ func TestStatusTimesClipAndSplit(t *testing.T) {
 		t.Fatalf("skill report agents = %+v", r.Agents[0])
 	}
 }
+
+// Each bucket says how many people were online on average over it.
+func TestStaffingPerBucket(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	until := func(m int) *time.Time { u := at(m); return &u }
+	spans := []*parley.AgentStatus{
+		{UserID: "ann", Status: "online", Since: at(-30), Until: until(90)}, // all of 8:00, half of 9:00
+		{UserID: "bob", Status: "online", Since: at(30)},                    // half of 8:00, lasting
+		{UserID: "bob", Status: "away", Since: at(0), Until: until(30)},     // away: not counted
+	}
+	r := &Report{Bucket: "hour", Buckets: []*Bucket{{Start: at(0)}, {Start: at(60)}, {Start: at(120)}}}
+	r.AddStaffing(spans, "", at(150)) // now: half way through 10:00
+	if got := []float64{r.Buckets[0].AgentsOnline, r.Buckets[1].AgentsOnline, r.Buckets[2].AgentsOnline}; got[0] != 1.5 || got[1] != 1.5 || got[2] != 1 {
+		t.Fatalf("agents online per hour = %v; want 1.5, 1.5, 1 (Bob alone, up to now)", got)
+	}
+	r.AddStaffing(spans, "ann", at(150))
+	if r.Buckets[0].AgentsOnline != 1 || r.Buckets[1].AgentsOnline != 0.5 || r.Buckets[2].AgentsOnline != 0 {
+		t.Fatalf("Ann's = %v, %v, %v", r.Buckets[0].AgentsOnline, r.Buckets[1].AgentsOnline, r.Buckets[2].AgentsOnline)
+	}
+}

@@ -89,6 +89,7 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 		return err
 	}
 	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, q.Agent, q.Skill)
+	rep.AddStaffing(spans, q.Agent, time.Now())
 	out := struct {
 		*analytics.Report
 		Agents []agentMetrics `json:"agents"`

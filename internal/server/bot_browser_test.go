@@ -273,7 +273,10 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 			t.Fatalf("tiles %q lack %q", tiles, want)
 		}
 	}
-	if n := evalIn[int](t, sup.ctx, `document.querySelectorAll(".dash-charts svg[role=img] > title").length`); n != 4 {
+	if titles := evalIn[string](t, sup.ctx, `[...document.querySelectorAll(".dash-charts svg[role=img] > title")].map(t => t.textContent).join("|")`); !strings.Contains(titles, "Agents online (average)") {
+		t.Fatalf("chart titles %q lack the staffing chart", titles)
+	}
+	if n := evalIn[int](t, sup.ctx, `document.querySelectorAll(".dash-charts svg[role=img] > title").length`); n != 5 {
 		t.Fatalf("%d charts", n)
 	}
 	// The agent who handled a conversation; the supervisor, online in the

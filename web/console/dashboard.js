@@ -76,6 +76,10 @@ export async function showDashboard(api) {
       { name: "contained", values: m.buckets.map((b) => b.bot_contained), color: "#12b76a" },
       { name: "handed off", values: m.buckets.map((b) => b.bot_handoffs), color: "#f04438" },
     ] }),
+    // Staffing beside demand: how many people were online, on average.
+    chart({ title: "Agents online (average)", labels, series: [
+      { name: "agents online", values: m.buckets.map((b) => b.agents_online || 0), color: "#12b76a", kind: "line" },
+    ] }),
     chart({ title: "CSAT distribution", labels: ["1", "2", "3", "4", "5"], series: [
       { name: "ratings", values: t.csat_distribution, color: "#1f5eff" },
     ] }),
