@@ -52,6 +52,11 @@ type AccountSettings struct {
 	// second factor; one who has none sets it up before anything else
 	// (docs/security.md).
 	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
+	// ConsoleNetworks, when set, are the addresses and CIDR ranges from
+	// which the brand's people may log in and use the console (the office,
+	// the VPN); sessions from elsewhere are refused (docs/security.md).
+	// API keys are not bound by them.
+	ConsoleNetworks []string `json:"console_networks,omitempty"`
 	// AutomationRules are the brand's own triage rules, checked in order
 	// (docs/routing.md, Automation rules).
 	AutomationRules []AutomationRule `json:"automation_rules,omitempty"`

@@ -59,7 +59,7 @@ var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is inco
 // (ETWOFACTOR) or a wrong one told apart. A refused login of a known user
 // returns that user too, for the audit log; the caller tells the client
 // no more than the error.
-func (a *Authenticator) Login(ctx context.Context, email, password, code string) (token string, s *parley.Session, u *parley.User, err error) {
+func (a *Authenticator) Login(ctx context.Context, email, password, code, remoteAddr string) (token string, s *parley.Session, u *parley.User, err error) {
 	u, err = a.store.FindUserByEmail(ctx, email)
 	if err != nil {
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
@@ -70,6 +70,11 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code string)
 	}
 	if !CheckPassword(u.PasswordHash, password) || !u.Active {
 		return "", nil, u, errBadLogin // the user, for the audit log only
+	}
+	// Checked once the password is right, so the refusal tells nothing of
+	// an account to someone who does not know it.
+	if err := a.FromConsoleNetwork(ctx, u.AccountID, remoteAddr); err != nil {
+		return "", nil, u, err
 	}
 	if u.TwoFactor {
 		if err := a.secondFactor(ctx, u, code); err != nil {
@@ -109,6 +114,26 @@ func (a *Authenticator) Session(ctx context.Context, token string) (parley.Princ
 		p.MustSetUpTwoFactor = acc.Settings.RequireTwoFactor
 	}
 	return p, s, nil
+}
+
+// FromConsoleNetwork refuses a person of the account whose address is
+// outside the brand's console networks (when it has any).
+func (a *Authenticator) FromConsoleNetwork(ctx context.Context, accountID, remoteAddr string) error {
+	acc, err := a.store.FindAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if len(acc.Settings.ConsoleNetworks) == 0 {
+		return nil
+	}
+	networks, err := parley.ParseNetworks(acc.Settings.ConsoleNetworks)
+	if err != nil {
+		return err
+	}
+	if !parley.InNetworks(networks, remoteAddr) {
+		return parley.ErrOutsideNetworks(remoteAddr)
+	}
+	return nil
 }
 
 // NewAPIKey creates a key for the account and returns the secret to show
@@ -210,6 +235,9 @@ func (a *Authenticator) Request(r *http.Request) (parley.Principal, error) {
 	}
 	p, s, err := a.Session(ctx, cookie.Value)
 	if err != nil {
+		return parley.Principal{}, err
+	}
+	if err := a.FromConsoleNetwork(ctx, p.AccountID, r.RemoteAddr); err != nil {
 		return parley.Principal{}, err
 	}
 	if !safeMethod(r.Method) {

@@ -30,8 +30,11 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if req.Email == "" || req.Password == "" {
 		return parley.Errorf(parley.EINVALID, "email and password are required")
 	}
-	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code)
+	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code, r.RemoteAddr)
 	if err != nil {
+		if u != nil && parley.ErrorCode(err) == parley.EFORBIDDEN {
+			go a.auditLogin(r, u, http.StatusForbidden) // the right password, from outside the brand's networks
+		}
 		if u != nil && parley.ErrorCode(err) == parley.EUNAUTHORIZED {
 			// A wrong password or second factor: someone tries this
 			// account. Written after the answer, so that a known email

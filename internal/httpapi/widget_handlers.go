@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -252,6 +253,9 @@ type accountSettings struct {
 	// RequireTwoFactor: every person logs in with a second factor; absent
 	// from a PUT, it stays as it is.
 	RequireTwoFactor *bool `json:"require_two_factor"`
+	// ConsoleNetworks: where the brand's people may use the console from
+	// (empty: anywhere); absent from a PUT, they stay as they are.
+	ConsoleNetworks *[]string `json:"console_networks"`
 	// AutomationRules: the brand's triage rules, all of them (the list
 	// replaces the last); absent from a PUT, they stay as they are.
 	AutomationRules *[]parley.AutomationRule `json:"automation_rules"`
@@ -306,7 +310,11 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	networks := s.ConsoleNetworks
+	if networks == nil {
+		networks = []string{}
+	}
+	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
@@ -401,6 +409,21 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return err
 		}
 	}
+	if req.ConsoleNetworks != nil {
+		networks, err := parley.ParseNetworks(*req.ConsoleNetworks)
+		if err != nil {
+			return err
+		}
+		// A person who saves networks that leave them out would be locked
+		// out at their next request, with everyone at their desk.
+		if p.Kind == parley.PrincipalUser && !parley.InNetworks(networks, r.RemoteAddr) {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			return parley.Errorf(parley.ECONFLICT, "your own address (%s) is outside these networks: saving them would lock you out", host)
+		}
+		for i := range *req.ConsoleNetworks {
+			(*req.ConsoleNetworks)[i] = strings.TrimSpace((*req.ConsoleNetworks)[i])
+		}
+	}
 	if req.EmailReplies != nil {
 		if err := req.EmailReplies.Validate(); err != nil {
 			return err
@@ -467,6 +490,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.AwayReasons != nil {
 			acc.Settings.AwayReasons = *req.AwayReasons
+		}
+		if req.ConsoleNetworks != nil {
+			acc.Settings.ConsoleNetworks = *req.ConsoleNetworks
 		}
 		if req.EmailReplies != nil {
 			was, now := acc.Settings.EmailReplies, req.EmailReplies

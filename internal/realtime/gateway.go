@@ -187,7 +187,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(auth.SessionCookie); err == nil && ck.Value != "" {
 		// A user who must set up a second factor first has no socket:
 		// the console takes them to their profile.
-		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil && !p.MustSetUpTwoFactor {
+		if p, _, err := g.auth.Session(r.Context(), ck.Value); err == nil && !p.MustSetUpTwoFactor && g.auth.FromConsoleNetwork(r.Context(), p.AccountID, r.RemoteAddr) == nil {
 			cookiePrincipal = &p
 			session = auth.SessionKey(ck.Value)
 		}

@@ -894,7 +894,10 @@ async function showAdmin() {
   const af = $(".account-settings");
   if (!dirtyForms.has(af)) fillAccountSettings(af, settings);
   const sf = $(".security-settings");
-  if (!dirtyForms.has(sf)) sf.require.checked = !!settings.require_two_factor;
+  if (!dirtyForms.has(sf)) {
+    sf.require.checked = !!settings.require_two_factor;
+    sf.networks.value = (settings.console_networks || []).join("\n");
+  }
   const ef = $(".email-settings");
   if (!dirtyForms.has(ef)) fillEmailSettings(ef, settings);
   await showWebhooks();
@@ -1131,7 +1134,8 @@ $(".security-settings").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
   adminDo(async () => {
-    await api("PATCH", "/account-settings", { require_two_factor: f.require.checked });
+    await api("PATCH", "/account-settings", { require_two_factor: f.require.checked,
+      console_networks: f.networks.value.split("\n").map((l) => l.trim()).filter(Boolean) });
     dirtyForms.delete(f);
     toast(f.require.checked ? "Two-factor authentication is required of everyone." : "Two-factor authentication is up to each person.");
   });
