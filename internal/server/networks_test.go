@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,5 +66,30 @@ func TestTheConsoleOnlyFromTheBrandsNetworks(t *testing.T) {
 	}
 	if st := agent.do("GET", "/api/v1/conversations", nil, nil); st != 200 {
 		t.Fatalf("a session from inside: %d", st)
+	}
+}
+
+// TestAnAdminLimitsTheConsoleToTheOffice: in Chromium, the admin saves the
+// office and the loopback; then the office alone, which the console
+// refuses with the reason: it would lock them out.
+func TestAnAdminLimitsTheConsoleToTheOffice(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := adminTab(t, ts, brand)
+	set := func(lines string) {
+		evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".security-settings"); f.networks.value = `+strconv.Quote(lines)+`; f.dispatchEvent(new Event("input")); return true })()`)
+		admin.press(".security-settings button[type=submit]")
+	}
+	set("198.51.100.0/24\n127.0.0.0/8")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return len(acc.Settings.ConsoleNetworks) == 2 && acc.Settings.ConsoleNetworks[1] == "127.0.0.0/8"
+	})
+	set("198.51.100.0/24")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`), "lock you out")
+	})
+	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); len(acc.Settings.ConsoleNetworks) != 2 {
+		t.Fatalf("a refused save changed the networks: %v", acc.Settings.ConsoleNetworks)
 	}
 }
