@@ -49,6 +49,7 @@ type conn struct {
 	sock      *socket
 	fd        int // the socket's descriptor, for the poller (-1: never parks)
 	principal parley.Principal
+	remote    string // the client's address (after trusted proxies)
 	session   string // auth.SessionKey of the cookie it was opened with, if any
 	ctx       context.Context
 	cancel    context.CancelFunc

@@ -137,6 +137,26 @@ func (g *Gateway) onUserChange(e *parley.Event) {
 			return
 		}
 		kind, id, why = parley.PrincipalConsumer, b.ID, "blocked"
+	case parley.EventAccountUpdated:
+		// A brand that limits its console to its networks: the people
+		// connected from elsewhere are let go at once, not at their next
+		// reconnect.
+		var a parley.Account
+		if json.Unmarshal(e.Data, &a) != nil || len(a.Settings.ConsoleNetworks) == 0 {
+			return
+		}
+		networks, err := parley.ParseNetworks(a.Settings.ConsoleNetworks)
+		if err != nil {
+			return
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for c := range g.conns {
+			if c.principal.Kind == parley.PrincipalUser && c.principal.AccountID == e.AccountID && !parley.InNetworks(networks, c.remote) {
+				c.closeWith(ending{code: CloseAuthFailed, reason: "outside the brand's console networks"})
+			}
+		}
+		return
 	case parley.EventConsumerMerged:
 		// The visitor is another contact now: their sockets reconnect with
 		// the token they hold, which reaches that contact.
@@ -227,7 +247,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		session = "" // authenticated by a token, not the cookie
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{g: g, sock: sock, fd: -1, principal: p, session: session, ctx: ctx, cancel: cancel, following: make(map[string]bool), wakeW: make(chan struct{}, 1), lastFrame: time.Now()}
+	c := &conn{g: g, sock: sock, fd: -1, principal: p, session: session, remote: r.RemoteAddr, ctx: ctx, cancel: cancel, following: make(map[string]bool), wakeW: make(chan struct{}, 1), lastFrame: time.Now()}
 	if fd, ok := socketFD(nc); ok {
 		c.fd = fd
 	}

@@ -26,9 +26,14 @@ func TestTheConsoleOnlyFromTheBrandsNetworks(t *testing.T) {
 	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", office); st != 409 || !strings.Contains(string(raw), "lock you out") {
 		t.Fatalf("networks without the admin's own address: %d %s", st, raw)
 	}
-	// The tests run from 127.0.0.1: outside the office once the key saves it.
+	// The tests run from 127.0.0.1: outside the office once the key saves
+	// it. The agent's open socket is let go at once.
+	open := agentWS(t, ts, b.agent)
 	if st, raw := key.raw("PATCH", "/api/v1/account-settings", office); st != 200 {
 		t.Fatalf("the key saves the office: %d %s", st, raw)
+	}
+	if code := open.waitClosed(); code != 4001 {
+		t.Fatalf("the open socket closed with %d; want 4001", code)
 	}
 	if st, raw := agent.raw("GET", "/api/v1/conversations", nil); st != 403 || errorCode(raw) != parley.EFORBIDDEN || !strings.Contains(string(raw), "127.0.0.1 is not one of them") {
 		t.Fatalf("a session from outside: %d %s", st, raw)
