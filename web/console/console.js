@@ -388,7 +388,10 @@ function onFrame(f) {
       // With the brand's typing preview, the visitor's draft shows as they
       // write it (masked by the server like a message).
       if (current && f.typing.conversation_id === current.id) {
-        $(".typing").textContent = !f.typing.typing ? "" : f.typing.text ? "Visitor is typing: “" + f.typing.text + "”" : "Visitor is typing…";
+        // A colleague typing in the same conversation (a supervisor taking
+        // over) is named: two people should not answer at once.
+        const who = f.typing.side === "agent" ? (f.typing.name || "A colleague") : "Visitor";
+        $(".typing").textContent = !f.typing.typing ? "" : f.typing.text ? who + " is typing: “" + f.typing.text + "”" : who + " is typing…";
       }
       break;
     case "error":
@@ -2094,7 +2097,8 @@ $(".block-visitor").addEventListener("click", () => act(async () => {
 const text = $("#reply-text");
 let typing = false, typingTimer = 0;
 text.addEventListener("input", () => {
-  if (!current) return;
+  // A private note is not for the visitor: writing one shows them nothing.
+  if (!current || $(".as-note").checked) return;
   if (!typing) { send({ type: "typing", conversation_id: current.id, typing: true }); typing = true; }
   clearTimeout(typingTimer);
   typingTimer = setTimeout(() => { send({ type: "typing", conversation_id: current.id, typing: false }); typing = false; }, 3000);
@@ -2136,7 +2140,14 @@ function fillPlaceholders(template) {
     key in values ? values[key] || (fallback ?? "").trim() : all);
 }
 
-$(".as-note").addEventListener("change", (e) => $(".reply").classList.toggle("noting", e.target.checked));
+$(".as-note").addEventListener("change", (e) => {
+  $(".reply").classList.toggle("noting", e.target.checked);
+  if (e.target.checked && typing && current) { // a reply begun, turned into a note: the visitor stops seeing it
+    clearTimeout(typingTimer);
+    send({ type: "typing", conversation_id: current.id, typing: false });
+    typing = false;
+  }
+});
 
 // Files: an agent sends an image or a PDF as the visitor can (an invoice,
 // a screenshot of where to click); the same limits and checks.
