@@ -59,8 +59,16 @@ const (
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
 	EventHelpArticleRated     = "help.article_rated"    // and said whether it helped (data: pv, url, article, helpful)
+	EventPageViewed           = "visitor.page_viewed"   // the visitor loaded a page of the site during a conversation (data: PageView)
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 )
+
+// PageView is visitor.page_viewed's data: a page of the brand's site the
+// visitor loaded while the conversation was open (masked like a message).
+type PageView struct {
+	URL   string `json:"url"`
+	Title string `json:"title,omitempty"`
+}
 
 // ConsumerMerged is consumer.merged's data: the contact that remains, the
 // duplicate merged into it, who did it and how many conversations moved.
@@ -91,7 +99,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
-	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged,
+	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

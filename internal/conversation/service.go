@@ -565,3 +565,44 @@ func checkShortText(field, s string, max int) error {
 	}
 	return nil
 }
+
+// Page records a page of the brand's site the visitor loaded while this
+// conversation is open (visitor.page_viewed): the agent sees where they
+// are and where they have been (docs/widget.md, Pages). Visitors only, in
+// their own open conversation; the URL and title are masked like a
+// message, since a query string may hold an email or a card number.
+func (s *Service) Page(ctx context.Context, p parley.Principal, conversationID, url, title string) error {
+	if p.Kind != parley.PrincipalConsumer {
+		return parley.Errorf(parley.EFORBIDDEN, "pages are the visitor's")
+	}
+	switch {
+	case !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://"):
+		return parley.Errorf(parley.EINVALID, "url must be an http(s) address")
+	case len(url) > 2000:
+		return parley.Errorf(parley.ETOOLARGE, "url: at most 2000 bytes")
+	case utf8.RuneCountInString(title) > 300:
+		return parley.Errorf(parley.ETOOLARGE, "title: at most 300 characters")
+	case !utf8.ValidString(url) || !utf8.ValidString(title):
+		return parley.Errorf(parley.EINVALID, "url and title must be UTF-8")
+	}
+	if s.Throttle != nil {
+		if err := s.Throttle(p); err != nil {
+			return err
+		}
+	}
+	c, err := s.Get(ctx, p, conversationID)
+	if err != nil {
+		return err
+	}
+	if c.State == parley.StateClosed {
+		return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", c.ID)
+	}
+	if url, err = s.mask(ctx, p.AccountID, url); err != nil {
+		return err
+	}
+	if title, err = s.mask(ctx, p.AccountID, title); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(parley.PageView{URL: url, Title: title})
+	return s.store.AppendEvent(ctx, &parley.Event{AccountID: p.AccountID, Type: parley.EventPageViewed, ConversationID: c.ID, Data: data})
+}

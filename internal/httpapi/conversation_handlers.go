@@ -732,3 +732,23 @@ func (a *API) handleTranscript(w http.ResponseWriter, r *http.Request, p parley.
 	_, err = io.WriteString(w, b.String())
 	return err
 }
+
+// pageRequest is a page the visitor loaded.
+type pageRequest struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+}
+
+// handlePage records a page the visitor loaded while their conversation
+// is open (the widget sends it), for the agent's "Pages" (docs/widget.md).
+func (a *API) handlePage(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req pageRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if err := a.conv.Page(r.Context(), p, r.PathValue("id"), req.URL, req.Title); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

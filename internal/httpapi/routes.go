@@ -73,6 +73,7 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/conversations/{id}/snooze", agents, a.handleSnooze},
 		{"POST", "/api/v1/conversations/{id}/macro", agents, a.handleApplyMacro},
 		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
+		{"POST", "/api/v1/conversations/{id}/pages", consumers, a.handlePage},
 		{"GET", "/api/v1/conversations/{id}/notes", agents, a.handleListNotes},
 		{"GET", "/api/v1/conversations/{id}/activity", agents, a.handleActivity},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},

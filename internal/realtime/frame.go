@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/conversation"
@@ -116,6 +117,12 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `{"type":"note","note":`...)
 	case parley.EventCSATSubmitted:
 		b = append(b, `{"type":"csat","csat":`...)
+	case parley.EventPageViewed:
+		b = append(b, `{"type":"page","conversation_id":`...)
+		b = appendString(b, e.ConversationID)
+		b = append(b, `,"at":`...)
+		b = appendString(b, e.CreatedAt.UTC().Format(time.RFC3339Nano))
+		b = append(b, `,"page":`...)
 	case conversation.EventTyping:
 		b = append(b, `{"type":"typing","typing":`...)
 	default:

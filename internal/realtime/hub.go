@@ -101,7 +101,7 @@ func (h *hub) dispatch(e *parley.Event) {
 	// Visitors never see notes, labels, priorities or snoozes (nor ratings:
 	// theirs is already theirs).
 	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
-		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted
+		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted || e.Type == parley.EventPageViewed
 	visitorIt := it
 	if isConversationEvent(e.Type) && staffFields(e.Data) {
 		visitorIt.frame = withoutStaffFields(e)

@@ -114,7 +114,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PUT /api/v1/conversations/{id}/priority":     {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
 		"PUT /api/v1/conversations/{id}/snooze":       {"/api/v1/conversations/" + bConv.ID + "/snooze", map[string]any{"until": nil}, 404},
 		"POST /api/v1/conversations/{id}/transfer":    {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
-		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403}, // visitors only
+		"POST /api/v1/conversations/{id}/csat":        {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403},                   // visitors only
+		"POST /api/v1/conversations/{id}/pages":       {"/api/v1/conversations/" + bConv.ID + "/pages", map[string]any{"url": "https://a.example/"}, 403}, // visitors only
 		"GET /api/v1/consumers/{id}":                  {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
 		"POST /api/v1/consumers/{id}/block":           {"/api/v1/consumers/" + bVisitor.consumer.ID + "/block", nil, 404},
 		"POST /api/v1/consumers/{id}/unblock":         {"/api/v1/consumers/" + bVisitor.consumer.ID + "/unblock", nil, 404},
@@ -257,6 +258,9 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent changes their own preferences", agent, "PATCH", "/api/v1/me", map[string]any{"mention_emails": true}, 200},
 		{"agent reads their own metrics", agent, "GET", "/api/v1/me/metrics", nil, 200},
 		{"consumer has no metrics", v1.client, "GET", "/api/v1/me/metrics", nil, 403},
+		{"consumer cannot record a page in another's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 404},
+		{"consumer records a page in their conversation", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 204},
+		{"agent cannot record a visitor's page", agent, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 403},
 		{"consumer cannot merge contacts", v1.client, "POST", "/api/v1/consumers/" + v1.consumer.ID + "/merge", map[string]any{"into": v2.consumer.ID}, 403},
 		{"a change of nothing is refused", agent, "PATCH", "/api/v1/me", map[string]any{}, 400},
 		{"consumer has no second factor", v1.client, "POST", "/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},

@@ -370,6 +370,9 @@ function onFrame(f) {
       armAutoAway();
       break;
     }
+    case "page":
+      if (current && f.conversation_id === current.id) addPage(f.page, f.at);
+      break;
     case "mention": {
       // A colleague called on this agent in a note: say who and where,
       // and count it on the Mentions tab until it is looked at.
@@ -1579,6 +1582,7 @@ function describeEvent(e) {
     case "conversation.opened": return "Opened" + (d.skill ? " for a skill" : "") + (d.state === "bot" ? ", with the bot" : "");
     case "conversation.assigned": return "Assigned to " + (names.get(d.assignee_id) || "an agent");
     case "conversation.reply_overdue": return "The visitor waited past the reply target (" + (d.target_seconds < 60 ? d.target_seconds + " s" : Math.round(d.target_seconds / 60) + " min") + ")";
+    case "visitor.page_viewed": return "Visitor on " + (d.title || d.url || "a page");
     case "conversation.requeued": return "Back in the queue: " + (reasons[d.requeue_reason] || d.requeue_reason || "requeued");
     case "conversation.labeled": return [...(d.added || []).map((l) => "+" + l), ...(d.removed || []).map((l) => "−" + l)].join(" ") + who(d.labeled_by);
     case "conversation.prioritized": return `Priority ${priorityNames[d.from_priority] || d.from_priority} → ${priorityNames[d.priority] || d.priority}` + who(d.changed_by);
@@ -1639,6 +1643,7 @@ async function openConversation(id) {
     li.querySelector(".new")?.remove();
   }
   showVisitor(current.consumer_id);
+  showPages(current.id);
   $("#reply-text").focus();
   history.replaceState(null, "", "#conversation=" + id); // the address to share follows
 }
@@ -2027,6 +2032,30 @@ $(".edit-visitor").addEventListener("click", () => {
   box.querySelector("input").focus();
 });
 let editTarget = null;
+
+// showPages lists the pages of the site the visitor loaded during this
+// conversation, newest first (visitor.page_viewed, from the Activity);
+// page frames add the next ones as they come.
+async function showPages(conversationID) {
+  const ol = $(".visitor-pages");
+  ol.textContent = "";
+  const r = await api("GET", "/conversations/" + conversationID + "/activity").catch(() => null);
+  if (!r || current?.id !== conversationID) return;
+  const pages = r.events.filter((e) => e.type === "visitor.page_viewed").slice(-10);
+  for (const e of pages) addPage(e.data, e.created_at);
+  if (!pages.length) ol.append(Object.assign(document.createElement("li"), { className: "none", textContent: "None seen during this conversation" }));
+}
+function addPage(page, at) {
+  const ol = $(".visitor-pages");
+  ol.querySelector(".none")?.remove();
+  const li = document.createElement("li");
+  const a = Object.assign(document.createElement("a"), { href: /^https?:\/\//.test(page.url) ? page.url : "#", target: "_blank", rel: "noopener noreferrer" });
+  a.textContent = page.title || page.url;
+  a.title = page.url;
+  li.append(a, " · " + new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  ol.prepend(li);
+  while (ol.children.length > 10) ol.lastChild.remove();
+}
 
 async function showVisitor(consumerID) {
   const info = $(".visitor-info"), hist = $(".visitor-history");

@@ -53,8 +53,26 @@ window.addEventListener("message", (ev) => {
   if (m.type === "open") setOpen(true);
   else if (m.type === "close") setOpen(false);
   else if (m.type === "identify") identity = identity.then(() => identify(m.data.token));
-  else if (m.type === "setAttributes") identity = identity.then(() => setAttributes(m.data));
+  else if (m.type === "setAttributes") {
+    if (m.data.page_url) { pageNow = { url: m.data.page_url, title: m.data.page_title || "" }; recordPage(); }
+    identity = identity.then(() => setAttributes(m.data));
+  }
 });
+
+// ---- Pages ---------------------------------------------------------------------
+// The page this frame was loaded on goes to the open conversation once, so
+// the agent sees where the visitor is and where they have been. A
+// conversation that starts later gets it when it opens.
+let pageNow = null;
+const pagesRecorded = new Set();
+function recordPage() {
+  const id = conversationId;
+  if (!pageNow || !id || !token || pagesRecorded.has(id)) return;
+  pagesRecorded.add(id);
+  fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/pages", {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: JSON.stringify(pageNow),
+  }).catch(() => pagesRecorded.delete(id));
+}
 
 // setAttributes records what the brand's page knows of the visitor (plan,
 // cart value, ...) on the consumer, for the agents' visitor panel.
@@ -316,10 +334,11 @@ function handleFrame(f) {
       localStorage.setItem(key("conversation"), conversationId);
       subscribe(0);
       followLine(f.conversation.state);
+      recordPage();
       break;
     case "subscribed":
       replaying = false;
-      if (f.conversation_id === conversationId) followLine(f.state);
+      if (f.conversation_id === conversationId) { followLine(f.state); if (f.state !== "closed") recordPage(); }
       if (f.state === "closed" && f.conversation_id === conversationId) {
         // It closed while this page was away (an agent ended it, or it was
         // auto-closed after the visitor went quiet): what the visitor

@@ -114,7 +114,7 @@
     setTimeoutFn(loadFrame, 0);
     queue.forEach(run);
     // Agents see where the visitor is and with what browser.
-    run(["setAttributes", { page_url: location.href.slice(0, 1000), browser: N.userAgent.slice(0, 1000) }]);
+    run(["setAttributes", { page_url: location.href.slice(0, 1000), page_title: D.title.slice(0, 300), browser: N.userAgent.slice(0, 1000) }]);
     engage();
   }
 
