@@ -415,7 +415,7 @@ func (a *API) handleSetUserStatus(w http.ResponseWriter, r *http.Request, p parl
 	if !u.Active {
 		return parley.Errorf(parley.ECONFLICT, "%s is deactivated", u.Name)
 	}
-	if err := a.Routing.SetStatusBy(r.Context(), p.AccountID, u.ID, routing.Presence(req.Status), req.Reason, parley.CauseSupervisor, p.ID); err != nil {
+	if err := a.Routing.SetStatus(r.Context(), p.AccountID, u.ID, routing.Presence(req.Status), req.Reason, parley.CauseSupervisor, p.ID); err != nil {
 		return err
 	}
 	spans, err := a.store.AgentStatuses(r.Context(), p.AccountID, time.Time{}, time.Time{})

@@ -194,20 +194,15 @@ func (e *Engine) Disconnected(accountID, userID string) {
 // SetPresence sets whether a user takes conversations, by their own
 // choice and without a reason (SetStatus).
 func (e *Engine) SetPresence(ctx context.Context, accountID, userID string, pr Presence) error {
-	return e.SetStatus(ctx, accountID, userID, pr, "", parley.CauseAgent)
+	return e.SetStatus(ctx, accountID, userID, pr, "", parley.CauseAgent, "")
 }
 
 // SetStatus sets whether a user takes conversations, with an away reason
-// (one of the account's) and why it changed, and records it as their
-// status (docs/routing.md, Agent status). Going offline puts their open
-// conversations back in the queue at once.
-func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Presence, reason, cause string) error {
-	return e.SetStatusBy(ctx, accountID, userID, pr, reason, cause, "")
-}
-
-// SetStatusBy is SetStatus with the user who set it, when that is not the
-// person (a supervisor).
-func (e *Engine) SetStatusBy(ctx context.Context, accountID, userID string, pr Presence, reason, cause, by string) error {
+// (one of the account's), why it changed and who changed it when not the
+// person (a supervisor), and records it as their status (docs/routing.md,
+// Agent status). Going offline puts their open conversations back in the
+// queue at once.
+func (e *Engine) SetStatus(ctx context.Context, accountID, userID string, pr Presence, reason, cause, by string) error {
 	if pr != Online && pr != Away && pr != Offline {
 		return parley.Errorf(parley.EINVALID, "presence must be online, away or offline")
 	}
@@ -296,7 +291,7 @@ func (t Tracker) SetPresence(ctx context.Context, accountID, userID, presence, r
 	if auto {
 		cause = parley.CauseAutoAway
 	}
-	return t.Engine.SetStatus(ctx, accountID, userID, Presence(presence), reason, cause)
+	return t.Engine.SetStatus(ctx, accountID, userID, Presence(presence), reason, cause, "")
 }
 
 // AnyoneOnline reports whether a user of the account is online and
