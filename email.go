@@ -91,8 +91,9 @@ type ReplyEmail struct {
 // Kinds of emails owed to visitors: the agents' unread replies, or a
 // request to rate a conversation that closed unrated.
 const (
-	EmailKindReplies = "replies"
-	EmailKindSurvey  = "survey"
+	EmailKindReplies    = "replies"
+	EmailKindSurvey     = "survey"
+	EmailKindTranscript = "transcript" // the conversation, at the visitor's request from the widget
 )
 
 // Reply email states: pending until due; then sent, skipped (read in

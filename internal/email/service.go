@@ -303,6 +303,9 @@ type phrases struct {
 	subject, intro, link, footer             string
 	surveySubject, surveyIntro, surveyFooter string
 	scores                                   [5]string
+	// The transcript a visitor asks for: its subject, intro and footer,
+	// and how the visitor and the bot are named in it.
+	transcriptSubject, transcriptIntro, transcriptFooter, you, assistant string
 }
 
 var phrasebooks = map[string]phrases{
@@ -310,22 +313,30 @@ var phrasebooks = map[string]phrases{
 		"You get this email because you gave this address in a chat with {brand} and had not seen this reply there.",
 		"How did {brand} do?", "Your conversation with {brand} has ended. How would you rate it?",
 		"You get this email because you gave this address in a chat with {brand}. One click records your rating; you may add a comment.",
-		[5]string{"Very poor", "Poor", "OK", "Good", "Excellent"}},
+		[5]string{"Very poor", "Poor", "OK", "Good", "Excellent"},
+		"Your conversation with {brand}", "Here is your conversation with {brand}, as you asked:",
+		"You get this email because you asked for it in a chat with {brand}.", "You", "Assistant"},
 	"es": {"{brand} ha respondido a tu mensaje", "{brand} ha respondido en tu chat:", "Sigue la conversación en nuestra web:",
 		"Recibes este correo porque diste esta dirección en un chat con {brand} y no habías visto allí esta respuesta.",
 		"¿Qué tal te atendió {brand}?", "Tu conversación con {brand} ha terminado. ¿Cómo la valorarías?",
 		"Recibes este correo porque diste esta dirección en un chat con {brand}. Un clic registra tu valoración; puedes añadir un comentario.",
-		[5]string{"Muy mala", "Mala", "Normal", "Buena", "Excelente"}},
+		[5]string{"Muy mala", "Mala", "Normal", "Buena", "Excelente"},
+		"Tu conversación con {brand}", "Aquí tienes tu conversación con {brand}, como pediste:",
+		"Recibes este correo porque lo pediste en un chat con {brand}.", "Tú", "Asistente"},
 	"fr": {"{brand} a répondu à votre message", "{brand} a répondu dans votre discussion :", "Poursuivez la conversation sur notre site :",
 		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand} et n'y aviez pas vu cette réponse.",
 		"Comment {brand} s'en est-il sorti ?", "Votre discussion avec {brand} est terminée. Comment l'évaluez-vous ?",
 		"Vous recevez cet e-mail car vous avez donné cette adresse dans une discussion avec {brand}. Un clic enregistre votre note ; vous pouvez ajouter un commentaire.",
-		[5]string{"Très mauvais", "Mauvais", "Correct", "Bon", "Excellent"}},
+		[5]string{"Très mauvais", "Mauvais", "Correct", "Bon", "Excellent"},
+		"Votre discussion avec {brand}", "Voici votre discussion avec {brand}, comme demandé :",
+		"Vous recevez cet e-mail car vous l'avez demandé dans une discussion avec {brand}.", "Vous", "Assistant"},
 	"de": {"{brand} hat auf Ihre Nachricht geantwortet", "{brand} hat in Ihrem Chat geantwortet:", "Setzen Sie das Gespräch auf unserer Website fort:",
 		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben und die Antwort dort noch nicht gesehen haben.",
 		"Wie war {brand}?", "Ihr Gespräch mit {brand} ist beendet. Wie bewerten Sie es?",
 		"Sie erhalten diese E-Mail, weil Sie diese Adresse in einem Chat mit {brand} angegeben haben. Ein Klick speichert Ihre Bewertung; ein Kommentar ist möglich.",
-		[5]string{"Sehr schlecht", "Schlecht", "Okay", "Gut", "Ausgezeichnet"}},
+		[5]string{"Sehr schlecht", "Schlecht", "Okay", "Gut", "Ausgezeichnet"},
+		"Ihr Gespräch mit {brand}", "Hier ist Ihr Gespräch mit {brand}, wie gewünscht:",
+		"Sie erhalten diese E-Mail, weil Sie sie in einem Chat mit {brand} angefordert haben.", "Sie", "Assistent"},
 }
 
 func phrasebook(lang string) phrases {
@@ -333,4 +344,81 @@ func phrasebook(lang string) phrases {
 		return p
 	}
 	return phrasebooks["en"]
+}
+
+// Transcript mails a conversation to its visitor, at their request from the
+// widget (Chatwoot's and Zendesk's "email the transcript"), in lang (the
+// widget's; the brand's when empty): every message but the system's, the
+// files named. It writes email.sent of kind transcript, or email.failed,
+// and returns the mail server's refusal as unavailable.
+func (s *Service) Transcript(ctx context.Context, accountID, conversationID, lang string) error {
+	acc, err := s.store.FindAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	conv, to, why, err := s.recipient(ctx, acc.ID, conversationID)
+	if err != nil {
+		return err
+	}
+	if conv == nil {
+		return parley.Errorf(parley.ECONFLICT, "no transcript can be mailed: %s", why)
+	}
+	if lang == "" {
+		lang = acc.Settings.Widget.Language
+	}
+	p := phrasebook(lang)
+	var lines []Line
+	after := int64(0)
+	for {
+		msgs, err := s.store.ListMessages(ctx, acc.ID, conv.ID, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			after = m.Seq
+			who := m.SenderName
+			switch m.SenderKind {
+			case parley.SenderSystem:
+				continue
+			case parley.SenderConsumer:
+				who = p.you
+			case parley.SenderBot:
+				who = p.assistant
+			}
+			text := m.Text
+			if m.Attachment != nil {
+				text = strings.TrimSpace(text + "\n📎 " + m.Attachment.Name)
+			}
+			lines = append(lines, Line{Who: who, Text: text, At: m.CreatedAt})
+		}
+		if len(msgs) < 500 {
+			break
+		}
+	}
+	brand := acc.Settings.EmailReplies.FromName
+	if brand == "" {
+		brand = acc.Name
+	}
+	id := parley.NewID("eml")
+	l := &Letter{
+		From:    mail.Address{Name: brand, Address: s.from},
+		To:      *to,
+		ReplyTo: acc.Settings.EmailReplies.ReplyTo,
+		Subject: strings.ReplaceAll(p.transcriptSubject, "{brand}", brand),
+		Intro:   strings.ReplaceAll(p.transcriptIntro, "{brand}", brand),
+		Lines:   lines,
+		Footer:  strings.ReplaceAll(p.transcriptFooter, "{brand}", brand),
+		ID:      id,
+		Thread:  conv.ID,
+		Date:    time.Now(),
+	}
+	report := parley.EmailReport{EmailID: id, Kind: parley.EmailKindTranscript, Messages: len(lines)}
+	if err := s.deliver(ctx, l); err != nil {
+		report.Error = err.Error()
+		data, _ := json.Marshal(report)
+		s.store.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: parley.EventEmailFailed, ConversationID: conv.ID, Data: data})
+		return parley.Errorf(parley.EUNAVAILABLE, "the mail server did not take the transcript; try again later")
+	}
+	data, _ := json.Marshal(report)
+	return s.store.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: parley.EventEmailSent, ConversationID: conv.ID, Data: data})
 }

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -35,6 +36,9 @@ type API struct {
 	// MailConfigured: the installation has a mail server, so brands may
 	// turn email replies on.
 	MailConfigured bool
+	// MailTranscript, when set (a mail server is configured), mails a
+	// visitor their conversation in a language of the widget's.
+	MailTranscript func(ctx context.Context, accountID, conversationID, language string) error
 	// PublicURL is the installation's public address (--public-url), which
 	// rating requests by email link to; "" refuses turning them on.
 	PublicURL string

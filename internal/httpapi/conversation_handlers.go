@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -747,6 +748,63 @@ func (a *API) handlePage(w http.ResponseWriter, r *http.Request, p parley.Princi
 		return err
 	}
 	if err := a.conv.Page(r.Context(), p, r.PathValue("id"), req.URL, req.Title); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// transcriptEmailRequest asks for a conversation by email: to the address
+// the visitor gave, or to email, which becomes theirs.
+type transcriptEmailRequest struct {
+	Email    *string `json:"email"`
+	Language string  `json:"language"`
+}
+
+// transcriptEvery is how often a conversation's transcript may be mailed.
+const transcriptEvery = 10 * time.Minute
+
+// handleEmailTranscript mails a visitor their conversation, from the
+// widget's "Email me this conversation" (docs/widget.md): at most once in
+// ten minutes per conversation, since the address is the visitor's word.
+func (a *API) handleEmailTranscript(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req transcriptEmailRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if !widgetLanguages[req.Language] {
+		return parley.Errorf(parley.EINVALID, "language must be empty (the brand's), en, es, fr or de")
+	}
+	c, err := a.conv.Get(ctx, p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if a.MailTranscript == nil {
+		return parley.Errorf(parley.ECONFLICT, "this installation sends no email")
+	}
+	events, err := a.store.ConversationActivity(ctx, p.AccountID, c.ID, 500)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if e.Type == parley.EventEmailSent && time.Since(e.CreatedAt) < transcriptEvery && bytes.Contains(e.Data, []byte(`"kind":"transcript"`)) {
+			return parley.Errorf(parley.ERATELIMITED, "this conversation was mailed to you a few minutes ago")
+		}
+	}
+	visitor, err := a.store.ChangeConsumer(ctx, p.AccountID, p.ID, func(v *parley.Consumer) error {
+		if req.Email == nil {
+			return nil
+		}
+		return applyProfile(v, profileRequest{Email: req.Email})
+	})
+	if err != nil {
+		return err
+	}
+	if visitor.Email == "" {
+		return parley.Errorf(parley.EINVALID, "email: give the address to mail the conversation to")
+	}
+	if err := a.MailTranscript(ctx, p.AccountID, c.ID, req.Language); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -74,6 +74,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/macro", agents, a.handleApplyMacro},
 		{"POST", "/api/v1/conversations/{id}/csat", consumers, a.handleCSAT},
 		{"POST", "/api/v1/conversations/{id}/pages", consumers, a.handlePage},
+		{"POST", "/api/v1/conversations/{id}/transcript/email", consumers, a.handleEmailTranscript},
 		{"GET", "/api/v1/conversations/{id}/notes", agents, a.handleListNotes},
 		{"GET", "/api/v1/conversations/{id}/activity", agents, a.handleActivity},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},

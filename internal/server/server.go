@@ -323,6 +323,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			s.Email.MentionDelay = cfg.MentionEmailDelay
 		}
 		api.MailConfigured = true
+		api.MailTranscript = s.Email.Transcript
 		if cfg.InboundSMTPAddr != "" {
 			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)
 			if cfg.MaxAttachmentBytes > 0 {
@@ -334,6 +335,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.gateway.Staff = routing.Tracker{Engine: s.Routing}
 	cfg.Widget.MaxMessageChars = conv.Limits().MaxChars
 	cfg.Widget.MaxAttachmentBytes = cfg.MaxAttachmentBytes
+	cfg.Widget.MailConfigured = s.Email != nil
 	if cfg.Widget.MaxAttachmentBytes <= 0 {
 		cfg.Widget.MaxAttachmentBytes = 10 << 20
 	}

@@ -41,6 +41,8 @@ type Config struct {
 	MaxMessageChars int
 	// MaxAttachmentBytes is the file size the composer enforces before uploading.
 	MaxAttachmentBytes int64
+	// MailConfigured: the installation sends email (transcripts on request).
+	MailConfigured bool
 }
 
 func (c *Config) defaults() {
@@ -72,6 +74,7 @@ type Handler struct {
 	tracker  *tracker
 	maxChars int
 	maxFile  int64
+	mail     bool
 	// AgentsOnline reports whether someone can answer now; the server sets
 	// it. Nil means always.
 	AgentsOnline func(accountID string) bool
@@ -97,7 +100,7 @@ func New(store parley.Store, log *slog.Logger, m *metrics.Metrics, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, maxFile: cfg.MaxAttachmentBytes, log: log, assets: assets, version: version, frame: frame}
+	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, maxFile: cfg.MaxAttachmentBytes, mail: cfg.MailConfigured, log: log, assets: assets, version: version, frame: frame}
 	h.tracker = newTracker(cfg, h.record)
 	return h, nil
 }
@@ -162,6 +165,9 @@ type PublicConfig struct {
 	// TypingPreview: the frame sends the visitor's draft with its typing
 	// frames, for the agents' preview.
 	TypingPreview bool `json:"typing_preview"`
+	// EmailTranscript: the installation sends email, so the chat window
+	// offers "Email me this conversation".
+	EmailTranscript bool `json:"email_transcript"`
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -190,7 +196,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
 		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
-		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview})
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview, EmailTranscript: h.mail})
 }
 
 // availability is whether, and how soon, someone answers.

@@ -18,7 +18,7 @@ let cfg = null;
 let ws = null, authed = false, open = false, backoff = 500;
 let token = localStorage.getItem(key("token"));
 let conversationId = localStorage.getItem(key("conversation"));
-let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false, typingPreview = false;
+let lastSeq = 0, unread = 0, maxChars = 4096, maxFile = 10 << 20, opening = false, typingPreview = false, emailTranscript = false;
 const outbox = JSON.parse(localStorage.getItem(key("outbox")) || "[]");
 const rendered = new Map(); // client_id or seq → element
 let readSeq = 0, agentReadSeq = 0, agentDeliveredSeq = 0, deliveredSeq = 0;
@@ -136,6 +136,7 @@ async function start() {
   if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.max_chars) maxChars = cfg.max_chars;
   typingPreview = !!cfg.typing_preview;
+  emailTranscript = !!cfg.email_transcript;
   if (cfg.max_attachment_bytes) maxFile = cfg.max_attachment_bytes;
   $(".title").textContent = cfg.label || t("title");
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
@@ -467,6 +468,40 @@ function onClosed(id, reason) {
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   });
   b.append(save);
+  if (emailTranscript) b.append(emailMe(id));
+}
+
+// emailMe offers the conversation by email: to the address the visitor
+// gave, or to the one they type here (POST …/transcript/email).
+function emailMe(id) {
+  const box = document.createElement("div");
+  const ask = Object.assign(document.createElement("button"), { type: "button", className: "link email-me", textContent: t("emailMe") });
+  ask.addEventListener("click", () => {
+    const f = document.createElement("form");
+    f.className = "email-me-form";
+    const input = Object.assign(document.createElement("input"), { type: "email", name: "email", placeholder: t("emailMePlaceholder"), autocomplete: "email" });
+    input.setAttribute("aria-label", t("email"));
+    const go = Object.assign(document.createElement("button"), { type: "submit", textContent: t("emailMeSend") });
+    const said = Object.assign(document.createElement("p"), { className: "email-me-status" });
+    said.setAttribute("role", "status");
+    f.append(input, go, said);
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      go.disabled = true;
+      const body = { language: t.lang };
+      if (input.value.trim()) body.email = input.value.trim();
+      const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/transcript/email", {
+        method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: JSON.stringify(body),
+      }).catch(() => null);
+      go.disabled = false;
+      if (res && res.ok) { said.textContent = t("emailMeSent"); input.disabled = go.disabled = true; return; }
+      said.textContent = !res ? t("emailMeFailed") : res.status === 429 ? t("emailMeAgain") : res.status === 400 ? t("emailRequired") : t("emailMeFailed");
+    });
+    ask.replaceWith(f);
+    input.focus();
+  });
+  box.append(ask);
+  return box;
 }
 
 function rate(id, score, comment) {
