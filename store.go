@@ -80,11 +80,13 @@ type Store interface {
 	ListUsers(ctx context.Context, accountID string) ([]*User, error)
 	CreateSkill(ctx context.Context, s *Skill) error
 	ListSkills(ctx context.Context, accountID string) ([]*Skill, error)
-	// UpdateSkill replaces a skill's name and overflow and writes
-	// skill.updated. The overflow's target must be another skill of the
-	// account (or "", the general queue) and no chain of overflows may come
-	// back to a skill it left (EINVALID); a name taken is ECONFLICT.
-	UpdateSkill(ctx context.Context, s *Skill) error
+	// ChangeSkill reads a skill, lets change edit its name and overflow and
+	// writes it back with skill.updated, in one transaction (two admins
+	// editing one skill keep each other's change). The overflow's target
+	// must be another skill of the account (or "", the general queue) and
+	// no chain of overflows may come back to a skill it left (EINVALID); a
+	// name taken is ECONFLICT; an error from change writes nothing.
+	ChangeSkill(ctx context.Context, accountID, id string, change func(*Skill) error) (*Skill, error)
 
 	// Credentials.
 	CreateSession(ctx context.Context, s *Session) error

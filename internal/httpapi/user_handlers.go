@@ -218,43 +218,32 @@ func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley
 	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil && req.OverflowUnstaffed == nil {
 		return parley.Errorf(parley.EINVALID, "give name, overflow_to, overflow_after_seconds or overflow_unstaffed")
 	}
-	id := r.PathValue("id")
-	skills, err := a.store.ListSkills(r.Context(), p.AccountID)
+	s, err := a.store.ChangeSkill(r.Context(), p.AccountID, r.PathValue("id"), func(s *parley.Skill) error {
+		if req.Name != nil {
+			name := strings.TrimSpace(*req.Name)
+			if name == "" {
+				return parley.Errorf(parley.EINVALID, "name is required")
+			}
+			if err := checkName("name", name); err != nil {
+				return err
+			}
+			s.Name = name
+		}
+		if req.OverflowTo != nil {
+			s.OverflowTo = *req.OverflowTo
+		}
+		if req.OverflowAfterSeconds != nil {
+			s.OverflowAfterSeconds = *req.OverflowAfterSeconds
+			if s.OverflowAfterSeconds == 0 && req.OverflowTo == nil && req.OverflowUnstaffed == nil {
+				s.OverflowTo, s.OverflowUnstaffed = "", false // turned off
+			}
+		}
+		if req.OverflowUnstaffed != nil {
+			s.OverflowUnstaffed = *req.OverflowUnstaffed
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	var s *parley.Skill
-	for _, k := range skills {
-		if k.ID == id {
-			s = k
-		}
-	}
-	if s == nil {
-		return parley.Errorf(parley.ENOTFOUND, "skill %q not found", id)
-	}
-	if req.Name != nil {
-		name := strings.TrimSpace(*req.Name)
-		if name == "" {
-			return parley.Errorf(parley.EINVALID, "name is required")
-		}
-		if err := checkName("name", name); err != nil {
-			return err
-		}
-		s.Name = name
-	}
-	if req.OverflowTo != nil {
-		s.OverflowTo = *req.OverflowTo
-	}
-	if req.OverflowAfterSeconds != nil {
-		s.OverflowAfterSeconds = *req.OverflowAfterSeconds
-		if s.OverflowAfterSeconds == 0 && req.OverflowTo == nil && req.OverflowUnstaffed == nil {
-			s.OverflowTo, s.OverflowUnstaffed = "", false // turned off
-		}
-	}
-	if req.OverflowUnstaffed != nil {
-		s.OverflowUnstaffed = *req.OverflowUnstaffed
-	}
-	if err := a.store.UpdateSkill(r.Context(), s); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s)

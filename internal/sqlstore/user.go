@@ -294,28 +294,40 @@ func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill
 	return out, rows.Err()
 }
 
-// UpdateSkill replaces a skill's name and overflow (see parley.Store).
-func (db *DB) UpdateSkill(ctx context.Context, s *parley.Skill) error {
-	return db.do(ctx, func(tx *writeTx) error {
+// ChangeSkill edits a skill in one transaction (see parley.Store).
+func (db *DB) ChangeSkill(ctx context.Context, accountID, id string, change func(*parley.Skill) error) (*parley.Skill, error) {
+	var out *parley.Skill
+	err := db.do(ctx, func(tx *writeTx) error {
+		s := &parley.Skill{ID: id, AccountID: accountID}
 		var created int64
-		err := tx.QueryRowContext(tx.ctx, `SELECT created_at FROM skills WHERE account_id = ? AND id = ?`+tx.forUpdate(), s.AccountID, s.ID).Scan(&created)
+		err := tx.QueryRowContext(tx.ctx, `SELECT name, created_at, overflow_to, overflow_after, overflow_unstaffed FROM skills WHERE account_id = ? AND id = ?`+tx.forUpdate(),
+			accountID, id).Scan(&s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed)
 		if err != nil {
-			return notFound(err, "skill %q not found", s.ID)
+			return notFound(err, "skill %q not found", id)
 		}
+		s.CreatedAt = fromMicros(created)
+		if err := change(s); err != nil {
+			return err
+		}
+		s.ID, s.AccountID = id, accountID
 		if err := tx.checkOverflow(s); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ?, overflow_unstaffed = ? WHERE account_id = ? AND id = ?`,
-			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, s.AccountID, s.ID)
+			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, accountID, id)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
 		if err != nil {
 			return err
 		}
-		s.CreatedAt = fromMicros(created)
-		return tx.event(s.AccountID, parley.EventSkillUpdated, "", s)
+		out = s
+		return tx.event(accountID, parley.EventSkillUpdated, "", s)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // checkOverflow checks a skill's overflow against the account's other

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/parleychat/parley"
@@ -28,7 +29,13 @@ func testQueueOverflow(t *testing.T, open Opener) {
 	billing, payments, spanish := mk(f.account.ID, "billing"), mk(f.account.ID, "payments"), mk(f.account.ID, "spanish")
 	theirs := mk(other.account.ID, "theirs")
 
-	update := func(sk parley.Skill) error { return s.UpdateSkill(ctx, &sk) }
+	update := func(sk parley.Skill) error {
+		_, err := s.ChangeSkill(ctx, sk.AccountID, sk.ID, func(cur *parley.Skill) error {
+			cur.Name, cur.OverflowTo, cur.OverflowAfterSeconds, cur.OverflowUnstaffed = sk.Name, sk.OverflowTo, sk.OverflowAfterSeconds, sk.OverflowUnstaffed
+			return nil
+		})
+		return err
+	}
 	withOverflow := func(sk *parley.Skill, to string, after int) parley.Skill {
 		c := *sk
 		c.OverflowTo, c.OverflowAfterSeconds = to, after
@@ -80,6 +87,28 @@ func testQueueOverflow(t *testing.T, open Opener) {
 	}
 	if updated != 3 {
 		t.Fatalf("%d skill.updated events; want 3 (one per change made)", updated)
+	}
+
+	// Two admins at once, one renaming, one changing the time: both kept.
+	var wg sync.WaitGroup
+	for _, change := range []func(*parley.Skill) error{
+		func(sk *parley.Skill) error { sk.Name = "payments (EU)"; return nil },
+		func(sk *parley.Skill) error { sk.OverflowAfterSeconds = 240; return nil },
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.ChangeSkill(ctx, f.account.ID, payments.ID, change); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	after, _ := s.ListSkills(ctx, f.account.ID)
+	for _, sk := range after {
+		if sk.ID == payments.ID && (sk.Name != "payments (EU)" || sk.OverflowAfterSeconds != 240 || sk.OverflowTo != spanish.ID) {
+			t.Fatalf("after two changes at once: %+v", sk)
+		}
 	}
 
 	// Entering a queue; entering another; a requeue expecting it waiting
