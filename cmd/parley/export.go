@@ -23,14 +23,14 @@ func cmdExport(ctx context.Context, args []string, getenv func(string) string, s
 	account := fs.String("account", "", "account ID")
 	from := fs.String("from", "", "start, inclusive (2026-11-01 or RFC 3339)")
 	to := fs.String("to", "", "end, exclusive (default: now)")
-	what := fs.String("what", "conversations", "conversations, messages, events or contacts")
+	what := fs.String("what", "conversations", "conversations, messages, events, contacts or agent-status")
 	format := fs.String("format", "ndjson", "ndjson or csv")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *account == "" || *from == "" {
-		return errors.New("usage: parley export --account ID --from T [--to T] [--what conversations|messages|events|contacts] [--format ndjson|csv] [--out FILE]")
+		return errors.New("usage: parley export --account ID --from T [--to T] [--what conversations|messages|events|contacts|agent-status] [--format ndjson|csv] [--out FILE]")
 	}
 	req := export.Request{What: *what, Format: *format, To: time.Now()}
 	var err error

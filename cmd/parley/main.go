@@ -40,7 +40,7 @@ Usage:
   parley serve     [--addr 127.0.0.1:8080] [--data ./parley-data]   run the server
   parley demo      [same flags as serve]                          run the server with a seeded demo brand
   parley migrate   [--data DIR]                                   apply schema migrations
-  parley export --account ID --from T [--to T] [--what conversations|messages|events|contacts] [--format ndjson|csv] [--out FILE]
+  parley export --account ID --from T [--to T] [--what conversations|messages|events|contacts|agent-status] [--format ndjson|csv] [--out FILE]
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
   parley user reset-two-factor --email E                          turn a user's two-factor authentication off and end their sessions

@@ -25,7 +25,14 @@ const (
 	// Contacts are the visitors who wrote (docs/routing.md, Contacts),
 	// those who became one in the range.
 	Contacts = "contacts"
+	// AgentStatus is the brand's people's status spans that overlap the
+	// range (docs/routing.md, Agent status), for workforce tools and
+	// payroll; at most MaxStatusRange, since they are read at once.
+	AgentStatus = "agent-status"
 )
+
+// MaxStatusRange is the longest range of one agent-status export.
+const MaxStatusRange = 92 * 24 * time.Hour
 
 // Formats.
 const (
@@ -58,12 +65,15 @@ func ParseTime(field, v string) (time.Time, error) {
 // at most MaxRange long.
 func (r Request) Validate() error {
 	switch r.What {
-	case Conversations, Messages, Events, Contacts:
+	case Conversations, Messages, Events, Contacts, AgentStatus:
 	default:
-		return parley.Errorf(parley.EINVALID, "what must be conversations, messages, events or contacts, not %q", r.What)
+		return parley.Errorf(parley.EINVALID, "what must be conversations, messages, events, contacts or agent-status, not %q", r.What)
 	}
 	if r.Format != NDJSON && r.Format != CSV {
 		return parley.Errorf(parley.EINVALID, "format must be ndjson or csv, not %q", r.Format)
+	}
+	if r.What == AgentStatus {
+		return parley.CheckRange(r.From, r.To, MaxStatusRange, "one agent-status export")
 	}
 	return parley.CheckRange(r.From, r.To, MaxRange, "one export")
 }
@@ -81,6 +91,7 @@ var headers = map[string][]string{
 	Messages:      {"conversation_id", "seq", "id", "created_at", "sender_kind", "sender_id", "sender_name", "type", "text", "attachment"},
 	Events:        {"seq", "created_at", "type", "conversation_id", "message_seq", "data"},
 	Contacts:      {"id", "external_id", "name", "email", "attributes", "created_at", "conversations", "last_activity_at", "blocked"},
+	AgentStatus:   {"user_id", "status", "reason", "cause", "by", "since", "until", "seconds_in_range"},
 }
 
 // Write streams the rows to w and returns how many it wrote; progress, when
@@ -142,6 +153,30 @@ func Write(ctx context.Context, store parley.Store, accountID string, r Request,
 				return []string{strconv.FormatInt(e.Seq, 10), stamp(&e.CreatedAt), e.Type, e.ConversationID, strconv.FormatInt(e.MessageSeq, 10), cell(string(e.Data))}
 			})
 		})
+	case AgentStatus:
+		var spans []*parley.AgentStatus
+		if spans, err = store.AgentStatuses(ctx, accountID, r.From, r.To); err != nil {
+			break
+		}
+		for _, s := range spans {
+			// The span's time within the range (a lasting one, up to now).
+			a, z := s.Since, r.To
+			if s.Until != nil && s.Until.Before(z) {
+				z = *s.Until
+			}
+			if now := time.Now(); now.Before(z) {
+				z = now
+			}
+			if a.Before(r.From) {
+				a = r.From
+			}
+			secs := max(0, z.Sub(a).Seconds())
+			if err = row(s, func() []string {
+				return []string{s.UserID, s.Status, cell(s.Reason), s.Cause, s.By, stamp(&s.Since), stamp(s.Until), strconv.FormatFloat(secs, 'f', 0, 64)}
+			}); err != nil {
+				break
+			}
+		}
 	case Contacts:
 		err = scanContacts(ctx, store, accountID, r.From, r.To, func(c *parley.Contact) error {
 			return row(c, func() []string {

@@ -135,3 +135,48 @@ func TestContactsExport(t *testing.T) {
 		t.Fatalf("before the range: %d, %v", n, err)
 	}
 }
+
+// The agent-status export lists the spans that overlap the range, with
+// each one's seconds within it, a reason a formula would start quoted; a
+// range over 92 days is refused.
+func TestAgentStatusExport(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	ann := &parley.User{AccountID: a.ID, Email: "ann@acme.test", Name: "Ann", Role: parley.RoleAgent, MaxConcurrent: 2, Active: true}
+	if err := db.CreateUser(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().UTC().Add(-24 * time.Hour).Truncate(time.Hour) // in the past: lasting spans count up to now
+	for _, c := range []parley.StatusChange{
+		{Status: "online", Cause: "agent", At: t0},
+		{Status: "away", Reason: "=Lunch", Cause: "agent", At: t0.Add(2 * time.Hour)},
+		{Status: "offline", Cause: "agent", At: t0.Add(3 * time.Hour)},
+	} {
+		if _, err := db.SetAgentStatus(ctx, a.ID, ann.ID, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out strings.Builder
+	n, err := export.Write(ctx, db, a.ID, export.Request{What: export.AgentStatus, Format: export.CSV, From: t0.Add(time.Hour), To: t0.Add(150 * time.Minute)}, &out, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("%d spans, %v:\n%s", n, err, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if lines[0] != "user_id,status,reason,cause,by,since,until,seconds_in_range" ||
+		!strings.HasPrefix(lines[1], ann.ID+",online,,agent,,") || !strings.HasSuffix(lines[1], ",3600") ||
+		!strings.HasPrefix(lines[2], ann.ID+",away,'=Lunch,agent,,") || !strings.HasSuffix(lines[2], ",1800") {
+		t.Fatalf("the export:\n%s", out.String())
+	}
+	err = export.Request{What: export.AgentStatus, Format: export.CSV, From: t0.Add(-100 * 24 * time.Hour), To: t0}.Validate()
+	if parley.ErrorCode(err) != parley.EINVALID {
+		t.Fatalf("a 100-day range: %v", err)
+	}
+}

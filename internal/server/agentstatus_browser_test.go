@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,9 @@ func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
 	})
 
 	sup.press("[data-tab=dash]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, sup.ctx, `document.querySelector(".dash-status-export").href`), "/api/v1/exports/agent-status?format=csv&from=")
+	})
 	dash := `[...document.querySelectorAll(".dash-agents tbody tr")].map(tr => tr.textContent).find(t => t.includes(` + strconv.Quote(brand.agent.Name) + `)) || ""`
 	waitFor(t, func() bool {
 		return evalIn[bool](t, sup.ctx, `(`+dash+`).includes("Lunch")`)

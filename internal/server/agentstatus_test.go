@@ -151,6 +151,12 @@ func TestAgentStatusIsRecordedAndReported(t *testing.T) {
 		t.Fatalf("metrics away = %v; want the idle time apart", s.Away)
 	}
 
+	// The same spans as a CSV export, for a workforce tool or payroll.
+	st, raw := sup.raw("GET", "/api/v1/exports/agent-status"+q+"&format=csv", nil)
+	if st != 200 || !strings.Contains(string(raw), ",away,Lunch,agent,") || !strings.HasPrefix(string(raw), "user_id,status,reason,cause,by,since,until,seconds_in_range") {
+		t.Fatalf("agent-status export: %d %s", st, raw)
+	}
+
 	// Bad ranges, and agents may not read their colleagues' statuses.
 	for _, bad := range []string{"?from=" + url.QueryEscape(from.Format(time.RFC3339)), "?from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z", "?from=yesterday&to=today"} {
 		if st, raw := sup.raw("GET", "/api/v1/agent-status"+bad, nil); st != 400 || errorCode(raw) != parley.EINVALID {

@@ -32,6 +32,8 @@ export async function showDashboard(api) {
   const r = range(f.range.value);
   const qs = new URLSearchParams({ from: r.from.toISOString().replace(/\.\d+Z$/, "Z"), to: r.to.toISOString().replace(/\.\d+Z$/, "Z"), bucket: r.bucket });
   if (f.skill.value) qs.set("skill", f.skill.value);
+  // Who was online, away (and why) or offline, span by span, over the same range.
+  $(".dash-status-export").href = "/api/v1/exports/agent-status?format=csv&from=" + encodeURIComponent(qs.get("from")) + "&to=" + encodeURIComponent(qs.get("to"));
   if (f.agent.value) qs.set("agent", f.agent.value);
   let m;
   try {
