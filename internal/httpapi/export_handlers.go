@@ -17,16 +17,8 @@ func (a *API) handleExport(w http.ResponseWriter, r *http.Request, p parley.Prin
 	if req.Format == "" {
 		req.Format = export.NDJSON
 	}
-	var err error
-	if v := q.Get("from"); v != "" {
-		if req.From, err = export.ParseTime("from", v); err != nil {
-			return err
-		}
-	}
-	if v := q.Get("to"); v != "" {
-		if req.To, err = export.ParseTime("to", v); err != nil {
-			return err
-		}
+	if err := queryRange(q, &req.From, &req.To); err != nil {
+		return err
 	}
 	if err := req.Validate(); err != nil {
 		return err
