@@ -61,6 +61,7 @@ const (
 	EventHelpArticleRated     = "help.article_rated"    // and said whether it helped (data: pv, url, article, helpful)
 	EventPageViewed           = "visitor.page_viewed"   // the visitor loaded a page of the site during a conversation (data: PageView)
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
+	EventSSOChanged           = "sso.changed"           // an admin set or removed single sign-on (data: SSOChanged, never the secret)
 )
 
 // PageView is visitor.page_viewed's data: a page of the brand's site the
@@ -100,6 +101,7 @@ var EventTypes = []string{
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,
+	EventSSOChanged,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

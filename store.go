@@ -35,6 +35,12 @@ type Store interface {
 	SetIdentityKey(ctx context.Context, accountID string, k IdentityKey) error
 	// FindIdentityKey returns the key; ENOTFOUND when none is set.
 	FindIdentityKey(ctx context.Context, accountID string) (*IdentityKey, error)
+	// SetSSO stores the account's single sign-on settings (nil removes
+	// them) and writes sso.changed, in one transaction. ClientSecret is
+	// stored as given: the caller seals it.
+	SetSSO(ctx context.Context, accountID string, s *SSO) error
+	// FindSSO returns them; ENOTFOUND when the account has none.
+	FindSSO(ctx context.Context, accountID string) (*SSO, error)
 
 	// Users and skills.
 	CreateUser(ctx context.Context, u *User) error

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
 		{"QueueOverflow", testQueueOverflow},
 		{"MergeConsumer", testMergeConsumer},
+		{"SSO", testSSO},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

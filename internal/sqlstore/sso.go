@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/parleychat/parley"
+)
+
+// SetSSO stores or removes the account's single sign-on settings and
+// writes sso.changed (without the secret).
+func (db *DB) SetSSO(ctx context.Context, accountID string, s *parley.SSO) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		if err := tx.accountExists(accountID); err != nil {
+			return err
+		}
+		if s == nil {
+			res, err := tx.ExecContext(tx.ctx, `DELETE FROM sso_providers WHERE account_id = ?`, accountID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // nothing was set: nothing changed
+			}
+			return tx.event(accountID, parley.EventSSOChanged, "", parley.SSOChanged{})
+		}
+		domains := s.Domains
+		if domains == nil {
+			domains = []string{}
+		}
+		dj, err := json.Marshal(domains)
+		if err != nil {
+			return err
+		}
+		s.UpdatedAt = tx.now
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO sso_providers (account_id, issuer, client_id, client_secret, required, provision_role, domains, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret,
+				required = excluded.required, provision_role = excluded.provision_role, domains = excluded.domains, updated_at = excluded.updated_at`,
+			accountID, s.Issuer, s.ClientID, s.ClientSecret, boolInt(s.Required), string(s.ProvisionRole), string(dj), micros(s.UpdatedAt)); err != nil {
+			return err
+		}
+		return tx.event(accountID, parley.EventSSOChanged, "", parley.SSOChanged{Issuer: s.Issuer, ClientID: s.ClientID,
+			Required: s.Required, ProvisionRole: s.ProvisionRole, Domains: domains})
+	})
+}
+
+// FindSSO returns the account's single sign-on settings.
+func (db *DB) FindSSO(ctx context.Context, accountID string) (*parley.SSO, error) {
+	var s parley.SSO
+	var required int
+	var role, domains string
+	var updated int64
+	err := db.read.QueryRowContext(ctx, `SELECT issuer, client_id, client_secret, required, provision_role, domains, updated_at FROM sso_providers WHERE account_id = ?`, accountID).
+		Scan(&s.Issuer, &s.ClientID, &s.ClientSecret, &required, &role, &domains, &updated)
+	if err != nil {
+		return nil, notFound(err, "no single sign-on is set")
+	}
+	s.Required, s.ProvisionRole, s.UpdatedAt = required != 0, parley.Role(role), fromMicros(updated)
+	if err := json.Unmarshal([]byte(domains), &s.Domains); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
