@@ -19,6 +19,7 @@ const (
 	EINTERNAL     = "internal"            // a bug or an unexpected failure
 	EMETHOD       = "method_not_allowed"  // the path exists, not with this method
 	ETWOFACTOR    = "two_factor_required" // the password was right; the login needs a second factor too
+	ESSOREQUIRED  = "sso_required"        // the password was right; the brand signs its people in with single sign-on
 )
 
 // Error is a domain error with a machine-readable code and a message meant

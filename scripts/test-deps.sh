@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and a fresh machine may lack:
-# Debian's Chromium for the browser tests (widget, console).
+# Debian's Chromium for the browser tests (widget, console), and Ory Hydra
+# for the single sign-on tests.
 set -euo pipefail
 if ! command -v go >/dev/null 2>&1; then
   echo "Go is required: https://go.dev/dl/ (go 1.26 or newer)" >&2
@@ -12,6 +13,32 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+# The single sign-on tests sign in at a real OpenID Connect provider, Ory
+# Hydra (Apache-2.0), built from the Go module proxy's source once (about
+# two minutes on a fresh machine). Its module replaces dependencies, so it
+# is built as its own main module, not with `go install`.
+HYDRA_VERSION=v2.3.0
+HYDRA_BIN="${PARLEY_TEST_HYDRA:-$(go env GOPATH)/bin/parley-test-hydra-$HYDRA_VERSION}"
+if [ ! -x "$HYDRA_BIN" ]; then
+  echo "Building Ory Hydra $HYDRA_VERSION for the single sign-on tests..."
+  if ! command -v gcc >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gcc libc6-dev >/dev/null
+  fi
+  work="$(mktemp -d)"
+  dir_of() { (cd "$work" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
+  src="$work/hydra"
+  cp -r "$(dir_of github.com/ory/hydra/v2@$HYDRA_VERSION)" "$src"
+  chmod -R u+w "$src"
+  rm -rf "$src/internal/httpclient"
+  cp -r "$(dir_of github.com/ory/hydra-client-go/v2@v2.2.1)" "$src/internal/httpclient"
+  chmod -R u+w "$src/internal/httpclient"
+  mkdir -p "$(dirname "$HYDRA_BIN")"
+  (cd "$src" && CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension -o "$HYDRA_BIN.tmp" . && mv "$HYDRA_BIN.tmp" "$HYDRA_BIN")
+  rm -rf "$work"
 fi
 # The cluster shape's tests need a PostgreSQL server (PARLEY_TEST_POSTGRES,
 # default postgres://postgres@127.0.0.1:5432/test) and a NATS server

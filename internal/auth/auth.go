@@ -31,6 +31,8 @@ type Authenticator struct {
 	// come back days later to the same conversation, so it is long.
 	ConsumerTokenTTL time.Duration
 	Password         PasswordParams
+	// SSO reaches brands' identity providers; nil turns single sign-on off.
+	SSO *SSOClient
 }
 
 // Prepare makes, in the background, the hash a login naming no known user
@@ -76,18 +78,33 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code, remote
 	if err := a.FromConsoleNetwork(ctx, u.AccountID, remoteAddr); err != nil {
 		return "", nil, u, err
 	}
+	if required, err := a.ssoRequired(ctx, u); err != nil || required {
+		if err == nil {
+			err = passwordRefused
+		}
+		return "", nil, u, err
+	}
 	if u.TwoFactor {
 		if err := a.secondFactor(ctx, u, code); err != nil {
 			return "", nil, u, err // the user, for the audit log: the password was right
 		}
 	}
-	token = randomToken()
-	s = &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,
-		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL)}
-	if err := a.store.CreateSession(ctx, s); err != nil {
+	token, s, err = a.startSession(ctx, u)
+	if err != nil {
 		return "", nil, nil, err
 	}
 	return token, s, u, nil
+}
+
+// startSession starts a session of u and returns its raw token.
+func (a *Authenticator) startSession(ctx context.Context, u *parley.User) (string, *parley.Session, error) {
+	token := randomToken()
+	s := &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,
+		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL)}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return "", nil, err
+	}
+	return token, s, nil
 }
 
 // Logout ends the session of token.

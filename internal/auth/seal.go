@@ -11,26 +11,35 @@ import (
 	"strings"
 )
 
-// TOTP seeds are kept encrypted (docs/security.md): a copy of the database
-// — a backup, a replica, a dump attached to a ticket — gives no one the
-// codes of the staff's authenticator apps. AES-256-GCM under a key derived
-// from the installation's secret (which signs consumer tokens and lives
-// in the data dir or --secret, not in the database), with the user's ID
-// as associated data: a sealed seed copied onto another user's row does
-// not open.
+// Secrets the server must read back are kept encrypted (docs/security.md):
+// TOTP seeds and brands' single sign-on client secrets. A copy of the
+// database — a backup, a replica, a dump attached to a ticket — gives no
+// one the codes of the staff's authenticator apps or the brands' identity
+// providers. AES-256-GCM under a key derived from the installation's
+// secret (which signs consumer tokens and lives in the data dir or
+// --secret, not in the database), with the row's owner (a user's ID, an
+// account's ID) as associated data: a sealed value copied onto another
+// row does not open.
 
 const sealedPrefix = "v1:"
 
-// seedKey is the seeds' key: HMAC-SHA256 of a fixed label under the
+// What each sealed value is for; each gets its own key.
+const (
+	sealSeeds      = "parley: TOTP seeds at rest, v1"
+	sealSSOSecrets = "parley: SSO client secrets at rest, v1"
+	signSSOTrips   = "parley: SSO round trips, v1"
+)
+
+// key derives a key for one purpose: HMAC-SHA256 of its label under the
 // installation's secret, so it is not the token-signing key itself.
-func (a *Authenticator) seedKey() []byte {
+func (a *Authenticator) key(label string) []byte {
 	m := hmac.New(sha256.New, a.secret)
-	m.Write([]byte("parley: TOTP seeds at rest, v1"))
+	m.Write([]byte(label))
 	return m.Sum(nil)
 }
 
-func (a *Authenticator) seedCipher() cipher.AEAD {
-	block, err := aes.NewCipher(a.seedKey())
+func (a *Authenticator) cipher(label string) cipher.AEAD {
+	block, err := aes.NewCipher(a.key(label))
 	if err != nil {
 		panic("auth: " + err.Error()) // a 32-byte key always makes a cipher
 	}
@@ -41,31 +50,40 @@ func (a *Authenticator) seedCipher() cipher.AEAD {
 	return gcm
 }
 
-// sealSeed encrypts a user's seed for storage.
-func (a *Authenticator) sealSeed(userID, seed string) string {
-	gcm := a.seedCipher()
+// seal encrypts plain for storage in owner's row.
+func (a *Authenticator) seal(label, owner, plain string) string {
+	gcm := a.cipher(label)
 	nonce := make([]byte, gcm.NonceSize())
 	rand.Read(nonce)
-	return sealedPrefix + base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(seed), []byte(userID)))
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(gcm.Seal(nonce, nonce, []byte(plain), []byte(owner)))
 }
 
-var errSeed = errors.New("auth: a stored TOTP seed does not open with this installation's secret")
+var errSealed = errors.New("auth: a stored secret does not open with this installation's secret")
 
-// openSeed returns a stored seed in the clear. A seed stored before
-// seeds were sealed (plain base32) is returned as it is.
-func (a *Authenticator) openSeed(userID, stored string) (string, error) {
+// open returns a sealed value in the clear. A value stored before it was
+// sealed (no prefix) is returned as it is.
+func (a *Authenticator) open(label, owner, stored string) (string, error) {
 	raw, sealed := strings.CutPrefix(stored, sealedPrefix)
 	if !sealed || stored == "" {
 		return stored, nil
 	}
 	b, err := base64.RawStdEncoding.DecodeString(raw)
-	gcm := a.seedCipher()
+	gcm := a.cipher(label)
 	if err != nil || len(b) < gcm.NonceSize() {
-		return "", errSeed
+		return "", errSealed
 	}
-	seed, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], []byte(userID))
+	plain, err := gcm.Open(nil, b[:gcm.NonceSize()], b[gcm.NonceSize():], []byte(owner))
 	if err != nil {
-		return "", errSeed
+		return "", errSealed
 	}
-	return string(seed), nil
+	return string(plain), nil
+}
+
+// sealSeed encrypts a user's TOTP seed for storage.
+func (a *Authenticator) sealSeed(userID, seed string) string { return a.seal(sealSeeds, userID, seed) }
+
+// openSeed returns a stored seed in the clear (a seed stored before seeds
+// were sealed, plain base32, as it is).
+func (a *Authenticator) openSeed(userID, stored string) (string, error) {
+	return a.open(sealSeeds, userID, stored)
 }

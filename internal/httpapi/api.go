@@ -42,6 +42,10 @@ type API struct {
 	// PublicURL is the installation's public address (--public-url), which
 	// rating requests by email link to; "" refuses turning them on.
 	PublicURL string
+	// ExternalURL is the installation's public address (--public-url)
+	// whether or not mail is configured; "" means the address each request
+	// came to. Single sign-on's redirect URI is made from it.
+	ExternalURL string
 	// MailInbound: visitors' answers by email come back into their
 	// conversations (the brand's reply_to is then not used).
 	MailInbound bool

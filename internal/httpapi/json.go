@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	parley.EUNAUTHORIZED: http.StatusUnauthorized,
 	parley.ETWOFACTOR:    http.StatusUnauthorized,
 	parley.EFORBIDDEN:    http.StatusForbidden,
+	parley.ESSOREQUIRED:  http.StatusForbidden,
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	parley.ERATELIMITED:  http.StatusTooManyRequests,
 	parley.EUNAVAILABLE:  http.StatusServiceUnavailable,

@@ -20,6 +20,12 @@ func (a *API) Routes() []Route {
 	return []Route{
 		{"POST", "/api/v1/auth/login", public, a.handleLogin},
 		{"POST", "/api/v1/auth/logout", ownProfile, a.handleLogout},
+		{"POST", ssoStartPath, public, a.handleSSOStart},
+		{"GET", ssoStartPath, public, a.handleSSOLink},
+		{"GET", ssoCallbackPath, public, a.handleSSOCallback},
+		{"GET", "/api/v1/sso", admins, a.handleGetSSO},
+		{"PUT", "/api/v1/sso", admins, a.handlePutSSO},
+		{"DELETE", "/api/v1/sso", admins, a.handleDeleteSSO},
 		{"GET", "/api/v1/me", anyoneProfile, a.handleMe},
 		{"PATCH", "/api/v1/me", ownProfile, a.handleUpdateMe},
 		{"GET", "/api/v1/me/metrics", agents, a.handleMyMetrics},

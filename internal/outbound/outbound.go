@@ -217,3 +217,36 @@ func (c *Client) Post(ctx context.Context, url, secret, id string, body []byte) 
 	}
 	return res.StatusCode, data, nil
 }
+
+// HTTP returns a plain HTTP client with the same guards — public
+// addresses only (unless AllowPrivate), HTTPS (plain HTTP only with
+// AllowPrivate), the timeout — whose replies end after MaxResponse bytes.
+// Libraries that make their own requests (OpenID Connect discovery,
+// keys and token exchange) use it.
+func (c *Client) HTTP() *http.Client {
+	return &http.Client{Transport: &capped{next: c.http.Transport, max: c.opt.MaxResponse, allowHTTP: c.opt.AllowPrivate},
+		Timeout: c.http.Timeout, CheckRedirect: c.http.CheckRedirect}
+}
+
+// capped refuses other schemes and cuts replies at max bytes (a reply
+// cut short fails to parse, which is the caller's error to report).
+type capped struct {
+	next      http.RoundTripper
+	max       int64
+	allowHTTP bool
+}
+
+func (t *capped) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := checkScheme(req.URL.Scheme, t.allowHTTP); err != nil {
+		return nil, err
+	}
+	res, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	res.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(res.Body, t.max), res.Body}
+	return res, nil
+}

@@ -62,6 +62,12 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 	}
 	calls := map[string]call{
 		"POST /api/v1/auth/login":                          {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
+		"POST /api/v1/auth/sso/start":                      {"/api/v1/auth/sso/start", map[string]any{"email": b.admin.Email}, 404}, // B has no single sign-on
+		"GET /api/v1/auth/sso/start":                       {"/api/v1/auth/sso/start?account=" + b.account.ID, nil, 200},            // back to the console's login, with the reason
+		"GET /api/v1/auth/sso/callback":                    {"/api/v1/auth/sso/callback?state=x&code=y", nil, 200},                  // likewise
+		"GET /api/v1/sso":                                  {"/api/v1/sso", nil, 200},
+		"PUT /api/v1/sso":                                  {"/api/v1/sso", map[string]any{"issuer": "ftp://a.example.com", "client_id": "x", "client_secret": "y"}, 400},
+		"DELETE /api/v1/sso":                               {"/api/v1/sso", nil, 204},
 		"POST /api/v1/auth/logout":                         {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
 		"GET /api/v1/me":                                   {"/api/v1/me", nil, 200},
 		"POST /api/v1/conversations/{id}/macro":            {"/api/v1/conversations/" + bConv.ID + "/macro", map[string]any{"name": "x"}, 404},
@@ -298,6 +304,10 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent cannot edit canned responses", agent, "PUT", "/api/v1/canned-responses/can_missing0000000000000000", map[string]any{"shortcut": "x", "text": "y"}, 403},
 		{"consumer cannot read another consumer's transcript", v2.client, "GET", "/api/v1/conversations/" + conv1.ID + "/transcript", nil, 404},
 		{"agent cannot change the settings", agent, "PATCH", "/api/v1/account-settings", map[string]any{"auto_assign": true}, 403},
+		{"agent cannot read single sign-on", agent, "GET", "/api/v1/sso", nil, 403},
+		{"supervisor cannot read single sign-on", supervisor, "GET", "/api/v1/sso", nil, 403},
+		{"agent cannot set single sign-on", agent, "PUT", "/api/v1/sso", map[string]any{"issuer": "https://x.example.com"}, 403},
+		{"agent cannot remove single sign-on", agent, "DELETE", "/api/v1/sso", nil, 403},
 		{"consumer cannot list users", v1.client, "GET", "/api/v1/users", nil, 403},
 		{"consumer cannot read events", v1.client, "GET", "/api/v1/events", nil, 403},
 		{"anonymous cannot list conversations", ts.anon(t), "GET", "/api/v1/conversations", nil, 401},

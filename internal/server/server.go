@@ -279,6 +279,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.SubscribeLocal(s.automation.OnEvent) // the node that stored an event runs the rules for it
 	bus.Subscribe(s.automation.Forget)       // rules saved on any node
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
+	a.SSO = &auth.SSOClient{HTTP: out.HTTP(), AllowHTTPIssuer: cfg.AllowPrivateOutbound}
+	api.ExternalURL = strings.TrimRight(cfg.PublicURL, "/")
 	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
 	bus.SubscribeLocal(s.Bot.OnEvent) // the node that stored a visitor's message answers it
@@ -422,6 +424,10 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	}
 	guarded := http.NewServeMux()
 	guarded.Handle("POST /api/v1/auth/login", limited(s.limiters["login"], mux, spent("login")))
+	// Starting a single sign-on may read a provider's discovery document:
+	// the login's budget bounds how often an address can make it do so.
+	guarded.Handle("POST /api/v1/auth/sso/start", limited(s.limiters["login"], mux, spent("login")))
+	guarded.Handle("GET /api/v1/auth/sso/start", limited(s.limiters["login"], mux, spent("login")))
 	// What checks a password or a one-time code again spends the same
 	// budget: a stolen session must not be a way to guess them faster.
 	for _, route := range []string{"PUT /api/v1/me/password", "POST /api/v1/me/two-factor", "POST /api/v1/me/two-factor/confirm",

@@ -1,0 +1,334 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/oidctest"
+	"github.com/parleychat/parley/internal/server"
+)
+
+// ssoBrowser is a cookie-keeping HTTP client that follows redirects, as a
+// browser goes from the console to the provider and back.
+type ssoBrowser struct {
+	t    *testing.T
+	http *http.Client
+}
+
+func newSSOBrowser(t *testing.T) *ssoBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &ssoBrowser{t: t, http: &http.Client{Jar: jar, Timeout: waitLimit}}
+}
+
+// get follows u to wherever it ends and returns that address and page.
+func (b *ssoBrowser) get(u string) (*url.URL, string) {
+	b.t.Helper()
+	res, err := b.http.Get(u)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.Request.URL, string(body)
+}
+
+// post submits a form and follows the answer.
+func (b *ssoBrowser) post(u string, form url.Values) (*url.URL, string) {
+	b.t.Helper()
+	res, err := b.http.PostForm(u, form)
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.Request.URL, string(body)
+}
+
+// start asks Parley to begin a sign-in for email and returns where to go.
+func (b *ssoBrowser) start(ts *testServer, email string) (int, string) {
+	b.t.Helper()
+	c := &client{t: b.t, base: ts.url, http: b.http}
+	var out struct {
+		RedirectURL string `json:"redirect_url"`
+	}
+	st := c.do("POST", "/api/v1/auth/sso/start", map[string]string{"email": email}, &out)
+	return st, out.RedirectURL
+}
+
+// me is who the browser's session is, or the status without one.
+func (b *ssoBrowser) me(ts *testServer) (int, string) {
+	b.t.Helper()
+	c := &client{t: b.t, base: ts.url, http: b.http}
+	var out struct {
+		ID string `json:"id"`
+	}
+	st := c.do("GET", "/api/v1/me", nil, &out)
+	return st, out.ID
+}
+
+func ssoError(u *url.URL) string {
+	if u.Path != "/console/" {
+		return "not back at the console: " + u.String()
+	}
+	return strings.TrimPrefix(u.Fragment, "sso_error=")
+}
+
+func TestSingleSignOnWithTheBrandsIdentityProvider(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
+	acme, globex := seedBrand(t, ts, "Acme"), seedBrand(t, ts, "Globex")
+	admin := ts.login(t, acme.admin)
+	idp := oidctest.Start(t)
+	callback := ts.url + "/api/v1/auth/sso/callback"
+	clientID, secret := idp.Client(t, callback)
+
+	// Nothing is set yet; the admin is told what to register.
+	var view struct {
+		Configured      bool     `json:"configured"`
+		Issuer          string   `json:"issuer"`
+		ClientID        string   `json:"client_id"`
+		ClientSecretSet bool     `json:"client_secret_set"`
+		Required        bool     `json:"required"`
+		ProvisionRole   string   `json:"provision_role"`
+		Domains         []string `json:"domains"`
+		RedirectURI     string   `json:"redirect_uri"`
+		SignInURL       string   `json:"sign_in_url"`
+	}
+	if st := admin.do("GET", "/api/v1/sso", nil, &view); st != 200 || view.Configured || view.RedirectURI != callback ||
+		view.SignInURL != ts.url+"/api/v1/auth/sso/start?account="+acme.account.ID {
+		t.Fatalf("GET /sso before: %d %+v", st, view)
+	}
+	b := newSSOBrowser(t)
+	if st, _ := b.start(ts, acme.agent.Email); st != 404 {
+		t.Fatalf("a sign-in before single sign-on is set: %d, want 404", st)
+	}
+
+	// Bad settings are refused by what is wrong, and change nothing.
+	good := map[string]any{"issuer": strings.TrimSuffix(idp.Issuer, "/"), "client_id": clientID, "client_secret": secret}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for k, v := range good {
+			m[k] = v
+		}
+		m[k] = v
+		return m
+	}
+	for _, bad := range []struct {
+		body map[string]any
+		want string
+	}{
+		{with("issuer", "ftp://login.acme.test"), "https://"},
+		{with("issuer", ts.url+"/not-a-provider"), "does not answer as an OpenID Connect provider"},
+		{with("client_id", ""), "client_id"},
+		{with("client_secret", ""), "client_secret"},
+		{with("provision_role", "admin"), "agents or supervisors"},
+		{with("provision_role", "agent"), "domains"},
+		{with("domains", []string{"acme"}), "domains[0]"},
+	} {
+		st, raw := admin.raw("PUT", "/api/v1/sso", bad.body)
+		if st != 400 || !strings.Contains(string(raw), bad.want) {
+			t.Errorf("PUT /sso %v: %d %s, want 400 naming %q", bad.body, st, raw, bad.want)
+		}
+	}
+	if st := admin.do("GET", "/api/v1/sso", nil, &view); st != 200 || view.Configured {
+		t.Fatalf("a refused save changed the settings: %+v", view)
+	}
+
+	// The issuer is stored as the provider states it (with its slash);
+	// the secret never comes back.
+	st, raw := admin.raw("PUT", "/api/v1/sso", good)
+	if st != 200 || strings.Contains(string(raw), secret) {
+		t.Fatalf("PUT /sso: %d %s", st, raw)
+	}
+	decodeJSON(t, raw, &view)
+	if !view.Configured || view.Issuer != idp.Issuer || view.ClientID != clientID || !view.ClientSecretSet {
+		t.Fatalf("after PUT: %+v", view)
+	}
+	stored, err := ts.Store.FindSSO(context.Background(), acme.account.ID)
+	if err != nil || stored.ClientSecret == secret || !strings.HasPrefix(stored.ClientSecret, "v1:") {
+		t.Fatalf("the secret is not sealed in the store: %+v %v", stored, err)
+	}
+	// Another brand's admin sees none of it.
+	var globexView struct {
+		Configured bool `json:"configured"`
+	}
+	if ts.login(t, globex.admin).do("GET", "/api/v1/sso", nil, &globexView); globexView.Configured {
+		t.Fatal("another brand sees Acme's single sign-on")
+	}
+
+	// The agent signs in at the provider (its login page) and lands in the
+	// console with a session.
+	idp.Add("ann", oidctest.Person{Email: acme.agent.Email, Name: "Ann"})
+	st, to := b.start(ts, acme.agent.Email)
+	if st != 200 || !strings.HasPrefix(to, idp.Issuer) || !strings.Contains(to, "login_hint=") || !strings.Contains(to, "code_challenge=") {
+		t.Fatalf("start: %d %s", st, to)
+	}
+	at, page := b.get(to)
+	challenge := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(page)
+	if challenge == nil || !strings.Contains(page, acme.agent.Email) {
+		t.Fatalf("the provider's login page at %s does not read as expected:\n%s", at, page)
+	}
+	at, _ = b.post(at.Scheme+"://"+at.Host+"/login", url.Values{"challenge": {challenge[1]}, "username": {"ann"}, "action": {"sign-in"}})
+	if at.Path != "/console/" || at.Fragment != "" {
+		t.Fatalf("after signing in at the provider: %s", at)
+	}
+	if st, id := b.me(ts); st != 200 || id != acme.agent.ID {
+		t.Fatalf("GET /me after single sign-on: %d %s, want the agent", st, id)
+	}
+	// The round trip's cookie was spent: the same callback again fails.
+	again, _ := b.get(callback + "?state=x&code=y")
+	if got := ssoError(again); got != "expired" {
+		t.Fatalf("a callback without a round trip: %q, want expired", got)
+	}
+
+	// From now on the provider knows the browser: each case below starts
+	// at the brand's sign-in link, as a tile in the provider's dashboard.
+	signIn := func(username string, who oidctest.Person) (string, int, string) {
+		t.Helper()
+		idp.Add(username, who)
+		idp.SignIn(username)
+		b := newSSOBrowser(t)
+		at, _ := b.get(view.SignInURL)
+		st, id := b.me(ts)
+		return ssoError(at), st, id
+	}
+	no := false
+	for _, c := range []struct {
+		name string
+		who  oidctest.Person
+		want string
+	}{
+		{"someone the brand does not have", oidctest.Person{Email: "stranger@acme.test"}, "unknown_person"},
+		{"a person of another brand", oidctest.Person{Email: globex.agent.Email}, "unknown_person"},
+		{"an email the provider has not verified", oidctest.Person{Email: acme.supervisor.Email, EmailVerified: &no}, "no_email"},
+		{"no email at all", oidctest.Person{Name: "Nobody"}, "no_email"},
+	} {
+		got, st, _ := signIn(strings.ReplaceAll(c.name, " ", "-"), c.who)
+		if got != c.want || st != 401 {
+			t.Errorf("%s: back with %q and /me %d, want %q and 401", c.name, got, st, c.want)
+		}
+	}
+
+	// A deactivated person is refused.
+	if st := admin.do("PATCH", "/api/v1/users/"+acme.supervisor.ID, map[string]any{"active": false}, nil); st != 200 {
+		t.Fatalf("deactivate: %d", st)
+	}
+	if got, st, _ := signIn("sam", oidctest.Person{Email: acme.supervisor.Email}); got != "deactivated" || st != 401 {
+		t.Fatalf("a deactivated person: %q %d", got, st)
+	}
+
+	// With provisioning, a verified email of the brand's domain becomes an
+	// agent at the first sign-in; other domains still do not.
+	prov := with("provision_role", "agent")
+	prov["domains"] = []string{" @Acme.test "}
+	prov["client_secret"] = "" // kept
+	if st, raw := admin.raw("PUT", "/api/v1/sso", prov); st != 200 || !strings.Contains(string(raw), `"domains":["acme.test"]`) {
+		t.Fatalf("PUT /sso with provisioning: %d %s", st, raw)
+	}
+	got, st, id := signIn("newcomer", oidctest.Person{Email: "newcomer@acme.test", Name: "Nina Newcomer"})
+	if got != "" || st != 200 {
+		t.Fatalf("a newcomer of the brand's domain: %q %d", got, st)
+	}
+	nina, err := ts.Store.FindUser(context.Background(), acme.account.ID, id)
+	if err != nil || nina.Email != "newcomer@acme.test" || nina.Name != "Nina Newcomer" || nina.Role != parley.RoleAgent || !nina.Active || nina.PasswordHash != "" {
+		t.Fatalf("the person made at the first sign-in: %+v %v", nina, err)
+	}
+	if got, _, _ := signIn("outsider", oidctest.Person{Email: "someone@gmail.test"}); got != "unknown_person" {
+		t.Fatalf("an email of another domain: %q", got)
+	}
+
+	// Requiring single sign-on: agents and supervisors give the password
+	// in vain (once it is right), admins keep theirs.
+	req := with("required", true)
+	req["client_secret"] = ""
+	if st := admin.do("PUT", "/api/v1/sso", req, &view); st != 200 || !view.Required {
+		t.Fatalf("require: %d %+v", st, view)
+	}
+	if _, st, raw := ts.loginWith(t, acme.agent, password, ""); st != 403 || errorCode(raw) != parley.ESSOREQUIRED {
+		t.Fatalf("an agent's password login when single sign-on is required: %d %s", st, raw)
+	}
+	if _, st, raw := ts.loginWith(t, acme.agent, "wrong password", ""); st != 401 {
+		t.Fatalf("a wrong password when single sign-on is required: %d %s, want 401 as ever", st, raw)
+	}
+	if _, st, _ := ts.loginWith(t, acme.admin, password, ""); st != 200 {
+		t.Fatalf("the admin's password login: %d", st)
+	}
+	if _, st, _ := ts.loginWith(t, globex.agent, password, ""); st != 200 {
+		t.Fatalf("another brand's agent: %d", st)
+	}
+
+	// Every sign-in of someone the provider vouched for is in the audit
+	// log: who, and why not when refused.
+	var audit struct {
+		Entries []parley.AuditEntry `json:"entries"`
+	}
+	admin.do("GET", "/api/v1/audit-log?limit=200", nil, &audit)
+	var ok, unknown, inactive bool
+	for _, e := range audit.Entries {
+		switch {
+		case e.Action == "GET /api/v1/auth/sso/callback" && e.ActorID == acme.agent.ID && e.Status == 200:
+			ok = true
+		case e.Target == "/api/v1/auth/sso/callback?error=unknown_person" && e.ActorName == "stranger@acme.test" && e.Status == 403:
+			unknown = true
+		case e.Target == "/api/v1/auth/sso/callback?error=deactivated" && e.ActorID == acme.supervisor.ID:
+			inactive = true
+		}
+	}
+	if !ok || !unknown || !inactive {
+		t.Fatalf("audit log: sign-in %v, unknown person %v, deactivated %v: %+v", ok, unknown, inactive, audit.Entries)
+	}
+
+	// An address of no one, and one of a brand without single sign-on,
+	// get the same answer.
+	_, raw1 := ts.anon(t).raw("POST", "/api/v1/auth/sso/start", map[string]string{"email": "nobody@nowhere.test"})
+	_, raw2 := ts.anon(t).raw("POST", "/api/v1/auth/sso/start", map[string]string{"email": globex.agent.Email})
+	if string(raw1) != string(raw2) || errorCode(raw1) != parley.ENOTFOUND {
+		t.Fatalf("unknown address %s; brand without single sign-on %s", raw1, raw2)
+	}
+	if st, _ := ts.anon(t).raw("POST", "/api/v1/auth/sso/start", map[string]string{"email": acme.agent.Email, "account_id": acme.account.ID}); st != 400 {
+		t.Fatalf("email and account_id together: %d", st)
+	}
+
+	// Turned off, it starts no more sign-ins, and passwords work again.
+	if st := admin.do("DELETE", "/api/v1/sso", nil, nil); st != 204 {
+		t.Fatalf("DELETE /sso: %d", st)
+	}
+	if st, _ := newSSOBrowser(t).start(ts, acme.agent.Email); st != 404 {
+		t.Fatalf("a sign-in after single sign-on was removed: %d", st)
+	}
+	if _, st, _ := ts.loginWith(t, acme.agent, password, ""); st != 200 {
+		t.Fatalf("the agent's password after single sign-on was removed: %d", st)
+	}
+}
+
+// TestASignInCancelledAtTheProvider: the person stops at the provider's
+// page; the console says so, and nothing is logged in.
+func TestASignInCancelledAtTheProvider(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
+	acme := seedBrand(t, ts, "Acme")
+	idp := oidctest.Start(t)
+	id, secret := idp.Client(t, ts.url+"/api/v1/auth/sso/callback")
+	if st, raw := ts.login(t, acme.admin).raw("PUT", "/api/v1/sso", map[string]any{"issuer": idp.Issuer, "client_id": id, "client_secret": secret}); st != 200 {
+		t.Fatalf("PUT /sso: %d %s", st, raw)
+	}
+	b := newSSOBrowser(t)
+	_, to := b.start(ts, acme.agent.Email)
+	at, page := b.get(to)
+	challenge := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(page)
+	if challenge == nil {
+		t.Fatalf("no login page: %s", page)
+	}
+	at, _ = b.post(at.Scheme+"://"+at.Host+"/login", url.Values{"challenge": {challenge[1]}, "action": {"cancel"}})
+	if got := ssoError(at); got != "cancelled" {
+		t.Fatalf("after cancelling: %q", got)
+	}
+	if st, _ := b.me(ts); st != 401 {
+		t.Fatalf("GET /me after a cancelled sign-in: %d", st)
+	}
+}
