@@ -7,9 +7,11 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/oidctest"
 	"github.com/parleychat/parley/internal/server"
@@ -331,4 +333,78 @@ func TestASignInCancelledAtTheProvider(t *testing.T) {
 	if st, _ := b.me(ts); st != 401 {
 		t.Fatalf("GET /me after a cancelled sign-in: %d", st)
 	}
+}
+
+// TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn: in Chromium, the admin
+// fills Admin → Single sign-on with what the provider gave; the agent's
+// password is then refused, and "Sign in with SSO" goes through the
+// provider's login page and back into the console — at the conversation
+// the agent's link named.
+func TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
+	acme := seedBrand(t, ts, "Acme")
+	idp := oidctest.Start(t)
+	callback := ts.url + "/api/v1/auth/sso/callback"
+	clientID, secret := idp.Client(t, callback)
+	idp.Add("ann", oidctest.Person{Email: acme.agent.Email, Name: "Ann"})
+
+	admin := adminTab(t, ts, acme)
+	waitFor(t, func() bool {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".sso-redirect").textContent`) == callback
+	})
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".sso-settings");
+		f.issuer.value = `+strconv.Quote(idp.Issuer)+`; f.clientId.value = `+strconv.Quote(clientID)+`; f.clientSecret.value = `+strconv.Quote(secret)+`;
+		f.required.checked = true; f.dispatchEvent(new Event("input")); return true })()`)
+	admin.press(".sso-settings button[type=submit]")
+	waitFor(t, func() bool {
+		s, err := ts.Store.FindSSO(t.Context(), acme.account.ID)
+		return err == nil && s.Required && s.ClientID == clientID
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
+	})
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `!document.querySelector(".sso-link").hidden && document.querySelector(".sso-link code").textContent.endsWith("account=`+acme.account.ID+`")
+			&& document.querySelector(".sso-settings [name=clientSecret]").value === "" && document.querySelector(".sso-settings [name=clientSecret]").placeholder.startsWith("saved")`)
+	})
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".sso-settings").scrollIntoView(); return true })()`)
+	admin.shot("sso-settings")
+
+	// A conversation the agent was sent a link to.
+	v := ts.newVisitor(t, acme.account.ID)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my parcel?"}, nil)
+
+	agent := newBrowser(t)
+	agent.do(chromedp.Navigate(ts.url+"/console/#conversation="+conv.ID), chromedp.WaitVisible(chromedp.CSS(".login-form")),
+		chromedp.SendKeys(chromedp.CSS("input[name=email]"), acme.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
+		chromedp.Click(chromedp.CSS(".login-form button[type=submit]")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".login-error").textContent`), "single sign-on") &&
+			evalIn[bool](t, agent.ctx, `document.activeElement === document.querySelector(".sso-login")`)
+	})
+	agent.shot("password-refused")
+	agent.do(chromedp.Click(chromedp.CSS(".sso-login")), chromedp.WaitVisible(chromedp.CSS("#username")))
+	if hint := evalIn[string](t, agent.ctx, `document.querySelector("#username").value`); hint != acme.agent.Email {
+		t.Fatalf("the provider's page was not told who signs in: %q", hint)
+	}
+	agent.do(chromedp.SetValue(chromedp.CSS("#username"), "ann"), chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(".app")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".who").textContent`), acme.agent.Name) &&
+			evalIn[string](t, agent.ctx, `location.hash`) == "#conversation="+conv.ID &&
+			strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".messages").textContent`), "Where is my parcel?")
+	}, func() string {
+		return evalIn[string](t, agent.ctx, `location.href + " " + document.querySelector(".login-error").textContent`)
+	})
+	agent.shot("signed-in-with-sso")
+
+	// A sign-in the provider refuses comes back to the login with why.
+	stranger := newBrowser(t)
+	idp.Add("eve", oidctest.Person{Email: "eve@elsewhere.test"})
+	stranger.do(chromedp.Navigate(ts.url+"/api/v1/auth/sso/start?account="+acme.account.ID), chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SetValue(chromedp.CSS("#username"), "eve"), chromedp.Click(chromedp.CSS("#sign-in")), chromedp.WaitVisible(chromedp.CSS(".login-form")))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, stranger.ctx, `document.querySelector(".login-error").textContent`), "no one with your email") &&
+			evalIn[string](t, stranger.ctx, `location.hash`) == ""
+	})
 }

@@ -46,7 +46,25 @@ function toast(text) {
 }
 
 // ---- Login -------------------------------------------------------------------
+// Why a single sign-on came back without a session (docs/security.md).
+const ssoErrors = {
+  not_configured: "Single sign-on is not set up for this address. Log in with your password.",
+  expired: "The sign-in took too long, or began in another browser. Try again.",
+  provider: "Your identity provider’s answer could not be checked. Try again, or ask your admin.",
+  cancelled: "The sign-in was cancelled.",
+  no_email: "Your identity provider gave no verified email address. Ask your admin.",
+  unknown_person: "Your identity provider signed you in, but this brand has no one with your email. Ask your admin to add you.",
+  deactivated: "Your account is deactivated. Ask your admin.",
+  network: "You are outside the networks your brand allows for the console.",
+};
+
 async function start() {
+  const failed = /^#sso_error=(\w+)$/.exec(location.hash);
+  if (failed) history.replaceState(null, "", location.pathname);
+  // A link opened before a single sign-on (#conversation=…) is opened after it.
+  const back = sessionStorage.getItem("parley.after-sso");
+  sessionStorage.removeItem("parley.after-sso");
+  if (back && !failed && !location.hash) history.replaceState(null, "", back);
   try {
     me = await api("GET", "/me");
     if (me.kind !== "user") throw new Error("not a user");
@@ -54,8 +72,21 @@ async function start() {
     enter();
   } catch (e) {
     $(".login").hidden = false;
+    if (failed) $(".login-error").textContent = ssoErrors[failed[1]] || ssoErrors.provider;
   }
 }
+
+$(".sso-login").addEventListener("click", async () => {
+  const f = $(".login-form");
+  if (!f.email.reportValidity()) return;
+  try {
+    const out = await api("POST", "/auth/sso/start", { email: f.email.value });
+    if (location.hash) sessionStorage.setItem("parley.after-sso", location.hash);
+    location.assign(out.redirect_url);
+  } catch (err) {
+    $(".login-error").textContent = err.message;
+  }
+});
 
 $(".login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -80,6 +111,7 @@ $(".login-form").addEventListener("submit", async (e) => {
     }
     if (!codeField.hidden) f.code.value = "";
     $(".login-error").textContent = err.message;
+    if (err.code === "sso_required") $(".sso-login").focus();
   }
 });
 
@@ -906,6 +938,7 @@ async function showAdmin() {
   }
   const ef = $(".email-settings");
   if (!dirtyForms.has(ef)) fillEmailSettings(ef, settings);
+  await showSSO();
   await showWebhooks();
   await showAudit();
   const list = (sel, items, text, del) => {
@@ -974,7 +1007,7 @@ function fillEmailSettings(ef, settings) {
 // redraws itself after any admin action (adding a skill, say), and a form
 // being edited keeps what was typed. Saving it clears it.
 const dirtyForms = new Set();
-for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".email-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
+for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".sso-settings", ".email-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
 
 // showCanned lists the canned responses, each editable in place.
 // showSkills lists the skills, each with its overflow — where its waiting
@@ -1144,6 +1177,44 @@ $(".security-settings").addEventListener("submit", (e) => {
       console_networks: f.networks.value.split("\n").map((l) => l.trim()).filter(Boolean) });
     dirtyForms.delete(f);
     toast(f.require.checked ? "Two-factor authentication is required of everyone." : "Two-factor authentication is up to each person.");
+  });
+});
+// showSSO fills the single sign-on form; the secret never comes back, so
+// its field says whether one is saved.
+async function showSSO() {
+  const f = $(".sso-settings");
+  const sso = await api("GET", "/sso");
+  $(".sso-redirect").textContent = sso.redirect_uri;
+  $(".sso-link code").textContent = sso.sign_in_url;
+  $(".sso-link").hidden = !sso.configured;
+  $(".sso-off").hidden = !sso.configured;
+  f.clientSecret.required = !sso.client_secret_set;
+  f.clientSecret.placeholder = sso.client_secret_set ? "saved; type a new one to replace it" : "";
+  if (dirtyForms.has(f)) return;
+  f.issuer.value = sso.issuer;
+  f.clientId.value = sso.client_id;
+  f.clientSecret.value = "";
+  f.required.checked = sso.required;
+  f.role.value = sso.provision_role || "";
+  f.domains.value = sso.domains.join("\n");
+}
+$(".sso-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  adminDo(async () => {
+    const sso = await api("PUT", "/sso", { issuer: f.issuer.value.trim(), client_id: f.clientId.value.trim(), client_secret: f.clientSecret.value,
+      required: f.required.checked, provision_role: f.role.value, domains: f.domains.value.split("\n").map((l) => l.trim()).filter(Boolean) });
+    dirtyForms.delete(f);
+    toast(sso.required ? "Single sign-on is saved, and required of agents and supervisors." : "Single sign-on is saved.");
+  });
+});
+$(".sso-off").addEventListener("click", () => {
+  const f = $(".sso-settings");
+  adminDo(async () => {
+    await api("DELETE", "/sso");
+    dirtyForms.delete(f);
+    f.reset();
+    toast("Single sign-on is off.");
   });
 });
 $(".email-settings").addEventListener("submit", (e) => {
