@@ -394,6 +394,10 @@ type Session struct {
 	CSRFToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// SSO: the session began with a single sign-on. The brand's identity
+	// provider checked the person, its second factor included, so the
+	// brand's requirement of Parley's own second factor does not hold it.
+	SSO bool
 }
 
 // Principal is whoever makes a request: a user (through a session), an API

@@ -89,18 +89,19 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code, remote
 			return "", nil, u, err // the user, for the audit log: the password was right
 		}
 	}
-	token, s, err = a.startSession(ctx, u)
+	token, s, err = a.startSession(ctx, u, false)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	return token, s, u, nil
 }
 
-// startSession starts a session of u and returns its raw token.
-func (a *Authenticator) startSession(ctx context.Context, u *parley.User) (string, *parley.Session, error) {
+// startSession starts a session of u (begun by a single sign-on, or not)
+// and returns its raw token.
+func (a *Authenticator) startSession(ctx context.Context, u *parley.User, sso bool) (string, *parley.Session, error) {
 	token := randomToken()
 	s := &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,
-		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL)}
+		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL), SSO: sso}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
@@ -123,7 +124,7 @@ func (a *Authenticator) Session(ctx context.Context, token string) (parley.Princ
 		return parley.Principal{}, nil, parley.Errorf(parley.EUNAUTHORIZED, "session expired or unknown; log in again")
 	}
 	p := parley.Principal{AccountID: u.AccountID, Kind: parley.PrincipalUser, ID: u.ID, Role: u.Role, Name: u.Name}
-	if !u.TwoFactor {
+	if !u.TwoFactor && !s.SSO {
 		acc, err := a.store.FindAccount(ctx, u.AccountID)
 		if err != nil {
 			return parley.Principal{}, nil, err

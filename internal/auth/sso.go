@@ -341,7 +341,7 @@ func (a *Authenticator) FinishSSO(ctx context.Context, cb SSOCallback, redirectU
 	if err := a.FromConsoleNetwork(ctx, accountID, cb.RemoteAddr); err != nil {
 		return "", nil, u, accountID, ssoErr(SSOErrNetwork, err)
 	}
-	token, s, err = a.startSession(ctx, u)
+	token, s, err = a.startSession(ctx, u, true)
 	if err != nil {
 		return "", nil, nil, accountID, err
 	}

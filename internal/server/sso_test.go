@@ -245,6 +245,56 @@ func TestSingleSignOnWithTheBrandsIdentityProvider(t *testing.T) {
 		t.Fatalf("an email of another domain: %q", got)
 	}
 
+	// A brand that requires a second factor does not ask one of a single
+	// sign-on (the provider checked it), only of passwords.
+	if _, err := ts.Store.ChangeAccount(context.Background(), acme.account.ID, func(a *parley.Account) error {
+		a.Settings.RequireTwoFactor = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	idp.Add("ann", oidctest.Person{Email: acme.agent.Email})
+	idp.SignIn("ann")
+	annB := newSSOBrowser(t)
+	if at, _ := annB.get(view.SignInURL); ssoError(at) != "" {
+		t.Fatalf("sign-in with two-factor required: %s", at)
+	}
+	annC := &client{t: t, base: ts.url, http: annB.http}
+	var annMe struct {
+		Setup bool `json:"two_factor_setup_required"`
+	}
+	if st := annC.do("GET", "/api/v1/me", nil, &annMe); st != 200 || annMe.Setup {
+		t.Fatalf("a single sign-on's session held to the brand's second factor: %d %+v", st, annMe)
+	}
+	if st := annC.do("GET", "/api/v1/conversations", nil, nil); st != 200 {
+		t.Fatalf("a single sign-on's session reaches the inbox: %d", st)
+	}
+	var adminMe struct {
+		Setup bool `json:"two_factor_setup_required"`
+	}
+	if ts.login(t, acme.admin).do("GET", "/api/v1/me", nil, &adminMe); !adminMe.Setup {
+		t.Fatal("a password session is no longer held to the brand's second factor")
+	}
+	if _, err := ts.Store.ChangeAccount(context.Background(), acme.account.ID, func(a *parley.Account) error {
+		a.Settings.RequireTwoFactor = false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The brand's console networks hold for a single sign-on as for a
+	// password (an API key may set networks that leave the admin out).
+	key := ts.withKey(t, acme.apiKey)
+	if st, raw := key.raw("PATCH", "/api/v1/account-settings", map[string]any{"console_networks": []string{"198.51.100.0/24"}}); st != 200 {
+		t.Fatalf("networks: %d %s", st, raw)
+	}
+	if got, st, _ := signIn("ann", oidctest.Person{Email: acme.agent.Email}); got != "network" || st != 401 {
+		t.Fatalf("a sign-in from outside the networks: %q %d", got, st)
+	}
+	if st := key.do("PATCH", "/api/v1/account-settings", map[string]any{"console_networks": []string{}}, nil); st != 200 {
+		t.Fatalf("networks off: %d", st)
+	}
+
 	// Requiring single sign-on: agents and supervisors give the password
 	// in vain (once it is right), admins keep theirs.
 	req := with("required", true)

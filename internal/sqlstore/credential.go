@@ -10,8 +10,8 @@ import (
 func (db *DB) CreateSession(ctx context.Context, s *parley.Session) error {
 	return db.do(ctx, func(tx *writeTx) error {
 		s.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO sessions (token_hash, account_id, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.TokenHash, s.AccountID, s.UserID, s.CSRFToken, micros(s.CreatedAt), micros(s.ExpiresAt))
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO sessions (token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			s.TokenHash, s.AccountID, s.UserID, s.CSRFToken, micros(s.CreatedAt), micros(s.ExpiresAt), boolInt(s.SSO))
 		return err
 	})
 }
@@ -21,12 +21,13 @@ func (db *DB) CreateSession(ctx context.Context, s *parley.Session) error {
 func (db *DB) FindSession(ctx context.Context, tokenHash []byte) (*parley.Session, error) {
 	var s parley.Session
 	var created, expires int64
-	err := db.read.QueryRowContext(ctx, `SELECT token_hash, account_id, user_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&s.TokenHash, &s.AccountID, &s.UserID, &s.CSRFToken, &created, &expires)
+	var sso int
+	err := db.read.QueryRowContext(ctx, `SELECT token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&s.TokenHash, &s.AccountID, &s.UserID, &s.CSRFToken, &created, &expires, &sso)
 	if err != nil {
 		return nil, notFound(err, "session not found")
 	}
-	s.CreatedAt, s.ExpiresAt = fromMicros(created), fromMicros(expires)
+	s.CreatedAt, s.ExpiresAt, s.SSO = fromMicros(created), fromMicros(expires), sso != 0
 	return &s, nil
 }
 
