@@ -74,6 +74,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/consumers":                            {"/api/v1/consumers?q=B", nil, 200}, // only A's contacts
 		"PATCH /api/v1/consumers/{id}":                     {"/api/v1/consumers/" + bVisitor.consumer.ID, map[string]any{"name": "hijacked"}, 404},
 		"GET /api/v1/conversations/{id}/activity":          {"/api/v1/conversations/" + bConv.ID + "/activity", nil, 404},
+		"GET /api/v1/conversations/{id}/suggestions":       {"/api/v1/conversations/" + bConv.ID + "/suggestions?q=refund", nil, 404},
 		"POST /api/v1/me/mentions/seen":                    {"/api/v1/me/mentions/seen", nil, 403},
 		"POST /api/v1/me/sessions/end-others":              {"/api/v1/me/sessions/end-others", nil, 403},
 		"PATCH /api/v1/me":                                 {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
@@ -294,6 +295,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent labels conversations", agent, "PUT", "/api/v1/conversations/" + conv1.ID + "/labels", map[string]any{"labels": []string{}}, 200},
 		{"consumer cannot read the activity", v1.client, "GET", "/api/v1/conversations/" + conv1.ID + "/activity", nil, 403},
 		{"agent reads the activity", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/activity", nil, 200},
+		{"consumer cannot ask for suggested replies", v1.client, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 403},
+		{"agent asks for suggested replies", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 200},
 		{"consumer cannot apply a macro", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/macro", map[string]any{"name": "x"}, 403},
 		{"consumer cannot list contacts", v1.client, "GET", "/api/v1/consumers", nil, 403},
 		{"consumer cannot edit another visitor", v1.client, "PATCH", "/api/v1/consumers/" + v2.consumer.ID, map[string]any{"name": "x"}, 403},

@@ -371,6 +371,7 @@ function onFrame(f) {
       const open = current && f.conversation_id === current.id;
       if (open) addMessage(f.message);
       if (open && f.message.sender_kind === "consumer") $(".typing").textContent = ""; // what they typed has arrived
+      if (open && f.message.sender_kind === "consumer") suggestSoon();
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         li.querySelector(".preview").textContent = previewText(f.message);
         if (!open && f.message.sender_kind === "consumer") markUnread(li);
@@ -1715,6 +1716,7 @@ async function openConversation(id) {
   }
   showVisitor(current.consumer_id);
   showPages(current.id);
+  showSuggestions();
   $("#reply-text").focus();
   history.replaceState(null, "", "#conversation=" + id); // the address to share follows
 }
@@ -2238,6 +2240,48 @@ function fillPlaceholders(template) {
   const values = { visitor_name: visitor, visitor_first_name: visitor.split(/\s+/)[0], agent_name: agent, agent_first_name: agent.split(/\s+/)[0] };
   return template.replace(/\{\{\s*([a-z_]+)\s*(?:\|([^}]*))?\}\}/g, (all, key, fallback) =>
     key in values ? values[key] || (fallback ?? "").trim() : all);
+}
+
+// ---- Suggested replies ------------------------------------------------------------
+// What the brand's knowledge says about the visitor's last message — an
+// intent's answer, articles, the team's canned responses (docs/bot.md,
+// Suggestions for agents): a click puts it in the reply box, to edit and
+// send. Asked again when the visitor writes.
+let suggestTimer = 0;
+function suggestSoon() {
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(showSuggestions, 300);
+}
+
+async function showSuggestions() {
+  const box = $(".suggestions"), list = $(".suggestion-list");
+  const id = current && current.id;
+  if (!id || current.state === "closed") { box.hidden = true; return; }
+  let out;
+  try { out = await api("GET", `/conversations/${id}/suggestions`); } catch (e) { box.hidden = true; return; }
+  if (!current || current.id !== id) return; // another conversation opened meanwhile
+  list.textContent = "";
+  const kind = { intent: "Answer", article: "Article", canned: "Canned" };
+  for (const s of out.suggestions.slice(0, 3)) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "suggestion";
+    b.dataset.kind = s.kind;
+    b.title = s.text.slice(0, 300);
+    const k = document.createElement("span");
+    k.className = "suggestion-kind";
+    k.textContent = kind[s.kind] + ": ";
+    b.append(k, document.createTextNode(s.title));
+    b.addEventListener("click", () => {
+      const text = $("#reply-text");
+      const add = s.kind === "canned" ? fillPlaceholders(s.text) : s.text;
+      text.value = text.value.trim() ? text.value.trimEnd() + "\n" + add : add;
+      text.focus();
+      text.setSelectionRange(text.value.length, text.value.length);
+    });
+    list.append(b);
+  }
+  box.hidden = !list.children.length;
 }
 
 $(".as-note").addEventListener("change", (e) => {

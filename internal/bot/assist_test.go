@@ -1,0 +1,77 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+var teamCanned = []*parley.CannedResponse{
+	{ID: "can_refund", Shortcut: "refund", Text: "Your refund is on its way, {{visitor_first_name|there}}: 5 working days at most."},
+	{ID: "can_hello", Shortcut: "hello", Text: "Hi {{visitor_first_name|there}}, I'm {{agent_first_name}}. How can I help?"},
+	{ID: "can_size", Shortcut: "size", Text: "Our jackets run true to size."},
+}
+
+func kinds(ss []Suggestion) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Kind+":"+s.ID)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestSuggestionsForAgents: what the brand's knowledge says about the
+// visitor's message, the classifier's recognition first, then search,
+// then canned responses; nothing for gibberish; canned responses alone for
+// a brand without a bot.
+func TestSuggestionsForAgents(t *testing.T) {
+	b := demoBrain(t)
+
+	got := Suggest(b, "when will my parcel arrive?", teamCanned)
+	if len(got) == 0 || got[0].Kind != SuggestArticle || got[0].ID != "delivery" || got[0].Confidence < 0.3 {
+		t.Fatalf("a delivery question: %s %+v", kinds(got), got)
+	}
+	if txt := got[0].Text; !strings.HasPrefix(txt, "Standard delivery takes 3–5 working days") || strings.Contains(txt, "**") {
+		t.Fatalf("the article as plain text: %q", txt)
+	}
+
+	got = Suggest(b, "I want my refund for the jacket I sent back", teamCanned)
+	if k := kinds(got); !strings.Contains(k, "article:returns") || !strings.Contains(k, "canned:can_refund") || strings.Contains(k, "can_hello") {
+		t.Fatalf("a refund question: %s", k)
+	}
+	for _, s := range got {
+		if s.Kind == SuggestCanned && (s.Title != "/refund" || !strings.Contains(s.Text, "{{visitor_first_name|there}}")) {
+			t.Fatalf("a canned response is offered as written, for the console to fill: %+v", s)
+		}
+	}
+	// An intent with a written answer is offered; one that runs a flow is not.
+	if got := Suggest(b, "thank you so much", nil); len(got) == 0 || got[0].Kind != SuggestIntent || got[0].ID != "thanks" || got[0].Text != "You're welcome! Anything else?" {
+		t.Fatalf("thanks: %s %+v", kinds(got), got)
+	}
+	if k := kinds(Suggest(b, "where is my order?", nil)); strings.Contains(k, "intent:order_status") {
+		t.Fatalf("an intent answered by a flow is not a reply to insert: %s", k)
+	}
+	for _, junk := range []string{"osifhaskdnkauer", "???", ""} {
+		if got := Suggest(b, junk, teamCanned); len(got) != 0 {
+			t.Fatalf("%q: %s", junk, kinds(got))
+		}
+	}
+	if k := kinds(Suggest(nil, "Do your jackets run small? What size?", teamCanned)); k != "canned:can_size" {
+		t.Fatalf("no bot, canned only: %q", k)
+	}
+	if n := len(Suggest(b, "delivery returns refund size payment paypal express shipping jacket", teamCanned)); n > MaxSuggestions {
+		t.Fatalf("%d suggestions, more than %d", n, MaxSuggestions)
+	}
+}
+
+func TestPlainTextReadsMarkdownAsAMessage(t *testing.T) {
+	got := PlainText("You can return anything within **30 days**.\n\n1. Start a return from *My orders*.\n2. Print the [label](https://shop.example/label).\n\n<script>alert(1)</script>")
+	want := "You can return anything within 30 days.\n\nStart a return from My orders.\nPrint the label (https://shop.example/label)."
+	if got != want {
+		t.Fatalf("PlainText:\n%q\nwant\n%q", got, want)
+	}
+	if long := PlainText(strings.Repeat("word ", 1000)); len([]rune(long)) != maxSuggestionText || !strings.HasSuffix(long, "…") {
+		t.Fatalf("a long body is cut at %d: %d", maxSuggestionText, len([]rune(long)))
+	}
+}

@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+)
+
+type suggestions struct {
+	Query       string `json:"query"`
+	Suggestions []struct {
+		Kind  string `json:"kind"`
+		ID    string `json:"id"`
+		Title string `json:"title"`
+		Text  string `json:"text"`
+	} `json:"suggestions"`
+}
+
+// TestAgentsGetSuggestedReplies: the brand's articles and canned responses
+// matched to the visitor's last message, or to a text the agent asks about.
+func TestAgentsGetSuggestedReplies(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	key := ts.withKey(t, brand.apiKey)
+	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout."}, nil); st != 201 {
+		t.Fatalf("canned: %d", st)
+	}
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	agent := ts.login(t, brand.agent)
+
+	// Before the visitor writes: nothing to suggest.
+	var got suggestions
+	if st := agent.do("GET", "/api/v1/conversations/"+conv.ID+"/suggestions", nil, &got); st != 200 || got.Query != "" || len(got.Suggestions) != 0 {
+		t.Fatalf("before a word: %d %+v", st, got)
+	}
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "When will my parcel arrive?"}, nil)
+	// The bot answers; its answer is not the visitor's word, so the
+	// question is still what the suggestions answer.
+	waitFor(t, func() bool {
+		msgs := mustMessages(t, ts, brand.account.ID, conv.ID)
+		return msgs[len(msgs)-1].SenderKind == parley.SenderBot
+	})
+	if st := agent.do("GET", "/api/v1/conversations/"+conv.ID+"/suggestions", nil, &got); st != 200 || got.Query != "When will my parcel arrive?" ||
+		len(got.Suggestions) == 0 || got.Suggestions[0].ID != "delivery" || !strings.HasPrefix(got.Suggestions[0].Text, "Standard delivery takes") {
+		t.Fatalf("for the visitor's question: %d %+v", st, got)
+	}
+	if st := agent.do("GET", "/api/v1/conversations/"+conv.ID+"/suggestions?q=can+I+pay+with+paypal", nil, &got); st != 200 {
+		t.Fatalf("q: %d", st)
+	}
+	var kinds []string
+	for _, s := range got.Suggestions {
+		kinds = append(kinds, s.Kind+":"+s.ID)
+	}
+	if k := strings.Join(kinds, " "); !strings.Contains(k, "article:payment") || !strings.Contains(k, "canned:") {
+		t.Fatalf("for a question about PayPal: %s", k)
+	}
+	if st, raw := agent.raw("GET", "/api/v1/conversations/"+conv.ID+"/suggestions?q="+strings.Repeat("a", 1001), nil); st != 400 || !strings.Contains(string(raw), "at most 1000") {
+		t.Fatalf("a long q: %d %s", st, raw)
+	}
+}
+
+// TestAnAgentInsertsASuggestedReply: in Chromium, the suggestions under the
+// conversation follow the visitor's last message, and a click puts one in
+// the reply box, a canned response with the visitor's name filled in.
+func TestAnAgentInsertsASuggestedReply(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, brand)
+	key := ts.withKey(t, brand.apiKey)
+	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout."}, nil); st != 201 {
+		t.Fatalf("canned: %d", st)
+	}
+	v := ts.newVisitor(t, brand.account.ID)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Maya Lind"}, nil)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "When will my parcel arrive?"}, nil)
+
+	console := consoleLogin(t, ts, brand.agent, ".app")
+	console.openFirst("bot")
+	chips := func() string {
+		return evalIn[string](t, console.ctx, `document.querySelector(".suggestions").hidden ? "" : [...document.querySelectorAll(".suggestion")].map((b) => b.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool { return strings.HasPrefix(chips(), "Article: Delivery times and costs") }, chips)
+	console.press(".suggestion")
+	if got := evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`); !strings.HasPrefix(got, "Standard delivery takes 3–5 working days") || strings.Contains(got, "**") {
+		t.Fatalf("the reply box after a click: %q", got)
+	}
+	console.shot("article-inserted")
+
+	// The visitor writes again: the suggestions follow.
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Can I pay with PayPal?"}, nil)
+	waitFor(t, func() bool { return strings.Contains(chips(), "Canned: /paypal") }, chips)
+	evalIn[bool](t, console.ctx, `(() => { document.querySelector("#reply-text").value = ""; [...document.querySelectorAll(".suggestion")].find((b) => b.dataset.kind === "canned").click(); return true })()`)
+	if got := evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`); got != "Yes Maya, PayPal works at checkout." {
+		t.Fatalf("the canned response inserted: %q", got)
+	}
+	console.do(chromedp.WaitVisible(chromedp.CSS(".suggestions")))
+	console.shot("canned-inserted")
+}
