@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"hash/fnv"
 	"html"
 	"regexp"
 	"strings"
@@ -54,8 +55,8 @@ const (
 // what the classifier recognises (an intent with a written answer, or an
 // article) when it is at least fairly sure, then the articles the search
 // finds, then the canned responses whose words match. b may be nil (a
-// brand without a bot): canned responses are then matched in English.
-func Suggest(b *Brain, text string, canned []*parley.CannedResponse) []Suggestion {
+// brand without a bot), and so may canned.
+func Suggest(b *Brain, text string, canned *CannedIndex) []Suggestion {
 	var out []Suggestion
 	seen := map[string]bool{}
 	add := func(s Suggestion) {
@@ -64,11 +65,7 @@ func Suggest(b *Brain, text string, canned []*parley.CannedResponse) []Suggestio
 			out = append(out, s)
 		}
 	}
-	lang := nlu.English
 	if b != nil {
-		if l, ok := nlu.LanguageFor(b.cfg.Language); ok {
-			lang = l
-		}
 		c := b.Classify(text)
 		if c.Confidence >= b.cfg.Handoff.ConfirmAt && (c.Band == BandAnswer || c.Band == BandConfirm) {
 			if name, ok := strings.CutPrefix(c.Label, labelIntent); ok && b.intents[name] != nil && b.intents[name].Answer != "" {
@@ -85,13 +82,93 @@ func Suggest(b *Brain, text string, canned []*parley.CannedResponse) []Suggestio
 			}
 		}
 	}
-	for _, c := range matchCanned(lang, text, canned) {
-		add(Suggestion{Kind: SuggestCanned, ID: c.ID, Title: "/" + c.Shortcut, Text: c.Text})
+	if canned != nil {
+		for _, c := range canned.match(text) {
+			add(Suggestion{Kind: SuggestCanned, ID: c.ID, Title: "/" + c.Shortcut, Text: c.Text})
+		}
 	}
 	if out == nil {
 		out = []Suggestion{}
 	}
 	return out
+}
+
+// Language returns the language the brain understands (English when its
+// configuration names none).
+func (b *Brain) Language() *nlu.Language {
+	if l, ok := nlu.LanguageFor(b.cfg.Language); ok {
+		return l
+	}
+	return nlu.English
+}
+
+// CannedIndex is BM25 over a team's canned responses, built once for a
+// list (Runtime.CannedIndex keeps one per account while the list is the
+// same).
+type CannedIndex struct {
+	lang      *nlu.Language
+	ix        *index
+	byID      map[string]*parley.CannedResponse
+	shortcuts map[string][]string // ID → the shortcut's terms
+	key       uint64              // the list and language it was built from
+}
+
+var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
+
+// NewCannedIndex indexes canned responses in lang: each one's shortcut
+// (as words: "refund-policy" is "refund policy") and its text without its
+// placeholders.
+func NewCannedIndex(lang *nlu.Language, canned []*parley.CannedResponse) *CannedIndex {
+	cx := &CannedIndex{lang: lang, byID: map[string]*parley.CannedResponse{}, shortcuts: map[string][]string{}, key: cannedKey(lang, canned)}
+	docs := make([]Article, len(canned))
+	words := strings.NewReplacer("-", " ", "_", " ")
+	for i, c := range canned {
+		docs[i] = Article{ID: c.ID, Title: words.Replace(c.Shortcut), Body: placeholder.ReplaceAllString(c.Text, " ")}
+		cx.byID[c.ID] = c
+		cx.shortcuts[c.ID] = lang.Terms(docs[i].Title)
+	}
+	cx.ix = newIndex(lang, docs)
+	return cx
+}
+
+// cannedKey fingerprints a list of canned responses and a language.
+func cannedKey(lang *nlu.Language, canned []*parley.CannedResponse) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(lang.Code))
+	for _, c := range canned {
+		for _, s := range []string{c.ID, c.Shortcut, c.Text} {
+			h.Write([]byte{0})
+			h.Write([]byte(s))
+		}
+	}
+	return h.Sum64()
+}
+
+// match returns up to maxCanned canned responses for text: first those
+// whose shortcut's words are all in it (agents name shortcuts by what they
+// answer: "refund", "size"), then those whose words hold enough of it,
+// best first.
+func (cx *CannedIndex) match(text string) []*parley.CannedResponse {
+	asked := map[string]bool{}
+	for _, t := range cx.lang.Terms(text) {
+		asked[t] = true
+	}
+	var named, matched []*parley.CannedResponse
+	for _, h := range cx.ix.search(text) {
+		terms := cx.shortcuts[h.article.ID]
+		all := len(terms) > 0
+		for _, t := range terms {
+			all = all && asked[t]
+		}
+		switch {
+		case all:
+			named = append(named, cx.byID[h.article.ID])
+		case h.coverage >= minCoverage:
+			matched = append(matched, cx.byID[h.article.ID])
+		}
+	}
+	out := append(named, matched...)
+	return out[:min(len(out), maxCanned)]
 }
 
 var blankLines = regexp.MustCompile(`\n{3,}`)
@@ -116,42 +193,3 @@ func PlainText(markdown string) string {
 }
 
 var linkTag = regexp.MustCompile(`<a href="([^"]*)"[^>]*>([^<]*)</a>`)
-
-var placeholder = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
-// matchCanned returns up to maxCanned canned responses for text: first
-// those whose shortcut's words are all in it (agents name shortcuts by
-// what they answer: "refund", "size"), then those whose words hold
-// enough of it, best first.
-func matchCanned(lang *nlu.Language, text string, canned []*parley.CannedResponse) []*parley.CannedResponse {
-	if len(canned) == 0 {
-		return nil
-	}
-	asked := map[string]bool{}
-	for _, t := range lang.Terms(text) {
-		asked[t] = true
-	}
-	docs := make([]Article, len(canned))
-	byID := map[string]*parley.CannedResponse{}
-	for i, c := range canned {
-		docs[i] = Article{ID: c.ID, Title: strings.NewReplacer("-", " ", "_", " ").Replace(c.Shortcut), Body: placeholder.ReplaceAllString(c.Text, " ")}
-		byID[c.ID] = c
-	}
-	var named, matched []*parley.CannedResponse
-	for _, h := range newIndex(lang, docs).search(text) {
-		c := byID[h.article.ID]
-		terms := lang.Terms(h.article.Title)
-		all := len(terms) > 0
-		for _, t := range terms {
-			all = all && asked[t]
-		}
-		switch {
-		case all:
-			named = append(named, c)
-		case h.coverage >= minCoverage:
-			matched = append(matched, c)
-		}
-	}
-	out := append(named, matched...)
-	return out[:min(len(out), maxCanned)]
-}

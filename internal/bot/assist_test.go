@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot/nlu"
 )
 
 var teamCanned = []*parley.CannedResponse{
@@ -28,7 +30,7 @@ func kinds(ss []Suggestion) string {
 func TestSuggestionsForAgents(t *testing.T) {
 	b := demoBrain(t)
 
-	got := Suggest(b, "when will my parcel arrive?", teamCanned)
+	got := Suggest(b, "when will my parcel arrive?", NewCannedIndex(b.Language(), teamCanned))
 	if len(got) == 0 || got[0].Kind != SuggestArticle || got[0].ID != "delivery" || got[0].Confidence < 0.3 {
 		t.Fatalf("a delivery question: %s %+v", kinds(got), got)
 	}
@@ -36,7 +38,7 @@ func TestSuggestionsForAgents(t *testing.T) {
 		t.Fatalf("the article as plain text: %q", txt)
 	}
 
-	got = Suggest(b, "I want my refund for the jacket I sent back", teamCanned)
+	got = Suggest(b, "I want my refund for the jacket I sent back", NewCannedIndex(b.Language(), teamCanned))
 	if k := kinds(got); !strings.Contains(k, "article:returns") || !strings.Contains(k, "canned:can_refund") || strings.Contains(k, "can_hello") {
 		t.Fatalf("a refund question: %s", k)
 	}
@@ -53,14 +55,14 @@ func TestSuggestionsForAgents(t *testing.T) {
 		t.Fatalf("an intent answered by a flow is not a reply to insert: %s", k)
 	}
 	for _, junk := range []string{"osifhaskdnkauer", "???", ""} {
-		if got := Suggest(b, junk, teamCanned); len(got) != 0 {
+		if got := Suggest(b, junk, NewCannedIndex(b.Language(), teamCanned)); len(got) != 0 {
 			t.Fatalf("%q: %s", junk, kinds(got))
 		}
 	}
-	if k := kinds(Suggest(nil, "Do your jackets run small? What size?", teamCanned)); k != "canned:can_size" {
+	if k := kinds(Suggest(nil, "Do your jackets run small? What size?", NewCannedIndex(nlu.English, teamCanned))); k != "canned:can_size" {
 		t.Fatalf("no bot, canned only: %q", k)
 	}
-	if n := len(Suggest(b, "delivery returns refund size payment paypal express shipping jacket", teamCanned)); n > MaxSuggestions {
+	if n := len(Suggest(b, "delivery returns refund size payment paypal express shipping jacket", NewCannedIndex(b.Language(), teamCanned))); n > MaxSuggestions {
 		t.Fatalf("%d suggestions, more than %d", n, MaxSuggestions)
 	}
 }
@@ -73,5 +75,22 @@ func TestPlainTextReadsMarkdownAsAMessage(t *testing.T) {
 	}
 	if long := PlainText(strings.Repeat("word ", 1000)); len([]rune(long)) != maxSuggestionText || !strings.HasSuffix(long, "…") {
 		t.Fatalf("a long body is cut at %d: %d", maxSuggestionText, len([]rune(long)))
+	}
+}
+
+// BenchmarkSuggest: one request's work with the demo bot and a team of a
+// hundred canned responses (docs/bot.md, Suggestions for agents).
+func BenchmarkSuggest(b *testing.B) {
+	t := &testing.T{}
+	brain := demoBrain(t)
+	var canned []*parley.CannedResponse
+	for i := range 100 {
+		canned = append(canned, &parley.CannedResponse{ID: fmt.Sprint("can_", i), Shortcut: fmt.Sprint("reply", i),
+			Text: fmt.Sprintf("Thanks for waiting, {{visitor_first_name|there}}: answer number %d about orders, parcels and refunds.", i)})
+	}
+	rt := &Runtime{}
+	for b.Loop() {
+		// As a request does: the index comes from the runtime's cache.
+		Suggest(brain, "I want my refund for the jacket I sent back two weeks ago", rt.CannedIndex("acc_1", brain.Language(), canned))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/bot/nlu"
 )
 
 // Runtime makes each account's bot a participant: it answers visitors in
@@ -25,6 +26,9 @@ type Runtime struct {
 
 	mu     sync.Mutex
 	brains map[string]*entry // by account
+	// canned holds each account's last index of canned responses, for
+	// agents' suggestions (CannedIndex).
+	canned map[string]*CannedIndex
 	// withPeople holds conversations known to have left the bot (a
 	// conversation never returns to it), so their visitors' messages cost
 	// no lookup. Bounded: past maxWithPeople it starts afresh.
@@ -259,6 +263,26 @@ func (r *Runtime) Brain(ctx context.Context, accountID string) (*Brain, error) {
 	b := Compile(&cfg, skills)
 	r.remember(accountID, &entry{brain: b, version: rec.Version, checked: now})
 	return b, nil
+}
+
+// CannedIndex returns an index of the account's canned responses in lang,
+// built again only when the list (or the language) changed.
+func (r *Runtime) CannedIndex(accountID string, lang *nlu.Language, canned []*parley.CannedResponse) *CannedIndex {
+	key := cannedKey(lang, canned)
+	r.mu.Lock()
+	cx := r.canned[accountID]
+	r.mu.Unlock()
+	if cx != nil && cx.key == key {
+		return cx
+	}
+	cx = NewCannedIndex(lang, canned)
+	r.mu.Lock()
+	if r.canned == nil {
+		r.canned = map[string]*CannedIndex{}
+	}
+	r.canned[accountID] = cx
+	r.mu.Unlock()
+	return cx
 }
 
 func (r *Runtime) remember(accountID string, e *entry) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/bot/nlu"
 )
 
 // Suggested replies for agents (docs/bot.md, Suggestions for agents).
@@ -55,7 +56,17 @@ func (a *API) handleSuggestions(w http.ResponseWriter, r *http.Request, p parley
 		if err != nil {
 			return err
 		}
-		out.Suggestions = bot.Suggest(brain, query, canned)
+		lang := nlu.English
+		if brain != nil {
+			lang = brain.Language()
+		}
+		var cx *bot.CannedIndex
+		if a.Bot != nil {
+			cx = a.Bot.CannedIndex(p.AccountID, lang, canned)
+		} else {
+			cx = bot.NewCannedIndex(lang, canned)
+		}
+		out.Suggestions = bot.Suggest(brain, query, cx)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
