@@ -300,9 +300,12 @@ type User struct {
 	TwoFactor bool `json:"two_factor"`
 	// MentionEmailsOff: the user does not want an email when mentioned in
 	// a note they have not looked at (docs/email.md).
-	MentionEmailsOff bool      `json:"mention_emails_off,omitempty"`
-	PasswordHash     string    `json:"-"`
-	CreatedAt        time.Time `json:"created_at"`
+	MentionEmailsOff bool `json:"mention_emails_off,omitempty"`
+	// ExternalID is what the brand's identity provider calls the person,
+	// when it provisions people over SCIM (docs/security.md).
+	ExternalID   string    `json:"external_id,omitempty"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is

@@ -163,11 +163,14 @@ type ssoView struct {
 	// SignInURL is the brand's sign-in link, for bookmarks and the
 	// provider's dashboard.
 	SignInURL string `json:"sign_in_url"`
+	// SCIMURL is where the provider keeps the brand's people
+	// (provisioning, with an admin API key as its token).
+	SCIMURL string `json:"scim_url"`
 }
 
 func (a *API) ssoView(r *http.Request, accountID string, s *parley.SSO) ssoView {
 	v := ssoView{Domains: []string{}, RedirectURI: a.ssoRedirectURI(r),
-		SignInURL: a.baseURL(r) + ssoStartPath + "?account=" + url.QueryEscape(accountID)}
+		SignInURL: a.baseURL(r) + ssoStartPath + "?account=" + url.QueryEscape(accountID), SCIMURL: a.baseURL(r) + "/scim/v2"}
 	if s != nil {
 		v.Configured, v.Issuer, v.ClientID, v.ClientSecretSet = true, s.Issuer, s.ClientID, s.ClientSecret != ""
 		v.Required, v.ProvisionRole, v.UpdatedAt = s.Required, s.ProvisionRole, &s.UpdatedAt

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/retention"
 	"github.com/parleychat/parley/internal/routing"
+	"github.com/parleychat/parley/internal/scim"
 	"github.com/parleychat/parley/internal/sqlstore"
 	"github.com/parleychat/parley/internal/webhook"
 	"github.com/parleychat/parley/internal/widget"
@@ -371,6 +373,13 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 	mux := http.NewServeMux()
 	api.Register(mux)
 	mux.Handle("GET /api/v1/ws", s.gateway)
+	// Provisioning by the brands' identity providers (docs/security.md).
+	mux.Handle(scim.Prefix, &scim.Handler{Store: s.Store, Auth: s.Auth, Log: s.log, BaseURL: s.cfg.PublicURL,
+		SessionsEnded: func(hashes [][]byte) {
+			for _, h := range hashes {
+				s.API.OnLogout(base64.RawURLEncoding.EncodeToString(h)) // every node's sockets, in a cluster
+			}
+		}})
 	s.Widget.Register(mux)
 	mux.HandleFunc("GET /demo/", s.serveDemo)
 	if s.cfg.DemoMail != nil {

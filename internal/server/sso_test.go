@@ -101,9 +101,10 @@ func TestSingleSignOnWithTheBrandsIdentityProvider(t *testing.T) {
 		Domains         []string `json:"domains"`
 		RedirectURI     string   `json:"redirect_uri"`
 		SignInURL       string   `json:"sign_in_url"`
+		SCIMURL         string   `json:"scim_url"`
 	}
 	if st := admin.do("GET", "/api/v1/sso", nil, &view); st != 200 || view.Configured || view.RedirectURI != callback ||
-		view.SignInURL != ts.url+"/api/v1/auth/sso/start?account="+acme.account.ID {
+		view.SignInURL != ts.url+"/api/v1/auth/sso/start?account="+acme.account.ID || view.SCIMURL != ts.url+"/scim/v2" {
 		t.Fatalf("GET /sso before: %d %+v", st, view)
 	}
 	b := newSSOBrowser(t)

@@ -164,15 +164,22 @@ func testAccountsAndUsers(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	wantCode(t, s.CreateSkill(ctx, &parley.Skill{AccountID: a.ID, Name: "billing"}), parley.ECONFLICT)
-	u := &parley.User{AccountID: a.ID, Email: " Ann@Example.com ", Name: "Ann", Role: parley.RoleAgent, Skills: []string{sk.ID}, MaxConcurrent: 3, Active: true, PasswordHash: "h"}
+	u := &parley.User{AccountID: a.ID, Email: " Ann@Example.com ", Name: "Ann", Role: parley.RoleAgent, Skills: []string{sk.ID}, MaxConcurrent: 3, Active: true, PasswordHash: "h", ExternalID: "00u-okta-1"}
 	if err := s.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, s.CreateUser(ctx, &parley.User{AccountID: a.ID, Email: "ann@example.com", Role: parley.RoleAgent, Active: true}), parley.ECONFLICT)
 	wantCode(t, s.CreateUser(ctx, &parley.User{AccountID: a.ID, Email: "bob@example.com", Role: parley.RoleAgent, Skills: []string{"skl_nope"}}), parley.EINVALID)
 	byEmail, err := s.FindUserByEmail(ctx, "ANN@example.com")
-	if err != nil || byEmail.ID != u.ID || len(byEmail.Skills) != 1 || byEmail.Skills[0] != sk.ID || byEmail.PasswordHash != "h" {
+	if err != nil || byEmail.ID != u.ID || len(byEmail.Skills) != 1 || byEmail.Skills[0] != sk.ID || byEmail.PasswordHash != "h" || byEmail.ExternalID != "00u-okta-1" {
 		t.Fatalf("FindUserByEmail = %+v, %v", byEmail, err)
+	}
+	// The identity provider's ID changes with the rest of a person.
+	if changed, _, err := s.ChangeUser(ctx, a.ID, u.ID, nil, func(u *parley.User) error { u.ExternalID = "entra-2"; return nil }); err != nil || changed.ExternalID != "entra-2" {
+		t.Fatalf("ChangeUser external ID: %+v %v", changed, err)
+	}
+	if got, _ := s.FindUser(ctx, a.ID, u.ID); got.ExternalID != "entra-2" {
+		t.Fatalf("external ID after ChangeUser: %q", got.ExternalID)
 	}
 	u.Name, u.MaxConcurrent = "Ann B", 5
 	if err := s.UpdateUser(ctx, u); err != nil {

@@ -1187,6 +1187,7 @@ async function showSSO() {
   const sso = await api("GET", "/sso");
   $(".sso-redirect").textContent = sso.redirect_uri;
   $(".sso-link code").textContent = sso.sign_in_url;
+  $(".scim-url").textContent = sso.scim_url;
   $(".sso-link").hidden = !sso.configured;
   $(".sso-off").hidden = !sso.configured;
   f.clientSecret.required = !sso.client_secret_set;
