@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and a fresh machine may lack:
-# Debian's Chromium for the browser tests (widget, console), and Ory Hydra
-# for the single sign-on tests.
+# Debian's Chromium for the browser tests (widget, console), Ory Hydra for
+# the single sign-on tests, and axe-core for the accessibility tests.
 set -euo pipefail
 if ! command -v go >/dev/null 2>&1; then
   echo "Go is required: https://go.dev/dl/ (go 1.26 or newer)" >&2
@@ -39,6 +39,19 @@ if [ ! -x "$HYDRA_BIN" ]; then
   mkdir -p "$(dirname "$HYDRA_BIN")"
   (cd "$src" && CGO_ENABLED=1 go build -tags sqlite,sqlite_omit_load_extension -o "$HYDRA_BIN.tmp" . && mv "$HYDRA_BIN.tmp" "$HYDRA_BIN")
   rm -rf "$work"
+fi
+# The accessibility tests run Deque's axe-core (MPL-2.0) in Chromium on
+# every screen; its script comes from the npm registry once, checked
+# against the digest it had when it was chosen.
+AXE_VERSION=4.14.1
+AXE_SHA256=29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+AXE_JS="${PARLEY_TEST_AXE:-$(go env GOPATH)/pkg/parley-test/axe-core-$AXE_VERSION.min.js}"
+if [ ! -f "$AXE_JS" ]; then
+  echo "Fetching axe-core $AXE_VERSION for the accessibility tests..."
+  mkdir -p "$(dirname "$AXE_JS")"
+  curl -fsSL "https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz" | tar -xzO package/axe.min.js > "$AXE_JS.tmp"
+  echo "$AXE_SHA256  $AXE_JS.tmp" | sha256sum -c --quiet -
+  mv "$AXE_JS.tmp" "$AXE_JS"
 fi
 # The cluster shape's tests need a PostgreSQL server (PARLEY_TEST_POSTGRES,
 # default postgres://postgres@127.0.0.1:5432/test) and a NATS server

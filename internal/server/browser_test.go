@@ -107,7 +107,7 @@ func (b *browser) openFirst(tab string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		selected, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
-			if (document.querySelector(".items li[aria-selected=true]")) return true;
+			if (document.querySelector(".items li[aria-current=true]")) return true;
 			document.querySelector(".items li")?.click();
 			return false })()`))
 		if err == nil && selected {
@@ -1046,7 +1046,7 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 		if strings.Contains(v, "page_url") {
 			return true
 		}
-		chromedp.Run(console.ctx, chromedp.Evaluate[bool](`(document.querySelector(".items li[aria-selected=true]") || {click(){}}).click(), true`))
+		chromedp.Run(console.ctx, chromedp.Evaluate[bool](`(document.querySelector(".items li[aria-current=true]") || {click(){}}).click(), true`))
 		return false
 	})
 	if v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info"))); !strings.Contains(v, "anonymous") || !strings.Contains(v, "/demo/") || !strings.Contains(v, "Chrome") {
@@ -1263,7 +1263,7 @@ func TestAgentSeesNewMessagesInTheirOtherConversations(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button")), chromedp.WaitVisible(chromedp.CSS(".app")))
 	console.openFirst("mine")
-	open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-selected=true]").dataset.id`)
+	open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-current=true]").dataset.id`)
 	other := chats[0]
 	if other.conv.ID == open {
 		other = chats[1]
@@ -1294,7 +1294,7 @@ func TestAgentSeesNewMessagesInTheirOtherConversations(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // the next message, while waiting for the console to follow
 	}
 	console.shot("other-conversation-new")
-	if open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-selected=true]").dataset.id`); open == other.conv.ID {
+	if open := evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-current=true]").dataset.id`); open == other.conv.ID {
 		t.Fatal("the new message switched the open conversation")
 	}
 	console.press(item)

@@ -552,7 +552,7 @@ function markUnread(li) {
   const mark = document.createElement("span");
   mark.className = "new";
   mark.textContent = "New";
-  li.firstElementChild.append(" ", mark);
+  li.querySelector(".title").append(" ", mark);
 }
 
 // followMine follows the conversations assigned to this agent (and stops
@@ -635,12 +635,16 @@ async function refresh() {
     list.sort((a, b) => waitingSince(a) - waitingSince(b));
   }
   for (const c of list) {
+    // An item is a box to pick it and a button that opens it (a click
+    // anywhere on the item opens it too); the open one is aria-current.
     const li = document.createElement("li");
-    li.tabIndex = 0;
-    li.setAttribute("role", "option");
     li.dataset.id = c.id;
-    li.setAttribute("aria-selected", String(!!current && current.id === c.id));
-    const title = document.createElement("div");
+    if (current && current.id === c.id) li.setAttribute("aria-current", "true");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open-conv";
+    const title = document.createElement("span");
+    title.className = "title";
     // A box to pick it for a bulk action; clicking it does not open it.
     const pick = document.createElement("input");
     pick.type = "checkbox";
@@ -651,21 +655,21 @@ async function refresh() {
     pick.addEventListener("keydown", (e) => e.stopPropagation());
     pick.addEventListener("change", () => { if (pick.checked) selected.set(c.id, c); else selected.delete(c.id); showBulk(); });
     if (selected.has(c.id)) selected.set(c.id, c); // the fresher copy
-    title.append(pick);
+    li.append(pick, open);
     if (c.consumer_name) visitorNames.set(c.consumer_id, c.consumer_name);
     title.append(c.consumer_name || "Visitor " + c.consumer_id.slice(-6));
-    li.append(title);
+    open.append(title);
     // Unread: the visitor wrote last and no agent has read it yet.
     const m = c.last_message;
     if (m && m.sender_kind === "consumer" && m.seq > c.agent_read_seq && c.id !== current?.id) markUnread(li);
-    const meta = document.createElement("div");
+    const meta = document.createElement("span");
     meta.className = "meta";
     const waited = (c.queued_at && c.state === "queued" ? " · waiting " + ago(c.queued_at) : "") + (c.csat_score ? " · rated " + c.csat_score + "/5" : "");
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
-    const preview = document.createElement("div");
+    const preview = document.createElement("span");
     preview.className = "preview";
     if (c.last_message) preview.textContent = previewText(c.last_message);
-    li.append(preview);
+    open.append(preview);
     for (const name of c.labels || []) meta.prepend(chip(name));
     if (c.priority > 0 && c.state !== "closed") {
       const p = document.createElement("span");
@@ -681,9 +685,8 @@ async function refresh() {
       due.textContent = (over ? "overdue · " : "") + "visitor waiting " + ago(c.last_message.created_at);
       meta.append(" · ", due);
     }
-    li.append(meta);
+    open.append(meta);
     li.addEventListener("click", () => openConversation(c.id));
-    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openConversation(c.id); });
     ul.append(li);
   }
   $(".empty").hidden = list.length > 0;
@@ -899,6 +902,7 @@ async function showAdmin() {
     cell(document.createTextNode(u.email));
     const role = cell(document.createElement("select"));
     role.className = "edit-role";
+    role.setAttribute("aria-label", "Role of " + u.name);
     for (const r of ["agent", "supervisor", "admin"]) role.append(new Option(r, r, false, r === u.role));
     const sk = cell(document.createElement("select"));
     sk.className = "edit-skills";
@@ -907,6 +911,7 @@ async function showAdmin() {
     for (const s of skills.skills) sk.append(new Option(s.name, s.id, false, u.skills.includes(s.id)));
     const max = cell(document.createElement("input"));
     max.className = "edit-max";
+    max.setAttribute("aria-label", "Most conversations at once for " + u.name);
     max.type = "number";
     max.min = 0;
     max.max = 100;
@@ -1710,7 +1715,7 @@ async function openConversation(id) {
   send({ type: "subscribe", id: "sub", conversation_id: id, after_seq: 0 });
   seenNotes.clear();
   api("GET", `/conversations/${id}/notes`).then((r) => r.notes.forEach(addNote)).catch(() => {});
-  $$(".items li").forEach((li) => li.setAttribute("aria-selected", String(li.dataset.id === id)));
+  $$(".items li").forEach((li) => li.dataset.id === id ? li.setAttribute("aria-current", "true") : li.removeAttribute("aria-current"));
   for (const li of $$(`.items li.unread[data-id="${CSS.escape(id)}"]`)) {
     li.classList.remove("unread");
     li.querySelector(".new")?.remove();

@@ -133,7 +133,7 @@ async function start() {
     p.hidden = false;
     return;
   }
-  if (cfg.color) document.documentElement.style.setProperty("--brand", cfg.color);
+  if (cfg.color) brandColours(cfg.color);
   if (cfg.max_chars) maxChars = cfg.max_chars;
   typingPreview = !!cfg.typing_preview;
   emailTranscript = !!cfg.email_transcript;
@@ -1150,3 +1150,22 @@ async function readArticle(id) {
 }
 
 start();
+
+// brandColours sets the brand's colour and the two it decides: text on
+// it (white, or the ink when the brand's colour is light) and the brand's
+// colour as text on white (the ink when it is too light to read), so any
+// colour a brand picks keeps WCAG's 4.5:1 contrast where it can.
+function brandColours(color) {
+  const lum = (hex) => {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const contrast = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const ink = "#1b1f24", style = document.documentElement.style;
+  style.setProperty("--brand", color);
+  style.setProperty("--on-brand", contrast(color, "#ffffff") >= contrast(color, ink) ? "#fff" : ink);
+  style.setProperty("--brand-ink", contrast(color, "#ffffff") >= 4.5 ? color : ink);
+}

@@ -86,10 +86,15 @@
     host.setAttribute("style", hostStyle + (left ? "left:20px;" : "right:20px;"));
     root = attachShadow.call(host, { mode: "closed" });
     const color = cfg.color || "#1f5eff";
+    // The button's text: white, or dark on a light brand colour (the
+    // frame decides the same way, frame.js brandColours).
+    const lum = (i) => { const c = parseInt(color.slice(i, i + 2), 16) / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const L = 0.2126 * lum(1) + 0.7152 * lum(3) + 0.0722 * lum(5);
+    const onBrand = 1.05 / (L + 0.05) >= (L + 0.05) / 0.0634 ? "#fff" : "#1b1f24";
     root.innerHTML =
       "<style>" +
       ":host{all:initial}" +
-      "button{font:600 15px/1 system-ui,sans-serif;color:#fff;background:" + color + ";border:0;border-radius:28px;padding:0 20px;height:56px;min-width:56px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;gap:8px}" +
+      "button{font:600 15px/1 system-ui,sans-serif;color:" + onBrand + ";background:" + color + ";border:0;border-radius:28px;padding:0 20px;height:56px;min-width:56px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;gap:8px}" +
       "button:focus-visible{outline:3px solid #111;outline-offset:3px}" +
       ".b{display:none;background:#d1242f;color:#fff;border-radius:10px;font-size:12px;padding:2px 7px}" +
       ".p{position:fixed;bottom:88px;" + (left ? "left" : "right") + ":20px;width:380px;height:600px;max-height:calc(100vh - 110px);border:0;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;display:none;overflow:hidden}" +
