@@ -62,6 +62,7 @@ const (
 	EventPageViewed           = "visitor.page_viewed"   // the visitor loaded a page of the site during a conversation (data: PageView)
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 	EventSSOChanged           = "sso.changed"           // an admin set or removed single sign-on (data: SSOChanged, never the secret)
+	EventMessageRedacted      = "message.redacted"      // staff removed what a message said (data: the message as it is now, with redacted)
 )
 
 // PageView is visitor.page_viewed's data: a page of the brand's site the
@@ -101,7 +102,7 @@ var EventTypes = []string{
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,
-	EventSSOChanged,
+	EventSSOChanged, EventMessageRedacted,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

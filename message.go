@@ -50,8 +50,19 @@ type Message struct {
 	Attachment *Attachment `json:"attachment,omitempty"`
 	// Notice, on a system message, is what it announces, so that a client
 	// can say it in the visitor's language; Text is the English sentence.
-	Notice    *Notice   `json:"notice,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Notice *Notice `json:"notice,omitempty"`
+	// Redacted, when set, says staff removed what the message said (its
+	// text, file, card or choices) after it was sent (docs/data.md,
+	// Removing a message).
+	Redacted  *Redaction `json:"redacted,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// Redaction is who removed a message's content, and when.
+type Redaction struct {
+	By     string    `json:"by"`
+	ByName string    `json:"by_name,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Notice is what a system message announces: Code names the sentence and

@@ -203,6 +203,15 @@ type Store interface {
 	SaveAttachment(ctx context.Context, a *Attachment, content []byte) error
 	// OpenAttachment returns an attachment of the account and its bytes.
 	OpenAttachment(ctx context.Context, accountID, id string) (*Attachment, io.ReadCloser, error)
+	// RedactMessage removes what a message of the conversation says — its
+	// text, file, card, choices — and keeps that it was sent, by whom and
+	// when: the message gets r (At set by the store), its message.created
+	// event becomes the message as it is now, a bot.missed event quoting
+	// it loses the quote, queued webhook deliveries of those events are
+	// written again, and message.redacted is written, in one transaction;
+	// the file is deleted after. A system message is EINVALID, one already
+	// removed ECONFLICT.
+	RedactMessage(ctx context.Context, accountID, conversationID string, seq int64, r Redaction) (*Message, error)
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 	// LastMessages maps those of conversationIDs that are the account's

@@ -247,8 +247,8 @@ func (s *Service) compose(ctx context.Context, e *parley.ReplyEmail, now time.Ti
 	}
 	var lines []Line
 	for _, m := range msgs {
-		if m.SenderKind != parley.SenderAgent || m.Seq <= conv.ConsumerReadSeq {
-			continue
+		if m.SenderKind != parley.SenderAgent || m.Seq <= conv.ConsumerReadSeq || m.Redacted != nil {
+			continue // a removed reply is not mailed
 		}
 		text := m.Text
 		if m.Attachment != nil {
@@ -377,6 +377,9 @@ func (s *Service) Transcript(ctx context.Context, accountID, conversationID, lan
 		for _, m := range msgs {
 			after = m.Seq
 			who := m.SenderName
+			if m.Redacted != nil {
+				continue // staff removed what it said
+			}
 			switch m.SenderKind {
 			case parley.SenderSystem:
 				continue

@@ -725,6 +725,9 @@ func (a *API) handleTranscript(w http.ResponseWriter, r *http.Request, p parley.
 		if m.Attachment != nil {
 			text = strings.TrimSpace("[file: " + m.Attachment.Name + "] " + text)
 		}
+		if m.Redacted != nil {
+			text = "(removed by " + m.Redacted.ByName + ")"
+		}
 		line(m.CreatedAt, who, text)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -808,5 +811,25 @@ func (a *API) handleEmailTranscript(w http.ResponseWriter, r *http.Request, p pa
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleRedact removes what a message said (docs/data.md, Removing a
+// message): a card number the masking rules missed, a message sent to the
+// wrong visitor. Who did it stays on the message and in the audit log.
+func (a *API) handleRedact(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	conv, err := a.conv.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil || seq < 1 {
+		return parley.Errorf(parley.EINVALID, "seq: a message's number in the conversation, from 1")
+	}
+	m, err := a.store.RedactMessage(r.Context(), p.AccountID, conv.ID, seq, parley.Redaction{By: p.ID, ByName: p.Name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
 	return nil
 }

@@ -14,9 +14,9 @@ import (
 // change of their own credentials.
 func audited(rt Route) bool {
 	staffOnly := rt.access.minRole == parley.RoleSupervisor || rt.access.minRole == parley.RoleAdmin
-	// Blocking a visitor is an agent's call, and one an admin may need to
-	// review: it is audited too.
-	moderation := strings.HasSuffix(rt.Path, "/block") || strings.HasSuffix(rt.Path, "/unblock")
+	// Blocking a visitor and removing what a message said are an agent's
+	// calls, and ones an admin may need to review: they are audited too.
+	moderation := strings.HasSuffix(rt.Path, "/block") || strings.HasSuffix(rt.Path, "/unblock") || strings.HasSuffix(rt.Path, "/redact")
 	// A password changed, a second factor turned on or off, sessions
 	// ended: what a security review of an account asks about first.
 	credentials := rt.Method != http.MethodGet && (rt.Path == "/api/v1/me/password" ||

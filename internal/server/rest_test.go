@@ -61,100 +61,101 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		status int // expected; lists answer 200 with only A's data
 	}
 	calls := map[string]call{
-		"POST /api/v1/auth/login":                          {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
-		"POST /api/v1/auth/sso/start":                      {"/api/v1/auth/sso/start", map[string]any{"email": b.admin.Email}, 404}, // B has no single sign-on
-		"GET /api/v1/auth/sso/start":                       {"/api/v1/auth/sso/start?account=" + b.account.ID, nil, 200},            // back to the console's login, with the reason
-		"GET /api/v1/auth/sso/callback":                    {"/api/v1/auth/sso/callback?state=x&code=y", nil, 200},                  // likewise
-		"GET /api/v1/sso":                                  {"/api/v1/sso", nil, 200},
-		"PUT /api/v1/sso":                                  {"/api/v1/sso", map[string]any{"issuer": "ftp://a.example.com", "client_id": "x", "client_secret": "y"}, 400},
-		"DELETE /api/v1/sso":                               {"/api/v1/sso", nil, 204},
-		"POST /api/v1/auth/logout":                         {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
-		"GET /api/v1/me":                                   {"/api/v1/me", nil, 200},
-		"POST /api/v1/conversations/{id}/macro":            {"/api/v1/conversations/" + bConv.ID + "/macro", map[string]any{"name": "x"}, 404},
-		"GET /api/v1/consumers":                            {"/api/v1/consumers?q=B", nil, 200}, // only A's contacts
-		"PATCH /api/v1/consumers/{id}":                     {"/api/v1/consumers/" + bVisitor.consumer.ID, map[string]any{"name": "hijacked"}, 404},
-		"GET /api/v1/conversations/{id}/activity":          {"/api/v1/conversations/" + bConv.ID + "/activity", nil, 404},
-		"GET /api/v1/conversations/{id}/suggestions":       {"/api/v1/conversations/" + bConv.ID + "/suggestions?q=refund", nil, 404},
-		"POST /api/v1/me/mentions/seen":                    {"/api/v1/me/mentions/seen", nil, 403},
-		"POST /api/v1/me/sessions/end-others":              {"/api/v1/me/sessions/end-others", nil, 403},
-		"PATCH /api/v1/me":                                 {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
-		"GET /api/v1/me/metrics":                           {"/api/v1/me/metrics", nil, 403},                                                                     // a person's only
-		"PUT /api/v1/me/password":                          {"/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403}, // a person's only
-		"POST /api/v1/me/two-factor":                       {"/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
-		"GET /api/v1/me/two-factor/qr.png":                 {"/api/v1/me/two-factor/qr.png", nil, 403},
-		"POST /api/v1/me/two-factor/confirm":               {"/api/v1/me/two-factor/confirm", map[string]any{"code": "123456"}, 403},
-		"POST /api/v1/me/two-factor/disable":               {"/api/v1/me/two-factor/disable", map[string]any{"password": "x"}, 403},
-		"POST /api/v1/me/two-factor/recovery-codes":        {"/api/v1/me/two-factor/recovery-codes", map[string]any{"password": "x"}, 403},
-		"DELETE /api/v1/users/{id}/two-factor":             {"/api/v1/users/" + b.agent.ID + "/two-factor", nil, 404},
-		"POST /api/v1/consumer-tokens":                     {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
-		"GET /api/v1/users":                                {"/api/v1/users", nil, 200},
-		"POST /api/v1/users":                               {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
-		"GET /api/v1/users/{id}":                           {"/api/v1/users/" + b.agent.ID, nil, 404},
-		"PATCH /api/v1/users/{id}":                         {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
-		"GET /api/v1/skills":                               {"/api/v1/skills", nil, 200},
-		"POST /api/v1/skills":                              {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
-		"PATCH /api/v1/skills/{id}":                        {"/api/v1/skills/" + bSkill.ID, map[string]any{"name": "hijacked"}, 404},
-		"GET /api/v1/api-keys":                             {"/api/v1/api-keys", nil, 200},
-		"POST /api/v1/api-keys":                            {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
-		"DELETE /api/v1/api-keys/{id}":                     {"/api/v1/api-keys/" + bKeyID, nil, 404},
-		"GET /api/v1/conversations":                        {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
-		"POST /api/v1/conversations":                       {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
-		"GET /api/v1/conversations/{id}":                   {"/api/v1/conversations/" + bConv.ID, nil, 404},
-		"GET /api/v1/conversations/{id}/queue":             {"/api/v1/conversations/" + bConv.ID + "/queue", nil, 404},
-		"POST /api/v1/conversations/{id}/close":            {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
-		"GET /api/v1/conversations/{id}/messages":          {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
-		"GET /api/v1/conversations/{id}/transcript":        {"/api/v1/conversations/" + bConv.ID + "/transcript?notes=1", nil, 404},
-		"POST /api/v1/conversations/{id}/messages":         {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
-		"GET /api/v1/events":                               {"/api/v1/events", nil, 200},
-		"GET /api/v1/events/stream":                        {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
-		"GET /api/v1/openapi.json":                         {"/api/v1/openapi.json", nil, 200},
-		"GET /api/v1/widget-settings":                      {"/api/v1/widget-settings", nil, 200},
-		"PUT /api/v1/widget-settings":                      {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
-		"GET /api/v1/widget/tamper-report":                 {"/api/v1/widget/tamper-report", nil, 200},
-		"GET /api/v1/widget-identity":                      {"/api/v1/widget-identity", nil, 200},
-		"PUT /api/v1/widget-identity":                      {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
-		"DELETE /api/v1/widget-identity":                   {"/api/v1/widget-identity", nil, 204},
-		"POST /api/v1/conversations/{id}/attachments":      {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
-		"PATCH /api/v1/consumers/me":                       {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
-		"POST /api/v1/conversations/{id}/accept":           {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
-		"PUT /api/v1/conversations/{id}/labels":            {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
-		"PUT /api/v1/conversations/{id}/priority":          {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
-		"PUT /api/v1/conversations/{id}/snooze":            {"/api/v1/conversations/" + bConv.ID + "/snooze", map[string]any{"until": nil}, 404},
-		"POST /api/v1/conversations/{id}/transfer":         {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
-		"POST /api/v1/conversations/{id}/csat":             {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403},                   // visitors only
-		"POST /api/v1/conversations/{id}/transcript/email": {"/api/v1/conversations/" + bConv.ID + "/transcript/email", map[string]any{}, 403},                 // visitors only
-		"POST /api/v1/conversations/{id}/pages":            {"/api/v1/conversations/" + bConv.ID + "/pages", map[string]any{"url": "https://a.example/"}, 403}, // visitors only
-		"GET /api/v1/consumers/{id}":                       {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
-		"POST /api/v1/consumers/{id}/block":                {"/api/v1/consumers/" + bVisitor.consumer.ID + "/block", nil, 404},
-		"POST /api/v1/consumers/{id}/unblock":              {"/api/v1/consumers/" + bVisitor.consumer.ID + "/unblock", nil, 404},
-		"POST /api/v1/consumers/{id}/merge":                {"/api/v1/consumers/" + bVisitor.consumer.ID + "/merge", map[string]any{"into": bVisitor.consumer.ID + "x"}, 404},
-		"GET /api/v1/team":                                 {"/api/v1/team", nil, 200},
-		"GET /api/v1/conversations/{id}/notes":             {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
-		"POST /api/v1/conversations/{id}/notes":            {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
-		"GET /api/v1/canned-responses":                     {"/api/v1/canned-responses", nil, 200},
-		"POST /api/v1/canned-responses":                    {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
-		"DELETE /api/v1/canned-responses/{id}":             {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
-		"PUT /api/v1/canned-responses/{id}":                {"/api/v1/canned-responses/" + bCanned.ID, map[string]any{"shortcut": "secret", "text": "overwritten"}, 404},
-		"GET /api/v1/supervisor/overview":                  {"/api/v1/supervisor/overview", nil, 200},
-		"GET /api/v1/agent-status":                         {"/api/v1/agent-status", nil, 200},
-		"PUT /api/v1/users/{id}/status":                    {"/api/v1/users/" + b.agent.ID + "/status", map[string]any{"status": "offline"}, 404},
-		"GET /api/v1/account-settings":                     {"/api/v1/account-settings", nil, 200},
-		"PUT /api/v1/account-settings":                     {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
-		"PATCH /api/v1/account-settings":                   {"/api/v1/account-settings", map[string]any{"response_target_seconds": 60}, 200},
-		"GET /api/v1/attachments/{id}":                     {"/api/v1/attachments/" + bAttachment, nil, 404},
-		"GET /api/v1/bot":                                  {"/api/v1/bot", nil, 200},
-		"PUT /api/v1/bot":                                  {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
-		"POST /api/v1/bot/import":                          {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
-		"GET /api/v1/bot/export":                           {"/api/v1/bot/export?format=json", nil, 200},
-		"POST /api/v1/bot/test":                            {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
-		"POST /api/v1/bot/check":                           {"/api/v1/bot/check", map[string]any{}, 404},                                // A has no bot
-		"GET /api/v1/bot/missed":                           {"/api/v1/bot/missed", nil, 200},                                            // A's bot missed nothing
-		"GET /api/v1/bot/help-stats":                       {"/api/v1/bot/help-stats", nil, 200},                                        // A's articles only
-		"GET /api/v1/webhooks":                             {"/api/v1/webhooks", nil, 200},
-		"GET /api/v1/consumers/{id}/export":                {"/api/v1/consumers/" + bVisitor.consumer.ID + "/export", nil, 404},
-		"DELETE /api/v1/consumers/{id}":                    {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
-		"GET /api/v1/audit-log":                            {"/api/v1/audit-log", nil, 200},
-		"GET /api/v1/metrics":                              {"/api/v1/metrics?skill=" + bSkill.ID, nil, 400}, // B's skill is no skill of A
+		"POST /api/v1/auth/login":                               {"/api/v1/auth/login", map[string]any{"email": b.admin.Email, "password": "wrong password"}, 401},
+		"POST /api/v1/auth/sso/start":                           {"/api/v1/auth/sso/start", map[string]any{"email": b.admin.Email}, 404}, // B has no single sign-on
+		"GET /api/v1/auth/sso/start":                            {"/api/v1/auth/sso/start?account=" + b.account.ID, nil, 200},            // back to the console's login, with the reason
+		"GET /api/v1/auth/sso/callback":                         {"/api/v1/auth/sso/callback?state=x&code=y", nil, 200},                  // likewise
+		"GET /api/v1/sso":                                       {"/api/v1/sso", nil, 200},
+		"PUT /api/v1/sso":                                       {"/api/v1/sso", map[string]any{"issuer": "ftp://a.example.com", "client_id": "x", "client_secret": "y"}, 400},
+		"DELETE /api/v1/sso":                                    {"/api/v1/sso", nil, 204},
+		"POST /api/v1/auth/logout":                              {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
+		"GET /api/v1/me":                                        {"/api/v1/me", nil, 200},
+		"POST /api/v1/conversations/{id}/macro":                 {"/api/v1/conversations/" + bConv.ID + "/macro", map[string]any{"name": "x"}, 404},
+		"GET /api/v1/consumers":                                 {"/api/v1/consumers?q=B", nil, 200}, // only A's contacts
+		"PATCH /api/v1/consumers/{id}":                          {"/api/v1/consumers/" + bVisitor.consumer.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/conversations/{id}/activity":               {"/api/v1/conversations/" + bConv.ID + "/activity", nil, 404},
+		"GET /api/v1/conversations/{id}/suggestions":            {"/api/v1/conversations/" + bConv.ID + "/suggestions?q=refund", nil, 404},
+		"POST /api/v1/conversations/{id}/messages/{seq}/redact": {"/api/v1/conversations/" + bConv.ID + "/messages/1/redact", nil, 404},
+		"POST /api/v1/me/mentions/seen":                         {"/api/v1/me/mentions/seen", nil, 403},
+		"POST /api/v1/me/sessions/end-others":                   {"/api/v1/me/sessions/end-others", nil, 403},
+		"PATCH /api/v1/me":                                      {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
+		"GET /api/v1/me/metrics":                                {"/api/v1/me/metrics", nil, 403},                                                                     // a person's only
+		"PUT /api/v1/me/password":                               {"/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403}, // a person's only
+		"POST /api/v1/me/two-factor":                            {"/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
+		"GET /api/v1/me/two-factor/qr.png":                      {"/api/v1/me/two-factor/qr.png", nil, 403},
+		"POST /api/v1/me/two-factor/confirm":                    {"/api/v1/me/two-factor/confirm", map[string]any{"code": "123456"}, 403},
+		"POST /api/v1/me/two-factor/disable":                    {"/api/v1/me/two-factor/disable", map[string]any{"password": "x"}, 403},
+		"POST /api/v1/me/two-factor/recovery-codes":             {"/api/v1/me/two-factor/recovery-codes", map[string]any{"password": "x"}, 403},
+		"DELETE /api/v1/users/{id}/two-factor":                  {"/api/v1/users/" + b.agent.ID + "/two-factor", nil, 404},
+		"POST /api/v1/consumer-tokens":                          {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
+		"GET /api/v1/users":                                     {"/api/v1/users", nil, 200},
+		"POST /api/v1/users":                                    {"/api/v1/users", map[string]any{"email": "new@alpha.test", "password": "long enough", "skills": []string{bSkill.ID}}, 400},
+		"GET /api/v1/users/{id}":                                {"/api/v1/users/" + b.agent.ID, nil, 404},
+		"PATCH /api/v1/users/{id}":                              {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/skills":                                    {"/api/v1/skills", nil, 200},
+		"POST /api/v1/skills":                                   {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
+		"PATCH /api/v1/skills/{id}":                             {"/api/v1/skills/" + bSkill.ID, map[string]any{"name": "hijacked"}, 404},
+		"GET /api/v1/api-keys":                                  {"/api/v1/api-keys", nil, 200},
+		"POST /api/v1/api-keys":                                 {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
+		"DELETE /api/v1/api-keys/{id}":                          {"/api/v1/api-keys/" + bKeyID, nil, 404},
+		"GET /api/v1/conversations":                             {"/api/v1/conversations?consumer_id=" + bVisitor.consumer.ID, nil, 200},
+		"POST /api/v1/conversations":                            {"/api/v1/conversations", map[string]any{"consumer_id": bVisitor.consumer.ID}, 404},
+		"GET /api/v1/conversations/{id}":                        {"/api/v1/conversations/" + bConv.ID, nil, 404},
+		"GET /api/v1/conversations/{id}/queue":                  {"/api/v1/conversations/" + bConv.ID + "/queue", nil, 404},
+		"POST /api/v1/conversations/{id}/close":                 {"/api/v1/conversations/" + bConv.ID + "/close", map[string]any{"reason": "x"}, 404},
+		"GET /api/v1/conversations/{id}/messages":               {"/api/v1/conversations/" + bConv.ID + "/messages", nil, 404},
+		"GET /api/v1/conversations/{id}/transcript":             {"/api/v1/conversations/" + bConv.ID + "/transcript?notes=1", nil, 404},
+		"POST /api/v1/conversations/{id}/messages":              {"/api/v1/conversations/" + bConv.ID + "/messages", map[string]any{"text": "injected"}, 404},
+		"GET /api/v1/events":                                    {"/api/v1/events", nil, 200},
+		"GET /api/v1/events/stream":                             {"/api/v1/events/stream?after=" + parley.EncodeCursor(b.account.ID, 1), nil, 400}, // B's cursor
+		"GET /api/v1/openapi.json":                              {"/api/v1/openapi.json", nil, 200},
+		"GET /api/v1/widget-settings":                           {"/api/v1/widget-settings", nil, 200},
+		"PUT /api/v1/widget-settings":                           {"/api/v1/widget-settings", map[string]any{"label": "Alpha chat"}, 200},
+		"GET /api/v1/widget/tamper-report":                      {"/api/v1/widget/tamper-report", nil, 200},
+		"GET /api/v1/widget-identity":                           {"/api/v1/widget-identity", nil, 200},
+		"PUT /api/v1/widget-identity":                           {"/api/v1/widget-identity", map[string]any{"alg": "HS256", "key": strings.Repeat("a", 32)}, 200},
+		"DELETE /api/v1/widget-identity":                        {"/api/v1/widget-identity", nil, 204},
+		"POST /api/v1/conversations/{id}/attachments":           {"/api/v1/conversations/" + bConv.ID + "/attachments?name=x.png", pngBytes, 404},
+		"PATCH /api/v1/consumers/me":                            {"/api/v1/consumers/me", map[string]any{"name": "x"}, 403},  // visitors only; staff have no profile here
+		"POST /api/v1/conversations/{id}/accept":                {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
+		"PUT /api/v1/conversations/{id}/labels":                 {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
+		"PUT /api/v1/conversations/{id}/priority":               {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
+		"PUT /api/v1/conversations/{id}/snooze":                 {"/api/v1/conversations/" + bConv.ID + "/snooze", map[string]any{"until": nil}, 404},
+		"POST /api/v1/conversations/{id}/transfer":              {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
+		"POST /api/v1/conversations/{id}/csat":                  {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403},                   // visitors only
+		"POST /api/v1/conversations/{id}/transcript/email":      {"/api/v1/conversations/" + bConv.ID + "/transcript/email", map[string]any{}, 403},                 // visitors only
+		"POST /api/v1/conversations/{id}/pages":                 {"/api/v1/conversations/" + bConv.ID + "/pages", map[string]any{"url": "https://a.example/"}, 403}, // visitors only
+		"GET /api/v1/consumers/{id}":                            {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
+		"POST /api/v1/consumers/{id}/block":                     {"/api/v1/consumers/" + bVisitor.consumer.ID + "/block", nil, 404},
+		"POST /api/v1/consumers/{id}/unblock":                   {"/api/v1/consumers/" + bVisitor.consumer.ID + "/unblock", nil, 404},
+		"POST /api/v1/consumers/{id}/merge":                     {"/api/v1/consumers/" + bVisitor.consumer.ID + "/merge", map[string]any{"into": bVisitor.consumer.ID + "x"}, 404},
+		"GET /api/v1/team":                                      {"/api/v1/team", nil, 200},
+		"GET /api/v1/conversations/{id}/notes":                  {"/api/v1/conversations/" + bConv.ID + "/notes", nil, 404},
+		"POST /api/v1/conversations/{id}/notes":                 {"/api/v1/conversations/" + bConv.ID + "/notes", map[string]any{"text": "spy"}, 404},
+		"GET /api/v1/canned-responses":                          {"/api/v1/canned-responses", nil, 200},
+		"POST /api/v1/canned-responses":                         {"/api/v1/canned-responses", map[string]any{"shortcut": "hours", "text": "Alpha hours"}, 201},
+		"DELETE /api/v1/canned-responses/{id}":                  {"/api/v1/canned-responses/" + bCanned.ID, nil, 404},
+		"PUT /api/v1/canned-responses/{id}":                     {"/api/v1/canned-responses/" + bCanned.ID, map[string]any{"shortcut": "secret", "text": "overwritten"}, 404},
+		"GET /api/v1/supervisor/overview":                       {"/api/v1/supervisor/overview", nil, 200},
+		"GET /api/v1/agent-status":                              {"/api/v1/agent-status", nil, 200},
+		"PUT /api/v1/users/{id}/status":                         {"/api/v1/users/" + b.agent.ID + "/status", map[string]any{"status": "offline"}, 404},
+		"GET /api/v1/account-settings":                          {"/api/v1/account-settings", nil, 200},
+		"PUT /api/v1/account-settings":                          {"/api/v1/account-settings", map[string]any{"auto_assign": true}, 200},
+		"PATCH /api/v1/account-settings":                        {"/api/v1/account-settings", map[string]any{"response_target_seconds": 60}, 200},
+		"GET /api/v1/attachments/{id}":                          {"/api/v1/attachments/" + bAttachment, nil, 404},
+		"GET /api/v1/bot":                                       {"/api/v1/bot", nil, 200},
+		"PUT /api/v1/bot":                                       {"/api/v1/bot", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400}, // B's skill is no skill in A
+		"POST /api/v1/bot/import":                               {"/api/v1/bot/import", map[string]any{"handoff": map[string]any{"skill": bSkill.ID}}, 400},
+		"GET /api/v1/bot/export":                                {"/api/v1/bot/export?format=json", nil, 200},
+		"POST /api/v1/bot/test":                                 {"/api/v1/bot/test", map[string]any{"text": "what is the vault code"}, 404}, // A has no bot
+		"POST /api/v1/bot/check":                                {"/api/v1/bot/check", map[string]any{}, 404},                                // A has no bot
+		"GET /api/v1/bot/missed":                                {"/api/v1/bot/missed", nil, 200},                                            // A's bot missed nothing
+		"GET /api/v1/bot/help-stats":                            {"/api/v1/bot/help-stats", nil, 200},                                        // A's articles only
+		"GET /api/v1/webhooks":                                  {"/api/v1/webhooks", nil, 200},
+		"GET /api/v1/consumers/{id}/export":                     {"/api/v1/consumers/" + bVisitor.consumer.ID + "/export", nil, 404},
+		"DELETE /api/v1/consumers/{id}":                         {"/api/v1/consumers/" + bVisitor.consumer.ID, nil, 404},
+		"GET /api/v1/audit-log":                                 {"/api/v1/audit-log", nil, 200},
+		"GET /api/v1/metrics":                                   {"/api/v1/metrics?skill=" + bSkill.ID, nil, 400}, // B's skill is no skill of A
 		"GET /api/v1/exports/{what}": {"/api/v1/exports/messages?format=csv&from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339) +
 			"&to=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil, 200}, // only A's messages
 		"POST /api/v1/webhooks":                          {"/api/v1/webhooks", map[string]any{"url": "https://a.example.com/hook"}, 201},
@@ -296,6 +297,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot read the activity", v1.client, "GET", "/api/v1/conversations/" + conv1.ID + "/activity", nil, 403},
 		{"agent reads the activity", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/activity", nil, 200},
 		{"consumer cannot ask for suggested replies", v1.client, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 403},
+		{"consumer cannot remove a message", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/messages/1/redact", nil, 403},
 		{"agent asks for suggested replies", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 200},
 		{"consumer cannot apply a macro", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/macro", map[string]any{"name": "x"}, 403},
 		{"consumer cannot list contacts", v1.client, "GET", "/api/v1/consumers", nil, 403},

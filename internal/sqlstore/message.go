@@ -24,6 +24,7 @@ type rich struct {
 	Card       *parley.Card       `json:"card,omitempty"`
 	Attachment *parley.Attachment `json:"attachment,omitempty"`
 	Notice     *parley.Notice     `json:"notice,omitempty"`
+	Redacted   *parley.Redaction  `json:"redacted,omitempty"`
 }
 
 // AppendMessage stores m with the conversation's next seq and writes
@@ -110,10 +111,10 @@ func (a *pendingAppend) finish(tx *writeTx) error {
 // richOf is the rich column of a message: nil, or its choices, card,
 // attachment, HTML and notice as JSON.
 func richOf(m *parley.Message) (any, error) {
-	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" && m.Notice == nil {
+	if len(m.Choices) == 0 && m.Card == nil && m.Attachment == nil && m.HTML == "" && m.Notice == nil && m.Redacted == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment, Notice: m.Notice})
+	b, err := json.Marshal(rich{HTML: m.HTML, Choices: m.Choices, Card: m.Card, Attachment: m.Attachment, Notice: m.Notice, Redacted: m.Redacted})
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +332,7 @@ func scanMessage(s scanner) (*parley.Message, error) {
 		if err := json.Unmarshal([]byte(richJSON.String), &r); err != nil {
 			return nil, err
 		}
-		m.HTML, m.Choices, m.Card, m.Attachment, m.Notice = r.HTML, r.Choices, r.Card, r.Attachment, r.Notice
+		m.HTML, m.Choices, m.Card, m.Attachment, m.Notice, m.Redacted = r.HTML, r.Choices, r.Card, r.Attachment, r.Notice, r.Redacted
 	}
 	m.CreatedAt = fromMicros(created)
 	return &m, nil

@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueOverflow", testQueueOverflow},
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
+		{"RedactMessage", testRedactMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -386,6 +386,9 @@ function onFrame(f) {
     case "note":
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
+    case "redacted":
+      if (current && f.conversation_id === current.id) showRemoved(f.message);
+      break;
     case "csat": // the visitor rated a conversation (or added words to the rating)
       if (current && f.csat.conversation_id === current.id) {
         api("GET", "/conversations/" + current.id).then((c) => { if (current && c.id === current.id) showHeader(c); }).catch(() => {});
@@ -1830,11 +1833,13 @@ function addMessage(m) {
   if (m.sender_kind === "consumer" && (m.client_id || "").startsWith("email-")) from.textContent += " · by email";
   let text = document.createElement("span");
   text.className = "text";
-  if (m.html && m.sender_kind === "bot") text = richText(m.html);
+  if (m.redacted) text = removedText(m.redacted);
+  else if (m.html && m.sender_kind === "bot") text = richText(m.html);
   else if (m.attachment) text = fileLink(m);
   else text.textContent = m.text || "";
   li.append(from, text);
-  if (m.choices && m.choices.length) {
+  if (m.sender_kind !== "system" && !m.redacted) li.append(redactButton(m.seq));
+  if (m.choices && m.choices.length && !m.redacted) {
     const c = document.createElement("span");
     c.className = "from";
     c.textContent = "Offered: " + m.choices.map((x) => x.label).join(" · ");
@@ -1844,6 +1849,53 @@ function addMessage(m) {
   $(".messages").scrollTop = $(".messages").scrollHeight;
   if (m.sender_kind === "consumer") markRead(m.seq);
   showRead();
+}
+
+// ---- Removing a message ------------------------------------------------------------
+// Staff remove what a message said — a card number the masking missed, a
+// reply sent to the wrong visitor (docs/data.md, Removing a message). It
+// cannot be undone, so the button asks once more before it acts.
+function removedText(r) {
+  const s = document.createElement("span");
+  s.className = "text removed";
+  s.textContent = "Message removed by " + (r.by_name || "staff") + " · " + new Date(r.at).toLocaleString();
+  return s;
+}
+
+function redactButton(seq) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "redact link";
+  b.textContent = "Remove";
+  b.setAttribute("aria-label", "Remove what this message says");
+  let armed = 0;
+  b.addEventListener("click", async () => {
+    if (!armed) {
+      b.textContent = "Remove for good?";
+      armed = setTimeout(() => { armed = 0; b.textContent = "Remove"; }, 5000);
+      return;
+    }
+    clearTimeout(armed);
+    try {
+      const m = await api("POST", `/conversations/${current.id}/messages/${seq}/redact`);
+      showRemoved(m);
+    } catch (err) {
+      toast("Not removed: " + err.message);
+      armed = 0;
+      b.textContent = "Remove";
+    }
+  });
+  return b;
+}
+
+// showRemoved replaces a message shown in the open conversation by the
+// note that it was removed.
+function showRemoved(m) {
+  const li = $(`.messages li[data-seq="${m.seq}"]`);
+  if (!li) return;
+  for (const el of [...li.children]) if (!el.classList.contains("from") || el.classList.contains("seen")) el.remove();
+  for (const el of $$(".from", li).slice(1)) el.remove(); // "Offered: …"
+  li.append(removedText(m.redacted));
 }
 
 // Read receipts: one for the newest visitor message shown, not one per

@@ -355,6 +355,9 @@ function handleFrame(f) {
     case "message":
       if (f.conversation_id === conversationId) onMessage(f.message);
       break;
+    case "redacted": // staff removed what a message said
+      if (f.conversation_id === conversationId) showRemoved(f.message.seq);
+      break;
     case "conversation":
       if (f.conversation.id === conversationId) followLine(f.conversation.state);
       if (f.event === "conversation.closed" && f.conversation.id === conversationId) onClosed(f.conversation.id, f.conversation.close_reason);
@@ -675,9 +678,27 @@ function initials(name) {
   return (name || "?").split(/\s+/).map((w) => w[0]).join("").slice(0, 2).toUpperCase();
 }
 
+// showRemoved empties a message staff removed, keeping its place.
+function showRemoved(seq) {
+  const li = log().querySelector(`.msg[data-seq="${seq}"]`);
+  const b = li && li.querySelector(".bubble");
+  if (!b) return;
+  for (const el of [...b.children]) if (!el.classList.contains("who")) el.remove();
+  const p = document.createElement("span");
+  p.className = "text removed";
+  p.textContent = t("removed");
+  b.append(p);
+}
+
 function onMessage(m) {
   if (m.seq <= lastSeq) return;
   lastSeq = m.seq;
+  if (m.redacted && m.sender_kind !== "consumer") {
+    const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
+    bubble("theirs", name, initials(name)).parentElement.dataset.seq = m.seq;
+    showRemoved(m.seq);
+    return;
+  }
   if (m.sender_kind === "consumer") {
     spendChoices();
     const el = m.client_id && rendered.get(m.client_id);
@@ -696,6 +717,7 @@ function onMessage(m) {
     if (m.text) addText(b, m.text);
     if (m.attachment) b.append(fileView(m.attachment));
     b.parentElement.dataset.seq = m.seq;
+    if (m.redacted) showRemoved(m.seq);
     if (m.client_id) rendered.set(m.client_id, b.parentElement);
     setMeta(b.parentElement, t("sent"));
     updateTicks();
@@ -704,6 +726,7 @@ function onMessage(m) {
   if (m.sender_kind === "system") { addSystem(noticeText(m)); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
+  b.parentElement.dataset.seq = m.seq;
   if (m.sender_kind === "bot") {
     // Visitors are told when an automated assistant, not a person, answers.
     const tag = document.createElement("span");

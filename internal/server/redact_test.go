@@ -1,0 +1,120 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/parleychat/parley"
+)
+
+// TestStaffRemoveWhatAMessageSaid: an agent removes a message the masking
+// missed; the visitor's window and every console hear it at once, the
+// history and the transcript say who removed it, and it cannot be removed
+// twice or from a system line.
+func TestStaffRemoveWhatAMessageSaid(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	acme := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, acme.account.ID)
+	conv := v.open(t)
+	vws := connect(t, ts, v.token, nil)
+	vws.subscribe(conv.ID, 0)
+	sent := vws.sendText(conv.ID, "c-1", "my passport is X1234567")
+	agent := ts.login(t, acme.agent)
+	aws := sessionWS(t, ts, agent)
+	aws.subscribe(conv.ID, 0)
+
+	var m parley.Message
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+jsonNum(sent.Seq)+"/redact", nil, &m); st != 200 ||
+		m.Text != "" || m.Redacted == nil || m.Redacted.By != acme.agent.ID || m.Redacted.ByName != acme.agent.Name {
+		t.Fatalf("redact: %d %+v", st, m)
+	}
+	for who, c := range map[string]*wsClient{"visitor": vws, "agent": aws} {
+		f := c.next(func(f frame) bool { return f.Type == "redacted" })
+		var got parley.Message
+		json.Unmarshal(f.Message, &got)
+		if f.ConversationID != conv.ID || got.Seq != sent.Seq || got.Redacted == nil || strings.Contains(string(f.raw), "X1234567") {
+			t.Fatalf("the %s's frame: %s", who, f.raw)
+		}
+	}
+	msgs := mustMessages(t, ts, acme.account.ID, conv.ID)
+	if msgs[0].Text != "" || msgs[0].Redacted == nil {
+		t.Fatalf("stored: %+v", msgs[0])
+	}
+	_, transcript := agent.raw("GET", "/api/v1/conversations/"+conv.ID+"/transcript", nil)
+	if strings.Contains(string(transcript), "X1234567") || !strings.Contains(string(transcript), "(removed by "+acme.agent.Name+")") {
+		t.Fatalf("transcript:\n%s", transcript)
+	}
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+jsonNum(sent.Seq)+"/redact", nil); st != 409 {
+		t.Fatalf("twice: %d %s", st, raw)
+	}
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages/0/redact", nil); st != 400 || !strings.Contains(string(raw), "seq") {
+		t.Fatalf("seq 0: %d %s", st, raw)
+	}
+	// The agent joins: a system line, which is no one's words.
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	var system int64
+	for _, m := range mustMessages(t, ts, acme.account.ID, conv.ID) {
+		if m.SenderKind == parley.SenderSystem {
+			system = m.Seq
+		}
+	}
+	if st, _ := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+jsonNum(system)+"/redact", nil); system == 0 || st != 400 {
+		t.Fatalf("a system line (seq %d): %d", system, st)
+	}
+	var audit struct {
+		Entries []parley.AuditEntry `json:"entries"`
+	}
+	ts.withKey(t, acme.apiKey).do("GET", "/api/v1/audit-log", nil, &audit)
+	found := false
+	for _, e := range audit.Entries {
+		found = found || (e.Action == "POST /api/v1/conversations/{id}/messages/{seq}/redact" && e.ActorID == acme.agent.ID && e.Status == 200)
+	}
+	if !found {
+		t.Fatalf("no audit entry: %+v", audit.Entries)
+	}
+}
+
+func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestAnAgentRemovesAMessageInTheConsole: in Chromium, Remove asks once
+// more, then the message is gone from the console and from the visitor's
+// chat window, which says so in the visitor's language.
+func TestAnAgentRemovesAMessageInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "fr", "offline_form": false}, nil)
+	ts.Server.SetDemoAccount(brand.account.ID)
+	console := consoleLogin(t, ts, brand.agent, ".app")
+
+	visitor := newBrowser(t)
+	visitor.do(chromedp.Navigate(ts.url+"/demo/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := visitor.frame()
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "mon passeport est X1234567\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return evalIn[bool](t, frame, `!!document.querySelector(".msg.mine[data-seq]")`) })
+
+	console.openFirst("queued")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `!!document.querySelector(".messages li.consumer .redact")`)
+	})
+	console.press(".messages li.consumer .redact")
+	if got := evalIn[string](t, console.ctx, `document.querySelector(".messages li.consumer .redact").textContent`); got != "Remove for good?" {
+		t.Fatalf("the first click: %q", got)
+	}
+	console.press(".messages li.consumer .redact")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `(() => { const li = document.querySelector(".messages li.consumer");
+			return li.textContent.includes("Message removed by `+brand.agent.Name+`") && !li.textContent.includes("X1234567") && !li.querySelector(".redact") })()`)
+	})
+	console.shot("removed")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const li = document.querySelector(".msg.mine[data-seq]");
+			return li.textContent.includes("Ce message a été supprimé.") && !li.textContent.includes("X1234567") })()`)
+	}, func() string { return evalIn[string](t, frame, `document.querySelector(".log").textContent`) })
+	visitor.shot("removed")
+}

@@ -1,0 +1,95 @@
+package storetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+// testRedactMessage: a removed message keeps who sent it and when, and
+// nothing of what it said remains — in the message, its event, a bot's
+// quote of it, or a webhook delivery already queued; a system line, a
+// message removed already and another account's are refused.
+func testRedactMessage(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f, other := newFixture(t, s, "A"), newFixture(t, s, "B")
+	a := f.account.ID
+	const secret = "my passport is X1234567"
+	w := &parley.Webhook{AccountID: a, URL: "https://hooks.example/in", Types: []string{parley.EventMessageCreated, parley.EventBotMissed}, Secret: "whsec_x"}
+	if err := s.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := s.AppendMessage(ctx, text(f, secret, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _, err := s.AppendMessage(ctx, text(f, "and my order is 100234", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvent(ctx, &parley.Event{AccountID: a, Type: parley.EventBotMissed, ConversationID: f.conversation.ID,
+		Data: []byte(`{"misses":1,"question":"` + secret + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.ListEvents(ctx, a, parley.EventFilter{Types: w.Types, Limit: 10})
+	if err != nil || len(read) != 3 {
+		t.Fatalf("events = %d, %v", len(read), err)
+	}
+	var ds []*parley.WebhookDelivery
+	for _, e := range read {
+		ds = append(ds, &parley.WebhookDelivery{EventSeq: e.Seq, EventType: e.Type, ConversationID: e.ConversationID, Payload: parley.WebhookBody(e)})
+	}
+	if err := s.EnqueueDeliveries(ctx, w, ds, read[len(read)-1].Seq); err != nil {
+		t.Fatal(err)
+	}
+
+	by := parley.Redaction{By: "usr_ann", ByName: "Ann"}
+	_, err = s.RedactMessage(ctx, other.account.ID, f.conversation.ID, m.Seq, by)
+	wantCode(t, err, parley.ENOTFOUND)
+	_, err = s.RedactMessage(ctx, a, f.conversation.ID, 99, by)
+	wantCode(t, err, parley.ENOTFOUND)
+	got, err := s.RedactMessage(ctx, a, f.conversation.ID, m.Seq, by)
+	if err != nil || got.Text != "" || got.Redacted == nil || got.Redacted.By != "usr_ann" || got.Redacted.At.IsZero() || got.SenderKind != parley.SenderConsumer || got.Seq != m.Seq {
+		t.Fatalf("RedactMessage = %+v, %v", got, err)
+	}
+	_, err = s.RedactMessage(ctx, a, f.conversation.ID, m.Seq, by)
+	wantCode(t, err, parley.ECONFLICT)
+
+	msgs, _ := s.ListMessages(ctx, a, f.conversation.ID, 0, 10)
+	if len(msgs) != 2 || msgs[0].Text != "" || msgs[0].Redacted == nil || msgs[0].Redacted.ByName != "Ann" || msgs[1].Text != kept.Text || msgs[1].Redacted != nil {
+		t.Fatalf("messages after: %+v %+v", msgs[0], msgs[1])
+	}
+	all, _ := s.ListEvents(ctx, a, parley.EventFilter{Limit: 100})
+	var redacted int
+	for _, e := range all {
+		if strings.Contains(string(e.Data), "X1234567") {
+			t.Fatalf("%s still says it: %s", e.Type, e.Data)
+		}
+		if e.Type == parley.EventMessageRedacted {
+			redacted++
+		}
+	}
+	if redacted != 1 {
+		t.Fatalf("message.redacted events: %d", redacted)
+	}
+	queued, _ := s.ListDeliveries(ctx, a, w.ID, 10)
+	if len(queued) != 3 {
+		t.Fatalf("deliveries = %d", len(queued))
+	}
+	for _, d := range queued {
+		if strings.Contains(string(d.Payload), "X1234567") {
+			t.Fatalf("a queued delivery still says it: %s", d.Payload)
+		}
+	}
+
+	// Parley's own lines are not anyone's words.
+	sys := &parley.Message{AccountID: a, ConversationID: f.conversation.ID, SenderKind: parley.SenderSystem, Type: parley.MessageText, Text: "Ann joined the conversation"}
+	if sys, _, err = s.AppendMessage(ctx, sys); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RedactMessage(ctx, a, f.conversation.ID, sys.Seq, by)
+	wantCode(t, err, parley.EINVALID)
+}
