@@ -72,7 +72,14 @@ func TestEveryScreenPassesAnAccessibilityCheck(t *testing.T) {
 
 	b.do(chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.admin.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS(".login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")))
-	b.openFirst("bot")
+	// The inbox works from the keyboard: an item's button takes the focus,
+	// and Enter opens the conversation.
+	b.do(chromedp.Click(chromedp.CSS("[data-tab=bot]")), chromedp.WaitVisible(chromedp.CSS(".items li .open-conv")))
+	evalIn[bool](t, b.ctx, `(() => { document.querySelector(".items li .open-conv").focus(); return true })()`)
+	b.do(chromedp.KeyEvent("\r"))
+	waitFor(t, func() bool {
+		return evalIn[bool](t, b.ctx, `!!document.querySelector(".items li[aria-current=true]") && location.hash === "#conversation=`+conv.ID+`"`)
+	})
 	waitFor(t, func() bool {
 		return evalIn[bool](t, b.ctx, `!!document.querySelector(".messages li") && !document.querySelector(".suggestions").hidden`)
 	})

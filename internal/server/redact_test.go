@@ -111,6 +111,10 @@ func TestAnAgentRemovesAMessageInTheConsole(t *testing.T) {
 		return evalIn[bool](t, console.ctx, `(() => { const li = document.querySelector(".messages li.consumer");
 			return li.textContent.includes("Message removed by `+brand.agent.Name+`") && !li.textContent.includes("X1234567") && !li.querySelector(".redact") })()`)
 	})
+	// The inbox's preview of the conversation no longer quotes it.
+	waitFor(t, func() bool {
+		return evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-current=true] .preview").textContent`) == "Message removed"
+	})
 	console.shot("removed")
 	waitFor(t, func() bool {
 		return evalIn[bool](t, frame, `(() => { const li = document.querySelector(".msg.mine[data-seq]");

@@ -374,6 +374,7 @@ function onFrame(f) {
       if (open && f.message.sender_kind === "consumer") suggestSoon();
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         li.querySelector(".preview").textContent = previewText(f.message);
+        li.querySelector(".preview").dataset.seq = f.message.seq;
         if (!open && f.message.sender_kind === "consumer") markUnread(li);
       }
       if (!open && f.message.sender_kind === "consumer" && following.has(f.conversation_id)) notify("New message from " + (visitorNames.get(f.message.sender_id) || "a visitor"));
@@ -388,6 +389,10 @@ function onFrame(f) {
       break;
     case "redacted":
       if (current && f.conversation_id === current.id) showRemoved(f.message);
+      for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
+        const p = li.querySelector(".preview");
+        if (p && p.dataset.seq === String(f.message.seq)) p.textContent = "Message removed";
+      }
       break;
     case "csat": // the visitor rated a conversation (or added words to the rating)
       if (current && f.csat.conversation_id === current.id) {
@@ -671,7 +676,10 @@ async function refresh() {
     meta.textContent = c.state + (c.assignee_id ? " · " + (names.get(c.assignee_id) || "agent") : "") + waited;
     const preview = document.createElement("span");
     preview.className = "preview";
-    if (c.last_message) preview.textContent = previewText(c.last_message);
+    if (c.last_message) {
+      preview.textContent = c.last_message.redacted ? "Message removed" : previewText(c.last_message);
+      preview.dataset.seq = c.last_message.seq;
+    }
     open.append(preview);
     for (const name of c.labels || []) meta.prepend(chip(name));
     if (c.priority > 0 && c.state !== "closed") {
