@@ -71,11 +71,14 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 	brand := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, brand)
 	key := ts.withKey(t, brand.apiKey)
-	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout."}, nil); st != 201 {
+	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout on your {{attribute.plan|standard}} plan."}, nil); st != 201 {
 		t.Fatalf("canned: %d", st)
 	}
 	v := ts.newVisitor(t, brand.account.ID)
 	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Maya Lind"}, nil)
+	if st := key.do("PATCH", "/api/v1/consumers/"+v.consumer.ID, map[string]any{"attributes": map[string]string{"plan": "gold"}}, nil); st != 200 {
+		t.Fatalf("attributes: %d", st)
+	}
 	conv := v.open(t)
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "When will my parcel arrive?"}, nil)
 
@@ -94,8 +97,9 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 	// The visitor writes again: the suggestions follow.
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Can I pay with PayPal?"}, nil)
 	waitFor(t, func() bool { return strings.Contains(chips(), "Canned: /paypal") }, chips)
+	waitFor(t, func() bool { return strings.Contains(evalIn[string](t, console.ctx, `document.querySelector(".visitor-info").textContent`), "gold") })
 	evalIn[bool](t, console.ctx, `(() => { document.querySelector("#reply-text").value = ""; [...document.querySelectorAll(".suggestion")].find((b) => b.dataset.kind === "canned").click(); return true })()`)
-	if got := evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`); got != "Yes Maya, PayPal works at checkout." {
+	if got := evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`); got != "Yes Maya, PayPal works at checkout on your gold plan." {
 		t.Fatalf("the canned response inserted: %q", got)
 	}
 	console.do(chromedp.WaitVisible(chromedp.CSS(".suggestions")))

@@ -2295,17 +2295,21 @@ text.addEventListener("keydown", (e) => {
     }
   }
 });
-// fillPlaceholders puts the visitor's and the agent's names into a canned
-// response: {{visitor_name}}, {{visitor_first_name}}, {{agent_name}} and
-// {{agent_first_name}}, each with an optional fallback for a name not
-// known ({{visitor_first_name|there}}); other {{…}} are left for the agent
-// to see.
+// fillPlaceholders puts what is known of the visitor and the agent into a
+// canned response: {{visitor_name}}, {{visitor_first_name}},
+// {{visitor_email}}, {{agent_name}}, {{agent_first_name}}, and the
+// visitor's attributes as {{attribute.plan}} (Chatwoot's custom
+// attributes), each with an optional fallback for what is not known
+// ({{visitor_first_name|there}}); other {{…}} are left for the agent to see.
 function fillPlaceholders(template) {
   const visitor = (current && visitorNames.get(current.consumer_id)) || "";
   const agent = (me && me.name) || "";
-  const values = { visitor_name: visitor, visitor_first_name: visitor.split(/\s+/)[0], agent_name: agent, agent_first_name: agent.split(/\s+/)[0] };
-  return template.replace(/\{\{\s*([a-z_]+)\s*(?:\|([^}]*))?\}\}/g, (all, key, fallback) =>
-    key in values ? values[key] || (fallback ?? "").trim() : all);
+  const profile = current && editTarget && editTarget.id === current.consumer_id ? editTarget : {};
+  const values = { visitor_name: visitor, visitor_first_name: visitor.split(/\s+/)[0], visitor_email: profile.email || "",
+    agent_name: agent, agent_first_name: agent.split(/\s+/)[0] };
+  for (const [k, v] of Object.entries(profile.attributes || {})) values["attribute." + k] = v;
+  return template.replace(/\{\{\s*([a-z_]+(?:\.[^\s|}]+)?)\s*(?:\|([^}]*))?\}\}/g, (all, key, fallback) =>
+    key in values || key.startsWith("attribute.") ? values[key] || (fallback ?? "").trim() || (key in values ? "" : all) : all);
 }
 
 // ---- Suggested replies ------------------------------------------------------------
