@@ -119,6 +119,18 @@ func Start(t testing.TB) *Provider {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a process's readiness, no event to wait on
 	}
+	// Hydra makes its signing keys (RSA) at the first request that needs
+	// them, which takes seconds on a busy machine: make it now, so the
+	// test's own requests are not the ones that wait.
+	keys := &http.Client{Timeout: 2 * time.Minute}
+	for _, path := range []string{".well-known/openid-configuration", ".well-known/jwks.json"} {
+		res, err := keys.Get(p.Issuer + path)
+		if err != nil {
+			t.Fatalf("oidctest: %s: %v", path, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
 	return p
 }
 

@@ -97,7 +97,9 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 	// The visitor writes again: the suggestions follow.
 	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Can I pay with PayPal?"}, nil)
 	waitFor(t, func() bool { return strings.Contains(chips(), "Canned: /paypal") }, chips)
-	waitFor(t, func() bool { return strings.Contains(evalIn[string](t, console.ctx, `document.querySelector(".visitor-info").textContent`), "gold") })
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, console.ctx, `document.querySelector(".visitor-info").textContent`), "gold")
+	})
 	evalIn[bool](t, console.ctx, `(() => { document.querySelector("#reply-text").value = ""; [...document.querySelectorAll(".suggestion")].find((b) => b.dataset.kind === "canned").click(); return true })()`)
 	if got := evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`); got != "Yes Maya, PayPal works at checkout on your gold plan." {
 		t.Fatalf("the canned response inserted: %q", got)

@@ -281,7 +281,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	bus.SubscribeLocal(s.automation.OnEvent) // the node that stored an event runs the rules for it
 	bus.Subscribe(s.automation.Forget)       // rules saved on any node
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
-	a.SSO = &auth.SSOClient{HTTP: out.HTTP(), AllowHTTPIssuer: cfg.AllowPrivateOutbound}
+	// Identity providers get longer than webhooks: a person waits on the
+	// sign-in, but a slow provider must not fail it.
+	a.SSO = &auth.SSOClient{HTTP: outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound, Timeout: 15 * time.Second, MaxResponse: 1 << 20}).HTTP(),
+		AllowHTTPIssuer: cfg.AllowPrivateOutbound}
 	api.ExternalURL = strings.TrimRight(cfg.PublicURL, "/")
 	s.Bot = bot.NewRuntime(store, log, out.PostJSON)
 	s.Bot.Answered = func(band string, d time.Duration) { m.BotTurns.WithLabelValues(band).Observe(d.Seconds()) }
