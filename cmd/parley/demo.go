@@ -138,6 +138,19 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			return nil, err
 		}
 	}
+	// The team's canned responses: /shortcut + Tab in the reply box, and
+	// suggested under a conversation when the visitor's words match
+	// (docs/bot.md, Suggestions for agents).
+	for _, c := range [][2]string{
+		{"hello", "Hi {{visitor_first_name|there}}, I'm {{agent_first_name}} from Northwind. How can I help?"},
+		{"refund", "Your refund is on its way, {{visitor_first_name|there}}: it reaches your account within 5 working days after your parcel arrives."},
+		{"size", "Our jackets run true to size; if you're between two sizes, take the larger one for layering."},
+		{"tracking", "The tracking link is in your shipping email. Could you give me your order number so I can check where your parcel is?"},
+	} {
+		if err := store.CreateCannedResponse(ctx, &parley.CannedResponse{AccountID: a.ID, Shortcut: c[0], Text: c[1]}); err != nil {
+			return nil, err
+		}
+	}
 	return a, seedDemoBot(ctx, store, a.ID)
 }
 

@@ -331,6 +331,20 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 			t.Fatalf("demo did not stop cleanly on SIGINT: %v", err)
 		}
 	}
+	// The team's canned responses, seeded once for both starts.
+	noDatabase := ""
+	store, err := openStore(context.Background(), storeFlags{data: &dir, databaseURL: &noDatabase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	agent, err := store.FindUserByEmail(context.Background(), demoAgentEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canned, err := store.ListCannedResponses(context.Background(), agent.AccountID); err != nil || len(canned) != 4 {
+		t.Fatalf("the demo's canned responses: %d, %v", len(canned), err)
+	}
 }
 
 func TestBotEvalPrintsTheMeasures(t *testing.T) {
