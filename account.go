@@ -48,6 +48,12 @@ type AccountSettings struct {
 	// visitor who wrote: the console marks conversations waiting longer
 	// as overdue, and the metrics count replies within it (0: no target).
 	ResponseTargetSeconds int `json:"response_target_seconds,omitempty"`
+	// ResponseTargetHighSeconds and ResponseTargetUrgentSeconds are
+	// tighter targets for raised conversations (priority 5 and above, 10
+	// and above), as Zendesk's and Chatwoot's SLA policies by priority;
+	// 0 uses the target of the level below.
+	ResponseTargetHighSeconds   int `json:"response_target_high_seconds,omitempty"`
+	ResponseTargetUrgentSeconds int `json:"response_target_urgent_seconds,omitempty"`
 	// RequireTwoFactor: every person on the brand's staff logs in with a
 	// second factor; one who has none sets it up before anything else
 	// (docs/security.md).
@@ -444,4 +450,52 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+// Priority levels the console offers (a conversation's priority is 0–10).
+const (
+	PriorityHigh   = 5
+	PriorityUrgent = 10
+)
+
+// ResponseTarget is how soon the brand means to answer a visitor who
+// wrote in a conversation of that priority (0: no target): the urgent
+// target from priority 10, the high one from 5, each falling back to the
+// level below when it is not set.
+func (s AccountSettings) ResponseTarget(priority int) time.Duration {
+	seconds := s.ResponseTargetSeconds
+	if priority >= PriorityHigh && s.ResponseTargetHighSeconds > 0 {
+		seconds = s.ResponseTargetHighSeconds
+	}
+	if priority >= PriorityUrgent && s.ResponseTargetUrgentSeconds > 0 {
+		seconds = s.ResponseTargetUrgentSeconds
+	}
+	return time.Duration(seconds) * time.Second
+}
+
+// HasResponseTarget reports whether any conversation has a target.
+func (s AccountSettings) HasResponseTarget() bool {
+	return s.ResponseTargetSeconds > 0 || s.ResponseTargetHighSeconds > 0 || s.ResponseTargetUrgentSeconds > 0
+}
+
+// CheckResponseTargets refuses targets out of range, and a raised level's
+// target longer than a lower one's: raised conversations are answered
+// sooner, not later.
+func (s AccountSettings) CheckResponseTargets() error {
+	for _, t := range []struct {
+		name    string
+		seconds int
+	}{{"response_target_seconds", s.ResponseTargetSeconds}, {"response_target_high_seconds", s.ResponseTargetHighSeconds}, {"response_target_urgent_seconds", s.ResponseTargetUrgentSeconds}} {
+		if t.seconds < 0 || t.seconds > 86400 {
+			return Errorf(EINVALID, "%s must be from 0 (no target) to 86400", t.name)
+		}
+	}
+	normal, high := s.ResponseTargetSeconds, s.ResponseTarget(PriorityHigh)/time.Second
+	if s.ResponseTargetHighSeconds > 0 && normal > 0 && s.ResponseTargetHighSeconds > normal {
+		return Errorf(EINVALID, "response_target_high_seconds (%d) is longer than the normal target (%d): raised conversations are answered sooner", s.ResponseTargetHighSeconds, normal)
+	}
+	if s.ResponseTargetUrgentSeconds > 0 && high > 0 && s.ResponseTargetUrgentSeconds > int(high) {
+		return Errorf(EINVALID, "response_target_urgent_seconds (%d) is longer than the high target (%d): urgent conversations are answered sooner", s.ResponseTargetUrgentSeconds, high)
+	}
+	return nil
 }

@@ -28,4 +28,4 @@ const Erased = `{"erased":true}`
 // visitor is or what anyone said, and the metrics are computed from them: a
 // conversation erased on request or by retention still counts in the
 // dashboard of its month.
-var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "labels", "sender_kind", "score", "helpful"}
+var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "labels", "priority", "sender_kind", "score", "helpful"}

@@ -23,9 +23,10 @@ type Query struct {
 	// Lookback is how far before From events are read to know the history
 	// of conversations that end in the range (default 7 days).
 	Lookback time.Duration
-	// ResponseTarget, when set, is the account's reply target: the report
-	// says what share of first responses met it.
-	ResponseTarget time.Duration
+	// ResponseTarget, when set, gives the account's reply target for a
+	// conversation's priority (0: none): the report says what share of
+	// first responses met their conversation's target.
+	ResponseTarget func(priority int) time.Duration
 }
 
 // Limits of a query.

@@ -105,6 +105,9 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	must(s.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: parley.EventBotHandoff, ConversationID: c4.ID, Data: json.RawMessage(`{"reason":"asked_for_person"}`)}))
 	_, err = s.RequeueConversation(ctx, acc.ID, c4.ID, parley.Requeue{Reason: "bot_handoff"})
 	must(err)
+	at(83 * m) // a supervisor marks it urgent while it waits
+	_, err = s.SetPriority(ctx, acc.ID, c4.ID, parley.PriorityUrgent, "x")
+	must(err)
 	claim(85*m, c4, a1)
 	say(86*m, c4, parley.SenderAgent, a1.ID)
 	closeAt(120*m, c4)
@@ -132,8 +135,25 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	if fromLog := reportsOf(t, analytics.ComputeFromLog, s, acc.ID, q, billing.ID, a1.ID, capacity); fromLog != before {
 		t.Errorf("the rollup and its tail differ from the log:\nrollup %s\nlog    %s", before, fromLog)
 	}
+	// Targets by priority (five minutes, four for urgent ones) read the
+	// conversations' priorities, from the rollup or the log alike.
+	targets := func(priority int) time.Duration {
+		if priority >= parley.PriorityUrgent {
+			return 4 * m
+		}
+		return 5 * m
+	}
+	qt := q
+	qt.ResponseTarget = targets
+	beforeTargets := reportsOf(t, analytics.Compute, s, acc.ID, qt, billing.ID, a1.ID, capacity)
+	if fromLog := reportsOf(t, analytics.ComputeFromLog, s, acc.ID, qt, billing.ID, a1.ID, capacity); fromLog != beforeTargets {
+		t.Errorf("with targets, the rollup and the log differ:\nrollup %s\nlog    %s", beforeTargets, fromLog)
+	}
 	at(4 * time.Hour)
 	must(s.EraseConsumer(ctx, acc.ID, visitor.ID))
+	if fromLog := reportsOf(t, analytics.ComputeFromLog, s, acc.ID, qt, billing.ID, a1.ID, capacity); fromLog != beforeTargets {
+		t.Errorf("erasing the visitor changed what met its target (the priority went with the words?):\nbefore %s\nafter  %s", beforeTargets, fromLog)
+	}
 	if after := reportsOf(t, analytics.Compute, s, acc.ID, q, billing.ID, a1.ID, capacity); after != before {
 		t.Errorf("erasing the visitor changed the metrics:\nbefore %s\nafter  %s", before, after)
 	}
@@ -229,11 +249,18 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("no target, no share", r.Totals.FirstResponseInTarget == nil, true)
 	// With a five-minute reply target: the first responses took 3, 5 and
 	// 10 minutes, so two of three met it.
-	q.Agent, q.ResponseTarget = "", 5*time.Minute
+	q.Agent, q.ResponseTarget = "", func(int) time.Duration { return 5 * time.Minute }
 	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
 	must(err)
 	if got := r.Totals.FirstResponseInTarget; got == nil || *got != 0.67 {
 		t.Errorf("first responses in target = %v, want 0.67", got)
+	}
+	// C4, urgent, was answered in five minutes: past its four.
+	q.ResponseTarget = targets
+	r, err = analytics.Compute(ctx, s, acc.ID, q, capacity)
+	must(err)
+	if got := r.Totals.FirstResponseInTarget; got == nil || *got != 0.33 {
+		t.Errorf("first responses in their priority's target = %v, want 0.33", got)
 	}
 }
 

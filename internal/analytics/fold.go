@@ -23,6 +23,7 @@ type Facts struct {
 	HandedOff      bool // the bot handed it to people
 	HadAgent       bool
 	Skill          string    // the latest
+	Priority       int       // the latest (0–10)
 	Assignee       string    // the latest; kept at close, cleared when queued again
 	Messages       int       // visitor, agent and bot messages (not system notices)
 	CSAT           int       // 1–5, 0 when not rated
@@ -129,10 +130,13 @@ func (f *folding) event(e *parley.Event) {
 		if c == nil {
 			return
 		}
-		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason")
+		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason", "priority")
 		state, skill, assignee, reason := parley.ConversationState(d[0].Str), d[1].Str, d[2].Str, d[3].Str
 		if skill != "" || e.Type == parley.EventConversationRequeued {
 			c.Skill = skill
+		}
+		if d[4].Exists() {
+			c.Priority = int(d[4].Int())
 		}
 		switch e.Type {
 		case parley.EventConversationOpened:
@@ -181,6 +185,10 @@ func (f *folding) event(e *parley.Event) {
 		}
 		if n := f.count(e); n != nil {
 			n.Messages++
+		}
+	case parley.EventConversationPriority:
+		if c := f.conv(e); c != nil {
+			c.Priority = int(gjson.GetBytes(e.Data, "priority").Int())
 		}
 	case parley.EventConversationLabeled:
 		if c := f.conv(e); c != nil {

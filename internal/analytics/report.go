@@ -57,6 +57,7 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 	// Conversations, by what happened to each in the range.
 	var msgs, closedWithMsgs int
 	var waits, frts, handles []float64
+	var withTarget, inTarget int // first responses that had a target, and met it
 	var csat []int
 	botOpened := 0
 	for _, c := range convs {
@@ -108,6 +109,14 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		if in(c.FirstReplyAt) && !c.QueuedAt.IsZero() {
 			f := c.FirstReplyAt.Sub(c.QueuedAt).Seconds()
 			frts = append(frts, f)
+			if q.ResponseTarget != nil {
+				if target := q.ResponseTarget(c.Priority); target > 0 {
+					withTarget++
+					if f <= target.Seconds() {
+						inTarget++
+					}
+				}
+			}
 			for _, l := range c.Labels {
 				label(l).frt = append(label(l).frt, f)
 			}
@@ -160,14 +169,8 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		}
 	}
 	t.QueueWait, t.FirstResponse, t.HandleTime = stat(waits), stat(frts), stat(handles)
-	if q.ResponseTarget > 0 && len(frts) > 0 {
-		in := 0
-		for _, d := range frts {
-			if d <= q.ResponseTarget.Seconds() {
-				in++
-			}
-		}
-		share := round2(float64(in) / float64(len(frts)))
+	if withTarget > 0 {
+		share := round2(float64(inTarget) / float64(withTarget))
 		t.FirstResponseInTarget = &share
 	}
 	if closedWithMsgs > 0 {

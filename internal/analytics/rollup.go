@@ -174,6 +174,7 @@ type factsRow struct {
 	HandedOff    bool      `json:"handed_off,omitempty"`
 	HadAgent     bool      `json:"had_agent,omitempty"`
 	Skill        string    `json:"skill,omitempty"`
+	Priority     int       `json:"priority,omitempty"`
 	Assignee     string    `json:"assignee,omitempty"`
 	Messages     int       `json:"messages,omitempty"`
 	CSAT         int       `json:"csat,omitempty"`
@@ -221,6 +222,8 @@ func decodeFactsRow(data []byte) (factsRow, error) {
 			d.HadAgent = v.Bool()
 		case "skill":
 			d.Skill = v.String()
+		case "priority":
+			d.Priority = int(v.Int())
 		case "assignee":
 			d.Assignee = v.String()
 		case "messages":
@@ -284,7 +287,7 @@ func (f *folding) load(r *parley.RollupRow) error {
 			FirstReplyAt: fromMicros(d.FirstReplyAt), ClosedAt: fromMicros(d.ClosedAt),
 			FirstAt: fromMicros(d.FirstAt), LastAt: fromMicros(d.LastAt),
 			WithBot: d.WithBot, HandedOff: d.HandedOff, HadAgent: d.HadAgent,
-			Skill: d.Skill, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels}
+			Skill: d.Skill, Priority: d.Priority, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels}
 		for _, h := range d.Holds {
 			c.Holds = append(c.Holds, Hold{Agent: h.Agent, Skill: h.Skill, From: fromMicros(h.From), Until: fromMicros(h.Until)})
 		}
@@ -312,7 +315,7 @@ func (f *folding) rows(seq int64) []*parley.RollupRow {
 			FirstReplyAt: toMicros(c.FirstReplyAt), ClosedAt: toMicros(c.ClosedAt),
 			FirstAt: toMicros(c.FirstAt), LastAt: toMicros(c.LastAt),
 			WithBot: c.WithBot, HandedOff: c.HandedOff, HadAgent: c.HadAgent,
-			Skill: c.Skill, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels}
+			Skill: c.Skill, Priority: c.Priority, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels}
 		held := false
 		for _, h := range c.Holds {
 			d.Holds = append(d.Holds, holdRow{Agent: h.Agent, Skill: h.Skill, From: toMicros(h.From), Until: toMicros(h.Until)})

@@ -40,11 +40,12 @@ func NewOverdueWatch(store parley.Store) *OverdueWatch {
 }
 
 // Overdue lists an account's assigned conversations whose visitor's last
-// message has waited past target at now, with that message: the
-// supervisor's overview counts them per agent, and the watch reports them.
-func Overdue(ctx context.Context, store parley.Store, accountID string, target time.Duration, now time.Time) (map[*parley.Conversation]*parley.Message, error) {
+// message has waited past the target of the conversation's priority at
+// now, with that message: the supervisor's overview counts them per
+// agent, and the watch reports them.
+func Overdue(ctx context.Context, store parley.Store, accountID string, s parley.AccountSettings, now time.Time) (map[*parley.Conversation]*parley.Message, error) {
 	out := map[*parley.Conversation]*parley.Message{}
-	if target <= 0 {
+	if !s.HasResponseTarget() {
 		return out, nil
 	}
 	after := ""
@@ -62,7 +63,8 @@ func Overdue(ctx context.Context, store parley.Store, accountID string, target t
 			return nil, err
 		}
 		for _, c := range page {
-			if m := last[c.ID]; m != nil && m.SenderKind == parley.SenderConsumer && now.Sub(m.CreatedAt) >= target {
+			target := s.ResponseTarget(c.Priority)
+			if m := last[c.ID]; m != nil && target > 0 && m.SenderKind == parley.SenderConsumer && now.Sub(m.CreatedAt) >= target {
 				out[c] = m
 			}
 		}
@@ -82,8 +84,7 @@ func (w *OverdueWatch) Sweep(ctx context.Context, now time.Time) error {
 	}
 	seen := map[string]bool{}
 	for _, acc := range accounts {
-		target := time.Duration(acc.Settings.ResponseTargetSeconds) * time.Second
-		overdue, err := Overdue(ctx, w.store, acc.ID, target, now)
+		overdue, err := Overdue(ctx, w.store, acc.ID, acc.Settings, now)
 		if err != nil {
 			return err
 		}
@@ -95,7 +96,7 @@ func (w *OverdueWatch) Sweep(ctx context.Context, now time.Time) error {
 			if done {
 				continue
 			}
-			if err := w.report(ctx, c, m, acc.Settings.ResponseTargetSeconds); err != nil {
+			if err := w.report(ctx, c, m, int(acc.Settings.ResponseTarget(c.Priority)/time.Second)); err != nil {
 				return err
 			}
 			w.mu.Lock()

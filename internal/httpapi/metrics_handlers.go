@@ -79,7 +79,9 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if err != nil {
 		return err
 	}
-	q.ResponseTarget = time.Duration(acc.Settings.ResponseTargetSeconds) * time.Second
+	if acc.Settings.HasResponseTarget() {
+		q.ResponseTarget = acc.Settings.ResponseTarget
+	}
 	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
 	if err != nil {
 		return err
@@ -175,7 +177,9 @@ func (a *API) handleMyMetrics(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	q.ResponseTarget = time.Duration(acc.Settings.ResponseTargetSeconds) * time.Second
+	if acc.Settings.HasResponseTarget() {
+		q.ResponseTarget = acc.Settings.ResponseTarget
+	}
 	capacity := map[string]int{u.ID: u.MaxConcurrent}
 	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
 	if err != nil {

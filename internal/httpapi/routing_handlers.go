@@ -350,7 +350,7 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err != nil {
 		return err
 	}
-	overdue, err := conversation.Overdue(ctx, a.store, p.AccountID, time.Duration(acc.Settings.ResponseTargetSeconds)*time.Second, now)
+	overdue, err := conversation.Overdue(ctx, a.store, p.AccountID, acc.Settings, now)
 	if err != nil {
 		return err
 	}

@@ -250,6 +250,10 @@ type accountSettings struct {
 	// ResponseTargetSeconds: how soon a visitor who wrote should have an
 	// answer (0: no target); absent from a PUT, it stays as it is.
 	ResponseTargetSeconds *int `json:"response_target_seconds"`
+	// ResponseTargetHighSeconds and ResponseTargetUrgentSeconds: tighter
+	// targets for priority 5 and above, and 10 (0: the level below's).
+	ResponseTargetHighSeconds   *int `json:"response_target_high_seconds"`
+	ResponseTargetUrgentSeconds *int `json:"response_target_urgent_seconds"`
 	// RequireTwoFactor: every person logs in with a second factor; absent
 	// from a PUT, it stays as it is.
 	RequireTwoFactor *bool `json:"require_two_factor"`
@@ -316,7 +320,8 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	}
 	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
-		ResponseTargetSeconds: &s.ResponseTargetSeconds, RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
+		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
+		RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -484,6 +489,15 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.ResponseTargetSeconds != nil {
 			acc.Settings.ResponseTargetSeconds = *req.ResponseTargetSeconds
+		}
+		if req.ResponseTargetHighSeconds != nil {
+			acc.Settings.ResponseTargetHighSeconds = *req.ResponseTargetHighSeconds
+		}
+		if req.ResponseTargetUrgentSeconds != nil {
+			acc.Settings.ResponseTargetUrgentSeconds = *req.ResponseTargetUrgentSeconds
+		}
+		if err := acc.Settings.CheckResponseTargets(); err != nil {
+			return err
 		}
 		if req.AutoAwaySeconds != nil {
 			acc.Settings.AutoAwaySeconds = *req.AutoAwaySeconds

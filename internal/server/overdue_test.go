@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +89,67 @@ func TestAWaitPastTheReplyTargetIsReported(t *testing.T) {
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Yes, it left today."}, nil)
 	if n := overdueOf(); n != 0 {
 		t.Fatalf("overview after the answer: %d overdue", n)
+	}
+}
+
+// TestRaisedConversationsHaveTighterReplyTargets: with an hour for normal
+// conversations and a second for urgent ones, only the urgent wait is
+// reported and counted, with its own target; targets out of order or
+// range are refused by name.
+func TestRaisedConversationsHaveTighterReplyTargets(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.StatusTick = 50 * time.Millisecond })
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.withKey(t, b.apiKey)
+	for _, bad := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"response_target_seconds": 600, "response_target_high_seconds": 900}, "response_target_high_seconds (900) is longer than the normal target (600)"},
+		{map[string]any{"response_target_seconds": 600, "response_target_high_seconds": 300, "response_target_urgent_seconds": 400}, "response_target_urgent_seconds (400) is longer than the high target (300)"},
+		{map[string]any{"response_target_urgent_seconds": 90000}, "response_target_urgent_seconds must be from 0"},
+	} {
+		if st, raw := admin.raw("PATCH", "/api/v1/account-settings", bad.body); st != 400 || !strings.Contains(string(raw), bad.want) {
+			t.Errorf("%v: %d %s", bad.body, st, raw)
+		}
+	}
+	var saved struct {
+		Normal int `json:"response_target_seconds"`
+		Urgent int `json:"response_target_urgent_seconds"`
+	}
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"response_target_seconds": 3600, "response_target_urgent_seconds": 1}, &saved); st != 200 || saved.Normal != 3600 || saved.Urgent != 1 {
+		t.Fatalf("save: %d %+v", st, saved)
+	}
+	online(t, ts, b.agent)
+	agent := ts.login(t, b.agent)
+	waiting := func(priority int) *parley.Conversation {
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my order?"}, nil)
+		if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+			t.Fatalf("accept: %d", st)
+		}
+		if st := agent.do("PUT", "/api/v1/conversations/"+conv.ID+"/priority", map[string]any{"priority": priority}, nil); st != 200 {
+			t.Fatalf("priority: %d", st)
+		}
+		return conv
+	}
+	normal, urgent := waiting(0), waiting(parley.PriorityUrgent)
+	waitFor(t, func() bool { return len(waitEventsNow(ts, b.account.ID, parley.EventReplyOverdue)) == 1 })
+	var r conversation.ReplyOverdue
+	json.Unmarshal(waitEventsNow(ts, b.account.ID, parley.EventReplyOverdue)[0].Data, &r)
+	if r.ConversationID != urgent.ID || r.TargetSeconds != 1 {
+		t.Fatalf("reported: %+v (urgent %s, normal %s)", r, urgent.ID, normal.ID)
+	}
+	var ov struct {
+		Agents []struct {
+			ID      string `json:"id"`
+			Overdue int    `json:"overdue"`
+		} `json:"agents"`
+	}
+	ts.login(t, b.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &ov)
+	for _, a := range ov.Agents {
+		if a.ID == b.agent.ID && a.Overdue != 1 {
+			t.Fatalf("overview: %d overdue, want the urgent one", a.Overdue)
+		}
 	}
 }

@@ -63,3 +63,48 @@ func TestTheInboxShowsWhoWaitsOnAReply(t *testing.T) {
 		t.Fatal("the metrics have no share of first responses in target")
 	}
 }
+
+// TestAnUrgentConversationIsOverdueSoonerInTheConsole: the admin gives
+// urgent conversations a tighter target in Admin → Routing and hours; the
+// agent's inbox marks the urgent wait overdue and not the normal one.
+func TestAnUrgentConversationIsOverdueSoonerInTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := adminTab(t, ts, brand)
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".account-settings");
+		f.target.value = "3600"; f.targetHigh.value = "0"; f.targetUrgent.value = "1"; f.dispatchEvent(new Event("input")); return true })()`)
+	admin.press(".account-settings button[type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return acc.Settings.ResponseTargetSeconds == 3600 && acc.Settings.ResponseTargetUrgentSeconds == 1
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
+	})
+
+	agent := ts.login(t, brand.agent)
+	conv := func(priority int) *parley.Conversation {
+		t.Helper()
+		v := ts.newVisitor(t, brand.account.ID)
+		c := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]any{"text": "Hello?"}, nil)
+		if st := agent.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil); st != 200 {
+			t.Fatalf("accept: status %d", st)
+		}
+		if st := agent.do("PUT", "/api/v1/conversations/"+c.ID+"/priority", map[string]any{"priority": priority}, nil); st != 200 {
+			t.Fatalf("priority: status %d", st)
+		}
+		return c
+	}
+	normal, urgent := conv(0), conv(parley.PriorityUrgent)
+	console := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
+	marks := func() string {
+		console.press("[data-tab=mine]")
+		return evalIn[string](t, console.ctx, `[...document.querySelectorAll(".items li")].map(li => li.dataset.id + "=" + (li.querySelector(".due")?.className || "-")).sort().join(" ")`)
+	}
+	want := []string{normal.ID + "=due", urgent.ID + "=due overdue"}
+	if normal.ID > urgent.ID {
+		want[0], want[1] = want[1], want[0]
+	}
+	waitFor(t, func() bool { return marks() == strings.Join(want, " ") }, marks)
+	console.shot("urgent-overdue")
+}

@@ -691,8 +691,9 @@ async function refresh() {
     const wait = replyWait(c);
     if (wait !== null) {
       const due = document.createElement("span");
-      const over = responseTarget && wait > responseTarget;
-      due.className = "due" + (over ? " overdue" : responseTarget && wait > 0.8 * responseTarget ? " soon" : "");
+      const target = targetFor(c);
+      const over = target && wait > target;
+      due.className = "due" + (over ? " overdue" : target && wait > 0.8 * target ? " soon" : "");
       due.textContent = (over ? "overdue · " : "") + "visitor waiting " + ago(c.last_message.created_at);
       meta.append(" · ", due);
     }
@@ -788,13 +789,22 @@ async function showOverview() {
 // target, and the labels. Agents put labels on
 // conversations from the header, filter the inbox on them, and see them
 // on each inbox item.
-let labelDefs = [], labelsRequired = false, responseTarget = 0;
+let labelDefs = [], labelsRequired = false, responseTargets = { normal: 0, high: 0, urgent: 0 };
+// targetFor is the reply target of a conversation's priority, in seconds
+// (0: none): urgent from 10, high from 5, each falling back to the level
+// below, as the server judges overdue (parley.AccountSettings.ResponseTarget).
+function targetFor(c) {
+  let t = responseTargets.normal;
+  if (c.priority >= 5 && responseTargets.high) t = responseTargets.high;
+  if (c.priority >= 10 && responseTargets.urgent) t = responseTargets.urgent;
+  return t;
+}
 async function loadSettings() {
   const s = await api("GET", "/account-settings").catch(() => null);
   if (!s) return;
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
-  responseTarget = s.response_target_seconds || 0;
+  responseTargets = { normal: s.response_target_seconds || 0, high: s.response_target_high_seconds || 0, urgent: s.response_target_urgent_seconds || 0 };
   autoAwaySeconds = s.auto_away_seconds || 0;
   fillAwayReasons(s.away_reasons || []);
   armAutoAway();
@@ -991,6 +1001,8 @@ function fillAccountSettings(af, settings) {
   af.agentIdle.value = settings.auto_close?.agent_minutes ?? 0;
   af.warnIdle.value = settings.auto_close?.warn_minutes ?? 0;
   af.target.value = settings.response_target_seconds ?? 0;
+  af.targetHigh.value = settings.response_target_high_seconds ?? 0;
+  af.targetUrgent.value = settings.response_target_urgent_seconds ?? 0;
   af.autoAway.value = Math.round((settings.auto_away_seconds || 0) / 60);
   af.awayReasons.value = (settings.away_reasons || []).join("\n");
   af.notice.value = settings.queue_notice_seconds ?? 60;
@@ -1156,7 +1168,8 @@ $(".account-settings").addEventListener("submit", (e) => {
   const body = {
     auto_assign: f.auto.checked, queue_notice_seconds: +f.notice.value, retention_days: +f.retention.value,
     auto_close: { bot_minutes: +f.botIdle.value, agent_minutes: +f.agentIdle.value, warn_minutes: +f.warnIdle.value },
-    response_target_seconds: +f.target.value, auto_away_seconds: 60 * +f.autoAway.value,
+    response_target_seconds: +f.target.value, response_target_high_seconds: +f.targetHigh.value, response_target_urgent_seconds: +f.targetUrgent.value,
+    auto_away_seconds: 60 * +f.autoAway.value,
     away_reasons: f.awayReasons.value.split("\n").map((r) => r.trim()).filter(Boolean),
   };
   // Holidays, one a line: "2026-12-25 Christmas" (closed), or
