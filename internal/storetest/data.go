@@ -212,7 +212,7 @@ func testExportsAndErasure(t *testing.T, open Opener) {
 	for i, want := range []map[string]any{
 		{"erased": true, "sender_kind": "consumer"},
 		{"erased": true, "sender_kind": "consumer"},
-		{"erased": true, "state": "closed"},
+		{"erased": true, "state": "closed", "priority": 0.0}, // the priority says what happened, not who
 	} {
 		var got map[string]any
 		if err := json.Unmarshal(evs[i].Data, &got); err != nil || !reflect.DeepEqual(got, want) {
