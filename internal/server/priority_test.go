@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,15 @@ func TestASupervisorActsOnSeveralConversationsAtOnce(t *testing.T) {
 	if closed(ids[2]) || labelled(ids[2]) {
 		t.Fatal("the conversation not picked was changed")
 	}
+	// The third goes to the agent, picked and transferred from the bar.
+	online(t, ts, brand.agent)
+	sup.press(`.items li[data-id="` + ids[2] + `"] .pick`)
+	evalIn[bool](t, sup.ctx, `(() => { const s = document.querySelector(".bulk-transfer"); s.value = "agent:`+brand.agent.ID+`"; s.dispatchEvent(new Event("change")); return true })()`)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, ids[2])
+		return c.State == parley.StateAssigned && c.AssigneeID == brand.agent.ID
+	}, toast)
+	waitFor(t, func() bool { return strings.HasPrefix(toast(), "Transferred to "+brand.agent.Name) }, toast)
 	sup.shot("bulk")
 }
 

@@ -721,6 +721,12 @@ function showBulk() {
   sel.append(new Option("Add label…", ""));
   for (const l of labelDefs) sel.append(new Option(l.name, l.name));
   sel.disabled = labelDefs.length === 0;
+  // Transfer to a skill's queue or a colleague: the conversation header's
+  // targets (fillTransferTargets keeps them current).
+  const tr = $(".bulk-transfer");
+  tr.textContent = "";
+  tr.append(new Option("Transfer to…", ""));
+  for (const o of $(".transfer-to").options) tr.append(new Option(o.text, o.value));
 }
 
 async function bulk(what, fn) {
@@ -742,6 +748,13 @@ $(".bulk-priority").addEventListener("change", (e) => {
   const p = e.target.value;
   e.target.value = "";
   if (p !== "") bulk("Priority set", (c) => api("PUT", `/conversations/${c.id}/priority`, { priority: +p }));
+});
+$(".bulk-transfer").addEventListener("change", (e) => {
+  const target = e.target.value, text = e.target.selectedOptions[0]?.text || "";
+  e.target.value = "";
+  if (!target) return;
+  const [kind, id] = target.split(":");
+  bulk("Transferred to " + text.replace(/^(Skill|Agent): /, ""), (c) => api("POST", `/conversations/${c.id}/transfer`, kind === "skill" ? { skill_id: id } : { agent_id: id }));
 });
 $(".bulk-clear").addEventListener("click", () => { selected.clear(); $$(".items .pick").forEach((b) => (b.checked = false)); showBulk(); });
 
