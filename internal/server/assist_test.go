@@ -18,16 +18,25 @@ type suggestions struct {
 	} `json:"suggestions"`
 }
 
+// withPayPalReply is a brand with the demo bot and a canned response about
+// PayPal that names the visitor and their plan.
+func withPayPalReply(t *testing.T) (*testServer, brand, *client) {
+	t.Helper()
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Northwind")
+	withDemoBot(t, ts, b)
+	key := ts.withKey(t, b.apiKey)
+	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal",
+		"text": "Yes {{visitor_first_name|there}}, PayPal works at checkout on your {{attribute.plan|standard}} plan."}, nil); st != 201 {
+		t.Fatalf("canned: %d", st)
+	}
+	return ts, b, key
+}
+
 // TestAgentsGetSuggestedReplies: the brand's articles and canned responses
 // matched to the visitor's last message, or to a text the agent asks about.
 func TestAgentsGetSuggestedReplies(t *testing.T) {
-	ts := startServer(t, t.TempDir())
-	brand := seedBrand(t, ts, "Northwind")
-	withDemoBot(t, ts, brand)
-	key := ts.withKey(t, brand.apiKey)
-	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout."}, nil); st != 201 {
-		t.Fatalf("canned: %d", st)
-	}
+	ts, brand, _ := withPayPalReply(t)
 	v := ts.newVisitor(t, brand.account.ID)
 	conv := v.open(t)
 	agent := ts.login(t, brand.agent)
@@ -67,13 +76,7 @@ func TestAgentsGetSuggestedReplies(t *testing.T) {
 // conversation follow the visitor's last message, and a click puts one in
 // the reply box, a canned response with the visitor's name filled in.
 func TestAnAgentInsertsASuggestedReply(t *testing.T) {
-	ts := startServer(t, t.TempDir())
-	brand := seedBrand(t, ts, "Northwind")
-	withDemoBot(t, ts, brand)
-	key := ts.withKey(t, brand.apiKey)
-	if st := key.do("POST", "/api/v1/canned-responses", map[string]any{"shortcut": "paypal", "text": "Yes {{visitor_first_name|there}}, PayPal works at checkout on your {{attribute.plan|standard}} plan."}, nil); st != 201 {
-		t.Fatalf("canned: %d", st)
-	}
+	ts, brand, key := withPayPalReply(t)
 	v := ts.newVisitor(t, brand.account.ID)
 	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Maya Lind"}, nil)
 	if st := key.do("PATCH", "/api/v1/consumers/"+v.consumer.ID, map[string]any{"attributes": map[string]string{"plan": "gold"}}, nil); st != 200 {

@@ -54,22 +54,8 @@ func TestAWaitPastTheReplyTargetIsReported(t *testing.T) {
 	if first.ConversationID != conv.ID || first.AssigneeID != b.agent.ID || first.TargetSeconds != 1 || first.MessageSeq == 0 {
 		t.Fatalf("report: %+v", first)
 	}
-	overdueOf := func() int {
-		var ov struct {
-			Agents []struct {
-				ID      string `json:"id"`
-				Overdue int    `json:"overdue"`
-			} `json:"agents"`
-		}
-		ts.login(t, b.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &ov)
-		for _, a := range ov.Agents {
-			if a.ID == b.agent.ID {
-				return a.Overdue
-			}
-		}
-		return -1
-	}
-	if n := overdueOf(); n != 1 {
+	overdue := func() int { return overdueOf(t, ts, b, b.agent.ID) }
+	if n := overdue(); n != 1 {
 		t.Fatalf("overview: %d overdue", n)
 	}
 	// Another message waits: a second report, and the first is not repeated.
@@ -87,7 +73,7 @@ func TestAWaitPastTheReplyTargetIsReported(t *testing.T) {
 	}
 	// Answered: no longer overdue.
 	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Yes, it left today."}, nil)
-	if n := overdueOf(); n != 0 {
+	if n := overdue(); n != 0 {
 		t.Fatalf("overview after the answer: %d overdue", n)
 	}
 }
@@ -121,25 +107,22 @@ func TestRaisedConversationsHaveTighterReplyTargets(t *testing.T) {
 	}
 	online(t, ts, b.agent)
 	agent := ts.login(t, b.agent)
-	waiting := func(priority int) *parley.Conversation {
-		v := ts.newVisitor(t, b.account.ID)
-		conv := v.open(t)
-		v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my order?"}, nil)
-		if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
-			t.Fatalf("accept: %d", st)
-		}
-		if st := agent.do("PUT", "/api/v1/conversations/"+conv.ID+"/priority", map[string]any{"priority": priority}, nil); st != 200 {
-			t.Fatalf("priority: %d", st)
-		}
-		return conv
-	}
-	normal, urgent := waiting(0), waiting(parley.PriorityUrgent)
+	normal, urgent := waitingOn(t, ts, b, agent, 0), waitingOn(t, ts, b, agent, parley.PriorityUrgent)
 	waitFor(t, func() bool { return len(waitEventsNow(ts, b.account.ID, parley.EventReplyOverdue)) == 1 })
 	var r conversation.ReplyOverdue
 	json.Unmarshal(waitEventsNow(ts, b.account.ID, parley.EventReplyOverdue)[0].Data, &r)
 	if r.ConversationID != urgent.ID || r.TargetSeconds != 1 {
 		t.Fatalf("reported: %+v (urgent %s, normal %s)", r, urgent.ID, normal.ID)
 	}
+	if n := overdueOf(t, ts, b, b.agent.ID); n != 1 {
+		t.Fatalf("overview: %d overdue, want the urgent one", n)
+	}
+}
+
+// overdueOf is how many overdue conversations the supervisor's overview
+// counts for an agent (-1: the agent is not listed).
+func overdueOf(t *testing.T, ts *testServer, b brand, agentID string) int {
+	t.Helper()
 	var ov struct {
 		Agents []struct {
 			ID      string `json:"id"`
@@ -148,8 +131,25 @@ func TestRaisedConversationsHaveTighterReplyTargets(t *testing.T) {
 	}
 	ts.login(t, b.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &ov)
 	for _, a := range ov.Agents {
-		if a.ID == b.agent.ID && a.Overdue != 1 {
-			t.Fatalf("overview: %d overdue, want the urgent one", a.Overdue)
+		if a.ID == agentID {
+			return a.Overdue
 		}
 	}
+	return -1
+}
+
+// waitingOn opens a conversation whose visitor asked a question, which
+// the agent (a logged-in client) accepted and set to priority.
+func waitingOn(t *testing.T, ts *testServer, b brand, agent *client, priority int) *parley.Conversation {
+	t.Helper()
+	v := ts.newVisitor(t, b.account.ID)
+	c := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]any{"text": "Where is my order?"}, nil)
+	if st := agent.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	if st := agent.do("PUT", "/api/v1/conversations/"+c.ID+"/priority", map[string]any{"priority": priority}, nil); st != 200 {
+		t.Fatalf("priority: %d", st)
+	}
+	return c
 }

@@ -82,20 +82,7 @@ func TestAnUrgentConversationIsOverdueSoonerInTheConsole(t *testing.T) {
 	})
 
 	agent := ts.login(t, brand.agent)
-	conv := func(priority int) *parley.Conversation {
-		t.Helper()
-		v := ts.newVisitor(t, brand.account.ID)
-		c := v.open(t)
-		v.do("POST", "/api/v1/conversations/"+c.ID+"/messages", map[string]any{"text": "Hello?"}, nil)
-		if st := agent.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil); st != 200 {
-			t.Fatalf("accept: status %d", st)
-		}
-		if st := agent.do("PUT", "/api/v1/conversations/"+c.ID+"/priority", map[string]any{"priority": priority}, nil); st != 200 {
-			t.Fatalf("priority: status %d", st)
-		}
-		return c
-	}
-	normal, urgent := conv(0), conv(parley.PriorityUrgent)
+	normal, urgent := waitingOn(t, ts, brand, agent, 0), waitingOn(t, ts, brand, agent, parley.PriorityUrgent)
 	console := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
 	marks := func() string {
 		console.press("[data-tab=mine]")
