@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/parleychat/parley"
 	"github.com/tidwall/gjson"
@@ -86,7 +87,7 @@ func (db *DB) RedactMessage(ctx context.Context, accountID, conversationID strin
 			touched = append(touched, evSeq)
 		}
 		if len(touched) > 0 {
-			in := `(?` + repeatArgs(len(touched)-1) + `)`
+			in := `(?` + strings.Repeat(", ?", len(touched)-1) + `)`
 			if err := tx.rewritePayloads(`d.event_seq IN `+in, append([]any{accountID}, touched...)...); err != nil {
 				return err
 			}
@@ -99,13 +100,4 @@ func (db *DB) RedactMessage(ctx context.Context, accountID, conversationID strin
 	}
 	db.removeBlobs(accountID, files)
 	return out, nil
-}
-
-// repeatArgs is ", ?" n times.
-func repeatArgs(n int) string {
-	b := make([]byte, 0, 3*n)
-	for range n {
-		b = append(b, ", ?"...)
-	}
-	return string(b)
 }
