@@ -63,6 +63,7 @@ const (
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 	EventSSOChanged           = "sso.changed"           // an admin set or removed single sign-on (data: SSOChanged, never the secret)
 	EventMessageRedacted      = "message.redacted"      // staff removed what a message said (data: the message as it is now, with redacted)
+	EventNoteRedacted         = "note.redacted"         // its author or a supervisor removed what a note said (data: the note as it is now)
 )
 
 // PageView is visitor.page_viewed's data: a page of the brand's site the
@@ -102,7 +103,7 @@ var EventTypes = []string{
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,
-	EventSSOChanged, EventMessageRedacted,
+	EventSSOChanged, EventMessageRedacted, EventNoteRedacted,
 }
 
 // ValidEventType reports whether t names events: a known type, or a

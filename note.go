@@ -15,8 +15,10 @@ type Note struct {
 	Text           string `json:"text"`
 	// Mentions are the colleagues (user IDs) the note calls on: each is
 	// told at once and finds the conversation in their mentions.
-	Mentions  []string  `json:"mentions,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Mentions []string `json:"mentions,omitempty"`
+	// Redacted, when set, says who removed what the note said, and when.
+	Redacted  *Redaction `json:"redacted,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
 }
 
 // MaxMentions is how many colleagues one note may mention.

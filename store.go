@@ -212,6 +212,13 @@ type Store interface {
 	// the file is deleted after. A system message is EINVALID, one already
 	// removed ECONFLICT.
 	RedactMessage(ctx context.Context, accountID, conversationID string, seq int64, r Redaction) (*Message, error)
+	// RedactNote removes what a note of the conversation says, as
+	// RedactMessage does for a message: the note keeps its author and
+	// time and gets r, its mentions are withdrawn (no email, no unread
+	// count), its note.created event becomes the note as it is now, queued
+	// webhook deliveries of it are written again, and note.redacted is
+	// written, in one transaction. A note removed already is ECONFLICT.
+	RedactNote(ctx context.Context, accountID, conversationID, noteID string, r Redaction) (*Note, error)
 	// ListMessages returns messages with seq > afterSeq in seq order.
 	ListMessages(ctx context.Context, accountID, conversationID string, afterSeq int64, limit int) ([]*Message, error)
 	// LastMessages maps those of conversationIDs that are the account's

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -712,7 +713,11 @@ func (a *API) handleTranscript(w http.ResponseWriter, r *http.Request, p parley.
 		if len(notes) > 0 && (len(msgs) == 0 || notes[0].CreatedAt.Before(msgs[0].CreatedAt)) {
 			n := notes[0]
 			notes = notes[1:]
-			line(n.CreatedAt, "Note from "+n.AuthorName, n.Text)
+			text := n.Text
+			if n.Redacted != nil {
+				text = "(removed by " + n.Redacted.ByName + ")"
+			}
+			line(n.CreatedAt, "Note from "+n.AuthorName, text)
 			continue
 		}
 		m := msgs[0]
@@ -831,5 +836,31 @@ func (a *API) handleRedact(w http.ResponseWriter, r *http.Request, p parley.Prin
 		return err
 	}
 	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// handleRedactNote removes what a note said: its author's call, or a
+// supervisor's (docs/data.md, Removing a message).
+func (a *API) handleRedactNote(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	conv, err := a.conv.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	notes, err := a.store.ListNotes(r.Context(), p.AccountID, conv.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(notes, func(n *parley.Note) bool { return n.ID == r.PathValue("note") })
+	if i < 0 {
+		return parley.Errorf(parley.ENOTFOUND, "note %q of conversation %q not found", r.PathValue("note"), conv.ID)
+	}
+	if notes[i].AuthorID != p.ID && !p.Can(parley.RoleSupervisor) {
+		return parley.Errorf(parley.EFORBIDDEN, "only the note's author or a supervisor may remove it")
+	}
+	n, err := a.store.RedactNote(r.Context(), p.AccountID, conv.ID, notes[i].ID, parley.Redaction{By: p.ID, ByName: p.Name})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, n)
 	return nil
 }

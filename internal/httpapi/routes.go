@@ -85,6 +85,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/conversations/{id}/activity", agents, a.handleActivity},
 		{"GET", "/api/v1/conversations/{id}/suggestions", agents, a.handleSuggestions},
 		{"POST", "/api/v1/conversations/{id}/messages/{seq}/redact", agents, a.handleRedact},
+		{"POST", "/api/v1/conversations/{id}/notes/{note}/redact", agents, a.handleRedactNote},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},
 		{"GET", "/api/v1/canned-responses", agents, a.handleListCanned},
 		{"POST", "/api/v1/canned-responses", admins, a.handleCreateCanned},

@@ -109,6 +109,10 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `{"type":"redacted","conversation_id":`...)
 		b = appendString(b, e.ConversationID)
 		b = append(b, `,"message":`...)
+	case parley.EventNoteRedacted:
+		b = append(b, `{"type":"redacted","conversation_id":`...)
+		b = appendString(b, e.ConversationID)
+		b = append(b, `,"note":`...)
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
 		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority,
 		parley.EventConversationSnoozed:

@@ -100,7 +100,7 @@ func (h *hub) dispatch(e *parley.Event) {
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
 	// Visitors never see notes, labels, priorities or snoozes (nor ratings:
 	// theirs is already theirs).
-	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
+	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventNoteRedacted || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
 		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted || e.Type == parley.EventPageViewed
 	visitorIt := it
 	if isConversationEvent(e.Type) && staffFields(e.Data) {

@@ -115,6 +115,18 @@ func TestAnAgentRemovesAMessageInTheConsole(t *testing.T) {
 		return evalIn[bool](t, console.ctx, `(() => { const li = document.querySelector(".messages li.consumer");
 			return li.textContent.includes("Message removed by `+brand.agent.Name+`") && !li.textContent.includes("X1234567") && !li.querySelector(".redact") })()`)
 	})
+	// The agent's own private note goes the same way.
+	if st := ts.login(t, brand.agent).do("POST", "/api/v1/conversations/"+evalIn[string](t, console.ctx, `location.hash.split("=")[1]`)+"/notes", map[string]any{"text": "door code 7391"}, nil); st != 201 {
+		t.Fatalf("note: %d", st)
+	}
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `!!document.querySelector(".messages li.note .redact")`)
+	})
+	evalIn[bool](t, console.ctx, `(() => { const b = document.querySelector(".messages li.note .redact"); b.click(); b.click(); return true })()`)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `(() => { const li = document.querySelector(".messages li.note");
+			return li.textContent.includes("Note removed by `+brand.agent.Name+`") && !li.textContent.includes("7391") })()`)
+	})
 	// The inbox's preview of the conversation no longer quotes it.
 	waitFor(t, func() bool {
 		return evalIn[string](t, console.ctx, `document.querySelector(".items li[aria-current=true] .preview").textContent`) == "Message removed"
@@ -125,4 +137,44 @@ func TestAnAgentRemovesAMessageInTheConsole(t *testing.T) {
 			return li.textContent.includes("Ce message a été supprimé.") && !li.textContent.includes("X1234567") })()`)
 	}, func() string { return evalIn[string](t, frame, `document.querySelector(".log").textContent`) })
 	visitor.shot("removed")
+}
+
+// TestTheAuthorOrASupervisorRemovesANote: a note's words go at its
+// author's or a supervisor's word, not another agent's; the consoles hear
+// of it, and the transcript says who removed it.
+func TestTheAuthorOrASupervisorRemovesANote(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	acme := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, acme.account.ID)
+	conv := v.open(t)
+	agent := ts.login(t, acme.agent)
+	var note parley.Note
+	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "door code 7391"}, &note); st != 201 {
+		t.Fatalf("note: %d", st)
+	}
+	var colleague parley.User
+	if st := ts.withKey(t, acme.apiKey).do("POST", "/api/v1/users", map[string]any{"email": "cy@acme.test", "name": "Cy", "password": password, "role": "agent"}, &colleague); st != 201 {
+		t.Fatalf("colleague: %d", st)
+	}
+	path := "/api/v1/conversations/" + conv.ID + "/notes/" + note.ID + "/redact"
+	if st, raw := ts.login(t, &colleague).raw("POST", path, nil); st != 403 {
+		t.Fatalf("another agent: %d %s", st, raw)
+	}
+	ws := sessionWS(t, ts, agent)
+	ws.subscribe(conv.ID, 0)
+	var got parley.Note
+	if st := ts.login(t, acme.supervisor).do("POST", path, nil, &got); st != 200 || got.Text != "" || got.Redacted == nil || got.Redacted.By != acme.supervisor.ID {
+		t.Fatalf("the supervisor: %d %+v", st, got)
+	}
+	f := ws.next(func(f frame) bool { return f.Type == "redacted" })
+	if !strings.Contains(string(f.raw), `"note":`) || strings.Contains(string(f.raw), "7391") {
+		t.Fatalf("the frame: %s", f.raw)
+	}
+	if st, _ := agent.raw("POST", path, nil); st != 409 {
+		t.Fatalf("twice: %d", st)
+	}
+	_, transcript := agent.raw("GET", "/api/v1/conversations/"+conv.ID+"/transcript?notes=1", nil)
+	if strings.Contains(string(transcript), "7391") || !strings.Contains(string(transcript), "(removed by "+acme.supervisor.Name+")") {
+		t.Fatalf("transcript:\n%s", transcript)
+	}
 }

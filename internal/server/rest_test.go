@@ -76,6 +76,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/conversations/{id}/activity":               {"/api/v1/conversations/" + bConv.ID + "/activity", nil, 404},
 		"GET /api/v1/conversations/{id}/suggestions":            {"/api/v1/conversations/" + bConv.ID + "/suggestions?q=refund", nil, 404},
 		"POST /api/v1/conversations/{id}/messages/{seq}/redact": {"/api/v1/conversations/" + bConv.ID + "/messages/1/redact", nil, 404},
+		"POST /api/v1/conversations/{id}/notes/{note}/redact":   {"/api/v1/conversations/" + bConv.ID + "/notes/note_x/redact", nil, 404},
 		"POST /api/v1/me/mentions/seen":                         {"/api/v1/me/mentions/seen", nil, 403},
 		"POST /api/v1/me/sessions/end-others":                   {"/api/v1/me/sessions/end-others", nil, 403},
 		"PATCH /api/v1/me":                                      {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
@@ -298,6 +299,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent reads the activity", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/activity", nil, 200},
 		{"consumer cannot ask for suggested replies", v1.client, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 403},
 		{"consumer cannot remove a message", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/messages/1/redact", nil, 403},
+		{"consumer cannot remove a note", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/notes/note_x/redact", nil, 403},
 		{"agent asks for suggested replies", agent, "GET", "/api/v1/conversations/" + conv1.ID + "/suggestions", nil, 200},
 		{"consumer cannot apply a macro", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/macro", map[string]any{"name": "x"}, 403},
 		{"consumer cannot list contacts", v1.client, "GET", "/api/v1/consumers", nil, 403},

@@ -46,28 +46,44 @@ func addNote(tx *writeTx, n *parley.Note) error {
 
 // ListNotes returns a conversation's notes, oldest first.
 func (db *DB) ListNotes(ctx context.Context, accountID, conversationID string) ([]*parley.Note, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, conversation_id, author_id, author_name, text, created_at, mentions FROM notes WHERE account_id = ? AND conversation_id = ? ORDER BY id`, accountID, conversationID)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+noteColumns+` FROM notes WHERE account_id = ? AND conversation_id = ? ORDER BY id`, accountID, conversationID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []*parley.Note{}
 	for rows.Next() {
-		var n parley.Note
-		var created int64
-		var mentions string
-		if err := rows.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created, &mentions); err != nil {
+		n, err := scanNote(rows)
+		if err != nil {
 			return nil, err
 		}
-		if mentions != "" {
-			if err := json.Unmarshal([]byte(mentions), &n.Mentions); err != nil {
-				return nil, fmt.Errorf("note %s: mentions: %w", n.ID, err)
-			}
-		}
-		n.CreatedAt = fromMicros(created)
-		out = append(out, &n)
+		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+const noteColumns = `id, account_id, conversation_id, author_id, author_name, text, created_at, mentions, redacted`
+
+func scanNote(s scanner) (*parley.Note, error) {
+	var n parley.Note
+	var created int64
+	var mentions, redacted string
+	if err := s.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created, &mentions, &redacted); err != nil {
+		return nil, err
+	}
+	if mentions != "" {
+		if err := json.Unmarshal([]byte(mentions), &n.Mentions); err != nil {
+			return nil, fmt.Errorf("note %s: mentions: %w", n.ID, err)
+		}
+	}
+	if redacted != "" {
+		n.Redacted = &parley.Redaction{}
+		if err := json.Unmarshal([]byte(redacted), n.Redacted); err != nil {
+			return nil, fmt.Errorf("note %s: redacted: %w", n.ID, err)
+		}
+	}
+	n.CreatedAt = fromMicros(created)
+	return &n, nil
 }
 
 // CreateCannedResponse stores a canned response.

@@ -101,3 +101,74 @@ func (db *DB) RedactMessage(ctx context.Context, accountID, conversationID strin
 	db.removeBlobs(accountID, files)
 	return out, nil
 }
+
+// RedactNote removes what a note says (see parley.Store).
+func (db *DB) RedactNote(ctx context.Context, accountID, conversationID, noteID string, r parley.Redaction) (*parley.Note, error) {
+	var out *parley.Note
+	err := db.do(ctx, func(tx *writeTx) error {
+		out = nil
+		n, err := scanNote(tx.QueryRowContext(tx.ctx, `SELECT `+noteColumns+` FROM notes WHERE account_id = ? AND conversation_id = ? AND id = ?`,
+			accountID, conversationID, noteID))
+		if err != nil {
+			return notFound(err, "note %q of conversation %q not found", noteID, conversationID)
+		}
+		if n.Redacted != nil {
+			return parley.Errorf(parley.ECONFLICT, "the note was removed already, by %s", n.Redacted.ByName)
+		}
+		r.At = tx.now
+		n.Text, n.Mentions, n.Redacted = "", nil, &r
+		mark, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE notes SET text = '', mentions = '', redacted = ? WHERE account_id = ? AND id = ?`, string(mark), accountID, noteID); err != nil {
+			return err
+		}
+		// Its mentions are withdrawn: no email, no unread count.
+		if _, err := tx.ExecContext(tx.ctx, `DELETE FROM note_mentions WHERE account_id = ? AND note_id = ?`, accountID, noteID); err != nil {
+			return err
+		}
+		data, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(tx.ctx, `SELECT seq, data FROM events WHERE account_id = ? AND conversation_id = ? AND type = ?`,
+			accountID, conversationID, parley.EventNoteCreated)
+		if err != nil {
+			return err
+		}
+		var touched []any
+		for rows.Next() {
+			var seq int64
+			var evData string
+			if err := rows.Scan(&seq, &evData); err != nil {
+				rows.Close()
+				return err
+			}
+			if gjson.Get(evData, "id").Str == noteID {
+				touched = append(touched, seq)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, seq := range touched {
+			if _, err := tx.ExecContext(tx.ctx, `UPDATE events SET data = ? WHERE account_id = ? AND seq = ?`, string(data), accountID, seq); err != nil {
+				return err
+			}
+		}
+		if len(touched) > 0 {
+			in := `(?` + strings.Repeat(", ?", len(touched)-1) + `)`
+			if err := tx.rewritePayloads(`d.event_seq IN `+in, append([]any{accountID}, touched...)...); err != nil {
+				return err
+			}
+		}
+		out = n
+		return tx.event(accountID, parley.EventNoteRedacted, conversationID, json.RawMessage(data))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

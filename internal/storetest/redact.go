@@ -93,3 +93,67 @@ func testRedactMessage(t *testing.T, open Opener) {
 	_, err = s.RedactMessage(ctx, a, f.conversation.ID, sys.Seq, by)
 	wantCode(t, err, parley.EINVALID)
 }
+
+// testRedactNote: a removed note keeps its author and time; its words
+// leave the note, its event and a queued delivery, and its mentions are
+// withdrawn.
+func testRedactNote(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f, other := newFixture(t, s, "A"), newFixture(t, s, "B")
+	a := f.account.ID
+	bo := &parley.User{AccountID: a, Email: "bo@a.example", Name: "Bo", Role: parley.RoleAgent, Active: true}
+	if err := s.CreateUser(ctx, bo); err != nil {
+		t.Fatal(err)
+	}
+	w := &parley.Webhook{AccountID: a, URL: "https://hooks.example/in", Types: []string{parley.EventNoteCreated}, Secret: "whsec_x"}
+	if err := s.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	n := &parley.Note{AccountID: a, ConversationID: f.conversation.ID, AuthorID: "usr_ann", AuthorName: "Ann", Text: "the code is 7391", Mentions: []string{bo.ID}}
+	if err := s.AddNote(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	read, _ := s.ListEvents(ctx, a, parley.EventFilter{Types: w.Types, Limit: 10})
+	if len(read) != 1 {
+		t.Fatalf("note events: %d", len(read))
+	}
+	if err := s.EnqueueDeliveries(ctx, w, []*parley.WebhookDelivery{{EventSeq: read[0].Seq, EventType: read[0].Type, ConversationID: read[0].ConversationID, Payload: parley.WebhookBody(read[0])}}, read[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if unread, _ := s.UnreadMentions(ctx, a, bo.ID); unread != 1 {
+		t.Fatalf("unread mentions before: %d", unread)
+	}
+	by := parley.Redaction{By: "usr_ann", ByName: "Ann"}
+	_, err := s.RedactNote(ctx, other.account.ID, f.conversation.ID, n.ID, by)
+	wantCode(t, err, parley.ENOTFOUND)
+	got, err := s.RedactNote(ctx, a, f.conversation.ID, n.ID, by)
+	if err != nil || got.Text != "" || got.Redacted == nil || got.Redacted.ByName != "Ann" || got.AuthorID != "usr_ann" || got.Mentions != nil {
+		t.Fatalf("RedactNote = %+v, %v", got, err)
+	}
+	_, err = s.RedactNote(ctx, a, f.conversation.ID, n.ID, by)
+	wantCode(t, err, parley.ECONFLICT)
+	notes, _ := s.ListNotes(ctx, a, f.conversation.ID)
+	if len(notes) != 1 || notes[0].Text != "" || notes[0].Redacted == nil || notes[0].Redacted.At.IsZero() {
+		t.Fatalf("notes after: %+v", notes)
+	}
+	if unread, _ := s.UnreadMentions(ctx, a, bo.ID); unread != 0 {
+		t.Fatalf("a removed note still counts as an unread mention: %d", unread)
+	}
+	all, _ := s.ListEvents(ctx, a, parley.EventFilter{Limit: 100})
+	var redacted int
+	for _, e := range all {
+		if strings.Contains(string(e.Data), "7391") {
+			t.Fatalf("%s still says it: %s", e.Type, e.Data)
+		}
+		if e.Type == parley.EventNoteRedacted {
+			redacted++
+		}
+	}
+	if redacted != 1 {
+		t.Fatalf("note.redacted events: %d", redacted)
+	}
+	if queued, _ := s.ListDeliveries(ctx, a, w.ID, 10); len(queued) != 1 || strings.Contains(string(queued[0].Payload), "7391") {
+		t.Fatalf("the queued delivery: %+v", queued)
+	}
+}

@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"RedactMessage", testRedactMessage},
+		{"RedactNote", testRedactNote},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

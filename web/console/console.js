@@ -388,6 +388,10 @@ function onFrame(f) {
       if (current && f.note.conversation_id === current.id) addNote(f.note);
       break;
     case "redacted":
+      if (f.note) { // a note: the console's alone
+        if (current && f.conversation_id === current.id) showRemovedNote(f.note);
+        break;
+      }
       if (current && f.conversation_id === current.id) showRemoved(f.message);
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         const p = li.querySelector(".preview");
@@ -1889,19 +1893,21 @@ function addMessage(m) {
 // Staff remove what a message said — a card number the masking missed, a
 // reply sent to the wrong visitor (docs/data.md, Removing a message). It
 // cannot be undone, so the button asks once more before it acts.
-function removedText(r) {
+function removedText(r, what = "Message") {
   const s = document.createElement("span");
   s.className = "text removed";
-  s.textContent = "Message removed by " + (r.by_name || "staff") + " · " + new Date(r.at).toLocaleString();
+  s.textContent = what + " removed by " + (r.by_name || "staff") + " · " + new Date(r.at).toLocaleString();
   return s;
 }
 
-function redactButton(seq) {
+// redactButton removes what a message (or, with path, a note) says.
+function redactButton(seq, label = "Remove what this message says", done = showRemoved) {
+  const path = typeof seq === "string" ? seq : `/conversations/${current.id}/messages/${seq}/redact`;
   const b = document.createElement("button");
   b.type = "button";
   b.className = "redact link";
   b.textContent = "Remove";
-  b.setAttribute("aria-label", "Remove what this message says");
+  b.setAttribute("aria-label", label);
   let armed = 0;
   b.addEventListener("click", async () => {
     if (!armed) {
@@ -1911,8 +1917,7 @@ function redactButton(seq) {
     }
     clearTimeout(armed);
     try {
-      const m = await api("POST", `/conversations/${current.id}/messages/${seq}/redact`);
-      showRemoved(m);
+      done(await api("POST", path));
     } catch (err) {
       toast("Not removed: " + err.message);
       armed = 0;
@@ -1920,6 +1925,16 @@ function redactButton(seq) {
     }
   });
   return b;
+}
+
+// showRemovedNote replaces a note shown in the open conversation by the
+// line that says it was removed.
+function showRemovedNote(n) {
+  const li = $(`.messages li.note[data-note="${CSS.escape(n.id)}"]`);
+  if (!li) return;
+  li.querySelector(".text")?.remove();
+  li.querySelector(".redact")?.remove();
+  li.append(removedText(n.redacted, "Note"));
 }
 
 // showRemoved replaces a message shown in the open conversation by the
@@ -1955,6 +1970,7 @@ function addNote(n) {
   seenNotes.add(n.id);
   const li = document.createElement("li");
   li.className = "note";
+  li.dataset.note = n.id;
   const from = document.createElement("span");
   from.className = "from";
   from.textContent = "Note · " + n.author_name +
@@ -1962,7 +1978,9 @@ function addNote(n) {
   const text = document.createElement("span");
   text.className = "text";
   text.textContent = n.text;
-  li.append(from, text);
+  li.append(from, n.redacted ? removedText(n.redacted, "Note") : text);
+  // Its author, or a supervisor, may remove what it said.
+  if (!n.redacted && (n.author_id === me.id || me.role !== "agent")) li.append(redactButton(`/conversations/${current.id}/notes/${encodeURIComponent(n.id)}/redact`, "Remove what this note says", (x) => showRemovedNote(x)));
   $(".messages").append(li);
   $(".messages").scrollTop = $(".messages").scrollHeight;
 }
