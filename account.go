@@ -304,6 +304,9 @@ type User struct {
 	// TwoFactor: every login also asks for a code from the user's
 	// authenticator app (TOTP, RFC 6238) or one of their recovery codes.
 	TwoFactor bool `json:"two_factor"`
+	// Passkeys counts the user's passkeys and security keys; with one,
+	// a password alone no longer signs them in either (HasSecondFactor).
+	Passkeys int `json:"passkeys"`
 	// MentionEmailsOff: the user does not want an email when mentioned in
 	// a note they have not looked at (docs/email.md).
 	MentionEmailsOff bool `json:"mention_emails_off,omitempty"`

@@ -20,6 +20,7 @@ const (
 	EMETHOD       = "method_not_allowed"  // the path exists, not with this method
 	ETWOFACTOR    = "two_factor_required" // the password was right; the login needs a second factor too
 	ESSOREQUIRED  = "sso_required"        // the password was right; the brand signs its people in with single sign-on
+	EPASSKEY      = "passkey_required"    // the password was right; the login needs one of the person's passkeys too
 )
 
 // Error is a domain error with a machine-readable code and a message meant

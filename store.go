@@ -80,6 +80,23 @@ type Store interface {
 	// returns the ended sessions' token hashes.
 	EndSessions(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error)
 	FindUser(ctx context.Context, accountID, id string) (*User, error)
+	// AddPasskey stores a user's new passkey (pk.CreatedAt is set) and
+	// writes user.updated with their new count, in one transaction; at
+	// most MaxPasskeysPerUser each (ECONFLICT), an ID already stored is
+	// ECONFLICT, an unknown user ENOTFOUND.
+	AddPasskey(ctx context.Context, pk *Passkey) error
+	// Passkeys lists a user's passkeys, oldest first.
+	Passkeys(ctx context.Context, accountID, userID string) ([]*Passkey, error)
+	// FindPasskey looks a passkey up by its credential ID across
+	// accounts, for sign-in; ENOTFOUND when none has it.
+	FindPasskey(ctx context.Context, id string) (*Passkey, error)
+	// UsePasskey records a sign-in with the passkey: its updated
+	// credential record (the signature counter) and when.
+	UsePasskey(ctx context.Context, accountID, id string, credential []byte, at time.Time) error
+	// RemovePasskeys removes the user's passkeys of ids — all of them
+	// when ids is empty — and writes user.updated when any went; it
+	// returns how many did. An unknown ID is ENOTFOUND.
+	RemovePasskeys(ctx context.Context, accountID, userID string, ids ...string) (int, error)
 	// FindUserByEmail looks a user up across accounts, for login: emails are
 	// unique in an installation.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)

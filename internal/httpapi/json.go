@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	parley.ECONFLICT:     http.StatusConflict,
 	parley.EUNAUTHORIZED: http.StatusUnauthorized,
 	parley.ETWOFACTOR:    http.StatusUnauthorized,
+	parley.EPASSKEY:      http.StatusUnauthorized,
 	parley.EFORBIDDEN:    http.StatusForbidden,
 	parley.ESSOREQUIRED:  http.StatusForbidden,
 	parley.ETOOLARGE:     http.StatusRequestEntityTooLarge,
