@@ -53,15 +53,27 @@ func New(store parley.Store, secret []byte) (*Authenticator, error) {
 
 var errBadLogin = parley.Errorf(parley.EUNAUTHORIZED, "email or password is incorrect")
 
-// Login checks email and password — and, for a user with two-factor
-// authentication on, code: a TOTP code or a recovery code, each accepted
-// once — and starts a session. It returns the raw session token (for the
-// cookie) and the session. A wrong email or password gives the same error,
-// in about the same time, whichever was wrong; only then is a missing code
-// (ETWOFACTOR) or a wrong one told apart. A refused login of a known user
-// returns that user too, for the audit log; the caller tells the client
-// no more than the error.
-func (a *Authenticator) Login(ctx context.Context, email, password, code, remoteAddr string) (token string, s *parley.Session, u *parley.User, err error) {
+// Credentials are what a password login brings: the email and password,
+// and for a person with a second factor one of: Code (a TOTP code or a
+// recovery code, each accepted once) or Passkey (the answer of a passkey
+// sign-in ceremony begun with StartPasskeyLogin).
+type Credentials struct {
+	Email, Password string
+	Code            string
+	Passkey         *PasskeyAnswer
+	RemoteAddr      string
+}
+
+// Login checks a password login and starts a session. It returns the raw
+// session token (for the cookie) and the session. A wrong email or
+// password gives the same error, in about the same time, whichever was
+// wrong; only then is a missing second factor (ETWOFACTOR for a person
+// with an authenticator app, EPASSKEY for one with passkeys alone) or a
+// wrong one told apart. A refused login of a known user returns that user
+// too, for the audit log; the caller tells the client no more than the
+// error.
+func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string, s *parley.Session, u *parley.User, err error) {
+	email, password, remoteAddr := c.Email, c.Password, c.RemoteAddr
 	u, err = a.store.FindUserByEmail(ctx, email)
 	if err != nil {
 		if parley.ErrorCode(err) != parley.ENOTFOUND {
@@ -84,8 +96,17 @@ func (a *Authenticator) Login(ctx context.Context, email, password, code, remote
 		}
 		return "", nil, u, err
 	}
-	if u.TwoFactor {
-		if err := a.secondFactor(ctx, u, code); err != nil {
+	if u.HasSecondFactor() {
+		var err error
+		switch {
+		case c.Passkey != nil && u.Passkeys > 0:
+			err = a.passkeySecondFactor(ctx, u, *c.Passkey)
+		case u.TwoFactor:
+			err = a.secondFactor(ctx, u, c.Code)
+		default:
+			err = errPasskeyNeeded
+		}
+		if err != nil {
 			return "", nil, u, err // the user, for the audit log: the password was right
 		}
 	}
@@ -124,7 +145,7 @@ func (a *Authenticator) Session(ctx context.Context, token string) (parley.Princ
 		return parley.Principal{}, nil, parley.Errorf(parley.EUNAUTHORIZED, "session expired or unknown; log in again")
 	}
 	p := parley.Principal{AccountID: u.AccountID, Kind: parley.PrincipalUser, ID: u.ID, Role: u.Role, Name: u.Name}
-	if !u.TwoFactor && !s.SSO {
+	if !u.HasSecondFactor() && !s.SSO {
 		acc, err := a.store.FindAccount(ctx, u.AccountID)
 		if err != nil {
 			return parley.Principal{}, nil, err

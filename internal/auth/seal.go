@@ -6,7 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 )
@@ -28,7 +30,35 @@ const (
 	sealSeeds      = "parley: TOTP seeds at rest, v1"
 	sealSSOSecrets = "parley: SSO client secrets at rest, v1"
 	signSSOTrips   = "parley: SSO round trips, v1"
+	signCeremonies = "parley: passkey ceremonies, v1"
 )
+
+// signJSON encodes v for the browser to keep and bring back (a cookie):
+// base64url JSON, a dot, and its HMAC under the purpose's key.
+func (a *Authenticator) signJSON(label string, v any) string {
+	b, _ := json.Marshal(v)
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	m := hmac.New(sha256.New, a.key(label))
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// readSignedJSON decodes into v what signJSON made for the same purpose,
+// refusing anything altered.
+func (a *Authenticator) readSignedJSON(label, signed string, v any) error {
+	payload, sig, ok := strings.Cut(signed, ".")
+	m := hmac.New(sha256.New, a.key(label))
+	m.Write([]byte(payload))
+	want := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	if !ok || subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
+		return errors.New("missing or altered")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
 
 // key derives a key for one purpose: HMAC-SHA256 of its label under the
 // installation's secret, so it is not the token-signing key itself.

@@ -2,11 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -219,26 +215,12 @@ func (a *Authenticator) ssoConfig(ctx context.Context, accountID, redirectURI st
 		RedirectURL: redirectURI, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}, nil
 }
 
-func (a *Authenticator) signTrip(t ssoTrip) string {
-	b, _ := json.Marshal(t)
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	m := hmac.New(sha256.New, a.key(signSSOTrips))
-	m.Write([]byte(payload))
-	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+func (a *Authenticator) signTrip(t ssoTrip) string { return a.signJSON(signSSOTrips, t) }
 
 func (a *Authenticator) readTrip(cookie string) (ssoTrip, error) {
 	var t ssoTrip
-	payload, sig, ok := strings.Cut(cookie, ".")
-	m := hmac.New(sha256.New, a.key(signSSOTrips))
-	m.Write([]byte(payload))
-	want := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-	if !ok || subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
-		return t, errors.New("the round trip's cookie is missing or altered")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil || json.Unmarshal(b, &t) != nil {
-		return t, errors.New("the round trip's cookie does not read")
+	if err := a.readSignedJSON(signSSOTrips, cookie, &t); err != nil {
+		return t, errors.New("the round trip's cookie is missing, altered or does not read")
 	}
 	if age := a.now().Sub(time.Unix(t.Started, 0)); age > SSOTripTTL || age < -time.Minute {
 		return t, errors.New("the sign-in took longer than " + SSOTripTTL.String())

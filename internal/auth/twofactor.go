@@ -31,7 +31,7 @@ const (
 )
 
 var (
-	errTwoFactorRequired = parley.Errorf(parley.ETWOFACTOR, "enter the code from your authenticator app, or a recovery code")
+	errTwoFactorRequired = parley.Errorf(parley.ETWOFACTOR, "enter the code from your authenticator app or a recovery code, or use a passkey")
 	errBadCode           = parley.Errorf(parley.EUNAUTHORIZED, "the code is incorrect or was already used")
 	errBadPassword       = parley.Errorf(parley.EINVALID, "the current password is incorrect")
 )
@@ -256,18 +256,33 @@ func (a *Authenticator) DisableTwoFactor(ctx context.Context, p parley.Principal
 	if !CheckPassword(u.PasswordHash, password) {
 		return nil, errBadPassword
 	}
-	return a.ResetTwoFactor(ctx, p.AccountID, p.ID, keep)
+	return a.turnOffTOTP(ctx, p.AccountID, p.ID, keep)
 }
 
-// ResetTwoFactor turns a user's two-factor authentication off (an admin's
-// help for someone who lost their phone and codes) and ends their sessions
-// but keep.
-func (a *Authenticator) ResetTwoFactor(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error) {
+func (a *Authenticator) turnOffTOTP(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error) {
 	_, ended, err := a.store.ChangeUser(ctx, accountID, userID, keep, func(u *parley.User) error {
 		u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, u.RecoveryCodes = "", "", 0, nil
 		return nil
 	})
 	return ended, err
+}
+
+// ResetTwoFactor takes away every second factor of a user — their
+// authenticator app and their passkeys; an admin's help for someone who
+// lost their phone and codes — and ends their sessions but keep.
+func (a *Authenticator) ResetTwoFactor(ctx context.Context, accountID, userID string, keep []byte) ([][]byte, error) {
+	ended, err := a.turnOffTOTP(ctx, accountID, userID, keep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.store.RemovePasskeys(ctx, accountID, userID); err != nil {
+		return nil, err
+	}
+	if len(ended) == 0 {
+		// Passkeys alone: their sessions end all the same.
+		return a.store.EndSessions(ctx, accountID, userID, keep)
+	}
+	return ended, nil
 }
 
 // RenewRecoveryCodes replaces the user's recovery codes, when password is

@@ -15,6 +15,10 @@ type loginRequest struct {
 	// Code is the second factor, for users who turned it on: six digits
 	// from their authenticator app, or one of their recovery codes.
 	Code string `json:"code"`
+	// Passkey is the other second factor: the credential a passkey gave
+	// (navigator.credentials.get) for a ceremony begun with POST
+	// /api/v1/auth/passkey/start.
+	Passkey json.RawMessage `json:"passkey,omitempty"`
 }
 
 type loginResponse struct {
@@ -30,7 +34,11 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if req.Email == "" || req.Password == "" {
 		return parley.Errorf(parley.EINVALID, "email and password are required")
 	}
-	token, s, u, err := a.auth.Login(r.Context(), req.Email, req.Password, req.Code, r.RemoteAddr)
+	creds := auth.Credentials{Email: req.Email, Password: req.Password, Code: req.Code, RemoteAddr: r.RemoteAddr}
+	if len(req.Passkey) > 0 {
+		creds.Passkey = a.passkeyAnswer(r, req.Passkey)
+	}
+	token, s, u, err := a.auth.Login(r.Context(), creds)
 	if err != nil {
 		if u != nil && parley.ErrorCode(err) == parley.EFORBIDDEN {
 			go a.auditLogin(r, u, http.StatusForbidden) // the right password, from outside the brand's networks
@@ -75,6 +83,8 @@ type meResponse struct {
 	// Email and TwoFactor: a console user's own, for their profile.
 	Email     string `json:"email,omitempty"`
 	TwoFactor *bool  `json:"two_factor,omitempty"`
+	// Passkeys counts their passkeys and security keys.
+	Passkeys *int `json:"passkeys,omitempty"`
 	// MentionEmails: whether they get an email when mentioned while away.
 	MentionEmails *bool `json:"mention_emails,omitempty"`
 	// TwoFactorSetupRequired: the brand requires a second factor and this
@@ -94,6 +104,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		}
 		mentionEmails := !u.MentionEmailsOff
 		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails
+		me.Passkeys = &u.Passkeys
 		if !p.MustSetUpTwoFactor {
 			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)
 			if err != nil {

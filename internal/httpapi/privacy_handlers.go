@@ -17,10 +17,11 @@ func audited(rt Route) bool {
 	// Blocking a visitor and removing what a message said are an agent's
 	// calls, and ones an admin may need to review: they are audited too.
 	moderation := strings.HasSuffix(rt.Path, "/block") || strings.HasSuffix(rt.Path, "/unblock") || strings.HasSuffix(rt.Path, "/redact")
-	// A password changed, a second factor turned on or off, sessions
+	// A password changed, a second factor (an app, a passkey) added or removed, sessions
 	// ended: what a security review of an account asks about first.
 	credentials := rt.Method != http.MethodGet && (rt.Path == "/api/v1/me/password" ||
-		strings.HasPrefix(rt.Path, "/api/v1/me/two-factor") || strings.HasPrefix(rt.Path, "/api/v1/me/sessions"))
+		strings.HasPrefix(rt.Path, "/api/v1/me/two-factor") || strings.HasPrefix(rt.Path, "/api/v1/me/passkeys") ||
+		strings.HasPrefix(rt.Path, "/api/v1/me/sessions"))
 	return (staffOnly && (rt.Method != http.MethodGet || strings.Contains(rt.Path, "export"))) || moderation || credentials
 }
 

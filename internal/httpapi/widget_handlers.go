@@ -402,8 +402,8 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if err != nil {
 			return err
 		}
-		if !u.TwoFactor {
-			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication (Profile) before requiring it of everyone")
+		if !u.HasSecondFactor() {
+			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication or add a passkey (Profile) before requiring it of everyone")
 		}
 	}
 	if req.AutoAwaySeconds != nil && *req.AutoAwaySeconds != 0 && (*req.AutoAwaySeconds < 60 || *req.AutoAwaySeconds > 8*3600) {
@@ -574,7 +574,7 @@ func (a *API) logOutWithoutTwoFactor(ctx context.Context, accountID string) erro
 		return err
 	}
 	for _, u := range users {
-		if u.TwoFactor {
+		if u.HasSecondFactor() {
 			continue
 		}
 		ended, err := a.store.EndSessions(ctx, accountID, u.ID, nil)

@@ -66,6 +66,12 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/auth/sso/start":                            {"/api/v1/auth/sso/start?account=" + b.account.ID, nil, 200},            // back to the console's login, with the reason
 		"GET /api/v1/auth/sso/callback":                         {"/api/v1/auth/sso/callback?state=x&code=y", nil, 200},                  // likewise
 		"GET /api/v1/sso":                                       {"/api/v1/sso", nil, 200},
+		"POST /api/v1/auth/passkey/start":                       {"/api/v1/auth/passkey/start", nil, 400}, // the test server is at an IP address: no passkeys there
+		"POST /api/v1/auth/passkey/finish":                      {"/api/v1/auth/passkey/finish", map[string]any{"credential": map[string]any{"id": "x"}}, 401},
+		"GET /api/v1/me/passkeys":                               {"/api/v1/me/passkeys", nil, 403}, // a person's only
+		"POST /api/v1/me/passkeys/start":                        {"/api/v1/me/passkeys/start", map[string]any{"password": "x"}, 403},
+		"POST /api/v1/me/passkeys":                              {"/api/v1/me/passkeys", map[string]any{"credential": map[string]any{"id": "x"}}, 403},
+		"DELETE /api/v1/me/passkeys/{id}":                       {"/api/v1/me/passkeys/x", nil, 403},
 		"PUT /api/v1/sso":                                       {"/api/v1/sso", map[string]any{"issuer": "ftp://a.example.com", "client_id": "x", "client_secret": "y"}, 400},
 		"DELETE /api/v1/sso":                                    {"/api/v1/sso", nil, 204},
 		"POST /api/v1/auth/logout":                              {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end
@@ -276,6 +282,9 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"consumer cannot merge contacts", v1.client, "POST", "/api/v1/consumers/" + v1.consumer.ID + "/merge", map[string]any{"into": v2.consumer.ID}, 403},
 		{"a change of nothing is refused", agent, "PATCH", "/api/v1/me", map[string]any{}, 400},
 		{"consumer has no second factor", v1.client, "POST", "/api/v1/me/two-factor", map[string]any{"password": "x"}, 403},
+		{"consumer has no passkeys", v1.client, "GET", "/api/v1/me/passkeys", nil, 403},
+		{"consumer cannot add a passkey", v1.client, "POST", "/api/v1/me/passkeys/start", map[string]any{"password": "x"}, 403},
+		{"agent lists their own passkeys", agent, "GET", "/api/v1/me/passkeys", nil, 200},
 		{"agent cannot read events", agent, "GET", "/api/v1/events", nil, 403},
 		{"supervisor reads events", supervisor, "GET", "/api/v1/events", nil, 200},
 		{"agent cannot read the team's statuses", agent, "GET", "/api/v1/agent-status", nil, 403},
