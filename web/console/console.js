@@ -88,6 +88,65 @@ $(".sso-login").addEventListener("click", async () => {
   }
 });
 
+// ---- Passkeys (docs/security.md): WebAuthn's options and answers in JSON --
+const b64url = {
+  decode: (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)),
+  encode: (buf) => btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+};
+function creationOptions(o) {
+  return { ...o, challenge: b64url.decode(o.challenge), user: { ...o.user, id: b64url.decode(o.user.id) },
+    excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: b64url.decode(c.id) })) };
+}
+function requestOptions(o) {
+  return { ...o, challenge: b64url.decode(o.challenge), allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: b64url.decode(c.id) })) };
+}
+function credentialJSON(c) {
+  const r = c.response, out = { id: c.id, rawId: b64url.encode(c.rawId), type: c.type,
+    authenticatorAttachment: c.authenticatorAttachment || undefined, clientExtensionResults: c.getClientExtensionResults(), response: {} };
+  for (const k of ["clientDataJSON", "attestationObject", "authenticatorData", "signature", "userHandle"]) {
+    if (r[k]) out.response[k] = b64url.encode(r[k]);
+  }
+  if (r.getTransports) out.response.transports = r.getTransports();
+  return out;
+}
+// passkeyAnswer runs a sign-in ceremony: the server's options, the
+// browser's (and the person's) answer.
+async function passkeyAnswer() {
+  const { options } = await api("POST", "/auth/passkey/start");
+  const cred = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+  return credentialJSON(cred);
+}
+// What the browser says when the person stops or nothing matches.
+function passkeyFailure(err) {
+  if (err.name === "NotAllowedError") return "No passkey was used. Try again, or log in with your password.";
+  if (err.name === "SecurityError") return "Passkeys need the console at a domain name, not an IP address.";
+  return err.message;
+}
+if (!window.PublicKeyCredential) $(".passkey-login").hidden = true;
+
+// passwordChecked: the password was right and a second factor is asked
+// for; the passkey button then completes that login.
+let passwordChecked = false;
+async function loggedIn(out) {
+  csrf = out.csrf_token;
+  sessionStorage.setItem("parley.csrf", csrf);
+  me = await api("GET", "/me");
+  $(".login").hidden = true;
+  enter();
+}
+$(".passkey-login").addEventListener("click", async () => {
+  const f = $(".login-form");
+  $(".login-error").textContent = "";
+  try {
+    const credential = await passkeyAnswer();
+    await loggedIn(passwordChecked
+      ? await api("POST", "/auth/login", { email: f.email.value, password: f.password.value, passkey: credential })
+      : await api("POST", "/auth/passkey/finish", { credential }));
+  } catch (err) {
+    $(".login-error").textContent = err.status ? err.message : passkeyFailure(err);
+  }
+});
+
 $(".login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const f = e.target;
@@ -95,20 +154,20 @@ $(".login-form").addEventListener("submit", async (e) => {
   try {
     const creds = { email: f.email.value, password: f.password.value };
     if (!codeField.hidden) creds.code = f.code.value.trim();
-    const out = await api("POST", "/auth/login", creds);
-    csrf = out.csrf_token;
-    sessionStorage.setItem("parley.csrf", csrf);
-    me = await api("GET", "/me");
-    $(".login").hidden = true;
-    enter();
+    await loggedIn(await api("POST", "/auth/login", creds));
   } catch (err) {
     // The password was right and the user has a second factor: ask for
-    // the code, then log in again with all three.
+    // the code (or a passkey), then log in again with all three.
+    if (err.code === "two_factor_required" || err.code === "passkey_required") {
+      passwordChecked = true;
+      $(".passkey-login").textContent = err.code === "passkey_required" ? "Use your passkey" : "Use a passkey instead";
+    }
     if (err.code === "two_factor_required") {
       codeField.hidden = false;
       f.code.required = true;
       f.code.focus();
     }
+    if (err.code === "passkey_required") $(".passkey-login").focus();
     if (!codeField.hidden) f.code.value = "";
     $(".login-error").textContent = err.message;
     if (err.code === "sso_required") $(".sso-login").focus();
@@ -181,7 +240,9 @@ async function showProfile() {
   $(".profile-error").textContent = "";
   $(".mention-emails").checked = m.mention_emails !== false;
   const on = !!m.two_factor;
-  $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app." : "Off: your password alone logs you in.";
+  $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app."
+    : m.passkeys ? "No authenticator app: your passkeys confirm each password login." : "Off: your password alone logs you in.";
+  await showPasskeys(m);
   $(".tf-start").hidden = on;
   $(".tf-renew").hidden = !on;
   $(".tf-disable").hidden = !on;
@@ -189,6 +250,57 @@ async function showProfile() {
   $(".tf-confirm-form").hidden = true;
   $(".tf-codes").hidden = true;
 }
+
+// showPasskeys lists the person's passkeys with a Remove button each.
+async function showPasskeys(m) {
+  const ul = $(".pk-list");
+  ul.textContent = "";
+  if (!window.PublicKeyCredential) {
+    $(".pk-status").textContent = "This browser cannot use passkeys.";
+    $(".pk-add-form").hidden = true;
+    return;
+  }
+  const { passkeys } = await api("GET", "/me/passkeys");
+  const day = (t) => new Date(t).toLocaleDateString([], { dateStyle: "medium" });
+  for (const pk of passkeys) {
+    const li = document.createElement("li");
+    const name = Object.assign(document.createElement("strong"), { textContent: pk.name });
+    const when = Object.assign(document.createElement("small"), {
+      textContent: "added " + day(pk.created_at) + (pk.last_used_at ? " · last used " + day(pk.last_used_at) : " · not used yet") });
+    const remove = Object.assign(document.createElement("button"), { type: "button", className: "pk-remove", textContent: "Remove" });
+    remove.setAttribute("aria-label", "Remove " + pk.name);
+    remove.addEventListener("click", () => profileDo(async () => {
+      await api("DELETE", "/me/passkeys/" + encodeURIComponent(pk.id));
+      await showProfile();
+      toast("Passkey “" + pk.name + "” removed.");
+    }));
+    li.append(name, " ", when, " ", remove);
+    ul.append(li);
+  }
+  $(".pk-status").textContent = passkeys.length
+    ? "Sign in with one instead of your password, or confirm a password login with one."
+    : "None yet. A passkey (your phone, your computer, a password manager) or a security key signs you in without a password.";
+  $(".pk-add-form").hidden = passkeys.length >= 10;
+}
+
+$(".pk-add-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  profileDo(async () => {
+    const { options } = await api("POST", "/me/passkeys/start", { password: f.password.value });
+    let cred;
+    try {
+      cred = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+    } catch (err) {
+      throw new Error(err.name === "InvalidStateError" ? "That passkey is already added." : passkeyFailure(err));
+    }
+    const pk = await api("POST", "/me/passkeys", { name: f.name.value, credential: credentialJSON(cred) });
+    f.reset();
+    await showProfile();
+    toast("Passkey “" + pk.name + "” added.");
+    if (setupForced) $(".profile-continue").hidden = false;
+  });
+});
 
 $(".mention-emails").addEventListener("change", (e) => profileDo(async () => {
   const out = await api("PATCH", "/me", { mention_emails: e.target.checked });
