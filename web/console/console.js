@@ -278,7 +278,8 @@ async function showPasskeys(m) {
     ul.append(li);
   }
   $(".pk-status").textContent = passkeys.length
-    ? "Sign in with one instead of your password, or confirm a password login with one."
+    ? "Sign in with one instead of your password, or confirm a password login with one." +
+      (passkeys.length === 1 && !m.two_factor ? " Add another on a second device (your phone, another computer) in case you lose this one." : "")
     : "None yet. A passkey (your phone, your computer, a password manager) or a security key signs you in without a password.";
   $(".pk-add-form").hidden = passkeys.length >= 10;
 }
