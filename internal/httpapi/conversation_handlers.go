@@ -236,6 +236,10 @@ type queuePlace struct {
 	// included) while it waits for a person; absent otherwise.
 	Position int `json:"position,omitempty"`
 	Waiting  int `json:"waiting,omitempty"`
+	// EstimatedWaitSeconds: how long it may still wait, at the pace its
+	// queue was served in the last hour; absent when there is too little
+	// to tell (fewer than three assignments in the hour).
+	EstimatedWaitSeconds int `json:"estimated_wait_seconds,omitempty"`
 }
 
 // handleQueuePlace tells a visitor waiting for a person (or the staff)
@@ -249,12 +253,13 @@ func (a *API) handleQueuePlace(w http.ResponseWriter, r *http.Request, p parley.
 	}
 	out := queuePlace{State: c.State}
 	if c.State == parley.StateQueued && a.Routing != nil {
-		place, of, ok, err := a.Routing.QueuePosition(r.Context(), p.AccountID, c.ID)
+		place, ok, err := a.Routing.QueuePosition(r.Context(), p.AccountID, c.ID)
 		if err != nil {
 			return err
 		}
 		if ok {
-			out.Position, out.Waiting = place, of
+			out.Position, out.Waiting = place.Position, place.Waiting
+			out.EstimatedWaitSeconds = int((place.EstimatedWait + time.Second - 1) / time.Second)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -90,11 +90,13 @@ type account struct {
 	agents     map[string]*agent
 	assignee   map[string]string   // conversation → agent
 	bySkill    map[string][]*agent // built on demand; nil after a user changes
+	served     map[string]*served  // by skill: recent assignments, for the estimated wait
 	heads      []*waiting          // scratch space for decide
 }
 
 func newAccount() *account {
-	return &account{queues: map[string]*queue{}, waiting: map[string]*waiting{}, agents: map[string]*agent{}, assignee: map[string]string{}}
+	return &account{queues: map[string]*queue{}, waiting: map[string]*waiting{}, agents: map[string]*agent{}, assignee: map[string]string{},
+		served: map[string]*served{}}
 }
 
 // Engine routes the conversations of every account of a store.
@@ -414,6 +416,9 @@ func (e *Engine) applyLocked(acc *account, c *parley.Conversation) {
 	if w := acc.waiting[c.ID]; w != nil && (c.State != parley.StateQueued || w.skill != c.Skill || w.priority != c.Priority) {
 		acc.queues[w.skill].remove(w)
 		delete(acc.waiting, c.ID)
+		if c.State == parley.StateAssigned {
+			acc.servedFrom(w.skill, c) // the queue moved: its pace
+		}
 	}
 	if who, ok := acc.assignee[c.ID]; ok && (c.State != parley.StateAssigned || who != c.AssigneeID) {
 		if a := acc.agents[who]; a != nil && a.load > 0 {
@@ -501,6 +506,9 @@ func (e *Engine) loadLocked(ctx context.Context, accountID string) (*account, er
 			}
 			for _, c := range page {
 				e.applyLocked(acc, c)
+				if c.State == parley.StateAssigned && c.QueuedAt != nil {
+					acc.servedFrom(c.Skill, c) // it waited before: the queue's pace until this engine heard more
+				}
 			}
 			if len(page) < 200 {
 				break
@@ -510,6 +518,19 @@ func (e *Engine) loadLocked(ctx context.Context, accountID string) (*account, er
 	}
 	e.accounts[accountID] = acc
 	return acc, nil
+}
+
+// servedFrom counts c's assignment in the pace of skill's queue.
+func (acc *account) servedFrom(skill string, c *parley.Conversation) {
+	if c.AssignedAt == nil {
+		return
+	}
+	s := acc.served[skill]
+	if s == nil {
+		s = &served{}
+		acc.served[skill] = s
+	}
+	s.add(*c.AssignedAt)
 }
 
 // decide picks the next assignment: the best waiting conversation for which
@@ -677,30 +698,41 @@ func (e *Engine) checkGrace(ctx context.Context) {
 	}
 }
 
+// Place is where a waiting conversation stands in its skill's queue.
+type Place struct {
+	Position int // 1 is served next
+	Waiting  int // in that queue, itself included
+	// EstimatedWait is how long it may still wait, at the pace the queue
+	// was served in the last hour; zero when there is too little to tell.
+	EstimatedWait time.Duration
+}
+
 // QueuePosition says where a waiting conversation stands in its skill's
-// queue: its place (1 is served next) and how many wait in that queue.
-// ok is false when it does not wait. The account is read from the store
-// when this engine has not loaded it yet.
-func (e *Engine) QueuePosition(ctx context.Context, accountID, conversationID string) (place, of int, ok bool, err error) {
+// queue; ok is false when it does not wait. The account is read from the
+// store when this engine has not loaded it yet.
+func (e *Engine) QueuePosition(ctx context.Context, accountID, conversationID string) (p Place, ok bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	acc, err := e.loadLocked(ctx, accountID)
 	if err != nil {
-		return 0, 0, false, err
+		return Place{}, false, err
 	}
 	w := acc.waiting[conversationID]
 	if w == nil {
-		return 0, 0, false, nil
+		return Place{}, false, nil
 	}
 	q := acc.queues[w.skill]
 	if q == nil {
-		return 0, 0, false, nil
+		return Place{}, false, nil
 	}
-	place = 1
+	p = Place{Position: 1, Waiting: len(*q)}
 	for _, o := range *q {
 		if o != w && o.before(w) {
-			place++
+			p.Position++
 		}
 	}
-	return place, len(*q), true, nil
+	if s := acc.served[w.skill]; s != nil {
+		p.EstimatedWait, _ = s.estimate(p.Position, e.now())
+	}
+	return p, true, nil
 }

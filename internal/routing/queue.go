@@ -56,3 +56,49 @@ func (q queue) head() *waiting {
 	}
 	return q[0]
 }
+
+// How the estimated wait is made (docs/widget.md, Place in line): from
+// the pace at which a skill's conversations were given to people lately.
+const (
+	servedSamples = 20        // the most recent assignments kept per skill
+	servedWindow  = time.Hour // older ones say nothing of today's pace
+	servedAtLeast = 3         // fewer: no estimate
+)
+
+// served is when a skill's conversations were last assigned, oldest first.
+type served []time.Time
+
+// add records an assignment at t, keeping the newest servedSamples.
+func (s *served) add(t time.Time) {
+	i := len(*s)
+	for i > 0 && (*s)[i-1].After(t) {
+		i--
+	}
+	*s = append(*s, time.Time{})
+	copy((*s)[i+1:], (*s)[i:])
+	(*s)[i] = t
+	if len(*s) > servedSamples {
+		*s = append((*s)[:0], (*s)[len(*s)-servedSamples:]...)
+	}
+}
+
+// estimate is how long the conversation at place (1: next) may wait: the
+// mean time between the assignments of the last hour, times its place. A
+// queue no one has served for longer than that is taken at the pace of
+// that silence. ok is false with fewer than servedAtLeast assignments in
+// the hour.
+func (s served) estimate(place int, now time.Time) (wait time.Duration, ok bool) {
+	i := 0
+	for i < len(s) && now.Sub(s[i]) > servedWindow {
+		i++
+	}
+	recent := s[i:]
+	if len(recent) < servedAtLeast || place < 1 {
+		return 0, false
+	}
+	interval := recent[len(recent)-1].Sub(recent[0]) / time.Duration(len(recent)-1)
+	if since := now.Sub(recent[len(recent)-1]); since > interval {
+		interval = since
+	}
+	return interval * time.Duration(place), true
+}

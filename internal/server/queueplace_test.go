@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -12,6 +13,8 @@ type place struct {
 	State    string `json:"state"`
 	Position int    `json:"position"`
 	Waiting  int    `json:"waiting"`
+	// EstimatedWait is in seconds; 0 when the server cannot tell.
+	EstimatedWait int `json:"estimated_wait_seconds"`
 }
 
 // TestAWaitingVisitorKnowsTheirPlaceInLine: three visitors wait with no
@@ -82,4 +85,56 @@ func TestTheWidgetSaysThePlaceInLine(t *testing.T) {
 	if err := chromedp.Do(frame, chromedp.WaitNotVisible(chromedp.CSS(".line"))); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTheWaitIsEstimatedFromTheQueuesPace: with nothing served yet there
+// is no estimate; once an agent has taken three conversations from the
+// queue, those still waiting get one, longer the further back they stand,
+// and the widget says it ("Expected wait: under a minute." while the
+// pace is seconds).
+func TestTheWaitIsEstimatedFromTheQueuesPace(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	var visitors []*visitor
+	var convs []*parley.Conversation
+	for range 5 {
+		v := ts.newVisitor(t, brand.account.ID)
+		visitors = append(visitors, v)
+		convs = append(convs, v.open(t))
+	}
+	placeOf := func(i int) place {
+		t.Helper()
+		var p place
+		if st := visitors[i].do("GET", "/api/v1/conversations/"+convs[i].ID+"/queue", nil, &p); st != 200 {
+			t.Fatalf("queue: %d", st)
+		}
+		return p
+	}
+	if p := placeOf(4); p.Position != 5 || p.EstimatedWait != 0 {
+		t.Fatalf("before anyone was served: %+v (want place 5, no estimate)", p)
+	}
+	agent := ts.login(t, brand.agent)
+	online(t, ts, brand.agent)
+	for i := range 3 {
+		if st := agent.do("POST", "/api/v1/conversations/"+convs[i].ID+"/accept", nil, nil); st != 200 {
+			t.Fatalf("accept %d: %d", i, st)
+		}
+	}
+	waitFor(t, func() bool { p := placeOf(3); return p.Position == 1 && p.EstimatedWait > 0 }, func() string { return fmt.Sprint(placeOf(3)) })
+	next, second := placeOf(3), placeOf(4)
+	if second.Position != 2 || second.EstimatedWait < next.EstimatedWait || next.EstimatedWait > 3600 {
+		t.Fatalf("estimates: next %+v, second %+v", next, second)
+	}
+
+	// In the widget, the visitor next in line hears it and the wait: the
+	// pace is seconds, so under a minute (for a minute from the last
+	// assignment).
+	for _, c := range convs[3:] {
+		if st := agent.do("POST", "/api/v1/conversations/"+c.ID+"/close", map[string]any{}, nil); st != 200 {
+			t.Fatalf("close: %d", st)
+		}
+	}
+	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "Is anyone there?")
+	line := func() string { return evalIn[string](t, frame, `document.querySelector(".line").textContent`) }
+	waitFor(t, func() bool { return line() == "You're next in line. Expected wait: under a minute." }, line)
 }

@@ -410,9 +410,17 @@ function handleFrame(f) {
 // next message the visitor writes starts a new conversation.
 // ---- Place in line ------------------------------------------------------------
 // While the conversation waits for a person, the window says the visitor's
-// place in line ("You're number 3 in line"), asked again every 10 s as
-// those ahead are served (GET …/queue).
+// place in line ("You're number 3 in line") and, when the server can tell,
+// the expected wait, asked again every 10 s as those ahead are served
+// (GET …/queue).
 let linePoll = 0;
+// waitText words the estimated wait, when the server has one (the pace
+// at which the queue was served in the last hour).
+function waitText(seconds) {
+  if (!seconds) return "";
+  const minutes = Math.round(seconds / 60);
+  return " " + (seconds < 60 ? t("waitUnderMinute") : minutes >= 60 ? t("waitOverHour") : t("waitMinutes", { n: minutes }));
+}
 function followLine(state) {
   clearInterval(linePoll);
   linePoll = 0;
@@ -423,7 +431,7 @@ function followLine(state) {
       const res = await fetch("/api/v1/conversations/" + encodeURIComponent(id) + "/queue", { headers: { Authorization: "Bearer " + token } });
       if (!res.ok || id !== conversationId) return;
       const q = await res.json();
-      $(".line").textContent = !q.position ? "" : q.position === 1 ? t("nextInLine") : t("placeInLine", { n: q.position });
+      $(".line").textContent = !q.position ? "" : (q.position === 1 ? t("nextInLine") : t("placeInLine", { n: q.position })) + waitText(q.estimated_wait_seconds);
       if (q.state !== "queued") followLine(q.state);
     } catch (e) { /* offline: asked again at the next round */ }
   };
