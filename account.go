@@ -312,9 +312,13 @@ type User struct {
 	MentionEmailsOff bool `json:"mention_emails_off,omitempty"`
 	// ExternalID is what the brand's identity provider calls the person,
 	// when it provisions people over SCIM (docs/security.md).
-	ExternalID   string    `json:"external_id,omitempty"`
-	PasswordHash string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	ExternalID string `json:"external_id,omitempty"`
+	// Deprovisioned: the identity provider deleted the person over SCIM.
+	// They stay, deactivated, so their conversations keep naming them;
+	// to SCIM they are gone. An admin who reactivates them brings them back.
+	Deprovisioned bool      `json:"deprovisioned,omitempty"`
+	PasswordHash  string    `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is

@@ -107,6 +107,9 @@ func (a *API) handleUpdateUser(w http.ResponseWriter, r *http.Request, p parley.
 		if hash != "" {
 			u.PasswordHash = hash
 		}
+		if u.Active {
+			u.Deprovisioned = false // an admin brings back someone the identity provider deleted
+		}
 		return nil
 	})
 	if err != nil {

@@ -158,6 +158,9 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, p parley.Princip
 		return h.audited(r, p, "", func() (int, error) { return h.create(w, r, p) })
 	case resource == "Users" && id != "" && r.Method == http.MethodGet:
 		u, err := h.Store.FindUser(r.Context(), p.AccountID, id)
+		if err == nil && u.Deprovisioned {
+			err = deleted(id)
+		}
 		if err != nil {
 			return err
 		}
@@ -168,7 +171,9 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request, p parley.Princip
 		return h.audited(r, p, id, func() (int, error) { return h.patch(w, r, p, id) })
 	case resource == "Users" && id != "" && r.Method == http.MethodDelete:
 		return h.audited(r, p, id, func() (int, error) {
-			if _, err := h.change(r.Context(), p, id, func(u *parley.User) error { u.Active = false; return nil }); err != nil {
+			// Deleting deactivates and hides: the person's conversations
+			// keep naming them, and to SCIM they are gone (RFC 7644 §3.6).
+			if _, err := h.change(r.Context(), p, id, func(u *parley.User) error { u.Active, u.Deprovisioned = false, true; return nil }); err != nil {
 				return 0, err
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -372,12 +377,13 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p parley.Princi
 	if email == "" || !strings.Contains(email, "@") {
 		return 0, fail(http.StatusBadRequest, "invalidValue", "userName: Parley's people sign in with their email; %q is not one", email)
 	}
-	u := &parley.User{AccountID: p.AccountID, Email: email, Role: parley.RoleAgent, MaxConcurrent: defaultMaxConc, Active: true}
 	// People made by the provider get the role the brand gives people made
 	// at their first single sign-on, unless the provider names one.
+	role := parley.RoleAgent
 	if sso, err := h.Store.FindSSO(r.Context(), p.AccountID); err == nil && sso.ProvisionRole != "" {
-		u.Role = sso.ProvisionRole
+		role = sso.ProvisionRole
 	}
+	u := &parley.User{AccountID: p.AccountID, Email: email, Role: role, MaxConcurrent: defaultMaxConc, Active: true}
 	in.UserName = nil // it is the email, set above
 	if err := in.apply(u); err != nil {
 		return 0, err
@@ -386,12 +392,29 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p parley.Princi
 		u.Name, _, _ = strings.Cut(email, "@")
 	}
 	if existing, err := h.Store.FindUserByEmail(r.Context(), email); err == nil {
-		if existing.AccountID == p.AccountID {
+		if existing.AccountID != p.AccountID {
+			return 0, fail(http.StatusConflict, "uniqueness", "userName: %s is taken in this installation", email)
+		}
+		if !existing.Deprovisioned {
 			return 0, fail(http.StatusConflict, "uniqueness", "userName: %s is already a person of the brand (%s)", email, existing.ID)
 		}
-		return 0, fail(http.StatusConflict, "uniqueness", "userName: %s is taken in this installation", email)
-	}
-	if err := h.Store.CreateUser(r.Context(), u); err != nil {
+		// The provider deleted them and makes them again: the same person
+		// comes back, with their conversations, as the provider now says.
+		revived, ended, err := h.Store.ChangeUser(r.Context(), p.AccountID, existing.ID, nil, func(u *parley.User) error {
+			if !u.Deprovisioned {
+				return fail(http.StatusConflict, "uniqueness", "userName: %s is already a person of the brand (%s)", email, u.ID)
+			}
+			u.Deprovisioned, u.Active, u.Role = false, true, role
+			return in.apply(u)
+		})
+		if err != nil {
+			return 0, err
+		}
+		if len(ended) > 0 && h.SessionsEnded != nil {
+			h.SessionsEnded(ended)
+		}
+		u = revived
+	} else if err := h.Store.CreateUser(r.Context(), u); err != nil {
 		return 0, err
 	}
 	w.Header().Set("Location", h.base(r)+"/scim/v2/Users/"+u.ID)
@@ -399,10 +422,19 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, p parley.Princi
 	return http.StatusCreated, nil
 }
 
-// change edits a user in one transaction and closes the sockets of the
-// sessions a deactivation ended.
+// deleted is the answer about a person the provider deleted: to SCIM they
+// no longer exist.
+func deleted(id string) error { return parley.Errorf(parley.ENOTFOUND, "user %q not found", id) }
+
+// change edits a person the provider has not deleted, in one transaction,
+// and closes the sockets of the sessions a deactivation ended.
 func (h *Handler) change(ctx context.Context, p parley.Principal, id string, edit func(*parley.User) error) (*parley.User, error) {
-	u, ended, err := h.Store.ChangeUser(ctx, p.AccountID, id, nil, edit)
+	u, ended, err := h.Store.ChangeUser(ctx, p.AccountID, id, nil, func(u *parley.User) error {
+		if u.Deprovisioned {
+			return deleted(id)
+		}
+		return edit(u)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +607,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, p parley.Principa
 	}
 	var found []*parley.User
 	for _, u := range users {
-		if match(u) {
+		if match(u) && !u.Deprovisioned {
 			found = append(found, u)
 		}
 	}

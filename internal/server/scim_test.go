@@ -145,12 +145,53 @@ func TestIdentityProvidersProvisionPeopleOverSCIM(t *testing.T) {
 		t.Fatalf("a role Parley does not have: %d %v", st, e)
 	}
 
-	// DELETE deactivates: conversations keep naming her.
+	// DELETE deactivates: conversations keep naming her. To SCIM she is
+	// gone (RFC 7644 §3.6): every call about her is 404, and lists leave
+	// her out.
 	if st, _ := idp.call("DELETE", "/Users/"+id, nil); st != 204 {
 		t.Fatalf("DELETE: %d", st)
 	}
+	if u, _ := ts.Store.FindUser(t.Context(), acme.account.ID, id); u.Active || !u.Deprovisioned || u.Name == "" {
+		t.Fatalf("after DELETE she is %+v; want kept, inactive and deprovisioned", u)
+	}
+	for _, c := range []struct {
+		method string
+		body   any
+	}{
+		{"GET", nil},
+		{"PUT", map[string]any{"userName": "nina@acme.test", "active": true}},
+		{"PATCH", map[string]any{"Operations": []map[string]any{{"op": "replace", "path": "active", "value": true}}}},
+		{"DELETE", nil},
+	} {
+		if st, e := idp.call(c.method, "/Users/"+id, c.body); st != 404 || e["schemas"].([]any)[0] != "urn:ietf:params:scim:api:messages:2.0:Error" {
+			t.Fatalf("%s after DELETE: %d %v", c.method, st, e)
+		}
+	}
 	if u, _ := ts.Store.FindUser(t.Context(), acme.account.ID, id); u.Active {
-		t.Fatal("DELETE left her active")
+		t.Fatal("a PUT or PATCH after DELETE brought her back")
+	}
+	if st, list := idp.call("GET", `/Users?filter=userName%20eq%20%22nina%40acme.test%22`, nil); st != 200 || list["totalResults"].(float64) != 0 {
+		t.Fatalf("lookup after DELETE: %d %v", st, list)
+	}
+	// Made again, she comes back: the same person, as the provider now
+	// says, with her conversations.
+	st, again := idp.call("POST", "/Users", map[string]any{"userName": "nina@acme.test", "displayName": "Nina Novak-Ruiz", "externalId": "00u1abcd"})
+	if st != 201 || again["id"] != id || again["active"] != true || again["displayName"] != "Nina Novak-Ruiz" {
+		t.Fatalf("created again after DELETE: %d %v (want 201, id %s)", st, again, id)
+	}
+	if st, _ := idp.call("GET", "/Users/"+id, nil); st != 200 {
+		t.Fatalf("GET once made again: %d", st)
+	}
+	// And an admin who reactivates someone the provider deleted brings
+	// them back to SCIM too.
+	if st, _ := idp.call("DELETE", "/Users/"+id, nil); st != 204 {
+		t.Fatalf("DELETE again: %d", st)
+	}
+	if st := ts.withKey(t, acme.apiKey).do("PATCH", "/api/v1/users/"+id, map[string]any{"active": true}, nil); st != 200 {
+		t.Fatalf("an admin reactivates: %d", st)
+	}
+	if st, got := idp.call("GET", "/Users/"+id, nil); st != 200 || got["active"] != true {
+		t.Fatalf("GET after an admin reactivated her: %d %v", st, got)
 	}
 
 	// Only the brand's own people, only with an admin key.

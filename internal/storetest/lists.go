@@ -281,8 +281,18 @@ func testChangeUser(t *testing.T, open Opener) {
 		}
 	}
 	got, _ := s.FindUser(ctx, f.account.ID, u.ID)
-	if !got.TwoFactor || got.TOTPSecret != "JBSWY3DPEHPK3PXP" || len(got.RecoveryCodes) != 2 || got.PasswordHash != "$argon2id$hash-two" {
+	if !got.TwoFactor || got.TOTPSecret != "JBSWY3DPEHPK3PXP" || len(got.RecoveryCodes) != 2 || got.PasswordHash != "$argon2id$hash-two" || got.Deprovisioned {
 		t.Fatalf("stored user: %+v", got)
+	}
+	// Deleted by the identity provider: kept, and marked.
+	if changed, _, err := s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error { u.Deprovisioned = true; return nil }); err != nil || !changed.Deprovisioned {
+		t.Fatalf("deprovisioning: %+v, %v", changed, err)
+	}
+	if got, _ := s.FindUser(ctx, f.account.ID, u.ID); !got.Deprovisioned {
+		t.Fatal("Deprovisioned was not stored")
+	}
+	if _, _, err := s.ChangeUser(ctx, f.account.ID, u.ID, nil, func(u *parley.User) error { u.Deprovisioned = false; return nil }); err != nil {
+		t.Fatal(err)
 	}
 
 	before, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventUserUpdated}, Limit: 100})
