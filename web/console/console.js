@@ -1067,13 +1067,14 @@ async function showAdmin() {
     max.min = 0;
     max.max = 100;
     max.value = u.max_concurrent;
-    cell(document.createTextNode(u.active ? "yes" : "no"));
+    cell(document.createTextNode(u.active ? "yes" : u.deprovisioned ? "no (deleted by your identity provider)" : "no"));
     // An admin cannot see anyone's second factor, only whether it is on;
     // for someone who lost their phone and codes, they can turn it off.
     const tf = cell(document.createElement("span"));
     tf.className = "two-factor-state";
-    tf.textContent = u.two_factor ? "on " : "off";
-    if (u.two_factor && u.id !== me.id) tf.append(button("Reset", () => api("DELETE", "/users/" + u.id + "/two-factor")));
+    const factors = [u.two_factor && "app", u.passkeys && u.passkeys + (u.passkeys === 1 ? " passkey" : " passkeys")].filter(Boolean);
+    tf.textContent = factors.length ? factors.join(" + ") + " " : "off";
+    if (factors.length && u.id !== me.id) tf.append(button("Reset", () => api("DELETE", "/users/" + u.id + "/two-factor")));
     const actions = cell(document.createElement("span"));
     actions.append(button("Save", () => api("PATCH", "/users/" + u.id, {
       role: role.value, skills: [...sk.selectedOptions].map((o) => o.value), max_concurrent: +max.value,
