@@ -41,6 +41,11 @@ type Store interface {
 	SetSSO(ctx context.Context, accountID string, s *SSO) error
 	// FindSSO returns them; ENOTFOUND when the account has none.
 	FindSSO(ctx context.Context, accountID string) (*SSO, error)
+	// FindSSODomain returns the account whose single sign-on lists domain
+	// (lower case) among its Domains; ENOTFOUND when none does. A domain
+	// is one account's: SetSSO refuses one another account has
+	// (ECONFLICT).
+	FindSSODomain(ctx context.Context, domain string) (string, error)
 
 	// Users and skills.
 	CreateUser(ctx context.Context, u *User) error

@@ -164,7 +164,8 @@ type ssoTrip struct {
 }
 
 // StartSSO begins a sign-in at the identity provider of the brand of
-// email (a person it has) or, with email empty, of accountID. It returns
+// email (a person it has, or else the brand whose single sign-on claims
+// the email's domain) or, with email empty, of accountID. It returns
 // where to send the browser and the round-trip cookie's value.
 // redirectURI is the callback's absolute URL, as registered at the
 // provider. An address or brand without single sign-on is ENOTFOUND,
@@ -173,13 +174,23 @@ func (a *Authenticator) StartSSO(ctx context.Context, email, accountID, redirect
 	notConfigured := parley.Errorf(parley.ENOTFOUND, "no single sign-on for this address; log in with your password")
 	if email != "" {
 		u, err := a.store.FindUserByEmail(ctx, email)
-		if err != nil {
-			if parley.ErrorCode(err) == parley.ENOTFOUND {
-				return "", "", notConfigured
-			}
+		switch {
+		case err == nil:
+			accountID = u.AccountID
+		case parley.ErrorCode(err) != parley.ENOTFOUND:
 			return "", "", err
+		default:
+			// Someone the installation does not know yet: the brand whose
+			// single sign-on claims their email's domain, if one does (it
+			// makes them at their first sign-in, or says it does not).
+			_, domain, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+			if accountID, err = a.store.FindSSODomain(ctx, domain); err != nil {
+				if parley.ErrorCode(err) == parley.ENOTFOUND {
+					return "", "", notConfigured
+				}
+				return "", "", err
+			}
 		}
-		accountID = u.AccountID
 	}
 	_, oc, err := a.ssoConfig(ctx, accountID, redirectURI)
 	if err != nil {

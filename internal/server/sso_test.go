@@ -245,6 +245,37 @@ func TestSingleSignOnWithTheBrandsIdentityProvider(t *testing.T) {
 	if got, _, _ := signIn("outsider", oidctest.Person{Email: "someone@gmail.test"}); got != "unknown_person" {
 		t.Fatalf("an email of another domain: %q", got)
 	}
+	// A newcomer may also start at the login page: their email's domain
+	// finds the brand's provider, and its first sign-in makes them.
+	idp.Add("nora", oidctest.Person{Email: "nora@acme.test", Name: "Nora"})
+	idp.SignIn("") // she signs in on the provider's page
+	nb := newSSOBrowser(t)
+	if st, to := nb.start(ts, "Nora@Acme.test"); st != 200 || !strings.HasPrefix(to, idp.Issuer) {
+		t.Fatalf("a newcomer starting at the login page: %d %s", st, to)
+	} else {
+		at, page := nb.get(to)
+		challenge := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(page)
+		if challenge == nil {
+			t.Fatalf("the provider's login page at %s:\n%s", at, page)
+		}
+		if at, _ = nb.post(at.Scheme+"://"+at.Host+"/login", url.Values{"challenge": {challenge[1]}, "username": {"nora"}, "action": {"sign-in"}}); at.Path != "/console/" || at.Fragment != "" {
+			t.Fatalf("after the newcomer signed in: %s", at)
+		}
+	}
+	if st, id := nb.me(ts); st != 200 {
+		t.Fatalf("the newcomer's session: %d", st)
+	} else if nora, err := ts.Store.FindUser(context.Background(), acme.account.ID, id); err != nil || nora.Email != "nora@acme.test" {
+		t.Fatalf("the newcomer made: %+v, %v", nora, err)
+	}
+	if st, _ := nb.start(ts, "someone@gmail.test"); st != 404 {
+		t.Fatalf("an email of a domain no brand claims: %d, want 404", st)
+	}
+	// The domain is Acme's: another brand cannot claim it.
+	globexAdmin := ts.login(t, globex.admin)
+	if st, raw := globexAdmin.raw("PUT", "/api/v1/sso", map[string]any{"issuer": good["issuer"], "client_id": clientID, "client_secret": secret,
+		"provision_role": "agent", "domains": []string{"globex.test", "acme.test"}}); st != 409 || !strings.Contains(string(raw), "acme.test") {
+		t.Fatalf("another brand claiming acme.test: %d %s", st, raw)
+	}
 
 	// A brand that requires a second factor does not ask one of a single
 	// sign-on (the provider checked it), only of passwords.

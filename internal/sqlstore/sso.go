@@ -14,6 +14,9 @@ func (db *DB) SetSSO(ctx context.Context, accountID string, s *parley.SSO) error
 		if err := tx.accountExists(accountID); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(tx.ctx, `DELETE FROM sso_domains WHERE account_id = ?`, accountID); err != nil {
+			return err
+		}
 		if s == nil {
 			res, err := tx.ExecContext(tx.ctx, `DELETE FROM sso_providers WHERE account_id = ?`, accountID)
 			if err != nil {
@@ -31,6 +34,15 @@ func (db *DB) SetSSO(ctx context.Context, accountID string, s *parley.SSO) error
 		dj, err := json.Marshal(domains)
 		if err != nil {
 			return err
+		}
+		for _, d := range domains {
+			_, err := tx.ExecContext(tx.ctx, `INSERT INTO sso_domains (domain, account_id) VALUES (?, ?)`, d, accountID)
+			if isUniqueViolation(err) {
+				return parley.Errorf(parley.ECONFLICT, "domains: %s is another brand's; ask the installation's operator if it is yours", d)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		s.UpdatedAt = tx.now
 		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO sso_providers (account_id, issuer, client_id, client_secret, required, provision_role, domains, updated_at)
@@ -61,4 +73,14 @@ func (db *DB) FindSSO(ctx context.Context, accountID string) (*parley.SSO, error
 		return nil, err
 	}
 	return &s, nil
+}
+
+// FindSSODomain returns the account whose single sign-on claims domain.
+func (db *DB) FindSSODomain(ctx context.Context, domain string) (string, error) {
+	var accountID string
+	err := db.read.QueryRowContext(ctx, `SELECT account_id FROM sso_domains WHERE domain = ?`, domain).Scan(&accountID)
+	if err != nil {
+		return "", notFound(err, "no single sign-on claims %s", domain)
+	}
+	return accountID, nil
 }

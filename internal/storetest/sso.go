@@ -52,9 +52,41 @@ func testSSO(t *testing.T, open Opener) {
 	_, err = s.FindSSO(ctx, a)
 	wantCode(t, err, parley.ENOTFOUND)
 
+	// A domain is one brand's: found by it, refused to another, free once
+	// its brand lets it go.
+	if err := s.SetSSO(ctx, a, &parley.SSO{Issuer: "https://idp.acme.example", ClientID: "c", ClientSecret: "v1:x", Domains: []string{"acme.example", "acme.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindSSODomain(ctx, "acme.test"); err != nil || got != a {
+		t.Fatalf("FindSSODomain(acme.test) = %q, %v", got, err)
+	}
+	_, err = s.FindSSODomain(ctx, "globex.example")
+	wantCode(t, err, parley.ENOTFOUND)
+	wantCode(t, s.SetSSO(ctx, other.account.ID, &parley.SSO{Issuer: "https://idp.globex.example", ClientID: "c", ClientSecret: "v1:y",
+		Domains: []string{"globex.example", "acme.test"}}), parley.ECONFLICT)
+	if _, err := s.FindSSO(ctx, other.account.ID); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatalf("a refused save stored Globex's settings: %v", err)
+	}
+	if _, err := s.FindSSODomain(ctx, "globex.example"); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatal("a refused save claimed globex.example")
+	}
+	// Saved again without a domain, it lets that one go.
+	if err := s.SetSSO(ctx, a, &parley.SSO{Issuer: "https://idp.acme.example", ClientID: "c", ClientSecret: "v1:x", Domains: []string{"acme.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSSO(ctx, other.account.ID, &parley.SSO{Issuer: "https://idp.globex.example", ClientID: "c", ClientSecret: "v1:y", Domains: []string{"acme.test"}}); err != nil {
+		t.Fatalf("a domain let go is free: %v", err)
+	}
+	if err := s.SetSSO(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindSSODomain(ctx, "acme.example"); parley.ErrorCode(err) != parley.ENOTFOUND {
+		t.Fatal("removing single sign-on kept its domains")
+	}
+
 	events, err := s.ListEvents(ctx, a, parley.EventFilter{Types: []string{parley.EventSSOChanged}, Limit: 10})
-	if err != nil || len(events) != 3 {
-		t.Fatalf("sso.changed events: %d, %v (want 3: set, replaced, removed)", len(events), err)
+	if err != nil || len(events) != 6 {
+		t.Fatalf("sso.changed events: %d, %v (want 6: set, replaced, removed, set, replaced, removed)", len(events), err)
 	}
 	for _, e := range events {
 		if strings.Contains(string(e.Data), "v1:") {
