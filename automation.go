@@ -47,6 +47,7 @@ const (
 	RuleFieldExternalID = "visitor.external_id"
 	RuleFieldChannel    = "channel"
 	RuleFieldHours      = "business_hours"      // "open" or "closed", by the account's hours
+	RuleFieldSentiment  = "sentiment"           // how the visitor's message sounds: "negative", "neutral" or "positive" (visitor_message only)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 )
 
@@ -214,10 +215,17 @@ func (c RuleCondition) check(at, event string) error {
 		if (c.Operator != RuleEquals && c.Operator != RuleNotEquals) || (c.Value != "open" && c.Value != "closed") {
 			return Errorf(EINVALID, "%s: business_hours takes equals or not_equals, and open or closed", at)
 		}
+	case c.Field == RuleFieldSentiment:
+		if event != RuleOnVisitorMessage {
+			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnVisitorMessage)
+		}
+		if (c.Operator != RuleEquals && c.Operator != RuleNotEquals) || (c.Value != "negative" && c.Value != "neutral" && c.Value != "positive") {
+			return Errorf(EINVALID, "%s: sentiment takes equals or not_equals, and negative, neutral or positive", at)
+		}
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, visitor.name, visitor.email, visitor.external_id, channel, business_hours or visitor.attributes.<name>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, visitor.name, visitor.email, visitor.external_id, channel, business_hours or visitor.attributes.<name>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

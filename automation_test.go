@@ -44,6 +44,16 @@ func TestValidateRules(t *testing.T) {
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "business_hours", Operator: "equals", Value: "weekend"}
 		}), "business_hours takes equals"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "sentiment", Operator: "contains", Value: "negative"}
+		}), "sentiment takes equals"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "sentiment", Operator: "equals", Value: "angry"}
+		}), "sentiment takes equals"},
+		{with(func(r *AutomationRule) {
+			r.Event = RuleOnConversationOpened
+			r.Conditions = []RuleCondition{{Field: "sentiment", Operator: "equals", Value: "negative"}}
+		}), "conditions[0].field: \"sentiment\" is known only on visitor_message"},
 		{with(func(r *AutomationRule) { r.Conditions[0].Value = "" }), "conditions[0].value is required"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "message", Operator: "matches", Value: "(unclosed"}

@@ -101,7 +101,10 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		// A rule and a macro to show what they do (docs/routing.md).
 		AutomationRules: []parley.AutomationRule{{Name: "Refunds are returns", Event: parley.RuleOnVisitorMessage,
 			Conditions: []parley.RuleCondition{{Field: parley.RuleFieldMessage, Operator: parley.RuleMatches, Value: `\brefund`}},
-			Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "returns"}}}},
+			Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "returns"}}},
+			{Name: "Upset visitors first", Event: parley.RuleOnVisitorMessage,
+				Conditions: []parley.RuleCondition{{Field: parley.RuleFieldSentiment, Operator: parley.RuleEquals, Value: "negative"}},
+				Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "complaint"}, {Type: parley.RuleSetPriority, Value: "5"}}}},
 		Macros: []parley.Macro{{Name: "Return label sent", Steps: []parley.RuleAction{
 			{Type: parley.RuleAddLabel, Value: "returns"},
 			{Type: parley.RuleSendMessage, Value: "{{visitor_first_name|Hi}}, your return label is in your inbox: print it and drop the parcel at any post office. Anything else I can do?"},

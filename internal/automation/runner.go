@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/sentiment"
 )
 
 // By names the automation as the author of what its rules change.
@@ -178,13 +179,16 @@ type facts struct {
 	conv     *parley.Conversation
 	consumer *parley.Consumer
 	message  string
-	open     bool // within the account's business hours (no hours: always)
+	mood     sentiment.Mood // how the message sounds
+	open     bool           // within the account's business hours (no hours: always)
 }
 
 func (f facts) get(field string) string {
 	switch field {
 	case parley.RuleFieldMessage:
 		return f.message
+	case parley.RuleFieldSentiment:
+		return string(f.mood)
 	case parley.RuleFieldName:
 		return f.consumer.Name
 	case parley.RuleFieldEmail:
@@ -274,7 +278,7 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 		if m.Type != parley.MessageText {
 			return nil
 		}
-		f.message = m.Text
+		f.message, f.mood = m.Text, sentiment.Of(sentiment.Score(m.Text))
 	}
 	for _, rule := range wanted {
 		if !rules.matches(rule, f) {

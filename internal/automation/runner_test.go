@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/sentiment"
 )
 
 // Each operator on each kind of field, ignoring case; a missing attribute
@@ -14,6 +15,7 @@ func TestConditions(t *testing.T) {
 		conv:     &parley.Conversation{Channel: "web"},
 		consumer: &parley.Consumer{Name: "Zoë Adams", Email: "zoe@BigCorp.example", Attributes: map[string]string{"plan": "Gold"}},
 		message:  "I want a REFUND for order 1234",
+		mood:     sentiment.Negative,
 		open:     false,
 	}
 	c := &compiled{patterns: map[string]*regexp.Regexp{`order \d+`: regexp.MustCompile(`(?i)order \d+`), `^bye`: regexp.MustCompile(`(?i)^bye`)}}
@@ -39,6 +41,10 @@ func TestConditions(t *testing.T) {
 		{"message", "sounds_like", "refund", false},
 		{"business_hours", "equals", "closed", true},
 		{"business_hours", "not_equals", "closed", false},
+		{"sentiment", "equals", "negative", true},
+		{"sentiment", "equals", "NEGATIVE", true},
+		{"sentiment", "not_equals", "negative", false},
+		{"sentiment", "equals", "positive", false},
 	} {
 		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
 			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)

@@ -330,3 +330,54 @@ func TestRulesAssignAnAccountManagerAndCloseSpam(t *testing.T) {
 		return c.State == parley.StateClosed && c.CloseReason == "spam" && c.ClosedBy == "automation"
 	})
 }
+
+// TestARuleRaisesUpsetVisitors: "when the visitor sounds upset, raise the
+// priority and label it" — a rule on the message's sentiment. A calm
+// question in another conversation is left alone, and the upset one is
+// labelled once however many angry messages follow.
+func TestARuleRaisesUpsetVisitors(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "upset"}}}, nil)
+	rules := []map[string]any{{"name": "Upset visitors", "event": "visitor_message",
+		"conditions": []map[string]any{{"field": "sentiment", "operator": "equals", "value": "negative"}},
+		"actions":    []map[string]any{{"type": "set_priority", "value": "8"}, {"type": "add_label", "value": "upset"}}}}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 200 {
+		t.Fatalf("saving the rule: %d %s", st, raw)
+	}
+	bad := []map[string]any{{"name": "Wrong", "event": "conversation_opened",
+		"conditions": []map[string]any{{"field": "sentiment", "operator": "equals", "value": "negative"}},
+		"actions":    []map[string]any{{"type": "add_label", "value": "upset"}}}}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": bad}); st != 400 || !strings.Contains(string(raw), "visitor_message") {
+		t.Fatalf("sentiment on conversation_opened: %d %s", st, raw)
+	}
+
+	calm, upset := ts.newVisitor(t, b.account.ID), ts.newVisitor(t, b.account.ID)
+	calmConv, upsetConv := calm.open(t), upset.open(t)
+	say := func(v *visitor, conv *parley.Conversation, text string) {
+		t.Helper()
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": text}, nil); st != 201 {
+			t.Fatalf("send %q: %d", text, st)
+		}
+	}
+	say(calm, calmConv, "Where is my parcel? I ordered it on Monday.")
+	say(upset, upsetConv, "WHY is my order STILL not here??? This is ridiculous")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, upsetConv.ID)
+		return c.Priority == 8 && len(c.Labels) == 1 && c.Labels[0] == "upset"
+	})
+	say(upset, upsetConv, "You guys are useless.")
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 2)
+	for _, e := range applied {
+		if e.ConversationID != upsetConv.ID {
+			t.Fatalf("the rule ran on the calm conversation: %s", e.Data)
+		}
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, calmConv.ID); c.Priority != 0 || len(c.Labels) != 0 {
+		t.Fatalf("the calm visitor's conversation: priority %d, labels %v", c.Priority, c.Labels)
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, upsetConv.ID); len(c.Labels) != 1 {
+		t.Fatalf("labels after two upset messages: %v", c.Labels)
+	}
+}

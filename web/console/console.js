@@ -1513,7 +1513,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 // what they do, each turned off or on and removed in place; the form below
 // adds one. The whole list is saved each time (PATCH automation_rules).
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
-const ruleFields = [["message", "the message"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
+const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds (negative, neutral, positive)"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
@@ -1597,6 +1597,7 @@ function addRuleCondition() {
   field.addEventListener("change", () => {
     attr.hidden = field.value !== "attribute";
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
+    if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; }
   });
   op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
   row.append(field, attr, op, value, del);
