@@ -13,6 +13,9 @@ let visitorRead = 0; // the visitor's read position in the open conversation
 let readWanted = 0, readSent = 0, readTimer = 0; // the agent's read receipts (markRead)
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0, heartbeat = 0;
+// Messages removed while this console was open ("conversation/seq"), for
+// inbox previews drawn from a list fetched before the removal.
+const removedMessages = new Set();
 // IDs of the agent's own conversations, followed besides the open one so
 // that their new messages show in the inbox at once (as LivePerson's and
 // Intercom's do).
@@ -506,6 +509,9 @@ function onFrame(f) {
         break;
       }
       if (current && f.conversation_id === current.id) showRemoved(f.message);
+      // A list fetched before the removal and drawn after it must not
+      // quote the message again.
+      removedMessages.add(f.conversation_id + "/" + f.message.seq);
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         const p = li.querySelector(".preview");
         if (p && p.dataset.seq === String(f.message.seq)) p.textContent = "Message removed";
@@ -794,7 +800,8 @@ async function refresh() {
     const preview = document.createElement("span");
     preview.className = "preview";
     if (c.last_message) {
-      preview.textContent = c.last_message.redacted ? "Message removed" : previewText(c.last_message);
+      const removed = c.last_message.redacted || removedMessages.has(c.id + "/" + c.last_message.seq);
+      preview.textContent = removed ? "Message removed" : previewText(c.last_message);
       preview.dataset.seq = c.last_message.seq;
     }
     open.append(preview);
