@@ -87,13 +87,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string,
 	}
 	// Checked once the password is right, so the refusal tells nothing of
 	// an account to someone who does not know it.
-	if err := a.FromConsoleNetwork(ctx, u.AccountID, remoteAddr); err != nil {
-		return "", nil, u, err
-	}
-	if required, err := a.ssoRequired(ctx, u); err != nil || required {
-		if err == nil {
-			err = passwordRefused
-		}
+	if err := a.ownCredentialsAllowed(ctx, u, remoteAddr); err != nil {
 		return "", nil, u, err
 	}
 	if u.HasSecondFactor() {
@@ -115,6 +109,22 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string,
 		return "", nil, nil, err
 	}
 	return token, s, u, nil
+}
+
+// ownCredentialsAllowed checks what a right password or passkey (Parley's
+// own credentials) still needs: an address in the brand's console
+// networks, and a brand that does not sign u in with single sign-on.
+func (a *Authenticator) ownCredentialsAllowed(ctx context.Context, u *parley.User, remoteAddr string) error {
+	if err := a.FromConsoleNetwork(ctx, u.AccountID, remoteAddr); err != nil {
+		return err
+	}
+	if required, err := a.ssoRequired(ctx, u); err != nil || required {
+		if err == nil {
+			err = passwordRefused
+		}
+		return err
+	}
+	return nil
 }
 
 // startSession starts a session of u (begun by a single sign-on, or not)

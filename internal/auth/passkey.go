@@ -273,13 +273,7 @@ func (a *Authenticator) PasskeyLogin(ctx context.Context, answer PasskeyAnswer, 
 	if !u.Active {
 		return "", nil, u, errPasskeyAnswer
 	}
-	if err := a.FromConsoleNetwork(ctx, u.AccountID, remoteAddr); err != nil {
-		return "", nil, u, err
-	}
-	if required, err := a.ssoRequired(ctx, u); err != nil || required {
-		if err == nil {
-			err = passwordRefused
-		}
+	if err := a.ownCredentialsAllowed(ctx, u, remoteAddr); err != nil {
 		return "", nil, u, err
 	}
 	token, s, err := a.startSession(ctx, u, false)

@@ -17,21 +17,17 @@ type place struct {
 	EstimatedWait int `json:"estimated_wait_seconds"`
 }
 
-// TestAWaitingVisitorKnowsTheirPlaceInLine: three visitors wait with no
-// agent online; each reads their place in the router's order, and a
-// supervisor raising the third's priority puts them first. A conversation
-// that no longer waits has no place.
-func TestAWaitingVisitorKnowsTheirPlaceInLine(t *testing.T) {
-	ts := startServer(t, t.TempDir())
-	b := seedBrand(t, ts, "Acme")
+// waitInLine opens n visitors' conversations, which wait for a person,
+// and returns them with a way to ask the i-th visitor's place.
+func waitInLine(t *testing.T, ts *testServer, accountID string, n int) ([]*parley.Conversation, func(i int) place) {
 	var visitors []*visitor
 	var convs []*parley.Conversation
-	for range 3 {
-		v := ts.newVisitor(t, b.account.ID)
+	for range n {
+		v := ts.newVisitor(t, accountID)
 		visitors = append(visitors, v)
 		convs = append(convs, v.open(t))
 	}
-	placeOf := func(i int) place {
+	return convs, func(i int) place {
 		t.Helper()
 		var p place
 		if st := visitors[i].do("GET", "/api/v1/conversations/"+convs[i].ID+"/queue", nil, &p); st != 200 {
@@ -39,6 +35,16 @@ func TestAWaitingVisitorKnowsTheirPlaceInLine(t *testing.T) {
 		}
 		return p
 	}
+}
+
+// TestAWaitingVisitorKnowsTheirPlaceInLine: three visitors wait with no
+// agent online; each reads their place in the router's order, and a
+// supervisor raising the third's priority puts them first. A conversation
+// that no longer waits has no place.
+func TestAWaitingVisitorKnowsTheirPlaceInLine(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	convs, placeOf := waitInLine(t, ts, b.account.ID, 3)
 	for i := range 3 {
 		if p := placeOf(i); p.State != "queued" || p.Position != i+1 || p.Waiting != 3 {
 			t.Fatalf("visitor %d: %+v; want place %d of 3", i+1, p, i+1)
@@ -95,21 +101,7 @@ func TestTheWidgetSaysThePlaceInLine(t *testing.T) {
 func TestTheWaitIsEstimatedFromTheQueuesPace(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	var visitors []*visitor
-	var convs []*parley.Conversation
-	for range 5 {
-		v := ts.newVisitor(t, brand.account.ID)
-		visitors = append(visitors, v)
-		convs = append(convs, v.open(t))
-	}
-	placeOf := func(i int) place {
-		t.Helper()
-		var p place
-		if st := visitors[i].do("GET", "/api/v1/conversations/"+convs[i].ID+"/queue", nil, &p); st != 200 {
-			t.Fatalf("queue: %d", st)
-		}
-		return p
-	}
+	convs, placeOf := waitInLine(t, ts, brand.account.ID, 5)
 	if p := placeOf(4); p.Position != 5 || p.EstimatedWait != 0 {
 		t.Fatalf("before anyone was served: %+v (want place 5, no estimate)", p)
 	}
