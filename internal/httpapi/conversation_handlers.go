@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/conversation"
+	"github.com/parleychat/parley/internal/sentiment"
 )
 
 type conversationPage struct {
@@ -36,12 +37,18 @@ type messagePreview struct {
 	Type       parley.MessageType `json:"type"`
 	Text       string             `json:"text"`
 	CreatedAt  time.Time          `json:"created_at"`
+	// Redacted: its words were removed (the console says so).
+	Redacted bool `json:"redacted,omitempty"`
+	// Mood is how a visitor's text sounds, for the brand's staff only
+	// (docs/bot.md, Sentiment): the inbox marks the upset.
+	Mood sentiment.Mood `json:"mood,omitempty"`
 }
 
 // previewChars is how much of a message's text a list shows.
 const previewChars = 140
 
-func previewOf(m *parley.Message) *messagePreview {
+// With staff, a visitor's text says how it sounds too.
+func previewOf(m *parley.Message, staff bool) *messagePreview {
 	if m == nil {
 		return nil
 	}
@@ -49,7 +56,11 @@ func previewOf(m *parley.Message) *messagePreview {
 	if r := []rune(text); len(r) > previewChars {
 		text = string(r[:previewChars-1]) + "…"
 	}
-	return &messagePreview{Seq: m.Seq, SenderKind: m.SenderKind, Type: m.Type, Text: text, CreatedAt: m.CreatedAt}
+	p := &messagePreview{Seq: m.Seq, SenderKind: m.SenderKind, Type: m.Type, Text: text, CreatedAt: m.CreatedAt, Redacted: m.Redacted != nil}
+	if staff && m.SenderKind == parley.SenderConsumer && m.Type == parley.MessageText && m.Redacted == nil {
+		p.Mood = sentiment.Of(sentiment.Score(m.Text))
+	}
+	return p
 }
 
 func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -130,7 +141,7 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	}
 	page := conversationPage{Conversations: make([]conversationItem, len(list))}
 	for i, c := range list {
-		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID], LastMessage: previewOf(last[c.ID])}
+		page.Conversations[i] = conversationItem{Conversation: c, ConsumerName: names[c.ConsumerID], LastMessage: previewOf(last[c.ID], p.IsStaff())}
 	}
 	if len(list) == f.Limit && !f.QueueOrder {
 		page.NextCursor = list[len(list)-1].ID

@@ -381,3 +381,28 @@ func TestARuleRaisesUpsetVisitors(t *testing.T) {
 		t.Fatalf("labels after two upset messages: %v", c.Labels)
 	}
 }
+
+// TestTheInboxMarksAnUpsetVisitor: in Chromium, the queue shows "Upset"
+// beside the visitor whose last message sounds it, and not beside a calm
+// one; the mark passes the accessibility check.
+func TestTheInboxMarksAnUpsetVisitor(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	for _, text := range []string{"Where is my parcel? I ordered it on Monday.", "This is ridiculous. Worst service ever!!"} {
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": text}, nil); st != 201 {
+			t.Fatalf("send: %d", st)
+		}
+	}
+	console := consoleLogin(t, ts, b.agent, ".app")
+	waitFor(t, func() bool { return evalIn[int](t, console.ctx, `document.querySelectorAll(".items li").length`) == 2 })
+	marked := evalIn[[]string](t, console.ctx, `[...document.querySelectorAll(".items li")].filter((li) => li.querySelector(".mood-upset")).map((li) => li.querySelector(".preview").textContent)`)
+	if len(marked) != 1 || !strings.HasPrefix(marked[0], "This is ridiculous") {
+		t.Fatalf("marked upset: %q", marked)
+	}
+	console.shot("upset")
+	if problems := accessibilityProblems(t, console.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("accessibility: %s", strings.Join(problems, "\n"))
+	}
+}

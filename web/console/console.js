@@ -491,6 +491,8 @@ function onFrame(f) {
       for (const li of $$(`.items li[data-id="${CSS.escape(f.conversation_id)}"]`)) {
         li.querySelector(".preview").textContent = previewText(f.message);
         li.querySelector(".preview").dataset.seq = f.message.seq;
+        // How the new message sounds is known at the list's next drawing.
+        if (f.message.sender_kind === "consumer") li.querySelector(".mood-upset")?.remove();
         if (!open && f.message.sender_kind === "consumer") markUnread(li);
       }
       if (!open && f.message.sender_kind === "consumer" && following.has(f.conversation_id)) notify("New message from " + (visitorNames.get(f.message.sender_id) || "a visitor"));
@@ -803,6 +805,12 @@ async function refresh() {
       const removed = c.last_message.redacted || removedMessages.has(c.id + "/" + c.last_message.seq);
       preview.textContent = removed ? "Message removed" : previewText(c.last_message);
       preview.dataset.seq = c.last_message.seq;
+    }
+    // The visitor's last message sounds upset (docs/bot.md, Sentiment).
+    if (c.last_message?.mood === "negative") {
+      const mood = Object.assign(document.createElement("span"), { className: "mood-upset", textContent: "Upset" });
+      mood.title = "The visitor’s last message sounds upset";
+      title.append(" ", mood);
     }
     open.append(preview);
     for (const name of c.labels || []) meta.prepend(chip(name));
