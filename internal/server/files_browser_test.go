@@ -97,6 +97,11 @@ func TestAPastedScreenshotIsSent(t *testing.T) {
 		t.Fatalf("accept: status %d", st)
 	}
 	b.openFirst("mine")
+	// The tab's list may still be the one drawn before the accept: paste
+	// once the console holds the conversation as the agent's.
+	waitFor(t, func() bool {
+		return strings.HasPrefix(evalIn[string](t, b.ctx, `document.querySelector(".conv-state").textContent`), "assigned")
+	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".conv-state").textContent`) })
 	if !evalIn[bool](t, b.ctx, pasteJS("#reply-text", "where-to-click.png")) {
 		t.Fatal("the console let the browser paste the file as text")
 	}
