@@ -13,8 +13,11 @@ import (
 // happens and every condition holds, the actions run, in order
 // (docs/routing.md, Automation rules).
 type AutomationRule struct {
-	Name       string          `json:"name"`
-	Event      string          `json:"event"`
+	Name  string `json:"name"`
+	Event string `json:"event"`
+	// Match says which conditions must hold: every one ("all", the
+	// default when empty) or at least one ("any").
+	Match      string          `json:"match,omitempty"`
 	Conditions []RuleCondition `json:"conditions"`
 	Actions    []RuleAction    `json:"actions"`
 	Disabled   bool            `json:"disabled,omitempty"`
@@ -37,6 +40,12 @@ type RuleAction struct {
 const (
 	RuleOnConversationOpened = "conversation_opened" // a conversation opens (widget or API)
 	RuleOnVisitorMessage     = "visitor_message"     // the visitor writes (each text message)
+)
+
+// How a rule's conditions combine.
+const (
+	RuleMatchAll = "all" // every condition holds (the default)
+	RuleMatchAny = "any" // at least one holds
 )
 
 // Condition fields. A visitor attribute is "visitor.attributes.<name>".
@@ -180,6 +189,9 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 		}
 		if len(r.Actions) == 0 {
 			return Errorf(EINVALID, "%s.actions: a rule needs at least one action", at)
+		}
+		if r.Match != "" && r.Match != RuleMatchAll && r.Match != RuleMatchAny {
+			return Errorf(EINVALID, "%s.match must be %s or %s, not %q", at, RuleMatchAll, RuleMatchAny, r.Match)
 		}
 		for j, c := range r.Conditions {
 			if err := c.check(at+".conditions["+strconv.Itoa(j)+"]", r.Event); err != nil {

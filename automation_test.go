@@ -54,6 +54,7 @@ func TestValidateRules(t *testing.T) {
 			r.Event = RuleOnConversationOpened
 			r.Conditions = []RuleCondition{{Field: "sentiment", Operator: "equals", Value: "negative"}}
 		}), "conditions[0].field: \"sentiment\" is known only on visitor_message"},
+		{with(func(r *AutomationRule) { r.Match = "either" }), "automation_rules[1].match must be all or any"},
 		{with(func(r *AutomationRule) { r.Conditions[0].Value = "" }), "conditions[0].value is required"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "message", Operator: "matches", Value: "(unclosed"}

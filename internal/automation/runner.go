@@ -233,14 +233,20 @@ func (c *compiled) holds(cond parley.RuleCondition, f facts) bool {
 	return false
 }
 
-// Matches says whether every condition of rule holds for the facts.
+// matches says whether the rule's conditions hold for the facts: every
+// one, or with match "any" at least one. A rule without conditions
+// always matches.
 func (c *compiled) matches(rule parley.AutomationRule, f facts) bool {
+	if len(rule.Conditions) == 0 {
+		return true
+	}
+	anyOf := rule.Match == parley.RuleMatchAny
 	for _, cond := range rule.Conditions {
-		if !c.holds(cond, f) {
-			return false
+		if c.holds(cond, f) == anyOf {
+			return anyOf // the first that holds (any), or fails (all), decides
 		}
 	}
-	return true
+	return !anyOf
 }
 
 func (r *Runner) handle(ctx context.Context, e *parley.Event) error {

@@ -57,4 +57,15 @@ func TestConditions(t *testing.T) {
 	if !c.matches(parley.AutomationRule{}, f) {
 		t.Fatal("a rule without conditions did not match")
 	}
+	rule.Match = parley.RuleMatchAny
+	if !c.matches(rule, f) {
+		t.Fatal("an \"any\" rule did not match with one of its two conditions true")
+	}
+	rule.Conditions[0].Value = "invoice"
+	if c.matches(rule, f) {
+		t.Fatal("an \"any\" rule matched with none of its conditions true")
+	}
+	if !c.matches(parley.AutomationRule{Match: parley.RuleMatchAny}, f) {
+		t.Fatal("an \"any\" rule without conditions did not match")
+	}
 }

@@ -177,6 +177,43 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	if r := acc.Settings.AutomationRules; len(r) != 2 || r[1].Actions[0].Type != parley.RuleAssignAgent || r[1].Actions[0].Value != brand.agent.ID {
 		t.Fatalf("rules: %+v", r)
 	}
+
+	// A third that acts when any of its conditions holds: an upset visitor,
+	// or one who says it is urgent.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Urgent or upset"))
+	admin.press(".auto-add-condition")
+	admin.press(".auto-add-condition")
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector(".auto-form");
+		f.querySelector("[name=match]").value = "any";
+		const [first, second] = f.querySelectorAll(".auto-condition");
+		const field = first.querySelector("[name=field]");
+		field.value = "sentiment"; field.dispatchEvent(new Event("change"));
+		second.querySelector("[name=value]").value = "urgent";
+		const type = f.querySelector(".auto-action [name=type]");
+		type.value = "set_priority"; type.dispatchEvent(new Event("change"));
+		f.querySelector(".auto-action [name=value]").value = "10";
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.press(".auto-form button[type=submit]")
+	want := "When the visitor writes and either how the message sounds is “negative” or the message contains “urgent”: set the priority Urgent."
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), want)
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+	urgent := ts.newVisitor(t, brand.account.ID)
+	urgentConv := urgent.open(t)
+	urgent.do("POST", "/api/v1/conversations/"+urgentConv.ID+"/messages", map[string]any{"text": "It is urgent, my flight leaves tonight"}, nil)
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, urgentConv.ID)
+		return c.Priority == 10
+	})
+	acc, _ = ts.Store.FindAccount(t.Context(), brand.account.ID)
+	if r := acc.Settings.AutomationRules; len(r) != 3 || r[2].Match != parley.RuleMatchAny || len(r[2].Conditions) != 2 {
+		t.Fatalf("the third rule: %+v", r)
+	}
 }
 
 // Out of hours, a rule answers at once that people will reply when they

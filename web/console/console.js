@@ -1528,7 +1528,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 // what they do, each turned off or on and removed in place; the form below
 // adds one. The whole list is saved each time (PATCH automation_rules).
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
-const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds (negative, neutral, positive)"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
+const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
@@ -1551,7 +1551,8 @@ function describeRule(r) {
       : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
     return what + " " + value;
   });
-  return endSentence(`${when}${conds.length ? " and " + conds.join(" and ") : ""}: ${acts.join(", then ")}`);
+  const joined = r.match === "any" && conds.length > 1 ? "either " + conds.join(" or ") : conds.join(" and ");
+  return endSentence(`${when}${conds.length ? " and " + joined : ""}: ${acts.join(", then ")}`);
 }
 
 function showAutomation(settings, skills, users) {
@@ -1612,7 +1613,7 @@ function addRuleCondition() {
   field.addEventListener("change", () => {
     attr.hidden = field.value !== "attribute";
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
-    if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; }
+    if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; value.placeholder = "negative, neutral or positive"; }
   });
   op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
   row.append(field, attr, op, value, del);
@@ -1725,7 +1726,7 @@ $(".auto-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
   const rule = {
-    name: f.rulename.value.trim(), event: f.event.value,
+    name: f.rulename.value.trim(), event: f.event.value, match: f.match.value === "any" ? "any" : undefined,
     conditions: $$(".auto-condition", f).map((row) => {
       const field = row.querySelector("[name=field]").value;
       return {
