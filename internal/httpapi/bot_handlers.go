@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/sentiment"
 )
 
 // botDocument is the bot configuration with its version, as the API shows it.
@@ -161,6 +163,14 @@ type botTestReply struct {
 	Messages       []botTestMessage   `json:"messages"`
 	Handoff        *bot.HandoffAction `json:"handoff,omitempty"`
 	Session        *bot.Session       `json:"session"`
+	// Sentiment is how the text sounds, as a rule's sentiment condition
+	// reads it (docs/bot.md, Sentiment).
+	Sentiment botTestSentiment `json:"sentiment"`
+}
+
+type botTestSentiment struct {
+	Score float64        `json:"score"` // from -1 to 1
+	Mood  sentiment.Mood `json:"mood"`
 }
 
 // handleTestBot runs the bot on a text without a conversation: nothing is
@@ -201,7 +211,8 @@ func (a *API) handleTestBot(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if sess == nil {
 		sess = &bot.Session{}
 	}
-	out := botTestReply{Classification: brain.Classify(in.Text)}
+	score := sentiment.Score(in.Text)
+	out := botTestReply{Classification: brain.Classify(in.Text), Sentiment: botTestSentiment{Score: math.Round(score*1000) / 1000, Mood: sentiment.Of(score)}}
 	turn := brain.Reply(r.Context(), sess, in.Text, bot.Env{Open: true})
 	out.Band, out.Handoff, out.Session = turn.Band, turn.Handoff, sess
 	for _, m := range turn.Messages {

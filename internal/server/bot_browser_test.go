@@ -195,6 +195,14 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	if v := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-verdict")].pop().textContent`); !strings.HasPrefix(v, "miss") {
 		t.Fatalf("gibberish verdict %q", v)
 	}
+	// The box says how each text sounds, as a rule's sentiment reads it.
+	if got := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-sentiment")].map((s) => s.textContent).join(" | ")`); got != "neutral (0.00) | neutral (0.00)" {
+		t.Fatalf("sentiment lines %q", got)
+	}
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "this is ridiculous, worst shop ever"))
+	waitFor(t, func() bool {
+		return strings.HasPrefix(evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-sentiment")].pop()?.textContent || ""`), "negative (-0.")
+	})
 	admin.shot("bot-test-box")
 	// A broken flow is refused with its place; nothing is saved.
 	evalIn[bool](t, admin.ctx, `(() => { document.querySelector(".bot-flow .bot-step [name=next]").value = "nowhere"; return true })()`)

@@ -441,6 +441,10 @@ async function test(text) {
   what.textContent = `${out.band}` + (c.label ? ` · ${c.label} · ${pct(c.confidence)}` : "") +
     (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.label} ${pct(s.probability)}`).join(", ") : "");
   logLine("Understood:", what);
+  const mood = document.createElement("span");
+  mood.className = "bot-sentiment";
+  mood.textContent = `${out.sentiment.mood} (${out.sentiment.score.toFixed(2)})`;
+  logLine("Sounds:", mood);
   for (const m of out.messages || []) {
     const body = m.html ? richText(m.html) : document.createTextNode(m.text);
     const span = document.createElement("span");
