@@ -95,6 +95,9 @@ type Store interface {
 	// FindPasskey looks a passkey up by its credential ID across
 	// accounts, for sign-in; ENOTFOUND when none has it.
 	FindPasskey(ctx context.Context, id string) (*Passkey, error)
+	// RenamePasskey changes the name of one of the user's passkeys; an
+	// unknown ID (or another user's) is ENOTFOUND.
+	RenamePasskey(ctx context.Context, accountID, userID, id, name string) error
 	// UsePasskey records a sign-in with the passkey: its updated
 	// credential record (the signature counter) and when.
 	UsePasskey(ctx context.Context, accountID, id string, credential []byte, at time.Time) error

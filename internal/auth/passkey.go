@@ -305,6 +305,25 @@ func (a *Authenticator) ListPasskeys(ctx context.Context, p parley.Principal) ([
 	return a.store.Passkeys(ctx, u.AccountID, u.ID)
 }
 
+// RenamePasskey renames one of the passkeys of the person of p.
+func (a *Authenticator) RenamePasskey(ctx context.Context, p parley.Principal, id, name string) (*parley.Passkey, error) {
+	u, err := a.person(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = parley.CheckPasskeyName(name); err != nil {
+		return nil, err
+	}
+	if err := a.store.RenamePasskey(ctx, u.AccountID, u.ID, id, name); err != nil {
+		return nil, err
+	}
+	pk, err := a.store.FindPasskey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return pk, nil
+}
+
 // RemovePasskey removes one of the passkeys of the person of p.
 func (a *Authenticator) RemovePasskey(ctx context.Context, p parley.Principal, id string) error {
 	u, err := a.person(ctx, p)

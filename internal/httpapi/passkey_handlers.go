@@ -153,3 +153,20 @@ func (a *API) handleRemovePasskey(w http.ResponseWriter, r *http.Request, p parl
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+type passkeyRename struct {
+	Name string `json:"name"`
+}
+
+func (a *API) handleRenamePasskey(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var req passkeyRename
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	pk, err := a.auth.RenamePasskey(r.Context(), p, r.PathValue("id"), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, pk)
+	return nil
+}

@@ -42,6 +42,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/me/passkeys", ownProfile, a.handleListPasskeys},
 		{"POST", "/api/v1/me/passkeys/start", ownProfile, a.handleStartPasskeyRegistration},
 		{"POST", "/api/v1/me/passkeys", ownProfile, a.handleAddPasskey},
+		{"PATCH", "/api/v1/me/passkeys/{id}", ownProfile, a.handleRenamePasskey},
 		{"DELETE", "/api/v1/me/passkeys/{id}", ownProfile, a.handleRemovePasskey},
 
 		{"POST", "/api/v1/consumer-tokens", public, a.handleConsumerToken},

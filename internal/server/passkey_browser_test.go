@@ -97,12 +97,25 @@ func TestAnAgentSignsInWithAPasskey(t *testing.T) {
 	b.press(".passkey-login")
 	b.do(chromedp.WaitVisible(chromedp.CSS(".app")))
 
-	// Removed, the passkey no longer guards the password.
+	// Renamed in place, then removed: the passkey no longer guards the
+	// password.
 	b.press(".open-profile")
 	waitFor(t, func() bool {
-		return evalIn[int](t, b.ctx, `document.querySelectorAll(".pk-list .pk-remove").length`) == 1
+		return evalIn[int](t, b.ctx, `document.querySelectorAll(".pk-list .pk-rename").length`) == 1
 	})
-	if label := evalIn[string](t, b.ctx, `document.querySelector(".pk-remove").getAttribute("aria-label")`); label != "Remove Work laptop" {
+	b.press(".pk-rename")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".pk-rename-form input")))
+	if focused := evalIn[string](t, b.ctx, `document.activeElement.getAttribute("aria-label")`); focused != "New name for Work laptop" {
+		t.Fatalf("focus on %q after Rename", focused)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS(".pk-rename-form input"), "Old laptop\r"))
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, b.ctx, `document.querySelector(".pk-list li")?.textContent || ""`), "Old laptop")
+	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".profile-error").textContent`) })
+	if renamed, _ := ts.Store.FindPasskey(t.Context(), stored[0].ID); renamed.Name != "Old laptop" {
+		t.Fatalf("stored name %q", renamed.Name)
+	}
+	if label := evalIn[string](t, b.ctx, `document.querySelector(".pk-remove").getAttribute("aria-label")`); label != "Remove Old laptop" {
 		t.Fatalf("the Remove button is labelled %q", label)
 	}
 	b.press(".pk-remove")

@@ -72,6 +72,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/me/passkeys/start":                        {"/api/v1/me/passkeys/start", map[string]any{"password": "x"}, 403},
 		"POST /api/v1/me/passkeys":                              {"/api/v1/me/passkeys", map[string]any{"credential": map[string]any{"id": "x"}}, 403},
 		"DELETE /api/v1/me/passkeys/{id}":                       {"/api/v1/me/passkeys/x", nil, 403},
+		"PATCH /api/v1/me/passkeys/{id}":                        {"/api/v1/me/passkeys/x", map[string]any{"name": "mine"}, 403},
 		"PUT /api/v1/sso":                                       {"/api/v1/sso", map[string]any{"issuer": "ftp://a.example.com", "client_id": "x", "client_secret": "y"}, 400},
 		"DELETE /api/v1/sso":                                    {"/api/v1/sso", nil, 204},
 		"POST /api/v1/auth/logout":                              {"/api/v1/auth/logout", nil, 204}, // an API key has no session: nothing to end

@@ -74,6 +74,20 @@ func (db *DB) FindPasskey(ctx context.Context, id string) (*parley.Passkey, erro
 	return pk, nil
 }
 
+// RenamePasskey changes a passkey's name.
+func (db *DB) RenamePasskey(ctx context.Context, accountID, userID, id, name string) error {
+	return db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE passkeys SET name = ? WHERE account_id = ? AND user_id = ? AND id = ?`, name, accountID, userID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return parley.Errorf(parley.ENOTFOUND, "no such passkey")
+		}
+		return nil
+	})
+}
+
 // UsePasskey records a sign-in with the passkey.
 func (db *DB) UsePasskey(ctx context.Context, accountID, id string, credential []byte, at time.Time) error {
 	return db.do(ctx, func(tx *writeTx) error {

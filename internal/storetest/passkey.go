@@ -70,6 +70,16 @@ func testPasskeys(t *testing.T, open Opener) {
 		t.Fatalf("after UsePasskey: %+v", found)
 	}
 
+	// Renamed by their owner only.
+	if err := s.RenamePasskey(ctx, a, ann.ID, "cred-phone", "Work phone"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RenamePasskey(ctx, other.account.ID, bob.ID, "cred-phone", "Mine now"), parley.ENOTFOUND)
+	wantCode(t, s.RenamePasskey(ctx, a, ann.ID, "cred-nobody", "x"), parley.ENOTFOUND)
+	if found, _ := s.FindPasskey(ctx, "cred-phone"); found.Name != "Work phone" {
+		t.Fatalf("after the rename: %q", found.Name)
+	}
+
 	// Removing: another account's view of them, or an unknown ID, removes
 	// nothing.
 	_, err = s.RemovePasskeys(ctx, other.account.ID, ann.ID, "cred-phone")

@@ -277,7 +277,27 @@ async function showPasskeys(m) {
       await showProfile();
       toast("Passkey “" + pk.name + "” removed.");
     }));
-    li.append(name, " ", when, " ", remove);
+    // Rename in place: the name becomes a field with Save.
+    const rename = Object.assign(document.createElement("button"), { type: "button", className: "pk-rename", textContent: "Rename" });
+    rename.setAttribute("aria-label", "Rename " + pk.name);
+    rename.addEventListener("click", () => {
+      const form = Object.assign(document.createElement("form"), { className: "pk-rename-form" });
+      const input = Object.assign(document.createElement("input"), { name: "name", value: pk.name, maxLength: 64, required: true });
+      input.setAttribute("aria-label", "New name for " + pk.name);
+      form.append(input, " ", Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" }));
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        profileDo(async () => {
+          const out = await api("PATCH", "/me/passkeys/" + encodeURIComponent(pk.id), { name: input.value });
+          await showProfile();
+          toast("Passkey renamed “" + out.name + "”.");
+        });
+      });
+      name.replaceWith(form);
+      rename.hidden = true;
+      input.select();
+    });
+    li.append(name, " ", when, " ", rename, " ", remove);
     ul.append(li);
   }
   $(".pk-status").textContent = passkeys.length
