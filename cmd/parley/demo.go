@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
@@ -61,6 +62,10 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "Parley is listening on %s\n\n", s.URL())
 	fmt.Fprintf(stdout, "Demo store   %s/demo/   (a fictional shop with the chat widget)\n", s.URL())
 	fmt.Fprintf(stdout, "Console      %s/console/   (log in as the agent, set yourself online, answer)\n", s.URL())
+	if local := strings.Replace(s.URL(), "://127.0.0.1:", "://localhost:", 1); local != s.URL() {
+		// Browsers make passkeys for host names only (docs/security.md).
+		fmt.Fprintf(stdout, "             %s/console/   (the same, where passkeys work: Profile → Passkeys)\n", local)
+	}
 	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
 	fmt.Fprintf(stdout, "Admin login  %s / %s   (Bot tab: edit and test the demo bot; Dashboard: metrics)\n", demoAdminEmail, demoPassword)
 	fmt.Fprintf(stdout, "Demo bot     answers delivery, returns, sizes and payment; tracks orders; \"talk to a human\" hands off\n")
