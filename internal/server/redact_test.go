@@ -183,3 +183,40 @@ func TestTheAuthorOrASupervisorRemovesANote(t *testing.T) {
 		t.Fatalf("transcript:\n%s", transcript)
 	}
 }
+
+// TestAClosedChatShowsARemovalToo: the visitor's window still shows a
+// conversation after it closed (with the rating question); a message
+// removed then disappears from it at once, as it would while open, and a
+// new conversation leaves the closed one behind.
+func TestAClosedChatShowsARemovalToo(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "my passport is X1234567")
+	list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
+	if len(list) != 1 {
+		t.Fatalf("conversations: %d", len(list))
+	}
+	conv := list[0]
+	// The message is stored (the window may show it before its ack).
+	var seq int64
+	waitFor(t, func() bool {
+		for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
+			if m.SenderKind == parley.SenderConsumer && strings.Contains(m.Text, "X1234567") {
+				seq = m.Seq
+			}
+		}
+		return seq > 0
+	})
+	api := ts.withKey(t, brand.apiKey)
+	if st := api.do("POST", "/api/v1/conversations/"+conv.ID+"/close", map[string]any{}, nil); st != 200 {
+		t.Fatalf("close: %d", st)
+	}
+	waitFor(t, func() bool { return evalIn[bool](t, frame, `!!document.querySelector(".csat")`) })
+	if st, raw := ts.login(t, brand.supervisor).raw("POST", "/api/v1/conversations/"+conv.ID+"/messages/"+jsonNum(seq)+"/redact", nil); st != 200 {
+		t.Fatalf("redact seq %d: %d %s", seq, st, raw)
+	}
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const li = document.querySelector(".msg.mine[data-seq]");
+			return !!li && li.textContent.includes("This message was removed.") && !li.textContent.includes("X1234567") })()`)
+	}, func() string { return evalIn[string](t, frame, `document.querySelector(".log").textContent`) })
+}

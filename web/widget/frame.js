@@ -356,7 +356,7 @@ function handleFrame(f) {
       if (f.conversation_id === conversationId) onMessage(f.message);
       break;
     case "redacted": // staff removed what a message said
-      if (f.conversation_id === conversationId) showRemoved(f.message.seq);
+      if (f.conversation_id === conversationId || f.conversation_id === closedShown) showRemoved(f.message.seq);
       break;
     case "conversation":
       if (f.conversation.id === conversationId) followLine(f.conversation.state);
@@ -439,11 +439,21 @@ function followLine(state) {
   linePoll = setInterval(look, 10000);
 }
 
+// closedShown is a closed conversation still on screen: the window stays
+// subscribed to it, so that a message staff remove afterwards goes from it
+// too, until the visitor starts another.
+let closedShown = null;
+function leaveClosed() {
+  if (closedShown) send({ type: "unsubscribe", conversation_id: closedShown });
+  closedShown = null;
+}
+
 function onClosed(id, reason) {
   followLine("closed");
   conversationId = null;
   localStorage.removeItem(key("conversation"));
-  send({ type: "unsubscribe", conversation_id: id });
+  leaveClosed();
+  closedShown = id;
   addSystem(t(reason === "inactive" ? "closedIdle" : "closed"));
   const b = bubble("system");
   addText(b, t("csatAsk"));
@@ -796,6 +806,7 @@ async function ensureConversation() {
   if (!res.ok) throw new Error("HTTP " + res.status);
   conversationId = (await res.json()).id;
   localStorage.setItem(key("conversation"), conversationId);
+  leaveClosed();
   if (authed) subscribe(0);
   else connect();
   return conversationId;
