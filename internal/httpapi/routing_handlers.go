@@ -286,6 +286,10 @@ type QueueStat struct {
 	SkillName          string `json:"skill_name"`
 	Depth              int    `json:"depth"`
 	LongestWaitSeconds int64  `json:"longest_wait_seconds"`
+	// ExpectedWaitSeconds is how long a visitor joining the queue now may
+	// wait, at the pace it was served in the last hour (docs/widget.md,
+	// Place in line); absent when there is too little to tell.
+	ExpectedWaitSeconds int64 `json:"expected_wait_seconds,omitempty"`
 }
 
 // AgentStat is one agent's live state.
@@ -383,6 +387,13 @@ func (a *API) handleOverview(w http.ResponseWriter, r *http.Request, p parley.Pr
 	}
 	qs := []*QueueStat{}
 	for _, q := range queues {
+		if a.Routing != nil {
+			wait, err := a.Routing.ExpectedWait(ctx, p.AccountID, q.SkillID, q.Depth+1)
+			if err != nil {
+				return err
+			}
+			q.ExpectedWaitSeconds = int64((wait + time.Second - 1) / time.Second)
+		}
 		qs = append(qs, q)
 	}
 	sort.Slice(qs, func(i, j int) bool { return qs[i].LongestWaitSeconds > qs[j].LongestWaitSeconds })

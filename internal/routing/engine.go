@@ -698,6 +698,24 @@ func (e *Engine) checkGrace(ctx context.Context) {
 	}
 }
 
+// ExpectedWait is how long a conversation joining skill's queue now, at
+// place (1: next), may wait at the pace the queue was served in the last
+// hour; zero when there is too little to tell.
+func (e *Engine) ExpectedWait(ctx context.Context, accountID, skill string, place int) (time.Duration, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	acc, err := e.loadLocked(ctx, accountID)
+	if err != nil {
+		return 0, err
+	}
+	s := acc.served[skill]
+	if s == nil {
+		return 0, nil
+	}
+	wait, _ := s.estimate(place, e.now())
+	return wait, nil
+}
+
 // Place is where a waiting conversation stands in its skill's queue.
 type Place struct {
 	Position int // 1 is served next

@@ -117,6 +117,18 @@ func TestTheWaitIsEstimatedFromTheQueuesPace(t *testing.T) {
 	if second.Position != 2 || second.EstimatedWait < next.EstimatedWait || next.EstimatedWait > 3600 {
 		t.Fatalf("estimates: next %+v, second %+v", next, second)
 	}
+	// The supervisor's overview says what a visitor joining now may wait:
+	// third in line, so no less than the second's.
+	var overview struct {
+		Queues []struct {
+			Depth        int `json:"depth"`
+			ExpectedWait int `json:"expected_wait_seconds"`
+		} `json:"queues"`
+	}
+	ts.login(t, brand.supervisor).do("GET", "/api/v1/supervisor/overview", nil, &overview)
+	if len(overview.Queues) != 1 || overview.Queues[0].Depth != 2 || overview.Queues[0].ExpectedWait < second.EstimatedWait {
+		t.Fatalf("overview queues %+v (the second in line expects %d s)", overview.Queues, second.EstimatedWait)
+	}
 
 	// In the widget, the visitor next in line hears it and the wait: the
 	// pace is seconds, so under a minute (for a minute from the last

@@ -923,7 +923,8 @@ async function showOverview() {
       tb.append(tr);
     }
   };
-  fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s"]));
+  const expected = (s) => !s ? "—" : s < 60 ? "under a minute" : s >= 3600 ? "over an hour" : "about " + Math.round(s / 60) + " min";
+  fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s", expected(q.expected_wait_seconds)]));
   const status = (a) => a.presence + (a.reason ? " · " + a.reason : a.cause === "auto_away" ? " (inactive)" : "") +
     (a.status_since ? " · " + ago(a.status_since) : "");
   fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent + (a.overdue ? " · " + a.overdue + " overdue" : "")]));
