@@ -82,20 +82,20 @@ func relyingParty(rp RelyingParty) (*webauthn.WebAuthn, error) {
 }
 
 // passkeyUser loads a person and their credentials for a ceremony.
-func (a *Authenticator) passkeyUser(ctx context.Context, u *parley.User) (webauthnUser, []*parley.Passkey, error) {
+func (a *Authenticator) passkeyUser(ctx context.Context, u *parley.User) (webauthnUser, error) {
 	pks, err := a.store.Passkeys(ctx, u.AccountID, u.ID)
 	if err != nil {
-		return webauthnUser{}, nil, err
+		return webauthnUser{}, err
 	}
 	w := webauthnUser{u: u}
 	for _, pk := range pks {
 		var c webauthn.Credential
 		if err := json.Unmarshal(pk.Credential, &c); err != nil {
-			return webauthnUser{}, nil, err
+			return webauthnUser{}, err
 		}
 		w.creds = append(w.creds, c)
 	}
-	return w, pks, nil
+	return w, nil
 }
 
 func (a *Authenticator) readCeremony(signed, kind string) (ceremony, error) {
@@ -124,7 +124,7 @@ func (a *Authenticator) StartPasskeyRegistration(ctx context.Context, p parley.P
 	if u.Passkeys >= parley.MaxPasskeysPerUser {
 		return nil, "", parley.Errorf(parley.ECONFLICT, "you have %d passkeys, the most one person may have; remove one first", u.Passkeys)
 	}
-	w, _, err := a.passkeyUser(ctx, u)
+	w, err := a.passkeyUser(ctx, u)
 	if err != nil {
 		return nil, "", err
 	}
@@ -172,7 +172,7 @@ func (a *Authenticator) FinishPasskeyRegistration(ctx context.Context, p parley.
 	if err != nil {
 		return nil, parley.Errorf(parley.EINVALID, "credential: not a passkey's answer (%v)", err)
 	}
-	w, _, err := a.passkeyUser(ctx, u)
+	w, err := a.passkeyUser(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (a *Authenticator) checkPasskey(ctx context.Context, answer PasskeyAnswer) 
 		if err != nil {
 			return nil, err
 		}
-		w, _, err := a.passkeyUser(ctx, u)
+		w, err := a.passkeyUser(ctx, u)
 		pk = found
 		return w, err
 	}
