@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,4 +107,45 @@ func TestAPastedScreenshotIsSent(t *testing.T) {
 		t.Fatal("the console let the browser paste the file as text")
 	}
 	waitFor(t, sent(parley.SenderAgent, "where-to-click.png"), func() string { return evalIn[string](t, b.ctx, `document.querySelector(".reply-error").textContent`) })
+}
+
+// TestAFileSentWithTheFirstMessageJoinsItsConversation: a visitor whose
+// first message is still opening the conversation (the socket's open has
+// no answer yet) pastes a screenshot at once; both land in one
+// conversation, not two.
+func TestAFileSentWithTheFirstMessageJoinsItsConversation(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS("#text"))); err != nil {
+		t.Fatal(err)
+	}
+	// The message and the paste in one turn of the page's event loop: no
+	// answer from the server can come between them.
+	if !evalIn[bool](t, frame, `(() => { document.querySelector("#text").value = "It shows this error:";
+		document.querySelector(".composer").requestSubmit();
+		return `+pasteJS("#text", "error.png")+` })()`) {
+		t.Fatal("the widget let the browser paste the file as text")
+	}
+	waitFor(t, func() bool {
+		list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
+		if len(list) != 1 {
+			return false
+		}
+		var text, file bool
+		for _, m := range mustMessages(t, ts, brand.account.ID, list[0].ID) {
+			text = text || m.Text == "It shows this error:"
+			file = file || (m.Type == parley.MessageFile && m.Attachment != nil && m.Attachment.Name == "error.png")
+		}
+		return text && file
+	}, func() string {
+		list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
+		return fmt.Sprintf("%d conversations", len(list))
+	})
+	if list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5}); len(list) != 1 {
+		t.Fatalf("%d conversations, want one", len(list))
+	}
 }

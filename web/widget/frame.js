@@ -336,6 +336,7 @@ function handleFrame(f) {
       subscribe(0);
       followLine(f.conversation.state);
       recordPage();
+      openWaiters.splice(0).forEach((resolve) => resolve());
       break;
     case "subscribed":
       replaying = false;
@@ -557,7 +558,7 @@ function csatComment(id, score) {
 }
 
 function openConversation() {
-  if (opening || !authed) return;
+  if (opening || creating || !authed) return;
   opening = true;
   send({ type: "open", id: "open" });
 }
@@ -797,14 +798,35 @@ function fileView(a) {
   return b;
 }
 
-async function ensureConversation() {
-  if (conversationId) return conversationId;
-  await ensureToken();
-  const res = await fetch("/api/v1/conversations", {
-    method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: "{}",
+// One conversation at a time is being made: by the socket for a first
+// message (outbox, "open"), or here for a first file (REST). A file sent
+// while a message opens it waits for that one (10 s at most); a message
+// written while a file makes it waits for this one (openConversation).
+let openWaiters = [], creating = false;
+function conversationOpened(ms) {
+  return new Promise((resolve) => {
+    openWaiters.push(resolve);
+    setTimeout(resolve, ms);
   });
-  if (!res.ok) throw new Error("HTTP " + res.status);
-  conversationId = (await res.json()).id;
+}
+
+async function ensureConversation() {
+  if (!conversationId && (opening || outbox.length)) await conversationOpened(10000);
+  if (conversationId) return conversationId;
+  creating = true;
+  try {
+    await ensureToken();
+    const res = await fetch("/api/v1/conversations", {
+      method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: "{}",
+    });
+    if (!res.ok) throw new Error("HTTP " + res.status);
+    conversationId = (await res.json()).id;
+  } catch (e) {
+    creating = false;
+    if (outbox.length) openConversation(); // a message waits for a conversation
+    throw e;
+  }
+  creating = false;
   localStorage.setItem(key("conversation"), conversationId);
   leaveClosed();
   if (authed) subscribe(0);
