@@ -243,14 +243,68 @@ type PreChatForm struct {
 	EmailRequired bool `json:"email_required"`
 }
 
-// Engagement is a proactive invitation: on pages whose path matches
-// URLPattern ("*" matches anything), after DelaySeconds on the page, a
-// teaser bubble with Text appears beside the launcher.
+// Engagement is a proactive invitation (LivePerson's engagements,
+// Intercom's chat messages): on pages whose path matches URLPattern ("*"
+// matches anything), after DelaySeconds on the page, a teaser bubble with
+// Text appears beside the launcher — to the visitors it targets. A visitor
+// who clicks it sees Text as the brand's first message, and the
+// conversation they start is the engagement's (docs/widget.md).
 type Engagement struct {
 	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"` // for the console and reports; the ID when empty
 	URLPattern   string `json:"url_pattern"`
 	DelaySeconds int    `json:"delay_seconds"`
 	Text         string `json:"text"`
+	// Paused keeps the engagement without showing it.
+	Paused bool `json:"paused,omitempty"`
+	// Skill routes the conversations it starts to that skill's queue
+	// (straight to people, past the bot); "" leaves them to the usual path.
+	Skill string `json:"skill,omitempty"`
+	// Audience: "" (everyone), "new" (a browser's first visit) or
+	// "returning" (a later one).
+	Audience string `json:"audience,omitempty"`
+	// MinPages: shown only from the visitor's MinPages-th page of the
+	// visit on (0 or 1: from the first).
+	MinPages int `json:"min_pages,omitempty"`
+	// WhenAvailable: shown only while someone can answer — an agent (of
+	// Skill, when set) online, within business hours.
+	WhenAvailable bool `json:"when_available,omitempty"`
+	// Repeat: "" or "page" (on every matching page view until dismissed
+	// for the visit), "visit" (once a visit) or "visitor" (once a browser).
+	Repeat string `json:"repeat,omitempty"`
+}
+
+// Engagement audiences and repeats.
+const (
+	AudienceNew       = "new"
+	AudienceReturning = "returning"
+	RepeatPage        = "page"
+	RepeatVisit       = "visit"
+	RepeatVisitor     = "visitor"
+)
+
+var engagementID = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+
+// ValidEngagementID reports whether id may name an engagement: 1 to 40 of
+// a-z, 0-9 and -.
+func ValidEngagementID(id string) bool { return engagementID.MatchString(id) }
+
+// EngagementByID returns the engagement with that ID, or nil.
+func (w WidgetSettings) EngagementByID(id string) *Engagement {
+	for i := range w.Engagements {
+		if w.Engagements[i].ID == id {
+			return &w.Engagements[i]
+		}
+	}
+	return nil
+}
+
+// Label is how the console and reports name the engagement.
+func (e Engagement) Label() string {
+	if e.Name != "" {
+		return e.Name
+	}
+	return e.ID
 }
 
 // IdentityKey verifies the identity tokens (JWTs) a brand's site signs for

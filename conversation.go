@@ -42,7 +42,10 @@ type Conversation struct {
 	Skill      string            `json:"skill,omitempty"`       // skill ID
 	AssigneeID string            `json:"assignee_id,omitempty"` // user ID
 	Priority   int               `json:"priority"`
-	QueuedAt   *time.Time        `json:"queued_at,omitempty"` // first time it waited for a person; the queue's order
+	// Engagement is the ID of the proactive engagement the visitor
+	// answered to start it ("" for the others).
+	Engagement string     `json:"engagement,omitempty"`
+	QueuedAt   *time.Time `json:"queued_at,omitempty"` // first time it waited for a person; the queue's order
 	// QueueEnteredAt is when it entered the queue it is in (opened, handed
 	// off, transferred, overflowed): a skill's overflow counts from then.
 	QueueEnteredAt *time.Time `json:"queue_entered_at,omitempty"`
@@ -117,6 +120,11 @@ type ConversationOpen struct {
 	// conversation.assigned): an agent starting a conversation with a
 	// contact answers it. The user must be active with room (ECONFLICT).
 	AssigneeID string
+	// Engagement, when set, is the proactive engagement the visitor
+	// answered: its ID goes on the conversation and its text is the
+	// conversation's first message (a system message with the notice
+	// "engagement"), in the same transaction.
+	Engagement *Engagement
 }
 
 // Requeue describes a conversation going back to a queue.

@@ -78,6 +78,9 @@ const (
 	NoticeTransferred = "transferred"  // to another agent or queue
 	NoticeInLine      = "in_line"      // still waiting for an agent
 	NoticeIdleWarning = "idle_warning" // auto-close is near; args: minutes
+	// NoticeEngagement is the brand's proactive invitation the visitor
+	// answered; Text is the brand's own words. args: id, name
+	NoticeEngagement = "engagement"
 )
 
 // Choice is a quick reply or a button. A button with a URL opens it; any

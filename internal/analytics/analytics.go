@@ -142,6 +142,24 @@ type LabelStats struct {
 	csat          []int
 }
 
+// EngagementStats are one proactive engagement's results over the range:
+// its teasers shown, clicked and dismissed, and the conversations
+// visitors started from it (opened in the range), with their CSAT (closed
+// in the range) — LivePerson's engagement report.
+type EngagementStats struct {
+	ID             string  `json:"id"`
+	Name           string  `json:"name,omitempty"` // as the brand names it now (set by the API)
+	Shown          int     `json:"shown"`
+	Clicked        int     `json:"clicked"`
+	Dismissed      int     `json:"dismissed"`
+	Conversations  int     `json:"conversations"`
+	ClickRate      float64 `json:"click_rate"`      // clicked ÷ shown
+	ConversionRate float64 `json:"conversion_rate"` // conversations ÷ shown
+	CSATMean       float64 `json:"csat_mean"`
+	CSATCount      int     `json:"csat_count"`
+	csat           []int
+}
+
 // Agent is one agent's row.
 type Agent struct {
 	ID            string  `json:"id"`
@@ -176,6 +194,9 @@ type Report struct {
 	Agents  []*Agent  `json:"agents"`
 	// Labels: per label, most conversations first.
 	Labels []*LabelStats `json:"labels"`
+	// Engagements: per proactive engagement seen in the range, most shown
+	// first (teaser counts only in reports of no agent or skill).
+	Engagements []*EngagementStats `json:"engagements"`
 }
 
 // Compute builds the report. capacity maps agent IDs to their maximum

@@ -91,12 +91,26 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	say(20*m, c2, parley.SenderAgent, a2.ID)
 	closeAt(70*m, c2)
 	rate(71*m, c2, 3)
+	// The boots engagement: shown twice in the 09 hour, clicked once; C3
+	// is the visitor's answer to it.
+	teaser := func(d time.Duration, typ string) {
+		at(d)
+		must(s.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: typ, Data: json.RawMessage(`{"pv":"p1","engagement":"boots"}`)}))
+	}
+	teaser(40*m, parley.EventEngagementShown)
+	teaser(50*m, parley.EventEngagementShown)
+	teaser(59*m, parley.EventEngagementClicked)
 	// C3: the bot alone, 10:00–10:05: contained.
-	c3 := open(60*m, parley.StateBot, "")
+	at(60 * m)
+	c3, err := s.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, Channel: parley.ChannelWeb, State: parley.StateBot,
+		Engagement: &parley.Engagement{ID: "boots", Text: "Not sure of your size?"}})
+	must(err)
 	say(60*m, c3, parley.SenderConsumer, visitor.ID)
 	say(60*m+time.Second, c3, parley.SenderBot, "bot")
 	closeAt(65*m, c3)
 	rollUp()
+	teaser(66*m, parley.EventEngagementShown) // read from the log's tail
+	teaser(67*m, parley.EventEngagementDismissed)
 	// C4: the bot from 10:20, handoff 10:21, A1 at 10:25, reply 10:26, closed 11:00, CSAT 4.
 	c4 := open(80*m, parley.StateBot, "")
 	say(80*m, c4, parley.SenderConsumer, visitor.ID)
@@ -202,6 +216,18 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("vip", vip.Label, "vip")
 	check("vip conversations", vip.Conversations, 1)
 	check("vip CSAT", vip.CSATMean, 3.0)
+	// The engagement: three shown, one clicked, one dismissed, C3.
+	if len(r.Engagements) != 1 {
+		t.Fatalf("engagements: %+v", r.Engagements)
+	}
+	boots := r.Engagements[0]
+	check("boots", boots.ID, "boots")
+	check("boots shown", boots.Shown, 3)
+	check("boots clicked", boots.Clicked, 1)
+	check("boots dismissed", boots.Dismissed, 1)
+	check("boots conversations", boots.Conversations, 1)
+	check("boots click rate", boots.ClickRate, 0.33)
+	check("boots conversion", boots.ConversionRate, 0.33)
 	if len(r.Buckets) != 3 {
 		t.Fatalf("%d buckets", len(r.Buckets))
 	}

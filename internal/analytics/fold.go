@@ -28,6 +28,7 @@ type Facts struct {
 	Messages       int       // visitor, agent and bot messages (not system notices)
 	CSAT           int       // 1–5, 0 when not rated
 	Labels         []string  // the staff's labels, as they are now
+	Engagement     string    // the proactive engagement it started from
 	Holds          []Hold    // each assignment, in order
 	FirstAt        time.Time // its first event
 	LastAt         time.Time // its latest event
@@ -53,6 +54,16 @@ type Counts struct {
 	WidgetLoads  int `json:"widget_loads,omitempty"`
 	WidgetOpens  int `json:"widget_opens,omitempty"`
 	WidgetTamper int `json:"widget_tamper,omitempty"` // widget.tampered and widget.suspected_tamper
+	// Engagements: per proactive engagement's ID, its teasers shown,
+	// clicked and dismissed.
+	Engagements map[string]*EngagementCounts `json:"engagements,omitempty"`
+}
+
+// EngagementCounts are one engagement's teaser events in a slot.
+type EngagementCounts struct {
+	Shown     int `json:"shown,omitempty"`
+	Clicked   int `json:"clicked,omitempty"`
+	Dismissed int `json:"dismissed,omitempty"`
 }
 
 // folding reads events, in seq order, into facts and counts. Counts are
@@ -130,7 +141,7 @@ func (f *folding) event(e *parley.Event) {
 		if c == nil {
 			return
 		}
-		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason", "priority")
+		d := gjson.GetManyBytes(e.Data, "state", "skill", "assignee_id", "requeue_reason", "priority", "engagement")
 		state, skill, assignee, reason := parley.ConversationState(d[0].Str), d[1].Str, d[2].Str, d[3].Str
 		if skill != "" || e.Type == parley.EventConversationRequeued {
 			c.Skill = skill
@@ -142,6 +153,7 @@ func (f *folding) event(e *parley.Event) {
 		case parley.EventConversationOpened:
 			c.OpenedAt = at
 			c.WithBot = state == parley.StateBot
+			c.Engagement = d[5].Str
 			if state == parley.StateQueued {
 				c.QueuedAt = at
 			}
@@ -204,6 +216,28 @@ func (f *folding) event(e *parley.Event) {
 		}
 		if c := f.conv(e); c != nil && json.Unmarshal(e.Data, &s) == nil && s.Score >= 1 && s.Score <= 5 {
 			c.CSAT = s.Score
+		}
+	case parley.EventEngagementShown, parley.EventEngagementClicked, parley.EventEngagementDismissed:
+		id := gjson.GetBytes(e.Data, "engagement").Str
+		n := f.count(e)
+		if n == nil || id == "" {
+			return
+		}
+		if n.Engagements == nil {
+			n.Engagements = map[string]*EngagementCounts{}
+		}
+		ec := n.Engagements[id]
+		if ec == nil {
+			ec = &EngagementCounts{}
+			n.Engagements[id] = ec
+		}
+		switch e.Type {
+		case parley.EventEngagementShown:
+			ec.Shown++
+		case parley.EventEngagementClicked:
+			ec.Clicked++
+		default:
+			ec.Dismissed++
 		}
 	case parley.EventBotHandoff, parley.EventBotAnswered, parley.EventBotMissed, parley.EventBotFeedback,
 		parley.EventWidgetLoaded, parley.EventWidgetOpened, parley.EventWidgetTampered, parley.EventWidgetSuspected:

@@ -25,6 +25,13 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 	}
 	t := &r.Totals
 	labels := map[string]*LabelStats{}
+	engagements := map[string]*EngagementStats{}
+	engagement := func(id string) *EngagementStats {
+		if engagements[id] == nil {
+			engagements[id] = &EngagementStats{ID: id}
+		}
+		return engagements[id]
+	}
 	label := func(name string) *LabelStats {
 		if labels[name] == nil {
 			labels[name] = &LabelStats{Label: name}
@@ -51,6 +58,12 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 			t.WidgetLoads += c.WidgetLoads
 			t.WidgetOpens += c.WidgetOpens
 			t.WidgetTamper += c.WidgetTamper
+			for id, ec := range c.Engagements {
+				es := engagement(id)
+				es.Shown += ec.Shown
+				es.Clicked += ec.Clicked
+				es.Dismissed += ec.Dismissed
+			}
 		}
 	}
 
@@ -96,6 +109,9 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 			}
 			t.Opened++
 			bucket(c.OpenedAt).Opened++
+			if c.Engagement != "" {
+				engagement(c.Engagement).Conversations++
+			}
 			if c.WithBot {
 				botOpened++
 			}
@@ -158,6 +174,10 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 					a.Closed++
 				}
 			}
+			if c.CSAT > 0 && c.Engagement != "" {
+				es := engagement(c.Engagement)
+				es.csat = append(es.csat, c.CSAT)
+			}
 			if c.CSAT > 0 {
 				csat = append(csat, c.CSAT)
 				b.csat = append(b.csat, c.CSAT)
@@ -204,6 +224,22 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		ls.FirstResponse, ls.HandleTime, ls.CSATMean, ls.CSATCount = stat(ls.frt), stat(ls.handle), meanInt(ls.csat), len(ls.csat)
 		r.Labels = append(r.Labels, ls)
 	}
+	r.Engagements = []*EngagementStats{}
+	for _, es := range engagements {
+		es.CSATMean, es.CSATCount = meanInt(es.csat), len(es.csat)
+		if es.Shown > 0 {
+			es.ClickRate = round2(float64(es.Clicked) / float64(es.Shown))
+			es.ConversionRate = round2(float64(es.Conversations) / float64(es.Shown))
+		}
+		r.Engagements = append(r.Engagements, es)
+	}
+	sort.Slice(r.Engagements, func(i, j int) bool {
+		a, b := r.Engagements[i], r.Engagements[j]
+		if a.Shown != b.Shown {
+			return a.Shown > b.Shown
+		}
+		return a.ID < b.ID
+	})
 	sort.Slice(r.Labels, func(i, j int) bool {
 		a, b := r.Labels[i], r.Labels[j]
 		if a.Conversations != b.Conversations {

@@ -180,6 +180,7 @@ type factsRow struct {
 	CSAT         int       `json:"csat,omitempty"`
 	Holds        []holdRow `json:"holds,omitempty"`
 	Labels       []string  `json:"labels,omitempty"`
+	Engagement   string    `json:"engagement,omitempty"`
 }
 
 // holdRow is a Hold as a rollup row stores it.
@@ -230,6 +231,8 @@ func decodeFactsRow(data []byte) (factsRow, error) {
 			d.Messages = int(v.Int())
 		case "csat":
 			d.CSAT = int(v.Int())
+		case "engagement":
+			d.Engagement = v.String()
 		case "labels":
 			v.ForEach(func(_, l gjson.Result) bool {
 				d.Labels = append(d.Labels, l.String())
@@ -287,7 +290,7 @@ func (f *folding) load(r *parley.RollupRow) error {
 			FirstReplyAt: fromMicros(d.FirstReplyAt), ClosedAt: fromMicros(d.ClosedAt),
 			FirstAt: fromMicros(d.FirstAt), LastAt: fromMicros(d.LastAt),
 			WithBot: d.WithBot, HandedOff: d.HandedOff, HadAgent: d.HadAgent,
-			Skill: d.Skill, Priority: d.Priority, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels}
+			Skill: d.Skill, Priority: d.Priority, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels, Engagement: d.Engagement}
 		for _, h := range d.Holds {
 			c.Holds = append(c.Holds, Hold{Agent: h.Agent, Skill: h.Skill, From: fromMicros(h.From), Until: fromMicros(h.Until)})
 		}
@@ -315,7 +318,7 @@ func (f *folding) rows(seq int64) []*parley.RollupRow {
 			FirstReplyAt: toMicros(c.FirstReplyAt), ClosedAt: toMicros(c.ClosedAt),
 			FirstAt: toMicros(c.FirstAt), LastAt: toMicros(c.LastAt),
 			WithBot: c.WithBot, HandedOff: c.HandedOff, HadAgent: c.HadAgent,
-			Skill: c.Skill, Priority: c.Priority, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels}
+			Skill: c.Skill, Priority: c.Priority, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels, Engagement: c.Engagement}
 		held := false
 		for _, h := range c.Holds {
 			d.Holds = append(d.Holds, holdRow{Agent: h.Agent, Skill: h.Skill, From: toMicros(h.From), Until: toMicros(h.Until)})

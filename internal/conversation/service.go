@@ -70,6 +70,11 @@ type OpenInput struct {
 	// person may name only themselves — a conversation they start with a
 	// contact; an API key anyone of the account.
 	AssigneeID string
+	// Engagement (visitors only): the ID of the brand's proactive
+	// engagement the visitor answered. Its text becomes the first message
+	// and its skill, if any, the conversation's. One the brand has since
+	// removed is let go: the visitor's conversation opens all the same.
+	Engagement string
 }
 
 // Open starts a conversation. A consumer opens one for themself through the
@@ -95,12 +100,40 @@ func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*
 	if o.AssigneeID != "" && p.Kind == parley.PrincipalUser && o.AssigneeID != p.ID {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "a conversation you start is yours: assignee_id may only be your own ID (transfer it afterwards)")
 	}
+	if in.Engagement != "" {
+		if p.Kind != parley.PrincipalConsumer {
+			return nil, parley.Errorf(parley.EINVALID, "engagement: only a visitor answers an engagement")
+		}
+		e, err := s.engagement(ctx, p.AccountID, in.Engagement)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			o.Engagement = e
+			if o.Skill == "" {
+				o.Skill = e.Skill
+			}
+		}
+	}
 	// Visitors meet the bot first; a brand's server opening a conversation
 	// for a skill, or for a person, means it wants people.
 	if s.StartWithBot != nil && o.Skill == "" && o.AssigneeID == "" && s.StartWithBot(ctx, p.AccountID) {
 		o.State = parley.StateBot
 	}
 	return s.store.OpenConversation(ctx, p.AccountID, o)
+}
+
+// engagement returns the account's engagement with that ID, or nil when
+// the brand has removed it since the visitor saw it.
+func (s *Service) engagement(ctx context.Context, accountID, id string) (*parley.Engagement, error) {
+	if !parley.ValidEngagementID(id) {
+		return nil, parley.Errorf(parley.EINVALID, "engagement must be an engagement's ID (1-40 of a-z, 0-9 and -)")
+	}
+	acc, err := s.store.FindAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return acc.Settings.Widget.EngagementByID(id), nil
 }
 
 // Get returns a conversation the principal may see.

@@ -165,6 +165,8 @@ type createConversationRequest struct {
 	// AssigneeID (staff): the conversation is that user's at once — the
 	// caller's own ID for a person starting a conversation with a contact.
 	AssigneeID string `json:"assignee_id"`
+	// Engagement (visitors): the proactive engagement they answered.
+	Engagement string `json:"engagement"`
 }
 
 // handleCreateConversation opens a conversation. A consumer opens their own;
@@ -175,7 +177,7 @@ func (a *API) handleCreateConversation(w http.ResponseWriter, r *http.Request, p
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority, AssigneeID: req.AssigneeID}
+	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority, AssigneeID: req.AssigneeID, Engagement: req.Engagement}
 	if p.IsStaff() && req.Consumer != nil {
 		if req.ConsumerID != "" {
 			return parley.Errorf(parley.EINVALID, "give consumer_id or consumer, not both")

@@ -92,6 +92,11 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	}
 	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, q.Agent, q.Skill)
 	rep.AddStaffing(spans, q.Agent, time.Now())
+	for _, es := range rep.Engagements {
+		if e := acc.Settings.Widget.EngagementByID(es.ID); e != nil {
+			es.Name = e.Label()
+		}
+	}
 	out := struct {
 		*analytics.Report
 		Agents []agentMetrics `json:"agents"`

@@ -45,6 +45,9 @@ func (a *API) handlePutWidgetSettings(w http.ResponseWriter, r *http.Request, p 
 	if err := validWidgetSettings(&s); err != nil {
 		return err
 	}
+	if err := a.engagementSkillsExist(r.Context(), p.AccountID, s.Engagements); err != nil {
+		return err
+	}
 	if _, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
 		acc.Settings.Widget = s
 		return nil
@@ -95,7 +98,7 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 	seen := map[string]bool{}
 	for i, e := range s.Engagements {
 		switch {
-		case !engagementID.MatchString(e.ID) || seen[e.ID]:
+		case !parley.ValidEngagementID(e.ID) || seen[e.ID]:
 			return parley.Errorf(parley.EINVALID, "engagements[%d].id must be unique, 1-40 of a-z, 0-9 and -", i)
 		case e.URLPattern == "" || len(e.URLPattern) > 200 || !strings.HasPrefix(e.URLPattern, "/") && e.URLPattern != "*":
 			return parley.Errorf(parley.EINVALID, "engagements[%d].url_pattern must be a path pattern like /boots* or *", i)
@@ -103,9 +106,19 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 			return parley.Errorf(parley.EINVALID, "engagements[%d].delay_seconds must be from 0 to 3600", i)
 		case strings.TrimSpace(e.Text) == "" || utf8.RuneCountInString(e.Text) > 200:
 			return parley.Errorf(parley.EINVALID, "engagements[%d].text must have 1 to 200 characters", i)
+		case utf8.RuneCountInString(e.Name) > 60:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].name has more than 60 characters", i)
+		case e.Audience != "" && e.Audience != parley.AudienceNew && e.Audience != parley.AudienceReturning:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].audience must be empty (everyone), new or returning", i)
+		case e.MinPages < 0 || e.MinPages > 100:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].min_pages must be from 0 to 100", i)
+		case e.Repeat != "" && e.Repeat != parley.RepeatPage && e.Repeat != parley.RepeatVisit && e.Repeat != parley.RepeatVisitor:
+			return parley.Errorf(parley.EINVALID, "engagements[%d].repeat must be page, visit or visitor", i)
 		}
-		if err := checkName(fmt.Sprintf("engagements[%d].text", i), e.Text); err != nil {
-			return err
+		for field, v := range map[string]string{"text": e.Text, "name": e.Name} {
+			if err := checkName(fmt.Sprintf("engagements[%d].%s", i, field), v); err != nil {
+				return err
+			}
 		}
 		seen[e.ID] = true
 	}
@@ -115,7 +128,26 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 	return nil
 }
 
-var engagementID = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+// engagementSkillsExist checks that each engagement's skill is one of the
+// account's.
+func (a *API) engagementSkillsExist(ctx context.Context, accountID string, es []parley.Engagement) error {
+	var skills []*parley.Skill
+	for i, e := range es {
+		if e.Skill == "" {
+			continue
+		}
+		if skills == nil {
+			var err error
+			if skills, err = a.store.ListSkills(ctx, accountID); err != nil {
+				return err
+			}
+		}
+		if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == e.Skill }) {
+			return parley.Errorf(parley.EINVALID, "engagements[%d].skill %q is not one of this brand's skills", i, e.Skill)
+		}
+	}
+	return nil
+}
 
 type identityKeyRequest struct {
 	Alg string `json:"alg"`

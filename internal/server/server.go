@@ -352,6 +352,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.Widget.AgentsOnline = s.Routing.AnyoneOnline
+	s.Widget.SkillStaffed = s.Routing.Staffed
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	s.Widget.Help = s.Bot.Brain
 	s.Widget.ReplyTime = cfg.ReplyTime

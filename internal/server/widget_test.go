@@ -67,17 +67,22 @@ func TestWidgetSettingsAndPublicConfig(t *testing.T) {
 		t.Fatalf("PUT: %d %+v", st, saved)
 	}
 	for name, bad := range map[string]map[string]any{
-		"colour":             {"color": "red"},
-		"position":           {"position": "top"},
-		"language":           {"language": "klingon"},
-		"origin path":        {"allowed_origins": []string{"https://shop.example/path"}},
-		"origin js":          {"allowed_origins": []string{"javascript:alert(1)"}},
-		"long label":         {"label": strings.Repeat("x", 41)},
-		"engagement id":      {"engagements": []map[string]any{{"id": "Bad ID!", "url_pattern": "*", "text": "Hi"}}},
-		"engagement pattern": {"engagements": []map[string]any{{"id": "a", "url_pattern": "boots", "text": "Hi"}}},
-		"engagement delay":   {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "delay_seconds": -1, "text": "Hi"}}},
-		"engagement text":    {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": ""}}},
-		"engagement twice":   {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x"}, {"id": "a", "url_pattern": "*", "text": "y"}}},
+		"colour":              {"color": "red"},
+		"position":            {"position": "top"},
+		"language":            {"language": "klingon"},
+		"origin path":         {"allowed_origins": []string{"https://shop.example/path"}},
+		"origin js":           {"allowed_origins": []string{"javascript:alert(1)"}},
+		"long label":          {"label": strings.Repeat("x", 41)},
+		"engagement id":       {"engagements": []map[string]any{{"id": "Bad ID!", "url_pattern": "*", "text": "Hi"}}},
+		"engagement pattern":  {"engagements": []map[string]any{{"id": "a", "url_pattern": "boots", "text": "Hi"}}},
+		"engagement delay":    {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "delay_seconds": -1, "text": "Hi"}}},
+		"engagement text":     {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": ""}}},
+		"engagement twice":    {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x"}, {"id": "a", "url_pattern": "*", "text": "y"}}},
+		"engagement name":     {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x", "name": strings.Repeat("n", 61)}}},
+		"engagement audience": {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x", "audience": "vip"}}},
+		"engagement pages":    {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x", "min_pages": 101}}},
+		"engagement repeat":   {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x", "repeat": "always"}}},
+		"engagement skill":    {"engagements": []map[string]any{{"id": "a", "url_pattern": "*", "text": "x", "skill": "skl_nope"}}},
 	} {
 		if st, raw := admin.raw("PUT", "/api/v1/widget-settings", bad); st != 400 || errorCode(raw) != parley.EINVALID {
 			t.Fatalf("%s: %d %s", name, st, raw)

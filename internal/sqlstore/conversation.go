@@ -16,7 +16,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at, engagement`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -29,6 +29,9 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 	c := &parley.Conversation{
 		ID: parley.NewID("conv"), AccountID: accountID, ConsumerID: o.ConsumerID,
 		Channel: o.Channel, State: o.State, Skill: o.Skill, Priority: o.Priority,
+	}
+	if o.Engagement != nil {
+		c.Engagement = o.Engagement.ID
 	}
 	err := db.do(ctx, func(tx *writeTx) error {
 		var one int
@@ -48,12 +51,26 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 			now := tx.now
 			c.QueuedAt, c.QueueEnteredAt = &now, &now
 		}
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at, queued_at, queue_entered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt), nullMicros(c.QueueEnteredAt)); err != nil {
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO conversations (id, account_id, consumer_id, channel, state, skill, priority, created_at, updated_at, queued_at, queue_entered_at, engagement) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, accountID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.Priority, micros(tx.now), micros(tx.now), nullMicros(c.QueuedAt), nullMicros(c.QueueEnteredAt), c.Engagement); err != nil {
 			return err
 		}
 		if err := tx.event(accountID, parley.EventConversationOpened, c.ID, c); err != nil {
 			return err
+		}
+		if e := o.Engagement; e != nil {
+			// The invitation the visitor answered opens the conversation,
+			// so the agent reads what the visitor replied to.
+			m := &parley.Message{AccountID: accountID, ConversationID: c.ID, SenderKind: parley.SenderSystem, ClientID: "engagement",
+				Type: parley.MessageText, Text: e.Text, Notice: &parley.Notice{Code: parley.NoticeEngagement, Args: map[string]string{"id": e.ID, "name": e.Label()}}}
+			rich, err := richOf(m)
+			if err != nil {
+				return err
+			}
+			if _, _, err := db.appendMessage(tx, m, rich); err != nil {
+				return err
+			}
+			c.LastSeq = 1
 		}
 		if o.AssigneeID == "" {
 			return nil
@@ -595,7 +612,7 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var labels string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered, &c.Engagement); err != nil {
 		return nil, err
 	}
 	if labels != "" {

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Opener) {
 		{"Passkeys", testPasskeys},
 		{"RedactMessage", testRedactMessage},
 		{"RedactNote", testRedactNote},
+		{"OpenFromEngagement", testOpenFromEngagement},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

@@ -78,6 +78,9 @@ type Handler struct {
 	// AgentsOnline reports whether someone can answer now; the server sets
 	// it. Nil means always.
 	AgentsOnline func(accountID string) bool
+	// SkillStaffed reports whether someone with the skill is online (for
+	// an engagement that routes to it); nil means AgentsOnline decides.
+	SkillStaffed func(ctx context.Context, accountID, skill string) (bool, error)
 	// BotOn reports whether the account's bot answers visitors; the
 	// offline form is not needed then.
 	BotOn func(accountID string) bool
@@ -189,9 +192,15 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	if s.AllowedOrigins == nil {
 		s.AllowedOrigins = []string{}
 	}
-	if s.Engagements == nil {
-		s.Engagements = []parley.Engagement{}
+	// Paused engagements stay in the console; the names are the staff's.
+	live := []parley.Engagement{}
+	for _, e := range s.Engagements {
+		if !e.Paused {
+			e.Name = ""
+			live = append(live, e)
+		}
 	}
+	s.Engagements = live
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
@@ -219,6 +228,19 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	online := h.AgentsOnline == nil || h.AgentsOnline(a.ID)
+	// ?skill= asks about one skill's people: an engagement that routes
+	// to them invites visitors only while they are there.
+	skill := r.URL.Query().Get("skill")
+	if skill != "" && !parley.HasIDPrefix(skill, "skl") {
+		writeError(w, parley.Errorf(parley.EINVALID, "skill must be a skill ID (skl_…)"))
+		return
+	}
+	if skill != "" && online && h.SkillStaffed != nil {
+		if online, err = h.SkillStaffed(r.Context(), a.ID, skill); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	hours := a.Settings.BusinessHours
 	open := hours == nil || hours.Open(time.Now())
 	online = online && open
@@ -309,6 +331,11 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && !sameHost(origin, r.Host) && !allowed(a.Settings.Widget.AllowedOrigins, origin) {
 		writeError(w, parley.Errorf(parley.EFORBIDDEN, "origin %s is not allowed for this account", origin))
+		return
+	}
+	if strings.HasPrefix(b.Kind, "engagement_") && a.Settings.Widget.EngagementByID(b.Detail) == nil {
+		// Reports count engagements by ID: only the brand's own are counted.
+		writeError(w, parley.Errorf(parley.EINVALID, "beacon detail %q is not one of this brand's engagements", b.Detail))
 		return
 	}
 	h.metrics.WidgetBeacons.WithLabelValues(b.Kind).Inc()

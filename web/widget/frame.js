@@ -35,6 +35,7 @@ function toPage(msg) {
 // ---- Messages from the page ------------------------------------------------
 const schema = {
   open: () => true,
+  engage: (d) => d && typeof d === "object" && typeof d.id === "string" && d.id.length <= 40,
   close: () => true,
   identify: (d) => d && typeof d === "object" && typeof d.token === "string" && d.token.length < 8192,
   setAttributes: (d) => d && typeof d === "object" && !Array.isArray(d) && Object.keys(d).length <= 50 &&
@@ -51,6 +52,7 @@ window.addEventListener("message", (ev) => {
     return;
   }
   if (m.type === "open") setOpen(true);
+  else if (m.type === "engage") engaged(m.data.id);
   else if (m.type === "close") setOpen(false);
   else if (m.type === "identify") identity = identity.then(() => identify(m.data.token));
   else if (m.type === "setAttributes") {
@@ -144,6 +146,7 @@ async function start() {
   $(".chat").hidden = false;
   followLog();
   if (cfg.greeting) addSystem(cfg.greeting);
+  if (engagement && !conversationId) showEngagement();
   outbox.forEach(renderPending);
   bindComposer();
   bindForm();
@@ -154,6 +157,7 @@ async function start() {
   beacon("heartbeat");
   if (token) adopted = adoptOpenConversation();
   await adopted;
+  tellBusy();
   if (token && conversationId) connect();
 }
 
@@ -333,6 +337,8 @@ function handleFrame(f) {
       conversationId = f.conversation.id;
       lastSeq = readSeq = deliveredSeq = agentReadSeq = agentDeliveredSeq = 0; // seqs are per conversation
       localStorage.setItem(key("conversation"), conversationId);
+      engagementUsed();
+      tellBusy();
       subscribe(0);
       followLine(f.conversation.state);
       recordPage();
@@ -454,6 +460,7 @@ function onClosed(id, reason) {
   conversationId = null;
   localStorage.removeItem(key("conversation"));
   leaveClosed();
+  tellBusy();
   closedShown = id;
   addSystem(t(reason === "inactive" ? "closedIdle" : "closed"));
   const b = bubble("system");
@@ -560,8 +567,40 @@ function csatComment(id, score) {
 function openConversation() {
   if (opening || creating || !authed) return;
   opening = true;
-  send({ type: "open", id: "open" });
+  send({ type: "open", id: "open", ...(engagement ? { engagement } : {}) });
 }
+
+// ---- Proactive engagement ----------------------------------------------------
+// The visitor clicked the page's teaser: the chat shows the brand's words,
+// and the conversation they start is the engagement's — the server stores
+// those words as its first message (docs/widget.md). Kept for the visit, so
+// a reload before the first message keeps it.
+let engagement = sessionStorage.getItem(key("engagement")) || "";
+function engaged(id) {
+  if (conversationId || !cfg || !(cfg.engagements || []).some((e) => e.id === id)) return;
+  engagement = id;
+  sessionStorage.setItem(key("engagement"), id);
+  showEngagement();
+}
+function showEngagement() {
+  const e = (cfg.engagements || []).find((x) => x.id === engagement);
+  log().querySelector(".engagement:not([data-seq])")?.remove();
+  if (!e) { engagementUsed(); return; }
+  brandSays(e.text).parentElement.classList.add("engagement");
+}
+function brandSays(text) {
+  const name = cfg.name || t("agent");
+  const b = bubble("theirs", name, initials(name));
+  addText(b, text);
+  return b;
+}
+function engagementUsed() {
+  engagement = "";
+  sessionStorage.removeItem(key("engagement"));
+}
+// tellBusy lets the page know whether the visitor is in a conversation,
+// so that no invitation interrupts one.
+function tellBusy() { toPage({ type: "busy", value: !!conversationId }); }
 
 // ---- Outbox: sent in order, once, across reloads and reconnects ------------
 function saveOutbox() { localStorage.setItem(key("outbox"), JSON.stringify(outbox)); }
@@ -742,6 +781,13 @@ function onMessage(m) {
     updateTicks();
     return;
   }
+  if (m.sender_kind === "system" && m.notice && m.notice.code === "engagement") {
+    // The brand's invitation the visitor answered, as the brand's words:
+    // the one shown before the conversation began, or (from history) anew.
+    const shown = log().querySelector(".engagement:not([data-seq])");
+    (shown || brandSays(m.text).parentElement).dataset.seq = m.seq;
+    return;
+  }
   if (m.sender_kind === "system") { addSystem(noticeText(m)); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
@@ -817,10 +863,14 @@ async function ensureConversation() {
   try {
     await ensureToken();
     const res = await fetch("/api/v1/conversations", {
-      method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }, body: "{}",
+      method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+      body: JSON.stringify(engagement ? { engagement } : {}),
     });
     if (!res.ok) throw new Error("HTTP " + res.status);
-    conversationId = (await res.json()).id;
+    const conv = await res.json();
+    conversationId = conv.id;
+    engagementUsed();
+    tellBusy();
   } catch (e) {
     creating = false;
     if (outbox.length) openConversation(); // a message waits for a conversation

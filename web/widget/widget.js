@@ -124,18 +124,67 @@
   }
 
   // ---- Proactive engagement: a teaser beside the launcher ---------------
-  let teaser, shown = null;
+  // Each engagement targets pages (a path pattern), a time on the page, an
+  // audience (new or returning browsers), a number of pages into the visit,
+  // and optionally only while someone can answer. A visit is this tab's
+  // session. docs/widget.md, Proactive engagement.
+  let teaser, shown = null, busy = false;
   function glob(pattern, s) {
     const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
     return re.test(s);
   }
+  function kept(store, k, v) {
+    try {
+      if (v === undefined) return store.getItem(k);
+      store.setItem(k, v);
+    } catch (e) { /* storage refused: every visit looks new */ }
+    return null;
+  }
+  // visitFacts counts this page into the visit, and the visit into the
+  // browser's visits.
+  function visitFacts() {
+    const L = W.localStorage, S = W.sessionStorage;
+    let visits = +(kept(L, "parley.visits") || 0);
+    if (!kept(S, "parley.visit")) {
+      visits++;
+      kept(L, "parley.visits", String(visits));
+      kept(S, "parley.visit", "1");
+    }
+    const pages = +(kept(S, "parley.pages") || 0) + 1;
+    kept(S, "parley.pages", String(pages));
+    return { visits: Math.max(visits, 1), pages };
+  }
+  // spent: dismissed in this visit, or shown as often as it repeats.
+  function spent(e) {
+    if (kept(W.sessionStorage, "parley.dismissed." + e.id)) return true;
+    if (e.repeat === "visit") return !!kept(W.sessionStorage, "parley.shown." + e.id);
+    if (e.repeat === "visitor") return !!kept(W.localStorage, "parley.shown." + e.id);
+    return false;
+  }
+  const availability = {};
+  function available(skill) {
+    const k = skill || "";
+    if (!availability[k]) {
+      availability[k] = fetchFn(origin + "/widget/availability?account=" + encodeURIComponent(account) + (skill ? "&skill=" + encodeURIComponent(skill) : ""))
+        .then((r) => r.ok ? r.json() : { agents_online: false })
+        .then((a) => !!a.agents_online, () => false);
+    }
+    return availability[k];
+  }
   function engage() {
     const path = location.pathname + location.search;
+    const { visits, pages } = visitFacts();
     (cfg.engagements || []).forEach((e) => {
-      if (!glob(e.url_pattern, path)) return;
-      setTimeoutFn(() => {
-        if (open || shown || sessionStorage.getItem("parley.dismissed." + e.id)) return;
+      if (!glob(e.url_pattern, path) || spent(e)) return;
+      if ((e.audience === "new" && visits > 1) || (e.audience === "returning" && visits < 2)) return;
+      if (pages < (e.min_pages || 0)) return;
+      setTimeoutFn(async () => {
+        if (open || shown || busy || spent(e)) return;
+        if (e.when_available && !(await available(e.skill))) return;
+        if (open || shown || busy) return;
         shown = e;
+        kept(W.sessionStorage, "parley.shown." + e.id, "1");
+        if (e.repeat === "visitor") kept(W.localStorage, "parley.shown." + e.id, "1");
         teaser.querySelector("span").textContent = e.text;
         teaser.querySelector(".x").setAttribute("aria-label", "Dismiss");
         teaser.classList.add("o");
@@ -147,9 +196,15 @@
       const e = shown;
       hideTeaser();
       // A dismissed teaser stays away for the rest of the visit.
-      sessionStorage.setItem("parley.dismissed." + e.id, "1");
+      kept(W.sessionStorage, "parley.dismissed." + e.id, "1");
       if (ev.target.classList.contains("x")) beacon("engagement_dismissed", e.id);
-      else { beacon("engagement_clicked", e.id); setOpen(true); }
+      else {
+        beacon("engagement_clicked", e.id);
+        // The chat opens on the brand's words; what the visitor writes
+        // starts the engagement's conversation.
+        toFrame({ type: "engage", data: { id: e.id } });
+        setOpen(true);
+      }
     });
   }
   function hideTeaser() { teaser.classList.remove("o"); }
@@ -211,6 +266,10 @@
       }
     } else if (m.type === "close") {
       setOpen(false);
+    } else if (m.type === "busy") {
+      // The visitor is in a conversation: no invitation interrupts it.
+      busy = !!m.value;
+      if (busy && shown && !open) hideTeaser();
     }
   });
 
