@@ -1147,6 +1147,7 @@ async function showAdmin() {
   };
   showSkills(skills.skills);
   showCanned(canned.canned_responses);
+  showEngagements(widget, skills.skills);
   list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
   const wf = $(".widget-settings");
   wf.dataset.current = JSON.stringify(widget);
@@ -1674,6 +1675,101 @@ function stepRow(container, cls, kinds) {
   return row;
 }
 
+// ---- Engagements -------------------------------------------------------------------
+// Proactive invitations (docs/widget.md, Proactive engagement): kept in the
+// widget settings, each edited in the form below the list.
+let widgetNow = {}, engagementSkills = [], editingEngagement = null;
+const audiences = { new: "first-time visitors", returning: "returning visitors" };
+const repeats = { visit: "once a visit", visitor: "once per visitor" };
+
+function describeEngagement(e) {
+  const parts = [`on ${e.url_pattern === "*" ? "every page" : e.url_pattern} after ${e.delay_seconds} s`];
+  if (e.min_pages > 1) parts.push(`from page ${e.min_pages} of the visit`);
+  parts.push(audiences[e.audience] ? "to " + audiences[e.audience] : "to every visitor");
+  parts.push(repeats[e.repeat] || "on each page until dismissed");
+  if (e.when_available) parts.push("only while someone can answer");
+  if (e.skill) parts.push("conversations to " + (engagementSkills.find((k) => k.id === e.skill)?.name || e.skill));
+  return parts.join(", ") + ": “" + e.text + "”";
+}
+
+function showEngagements(widget, skills) {
+  widgetNow = widget;
+  engagementSkills = skills;
+  const list = widget.engagements || [];
+  const ol = $(".engagement-list");
+  ol.textContent = "";
+  list.forEach((e, i) => {
+    const li = document.createElement("li");
+    const text = document.createElement("span");
+    text.className = e.paused ? "off" : "";
+    const name = document.createElement("strong");
+    name.textContent = (e.name || e.id) + (e.paused ? " (paused)" : "");
+    text.append(name, " — " + describeEngagement(e));
+    li.append(text, " ",
+      button("Edit", () => editEngagement(e)), " ",
+      button(e.paused ? "Resume" : "Pause", () => saveEngagements(list.map((x, j) => (j === i ? { ...x, paused: !x.paused } : x)))), " ",
+      button("Remove", () => saveEngagements(list.filter((_, j) => j !== i))));
+    ol.append(li);
+  });
+  const sel = $(".engagement-form").skill;
+  const keep = sel.value;
+  sel.length = 1;
+  for (const k of skills) sel.append(new Option(k.name, k.id));
+  sel.value = keep;
+}
+
+function saveEngagements(engagements) {
+  return api("PUT", "/widget-settings", { ...widgetNow, engagements });
+}
+
+// An engagement's ID comes from its first name and stays when it is renamed:
+// reports count by it.
+function engagementID(name, taken) {
+  const base = name.toLowerCase().normalize("NFD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 34) || "engagement";
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = base + "-" + n;
+  return id;
+}
+
+function editEngagement(e) {
+  const f = $(".engagement-form");
+  editingEngagement = e ? e.id : null;
+  f.ename.value = e ? e.name || e.id : "";
+  f.text.value = e ? e.text : "";
+  f.pattern.value = e ? e.url_pattern : "*";
+  f.delay.value = e ? e.delay_seconds : 10;
+  f.minPages.value = e ? e.min_pages || 1 : 1;
+  f.audience.value = e ? e.audience || "" : "";
+  f.repeat.value = e ? e.repeat || "page" : "page";
+  f.available.checked = !!(e && e.when_available);
+  f.skill.value = e ? e.skill || "" : "";
+  f.querySelector("h3").textContent = e ? "Edit “" + (e.name || e.id) + "”" : "New engagement";
+  f.querySelector("[type=submit]").textContent = e ? "Save the engagement" : "Add the engagement";
+  $(".engagement-cancel").hidden = !e;
+  if (e) f.ename.focus();
+}
+
+$(".engagement-cancel").addEventListener("click", () => editEngagement(null));
+$(".engagement-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const f = ev.target;
+  const list = widgetNow.engagements || [];
+  const old = list.find((x) => x.id === editingEngagement);
+  const e = {
+    ...(old || {}),
+    id: old ? old.id : engagementID(f.ename.value, new Set(list.map((x) => x.id))),
+    name: f.ename.value.trim(), text: f.text.value.trim(), url_pattern: f.pattern.value.trim(),
+    delay_seconds: +f.delay.value, min_pages: +f.minPages.value > 1 ? +f.minPages.value : 0,
+    audience: f.audience.value, repeat: f.repeat.value === "page" ? "" : f.repeat.value,
+    when_available: f.available.checked, skill: f.skill.value,
+  };
+  adminDo(async () => {
+    await saveEngagements(old ? list.map((x) => (x.id === old.id ? e : x)) : [...list, e]);
+    toast("Engagement “" + e.name + "” " + (old ? "saved." : "added."));
+    editEngagement(null);
+  });
+});
+
 // ---- Macros ----------------------------------------------------------------------
 let macroDefs = [];
 const macroSteps = [["add_label", "add the label"], ["set_priority", "set the priority"], ["send_message", "say to the visitor"],
@@ -2021,6 +2117,11 @@ function addMessage(m) {
   // An answer taken in by email (docs/email.md): the visitor is not on
   // the site, and the reply will reach them by email.
   if (m.sender_kind === "consumer" && (m.client_id || "").startsWith("email-")) from.textContent += " · by email";
+  // The proactive invitation the visitor answered to start the conversation.
+  if (m.notice && m.notice.code === "engagement") {
+    from.textContent = "Invitation the visitor answered · " + ((m.notice.args && m.notice.args.name) || "");
+    li.classList.add("engagement");
+  }
   let text = document.createElement("span");
   text.className = "text";
   if (m.redacted) text = removedText(m.redacted);

@@ -98,6 +98,25 @@ export async function showDashboard(api) {
     }
     lt.append(tr);
   }
+  // Proactive engagements: how often each invitation was shown, taken up
+  // and turned into a conversation (LivePerson's engagement report).
+  const et = $(".dash-engagements tbody");
+  et.textContent = "";
+  for (const e of m.engagements || []) {
+    const tr = document.createElement("tr");
+    for (const c of [e.name || e.id, String(e.shown), String(e.clicked), String(e.dismissed), String(e.conversations),
+      e.shown ? pct(e.click_rate) : "—", e.shown ? pct(e.conversion_rate) : "—", e.csat_count ? e.csat_mean.toFixed(2) : "—"]) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
+    et.append(tr);
+  }
+  if (!et.children.length) {
+    const td = Object.assign(document.createElement("td"), { colSpan: 8, textContent: "No invitation was shown in this range." });
+    et.append(document.createElement("tr"));
+    et.lastChild.append(td);
+  }
   const tb = $(".dash-agents tbody");
   tb.textContent = "";
   for (const a of m.agents) {

@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley"
+)
+
+// An admin sets up an invitation in the console; a visitor two pages into
+// their visit sees it, answers it, and starts its conversation, which
+// opens with the invitation in the widget and in the agent's console; the
+// dashboard counts it.
+func TestAVisitorAnswersAnInvitationTheAdminSetUp(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	api := ts.withKey(t, brand.apiKey)
+	var fit parley.Skill
+	if st := api.do("POST", "/api/v1/skills", map[string]any{"name": "Fit"}, &fit); st != 201 {
+		t.Fatalf("skill: %d", st)
+	}
+	// A probe on every page, a second after load: where it shows, the
+	// boots invitation (no delay) was not due.
+	if st, raw := api.raw("PUT", "/api/v1/widget-settings", map[string]any{"engagements": []map[string]any{
+		{"id": "probe", "url_pattern": "*", "delay_seconds": 1, "text": "Need a hand?"}}}); st != 200 {
+		t.Fatalf("probe: %d %s", st, raw)
+	}
+	if st := api.do("PATCH", "/api/v1/users/"+brand.agent.ID, map[string]any{"skills": []string{fit.ID}}, nil); st != 200 {
+		t.Fatalf("the agent's skill: %d", st)
+	}
+
+	// The admin adds the invitation in Admin → Engagements.
+	admin := adminTab(t, ts, brand)
+	admin.do(chromedp.WaitVisible(chromedp.CSS(".engagement-list li"))) // the probe
+	admin.do(
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=ename]"), "Boots sizing"),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=text]"), "Not sure of your size? Ask us."),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=pattern]"), "/boots*"),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=delay]"), "0"),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=minPages]"), "2"),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=repeat]"), "visit"),
+		chromedp.SetValue(chromedp.CSS(".engagement-form [name=skill]"), fit.ID),
+	)
+	admin.press(".engagement-form [name=available]")
+	admin.press(".engagement-form [type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".engagement-list").textContent`), "Boots sizing")
+	})
+	if got := evalIn[string](t, admin.ctx, `document.querySelector(".engagement-list li:last-child").textContent`); !strings.Contains(got,
+		"on /boots* after 0 s, from page 2 of the visit, to every visitor, once a visit, only while someone can answer, conversations to Fit: “Not sure of your size? Ask us.”") {
+		t.Fatalf("the list says %q", got)
+	}
+	admin.shot("engagement-added")
+	acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+	boots := acc.Settings.Widget.EngagementByID("boots-sizing")
+	if boots == nil || boots.MinPages != 2 || boots.Repeat != "visit" || !boots.WhenAvailable || boots.Skill != fit.ID || boots.DelaySeconds != 0 {
+		t.Fatalf("saved: %+v", acc.Settings.Widget.Engagements)
+	}
+	if problems := accessibilityProblems(t, admin.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the admin page with engagements: %s", strings.Join(problems, "\n"))
+	}
+
+	// Someone with Fit is online: the invitation may show.
+	agent := agentWS(t, ts, brand.agent)
+	agent.send(map[string]any{"type": "presence", "id": "p", "state": "online"})
+	agent.next(reply("p"))
+
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/boots/ridge": ""})
+	teaser := chromedp.Search("div.t.o span")
+	teaserText := func(b *browser) string {
+		s, _ := chromedp.Run(b.ctx, chromedp.Text(teaser))
+		return s
+	}
+	v := newBrowser(t)
+	// The visit's first page: not yet (the probe shows instead).
+	v.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(teaser))
+	if got := teaserText(v); got != "Need a hand?" {
+		t.Fatalf("on the first page: %q", got)
+	}
+	// The second: the invitation.
+	v.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(teaser))
+	if got := teaserText(v); got != "Not sure of your size? Ask us." {
+		t.Fatalf("on the second page: %q", got)
+	}
+	v.shot("invitation")
+	v.do(chromedp.Click(teaser))
+	frame := v.frame()
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".msg.engagement")?.textContent || ""`) != ""
+	})
+	if got := evalIn[string](t, frame, `document.querySelector(".msg.engagement .who").textContent`); got != "Acme" {
+		t.Fatalf("the invitation is said by %q", got)
+	}
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do the Ridge boots run small?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']")))
+	// The stored copy takes the place of the one shown: said once, first.
+	order := `[...document.querySelectorAll(".log .msg")].filter(m => !m.classList.contains("system")).map(m => (m.dataset.seq || "-") + ":" + m.querySelector(".text").textContent).join("|")`
+	want := "1:Not sure of your size? Ask us.|2:Do the Ridge boots run small?"
+	waitFor(t, func() bool { return evalIn[string](t, frame, order) == want }, func() string { return evalIn[string](t, frame, order) })
+	convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
+	if len(convs) != 1 || convs[0].Engagement != "boots-sizing" || convs[0].Skill != fit.ID {
+		t.Fatalf("conversations: %+v", convs)
+	}
+	v.shot("answered")
+	// After a reload, from history, in the same order.
+	v.leaveFrames()
+	v.do(chromedp.Navigate(page+"/boots/ridge"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame = v.frame()
+	waitFor(t, func() bool { return evalIn[string](t, frame, order) == want }, func() string { return evalIn[string](t, frame, order) })
+
+	// The agent reads what the visitor answered.
+	agentUI := consoleLogin(t, ts, brand.agent, ".items")
+	agentUI.openFirst("queued")
+	agentUI.do(chromedp.WaitVisible(chromedp.CSS(".messages li.engagement")))
+	if got := evalIn[string](t, agentUI.ctx, `document.querySelector(".messages li.engagement").textContent`); !strings.Contains(got, "Invitation the visitor answered · Boots sizing") ||
+		!strings.Contains(got, "Not sure of your size? Ask us.") {
+		t.Fatalf("the console shows %q", got)
+	}
+	agentUI.shot("console")
+
+	// The dashboard counts it.
+	waitEvents(t, ts, brand.account.ID, parley.EventEngagementClicked, 1)
+	admin.press("[data-tab=dash]")
+	row := `[...document.querySelectorAll(".dash-engagements tbody tr")].map(r => [...r.children].map(c => c.textContent).join(",")).join("|")`
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, row), "Boots sizing,1,1,0,1,100%,100%,—")
+	}, func() string { return evalIn[string](t, admin.ctx, row) })
+	admin.shot("dashboard")
+}
