@@ -125,6 +125,10 @@ type ConversationOpen struct {
 	// conversation's first message (a system message with the notice
 	// "engagement"), in the same transaction.
 	Engagement *Engagement
+	// Invitation, when set, is the agent's invitation the visitor
+	// answered: its text is the conversation's first message (a system
+	// message with the notice "invitation"), in the same transaction.
+	Invitation *Invitation
 }
 
 // Requeue describes a conversation going back to a queue.

@@ -44,6 +44,8 @@ const (
 	EventEngagementShown      = "engagement.shown"
 	EventEngagementClicked    = "engagement.clicked"
 	EventEngagementDismissed  = "engagement.dismissed"
+	EventVisitorInvited       = "visitor.invited"             // an agent invited a browsing visitor to chat (data: pv, url, agent_id)
+	EventInvitationDeclined   = "visitor.invitation_declined" // the visitor dismissed it (data: pv, url, agent_id)
 	EventCSATSubmitted        = "csat.submitted"
 	EventNoteCreated          = "note.created"
 	EventBotUpdated           = "bot.updated"           // the configuration changed (data: version)
@@ -99,7 +101,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
-	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventCSATSubmitted, EventNoteCreated,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,

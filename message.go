@@ -81,6 +81,9 @@ const (
 	// NoticeEngagement is the brand's proactive invitation the visitor
 	// answered; Text is the brand's own words. args: id, name
 	NoticeEngagement = "engagement"
+	// NoticeInvitation is an agent's invitation the visitor answered;
+	// Text is the agent's words. args: id, name (the agent's)
+	NoticeInvitation = "invitation"
 )
 
 // Choice is a quick reply or a button. A button with a URL opens it; any

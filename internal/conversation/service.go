@@ -41,6 +41,10 @@ type Service struct {
 	// StartWithBot, when set, says whether the account's new conversations
 	// start with its bot rather than in the queue.
 	StartWithBot func(ctx context.Context, accountID string) bool
+	// TakeInvitation, when set, returns the account's waiting agent
+	// invitation with that ID and takes it away (nil: none), for a visitor
+	// who answers one (docs/widget.md, Live visitors).
+	TakeInvitation func(accountID, id string) *parley.Invitation
 }
 
 // New returns a Service over store and bus with the given message limits.
@@ -75,6 +79,11 @@ type OpenInput struct {
 	// and its skill, if any, the conversation's. One the brand has since
 	// removed is let go: the visitor's conversation opens all the same.
 	Engagement string
+	// Invitation (visitors only): the ID of the agent's invitation the
+	// visitor answered. Its text becomes the first message, and the
+	// conversation is that agent's if they have room (else it waits in
+	// the queue). One answered already, or gone, is let go.
+	Invitation string
 }
 
 // Open starts a conversation. A consumer opens one for themself through the
@@ -112,6 +121,32 @@ func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*
 			o.Engagement = e
 			if o.Skill == "" {
 				o.Skill = e.Skill
+			}
+		}
+	}
+	if in.Invitation != "" {
+		if p.Kind != parley.PrincipalConsumer {
+			return nil, parley.Errorf(parley.EINVALID, "invitation: only a visitor answers an invitation")
+		}
+		if !parley.HasIDPrefix(in.Invitation, "inv") {
+			return nil, parley.Errorf(parley.EINVALID, "invitation must be an invitation's ID (inv_…)")
+		}
+		if s.TakeInvitation != nil {
+			if inv := s.TakeInvitation(p.AccountID, in.Invitation); inv != nil {
+				if s.Mask != nil { // the agent's words, masked as their messages are
+					var err error
+					if inv.Text, err = s.Mask(ctx, p.AccountID, inv.Text, s.limits.MaxChars); err != nil {
+						return nil, err
+					}
+				}
+				o.Invitation, o.AssigneeID, o.Engagement, o.Skill = inv, inv.AgentID, nil, ""
+				c, err := s.store.OpenConversation(ctx, p.AccountID, o)
+				if parley.ErrorCode(err) != parley.ECONFLICT && parley.ErrorCode(err) != parley.ENOTFOUND {
+					return c, err
+				}
+				// The agent has no room now, or has gone: the queue's.
+				o.AssigneeID = ""
+				return s.store.OpenConversation(ctx, p.AccountID, o)
 			}
 		}
 	}

@@ -27,6 +27,9 @@ type API struct {
 	secureCookies bool
 	// Routing knows agents' presence, for transfers; the server sets it.
 	Routing *routing.Engine
+	// Visitors are the pages showing the widget now, which agents may
+	// invite to chat (the widget's tracker; the server sets it).
+	Visitors Visitors
 	// Bus wakes live event streams; Closing, when closed, ends them (the
 	// server is shutting down). The server sets both.
 	Bus     parley.Bus

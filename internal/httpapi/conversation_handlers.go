@@ -167,6 +167,8 @@ type createConversationRequest struct {
 	AssigneeID string `json:"assignee_id"`
 	// Engagement (visitors): the proactive engagement they answered.
 	Engagement string `json:"engagement"`
+	// Invitation (visitors): the agent's invitation they answered.
+	Invitation string `json:"invitation"`
 }
 
 // handleCreateConversation opens a conversation. A consumer opens their own;
@@ -177,7 +179,7 @@ func (a *API) handleCreateConversation(w http.ResponseWriter, r *http.Request, p
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority, AssigneeID: req.AssigneeID, Engagement: req.Engagement}
+	in := conversation.OpenInput{ConsumerID: req.ConsumerID, Skill: req.Skill, Priority: req.Priority, AssigneeID: req.AssigneeID, Engagement: req.Engagement, Invitation: req.Invitation}
 	if p.IsStaff() && req.Consumer != nil {
 		if req.ConsumerID != "" {
 			return parley.Errorf(parley.EINVALID, "give consumer_id or consumer, not both")

@@ -68,6 +68,8 @@ func (a *API) Routes() []Route {
 		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},
+		{"GET", "/api/v1/visitors", agents, a.handleLiveVisitors},
+		{"POST", "/api/v1/visitors/{pv}/invite", agents, a.handleInviteVisitor},
 		{"POST", "/api/v1/skills", admins, a.handleCreateSkill},
 		{"PATCH", "/api/v1/skills/{id}", admins, a.handleUpdateSkill},
 

@@ -384,7 +384,7 @@ func (c *conn) handle(f *inFrame) {
 		c.g.hub.followInbox(p.AccountID, c)
 		c.reply(okFrame{Type: "inbox_subscribed", ID: f.ID})
 	case "open":
-		conv, err := c.g.conv.Open(ctx, p, conversation.OpenInput{Skill: f.Skill, Engagement: f.Engagement})
+		conv, err := c.g.conv.Open(ctx, p, conversation.OpenInput{Skill: f.Skill, Engagement: f.Engagement, Invitation: f.Invitation})
 		if err != nil {
 			c.replyError(f.ID, err)
 			return

@@ -23,6 +23,7 @@ type inFrame struct {
 	Seq            *int64     `json:"seq,omitempty"`
 	Skill          string     `json:"skill,omitempty"`
 	Engagement     string     `json:"engagement,omitempty"` // open: the proactive engagement the visitor answered
+	Invitation     string     `json:"invitation,omitempty"` // open: the agent's invitation the visitor answered
 	State          string     `json:"state,omitempty"`
 	Reason         string     `json:"reason,omitempty"` // presence: an away reason of the account's
 	Auto           bool       `json:"auto,omitempty"`   // presence: the console set it (auto-away)

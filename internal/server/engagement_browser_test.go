@@ -88,9 +88,9 @@ func TestAVisitorAnswersAnInvitationTheAdminSetUp(t *testing.T) {
 	v.do(chromedp.Click(teaser))
 	frame := v.frame()
 	waitFor(t, func() bool {
-		return evalIn[string](t, frame, `document.querySelector(".msg.engagement")?.textContent || ""`) != ""
+		return evalIn[string](t, frame, `document.querySelector(".msg.answering")?.textContent || ""`) != ""
 	})
-	if got := evalIn[string](t, frame, `document.querySelector(".msg.engagement .who").textContent`); got != "Acme" {
+	if got := evalIn[string](t, frame, `document.querySelector(".msg.answering .who").textContent`); got != "Acme" {
 		t.Fatalf("the invitation is said by %q", got)
 	}
 	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do the Ridge boots run small?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']")))
@@ -127,4 +127,63 @@ func TestAVisitorAnswersAnInvitationTheAdminSetUp(t *testing.T) {
 		return strings.Contains(evalIn[string](t, admin.ctx, row), "Boots sizing,1,1,0,1,100%,100%,—")
 	}, func() string { return evalIn[string](t, admin.ctx, row) })
 	admin.shot("dashboard")
+}
+
+// An agent sees a visitor browsing, invites them from the console's
+// Visitors tab, and the visitor's answer is the agent's conversation.
+func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/tents/alpine": ""})
+	v := newBrowser(t)
+	v.do(chromedp.Navigate(page+"/tents/alpine"), chromedp.WaitVisible(launcher))
+
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=visitors]")
+	agent.press("[data-tab=visitors]")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".visitor-list tbody tr button")))
+	if got := evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list tbody tr").textContent`); !strings.Contains(got, "Brand page") ||
+		!strings.Contains(got, "/tents/alpine") || !strings.Contains(got, "Browsing") {
+		t.Fatalf("the visitor list shows %q", got)
+	}
+	if problems := accessibilityProblems(t, agent.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the visitor list: %s", strings.Join(problems, "\n"))
+	}
+	agent.press(".visitor-list tbody tr button")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".invite-form")),
+		chromedp.SetValue(chromedp.CSS(".invite-form [name=text]"), "Planning a trip? I can help you pick a tent."))
+	agent.press(".invite-form [type=submit]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "Invited by agent of Acme")
+	})
+	agent.shot("invited")
+
+	// Within a heartbeat, the page shows it; the visitor answers.
+	teaser := chromedp.Search("div.t.o span")
+	v.do(chromedp.WaitVisible(teaser))
+	if got, _ := chromedp.Run(v.ctx, chromedp.Text(teaser)); got != "agent of Acme: Planning a trip? I can help you pick a tent." {
+		t.Fatalf("the teaser says %q", got)
+	}
+	v.shot("invitation")
+	v.do(chromedp.Click(teaser))
+	frame := v.frame()
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".msg.answering .who")?.textContent || ""`) == "agent of Acme"
+	})
+	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Yes, a two-person tent for the Alps\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']")))
+	convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
+	if len(convs) != 1 || convs[0].AssigneeID != brand.agent.ID || convs[0].State != parley.StateAssigned {
+		t.Fatalf("conversations: %+v", convs)
+	}
+	v.shot("answered")
+
+	// The agent has it in Mine, opening with their invitation.
+	agent.openFirst("mine")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".messages li.engagement")))
+	if got := evalIn[string](t, agent.ctx, `document.querySelector(".messages li.engagement").textContent`); !strings.Contains(got, "Invitation from agent of Acme, answered") {
+		t.Fatalf("the console shows %q", got)
+	}
+	agent.press("[data-tab=visitors]")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "In a conversation")
+	})
 }

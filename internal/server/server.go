@@ -359,6 +359,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if s.Widget.ReplyTime == nil {
 		s.Widget.ReplyTime = analytics.NewReplyTimes(store, nil).Typical
 	}
+	conv.TakeInvitation = s.Widget.TakeInvitation
+	api.Visitors = s.Widget
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession
 	s.nats, _ = bus.(*natsbus.Bus)

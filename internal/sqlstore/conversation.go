@@ -58,11 +58,17 @@ func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.C
 		if err := tx.event(accountID, parley.EventConversationOpened, c.ID, c); err != nil {
 			return err
 		}
+		// The invitation the visitor answered opens the conversation, so
+		// the agent reads what the visitor replied to.
+		var m *parley.Message
 		if e := o.Engagement; e != nil {
-			// The invitation the visitor answered opens the conversation,
-			// so the agent reads what the visitor replied to.
-			m := &parley.Message{AccountID: accountID, ConversationID: c.ID, SenderKind: parley.SenderSystem, ClientID: "engagement",
+			m = &parley.Message{AccountID: accountID, ConversationID: c.ID, SenderKind: parley.SenderSystem, ClientID: "engagement",
 				Type: parley.MessageText, Text: e.Text, Notice: &parley.Notice{Code: parley.NoticeEngagement, Args: map[string]string{"id": e.ID, "name": e.Label()}}}
+		} else if inv := o.Invitation; inv != nil {
+			m = &parley.Message{AccountID: accountID, ConversationID: c.ID, SenderKind: parley.SenderSystem, ClientID: "invitation",
+				Type: parley.MessageText, Text: inv.Text, Notice: &parley.Notice{Code: parley.NoticeInvitation, Args: map[string]string{"id": inv.ID, "name": inv.AgentName}}}
+		}
+		if m != nil {
 			rich, err := richOf(m)
 			if err != nil {
 				return err

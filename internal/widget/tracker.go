@@ -13,6 +13,10 @@ import (
 // pageView is what the server knows of one page showing the widget.
 type pageView struct {
 	account, url  string
+	title         string // the page's, from the loader's load beacon
+	chatting      bool   // the frame has a conversation (its heartbeats say)
+	invitation    *parley.Invitation
+	declined      bool
 	loaded        time.Time
 	lastAlive     time.Time
 	visible       time.Time
@@ -49,12 +53,8 @@ func (t *tracker) signal(accountID string, b beacon) {
 	if !t.apply(accountID, b, true) {
 		return
 	}
-	if t.share != nil {
-		b.Account = accountID
-		if raw, err := json.Marshal(b); err == nil {
-			t.share(raw)
-		}
-	}
+	b.Account = accountID
+	t.shareBeacon(b)
 	t.recordBeacon(accountID, b)
 }
 
@@ -75,6 +75,9 @@ func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v := t.views[b.PV]
+	if v == nil && strings.HasPrefix(b.Kind, "invitation") {
+		return false // about a page view that has gone
+	}
 	if v == nil {
 		if len(t.views) >= t.cfg.MaxPageViews {
 			return false
@@ -94,12 +97,21 @@ func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 	switch b.Kind {
 	case "load":
 		v.loaded, v.lastAlive = now, now
+		v.title = b.Detail
+	case "invitation": // an agent's, shared by the node that took it
+		v.invitation, v.declined = b.Invitation, false
+	case "invitation_taken", "invitation_dismissed":
+		if v.invitation == nil || v.invitation.ID != b.Detail {
+			return false
+		}
+		v.invitation, v.declined = nil, b.Kind == "invitation_dismissed"
 	case "alive":
 		v.lastAlive = now
 	case "visible":
 		v.visible = now
 	case "heartbeat":
 		v.lastHeartbeat = now
+		v.chatting = b.Detail == "chat"
 	case "leave":
 		v.left = true
 	}
@@ -133,6 +145,8 @@ func (t *tracker) recordBeacon(accountID string, b beacon) {
 		if article, answer, ok := strings.Cut(b.Detail, ":"); ok && (answer == "yes" || answer == "no") {
 			t.record(accountID, parley.EventHelpArticleRated, map[string]any{"pv": b.PV, "url": url, "article": article, "helpful": answer == "yes"})
 		}
+	case "invitation_dismissed":
+		t.record(accountID, parley.EventInvitationDeclined, map[string]string{"pv": b.PV, "url": url, "invitation": b.Detail})
 	case "engagement_dismissed":
 		t.record(accountID, parley.EventEngagementDismissed, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	}

@@ -291,13 +291,17 @@ type beacon struct {
 	Kind    string `json:"kind"`
 	URL     string `json:"url"`
 	Detail  string `json:"detail"`
+	// Invitation travels only between the nodes of a cluster (kind
+	// "invitation"); one in a page's beacon is ignored.
+	Invitation *parley.Invitation `json:"invitation,omitempty"`
 }
 
 var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
 
 var beaconKinds = map[string]bool{"load": true, "alive": true, "visible": true, "heartbeat": true,
 	"open": true, "tampered": true, "forged": true, "leave": true,
-	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true, "article_viewed": true, "article_feedback": true}
+	"engagement_shown": true, "engagement_clicked": true, "engagement_dismissed": true, "article_viewed": true, "article_feedback": true,
+	"invitation_dismissed": true}
 
 // serveBeacon takes a signal. Beacons arrive as text/plain (sendBeacon
 // sends no preflight), so the body is parsed whatever its content type.
@@ -312,6 +316,7 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 		writeError(w, parley.Errorf(parley.EINVALID, "beacon is not a JSON object"))
 		return
 	}
+	b.Invitation = nil // agents make invitations, never pages
 	if !pvPattern.MatchString(b.PV) || !beaconKinds[b.Kind] || len(b.URL) > 2048 || len(b.Detail) > 200 {
 		writeError(w, parley.Errorf(parley.EINVALID, "beacon has a bad pv, kind, url or detail"))
 		return
@@ -345,6 +350,13 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.tracker.signal(a.ID, b)
+	// The frame's heartbeat brings back an agent's invitation to its page.
+	if b.Kind == "heartbeat" {
+		if inv := h.tracker.pendingInvitation(a.ID, b.PV); inv != nil {
+			answerHeartbeat(w, inv)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -747,8 +747,9 @@ $(".more").addEventListener("click", () => { pagesWanted++; refresh(); });
 function refreshSoon() { clearTimeout(refreshTimer); refreshTimer = setTimeout(refresh, 150); }
 
 async function refresh() {
-  const special = tab === "supervise" || tab === "admin" || tab === "botedit" || tab === "dash" || tab === "contacts";
+  const special = tab === "supervise" || tab === "admin" || tab === "botedit" || tab === "dash" || tab === "contacts" || tab === "visitors";
   $(".contacts").hidden = tab !== "contacts";
+  $(".visitors").hidden = tab !== "visitors";
   $(".overview").hidden = tab !== "supervise";
   $(".dashboard").hidden = tab !== "dash";
   $(".admin").hidden = tab !== "admin";
@@ -760,6 +761,7 @@ async function refresh() {
     if (tab === "botedit") return showBot(api);
     if (tab === "dash") { await fillSkills(api); return showDashboard(api); }
     if (tab === "contacts") return showContacts();
+    if (tab === "visitors") return showVisitors();
     return tab === "admin" ? showAdmin() : showOverview();
   }
   $(".placeholder").hidden = !!current;
@@ -2122,6 +2124,10 @@ function addMessage(m) {
     from.textContent = "Invitation the visitor answered · " + ((m.notice.args && m.notice.args.name) || "");
     li.classList.add("engagement");
   }
+  if (m.notice && m.notice.code === "invitation") {
+    from.textContent = "Invitation from " + ((m.notice.args && m.notice.args.name) || "an agent") + ", answered";
+    li.classList.add("engagement");
+  }
   let text = document.createElement("span");
   text.className = "text";
   if (m.redacted) text = removedText(m.redacted);
@@ -2245,6 +2251,65 @@ let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
 // corrected or completed (name, email, attributes) as in Chatwoot's and
 // Intercom's contact pages — here and in the visitor panel.
 let contactPages = 1;
+// ---- Visitors on the site ---------------------------------------------------------
+// The pages showing the widget now (GET /visitors), refreshed every 5 s
+// while the tab is open; an agent invites one to chat (docs/widget.md,
+// Live visitors).
+let inviting = null;
+async function showVisitors() {
+  const { visitors } = await api("GET", "/visitors");
+  if (tab !== "visitors") return;
+  const tb = $(".visitor-list tbody");
+  tb.textContent = "";
+  for (const v of visitors) {
+    const tr = document.createElement("tr");
+    tr.dataset.pv = v.pv;
+    const page = document.createElement("span");
+    const title = document.createElement("strong");
+    title.textContent = v.title || "Untitled page";
+    page.append(title, document.createElement("br"), v.url);
+    const now = v.chatting ? "In a conversation" : v.invitation ? "Invited by " + v.invitation.agent_name
+      : v.declined ? "Declined an invitation" : "Browsing";
+    const action = document.createElement("span");
+    if (!v.chatting && !v.invitation) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "Invite to chat";
+      b.addEventListener("click", () => {
+        inviting = v.pv;
+        const f = $(".invite-form");
+        $(".invite-to").textContent = v.title || v.url;
+        f.hidden = false;
+        f.text.focus();
+      });
+      action.append(b);
+    }
+    for (const c of [page, ago(v.since), now, action]) {
+      const td = document.createElement("td");
+      td.append(c);
+      tr.append(td);
+    }
+    tb.append(tr);
+  }
+  $(".visitors-empty").hidden = visitors.length > 0;
+}
+setInterval(() => { if (tab === "visitors" && !$(".app").hidden && !$(".invite-form").contains(document.activeElement)) showVisitors().catch(() => {}); }, 5000);
+$(".invite-cancel").addEventListener("click", () => { $(".invite-form").hidden = true; inviting = null; });
+$(".invite-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const status = $(".visitors-status");
+  try {
+    await api("POST", "/visitors/" + encodeURIComponent(inviting) + "/invite", { text: f.text.value });
+    status.textContent = "Invitation sent: it shows on the visitor's page within seconds.";
+    f.hidden = true;
+    inviting = null;
+  } catch (err) {
+    status.textContent = err.message;
+  }
+  showVisitors().catch(() => {});
+});
+
 async function showContacts() {
   const q = $(".contact-search").value.trim();
   const from = new Date(Date.now() - 365 * 86400e3).toISOString();

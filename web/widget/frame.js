@@ -36,6 +36,7 @@ function toPage(msg) {
 const schema = {
   open: () => true,
   engage: (d) => d && typeof d === "object" && typeof d.id === "string" && d.id.length <= 40,
+  answerInvitation: (d) => d && typeof d === "object" && typeof d.id === "string" && d.id.length <= 40,
   close: () => true,
   identify: (d) => d && typeof d === "object" && typeof d.token === "string" && d.token.length < 8192,
   setAttributes: (d) => d && typeof d === "object" && !Array.isArray(d) && Object.keys(d).length <= 50 &&
@@ -53,6 +54,7 @@ window.addEventListener("message", (ev) => {
   }
   if (m.type === "open") setOpen(true);
   else if (m.type === "engage") engaged(m.data.id);
+  else if (m.type === "answerInvitation") invitationAnswered(m.data.id);
   else if (m.type === "close") setOpen(false);
   else if (m.type === "identify") identity = identity.then(() => identify(m.data.token));
   else if (m.type === "setAttributes") {
@@ -146,15 +148,15 @@ async function start() {
   $(".chat").hidden = false;
   followLog();
   if (cfg.greeting) addSystem(cfg.greeting);
-  if (engagement && !conversationId) showEngagement();
+  if (answering && !conversationId) showAnswering();
   outbox.forEach(renderPending);
   bindComposer();
   bindForm();
   if (cfg.help_center) bindHelp();
   await checkForm();
   toPage({ type: "ready" });
-  setInterval(() => beacon("heartbeat"), 10000);
-  beacon("heartbeat");
+  setInterval(heartbeat, 10000);
+  heartbeat();
   if (token) adopted = adoptOpenConversation();
   await adopted;
   tellBusy();
@@ -337,7 +339,7 @@ function handleFrame(f) {
       conversationId = f.conversation.id;
       lastSeq = readSeq = deliveredSeq = agentReadSeq = agentDeliveredSeq = 0; // seqs are per conversation
       localStorage.setItem(key("conversation"), conversationId);
-      engagementUsed();
+      answered();
       tellBusy();
       subscribe(0);
       followLine(f.conversation.state);
@@ -567,37 +569,65 @@ function csatComment(id, score) {
 function openConversation() {
   if (opening || creating || !authed) return;
   opening = true;
-  send({ type: "open", id: "open", ...(engagement ? { engagement } : {}) });
+  send({ type: "open", id: "open", ...answeringFields() });
 }
 
-// ---- Proactive engagement ----------------------------------------------------
-// The visitor clicked the page's teaser: the chat shows the brand's words,
-// and the conversation they start is the engagement's — the server stores
-// those words as its first message (docs/widget.md). Kept for the visit, so
-// a reload before the first message keeps it.
-let engagement = sessionStorage.getItem(key("engagement")) || "";
+// ---- Proactive engagement and agents' invitations ---------------------------
+// The visitor clicked the page's teaser: the chat shows the brand's words
+// (an engagement's) or an agent's (their invitation), and the conversation
+// the visitor starts answers it — the server stores those words as its
+// first message (docs/widget.md). Kept for the visit, so a reload before
+// the first message keeps it.
+let answering = JSON.parse(sessionStorage.getItem(key("answering")) || "null");
 function engaged(id) {
-  if (conversationId || !cfg || !(cfg.engagements || []).some((e) => e.id === id)) return;
-  engagement = id;
-  sessionStorage.setItem(key("engagement"), id);
-  showEngagement();
+  const e = cfg && (cfg.engagements || []).find((x) => x.id === id);
+  if (e) answer({ engagement: id, text: e.text });
 }
-function showEngagement() {
-  const e = (cfg.engagements || []).find((x) => x.id === engagement);
-  log().querySelector(".engagement:not([data-seq])")?.remove();
-  if (!e) { engagementUsed(); return; }
-  brandSays(e.text).parentElement.classList.add("engagement");
+function invitationAnswered(id) {
+  const inv = invitations.get(id);
+  if (inv) answer({ invitation: id, text: inv.text, name: inv.agent_name });
 }
-function brandSays(text) {
-  const name = cfg.name || t("agent");
-  const b = bubble("theirs", name, initials(name));
+function answer(a) {
+  if (conversationId) return;
+  answering = a;
+  sessionStorage.setItem(key("answering"), JSON.stringify(a));
+  showAnswering();
+}
+function showAnswering() {
+  log().querySelector(".answering:not([data-seq])")?.remove();
+  saidBy(answering.text, answering.name).parentElement.classList.add("answering");
+}
+// saidBy shows words of the brand, or of one of its people, as theirs.
+function saidBy(text, name) {
+  const who = name || cfg.name || t("agent");
+  const b = bubble("theirs", who, initials(who));
   addText(b, text);
   return b;
 }
-function engagementUsed() {
-  engagement = "";
-  sessionStorage.removeItem(key("engagement"));
+function answeringFields() {
+  if (!answering) return {};
+  return answering.invitation ? { invitation: answering.invitation } : { engagement: answering.engagement };
 }
+function answered() {
+  answering = null;
+  sessionStorage.removeItem(key("answering"));
+}
+
+// An agent's invitation comes back with the heartbeat; the page shows it
+// beside the launcher, once (docs/widget.md, Live visitors).
+const invitations = new Map();
+async function heartbeat() {
+  const body = JSON.stringify({ account, pv, kind: "heartbeat", url: host, detail: conversationId ? "chat" : "" });
+  try {
+    const res = await fetch("/widget/beacon", { method: "POST", body, keepalive: true });
+    if (res.status !== 200) return;
+    const inv = (await res.json()).invitation;
+    if (!inv || invitations.has(inv.id) || conversationId) return;
+    invitations.set(inv.id, inv);
+    toPage({ type: "invitation", id: inv.id, text: inv.text, name: inv.agent_name });
+  } catch (e) { /* offline: the next one */ }
+}
+
 // tellBusy lets the page know whether the visitor is in a conversation,
 // so that no invitation interrupts one.
 function tellBusy() { toPage({ type: "busy", value: !!conversationId }); }
@@ -781,11 +811,13 @@ function onMessage(m) {
     updateTicks();
     return;
   }
-  if (m.sender_kind === "system" && m.notice && m.notice.code === "engagement") {
-    // The brand's invitation the visitor answered, as the brand's words:
-    // the one shown before the conversation began, or (from history) anew.
-    const shown = log().querySelector(".engagement:not([data-seq])");
-    (shown || brandSays(m.text).parentElement).dataset.seq = m.seq;
+  if (m.sender_kind === "system" && m.notice && (m.notice.code === "engagement" || m.notice.code === "invitation")) {
+    // The invitation the visitor answered, as the words of the brand or
+    // of its agent: the one shown before the conversation began, or
+    // (from history) anew.
+    const shown = log().querySelector(".answering:not([data-seq])");
+    const name = m.notice.code === "invitation" ? m.notice.args && m.notice.args.name : "";
+    (shown || saidBy(m.text, name).parentElement).dataset.seq = m.seq;
     return;
   }
   if (m.sender_kind === "system") { addSystem(noticeText(m)); return; }
@@ -864,12 +896,12 @@ async function ensureConversation() {
     await ensureToken();
     const res = await fetch("/api/v1/conversations", {
       method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
-      body: JSON.stringify(engagement ? { engagement } : {}),
+      body: JSON.stringify(answeringFields()),
     });
     if (!res.ok) throw new Error("HTTP " + res.status);
     const conv = await res.json();
     conversationId = conv.id;
-    engagementUsed();
+    answered();
     tellBusy();
   } catch (e) {
     creating = false;

@@ -37,7 +37,7 @@
   }
   // First, before anything a hostile page could break: the server learns
   // this page view exists and that the page is still here.
-  beacon("load");
+  beacon("load", D.title.slice(0, 200)); // the title names the page in the agents' visitor list
   setIntervalFn(() => beacon("alive"), 10000);
   W.addEventListener("pagehide", () => beacon("leave"));
 
@@ -195,6 +195,12 @@
       if (!shown) return;
       const e = shown;
       hideTeaser();
+      if (e.invitation) { // an agent's
+        shown = null;
+        if (ev.target.classList.contains("x")) beacon("invitation_dismissed", e.id);
+        else { toFrame({ type: "answerInvitation", data: { id: e.id } }); setOpen(true); }
+        return;
+      }
       // A dismissed teaser stays away for the rest of the visit.
       kept(W.sessionStorage, "parley.dismissed." + e.id, "1");
       if (ev.target.classList.contains("x")) beacon("engagement_dismissed", e.id);
@@ -208,6 +214,15 @@
     });
   }
   function hideTeaser() { teaser.classList.remove("o"); }
+  // An agent invites this visitor (the frame's heartbeat brought it): it
+  // takes the teaser's place, whatever engagement showed there.
+  function invited(m) {
+    if (open || busy) return;
+    shown = { invitation: true, id: m.id };
+    teaser.querySelector("span").textContent = m.name + ": " + m.text;
+    teaser.querySelector(".x").setAttribute("aria-label", "Dismiss");
+    teaser.classList.add("o");
+  }
 
   function loadFrame() {
     frame = D.createElement("iframe");
@@ -266,6 +281,8 @@
       }
     } else if (m.type === "close") {
       setOpen(false);
+    } else if (m.type === "invitation" && typeof m.id === "string" && typeof m.text === "string" && typeof m.name === "string") {
+      invited(m);
     } else if (m.type === "busy") {
       // The visitor is in a conversation: no invitation interrupts it.
       busy = !!m.value;

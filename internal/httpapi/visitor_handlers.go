@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley"
+)
+
+// Visitors is what the API needs of the widget's live page views.
+type Visitors interface {
+	Live(accountID string) []parley.LiveVisitor
+	Invite(accountID, pv string, inv parley.Invitation) error
+}
+
+// handleLiveVisitors lists the pages showing the brand's widget now,
+// newest first (at most 200): LivePerson's and Zendesk Chat's visitor
+// list, from which an agent invites someone to chat.
+func (a *API) handleLiveVisitors(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	list := []parley.LiveVisitor{}
+	if a.Visitors != nil {
+		list = a.Visitors.Live(p.AccountID)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"visitors": list})
+	return nil
+}
+
+type inviteRequest struct {
+	Text string `json:"text"`
+}
+
+// handleInviteVisitor puts a person's invitation on a visitor's page: the
+// chat window shows it within 10 s, and the conversation the visitor
+// starts by answering it is theirs.
+func (a *API) handleInviteVisitor(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "a person invites visitors: the conversation will be theirs")
+	}
+	var req inviteRequest
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	req.Text = strings.TrimSpace(req.Text)
+	if req.Text == "" || utf8.RuneCountInString(req.Text) > parley.MaxInvitationChars {
+		return parley.Errorf(parley.EINVALID, "text must have 1 to %d characters", parley.MaxInvitationChars)
+	}
+	if err := checkName("text", req.Text); err != nil {
+		return err
+	}
+	if a.Visitors == nil {
+		return parley.Errorf(parley.ENOTFOUND, "visitor %q is not on the site any more", r.PathValue("pv"))
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
+	if err != nil {
+		return err
+	}
+	inv := parley.Invitation{ID: parley.NewID("inv"), Text: req.Text, AgentID: u.ID, AgentName: u.Name, At: time.Now().UTC()}
+	if inv.AgentName == "" {
+		inv.AgentName = u.Email
+	}
+	if err := a.Visitors.Invite(p.AccountID, r.PathValue("pv"), inv); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, inv)
+	return nil
+}

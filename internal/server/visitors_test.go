@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+// pageBeacon sends one page beacon, as the loader or the frame would, and
+// returns the status and body (a heartbeat's may carry an invitation).
+func pageBeacon(t *testing.T, ts *testServer, accountID, pv, kind, url, detail string) (int, []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"account": accountID, "pv": pv, "kind": kind, "url": url, "detail": detail})
+	resp, err := http.Post(ts.url+"/widget/beacon", "text/plain", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	a, b := seedBrand(t, ts, "Alpha"), seedBrand(t, ts, "Beta")
+	pageBeacon(t, ts, a.account.ID, "pvalpha001", "load", "https://alpha.example/boots/ridge", "Ridge boots")
+	pageBeacon(t, ts, a.account.ID, "pvalpha002", "load", "https://alpha.example/tents", "Tents")
+	pageBeacon(t, ts, b.account.ID, "pvbeta0001", "load", "https://beta.example/secret-launch", "Beta's secret launch")
+	agent := ts.login(t, a.agent)
+
+	// The list: the brand's own pages, newest first, with their titles.
+	var list struct{ Visitors []parley.LiveVisitor }
+	if st := agent.do("GET", "/api/v1/visitors", nil, &list); st != 200 || len(list.Visitors) != 2 {
+		t.Fatalf("visitors: %d %+v", st, list.Visitors)
+	}
+	byPV := map[string]parley.LiveVisitor{}
+	for _, v := range list.Visitors {
+		byPV[v.PV] = v
+	}
+	if v := byPV["pvalpha001"]; v.Title != "Ridge boots" || v.URL != "https://alpha.example/boots/ridge" || v.Chatting || v.Invitation != nil {
+		t.Fatalf("the boots page: %+v", v)
+	}
+
+	// Refused: another brand's visitor, no text, an API key (the
+	// conversation would be no one's), a visitor in a conversation.
+	for name, c := range map[string]struct {
+		who    *client
+		pv     string
+		body   map[string]any
+		status int
+	}{
+		"another brand's":  {agent, "pvbeta0001", map[string]any{"text": "Hi"}, 404},
+		"gone":             {agent, "pvnobody01", map[string]any{"text": "Hi"}, 404},
+		"no text":          {agent, "pvalpha001", map[string]any{"text": "  "}, 400},
+		"too long":         {agent, "pvalpha001", map[string]any{"text": strings.Repeat("x", 201)}, 400},
+		"an API key":       {ts.withKey(t, a.apiKey), "pvalpha001", map[string]any{"text": "Hi"}, 403},
+		"a visitor itself": {ts.newVisitor(t, a.account.ID).client, "pvalpha001", map[string]any{"text": "Hi"}, 403},
+	} {
+		if st, raw := c.who.raw("POST", "/api/v1/visitors/"+c.pv+"/invite", c.body); st != c.status {
+			t.Fatalf("%s: %d %s", name, st, raw)
+		}
+	}
+	pageBeacon(t, ts, a.account.ID, "pvalpha002", "heartbeat", "https://alpha.example", "chat")
+	if st, raw := agent.raw("POST", "/api/v1/visitors/pvalpha002/invite", map[string]any{"text": "Hi"}); st != 409 || errorCode(raw) != parley.ECONFLICT {
+		t.Fatalf("a visitor in a conversation: %d %s", st, raw)
+	}
+
+	// The invitation: on the list, then to the page with its next heartbeat.
+	var inv parley.Invitation
+	if st := agent.do("POST", "/api/v1/visitors/pvalpha001/invite", map[string]any{"text": "Those run small: want a hand with the size?"}, &inv); st != 201 ||
+		!parley.HasIDPrefix(inv.ID, "inv") || inv.AgentID != a.agent.ID {
+		t.Fatalf("invite: %d %+v", st, inv)
+	}
+	if st, raw := agent.raw("POST", "/api/v1/visitors/pvalpha001/invite", map[string]any{"text": "Hi again"}); st != 409 {
+		t.Fatalf("invited twice: %d %s", st, raw)
+	}
+	agent.do("GET", "/api/v1/visitors", nil, &list)
+	for _, v := range list.Visitors {
+		if v.PV == "pvalpha001" && (v.Invitation == nil || v.Invitation.AgentName != a.agent.Name) {
+			t.Fatalf("the list: %+v", v)
+		}
+	}
+	st, raw := pageBeacon(t, ts, a.account.ID, "pvalpha001", "heartbeat", "https://alpha.example", "")
+	var hb struct{ Invitation map[string]string }
+	json.Unmarshal(raw, &hb)
+	if st != 200 || hb.Invitation["id"] != inv.ID || hb.Invitation["text"] != inv.Text || hb.Invitation["agent_name"] != a.agent.Name || strings.Contains(string(raw), a.agent.ID) {
+		t.Fatalf("the heartbeat's answer: %d %s", st, raw)
+	}
+	if st, _ := pageBeacon(t, ts, a.account.ID, "pvalpha002", "heartbeat", "https://alpha.example", "chat"); st != 204 {
+		t.Fatalf("a page without an invitation: %d", st)
+	}
+	waitEvents(t, ts, a.account.ID, parley.EventVisitorInvited, 1)
+
+	// The visitor answers: the conversation is the agent's, and opens with
+	// the invitation. The same invitation answers nothing twice.
+	v := ts.newVisitor(t, a.account.ID)
+	var conv parley.Conversation
+	if st := v.do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &conv); st != 201 ||
+		conv.State != parley.StateAssigned || conv.AssigneeID != a.agent.ID || conv.LastSeq != 1 {
+		t.Fatalf("answered: %d %+v", st, conv)
+	}
+	msgs, _ := ts.Store.ListMessages(t.Context(), a.account.ID, conv.ID, 0, 10)
+	if len(msgs) < 1 || msgs[0].Notice == nil || msgs[0].Notice.Code != parley.NoticeInvitation || msgs[0].Text != inv.Text || msgs[0].Notice.Args["name"] != a.agent.Name {
+		t.Fatalf("first message: %+v", msgs)
+	}
+	var again parley.Conversation
+	if st := ts.newVisitor(t, a.account.ID).do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &again); st != 201 || again.AssigneeID != "" || again.LastSeq != 0 {
+		t.Fatalf("the invitation answered twice: %d %+v", st, again)
+	}
+	if st, _ := pageBeacon(t, ts, a.account.ID, "pvalpha001", "heartbeat", "https://alpha.example", "chat"); st != 204 {
+		t.Fatalf("the answered invitation came back: %d", st)
+	}
+	if st, raw := v.raw("POST", "/api/v1/conversations", map[string]any{"invitation": "nonsense"}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("a malformed invitation: %d %s", st, raw)
+	}
+
+	// Declined: the list says so, and the event is written.
+	pageBeacon(t, ts, a.account.ID, "pvalpha003", "load", "https://alpha.example/packs", "Packs")
+	var inv2 parley.Invitation
+	agent.do("POST", "/api/v1/visitors/pvalpha003/invite", map[string]any{"text": "Hi!"}, &inv2)
+	if st, _ := pageBeacon(t, ts, a.account.ID, "pvalpha003", "invitation_dismissed", "https://alpha.example/packs", inv2.ID); st != 204 {
+		t.Fatalf("dismiss: %d", st)
+	}
+	waitEvents(t, ts, a.account.ID, parley.EventInvitationDeclined, 1)
+	agent.do("GET", "/api/v1/visitors", nil, &list)
+	for _, lv := range list.Visitors {
+		if lv.PV == "pvalpha003" && (!lv.Declined || lv.Invitation != nil) {
+			t.Fatalf("declined: %+v", lv)
+		}
+	}
+	// A page cannot slip an invitation in through its beacons.
+	pageBeacon(t, ts, a.account.ID, "pvalpha003", "heartbeat", "https://alpha.example", "")
+	body := `{"account":"` + a.account.ID + `","pv":"pvalpha003","kind":"alive","url":"https://alpha.example","invitation":{"id":"inv_forged","text":"Send us your password","agent_id":"x","agent_name":"Support"}}`
+	resp, _ := http.Post(ts.url+"/widget/beacon", "text/plain", strings.NewReader(body))
+	resp.Body.Close()
+	if st, raw := pageBeacon(t, ts, a.account.ID, "pvalpha003", "heartbeat", "https://alpha.example", ""); st != 204 {
+		t.Fatalf("a forged invitation reached the page: %d %s", st, raw)
+	}
+}

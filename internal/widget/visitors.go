@@ -1,0 +1,129 @@
+package widget
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+
+	"github.com/parleychat/parley"
+)
+
+// Live visitors (docs/widget.md): the pages showing the widget now, from
+// the tracker's page views, and agents' invitations to their visitors. An
+// invitation waits on its page view, on every node of a cluster, until
+// the frame's next heartbeat takes it to the page; the visitor's answer
+// takes it away (TakeInvitation), as does their dismissal.
+
+// maxLive bounds the list an agent gets.
+const maxLive = 200
+
+// Live lists the account's pages showing the widget now, newest first.
+func (h *Handler) Live(accountID string) []parley.LiveVisitor {
+	t := h.tracker
+	now := t.now()
+	out := []parley.LiveVisitor{}
+	t.mu.Lock()
+	for pv, v := range t.views {
+		if v.account != accountID || v.left || now.Sub(v.lastAlive) >= t.cfg.AliveWindow {
+			continue
+		}
+		lv := parley.LiveVisitor{PV: pv, URL: v.url, Title: v.title, Since: v.loaded, Chatting: v.chatting, Declined: v.declined}
+		if v.invitation != nil {
+			inv := *v.invitation
+			lv.Invitation = &inv
+		}
+		out = append(out, lv)
+	}
+	t.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Since.Equal(out[j].Since) {
+			return out[i].Since.After(out[j].Since)
+		}
+		return out[i].PV < out[j].PV
+	})
+	if len(out) > maxLive {
+		out = out[:maxLive]
+	}
+	return out
+}
+
+// Invite puts an agent's invitation on a page view still showing the
+// widget; the frame shows it at its next heartbeat (10 s at most).
+func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) error {
+	t := h.tracker
+	now := t.now()
+	t.mu.Lock()
+	v := t.views[pv]
+	var err error
+	switch {
+	case v == nil || v.account != accountID || v.left || now.Sub(v.lastAlive) >= t.cfg.AliveWindow:
+		err = parley.Errorf(parley.ENOTFOUND, "visitor %q is not on the site any more", pv)
+	case v.chatting:
+		err = parley.Errorf(parley.ECONFLICT, "this visitor is in a conversation already")
+	case v.invitation != nil:
+		err = parley.Errorf(parley.ECONFLICT, "%s invited this visitor already", v.invitation.AgentName)
+	default:
+		v.invitation, v.declined = &inv, false
+	}
+	url := ""
+	if v != nil {
+		url = v.url
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	t.shareBeacon(beacon{Account: accountID, PV: pv, Kind: "invitation", Invitation: &inv})
+	t.record(accountID, parley.EventVisitorInvited, map[string]string{"pv": pv, "url": url, "agent_id": inv.AgentID, "invitation": inv.ID})
+	return nil
+}
+
+// TakeInvitation returns the account's invitation with that ID and takes
+// it off its page view, or nil when there is none (answered already, or
+// the page has gone).
+func (h *Handler) TakeInvitation(accountID, id string) *parley.Invitation {
+	t := h.tracker
+	t.mu.Lock()
+	var taken *parley.Invitation
+	var pv string
+	for k, v := range t.views {
+		if v.account == accountID && v.invitation != nil && v.invitation.ID == id {
+			taken, pv, v.invitation = v.invitation, k, nil
+			break
+		}
+	}
+	t.mu.Unlock()
+	if taken != nil {
+		t.shareBeacon(beacon{Account: accountID, PV: pv, Kind: "invitation_taken", Detail: id})
+	}
+	return taken
+}
+
+// pendingInvitation is the invitation waiting on a page view, if any.
+func (t *tracker) pendingInvitation(accountID, pv string) *parley.Invitation {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if v := t.views[pv]; v != nil && v.account == accountID && v.invitation != nil {
+		inv := *v.invitation
+		return &inv
+	}
+	return nil
+}
+
+// shareBeacon passes a beacon this node made to the other nodes.
+func (t *tracker) shareBeacon(b beacon) {
+	if t.share == nil {
+		return
+	}
+	if raw, err := json.Marshal(b); err == nil {
+		t.share(raw)
+	}
+}
+
+// answerHeartbeat gives the frame the invitation waiting for its page,
+// if any: what the visitor sees of it (never the agent's ID).
+func answerHeartbeat(w http.ResponseWriter, inv *parley.Invitation) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{"invitation": map[string]string{"id": inv.ID, "text": inv.Text, "agent_name": inv.AgentName}})
+}

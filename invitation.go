@@ -1,0 +1,31 @@
+package parley
+
+import "time"
+
+// Invitation is an agent's invitation to a visitor browsing the brand's
+// site (LivePerson's and Zendesk Chat's visitor list): it appears beside
+// the launcher, and the conversation the visitor starts by answering it
+// opens with its text and goes to that agent (docs/widget.md, Live
+// visitors). The ID is the visitor's only way to answer it.
+type Invitation struct {
+	ID        string    `json:"id"`
+	Text      string    `json:"text"`
+	AgentID   string    `json:"agent_id"`
+	AgentName string    `json:"agent_name"`
+	At        time.Time `json:"at"`
+}
+
+// LiveVisitor is a page showing the brand's widget now.
+type LiveVisitor struct {
+	PV       string    `json:"pv"` // the page view's ID
+	URL      string    `json:"url"`
+	Title    string    `json:"title,omitempty"`
+	Since    time.Time `json:"since"`    // when the page loaded
+	Chatting bool      `json:"chatting"` // the visitor has a conversation open
+	// Invitation is an agent's, not yet answered or declined.
+	Invitation *Invitation `json:"invitation,omitempty"`
+	Declined   bool        `json:"declined,omitempty"` // the visitor dismissed the last one
+}
+
+// MaxInvitationChars bounds an invitation's text.
+const MaxInvitationChars = 200
