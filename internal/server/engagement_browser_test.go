@@ -93,7 +93,9 @@ func TestAVisitorAnswersAnInvitationTheAdminSetUp(t *testing.T) {
 	if got := evalIn[string](t, frame, `document.querySelector(".msg.answering .who").textContent`); got != "Acme" {
 		t.Fatalf("the invitation is said by %q", got)
 	}
-	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do the Ridge boots run small?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']")))
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Do the Ridge boots run small?\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']"))); err != nil {
+		t.Fatal(err)
+	}
 	// The stored copy takes the place of the one shown: said once, first.
 	order := `[...document.querySelectorAll(".log .msg")].filter(m => !m.classList.contains("system")).map(m => (m.dataset.seq || "-") + ":" + m.querySelector(".text").textContent).join("|")`
 	want := "1:Not sure of your size? Ask us.|2:Do the Ridge boots run small?"
@@ -169,7 +171,10 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[string](t, frame, `document.querySelector(".msg.answering .who")?.textContent || ""`) == "agent of Acme"
 	})
-	chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Yes, a two-person tent for the Alps\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq='2']")))
+	// Sent once stored (the agent's "joined" notice may come before it).
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), "Yes, a two-person tent for the Alps\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq]"))); err != nil {
+		t.Fatal(err)
+	}
 	convs, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 10})
 	if len(convs) != 1 || convs[0].AssigneeID != brand.agent.ID || convs[0].State != parley.StateAssigned {
 		t.Fatalf("conversations: %+v", convs)

@@ -155,8 +155,7 @@ async function start() {
   if (cfg.help_center) bindHelp();
   await checkForm();
   toPage({ type: "ready" });
-  setInterval(heartbeat, 10000);
-  heartbeat();
+  setInterval(heartbeat, 10000); // the first goes with tellBusy, below
   if (token) adopted = adoptOpenConversation();
   await adopted;
   tellBusy();
@@ -630,7 +629,12 @@ async function heartbeat() {
 
 // tellBusy lets the page know whether the visitor is in a conversation,
 // so that no invitation interrupts one.
-function tellBusy() { toPage({ type: "busy", value: !!conversationId }); }
+// The server hears it at once too (the agents' visitor list says who is
+// in a conversation).
+function tellBusy() {
+  toPage({ type: "busy", value: !!conversationId });
+  heartbeat();
+}
 
 // ---- Outbox: sent in order, once, across reloads and reconnects ------------
 function saveOutbox() { localStorage.setItem(key("outbox"), JSON.stringify(outbox)); }
