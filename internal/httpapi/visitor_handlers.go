@@ -23,6 +23,19 @@ func (a *API) handleLiveVisitors(w http.ResponseWriter, r *http.Request, p parle
 	if a.Visitors != nil {
 		list = a.Visitors.Live(p.AccountID)
 	}
+	// A query string may hold an email or a card number: masked as the
+	// pages a conversation records are.
+	if a.conv.Mask != nil {
+		for i := range list {
+			var err error
+			if list[i].URL, err = a.conv.Mask(r.Context(), p.AccountID, list[i].URL, 2048); err != nil {
+				return err
+			}
+			if list[i].Title, err = a.conv.Mask(r.Context(), p.AccountID, list[i].Title, 200); err != nil {
+				return err
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"visitors": list})
 	return nil
 }

@@ -28,7 +28,7 @@ func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	a, b := seedBrand(t, ts, "Alpha"), seedBrand(t, ts, "Beta")
 	pageBeacon(t, ts, a.account.ID, "pvalpha001", "load", "https://alpha.example/boots/ridge", "Ridge boots")
-	pageBeacon(t, ts, a.account.ID, "pvalpha002", "load", "https://alpha.example/tents", "Tents")
+	pageBeacon(t, ts, a.account.ID, "pvalpha002", "load", "https://alpha.example/tents?card=4111111111111111", "Tents")
 	pageBeacon(t, ts, b.account.ID, "pvbeta0001", "load", "https://beta.example/secret-launch", "Beta's secret launch")
 	agent := ts.login(t, a.agent)
 
@@ -40,6 +40,9 @@ func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
 	byPV := map[string]parley.LiveVisitor{}
 	for _, v := range list.Visitors {
 		byPV[v.PV] = v
+	}
+	if v := byPV["pvalpha002"]; strings.Contains(v.URL, "4111111111111111") || !strings.Contains(v.URL, "1111") {
+		t.Fatalf("the card number in a URL is shown: %q", v.URL)
 	}
 	if v := byPV["pvalpha001"]; v.Title != "Ridge boots" || v.URL != "https://alpha.example/boots/ridge" || v.Chatting || v.Invitation != nil {
 		t.Fatalf("the boots page: %+v", v)
