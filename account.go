@@ -44,6 +44,9 @@ type AccountSettings struct {
 	// it first (LivePerson's mandatory wrap-up). The bot, auto-close and
 	// visitors close without.
 	LabelsRequired bool `json:"labels_required,omitempty"`
+	// ConversationFields are the details the brand's people record on
+	// each conversation (docs/routing.md, Conversation fields).
+	ConversationFields []ConversationField `json:"conversation_fields,omitempty"`
 	// ResponseTargetSeconds is how soon the brand means to answer a
 	// visitor who wrote: the console marks conversations waiting longer
 	// as overdue, and the metrics count replies within it (0: no target).

@@ -62,11 +62,14 @@ type Conversation struct {
 	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
 	SnoozedAt    *time.Time `json:"snoozed_at,omitempty"`
 	// Labels are the staff's tags, sorted; visitors never see them.
-	Labels     []string   `json:"labels,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	AssignedAt *time.Time `json:"assigned_at,omitempty"`
-	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	Labels []string `json:"labels,omitempty"`
+	// Fields are the values of the account's conversation fields, by key
+	// (ConversationField); visitors never see them.
+	Fields     map[string]string `json:"fields,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	AssignedAt *time.Time        `json:"assigned_at,omitempty"`
+	ClosedAt   *time.Time        `json:"closed_at,omitempty"`
 	// Receipts: the highest seq each side has had delivered and has read.
 	ConsumerDeliveredSeq int64 `json:"consumer_delivered_seq"`
 	ConsumerReadSeq      int64 `json:"consumer_read_seq"`

@@ -44,6 +44,7 @@ const (
 	EventEngagementShown      = "engagement.shown"
 	EventEngagementClicked    = "engagement.clicked"
 	EventEngagementDismissed  = "engagement.dismissed"
+	EventConversationFields   = "conversation.fields_changed" // staff set its fields (data: FieldChange)
 	EventVisitorInvited       = "visitor.invited"             // an agent invited a browsing visitor to chat (data: pv, url, agent_id)
 	EventInvitationDeclined   = "visitor.invitation_declined" // the visitor dismissed it (data: pv, url, agent_id)
 	EventCSATSubmitted        = "csat.submitted"
@@ -96,7 +97,7 @@ type AutomationApplied struct {
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationPriority, EventConversationSnoozed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationFields, EventConversationPriority, EventConversationSnoozed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventConsumerMerged, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

@@ -197,6 +197,11 @@ type Store interface {
 	// event. It works in every state: a closed conversation is labelled
 	// after the fact too.
 	LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*Conversation, error)
+	// SetConversationFields changes the values of its conversation fields
+	// (checked by the caller; "" clears one), keeping the others, and
+	// writes conversation.fields_changed with the keys that changed, if
+	// any did.
+	SetConversationFields(ctx context.Context, accountID, id string, fields map[string]string, by string) (*Conversation, error)
 	// SnoozeConversation puts an open conversation aside until until
 	// (nil: back now) and writes conversation.snoozed naming by. ECONFLICT
 	// when it is closed.

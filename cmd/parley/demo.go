@@ -106,6 +106,12 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			{Name: "complaint", Color: "#f04438"},
 			{Name: "vip", Color: "#12b76a", Description: "Our best customers"},
 		},
+		// What the agents record on each conversation (docs/routing.md, Conversation fields).
+		ConversationFields: []parley.ConversationField{
+			{Key: "order_number", Label: "Order number", Type: parley.FieldText},
+			{Key: "topic", Label: "Topic", Type: parley.FieldList, Options: []string{"Sizing", "Delivery", "Returns", "Other"}},
+			{Key: "refund", Label: "Refund issued", Type: parley.FieldCheckbox},
+		},
 		// A rule and a macro to show what they do (docs/routing.md).
 		AutomationRules: []parley.AutomationRule{{Name: "Refunds are returns", Event: parley.RuleOnVisitorMessage,
 			Conditions: []parley.RuleCondition{{Field: parley.RuleFieldMessage, Operator: parley.RuleMatches, Value: `\brefund`}},
@@ -127,6 +133,9 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		return nil, err
 	}
 	if err := parley.ValidateMacros(a.Settings.Macros, a.Settings.Labels); err != nil {
+		return nil, err
+	}
+	if err := parley.ValidateConversationFields(a.Settings.ConversationFields); err != nil {
 		return nil, err
 	}
 	if err := store.CreateAccount(ctx, a); err != nil {

@@ -242,6 +242,9 @@ func (s *Service) Close(ctx context.Context, p parley.Principal, id string, in C
 		if acc.Settings.LabelsRequired && p.Kind == parley.PrincipalUser && len(labels) == 0 {
 			return nil, parley.Errorf(parley.EINVALID, "labels: this brand asks for at least one label on every conversation its people close")
 		}
+		if missing := parley.MissingFields(acc.Settings.ConversationFields, c.Fields); p.Kind == parley.PrincipalUser && len(missing) > 0 {
+			return nil, parley.Errorf(parley.EINVALID, "fields: this brand asks its people to fill in %s before they close a conversation", strings.Join(missing, ", "))
+		}
 		if in.Labels != nil {
 			if _, err := s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID); err != nil {
 				return nil, err
@@ -275,6 +278,50 @@ func (s *Service) Label(ctx context.Context, p parley.Principal, id string, labe
 		return nil, err
 	}
 	return s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID)
+}
+
+// SetFields changes the values of a conversation's fields: each key one
+// of the account's conversation fields, each value checked by its type
+// (text masked like a message); "" or null clears a field. Only the
+// brand's staff set fields, closed conversations too (wrap-up).
+func (s *Service) SetFields(ctx context.Context, p parley.Principal, id string, changes map[string]*string) (*parley.Conversation, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "conversation fields are for the brand's staff")
+	}
+	if len(changes) == 0 {
+		return nil, parley.Errorf(parley.EINVALID, "name at least one field to change")
+	}
+	if _, err := s.Get(ctx, p, id); err != nil {
+		return nil, err
+	}
+	acc, err := s.store.FindAccount(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[string]string, len(changes))
+	for key, v := range changes {
+		def := parley.FieldByKey(acc.Settings.ConversationFields, key)
+		if def == nil {
+			return nil, parley.Errorf(parley.EINVALID, "fields.%s: this brand has no such conversation field (Admin → Conversation fields)", key)
+		}
+		value := ""
+		if v != nil {
+			if value, err = def.Value(*v); err != nil {
+				return nil, err
+			}
+		}
+		if value != "" && def.Type == parley.FieldText && s.Mask != nil {
+			if value, err = s.Mask(ctx, p.AccountID, value, parley.MaxFieldText); err != nil {
+				return nil, err
+			}
+		}
+		values[key] = value
+	}
+	c, err := s.store.SetConversationFields(ctx, p.AccountID, id, values, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return ForViewer(p, c), nil
 }
 
 // Rate records the visitor's rating of their closed conversation, its
@@ -331,11 +378,11 @@ func (s *Service) SetPriority(ctx context.Context, p parley.Principal, id string
 // ForViewer returns c as p may see it: a visitor gets a copy without the
 // staff's labels and snooze.
 func ForViewer(p parley.Principal, c *parley.Conversation) *parley.Conversation {
-	if p.IsStaff() || c == nil || (c.Labels == nil && c.SnoozedUntil == nil && c.SnoozedAt == nil) {
+	if p.IsStaff() || c == nil || (c.Labels == nil && c.Fields == nil && c.SnoozedUntil == nil && c.SnoozedAt == nil) {
 		return c
 	}
 	cp := *c
-	cp.Labels, cp.SnoozedUntil, cp.SnoozedAt = nil, nil, nil
+	cp.Labels, cp.Fields, cp.SnoozedUntil, cp.SnoozedAt = nil, nil, nil, nil
 	return &cp
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -354,6 +355,40 @@ func (a *API) handleLabelConversation(w http.ResponseWriter, r *http.Request, p 
 		return parley.Errorf(parley.EINVALID, "labels is required: the conversation's labels, [] for none")
 	}
 	c, err := a.conv.Label(r.Context(), p, r.PathValue("id"), *req.Labels)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// handleSetFields changes the values of a conversation's fields: a JSON
+// object of keys to values — strings, numbers or booleans — with "" or
+// null to clear one (staff).
+func (a *API) handleSetFields(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	var raw map[string]json.RawMessage
+	if err := decode(r, a.maxBody, &raw); err != nil {
+		return err
+	}
+	changes := make(map[string]*string, len(raw))
+	for key, v := range raw {
+		var s string
+		switch t := strings.TrimSpace(string(v)); {
+		case t == "null":
+			changes[key] = nil
+			continue
+		case strings.HasPrefix(t, `"`):
+			if err := json.Unmarshal(v, &s); err != nil {
+				return parley.Errorf(parley.EINVALID, "fields.%s: %v", key, err)
+			}
+		case t == "true" || t == "false" || json.Valid(v) && (t[0] == '-' || t[0] >= '0' && t[0] <= '9'):
+			s = t
+		default:
+			return parley.Errorf(parley.EINVALID, "fields.%s: a string, a number, true, false or null", key)
+		}
+		changes[key] = &s
+	}
+	c, err := a.conv.SetFields(r.Context(), p, r.PathValue("id"), changes)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/close", anyone, a.handleCloseConversation},
 		{"POST", "/api/v1/conversations/{id}/accept", agents, a.handleAccept},
 		{"PUT", "/api/v1/conversations/{id}/labels", agents, a.handleLabelConversation},
+		{"PATCH", "/api/v1/conversations/{id}/fields", agents, a.handleSetFields},
 		{"PUT", "/api/v1/conversations/{id}/priority", agents, a.handleSetPriority},
 		{"PUT", "/api/v1/conversations/{id}/snooze", agents, a.handleSnooze},
 		{"POST", "/api/v1/conversations/{id}/macro", agents, a.handleApplyMacro},

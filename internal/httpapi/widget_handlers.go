@@ -279,6 +279,10 @@ type accountSettings struct {
 	Labels *[]parley.Label `json:"labels"`
 	// LabelsRequired: people must label a conversation to close it.
 	LabelsRequired *bool `json:"labels_required"`
+	// ConversationFields: the details people record on conversations;
+	// absent from a PUT, they stay as they are. Conversations keep the
+	// values of a field removed here.
+	ConversationFields *[]parley.ConversationField `json:"conversation_fields"`
 	// ResponseTargetSeconds: how soon a visitor who wrote should have an
 	// answer (0: no target); absent from a PUT, it stays as it is.
 	ResponseTargetSeconds *int `json:"response_target_seconds"`
@@ -350,8 +354,12 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	if networks == nil {
 		networks = []string{}
 	}
+	fields := s.ConversationFields
+	if fields == nil {
+		fields = []parley.ConversationField{}
+	}
 	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
-		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired,
+		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired, ConversationFields: &fields,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
 		RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
 }
@@ -421,6 +429,11 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	}
 	if req.Labels != nil {
 		if err := parley.ValidateLabels(*req.Labels); err != nil {
+			return err
+		}
+	}
+	if req.ConversationFields != nil {
+		if err := parley.ValidateConversationFields(*req.ConversationFields); err != nil {
 			return err
 		}
 	}
@@ -515,6 +528,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.Labels != nil {
 			acc.Settings.Labels = *req.Labels
+		}
+		if req.ConversationFields != nil {
+			acc.Settings.ConversationFields = *req.ConversationFields
 		}
 		if req.LabelsRequired != nil {
 			acc.Settings.LabelsRequired = *req.LabelsRequired

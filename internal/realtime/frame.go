@@ -116,7 +116,7 @@ func eventFrame(e *parley.Event) []byte {
 		b = appendString(b, e.ConversationID)
 		b = append(b, `,"note":`...)
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority,
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationFields, parley.EventConversationPriority,
 		parley.EventConversationSnoozed:
 		b = append(b, `{"type":"conversation","event":`...)
 		b = appendString(b, e.Type)

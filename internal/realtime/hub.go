@@ -100,7 +100,7 @@ func (h *hub) dispatch(e *parley.Event) {
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
 	// Visitors never see notes, labels, priorities or snoozes (nor ratings:
 	// theirs is already theirs).
-	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventNoteRedacted || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationPriority ||
+	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventNoteRedacted || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationFields || e.Type == parley.EventConversationPriority ||
 		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted || e.Type == parley.EventPageViewed
 	visitorIt := it
 	if isConversationEvent(e.Type) && staffFields(e.Data) {
@@ -189,8 +189,8 @@ func (h *hub) status(e *parley.Event) {
 }
 
 // staffOnlyFields are the parts of a conversation its visitor does not
-// see: the staff's labels and snooze.
-var staffOnlyFields = []string{"labels", "snoozed_until", "snoozed_at"}
+// see: the staff's labels, fields and snooze.
+var staffOnlyFields = []string{"labels", "fields", "snoozed_until", "snoozed_at"}
 
 func staffFields(data []byte) bool {
 	for _, r := range gjson.GetManyBytes(data, staffOnlyFields...) {
@@ -219,7 +219,7 @@ func withoutStaffFields(e *parley.Event) []byte {
 func isConversationEvent(t string) bool {
 	switch t {
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
-		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationPriority,
+		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationFields, parley.EventConversationPriority,
 		parley.EventConversationSnoozed:
 		return true
 	}

@@ -101,6 +101,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"GET /api/v1/users/{id}":                                {"/api/v1/users/" + b.agent.ID, nil, 404},
 		"PATCH /api/v1/users/{id}":                              {"/api/v1/users/" + b.agent.ID, map[string]any{"name": "hijacked"}, 404},
 		"GET /api/v1/skills":                                    {"/api/v1/skills", nil, 200},
+		"PATCH /api/v1/conversations/{id}/fields":               {"/api/v1/conversations/" + bConv.ID + "/fields", map[string]any{"order": "x"}, 404},
 		"GET /api/v1/visitors":                                  {"/api/v1/visitors", nil, 200},                                            // only A's pages
 		"POST /api/v1/visitors/{pv}/invite":                     {"/api/v1/visitors/pvbeta0001/invite", map[string]any{"text": "Hi"}, 403}, // people invite, not keys
 		"POST /api/v1/skills":                                   {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201},              // names are per account
@@ -296,6 +297,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"supervisor sets an agent's status", supervisor, "PUT", "/api/v1/users/" + b.agent.ID + "/status", map[string]any{"status": "away"}, 200},
 		{"agent cannot create API keys", agent, "POST", "/api/v1/api-keys", map[string]any{"name": "k"}, 403},
 		{"agent cannot create skills", agent, "POST", "/api/v1/skills", map[string]any{"name": "s"}, 403},
+		{"consumer cannot set a conversation's fields", v1.client, "PATCH", "/api/v1/conversations/" + conv1.ID + "/fields", map[string]any{"order": "x"}, 403},
 		{"agent lists the visitors on the site", agent, "GET", "/api/v1/visitors", nil, 200},
 		{"consumer cannot list the visitors on the site", v1.client, "GET", "/api/v1/visitors", nil, 403},
 		{"consumer cannot invite a visitor", v1.client, "POST", "/api/v1/visitors/pvsomeone1/invite", map[string]any{"text": "Hi"}, 403},

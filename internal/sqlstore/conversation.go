@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at, engagement`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at, engagement, fields`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -355,6 +356,58 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 	return c, tx.event(accountID, parley.EventConversationClosed, id, c)
 }
 
+// SetConversationFields changes the values of the conversation's fields
+// ("" clears one) in one transaction, so two people filling in different
+// fields at once keep both, and writes conversation.fields_changed when
+// any changed.
+func (db *DB) SetConversationFields(ctx context.Context, accountID, id string, changes map[string]string, by string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		out = c
+		fields := maps.Clone(c.Fields)
+		if fields == nil {
+			fields = map[string]string{}
+		}
+		var changed []string
+		for k, v := range changes {
+			if fields[k] == v {
+				continue
+			}
+			changed = append(changed, k)
+			if v == "" {
+				delete(fields, k)
+			} else {
+				fields[k] = v
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		slices.Sort(changed)
+		stored := ""
+		if len(fields) > 0 {
+			b, _ := json.Marshal(fields)
+			stored = string(b)
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET fields = ? WHERE account_id = ? AND id = ?`, stored, accountID, id); err != nil {
+			return err
+		}
+		c.Fields = maps.Clone(fields)
+		if len(c.Fields) == 0 {
+			c.Fields = nil
+		}
+		return tx.event(accountID, parley.EventConversationFields, id, parley.FieldChange{Conversation: c, Changed: changed, ChangedBy: by})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LabelConversation replaces the conversation's labels.
 func (db *DB) LabelConversation(ctx context.Context, accountID, id string, labels []string, by string) (*parley.Conversation, error) {
 	var out *parley.Conversation
@@ -615,15 +668,20 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var state string
 	var created, updated int64
 	var assigned, closed, queued, snoozedUntil, snoozedAt, entered sql.NullInt64
-	var labels string
+	var labels, fields string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered, &c.Engagement); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered, &c.Engagement, &fields); err != nil {
 		return nil, err
 	}
 	if labels != "" {
 		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
 			return nil, fmt.Errorf("conversation %s: labels: %w", c.ID, err)
+		}
+	}
+	if fields != "" {
+		if err := json.Unmarshal([]byte(fields), &c.Fields); err != nil {
+			return nil, fmt.Errorf("conversation %s: fields: %w", c.ID, err)
 		}
 	}
 	c.State = parley.ConversationState(state)

@@ -45,7 +45,7 @@ func (tx *writeTx) eraseConversations(accountID string, ids []string) ([]string,
 		`DELETE FROM attachments WHERE account_id = ? AND conversation_id IN ` + in,
 		`DELETE FROM bot_sessions WHERE account_id = ? AND conversation_id IN ` + in,
 		`UPDATE events SET data = ` + erasedEventData(tx.db.postgres) + ` WHERE account_id = ? AND conversation_id IN ` + in,
-		`UPDATE conversations SET erased = 1, close_reason = '', csat_comment = '' WHERE account_id = ? AND id IN ` + in,
+		`UPDATE conversations SET erased = 1, close_reason = '', csat_comment = '', fields = '' WHERE account_id = ? AND id IN ` + in,
 	} {
 		if _, err := tx.ExecContext(tx.ctx, q, args...); err != nil {
 			return nil, err

@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"RedactMessage", testRedactMessage},
 		{"RedactNote", testRedactNote},
 		{"OpenFromEngagement", testOpenFromEngagement},
+		{"ConversationFields", testConversationFields},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

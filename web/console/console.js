@@ -972,6 +972,7 @@ async function loadSettings() {
   if (!s) return;
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
+  fieldDefs = s.conversation_fields || [];
   responseTargets = { normal: s.response_target_seconds || 0, high: s.response_target_high_seconds || 0, urgent: s.response_target_urgent_seconds || 0 };
   autoAwaySeconds = s.auto_away_seconds || 0;
   fillAwayReasons(s.away_reasons || []);
@@ -982,7 +983,54 @@ async function loadSettings() {
   sel.append(new Option("All labels", ""));
   for (const l of labelDefs) sel.append(new Option(l.name, l.name));
   sel.value = labelDefs.some((l) => l.name === keep) ? keep : "";
-  if (current) showLabels(current);
+  if (current) { showLabels(current); showFields(current, true); }
+}
+
+// ---- Conversation fields ---------------------------------------------------------
+// The brand's details of a conversation (docs/routing.md, Conversation
+// fields), each saved as soon as it changes.
+let fieldDefs = [], fieldsShownFor = "";
+function showFields(c, force = false) {
+  const box = $(".conv-fields");
+  $(".conv-details").hidden = fieldDefs.length === 0;
+  // Not while the agent is typing in one, unless another conversation opened.
+  if (!force && fieldsShownFor === c.id && box.contains(document.activeElement)) return;
+  fieldsShownFor = c.id;
+  box.textContent = "";
+  const values = c.fields || {};
+  for (const f of fieldDefs) {
+    const label = document.createElement("label");
+    label.textContent = f.label + (f.required ? " (required to close)" : "");
+    if (f.description) label.title = f.description;
+    let input;
+    if (f.type === "list") {
+      input = document.createElement("select");
+      input.append(new Option("—", ""));
+      for (const o of f.options || []) input.append(new Option(o, o));
+    } else {
+      input = document.createElement("input");
+      input.type = { number: "number", checkbox: "checkbox", date: "date" }[f.type] || "text";
+      if (f.type === "number") input.step = "any";
+      if (f.type === "text") input.maxLength = 500;
+    }
+    input.name = f.key;
+    if (f.type === "checkbox") input.checked = values[f.key] === "true";
+    else input.value = values[f.key] || "";
+    input.addEventListener("change", () => saveField(c.id, f, input));
+    label.prepend(...(f.type === "checkbox" ? [input, " "] : []));
+    if (f.type !== "checkbox") label.append(input);
+    box.append(label);
+  }
+}
+async function saveField(id, f, input) {
+  const status = $(".conv-fields-status");
+  try {
+    const c = await api("PATCH", `/conversations/${id}/fields`, { [f.key]: f.type === "checkbox" ? input.checked : input.value });
+    status.textContent = f.label + " saved.";
+    if (current && current.id === id) current = { ...current, fields: c.fields };
+  } catch (e) {
+    status.textContent = e.message;
+  }
 }
 
 function chip(name) {
@@ -1123,6 +1171,7 @@ async function showAdmin() {
   const settings = await api("GET", "/account-settings");
   showMasking(settings);
   showLabelDefs(settings);
+  showFieldDefs(settings);
   showAutomation(settings, skills.skills, users.users);
   showMacros(settings);
   const af = $(".account-settings");
@@ -1498,6 +1547,64 @@ $(".masking").addEventListener("submit", (e) => {
 // As the masking form: a form being edited keeps what was typed across
 // the admin tab's redraws.
 let labelsDirty = false;
+// The admin's list of conversation fields: a row each. A field's key is
+// made from its first label and kept when it is renamed, because the
+// conversations' values are stored by it.
+let fieldsDirty = false;
+function showFieldDefs(settings) {
+  if (fieldsDirty) return;
+  $(".field-defs tbody").textContent = "";
+  for (const f of settings.conversation_fields || []) addFieldDef(f);
+}
+function addFieldDef(f = { key: "", label: "", type: "text", options: [], required: false }) {
+  const tr = document.createElement("tr");
+  tr.dataset.key = f.key;
+  const cell = (el) => { const td = document.createElement("td"); td.append(el); tr.append(td); return el; };
+  const label = cell(control("input", "label", "Field name"));
+  label.value = f.label;
+  label.maxLength = 60;
+  label.placeholder = "Order number";
+  const type = cell(control("select", "type", "Field type", [["text", "text"], ["number", "number"], ["list", "list"], ["checkbox", "checkbox"], ["date", "date"]]));
+  type.value = f.type;
+  const options = cell(control("input", "options", "Options of a list, comma-separated"));
+  options.value = (f.options || []).join(", ");
+  options.placeholder = "Sizing, Delivery, Returns";
+  const required = cell(control("input", "required", "Required to close"));
+  required.type = "checkbox";
+  required.checked = !!f.required;
+  const del = cell(document.createElement("button"));
+  del.type = "button";
+  del.textContent = "Remove";
+  del.addEventListener("click", () => { fieldsDirty = true; tr.remove(); });
+  $(".field-defs tbody").append(tr);
+  return tr;
+}
+$(".add-field-def").addEventListener("click", () => { fieldsDirty = true; addFieldDef().querySelector("input").focus(); });
+$(".fields-form").addEventListener("input", () => { fieldsDirty = true; });
+$(".fields-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const taken = new Set([...$$(".field-defs tbody tr")].map((tr) => tr.dataset.key).filter(Boolean));
+  const fields = [...$$(".field-defs tbody tr")].map((tr) => {
+    const label = tr.querySelector("[name=label]").value.trim();
+    let key = tr.dataset.key;
+    if (!key) {
+      const base = ("f_" + label.toLowerCase().normalize("NFD").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")).replace(/^f_(?=[a-z])/, "").slice(0, 36) || "field";
+      key = base;
+      for (let n = 2; taken.has(key); n++) key = base + "_" + n;
+      taken.add(key);
+    }
+    const type = tr.querySelector("[name=type]").value;
+    return { key, label, type, required: tr.querySelector("[name=required]").checked,
+      options: type === "list" ? tr.querySelector("[name=options]").value.split(",").map((o) => o.trim()).filter(Boolean) : undefined };
+  });
+  adminDo(async () => {
+    await api("PATCH", "/account-settings", { conversation_fields: fields });
+    fieldsDirty = false;
+    toast("Conversation fields saved.");
+    await loadSettings();
+  });
+});
+
 function showLabelDefs(settings) {
   if (labelsDirty) return;
   $(".labels-form").required.checked = !!settings.labels_required;
@@ -2051,6 +2158,7 @@ function showHeader(c) {
   // Supervisors watching someone else's conversation may take it over.
   $(".takeover").hidden = !(me.role !== "agent" && c.state === "assigned" && c.assignee_id !== me.id);
   showLabels(c);
+  showFields(c);
   $(".transcript").href = `/api/v1/conversations/${encodeURIComponent(c.id)}/transcript?notes=1`;
   // The visitor's rating, and what they wrote with it.
   const csat = $(".conv-csat");
@@ -2808,6 +2916,11 @@ $(".close").addEventListener("click", () => act(async () => {
   if (labelsRequired && !(current.labels || []).length) {
     $(".add-label").focus();
     throw new Error("Add a label first: your team labels every conversation it closes.");
+  }
+  const missing = fieldDefs.filter((f) => f.required && !(current.fields || {})[f.key]);
+  if (missing.length) {
+    $(`.conv-fields [name="${missing[0].key}"]`)?.focus();
+    throw new Error("Fill in " + missing.map((f) => f.label).join(", ") + " first: your team records it on every conversation it closes.");
   }
   showHeader(await api("POST", `/conversations/${current.id}/close`, { reason: "resolved" }));
 }));
