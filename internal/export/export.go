@@ -87,7 +87,7 @@ func ContentType(format string) string {
 }
 
 var headers = map[string][]string{
-	Conversations: {"id", "consumer_id", "channel", "state", "skill", "assignee_id", "priority", "created_at", "queued_at", "assigned_at", "closed_at", "close_reason", "closed_by", "messages", "labels"},
+	Conversations: {"id", "consumer_id", "channel", "state", "skill", "assignee_id", "priority", "created_at", "queued_at", "assigned_at", "closed_at", "close_reason", "closed_by", "messages", "labels", "engagement", "fields"},
 	Messages:      {"conversation_id", "seq", "id", "created_at", "sender_kind", "sender_id", "sender_name", "type", "text", "attachment"},
 	Events:        {"seq", "created_at", "type", "conversation_id", "message_seq", "data"},
 	Contacts:      {"id", "external_id", "name", "email", "attributes", "created_at", "conversations", "last_activity_at", "blocked"},
@@ -133,7 +133,7 @@ func Write(ctx context.Context, store parley.Store, accountID string, r Request,
 			return row(c, func() []string {
 				return []string{c.ID, c.ConsumerID, c.Channel, string(c.State), c.Skill, c.AssigneeID, strconv.Itoa(c.Priority), stamp(&c.CreatedAt),
 					stamp(c.QueuedAt), stamp(c.AssignedAt), stamp(c.ClosedAt), cell(c.CloseReason), c.ClosedBy, strconv.FormatInt(c.LastSeq, 10),
-					strings.Join(c.Labels, ",")}
+					strings.Join(c.Labels, ","), c.Engagement, cell(fieldsJSON(c.Fields))}
 			})
 		})
 	case Messages:
@@ -238,6 +238,16 @@ func stamp(t *time.Time) string {
 
 // cell keeps spreadsheet programs from running text as a formula (CSV
 // injection): a value starting with = + - @ or a tab/CR gets a leading '.
+// fieldsJSON is a conversation's field values as one JSON object ("" for
+// none), the way contacts' attributes are written.
+func fieldsJSON(f map[string]string) string {
+	if len(f) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
 func cell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -109,6 +110,13 @@ func TestConversationFieldsAreDefinedFilledAndRequired(t *testing.T) {
 	// A closed conversation takes its details after (wrap-up).
 	if st := agent.do("PATCH", "/api/v1/conversations/"+second.ID+"/fields", map[string]any{"reason": "Delivery"}, &c); st != 200 || c.Fields["reason"] != "Delivery" {
 		t.Fatalf("after the close: %d %+v", st, c.Fields)
+	}
+	// The export carries them, a JSON object per conversation.
+	day := time.Now().UTC()
+	st, raw := admin.raw("GET", "/api/v1/exports/conversations?format=csv&from="+day.AddDate(0, 0, -1).Format(time.DateOnly)+"&to="+day.AddDate(0, 0, 1).Format(time.DateOnly), nil)
+	if lines := strings.Split(string(raw), "\n"); st != 200 || !strings.HasSuffix(lines[0], ",labels,engagement,fields") ||
+		!strings.Contains(string(raw), `"{""order_number"":""A-2000"",""reason"":""Delivery""}"`) {
+		t.Fatalf("export: %d %s", st, raw)
 	}
 }
 
