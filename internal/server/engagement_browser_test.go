@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -191,4 +192,40 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "In a conversation")
 	})
+}
+
+// Engagements for a browser's first visit, for its later ones, and once
+// per visitor: a second tab of the same browser is a second visit.
+func TestEngagementsTellNewVisitorsFromReturningOnes(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	if st, raw := ts.withKey(t, brand.apiKey).raw("PUT", "/api/v1/widget-settings", map[string]any{"engagements": []map[string]any{
+		{"id": "tip", "url_pattern": "/tips", "text": "A tip, once per visitor", "repeat": "visitor"},
+		{"id": "hello", "url_pattern": "*", "text": "Welcome!", "audience": "new"},
+		{"id": "back", "url_pattern": "*", "text": "Welcome back!", "audience": "returning"},
+	}}); st != 200 {
+		t.Fatalf("engagements: %d %s", st, raw)
+	}
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/tips": ""})
+	teaser := chromedp.Search("div.t.o span")
+	says := func(ctx context.Context) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(page+"/tips"), chromedp.WaitVisible(teaser)); err != nil {
+			t.Fatal(err)
+		}
+		s, _ := chromedp.Run(ctx, chromedp.Text(teaser))
+		return s
+	}
+	b := newBrowser(t)
+	if got := says(b.ctx); got != "A tip, once per visitor" {
+		t.Fatalf("first page of the first visit: %q", got)
+	}
+	if got := says(b.ctx); got != "Welcome!" {
+		t.Fatalf("second page of the first visit: %q", got)
+	}
+	tab, cancel := chromedp.NewContext(b.ctx) // the same browser: a new visit
+	defer cancel()
+	if got := says(tab); got != "Welcome back!" {
+		t.Fatalf("the second visit: %q", got)
+	}
 }

@@ -133,8 +133,10 @@
     const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
     return re.test(s);
   }
-  function kept(store, k, v) {
+  // kept reads (or, given v, writes) the site's local or session storage.
+  function kept(which, k, v) {
     try {
+      const store = which === "local" ? W.localStorage : W.sessionStorage;
       if (v === undefined) return store.getItem(k);
       store.setItem(k, v);
     } catch (e) { /* storage refused: every visit looks new */ }
@@ -143,7 +145,7 @@
   // visitFacts counts this page into the visit, and the visit into the
   // browser's visits.
   function visitFacts() {
-    const L = W.localStorage, S = W.sessionStorage;
+    const L = "local", S = "session";
     let visits = +(kept(L, "parley.visits") || 0);
     if (!kept(S, "parley.visit")) {
       visits++;
@@ -156,9 +158,9 @@
   }
   // spent: dismissed in this visit, or shown as often as it repeats.
   function spent(e) {
-    if (kept(W.sessionStorage, "parley.dismissed." + e.id)) return true;
-    if (e.repeat === "visit") return !!kept(W.sessionStorage, "parley.shown." + e.id);
-    if (e.repeat === "visitor") return !!kept(W.localStorage, "parley.shown." + e.id);
+    if (kept("session", "parley.dismissed." + e.id)) return true;
+    if (e.repeat === "visit") return !!kept("session", "parley.shown." + e.id);
+    if (e.repeat === "visitor") return !!kept("local", "parley.shown." + e.id);
     return false;
   }
   const availability = {};
@@ -183,8 +185,8 @@
         if (e.when_available && !(await available(e.skill))) return;
         if (open || shown || busy) return;
         shown = e;
-        kept(W.sessionStorage, "parley.shown." + e.id, "1");
-        if (e.repeat === "visitor") kept(W.localStorage, "parley.shown." + e.id, "1");
+        kept("session", "parley.shown." + e.id, "1");
+        if (e.repeat === "visitor") kept("local", "parley.shown." + e.id, "1");
         teaser.querySelector("span").textContent = e.text;
         teaser.querySelector(".x").setAttribute("aria-label", "Dismiss");
         teaser.classList.add("o");
@@ -202,7 +204,7 @@
         return;
       }
       // A dismissed teaser stays away for the rest of the visit.
-      kept(W.sessionStorage, "parley.dismissed." + e.id, "1");
+      kept("session", "parley.dismissed." + e.id, "1");
       if (ev.target.classList.contains("x")) beacon("engagement_dismissed", e.id);
       else {
         beacon("engagement_clicked", e.id);
