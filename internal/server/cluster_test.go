@@ -509,3 +509,32 @@ func TestTheLeaderSetsOfflineOnlyThoseNoNodeHas(t *testing.T) {
 	stays.send(`{"type":"ping","id":"p"}`)
 	stays.next(reply("p"))
 }
+
+// TestAnInvitationReachesThePageWhicheverNodeItTalksTo: an agent on node B
+// invites a visitor whose page talks to node A; the page's heartbeat on A
+// brings it, the visitor's answer on B takes it, and A stops offering it.
+func TestAnInvitationReachesThePageWhicheverNodeItTalksTo(t *testing.T) {
+	nodeA, nodeB := startCluster(t)
+	brand := seedBrand(t, nodeA, "Acme")
+	pageBeacon(t, nodeA, brand.account.ID, "pvcluster1", "load", "https://acme.example/tents", "Tents")
+	agent := nodeB.login(t, brand.agent)
+	var inv parley.Invitation
+	waitFor(t, func() bool { // node B hears of the page through NATS
+		return agent.do("POST", "/api/v1/visitors/pvcluster1/invite", map[string]any{"text": "Can I help you choose?"}, &inv) == 201
+	})
+	var hb struct{ Invitation map[string]string }
+	waitFor(t, func() bool {
+		st, raw := pageBeacon(t, nodeA, brand.account.ID, "pvcluster1", "heartbeat", "https://acme.example", "")
+		hb.Invitation = nil
+		json.Unmarshal(raw, &hb)
+		return st == 200 && hb.Invitation["id"] == inv.ID
+	})
+	var c parley.Conversation
+	if st := nodeB.newVisitor(t, brand.account.ID).do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &c); st != 201 || c.AssigneeID != brand.agent.ID {
+		t.Fatalf("answered on node B: %d %+v", st, c)
+	}
+	waitFor(t, func() bool {
+		st, _ := pageBeacon(t, nodeA, brand.account.ID, "pvcluster1", "heartbeat", "https://acme.example", "chat")
+		return st == 204
+	})
+}
