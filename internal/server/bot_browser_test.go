@@ -331,8 +331,11 @@ func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
 		ds, _ := ts.Store.ListDeliveries(t.Context(), brand.account.ID, hooks[0].ID, 10)
 		return len(ds) == 1 && ds[0].Attempts == 1
 	})
-	// The log shows the failure; the receiver is fixed; Redeliver.
-	evalIn[bool](t, admin.ctx, `document.querySelector(".webhooks tbody button").click(), true`)
+	// The log shows the failure; the receiver is fixed; Redeliver. (The
+	// list is drawn once the admin area has reloaded after the add.)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `(() => { const b = document.querySelector(".webhooks tbody button"); b?.click(); return !!b })()`)
+	})
 	admin.do(chromedp.WaitVisible(chromedp.CSS(".deliveries tbody tr")))
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".deliveries tbody").textContent`), "503")
@@ -347,7 +350,7 @@ func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {
 	})
 	// The console's log follows.
 	waitFor(t, func() bool {
-		evalIn[bool](t, admin.ctx, `document.querySelector(".webhooks tbody button").click(), true`)
+		evalIn[bool](t, admin.ctx, `document.querySelector(".webhooks tbody button")?.click(), true`)
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".deliveries tbody").textContent`), "delivered")
 	})
 	// Retention, and the audit log shows what the admin did.
