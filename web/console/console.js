@@ -1587,10 +1587,8 @@ $(".fields-form").addEventListener("submit", (e) => {
   const fields = [...$$(".field-defs tbody tr")].map((tr) => {
     const label = tr.querySelector("[name=label]").value.trim();
     let key = tr.dataset.key;
-    if (!key) {
-      const base = ("f_" + label.toLowerCase().normalize("NFD").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")).replace(/^f_(?=[a-z])/, "").slice(0, 36) || "field";
-      key = base;
-      for (let n = 2; taken.has(key); n++) key = base + "_" + n;
+    if (!key) { // a key starts with a letter
+      key = uniqueSlug(/^[a-z]/i.test(label) ? label : "f " + label, "_", 36, "field", taken);
       taken.add(key);
     }
     const type = tr.querySelector("[name=type]").value;
@@ -1833,10 +1831,14 @@ function saveEngagements(engagements) {
 
 // An engagement's ID comes from its first name and stays when it is renamed:
 // reports count by it.
-function engagementID(name, taken) {
-  const base = name.toLowerCase().normalize("NFD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 34) || "engagement";
+function engagementID(name, taken) { return uniqueSlug(name, "-", 34, "engagement", taken); }
+
+// uniqueSlug makes an ID from a name (lower-case letters and digits joined
+// by sep, at most max long) that is not in taken.
+function uniqueSlug(name, sep, max, fallback, taken) {
+  const base = name.toLowerCase().normalize("NFD").split(/[^a-z0-9]+/).filter(Boolean).join(sep).slice(0, max) || fallback;
   let id = base;
-  for (let n = 2; taken.has(id); n++) id = base + "-" + n;
+  for (let n = 2; taken.has(id); n++) id = base + sep + n;
   return id;
 }
 
