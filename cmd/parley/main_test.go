@@ -520,10 +520,17 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 			if len(r.Steps) == 0 || r.EchoRate == 0 {
 				t.Errorf("max: %d steps, echo %v", len(r.Steps), r.EchoRate)
 			}
+			// Each step reads the server's store; a 300 ms step on a
+			// machine busy with other tests may commit nothing, but not all.
+			committed := false
 			for _, s := range r.Steps {
-				if s.Store == nil || s.Store.Commits == 0 || s.Store.WritesPerCommit < 1 {
-					t.Errorf("max: step of %d pairs reports no commits of the server's store: %+v", s.Pairs, s.Store)
+				if s.Store == nil || (s.Store.Commits > 0 && s.Store.WritesPerCommit < 1) {
+					t.Errorf("max: step of %d pairs reports no reading of the server's store: %+v", s.Pairs, s.Store)
 				}
+				committed = committed || (s.Store != nil && s.Store.Commits > 0)
+			}
+			if !committed {
+				t.Errorf("max: no step reports a commit of the server's store")
 			}
 		case "steady":
 			if r.Ack == nil || r.Ack.Samples == 0 || r.Store == nil || r.Store.Commits == 0 {
