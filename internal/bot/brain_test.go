@@ -142,7 +142,7 @@ func TestConfirmBandOffersTheTopTwo(t *testing.T) {
 	}}
 	b := Compile(cfg, nil)
 	sess := &Session{}
-	turn := b.Reply(context.Background(), sess, "problem with my card", open)
+	turn := b.Reply(context.Background(), sess, "something about my card", open)
 	if turn.Band != BandConfirm {
 		t.Fatalf("band %s confidence %.2f", turn.Band, turn.Confidence)
 	}
@@ -157,14 +157,14 @@ func TestConfirmBandOffersTheTopTwo(t *testing.T) {
 	if picked.Band != BandAnswer {
 		t.Fatalf("picking a guess: %+v", picked)
 	}
-	if fb := b.Reply(context.Background(), sess, "no", open); fb.Events[0].Data["question"] != "problem with my card" {
+	if fb := b.Reply(context.Background(), sess, "no", open); fb.Events[0].Data["question"] != "something about my card" {
 		t.Fatalf("the chosen answer did not help; feedback %+v", fb.Events[0])
 	}
 	// Turning both guesses down is a miss that names the question, for
 	// the admins' list of questions to teach the bot.
-	b.Reply(context.Background(), sess, "problem with my card", open)
+	b.Reply(context.Background(), sess, "something about my card", open)
 	declined := b.Reply(context.Background(), sess, "something ELSE", open)
-	if declined.Band != BandMiss || declined.Events[0].Data["question"] != "problem with my card" || declined.Events[0].Data["declined"] != true {
+	if declined.Band != BandMiss || declined.Events[0].Data["question"] != "something about my card" || declined.Events[0].Data["declined"] != true {
 		t.Fatalf("declining the guesses: %+v", declined)
 	}
 	if sess.Asked != "" {

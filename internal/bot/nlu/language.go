@@ -10,42 +10,45 @@ import (
 	"github.com/blevesearch/snowballstem/french"
 	"github.com/blevesearch/snowballstem/german"
 	"github.com/blevesearch/snowballstem/spanish"
+	"github.com/parleychat/parley/internal/bot/nlu/encoder"
 	"golang.org/x/text/unicode/norm"
 )
 
 // Language is what the NLU needs to know about the language a bot speaks:
-// how to stem a word (Snowball) and which words are too common to search
-// for. The widget speaks the same languages.
+// how to stem a word (Snowball), which words are too common to search
+// for, and, for English, the sentence encoder that places a question by
+// its meaning. The widget speaks the same languages.
 type Language struct {
-	Code string // ISO 639-1: "en", "es", "fr", "de"
-	stem func(*snowball.Env) bool
-	stop map[string]bool
+	Code    string // ISO 639-1: "en", "es", "fr", "de"
+	stem    func(*snowball.Env) bool
+	stop    map[string]bool
+	encoder func() *encoder.Encoder // nil: words and characters only
 }
 
 // English is the default language.
 var English = languages["en"]
 
 var languages = map[string]*Language{
-	"en": newLanguage("en", english.Stem, `a an the and or but if of to in on at by for with from as is are was were be
+	"en": newLanguage("en", encoder.English, english.Stem, `a an the and or but if of to in on at by for with from as is are was were be
 		been being am do does did have has had i me my we our you your he she it its they them their this that these those
 		what which who whom how why when where can could would should will shall may might must not no so than too very
 		just about into over also there here please hi hello thanks thank`),
-	"es": newLanguage("es", spanish.Stem, `el la los las un una unos unas y o pero si de del a al en por para con sin
+	"es": newLanguage("es", nil, spanish.Stem, `el la los las un una unos unas y o pero si de del a al en por para con sin
 		sobre es son era fue ser estar está están estoy he ha han hay yo me mi mis tú te tu tus usted él ella nosotros
 		nos nuestro vosotros ellos ellas su sus se lo le les que qué cual cuál quien quién como cómo cuando cuándo donde
 		dónde este esta estos estas ese esa eso no sí muy más ya también hola gracias favor puedo puede quiero`),
-	"fr": newLanguage("fr", french.Stem, `le la les l un une des du de d et ou mais si à au aux en dans par pour avec
+	"fr": newLanguage("fr", nil, french.Stem, `le la les l un une des du de d et ou mais si à au aux en dans par pour avec
 		sans sur est sont était être ai a as avons avez ont je j me m mon ma mes tu te t ton ta tes vous votre vos il
 		elle on nous notre nos ils elles leur leurs se s ce c cette ces ça que qu qui quoi comment quand où ne n pas
 		plus très aussi bonjour salut merci svp peux peut veux voudrais`),
-	"de": newLanguage("de", german.Stem, `der die das den dem des ein eine einen einem einer und oder aber wenn von
+	"de": newLanguage("de", nil, german.Stem, `der die das den dem des ein eine einen einem einer und oder aber wenn von
 		zu zum zur in im an am auf aus bei mit nach für über ist sind war waren sein bin bist hat habe haben hast ich
 		mich mir mein meine du dich dir dein deine sie ihr ihre er es wir uns unser euch man was wer wie warum wann wo
 		welche welcher dies diese dieser nicht kein keine sehr auch noch schon hallo danke bitte kann könnte möchte will`),
 }
 
-func newLanguage(code string, stem func(*snowball.Env) bool, stopwords string) *Language {
-	l := &Language{Code: code, stem: stem, stop: map[string]bool{}}
+func newLanguage(code string, enc func() *encoder.Encoder, stem func(*snowball.Env) bool, stopwords string) *Language {
+	l := &Language{Code: code, stem: stem, stop: map[string]bool{}, encoder: enc}
 	for _, w := range strings.Fields(stopwords) {
 		l.stop[fold(w)] = true
 	}
