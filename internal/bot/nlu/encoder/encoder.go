@@ -1,15 +1,16 @@
 // Package encoder turns English text into a sentence vector: a point in a
-// 512-dimensional space where questions that mean the same lie close
-// together even when they share no words ("I still haven't got my card"
-// and "when will my card arrive"). The classifier in nlu adds the vector
-// to its word and character features; it is what lets a bot trained on
-// ten phrases per intent recognise the eleventh.
+// space of 128 dimensions where questions that mean much the same lie
+// close together even when they share few words ("I would like a
+// refund" and "can I get my money back"). The classifier in nlu adds the
+// vector to its word and character features: trained on ten phrases per
+// intent, it then recognises 2.6 points more of BANKING77's questions.
 //
 // The vectors are a distilled student of Google's Universal Sentence
 // Encoder Lite (Apache-2.0; LICENSE and NOTICE beside this file): one
 // vector per vocabulary piece, fitted so that the mean of a sentence's
 // pieces matches the teacher's sentence vector over a corpus of English
-// mail and speeches. Encoding a sentence is a tokenisation and a sum, a
+// mail, speeches and WordNet glosses, then reduced to its 128 principal
+// directions. Encoding a sentence is a tokenisation and a sum, a
 // few microseconds; the teacher's transformer would take 10 ms.
 // docs/bot.md, "The sentence encoder", says how the file was made.
 package encoder
