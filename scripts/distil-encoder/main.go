@@ -10,6 +10,7 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/gob"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,7 +36,21 @@ func main() {
 	rate := flag.Float64("rate", 0.5, "initial step, decaying linearly to 0")
 	dims := flag.Int("dims", 128, "principal components to keep")
 	out := flag.String("out", "english.vec", "the vector file to write")
+	hidden := flag.Int("hidden", 0, "units of the hidden layer after the mean (0: the mean alone)")
+	deepEpochs := flag.Int("deep-epochs", 6, "passes over the corpus with the hidden layer")
+	deepRate := flag.Float64("deep-rate", 0.05, "initial step of the hidden layer's weights")
+	cache := flag.String("cache", "", "keep the mean's fitted vectors and projected sentences here, and start from them when present")
 	flag.Parse()
+	if *hidden > 0 && *cache != "" {
+		if rows, small, err := readCache(*cache); err == nil {
+			log.Printf("the mean's vectors from %s", *cache)
+			n := deepen(rows, small, *hidden, *deepEpochs, float32(*deepRate))
+			if err := os.WriteFile(*out, quantiseDeep(rows, n), 0o644); err != nil {
+				log.Fatal(err)
+			}
+			return
+		}
+	}
 	rows, err := readFloats(*static)
 	if err != nil {
 		log.Fatal(err)
@@ -55,8 +70,21 @@ func main() {
 	}
 	log.Printf("%d pieces, %d sentences", len(rows), len(sentences))
 	fit(rows, sentences, *epochs, float32(*rate))
-	rows = principal(rows, sentences, *dims)
-	if err := os.WriteFile(*out, quantise(rows), 0o644); err != nil {
+	p := principal(rows, sentences, *dims)
+	rows = p.pieces(rows)
+	file := quantise(rows)
+	if *hidden > 0 {
+		small := p.sentences(sentences)
+		sentences = nil
+		if *cache != "" {
+			if err := writeCache(*cache, rows, small); err != nil {
+				log.Fatal(err)
+			}
+		}
+		n := deepen(rows, small, *hidden, *deepEpochs, float32(*deepRate))
+		file = quantiseDeep(rows, n)
+	}
+	if err := os.WriteFile(*out, file, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -106,7 +134,7 @@ func fit(rows [][]float32, sentences []sentence, epochs int, rate float32) {
 // centred and projected the same way. Ten-shot BANKING77 accuracy is the
 // same with 128 dimensions as with 512 (docs/bot.md), and the classifier
 // trains four times less on them.
-func principal(rows [][]float32, sentences []sentence, k int) [][]float32 {
+func principal(rows [][]float32, sentences []sentence, k int) projection {
 	mean := func(pieces []int32) []float64 {
 		v := make([]float64, dim)
 		for _, id := range pieces {
@@ -158,15 +186,48 @@ func principal(rows [][]float32, sentences []sentence, k int) [][]float32 {
 		}
 	}
 	log.Printf("%d of %d directions keep %.1f %% of the variance", k, dim, 100*kept/total)
+	p := projection{centre: centre, basis: make([][]float64, k)}
+	for c := range k {
+		p.basis[c] = make([]float64, dim)
+		for j := range dim {
+			p.basis[c][j] = vectors[j*dim+order[c]]
+		}
+	}
+	return p
+}
+
+// projection centres a vector and keeps its principal components.
+type projection struct {
+	centre []float64
+	basis  [][]float64 // k rows of dim
+}
+
+func (p projection) apply(v []float32) []float32 {
+	out := make([]float32, len(p.basis))
+	for c, b := range p.basis {
+		var d float64
+		for j, x := range v {
+			d += (float64(x) - p.centre[j]) * b[j]
+		}
+		out[c] = float32(d)
+	}
+	return out
+}
+
+func (p projection) pieces(rows [][]float32) [][]float32 {
 	out := make([][]float32, len(rows))
 	for r, row := range rows {
-		out[r] = make([]float32, k)
-		for c := range k {
-			var d float64
-			for j, x := range row {
-				d += (float64(x) - centre[j]) * vectors[j*dim+order[c]]
-			}
-			out[r][c] = float32(d)
+		out[r] = p.apply(row)
+	}
+	return out
+}
+
+// sentences projects the teacher's vectors the same way, for deepen.
+func (p projection) sentences(s []sentence) []sentence {
+	out := make([]sentence, 0, len(s))
+	for _, x := range s {
+		if len(x.pieces) > 0 {
+			out = append(out, sentence{x.pieces, p.apply(x.vector)})
 		}
 	}
 	return out
@@ -298,4 +359,43 @@ func readShard(prefix string, shard int) ([]sentence, error) {
 		s[i] = sentence{pieces[i], vectors[i]}
 	}
 	return s, nil
+}
+
+type cached struct {
+	Rows      [][]float32
+	Pieces    [][]int32
+	Sentences [][]float32
+}
+
+func writeCache(path string, rows [][]float32, s []sentence) error {
+	c := cached{Rows: rows}
+	for _, x := range s {
+		c.Pieces, c.Sentences = append(c.Pieces, x.pieces), append(c.Sentences, x.vector)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := gob.NewEncoder(f).Encode(c); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readCache(path string) ([][]float32, []sentence, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var c cached
+	if err := gob.NewDecoder(f).Decode(&c); err != nil {
+		return nil, nil, err
+	}
+	s := make([]sentence, len(c.Pieces))
+	for i := range s {
+		s[i] = sentence{c.Pieces[i], c.Sentences[i]}
+	}
+	return c.Rows, s, nil
 }

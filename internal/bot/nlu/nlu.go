@@ -9,9 +9,11 @@ package nlu
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/bot/nlu/encoder"
@@ -261,14 +263,26 @@ func Train(examples []Example, opt Options) *Model {
 	xs := make([]sparse, len(examples))
 	ys := make([]int, len(examples))
 	for i, e := range examples {
-		idx := extracted[i][:0]
-		for _, id := range extracted[i] {
-			if v := inVocab[id]; v >= 0 {
-				idx = append(idx, v)
-			}
-		}
-		xs[i], ys[i] = m.withSentence(m.tfidf(idx), e.Text), labelIdx[e.Label]
+		ys[i] = labelIdx[e.Label]
 	}
+	// Each phrase's vector depends on nothing but the phrase: the cores
+	// share them (the sentence vector is most of the work).
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(examples); i += workers {
+				idx := extracted[i][:0]
+				for _, id := range extracted[i] {
+					if v := inVocab[id]; v >= 0 {
+						idx = append(idx, v)
+					}
+				}
+				xs[i] = m.withSentence(m.tfidf(idx), examples[i].Text)
+			}
+		})
+	}
+	wg.Wait()
 	rng := rand.New(rand.NewPCG(opt.Seed, 77))
 	order := rng.Perm(len(examples))
 	probs := make([]float64, L)

@@ -35,6 +35,16 @@ type Encoder struct {
 	dim     int
 	rows    []int8    // rows*dim, quantised
 	scales  []float32 // one per row: value = int8 * scale
+	layer   *layer    // nil: the mean alone (version 1 files)
+}
+
+// layer follows the mean of the pieces: y = m + W2·relu(W1·m + b1) + b2.
+// The mean cannot tell which pieces come together; the layer can.
+type layer struct {
+	hidden int
+	w1, b1 []float32 // hidden×dim, hidden
+	w2t    []float32 // W2 transposed: hidden×dim
+	b2     []float32 // dim
 }
 
 var (
@@ -53,12 +63,17 @@ var English = sync.OnceValue(func() *Encoder {
 	return e
 })
 
-// vecMagic starts a vector file: "PVEC", version 1.
-var vecMagic = []byte("PVEC\x01")
+// maxHidden bounds the hidden layer, whose output lives on the stack.
+const maxHidden = 512
+
+// vecMagic starts a vector file: "PVEC" and a version byte.
+var vecMagic = []byte("PVEC")
 
 // Load reads a vocabulary (lines of "score<TAB>piece", in row order) and
-// its vectors (vecMagic, rows and dim as little-endian uint32, then per
-// row a float32 scale and dim int8 values).
+// its vectors: vecMagic, version 1 or 2, rows and dim as little-endian
+// uint32 (version 2: and the hidden layer's size), then per row a float32
+// scale and dim int8 values (version 2: then W1, b1, W2 transposed and b2
+// as float32).
 func Load(pieces, vectors []byte) (*Encoder, error) {
 	e := &Encoder{pieces: map[string]piece{}}
 	var texts []string
@@ -82,14 +97,35 @@ func Load(pieces, vectors []byte) (*Encoder, error) {
 			}
 		}
 	}
-	if !bytes.HasPrefix(vectors, vecMagic) || len(vectors) < len(vecMagic)+8 {
-		return nil, fmt.Errorf("vectors: not a %q file", vecMagic[:4])
+	if !bytes.HasPrefix(vectors, vecMagic) || len(vectors) < len(vecMagic)+9 {
+		return nil, fmt.Errorf("vectors: not a %q file", vecMagic)
 	}
-	b := vectors[len(vecMagic):]
+	version := vectors[len(vecMagic)]
+	b := vectors[len(vecMagic)+1:]
 	rows, dim := int(binary.LittleEndian.Uint32(b)), int(binary.LittleEndian.Uint32(b[4:]))
 	b = b[8:]
-	if dim == 0 || len(b) != rows*(4+dim) {
-		return nil, fmt.Errorf("vectors: %d rows of %d want %d bytes, have %d", rows, dim, rows*(4+dim), len(b))
+	hidden := 0
+	switch version {
+	case 1:
+	case 2:
+		if len(b) < 4 {
+			return nil, fmt.Errorf("vectors: version 2 without the hidden layer's size")
+		}
+		hidden = int(binary.LittleEndian.Uint32(b))
+		b = b[4:]
+		if hidden < 1 || hidden > maxHidden {
+			return nil, fmt.Errorf("vectors: a hidden layer of %d, want 1 to %d", hidden, maxHidden)
+		}
+	default:
+		return nil, fmt.Errorf("vectors: version %d, want 1 or 2", version)
+	}
+	weights := 4 * (2*hidden*dim + hidden + dim)
+	if hidden == 0 {
+		weights = 0
+	}
+	if dim == 0 || rows > len(b) || len(b) != rows*(4+dim)+weights {
+		return nil, fmt.Errorf("vectors: %d rows of %d and a layer of %d want %d bytes, have %d",
+			rows, dim, hidden, rows*(4+dim)+weights, len(b))
 	}
 	if rows < len(texts) {
 		return nil, fmt.Errorf("vectors: %d rows for %d pieces", rows, len(texts))
@@ -104,6 +140,19 @@ func Load(pieces, vectors []byte) (*Encoder, error) {
 		}
 		b = b[4+dim:]
 	}
+	if hidden > 0 {
+		floats := func(n int) []float32 {
+			f := make([]float32, n)
+			for i := range f {
+				f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			b = b[4*n:]
+			return f
+		}
+		e.layer = &layer{hidden: hidden}
+		e.layer.w1, e.layer.b1 = floats(hidden*dim), floats(hidden)
+		e.layer.w2t, e.layer.b2 = floats(hidden*dim), floats(dim)
+	}
 	return e, nil
 }
 
@@ -117,11 +166,19 @@ func (e *Encoder) Encode(text string, out []float32) []float32 {
 	start := len(out)
 	out = append(out, make([]float32, e.dim)...)
 	v := out[start:]
-	for _, id := range e.Tokens(text) {
+	tokens := e.Tokens(text)
+	for _, id := range tokens {
 		row, scale := e.rows[int(id)*e.dim:int(id+1)*e.dim], e.scales[id]
 		for j, x := range row {
 			v[j] += float32(x) * scale
 		}
+	}
+	if e.layer != nil && len(tokens) > 0 {
+		inv := 1 / float32(len(tokens))
+		for j := range v {
+			v[j] *= inv
+		}
+		e.layer.apply(v)
 	}
 	var norm float64
 	for _, x := range v {
@@ -134,4 +191,31 @@ func (e *Encoder) Encode(text string, out []float32) []float32 {
 		}
 	}
 	return out
+}
+
+// apply replaces the mean m with m + W2·relu(W1·m + b1) + b2.
+func (l *layer) apply(m []float32) {
+	dim := len(m)
+	var a [maxHidden]float32
+	hidden := a[:l.hidden]
+	for k := range hidden {
+		s := l.b1[k]
+		for j, w := range l.w1[k*dim : (k+1)*dim] {
+			s += w * m[j]
+		}
+		hidden[k] = max(s, 0)
+	}
+	for j, b := range l.b2 {
+		m[j] += b
+	}
+	// Most units are zero after the relu; W2 is stored by unit, so they
+	// cost nothing.
+	for k, a := range hidden {
+		if a == 0 {
+			continue
+		}
+		for j, w := range l.w2t[k*dim : (k+1)*dim] {
+			m[j] += a * w
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package encoder
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"slices"
 	"testing"
@@ -82,10 +84,85 @@ func TestLoadRefusesDamagedFiles(t *testing.T) {
 		"no magic":       {englishPieces, []byte("nope")},
 		"short rows":     {englishPieces, englishVectors[:len(englishVectors)-1]},
 		"bad piece line": {[]byte("x y\n"), englishVectors},
+		"version 3":      {[]byte(tinyPieces), append([]byte("PVEC\x03"), tinyVectors(false)[5:]...)},
+		"no layer size":  {[]byte(tinyPieces), tinyVectors(true)[:13]},
+		"huge layer":     {[]byte(tinyPieces), slices.Concat(tinyVectors(true)[:13], []byte{0, 0, 1, 0}, tinyVectors(true)[17:])},
+		"missing layer":  {[]byte(tinyPieces), tinyVectors(false)[:13]},
+		"short layer":    {[]byte(tinyPieces), tinyVectors(true)[:len(tinyVectors(true))-1]},
 	} {
 		if _, err := Load(c.pieces, c.vectors); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
+	}
+}
+
+// tinyPieces and tinyVectors are a vocabulary of two pieces, "a" = (1, 0)
+// and "b" = (0, 1), and, when layer is set, a hidden unit relu(m₀ + m₁)
+// added to the second dimension.
+const tinyPieces = "0\t<unk>\n0\t<s>\n0\t</s>\n0\tx1\n0\tx2\n0\tx3\n-1\t\u2581a\n-1\t\u2581b\n-5\t\u2581\n"
+
+func tinyVectors(layer bool) []byte {
+	version := byte(1)
+	if layer {
+		version = 2
+	}
+	b := append([]byte("PVEC"), version)
+	b = binary.LittleEndian.AppendUint32(b, 9)
+	b = binary.LittleEndian.AppendUint32(b, 2)
+	if layer {
+		b = binary.LittleEndian.AppendUint32(b, 1)
+	}
+	for row := range 9 {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(1.0/127))
+		switch row {
+		case 6:
+			b = append(b, 127, 0)
+		case 7:
+			b = append(b, 0, 127)
+		default:
+			b = append(b, 0, 0)
+		}
+	}
+	if layer {
+		for _, x := range []float32{1, 1, 0, 0, 1, 0, 0} { // W1, b1, W2, b2
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	return b
+}
+
+func tinyModel(t *testing.T, layer bool) *Encoder {
+	t.Helper()
+	e, err := Load([]byte(tinyPieces), tinyVectors(layer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestTheLayerAfterTheMean(t *testing.T) {
+	near := func(v []float32, want ...float64) bool {
+		for i, w := range want {
+			if math.Abs(float64(v[i])-w) > 1e-3 {
+				return false
+			}
+		}
+		return true
+	}
+	flat, deep := tinyModel(t, false), tinyModel(t, true)
+	if v := flat.Encode("a", nil); !near(v, 1, 0) {
+		t.Errorf("the mean alone: a = %v, want (1, 0)", v)
+	}
+	// a: mean (1, 0), hidden 1, y = (1, 1).
+	if v := deep.Encode("a", nil); !near(v, 1/math.Sqrt2, 1/math.Sqrt2) {
+		t.Errorf("with the layer: a = %v, want (0.707, 0.707)", v)
+	}
+	// a b: mean (0.5, 0.5), hidden 1, y = (0.5, 1.5).
+	if v := deep.Encode("a b", nil); !near(v, 0.5/math.Sqrt(2.5), 1.5/math.Sqrt(2.5)) {
+		t.Errorf("with the layer: a b = %v, want (0.316, 0.949)", v)
+	}
+	if v := deep.Encode("", nil); !near(v, 0, 0) {
+		t.Errorf("empty text: %v, want zero", v)
 	}
 }
 
@@ -95,4 +172,19 @@ func BenchmarkEncode(b *testing.B) {
 	for b.Loop() {
 		out = e.Encode("What can I do if my card still hasn't arrived after 2 weeks?", out[:0])
 	}
+}
+
+// Any text ends in pieces, every one a row of the vocabulary.
+func FuzzTokens(f *testing.F) {
+	for _, s := range []string{"", "a", "where is my card?", "ｆｕｌｌ width", "😀😀 x", "\u0301a", "  ", "▁▁"} {
+		f.Add(s)
+	}
+	e := English()
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, id := range e.Tokens(text) {
+			if id < 0 || int(id) >= len(e.scales) {
+				t.Fatalf("%q: piece %d", text, id)
+			}
+		}
+	})
 }

@@ -63,8 +63,15 @@ func (e *Encoder) Tokens(text string) []int32 {
 		}
 	}
 	var ids []int32
-	for end := n; end > 0; end -= int(lastLen[end]) {
-		ids = append(ids, lastID[end])
+	for end := n; end > 0; {
+		id, length := lastID[end], int(lastLen[end])
+		if length == 0 {
+			// Reached from a start no piece reaches: the vocabulary has
+			// no piece for the symbol, so it is unknown.
+			id, length = 0, 1
+		}
+		ids = append(ids, id)
+		end -= length
 	}
 	// Reverse, and let a run of unknowns count once.
 	out := make([]int32, 0, len(ids))
