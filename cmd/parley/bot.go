@@ -107,6 +107,7 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 	names := fs.Bool("label-names", true, "train on each label's name too (\"card_arrival\" → \"card arrival\"), as the bot does with intent names")
 	langCode := fs.String("language", "en", "language of the phrases: "+strings.Join(nlu.Languages(), ", "))
 	wordsOnly := fs.Bool("words-only", false, "leave out the sentence encoder: words and characters alone, to see what the encoder adds")
+	seed := fs.Uint64("seed", 1, "the order training visits the phrases in; other seeds show how much a figure owes to chance")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 		train = nlu.WithLabelNames(train)
 	}
 	start := time.Now()
-	m := nlu.Train(train, nlu.Options{Seed: 1, Language: lang, WordsOnly: *wordsOnly})
+	m := nlu.Train(train, nlu.Options{Seed: *seed, Language: lang, WordsOnly: *wordsOnly})
 	trainTime := time.Since(start)
 	rep := nlu.EvaluateOOS(m, test, *oos, *threshold)
 	fmt.Fprintf(stdout, "trained on %d phrases, %d intents, in %.2f s\n", len(train), len(m.Labels()), trainTime.Seconds())

@@ -373,7 +373,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	brand := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, brand)
 	conv, ws := chatting(t, ts, brand.account.ID)
-	ws.sendText(conv.ID, "q1", "Do you send parcels\nto the Faroe Islands?") // on two lines, as Shift+Enter writes it
+	ws.sendText(conv.ID, "q1", "Do you have a shop\nin Oslo?") // on two lines, as Shift+Enter writes it
 	if m := nextBot(t, ws, conv.ID); m.Text != "Did you mean one of these?" {
 		t.Fatalf("the bot's reply %+v; the test needs a question it is unsure of", m)
 	}
@@ -387,7 +387,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-missed-list li")))
-	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you send parcels\nto the Faroe Islands?" {
+	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you have a shop\nin Oslo?" {
 		t.Fatalf("missed questions shown: %q", qs)
 	}
 	// The keyboard mash is ignored: off the list, and focus moves to the next question.
@@ -409,12 +409,12 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	admin.press(".bot-missed-list li button")
 	waitFor(t, func() bool {
 		return evalIn[bool](t, admin.ctx, `document.querySelectorAll(".bot-missed-list li").length === 0 &&
-			document.querySelector(".bot-missed-status").textContent.startsWith("Added “Do you send parcels to the Faroe Islands?” to Article: Delivery times and costs")`)
+			document.querySelector(".bot-missed-status").textContent.startsWith("Added “Do you have a shop in Oslo?” to Article: Delivery times and costs")`)
 	})
 	if focus := evalIn[string](t, admin.ctx, `document.activeElement.className`); focus != "bot-save" {
 		t.Fatalf("after the last question, focus is on %q, want Save", focus)
 	}
-	if qs := evalIn[string](t, admin.ctx, `document.querySelector(".bot-article [name=questions]").value`); !strings.HasSuffix(qs, "\nDo you send parcels to the Faroe Islands?") {
+	if qs := evalIn[string](t, admin.ctx, `document.querySelector(".bot-article [name=questions]").value`); !strings.HasSuffix(qs, "\nDo you have a shop in Oslo?") {
 		t.Fatalf("the delivery article's questions: %q", qs)
 	}
 	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); len(cfg.IgnoredQuestions) != 0 {

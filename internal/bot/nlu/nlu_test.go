@@ -47,14 +47,16 @@ func TestFewShotBanking77(t *testing.T) {
 	rep := Evaluate(Train(few, Options{Seed: 1}), test)
 	words := Evaluate(Train(few, Options{Seed: 1, WordsOnly: true}), test)
 	t.Logf("10 per intent: accuracy %.4f (words alone %.4f), macro-F1 %.4f", rep.Accuracy, words.Accuracy, rep.MacroF1)
-	if rep.Accuracy < 0.78 {
-		t.Fatalf("few-shot accuracy %.4f, below the 0.78 floor", rep.Accuracy)
+	// The mean of the piece vectors alone (session 18's encoder) gave
+	// 0.793; the hidden layer after it and the smaller step give 0.800.
+	if rep.Accuracy < 0.795 {
+		t.Fatalf("few-shot accuracy %.4f, below the 0.795 floor", rep.Accuracy)
 	}
 	// The sentence encoder is what carries a few phrases to the questions
-	// they do not share words with: without it the model is 2.6 points
+	// they do not share words with: without it the model is 3.3 points
 	// worse (docs/bot.md).
-	if rep.Accuracy < words.Accuracy+0.015 {
-		t.Fatalf("the sentence encoder adds %.4f, want at least 0.015", rep.Accuracy-words.Accuracy)
+	if rep.Accuracy < words.Accuracy+0.025 {
+		t.Fatalf("the sentence encoder adds %.4f, want at least 0.025", rep.Accuracy-words.Accuracy)
 	}
 }
 
@@ -88,6 +90,22 @@ func TestTyposStillFindTheIntent(t *testing.T) {
 		if got := m.Predict(text)[0]; got.Label != want {
 			t.Errorf("%q: %s (%.2f), want %s", text, got.Label, got.P, want)
 		}
+	}
+}
+
+// TestFullBanking77IsAccurateAndCalibrated: trained on the whole set the
+// model meets issue 5's 0.92, and its top probability means what it says
+// (a bot answers outright, confirms or hands off by it).
+func TestFullBanking77IsAccurateAndCalibrated(t *testing.T) {
+	_, test := load(t)
+	rep := Evaluate(fullModel(t), test)
+	t.Logf("full set: accuracy %.4f, expected calibration error %.4f", rep.Accuracy, rep.CalibrationError)
+	if rep.Accuracy < 0.92 {
+		t.Errorf("accuracy %.4f, below 0.92", rep.Accuracy)
+	}
+	// 0.022 at the default temperature; 0.068 without it.
+	if rep.CalibrationError > 0.04 {
+		t.Errorf("expected calibration error %.4f, above 0.04", rep.CalibrationError)
 	}
 }
 
