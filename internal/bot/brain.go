@@ -249,7 +249,7 @@ func (b *Brain) Classify(text string) Classification {
 			c.Label, c.Confidence = top.Label, top.P
 			h := b.cfg.Handoff
 			switch {
-			case top.P >= h.AnswerAt:
+			case nlu.Answers(b.model, text, top, h.AnswerAt):
 				c.Band = BandAnswer
 			case top.Label == labelHandoff && top.P >= h.ConfirmAt:
 				c.Band = BandHandoff

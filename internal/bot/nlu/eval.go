@@ -221,7 +221,7 @@ func WithLabelNames(examples []Example) []Example {
 }
 
 // BandReport is how a test set falls into the bot's three bands: answered
-// outright (top probability ≥ answerAt), confirmed ("Did you mean …?",
+// outright (top probability ≥ answerAt, see Answers), confirmed ("Did you mean …?",
 // from confirmAt), or not understood. Fractions of the in-scope rows and
 // of the out-of-scope rows.
 type BandReport struct {
@@ -240,7 +240,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 		if e.Label == oosLabel && oosLabel != "" {
 			oos++
 			switch {
-			case top.P >= answerAt:
+			case Answers(c, e.Text, top, answerAt):
 				r.OOSAnswered++
 			case top.P >= confirmAt:
 				r.OOSConfirm++
@@ -250,10 +250,11 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 			continue
 		}
 		in++
+		answers := Answers(c, e.Text, top, answerAt)
 		switch {
-		case top.P >= answerAt && top.Label == e.Label:
+		case answers && top.Label == e.Label:
 			r.InRight++
-		case top.P >= answerAt:
+		case answers:
 			r.InWrong++
 		case top.P >= confirmAt:
 			r.InConfirm++

@@ -109,6 +109,34 @@ func TestFullBanking77IsAccurateAndCalibrated(t *testing.T) {
 	}
 }
 
+// TestQuestionsFarOutsideTheBotsTradeGetNoAnswer: asked about the
+// weather, recipes or sport, a bank's bot must not answer with a banking
+// article. The sentence vector places them near some intent anyway ("the
+// capital of Australia" near country_support); their words do not back
+// it, so Answers turns the guess into "Did you mean …?" or no intent.
+// The questions (testdata/far-out-of-scope.csv) were written for Parley.
+func TestQuestionsFarOutsideTheBotsTradeGetNoAnswer(t *testing.T) {
+	far, err := ReadCSV("testdata/far-out-of-scope.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fullModel(t)
+	var answered, unguarded []string
+	for _, e := range far {
+		top := m.Predict(e.Text)[0]
+		if Answers(m, e.Text, top, 0.6) {
+			answered = append(answered, e.Text+" → "+top.Label)
+		}
+		if top.P >= 0.6 {
+			unguarded = append(unguarded, e.Text)
+		}
+	}
+	t.Logf("answered %d of %d (%d on the probability alone): %v", len(answered), len(far), len(unguarded), answered)
+	if len(answered) > 2 {
+		t.Fatalf("%d of %d questions outside banking answered outright: %v", len(answered), len(far), answered)
+	}
+}
+
 // TestAddingAnIntentKeepsTheOldOnes: retraining with one more intent
 // leaves the accuracy on the old intents within one point.
 func TestAddingAnIntentKeepsTheOldOnes(t *testing.T) {
