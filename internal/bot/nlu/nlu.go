@@ -163,13 +163,18 @@ type sparse struct {
 // vector turns a text into its L2-normalised TF-IDF vector over the
 // vocabulary, followed by its sentence vector.
 func (m *Model) vector(text string) sparse {
+	return m.withSentence(m.words(text), text)
+}
+
+// words is the L2-normalised TF-IDF vector of a text over the vocabulary.
+func (m *Model) words(text string) sparse {
 	var idx []int32
 	m.lang.features(text, func(f []byte) {
 		if i, ok := m.vocab[string(f)]; ok {
 			idx = append(idx, i)
 		}
 	})
-	return m.withSentence(m.tfidf(idx), text)
+	return m.tfidf(idx)
 }
 
 // WordSupport is the probability the model gives label from the words
@@ -183,14 +188,8 @@ func (m *Model) WordSupport(text, label string) float64 {
 	if l < 0 {
 		return 0
 	}
-	var idx []int32
-	m.lang.features(text, func(f []byte) {
-		if i, ok := m.vocab[string(f)]; ok {
-			idx = append(idx, i)
-		}
-	})
 	probs := make([]float64, len(m.labels))
-	m.softmax(m.tfidf(idx), make([]float32, len(m.labels)), probs)
+	m.softmax(m.words(text), make([]float32, len(m.labels)), probs)
 	return probs[l]
 }
 
