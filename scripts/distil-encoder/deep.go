@@ -58,16 +58,7 @@ func (n network) pass(rows [][]float32, sentences []sentence, rate, pieceRate fl
 	dm := make([]float32, d)
 	var loss float64
 	for _, s := range sentences {
-		clear(m)
-		for _, id := range s.pieces {
-			for j, x := range rows[id] {
-				m[j] += x
-			}
-		}
-		inv := 1 / float32(len(s.pieces))
-		for j := range m {
-			m[j] *= inv
-		}
+		inv := mean(rows, s.pieces, m)
 		n.forward(m, z, a, y)
 		for j := range diff {
 			diff[j] = y[j] - s.vector[j]
@@ -117,18 +108,29 @@ func (n network) loss(rows [][]float32, sentences []sentence) float64 {
 	z, a := make([]float32, n.hidden), make([]float32, n.hidden)
 	var loss float64
 	for _, s := range sentences {
-		clear(m)
-		for _, id := range s.pieces {
-			for j, x := range rows[id] {
-				m[j] += x / float32(len(s.pieces))
-			}
-		}
+		mean(rows, s.pieces, m)
 		n.forward(m, z, a, y)
 		for j, x := range y {
 			loss += float64((x - s.vector[j]) * (x - s.vector[j]))
 		}
 	}
 	return loss / float64(len(sentences))
+}
+
+// mean writes the mean of the pieces' rows into m and returns
+// 1/len(pieces).
+func mean(rows [][]float32, pieces []int32, m []float32) float32 {
+	clear(m)
+	for _, id := range pieces {
+		for j, x := range rows[id] {
+			m[j] += x
+		}
+	}
+	inv := 1 / float32(len(pieces))
+	for j := range m {
+		m[j] *= inv
+	}
+	return inv
 }
 
 // forward computes y from the mean m, keeping the hidden layer's input z
