@@ -105,10 +105,17 @@ type ConversationFilter struct {
 	// longest waiting — instead of newest first (no After with it).
 	QueueOrder bool
 	// Query finds conversations whose visitor's name, email or external ID,
-	// or whose messages, contain it (case-insensitive).
-	Query string
-	After string
-	Limit int
+	// or whose messages, contain it (case-insensitive); with SearchFields,
+	// the values of their conversation fields too ("A-1042" finds the
+	// conversation whose order number it is).
+	Query        string
+	SearchFields bool // staff only: fields are never shown to visitors
+	// Fields keeps the conversations whose field (by key) holds exactly
+	// this value, as stored (ConversationField.Value): every pair must
+	// hold.
+	Fields map[string]string
+	After  string
+	Limit  int
 }
 
 // ConversationOpen describes a new conversation.

@@ -197,6 +197,16 @@ func (s *Service) List(ctx context.Context, p parley.Principal, f parley.Convers
 	if f.Label != "" && !p.IsStaff() {
 		return nil, parley.Errorf(parley.EFORBIDDEN, "labels are for the brand's staff")
 	}
+	// A search by the brand's people finds field values too; a visitor
+	// never learns what the brand recorded about them.
+	f.SearchFields = p.IsStaff()
+	if len(f.Fields) > 0 {
+		fields, err := s.fieldFilter(ctx, p, f.Fields)
+		if err != nil {
+			return nil, err
+		}
+		f.Fields = fields
+	}
 	list, err := s.store.ListConversations(ctx, p.AccountID, f)
 	if err != nil {
 		return nil, err
@@ -205,6 +215,39 @@ func (s *Service) List(ctx context.Context, p parley.Principal, f parley.Convers
 		list[i] = ForViewer(p, c)
 	}
 	return list, nil
+}
+
+// fieldFilter checks a list's field filter against the account's
+// conversation fields and returns each value as stored, so that "TRUE"
+// finds a checkbox's "true" and " A-1042 " the order number "A-1042".
+// Staff only.
+func (s *Service) fieldFilter(ctx context.Context, p parley.Principal, want map[string]string) (map[string]string, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "conversation fields are for the brand's staff")
+	}
+	if len(want) > parley.MaxConversationFields {
+		return nil, parley.Errorf(parley.EINVALID, "field: at most %d fields at once", parley.MaxConversationFields)
+	}
+	acc, err := s.store.FindAccount(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(want))
+	for key, v := range want {
+		def := parley.FieldByKey(acc.Settings.ConversationFields, key)
+		if def == nil {
+			return nil, parley.Errorf(parley.EINVALID, "field[%s]: this brand has no such conversation field (Admin → Conversation fields)", key)
+		}
+		value, err := def.Value(v)
+		if err != nil {
+			return nil, parley.Errorf(parley.EINVALID, "field[%s]: %s", key, strings.TrimPrefix(parley.ErrorMessage(err), "fields."+key+": "))
+		}
+		if value == "" {
+			return nil, parley.Errorf(parley.EINVALID, "field[%s]: say which value to look for", key)
+		}
+		out[key] = value
+	}
+	return out, nil
 }
 
 // CloseInput is how a conversation is closed: a reason, and (staff only)

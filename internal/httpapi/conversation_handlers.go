@@ -71,6 +71,22 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 		AssigneeID: q.Get("assignee_id"), ConsumerID: q.Get("consumer_id"), After: q.Get("cursor"), Limit: 50,
 		Query: strings.TrimSpace(q.Get("q")), Label: q.Get("label"),
 	}
+	// field[order_number]=A-1042: the conversations whose field holds
+	// that value (OpenAPI's deepObject style).
+	for name, values := range q {
+		key, ok := strings.CutPrefix(name, "field[")
+		if !ok {
+			continue
+		}
+		key, ok = strings.CutSuffix(key, "]")
+		if !ok || key == "" || len(values) != 1 {
+			return parley.Errorf(parley.EINVALID, "%s: write field[key]=value, each key once", name)
+		}
+		if f.Fields == nil {
+			f.Fields = map[string]string{}
+		}
+		f.Fields[key] = values[0]
+	}
 	if f.Label != "" {
 		if err := parley.ValidLabelName(f.Label); err != nil {
 			return parley.Errorf(parley.EINVALID, "label: %v", err)

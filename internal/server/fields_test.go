@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +113,49 @@ func TestConversationFieldsAreDefinedFilledAndRequired(t *testing.T) {
 	if st := agent.do("PATCH", "/api/v1/conversations/"+second.ID+"/fields", map[string]any{"reason": "Delivery"}, &c); st != 200 || c.Fields["reason"] != "Delivery" {
 		t.Fatalf("after the close: %d %+v", st, c.Fields)
 	}
+	// The inbox keeps the conversations whose fields hold a value, and a
+	// search by staff finds a value; visitors can do neither.
+	list := func(as *client, query string) []string {
+		t.Helper()
+		var page struct {
+			Conversations []parley.Conversation `json:"conversations"`
+		}
+		if st, raw := as.raw("GET", "/api/v1/conversations?"+query, nil); st != 200 {
+			t.Fatalf("%s: %d %s", query, st, raw)
+		} else if err := json.Unmarshal(raw, &page); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range page.Conversations {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	for query, want := range map[string][]string{
+		"field[reason]=Delivery":                            {second.ID},
+		"field[reason]=Delivery&field[order_number]=A-2000": {second.ID},
+		"field[reason]=Delivery&field[order_number]=A-1042": nil,
+		"field[reason]=Sizing":                              {conv.ID},
+		"field[reason]=Sizing&state=closed":                 nil,
+		"q=a-2000":                                          {second.ID},
+		"q=order_number":                                    nil,
+	} {
+		if got := list(agent, query); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", query, got, want)
+		}
+	}
+	if got := list(v.client, "q=A-2000"); len(got) != 0 {
+		t.Errorf("a visitor's search finds a field's value: %v", got)
+	}
+	if st, raw := v.raw("GET", "/api/v1/conversations?field[reason]=Delivery", nil); st != 403 || errorCode(raw) != parley.EFORBIDDEN {
+		t.Errorf("a visitor filters by a field: %d %s", st, raw)
+	}
+	for _, bad := range []string{"field[colour]=red", "field[reason]=Boredom", "field[refund]=maybe", "field[reason]=", "field[]=x", "field[reason=Sizing", "field[reason]=Sizing&field[reason]=Delivery"} {
+		if st, raw := agent.raw("GET", "/api/v1/conversations?"+bad, nil); st != 400 || errorCode(raw) != parley.EINVALID || !strings.Contains(string(raw), "field[") {
+			t.Errorf("%s: %d %s", bad, st, raw)
+		}
+	}
+
 	// The export carries them, a JSON object per conversation.
 	day := time.Now().UTC()
 	st, raw := admin.raw("GET", "/api/v1/exports/conversations?format=csv&from="+day.AddDate(0, 0, -1).Format(time.DateOnly)+"&to="+day.AddDate(0, 0, 1).Format(time.DateOnly), nil)
@@ -183,6 +228,34 @@ func TestAnAgentRecordsConversationFieldsInTheConsole(t *testing.T) {
 		return fmt.Sprintf("%v; %s", c.Fields, evalIn[string](t, agent.ctx, `document.querySelector(".conv-fields-status").textContent`))
 	})
 	agent.shot("fields")
+
+	// Another of the agent's conversations, for another reason: the
+	// inbox's details filter and its search tell the two apart.
+	other := ts.newVisitor(t, brand.account.ID).open(t)
+	api := ts.login(t, brand.agent)
+	if st, raw := api.raw("POST", "/api/v1/conversations/"+other.ID+"/accept", nil); st != 200 {
+		t.Fatalf("accept: %d %s", st, raw)
+	}
+	api.do("PATCH", "/api/v1/conversations/"+other.ID+"/fields", map[string]any{"order_number": "B-7", "reason": "Delivery"}, nil)
+	listed := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".items li")].map((li) => li.dataset.id).sort().join(" ")`)
+	}
+	both := strings.Join(slices.Sorted(slices.Values([]string{conv.ID, other.ID})), " ")
+	agent.do(chromedp.Click(chromedp.CSS("[data-tab=mine]")))
+	waitFor(t, func() bool { return listed() == both }, listed)
+	agent.do(chromedp.SetValue(chromedp.CSS(".field-filter"), `["reason","Sizing"]`))
+	evalIn[bool](t, agent.ctx, `document.querySelector(".field-filter").dispatchEvent(new Event("change")), true`)
+	waitFor(t, func() bool { return listed() == conv.ID }, listed)
+	if got := evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".field-filter option")].map((o) => o.textContent).join("|")`); got != "Any details|Reason: Sizing|Reason: Delivery|Reason: Damaged|Refund issued: yes" {
+		t.Fatalf("the details filter offers %q", got)
+	}
+	agent.do(chromedp.SetValue(chromedp.CSS(".field-filter"), ""), chromedp.SendKeys(chromedp.CSS(".search"), "b-7"))
+	evalIn[bool](t, agent.ctx, `document.querySelector(".field-filter").dispatchEvent(new Event("change")), true`)
+	waitFor(t, func() bool { return listed() == other.ID }, listed)
+	evalIn[bool](t, agent.ctx, `(() => { const q = document.querySelector(".search"); q.value = ""; return q.dispatchEvent(new Event("input")) })()`)
+	waitFor(t, func() bool { return listed() == both }, listed)
+	agent.press(".items li[data-id=" + conv.ID + "]")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".items li[data-id=" + conv.ID + "][aria-current=true]")))
 	agent.press(".close")
 	waitFor(t, func() bool {
 		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)

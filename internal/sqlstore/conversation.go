@@ -148,15 +148,34 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	if f.After != "" {
 		add("id < ?", f.After)
 	}
+	// A field's value, or NULL: fields is a JSON object of strings, or ''
+	// when the conversation has none. Keys are a-z, 0-9 and _.
+	fieldValue := `json_extract(NULLIF(fields, ''), '$.' || ?)`
+	if db.postgres {
+		fieldValue = `(NULLIF(fields, '')::jsonb ->> ?)`
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Fields)) {
+		where = append(where, fieldValue+" = ?")
+		args = append(args, k, f.Fields[k])
+	}
 	if f.Query != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.Query) + "%"
 		search := `(consumer_id IN (SELECT id FROM consumers WHERE account_id = ? AND (name LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR external_id LIKE ? ESCAPE '\'))
-			OR id IN (SELECT conversation_id FROM messages WHERE account_id = ? AND text LIKE ? ESCAPE '\'))`
+			OR id IN (SELECT conversation_id FROM messages WHERE account_id = ? AND text LIKE ? ESCAPE '\')`
+		args = append(args, accountID, like, like, like, accountID, like)
+		if f.SearchFields {
+			values := `json_each(NULLIF(fields, ''))`
+			if db.postgres {
+				values = `jsonb_each_text(NULLIF(fields, '')::jsonb)`
+			}
+			search += ` OR EXISTS (SELECT 1 FROM ` + values + ` AS f WHERE f.value LIKE ? ESCAPE '\')`
+			args = append(args, like)
+		}
+		search += `)`
 		if db.postgres { // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does
 			search = strings.ReplaceAll(search, " LIKE ", " ILIKE ")
 		}
 		where = append(where, search)
-		args = append(args, accountID, like, like, like, accountID, like)
 	}
 	if f.Limit <= 0 {
 		f.Limit = 50

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -69,5 +70,60 @@ func testConversationFields(t *testing.T, open Opener) {
 	}
 	if got, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID); got.Fields != nil {
 		t.Fatalf("erased, the fields stay: %+v", got.Fields)
+	}
+}
+
+// testConversationsByField: the inbox keeps the conversations whose fields
+// hold the values asked for, every pair; a search finds a field's value
+// only when asked to (staff), never a key, and another brand's
+// conversations never.
+func testConversationsByField(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	other := newFixture(t, s, "B")
+	damaged, refunded, bare := f.conversation, f.another(t, s), f.another(t, s)
+	set := func(accountID, id string, values map[string]string) {
+		t.Helper()
+		if _, err := s.SetConversationFields(ctx, accountID, id, values, "usr_x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(f.account.ID, damaged.ID, map[string]string{"reason": "Damaged", "order_number": "A-1042"})
+	set(f.account.ID, refunded.ID, map[string]string{"reason": "Damaged", "refund": "true", "order_number": "B-7"})
+	set(other.account.ID, other.conversation.ID, map[string]string{"reason": "Damaged", "order_number": "A-1042"})
+	ids := func(filter parley.ConversationFilter) []string {
+		t.Helper()
+		list, err := s.ListConversations(ctx, f.account.ID, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range list {
+			out = append(out, c.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+	for _, tc := range []struct {
+		name   string
+		filter parley.ConversationFilter
+		want   []string
+	}{
+		{"one field", parley.ConversationFilter{Fields: map[string]string{"reason": "Damaged"}}, sorted(damaged.ID, refunded.ID)},
+		{"two fields", parley.ConversationFilter{Fields: map[string]string{"reason": "Damaged", "refund": "true"}}, sorted(refunded.ID)},
+		{"another value", parley.ConversationFilter{Fields: map[string]string{"reason": "Sizing"}}, nil},
+		{"exactly", parley.ConversationFilter{Fields: map[string]string{"reason": "damaged"}}, nil},
+		{"no fields at all", parley.ConversationFilter{Fields: map[string]string{"topic": "x"}}, nil},
+		{"search a value", parley.ConversationFilter{Query: "a-104", SearchFields: true}, sorted(damaged.ID)},
+		{"search a key", parley.ConversationFilter{Query: "order_number", SearchFields: true}, nil},
+		{"search without fields", parley.ConversationFilter{Query: "A-1042"}, nil},
+		{"search and filter", parley.ConversationFilter{Query: "B-7", SearchFields: true, Fields: map[string]string{"refund": "true"}}, sorted(refunded.ID)},
+		{"with a state", parley.ConversationFilter{State: parley.StateQueued, Fields: map[string]string{"refund": "true"}}, sorted(refunded.ID)},
+	} {
+		if got := ids(tc.filter); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v (bare: %s)", tc.name, got, tc.want, bare.ID)
+		}
 	}
 }

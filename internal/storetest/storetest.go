@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 		{"RedactNote", testRedactNote},
 		{"OpenFromEngagement", testOpenFromEngagement},
 		{"ConversationFields", testConversationFields},
+		{"ConversationsByField", testConversationsByField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })

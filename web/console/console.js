@@ -769,8 +769,10 @@ async function refresh() {
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const search = $(".search").value.trim();
   const label = $(".label-filter").value;
+  const detail = $(".field-filter").value ? JSON.parse($(".field-filter").value) : null;
   const base = "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : "") +
-    (label ? "&label=" + encodeURIComponent(label) : "");
+    (label ? "&label=" + encodeURIComponent(label) : "") +
+    (detail ? "&field[" + encodeURIComponent(detail[0]) + "]=" + encodeURIComponent(detail[1]) : "");
   // As many pages as the agent asked for with "Load more".
   const list = [];
   let cursor = "";
@@ -983,6 +985,7 @@ async function loadSettings() {
   sel.append(new Option("All labels", ""));
   for (const l of labelDefs) sel.append(new Option(l.name, l.name));
   sel.value = labelDefs.some((l) => l.name === keep) ? keep : "";
+  fillFieldFilter();
   if (current) { showLabels(current); showFields(current, true); }
 }
 
@@ -990,6 +993,27 @@ async function loadSettings() {
 // The brand's details of a conversation (docs/routing.md, Conversation
 // fields), each saved as soon as it changes.
 let fieldDefs = [], fieldsShownFor = "";
+
+// fillFieldFilter offers the values of the brand's list and checkbox
+// fields as an inbox filter ("Reason: Damaged", "Refund issued: yes"),
+// one group per field. A checkbox offers "yes" alone: one never ticked
+// holds no value, so "no" would miss most of them. Text, numbers and
+// dates are found by the search.
+function fillFieldFilter() {
+  const sel = $(".field-filter"), keep = sel.value;
+  sel.textContent = "";
+  sel.append(new Option("Any details", ""));
+  for (const f of fieldDefs) {
+    const values = f.type === "list" ? f.options.map((o) => [o, o]) : f.type === "checkbox" ? [["yes", "true"]] : [];
+    if (!values.length) continue;
+    const group = document.createElement("optgroup");
+    group.label = f.label;
+    for (const [text, value] of values) group.append(new Option(f.label + ": " + text, JSON.stringify([f.key, value])));
+    sel.append(group);
+  }
+  sel.hidden = sel.options.length === 1;
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+}
 function showFields(c, force = false) {
   const box = $(".conv-fields");
   $(".conv-details").hidden = fieldDefs.length === 0;
@@ -2033,6 +2057,7 @@ function ago(iso) {
 
 $(".search").addEventListener("input", () => { pagesWanted = 1; refreshSoon(); });
 $(".label-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
+$(".field-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   if (tab === "mentions") { unseenMentions = 0; mentionsSeen(); }
