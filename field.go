@@ -143,4 +143,22 @@ type FieldChange struct {
 	*Conversation
 	Changed   []string `json:"changed"`
 	ChangedBy string   `json:"changed_by"`
+	// Categories are the values of its list and checkbox fields now:
+	// options the brand wrote, never anything about the visitor, so an
+	// erased event keeps them (ErasureKeeps) and the metrics count
+	// conversations by them — a contact centre's contact reasons and
+	// wrap-up codes.
+	Categories map[string]string `json:"categories,omitempty"`
+}
+
+// Categories are the keys of the fields whose values are options the
+// brand wrote (a list's, a checkbox's): FieldChange.Categories.
+func Categories(defs []ConversationField) []string {
+	var keys []string
+	for _, f := range defs {
+		if f.Type == FieldList || f.Type == FieldCheckbox {
+			keys = append(keys, f.Key)
+		}
+	}
+	return keys
 }

@@ -23,10 +23,10 @@ const Erased = `{"erased":true}`
 
 // ErasureKeeps names the fields an erased event keeps beside "erased". They
 // say what happened — a conversation's state, skill, agent and why it was
-// queued again, the brand's labels on it, the brand's engagement it started
-// from, which kind of participant sent a message, a CSAT score, whether a
+// queued again, the brand's labels on it and the options chosen in its
+// list and checkbox fields, the brand's engagement it started from, which kind of participant sent a message, a CSAT score, whether a
 // bot's answer helped — never who the
 // visitor is or what anyone said, and the metrics are computed from them: a
 // conversation erased on request or by retention still counts in the
 // dashboard of its month.
-var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "labels", "priority", "engagement", "sender_kind", "score", "helpful"}
+var ErasureKeeps = []string{"state", "skill", "assignee_id", "requeue_reason", "labels", "priority", "engagement", "sender_kind", "score", "helpful", "categories"}

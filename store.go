@@ -200,8 +200,9 @@ type Store interface {
 	// SetConversationFields changes the values of its conversation fields
 	// (checked by the caller; "" clears one), keeping the others, and
 	// writes conversation.fields_changed with the keys that changed, if
-	// any did.
-	SetConversationFields(ctx context.Context, accountID, id string, fields map[string]string, by string) (*Conversation, error)
+	// any did. categories are the keys of the account's list and checkbox
+	// fields: the event also carries their values as FieldChange.Categories.
+	SetConversationFields(ctx context.Context, accountID, id string, fields map[string]string, categories []string, by string) (*Conversation, error)
 	// SnoozeConversation puts an open conversation aside until until
 	// (nil: back now) and writes conversation.snoozed naming by. ECONFLICT
 	// when it is closed.

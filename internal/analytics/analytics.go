@@ -27,6 +27,11 @@ type Query struct {
 	// conversation's priority (0: none): the report says what share of
 	// first responses met their conversation's target.
 	ResponseTarget func(priority int) time.Duration
+	// FieldKeys are the list and checkbox fields whose values the report
+	// breaks down (Report.Fields), in this order: the account's
+	// parley.Categories. Other fields are not in the event log's
+	// categories, so not in the metrics.
+	FieldKeys []string
 }
 
 // Limits of a query.
@@ -127,11 +132,11 @@ type Totals struct {
 	BotUnhelpful            int      `json:"bot_unhelpful"`
 }
 
-// LabelStats are the metrics of the conversations carrying one label
-// (as they are when the report is made), counted as the totals are: those
-// opened, first answered, closed in the range.
-type LabelStats struct {
-	Label         string  `json:"label"`
+// GroupStats are the metrics of a group of conversations (those carrying
+// a label, or holding a field's value, as they are when the report is
+// made), counted as the totals are: those opened, first answered, closed
+// in the range.
+type GroupStats struct {
 	Conversations int     `json:"conversations"` // opened in the range
 	Closed        int     `json:"closed"`
 	FirstResponse Stat    `json:"first_response"`
@@ -140,6 +145,23 @@ type LabelStats struct {
 	CSATCount     int     `json:"csat_count"`
 	frt, handle   []float64
 	csat          []int
+}
+
+// LabelStats are the metrics of the conversations carrying one label.
+type LabelStats struct {
+	Label string `json:"label"`
+	GroupStats
+}
+
+// FieldStats are the metrics of the conversations whose conversation
+// field Key holds Value (a list's option, a checkbox's "true" or
+// "false"): the contact reasons and wrap-up codes of a contact centre's
+// reports.
+type FieldStats struct {
+	Key   string `json:"key"`
+	Label string `json:"label,omitempty"` // the field's, as the brand names it now (set by the API)
+	Value string `json:"value"`
+	GroupStats
 }
 
 // EngagementStats are one proactive engagement's results over the range:
@@ -194,6 +216,9 @@ type Report struct {
 	Agents  []*Agent  `json:"agents"`
 	// Labels: per label, most conversations first.
 	Labels []*LabelStats `json:"labels"`
+	// Fields: per value of each field of Query.FieldKeys, by key in
+	// the query's order, then most conversations first.
+	Fields []*FieldStats `json:"fields"`
 	// Engagements: per proactive engagement seen in the range, most shown
 	// first (teaser counts only in reports of no agent or skill).
 	Engagements []*EngagementStats `json:"engagements"`

@@ -3,7 +3,9 @@ package analytics_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,9 +139,20 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	label(123*m, c2, "refund", "vip")
 	label(124*m, c4, "vip")
 	label(125*m, c4)
+	// Wrap-up details: C1 Sizing; C2 Damaged with a refund; C4 Damaged,
+	// then Sizing. The order number is no category: never counted.
+	fields := func(d time.Duration, c *parley.Conversation, values map[string]string) {
+		at(d)
+		_, err := s.SetConversationFields(ctx, acc.ID, c.ID, values, []string{"reason", "refund"}, "x")
+		must(err)
+	}
+	fields(126*m, c1, map[string]string{"reason": "Sizing", "order_number": "A-1"})
+	fields(127*m, c2, map[string]string{"reason": "Damaged", "refund": "true", "order_number": "A-2"})
+	fields(128*m, c4, map[string]string{"reason": "Damaged"})
+	fields(129*m, c4, map[string]string{"reason": "Sizing"})
 
 	capacity := map[string]int{a1.ID: 3, a2.ID: 1}
-	q := analytics.Query{From: t0, To: t0.Add(3 * time.Hour), Bucket: "hour"}
+	q := analytics.Query{From: t0, To: t0.Add(3 * time.Hour), Bucket: "hour", FieldKeys: []string{"reason", "refund", "order_number"}}
 	r, err := analytics.Compute(ctx, s, acc.ID, q, capacity)
 	must(err)
 	// Erasing the visitor — on request, or retention expiring their
@@ -216,6 +229,13 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	check("vip", vip.Label, "vip")
 	check("vip conversations", vip.Conversations, 1)
 	check("vip CSAT", vip.CSATMean, 3.0)
+	// Per detail: reason Sizing is C1 (CSAT 5) and C4 (4), Damaged is C2
+	// (3), then refund true is C2; the order numbers are not there.
+	var got []string
+	for _, f := range r.Fields {
+		got = append(got, fmt.Sprintf("%s=%s: %d opened, %d closed, CSAT %.1f", f.Key, f.Value, f.Conversations, f.Closed, f.CSATMean))
+	}
+	check("fields", strings.Join(got, "; "), "reason=Sizing: 2 opened, 2 closed, CSAT 4.5; reason=Damaged: 1 opened, 1 closed, CSAT 3.0; refund=true: 1 opened, 1 closed, CSAT 3.0")
 	// The engagement: three shown, one clicked, one dismissed, C3.
 	if len(r.Engagements) != 1 {
 		t.Fatalf("engagements: %+v", r.Engagements)

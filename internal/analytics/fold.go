@@ -22,16 +22,19 @@ type Facts struct {
 	WithBot        bool // opened with the bot
 	HandedOff      bool // the bot handed it to people
 	HadAgent       bool
-	Skill          string    // the latest
-	Priority       int       // the latest (0–10)
-	Assignee       string    // the latest; kept at close, cleared when queued again
-	Messages       int       // visitor, agent and bot messages (not system notices)
-	CSAT           int       // 1–5, 0 when not rated
-	Labels         []string  // the staff's labels, as they are now
-	Engagement     string    // the proactive engagement it started from
-	Holds          []Hold    // each assignment, in order
-	FirstAt        time.Time // its first event
-	LastAt         time.Time // its latest event
+	Skill          string   // the latest
+	Priority       int      // the latest (0–10)
+	Assignee       string   // the latest; kept at close, cleared when queued again
+	Messages       int      // visitor, agent and bot messages (not system notices)
+	CSAT           int      // 1–5, 0 when not rated
+	Labels         []string // the staff's labels, as they are now
+	// Categories are the values of its list and checkbox fields, as they
+	// are now (parley.FieldChange.Categories).
+	Categories map[string]string
+	Engagement string    // the proactive engagement it started from
+	Holds      []Hold    // each assignment, in order
+	FirstAt    time.Time // its first event
+	LastAt     time.Time // its latest event
 }
 
 // Hold is one agent's assignment to a conversation.
@@ -207,6 +210,17 @@ func (f *folding) event(e *parley.Event) {
 			c.Labels = nil
 			gjson.GetBytes(e.Data, "labels").ForEach(func(_, v gjson.Result) bool {
 				c.Labels = append(c.Labels, v.Str)
+				return true
+			})
+		}
+	case parley.EventConversationFields:
+		if c := f.conv(e); c != nil {
+			c.Categories = nil
+			gjson.GetBytes(e.Data, "categories").ForEach(func(k, v gjson.Result) bool {
+				if c.Categories == nil {
+					c.Categories = map[string]string{}
+				}
+				c.Categories[k.Str] = v.Str
 				return true
 			})
 		}

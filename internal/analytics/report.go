@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -32,11 +33,30 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		}
 		return engagements[id]
 	}
-	label := func(name string) *LabelStats {
-		if labels[name] == nil {
-			labels[name] = &LabelStats{Label: name}
+	type keyValue struct{ key, value string }
+	fields := map[keyValue]*FieldStats{}
+	// groups are the label and field groups a conversation counts in.
+	var groups []*GroupStats
+	groupsOf := func(c *Facts) []*GroupStats {
+		groups = groups[:0]
+		for _, l := range c.Labels {
+			if labels[l] == nil {
+				labels[l] = &LabelStats{Label: l}
+			}
+			groups = append(groups, &labels[l].GroupStats)
 		}
-		return labels[name]
+		for _, k := range q.FieldKeys {
+			v, ok := c.Categories[k]
+			if !ok {
+				continue
+			}
+			kv := keyValue{k, v}
+			if fields[kv] == nil {
+				fields[kv] = &FieldStats{Key: k, Value: v}
+			}
+			groups = append(groups, &fields[kv].GroupStats)
+		}
+		return groups
 	}
 
 	// Events counted by when they happened.
@@ -103,9 +123,10 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		if q.Agent != "" && c.Assignee != q.Agent && !(c.HadAgent && agentTime[q.Agent] > 0) {
 			continue
 		}
+		groups := groupsOf(c)
 		if in(c.OpenedAt) {
-			for _, l := range c.Labels {
-				label(l).Conversations++
+			for _, g := range groups {
+				g.Conversations++
 			}
 			t.Opened++
 			bucket(c.OpenedAt).Opened++
@@ -133,8 +154,8 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 					}
 				}
 			}
-			for _, l := range c.Labels {
-				label(l).frt = append(label(l).frt, f)
+			for _, g := range groups {
+				g.frt = append(g.frt, f)
 			}
 			b := bucket(c.FirstReplyAt)
 			b.frts = append(b.frts, f)
@@ -143,14 +164,13 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 			}
 		}
 		if in(c.ClosedAt) {
-			for _, l := range c.Labels {
-				ls := label(l)
-				ls.Closed++
+			for _, g := range groups {
+				g.Closed++
 				if c.HadAgent && !c.AssignedAt.IsZero() {
-					ls.handle = append(ls.handle, c.ClosedAt.Sub(c.AssignedAt).Seconds())
+					g.handle = append(g.handle, c.ClosedAt.Sub(c.AssignedAt).Seconds())
 				}
 				if c.CSAT > 0 {
-					ls.csat = append(ls.csat, c.CSAT)
+					g.csat = append(g.csat, c.CSAT)
 				}
 			}
 			t.Closed++
@@ -221,9 +241,26 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 	sort.Slice(r.Agents, func(i, j int) bool { return r.Agents[i].ID < r.Agents[j].ID })
 	r.Labels = []*LabelStats{}
 	for _, ls := range labels {
-		ls.FirstResponse, ls.HandleTime, ls.CSATMean, ls.CSATCount = stat(ls.frt), stat(ls.handle), meanInt(ls.csat), len(ls.csat)
-		r.Labels = append(r.Labels, ls)
+		if ls.finish() {
+			r.Labels = append(r.Labels, ls)
+		}
 	}
+	r.Fields = []*FieldStats{}
+	for _, fs := range fields {
+		if fs.finish() {
+			r.Fields = append(r.Fields, fs)
+		}
+	}
+	sort.Slice(r.Fields, func(i, j int) bool {
+		a, b := r.Fields[i], r.Fields[j]
+		if a.Key != b.Key {
+			return slices.Index(q.FieldKeys, a.Key) < slices.Index(q.FieldKeys, b.Key)
+		}
+		if a.Conversations != b.Conversations {
+			return a.Conversations > b.Conversations
+		}
+		return a.Value < b.Value
+	})
 	r.Engagements = []*EngagementStats{}
 	for _, es := range engagements {
 		es.CSATMean, es.CSATCount = meanInt(es.csat), len(es.csat)
@@ -248,4 +285,12 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		return a.Label < b.Label
 	})
 	return r
+}
+
+// finish computes the group's statistics from what it gathered, and
+// reports whether anything of the group happened in the range (a
+// conversation of it may only overlap the range).
+func (g *GroupStats) finish() bool {
+	g.FirstResponse, g.HandleTime, g.CSATMean, g.CSATCount = stat(g.frt), stat(g.handle), meanInt(g.csat), len(g.csat)
+	return g.Conversations > 0 || g.Closed > 0 || len(g.frt) > 0
 }

@@ -163,24 +163,25 @@ func (f *folding) loadTouched(ctx context.Context, store parley.Store, accountID
 // factsRow is Facts as a rollup row stores them: times in microseconds
 // since 1970 (0: not yet).
 type factsRow struct {
-	OpenedAt     int64     `json:"opened_at,omitempty"`
-	QueuedAt     int64     `json:"queued_at,omitempty"`
-	AssignedAt   int64     `json:"assigned_at,omitempty"`
-	FirstReplyAt int64     `json:"first_reply_at,omitempty"`
-	ClosedAt     int64     `json:"closed_at,omitempty"`
-	FirstAt      int64     `json:"first_at,omitempty"`
-	LastAt       int64     `json:"last_at,omitempty"`
-	WithBot      bool      `json:"with_bot,omitempty"`
-	HandedOff    bool      `json:"handed_off,omitempty"`
-	HadAgent     bool      `json:"had_agent,omitempty"`
-	Skill        string    `json:"skill,omitempty"`
-	Priority     int       `json:"priority,omitempty"`
-	Assignee     string    `json:"assignee,omitempty"`
-	Messages     int       `json:"messages,omitempty"`
-	CSAT         int       `json:"csat,omitempty"`
-	Holds        []holdRow `json:"holds,omitempty"`
-	Labels       []string  `json:"labels,omitempty"`
-	Engagement   string    `json:"engagement,omitempty"`
+	OpenedAt     int64             `json:"opened_at,omitempty"`
+	QueuedAt     int64             `json:"queued_at,omitempty"`
+	AssignedAt   int64             `json:"assigned_at,omitempty"`
+	FirstReplyAt int64             `json:"first_reply_at,omitempty"`
+	ClosedAt     int64             `json:"closed_at,omitempty"`
+	FirstAt      int64             `json:"first_at,omitempty"`
+	LastAt       int64             `json:"last_at,omitempty"`
+	WithBot      bool              `json:"with_bot,omitempty"`
+	HandedOff    bool              `json:"handed_off,omitempty"`
+	HadAgent     bool              `json:"had_agent,omitempty"`
+	Skill        string            `json:"skill,omitempty"`
+	Priority     int               `json:"priority,omitempty"`
+	Assignee     string            `json:"assignee,omitempty"`
+	Messages     int               `json:"messages,omitempty"`
+	CSAT         int               `json:"csat,omitempty"`
+	Holds        []holdRow         `json:"holds,omitempty"`
+	Labels       []string          `json:"labels,omitempty"`
+	Engagement   string            `json:"engagement,omitempty"`
+	Categories   map[string]string `json:"categories,omitempty"`
 }
 
 // holdRow is a Hold as a rollup row stores it.
@@ -238,6 +239,12 @@ func decodeFactsRow(data []byte) (factsRow, error) {
 				d.Labels = append(d.Labels, l.String())
 				return true
 			})
+		case "categories":
+			d.Categories = map[string]string{}
+			v.ForEach(func(k, v gjson.Result) bool {
+				d.Categories[k.Str] = v.String()
+				return true
+			})
 		case "holds":
 			v.ForEach(func(_, h gjson.Result) bool {
 				var hr holdRow
@@ -290,7 +297,7 @@ func (f *folding) load(r *parley.RollupRow) error {
 			FirstReplyAt: fromMicros(d.FirstReplyAt), ClosedAt: fromMicros(d.ClosedAt),
 			FirstAt: fromMicros(d.FirstAt), LastAt: fromMicros(d.LastAt),
 			WithBot: d.WithBot, HandedOff: d.HandedOff, HadAgent: d.HadAgent,
-			Skill: d.Skill, Priority: d.Priority, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels, Engagement: d.Engagement}
+			Skill: d.Skill, Priority: d.Priority, Assignee: d.Assignee, Messages: d.Messages, CSAT: d.CSAT, Labels: d.Labels, Engagement: d.Engagement, Categories: d.Categories}
 		for _, h := range d.Holds {
 			c.Holds = append(c.Holds, Hold{Agent: h.Agent, Skill: h.Skill, From: fromMicros(h.From), Until: fromMicros(h.Until)})
 		}
@@ -318,7 +325,7 @@ func (f *folding) rows(seq int64) []*parley.RollupRow {
 			FirstReplyAt: toMicros(c.FirstReplyAt), ClosedAt: toMicros(c.ClosedAt),
 			FirstAt: toMicros(c.FirstAt), LastAt: toMicros(c.LastAt),
 			WithBot: c.WithBot, HandedOff: c.HandedOff, HadAgent: c.HadAgent,
-			Skill: c.Skill, Priority: c.Priority, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels, Engagement: c.Engagement}
+			Skill: c.Skill, Priority: c.Priority, Assignee: c.Assignee, Messages: c.Messages, CSAT: c.CSAT, Labels: c.Labels, Engagement: c.Engagement, Categories: c.Categories}
 		held := false
 		for _, h := range c.Holds {
 			d.Holds = append(d.Holds, holdRow{Agent: h.Agent, Skill: h.Skill, From: toMicros(h.From), Until: toMicros(h.Until)})

@@ -15,7 +15,7 @@ func TestFactsRowsDecodeAsEncodingJSONWould(t *testing.T) {
 			ClosedAt: 1764000001800000, FirstAt: 1764000000000000, LastAt: 1764000001800000, WithBot: true, HandedOff: true, HadAgent: true,
 			Skill: "skl_billing", Assignee: "usr_1", Messages: 17, CSAT: 5,
 			Holds:  []holdRow{{Agent: "usr_1", Skill: "skl_billing", From: 1764000000120000, Until: 1764000000900000}, {Agent: "usr_2", From: 1764000000900000}},
-			Labels: []string{"refund", "vip"}},
+			Labels: []string{"refund", "vip"}, Engagement: "boots", Categories: map[string]string{"reason": "Damaged", "refund": "true"}},
 		{Skill: `a "quoted" \\ skill é ✓`, Assignee: "usr_\u2028x", Messages: 1},
 	} {
 		raw, _ := json.Marshal(d)

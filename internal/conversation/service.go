@@ -360,7 +360,7 @@ func (s *Service) SetFields(ctx context.Context, p parley.Principal, id string, 
 		}
 		values[key] = value
 	}
-	c, err := s.store.SetConversationFields(ctx, p.AccountID, id, values, p.ID)
+	c, err := s.store.SetConversationFields(ctx, p.AccountID, id, values, parley.Categories(acc.Settings.ConversationFields), p.ID)
 	if err != nil {
 		return nil, err
 	}

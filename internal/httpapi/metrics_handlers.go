@@ -82,6 +82,8 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if acc.Settings.HasResponseTarget() {
 		q.ResponseTarget = acc.Settings.ResponseTarget
 	}
+	// Conversations by each option of a list field and a checkbox.
+	q.FieldKeys = parley.Categories(acc.Settings.ConversationFields)
 	rep, err := analytics.Compute(r.Context(), a.store, p.AccountID, q, capacity)
 	if err != nil {
 		return err
@@ -92,6 +94,11 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	}
 	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, q.Agent, q.Skill)
 	rep.AddStaffing(spans, q.Agent, time.Now())
+	for _, fs := range rep.Fields {
+		if f := parley.FieldByKey(acc.Settings.ConversationFields, fs.Key); f != nil {
+			fs.Label = f.Label
+		}
+	}
 	for _, es := range rep.Engagements {
 		if e := acc.Settings.Widget.EngagementByID(es.ID); e != nil {
 			es.Name = e.Label()

@@ -156,6 +156,27 @@ func TestConversationFieldsAreDefinedFilledAndRequired(t *testing.T) {
 		}
 	}
 
+	// The metrics count conversations by each option of a list or
+	// checkbox field, as it is now: the first conversation's refund was
+	// cleared, and text, numbers and dates are never counted.
+	var report struct {
+		Fields []struct {
+			Key, Label, Value string
+			Conversations     int
+			Closed            int
+		}
+	}
+	if st := ts.login(t, b.supervisor).do("GET", "/api/v1/metrics", nil, &report); st != 200 {
+		t.Fatalf("metrics: %d", st)
+	}
+	var rows []string
+	for _, f := range report.Fields {
+		rows = append(rows, fmt.Sprintf("%s %s=%s %d/%d", f.Label, f.Key, f.Value, f.Conversations, f.Closed))
+	}
+	if got := strings.Join(rows, "; "); got != "Reason reason=Delivery 1/1; Reason reason=Sizing 1/0" {
+		t.Errorf("metrics by field: %s", got)
+	}
+
 	// The export carries them, a JSON object per conversation.
 	day := time.Now().UTC()
 	st, raw := admin.raw("GET", "/api/v1/exports/conversations?format=csv&from="+day.AddDate(0, 0, -1).Format(time.DateOnly)+"&to="+day.AddDate(0, 0, 1).Format(time.DateOnly), nil)
@@ -261,4 +282,15 @@ func TestAnAgentRecordsConversationFieldsInTheConsole(t *testing.T) {
 		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
 		return c.State == parley.StateClosed
 	})
+
+	// The dashboard counts conversations by reason and refund.
+	admin.press("[data-tab=dash]")
+	rows := `[...document.querySelectorAll(".dash-fields tbody tr")].map(r => [...r.children].slice(0, 4).map(c => c.textContent).join(",")).join("|")`
+	waitFor(t, func() bool {
+		return evalIn[string](t, admin.ctx, rows) == "Reason,Delivery,1,0|Reason,Sizing,1,1|Refund issued,yes,1,1"
+	}, func() string { return evalIn[string](t, admin.ctx, rows) })
+	if problems := accessibilityProblems(t, admin.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the dashboard: %s", strings.Join(problems, "\n"))
+	}
+	admin.shot("dashboard")
 }

@@ -379,7 +379,7 @@ func closeConversation(tx *writeTx, accountID, id string, cl parley.Conversation
 // ("" clears one) in one transaction, so two people filling in different
 // fields at once keep both, and writes conversation.fields_changed when
 // any changed.
-func (db *DB) SetConversationFields(ctx context.Context, accountID, id string, changes map[string]string, by string) (*parley.Conversation, error) {
+func (db *DB) SetConversationFields(ctx context.Context, accountID, id string, changes map[string]string, categories []string, by string) (*parley.Conversation, error) {
 	var out *parley.Conversation
 	err := db.do(ctx, func(tx *writeTx) error {
 		c, err := tx.findConversation(accountID, id)
@@ -419,7 +419,16 @@ func (db *DB) SetConversationFields(ctx context.Context, accountID, id string, c
 		if len(c.Fields) == 0 {
 			c.Fields = nil
 		}
-		return tx.event(accountID, parley.EventConversationFields, id, parley.FieldChange{Conversation: c, Changed: changed, ChangedBy: by})
+		change := parley.FieldChange{Conversation: c, Changed: changed, ChangedBy: by}
+		for _, k := range categories {
+			if v, ok := fields[k]; ok {
+				if change.Categories == nil {
+					change.Categories = map[string]string{}
+				}
+				change.Categories[k] = v
+			}
+		}
+		return tx.event(accountID, parley.EventConversationFields, id, change)
 	})
 	if err != nil {
 		return nil, err

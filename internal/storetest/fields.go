@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -20,11 +21,11 @@ func testConversationFields(t *testing.T, open Opener) {
 	s := open(t, nil)
 	f := newFixture(t, s, "A")
 	other := newFixture(t, s, "B")
-	c, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1042", "refund": "true"}, "usr_x")
+	c, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1042", "refund": "true"}, []string{"refund", "reason"}, "usr_x")
 	if err != nil || c.Fields["order"] != "A-1042" || c.Fields["refund"] != "true" {
 		t.Fatalf("set: %+v %v", c, err)
 	}
-	c, err = s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1043", "refund": ""}, "usr_y")
+	c, err = s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1043", "refund": ""}, []string{"refund", "reason"}, "usr_y")
 	if err != nil || len(c.Fields) != 1 || c.Fields["order"] != "A-1043" {
 		t.Fatalf("change one, clear one: %+v %v", c, err)
 	}
@@ -32,27 +33,35 @@ func testConversationFields(t *testing.T, open Opener) {
 		t.Fatalf("stored: %+v", got.Fields)
 	}
 	// The same value again, or clearing what is not there: no event.
-	if _, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1043", "refund": ""}, "usr_y"); err != nil {
+	if _, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{"order": "A-1043", "refund": ""}, nil, "usr_y"); err != nil {
 		t.Fatal(err)
 	}
 	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationFields}})
 	if len(events) != 2 {
 		t.Fatalf("%d conversation.fields_changed events, want 2", len(events))
 	}
-	var change struct {
-		Fields    map[string]string `json:"fields"`
-		Changed   []string          `json:"changed"`
-		ChangedBy string            `json:"changed_by"`
+	type fieldChange struct {
+		Fields     map[string]string `json:"fields"`
+		Categories map[string]string `json:"categories"`
+		Changed    []string          `json:"changed"`
+		ChangedBy  string            `json:"changed_by"`
 	}
+	var change fieldChange
 	json.Unmarshal(events[1].Data, &change)
-	if change.ChangedBy != "usr_y" || len(change.Changed) != 2 || change.Changed[0] != "order" || change.Changed[1] != "refund" || change.Fields["order"] != "A-1043" {
+	if change.ChangedBy != "usr_y" || len(change.Changed) != 2 || change.Changed[0] != "order" || change.Changed[1] != "refund" || change.Fields["order"] != "A-1043" || change.Categories != nil {
 		t.Fatalf("the second change: %s", events[1].Data)
+	}
+	// The list and checkbox fields' values, as categories.
+	change = fieldChange{}
+	json.Unmarshal(events[0].Data, &change)
+	if len(change.Categories) != 1 || change.Categories["refund"] != "true" {
+		t.Fatalf("the first change's categories: %s", events[0].Data)
 	}
 	// Ten people, ten fields, at once: all ten kept.
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			if _, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{fmt.Sprintf("f%d", i): "x"}, "usr_x"); err != nil {
+			if _, err := s.SetConversationFields(ctx, f.account.ID, f.conversation.ID, map[string]string{fmt.Sprintf("f%d", i): "x"}, nil, "usr_x"); err != nil {
 				t.Error(err)
 			}
 		})
@@ -62,7 +71,7 @@ func testConversationFields(t *testing.T, open Opener) {
 		t.Fatalf("changed at once, %d fields are left, want 11: %v", len(got.Fields), got.Fields)
 	}
 	// Another brand's conversation is not found.
-	_, err = s.SetConversationFields(ctx, other.account.ID, f.conversation.ID, map[string]string{"order": "x"}, "usr_x")
+	_, err = s.SetConversationFields(ctx, other.account.ID, f.conversation.ID, map[string]string{"order": "x"}, nil, "usr_x")
 	wantCode(t, err, parley.ENOTFOUND)
 	// Erased with the conversation.
 	if err := s.EraseConversations(ctx, f.account.ID, []string{f.conversation.ID}); err != nil {
@@ -70,6 +79,14 @@ func testConversationFields(t *testing.T, open Opener) {
 	}
 	if got, _ := s.FindConversation(ctx, f.account.ID, f.conversation.ID); got.Fields != nil {
 		t.Fatalf("erased, the fields stay: %+v", got.Fields)
+	}
+	// Its events keep the categories, for the metrics, and nothing else of
+	// the fields.
+	events, _ = s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventConversationFields}})
+	change = fieldChange{}
+	json.Unmarshal(events[0].Data, &change)
+	if change.Categories["refund"] != "true" || change.Fields != nil || strings.Contains(string(events[0].Data), "A-1042") {
+		t.Fatalf("erased, the first change: %s", events[0].Data)
 	}
 }
 
@@ -85,7 +102,7 @@ func testConversationsByField(t *testing.T, open Opener) {
 	damaged, refunded, bare := f.conversation, f.another(t, s), f.another(t, s)
 	set := func(accountID, id string, values map[string]string) {
 		t.Helper()
-		if _, err := s.SetConversationFields(ctx, accountID, id, values, "usr_x"); err != nil {
+		if _, err := s.SetConversationFields(ctx, accountID, id, values, nil, "usr_x"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -86,18 +86,28 @@ export async function showDashboard(api) {
       { name: "ratings", values: t.csat_distribution, color: "#1f5eff" },
     ] }),
   );
-  const lt = $(".dash-labels tbody");
-  lt.textContent = "";
-  for (const l of m.labels || []) {
+  // A group's row: conversations with a label, or with a field's value.
+  const groupRow = (first, g) => {
     const tr = document.createElement("tr");
-    for (const c of [l.label, String(l.conversations), String(l.closed), l.first_response.count ? secs(l.first_response.mean_seconds) : "—",
-      l.handle_time.count ? secs(l.handle_time.mean_seconds) : "—", l.csat_count ? l.csat_mean.toFixed(2) : "—"]) {
+    for (const c of [...first, String(g.conversations), String(g.closed), g.first_response.count ? secs(g.first_response.mean_seconds) : "—",
+      g.handle_time.count ? secs(g.handle_time.mean_seconds) : "—", g.csat_count ? g.csat_mean.toFixed(2) : "—"]) {
       const td = document.createElement("td");
       td.textContent = c;
       tr.append(td);
     }
-    lt.append(tr);
+    return tr;
+  };
+  const lt = $(".dash-labels tbody");
+  lt.textContent = "";
+  for (const l of m.labels || []) lt.append(groupRow([l.label], l));
+  // The brand's list and checkbox fields: contact reasons, wrap-up codes.
+  const ft = $(".dash-fields tbody");
+  ft.textContent = "";
+  for (const f of m.fields || []) {
+    const value = f.value === "true" ? "yes" : f.value === "false" ? "no" : f.value;
+    ft.append(groupRow([f.label || f.key, value], f));
   }
+  $(".dash-fields").hidden = $(".dash-fields-title").hidden = !(m.fields || []).length;
   // Proactive engagements: how often each invitation was shown, taken up
   // and turned into a conversation (LivePerson's engagement report).
   const et = $(".dash-engagements tbody");
