@@ -44,9 +44,10 @@ const (
 	EventEngagementShown      = "engagement.shown"
 	EventEngagementClicked    = "engagement.clicked"
 	EventEngagementDismissed  = "engagement.dismissed"
-	EventConversationFields   = "conversation.fields_changed" // staff set its fields (data: FieldChange)
-	EventVisitorInvited       = "visitor.invited"             // an agent invited a browsing visitor to chat (data: pv, url, agent_id)
-	EventInvitationDeclined   = "visitor.invitation_declined" // the visitor dismissed it (data: pv, url, agent_id)
+	EventConversationFields   = "conversation.fields_changed"  // staff set its fields (data: FieldChange)
+	EventVisitorInvited       = "visitor.invited"              // an agent invited a browsing visitor to chat (data: pv, url, agent_id)
+	EventInvitationDeclined   = "visitor.invitation_declined"  // the visitor dismissed it (data: pv, url, agent_id)
+	EventInvitationWithdrawn  = "visitor.invitation_withdrawn" // staff took it back before the visitor answered (data: pv, url, invitation, by)
 	EventCSATSubmitted        = "csat.submitted"
 	EventNoteCreated          = "note.created"
 	EventBotUpdated           = "bot.updated"           // the configuration changed (data: version)
@@ -102,7 +103,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
-	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventCSATSubmitted, EventNoteCreated,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventInvitationWithdrawn, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,

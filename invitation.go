@@ -13,6 +13,15 @@ type Invitation struct {
 	AgentID   string    `json:"agent_id"`
 	AgentName string    `json:"agent_name"`
 	At        time.Time `json:"at"`
+	// Until is when it lapses unanswered: the page stops showing it, and
+	// a late answer opens a conversation the usual way (the widget's
+	// InvitationFor after At).
+	Until time.Time `json:"until"`
+}
+
+// Lapsed reports whether the invitation has run out at now.
+func (inv *Invitation) Lapsed(now time.Time) bool {
+	return !inv.Until.IsZero() && !now.Before(inv.Until)
 }
 
 // LiveVisitor is a page showing the brand's widget now.
@@ -22,7 +31,8 @@ type LiveVisitor struct {
 	Title    string    `json:"title,omitempty"`
 	Since    time.Time `json:"since"`    // when the page loaded
 	Chatting bool      `json:"chatting"` // the visitor has a conversation open
-	// Invitation is an agent's, not yet answered or declined.
+	// Invitation is an agent's, not yet answered, declined, withdrawn
+	// or lapsed.
 	Invitation *Invitation `json:"invitation,omitempty"`
 	Declined   bool        `json:"declined,omitempty"` // the visitor dismissed the last one
 }

@@ -70,6 +70,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},
 		{"GET", "/api/v1/visitors", agents, a.handleLiveVisitors},
 		{"POST", "/api/v1/visitors/{pv}/invite", agents, a.handleInviteVisitor},
+		{"DELETE", "/api/v1/visitors/{pv}/invite", agents, a.handleWithdrawInvitation},
 		{"POST", "/api/v1/skills", admins, a.handleCreateSkill},
 		{"PATCH", "/api/v1/skills/{id}", admins, a.handleUpdateSkill},
 

@@ -12,7 +12,8 @@ import (
 // Visitors is what the API needs of the widget's live page views.
 type Visitors interface {
 	Live(accountID string) []parley.LiveVisitor
-	Invite(accountID, pv string, inv parley.Invitation) error
+	Invite(accountID, pv string, inv parley.Invitation) (parley.Invitation, error)
+	Withdraw(p parley.Principal, pv string) error
 }
 
 // handleLiveVisitors lists the pages showing the brand's widget now,
@@ -73,9 +74,24 @@ func (a *API) handleInviteVisitor(w http.ResponseWriter, r *http.Request, p parl
 	if inv.AgentName == "" {
 		inv.AgentName = u.Email
 	}
-	if err := a.Visitors.Invite(p.AccountID, r.PathValue("pv"), inv); err != nil {
+	inv, err = a.Visitors.Invite(p.AccountID, r.PathValue("pv"), inv)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+// handleWithdrawInvitation takes back the invitation waiting on a
+// visitor's page before they answer it (the agent who sent it, a
+// supervisor or an admin): the page stops showing it within 10 s.
+func (a *API) handleWithdrawInvitation(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if a.Visitors == nil {
+		return parley.Errorf(parley.ENOTFOUND, "no invitation waits on visitor %q", r.PathValue("pv"))
+	}
+	if err := a.Visitors.Withdraw(p, r.PathValue("pv")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -194,6 +194,40 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	})
 }
 
+// The agent thinks better of an invitation and withdraws it from the
+// Visitors tab: the page takes it away at the frame's next heartbeat.
+func TestAWithdrawnInvitationLeavesThePage(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/tents/alpine": ""})
+	v := newBrowser(t)
+	v.do(chromedp.Navigate(page+"/tents/alpine"), chromedp.WaitVisible(launcher))
+	api := ts.login(t, brand.agent)
+	var list struct{ Visitors []parley.LiveVisitor }
+	waitFor(t, func() bool {
+		api.do("GET", "/api/v1/visitors", nil, &list)
+		return len(list.Visitors) == 1
+	})
+	if st := api.do("POST", "/api/v1/visitors/"+list.Visitors[0].PV+"/invite", map[string]any{"text": "Need a tent?"}, nil); st != 201 {
+		t.Fatalf("invite: %d", st)
+	}
+	teaser := chromedp.Search("div.t.o span")
+	v.do(chromedp.WaitVisible(teaser))
+
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=visitors]")
+	agent.press("[data-tab=visitors]")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".visitor-list button.withdraw")))
+	agent.press(".visitor-list button.withdraw")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitors-status").textContent`), "Invitation withdrawn.") &&
+			strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "Browsing")
+	})
+	// The teaser lives in the widget's closed shadow root: DevTools
+	// pierces it. It goes at the frame's next heartbeat (10 s at most).
+	v.do(chromedp.WaitNotPresent(chromedp.Search("div.t.o")))
+	v.shot("withdrawn")
+}
+
 // Engagements for a browser's first visit, for its later ones, and once
 // per visitor: a second tab of the same browser is a second visit.
 func TestEngagementsTellNewVisitorsFromReturningOnes(t *testing.T) {

@@ -104,7 +104,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"PATCH /api/v1/conversations/{id}/fields":               {"/api/v1/conversations/" + bConv.ID + "/fields", map[string]any{"order": "x"}, 404},
 		"GET /api/v1/visitors":                                  {"/api/v1/visitors", nil, 200},                                            // only A's pages
 		"POST /api/v1/visitors/{pv}/invite":                     {"/api/v1/visitors/pvbeta0001/invite", map[string]any{"text": "Hi"}, 403}, // people invite, not keys
-		"POST /api/v1/skills":                                   {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201},              // names are per account
+		"DELETE /api/v1/visitors/{pv}/invite":                   {"/api/v1/visitors/pvbeta0001/invite", nil, 404},
+		"POST /api/v1/skills":                                   {"/api/v1/skills", map[string]any{"name": "beta-only"}, 201}, // names are per account
 		"PATCH /api/v1/skills/{id}":                             {"/api/v1/skills/" + bSkill.ID, map[string]any{"name": "hijacked"}, 404},
 		"GET /api/v1/api-keys":                                  {"/api/v1/api-keys", nil, 200},
 		"POST /api/v1/api-keys":                                 {"/api/v1/api-keys", map[string]any{"name": "x"}, 201},
@@ -301,6 +302,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent lists the visitors on the site", agent, "GET", "/api/v1/visitors", nil, 200},
 		{"consumer cannot list the visitors on the site", v1.client, "GET", "/api/v1/visitors", nil, 403},
 		{"consumer cannot invite a visitor", v1.client, "POST", "/api/v1/visitors/pvsomeone1/invite", map[string]any{"text": "Hi"}, 403},
+		{"consumer cannot withdraw an invitation", v1.client, "DELETE", "/api/v1/visitors/pvsomeone1/invite", nil, 403},
 		{"supervisor cannot change skills", supervisor, "PATCH", "/api/v1/skills/skl_any", map[string]any{"overflow_after_seconds": 60}, 403},
 		{"agent reads conversations", agent, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},
 		{"consumer reads their conversation", v1.client, "GET", "/api/v1/conversations/" + conv1.ID, nil, 200},

@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/server"
 )
 
 // pageBeacon sends one page beacon, as the loader or the frame would, and
@@ -143,4 +146,98 @@ func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
 	if st, raw := pageBeacon(t, ts, a.account.ID, "pvalpha003", "heartbeat", "https://alpha.example", ""); st != 204 {
 		t.Fatalf("a forged invitation reached the page: %d %s", st, raw)
 	}
+}
+
+// An invitation is taken back by the agent who sent it, or by a
+// supervisor, never by another agent; and one nobody answers lapses. Either
+// way the page stops showing it, and a late answer opens a conversation
+// the usual way.
+func TestAnInvitationIsWithdrawnOrLapses(t *testing.T) {
+	const lapse = 2 * time.Second
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.Widget.InvitationFor = lapse })
+	a := seedBrand(t, ts, "Alpha")
+	hash, _ := auth.HashPassword(password, fastPasswords)
+	colleague := &parley.User{AccountID: a.account.ID, Email: "colleague@alpha.test", Name: "Colleague", Role: parley.RoleAgent, MaxConcurrent: 5, Active: true, PasswordHash: hash}
+	if err := ts.Store.CreateUser(t.Context(), colleague); err != nil {
+		t.Fatal(err)
+	}
+	agent := ts.login(t, a.agent)
+	heartbeat := func(pv string) string {
+		t.Helper()
+		st, raw := pageBeacon(t, ts, a.account.ID, pv, "heartbeat", "https://alpha.example", "")
+		var hb struct{ Invitation map[string]string }
+		if st == 200 {
+			json.Unmarshal(raw, &hb)
+		} else if st != 204 {
+			t.Fatalf("heartbeat: %d %s", st, raw)
+		}
+		return hb.Invitation["id"]
+	}
+	invite := func(pv string) parley.Invitation {
+		t.Helper()
+		pageBeacon(t, ts, a.account.ID, pv, "load", "https://alpha.example/boots", "Boots")
+		var inv parley.Invitation
+		if st := agent.do("POST", "/api/v1/visitors/"+pv+"/invite", map[string]any{"text": "Need a hand?"}, &inv); st != 201 {
+			t.Fatalf("invite: %d", st)
+		}
+		if got := inv.Until.Sub(inv.At); got != lapse {
+			t.Fatalf("it lapses %v after it was sent, want %v", got, lapse)
+		}
+		if heartbeat(pv) != inv.ID {
+			t.Fatal("the page does not get the invitation")
+		}
+		return inv
+	}
+	path := func(pv string) string { return "/api/v1/visitors/" + pv + "/invite" }
+
+	// Withdrawn: not by a colleague, by the agent who sent it.
+	inv := invite("pvalpha101")
+	if st, raw := ts.login(t, colleague).raw("DELETE", path("pvalpha101"), nil); st != 403 || errorCode(raw) != parley.EFORBIDDEN {
+		t.Fatalf("a colleague withdrew it: %d %s", st, raw)
+	}
+	if st, raw := agent.raw("DELETE", path("pvalpha101"), nil); st != 204 {
+		t.Fatalf("withdraw: %d %s", st, raw)
+	}
+	if id := heartbeat("pvalpha101"); id != "" {
+		t.Fatalf("the page still gets %s", id)
+	}
+	if st, raw := agent.raw("DELETE", path("pvalpha101"), nil); st != 404 || errorCode(raw) != parley.ENOTFOUND {
+		t.Fatalf("withdrawn twice: %d %s", st, raw)
+	}
+	ev := waitEvents(t, ts, a.account.ID, parley.EventInvitationWithdrawn, 1)
+	if !strings.Contains(string(ev[0].Data), inv.ID) || !strings.Contains(string(ev[0].Data), `"by":"`+a.agent.ID+`"`) {
+		t.Fatalf("the event: %s", ev[0].Data)
+	}
+	// An answer on its way opens the usual way: queued, not the agent's.
+	var conv parley.Conversation
+	if st := ts.newVisitor(t, a.account.ID).do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &conv); st != 201 || conv.AssigneeID != "" || conv.LastSeq != 0 {
+		t.Fatalf("answered after the withdrawal: %d %+v", st, conv)
+	}
+	// A supervisor may take back an agent's.
+	invite("pvalpha102")
+	if st, raw := ts.login(t, a.supervisor).raw("DELETE", path("pvalpha102"), nil); st != 204 {
+		t.Fatalf("the supervisor withdraws: %d %s", st, raw)
+	}
+
+	// Lapsed: off the page and the list, and the visitor may be invited
+	// again.
+	inv = invite("pvalpha103")
+	waitFor(t, func() bool {
+		pageBeacon(t, ts, a.account.ID, "pvalpha103", "alive", "https://alpha.example/boots", "")
+		return heartbeat("pvalpha103") == ""
+	})
+	var list struct{ Visitors []parley.LiveVisitor }
+	agent.do("GET", "/api/v1/visitors", nil, &list)
+	for _, v := range list.Visitors {
+		if v.PV == "pvalpha103" && v.Invitation != nil {
+			t.Fatalf("the list keeps the lapsed invitation: %+v", v)
+		}
+	}
+	if st := ts.newVisitor(t, a.account.ID).do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &conv); st != 201 || conv.AssigneeID != "" {
+		t.Fatalf("answered after it lapsed: %d %+v", st, conv)
+	}
+	if st, raw := agent.raw("DELETE", path("pvalpha103"), nil); st != 404 {
+		t.Fatalf("withdrew a lapsed invitation: %d %s", st, raw)
+	}
+	invite("pvalpha103")
 }

@@ -100,7 +100,7 @@ func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 		v.title = b.Detail
 	case "invitation": // an agent's, shared by the node that took it
 		v.invitation, v.declined = b.Invitation, false
-	case "invitation_taken", "invitation_dismissed":
+	case "invitation_taken", "invitation_dismissed", "invitation_withdrawn":
 		if v.invitation == nil || v.invitation.ID != b.Detail {
 			return false
 		}
@@ -189,6 +189,9 @@ func (t *tracker) sweep() {
 				v.suspected = true
 				found = append(found, suspicion{v.account, map[string]string{"pv": pv, "url": v.url, "reason": reason}})
 			}
+		}
+		if v.invitation != nil && v.invitation.Lapsed(now) {
+			v.invitation = nil // every node sees it lapse at the same time
 		}
 		if v.left || now.Sub(v.lastAlive) > 10*time.Minute {
 			delete(t.views, pv)

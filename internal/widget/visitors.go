@@ -12,7 +12,9 @@ import (
 // the tracker's page views, and agents' invitations to their visitors. An
 // invitation waits on its page view, on every node of a cluster, until
 // the frame's next heartbeat takes it to the page; the visitor's answer
-// takes it away (TakeInvitation), as does their dismissal.
+// takes it away (TakeInvitation), as do their dismissal, the staff's
+// withdrawal (Withdraw) and its lapse (Config.InvitationFor), which every
+// node sees at the same time.
 
 // maxLive bounds the list an agent gets.
 const maxLive = 200
@@ -28,7 +30,7 @@ func (h *Handler) Live(accountID string) []parley.LiveVisitor {
 			continue
 		}
 		lv := parley.LiveVisitor{PV: pv, URL: v.url, Title: v.title, Since: v.loaded, Chatting: v.chatting, Declined: v.declined}
-		if v.invitation != nil {
+		if v.invitation != nil && !v.invitation.Lapsed(now) {
 			inv := *v.invitation
 			lv.Invitation = &inv
 		}
@@ -48,10 +50,15 @@ func (h *Handler) Live(accountID string) []parley.LiveVisitor {
 }
 
 // Invite puts an agent's invitation on a page view still showing the
-// widget; the frame shows it at its next heartbeat (10 s at most).
-func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) error {
+// widget; the frame shows it at its next heartbeat (10 s at most). It
+// returns the invitation with the time it lapses.
+func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) (parley.Invitation, error) {
 	t := h.tracker
 	now := t.now()
+	if inv.At.IsZero() {
+		inv.At = now
+	}
+	inv.Until = inv.At.Add(t.cfg.InvitationFor)
 	t.mu.Lock()
 	v := t.views[pv]
 	var err error
@@ -60,7 +67,7 @@ func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) error {
 		err = parley.Errorf(parley.ENOTFOUND, "visitor %q is not on the site any more", pv)
 	case v.chatting:
 		err = parley.Errorf(parley.ECONFLICT, "this visitor is in a conversation already")
-	case v.invitation != nil:
+	case v.invitation != nil && !v.invitation.Lapsed(now):
 		err = parley.Errorf(parley.ECONFLICT, "%s invited this visitor already", v.invitation.AgentName)
 	default:
 		v.invitation, v.declined = &inv, false
@@ -71,10 +78,42 @@ func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) error {
 	}
 	t.mu.Unlock()
 	if err != nil {
-		return err
+		return parley.Invitation{}, err
 	}
 	t.shareBeacon(beacon{Account: accountID, PV: pv, Kind: "invitation", Invitation: &inv})
 	t.record(accountID, parley.EventVisitorInvited, map[string]string{"pv": pv, "url": url, "agent_id": inv.AgentID, "invitation": inv.ID})
+	return inv, nil
+}
+
+// Withdraw takes back the invitation waiting on a page view before the
+// visitor answers it: the page stops showing it at its next heartbeat,
+// and an answer already on its way opens a conversation the usual way.
+// The agent who sent it may, and the brand's supervisors and admins.
+func (h *Handler) Withdraw(p parley.Principal, pv string) error {
+	t := h.tracker
+	now := t.now()
+	t.mu.Lock()
+	v := t.views[pv]
+	var inv *parley.Invitation
+	var err error
+	switch {
+	case v == nil || v.account != p.AccountID || v.invitation == nil || v.invitation.Lapsed(now):
+		err = parley.Errorf(parley.ENOTFOUND, "no invitation waits on visitor %q: answered, declined, lapsed or never sent", pv)
+	case v.invitation.AgentID != p.ID && p.Role != parley.RoleSupervisor && p.Role != parley.RoleAdmin:
+		err = parley.Errorf(parley.EFORBIDDEN, "%s sent this invitation: they, a supervisor or an admin may withdraw it", v.invitation.AgentName)
+	default:
+		inv, v.invitation = v.invitation, nil
+	}
+	url := ""
+	if v != nil {
+		url = v.url
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	t.shareBeacon(beacon{Account: p.AccountID, PV: pv, Kind: "invitation_withdrawn", Detail: inv.ID})
+	t.record(p.AccountID, parley.EventInvitationWithdrawn, map[string]string{"pv": pv, "url": url, "invitation": inv.ID, "agent_id": inv.AgentID, "by": p.ID})
 	return nil
 }
 
@@ -86,8 +125,9 @@ func (h *Handler) TakeInvitation(accountID, id string) *parley.Invitation {
 	t.mu.Lock()
 	var taken *parley.Invitation
 	var pv string
+	now := t.now()
 	for k, v := range t.views {
-		if v.account == accountID && v.invitation != nil && v.invitation.ID == id {
+		if v.account == accountID && v.invitation != nil && v.invitation.ID == id && !v.invitation.Lapsed(now) {
 			taken, pv, v.invitation = v.invitation, k, nil
 			break
 		}
@@ -101,9 +141,10 @@ func (h *Handler) TakeInvitation(accountID, id string) *parley.Invitation {
 
 // pendingInvitation is the invitation waiting on a page view, if any.
 func (t *tracker) pendingInvitation(accountID, pv string) *parley.Invitation {
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if v := t.views[pv]; v != nil && v.account == accountID && v.invitation != nil {
+	if v := t.views[pv]; v != nil && v.account == accountID && v.invitation != nil && !v.invitation.Lapsed(now) {
 		inv := *v.invitation
 		return &inv
 	}
@@ -120,9 +161,15 @@ func (t *tracker) shareBeacon(b beacon) {
 	}
 }
 
-// answerHeartbeat gives the frame the invitation waiting for its page,
-// if any: what the visitor sees of it (never the agent's ID).
+// answerHeartbeat gives the frame the invitation waiting for its page:
+// what the visitor sees of it (never the agent's ID); 204 when none
+// waits. A frame showing an invitation the answer no longer carries
+// takes it away.
 func answerHeartbeat(w http.ResponseWriter, inv *parley.Invitation) {
+	if inv == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{"invitation": map[string]string{"id": inv.ID, "text": inv.Text, "agent_name": inv.AgentName}})

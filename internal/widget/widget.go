@@ -33,7 +33,10 @@ type Config struct {
 	HeartbeatTimeout time.Duration // default 35 s
 	// AliveWindow: a page counts as still there if its loader pinged this
 	// recently (the loader pings every 10 s).
-	AliveWindow   time.Duration // default 25 s
+	AliveWindow time.Duration // default 25 s
+	// InvitationFor is how long an agent's invitation waits for the
+	// visitor's answer before it lapses (default 3 minutes).
+	InvitationFor time.Duration
 	SweepInterval time.Duration // default 1 s
 	MaxPageViews  int           // page views tracked at once (default 100,000)
 	// MaxMessageChars is the message limit the composer enforces before
@@ -54,6 +57,9 @@ func (c *Config) defaults() {
 	}
 	if c.AliveWindow <= 0 {
 		c.AliveWindow = 25 * time.Second
+	}
+	if c.InvitationFor <= 0 {
+		c.InvitationFor = 3 * time.Minute
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second
@@ -350,12 +356,11 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.tracker.signal(a.ID, b)
-	// The frame's heartbeat brings back an agent's invitation to its page.
+	// The frame's heartbeat brings back an agent's invitation to its
+	// page (and, once it has gone, none: the page stops showing it).
 	if b.Kind == "heartbeat" {
-		if inv := h.tracker.pendingInvitation(a.ID, b.PV); inv != nil {
-			answerHeartbeat(w, inv)
-			return
-		}
+		answerHeartbeat(w, h.tracker.pendingInvitation(a.ID, b.PV))
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

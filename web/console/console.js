@@ -2418,6 +2418,23 @@ async function showVisitors() {
         f.text.focus();
       });
       action.append(b);
+    } else if (v.invitation && (v.invitation.agent_id === me.id || me.role !== "agent")) {
+      // Taken back before the visitor answers: the page stops showing it.
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "withdraw";
+      b.textContent = "Withdraw";
+      b.addEventListener("click", async () => {
+        const status = $(".visitors-status");
+        try {
+          await api("DELETE", "/visitors/" + encodeURIComponent(v.pv) + "/invite");
+          status.textContent = "Invitation withdrawn.";
+        } catch (err) {
+          status.textContent = err.message;
+        }
+        showVisitors().catch(() => {});
+      });
+      action.append(b);
     }
     for (const c of [page, ago(v.since), now, action]) {
       const td = document.createElement("td");

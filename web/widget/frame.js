@@ -583,6 +583,7 @@ function engaged(id) {
   if (e) answer({ engagement: id, text: e.text });
 }
 function invitationAnswered(id) {
+  invitationShown = null;
   const inv = invitations.get(id);
   if (inv) answer({ invitation: id, text: inv.text, name: inv.agent_name });
 }
@@ -613,16 +614,24 @@ function answered() {
 }
 
 // An agent's invitation comes back with the heartbeat; the page shows it
-// beside the launcher, once (docs/widget.md, Live visitors).
+// beside the launcher, once (docs/widget.md, Live visitors). Once the
+// heartbeat no longer brings it (withdrawn by staff, or lapsed), the page
+// takes it away.
 const invitations = new Map();
+let invitationShown = null;
 async function heartbeat() {
   const body = JSON.stringify({ account, pv, kind: "heartbeat", url: host, detail: conversationId ? "chat" : "" });
   try {
     const res = await fetch("/widget/beacon", { method: "POST", body, keepalive: true });
-    if (res.status !== 200) return;
-    const inv = (await res.json()).invitation;
+    if (res.status !== 200 && res.status !== 204) return;
+    const inv = res.status === 200 ? (await res.json()).invitation : null;
+    if (invitationShown && (!inv || inv.id !== invitationShown)) {
+      toPage({ type: "invitationGone", id: invitationShown });
+      invitationShown = null;
+    }
     if (!inv || invitations.has(inv.id) || conversationId) return;
     invitations.set(inv.id, inv);
+    invitationShown = inv.id;
     toPage({ type: "invitation", id: inv.id, text: inv.text, name: inv.agent_name });
   } catch (e) { /* offline: the next one */ }
 }

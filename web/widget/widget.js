@@ -285,6 +285,10 @@
       setOpen(false);
     } else if (m.type === "invitation" && typeof m.id === "string" && typeof m.text === "string" && typeof m.name === "string") {
       invited(m);
+    } else if (m.type === "invitationGone" && shown && shown.invitation && shown.id === m.id) {
+      // Withdrawn by the agent, or lapsed unanswered.
+      hideTeaser();
+      shown = null;
     } else if (m.type === "busy") {
       // The visitor is in a conversation: no invitation interrupts it.
       busy = !!m.value;
