@@ -282,11 +282,8 @@ func (s *Service) Close(ctx context.Context, p parley.Principal, id string, in C
 				return nil, err
 			}
 		}
-		if acc.Settings.LabelsRequired && p.Kind == parley.PrincipalUser && len(labels) == 0 {
-			return nil, parley.Errorf(parley.EINVALID, "labels: this brand asks for at least one label on every conversation its people close")
-		}
-		if missing := parley.MissingFields(acc.Settings.ConversationFields, c.Fields); p.Kind == parley.PrincipalUser && len(missing) > 0 {
-			return nil, parley.Errorf(parley.EINVALID, "fields: this brand asks its people to fill in %s before they close a conversation", strings.Join(missing, ", "))
+		if err := CloseRefusal(acc.Settings, p, labels, c.Fields); err != nil {
+			return nil, err
 		}
 		if in.Labels != nil {
 			if _, err := s.store.LabelConversation(ctx, p.AccountID, id, labels, p.ID); err != nil {
@@ -301,6 +298,23 @@ func (s *Service) Close(ctx context.Context, p parley.Principal, id string, in C
 		return nil, err
 	}
 	return ForViewer(p, c), nil
+}
+
+// CloseRefusal is why the brand would not let p close a conversation
+// with these labels and field values, or nil: a person must leave a
+// label when the brand requires one, and fill in its required fields.
+// The bot, rules, API keys and visitors close without.
+func CloseRefusal(settings parley.AccountSettings, p parley.Principal, labels []string, fields map[string]string) error {
+	if p.Kind != parley.PrincipalUser {
+		return nil
+	}
+	if settings.LabelsRequired && len(labels) == 0 {
+		return parley.Errorf(parley.EINVALID, "labels: this brand asks for at least one label on every conversation its people close")
+	}
+	if missing := parley.MissingFields(settings.ConversationFields, fields); len(missing) > 0 {
+		return parley.Errorf(parley.EINVALID, "fields: this brand asks its people to fill in %s before they close a conversation", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // Label replaces a conversation's labels with labels, each one of the

@@ -25,7 +25,10 @@ type macroResult struct {
 // handleApplyMacro runs one of the account's macros on a conversation, as
 // the agent who applies it: each step is the call the agent would make
 // (the same checks: a brand that requires labels refuses a close without
-// one), in order. The first step that fails stops the macro; the steps
+// one), in order. What can be known before the first step is checked
+// first, so that the usual refusals change nothing: a label the brand has
+// since removed, a close the brand would refuse (no label, a required
+// field empty). A step that fails after that stops the macro; the steps
 // before it stay, and the error says which step it was.
 func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	var req macroRequest
@@ -63,6 +66,9 @@ func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.
 	if err != nil {
 		return err
 	}
+	if err := macroPreflight(macro, acc.Settings, p, c); err != nil {
+		return err
+	}
 	values := parley.Placeholders(visitor.Name, p.Name)
 	res := macroResult{Steps: []string{}}
 	for j, step := range macro.Steps {
@@ -77,6 +83,33 @@ func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.
 	}
 	res.Conversation = c
 	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// macroPreflight refuses, before any step runs, a macro whose steps the
+// brand's settings would refuse: a label it no longer has, or a close
+// without a label it requires or with a required field empty (as the
+// conversation will be after the macro's own labels).
+func macroPreflight(macro parley.Macro, settings parley.AccountSettings, p parley.Principal, c *parley.Conversation) error {
+	labels := slices.Clone(c.Labels)
+	for j, step := range macro.Steps {
+		refuse := func(err error) error {
+			return parley.Errorf(parley.ErrorCode(err), "macro %q, step %d (%s): %s; nothing was done", macro.Name, j+1, step.Type, parley.ErrorMessage(err))
+		}
+		switch step.Type {
+		case parley.RuleAddLabel:
+			if _, err := parley.ConversationLabels(settings.Labels, []string{step.Value}); err != nil {
+				return refuse(err)
+			}
+			if !slices.Contains(labels, step.Value) {
+				labels = append(labels, step.Value)
+			}
+		case parley.MacroClose:
+			if err := conversation.CloseRefusal(settings, p, labels, c.Fields); err != nil {
+				return refuse(err)
+			}
+		}
+	}
 	return nil
 }
 

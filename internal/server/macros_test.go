@@ -85,6 +85,34 @@ func TestAnAgentAppliesAMacro(t *testing.T) {
 	if st, raw := sup.raw("POST", "/api/v1/conversations/"+conv2.ID+"/macro", map[string]any{"name": "Refund approved"}); st != 200 {
 		t.Fatalf("a supervisor's macro: %d %s", st, raw)
 	}
+
+	// A close the brand would refuse is known before the first step: the
+	// visitor is never told "closing now" by a macro that cannot close.
+	tellAndClose := map[string]any{"name": "Tell and close", "steps": []map[string]any{
+		{"type": "add_label", "value": "billing"}, {"type": "send_message", "value": "All done, closing now."}, {"type": "close"}}}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"macros": append(macros, tellAndClose),
+		"conversation_fields": []map[string]any{{"key": "order_number", "label": "Order number", "type": "text", "required": true}}}); st != 200 {
+		t.Fatalf("settings: %d %s", st, raw)
+	}
+	conv3 := ts.newVisitor(t, b.account.ID).open(t)
+	agent.do("POST", "/api/v1/conversations/"+conv3.ID+"/accept", nil, nil)
+	st, raw = agent.raw("POST", "/api/v1/conversations/"+conv3.ID+"/macro", map[string]any{"name": "Tell and close"})
+	if st != 400 || errorCode(raw) != parley.EINVALID || !strings.Contains(string(raw), "step 3 (close)") || !strings.Contains(string(raw), "Order number") || !strings.Contains(string(raw), "nothing was done") {
+		t.Fatalf("a close refused for a required field: %d %s", st, raw)
+	}
+	for _, m := range mustMessages(t, ts, b.account.ID, conv3.ID) {
+		if m.SenderKind == parley.SenderAgent {
+			t.Fatalf("the refused macro sent %q", m.Text)
+		}
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv3.ID); len(c.Labels) != 0 {
+		t.Fatalf("the refused macro labelled it: %v", c.Labels)
+	}
+	// Filled in, the same macro runs to the end.
+	agent.do("PATCH", "/api/v1/conversations/"+conv3.ID+"/fields", map[string]any{"order_number": "A-7"}, nil)
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv3.ID+"/macro", map[string]any{"name": "Tell and close"}); st != 200 {
+		t.Fatalf("after the field: %d %s", st, raw)
+	}
 }
 
 // An admin writes a macro in the Admin tab; an agent applies it from the
