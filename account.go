@@ -373,9 +373,17 @@ type User struct {
 	// Deprovisioned: the identity provider deleted the person over SCIM.
 	// They stay, deactivated, so their conversations keep naming them;
 	// to SCIM they are gone. An admin who reactivates them brings them back.
-	Deprovisioned bool      `json:"deprovisioned,omitempty"`
-	PasswordHash  string    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
+	Deprovisioned bool `json:"deprovisioned,omitempty"`
+	// SSOSubject is the account at the brand's identity provider the
+	// person first signed in with: its issuer, a space and its subject
+	// (SSOSubjectOf). A sign-in from another account of that provider is
+	// refused, even with the person's email. SSOLinked says whether there
+	// is one (an admin unlinks it when the person's provider account is
+	// made again).
+	SSOSubject   string    `json:"-"`
+	SSOLinked    bool      `json:"sso_linked,omitempty"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is
@@ -563,3 +571,7 @@ func (s AccountSettings) CheckResponseTargets() error {
 	}
 	return nil
 }
+
+// SSOSubjectOf is how User.SSOSubject names an account of an identity
+// provider: the issuer (a URL, without spaces), a space, the subject.
+func SSOSubjectOf(issuer, subject string) string { return issuer + " " + subject }

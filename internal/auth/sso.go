@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -41,6 +42,10 @@ const (
 	SSOErrUnknown       = "unknown_person" // the brand has no person of that email
 	SSOErrInactive      = "deactivated"    // the person is deactivated
 	SSOErrNetwork       = "network"        // outside the brand's console networks
+	// SSOErrOtherAccount: the person is linked to another account of the
+	// provider (its email changed hands there), or this account is
+	// another person's.
+	SSOErrOtherAccount = "other_account"
 )
 
 // SSOError is a refused sign-in: Reason for the console, Err for the log
@@ -334,11 +339,49 @@ func (a *Authenticator) FinishSSO(ctx context.Context, cb SSOCallback, redirectU
 	if err := a.FromConsoleNetwork(ctx, accountID, cb.RemoteAddr); err != nil {
 		return "", nil, u, accountID, ssoErr(SSOErrNetwork, err)
 	}
+	if u, err = a.linkSSOSubject(ctx, u, cfg.Issuer, idt.Subject); err != nil {
+		return "", nil, u, accountID, err
+	}
 	token, s, err = a.startSession(ctx, u, true)
 	if err != nil {
 		return "", nil, nil, accountID, err
 	}
 	return token, s, u, accountID, nil
+}
+
+// linkSSOSubject holds a person to the account of the brand's provider
+// they first signed in with. An email is the provider's to change: one
+// that lets its users edit theirs would otherwise let someone sign in as
+// a colleague by taking the colleague's address. The first sign-in links
+// the person to its subject; a later one from another subject of the
+// same issuer is refused, and so is linking a subject that is another
+// person's already. A link made under another issuer (the brand changed
+// providers) is replaced at the next sign-in. An admin unlinks a person
+// whose provider account was made again (DELETE /users/{id}/sso-link).
+func (a *Authenticator) linkSSOSubject(ctx context.Context, u *parley.User, issuer, subject string) (*parley.User, error) {
+	key := parley.SSOSubjectOf(issuer, subject)
+	if u.SSOSubject == key {
+		return u, nil
+	}
+	if strings.HasPrefix(u.SSOSubject, issuer+" ") {
+		return u, &SSOError{Reason: SSOErrOtherAccount, Email: u.Email,
+			Err: fmt.Errorf("%s is linked to another account of the identity provider, not %q", u.Email, subject)}
+	}
+	linked, _, err := a.store.ChangeUser(ctx, u.AccountID, u.ID, nil, func(v *parley.User) error {
+		if v.SSOSubject != "" && v.SSOSubject != u.SSOSubject {
+			return parley.Errorf(parley.ECONFLICT, "linked meanwhile") // another sign-in won the race
+		}
+		v.SSOSubject = key
+		return nil
+	})
+	if parley.ErrorCode(err) == parley.ECONFLICT {
+		return u, &SSOError{Reason: SSOErrOtherAccount, Email: u.Email,
+			Err: fmt.Errorf("the identity provider's account %q is another person's, or %s was linked meanwhile", subject, u.Email)}
+	}
+	if err != nil {
+		return u, err
+	}
+	return linked, nil
 }
 
 // passwordRefused is the answer to a password login the brand's single

@@ -66,6 +66,7 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/users/{id}/status", supervisors, a.handleSetUserStatus},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
+		{"DELETE", "/api/v1/users/{id}/sso-link", admins, a.handleUnlinkSSO},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},
 		{"GET", "/api/v1/visitors", agents, a.handleLiveVisitors},

@@ -221,3 +221,19 @@ func (a *API) handleDeleteSSO(w http.ResponseWriter, r *http.Request, p parley.P
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// handleUnlinkSSO forgets which account of the brand's identity provider
+// a person signed in with, so that their next single sign-on links them
+// again: for a person whose provider account was made again (a new
+// subject). Admins only; the answer is the person.
+func (a *API) handleUnlinkSSO(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	u, _, err := a.store.ChangeUser(r.Context(), p.AccountID, r.PathValue("id"), nil, func(u *parley.User) error {
+		u.SSOSubject = ""
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}

@@ -490,3 +490,91 @@ func TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn(t *testing.T) {
 			evalIn[string](t, stranger.ctx, `location.hash`) == ""
 	})
 }
+
+// A person is held to the account of the provider they first signed in
+// with: someone who takes their email at the provider (a provider that
+// lets its users edit their address) is refused, and so is one provider
+// account speaking for two people. An admin unlinks a person whose
+// provider account was made again.
+func TestSingleSignOnKeepsEachPersonToTheirProviderAccount(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
+	acme := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, acme.admin)
+	idp := oidctest.Start(t)
+	clientID, secret := idp.Client(t, ts.url+"/api/v1/auth/sso/callback")
+	var view struct {
+		SignInURL string `json:"sign_in_url"`
+	}
+	if st := admin.do("PUT", "/api/v1/sso", map[string]any{"issuer": idp.Issuer, "client_id": clientID, "client_secret": secret}, &view); st != 200 {
+		t.Fatalf("PUT /sso: %d", st)
+	}
+	signIn := func(username, email string) (string, string) {
+		t.Helper()
+		idp.Add(username, oidctest.Person{Email: email})
+		idp.SignIn(username)
+		b := newSSOBrowser(t)
+		at, _ := b.get(view.SignInURL)
+		_, id := b.me(ts)
+		return ssoError(at), id
+	}
+	linked := func(u *parley.User) bool {
+		t.Helper()
+		var got struct {
+			SSOLinked bool `json:"sso_linked"`
+		}
+		admin.do("GET", "/api/v1/users/"+u.ID, nil, &got)
+		return got.SSOLinked
+	}
+
+	if linked(acme.agent) {
+		t.Fatal("linked before any sign-in")
+	}
+	if got, id := signIn("ann", acme.agent.Email); got != "" || id != acme.agent.ID {
+		t.Fatalf("the first sign-in: %q %s", got, id)
+	}
+	if !linked(acme.agent) {
+		t.Fatal("not linked after the first sign-in")
+	}
+	// Mallory edits her address at the provider to Ann's: refused.
+	if got, id := signIn("mallory", acme.agent.Email); got != "other_account" || id != "" {
+		t.Fatalf("another provider account with Ann's email: %q %s", got, id)
+	}
+	// Sam, linked as the supervisor, takes the admin's address (the admin
+	// never signed in this way): one provider account is not two people.
+	if got, _ := signIn("sam", acme.supervisor.Email); got != "" {
+		t.Fatalf("the supervisor's first sign-in: %q", got)
+	}
+	if got, id := signIn("sam", acme.admin.Email); got != "other_account" || id != "" {
+		t.Fatalf("the supervisor's provider account as the admin: %q %s", got, id)
+	}
+	if linked(acme.admin) {
+		t.Fatal("the refused sign-in linked the admin")
+	}
+	// Ann's provider account is made again (a new subject): refused until
+	// an admin unlinks her; then her next sign-in links the new one.
+	if got, _ := signIn("ann-again", acme.agent.Email); got != "other_account" {
+		t.Fatalf("Ann's new provider account before the unlink: %q", got)
+	}
+	if st, raw := ts.login(t, acme.supervisor).raw("DELETE", "/api/v1/users/"+acme.agent.ID+"/sso-link", nil); st != 403 {
+		t.Fatalf("a supervisor unlinked: %d %s", st, raw)
+	}
+	if st, raw := admin.raw("DELETE", "/api/v1/users/"+acme.agent.ID+"/sso-link", nil); st != 200 || strings.Contains(string(raw), "sso_linked") {
+		t.Fatalf("unlink: %d %s", st, raw)
+	}
+	if got, id := signIn("ann-again", acme.agent.Email); got != "" || id != acme.agent.ID {
+		t.Fatalf("Ann's new provider account after the unlink: %q %s", got, id)
+	}
+	if got, _ := signIn("ann", acme.agent.Email); got != "other_account" {
+		t.Fatalf("Ann's old provider account after the new one linked: %q", got)
+	}
+	// A new provider (the brand moved): the next sign-in links anew.
+	if _, _, err := ts.Store.ChangeUser(t.Context(), acme.account.ID, acme.agent.ID, nil, func(u *parley.User) error {
+		u.SSOSubject = parley.SSOSubjectOf("https://old-provider.example", "ann")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, id := signIn("ann", acme.agent.Email); got != "" || id != acme.agent.ID {
+		t.Fatalf("after the brand changed providers: %q %s", got, id)
+	}
+}

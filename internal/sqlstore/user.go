@@ -11,7 +11,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -32,9 +32,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned))
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -97,10 +97,13 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		}
 		skills, _ := json.Marshal(u.Skills)
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
-			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ?, external_id = ?, deprovisioned = ?
+			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ?, external_id = ?, deprovisioned = ?,
+			sso_subject = ?
 			WHERE account_id = ? AND id = ?`,
 			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), accountID, id); err != nil {
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, accountID, id); isUniqueViolation(err) {
+			return parley.Errorf(parley.ECONFLICT, "another person of the brand is linked to that account of the identity provider")
+		} else if err != nil {
 			return err
 		}
 		if u.PasswordHash != before.PasswordHash || u.TOTPSecret != before.TOTPSecret || !u.Active {
@@ -108,6 +111,7 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 				return err
 			}
 		}
+		u.SSOLinked = u.SSOSubject != ""
 		out = u
 		if afterJSON, _ := json.Marshal(u); string(afterJSON) == string(beforeJSON) {
 			return nil
@@ -236,7 +240,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var created int64
 	var deprovisioned int
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)
@@ -248,6 +252,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	}
 	u.TwoFactor = u.TOTPSecret != ""
 	u.Deprovisioned = deprovisioned != 0
+	u.SSOLinked = u.SSOSubject != ""
 	u.CreatedAt = fromMicros(created)
 	return &u, nil
 }

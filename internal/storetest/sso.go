@@ -98,3 +98,56 @@ func testSSO(t *testing.T, open Opener) {
 		t.Fatalf("the removal's event: %s", events[2].Data)
 	}
 }
+
+// testSSOSubject: a person is linked to one account of the brand's
+// identity provider, which is no other person's of the brand (another
+// brand's may use the same words); the link never shows in an event, and
+// unlinking frees it.
+func testSSOSubject(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f, other := newFixture(t, s, "Acme"), newFixture(t, s, "Globex")
+	person := func(accountID, email string) *parley.User {
+		t.Helper()
+		u := &parley.User{AccountID: accountID, Email: email, Name: email, Role: parley.RoleAgent, MaxConcurrent: 1, Active: true}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	link := func(u *parley.User, key string) (*parley.User, error) {
+		v, _, err := s.ChangeUser(ctx, u.AccountID, u.ID, nil, func(v *parley.User) error {
+			v.SSOSubject = key
+			return nil
+		})
+		return v, err
+	}
+	ann, bob := person(f.account.ID, "ann@acme.test"), person(f.account.ID, "bob@acme.test")
+	if ann.SSOLinked {
+		t.Fatal("a new person is linked")
+	}
+	key := parley.SSOSubjectOf("https://login.acme.test", "user-1")
+	if v, err := link(ann, key); err != nil || !v.SSOLinked || v.SSOSubject != key {
+		t.Fatalf("link: %+v %v", v, err)
+	}
+	if got, _ := s.FindUserByEmail(ctx, "ann@acme.test"); got.SSOSubject != key || !got.SSOLinked {
+		t.Fatalf("stored: %+v", got)
+	}
+	_, err := link(bob, key)
+	wantCode(t, err, parley.ECONFLICT)
+	if _, err := link(person(other.account.ID, "ann@globex.test"), key); err != nil {
+		t.Fatalf("another brand's person with the same words: %v", err)
+	}
+	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventUserUpdated}})
+	for _, e := range events {
+		if strings.Contains(string(e.Data), "user-1") {
+			t.Fatalf("the subject is in an event: %s", e.Data)
+		}
+	}
+	if v, err := link(ann, ""); err != nil || v.SSOLinked {
+		t.Fatalf("unlink: %+v %v", v, err)
+	}
+	if _, err := link(bob, key); err != nil {
+		t.Fatalf("linked once unlinked: %v", err)
+	}
+}

@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueOverflow", testQueueOverflow},
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
+		{"SSOSubject", testSSOSubject},
 		{"Passkeys", testPasskeys},
 		{"RedactMessage", testRedactMessage},
 		{"RedactNote", testRedactNote},

@@ -59,6 +59,7 @@ const ssoErrors = {
   unknown_person: "Your identity provider signed you in, but this brand has no one with your email. Ask your admin to add you.",
   deactivated: "Your account is deactivated. Ask your admin.",
   network: "You are outside the networks your brand allows for the console.",
+  other_account: "Your identity provider signed you in with another account than the one this person uses. Ask your admin.",
 };
 
 async function start() {
@@ -1190,6 +1191,13 @@ async function showAdmin() {
       role: role.value, skills: [...sk.selectedOptions].map((o) => o.value), max_concurrent: +max.value,
     })));
     if (u.id !== me.id) actions.append(button(u.active ? "Deactivate" : "Activate", () => api("PATCH", "/users/" + u.id, { active: !u.active })));
+    // Single sign-on holds a person to the provider account they first
+    // used; one whose provider account was made again needs unlinking.
+    if (u.sso_linked) {
+      const unlink = button("Unlink SSO", () => api("DELETE", "/users/" + u.id + "/sso-link"));
+      unlink.title = "Their next single sign-on links the identity provider's account it comes from";
+      actions.append(unlink);
+    }
     tb.append(tr);
   }
   const settings = await api("GET", "/account-settings");
