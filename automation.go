@@ -40,6 +40,7 @@ type RuleAction struct {
 const (
 	RuleOnConversationOpened = "conversation_opened" // a conversation opens (widget or API)
 	RuleOnVisitorMessage     = "visitor_message"     // the visitor writes (each text message)
+	RuleOnFieldsChanged      = "fields_changed"      // someone records the conversation's details (its conversation fields)
 )
 
 // How a rule's conditions combine.
@@ -58,6 +59,9 @@ const (
 	RuleFieldHours      = "business_hours"      // "open" or "closed", by the account's hours
 	RuleFieldSentiment  = "sentiment"           // how the visitor's message sounds: "negative", "neutral" or "positive" (visitor_message only)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
+	// RuleFieldConversation reads one of the conversation's fields (a
+	// prefix: "fields.reason"), as stored: a checkbox "true" or "false".
+	RuleFieldConversation = "fields."
 )
 
 // Condition operators. Comparisons ignore case.
@@ -168,10 +172,10 @@ const (
 	MaxRulePattern     = 500
 )
 
-// ValidateRules checks rules against the account's labels; skills are the
-// caller's to check (they live in the store). The error names the rule and
-// the part: automation_rules[2].conditions[0].operator.
-func ValidateRules(rules []AutomationRule, labels []Label) error {
+// ValidateRules checks rules against the account's labels and conversation
+// fields; skills are the caller's to check (they live in the store). The
+// error names the rule and the part: automation_rules[2].conditions[0].operator.
+func ValidateRules(rules []AutomationRule, labels []Label, fields []ConversationField) error {
 	if len(rules) > MaxAutomationRules {
 		return Errorf(EINVALID, "automation_rules: %d rules; the limit is %d", len(rules), MaxAutomationRules)
 	}
@@ -181,8 +185,8 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 		if err := checkUniqueName(at, "rule", r.Name, names); err != nil {
 			return err
 		}
-		if r.Event != RuleOnConversationOpened && r.Event != RuleOnVisitorMessage {
-			return Errorf(EINVALID, "%s.event must be %s or %s, not %q", at, RuleOnConversationOpened, RuleOnVisitorMessage, r.Event)
+		if r.Event != RuleOnConversationOpened && r.Event != RuleOnVisitorMessage && r.Event != RuleOnFieldsChanged {
+			return Errorf(EINVALID, "%s.event must be %s, %s or %s, not %q", at, RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, r.Event)
 		}
 		if len(r.Conditions) > MaxRuleParts || len(r.Actions) > MaxRuleParts {
 			return Errorf(EINVALID, "%s has %d conditions and %d actions; the limit is %d of each", at, len(r.Conditions), len(r.Actions), MaxRuleParts)
@@ -194,7 +198,7 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 			return Errorf(EINVALID, "%s.match must be %s or %s, not %q", at, RuleMatchAll, RuleMatchAny, r.Match)
 		}
 		for j, c := range r.Conditions {
-			if err := c.check(at+".conditions["+strconv.Itoa(j)+"]", r.Event); err != nil {
+			if err := c.check(at+".conditions["+strconv.Itoa(j)+"]", r.Event, fields); err != nil {
 				return err
 			}
 		}
@@ -217,8 +221,30 @@ func ValidateRules(rules []AutomationRule, labels []Label) error {
 	return nil
 }
 
-func (c RuleCondition) check(at, event string) error {
+func (c RuleCondition) check(at, event string, fields []ConversationField) error {
+	key, isField := strings.CutPrefix(c.Field, RuleFieldConversation)
 	switch {
+	case isField:
+		f := FieldByKey(fields, key)
+		if f == nil {
+			return Errorf(EINVALID, "%s.field: the brand has no conversation field %q (Admin → Conversation fields)", at, key)
+		}
+		if c.Operator == RuleEquals || c.Operator == RuleNotEquals {
+			// Compared as stored, case ignored: a list's option, a
+			// checkbox's true or false, a date YYYY-MM-DD.
+			if strings.TrimSpace(c.Value) == "" {
+				return Errorf(EINVALID, "%s.value: say which value (is_set and is_not_set ask whether there is one)", at)
+			}
+			v := strings.TrimSpace(c.Value)
+			if f.Type == FieldList { // the runner ignores case
+				if i := slices.IndexFunc(f.Options, func(o string) bool { return strings.EqualFold(o, v) }); i >= 0 {
+					v = f.Options[i]
+				}
+			}
+			if _, err := f.Value(v); err != nil {
+				return Errorf(EINVALID, "%s.value: %s", at, strings.TrimPrefix(ErrorMessage(err), "fields."+key+": "))
+			}
+		}
 	case c.Field == RuleFieldMessage:
 		if event != RuleOnVisitorMessage {
 			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnVisitorMessage)
@@ -237,7 +263,7 @@ func (c RuleCondition) check(at, event string) error {
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, sentiment, visitor.name, visitor.email, visitor.external_id, channel, business_hours or visitor.attributes.<name>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

@@ -8,10 +8,17 @@ import (
 // Every bad rule is refused naming the rule and the part that is wrong.
 func TestValidateRules(t *testing.T) {
 	labels := []Label{{Name: "billing"}}
+	fields := []ConversationField{{Key: "reason", Label: "Reason", Type: FieldList, Options: []string{"Damaged", "Sizing"}}, {Key: "refund", Label: "Refund", Type: FieldCheckbox}}
 	good := AutomationRule{Name: "Refunds", Event: RuleOnVisitorMessage,
 		Conditions: []RuleCondition{{Field: "message", Operator: "contains", Value: "refund"}, {Field: "visitor.attributes.plan", Operator: "equals", Value: "gold"}},
 		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "set_priority", Value: "5"}, {Type: "set_skill", Value: NewID("skl")}, {Type: "send_message", Value: "Billing answers within the hour."}}}
-	if err := ValidateRules([]AutomationRule{good}, labels); err != nil {
+	if err := ValidateRules([]AutomationRule{good}, labels, fields); err != nil {
+		t.Fatal(err)
+	}
+	details := AutomationRule{Name: "Damaged goods", Event: RuleOnFieldsChanged,
+		Conditions: []RuleCondition{{Field: "fields.reason", Operator: "equals", Value: "damaged"}, {Field: "fields.refund", Operator: "not_equals", Value: "true"}, {Field: "fields.refund", Operator: "is_not_set"}},
+		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}}}
+	if err := ValidateRules([]AutomationRule{details}, labels, fields); err != nil {
 		t.Fatal(err)
 	}
 	with := func(change func(r *AutomationRule)) []AutomationRule {
@@ -69,8 +76,20 @@ func TestValidateRules(t *testing.T) {
 		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "close", Value: strings.Repeat("x", 201)} }), "actions[3].value: a close reason"},
 		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "assign_agent", Value: "ann"} }), "actions[3].value must be a user ID"},
 		{with(func(r *AutomationRule) { r.Actions = make([]RuleAction, 11) }), "the limit is 10 of each"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "fields.colour", Operator: "equals", Value: "red"}
+		}), "conditions[0].field: the brand has no conversation field \"colour\""},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "fields.reason", Operator: "equals", Value: "Boredom"}
+		}), "conditions[0].value: one of Damaged, Sizing"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "fields.refund", Operator: "equals", Value: "maybe"}
+		}), "conditions[0].value: true or false"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "fields.refund", Operator: "not_equals", Value: " "}
+		}), "conditions[0].value: say which value"},
 	} {
-		err := ValidateRules(tc.rules, labels)
+		err := ValidateRules(tc.rules, labels, fields)
 		if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), tc.want) {
 			t.Errorf("want %q, got %v", tc.want, err)
 		}

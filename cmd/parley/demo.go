@@ -129,7 +129,7 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		// What the Status menu offers besides plain Away (docs/routing.md, Agent status).
 		AwayReasons: []string{"Lunch", "Meeting", "Training"},
 	}}
-	if err := parley.ValidateRules(a.Settings.AutomationRules, a.Settings.Labels); err != nil {
+	if err := parley.ValidateRules(a.Settings.AutomationRules, a.Settings.Labels, a.Settings.ConversationFields); err != nil {
 		return nil, err
 	}
 	if err := parley.ValidateMacros(a.Settings.Macros, a.Settings.Labels); err != nil {

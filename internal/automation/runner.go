@@ -1,7 +1,8 @@
 // Package automation runs brands' triage rules (parley.AutomationRule):
-// when a conversation opens or a visitor writes, the rules whose
-// conditions hold label it, raise its priority, route it to a skill or
-// answer the visitor (docs/routing.md, Automation rules).
+// when a conversation opens, a visitor writes or someone records the
+// conversation's details, the rules whose conditions hold label it, raise
+// its priority, route it to a skill or answer the visitor
+// (docs/routing.md, Automation rules).
 //
 // The node that stored an event runs the rules for it (the bus's local
 // delivery), off the message path, in the order of each conversation's
@@ -82,6 +83,8 @@ func (r *Runner) OnEvent(e *parley.Event) {
 			return
 		}
 		on = parley.RuleOnVisitorMessage
+	case parley.EventConversationFields:
+		on = parley.RuleOnFieldsChanged
 	case parley.EventAccountUpdated:
 		r.Forget(e)
 		return
@@ -206,6 +209,9 @@ func (f facts) get(field string) string {
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]
 	}
+	if key, ok := strings.CutPrefix(field, parley.RuleFieldConversation); ok {
+		return f.conv.Fields[key]
+	}
 	return ""
 }
 
@@ -255,8 +261,11 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 		return err
 	}
 	on := parley.RuleOnConversationOpened
-	if e.Type == parley.EventMessageCreated {
+	switch e.Type {
+	case parley.EventMessageCreated:
 		on = parley.RuleOnVisitorMessage
+	case parley.EventConversationFields:
+		on = parley.RuleOnFieldsChanged
 	}
 	var wanted []parley.AutomationRule
 	for _, rule := range rules.rules {

@@ -566,7 +566,7 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if err := parley.ValidateMacros(acc.Settings.Macros, acc.Settings.Labels); err != nil {
 			return err
 		}
-		return parley.ValidateRules(acc.Settings.AutomationRules, acc.Settings.Labels)
+		return parley.ValidateRules(acc.Settings.AutomationRules, acc.Settings.Labels, acc.Settings.ConversationFields)
 	})
 	if err != nil {
 		return err

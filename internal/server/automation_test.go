@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,7 +121,8 @@ func TestRulesTriageConversations(t *testing.T) {
 func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
-	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}}}, nil)
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "billing"}},
+		"conversation_fields": []map[string]any{{"key": "reason", "label": "Reason", "type": "list", "options": []string{"Sizing", "Damaged"}}}}, nil)
 	admin := adminTab(t, ts, brand)
 	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Refunds"))
 	admin.press(".auto-add-condition")
@@ -213,6 +215,33 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	acc, _ = ts.Store.FindAccount(t.Context(), brand.account.ID)
 	if r := acc.Settings.AutomationRules; len(r) != 3 || r[2].Match != parley.RuleMatchAny || len(r[2].Conditions) != 2 {
 		t.Fatalf("the third rule: %+v", r)
+	}
+
+	// A fourth on the details an agent records: the brand's fields are
+	// among what a condition looks at.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Damaged goods"))
+	admin.press(".auto-add-condition")
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector(".auto-form");
+		f.querySelector("[name=event]").value = "fields_changed";
+		const c = f.querySelector(".auto-condition");
+		c.querySelector("[name=field]").value = "fields.reason";
+		c.querySelector("[name=operator]").value = "equals";
+		c.querySelector("[name=value]").value = "Damaged";
+		const type = f.querySelector(".auto-action [name=type]");
+		type.value = "add_label"; type.dispatchEvent(new Event("change"));
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.press(".auto-form button[type=submit]")
+	want = "When someone records the details and the detail “Reason” is “Damaged”: add the label billing."
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), want)
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+	if problems := accessibilityProblems(t, admin.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the rules: %s", strings.Join(problems, "\n"))
 	}
 }
 
@@ -441,5 +470,69 @@ func TestTheInboxMarksAnUpsetVisitor(t *testing.T) {
 	console.shot("upset")
 	if problems := accessibilityProblems(t, console.ctx, axeSource(t)); len(problems) > 0 {
 		t.Fatalf("accessibility: %s", strings.Join(problems, "\n"))
+	}
+}
+
+// A rule acts on the details people record: an agent who marks a
+// conversation "Damaged" has it labelled returns and raised, even after
+// the close (the label; the rest is skipped on a closed conversation).
+// A rule cannot read a field the brand does not have, and a field a rule
+// reads cannot be removed from under it.
+func TestARuleActsOnTheDetailsAnAgentRecords(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	fields := []map[string]any{{"key": "reason", "label": "Reason", "type": "list", "options": []string{"Sizing", "Damaged"}}}
+	rule := map[string]any{"name": "Damaged goods", "event": "fields_changed",
+		"conditions": []map[string]any{{"field": "fields.reason", "operator": "equals", "value": "damaged"}},
+		"actions":    []map[string]any{{"type": "add_label", "value": "returns"}, {"type": "set_priority", "value": "5"}}}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "returns"}},
+		"conversation_fields": fields, "automation_rules": []map[string]any{rule}}); st != 200 {
+		t.Fatalf("settings: %d %s", st, raw)
+	}
+	for name, bad := range map[string]map[string]any{
+		"an unknown field": {"automation_rules": []map[string]any{{"name": "x", "event": "fields_changed",
+			"conditions": []map[string]any{{"field": "fields.colour", "operator": "is_set"}}, "actions": []map[string]any{{"type": "set_priority", "value": "1"}}}}},
+		"an option the list lacks": {"automation_rules": []map[string]any{{"name": "x", "event": "fields_changed",
+			"conditions": []map[string]any{{"field": "fields.reason", "operator": "equals", "value": "Boredom"}}, "actions": []map[string]any{{"type": "set_priority", "value": "1"}}}}},
+		"the field a rule reads, removed": {"conversation_fields": []map[string]any{}},
+	} {
+		if st, raw := admin.raw("PATCH", "/api/v1/account-settings", bad); st != 400 || !strings.Contains(string(raw), "conversation field") && !strings.Contains(string(raw), "one of Sizing, Damaged") {
+			t.Errorf("%s: %d %s", name, st, raw)
+		}
+	}
+
+	agent := ts.login(t, b.agent)
+	conv := ts.newVisitor(t, b.account.ID).open(t)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	set := func(id, reason string) {
+		t.Helper()
+		if st, raw := agent.raw("PATCH", "/api/v1/conversations/"+id+"/fields", map[string]any{"reason": reason}); st != 200 {
+			t.Fatalf("fields: %d %s", st, raw)
+		}
+	}
+	set(conv.ID, "Sizing")
+	set(conv.ID, "Damaged")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID)
+		return slices.Contains(c.Labels, "returns") && c.Priority == 5
+	})
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 1)
+	if len(applied) != 1 || !strings.Contains(string(applied[0].Data), `"on":"fields_changed"`) {
+		t.Fatalf("applied: %s", applied[0].Data)
+	}
+	// Wrap-up after the close: labelled, not raised.
+	closed := ts.newVisitor(t, b.account.ID).open(t)
+	agent.do("POST", "/api/v1/conversations/"+closed.ID+"/accept", nil, nil)
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+closed.ID+"/close", map[string]any{"reason": "resolved"}); st != 200 {
+		t.Fatalf("close: %d %s", st, raw)
+	}
+	set(closed.ID, "Damaged")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, closed.ID)
+		return slices.Contains(c.Labels, "returns")
+	})
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, closed.ID); c.Priority != 0 {
+		t.Fatalf("a closed conversation raised: %d", c.Priority)
 	}
 }

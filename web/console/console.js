@@ -1698,9 +1698,10 @@ const ruleActions = [["add_label", "add the label"], ["set_priority", "set the p
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
-  const when = r.event === "visitor_message" ? "When the visitor writes" : "When a conversation opens";
+  const when = r.event === "visitor_message" ? "When the visitor writes" : r.event === "fields_changed" ? "When someone records the details" : "When a conversation opens";
   const conds = (r.conditions || []).map((c) => {
-    const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19) : (ruleFields.find((f) => f[0] === c.field) || [c.field, c.field])[1];
+    const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
+      : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
     const op = (ruleOperators.find((o) => o[0] === c.operator) || [c.operator, c.operator])[1];
     return `${field} ${op}${c.operator.startsWith("is_") ? "" : " “" + c.value + "”"}`;
   });
@@ -1718,6 +1719,7 @@ function describeRule(r) {
 
 function showAutomation(settings, skills, users) {
   autoRules = settings.automation_rules || [];
+  fieldDefs = settings.conversation_fields || [];
   autoSkills = skills;
   autoUsers = users.filter((u) => u.active);
   autoLabels = (settings.labels || []).map((l) => l.name);
@@ -1761,10 +1763,16 @@ function removeButton(row) {
   return del;
 }
 
+// conditionFields are what a condition may look at: the fixed facts and
+// the brand's conversation fields (their details).
+function conditionFields() {
+  return [...ruleFields, ...fieldDefs.map((f) => ["fields." + f.key, "the detail “" + f.label + "”"])];
+}
+
 function addRuleCondition() {
   const row = document.createElement("div");
   row.className = "auto-row auto-condition";
-  const field = control("select", "field", "What the condition looks at", ruleFields);
+  const field = control("select", "field", "What the condition looks at", conditionFields());
   const attr = control("input", "attr", "Attribute name");
   attr.placeholder = "plan";
   attr.hidden = true;
