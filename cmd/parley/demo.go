@@ -118,7 +118,10 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "returns"}}},
 			{Name: "Upset visitors first", Event: parley.RuleOnVisitorMessage,
 				Conditions: []parley.RuleCondition{{Field: parley.RuleFieldSentiment, Operator: parley.RuleEquals, Value: "negative"}},
-				Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "complaint"}, {Type: parley.RuleSetPriority, Value: "5"}}}},
+				Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "complaint"}, {Type: parley.RuleSetPriority, Value: "5"}}},
+			{Name: "Refunded means returns", Event: parley.RuleOnFieldsChanged,
+				Conditions: []parley.RuleCondition{{Field: parley.RuleFieldConversation + "refund", Operator: parley.RuleEquals, Value: "true"}},
+				Actions:    []parley.RuleAction{{Type: parley.RuleAddLabel, Value: "returns"}}}},
 		Macros: []parley.Macro{{Name: "Return label sent", Steps: []parley.RuleAction{
 			{Type: parley.RuleAddLabel, Value: "returns"},
 			{Type: parley.RuleSendMessage, Value: "{{visitor_first_name|Hi}}, your return label is in your inbox: print it and drop the parcel at any post office. Anything else I can do?"},
