@@ -46,8 +46,9 @@ const (
 	EventEngagementDismissed  = "engagement.dismissed"
 	EventConversationFields   = "conversation.fields_changed"  // staff set its fields (data: FieldChange)
 	EventVisitorInvited       = "visitor.invited"              // an agent invited a browsing visitor to chat (data: pv, url, agent_id)
-	EventInvitationDeclined   = "visitor.invitation_declined"  // the visitor dismissed it (data: pv, url, agent_id)
-	EventInvitationWithdrawn  = "visitor.invitation_withdrawn" // staff took it back before the visitor answered (data: pv, url, invitation, by)
+	EventInvitationDeclined   = "visitor.invitation_declined"  // the visitor dismissed it (data: pv, url, invitation, agent_id)
+	EventInvitationWithdrawn  = "visitor.invitation_withdrawn" // staff took it back before the visitor answered (data: pv, url, invitation, agent_id, by)
+	EventInvitationAnswered   = "visitor.invitation_answered"  // the visitor answered it: the conversation it opens is the agent's if they have room (data: pv, url, invitation, agent_id)
 	EventCSATSubmitted        = "csat.submitted"
 	EventNoteCreated          = "note.created"
 	EventBotUpdated           = "bot.updated"           // the configuration changed (data: version)
@@ -103,7 +104,7 @@ var EventTypes = []string{
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,
 	EventIdentityKeyChanged, EventIdentityRejected,
-	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventInvitationWithdrawn, EventCSATSubmitted, EventNoteCreated,
+	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventInvitationWithdrawn, EventInvitationAnswered, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,

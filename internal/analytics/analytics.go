@@ -182,6 +182,21 @@ type EngagementStats struct {
 	csat           []int
 }
 
+// InvitationStats are one agent's invitations to visitors on the site
+// over the range (docs/widget.md, Live visitors): sent, and of those
+// events in the range, answered, declined by the visitor and withdrawn;
+// the rest lapsed or were still waiting, or the page went. AnswerRate is
+// answered ÷ sent — LivePerson's agent-initiated chat report.
+type InvitationStats struct {
+	Agent      string  `json:"agent"`
+	Name       string  `json:"name,omitempty"` // set by the API
+	Sent       int     `json:"sent"`
+	Answered   int     `json:"answered"`
+	Declined   int     `json:"declined"`
+	Withdrawn  int     `json:"withdrawn"`
+	AnswerRate float64 `json:"answer_rate"`
+}
+
 // Agent is one agent's row.
 type Agent struct {
 	ID            string  `json:"id"`
@@ -222,6 +237,9 @@ type Report struct {
 	// Engagements: per proactive engagement seen in the range, most shown
 	// first (teaser counts only in reports of no agent or skill).
 	Engagements []*EngagementStats `json:"engagements"`
+	// Invitations: per agent who invited visitors in the range, most sent
+	// first (in reports of no skill; of one agent, theirs).
+	Invitations []*InvitationStats `json:"invitations"`
 }
 
 // Compute builds the report. capacity maps agent IDs to their maximum

@@ -102,6 +102,19 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 	teaser(40*m, parley.EventEngagementShown)
 	teaser(50*m, parley.EventEngagementShown)
 	teaser(59*m, parley.EventEngagementClicked)
+	// Agents' invitations to visitors on the site: a1 sends three (one
+	// answered, one declined, one withdrawn), a2 one that lapses.
+	invitation := func(d time.Duration, typ, agent string) {
+		at(d)
+		must(s.AppendEvent(ctx, &parley.Event{AccountID: acc.ID, Type: typ, Data: json.RawMessage(`{"pv":"p2","invitation":"inv_x","agent_id":"` + agent + `"}`)}))
+	}
+	invitation(41*m, parley.EventVisitorInvited, a1.ID)
+	invitation(42*m, parley.EventInvitationAnswered, a1.ID)
+	invitation(43*m, parley.EventVisitorInvited, a1.ID)
+	invitation(44*m, parley.EventInvitationDeclined, a1.ID)
+	invitation(45*m, parley.EventVisitorInvited, a1.ID)
+	invitation(46*m, parley.EventInvitationWithdrawn, a1.ID)
+	invitation(47*m, parley.EventVisitorInvited, a2.ID)
 	// C3: the bot alone, 10:00–10:05: contained.
 	at(60 * m)
 	c3, err := s.OpenConversation(ctx, acc.ID, parley.ConversationOpen{ConsumerID: visitor.ID, Channel: parley.ChannelWeb, State: parley.StateBot,
@@ -236,6 +249,12 @@ func TestMetricsOfAScriptedMorning(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s=%s: %d opened, %d closed, CSAT %.1f", f.Key, f.Value, f.Conversations, f.Closed, f.CSATMean))
 	}
 	check("fields", strings.Join(got, "; "), "reason=Sizing: 2 opened, 2 closed, CSAT 4.5; reason=Damaged: 1 opened, 1 closed, CSAT 3.0; refund=true: 1 opened, 1 closed, CSAT 3.0")
+	// The invitations, most sent first.
+	got = nil
+	for _, is := range r.Invitations {
+		got = append(got, fmt.Sprintf("%s %d sent %d answered %d declined %d withdrawn %.2f", is.Agent, is.Sent, is.Answered, is.Declined, is.Withdrawn, is.AnswerRate))
+	}
+	check("invitations", strings.Join(got, "; "), fmt.Sprintf("%s 3 sent 1 answered 1 declined 1 withdrawn 0.33; %s 1 sent 0 answered 0 declined 0 withdrawn 0.00", a1.ID, a2.ID))
 	// The engagement: three shown, one clicked, one dismissed, C3.
 	if len(r.Engagements) != 1 {
 		t.Fatalf("engagements: %+v", r.Engagements)

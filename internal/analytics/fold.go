@@ -60,6 +60,17 @@ type Counts struct {
 	// Engagements: per proactive engagement's ID, its teasers shown,
 	// clicked and dismissed.
 	Engagements map[string]*EngagementCounts `json:"engagements,omitempty"`
+	// Invitations: per agent's ID, the invitations they sent to visitors
+	// on the site and what became of them.
+	Invitations map[string]*InvitationCounts `json:"invitations,omitempty"`
+}
+
+// InvitationCounts are one agent's invitation events in a slot.
+type InvitationCounts struct {
+	Sent      int `json:"sent,omitempty"`
+	Answered  int `json:"answered,omitempty"`
+	Declined  int `json:"declined,omitempty"`
+	Withdrawn int `json:"withdrawn,omitempty"`
 }
 
 // EngagementCounts are one engagement's teaser events in a slot.
@@ -252,6 +263,30 @@ func (f *folding) event(e *parley.Event) {
 			ec.Clicked++
 		default:
 			ec.Dismissed++
+		}
+	case parley.EventVisitorInvited, parley.EventInvitationAnswered, parley.EventInvitationDeclined, parley.EventInvitationWithdrawn:
+		agent := gjson.GetBytes(e.Data, "agent_id").Str
+		n := f.count(e)
+		if n == nil || agent == "" {
+			return
+		}
+		if n.Invitations == nil {
+			n.Invitations = map[string]*InvitationCounts{}
+		}
+		ic := n.Invitations[agent]
+		if ic == nil {
+			ic = &InvitationCounts{}
+			n.Invitations[agent] = ic
+		}
+		switch e.Type {
+		case parley.EventVisitorInvited:
+			ic.Sent++
+		case parley.EventInvitationAnswered:
+			ic.Answered++
+		case parley.EventInvitationDeclined:
+			ic.Declined++
+		default:
+			ic.Withdrawn++
 		}
 	case parley.EventBotHandoff, parley.EventBotAnswered, parley.EventBotMissed, parley.EventBotFeedback,
 		parley.EventWidgetLoaded, parley.EventWidgetOpened, parley.EventWidgetTampered, parley.EventWidgetSuspected:

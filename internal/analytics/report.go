@@ -27,6 +27,7 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 	t := &r.Totals
 	labels := map[string]*LabelStats{}
 	engagements := map[string]*EngagementStats{}
+	invitations := map[string]*InvitationStats{}
 	engagement := func(id string) *EngagementStats {
 		if engagements[id] == nil {
 			engagements[id] = &EngagementStats{ID: id}
@@ -83,6 +84,22 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 				es.Shown += ec.Shown
 				es.Clicked += ec.Clicked
 				es.Dismissed += ec.Dismissed
+			}
+		}
+		if q.Skill == "" { // an invitation has no skill
+			for agent, ic := range c.Invitations {
+				if q.Agent != "" && agent != q.Agent {
+					continue
+				}
+				is := invitations[agent]
+				if is == nil {
+					is = &InvitationStats{Agent: agent}
+					invitations[agent] = is
+				}
+				is.Sent += ic.Sent
+				is.Answered += ic.Answered
+				is.Declined += ic.Declined
+				is.Withdrawn += ic.Withdrawn
 			}
 		}
 	}
@@ -270,6 +287,20 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 		}
 		r.Engagements = append(r.Engagements, es)
 	}
+	r.Invitations = []*InvitationStats{}
+	for _, is := range invitations {
+		if is.Sent > 0 {
+			is.AnswerRate = round2(float64(is.Answered) / float64(is.Sent))
+		}
+		r.Invitations = append(r.Invitations, is)
+	}
+	sort.Slice(r.Invitations, func(i, j int) bool {
+		a, b := r.Invitations[i], r.Invitations[j]
+		if a.Sent != b.Sent {
+			return a.Sent > b.Sent
+		}
+		return a.Agent < b.Agent
+	})
 	sort.Slice(r.Engagements, func(i, j int) bool {
 		a, b := r.Engagements[i], r.Engagements[j]
 		if a.Shown != b.Shown {

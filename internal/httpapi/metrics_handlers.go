@@ -94,6 +94,9 @@ func (a *API) handleMetrics(w http.ResponseWriter, r *http.Request, p parley.Pri
 	}
 	rep.AddStatuses(analytics.StatusTimes(spans, q.From, q.To, time.Now()), capacity, q.Agent, q.Skill)
 	rep.AddStaffing(spans, q.Agent, time.Now())
+	for _, is := range rep.Invitations {
+		is.Name = names[is.Agent]
+	}
 	for _, fs := range rep.Fields {
 		if f := parley.FieldByKey(acc.Settings.ConversationFields, fs.Key); f != nil {
 			fs.Label = f.Label

@@ -192,6 +192,13 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "In a conversation")
 	})
+
+	// The supervisor's dashboard counts the agent's invitation, answered.
+	sup := consoleLogin(t, ts, brand.supervisor, "[data-tab=dash]")
+	sup.press("[data-tab=dash]")
+	row := `[...document.querySelectorAll(".dash-invitations tbody tr")].map(r => [...r.children].map(c => c.textContent).join(",")).join("|")`
+	waitFor(t, func() bool { return evalIn[string](t, sup.ctx, row) == "agent of Acme,1,1,0,0,100%" },
+		func() string { return evalIn[string](t, sup.ctx, row) })
 }
 
 // The agent thinks better of an invitation and withdraws it from the

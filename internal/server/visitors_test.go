@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -145,6 +146,24 @@ func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
 	resp.Body.Close()
 	if st, raw := pageBeacon(t, ts, a.account.ID, "pvalpha003", "heartbeat", "https://alpha.example", ""); st != 204 {
 		t.Fatalf("a forged invitation reached the page: %d %s", st, raw)
+	}
+
+	// The metrics count the agent's invitations and what became of them.
+	type invitations struct {
+		Invitations []struct {
+			Agent, Name                         string
+			Sent, Answered, Declined, Withdrawn int
+			AnswerRate                          float64 `json:"answer_rate"`
+		}
+	}
+	var report invitations
+	waitFor(t, func() bool {
+		report = invitations{}
+		ts.login(t, a.supervisor).do("GET", "/api/v1/metrics", nil, &report)
+		return len(report.Invitations) == 1 && report.Invitations[0].Declined == 1
+	}, func() string { return fmt.Sprintf("%+v", report) })
+	if got := report.Invitations[0]; got.Agent != a.agent.ID || got.Name != a.agent.Name || got.Sent != 2 || got.Answered != 1 || got.Withdrawn != 0 || got.AnswerRate != 0.5 {
+		t.Fatalf("the invitations in the metrics: %+v", got)
 	}
 }
 

@@ -50,12 +50,18 @@ func newTracker(cfg Config, record func(string, string, any)) *tracker {
 // signal applies one beacon this node took, records its event, and
 // passes it to the other nodes of a cluster.
 func (t *tracker) signal(accountID string, b beacon) {
+	agent := ""
+	if b.Kind == "invitation_dismissed" { // whose it was, for the event: the dismissal takes it away
+		if inv := t.pendingInvitation(accountID, b.PV); inv != nil && inv.ID == b.Detail {
+			agent = inv.AgentID
+		}
+	}
 	if !t.apply(accountID, b, true) {
 		return
 	}
 	b.Account = accountID
 	t.shareBeacon(b)
-	t.recordBeacon(accountID, b)
+	t.recordBeacon(accountID, b, agent)
 }
 
 // fromPeer applies a beacon another node of the cluster took: the page
@@ -118,8 +124,9 @@ func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 	return true
 }
 
-// recordBeacon writes the event a beacon stands for, if any.
-func (t *tracker) recordBeacon(accountID string, b beacon) {
+// recordBeacon writes the event a beacon stands for, if any; agent is the
+// agent whose invitation a dismissal declined.
+func (t *tracker) recordBeacon(accountID string, b beacon, agent string) {
 	t.mu.Lock()
 	url := ""
 	if v := t.views[b.PV]; v != nil {
@@ -146,7 +153,7 @@ func (t *tracker) recordBeacon(accountID string, b beacon) {
 			t.record(accountID, parley.EventHelpArticleRated, map[string]any{"pv": b.PV, "url": url, "article": article, "helpful": answer == "yes"})
 		}
 	case "invitation_dismissed":
-		t.record(accountID, parley.EventInvitationDeclined, map[string]string{"pv": b.PV, "url": url, "invitation": b.Detail})
+		t.record(accountID, parley.EventInvitationDeclined, map[string]string{"pv": b.PV, "url": url, "invitation": b.Detail, "agent_id": agent})
 	case "engagement_dismissed":
 		t.record(accountID, parley.EventEngagementDismissed, map[string]string{"pv": b.PV, "url": url, "engagement": b.Detail})
 	}

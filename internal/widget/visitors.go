@@ -126,15 +126,17 @@ func (h *Handler) TakeInvitation(accountID, id string) *parley.Invitation {
 	var taken *parley.Invitation
 	var pv string
 	now := t.now()
+	url := ""
 	for k, v := range t.views {
 		if v.account == accountID && v.invitation != nil && v.invitation.ID == id && !v.invitation.Lapsed(now) {
-			taken, pv, v.invitation = v.invitation, k, nil
+			taken, pv, url, v.invitation = v.invitation, k, v.url, nil
 			break
 		}
 	}
 	t.mu.Unlock()
 	if taken != nil {
 		t.shareBeacon(beacon{Account: accountID, PV: pv, Kind: "invitation_taken", Detail: id})
+		t.record(accountID, parley.EventInvitationAnswered, map[string]string{"pv": pv, "url": url, "invitation": id, "agent_id": taken.AgentID})
 	}
 	return taken
 }

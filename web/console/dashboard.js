@@ -127,6 +127,19 @@ export async function showDashboard(api) {
     et.append(document.createElement("tr"));
     et.lastChild.append(td);
   }
+  // Agents' own invitations to visitors on the site (the Visitors tab).
+  const it = $(".dash-invitations tbody");
+  it.textContent = "";
+  for (const i of m.invitations || []) {
+    const tr = document.createElement("tr");
+    for (const c of [i.name || i.agent, String(i.sent), String(i.answered), String(i.declined), String(i.withdrawn), i.sent ? pct(i.answer_rate) : "—"]) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
+    it.append(tr);
+  }
+  $(".dash-invitations").hidden = $(".dash-invitations-title").hidden = !it.children.length;
   const tb = $(".dash-agents tbody");
   tb.textContent = "";
   for (const a of m.agents) {
