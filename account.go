@@ -380,10 +380,13 @@ type User struct {
 	// refused, even with the person's email. SSOLinked says whether there
 	// is one (an admin unlinks it when the person's provider account is
 	// made again).
-	SSOSubject   string    `json:"-"`
-	SSOLinked    bool      `json:"sso_linked,omitempty"`
-	PasswordHash string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	SSOSubject string `json:"-"`
+	// Views are the inbox filters the person saved (InboxView), theirs
+	// alone: never in the user's JSON, read with GET /me/views.
+	Views        []InboxView `json:"-"`
+	SSOLinked    bool        `json:"sso_linked,omitempty"`
+	PasswordHash string      `json:"-"`
+	CreatedAt    time.Time   `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is

@@ -242,3 +242,57 @@ func (a *API) handleUpdateMe(w http.ResponseWriter, r *http.Request, p parley.Pr
 	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff})
 	return nil
 }
+
+// viewsBody is a person's saved inbox views.
+type viewsBody struct {
+	Views []parley.InboxView `json:"views"`
+}
+
+// handleMyViews lists the inbox views the person saved.
+func (a *API) handleMyViews(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a person logged in to the console has views")
+	}
+	u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
+	if err != nil {
+		return err
+	}
+	out := viewsBody{Views: u.Views}
+	if out.Views == nil {
+		out.Views = []parley.InboxView{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// handleSaveMyViews replaces the person's saved inbox views, each checked
+// against the brand's conversation fields.
+func (a *API) handleSaveMyViews(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a person logged in to the console has views")
+	}
+	var req viewsBody
+	if err := decode(r, a.maxBody, &req); err != nil {
+		return err
+	}
+	if req.Views == nil {
+		return parley.Errorf(parley.EINVALID, "views: give the whole list ([] removes them all)")
+	}
+	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
+	if err != nil {
+		return err
+	}
+	views, err := parley.ValidateInboxViews(req.Views, acc.Settings.ConversationFields)
+	if err != nil {
+		return err
+	}
+	u, _, err := a.store.ChangeUser(r.Context(), p.AccountID, p.ID, nil, func(u *parley.User) error {
+		u.Views = views
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewsBody{Views: append([]parley.InboxView{}, u.Views...)})
+	return nil
+}

@@ -34,6 +34,8 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
 		{"POST", "/api/v1/me/sessions/end-others", ownProfile, a.handleEndOtherSessions},
 		{"POST", "/api/v1/me/mentions/seen", agents, a.handleMentionsSeen},
+		{"GET", "/api/v1/me/views", agents, a.handleMyViews},
+		{"PUT", "/api/v1/me/views", agents, a.handleSaveMyViews},
 		{"POST", "/api/v1/me/two-factor", ownProfile, a.handleStartTwoFactor},
 		{"GET", "/api/v1/me/two-factor/qr.png", ownProfile, a.handleTwoFactorQR},
 		{"POST", "/api/v1/me/two-factor/confirm", ownProfile, a.handleConfirmTwoFactor},

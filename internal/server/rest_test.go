@@ -85,6 +85,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/messages/{seq}/redact": {"/api/v1/conversations/" + bConv.ID + "/messages/1/redact", nil, 404},
 		"POST /api/v1/conversations/{id}/notes/{note}/redact":   {"/api/v1/conversations/" + bConv.ID + "/notes/note_x/redact", nil, 404},
 		"POST /api/v1/me/mentions/seen":                         {"/api/v1/me/mentions/seen", nil, 403},
+		"GET /api/v1/me/views":                                  {"/api/v1/me/views", nil, 403},
+		"PUT /api/v1/me/views":                                  {"/api/v1/me/views", map[string]any{"views": []any{}}, 403},
 		"POST /api/v1/me/sessions/end-others":                   {"/api/v1/me/sessions/end-others", nil, 403},
 		"PATCH /api/v1/me":                                      {"/api/v1/me", map[string]any{"mention_emails": false}, 403},                                         // a person's only
 		"GET /api/v1/me/metrics":                                {"/api/v1/me/metrics", nil, 403},                                                                     // a person's only
@@ -280,6 +282,8 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent changes their own preferences", agent, "PATCH", "/api/v1/me", map[string]any{"mention_emails": true}, 200},
 		{"agent reads their own metrics", agent, "GET", "/api/v1/me/metrics", nil, 200},
 		{"consumer has no metrics", v1.client, "GET", "/api/v1/me/metrics", nil, 403},
+		{"agent reads their own views", agent, "GET", "/api/v1/me/views", nil, 200},
+		{"consumer has no views", v1.client, "PUT", "/api/v1/me/views", map[string]any{"views": []any{}}, 403},
 		{"consumer cannot record a page in another's conversation", v2.client, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 404},
 		{"consumer records a page in their conversation", v1.client, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 204},
 		{"agent cannot record a visitor's page", agent, "POST", "/api/v1/conversations/" + conv1.ID + "/pages", map[string]any{"url": "https://acme.test/"}, 403},

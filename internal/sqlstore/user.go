@@ -5,13 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -32,9 +33,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject)
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views))
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -98,10 +99,10 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		skills, _ := json.Marshal(u.Skills)
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
 			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ?, external_id = ?, deprovisioned = ?,
-			sso_subject = ?
+			sso_subject = ?, views = ?
 			WHERE account_id = ? AND id = ?`,
 			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, accountID, id); isUniqueViolation(err) {
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), accountID, id); isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "another person of the brand is linked to that account of the identity provider")
 		} else if err != nil {
 			return err
@@ -236,11 +237,11 @@ func (db *DB) ListUsers(ctx context.Context, accountID string) ([]*parley.User, 
 
 func scanUser(s scanner) (*parley.User, error) {
 	var u parley.User
-	var role, skills, codes string
+	var role, skills, codes, views string
 	var created int64
 	var deprovisioned int
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)
@@ -253,6 +254,9 @@ func scanUser(s scanner) (*parley.User, error) {
 	u.TwoFactor = u.TOTPSecret != ""
 	u.Deprovisioned = deprovisioned != 0
 	u.SSOLinked = u.SSOSubject != ""
+	if err := json.Unmarshal([]byte(views), &u.Views); err != nil {
+		return nil, fmt.Errorf("views of %s: %w", u.ID, err)
+	}
 	u.CreatedAt = fromMicros(created)
 	return &u, nil
 }
@@ -443,4 +447,14 @@ func (db *DB) MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID
 		return nil
 	})
 	return changed, err
+}
+
+// viewsJSON is a person's saved views as stored: a JSON list, [] when
+// none.
+func viewsJSON(views []parley.InboxView) string {
+	if len(views) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(views)
+	return string(b)
 }

@@ -425,6 +425,7 @@ async function enter() {
   await fillTransferTargets();
   canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
   await loadSettings();
+  await loadViews();
   connect();
   refresh();
   openLinked();
@@ -2071,9 +2072,76 @@ function ago(iso) {
   return s < 60 ? s + " s" : s < 5400 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
 }
 
-$(".search").addEventListener("input", () => { pagesWanted = 1; refreshSoon(); });
-$(".label-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
-$(".field-filter").addEventListener("change", () => { pagesWanted = 1; refreshSoon(); });
+$(".search").addEventListener("input", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
+$(".label-filter").addEventListener("change", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
+$(".field-filter").addEventListener("change", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
+
+// ---- Saved views ---------------------------------------------------------------
+// A person's own named filters of the inbox (docs/routing.md, Saved
+// views): a list with the label, details and search that narrow it.
+// Choosing one sets them; changing any filter leaves the view.
+let views = [];
+async function loadViews() {
+  views = (await api("GET", "/me/views").catch(() => ({ views: [] }))).views;
+  fillViews();
+}
+function fillViews(keep = $(".view-select").value) {
+  const sel = $(".view-select");
+  sel.textContent = "";
+  sel.append(new Option("Saved views…", ""));
+  views.forEach((v) => sel.append(new Option(v.name, v.name)));
+  sel.value = views.some((v) => v.name === keep) ? keep : "";
+  $(".remove-view").hidden = !sel.value;
+}
+function viewChanged() {
+  if (applyingView) return;
+  $(".view-select").value = "";
+  $(".remove-view").hidden = true;
+}
+let applyingView = false;
+$(".view-select").addEventListener("change", () => {
+  const v = views.find((x) => x.name === $(".view-select").value);
+  $(".remove-view").hidden = !v;
+  if (!v) return;
+  applyingView = true;
+  $(".search").value = v.q || "";
+  const label = $(".label-filter");
+  label.value = [...label.options].some((o) => o.value === v.label) ? v.label : "";
+  const [pair] = Object.entries(v.fields || {});
+  const field = $(".field-filter");
+  const want = pair ? JSON.stringify(pair) : "";
+  field.value = [...field.options].some((o) => o.value === want) ? want : "";
+  applyingView = false;
+  $(`.tabs button[data-tab="${v.tab}"]`).click();
+});
+$(".save-view").addEventListener("click", () => {
+  const f = $(".view-form");
+  f.hidden = false;
+  f.viewname.focus();
+});
+$(".view-cancel").addEventListener("click", () => { $(".view-form").hidden = true; $(".save-view").focus(); });
+$(".view-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const detail = $(".field-filter").value ? JSON.parse($(".field-filter").value) : null;
+  const view = { name: f.viewname.value.trim(), tab: filters[tab] !== undefined ? tab : "mine", label: $(".label-filter").value || undefined,
+    fields: detail ? { [detail[0]]: detail[1] } : undefined, q: $(".search").value.trim() || undefined };
+  act(async () => {
+    views = (await api("PUT", "/me/views", { views: [...views.filter((v) => v.name.toLowerCase() !== view.name.toLowerCase()), view] })).views;
+    fillViews(view.name);
+    f.reset();
+    f.hidden = true;
+    toast("View “" + view.name + "” saved.");
+  });
+});
+$(".remove-view").addEventListener("click", () => {
+  const name = $(".view-select").value;
+  act(async () => {
+    views = (await api("PUT", "/me/views", { views: views.filter((v) => v.name !== name) })).views;
+    fillViews("");
+    toast("View “" + name + "” removed.");
+  });
+});
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
   tab = b.dataset.tab;
   if (tab === "mentions") { unseenMentions = 0; mentionsSeen(); }
