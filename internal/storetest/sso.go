@@ -151,3 +151,41 @@ func testSSOSubject(t *testing.T, open Opener) {
 		t.Fatalf("linked once unlinked: %v", err)
 	}
 }
+
+// testInboxViews: a person's saved views are kept as given, theirs alone,
+// and never in an event.
+func testInboxViews(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "Acme")
+	ann := &parley.User{AccountID: f.account.ID, Email: "ann@acme.test", Name: "Ann", Role: parley.RoleAgent, MaxConcurrent: 1, Active: true}
+	bob := &parley.User{AccountID: f.account.ID, Email: "bob@acme.test", Name: "Bob", Role: parley.RoleAgent, MaxConcurrent: 1, Active: true}
+	for _, u := range []*parley.User{ann, bob} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []parley.InboxView{{Name: "Damaged", Tab: "mine", Label: "billing", Fields: map[string]string{"reason": "Damaged"}, Query: "boots"}, {Name: "Waiting", Tab: "queued"}}
+	if _, _, err := s.ChangeUser(ctx, f.account.ID, ann.ID, nil, func(u *parley.User) error { u.Views = want; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.FindUser(ctx, f.account.ID, ann.ID)
+	if len(got.Views) != 2 || got.Views[0].Fields["reason"] != "Damaged" || got.Views[0].Query != "boots" || got.Views[1].Tab != "queued" {
+		t.Fatalf("stored: %+v", got.Views)
+	}
+	if other, _ := s.FindUser(ctx, f.account.ID, bob.ID); len(other.Views) != 0 {
+		t.Fatalf("a colleague has them: %+v", other.Views)
+	}
+	events, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventUserUpdated}})
+	for _, e := range events {
+		if strings.Contains(string(e.Data), "boots") {
+			t.Fatalf("a view is in an event: %s", e.Data)
+		}
+	}
+	if _, _, err := s.ChangeUser(ctx, f.account.ID, ann.ID, nil, func(u *parley.User) error { u.Views = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindUser(ctx, f.account.ID, ann.ID); len(got.Views) != 0 {
+		t.Fatalf("removed: %+v", got.Views)
+	}
+}

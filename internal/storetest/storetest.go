@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"SSOSubject", testSSOSubject},
+		{"InboxViews", testInboxViews},
 		{"Passkeys", testPasskeys},
 		{"RedactMessage", testRedactMessage},
 		{"RedactNote", testRedactNote},
