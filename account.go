@@ -72,6 +72,9 @@ type AccountSettings struct {
 	// Macros are bundles of steps agents apply in one click
 	// (docs/routing.md, Macros).
 	Macros []Macro `json:"macros,omitempty"`
+	// InboxViews are the team's views of the inbox, which admins share
+	// with every person of the brand beside their own (InboxView).
+	InboxViews []InboxView `json:"inbox_views,omitempty"`
 	// AutoAwaySeconds, when above 0, sets a console user who is Online to
 	// Away after this long without touching the console (keyboard,
 	// pointer), so visitors are not routed to an empty desk

@@ -28,18 +28,19 @@ const (
 // InboxTabs are the console's conversation lists a view starts from.
 var InboxTabs = []string{"queued", "mine", "open", "snoozed", "bot", "closed", "mentions"}
 
-// ValidateInboxViews checks a person's views against the account's
+// ValidateInboxViews checks views (a person's, or the team's: list names
+// them in errors, "views" or "inbox_views") against the account's
 // conversation fields and returns them as stored (names and search
 // trimmed, field values normalised), naming the part that is wrong:
 // views[2].fields.reason.
-func ValidateInboxViews(views []InboxView, defs []ConversationField) ([]InboxView, error) {
+func ValidateInboxViews(list string, views []InboxView, defs []ConversationField) ([]InboxView, error) {
 	if len(views) > MaxInboxViews {
-		return nil, Errorf(EINVALID, "views: %d views; the limit is %d", len(views), MaxInboxViews)
+		return nil, Errorf(EINVALID, "%s: %d views; the limit is %d", list, len(views), MaxInboxViews)
 	}
 	out := make([]InboxView, 0, len(views))
 	names := map[string]bool{}
 	for i, v := range views {
-		at := fmt.Sprintf("views[%d]", i)
+		at := fmt.Sprintf("%s[%d]", list, i)
 		v.Name, v.Query = strings.TrimSpace(v.Name), strings.TrimSpace(v.Query)
 		switch {
 		case v.Name == "" || utf8.RuneCountInString(v.Name) > 40 || !utf8.ValidString(v.Name):

@@ -282,7 +282,7 @@ func (a *API) handleSaveMyViews(w http.ResponseWriter, r *http.Request, p parley
 	if err != nil {
 		return err
 	}
-	views, err := parley.ValidateInboxViews(req.Views, acc.Settings.ConversationFields)
+	views, err := parley.ValidateInboxViews("views", req.Views, acc.Settings.ConversationFields)
 	if err != nil {
 		return err
 	}

@@ -302,6 +302,9 @@ type accountSettings struct {
 	// Macros: the agents' one-click bundles, all of them; absent from a
 	// PUT, they stay as they are.
 	Macros *[]parley.Macro `json:"macros"`
+	// InboxViews: the team's views of the inbox, shared with every person
+	// of the brand, all of them; absent from a PUT, they stay as they are.
+	InboxViews *[]parley.InboxView `json:"inbox_views"`
 	// AutoAwaySeconds: idle time before the console sets an online user
 	// Away (0: never); absent from a PUT, it stays as it is.
 	AutoAwaySeconds *int `json:"auto_away_seconds"`
@@ -358,10 +361,14 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	if fields == nil {
 		fields = []parley.ConversationField{}
 	}
+	views := s.InboxViews
+	if views == nil {
+		views = []parley.InboxView{}
+	}
 	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired, ConversationFields: &fields,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
-		RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros}
+		RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -492,6 +499,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	}
 	var nowRequired, emailsOn bool
 	acc, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
+		if req.InboxViews != nil {
+			acc.Settings.InboxViews = *req.InboxViews
+		}
 		if req.Macros != nil {
 			acc.Settings.Macros = *req.Macros
 			for i := range acc.Settings.Macros {
@@ -565,6 +575,15 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		// a label a rule adds cannot be removed from under it.
 		if err := parley.ValidateMacros(acc.Settings.Macros, acc.Settings.Labels); err != nil {
 			return err
+		}
+		// A field a team view filters on cannot be removed either.
+		views, err := parley.ValidateInboxViews("inbox_views", acc.Settings.InboxViews, acc.Settings.ConversationFields)
+		if err != nil {
+			return err
+		}
+		acc.Settings.InboxViews = views
+		if len(views) == 0 {
+			acc.Settings.InboxViews = nil
 		}
 		return parley.ValidateRules(acc.Settings.AutomationRules, acc.Settings.Labels, acc.Settings.ConversationFields)
 	})

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,7 +118,10 @@ func TestAnAgentSavesAndReopensAnInboxView(t *testing.T) {
 		evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector("`+sel+`"); s.value = `+strconv.Quote(value)+`; return s.dispatchEvent(new Event("`+event+`")) })()`)
 	}
 	agent.press("[data-tab=mine]")
-	choose(".field-filter", `["reason","Damaged"]`, "change")
+	waitFor(t, func() bool { // the details filter is filled once the settings are read
+		choose(".field-filter", `["reason","Damaged"]`, "change")
+		return evalIn[string](t, agent.ctx, `document.querySelector(".field-filter").value`) != ""
+	})
 	waitFor(t, func() bool { return listed() == damaged }, listed)
 	agent.press(".save-view")
 	agent.do(chromedp.WaitVisible(chromedp.CSS(".view-form [name=viewname]")), chromedp.SendKeys(chromedp.CSS(".view-form [name=viewname]"), "Damaged goods"))
@@ -137,7 +141,7 @@ func TestAnAgentSavesAndReopensAnInboxView(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".view-select option")].map((o) => o.textContent).join("|")`) == "Saved views…|Damaged goods"
 	})
-	choose(".view-select", "Damaged goods", "change")
+	choose(".view-select", "me:Damaged goods", "change")
 	waitFor(t, func() bool {
 		return listed() == damaged && evalIn[string](t, agent.ctx, `document.querySelector("[data-tab=mine]").getAttribute("aria-selected")`) == "true"
 	}, listed)
@@ -148,10 +152,90 @@ func TestAnAgentSavesAndReopensAnInboxView(t *testing.T) {
 	if got := evalIn[string](t, agent.ctx, `document.querySelector(".view-select").value`); got != "" {
 		t.Fatalf("the view stays chosen after a change: %q", got)
 	}
-	choose(".view-select", "Damaged goods", "change")
+	choose(".view-select", "me:Damaged goods", "change")
 	agent.press(".remove-view")
 	waitFor(t, func() bool {
 		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.agent.ID)
 		return len(u.Views) == 0
+	})
+}
+
+// An admin shares a view with the team: every person finds it beside
+// their own, only admins remove it, and a field it filters on cannot be
+// removed from under it.
+func TestAnAdminSharesAViewWithTheTeam(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	adminAPI := ts.login(t, brand.admin)
+	fields := []map[string]any{{"key": "reason", "label": "Reason", "type": "list", "options": []string{"Sizing", "Damaged"}}}
+	adminAPI.do("PATCH", "/api/v1/account-settings", map[string]any{"conversation_fields": fields}, nil)
+	api := ts.login(t, brand.agent)
+	open := func(reason string) string {
+		t.Helper()
+		c := ts.newVisitor(t, brand.account.ID).open(t)
+		api.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil)
+		api.do("PATCH", "/api/v1/conversations/"+c.ID+"/fields", map[string]any{"reason": reason}, nil)
+		return c.ID
+	}
+	damaged := open("Damaged")
+	open("Sizing")
+
+	admin := consoleLogin(t, ts, brand.admin, ".items")
+	admin.press("[data-tab=open]")
+	adminListed := func() string {
+		return evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".items li")].map((li) => li.dataset.id).join(" ")`)
+	}
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `(() => { const s = document.querySelector(".field-filter"); s.value = '["reason","Damaged"]'; s.dispatchEvent(new Event("change")); return s.value !== "" })()`)
+	})
+	waitFor(t, func() bool { return adminListed() == damaged }, adminListed)
+	admin.press(".save-view")
+	admin.do(chromedp.WaitVisible(chromedp.CSS(".view-form [name=team]")), chromedp.SendKeys(chromedp.CSS(".view-form [name=viewname]"), "Damaged goods"))
+	admin.press(".view-form [name=team]")
+	admin.press(".view-form [type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		v := acc.Settings.InboxViews
+		return len(v) == 1 && v[0].Name == "Damaged goods" && v[0].Tab == "open" && v[0].Fields["reason"] == "Damaged"
+	}, func() string {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return fmt.Sprintf("%+v; %s", acc.Settings.InboxViews, evalIn[string](t, admin.ctx, `document.querySelector(".toast").textContent`))
+	})
+	if u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.admin.ID); len(u.Views) != 0 {
+		t.Fatalf("the team's view went to the admin's own: %+v", u.Views)
+	}
+
+	// The agent finds it among the team's, and cannot remove it.
+	agent := consoleLogin(t, ts, brand.agent, ".items")
+	waitFor(t, func() bool {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".view-select optgroup")].map((g) => g.label + ": " + [...g.children].map((o) => o.textContent).join(",")).join("|")`) == "Team views: Damaged goods"
+	})
+	evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector(".view-select"); s.value = "team:Damaged goods"; return s.dispatchEvent(new Event("change")) })()`)
+	listed := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".items li")].map((li) => li.dataset.id).join(" ")`)
+	}
+	waitFor(t, func() bool { return listed() == damaged }, listed)
+	if hidden := evalIn[bool](t, agent.ctx, `document.querySelector(".remove-view").hidden`); !hidden {
+		t.Fatal("an agent is offered to remove the team's view")
+	}
+	if st, raw := api.raw("PATCH", "/api/v1/account-settings", map[string]any{"inbox_views": []any{}}); st != 403 {
+		t.Fatalf("an agent changed the team's views: %d %s", st, raw)
+	}
+
+	// Refused: a bad team view, and removing the field it filters on.
+	for name, body := range map[string]map[string]any{
+		"a field the brand lacks": {"inbox_views": []map[string]any{{"name": "X", "tab": "open", "fields": map[string]string{"colour": "red"}}}},
+		"the field, removed":      {"conversation_fields": []any{}},
+	} {
+		if st, raw := adminAPI.raw("PATCH", "/api/v1/account-settings", body); st != 400 || !strings.Contains(string(raw), "inbox_views[0].fields.") {
+			t.Errorf("%s: %d %s", name, st, raw)
+		}
+	}
+	// The admin removes it from the console.
+	evalIn[bool](t, admin.ctx, `(() => { const s = document.querySelector(".view-select"); s.value = "team:Damaged goods"; return s.dispatchEvent(new Event("change")) })()`)
+	admin.press(".remove-view")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return len(acc.Settings.InboxViews) == 0
 	})
 }

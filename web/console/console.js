@@ -977,6 +977,8 @@ async function loadSettings() {
   labelDefs = s.labels || [];
   labelsRequired = !!s.labels_required;
   fieldDefs = s.conversation_fields || [];
+  teamViews = s.inbox_views || [];
+  fillViews();
   responseTargets = { normal: s.response_target_seconds || 0, high: s.response_target_high_seconds || 0, urgent: s.response_target_urgent_seconds || 0 };
   autoAwaySeconds = s.auto_away_seconds || 0;
   fillAwayReasons(s.away_reasons || []);
@@ -2077,21 +2079,34 @@ $(".label-filter").addEventListener("change", () => { pagesWanted = 1; viewChang
 $(".field-filter").addEventListener("change", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
 
 // ---- Saved views ---------------------------------------------------------------
-// A person's own named filters of the inbox (docs/routing.md, Saved
-// views): a list with the label, details and search that narrow it.
-// Choosing one sets them; changing any filter leaves the view.
-let views = [];
+// Named filters of the inbox (docs/routing.md, Saved views): a list with
+// the label, details and search that narrow it — a person's own, and the
+// team's, which admins share. Choosing one sets them; changing any filter
+// leaves the view. An option's value is "me:" or "team:" and the name.
+let views = [], teamViews = [];
 async function loadViews() {
   views = (await api("GET", "/me/views").catch(() => ({ views: [] }))).views;
   fillViews();
+}
+function chosenView() {
+  const [whose, ...name] = $(".view-select").value.split(":");
+  const list = whose === "team" ? teamViews : whose === "me" ? views : [];
+  return { team: whose === "team", view: list.find((v) => v.name === name.join(":")) };
 }
 function fillViews(keep = $(".view-select").value) {
   const sel = $(".view-select");
   sel.textContent = "";
   sel.append(new Option("Saved views…", ""));
-  views.forEach((v) => sel.append(new Option(v.name, v.name)));
-  sel.value = views.some((v) => v.name === keep) ? keep : "";
-  $(".remove-view").hidden = !sel.value;
+  for (const [label, whose, list] of [["My views", "me", views], ["Team views", "team", teamViews]]) {
+    if (!list.length) continue;
+    const group = document.createElement("optgroup");
+    group.label = label;
+    list.forEach((v) => group.append(new Option(v.name, whose + ":" + v.name)));
+    sel.append(group);
+  }
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+  const { team, view } = chosenView();
+  $(".remove-view").hidden = !view || (team && me.role !== "admin");
 }
 function viewChanged() {
   if (applyingView) return;
@@ -2100,8 +2115,8 @@ function viewChanged() {
 }
 let applyingView = false;
 $(".view-select").addEventListener("change", () => {
-  const v = views.find((x) => x.name === $(".view-select").value);
-  $(".remove-view").hidden = !v;
+  const { team, view: v } = chosenView();
+  $(".remove-view").hidden = !v || (team && me.role !== "admin");
   if (!v) return;
   applyingView = true;
   $(".search").value = v.q || "";
@@ -2126,20 +2141,25 @@ $(".view-form").addEventListener("submit", (e) => {
   const detail = $(".field-filter").value ? JSON.parse($(".field-filter").value) : null;
   const view = { name: f.viewname.value.trim(), tab: filters[tab] !== undefined ? tab : "mine", label: $(".label-filter").value || undefined,
     fields: detail ? { [detail[0]]: detail[1] } : undefined, q: $(".search").value.trim() || undefined };
+  const team = f.team.checked;
+  const others = (list) => list.filter((v) => v.name.toLowerCase() !== view.name.toLowerCase());
   act(async () => {
-    views = (await api("PUT", "/me/views", { views: [...views.filter((v) => v.name.toLowerCase() !== view.name.toLowerCase()), view] })).views;
-    fillViews(view.name);
+    if (team) teamViews = (await api("PATCH", "/account-settings", { inbox_views: [...others(teamViews), view] })).inbox_views;
+    else views = (await api("PUT", "/me/views", { views: [...others(views), view] })).views;
+    fillViews((team ? "team:" : "me:") + view.name);
     f.reset();
     f.hidden = true;
-    toast("View “" + view.name + "” saved.");
+    toast("View “" + view.name + "” saved" + (team ? " for the team." : "."));
   });
 });
 $(".remove-view").addEventListener("click", () => {
-  const name = $(".view-select").value;
+  const { team, view } = chosenView();
+  if (!view) return;
   act(async () => {
-    views = (await api("PUT", "/me/views", { views: views.filter((v) => v.name !== name) })).views;
+    if (team) teamViews = (await api("PATCH", "/account-settings", { inbox_views: teamViews.filter((v) => v !== view) })).inbox_views;
+    else views = (await api("PUT", "/me/views", { views: views.filter((v) => v !== view) })).views;
     fillViews("");
-    toast("View “" + name + "” removed.");
+    toast("View “" + view.name + "” removed.");
   });
 });
 $$(".tabs button").forEach((b) => b.addEventListener("click", () => {
