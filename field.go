@@ -115,6 +115,25 @@ func (f ConversationField) Value(v string) (string, error) {
 	return v, nil
 }
 
+// FieldFilterValue is value as field key stores it, for looking
+// conversations up by it (a list's filter, a saved view): the key must
+// be one of defs, and the value one the field can hold, not empty. The
+// error's message names neither the key nor the list; callers do.
+func FieldFilterValue(defs []ConversationField, key, value string) (string, error) {
+	def := FieldByKey(defs, key)
+	if def == nil {
+		return "", Errorf(EINVALID, "this brand has no such conversation field (Admin → Conversation fields)")
+	}
+	v, err := def.Value(value)
+	if err != nil {
+		return "", Errorf(EINVALID, "%s", strings.TrimPrefix(ErrorMessage(err), "fields."+key+": "))
+	}
+	if v == "" {
+		return "", Errorf(EINVALID, "say which value to look for")
+	}
+	return v, nil
+}
+
 // FieldByKey returns the definition with that key, or nil.
 func FieldByKey(defs []ConversationField, key string) *ConversationField {
 	for i := range defs {

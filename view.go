@@ -62,13 +62,9 @@ func ValidateInboxViews(list string, views []InboxView, defs []ConversationField
 		}
 		fields := map[string]string{}
 		for key, value := range v.Fields {
-			def := FieldByKey(defs, key)
-			if def == nil {
-				return nil, Errorf(EINVALID, "%s.fields.%s: the brand has no such conversation field", at, key)
-			}
-			norm, err := def.Value(value)
-			if err != nil || norm == "" {
-				return nil, Errorf(EINVALID, "%s.fields.%s: a value the field can hold", at, key)
+			norm, err := FieldFilterValue(defs, key, value)
+			if err != nil {
+				return nil, Errorf(EINVALID, "%s.fields.%s: %s", at, key, ErrorMessage(err))
 			}
 			fields[key] = norm
 		}

@@ -234,16 +234,9 @@ func (s *Service) fieldFilter(ctx context.Context, p parley.Principal, want map[
 	}
 	out := make(map[string]string, len(want))
 	for key, v := range want {
-		def := parley.FieldByKey(acc.Settings.ConversationFields, key)
-		if def == nil {
-			return nil, parley.Errorf(parley.EINVALID, "field[%s]: this brand has no such conversation field (Admin → Conversation fields)", key)
-		}
-		value, err := def.Value(v)
+		value, err := parley.FieldFilterValue(acc.Settings.ConversationFields, key, v)
 		if err != nil {
-			return nil, parley.Errorf(parley.EINVALID, "field[%s]: %s", key, strings.TrimPrefix(parley.ErrorMessage(err), "fields."+key+": "))
-		}
-		if value == "" {
-			return nil, parley.Errorf(parley.EINVALID, "field[%s]: say which value to look for", key)
+			return nil, parley.Errorf(parley.EINVALID, "field[%s]: %s", key, parley.ErrorMessage(err))
 		}
 		out[key] = value
 	}

@@ -99,7 +99,7 @@ func (h *Handler) Withdraw(p parley.Principal, pv string) error {
 	switch {
 	case v == nil || v.account != p.AccountID || v.invitation == nil || v.invitation.Lapsed(now):
 		err = parley.Errorf(parley.ENOTFOUND, "no invitation waits on visitor %q: answered, declined, lapsed or never sent", pv)
-	case v.invitation.AgentID != p.ID && p.Role != parley.RoleSupervisor && p.Role != parley.RoleAdmin:
+	case v.invitation.AgentID != p.ID && !p.Can(parley.RoleSupervisor):
 		err = parley.Errorf(parley.EFORBIDDEN, "%s sent this invitation: they, a supervisor or an admin may withdraw it", v.invitation.AgentName)
 	default:
 		inv, v.invitation = v.invitation, nil
