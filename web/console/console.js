@@ -420,12 +420,13 @@ async function enter() {
   // keeps what they have seen).
   unseenMentions = me.unread_mentions || 0;
   if (unseenMentions) $("[data-tab=mentions] .count").textContent = "(" + unseenMentions + " new)";
-  $(".app").hidden = false;
   $(".who").textContent = me.name + " · " + me.role;
-  await fillTransferTargets();
-  canned = (await api("GET", "/canned-responses").catch(() => ({ canned_responses: [] }))).canned_responses;
-  await loadSettings();
-  await loadViews();
+  // The app shows once what its menus and filters offer is known, read
+  // side by side: a filter picked at once finds its options.
+  await Promise.all([fillTransferTargets(),
+    api("GET", "/canned-responses").then((r) => { canned = r.canned_responses; }, () => { canned = []; }),
+    loadSettings().then(loadViews)]);
+  $(".app").hidden = false;
   connect();
   refresh();
   openLinked();
