@@ -294,3 +294,36 @@ func TestAnAgentRecordsConversationFieldsInTheConsole(t *testing.T) {
 	}
 	admin.shot("dashboard")
 }
+
+// A supervisor picks conversations in the inbox and sets one detail on
+// all of them at once ("Reason: Delivery" after a carrier's bad day).
+func TestASupervisorSetsADetailOnManyConversations(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{
+		"conversation_fields": []map[string]any{{"key": "reason", "label": "Reason", "type": "list", "options": []string{"Sizing", "Delivery"}}}}, nil)
+	var ids []string
+	for range 3 {
+		ids = append(ids, ts.newVisitor(t, brand.account.ID).open(t).ID)
+	}
+	sup := consoleLogin(t, ts, brand.supervisor, ".items li")
+	waitFor(t, func() bool { return evalIn[int](t, sup.ctx, `document.querySelectorAll(".items li").length`) == 3 })
+	for _, id := range ids[:2] {
+		sup.press(`.items li[data-id="` + id + `"] .pick`)
+	}
+	if problems := accessibilityProblems(t, sup.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the bulk bar: %s", strings.Join(problems, "\n"))
+	}
+	evalIn[bool](t, sup.ctx, `(() => { const s = document.querySelector(".bulk-field"); s.value = '["reason","Delivery"]'; return s.dispatchEvent(new Event("change")) })()`)
+	reason := func(id string) string {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, id)
+		return c.Fields["reason"]
+	}
+	waitFor(t, func() bool { return reason(ids[0]) == "Delivery" && reason(ids[1]) == "Delivery" })
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, sup.ctx, `document.querySelector(".toast").textContent`), "Reason: Delivery set: 2 done")
+	})
+	if got := reason(ids[2]); got != "" {
+		t.Fatalf("the conversation not picked has %q", got)
+	}
+}

@@ -886,6 +886,7 @@ function showBulk() {
   tr.textContent = "";
   tr.append(new Option("Transfer to…", ""));
   for (const o of $(".transfer-to").options) tr.append(new Option(o.text, o.value));
+  fillDetails($(".bulk-field"), "Set detail…");
 }
 
 async function bulk(what, fn) {
@@ -914,6 +915,14 @@ $(".bulk-transfer").addEventListener("change", (e) => {
   if (!target) return;
   const [kind, id] = target.split(":");
   bulk("Transferred to " + text.replace(/^(Skill|Agent): /, ""), (c) => api("POST", `/conversations/${c.id}/transfer`, kind === "skill" ? { skill_id: id } : { agent_id: id }));
+});
+// A detail for all of them at once: "Reason: Delivery" after an outage.
+$(".bulk-field").addEventListener("change", (e) => {
+  const opt = e.target.selectedOptions[0];
+  if (!e.target.value) return;
+  const [key, value] = JSON.parse(e.target.value), text = opt.text;
+  e.target.value = "";
+  bulk(text + " set", (c) => api("PATCH", `/conversations/${c.id}/fields`, { [key]: value }));
 });
 $(".bulk-clear").addEventListener("click", () => { selected.clear(); $$(".items .pick").forEach((b) => (b.checked = false)); showBulk(); });
 
@@ -1006,8 +1015,16 @@ let fieldDefs = [], fieldsShownFor = "";
 // dates are found by the search.
 function fillFieldFilter() {
   const sel = $(".field-filter"), keep = sel.value;
+  fillDetails(sel, "Any details");
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+}
+
+// fillDetails fills sel with the options of the brand's list and checkbox
+// fields, one group per field, each option's value [key, value] as JSON,
+// after a first option saying none; sel is hidden when there are none.
+function fillDetails(sel, none) {
   sel.textContent = "";
-  sel.append(new Option("Any details", ""));
+  sel.append(new Option(none, ""));
   for (const f of fieldDefs) {
     const values = f.type === "list" ? f.options.map((o) => [o, o]) : f.type === "checkbox" ? [["yes", "true"]] : [];
     if (!values.length) continue;
@@ -1017,7 +1034,6 @@ function fillFieldFilter() {
     sel.append(group);
   }
   sel.hidden = sel.options.length === 1;
-  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
 }
 function showFields(c, force = false) {
   const box = $(".conv-fields");
