@@ -248,14 +248,7 @@ func (f *folding) event(e *parley.Event) {
 		if n == nil || id == "" {
 			return
 		}
-		if n.Engagements == nil {
-			n.Engagements = map[string]*EngagementCounts{}
-		}
-		ec := n.Engagements[id]
-		if ec == nil {
-			ec = &EngagementCounts{}
-			n.Engagements[id] = ec
-		}
+		ec := entry(&n.Engagements, id)
 		switch e.Type {
 		case parley.EventEngagementShown:
 			ec.Shown++
@@ -270,14 +263,7 @@ func (f *folding) event(e *parley.Event) {
 		if n == nil || agent == "" {
 			return
 		}
-		if n.Invitations == nil {
-			n.Invitations = map[string]*InvitationCounts{}
-		}
-		ic := n.Invitations[agent]
-		if ic == nil {
-			ic = &InvitationCounts{}
-			n.Invitations[agent] = ic
-		}
+		ic := entry(&n.Invitations, agent)
 		switch e.Type {
 		case parley.EventVisitorInvited:
 			ic.Sent++
@@ -320,4 +306,17 @@ func (f *folding) event(e *parley.Event) {
 			n.WidgetTamper++
 		}
 	}
+}
+
+// entry returns (*m)[key], making the map and the entry when missing.
+func entry[T any](m *map[string]*T, key string) *T {
+	if *m == nil {
+		*m = map[string]*T{}
+	}
+	v := (*m)[key]
+	if v == nil {
+		v = new(T)
+		(*m)[key] = v
+	}
+	return v
 }
