@@ -45,6 +45,9 @@ type Service struct {
 	// invitation with that ID and takes it away (nil: none), for a visitor
 	// who answers one (docs/widget.md, Live visitors).
 	TakeInvitation func(accountID, id string) *parley.Invitation
+	// AgentOnline, when set, says whether a person takes conversations
+	// now: an answered invitation whose agent has gone waits in the queue.
+	AgentOnline func(accountID, userID string) bool
 }
 
 // New returns a Service over store and bus with the given message limits.
@@ -140,11 +143,15 @@ func (s *Service) Open(ctx context.Context, p parley.Principal, in OpenInput) (*
 					}
 				}
 				o.Invitation, o.AssigneeID, o.Engagement, o.Skill = inv, inv.AgentID, nil, ""
+				if s.AgentOnline != nil && !s.AgentOnline(p.AccountID, inv.AgentID) {
+					o.AssigneeID = "" // they left the console since: the queue's
+					return s.store.OpenConversation(ctx, p.AccountID, o)
+				}
 				c, err := s.store.OpenConversation(ctx, p.AccountID, o)
 				if parley.ErrorCode(err) != parley.ECONFLICT && parley.ErrorCode(err) != parley.ENOTFOUND {
 					return c, err
 				}
-				// The agent has no room now, or has gone: the queue's.
+				// The agent has no room now, or is no longer active: the queue's.
 				o.AssigneeID = ""
 				return s.store.OpenConversation(ctx, p.AccountID, o)
 			}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/routing"
 )
 
 // Visitors is what the API needs of the widget's live page views.
@@ -65,6 +66,9 @@ func (a *API) handleInviteVisitor(w http.ResponseWriter, r *http.Request, p parl
 	}
 	if a.Visitors == nil {
 		return parley.Errorf(parley.ENOTFOUND, "visitor %q is not on the site any more", r.PathValue("pv"))
+	}
+	if a.Routing != nil && a.Routing.Presence(p.AccountID, p.ID) != routing.Online {
+		return parley.Errorf(parley.ECONFLICT, "set yourself online to invite a visitor: the conversation will be yours")
 	}
 	u, err := a.store.FindUser(r.Context(), p.AccountID, p.ID)
 	if err != nil {

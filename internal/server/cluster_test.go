@@ -518,6 +518,9 @@ func TestAnInvitationReachesThePageWhicheverNodeItTalksTo(t *testing.T) {
 	brand := seedBrand(t, nodeA, "Acme")
 	pageBeacon(t, nodeA, brand.account.ID, "pvcluster1", "load", "https://acme.example/tents", "Tents")
 	agent := nodeB.login(t, brand.agent)
+	online(t, nodeB, brand.agent)
+	// Node A carries the invitation only while it hears the agent is online.
+	waitFor(t, func() bool { return nodeA.Routing.Presence(brand.account.ID, brand.agent.ID) == routing.Online })
 	var inv parley.Invitation
 	waitFor(t, func() bool { // node B hears of the page through NATS
 		return agent.do("POST", "/api/v1/visitors/pvcluster1/invite", map[string]any{"text": "Can I help you choose?"}, &inv) == 201

@@ -209,6 +209,9 @@ func TestAWithdrawnInvitationLeavesThePage(t *testing.T) {
 	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/tents/alpine": ""})
 	v := newBrowser(t)
 	v.do(chromedp.Navigate(page+"/tents/alpine"), chromedp.WaitVisible(launcher))
+	// The agent is at the console, online, as one who invites is.
+	agent := consoleLogin(t, ts, brand.agent, "[data-tab=visitors]")
+	waitFor(t, func() bool { return ts.Routing.Presence(brand.account.ID, brand.agent.ID) == "online" })
 	api := ts.login(t, brand.agent)
 	var list struct{ Visitors []parley.LiveVisitor }
 	waitFor(t, func() bool {
@@ -221,7 +224,6 @@ func TestAWithdrawnInvitationLeavesThePage(t *testing.T) {
 	teaser := chromedp.Search("div.t.o span")
 	v.do(chromedp.WaitVisible(teaser))
 
-	agent := consoleLogin(t, ts, brand.agent, "[data-tab=visitors]")
 	agent.press("[data-tab=visitors]")
 	agent.do(chromedp.WaitVisible(chromedp.CSS(".visitor-list button.withdraw")))
 	agent.press(".visitor-list button.withdraw")

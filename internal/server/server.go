@@ -277,7 +277,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.overdue = conversation.NewOverdueWatch(store)
 	bus.Subscribe(s.announcer.OnEvent)
 	s.automation = automation.New(store, log)
-	s.automation.Available = func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) == routing.Online }
+	online := func(accountID, userID string) bool { return s.Routing.Presence(accountID, userID) == routing.Online }
+	s.automation.Available = online
 	bus.SubscribeLocal(s.automation.OnEvent) // the node that stored an event runs the rules for it
 	bus.Subscribe(s.automation.Forget)       // rules saved on any node
 	out := outbound.New(outbound.Options{AllowPrivate: cfg.AllowPrivateOutbound})
@@ -360,6 +361,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.Widget.ReplyTime = analytics.NewReplyTimes(store, nil).Typical
 	}
 	conv.TakeInvitation = s.Widget.TakeInvitation
+	conv.AgentOnline, s.Widget.AgentOnline = online, online
 	api.Visitors = s.Widget
 	api.Routing = s.Routing
 	api.OnLogout = s.gateway.EndSession

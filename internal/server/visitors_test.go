@@ -52,6 +52,12 @@ func TestAnAgentInvitesAVisitorOnTheSite(t *testing.T) {
 		t.Fatalf("the boots page: %+v", v)
 	}
 
+	// Not online: the visitor would answer someone who takes no conversations.
+	if st, raw := agent.raw("POST", "/api/v1/visitors/pvalpha001/invite", map[string]any{"text": "Hi"}); st != 409 || errorCode(raw) != parley.ECONFLICT || !strings.Contains(string(raw), "online") {
+		t.Fatalf("an agent who is not online: %d %s", st, raw)
+	}
+	online(t, ts, a.agent)
+
 	// Refused: another brand's visitor, no text, an API key (the
 	// conversation would be no one's), a visitor in a conversation.
 	for name, c := range map[string]struct {
@@ -181,6 +187,7 @@ func TestAnInvitationIsWithdrawnOrLapses(t *testing.T) {
 		t.Fatal(err)
 	}
 	agent := ts.login(t, a.agent)
+	online(t, ts, a.agent)
 	heartbeat := func(pv string) string {
 		t.Helper()
 		st, raw := pageBeacon(t, ts, a.account.ID, pv, "heartbeat", "https://alpha.example", "")
@@ -259,4 +266,71 @@ func TestAnInvitationIsWithdrawnOrLapses(t *testing.T) {
 		t.Fatalf("withdrew a lapsed invitation: %d %s", st, raw)
 	}
 	invite("pvalpha103")
+}
+
+// An invitation promises the visitor a person: when its agent stops taking
+// conversations (away, offline, signed out), the page stops showing it, and
+// an answer already on its way waits in the queue rather than on them.
+func TestAnInvitationEndsWhenItsAgentLeaves(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	a := seedBrand(t, ts, "Alpha")
+	agent := ts.login(t, a.agent)
+	ws := online(t, ts, a.agent)
+	presence := func(state string) {
+		t.Helper()
+		ws.send(`{"type":"presence","id":"p-` + state + `","state":"` + state + `"}`)
+		if f := ws.next(reply("p-" + state)); f.Type != "presence_set" {
+			t.Fatalf("presence %s: %s", state, f.raw)
+		}
+	}
+	heartbeat := func(pv string) (int, string) {
+		t.Helper()
+		st, raw := pageBeacon(t, ts, a.account.ID, pv, "heartbeat", "https://alpha.example", "")
+		var hb struct{ Invitation map[string]string }
+		json.Unmarshal(raw, &hb)
+		return st, hb.Invitation["id"]
+	}
+	invite := func(pv string) parley.Invitation {
+		t.Helper()
+		pageBeacon(t, ts, a.account.ID, pv, "load", "https://alpha.example/boots", "Boots")
+		var inv parley.Invitation
+		if st := agent.do("POST", "/api/v1/visitors/"+pv+"/invite", map[string]any{"text": "Need a hand?"}, &inv); st != 201 {
+			t.Fatalf("invite: %d", st)
+		}
+		if _, id := heartbeat(pv); id != inv.ID {
+			t.Fatal("the page does not get the invitation")
+		}
+		return inv
+	}
+
+	// Away: the next heartbeat takes it off the page, and the log says why.
+	inv := invite("pvalpha201")
+	presence("away")
+	if st, id := heartbeat("pvalpha201"); st != 204 || id != "" {
+		t.Fatalf("the page still shows %q (%d) after its agent went away", id, st)
+	}
+	ev := waitEvents(t, ts, a.account.ID, parley.EventInvitationWithdrawn, 1)
+	var data map[string]string
+	json.Unmarshal(ev[0].Data, &data)
+	if data["invitation"] != inv.ID || data["agent_id"] != a.agent.ID || data["reason"] != "agent_unavailable" || data["by"] != "" {
+		t.Fatalf("the event: %s", ev[0].Data)
+	}
+	var list struct{ Visitors []parley.LiveVisitor }
+	agent.do("GET", "/api/v1/visitors", nil, &list)
+	for _, v := range list.Visitors {
+		if v.PV == "pvalpha201" && v.Invitation != nil {
+			t.Fatalf("the list keeps it: %+v", v)
+		}
+	}
+
+	// Offline before the page's next heartbeat: the visitor's answer opens
+	// the conversation with the agent's words, in the queue.
+	presence("online")
+	inv = invite("pvalpha202")
+	presence("offline")
+	var conv parley.Conversation
+	if st := ts.newVisitor(t, a.account.ID).do("POST", "/api/v1/conversations", map[string]any{"invitation": inv.ID}, &conv); st != 201 ||
+		conv.State != parley.StateQueued || conv.AssigneeID != "" || conv.LastSeq != 1 {
+		t.Fatalf("answered after its agent left: %d %+v", st, conv)
+	}
 }

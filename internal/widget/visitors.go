@@ -90,18 +90,47 @@ func (h *Handler) Invite(accountID, pv string, inv parley.Invitation) (parley.In
 // and an answer already on its way opens a conversation the usual way.
 // The agent who sent it may, and the brand's supervisors and admins.
 func (h *Handler) Withdraw(p parley.Principal, pv string) error {
+	may := func(inv *parley.Invitation) error {
+		if inv.AgentID != p.ID && !p.Can(parley.RoleSupervisor) {
+			return parley.Errorf(parley.EFORBIDDEN, "%s sent this invitation: they, a supervisor or an admin may withdraw it", inv.AgentName)
+		}
+		return nil
+	}
+	return h.tracker.withdraw(p.AccountID, pv, "", may, map[string]string{"by": p.ID})
+}
+
+// waitingInvitation is the invitation for a page's heartbeat to carry. One
+// whose agent is no longer online (away, offline, signed out) is withdrawn
+// rather than carried: the visitor would answer someone who is not there.
+func (h *Handler) waitingInvitation(accountID, pv string) *parley.Invitation {
 	t := h.tracker
+	inv := t.pendingInvitation(accountID, pv)
+	if inv == nil || h.AgentOnline == nil || h.AgentOnline(accountID, inv.AgentID) {
+		return inv
+	}
+	err := t.withdraw(accountID, pv, inv.ID, nil, map[string]string{"reason": "agent_unavailable"})
+	if err != nil && parley.ErrorCode(err) != parley.ENOTFOUND {
+		h.log.Warn("widget: withdrawing an invitation", "err", err)
+	}
+	return nil
+}
+
+// withdraw takes the invitation off a page view — only the one with that
+// ID when id is set — if may allows it, tells the other nodes and records
+// visitor.invitation_withdrawn with the data given besides its own.
+func (t *tracker) withdraw(accountID, pv, id string, may func(*parley.Invitation) error, data map[string]string) error {
 	now := t.now()
 	t.mu.Lock()
 	v := t.views[pv]
 	var inv *parley.Invitation
 	var err error
 	switch {
-	case v == nil || v.account != p.AccountID || v.invitation == nil || v.invitation.Lapsed(now):
+	case v == nil || v.account != accountID || v.invitation == nil || v.invitation.Lapsed(now) || (id != "" && v.invitation.ID != id):
 		err = parley.Errorf(parley.ENOTFOUND, "no invitation waits on visitor %q: answered, declined, lapsed or never sent", pv)
-	case v.invitation.AgentID != p.ID && !p.Can(parley.RoleSupervisor):
-		err = parley.Errorf(parley.EFORBIDDEN, "%s sent this invitation: they, a supervisor or an admin may withdraw it", v.invitation.AgentName)
-	default:
+	case may != nil:
+		err = may(v.invitation)
+	}
+	if err == nil {
 		inv, v.invitation = v.invitation, nil
 	}
 	url := ""
@@ -112,8 +141,9 @@ func (h *Handler) Withdraw(p parley.Principal, pv string) error {
 	if err != nil {
 		return err
 	}
-	t.shareBeacon(beacon{Account: p.AccountID, PV: pv, Kind: "invitation_withdrawn", Detail: inv.ID})
-	t.record(p.AccountID, parley.EventInvitationWithdrawn, map[string]string{"pv": pv, "url": url, "invitation": inv.ID, "agent_id": inv.AgentID, "by": p.ID})
+	t.shareBeacon(beacon{Account: accountID, PV: pv, Kind: "invitation_withdrawn", Detail: inv.ID})
+	data["pv"], data["url"], data["invitation"], data["agent_id"] = pv, url, inv.ID, inv.AgentID
+	t.record(accountID, parley.EventInvitationWithdrawn, data)
 	return nil
 }
 

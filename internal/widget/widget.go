@@ -96,6 +96,10 @@ type Handler struct {
 	// Help returns the account's compiled bot, whose articles the help
 	// center searches (nil: no help center).
 	Help func(ctx context.Context, accountID string) (*bot.Brain, error)
+	// AgentOnline reports whether a person takes conversations now; an
+	// invitation whose agent is no longer online is withdrawn at its
+	// page's next heartbeat. Nil means always.
+	AgentOnline func(accountID, userID string) bool
 }
 
 // New loads the widget's files and prepares the tracker.
@@ -359,7 +363,7 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 	// The frame's heartbeat brings back an agent's invitation to its
 	// page (and, once it has gone, none: the page stops showing it).
 	if b.Kind == "heartbeat" {
-		answerHeartbeat(w, h.tracker.pendingInvitation(a.ID, b.PV))
+		answerHeartbeat(w, h.waitingInvitation(a.ID, b.PV))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
