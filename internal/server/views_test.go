@@ -239,3 +239,71 @@ func TestAnAdminSharesAViewWithTheTeam(t *testing.T) {
 		return len(acc.Settings.InboxViews) == 0
 	})
 }
+
+// A view made through the API may ask for several details, or for a text
+// field's value, which the details list does not offer: the console
+// applies all of it, says so in the list, and saves it whole again.
+func TestAViewOfSeveralDetailsFiltersByEveryOne(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"conversation_fields": []map[string]any{
+		{"key": "reason", "label": "Reason", "type": "list", "options": []string{"Sizing", "Damaged"}},
+		{"key": "refund", "label": "Refund issued", "type": "checkbox"}}}, nil)
+	api := ts.login(t, brand.agent)
+	open := func(fields map[string]any) string {
+		t.Helper()
+		c := ts.newVisitor(t, brand.account.ID).open(t)
+		api.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil)
+		if st := api.do("PATCH", "/api/v1/conversations/"+c.ID+"/fields", fields, nil); st != 200 {
+			t.Fatalf("fields: %d", st)
+		}
+		return c.ID
+	}
+	both := open(map[string]any{"reason": "Damaged", "refund": true})
+	open(map[string]any{"reason": "Damaged"})
+	open(map[string]any{"reason": "Sizing", "refund": true})
+	view := map[string]any{"name": "Refunded damage", "tab": "mine", "fields": map[string]string{"reason": "Damaged", "refund": "true"}}
+	if st, raw := api.raw("PUT", "/api/v1/me/views", map[string]any{"views": []any{view}}); st != 200 {
+		t.Fatalf("views: %d %s", st, raw)
+	}
+
+	agent := consoleLogin(t, ts, brand.agent, ".items")
+	listed := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".items li")].map((li) => li.dataset.id).sort().join(" ")`)
+	}
+	choose := func(sel, value string) {
+		evalIn[bool](t, agent.ctx, `(() => { const s = document.querySelector("`+sel+`"); s.value = `+strconv.Quote(value)+`; return s.dispatchEvent(new Event("change")) })()`)
+	}
+	agent.press("[data-tab=mine]")
+	waitFor(t, func() bool { return len(strings.Fields(listed())) == 3 }, listed)
+	choose(".view-select", "me:Refunded damage")
+	waitFor(t, func() bool { return listed() == both }, func() string {
+		return listed() + " / " + evalIn[string](t, agent.ctx, `document.querySelector(".view-select").value + " / " + document.querySelector(".field-filter").value`)
+	})
+	shown := evalIn[string](t, agent.ctx, `document.querySelector(".field-filter").selectedOptions[0].textContent`)
+	if shown != "Reason: Damaged + Refund issued: yes" {
+		t.Fatalf("the details list says %q", shown)
+	}
+
+	// Saved again under another name, it keeps both details.
+	agent.press(".save-view")
+	agent.do(chromedp.WaitVisible(chromedp.CSS(".view-form [name=viewname]")), chromedp.SendKeys(chromedp.CSS(".view-form [name=viewname]"), "Copy"))
+	agent.press(".view-form [type=submit]")
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.agent.ID)
+		return len(u.Views) == 2 && u.Views[1].Name == "Copy" && len(u.Views[1].Fields) == 2 && u.Views[1].Fields["refund"] == "true"
+	}, func() string {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.agent.ID)
+		return fmt.Sprintf("%+v", u.Views)
+	})
+
+	// Any details: the view's own entry leaves the list, and all three show.
+	choose(".field-filter", "")
+	waitFor(t, func() bool { return len(strings.Fields(listed())) == 3 }, listed)
+	if n := evalIn[int](t, agent.ctx, `document.querySelectorAll(".field-filter option.from-view").length`); n != 0 {
+		t.Fatalf("the view's details stay on offer (%d)", n)
+	}
+	if problems := accessibilityProblems(t, agent.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the inbox with a view's details: %s", strings.Join(problems, "\n"))
+	}
+}

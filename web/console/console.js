@@ -772,10 +772,9 @@ async function refresh() {
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const search = $(".search").value.trim();
   const label = $(".label-filter").value;
-  const detail = $(".field-filter").value ? JSON.parse($(".field-filter").value) : null;
   const base = "/conversations?limit=100&" + q + (search ? "&q=" + encodeURIComponent(search) : "") +
     (label ? "&label=" + encodeURIComponent(label) : "") +
-    (detail ? "&field[" + encodeURIComponent(detail[0]) + "]=" + encodeURIComponent(detail[1]) : "");
+    Object.entries(detailFilter() || {}).map(([k, v]) => "&field[" + encodeURIComponent(k) + "]=" + encodeURIComponent(v)).join("");
   // As many pages as the agent asked for with "Load more".
   const list = [];
   let cursor = "";
@@ -1017,6 +1016,41 @@ function fillFieldFilter() {
   const sel = $(".field-filter"), keep = sel.value;
   fillDetails(sel, "Any details");
   sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+}
+
+// detailFilter is what the details filter asks of the list, as field key →
+// value (null: nothing). An option of the list is one [key, value] pair; a
+// saved view may ask for several, or for a text field's value, which no
+// option offers: it gets an option of its own, {key: value, ...}.
+function detailFilter() {
+  const v = $(".field-filter").value;
+  if (!v) return null;
+  const parsed = JSON.parse(v);
+  return Array.isArray(parsed) ? { [parsed[0]]: parsed[1] } : parsed;
+}
+function showDetailFilter(fields) {
+  const sel = $(".field-filter");
+  sel.querySelector("option.from-view")?.remove();
+  // A field or option the brand has removed since is left out.
+  const pairs = Object.entries(fields || {}).filter(([k, v]) => {
+    const f = fieldDefs.find((d) => d.key === k);
+    return f && (f.type !== "list" || f.options.includes(v));
+  });
+  fields = Object.fromEntries(pairs);
+  const one = pairs.length === 1 ? JSON.stringify(pairs[0]) : "";
+  if (!pairs.length || (one && [...sel.options].some((o) => o.value === one))) {
+    sel.value = one;
+    return;
+  }
+  const words = pairs.map(([k, v]) => {
+    const f = fieldDefs.find((d) => d.key === k);
+    return f.label + ": " + (f.type === "checkbox" ? (v === "true" ? "yes" : "no") : v);
+  });
+  const o = new Option(words.join(" + "), JSON.stringify(fields));
+  o.className = "from-view";
+  sel.options[0].after(o);
+  sel.hidden = false;
+  sel.value = o.value;
 }
 
 // fillDetails fills sel with the options of the brand's list and checkbox
@@ -2093,7 +2127,12 @@ function ago(iso) {
 
 $(".search").addEventListener("input", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
 $(".label-filter").addEventListener("change", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
-$(".field-filter").addEventListener("change", () => { pagesWanted = 1; viewChanged(); refreshSoon(); });
+$(".field-filter").addEventListener("change", (e) => {
+  if (!e.target.selectedOptions[0]?.classList.contains("from-view")) e.target.querySelector("option.from-view")?.remove();
+  pagesWanted = 1;
+  viewChanged();
+  refreshSoon();
+});
 
 // ---- Saved views ---------------------------------------------------------------
 // Named filters of the inbox (docs/routing.md, Saved views): a list with
@@ -2139,10 +2178,7 @@ $(".view-select").addEventListener("change", () => {
   $(".search").value = v.q || "";
   const label = $(".label-filter");
   label.value = [...label.options].some((o) => o.value === v.label) ? v.label : "";
-  const [pair] = Object.entries(v.fields || {});
-  const field = $(".field-filter");
-  const want = pair ? JSON.stringify(pair) : "";
-  field.value = [...field.options].some((o) => o.value === want) ? want : "";
+  showDetailFilter(v.fields);
   applyingView = false;
   $(`.tabs button[data-tab="${v.tab}"]`).click();
 });
@@ -2155,9 +2191,8 @@ $(".view-cancel").addEventListener("click", () => { $(".view-form").hidden = tru
 $(".view-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
-  const detail = $(".field-filter").value ? JSON.parse($(".field-filter").value) : null;
   const view = { name: f.viewname.value.trim(), tab: filters[tab] !== undefined ? tab : "mine", label: $(".label-filter").value || undefined,
-    fields: detail ? { [detail[0]]: detail[1] } : undefined, q: $(".search").value.trim() || undefined };
+    fields: detailFilter() || undefined, q: $(".search").value.trim() || undefined };
   const team = f.team.checked;
   const others = (list) => list.filter((v) => v.name.toLowerCase() !== view.name.toLowerCase());
   act(async () => {
