@@ -61,6 +61,10 @@ type AccountSettings struct {
 	// second factor; one who has none sets it up before anything else
 	// (docs/security.md).
 	RequireTwoFactor bool `json:"require_two_factor,omitempty"`
+	// TwoFactorRememberDays is how long a person who logged in with their
+	// second factor may have the browser remember it (docs/security.md,
+	// Trusted browsers): 0 turns it off; nil is 30 days; at most 90.
+	TwoFactorRememberDays *int `json:"two_factor_remember_days,omitempty"`
 	// ConsoleNetworks, when set, are the addresses and CIDR ranges from
 	// which the brand's people may log in and use the console (the office,
 	// the VPN); sessions from elsewhere are refused (docs/security.md).
@@ -203,6 +207,19 @@ func (a AutoClose) Validate() error {
 		}
 	}
 	return nil
+}
+
+// MaxTwoFactorRememberDays bounds TwoFactorRememberDays.
+const MaxTwoFactorRememberDays = 90
+
+// TrustBrowserFor is how long a browser may remember a person's second
+// factor (0: not at all).
+func (s AccountSettings) TrustBrowserFor() time.Duration {
+	days := 30
+	if s.TwoFactorRememberDays != nil {
+		days = *s.TwoFactorRememberDays
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 // QueueNotice returns how long a visitor waits before the queue notice.
@@ -386,10 +403,15 @@ type User struct {
 	SSOSubject string `json:"-"`
 	// Views are the inbox filters the person saved (InboxView), theirs
 	// alone: never in the user's JSON, read with GET /me/views.
-	Views        []InboxView `json:"-"`
-	SSOLinked    bool        `json:"sso_linked,omitempty"`
-	PasswordHash string      `json:"-"`
-	CreatedAt    time.Time   `json:"created_at"`
+	Views []InboxView `json:"-"`
+	// BrowserTrust numbers the browsers the person trusted at a login with
+	// their second factor (docs/security.md, Trusted browsers): each such
+	// browser holds it, and raising it forgets them all. It rises by
+	// itself with a new password or second factor, and at deactivation.
+	BrowserTrust int       `json:"-"`
+	SSOLinked    bool      `json:"sso_linked,omitempty"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
 	// The two-factor secrets, never in JSON (events, API answers): the
 	// TOTP seed in base32; the seed being set up until a code confirms
 	// it; the last time step a code was accepted for, so no code is

@@ -62,6 +62,10 @@ type Credentials struct {
 	Code            string
 	Passkey         *PasskeyAnswer
 	RemoteAddr      string
+	// TrustedBrowser is what the browser keeps of an earlier login with
+	// the second factor (TrustBrowser): while it holds, the password
+	// alone signs the person in on that browser.
+	TrustedBrowser string
 }
 
 // Login checks a password login and starts a session. It returns the raw
@@ -93,6 +97,9 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string,
 	if u.HasSecondFactor() {
 		var err error
 		switch {
+		case c.Code == "" && c.Passkey == nil && a.browserTrusted(ctx, u, c.TrustedBrowser):
+			// A second factor given is checked even so: only a checked
+			// one may renew the browser's note (TrustBrowser).
 		case c.Passkey != nil && u.Passkeys > 0:
 			err = a.passkeySecondFactor(ctx, u, *c.Passkey)
 		case u.TwoFactor:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
@@ -19,6 +20,9 @@ type loginRequest struct {
 	// (navigator.credentials.get) for a ceremony begun with POST
 	// /api/v1/auth/passkey/start.
 	Passkey json.RawMessage `json:"passkey,omitempty"`
+	// RememberBrowser, with a second factor, has this browser skip it at
+	// the person's next logins for the brand's two_factor_remember_days.
+	RememberBrowser bool `json:"remember_browser,omitempty"`
 }
 
 type loginResponse struct {
@@ -38,7 +42,30 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if len(req.Passkey) > 0 {
 		creds.Passkey = a.passkeyAnswer(r, req.Passkey)
 	}
+	if u, err := a.store.FindUserByEmail(r.Context(), req.Email); err == nil {
+		if c, err := r.Cookie(auth.TrustedBrowserCookie(u.ID)); err == nil {
+			creds.TrustedBrowser = c.Value
+		}
+	}
 	token, s, u, err := a.auth.Login(r.Context(), creds)
+	if code := parley.ErrorCode(err); u != nil && (code == parley.ETWOFACTOR || code == parley.EPASSKEY) {
+		// The password was right: the login form may offer to remember
+		// the second factor, for as long as the brand allows.
+		d, ferr := a.auth.TrustBrowserFor(r.Context(), u.AccountID)
+		if ferr != nil {
+			return ferr
+		}
+		var body struct {
+			Error struct {
+				Code         string `json:"code"`
+				Message      string `json:"message"`
+				RememberDays int    `json:"remember_days"`
+			} `json:"error"`
+		}
+		body.Error.Code, body.Error.Message, body.Error.RememberDays = code, parley.ErrorMessage(err), int(d/(24*time.Hour))
+		writeJSON(w, http.StatusUnauthorized, body)
+		return nil
+	}
 	if err != nil {
 		if u != nil && parley.ErrorCode(err) == parley.EFORBIDDEN {
 			go a.auditLogin(r, u, http.StatusForbidden) // the right password, from outside the brand's networks
@@ -52,8 +79,41 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 		return err
 	}
 	a.auditLogin(r, u, http.StatusOK)
+	if req.RememberBrowser && u.HasSecondFactor() && (req.Code != "" || len(req.Passkey) > 0) {
+		note, d, err := a.auth.TrustBrowser(r.Context(), u)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			a.setTrustCookie(w, r, u.ID, note, int(d/time.Second))
+		}
+	}
 	a.setSessionCookie(w, r, token, s.ExpiresAt)
 	writeJSON(w, http.StatusOK, loginResponse{User: u, CSRFToken: s.CSRFToken})
+	return nil
+}
+
+// setTrustCookie gives the browser, or (maxAge < 0) takes from it, the
+// note that it may skip the person's second factor. Only the login reads
+// it, so it goes nowhere else.
+func (a *API) setTrustCookie(w http.ResponseWriter, r *http.Request, userID, note string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: auth.TrustedBrowserCookie(userID), Value: note, Path: "/api/v1/auth/login", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secureCookies || r.TLS != nil,
+	})
+}
+
+// handleForgetTrustedBrowsers makes every browser the person trusted ask
+// for their second factor again, this one included.
+func (a *API) handleForgetTrustedBrowsers(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "only a person has trusted browsers")
+	}
+	if err := a.auth.ForgetTrustedBrowsers(r.Context(), p.AccountID, p.ID); err != nil {
+		return err
+	}
+	a.setTrustCookie(w, r, p.ID, "", -1)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

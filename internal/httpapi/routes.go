@@ -41,6 +41,7 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/me/two-factor/confirm", ownProfile, a.handleConfirmTwoFactor},
 		{"POST", "/api/v1/me/two-factor/disable", ownProfile, a.handleDisableTwoFactor},
 		{"POST", "/api/v1/me/two-factor/recovery-codes", ownProfile, a.handleRenewRecoveryCodes},
+		{"DELETE", "/api/v1/me/two-factor/trusted-browsers", ownProfile, a.handleForgetTrustedBrowsers},
 		{"GET", "/api/v1/me/passkeys", ownProfile, a.handleListPasskeys},
 		{"POST", "/api/v1/me/passkeys/start", ownProfile, a.handleStartPasskeyRegistration},
 		{"POST", "/api/v1/me/passkeys", ownProfile, a.handleAddPasskey},

@@ -293,6 +293,9 @@ type accountSettings struct {
 	// RequireTwoFactor: every person logs in with a second factor; absent
 	// from a PUT, it stays as it is.
 	RequireTwoFactor *bool `json:"require_two_factor"`
+	// TwoFactorRememberDays: how long a browser may remember a person's
+	// second factor (0: never; 30 unless set); absent from a PUT, it stays.
+	TwoFactorRememberDays *int `json:"two_factor_remember_days"`
 	// ConsoleNetworks: where the brand's people may use the console from
 	// (empty: anywhere); absent from a PUT, they stay as they are.
 	ConsoleNetworks *[]string `json:"console_networks"`
@@ -365,7 +368,8 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	if views == nil {
 		views = []parley.InboxView{}
 	}
-	return accountSettings{AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
+	rememberDays := int(s.TrustBrowserFor() / (24 * time.Hour))
+	return accountSettings{TwoFactorRememberDays: &rememberDays, AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired, ConversationFields: &fields,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
 		RequireTwoFactor: &s.RequireTwoFactor, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
@@ -458,6 +462,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 			return parley.Errorf(parley.ECONFLICT, "turn on your own two-factor authentication or add a passkey (Profile) before requiring it of everyone")
 		}
 	}
+	if d := req.TwoFactorRememberDays; d != nil && (*d < 0 || *d > parley.MaxTwoFactorRememberDays) {
+		return parley.Errorf(parley.EINVALID, "two_factor_remember_days must be 0 (never) to %d", parley.MaxTwoFactorRememberDays)
+	}
 	if req.AutoAwaySeconds != nil && *req.AutoAwaySeconds != 0 && (*req.AutoAwaySeconds < 60 || *req.AutoAwaySeconds > 8*3600) {
 		return parley.Errorf(parley.EINVALID, "auto_away_seconds must be 0 (never) or from 60 to 28800")
 	}
@@ -517,6 +524,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		if req.RequireTwoFactor != nil {
 			nowRequired = *req.RequireTwoFactor && !acc.Settings.RequireTwoFactor
 			acc.Settings.RequireTwoFactor = *req.RequireTwoFactor
+		}
+		if req.TwoFactorRememberDays != nil {
+			acc.Settings.TwoFactorRememberDays = req.TwoFactorRememberDays
 		}
 		if given("auto_assign") {
 			acc.Settings.AutoAssign = req.AutoAssign

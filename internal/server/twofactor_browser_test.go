@@ -59,7 +59,34 @@ func TestAnAgentTurnsOnTwoFactorInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(evalIn[string](t, again.ctx, `document.querySelector(".login-error").textContent`), "incorrect")
 	})
+	// Trusted: this browser asks for the password alone from now on.
+	if got := evalIn[string](t, again.ctx, `document.querySelector(".login-remember").textContent.trim()`); got != "Trust this browser: no second factor here for 30 days" {
+		t.Fatalf("the offer to trust the browser says %q", got)
+	}
+	again.press(".login-remember input")
 	again.do(chromedp.SendKeys(chromedp.CSS("input[name=code]"), strings.ToUpper(codes[4])+"\r"), chromedp.WaitVisible(chromedp.CSS(".app")))
+	passwordOnly := func() {
+		t.Helper()
+		again.press(".logout")
+		again.do(chromedp.WaitVisible(chromedp.CSS(".login-form")),
+			chromedp.SendKeys(chromedp.CSS("input[name=email]"), brand.agent.Email), chromedp.SendKeys(chromedp.CSS("input[name=password]"), password+"\r"))
+	}
+	passwordOnly()
+	again.do(chromedp.WaitVisible(chromedp.CSS(".app")))
+
+	// Forgotten from the Profile: the code is asked again.
+	again.press(".open-profile")
+	again.do(chromedp.WaitVisible(chromedp.CSS("dialog.profile .forget-browsers")))
+	if problems := accessibilityProblems(t, again.ctx, axeSource(t)); len(problems) > 0 {
+		t.Fatalf("the profile with trusted browsers: %s", strings.Join(problems, "\n"))
+	}
+	again.press(".forget-browsers")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, again.ctx, `document.querySelector(".toast").textContent`), "Trusted browsers forgotten")
+	})
+	again.press(".profile-close")
+	passwordOnly()
+	again.do(chromedp.WaitVisible(chromedp.CSS(".login-code")))
 }
 
 // An admin (with a second factor, so logging in asks for the code)
@@ -80,10 +107,14 @@ func TestAnAdminRequiresTwoFactorOfEveryone(t *testing.T) {
 	admin.press("[data-tab=admin]")
 	admin.do(chromedp.WaitVisible(chromedp.CSS(".security-settings")))
 	admin.press(".security-settings [name=require]")
+	waitFor(t, func() bool { // the form is filled from the settings: 30 days unless set
+		return evalIn[string](t, admin.ctx, `document.querySelector(".security-settings [name=rememberDays]").value`) == "30"
+	})
+	admin.do(chromedp.SetValue(chromedp.CSS(".security-settings [name=rememberDays]"), "7"))
 	admin.press(".security-settings button")
 	waitFor(t, func() bool {
 		acc, err := ts.Store.FindAccount(t.Context(), brand.account.ID)
-		return err == nil && acc.Settings.RequireTwoFactor
+		return err == nil && acc.Settings.RequireTwoFactor && acc.Settings.TwoFactorRememberDays != nil && *acc.Settings.TwoFactorRememberDays == 7
 	}, func() string {
 		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
 	})

@@ -189,3 +189,47 @@ func testInboxViews(t *testing.T, open Opener) {
 		t.Fatalf("removed: %+v", got.Views)
 	}
 }
+
+// testBrowserTrust: the number browsers trusted by a person hold is kept,
+// raised on request, and raised by itself by a new password, a new or
+// removed second factor and deactivation — never by other changes.
+func testBrowserTrust(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "Acme")
+	u := &parley.User{AccountID: f.account.ID, Email: "ann@acme.test", Name: "Ann", Role: parley.RoleAgent, MaxConcurrent: 1, Active: true, PasswordHash: "h1"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	change := func(edit func(*parley.User)) int {
+		t.Helper()
+		v, _, err := s.ChangeUser(ctx, u.AccountID, u.ID, nil, func(v *parley.User) error { edit(v); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.FindUser(ctx, u.AccountID, u.ID); got.BrowserTrust != v.BrowserTrust {
+			t.Fatalf("stored %d, returned %d", got.BrowserTrust, v.BrowserTrust)
+		}
+		return v.BrowserTrust
+	}
+	steps := []struct {
+		name string
+		edit func(*parley.User)
+		want int
+	}{
+		{"a new name", func(v *parley.User) { v.Name = "Ann B." }, 0},
+		{"asked", func(v *parley.User) { v.BrowserTrust++ }, 1},
+		{"a new password", func(v *parley.User) { v.PasswordHash = "h2" }, 2},
+		{"a second factor", func(v *parley.User) { v.TOTPSecret = "seed" }, 3},
+		{"a code spent", func(v *parley.User) { v.TOTPLastStep = 42 }, 3},
+		{"the second factor removed", func(v *parley.User) { v.TOTPSecret = "" }, 4},
+		{"deactivated", func(v *parley.User) { v.Active = false }, 5},
+		{"reactivated", func(v *parley.User) { v.Active = true }, 5},
+		{"asked, with a new password", func(v *parley.User) { v.BrowserTrust++; v.PasswordHash = "h3" }, 6},
+	}
+	for _, st := range steps {
+		if got := change(st.edit); got != st.want {
+			t.Fatalf("%s: browser trust %d, want %d", st.name, got, st.want)
+		}
+	}
+}

@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"SSOSubject", testSSOSubject},
+		{"BrowserTrust", testBrowserTrust},
 		{"InboxViews", testInboxViews},
 		{"Passkeys", testPasskeys},
 		{"RedactMessage", testRedactMessage},

@@ -35,6 +35,7 @@ async function api(method, path, body, extraHeaders = {}) {
     const err = new Error((data && data.error && data.error.message) || "HTTP " + res.status);
     err.status = res.status;
     err.code = data && data.error && data.error.code;
+    err.rememberDays = data && data.error && data.error.remember_days;
     throw err;
   }
   return data;
@@ -144,7 +145,7 @@ $(".passkey-login").addEventListener("click", async () => {
   try {
     const credential = await passkeyAnswer();
     await loggedIn(passwordChecked
-      ? await api("POST", "/auth/login", { email: f.email.value, password: f.password.value, passkey: credential })
+      ? await api("POST", "/auth/login", { email: f.email.value, password: f.password.value, passkey: credential, remember_browser: f.remember.checked || undefined })
       : await api("POST", "/auth/passkey/finish", { credential }));
   } catch (err) {
     $(".login-error").textContent = err.status ? err.message : passkeyFailure(err);
@@ -158,13 +159,17 @@ $(".login-form").addEventListener("submit", async (e) => {
   try {
     const creds = { email: f.email.value, password: f.password.value };
     if (!codeField.hidden) creds.code = f.code.value.trim();
+    if (f.remember.checked) creds.remember_browser = true;
     await loggedIn(await api("POST", "/auth/login", creds));
   } catch (err) {
     // The password was right and the user has a second factor: ask for
-    // the code (or a passkey), then log in again with all three.
+    // the code (or a passkey), then log in again with all three — and
+    // offer to trust this browser, when the brand allows it.
     if (err.code === "two_factor_required" || err.code === "passkey_required") {
       passwordChecked = true;
       $(".passkey-login").textContent = err.code === "passkey_required" ? "Use your passkey" : "Use a passkey instead";
+      $(".login-remember").hidden = !(err.rememberDays > 0);
+      $(".login-remember-text").textContent = `Trust this browser: no second factor here for ${err.rememberDays} day${err.rememberDays === 1 ? "" : "s"}`;
     }
     if (err.code === "two_factor_required") {
       codeField.hidden = false;
@@ -247,6 +252,7 @@ async function showProfile() {
   $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app."
     : m.passkeys ? "No authenticator app: your passkeys confirm each password login." : "Off: your password alone logs you in.";
   await showPasskeys(m);
+  $(".trusted-browsers").hidden = !on && !m.passkeys;
   $(".tf-start").hidden = on;
   $(".tf-renew").hidden = !on;
   $(".tf-disable").hidden = !on;
@@ -357,6 +363,11 @@ $(".tf-copy").addEventListener("click", () => {
 $(".end-others").addEventListener("click", () => profileDo(async () => {
   const out = await api("POST", "/me/sessions/end-others");
   toast(out.sessions_ended ? `Logged out of ${out.sessions_ended} other session${out.sessions_ended === 1 ? "" : "s"}.` : "No other session was open.");
+}));
+
+$(".forget-browsers").addEventListener("click", () => profileDo(async () => {
+  await api("DELETE", "/me/two-factor/trusted-browsers");
+  toast("Trusted browsers forgotten: each asks for your second factor again.");
 }));
 
 $(".password-form").addEventListener("submit", (e) => {
@@ -1265,6 +1276,7 @@ async function showAdmin() {
   const sf = $(".security-settings");
   if (!dirtyForms.has(sf)) {
     sf.require.checked = !!settings.require_two_factor;
+    sf.rememberDays.value = settings.two_factor_remember_days ?? 30;
     sf.networks.value = (settings.console_networks || []).join("\n");
   }
   const ef = $(".email-settings");
@@ -1508,7 +1520,7 @@ $(".security-settings").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
   adminDo(async () => {
-    await api("PATCH", "/account-settings", { require_two_factor: f.require.checked,
+    await api("PATCH", "/account-settings", { require_two_factor: f.require.checked, two_factor_remember_days: Number(f.rememberDays.value),
       console_networks: f.networks.value.split("\n").map((l) => l.trim()).filter(Boolean) });
     dirtyForms.delete(f);
     toast(f.require.checked ? "Two-factor authentication is required of everyone." : "Two-factor authentication is up to each person.");
