@@ -108,6 +108,10 @@ type Store interface {
 	// FindUserByEmail looks a user up across accounts, for login: emails are
 	// unique in an installation.
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	// FindUserBySSOSubject returns the person of the account linked to
+	// that account of its identity provider (SSOSubjectOf), ENOTFOUND
+	// when none is.
+	FindUserBySSOSubject(ctx context.Context, accountID, subject string) (*User, error)
 	ListUsers(ctx context.Context, accountID string) ([]*User, error)
 	CreateSkill(ctx context.Context, s *Skill) error
 	ListSkills(ctx context.Context, accountID string) ([]*Skill, error)

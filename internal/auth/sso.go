@@ -313,7 +313,13 @@ func (a *Authenticator) FinishSSO(ctx context.Context, cb SSOCallback, redirectU
 	if claims.Email == "" || (claims.EmailVerified != nil && !*claims.EmailVerified) {
 		return "", nil, nil, accountID, ssoErr(SSOErrNoEmail, errors.New("the ID token of "+idt.Subject+" has no verified email"))
 	}
-	u, err = a.store.FindUserByEmail(ctx, claims.Email)
+	// The person linked to this account of the provider is who signs in,
+	// whatever address the provider gives them now (it may have changed
+	// since); anyone else is found by their email.
+	u, err = a.store.FindUserBySSOSubject(ctx, accountID, parley.SSOSubjectOf(cfg.Issuer, idt.Subject))
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		u, err = a.store.FindUserByEmail(ctx, claims.Email)
+	}
 	switch {
 	case err == nil && u.AccountID != accountID:
 		// Someone of another brand, or an email the provider should not

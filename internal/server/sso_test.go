@@ -535,17 +535,23 @@ func TestSingleSignOnKeepsEachPersonToTheirProviderAccount(t *testing.T) {
 	if !linked(acme.agent) {
 		t.Fatal("not linked after the first sign-in")
 	}
+	// Ann's address changes at the provider, to one Parley does not know:
+	// her provider account is hers, and signs her in.
+	if got, id := signIn("ann", "ann.married@acme.test"); got != "" || id != acme.agent.ID {
+		t.Fatalf("Ann with a new address at the provider: %q %s", got, id)
+	}
 	// Mallory edits her address at the provider to Ann's: refused.
 	if got, id := signIn("mallory", acme.agent.Email); got != "other_account" || id != "" {
 		t.Fatalf("another provider account with Ann's email: %q %s", got, id)
 	}
 	// Sam, linked as the supervisor, takes the admin's address (the admin
-	// never signed in this way): one provider account is not two people.
+	// never signed in this way): one provider account is not two people,
+	// and it signs in the one it is linked to.
 	if got, _ := signIn("sam", acme.supervisor.Email); got != "" {
 		t.Fatalf("the supervisor's first sign-in: %q", got)
 	}
-	if got, id := signIn("sam", acme.admin.Email); got != "other_account" || id != "" {
-		t.Fatalf("the supervisor's provider account as the admin: %q %s", got, id)
+	if got, id := signIn("sam", acme.admin.Email); got != "" || id != acme.supervisor.ID {
+		t.Fatalf("the supervisor's provider account with the admin's address: %q %s", got, id)
 	}
 	if linked(acme.admin) {
 		t.Fatal("the refused sign-in linked the admin")

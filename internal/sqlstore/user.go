@@ -222,6 +222,19 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*parley.User, 
 	return u, nil
 }
 
+// FindUserBySSOSubject returns the person of the account linked to that
+// account of its identity provider.
+func (db *DB) FindUserBySSOSubject(ctx context.Context, accountID, subject string) (*parley.User, error) {
+	if subject == "" {
+		return nil, parley.Errorf(parley.ENOTFOUND, "user not found")
+	}
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE account_id = ? AND sso_subject = ?`, accountID, subject))
+	if err != nil {
+		return nil, notFound(err, "user not found")
+	}
+	return u, nil
+}
+
 // ListUsers returns the account's users, oldest first.
 func (db *DB) ListUsers(ctx context.Context, accountID string) ([]*parley.User, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE account_id = ? ORDER BY id`, accountID)

@@ -133,6 +133,13 @@ func testSSOSubject(t *testing.T, open Opener) {
 	if got, _ := s.FindUserByEmail(ctx, "ann@acme.test"); got.SSOSubject != key || !got.SSOLinked {
 		t.Fatalf("stored: %+v", got)
 	}
+	if got, err := s.FindUserBySSOSubject(ctx, f.account.ID, key); err != nil || got.ID != ann.ID {
+		t.Fatalf("found by the link: %+v %v", got, err)
+	}
+	for _, lookup := range []struct{ account, key string }{{other.account.ID, key}, {f.account.ID, key + "x"}, {f.account.ID, ""}} {
+		_, err := s.FindUserBySSOSubject(ctx, lookup.account, lookup.key)
+		wantCode(t, err, parley.ENOTFOUND)
+	}
 	_, err := link(bob, key)
 	wantCode(t, err, parley.ECONFLICT)
 	if _, err := link(person(other.account.ID, "ann@globex.test"), key); err != nil {
