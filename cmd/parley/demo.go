@@ -14,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/bot/demo"
 	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/sqlstore"
 )
 
 // Demo credentials, printed at start. The demo is for a laptop, not for
@@ -69,7 +70,8 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
 	fmt.Fprintf(stdout, "Admin login  %s / %s   (Bot tab: edit and test the demo bot; Dashboard: metrics)\n", demoAdminEmail, demoPassword)
 	fmt.Fprintf(stdout, "Demo bot     answers delivery, returns, sizes and payment; tracks orders; \"talk to a human\" hands off\n")
-	fmt.Fprintf(stdout, "Agent login  %s / %s\n", demoAgentEmail, demoPassword)
+	fmt.Fprintf(stdout, "Agent login  %s / %s   (two visitors are waiting: go online and they come to you)\n", demoAgentEmail, demoPassword)
+	fmt.Fprintf(stdout, "Colleagues   sam@demo.parley.test, priya@demo.parley.test (supervisor), the same password; with Alex they answered last week's conversations\n")
 	if mb != nil {
 		fmt.Fprintf(stdout, "Demo mailbox %s/demo/mail/   (the emails Parley sent: replies a visitor missed, rating requests, mentions)\n", s.URL())
 	}
@@ -80,7 +82,8 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 // seedDemoData opens the data dir's store, creates the demo brand on first
 // start (finding it afterwards), and closes the store again.
 func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, error) {
-	store, err := openStore(ctx, storeFlags{data: &cfg.DataDir, databaseURL: &cfg.DatabaseURL})
+	clock := &demoClock{} // the real time, but while the last week is written
+	store, err := openStoreWith(ctx, storeFlags{data: &cfg.DataDir, databaseURL: &cfg.DatabaseURL}, sqlstore.Options{Now: clock.now})
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +155,12 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range []*parley.User{
-		{AccountID: a.ID, Email: demoAdminEmail, Name: "Dana Admin", Role: parley.RoleAdmin, MaxConcurrent: 5},
-		{AccountID: a.ID, Email: demoAgentEmail, Name: "Alex Agent", Role: parley.RoleAgent, MaxConcurrent: 3},
-	} {
+	agent := &parley.User{AccountID: a.ID, Email: demoAgentEmail, Name: "Alex Agent", Role: parley.RoleAgent, MaxConcurrent: 3}
+	// Alex's colleagues, who answered last week too (the same password).
+	team := []*parley.User{agent,
+		{AccountID: a.ID, Email: "sam@demo.parley.test", Name: "Sam Rivera", Role: parley.RoleAgent, MaxConcurrent: 3},
+		{AccountID: a.ID, Email: "priya@demo.parley.test", Name: "Priya Shah", Role: parley.RoleSupervisor, MaxConcurrent: 3}}
+	for _, u := range append([]*parley.User{{AccountID: a.ID, Email: demoAdminEmail, Name: "Dana Admin", Role: parley.RoleAdmin, MaxConcurrent: 5}}, team...) {
 		u.Active, u.PasswordHash, u.Skills = true, hash, []string{general.ID}
 		if err := store.CreateUser(ctx, u); err != nil {
 			return nil, err
@@ -174,7 +179,10 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 			return nil, err
 		}
 	}
-	return a, seedDemoBot(ctx, store, a.ID)
+	if err := seedDemoBot(ctx, store, a.ID); err != nil {
+		return nil, err
+	}
+	return a, seedDemoHistory(ctx, store, clock, a, team, agent)
 }
 
 // demoEmailDelay is the demo brand's wait before an unread reply is

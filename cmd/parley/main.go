@@ -396,13 +396,18 @@ func addStoreFlags(fs *flag.FlagSet) storeFlags {
 // openStore opens the database (applying migrations): PostgreSQL's when
 // a URL is given, else the data dir's SQLite file.
 func openStore(ctx context.Context, f storeFlags) (*sqlstore.DB, error) {
+	return openStoreWith(ctx, f, sqlstore.Options{})
+}
+
+// openStoreWith opens the store with options (the demo's seeding clock).
+func openStoreWith(ctx context.Context, f storeFlags, o sqlstore.Options) (*sqlstore.DB, error) {
 	if *f.databaseURL != "" {
-		return sqlstore.OpenPostgres(ctx, *f.databaseURL, sqlstore.Options{})
+		return sqlstore.OpenPostgres(ctx, *f.databaseURL, o)
 	}
 	if err := os.MkdirAll(*f.data, 0o700); err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, filepath.Join(*f.data, "parley.db"), sqlstore.Options{})
+	return sqlstore.Open(ctx, filepath.Join(*f.data, "parley.db"), o)
 }
 
 // openAccount opens the data dir's database for one account: *account must

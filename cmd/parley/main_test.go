@@ -345,6 +345,39 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 	if canned, err := store.ListCannedResponses(context.Background(), agent.AccountID); err != nil || len(canned) != 4 {
 		t.Fatalf("the demo's canned responses: %d, %v", len(canned), err)
 	}
+
+	// The week before the first start, written once: the bot answering
+	// and handing over, the team answering, ratings, and at the end two
+	// visitors waiting, one for the demo agent, one talking to the bot.
+	ctx := context.Background()
+	byState := map[parley.ConversationState][]*parley.Conversation{}
+	for _, st := range []parley.ConversationState{parley.StateClosed, parley.StateQueued, parley.StateAssigned, parley.StateBot} {
+		byState[st], _ = store.ListConversations(ctx, agent.AccountID, parley.ConversationFilter{State: st, Limit: 500})
+	}
+	if n := len(byState[parley.StateClosed]); n < 50 || n > 200 {
+		t.Fatalf("%d closed conversations in the demo's week", n)
+	}
+	if q, a, b := byState[parley.StateQueued], byState[parley.StateAssigned], byState[parley.StateBot]; len(q) != 2 || len(a) != 1 || a[0].AssigneeID != agent.ID || len(b) != 1 {
+		t.Fatalf("the present: %d queued, %d assigned %+v, %d with the bot", len(q), len(a), a, len(b))
+	}
+	oldest := byState[parley.StateClosed][len(byState[parley.StateClosed])-1]
+	if age := time.Since(oldest.CreatedAt); age < 5*24*time.Hour || age > 7*24*time.Hour {
+		t.Fatalf("the oldest conversation is %v old", age)
+	}
+	agents := map[string]bool{}
+	for _, c := range byState[parley.StateClosed] {
+		if c.AssigneeID != "" {
+			agents[c.AssigneeID] = true
+		}
+	}
+	if len(agents) != 3 {
+		t.Fatalf("%d agents answered in the week", len(agents))
+	}
+	for _, typ := range []string{parley.EventBotAnswered, parley.EventBotHandoff, parley.EventCSATSubmitted, parley.EventWidgetLoaded, parley.EventAgentStatusChanged, parley.EventConversationFields} {
+		if events, err := store.ListEvents(ctx, agent.AccountID, parley.EventFilter{Types: []string{typ}, Limit: 1}); err != nil || len(events) == 0 {
+			t.Fatalf("no %s in the demo's week (%v)", typ, err)
+		}
+	}
 }
 
 func TestBotEvalPrintsTheMeasures(t *testing.T) {
