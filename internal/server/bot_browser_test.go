@@ -303,6 +303,18 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 		return strings.Contains(evalIn[string](t, sup.ctx, `document.querySelector(".dash-tiles").textContent`), "1conversations opened")
 	})
 	sup.shot("dashboard")
+	// Someone who handled nothing: no waits or times to show, and no bot
+	// conversations to hand off — a dash, not "0 s" or "0%".
+	evalIn[bool](t, sup.ctx, `(() => { const f = document.querySelector(".dash-form"); f.agent.value = "`+brand.supervisor.ID+`"; f.dispatchEvent(new Event("change")); return true })()`)
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, sup.ctx, `document.querySelector(".dash-tiles").textContent`), "0conversations opened")
+	})
+	tiles = evalIn[string](t, sup.ctx, `[...document.querySelectorAll(".dash-tiles .tile")].map(t => t.querySelector("span").textContent + "=" + t.querySelector("strong").textContent).join("|")`)
+	for _, want := range []string{"time in queue=—", "first response=—", "handle time=—", "bot handoff rate=—"} {
+		if !strings.Contains(tiles, want) {
+			t.Fatalf("tiles %q lack %q", tiles, want)
+		}
+	}
 }
 
 func TestAdminWatchesWebhookDeliveriesAndRedelivers(t *testing.T) {

@@ -44,17 +44,20 @@ export async function showDashboard(api) {
     return;
   }
   const t = m.totals;
+  // A duration with no sample in the range says so, rather than "0 s".
+  const durationTile = (name, d, extra = "") => d.count
+    ? tile(name, secs(d.mean_seconds), "median " + secs(d.p50_seconds) + " · p90 " + secs(d.p90_seconds) + extra)
+    : tile(name, "—", "none in this range");
   const tiles = $(".dash-tiles");
   tiles.textContent = "";
   tiles.append(
     tile("conversations opened", String(t.conversations_opened)),
     tile("closed", String(t.conversations_closed)),
     tile("bot containment", t.bot_conversations ? pct(t.containment_rate) : "—", `${t.bot_contained} of ${t.bot_conversations}`),
-    tile("bot handoff rate", pct(t.handoff_rate), `${t.bot_handoffs} handoffs`),
-    tile("time in queue", secs(t.queue_wait.mean_seconds), "median " + secs(t.queue_wait.p50_seconds) + " · p90 " + secs(t.queue_wait.p90_seconds)),
-    tile("first response", secs(t.first_response.mean_seconds), "median " + secs(t.first_response.p50_seconds) + " · p90 " + secs(t.first_response.p90_seconds) +
-      (t.first_response_in_target != null ? " · " + pct(t.first_response_in_target) + " within target" : "")),
-    tile("handle time", secs(t.handle_time.mean_seconds), "median " + secs(t.handle_time.p50_seconds) + " · p90 " + secs(t.handle_time.p90_seconds)),
+    tile("bot handoff rate", t.bot_conversations ? pct(t.handoff_rate) : "—", `${t.bot_handoffs} handoffs`),
+    durationTile("time in queue", t.queue_wait),
+    durationTile("first response", t.first_response, t.first_response_in_target != null ? " · " + pct(t.first_response_in_target) + " within target" : ""),
+    durationTile("handle time", t.handle_time),
     tile("messages / conversation", String(t.messages_per_conversation)),
     tile("CSAT", t.csat_count ? t.csat_mean.toFixed(2) + " / 5" : "—", `${t.csat_count} ratings`),
     tile("widget loads · opens", `${t.widget_loads} · ${t.widget_opens}`, `${t.widget_tamper_reports} tamper reports`),
