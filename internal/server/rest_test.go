@@ -96,6 +96,7 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/me/two-factor/confirm":                    {"/api/v1/me/two-factor/confirm", map[string]any{"code": "123456"}, 403},
 		"POST /api/v1/me/two-factor/disable":                    {"/api/v1/me/two-factor/disable", map[string]any{"password": "x"}, 403},
 		"POST /api/v1/me/two-factor/recovery-codes":             {"/api/v1/me/two-factor/recovery-codes", map[string]any{"password": "x"}, 403},
+		"DELETE /api/v1/me/two-factor/trusted-browsers":         {"/api/v1/me/two-factor/trusted-browsers", nil, 403}, // a person's own: keys have none
 		"DELETE /api/v1/users/{id}/two-factor":                  {"/api/v1/users/" + b.agent.ID + "/two-factor", nil, 404},
 		"DELETE /api/v1/users/{id}/sso-link":                    {"/api/v1/users/" + b.agent.ID + "/sso-link", nil, 404},
 		"POST /api/v1/consumer-tokens":                          {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
