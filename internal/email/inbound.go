@@ -127,21 +127,30 @@ type inboundSession struct {
 func (s *inboundSession) Mail(string, *smtp.MailOptions) error { return nil }
 
 func (s *inboundSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	local, domain, ok := strings.Cut(strings.ToLower(to), "@")
-	if !ok || domain != s.in.domain {
-		return refuse(550, smtp.EnhancedCode{5, 1, 2}, "this server takes mail for %s only", s.in.domain)
-	}
 	if s.conversation != "" {
 		return refuse(452, smtp.EnhancedCode{4, 5, 3}, "one reply address at a time")
 	}
-	acc, conv, err := s.in.store.FindReplyAddress(context.Background(), local)
-	if parley.ErrorCode(err) == parley.ENOTFOUND {
-		return refuse(550, smtp.EnhancedCode{5, 1, 1}, "no such reply address")
-	} else if err != nil {
-		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	acc, conv, err := s.in.replyAddress(context.Background(), to)
+	if err != nil {
+		return err
 	}
 	s.accountID, s.conversation = acc, conv
 	return nil
+}
+
+// replyAddress finds the conversation a reply address names.
+func (in *Inbound) replyAddress(ctx context.Context, to string) (accountID, conversation string, err error) {
+	local, domain, ok := strings.Cut(strings.ToLower(strings.TrimSpace(to)), "@")
+	if !ok || domain != in.domain {
+		return "", "", refuse(550, smtp.EnhancedCode{5, 1, 2}, "this server takes mail for %s only", in.domain)
+	}
+	accountID, conversation, err = in.store.FindReplyAddress(ctx, local)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return "", "", refuse(550, smtp.EnhancedCode{5, 1, 1}, "no such reply address")
+	} else if err != nil {
+		return "", "", refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
+	}
+	return accountID, conversation, nil
 }
 
 func (s *inboundSession) Data(r io.Reader) error {
@@ -152,7 +161,13 @@ func (s *inboundSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	return s.in.take(context.Background(), s.accountID, s.conversation, raw)
+}
+
+// take posts one email, raw as it arrived, to the conversation its reply
+// address named: the visitor's answer above the quoted one, and its
+// files. A refusal is an *smtp.SMTPError: 5xx for good, 4xx to try again.
+func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw []byte) error {
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
@@ -160,14 +175,14 @@ func (s *inboundSession) Data(r io.Reader) error {
 	// An out-of-office or another machine's answer is not the visitor's
 	// word (RFC 3834): taken, and dropped.
 	if auto := strings.ToLower(strings.TrimSpace(msg.Header.Get("Auto-Submitted"))); auto != "" && auto != "no" {
-		s.in.log.Info("email replies: an automatic answer dropped", "conversation", s.conversation, "auto_submitted", auto)
+		in.log.Info("email replies: an automatic answer dropped", "conversation", conversation, "auto_submitted", auto)
 		return nil
 	}
-	conv, err := s.in.store.FindConversation(ctx, s.accountID, s.conversation)
+	conv, err := in.store.FindConversation(ctx, accountID, conversation)
 	if err != nil {
 		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
 	}
-	visitor, err := s.in.store.FindConsumer(ctx, s.accountID, conv.ConsumerID)
+	visitor, err := in.store.FindConsumer(ctx, accountID, conv.ConsumerID)
 	if err != nil {
 		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
 	}
@@ -180,7 +195,7 @@ func (s *inboundSession) Data(r io.Reader) error {
 		// person it was mailed to, not whoever the email was forwarded to.
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
 	}
-	files := &attachments{max: s.in.MaxFileBytes}
+	files := &attachments{max: in.MaxFileBytes}
 	text, err := bodyText(msg.Header, msg.Body, 0, files)
 	if err != nil {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
@@ -190,7 +205,7 @@ func (s *inboundSession) Data(r io.Reader) error {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message has no text above the quoted one")
 	}
 	if len(files.skipped) > 0 {
-		s.in.log.Info("email replies: files left out", "conversation", s.conversation, "files", files.skipped)
+		in.log.Info("email replies: files left out", "conversation", conversation, "files", files.skipped)
 	}
 	id := strings.TrimSpace(msg.Header.Get("Message-ID"))
 	if id == "" {
@@ -198,12 +213,12 @@ func (s *inboundSession) Data(r io.Reader) error {
 	}
 	sum := sha256.Sum256([]byte(id))
 	clientID := "email-" + hex.EncodeToString(sum[:12])
-	if err := s.in.post(ctx, s.accountID, s.conversation, visitor.ID, clientID, text, files.files); err != nil {
+	if err := in.post(ctx, accountID, conversation, visitor.ID, clientID, text, files.files); err != nil {
 		switch parley.ErrorCode(err) {
 		case parley.EINVALID, parley.ETOOLARGE, parley.ENOTFOUND, parley.EFORBIDDEN:
 			return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the reply was refused: %s", parley.ErrorMessage(err))
 		}
-		s.in.log.Warn("email replies: post", "conversation", s.conversation, "err", err)
+		in.log.Warn("email replies: post", "conversation", conversation, "err", err)
 		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
 	}
 	return nil

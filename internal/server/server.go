@@ -120,6 +120,10 @@ type Config struct {
 	// by SMTP for InboundDomain's reply addresses (the domain's MX points
 	// here, or a relay forwards to it).
 	InboundSMTPAddr, InboundDomain string
+	// InboundWebhookToken, when set, takes them from a mail service's
+	// inbound webhook too (POST /inbound/email, HTTP Basic with this
+	// password; docs/email.md), for InboundDomain's reply addresses.
+	InboundWebhookToken string
 }
 
 // Server is a running node.
@@ -211,8 +215,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("public-url must be an http or https address, like https://chat.example.com")
 		}
 	}
-	if (cfg.InboundSMTPAddr == "") != (cfg.InboundDomain == "") || (cfg.InboundSMTPAddr != "" && mailer == nil) {
-		return nil, fmt.Errorf("inbound-smtp-addr and inbound-domain go together, and with smtp-url and mail-from: answers come back to emails Parley sent")
+	takesMail := cfg.InboundSMTPAddr != "" || cfg.InboundWebhookToken != ""
+	if takesMail != (cfg.InboundDomain != "") || (takesMail && mailer == nil) {
+		return nil, fmt.Errorf("inbound-domain goes with inbound-smtp-addr or inbound-webhook-token (or both), and with smtp-url and mail-from: answers come back to emails Parley sent")
+	}
+	if t := cfg.InboundWebhookToken; t != "" && len(t) < 16 {
+		return nil, fmt.Errorf("inbound-webhook-token must have at least 16 characters: it is the mail service's password")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -332,7 +340,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		api.MailConfigured = true
 		api.MailTranscript = s.Email.Transcript
-		if cfg.InboundSMTPAddr != "" {
+		if cfg.InboundDomain != "" {
 			s.Email.Inbound = email.NewInbound(store, cfg.InboundDomain, s.postEmailAnswer, log)
 			if cfg.MaxAttachmentBytes > 0 {
 				s.Email.Inbound.MaxFileBytes = cfg.MaxAttachmentBytes
@@ -399,6 +407,9 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 		mux.HandleFunc("POST /csat/rate", s.Email.ServeRate)
 	}
 	mux.HandleFunc("GET /console/", s.serveConsole)
+	if s.Email != nil && s.Email.Inbound != nil && s.cfg.InboundWebhookToken != "" {
+		mux.Handle("POST /inbound/email", s.Email.Inbound.WebhookHandler(s.cfg.InboundWebhookToken))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -521,7 +532,7 @@ func (s *Server) Listen() error {
 		l = tls.NewListener(l, tlsConfig)
 	}
 	s.listener = l
-	if s.Email != nil && s.Email.Inbound != nil {
+	if s.Email != nil && s.Email.Inbound != nil && s.cfg.InboundSMTPAddr != "" {
 		il, err := net.Listen("tcp", s.cfg.InboundSMTPAddr)
 		if err != nil {
 			l.Close()
