@@ -158,8 +158,8 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "fr"}, nil)
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-article")))
-	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 4 {
-		t.Fatalf("%d articles shown, want the demo's 4", n)
+	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 8 {
+		t.Fatalf("%d articles shown, want the demo's 8", n)
 	}
 	// A bot without a language is offered the widget's.
 	if lang := evalIn[string](t, admin.ctx, `document.querySelector(".bot-settings [name=language]").value`); lang != "fr" {
@@ -174,17 +174,17 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	// Add an intent in the editor; the test box tries the draft before saving.
 	admin.do(chromedp.Click(chromedp.CSS(".bot-add-intent")))
 	evalIn[bool](t, admin.ctx, `(() => { const d = [...document.querySelectorAll(".bot-intent")].pop();
-		d.querySelector("[name=name]").value = "store_hours";
-		d.querySelector("[name=phrases]").value = "when is the shop open\nopening hours\nwhat time do you close\nare you open on sunday";
-		d.querySelector("[name=answer]").value = "Our shop is open **9–18**, Monday to Saturday.";
+		d.querySelector("[name=name]").value = "loyalty";
+		d.querySelector("[name=phrases]").value = "do you have a loyalty programme\nreward points\nhow do I collect points\nwhat do members get";
+		d.querySelector("[name=answer]").value = "Members collect **1 point per euro**, worth a discount from 100 points.";
 		return true })()`)
-	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "what are your opening hours?\r"),
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "how many points do members collect?\r"),
 		chromedp.WaitVisible(chromedp.CSS(".bot-test-log .bot-verdict")))
 	verdict := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .bot-verdict").textContent`)
-	if !strings.HasPrefix(verdict, "answer · intent:store_hours · ") {
+	if !strings.HasPrefix(verdict, "answer · intent:loyalty · ") {
 		t.Fatalf("test box verdict %q", verdict)
 	}
-	if got := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .rich strong").textContent`); got != "9–18" {
+	if got := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .rich strong").textContent`); got != "1 point per euro" {
 		t.Fatalf("test box answer %q", got)
 	}
 	// Gibberish is not understood.
@@ -221,12 +221,12 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".bot-version").textContent`), "version 2")
 	})
 	cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID)
-	if len(cfg.Intents) != 4 || cfg.Intents[3].Name != "store_hours" {
+	if len(cfg.Intents) != 4 || cfg.Intents[3].Name != "loyalty" {
 		t.Fatalf("saved intents: %+v", cfg.Intents)
 	}
 	conv, ws := chatting(t, ts, brand.account.ID)
-	ws.sendText(conv.ID, "h1", "are you open on sundays?")
-	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>9–18</strong>") {
+	ws.sendText(conv.ID, "h1", "do you have a loyalty programme?")
+	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>1 point per euro</strong>") {
 		t.Fatalf("the live bot answered %+v", m)
 	}
 	if m := nextBot(t, ws, conv.ID); m.Text != "Did this help?" {
@@ -385,7 +385,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	brand := seedBrand(t, ts, "Northwind")
 	withDemoBot(t, ts, brand)
 	conv, ws := chatting(t, ts, brand.account.ID)
-	ws.sendText(conv.ID, "q1", "Do you have a shop\nin Oslo?") // on two lines, as Shift+Enter writes it
+	ws.sendText(conv.ID, "q1", "Can I get it gift\nwrapped?") // on two lines, as Shift+Enter writes it
 	if m := nextBot(t, ws, conv.ID); m.Text != "Did you mean one of these?" {
 		t.Fatalf("the bot's reply %+v; the test needs a question it is unsure of", m)
 	}
@@ -399,7 +399,7 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-missed-list li")))
-	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Do you have a shop\nin Oslo?" {
+	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-missed-list .bot-missed-question")].map((q) => q.textContent).join(" | ")`); qs != "asdfgh jkl | Can I get it gift\nwrapped?" {
 		t.Fatalf("missed questions shown: %q", qs)
 	}
 	// The keyboard mash is ignored: off the list, and focus moves to the next question.
@@ -417,17 +417,17 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.HasPrefix(evalIn[string](t, admin.ctx, `document.querySelector(".bot-missed-status").textContent`), "Choose the intent or article")
 	})
-	admin.do(chromedp.SetValue(chromedp.CSS(".bot-missed-list li select"), "article:delivery"))
+	admin.do(chromedp.SetValue(chromedp.CSS(".bot-missed-list li select"), "article:ordering"))
 	admin.press(".bot-missed-list li button")
 	waitFor(t, func() bool {
 		return evalIn[bool](t, admin.ctx, `document.querySelectorAll(".bot-missed-list li").length === 0 &&
-			document.querySelector(".bot-missed-status").textContent.startsWith("Added “Do you have a shop in Oslo?” to Article: Delivery times and costs")`)
+			document.querySelector(".bot-missed-status").textContent.startsWith("Added “Can I get it gift wrapped?” to Article: Placing, changing or cancelling an order")`)
 	})
 	if focus := evalIn[string](t, admin.ctx, `document.activeElement.className`); focus != "bot-save" {
 		t.Fatalf("after the last question, focus is on %q, want Save", focus)
 	}
-	if qs := evalIn[string](t, admin.ctx, `document.querySelector(".bot-article [name=questions]").value`); !strings.HasSuffix(qs, "\nDo you have a shop in Oslo?") {
-		t.Fatalf("the delivery article's questions: %q", qs)
+	if qs := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-article [name=questions]")].map((q) => q.value).join("|")`); !strings.Contains(qs, "\nCan I get it gift wrapped?|") {
+		t.Fatalf("the articles' questions: %q", qs)
 	}
 	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); len(cfg.IgnoredQuestions) != 0 {
 		t.Fatalf("ignored before saving: %v", cfg.IgnoredQuestions)
@@ -444,8 +444,8 @@ func TestAdminTeachesTheBotAQuestionItMissed(t *testing.T) {
 	if cfg, _, _ := bot.Load(t.Context(), ts.Store, brand.account.ID); strings.Join(cfg.IgnoredQuestions, "|") != "asdfgh jkl" {
 		t.Fatalf("ignored questions saved: %v", cfg.IgnoredQuestions)
 	}
-	ws.sendText(conv.ID, "q3", "do you send parcels to the faroe islands")
-	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.HTML, "<strong>Standard delivery</strong>") {
+	ws.sendText(conv.ID, "q3", "Can I get it gift wrapped?")
+	if m := nextBot(t, ws, conv.ID); !strings.Contains(m.Text, "Add what you like to your basket") {
 		t.Fatalf("the taught bot answered %+v", m)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/bot/nlu/encoder"
@@ -201,12 +202,27 @@ func (m *Model) withSentence(v sparse, text string) sparse {
 	}
 	base := int32(len(m.idf))
 	start := len(v.val)
-	v.val = m.enc.Encode(text, v.val)
+	v.val = m.enc.Encode(asTyped(text), v.val)
 	for j := range v.val[start:] {
 		v.idx = append(v.idx, base+int32(j))
 		v.val[start+j] *= encoderWeight
 	}
 	return v
+}
+
+// asTyped evens out what the way a message was typed changes and its
+// meaning does not, before the sentence encoder (which, as its teacher,
+// keeps case and sees each space): whitespace of any kind and length is
+// one space (a line break, a double space), and a message written all in
+// capitals (caps lock, shouting) is read in lower case. A word in
+// capitals among lower case is left as it is: mostly names ("DHL", "PIN",
+// "VISA"), which the teacher knows in capitals.
+func asTyped(text string) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if strings.IndexFunc(text, unicode.IsLower) < 0 {
+		text = strings.ToLower(text)
+	}
+	return text
 }
 
 // tfidf is the L2-normalised TF-IDF vector of a text whose features have

@@ -1,6 +1,7 @@
 package nlu
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -90,6 +91,27 @@ func TestTyposStillFindTheIntent(t *testing.T) {
 		if got := m.Predict(text)[0]; got.Label != want {
 			t.Errorf("%q: %s (%.2f), want %s", text, got.Label, got.P, want)
 		}
+	}
+}
+
+// TestHowAMessageWasTypedChangesNothing: a line break (Shift+Enter in the
+// chat), doubled spaces or caps lock leave the answer and its confidence
+// as they were; a name in capitals among lower case is read as written.
+func TestHowAMessageWasTypedChangesNothing(t *testing.T) {
+	m := fullModel(t)
+	for plain, variants := range map[string][]string{
+		"my card still hasn't arrived":           {"my card still\nhasn't arrived", "  my card  still hasn't\tarrived ", "MY CARD STILL HASN'T ARRIVED"},
+		"why was i charged a fee for a transfer": {"why was i charged\r\na fee for a transfer", "WHY WAS I CHARGED A FEE FOR A TRANSFER"},
+	} {
+		want := m.Predict(plain)[0]
+		for _, v := range variants {
+			if got := m.Predict(v)[0]; got.Label != want.Label || math.Abs(got.P-want.P) > 1e-9 {
+				t.Errorf("%q: %s %.4f, but %q: %s %.4f", plain, want.Label, want.P, v, got.Label, got.P)
+			}
+		}
+	}
+	if asTyped("is DHL late?") != "is DHL late?" {
+		t.Errorf("a name in capitals became %q", asTyped("is DHL late?"))
 	}
 }
 
