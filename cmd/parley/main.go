@@ -40,6 +40,8 @@ Usage:
   parley serve     [--addr 127.0.0.1:8080] [--data ./parley-data]   run the server
   parley demo      [same flags as serve]                          run the server with a seeded demo brand
   parley migrate   [--data DIR]                                   apply schema migrations
+  parley backup    --out FILE.tar.gz [--data DIR]                  back up the data dir while it runs (database, attachments, secret)
+  parley restore   --from FILE.tar.gz --data NEWDIR               restore a backup into a new data dir
   parley export --account ID --from T [--to T] [--what conversations|messages|events|contacts|agent-status] [--format ndjson|csv] [--out FILE]
   parley account create --name NAME                               create an account (brand)
   parley user create --account ID --email E --password P [--role admin|supervisor|agent] [--name N]
@@ -83,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdExport(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, getenv, stdout, stderr, stdin)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "parley %s %s\n", parley.Version, parley.Commit)
 		return nil
