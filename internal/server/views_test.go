@@ -307,3 +307,41 @@ func TestAViewOfSeveralDetailsFiltersByEveryOne(t *testing.T) {
 		t.Fatalf("the inbox with a view's details: %s", strings.Join(problems, "\n"))
 	}
 }
+
+// A conversation reopened in the console shows its notes where they were
+// written — the bot's handoff note after its last words, a colleague's
+// note between two replies — not all at the end or the start, whichever
+// came back first.
+func TestNotesSitInTheirPlaceInTheConversation(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	api := ts.login(t, brand.agent)
+	v := ts.newVisitor(t, brand.account.ID)
+	c := v.open(t)
+	api.do("POST", "/api/v1/conversations/"+c.ID+"/accept", nil, nil)
+	steps := []struct {
+		who        *client
+		path, text string
+	}{
+		{v.client, "/messages", "Where is my parcel?"},
+		{api, "/notes", "Checked the carrier: it is in Oslo."},
+		{api, "/messages", "It is in Oslo, arriving tomorrow."},
+		{v.client, "/messages", "Thanks!"},
+		{api, "/notes", "Done, nothing to follow up."},
+	}
+	for i, s := range steps {
+		body := map[string]any{"text": s.text}
+		if s.path == "/messages" {
+			body["client_id"] = fmt.Sprint("c", i)
+		}
+		if st := s.who.do("POST", "/api/v1/conversations/"+c.ID+s.path, body, nil); st != 201 {
+			t.Fatalf("%s: %d", s.text, st)
+		}
+	}
+	agent := consoleLogin(t, ts, brand.agent, ".items")
+	agent.openFirst("mine")
+	order := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".messages li")].filter((li) => !li.classList.contains("system")).map((li) => li.className.split(" ")[0]).join(",")`)
+	}
+	waitFor(t, func() bool { return order() == "consumer,note,agent,consumer,note" }, order)
+}

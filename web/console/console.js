@@ -2445,8 +2445,7 @@ function addMessage(m) {
     c.textContent = "Offered: " + m.choices.map((x) => x.label).join(" · ");
     li.append(c);
   }
-  $(".messages").append(li);
-  $(".messages").scrollTop = $(".messages").scrollHeight;
+  inTimeOrder(li, m.created_at);
   if (m.sender_kind === "consumer") markRead(m.seq);
   showRead();
 }
@@ -2543,8 +2542,20 @@ function addNote(n) {
   li.append(from, n.redacted ? removedText(n.redacted, "Note") : text);
   // Its author, or a supervisor, may remove what it said.
   if (!n.redacted && (n.author_id === me.id || me.role !== "agent")) li.append(redactButton(`/conversations/${current.id}/notes/${encodeURIComponent(n.id)}/redact`, "Remove what this note says", (x) => showRemovedNote(x)));
-  $(".messages").append(li);
-  $(".messages").scrollTop = $(".messages").scrollHeight;
+  inTimeOrder(li, n.created_at);
+}
+
+// inTimeOrder puts a message or note in its place in the conversation:
+// after the last one written no later. The notes are read beside the
+// messages' replay, and either may come first; live ones land at the end.
+function inTimeOrder(li, createdAt) {
+  const list = $(".messages"), at = Date.parse(createdAt) || Date.now();
+  li.dataset.at = at;
+  let after = list.lastElementChild;
+  while (after && Number(after.dataset.at) > at) after = after.previousElementSibling;
+  if (after) after.after(li);
+  else list.prepend(li);
+  if (li === list.lastElementChild) list.scrollTop = list.scrollHeight;
 }
 
 let visitorAsked = 0; // the latest showVisitor call: only its answer is shown
