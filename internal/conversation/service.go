@@ -19,6 +19,9 @@ import (
 // Ephemeral event types: published on the bus, never stored. Their Seq is 0.
 const (
 	EventTyping = "typing"
+	// EventViewing is ephemeral too: a person of the brand has the
+	// conversation open in their console, or no longer has.
+	EventViewing = "viewing"
 )
 
 // Service is the conversation service. Its methods take the acting
@@ -696,6 +699,30 @@ func (s *Service) Typing(ctx context.Context, p parley.Principal, conversationID
 	}
 	data, _ := json.Marshal(TypingData{ConversationID: c.ID, Side: side, SenderID: p.ID, Name: p.Name, Typing: typing, Text: preview})
 	return s.bus.Publish(ctx, []*parley.Event{{AccountID: p.AccountID, Type: EventTyping, ConversationID: c.ID, Data: data}})
+}
+
+// Viewing tells the brand's other people following a conversation that p
+// has it open in their console (viewing) or has left it, so two agents do
+// not answer one visitor at once (Zendesk's agent collision, Intercom's
+// "also viewing"). It is not stored; consoles repeat it while open.
+func (s *Service) Viewing(ctx context.Context, p parley.Principal, conversationID string, viewing bool) error {
+	if p.Kind != parley.PrincipalUser {
+		return parley.Errorf(parley.EFORBIDDEN, "viewing is for the brand's people in the console")
+	}
+	c, err := s.Get(ctx, p, conversationID)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(ViewingData{ConversationID: c.ID, UserID: p.ID, Name: p.Name, Viewing: viewing})
+	return s.bus.Publish(ctx, []*parley.Event{{AccountID: p.AccountID, Type: EventViewing, ConversationID: c.ID, Data: data}})
+}
+
+// ViewingData is the payload of an ephemeral viewing event.
+type ViewingData struct {
+	ConversationID string `json:"conversation_id"`
+	UserID         string `json:"user_id"`
+	Name           string `json:"name,omitempty"`
+	Viewing        bool   `json:"viewing"`
 }
 
 // TypingData is the payload of an ephemeral typing event.

@@ -400,6 +400,14 @@ func (c *conn) handle(f *inFrame) {
 		if err := c.g.conv.Typing(ctx, p, f.ConversationID, *f.Typing, f.Text); err != nil {
 			c.replyError(f.ID, err)
 		}
+	case "viewing":
+		if f.Viewing == nil {
+			c.replyError(f.ID, parley.Errorf(parley.EINVALID, "viewing (true or false) is required"))
+			return
+		}
+		if err := c.g.conv.Viewing(ctx, p, f.ConversationID, *f.Viewing); err != nil {
+			c.replyError(f.ID, err)
+		}
 	case "presence":
 		if p.Kind != parley.PrincipalUser || c.g.Staff == nil {
 			c.replyError(f.ID, parley.Errorf(parley.EFORBIDDEN, "only agents have a presence"))
@@ -460,7 +468,7 @@ func (c *conn) cleanup() {
 }
 
 // FrameTypes lists every client frame type (docs/protocol.md).
-var FrameTypes = []string{"auth", "ping", "open", "subscribe", "unsubscribe", "subscribe_inbox", "send", "typing", "receipt", "presence"}
+var FrameTypes = []string{"auth", "ping", "open", "subscribe", "unsubscribe", "subscribe_inbox", "send", "typing", "viewing", "receipt", "presence"}
 
 // frameLabel bounds the metric's label values to the known frame types.
 func frameLabel(t string) string {

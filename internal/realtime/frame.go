@@ -19,6 +19,7 @@ type inFrame struct {
 	ClientID       string     `json:"client_id,omitempty"`
 	Message        *inMessage `json:"message,omitempty"`
 	Typing         *bool      `json:"typing,omitempty"`
+	Viewing        *bool      `json:"viewing,omitempty"`
 	Kind           string     `json:"kind,omitempty"`
 	Seq            *int64     `json:"seq,omitempty"`
 	Skill          string     `json:"skill,omitempty"`
@@ -135,6 +136,8 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `,"page":`...)
 	case conversation.EventTyping:
 		b = append(b, `{"type":"typing","typing":`...)
+	case conversation.EventViewing:
+		b = append(b, `{"type":"viewing","viewing":`...)
 	default:
 		return nil
 	}

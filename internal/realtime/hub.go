@@ -112,6 +112,9 @@ func (h *hub) dispatch(e *parley.Event) {
 		it.senderID = t.SenderID              // the typist does not get their own indicator
 		staffOnly = staffOnly || t.Text != "" // a draft is for the agents alone
 	}
+	if e.Type == conversation.EventViewing { // the team's own: who has it open
+		it.senderID, staffOnly = gjson.GetBytes(e.Data, "user_id").Str, true
+	}
 	if e.ConversationID != "" {
 		s := h.shard(e.ConversationID)
 		s.mu.RLock()

@@ -427,7 +427,8 @@ func TestEveryFrameKeepsAccountsApart(t *testing.T) {
 			"send":            {`{"type":"send","id":"x","conversation_id":"` + bConv.ID + `","message":{"type":"text","text":"hi"}}`, parley.ENOTFOUND},
 			"typing":          {`{"type":"typing","id":"x","conversation_id":"` + bConv.ID + `","typing":true}`, parley.ENOTFOUND},
 			"receipt":         {`{"type":"receipt","id":"x","conversation_id":"` + bConv.ID + `","kind":"read","seq":1}`, parley.ENOTFOUND},
-			"presence":        {`{"type":"presence","id":"x","state":"online"}`, parley.EFORBIDDEN}, // users only
+			"presence":        {`{"type":"presence","id":"x","state":"online"}`, parley.EFORBIDDEN},                                   // users only
+			"viewing":         {`{"type":"viewing","id":"x","conversation_id":"` + bConv.ID + `","viewing":true}`, parley.EFORBIDDEN}, // people in the console only
 		}
 		if who.name == "API key" {
 			// Staff may open only for a consumer, and only over REST.

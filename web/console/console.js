@@ -13,6 +13,8 @@ let visitorRead = 0; // the visitor's read position in the open conversation
 let readWanted = 0, readSent = 0, readTimer = 0; // the agent's read receipts (markRead)
 let me = null, csrf = sessionStorage.getItem("parley.csrf") || "";
 let ws = null, backoff = 500, tab = "queued", current = null, lastSeq = 0, heartbeat = 0;
+const viewers = new Map(); // colleagues with the open conversation open too: user ID → { name, until }
+let viewingID = ""; // the conversation this console has said it has open
 // Messages removed while this console was open ("conversation/seq"), for
 // inbox previews drawn from a list fetched before the removal.
 const removedMessages = new Set();
@@ -587,6 +589,21 @@ function onFrame(f) {
         showRead();
       }
       break;
+    case "viewing": {
+      // A colleague has this conversation open too, or has left it.
+      const v = f.viewing;
+      if (v.conversation_id !== viewingID || v.user_id === me.id) break;
+      if (v.viewing) {
+        const first = !viewers.has(v.user_id);
+        viewers.set(v.user_id, { name: v.name || "A colleague", until: Date.now() + 45000 });
+        // The newcomer learns at once that this console has it open too.
+        if (first) send({ type: "viewing", conversation_id: viewingID, viewing: true });
+      } else {
+        viewers.delete(v.user_id);
+      }
+      showViewers();
+      break;
+    }
     case "typing":
       // With the brand's typing preview, the visitor's draft shows as they
       // write it (masked by the server like a message).
@@ -772,6 +789,7 @@ async function refresh() {
   $(".visitor").hidden = special;
   if (special) {
     $(".placeholder").hidden = $(".conversation").hidden = true;
+    viewing("");
     if (tab === "botedit") return showBot(api);
     if (tab === "dash") { await fillSkills(api); return showDashboard(api); }
     if (tab === "contacts") return showContacts();
@@ -780,6 +798,7 @@ async function refresh() {
   }
   $(".placeholder").hidden = !!current;
   $(".conversation").hidden = !current;
+  if ((current ? current.id : "") !== viewingID) viewing(current ? current.id : "");
   const q = typeof filters[tab] === "function" ? filters[tab]() : filters[tab];
   const search = $(".search").value.trim();
   const label = $(".label-filter").value;
@@ -2291,6 +2310,31 @@ $(".show-activity").addEventListener("click", (e) => act(async () => {
   if (!box.hidden) await showActivity();
 }));
 
+// ---- Who else has it open ------------------------------------------------------
+// Colleagues with the same conversation open (Zendesk's agent collision):
+// a console says so when it opens one, every 20 s while it stays open and
+// when it leaves; a colleague not heard from for 45 s has gone.
+function viewing(id) {
+  if (viewingID && viewingID !== id) send({ type: "viewing", conversation_id: viewingID, viewing: false });
+  if (viewingID !== id) viewers.clear();
+  viewingID = id || "";
+  if (viewingID) send({ type: "viewing", conversation_id: viewingID, viewing: true });
+  showViewers();
+}
+function showViewers() {
+  const now = Date.now();
+  for (const [id, v] of viewers) if (v.until < now) viewers.delete(id);
+  const who = [...viewers.values()].map((v) => v.name).sort();
+  const el = $(".conv-viewers");
+  el.hidden = !who.length;
+  el.textContent = who.length ? "Also here: " + who.join(", ") : "";
+}
+setInterval(() => {
+  if (viewingID && !document.hidden) send({ type: "viewing", conversation_id: viewingID, viewing: true });
+  showViewers();
+}, 20000);
+addEventListener("pagehide", () => { if (viewingID) send({ type: "viewing", conversation_id: viewingID, viewing: false }); });
+
 async function openConversation(id) {
   sendRead(); // what was shown of the last one
   if (current && !following.has(current.id)) send({ type: "unsubscribe", conversation_id: current.id });
@@ -2306,6 +2350,7 @@ async function openConversation(id) {
   $(".reply-error").textContent = "";
   showHeader(current);
   send({ type: "subscribe", id: "sub", conversation_id: id, after_seq: 0 });
+  viewing(id);
   seenNotes.clear();
   api("GET", `/conversations/${id}/notes`).then((r) => r.notes.forEach(addNote)).catch(() => {});
   $$(".items li").forEach((li) => li.dataset.id === id ? li.setAttribute("aria-current", "true") : li.removeAttribute("aria-current"));
