@@ -2,6 +2,7 @@ package parley
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -38,4 +39,33 @@ type BotTurn struct {
 	Note    *Note
 	Requeue *Requeue
 	Close   *ConversationClose
+}
+
+// SuggestionUse says that an agent's reply began as one of the suggested
+// replies (docs/bot.md, Suggestions for agents): which one — an intent's
+// answer, an article, a canned response — and whether the agent changed
+// it before sending. suggestion.used carries it, with the conversation,
+// the message's seq and the agent, so the brand learns which of its
+// answers help its people.
+type SuggestionUse struct {
+	Kind   string `json:"kind"` // "intent", "article" or "canned"
+	Ref    string `json:"ref"`  // the intent's name, the article's ID, the canned response's ID
+	Edited bool   `json:"edited"`
+	// Set by the server: where it was sent, and by whom.
+	ConversationID string `json:"conversation_id,omitempty"`
+	MessageSeq     int64  `json:"message_seq,omitempty"`
+	By             string `json:"by,omitempty"`
+}
+
+// Validate checks what a client says about the suggestion it used.
+func (u *SuggestionUse) Validate() error {
+	switch u.Kind {
+	case "intent", "article", "canned":
+	default:
+		return Errorf(EINVALID, "suggestion.kind must be intent, article or canned")
+	}
+	if u.Ref == "" || len(u.Ref) > 100 || strings.ContainsFunc(u.Ref, func(r rune) bool { return r < ' ' }) {
+		return Errorf(EINVALID, "suggestion.ref must be the suggestion's ID or name (1-100 characters, on one line)")
+	}
+	return nil
 }

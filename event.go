@@ -64,6 +64,7 @@ const (
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
 	EventHelpArticleRated     = "help.article_rated"    // and said whether it helped (data: pv, url, article, helpful)
+	EventSuggestionUsed       = "suggestion.used"       // an agent sent a reply begun from a suggestion (data: SuggestionUse)
 	EventPageViewed           = "visitor.page_viewed"   // the visitor loaded a page of the site during a conversation (data: PageView)
 	EventAgentStatusChanged   = "agent.status_changed"  // a person went online, away or offline (data: StatusChanged)
 	EventSSOChanged           = "sso.changed"           // an admin set or removed single sign-on (data: SSOChanged, never the secret)
@@ -107,7 +108,7 @@ var EventTypes = []string{
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventInvitationWithdrawn, EventInvitationAnswered, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
 	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
-	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventAgentStatusChanged, EventPageViewed,
+	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventSuggestionUsed, EventAgentStatusChanged, EventPageViewed,
 	EventSSOChanged, EventMessageRedacted, EventNoteRedacted,
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -454,6 +455,9 @@ type SendInput struct {
 	Text           string
 	Choices        []parley.Choice
 	Card           *parley.Card
+	// Suggestion, from the brand's people only, is the suggested reply the
+	// message began as: suggestion.used is recorded once it is stored.
+	Suggestion *parley.SuggestionUse
 }
 
 // Send validates and stores a message. It returns once the message is
@@ -486,6 +490,14 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	if m.Type == parley.MessageFile {
 		return nil, false, parley.Errorf(parley.EINVALID, "files are sent with POST /api/v1/conversations/{id}/attachments")
 	}
+	if in.Suggestion != nil {
+		if p.Kind != parley.PrincipalUser {
+			return nil, false, parley.Errorf(parley.EINVALID, "suggestion: only the brand's people use suggested replies")
+		}
+		if err := in.Suggestion.Validate(); err != nil {
+			return nil, false, err
+		}
+	}
 	if err := m.Validate(s.limits); err != nil {
 		return nil, false, err
 	}
@@ -497,7 +509,17 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	if m.Text, err = s.mask(ctx, p.AccountID, m.Text); err != nil {
 		return nil, false, err
 	}
-	return s.store.AppendMessage(ctx, m)
+	msg, duplicate, err = s.store.AppendMessage(ctx, m)
+	if err == nil && !duplicate && in.Suggestion != nil {
+		// Off the message path: only replies begun from a suggestion.
+		use := *in.Suggestion
+		use.ConversationID, use.MessageSeq, use.By = msg.ConversationID, msg.Seq, p.ID
+		data, _ := json.Marshal(use)
+		if aerr := s.store.AppendEvent(ctx, &parley.Event{AccountID: p.AccountID, Type: parley.EventSuggestionUsed, ConversationID: msg.ConversationID, Data: data}); aerr != nil {
+			slog.Default().Warn("suggestion used: not recorded", "conversation", msg.ConversationID, "err", aerr)
+		}
+	}
+	return msg, duplicate, err
 }
 
 // AddNote adds a private note (or a supervisor's whisper) to a

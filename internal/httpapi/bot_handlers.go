@@ -321,6 +321,18 @@ type articleStats struct {
 	Views      int    `json:"views"`
 	Helpful    int    `json:"helpful"`
 	NotHelpful int    `json:"not_helpful"`
+	// AgentUses counts the replies agents sent that began as this
+	// article's suggestion; AgentEdited those they changed first.
+	AgentUses   int `json:"agent_uses"`
+	AgentEdited int `json:"agent_edited"`
+}
+
+// suggestionStats is one suggested reply's use by the brand's agents.
+type suggestionStats struct {
+	Kind   string `json:"kind"`
+	Ref    string `json:"ref"`
+	Uses   int    `json:"uses"`
+	Edited int    `json:"edited"`
 }
 
 // handleHelpStats says how the knowledge base's articles fare in the
@@ -332,7 +344,7 @@ func (a *API) handleHelpStats(w http.ResponseWriter, r *http.Request, p parley.P
 	if err != nil {
 		return err
 	}
-	events, err := a.recentEvents(r, p.AccountID, helpStatsScan, parley.EventHelpArticleViewed, parley.EventHelpArticleRated)
+	events, err := a.recentEvents(r, p.AccountID, helpStatsScan, parley.EventHelpArticleViewed, parley.EventHelpArticleRated, parley.EventSuggestionUsed)
 	if err != nil {
 		return err
 	}
@@ -342,7 +354,31 @@ func (a *API) handleHelpStats(w http.ResponseWriter, r *http.Request, p parley.P
 		s := &articleStats{ID: art.ID, Title: art.Title}
 		stats, byID[art.ID] = append(stats, s), s
 	}
+	suggestions := []*suggestionStats{}
+	used := map[[2]string]*suggestionStats{}
 	for _, e := range events {
+		if e.Type == parley.EventSuggestionUsed {
+			var u parley.SuggestionUse
+			if json.Unmarshal(e.Data, &u) != nil {
+				continue
+			}
+			k := [2]string{u.Kind, u.Ref}
+			if used[k] == nil {
+				used[k] = &suggestionStats{Kind: u.Kind, Ref: u.Ref}
+				suggestions = append(suggestions, used[k])
+			}
+			used[k].Uses++
+			if u.Edited {
+				used[k].Edited++
+			}
+			if s := byID[u.Ref]; u.Kind == "article" && s != nil {
+				s.AgentUses++
+				if u.Edited {
+					s.AgentEdited++
+				}
+			}
+			continue
+		}
 		var d struct {
 			Article string `json:"article"`
 			Helpful *bool  `json:"helpful"`
@@ -361,6 +397,7 @@ func (a *API) handleHelpStats(w http.ResponseWriter, r *http.Request, p parley.P
 		}
 	}
 	sort.SliceStable(stats, func(i, j int) bool { return stats[i].Views > stats[j].Views })
-	writeJSON(w, http.StatusOK, map[string]any{"articles": stats})
+	sort.SliceStable(suggestions, func(i, j int) bool { return suggestions[i].Uses > suggestions[j].Uses })
+	writeJSON(w, http.StatusOK, map[string]any{"articles": stats, "suggestions": suggestions})
 	return nil
 }

@@ -453,6 +453,8 @@ type sendRequest struct {
 	Text     string             `json:"text"`
 	Choices  []parley.Choice    `json:"choices"`
 	Card     *parley.Card       `json:"card"`
+	// Suggestion: the suggested reply the message began as (staff).
+	Suggestion *parley.SuggestionUse `json:"suggestion"`
 }
 
 type sendResponse struct {
@@ -468,7 +470,7 @@ func (a *API) handleSendMessage(w http.ResponseWriter, r *http.Request, p parley
 		return err
 	}
 	m, dup, err := a.conv.Send(r.Context(), p, conversation.SendInput{
-		ConversationID: r.PathValue("id"), ClientID: req.ClientID, Type: req.Type, Text: req.Text, Choices: req.Choices, Card: req.Card,
+		ConversationID: r.PathValue("id"), ClientID: req.ClientID, Type: req.Type, Text: req.Text, Choices: req.Choices, Card: req.Card, Suggestion: req.Suggestion,
 	})
 	if err != nil {
 		return err

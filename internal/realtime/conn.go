@@ -442,7 +442,7 @@ func (c *conn) send(ctx context.Context, f *inFrame) {
 	}
 	m, dup, err := c.g.conv.Send(ctx, c.principal, conversation.SendInput{
 		ConversationID: f.ConversationID, ClientID: f.ClientID,
-		Type: f.Message.Type, Text: f.Message.Text, Choices: f.Message.Choices, Card: f.Message.Card,
+		Type: f.Message.Type, Text: f.Message.Text, Choices: f.Message.Choices, Card: f.Message.Card, Suggestion: f.Suggestion,
 	})
 	if err != nil {
 		c.replyError(f.ID, err)

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -109,4 +111,73 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 	}
 	console.do(chromedp.WaitVisible(chromedp.CSS(".suggestions")))
 	console.shot("canned-inserted")
+
+	// Sent as it was inserted, once the agent has taken over: the log
+	// says which suggestion the reply began as, and that it was not changed.
+	console.press(".accept")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.AssigneeID == brand.agent.ID
+	})
+	console.press(".reply button[type=submit]")
+	canned, _ := ts.Store.ListCannedResponses(t.Context(), brand.account.ID)
+	used := func() []parley.SuggestionUse {
+		events, _ := ts.Store.ListEvents(t.Context(), brand.account.ID, parley.EventFilter{Types: []string{parley.EventSuggestionUsed}})
+		var out []parley.SuggestionUse
+		for _, e := range events {
+			var u parley.SuggestionUse
+			json.Unmarshal(e.Data, &u)
+			out = append(out, u)
+		}
+		return out
+	}
+	waitFor(t, func() bool {
+		u := used()
+		return len(u) == 1 && u[0].Kind == "canned" && u[0].Ref == canned[0].ID && !u[0].Edited && u[0].By == brand.agent.ID && u[0].ConversationID == conv.ID && u[0].MessageSeq > 0
+	}, func() string { return fmt.Sprintf("%+v", used()) })
+
+	// Over the API: an article's answer, changed before it was sent, counts
+	// for the article in the Bot tab's figures; a bad one is refused and
+	// stores nothing; visitors do not use suggestions.
+	agent := ts.login(t, brand.agent)
+	if st, raw := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Standard delivery takes 3–5 days; yours ships today.",
+		"suggestion": map[string]any{"kind": "article", "ref": "delivery", "edited": true}}); st != 201 {
+		t.Fatalf("a reply from an article: %d %s", st, raw)
+	}
+	before := len(mustMessages(t, ts, brand.account.ID, conv.ID))
+	for name, c := range map[string]struct {
+		who  *client
+		body map[string]any
+	}{
+		"an unknown kind": {agent, map[string]any{"text": "x", "suggestion": map[string]any{"kind": "guess", "ref": "delivery"}}},
+		"no ref":          {agent, map[string]any{"text": "x", "suggestion": map[string]any{"kind": "article"}}},
+		"a visitor":       {v.client, map[string]any{"text": "x", "suggestion": map[string]any{"kind": "article", "ref": "delivery"}}},
+	} {
+		if st, raw := c.who.raw("POST", "/api/v1/conversations/"+conv.ID+"/messages", c.body); st != 400 || !strings.Contains(string(raw), "suggestion") {
+			t.Errorf("%s: %d %s", name, st, raw)
+		}
+	}
+	if after := len(mustMessages(t, ts, brand.account.ID, conv.ID)); after != before || len(used()) != 2 {
+		t.Fatalf("refused suggestions stored something: %d → %d messages, %d uses", before, after, len(used()))
+	}
+	var stats struct {
+		Articles []struct {
+			ID          string `json:"id"`
+			AgentUses   int    `json:"agent_uses"`
+			AgentEdited int    `json:"agent_edited"`
+		} `json:"articles"`
+		Suggestions []struct {
+			Kind, Ref    string
+			Uses, Edited int
+		} `json:"suggestions"`
+	}
+	key.do("GET", "/api/v1/bot/help-stats", nil, &stats)
+	for _, a := range stats.Articles {
+		if a.ID == "delivery" && (a.AgentUses != 1 || a.AgentEdited != 1) {
+			t.Fatalf("the delivery article's figures: %+v", a)
+		}
+	}
+	if len(stats.Suggestions) != 2 {
+		t.Fatalf("suggestions used: %+v", stats.Suggestions)
+	}
 }

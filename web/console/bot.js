@@ -50,16 +50,16 @@ async function loadHelpStats() {
   tb.textContent = "";
   for (const a of out.articles) {
     const tr = document.createElement("tr");
-    for (const v of [a.title, a.views, a.helpful, a.not_helpful]) {
+    for (const v of [a.title, a.views, a.helpful, a.not_helpful, a.agent_uses + (a.agent_edited ? " (" + a.agent_edited + " changed)" : "")]) {
       const td = document.createElement("td");
       td.textContent = String(v);
       tr.append(td);
     }
     tb.append(tr);
   }
-  const read = out.articles.some((a) => a.views > 0);
+  const read = out.articles.some((a) => a.views > 0 || a.agent_uses > 0);
   table.hidden = !read;
-  $(".bot-help-status").textContent = read ? "Lately, most read first." : "No article read in the widget lately (Admin → Widget turns the help center on).";
+  $(".bot-help-status").textContent = read ? "Lately, most read first; “Sent by agents” counts the replies begun from an article's suggestion." : "No article read in the widget or sent by agents lately (Admin → Widget turns the help center on).";
 }
 
 // The questions the bot got wrong lately (not understood, its guesses

@@ -3056,6 +3056,8 @@ function fillPlaceholders(template) {
 // Suggestions for agents): a click puts it in the reply box, to edit and
 // send. Asked again when the visitor writes.
 let suggestTimer = 0;
+let suggestionUsed = null; // the suggestion the reply box holds: { conversation, kind, ref, text }
+$("#reply-text").addEventListener("input", (e) => { if (!e.target.value.trim()) suggestionUsed = null; });
 function suggestSoon() {
   clearTimeout(suggestTimer);
   suggestTimer = setTimeout(showSuggestions, 300);
@@ -3084,6 +3086,9 @@ async function showSuggestions() {
       const text = $("#reply-text");
       const add = s.kind === "canned" ? fillPlaceholders(s.text) : s.text;
       text.value = text.value.trim() ? text.value.trimEnd() + "\n" + add : add;
+      // The reply says which suggestion it began as, and whether it was
+      // changed (docs/bot.md): the brand learns which answers help.
+      suggestionUsed = { conversation: current.id, kind: s.kind, ref: s.id, text: text.value.trim() };
       text.focus();
       text.setSelectionRange(text.value.length, text.value.length);
     });
@@ -3158,11 +3163,17 @@ $(".reply").addEventListener("submit", (e) => {
   }
   text.value = "";
   if ($(".as-note").checked) {
+    suggestionUsed = null; // a note is not a reply to the visitor
     api("POST", `/conversations/${current.id}/notes`, { text: v, mentions: mentionsIn(v) }).catch((err) => ($(".reply-error").textContent = err.message));
     return;
   }
   const id = newClientId();
-  send({ type: "send", id: "send:" + id, conversation_id: current.id, client_id: id, message: { type: "text", text: v } });
+  const frame = { type: "send", id: "send:" + id, conversation_id: current.id, client_id: id, message: { type: "text", text: v } };
+  if (suggestionUsed && suggestionUsed.conversation === current.id) {
+    frame.suggestion = { kind: suggestionUsed.kind, ref: suggestionUsed.ref, edited: v !== suggestionUsed.text };
+  }
+  suggestionUsed = null;
+  send(frame);
   $(".reply-error").textContent = "";
 });
 
