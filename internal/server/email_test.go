@@ -203,35 +203,7 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
 	})
 	brand := seedBrand(t, ts, "Acme")
-	admin := ts.login(t, brand.admin)
-	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "delay_minutes": 0, "reply_to": "help@acme.test"}}, nil); st != 200 {
-		t.Fatalf("turning on: status %d", st)
-	}
-	v := ts.newVisitor(t, brand.account.ID)
-	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "Zoe@Example.test"}, nil)
-	conv := v.open(t)
-	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Do you ship to Norway?", "client_id": "c1"}, nil)
-	agent := ts.login(t, brand.agent)
-	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
-	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "We do. Which city?", "client_id": "a1"}, nil)
-	var r mailbox.Received
-	select {
-	case r = <-mail.Received:
-	case <-time.After(waitLimit):
-		list, err := ts.Store.ListReplyEmails(t.Context(), brand.account.ID, conv.ID)
-		t.Fatalf("no email within the wait; owed: %+v %v", list, err)
-	}
-	m, _ := r.Message()
-	var settings struct {
-		MailInbound bool `json:"mail_inbound"`
-	}
-	if admin.do("GET", "/api/v1/account-settings", nil, &settings); !settings.MailInbound {
-		t.Fatal("the settings do not say answers come back")
-	}
-	replyTo := strings.Trim(m.Header.Get("Reply-To"), "<>")
-	if !strings.HasSuffix(replyTo, "@reply.parley.test") {
-		t.Fatalf("Reply-To %q: want the conversation's own address (the brand's mailbox only without inbound mail)", replyTo)
-	}
+	v, conv, agent, replyTo := aReplyMailedToZoe(t, ts, mail, brand)
 
 	answer := "From: Zoe <zoe@example.test>\nTo: " + replyTo + "\nSubject: Re: Acme replied\nMessage-ID: <answer-1@example.test>\nContent-Type: text/plain; charset=utf-8\n\n" +
 		"Oslo, please.\n\nOn Mon, 30 Nov 2026 at 10:00, Acme <replies@parley.test> wrote:\n> We do. Which city?\n"
@@ -311,6 +283,44 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	if msgs := mustMessages(t, ts, brand.account.ID, list[0].ID); len(msgs) == 0 || msgs[len(msgs)-1].Text != "One more thing: gift wrap?" {
 		t.Fatalf("the new conversation holds %+v", msgs)
 	}
+}
+
+// aReplyMailedToZoe is where answers by email begin: a brand that mails
+// replies and takes answers back (its settings say so), Zoe asking on the
+// site, the agent answering, and the email that reaches her, whose
+// Reply-To is the conversation's own address.
+func aReplyMailedToZoe(t *testing.T, ts *testServer, mail *mailbox.Server, brand brand) (v *visitor, conv *parley.Conversation, agent *client, replyTo string) {
+	t.Helper()
+	admin := ts.login(t, brand.admin)
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "delay_minutes": 0, "reply_to": "help@acme.test"}}, nil); st != 200 {
+		t.Fatalf("turning on: status %d", st)
+	}
+	v = ts.newVisitor(t, brand.account.ID)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "Zoe@Example.test"}, nil)
+	conv = v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Do you ship to Norway?", "client_id": "c1"}, nil)
+	agent = ts.login(t, brand.agent)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "We do. Which city?", "client_id": "a1"}, nil)
+	var r mailbox.Received
+	select {
+	case r = <-mail.Received:
+	case <-time.After(waitLimit):
+		list, err := ts.Store.ListReplyEmails(t.Context(), brand.account.ID, conv.ID)
+		t.Fatalf("no email within the wait; owed: %+v %v", list, err)
+	}
+	m, _ := r.Message()
+	var settings struct {
+		MailInbound bool `json:"mail_inbound"`
+	}
+	if admin.do("GET", "/api/v1/account-settings", nil, &settings); !settings.MailInbound {
+		t.Fatal("the settings do not say answers come back")
+	}
+	replyTo = strings.Trim(m.Header.Get("Reply-To"), "<>")
+	if !strings.HasSuffix(replyTo, "@reply.parley.test") {
+		t.Fatalf("Reply-To %q: want the conversation's own address (the brand's mailbox only without inbound mail)", replyTo)
+	}
+	return v, conv, agent, replyTo
 }
 
 // TestAMentionWhileAwayIsEmailed: an agent's note mentions the supervisor,

@@ -29,34 +29,7 @@ func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
 		c.InboundDomain, c.InboundWebhookToken = "reply.parley.test", token
 	})
 	brand := seedBrand(t, ts, "Acme")
-	admin := ts.login(t, brand.admin)
-	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"enabled": true, "delay_minutes": 0}}, nil); st != 200 {
-		t.Fatalf("turning on: status %d", st)
-	}
-	var settings struct {
-		MailInbound bool `json:"mail_inbound"`
-	}
-	if admin.do("GET", "/api/v1/account-settings", nil, &settings); !settings.MailInbound {
-		t.Fatal("the settings do not say answers come back")
-	}
-	v := ts.newVisitor(t, brand.account.ID)
-	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"email": "zoe@example.test"}, nil)
-	conv := v.open(t)
-	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Do you ship to Norway?", "client_id": "c1"}, nil)
-	agent := ts.login(t, brand.agent)
-	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
-	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "We do. Which city?", "client_id": "a1"}, nil)
-	var r mailbox.Received
-	select {
-	case r = <-mail.Received:
-	case <-time.After(waitLimit):
-		t.Fatal("no email within the wait")
-	}
-	m, _ := r.Message()
-	replyTo := strings.Trim(m.Header.Get("Reply-To"), "<>")
-	if !strings.HasSuffix(replyTo, "@reply.parley.test") {
-		t.Fatalf("Reply-To %q", replyTo)
-	}
+	_, conv, _, replyTo := aReplyMailedToZoe(t, ts, mail, brand)
 	letter := func(id, from, text string, extra ...string) string {
 		return "From: " + from + "\nTo: Acme <" + replyTo + ">\nSubject: Re: Acme replied\nMessage-ID: <" + id + "@example.test>\n" + strings.Join(extra, "") +
 			"Content-Type: text/plain; charset=utf-8\n\n" + text + "\n\nOn Mon, Acme wrote:\n> We do. Which city?\n"

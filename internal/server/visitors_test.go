@@ -188,29 +188,12 @@ func TestAnInvitationIsWithdrawnOrLapses(t *testing.T) {
 	}
 	agent := ts.login(t, a.agent)
 	online(t, ts, a.agent)
-	heartbeat := func(pv string) string {
-		t.Helper()
-		st, raw := pageBeacon(t, ts, a.account.ID, pv, "heartbeat", "https://alpha.example", "")
-		var hb struct{ Invitation map[string]string }
-		if st == 200 {
-			json.Unmarshal(raw, &hb)
-		} else if st != 204 {
-			t.Fatalf("heartbeat: %d %s", st, raw)
-		}
-		return hb.Invitation["id"]
-	}
+	heartbeat := func(pv string) string { return invitationAtHeartbeat(t, ts, a.account.ID, pv) }
 	invite := func(pv string) parley.Invitation {
 		t.Helper()
-		pageBeacon(t, ts, a.account.ID, pv, "load", "https://alpha.example/boots", "Boots")
-		var inv parley.Invitation
-		if st := agent.do("POST", "/api/v1/visitors/"+pv+"/invite", map[string]any{"text": "Need a hand?"}, &inv); st != 201 {
-			t.Fatalf("invite: %d", st)
-		}
+		inv := inviteToChat(t, ts, agent, a.account.ID, pv)
 		if got := inv.Until.Sub(inv.At); got != lapse {
 			t.Fatalf("it lapses %v after it was sent, want %v", got, lapse)
-		}
-		if heartbeat(pv) != inv.ID {
-			t.Fatal("the page does not get the invitation")
 		}
 		return inv
 	}
@@ -283,31 +266,14 @@ func TestAnInvitationEndsWhenItsAgentLeaves(t *testing.T) {
 			t.Fatalf("presence %s: %s", state, f.raw)
 		}
 	}
-	heartbeat := func(pv string) (int, string) {
-		t.Helper()
-		st, raw := pageBeacon(t, ts, a.account.ID, pv, "heartbeat", "https://alpha.example", "")
-		var hb struct{ Invitation map[string]string }
-		json.Unmarshal(raw, &hb)
-		return st, hb.Invitation["id"]
-	}
-	invite := func(pv string) parley.Invitation {
-		t.Helper()
-		pageBeacon(t, ts, a.account.ID, pv, "load", "https://alpha.example/boots", "Boots")
-		var inv parley.Invitation
-		if st := agent.do("POST", "/api/v1/visitors/"+pv+"/invite", map[string]any{"text": "Need a hand?"}, &inv); st != 201 {
-			t.Fatalf("invite: %d", st)
-		}
-		if _, id := heartbeat(pv); id != inv.ID {
-			t.Fatal("the page does not get the invitation")
-		}
-		return inv
-	}
+	heartbeat := func(pv string) string { return invitationAtHeartbeat(t, ts, a.account.ID, pv) }
+	invite := func(pv string) parley.Invitation { return inviteToChat(t, ts, agent, a.account.ID, pv) }
 
 	// Away: the next heartbeat takes it off the page, and the log says why.
 	inv := invite("pvalpha201")
 	presence("away")
-	if st, id := heartbeat("pvalpha201"); st != 204 || id != "" {
-		t.Fatalf("the page still shows %q (%d) after its agent went away", id, st)
+	if id := heartbeat("pvalpha201"); id != "" {
+		t.Fatalf("the page still shows %q after its agent went away", id)
 	}
 	ev := waitEvents(t, ts, a.account.ID, parley.EventInvitationWithdrawn, 1)
 	var data map[string]string
@@ -333,4 +299,33 @@ func TestAnInvitationEndsWhenItsAgentLeaves(t *testing.T) {
 		conv.State != parley.StateQueued || conv.AssigneeID != "" || conv.LastSeq != 1 {
 		t.Fatalf("answered after its agent left: %d %+v", st, conv)
 	}
+}
+
+// invitationAtHeartbeat is the ID of the invitation a page's heartbeat
+// brings back ("" when its answer is 204, none).
+func invitationAtHeartbeat(t *testing.T, ts *testServer, accountID, pv string) string {
+	t.Helper()
+	st, raw := pageBeacon(t, ts, accountID, pv, "heartbeat", "https://alpha.example", "")
+	var hb struct{ Invitation map[string]string }
+	if st == 200 {
+		json.Unmarshal(raw, &hb)
+	} else if st != 204 {
+		t.Fatalf("heartbeat: %d %s", st, raw)
+	}
+	return hb.Invitation["id"]
+}
+
+// inviteToChat loads a page and has agent invite its visitor, checking the
+// page's next heartbeat brings the invitation.
+func inviteToChat(t *testing.T, ts *testServer, agent *client, accountID, pv string) parley.Invitation {
+	t.Helper()
+	pageBeacon(t, ts, accountID, pv, "load", "https://alpha.example/boots", "Boots")
+	var inv parley.Invitation
+	if st := agent.do("POST", "/api/v1/visitors/"+pv+"/invite", map[string]any{"text": "Need a hand?"}, &inv); st != 201 {
+		t.Fatalf("invite: %d", st)
+	}
+	if invitationAtHeartbeat(t, ts, accountID, pv) != inv.ID {
+		t.Fatal("the page does not get the invitation")
+	}
+	return inv
 }
