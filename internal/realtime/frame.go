@@ -20,17 +20,17 @@ type inFrame struct {
 	Message        *inMessage `json:"message,omitempty"`
 	Typing         *bool      `json:"typing,omitempty"`
 	Viewing        *bool      `json:"viewing,omitempty"`
+	Kind           string     `json:"kind,omitempty"`
+	Seq            *int64     `json:"seq,omitempty"`
+	Skill          string     `json:"skill,omitempty"`
+	Engagement     string     `json:"engagement,omitempty"` // open: the proactive engagement the visitor answered
+	Invitation     string     `json:"invitation,omitempty"` // open: the agent's invitation the visitor answered
+	State          string     `json:"state,omitempty"`
+	Reason         string     `json:"reason,omitempty"` // presence: an away reason of the account's
+	Auto           bool       `json:"auto,omitempty"`   // presence: the console set it (auto-away)
+	Text           string     `json:"text,omitempty"`   // typing: the visitor's draft (typing preview)
 	// Suggestion (send, staff): the suggested reply the message began as.
 	Suggestion *parley.SuggestionUse `json:"suggestion,omitempty"`
-	Kind       string                `json:"kind,omitempty"`
-	Seq        *int64                `json:"seq,omitempty"`
-	Skill      string                `json:"skill,omitempty"`
-	Engagement string                `json:"engagement,omitempty"` // open: the proactive engagement the visitor answered
-	Invitation string                `json:"invitation,omitempty"` // open: the agent's invitation the visitor answered
-	State      string                `json:"state,omitempty"`
-	Reason     string                `json:"reason,omitempty"` // presence: an away reason of the account's
-	Auto       bool                  `json:"auto,omitempty"`   // presence: the console set it (auto-away)
-	Text       string                `json:"text,omitempty"`   // typing: the visitor's draft (typing preview)
 }
 
 type inMessage struct {
