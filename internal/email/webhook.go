@@ -21,11 +21,13 @@ import (
 // raw message the SMTP server would have taken, so it goes through the
 // same checks: the reply address, the sender, the quoted text, the files.
 //
-// Three shapes are read, all carrying the raw message:
+// Four shapes are read, all carrying the raw message:
 //   - Mailgun's forward() of a route to a URL ending in "mime": a form with
 //     recipient and body-mime;
 //   - SendGrid's Inbound Parse with "POST the raw, full MIME message": a
 //     form with envelope (JSON, its "to") and email;
+//   - Postmark's inbound webhook with "Include raw email content": JSON
+//     with RawEmail, OriginalRecipient and ToFull;
 //   - any other service, or a script: the message itself as the body,
 //     Content-Type message/rfc822, its recipient in ?recipient= or, when
 //     absent, the message's Delivered-To, X-Original-To, To or Cc.
@@ -34,8 +36,9 @@ import (
 // being the installation's --inbound-webhook-token (both services put
 // credentials in the URL they are given). Answers follow the services'
 // retry rules: 200 taken (or, for an automatic answer, dropped); 406 for
-// an email refused for good (Mailgun and SendGrid do not retry it); 503
-// to try again later; 401 for a wrong token; 413 past the size limit.
+// an email refused for good (Mailgun and SendGrid do not retry it; to
+// Postmark, which retries everything but 403, it is 403); 503 to try
+// again later; 401 for a wrong token; 413 past the size limit.
 
 // WebhookHandler takes emails posted by a mail service; token is the
 // password the service sends.
@@ -48,6 +51,10 @@ func (in *Inbound) WebhookHandler(token string) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxInboundMessageBytes+1<<20) // the form's other fields besides
+		refused := http.StatusNotAcceptable
+		if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType == "application/json" {
+			refused = http.StatusForbidden // Postmark's "do not retry"
+		}
 		raw, recipients, err := webhookEmail(r)
 		var tooLarge *http.MaxBytesError
 		switch {
@@ -55,7 +62,7 @@ func (in *Inbound) WebhookHandler(token string) http.Handler {
 			webhookAnswer(w, http.StatusRequestEntityTooLarge, parley.ETOOLARGE, "the email is larger than 25 MiB")
 			return
 		case err != nil:
-			webhookAnswer(w, http.StatusNotAcceptable, parley.EINVALID, err.Error())
+			webhookAnswer(w, refused, parley.EINVALID, err.Error())
 			return
 		}
 		var last error = refuse(550, smtp.EnhancedCode{5, 1, 1}, "no reply address of %s among the recipients", in.domain)
@@ -68,21 +75,21 @@ func (in *Inbound) WebhookHandler(token string) http.Handler {
 			last = in.take(r.Context(), accountID, conversation, raw)
 			break
 		}
-		var refused *smtp.SMTPError
+		var smtpErr *smtp.SMTPError
 		switch {
 		case last == nil:
 			webhookAnswer(w, http.StatusOK, "", "taken")
-		case errors.As(last, &refused) && refused.Code >= 500:
+		case errors.As(last, &smtpErr) && smtpErr.Code >= 500:
 			code := parley.EINVALID // the message: unreadable, or nothing above the quote
-			switch refused.EnhancedCode[1] {
+			switch smtpErr.EnhancedCode[1] {
 			case 1: // the address
 				code = parley.ENOTFOUND
 			case 7: // the sender
 				code = parley.EFORBIDDEN
 			}
-			webhookAnswer(w, http.StatusNotAcceptable, code, refused.Message)
-		case errors.As(last, &refused):
-			webhookAnswer(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, refused.Message)
+			webhookAnswer(w, refused, code, smtpErr.Message)
+		case errors.As(last, &smtpErr):
+			webhookAnswer(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, smtpErr.Message)
 		default:
 			in.log.Warn("email replies: webhook", "err", last)
 			webhookAnswer(w, http.StatusServiceUnavailable, parley.EUNAVAILABLE, "try again later")
@@ -101,6 +108,25 @@ func webhookEmail(r *http.Request) (raw []byte, recipients []string, err error) 
 		}
 		if to := r.URL.Query().Get("recipient"); to != "" {
 			recipients = []string{to}
+		}
+	case "application/json": // Postmark
+		var p struct {
+			RawEmail          string
+			OriginalRecipient string
+			ToFull            []struct{ Email string }
+		}
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			return nil, nil, errors.New("the JSON cannot be read: " + err.Error())
+		}
+		if p.RawEmail == "" {
+			return nil, nil, errors.New("the JSON has no RawEmail: turn on Postmark's \"Include raw email content in JSON payload\"")
+		}
+		raw = []byte(p.RawEmail)
+		if p.OriginalRecipient != "" {
+			recipients = append(recipients, p.OriginalRecipient)
+		}
+		for _, to := range p.ToFull {
+			recipients = append(recipients, to.Email)
 		}
 	case "multipart/form-data", "application/x-www-form-urlencoded":
 		if err := r.ParseMultipartForm(MaxInboundMessageBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
@@ -128,7 +154,7 @@ func webhookEmail(r *http.Request) (raw []byte, recipients []string, err error) 
 			return nil, nil, errors.New("the form has no raw email: body-mime (Mailgun, a route forwarding to a URL ending in mime) or email (SendGrid, with the raw, full MIME message)")
 		}
 	default:
-		return nil, nil, errors.New("Content-Type must be message/rfc822, multipart/form-data or application/x-www-form-urlencoded")
+		return nil, nil, errors.New("Content-Type must be message/rfc822, multipart/form-data, application/x-www-form-urlencoded or application/json (Postmark)")
 	}
 	if len(recipients) == 0 {
 		msg, err := mail.ReadMessage(strings.NewReader(string(raw)))

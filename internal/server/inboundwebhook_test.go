@@ -17,8 +17,8 @@ import (
 )
 
 // Where port 25 is closed (most clouds), a mail service takes the answers
-// to the brand's emails and posts them to Parley: Mailgun's and SendGrid's
-// shapes and a plain message/rfc822 body, each going through the checks
+// to the brand's emails and posts them to Parley: Mailgun's, SendGrid's and
+// Postmark's shapes and a plain message/rfc822 body, each going through the checks
 // the SMTP server makes. The answers say what the services act on: 200
 // taken, 406 refused for good, 401 a wrong token, 413 too large.
 func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
@@ -61,6 +61,10 @@ func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
 		w.Close()
 		return post(w.FormDataContentType(), "", &b, token)
 	}
+	postmark := func(message string) (int, string) {
+		body, _ := json.Marshal(map[string]any{"From": "zoe@example.test", "OriginalRecipient": replyTo, "ToFull": []map[string]string{{"Email": replyTo}}, "RawEmail": message})
+		return post("application/json", "", bytes.NewReader(body), token)
+	}
 	visitorSaid := func() string {
 		var said []string
 		for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
@@ -83,8 +87,11 @@ func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
 		if st, body := form(map[string]string{"envelope": string(envelope), "email": letter("sendgrid-1", "zoe@example.test", "Next week if possible.")}); st != 200 {
 			t.Fatalf("SendGrid's form: %d %s", st, body)
 		}
+		if st, body := postmark(letter("postmark-1", "zoe@example.test", "Leave it with the neighbour.")); st != 200 {
+			t.Fatalf("Postmark's JSON: %d %s", st, body)
+		}
 	}
-	if got := visitorSaid(); got != "Do you ship to Norway? | Oslo, please. | Near the harbour. | Next week if possible." {
+	if got := visitorSaid(); got != "Do you ship to Norway? | Oslo, please. | Near the harbour. | Next week if possible. | Leave it with the neighbour." {
 		t.Fatalf("the visitor's messages: %q", got)
 	}
 
@@ -114,7 +121,11 @@ func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
 		}, 406, parley.ENOTFOUND},
 		"only the quote":    {func() (int, string) { return raw("", letter("x6", "zoe@example.test", "")) }, 406, parley.EINVALID},
 		"a form of neither": {func() (int, string) { return form(map[string]string{"text": "Oslo"}) }, 406, parley.EINVALID},
-		"JSON":              {func() (int, string) { return post("application/json", "", strings.NewReader(`{}`), token) }, 406, parley.EINVALID},
+		"Postmark without the raw email": {func() (int, string) {
+			return post("application/json", "", strings.NewReader(`{"From":"zoe@example.test"}`), token)
+		}, 403, parley.EINVALID},
+		"Postmark, another sender": {func() (int, string) { return postmark(letter("x8", "mallory@example.test", "Mine now")) }, 403, parley.EFORBIDDEN},
+		"XML":                      {func() (int, string) { return post("application/xml", "", strings.NewReader(`<a/>`), token) }, 406, parley.EINVALID},
 		"too large": {func() (int, string) {
 			return raw("", letter("x7", "zoe@example.test", strings.Repeat("x", 27<<20)))
 		}, 413, parley.ETOOLARGE},
@@ -127,7 +138,7 @@ func TestAMailServicePostsTheVisitorsAnswer(t *testing.T) {
 	if st, body := raw("", letter("ooo-1", "zoe@example.test", "I am away until Monday.", "Auto-Submitted: auto-replied\n")); st != 200 {
 		t.Fatalf("an automatic answer: %d %s", st, body)
 	}
-	if got := visitorSaid(); got != "Do you ship to Norway? | Oslo, please. | Near the harbour. | Next week if possible." {
+	if got := visitorSaid(); got != "Do you ship to Norway? | Oslo, please. | Near the harbour. | Next week if possible. | Leave it with the neighbour." {
 		t.Fatalf("the visitor's messages after the refusals: %q", got)
 	}
 }
