@@ -106,10 +106,10 @@ func TestAnAdminRequiresTwoFactorOfEveryone(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")))
 	admin.press("[data-tab=admin]")
 	admin.do(chromedp.WaitVisible(chromedp.CSS(".security-settings")))
-	admin.press(".security-settings [name=require]")
-	waitFor(t, func() bool { // the form is filled from the settings: 30 days unless set
+	waitFor(t, func() bool { // the form is filled from the settings once read: 30 days unless set
 		return evalIn[string](t, admin.ctx, `document.querySelector(".security-settings [name=rememberDays]").value`) == "30"
 	})
+	admin.press(".security-settings [name=require]")
 	admin.do(chromedp.SetValue(chromedp.CSS(".security-settings [name=rememberDays]"), "7"))
 	admin.press(".security-settings button")
 	waitFor(t, func() bool {
