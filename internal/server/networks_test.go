@@ -98,3 +98,22 @@ func TestAnAdminLimitsTheConsoleToTheOffice(t *testing.T) {
 		t.Fatalf("a refused save changed the networks: %v", acc.Settings.ConsoleNetworks)
 	}
 }
+
+// An admin who ticks a box of the security form in the instant before the
+// brand's settings arrive still gets the form filled with them, so saving
+// it cannot write blanks over the brand's networks.
+func TestAnEarlyTickDoesNotKeepTheSettingsOut(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	if st, raw := ts.withKey(t, brand.apiKey).raw("PATCH", "/api/v1/account-settings", map[string]any{"console_networks": []string{"127.0.0.0/8"}}); st != 200 {
+		t.Fatalf("networks: %d %s", st, raw)
+	}
+	admin := consoleLogin(t, ts, brand.admin, "[data-tab=admin]")
+	// The tab and the tick in one task: the settings cannot have come yet.
+	evalIn[bool](t, admin.ctx, `(() => { document.querySelector("[data-tab=admin]").click();
+		const f = document.querySelector(".security-settings"); f.require.checked = true; f.dispatchEvent(new Event("input")); return true })()`)
+	networks := func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".security-settings [name=networks]").value`)
+	}
+	waitFor(t, func() bool { return networks() == "127.0.0.0/8" }, networks)
+}

@@ -1300,6 +1300,7 @@ async function showAdmin() {
   }
   const ef = $(".email-settings");
   if (!dirtyForms.has(ef)) fillEmailSettings(ef, settings);
+  [af, sf, ef].forEach((f) => filledForms.add(f));
   await showSSO();
   await showWebhooks();
   await showAudit();
@@ -1320,6 +1321,7 @@ async function showAdmin() {
   const wf = $(".widget-settings");
   wf.dataset.current = JSON.stringify(widget);
   if (dirtyForms.has(wf)) return;
+  filledForms.add(wf);
   wf.color.value = widget.color || "#1f5eff";
   wf.label.value = widget.label || "";
   wf.greeting.value = widget.greeting || "";
@@ -1371,8 +1373,13 @@ function fillEmailSettings(ef, settings) {
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
 // redraws itself after any admin action (adding a skill, say), and a form
 // being edited keeps what was typed. Saving it clears it.
-const dirtyForms = new Set();
-for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".sso-settings", ".email-settings"]) $(sel).addEventListener("input", (e) => dirtyForms.add(e.currentTarget));
+// A form counts as changed only once it has shown the brand's values: a
+// box ticked in the instant before they arrive must not keep them out (the
+// form would then save its blanks over them — the console networks, say).
+const dirtyForms = new Set(), filledForms = new WeakSet();
+for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".sso-settings", ".email-settings"]) {
+  $(sel).addEventListener("input", (e) => { if (filledForms.has(e.currentTarget)) dirtyForms.add(e.currentTarget); });
+}
 
 // showCanned lists the canned responses, each editable in place.
 // showSkills lists the skills, each with its overflow — where its waiting
@@ -1558,6 +1565,7 @@ async function showSSO() {
   f.clientSecret.required = !sso.client_secret_set;
   f.clientSecret.placeholder = sso.client_secret_set ? "saved; type a new one to replace it" : "";
   if (dirtyForms.has(f)) return;
+  filledForms.add(f);
   f.issuer.value = sso.issuer;
   f.clientId.value = sso.client_id;
   f.clientSecret.value = "";
