@@ -218,11 +218,35 @@ func (m *Model) withSentence(v sparse, text string) sparse {
 // capitals among lower case is left as it is: mostly names ("DHL", "PIN",
 // "VISA"), which the teacher knows in capitals.
 func asTyped(text string) string {
-	text = strings.Join(strings.Fields(text), " ")
+	if !evenlySpaced(text) {
+		text = strings.Join(strings.Fields(text), " ")
+	}
 	if strings.IndexFunc(text, unicode.IsLower) < 0 {
 		text = strings.ToLower(text)
 	}
 	return text
+}
+
+// evenlySpaced reports whether text's words are parted by single ASCII
+// spaces, with none at either end: most messages, which then need no copy
+// (training encodes every phrase on every pass).
+func evenlySpaced(text string) bool {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == ' ':
+			if i == 0 || i == len(text)-1 || text[i+1] == ' ' {
+				return false
+			}
+		case c < ' ':
+			return false // a tab, a line break
+		case c >= utf8.RuneSelf:
+			// Beyond ASCII, a space of another kind (a no-break space) may
+			// come: the slow way, when the rest has any space at all.
+			return !strings.ContainsFunc(text[i:], unicode.IsSpace)
+		}
+	}
+	return true
 }
 
 // tfidf is the L2-normalised TF-IDF vector of a text whose features have

@@ -100,7 +100,7 @@ func TestTyposStillFindTheIntent(t *testing.T) {
 func TestHowAMessageWasTypedChangesNothing(t *testing.T) {
 	m := fullModel(t)
 	for plain, variants := range map[string][]string{
-		"my card still hasn't arrived":           {"my card still\nhasn't arrived", "  my card  still hasn't\tarrived ", "MY CARD STILL HASN'T ARRIVED"},
+		"my card still hasn't arrived":           {"my card still\nhasn't arrived", "  my card  still hasn't\tarrived ", "MY CARD STILL HASN'T ARRIVED", "my card\u00a0still  hasn't arrived"},
 		"why was i charged a fee for a transfer": {"why was i charged\r\na fee for a transfer", "WHY WAS I CHARGED A FEE FOR A TRANSFER"},
 	} {
 		want := m.Predict(plain)[0]
