@@ -95,8 +95,12 @@ type Bucket struct {
 	BotContained     int       `json:"bot_contained"`
 	QueueWaitMean    Duration  `json:"queue_wait_mean_seconds"`
 	FirstResponseAvg Duration  `json:"first_response_mean_seconds"`
-	CSATMean         float64   `json:"csat_mean"`
-	Messages         int       `json:"messages"`
+	// QueueWaits and FirstResponses count what the means are of: a bucket
+	// without any has no mean, which a chart leaves blank rather than 0.
+	QueueWaits     int     `json:"queue_waits"`
+	FirstResponses int     `json:"first_responses"`
+	CSATMean       float64 `json:"csat_mean"`
+	Messages       int     `json:"messages"`
 	// AgentsOnline is how many people were online on average over the
 	// bucket (their online time ÷ its length): staffing beside demand.
 	AgentsOnline float64 `json:"agents_online"`

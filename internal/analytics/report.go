@@ -242,6 +242,7 @@ func report(q Query, convs map[string]*Facts, counts map[time.Time]*Counts, capa
 	}
 	for _, b := range r.Buckets {
 		b.QueueWaitMean, b.FirstResponseAvg, b.CSATMean = stat(b.waits).Mean, stat(b.frts).Mean, meanInt(b.csat)
+		b.QueueWaits, b.FirstResponses = len(b.waits), len(b.frts)
 	}
 	hours := q.To.Sub(q.From).Hours()
 	for _, a := range agents {

@@ -287,6 +287,17 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 	if n := evalIn[int](t, sup.ctx, `document.querySelectorAll(".dash-charts svg[role=img] > title").length`); n != 5 {
 		t.Fatalf("%d charts", n)
 	}
+	// The hours without a wait leave the waiting line blank, not at 0 s:
+	// the line is drawn only where there is something to average.
+	waits := evalIn[string](t, sup.ctx, `(() => {
+		const fig = [...document.querySelectorAll(".dash-charts figure")].find((f) => f.querySelector("figcaption").textContent.startsWith("Waiting"));
+		const buckets = fig.querySelectorAll("text.axis").length;
+		return [...fig.querySelectorAll("polyline")].map((p) => p.getAttribute("points").split(" ").length).join(",") + "/" + fig.querySelectorAll("circle").length + "/" + buckets })()`)
+	// Both conversations waited in the same hour: one dot per line, no line
+	// across the empty hours.
+	if parts := strings.Split(waits, "/"); parts[0] != "" || parts[1] == "0" {
+		t.Fatalf("the waiting chart (points per line / dots / labels): %s", waits)
+	}
 	// The agent who handled a conversation; the supervisor, online in the
 	// console and handling nothing, has a row too (time online).
 	rows := evalIn[[]string](t, sup.ctx, `[...document.querySelectorAll(".dash-agents tbody tr")].map(tr => tr.textContent)`)

@@ -43,9 +43,20 @@ export function chart({ title, labels, series, format = String, height = 180 }) 
       svg.append(r);
     });
   });
+  // A line breaks where a value is null (nothing to average in that
+  // bucket): a lone point between two gaps is a dot.
   for (const s of series.filter((s) => s.kind === "line")) {
-    const pts = s.values.map((v, i) => `${left + i * slot + slot / 2},${top + plotH - (plotH * v) / max}`).join(" ");
-    svg.append(el("polyline", { points: pts, fill: "none", stroke: s.color, "stroke-width": 2 }));
+    let run = [];
+    const draw = () => {
+      if (run.length === 1) svg.append(el("circle", { cx: run[0][0], cy: run[0][1], r: 2.5, fill: s.color }));
+      if (run.length > 1) svg.append(el("polyline", { points: run.map((p) => p.join(",")).join(" "), fill: "none", stroke: s.color, "stroke-width": 2 }));
+      run = [];
+    };
+    s.values.forEach((v, i) => {
+      if (v == null) return draw();
+      run.push([left + i * slot + slot / 2, top + plotH - (plotH * v) / max]);
+    });
+    draw();
   }
   const every = Math.ceil(n / 8);
   labels.forEach((l, i) => {

@@ -74,8 +74,8 @@ export async function showDashboard(api) {
       { name: "closed", values: m.buckets.map((b) => b.closed), color: "#12b76a" },
     ] }),
     chart({ title: "Waiting and first response (mean)", labels, format: secs, series: [
-      { name: "time in queue", values: m.buckets.map((b) => b.queue_wait_mean_seconds), color: "#f79009", kind: "line" },
-      { name: "first response", values: m.buckets.map((b) => b.first_response_mean_seconds), color: "#7a5af8", kind: "line" },
+      { name: "time in queue", values: m.buckets.map((b) => (b.queue_waits ? b.queue_wait_mean_seconds : null)), color: "#f79009", kind: "line" },
+      { name: "first response", values: m.buckets.map((b) => (b.first_responses ? b.first_response_mean_seconds : null)), color: "#7a5af8", kind: "line" },
     ] }),
     chart({ title: "Bot", labels, series: [
       { name: "contained", values: m.buckets.map((b) => b.bot_contained), color: "#12b76a" },
