@@ -62,10 +62,11 @@ type Credentials struct {
 	Code            string
 	Passkey         *PasskeyAnswer
 	RemoteAddr      string
-	// TrustedBrowser is what the browser keeps of an earlier login with
-	// the second factor (TrustBrowser): while it holds, the password
-	// alone signs the person in on that browser.
-	TrustedBrowser string
+	// TrustedBrowser, when set, returns what the browser keeps for the
+	// person of that ID from an earlier login with the second factor
+	// (TrustBrowser; "" for nothing): while it holds, the password alone
+	// signs them in on that browser.
+	TrustedBrowser func(userID string) string
 }
 
 // Login checks a password login and starts a session. It returns the raw
@@ -97,7 +98,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string,
 	if u.HasSecondFactor() {
 		var err error
 		switch {
-		case c.Code == "" && c.Passkey == nil && a.browserTrusted(ctx, u, c.TrustedBrowser):
+		case c.Code == "" && c.Passkey == nil && c.TrustedBrowser != nil && a.browserTrusted(ctx, u, c.TrustedBrowser(u.ID)):
 			// A second factor given is checked even so: only a checked
 			// one may renew the browser's note (TrustBrowser).
 		case c.Passkey != nil && u.Passkeys > 0:

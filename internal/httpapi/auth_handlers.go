@@ -42,10 +42,11 @@ func (a *API) handleLogin(w http.ResponseWriter, r *http.Request, _ parley.Princ
 	if len(req.Passkey) > 0 {
 		creds.Passkey = a.passkeyAnswer(r, req.Passkey)
 	}
-	if u, err := a.store.FindUserByEmail(r.Context(), req.Email); err == nil {
-		if c, err := r.Cookie(auth.TrustedBrowserCookie(u.ID)); err == nil {
-			creds.TrustedBrowser = c.Value
+	creds.TrustedBrowser = func(userID string) string {
+		if c, err := r.Cookie(auth.TrustedBrowserCookie(userID)); err == nil {
+			return c.Value
 		}
+		return ""
 	}
 	token, s, u, err := a.auth.Login(r.Context(), creds)
 	if code := parley.ErrorCode(err); u != nil && (code == parley.ETWOFACTOR || code == parley.EPASSKEY) {
