@@ -43,13 +43,15 @@ type BotTurn struct {
 
 // SuggestionUse says that an agent's reply began as one of the suggested
 // replies (docs/bot.md, Suggestions for agents): which one — an intent's
-// answer, an article, a canned response — and whether the agent changed
-// it before sending. suggestion.used carries it, with the conversation,
-// the message's seq and the agent, so the brand learns which of its
-// answers help its people.
+// answer, an article, a canned response, a reply given before — and
+// whether the agent changed it before sending. suggestion.used carries
+// it, with the conversation, the message's seq and the agent, so the
+// brand learns which of its answers help its people.
 type SuggestionUse struct {
-	Kind   string `json:"kind"` // "intent", "article" or "canned"
-	Ref    string `json:"ref"`  // the intent's name, the article's ID, the canned response's ID
+	Kind string `json:"kind"` // "intent", "article", "canned" or "past"
+	// Ref is the intent's name, the article's ID, the canned response's
+	// ID, or a past reply's conversation ID and seq ("ID:seq").
+	Ref    string `json:"ref"`
 	Edited bool   `json:"edited"`
 	// Set by the server: where it was sent, and by whom.
 	ConversationID string `json:"conversation_id,omitempty"`
@@ -60,9 +62,9 @@ type SuggestionUse struct {
 // Validate checks what a client says about the suggestion it used.
 func (u *SuggestionUse) Validate() error {
 	switch u.Kind {
-	case "intent", "article", "canned":
+	case "intent", "article", "canned", "past":
 	default:
-		return Errorf(EINVALID, "suggestion.kind must be intent, article or canned")
+		return Errorf(EINVALID, "suggestion.kind must be intent, article, canned or past")
 	}
 	if u.Ref == "" || len(u.Ref) > 100 || strings.ContainsFunc(u.Ref, func(r rune) bool { return r < ' ' }) {
 		return Errorf(EINVALID, "suggestion.ref must be the suggestion's ID or name (1-100 characters, on one line)")

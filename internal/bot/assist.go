@@ -5,6 +5,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/bot/nlu"
@@ -21,6 +22,7 @@ const (
 	SuggestIntent  = "intent"
 	SuggestArticle = "article"
 	SuggestCanned  = "canned"
+	// SuggestPast (past.go): a reply the brand's people gave before.
 )
 
 // Suggestion is one reply the console offers. Text is what the composer
@@ -37,6 +39,13 @@ type Suggestion struct {
 	// a search match holds.
 	Confidence float64 `json:"confidence,omitempty"`
 	Coverage   float64 `json:"coverage,omitempty"`
+	// A past reply says who gave it and when, and how many times the
+	// same reply was given in the weeks the index holds.
+	By    string     `json:"by,omitempty"`
+	At    *time.Time `json:"at,omitempty"`
+	Times int        `json:"times,omitempty"`
+
+	key uint64 // a past reply's words (pastPair.key)
 }
 
 // Suggestion limits.

@@ -29,6 +29,9 @@ type Runtime struct {
 	// canned holds each account's last index of canned responses, for
 	// agents' suggestions (CannedIndex).
 	canned map[string]*CannedIndex
+	// past holds each account's index of past questions, for agents'
+	// suggestions (PastReplies).
+	past map[string]*pastEntry
 	// withPeople holds conversations known to have left the bot (a
 	// conversation never returns to it), so their visitors' messages cost
 	// no lookup. Bounded: past maxWithPeople it starts afresh.

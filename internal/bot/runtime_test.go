@@ -43,7 +43,7 @@ type fixture struct {
 	consumer *parley.Consumer
 }
 
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	t.Helper()
 	bus := &events{}
 	store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Bus: bus})

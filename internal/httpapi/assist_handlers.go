@@ -67,6 +67,13 @@ func (a *API) handleSuggestions(w http.ResponseWriter, r *http.Request, p parley
 			cx = bot.NewCannedIndex(lang, canned)
 		}
 		out.Suggestions = bot.Suggest(brain, query, cx)
+		if a.Bot != nil {
+			past, err := a.Bot.PastReplies(r.Context(), p.AccountID, conv.ID, query, lang)
+			if err != nil {
+				return err
+			}
+			out.Suggestions = bot.WithPast(out.Suggestions, past)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -74,6 +74,106 @@ func TestAgentsGetSuggestedReplies(t *testing.T) {
 	}
 }
 
+// answeredBefore stores a closed conversation of the brand in which a
+// visitor called visitorName asked question and by (a person of the
+// brand) gave reply.
+func answeredBefore(t *testing.T, ts *testServer, b brand, by *parley.User, visitorName, question, reply string) *parley.Conversation {
+	t.Helper()
+	ctx := t.Context()
+	c := &parley.Consumer{AccountID: b.account.ID, Name: visitorName}
+	if err := ts.Store.CreateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := ts.Store.OpenConversation(ctx, b.account.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*parley.Message{
+		{SenderKind: parley.SenderConsumer, SenderID: c.ID, SenderName: visitorName, Text: question},
+		{SenderKind: parley.SenderAgent, SenderID: by.ID, SenderName: by.Name, Text: reply},
+	} {
+		m.AccountID, m.ConversationID, m.Type = b.account.ID, conv.ID, parley.MessageText
+		if _, _, err := ts.Store.AppendMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return conv
+}
+
+// TestAgentsGetTheirColleaguesPastReplies: over HTTP, a question answered
+// before in the brand brings that reply, the names it was written with
+// made placeholders; another brand's replies never come.
+func TestAgentsGetTheirColleaguesPastReplies(t *testing.T) {
+	ts, brand, _ := withPayPalReply(t)
+	other := seedBrand(t, ts, "Contoso")
+	answeredBefore(t, ts, other, other.agent, "Eve Hart", "Do you ship to Iceland?", "Yes Eve, Contoso ships to Iceland in 3 days.")
+	answeredBefore(t, ts, brand, brand.supervisor, "Maya López", "Do you ship to Iceland?",
+		"Yes Maya, we ship to Iceland: it takes 4 to 6 working days.")
+	v := ts.newVisitor(t, brand.account.ID)
+	conv := v.open(t)
+	agent := ts.login(t, brand.agent)
+	var got suggestions
+	if st := agent.do("GET", "/api/v1/conversations/"+conv.ID+"/suggestions?q=can+you+ship+my+jacket+to+Iceland", nil, &got); st != 200 {
+		t.Fatalf("suggestions: %d", st)
+	}
+	var past []string
+	for _, s := range got.Suggestions {
+		if s.Kind == "past" {
+			past = append(past, s.Title+" → "+s.Text)
+		}
+	}
+	if len(past) != 1 || past[0] != "Do you ship to Iceland? → Yes {{visitor_first_name|there}}, we ship to Iceland: it takes 4 to 6 working days." {
+		t.Fatalf("past replies: %q", past)
+	}
+}
+
+// TestAnAgentInsertsAColleaguesPastReply: in Chromium, a reply a colleague
+// gave to the same question comes as "Answered before", says who gave it,
+// and goes into the reply box with this visitor's name; sent, it is
+// recorded as a past reply's use.
+func TestAnAgentInsertsAColleaguesPastReply(t *testing.T) {
+	ts, brand, _ := withPayPalReply(t)
+	before := answeredBefore(t, ts, brand, brand.supervisor, "Maya López", "Do you ship to Iceland?",
+		"Yes Maya, we ship to Iceland: it takes 4 to 6 working days.")
+	v := ts.newVisitor(t, brand.account.ID)
+	v.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Zoe Clarke"}, nil)
+	conv := v.open(t)
+	v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Can you ship my jacket to Iceland?"}, nil)
+
+	console := consoleLogin(t, ts, brand.agent, ".app")
+	console.openFirst("bot")
+	chips := func() string {
+		return evalIn[string](t, console.ctx, `document.querySelector(".suggestions").hidden ? "" : [...document.querySelectorAll(".suggestion")].map((b) => b.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool { return strings.Contains(chips(), "Answered before: Do you ship to Iceland?") }, chips)
+	if tip := evalIn[string](t, console.ctx, `document.querySelector(".suggestion[data-kind=past]").title`); !strings.HasPrefix(tip, brand.supervisor.Name+", ") {
+		t.Fatalf("the chip's title: %q", tip)
+	}
+	console.press(".accept")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
+		return c.AssigneeID == brand.agent.ID
+	})
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `(() => { const b = document.querySelector(".suggestion[data-kind=past]"); if (!b) return false;
+			document.querySelector("#reply-text").value = ""; b.click(); return true })()`)
+	})
+	waitFor(t, func() bool {
+		return evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`) == "Yes Zoe, we ship to Iceland: it takes 4 to 6 working days."
+	}, func() string { return evalIn[string](t, console.ctx, `document.querySelector("#reply-text").value`) })
+	console.shot("past-reply-inserted")
+	console.press(".reply button[type=submit]")
+	waitFor(t, func() bool {
+		events, _ := ts.Store.ListEvents(t.Context(), brand.account.ID, parley.EventFilter{Types: []string{parley.EventSuggestionUsed}})
+		if len(events) != 1 {
+			return false
+		}
+		var u parley.SuggestionUse
+		json.Unmarshal(events[0].Data, &u)
+		return u.Kind == "past" && u.Ref == before.ID+":2" && !u.Edited && u.ConversationID == conv.ID
+	})
+}
+
 // TestAnAgentInsertsASuggestedReply: in Chromium, the suggestions under the
 // conversation follow the visitor's last message, and a click puts one in
 // the reply box, a canned response with the visitor's name filled in.

@@ -3060,7 +3060,8 @@ function fillPlaceholders(template) {
 
 // ---- Suggested replies ------------------------------------------------------------
 // What the brand's knowledge says about the visitor's last message — an
-// intent's answer, articles, the team's canned responses (docs/bot.md,
+// intent's answer, articles, the team's canned responses, a colleague's
+// reply to the same question in a past conversation (docs/bot.md,
 // Suggestions for agents): a click puts it in the reply box, to edit and
 // send. Asked again when the visitor writes.
 let suggestTimer = 0;
@@ -3079,20 +3080,23 @@ async function showSuggestions() {
   try { out = await api("GET", `/conversations/${id}/suggestions`); } catch (e) { box.hidden = true; return; }
   if (!current || current.id !== id) return; // another conversation opened meanwhile
   list.textContent = "";
-  const kind = { intent: "Answer", article: "Article", canned: "Canned" };
+  const kind = { intent: "Answer", article: "Article", canned: "Canned", past: "Answered before" };
   for (const s of out.suggestions.slice(0, 3)) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "suggestion";
     b.dataset.kind = s.kind;
     b.title = s.text.slice(0, 300);
+    if (s.kind === "past") { // who gave it, when, and how often
+      b.title = `${s.by || "A colleague"}, ${new Date(s.at).toLocaleDateString()}${s.times > 1 ? ` · given ${s.times} times` : ""}:\n${fillPlaceholders(s.text).slice(0, 300)}`;
+    }
     const k = document.createElement("span");
     k.className = "suggestion-kind";
     k.textContent = kind[s.kind] + ": ";
     b.append(k, document.createTextNode(s.title));
     b.addEventListener("click", () => {
       const text = $("#reply-text");
-      const add = s.kind === "canned" ? fillPlaceholders(s.text) : s.text;
+      const add = s.kind === "canned" || s.kind === "past" ? fillPlaceholders(s.text) : s.text;
       text.value = text.value.trim() ? text.value.trimEnd() + "\n" + add : add;
       // The reply says which suggestion it began as, and whether it was
       // changed (docs/bot.md): the brand learns which answers help.
