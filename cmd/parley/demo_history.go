@@ -53,7 +53,7 @@ type demoEvent struct {
 // what they tell a person, what the person answers, and how the agent
 // files it.
 type demoTopic struct {
-	ask, explain, answer []string
+	ask, explain, answer []string // answer[i] answers explain[i]
 	label, topic         string
 }
 
@@ -134,7 +134,10 @@ func seedDemoHistory(ctx context.Context, store parley.Store, clock *demoClock, 
 		c     *parley.Conversation
 		v     *parley.Consumer
 		topic demoTopic
-		agent *parley.User
+		// problem is which of the topic's explanations the visitor gave,
+		// and so which answer is theirs.
+		problem int
+		agent   *parley.User
 	}
 	visitorSays := func(cv *convo, text string) error {
 		m, _, err := store.AppendMessage(ctx, &parley.Message{AccountID: acc.ID, ConversationID: cv.c.ID, SenderKind: parley.SenderConsumer,
@@ -223,7 +226,10 @@ func seedDemoHistory(ctx context.Context, store parley.Store, clock *demoClock, 
 			step(secs(15, 40), func() error { return visitorSays(cv, "No") })
 		}
 		step(secs(3, 20), func() error { return visitorSays(cv, "Talk to a person") })
-		step(secs(5, 30), func() error { return visitorSays(cv, pick(cv.topic.explain)) })
+		step(secs(5, 30), func() error {
+			cv.problem = rng.IntN(len(cv.topic.explain))
+			return visitorSays(cv, cv.topic.explain[cv.problem])
+		})
 		if kind == "waiting" {
 			return
 		}
@@ -266,7 +272,7 @@ func seedDemoHistory(ctx context.Context, store parley.Store, clock *demoClock, 
 				return do()
 			}
 		}
-		step(secs(15, 90), taken(func() error { return agentSays(cv, pick(cv.topic.answer)) }))
+		step(secs(15, 90), taken(func() error { return agentSays(cv, cv.topic.answer[cv.problem]) }))
 		step(secs(20, 90), taken(func() error { return visitorSays(cv, pick(demoThanks)) }))
 		if holder != nil { // the visitor wrote last: the demo agent's to answer
 			return
