@@ -41,7 +41,11 @@ const (
 	RuleOnConversationOpened = "conversation_opened" // a conversation opens (widget or API)
 	RuleOnVisitorMessage     = "visitor_message"     // the visitor writes (each text message)
 	RuleOnFieldsChanged      = "fields_changed"      // someone records the conversation's details (its conversation fields)
+	RuleOnConversationRated  = "conversation_rated"  // the visitor rates the conversation, or adds a comment to their rating
 )
+
+// RuleEvents are the events a rule may run on.
+var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated}
 
 // How a rule's conditions combine.
 const (
@@ -58,6 +62,8 @@ const (
 	RuleFieldChannel    = "channel"
 	RuleFieldHours      = "business_hours"      // "open" or "closed", by the account's hours
 	RuleFieldSentiment  = "sentiment"           // how the visitor's message sounds: "negative", "neutral" or "positive" (visitor_message only)
+	RuleFieldRating     = "rating"              // the visitor's rating, 1 to 5 (conversation_rated only)
+	RuleFieldComment    = "rating.comment"      // what the visitor wrote with it (conversation_rated only)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 	// RuleFieldConversation reads one of the conversation's fields (a
 	// prefix: "fields.reason"), as stored: a checkbox "true" or "false".
@@ -73,6 +79,10 @@ const (
 	RuleMatches     = "matches" // RE2 regular expression, as Go's regexp
 	RuleIsSet       = "is_set"
 	RuleIsNotSet    = "is_not_set"
+	// Numeric comparisons: both sides read as numbers; a value that is
+	// not one (a field not set) never holds.
+	RuleAtMost  = "at_most"
+	RuleAtLeast = "at_least"
 )
 
 // Action types.
@@ -83,6 +93,7 @@ const (
 	RuleSendMessage = "send_message" // Value: text the visitor reads, once per conversation
 	RuleAssignAgent = "assign_agent" // Value: a user ID; a waiting conversation goes to them when they are online with room
 	RuleClose       = "close"        // Value: the close reason ("" is "resolved"); the last action
+	RuleNotify      = "notify"       // Value: a user ID; a private note that mentions them, once per conversation and rule
 )
 
 // Macro is a named bundle of steps an agent applies to a conversation in
@@ -185,8 +196,8 @@ func ValidateRules(rules []AutomationRule, labels []Label, fields []Conversation
 		if err := checkUniqueName(at, "rule", r.Name, names); err != nil {
 			return err
 		}
-		if r.Event != RuleOnConversationOpened && r.Event != RuleOnVisitorMessage && r.Event != RuleOnFieldsChanged {
-			return Errorf(EINVALID, "%s.event must be %s, %s or %s, not %q", at, RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, r.Event)
+		if !slices.Contains(RuleEvents, r.Event) {
+			return Errorf(EINVALID, "%s.event must be one of %s, not %q", at, strings.Join(RuleEvents, ", "), r.Event)
 		}
 		if len(r.Conditions) > MaxRuleParts || len(r.Actions) > MaxRuleParts {
 			return Errorf(EINVALID, "%s has %d conditions and %d actions; the limit is %d of each", at, len(r.Conditions), len(r.Actions), MaxRuleParts)
@@ -260,10 +271,14 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 		if (c.Operator != RuleEquals && c.Operator != RuleNotEquals) || (c.Value != "negative" && c.Value != "neutral" && c.Value != "positive") {
 			return Errorf(EINVALID, "%s: sentiment takes equals or not_equals, and negative, neutral or positive", at)
 		}
+	case c.Field == RuleFieldRating, c.Field == RuleFieldComment:
+		if event != RuleOnConversationRated {
+			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnConversationRated)
+		}
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, sentiment, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)
@@ -281,8 +296,12 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 			return Errorf(EINVALID, "%s.value is not a valid pattern: %v", at, err)
 		}
 	case RuleIsSet, RuleIsNotSet:
+	case RuleAtMost, RuleAtLeast:
+		if _, err := strconv.ParseFloat(strings.TrimSpace(c.Value), 64); err != nil {
+			return Errorf(EINVALID, "%s.value: %s compares numbers; %q is not one", at, c.Operator, c.Value)
+		}
 	default:
-		return Errorf(EINVALID, "%s.operator must be contains, not_contains, equals, not_equals, matches, is_set or is_not_set, not %q", at, c.Operator)
+		return Errorf(EINVALID, "%s.operator must be contains, not_contains, equals, not_equals, matches, is_set, is_not_set, at_most or at_least, not %q", at, c.Operator)
 	}
 	return nil
 }
@@ -304,7 +323,7 @@ func (a RuleAction) check(at string, labels []Label) error {
 		if !HasIDPrefix(a.Value, "skl") {
 			return Errorf(EINVALID, "%s.value must be a skill ID", at)
 		}
-	case RuleAssignAgent:
+	case RuleAssignAgent, RuleNotify:
 		if !HasIDPrefix(a.Value, "usr") {
 			return Errorf(EINVALID, "%s.value must be a user ID", at)
 		}
@@ -314,7 +333,7 @@ func (a RuleAction) check(at string, labels []Label) error {
 		}
 		return checkPlaceholders(at, a.Value)
 	default:
-		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill, send_message, assign_agent or close, not %q", at, a.Type)
+		return Errorf(EINVALID, "%s.type must be add_label, set_priority, set_skill, send_message, assign_agent, notify or close, not %q", at, a.Type)
 	}
 	return nil
 }

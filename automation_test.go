@@ -15,6 +15,12 @@ func TestValidateRules(t *testing.T) {
 	if err := ValidateRules([]AutomationRule{good}, labels, fields); err != nil {
 		t.Fatal(err)
 	}
+	rating := AutomationRule{Name: "Bad rating", Event: RuleOnConversationRated,
+		Conditions: []RuleCondition{{Field: "rating", Operator: "at_most", Value: "2"}, {Field: "rating.comment", Operator: "is_set"}},
+		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "notify", Value: NewID("usr")}}}
+	if err := ValidateRules([]AutomationRule{rating}, labels, fields); err != nil {
+		t.Fatal(err)
+	}
 	details := AutomationRule{Name: "Damaged goods", Event: RuleOnFieldsChanged,
 		Conditions: []RuleCondition{{Field: "fields.reason", Operator: "equals", Value: "damaged"}, {Field: "fields.refund", Operator: "not_equals", Value: "true"}, {Field: "fields.refund", Operator: "is_not_set"}},
 		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}}}
@@ -75,6 +81,14 @@ func TestValidateRules(t *testing.T) {
 		{with(func(r *AutomationRule) { r.Actions[0] = RuleAction{Type: "close", Value: "spam"} }), "actions[0]: close must be the last action"},
 		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "close", Value: strings.Repeat("x", 201)} }), "actions[3].value: a close reason"},
 		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "assign_agent", Value: "ann"} }), "actions[3].value must be a user ID"},
+		{with(func(r *AutomationRule) { r.Actions[3] = RuleAction{Type: "notify", Value: "priya"} }), "actions[3].value must be a user ID"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "rating", Operator: "at_most", Value: "2"}
+		}), "conditions[0].field: \"rating\" is known only on conversation_rated"},
+		{with(func(r *AutomationRule) {
+			r.Event = RuleOnConversationRated
+			r.Conditions = []RuleCondition{{Field: "rating", Operator: "at_least", Value: "four"}}
+		}), "conditions[0].value: at_least compares numbers"},
 		{with(func(r *AutomationRule) { r.Actions = make([]RuleAction, 11) }), "the limit is 10 of each"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "fields.colour", Operator: "equals", Value: "red"}

@@ -1,8 +1,9 @@
 // Package automation runs brands' triage rules (parley.AutomationRule):
-// when a conversation opens, a visitor writes or someone records the
-// conversation's details, the rules whose conditions hold label it, raise
-// its priority, route it to a skill or answer the visitor
-// (docs/routing.md, Automation rules).
+// when a conversation opens, a visitor writes, someone records the
+// conversation's details or the visitor rates it, the rules whose
+// conditions hold label it, raise its priority, route it to a skill,
+// answer the visitor or call a colleague in (docs/routing.md, Automation
+// rules).
 //
 // The node that stored an event runs the rules for it (the bus's local
 // delivery), off the message path, in the order of each conversation's
@@ -85,6 +86,8 @@ func (r *Runner) OnEvent(e *parley.Event) {
 		on = parley.RuleOnVisitorMessage
 	case parley.EventConversationFields:
 		on = parley.RuleOnFieldsChanged
+	case parley.EventCSATSubmitted:
+		on = parley.RuleOnConversationRated
 	case parley.EventAccountUpdated:
 		r.Forget(e)
 		return
@@ -183,7 +186,14 @@ type facts struct {
 	consumer *parley.Consumer
 	message  string
 	mood     sentiment.Mood // how the message sounds
-	open     bool           // within the account's business hours (no hours: always)
+	// rating is what the visitor's rating said (conversation_rated), as
+	// its event has it: the conversation may have moved on (a comment
+	// added) by the time the rules run.
+	rating struct {
+		Score   int    `json:"score"`
+		Comment string `json:"comment"`
+	}
+	open bool // within the account's business hours (no hours: always)
 }
 
 func (f facts) get(field string) string {
@@ -205,6 +215,13 @@ func (f facts) get(field string) string {
 			return "open"
 		}
 		return "closed"
+	case parley.RuleFieldRating:
+		if f.rating.Score == 0 {
+			return ""
+		}
+		return strconv.Itoa(f.rating.Score)
+	case parley.RuleFieldComment:
+		return f.rating.Comment
 	}
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]
@@ -235,6 +252,13 @@ func (c *compiled) holds(cond parley.RuleCondition, f facts) bool {
 		return have != ""
 	case parley.RuleIsNotSet:
 		return have == ""
+	case parley.RuleAtMost, parley.RuleAtLeast:
+		n, err1 := strconv.ParseFloat(strings.TrimSpace(have), 64)
+		limit, err2 := strconv.ParseFloat(strings.TrimSpace(want), 64)
+		if err1 != nil || err2 != nil {
+			return false
+		}
+		return cond.Operator == parley.RuleAtMost && n <= limit || cond.Operator == parley.RuleAtLeast && n >= limit
 	}
 	return false
 }
@@ -266,6 +290,8 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 		on = parley.RuleOnVisitorMessage
 	case parley.EventConversationFields:
 		on = parley.RuleOnFieldsChanged
+	case parley.EventCSATSubmitted:
+		on = parley.RuleOnConversationRated
 	}
 	var wanted []parley.AutomationRule
 	for _, rule := range rules.rules {
@@ -295,13 +321,18 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 		}
 		f.message, f.mood = m.Text, sentiment.Of(sentiment.Score(m.Text))
 	}
+	if on == parley.RuleOnConversationRated {
+		if err := json.Unmarshal(e.Data, &f.rating); err != nil {
+			return err
+		}
+	}
 	for _, rule := range wanted {
 		if !rules.matches(rule, f) {
 			continue
 		}
 		applied := parley.AutomationApplied{Rule: rule.Name, On: on, EventSeq: e.Seq}
 		for _, a := range rule.Actions {
-			outcome, err := r.act(ctx, conv, consumer.Name, rule, a)
+			outcome, err := r.act(ctx, conv, consumer.Name, rule, a, f)
 			if err != nil {
 				outcome = "failed: " + parley.ErrorMessage(err)
 			}
@@ -323,11 +354,13 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 }
 
 // act does one action and says what came of it.
-func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor string, rule parley.AutomationRule, a parley.RuleAction) (string, error) {
-	if conv.State == parley.StateClosed && a.Type != parley.RuleAddLabel {
+func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor string, rule parley.AutomationRule, a parley.RuleAction, f facts) (string, error) {
+	if conv.State == parley.StateClosed && a.Type != parley.RuleAddLabel && a.Type != parley.RuleNotify {
 		return "skipped: the conversation is closed", nil
 	}
 	switch a.Type {
+	case parley.RuleNotify:
+		return r.notify(ctx, conv, rule, a.Value, f)
 	case parley.RuleAddLabel:
 		if slices.Contains(conv.Labels, a.Value) {
 			return "unchanged", nil
@@ -397,6 +430,54 @@ func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor str
 		return "done", err
 	}
 	return "", parley.Errorf(parley.EINVALID, "unknown action %q", a.Type)
+}
+
+// notify writes a private note on the conversation that mentions the
+// user — who is told at once in the console, finds it under Mentions,
+// and gets it by email while away (docs/email.md) — saying which rule and
+// what set it off. Once per conversation and rule: a rating and the
+// comment added to it later, or a second upset message, call on them
+// once.
+func (r *Runner) notify(ctx context.Context, conv *parley.Conversation, rule parley.AutomationRule, userID string, f facts) (string, error) {
+	author := "Rule “" + rule.Name + "”"
+	notes, err := r.store.ListNotes(ctx, conv.AccountID, conv.ID)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range notes {
+		if n.AuthorID == By && n.AuthorName == author && slices.Contains(n.Mentions, userID) {
+			return "unchanged: notified before", nil
+		}
+	}
+	u, err := r.store.FindUser(ctx, conv.AccountID, userID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND || err == nil && !u.Active {
+		return "skipped: not an active user", nil
+	} else if err != nil {
+		return "", err
+	}
+	what := "a conversation opened"
+	switch rule.Event {
+	case parley.RuleOnVisitorMessage:
+		what = "the visitor wrote “" + cut(f.message, 300) + "”"
+	case parley.RuleOnFieldsChanged:
+		what = "its details were recorded"
+	case parley.RuleOnConversationRated:
+		what = fmt.Sprintf("rated %d of 5", f.rating.Score)
+		if f.rating.Comment != "" {
+			what += ": “" + cut(f.rating.Comment, 300) + "”"
+		}
+	}
+	text := fmt.Sprintf("@%s: %s (%s).", u.Name, what, author)
+	err = r.store.AddNote(ctx, &parley.Note{AccountID: conv.AccountID, ConversationID: conv.ID, AuthorID: By, AuthorName: author, Text: text, Mentions: []string{userID}})
+	return "done", err
+}
+
+// cut shortens text to n characters.
+func cut(text string, n int) string {
+	if r := []rune(text); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return text
 }
 
 func fnv64(s string) uint64 {

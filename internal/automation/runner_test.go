@@ -18,6 +18,7 @@ func TestConditions(t *testing.T) {
 		mood:     sentiment.Negative,
 		open:     false,
 	}
+	f.rating.Score, f.rating.Comment = 2, "Too slow"
 	c := &compiled{patterns: map[string]*regexp.Regexp{`order \d+`: regexp.MustCompile(`(?i)order \d+`), `^bye`: regexp.MustCompile(`(?i)^bye`)}}
 	for _, tc := range []struct {
 		field, op, value string
@@ -45,6 +46,14 @@ func TestConditions(t *testing.T) {
 		{"sentiment", "equals", "NEGATIVE", true},
 		{"sentiment", "not_equals", "negative", false},
 		{"sentiment", "equals", "positive", false},
+		{"rating", "at_most", "2", true},
+		{"rating", "at_most", "1", false},
+		{"rating", "at_least", "2.5", false},
+		{"rating", "at_least", " 2 ", true},
+		{"rating", "equals", "2", true},
+		{"rating.comment", "contains", "slow", true},
+		{"visitor.attributes.plan", "at_least", "1", false}, // not a number: never holds
+		{"visitor.attributes.region", "at_most", "1", false},
 	} {
 		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
 			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)

@@ -635,7 +635,7 @@ func (a *API) skillsOfRules(ctx context.Context, accountID string, rules []parle
 				if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == act.Value }) {
 					return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: skill %q not found", i, j, act.Value)
 				}
-			case parley.RuleAssignAgent:
+			case parley.RuleAssignAgent, parley.RuleNotify:
 				if !slices.ContainsFunc(users, func(u *parley.User) bool { return u.ID == act.Value && u.Active }) {
 					return parley.Errorf(parley.EINVALID, "automation_rules[%d].actions[%d].value: user %q is not an active user of this account", i, j, act.Value)
 				}

@@ -240,6 +240,35 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	}, func() string {
 		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
 	})
+
+	// A fifth on the visitor's rating: choosing the rating sets "is at
+	// most 2", and notify names the person to call on.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Bad rating"))
+	admin.press(".auto-add-condition")
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector(".auto-form");
+		f.querySelector("[name=event]").value = "conversation_rated";
+		const field = f.querySelector(".auto-condition [name=field]");
+		field.value = "rating"; field.dispatchEvent(new Event("change"));
+		const type = f.querySelector(".auto-action [name=type]");
+		type.value = "notify"; type.dispatchEvent(new Event("change"));
+		const who = f.querySelector(".auto-action [name=value]");
+		who.value = [...who.options].find(o => o.text === `+strconv.Quote(brand.supervisor.Name)+`).value;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	admin.press(".auto-form button[type=submit]")
+	want = "When the visitor rates it and the rating (1 to 5) is at most “2”: notify " + brand.supervisor.Name + "."
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), want)
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+	acc, _ = ts.Store.FindAccount(t.Context(), brand.account.ID)
+	if r := acc.Settings.AutomationRules; len(r) != 5 || r[4].Event != parley.RuleOnConversationRated || r[4].Conditions[0] != (parley.RuleCondition{Field: "rating", Operator: "at_most", Value: "2"}) ||
+		r[4].Actions[0] != (parley.RuleAction{Type: parley.RuleNotify, Value: brand.supervisor.ID}) {
+		t.Fatalf("the fifth rule: %+v", r)
+	}
 	if problems := accessibilityProblems(t, admin.ctx, axeSource(t)); len(problems) > 0 {
 		t.Fatalf("the rules: %s", strings.Join(problems, "\n"))
 	}
@@ -534,5 +563,102 @@ func TestARuleActsOnTheDetailsAnAgentRecords(t *testing.T) {
 	})
 	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, closed.ID); c.Priority != 0 {
 		t.Fatalf("a closed conversation raised: %d", c.Priority)
+	}
+}
+
+// TestARuleFollowsUpABadRating: Zendesk's "bad satisfaction" trigger. A
+// rating of 2 or less labels the conversation and calls the supervisor in
+// a note (their mentions, at once); a good rating does nothing; the
+// comment a visitor adds later runs the rule again without a second note.
+func TestARuleFollowsUpABadRating(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	other := seedBrand(t, ts, "Contoso")
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "follow-up"}}}, nil)
+	rule := func(event, field, op, value, notify string) []map[string]any {
+		return []map[string]any{{"name": "Bad rating", "event": event,
+			"conditions": []map[string]any{{"field": field, "operator": op, "value": value}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "follow-up"}, {"type": "notify", "value": notify}}}}
+	}
+	for name, c := range map[string]struct {
+		rules []map[string]any
+		says  string
+	}{
+		"a rating on messages":     {rule("visitor_message", "rating", "at_most", "2", b.supervisor.ID), "conversation_rated"},
+		"a comparison with a word": {rule("conversation_rated", "rating", "at_most", "two", b.supervisor.ID), "compares numbers"},
+		"another brand's person":   {rule("conversation_rated", "rating", "at_most", "2", other.supervisor.ID), "not an active user"},
+		"an unknown event":         {rule("conversation_reopened", "rating", "at_most", "2", b.supervisor.ID), "conversation_rated"},
+	} {
+		if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": c.rules}); st != 400 || !strings.Contains(string(raw), c.says) {
+			t.Errorf("%s: %d %s", name, st, raw)
+		}
+	}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rule("conversation_rated", "rating", "at_most", "2", b.supervisor.ID)}); st != 200 {
+		t.Fatalf("saving the rule: %d %s", st, raw)
+	}
+
+	rated := func(score int, comment string) *parley.Conversation {
+		t.Helper()
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Where is my parcel?"}, nil)
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/close", nil, nil); st != 200 {
+			t.Fatalf("close: %d", st)
+		}
+		if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/csat", map[string]any{"score": score, "comment": comment}, nil); st != 204 {
+			t.Fatalf("rate: %d", st)
+		}
+		if comment == "" { // a comment added afterwards, as the widget allows
+			if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/csat", map[string]any{"score": score, "comment": "Nobody answered for ages."}, nil); st != 204 {
+				t.Fatalf("adding a comment: %d", st)
+			}
+		}
+		return conv
+	}
+	happy := rated(5, "Lovely")
+	unhappy := rated(1, "I waited too long")
+	later := rated(2, "")
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 3)
+	notes := func(conv *parley.Conversation) []*parley.Note {
+		n, _ := ts.Store.ListNotes(t.Context(), b.account.ID, conv.ID)
+		return n
+	}
+	waitFor(t, func() bool { return len(notes(unhappy)) == 1 && len(notes(later)) == 1 })
+	for _, e := range applied {
+		if e.ConversationID == happy.ID {
+			t.Fatalf("the rule ran on a rating of 5: %s", e.Data)
+		}
+	}
+	if n := notes(unhappy)[0]; n.AuthorID != "automation" || n.AuthorName != "Rule “Bad rating”" || len(n.Mentions) != 1 || n.Mentions[0] != b.supervisor.ID ||
+		n.Text != "@"+b.supervisor.Name+": rated 1 of 5: “I waited too long” (Rule “Bad rating”)." {
+		t.Fatalf("the note: %+v", n)
+	}
+	for _, conv := range []*parley.Conversation{unhappy, later} {
+		if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID); len(c.Labels) != 1 || c.Labels[0] != "follow-up" {
+			t.Fatalf("labels: %v", c.Labels)
+		}
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, happy.ID); len(c.Labels) != 0 || len(notes(happy)) != 0 {
+		t.Fatalf("the happy visitor's conversation: %v, %d notes", c.Labels, len(notes(happy)))
+	}
+	// The comment added later ran the rule again, and said so, without a
+	// second note.
+	waitFor(t, func() bool {
+		for _, e := range waitEventsNow(ts, b.account.ID, parley.EventAutomationApplied) {
+			if e.ConversationID == later.ID && strings.Contains(string(e.Data), "unchanged: notified before") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := notes(later); len(n) != 1 || n[0].Text != "@"+b.supervisor.Name+": rated 2 of 5 (Rule “Bad rating”)." {
+		t.Fatalf("notes after the comment: %+v", n)
+	}
+	var me struct {
+		UnreadMentions *int `json:"unread_mentions"`
+	}
+	if ts.login(t, b.supervisor).do("GET", "/api/v1/me", nil, &me); me.UnreadMentions == nil || *me.UnreadMentions != 2 {
+		t.Fatalf("the supervisor's unread mentions: %v", me.UnreadMentions)
 	}
 }

@@ -1783,15 +1783,16 @@ $(".labels-form").addEventListener("submit", (e) => {
 // adds one. The whole list is saved each time (PATCH automation_rules).
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
 const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
-  ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"]];
+  ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"],
+  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
-  ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"]];
+  ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"], ["at_most", "is at most"], ["at_least", "is at least"]];
 const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"],
-  ["assign_agent", "assign to"], ["close", "close, as"]];
+  ["assign_agent", "assign to"], ["notify", "notify"], ["close", "close, as"]];
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
-  const when = r.event === "visitor_message" ? "When the visitor writes" : r.event === "fields_changed" ? "When someone records the details" : "When a conversation opens";
+  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it" }[r.event] || "When a conversation opens";
   const conds = (r.conditions || []).map((c) => {
     const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
       : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
@@ -1801,7 +1802,7 @@ function describeRule(r) {
   const acts = r.actions.map((a) => {
     const what = (ruleActions.find((x) => x[0] === a.type) || [a.type, a.type])[1];
     const value = a.type === "set_skill" ? (autoSkills.find((s) => s.id === a.value)?.name || a.value)
-      : a.type === "assign_agent" ? (autoUsers.find((u) => u.id === a.value)?.name || a.value)
+      : a.type === "assign_agent" || a.type === "notify" ? (autoUsers.find((u) => u.id === a.value)?.name || a.value)
       : a.type === "close" ? "“" + (a.value || "resolved") + "”"
       : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
     return what + " " + value;
@@ -1876,6 +1877,7 @@ function addRuleCondition() {
     attr.hidden = field.value !== "attribute";
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
     if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; value.placeholder = "negative, neutral or positive"; }
+    if (field.value === "rating") { op.value = "at_most"; value.value = "2"; value.hidden = false; }
   });
   op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
   row.append(field, attr, op, value, del);
@@ -1904,7 +1906,7 @@ function stepRow(container, cls, kinds) {
     } else {
       el = control("select", "value", "Value of the action", type.value === "add_label" ? autoLabels.map((l) => [l, l])
         : type.value === "set_skill" ? autoSkills.map((s) => [s.id, s.name])
-        : type.value === "assign_agent" ? autoUsers.map((u) => [u.id, u.name || u.email]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]]);
+        : type.value === "assign_agent" || type.value === "notify" ? autoUsers.map((u) => [u.id, u.name || u.email]) : [["5", "High"], ["10", "Urgent"], ["0", "Normal"]]);
     }
     slot.append(el);
   };
