@@ -276,3 +276,47 @@ func TestMarkdownIsRenderedSafely(t *testing.T) {
 		t.Fatalf("rendered %q", out)
 	}
 }
+
+// TestTheDemoBotAnswersWhatVisitorsAsk: the demo brand's bot, which every
+// new user tries first, answers what a shop's visitors ask with the right
+// article, and leaves what is not the shop's business unanswered (a miss,
+// a "Did you mean…?" or a person) — not answered with a wrong article
+// (before session 22, "how do I wash my jacket" got the ordering article
+// at 0.96, "do you sell bikes" the discounts at 0.81).
+func TestTheDemoBotAnswersWhatVisitorsAsk(t *testing.T) {
+	b := demoBrain(t)
+	for q, want := range map[string]string{
+		"How long does delivery take?":   "article:delivery",
+		"do you deliver to Norway":       "article:delivery",
+		"I want to return my shoes":      "article:returns",
+		"when do I get my money back":    "article:returns",
+		"my jacket is too big":           "article:sizes",
+		"what size should I get":         "article:sizes",
+		"Can I pay with PayPal?":         "article:payment",
+		"how do I reset my password":     "article:account",
+		"can I cancel my order":          "article:ordering",
+		"where are you based":            "article:stores",
+		"can I buy a gift card":          "article:discounts",
+		"do you sell bikes":              "article:products",
+		"do you have kids sizes":         "article:products",
+		"how do I wash my jacket":        "article:care",
+		"is the ridge jacket waterproof": "article:care",
+		"my zip broke":                   "article:care",
+		"where is my order":              "intent:order_status",
+		"hello":                          "intent:greeting",
+		"what is the capital of France":  "",
+		"who won the football":           "",
+		"what's the weather like":        "",
+		"can I bring my dog to the shop": "",
+		"asdf qwerty":                    "",
+	} {
+		c := b.Classify(q)
+		answered := ""
+		if c.Band == BandAnswer {
+			answered = c.Label
+		}
+		if answered != want {
+			t.Errorf("%q: %s %s at %.2f, want %q", q, c.Band, c.Label, c.Confidence, want)
+		}
+	}
+}

@@ -158,8 +158,8 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	ts.withKey(t, brand.apiKey).do("PUT", "/api/v1/widget-settings", map[string]any{"language": "fr"}, nil)
 	admin := consoleLogin(t, ts, brand.admin, "[data-tab=botedit]")
 	admin.do(chromedp.Click(chromedp.CSS("[data-tab=botedit]")), chromedp.WaitVisible(chromedp.CSS(".bot-article")))
-	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 8 {
-		t.Fatalf("%d articles shown, want the demo's 8", n)
+	if n := evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-article").length`); n != 10 {
+		t.Fatalf("%d articles shown, want the demo's 10", n)
 	}
 	// A bot without a language is offered the widget's.
 	if lang := evalIn[string](t, admin.ctx, `document.querySelector(".bot-settings [name=language]").value`); lang != "fr" {

@@ -63,7 +63,7 @@ func TestTheHelpCenterServesTheBrandsArticles(t *testing.T) {
 	}
 
 	var list struct{ Articles []helpArticle }
-	if st := getPublic(t, ts, "/widget/help?account="+acc, &list); st != 200 || len(list.Articles) != 8 || list.Articles[0].ID != "delivery" || list.Articles[0].Snippet == "" {
+	if st := getPublic(t, ts, "/widget/help?account="+acc, &list); st != 200 || len(list.Articles) != 10 || list.Articles[0].ID != "delivery" || list.Articles[0].Snippet == "" {
 		t.Fatalf("no search: status %d, %+v", st, list.Articles)
 	}
 	if getPublic(t, ts, "/widget/help?account="+acc+"&q="+url.QueryEscape("how do I get a refund"), &list); len(list.Articles) == 0 || list.Articles[0].ID != "returns" {
@@ -159,7 +159,7 @@ func TestAVisitorReadsAHelpArticleInTheWidget(t *testing.T) {
 			NotHelpful int    `json:"not_helpful"`
 		} `json:"articles"`
 	}
-	if st := ts.login(t, brand.admin).do("GET", "/api/v1/bot/help-stats", nil, &stats); st != 200 || len(stats.Articles) != 8 {
+	if st := ts.login(t, brand.admin).do("GET", "/api/v1/bot/help-stats", nil, &stats); st != 200 || len(stats.Articles) != 10 {
 		t.Fatalf("help stats: status %d, %+v", st, stats)
 	}
 	if a := stats.Articles[0]; a.ID != "returns" || a.Views != 1 || a.Helpful != 1 || a.NotHelpful != 0 || stats.Articles[1].Views != 0 {
