@@ -69,7 +69,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "Demo brand   %s (account %s)\n", account.Name, account.ID)
 	fmt.Fprintf(stdout, "Admin login  %s / %s   (Bot tab: edit and test the demo bot; Dashboard: metrics)\n", demoAdminEmail, demoPassword)
-	fmt.Fprintf(stdout, "Demo bot     answers delivery, returns, sizes and payment; tracks orders; \"talk to a human\" hands off\n")
+	fmt.Fprintf(stdout, "Demo bot     answers delivery, returns, sizes, payment, products and care; tracks orders; \"talk to a human\" hands off\n")
 	fmt.Fprintf(stdout, "Agent login  %s / %s   (two visitors are waiting: go online and they come to you)\n", demoAgentEmail, demoPassword)
 	fmt.Fprintf(stdout, "Colleagues   sam@demo.parley.test, priya@demo.parley.test (supervisor), the same password; with Alex they answered last week's conversations\n")
 	if mb != nil {
