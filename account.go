@@ -507,6 +507,10 @@ type Session struct {
 	// provider checked the person, its second factor included, so the
 	// brand's requirement of Parley's own second factor does not hold it.
 	SSO bool
+	// IDToken is the ID token the provider gave at that sign-in, sealed
+	// (internal/auth): logging out hands it back to the provider, which
+	// then ends its own session too (SSO.SignOut). Never sent to clients.
+	IDToken string
 }
 
 // Principal is whoever makes a request: a user (through a session), an API

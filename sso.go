@@ -25,9 +25,14 @@ type SSO struct {
 	// ProvisionRole, when set (agent or supervisor), makes a person of
 	// the brand, with that role, of a verified email in one of Domains
 	// that no one has yet, at their first sign-in.
-	ProvisionRole Role      `json:"provision_role,omitempty"`
-	Domains       []string  `json:"domains"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ProvisionRole Role     `json:"provision_role,omitempty"`
+	Domains       []string `json:"domains"`
+	// SignOut: logging out of Parley after a single sign-on signs the
+	// person out of the provider too (OpenID Connect RP-initiated
+	// logout), when the provider offers it; the brand registers Parley's
+	// console as a post-logout redirect URI there.
+	SignOut   bool      `json:"sign_out"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SSO limits.

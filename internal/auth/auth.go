@@ -112,7 +112,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials) (token string,
 			return "", nil, u, err // the user, for the audit log: the password was right
 		}
 	}
-	token, s, err = a.startSession(ctx, u, false)
+	token, s, err = a.startSession(ctx, u, false, "")
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -137,10 +137,15 @@ func (a *Authenticator) ownCredentialsAllowed(ctx context.Context, u *parley.Use
 
 // startSession starts a session of u (begun by a single sign-on, or not)
 // and returns its raw token.
-func (a *Authenticator) startSession(ctx context.Context, u *parley.User, sso bool) (string, *parley.Session, error) {
+// A session begun by a single sign-on keeps the provider's ID token
+// (idToken), sealed to the person, for signing out at the provider.
+func (a *Authenticator) startSession(ctx context.Context, u *parley.User, sso bool, idToken string) (string, *parley.Session, error) {
 	token := randomToken()
 	s := &parley.Session{TokenHash: hashToken(token), AccountID: u.AccountID, UserID: u.ID,
 		CSRFToken: randomToken(), ExpiresAt: a.now().Add(a.SessionTTL), SSO: sso}
+	if idToken != "" {
+		s.IDToken = a.seal(sealIDTokens, u.ID, idToken)
+	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}

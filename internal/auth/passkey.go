@@ -276,7 +276,7 @@ func (a *Authenticator) PasskeyLogin(ctx context.Context, answer PasskeyAnswer, 
 	if err := a.ownCredentialsAllowed(ctx, u, remoteAddr); err != nil {
 		return "", nil, u, err
 	}
-	token, s, err := a.startSession(ctx, u, false)
+	token, s, err := a.startSession(ctx, u, false, "")
 	if err != nil {
 		return "", nil, nil, err
 	}

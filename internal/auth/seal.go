@@ -29,6 +29,7 @@ const sealedPrefix = "v1:"
 const (
 	sealSeeds      = "parley: TOTP seeds at rest, v1"
 	sealSSOSecrets = "parley: SSO client secrets at rest, v1"
+	sealIDTokens   = "parley: SSO ID tokens at rest, v1"
 	signSSOTrips   = "parley: SSO round trips, v1"
 	signCeremonies = "parley: passkey ceremonies, v1"
 )

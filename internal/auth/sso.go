@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -348,7 +349,7 @@ func (a *Authenticator) FinishSSO(ctx context.Context, cb SSOCallback, redirectU
 	if u, err = a.linkSSOSubject(ctx, u, cfg.Issuer, idt.Subject); err != nil {
 		return "", nil, u, accountID, err
 	}
-	token, s, err = a.startSession(ctx, u, true)
+	token, s, err = a.startSession(ctx, u, true, raw)
 	if err != nil {
 		return "", nil, nil, accountID, err
 	}
@@ -409,4 +410,50 @@ func (a *Authenticator) ssoRequired(ctx context.Context, u *parley.User) (bool, 
 		return false, err
 	}
 	return cfg.Required, nil
+}
+
+// SignOutURL is where to send the browser of a session that is ending so
+// that the brand's provider ends its own session too (OpenID Connect
+// RP-initiated logout): its end_session_endpoint, with the ID token the
+// session began with as the hint and postLogout as where to come back.
+// "" when there is nowhere to go: the session was not a single sign-on's,
+// the brand has not turned signing out at the provider on, or the
+// provider does not offer it.
+func (a *Authenticator) SignOutURL(ctx context.Context, s *parley.Session, postLogout string) (string, error) {
+	if !s.SSO || s.IDToken == "" || a.SSO == nil {
+		return "", nil
+	}
+	cfg, err := a.store.FindSSO(ctx, s.AccountID)
+	if parley.ErrorCode(err) == parley.ENOTFOUND {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if !cfg.SignOut {
+		return "", nil
+	}
+	p, err := a.provider(cfg.Issuer)
+	if err != nil {
+		return "", nil // the provider is unreachable: Parley's own logout stands
+	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&meta); err != nil || meta.EndSession == "" {
+		return "", nil
+	}
+	hint, err := a.open(sealIDTokens, s.UserID, s.IDToken)
+	if err != nil {
+		return "", nil
+	}
+	u, err := url.Parse(meta.EndSession)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", nil
+	}
+	q := u.Query()
+	q.Set("id_token_hint", hint)
+	q.Set("client_id", cfg.ClientID)
+	q.Set("post_logout_redirect_uri", postLogout)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }

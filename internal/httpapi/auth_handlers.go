@@ -118,8 +118,17 @@ func (a *API) handleForgetTrustedBrowsers(w http.ResponseWriter, r *http.Request
 	return nil
 }
 
+// handleLogout ends the session. One begun by a single sign-on, of a
+// brand that signs people out at its provider too, answers where to send
+// the browser for that (sign_out_url); any other answers 204.
 func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	signOut := ""
 	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		if _, s, err := a.auth.Session(r.Context(), c.Value); err == nil {
+			if signOut, err = a.auth.SignOutURL(r.Context(), s, a.postLogoutURI(r)); err != nil {
+				return err
+			}
+		}
 		if err := a.auth.Logout(r.Context(), c.Value); err != nil {
 			return err
 		}
@@ -128,6 +137,10 @@ func (a *API) handleLogout(w http.ResponseWriter, r *http.Request, p parley.Prin
 		}
 	}
 	a.setSessionCookie(w, r, "", unixEpoch)
+	if signOut != "" {
+		writeJSON(w, http.StatusOK, map[string]string{"sign_out_url": signOut})
+		return nil
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

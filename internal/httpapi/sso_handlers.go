@@ -36,6 +36,11 @@ func (a *API) baseURL(r *http.Request) string {
 
 func (a *API) ssoRedirectURI(r *http.Request) string { return a.baseURL(r) + ssoCallbackPath }
 
+// postLogoutURI is where the provider sends the browser back after
+// signing the person out there: the console, which the brand registers
+// at its provider as a post-logout redirect URI.
+func (a *API) postLogoutURI(r *http.Request) string { return a.baseURL(r) + "/console/" }
+
 // setSSOCookie sets (or, with an empty value, clears) the round trip's
 // cookie. SameSite=Lax: the provider's redirect back is a top-level
 // navigation from its site, and must bring it.
@@ -157,9 +162,12 @@ type ssoView struct {
 	Required        bool        `json:"required"`
 	ProvisionRole   parley.Role `json:"provision_role"`
 	Domains         []string    `json:"domains"`
+	SignOut         bool        `json:"sign_out"`
 	UpdatedAt       *time.Time  `json:"updated_at,omitempty"`
-	// RedirectURI is what the admin registers at the provider.
-	RedirectURI string `json:"redirect_uri"`
+	// RedirectURI is what the admin registers at the provider, and
+	// PostLogoutRedirectURI too when people are signed out there.
+	RedirectURI           string `json:"redirect_uri"`
+	PostLogoutRedirectURI string `json:"post_logout_redirect_uri"`
 	// SignInURL is the brand's sign-in link, for bookmarks and the
 	// provider's dashboard.
 	SignInURL string `json:"sign_in_url"`
@@ -169,11 +177,11 @@ type ssoView struct {
 }
 
 func (a *API) ssoView(r *http.Request, accountID string, s *parley.SSO) ssoView {
-	v := ssoView{Domains: []string{}, RedirectURI: a.ssoRedirectURI(r),
+	v := ssoView{Domains: []string{}, RedirectURI: a.ssoRedirectURI(r), PostLogoutRedirectURI: a.postLogoutURI(r),
 		SignInURL: a.baseURL(r) + ssoStartPath + "?account=" + url.QueryEscape(accountID), SCIMURL: a.baseURL(r) + "/scim/v2"}
 	if s != nil {
 		v.Configured, v.Issuer, v.ClientID, v.ClientSecretSet = true, s.Issuer, s.ClientID, s.ClientSecret != ""
-		v.Required, v.ProvisionRole, v.UpdatedAt = s.Required, s.ProvisionRole, &s.UpdatedAt
+		v.Required, v.ProvisionRole, v.SignOut, v.UpdatedAt = s.Required, s.ProvisionRole, s.SignOut, &s.UpdatedAt
 		if s.Domains != nil {
 			v.Domains = s.Domains
 		}
@@ -198,6 +206,7 @@ type ssoRequest struct {
 	Required      bool        `json:"required"`
 	ProvisionRole parley.Role `json:"provision_role"`
 	Domains       []string    `json:"domains"`
+	SignOut       bool        `json:"sign_out"`
 }
 
 func (a *API) handlePutSSO(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -206,7 +215,7 @@ func (a *API) handlePutSSO(w http.ResponseWriter, r *http.Request, p parley.Prin
 		return err
 	}
 	s := &parley.SSO{Issuer: req.Issuer, ClientID: req.ClientID, ClientSecret: req.ClientSecret, Required: req.Required,
-		ProvisionRole: req.ProvisionRole, Domains: req.Domains}
+		ProvisionRole: req.ProvisionRole, Domains: req.Domains, SignOut: req.SignOut}
 	if err := a.auth.SaveSSO(r.Context(), p.AccountID, s); err != nil {
 		return err
 	}

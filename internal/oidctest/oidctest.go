@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,10 @@ type Provider struct {
 	// Signed: when a username is signed in already (the provider's own
 	// session), the login page does not show; the person is let through.
 	signedIn string
+	// remember: Hydra keeps a session for whoever signs in (KeepSessions);
+	// signedOut counts the sessions ended by an application's logout.
+	remember  bool
+	signedOut int
 }
 
 func binary(t testing.TB) string {
@@ -89,7 +94,7 @@ func Start(t testing.TB) *Provider {
 	cmd.Env = append(os.Environ(), "DSN=memory",
 		"SERVE_PUBLIC_HOST=127.0.0.1", fmt.Sprintf("SERVE_PUBLIC_PORT=%d", public),
 		"SERVE_ADMIN_HOST=127.0.0.1", fmt.Sprintf("SERVE_ADMIN_PORT=%d", admin),
-		"URLS_SELF_ISSUER="+p.Issuer, "URLS_LOGIN="+p.login.URL+"/login", "URLS_CONSENT="+p.login.URL+"/consent",
+		"URLS_SELF_ISSUER="+p.Issuer, "URLS_LOGIN="+p.login.URL+"/login", "URLS_CONSENT="+p.login.URL+"/consent", "URLS_LOGOUT="+p.login.URL+"/logout",
 		"SECRETS_SYSTEM=parley-oidctest-system-secret-0123456789", "LOG_LEVEL=warn")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -150,16 +155,37 @@ func (p *Provider) SignIn(username string) {
 	p.signedIn = username
 }
 
+// KeepSessions makes the provider keep a session for whoever signs in, as
+// real providers do: their next sign-in in the same browser passes
+// without the login page, until an application signs them out
+// (RP-initiated logout).
+func (p *Provider) KeepSessions() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.remember = true
+}
+
+// SignedOut counts the provider sessions applications ended.
+func (p *Provider) SignedOut() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signedOut
+}
+
 // Client registers an OAuth 2.0 client that may send people back to
-// redirectURI, and returns its ID and secret.
-func (p *Provider) Client(t testing.TB, redirectURI string) (id, secret string) {
+// redirectURI, and after signing them out to postLogout, and returns its
+// ID and secret.
+func (p *Provider) Client(t testing.TB, redirectURI string, postLogout ...string) (id, secret string) {
 	t.Helper()
 	secret = "parley-test-client-secret-0123456789"
 	var out struct {
 		ClientID string `json:"client_id"`
 	}
+	if postLogout == nil {
+		postLogout = []string{}
+	}
 	p.adminCall(t, http.MethodPost, "/admin/clients", map[string]any{
-		"client_secret": secret, "redirect_uris": []string{redirectURI},
+		"client_secret": secret, "redirect_uris": []string{redirectURI}, "post_logout_redirect_uris": postLogout,
 		"grant_types": []string{"authorization_code"}, "response_types": []string{"code"},
 		"scope": "openid email profile", "token_endpoint_auth_method": "client_secret_basic",
 	}, &out)
@@ -221,8 +247,11 @@ func (p *Provider) app() http.Handler {
 		var out struct {
 			RedirectTo string `json:"redirect_to"`
 		}
+		p.mu.Lock()
+		remember := p.remember
+		p.mu.Unlock()
 		if err := p.call(http.MethodPut, "/admin/oauth2/auth/requests/login/accept?login_challenge="+challenge,
-			map[string]any{"subject": username}, &out); err != nil {
+			map[string]any{"subject": username, "remember": remember}, &out); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -231,12 +260,18 @@ func (p *Provider) app() http.Handler {
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		challenge := r.URL.Query().Get("login_challenge")
 		var req struct {
+			Skip        bool   `json:"skip"`
+			Subject     string `json:"subject"`
 			OIDCContext struct {
 				LoginHint string `json:"login_hint"`
 			} `json:"oidc_context"`
 		}
 		if err := p.call(http.MethodGet, "/admin/oauth2/auth/requests/login?login_challenge="+challenge, nil, &req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if req.Skip { // Hydra's own session knows them
+			accept(w, r, challenge, req.Subject)
 			return
 		}
 		p.mu.Lock()
@@ -270,6 +305,22 @@ func (p *Provider) app() http.Handler {
 			return
 		}
 		accept(w, r, challenge, username)
+	})
+	// An application's logout (RP-initiated): Hydra asks the app, which
+	// ends the session without asking the person.
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		var out struct {
+			RedirectTo string `json:"redirect_to"`
+		}
+		if err := p.call(http.MethodPut, "/admin/oauth2/auth/requests/logout/accept?logout_challenge="+url.QueryEscape(r.URL.Query().Get("logout_challenge")), nil, &out); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		p.mu.Lock()
+		p.signedOut++
+		p.signedIn = ""
+		p.mu.Unlock()
+		http.Redirect(w, r, out.RedirectTo, http.StatusFound)
 	})
 	mux.HandleFunc("GET /consent", func(w http.ResponseWriter, r *http.Request) {
 		challenge := r.URL.Query().Get("consent_challenge")

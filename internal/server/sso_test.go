@@ -426,8 +426,9 @@ func TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
 	acme := seedBrand(t, ts, "Acme")
 	idp := oidctest.Start(t)
+	idp.KeepSessions()
 	callback := ts.url + "/api/v1/auth/sso/callback"
-	clientID, secret := idp.Client(t, callback)
+	clientID, secret := idp.Client(t, callback, ts.url+"/console/")
 	idp.Add("ann", oidctest.Person{Email: acme.agent.Email, Name: "Ann"})
 
 	admin := adminTab(t, ts, acme)
@@ -436,11 +437,11 @@ func TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn(t *testing.T) {
 	})
 	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".sso-settings");
 		f.issuer.value = `+strconv.Quote(idp.Issuer)+`; f.clientId.value = `+strconv.Quote(clientID)+`; f.clientSecret.value = `+strconv.Quote(secret)+`;
-		f.required.checked = true; f.dispatchEvent(new Event("input")); return true })()`)
+		f.required.checked = true; f.signOut.checked = true; f.dispatchEvent(new Event("input")); return true })()`)
 	admin.press(".sso-settings button[type=submit]")
 	waitFor(t, func() bool {
 		s, err := ts.Store.FindSSO(t.Context(), acme.account.ID)
-		return err == nil && s.Required && s.ClientID == clientID
+		return err == nil && s.Required && s.SignOut && s.ClientID == clientID
 	}, func() string {
 		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
 	})
@@ -479,6 +480,17 @@ func TestAnAdminSetsUpSingleSignOnAndAnAgentSignsIn(t *testing.T) {
 		return evalIn[string](t, agent.ctx, `location.href + " " + document.querySelector(".login-error").textContent`)
 	})
 	agent.shot("signed-in-with-sso")
+
+	// Logging out signs her out of the provider too (the brand ticked it):
+	// back at the login, the next single sign-on asks who she is again.
+	if got := evalIn[string](t, admin.ctx, `document.querySelector(".sso-post-logout").textContent`); got != ts.url+"/console/" {
+		t.Fatalf("the post-logout URI the admin is told to register: %q", got)
+	}
+	agent.do(chromedp.Click(chromedp.CSS(".logout")), chromedp.WaitVisible(chromedp.CSS(".login-form")))
+	waitFor(t, func() bool { return idp.SignedOut() == 1 }, func() string {
+		return evalIn[string](t, agent.ctx, `location.href + " " + document.body.innerText.slice(0, 300)`)
+	})
+	agent.do(chromedp.SendKeys(chromedp.CSS("input[name=email]"), acme.agent.Email), chromedp.Click(chromedp.CSS(".sso-login")), chromedp.WaitVisible(chromedp.CSS("#username")))
 
 	// A sign-in the provider refuses comes back to the login with why.
 	stranger := newBrowser(t)
@@ -582,5 +594,106 @@ func TestSingleSignOnKeepsEachPersonToTheirProviderAccount(t *testing.T) {
 	}
 	if got, id := signIn("ann", acme.agent.Email); got != "" || id != acme.agent.ID {
 		t.Fatalf("after the brand changed providers: %q %s", got, id)
+	}
+}
+
+// TestLoggingOutSignsOutAtTheProvider: with "sign out at the provider"
+// on, logging out of Parley after a single sign-on answers the provider's
+// end-session address with the sign-in's ID token as the hint; following
+// it ends the provider's session and comes back to the console, so the
+// next sign-in asks for the person again. Off (the default), or after a
+// password login, logging out leaves the provider alone.
+func TestLoggingOutSignsOutAtTheProvider(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.AllowPrivateOutbound = true })
+	acme := seedBrand(t, ts, "Acme")
+	idp := oidctest.Start(t)
+	idp.KeepSessions()
+	clientID, secret := idp.Client(t, ts.url+"/api/v1/auth/sso/callback", ts.url+"/console/")
+	idp.Add("ann", oidctest.Person{Email: acme.agent.Email, Name: "Ann"})
+	admin := ts.login(t, acme.admin)
+	setSignOut := func(on bool) {
+		t.Helper()
+		var view struct {
+			SignOut               bool   `json:"sign_out"`
+			PostLogoutRedirectURI string `json:"post_logout_redirect_uri"`
+		}
+		if st := admin.do("PUT", "/api/v1/sso", map[string]any{"issuer": idp.Issuer, "client_id": clientID, "client_secret": secret, "sign_out": on}, &view); st != 200 ||
+			view.SignOut != on || view.PostLogoutRedirectURI != ts.url+"/console/" {
+			t.Fatalf("saving single sign-on: %d %+v", st, view)
+		}
+	}
+	b := newSSOBrowser(t)
+	// signIn signs Ann in and says whether the provider asked who she is.
+	signIn := func() (asked bool) {
+		t.Helper()
+		st, to := b.start(ts, acme.agent.Email)
+		if st != 200 {
+			t.Fatalf("sso start: %d", st)
+		}
+		at, page := b.get(to)
+		if strings.Contains(page, `id="username"`) {
+			asked = true
+			at, _ = b.post(at.Scheme+"://"+at.Host+"/login", url.Values{"challenge": {regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(page)[1]}, "username": {"ann"}, "action": {"sign-in"}})
+		}
+		if at.Path != "/console/" || at.Fragment != "" {
+			t.Fatalf("not signed in: %s", at)
+		}
+		return asked
+	}
+	logout := func() (int, string) {
+		t.Helper()
+		c := &client{t: t, base: ts.url, http: b.http}
+		var me struct {
+			CSRFToken string `json:"csrf_token"`
+		}
+		if st := c.do("GET", "/api/v1/me", nil, &me); st != 200 {
+			t.Fatalf("me: %d", st)
+		}
+		c.csrf = me.CSRFToken
+		var out struct {
+			SignOutURL string `json:"sign_out_url"`
+		}
+		st := c.do("POST", "/api/v1/auth/logout", nil, &out)
+		return st, out.SignOutURL
+	}
+
+	// Off: Parley's session ends, the provider's stays.
+	setSignOut(false)
+	if !signIn() {
+		t.Fatal("the first sign-in did not ask who signs in")
+	}
+	if st, to := logout(); st != 204 || to != "" {
+		t.Fatalf("logout with signing out at the provider off: %d %q", st, to)
+	}
+	if st, _ := b.me(ts); st != 401 {
+		t.Fatalf("after logout: %d", st)
+	}
+	if signIn() {
+		t.Fatal("the provider forgot Ann though Parley did not sign her out there")
+	}
+
+	// On: the answer sends the browser to the provider, which ends its
+	// session and sends it back to the console.
+	setSignOut(true)
+	st, to := logout()
+	if st != 200 || !strings.HasPrefix(to, idp.Issuer) {
+		t.Fatalf("logout with signing out at the provider on: %d %q", st, to)
+	}
+	if q, _ := url.Parse(to); q.Query().Get("id_token_hint") == "" || q.Query().Get("post_logout_redirect_uri") != ts.url+"/console/" || q.Query().Get("client_id") != clientID {
+		t.Fatalf("the end-session address: %s", to)
+	}
+	if st, _ := b.me(ts); st != 401 {
+		t.Fatalf("Parley's session outlived the logout: %d", st)
+	}
+	if at, _ := b.get(to); at.String() != ts.url+"/console/" || idp.SignedOut() != 1 {
+		t.Fatalf("after the provider's sign-out: at %s, %d signed out", at, idp.SignedOut())
+	}
+	if !signIn() {
+		t.Fatal("the provider still knew Ann after signing her out")
+	}
+
+	// A password login has nothing to sign out of at the provider.
+	if st, raw := ts.login(t, acme.admin).raw("POST", "/api/v1/auth/logout", nil); st != 204 || len(raw) != 0 {
+		t.Fatalf("a password session's logout: %d %s", st, raw)
 	}
 }

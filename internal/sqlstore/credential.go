@@ -10,8 +10,8 @@ import (
 func (db *DB) CreateSession(ctx context.Context, s *parley.Session) error {
 	return db.do(ctx, func(tx *writeTx) error {
 		s.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO sessions (token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			s.TokenHash, s.AccountID, s.UserID, s.CSRFToken, micros(s.CreatedAt), micros(s.ExpiresAt), boolInt(s.SSO))
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO sessions (token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso, id_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.TokenHash, s.AccountID, s.UserID, s.CSRFToken, micros(s.CreatedAt), micros(s.ExpiresAt), boolInt(s.SSO), s.IDToken)
 		return err
 	})
 }
@@ -22,8 +22,8 @@ func (db *DB) FindSession(ctx context.Context, tokenHash []byte) (*parley.Sessio
 	var s parley.Session
 	var created, expires int64
 	var sso int
-	err := db.read.QueryRowContext(ctx, `SELECT token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&s.TokenHash, &s.AccountID, &s.UserID, &s.CSRFToken, &created, &expires, &sso)
+	err := db.read.QueryRowContext(ctx, `SELECT token_hash, account_id, user_id, csrf_token, created_at, expires_at, sso, id_token FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&s.TokenHash, &s.AccountID, &s.UserID, &s.CSRFToken, &created, &expires, &sso, &s.IDToken)
 	if err != nil {
 		return nil, notFound(err, "session not found")
 	}

@@ -45,11 +45,11 @@ func (db *DB) SetSSO(ctx context.Context, accountID string, s *parley.SSO) error
 			}
 		}
 		s.UpdatedAt = tx.now
-		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO sso_providers (account_id, issuer, client_id, client_secret, required, provision_role, domains, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO sso_providers (account_id, issuer, client_id, client_secret, required, provision_role, domains, sign_out, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret,
-				required = excluded.required, provision_role = excluded.provision_role, domains = excluded.domains, updated_at = excluded.updated_at`,
-			accountID, s.Issuer, s.ClientID, s.ClientSecret, boolInt(s.Required), string(s.ProvisionRole), string(dj), micros(s.UpdatedAt)); err != nil {
+				required = excluded.required, provision_role = excluded.provision_role, domains = excluded.domains, sign_out = excluded.sign_out, updated_at = excluded.updated_at`,
+			accountID, s.Issuer, s.ClientID, s.ClientSecret, boolInt(s.Required), string(s.ProvisionRole), string(dj), boolInt(s.SignOut), micros(s.UpdatedAt)); err != nil {
 			return err
 		}
 		return tx.event(accountID, parley.EventSSOChanged, "", parley.SSOChanged{Issuer: s.Issuer, ClientID: s.ClientID,
@@ -60,15 +60,15 @@ func (db *DB) SetSSO(ctx context.Context, accountID string, s *parley.SSO) error
 // FindSSO returns the account's single sign-on settings.
 func (db *DB) FindSSO(ctx context.Context, accountID string) (*parley.SSO, error) {
 	var s parley.SSO
-	var required int
+	var required, signOut int
 	var role, domains string
 	var updated int64
-	err := db.read.QueryRowContext(ctx, `SELECT issuer, client_id, client_secret, required, provision_role, domains, updated_at FROM sso_providers WHERE account_id = ?`, accountID).
-		Scan(&s.Issuer, &s.ClientID, &s.ClientSecret, &required, &role, &domains, &updated)
+	err := db.read.QueryRowContext(ctx, `SELECT issuer, client_id, client_secret, required, provision_role, domains, sign_out, updated_at FROM sso_providers WHERE account_id = ?`, accountID).
+		Scan(&s.Issuer, &s.ClientID, &s.ClientSecret, &required, &role, &domains, &signOut, &updated)
 	if err != nil {
 		return nil, notFound(err, "no single sign-on is set")
 	}
-	s.Required, s.ProvisionRole, s.UpdatedAt = required != 0, parley.Role(role), fromMicros(updated)
+	s.Required, s.ProvisionRole, s.SignOut, s.UpdatedAt = required != 0, parley.Role(role), signOut != 0, fromMicros(updated)
 	if err := json.Unmarshal([]byte(domains), &s.Domains); err != nil {
 		return nil, err
 	}

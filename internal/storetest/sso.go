@@ -24,13 +24,13 @@ func testSSO(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	set := &parley.SSO{Issuer: "https://login.acme.example", ClientID: "parley", ClientSecret: "v1:sealed-secret-of-acme",
-		ProvisionRole: parley.RoleAgent, Domains: []string{"acme.example"}}
+		ProvisionRole: parley.RoleAgent, Domains: []string{"acme.example"}, SignOut: true}
 	if err := s.SetSSO(ctx, a, set); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindSSO(ctx, a)
 	if err != nil || got.Issuer != set.Issuer || got.ClientID != "parley" || got.ClientSecret != set.ClientSecret || got.Required ||
-		got.ProvisionRole != parley.RoleAgent || len(got.Domains) != 1 || got.Domains[0] != "acme.example" || got.UpdatedAt.IsZero() {
+		got.ProvisionRole != parley.RoleAgent || len(got.Domains) != 1 || got.Domains[0] != "acme.example" || !got.SignOut || got.UpdatedAt.IsZero() {
 		t.Fatalf("FindSSO = %+v, %v", got, err)
 	}
 	_, err = s.FindSSO(ctx, other.account.ID)
@@ -42,7 +42,7 @@ func testSSO(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	got, _ = s.FindSSO(ctx, a)
-	if got.Issuer != "https://idp.acme.example/realms/staff" || got.ClientID != "console" || !got.Required || got.ProvisionRole != "" || len(got.Domains) != 0 {
+	if got.Issuer != "https://idp.acme.example/realms/staff" || got.ClientID != "console" || !got.Required || got.ProvisionRole != "" || len(got.Domains) != 0 || got.SignOut {
 		t.Fatalf("after the second save: %+v", got)
 	}
 

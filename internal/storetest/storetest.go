@@ -700,14 +700,15 @@ func testCredentials(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	got, err := s.FindSession(ctx, []byte("hash-1"))
-	if err != nil || got.UserID != u.ID || got.CSRFToken != "csrf" || got.SSO {
+	if err != nil || got.UserID != u.ID || got.CSRFToken != "csrf" || got.SSO || got.IDToken != "" {
 		t.Fatalf("FindSession: %+v %v", got, err)
 	}
-	// A session begun by a single sign-on says so.
-	if err := s.CreateSession(ctx, &parley.Session{TokenHash: []byte("hash-2"), AccountID: f.account.ID, UserID: u.ID, CSRFToken: "c2", ExpiresAt: time.Now().Add(time.Hour), SSO: true}); err != nil {
+	// A session begun by a single sign-on says so, and keeps the
+	// provider's ID token for signing out there.
+	if err := s.CreateSession(ctx, &parley.Session{TokenHash: []byte("hash-2"), AccountID: f.account.ID, UserID: u.ID, CSRFToken: "c2", ExpiresAt: time.Now().Add(time.Hour), SSO: true, IDToken: "v1:sealed-id-token"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.FindSession(ctx, []byte("hash-2")); err != nil || !got.SSO {
+	if got, err := s.FindSession(ctx, []byte("hash-2")); err != nil || !got.SSO || got.IDToken != "v1:sealed-id-token" {
 		t.Fatalf("FindSession of a single sign-on's session: %+v %v", got, err)
 	}
 	// Deactivating a user ends their sessions.

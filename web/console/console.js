@@ -185,10 +185,16 @@ $(".login-form").addEventListener("submit", async (e) => {
   }
 });
 
+let loggingOut = false; // the socket's close at logout is not a session ended elsewhere
 $(".logout").addEventListener("click", async () => {
-  try { await api("POST", "/auth/logout"); } catch (e) { /* gone already */ }
+  loggingOut = true;
+  let out = null;
+  try { out = await api("POST", "/auth/logout"); } catch (e) { /* gone already */ }
   sessionStorage.removeItem("parley.csrf");
-  location.reload();
+  // After a single sign-on, a brand that signs people out at its provider
+  // too sends the browser there; the provider sends it back here.
+  if (out && /^https?:\/\//.test(out.sign_out_url || "")) location.assign(out.sign_out_url);
+  else location.reload();
 });
 
 // ---- Profile: one's own password and second factor ---------------------------
@@ -478,7 +484,7 @@ function connect() {
   sock.onclose = (ev) => {
     ws = null;
     live(false);
-    if (ev.code === 4001) { location.reload(); return; }
+    if (ev.code === 4001) { if (!loggingOut) location.reload(); return; }
     setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, 15000);
   };
@@ -1558,6 +1564,7 @@ async function showSSO() {
   const f = $(".sso-settings");
   const sso = await api("GET", "/sso");
   $(".sso-redirect").textContent = sso.redirect_uri;
+  $(".sso-post-logout").textContent = sso.post_logout_redirect_uri;
   $(".sso-link code").textContent = sso.sign_in_url;
   $(".scim-url").textContent = sso.scim_url;
   $(".sso-link").hidden = !sso.configured;
@@ -1570,6 +1577,7 @@ async function showSSO() {
   f.clientId.value = sso.client_id;
   f.clientSecret.value = "";
   f.required.checked = sso.required;
+  f.signOut.checked = sso.sign_out;
   f.role.value = sso.provision_role || "";
   f.domains.value = sso.domains.join("\n");
 }
@@ -1578,7 +1586,7 @@ $(".sso-settings").addEventListener("submit", (e) => {
   const f = e.target;
   adminDo(async () => {
     const sso = await api("PUT", "/sso", { issuer: f.issuer.value.trim(), client_id: f.clientId.value.trim(), client_secret: f.clientSecret.value,
-      required: f.required.checked, provision_role: f.role.value, domains: f.domains.value.split("\n").map((l) => l.trim()).filter(Boolean) });
+      required: f.required.checked, sign_out: f.signOut.checked, provision_role: f.role.value, domains: f.domains.value.split("\n").map((l) => l.trim()).filter(Boolean) });
     dirtyForms.delete(f);
     toast(sso.required ? "Single sign-on is saved, and required of agents and supervisors." : "Single sign-on is saved.");
   });
