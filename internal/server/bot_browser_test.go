@@ -281,6 +281,10 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 			t.Fatalf("tiles %q lack %q", tiles, want)
 		}
 	}
+	// Counts of one are singular: "1 rating", not "1 ratings".
+	if text := evalIn[string](t, sup.ctx, `document.querySelector(".dash-tiles").innerText`); !strings.Contains(text, "1 rating\n") || !strings.Contains(text, "1 handoff\n") {
+		t.Fatalf("the tiles' counts: %q", text)
+	}
 	if titles := evalIn[string](t, sup.ctx, `[...document.querySelectorAll(".dash-charts svg[role=img] > title")].map(t => t.textContent).join("|")`); !strings.Contains(titles, "Agents online (average)") {
 		t.Fatalf("chart titles %q lack the staffing chart", titles)
 	}

@@ -44,6 +44,7 @@ export async function showDashboard(api) {
     return;
   }
   const t = m.totals;
+  const plural = (n, one) => `${n} ${n === 1 ? one : one + "s"}`;
   // A duration with no sample in the range says so, rather than "0 s".
   const durationTile = (name, d, extra = "") => d.count
     ? tile(name, secs(d.mean_seconds), "median " + secs(d.p50_seconds) + " · p90 " + secs(d.p90_seconds) + extra)
@@ -54,13 +55,13 @@ export async function showDashboard(api) {
     tile("conversations opened", String(t.conversations_opened)),
     tile("closed", String(t.conversations_closed)),
     tile("bot containment", t.bot_conversations ? pct(t.containment_rate) : "—", `${t.bot_contained} of ${t.bot_conversations}`),
-    tile("bot handoff rate", t.bot_conversations ? pct(t.handoff_rate) : "—", `${t.bot_handoffs} handoffs`),
+    tile("bot handoff rate", t.bot_conversations ? pct(t.handoff_rate) : "—", plural(t.bot_handoffs, "handoff")),
     durationTile("time in queue", t.queue_wait),
     durationTile("first response", t.first_response, t.first_response_in_target != null ? " · " + pct(t.first_response_in_target) + " within target" : ""),
     durationTile("handle time", t.handle_time),
     tile("messages / conversation", String(t.messages_per_conversation)),
-    tile("CSAT", t.csat_count ? t.csat_mean.toFixed(2) + " / 5" : "—", `${t.csat_count} ratings`),
-    tile("widget loads · opens", `${t.widget_loads} · ${t.widget_opens}`, `${t.widget_tamper_reports} tamper reports`),
+    tile("CSAT", t.csat_count ? t.csat_mean.toFixed(2) + " / 5" : "—", plural(t.csat_count, "rating")),
+    tile("widget loads · opens", `${t.widget_loads} · ${t.widget_opens}`, plural(t.widget_tamper_reports, "tamper report")),
   );
   const labels = m.buckets.map((b) => {
     const d = new Date(b.start);
