@@ -430,7 +430,11 @@ func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, t
 	switch {
 	case t.Handoff != nil:
 		// The agent sees why, and what the bot understood, as a note.
-		note := "Handed over by the bot: " + strings.ReplaceAll(t.Handoff.Reason, "_", " ")
+		why, ok := handoffWhy[t.Handoff.Reason]
+		if !ok {
+			why = strings.ReplaceAll(t.Handoff.Reason, "_", " ")
+		}
+		note := "Handed over by the bot: " + why
 		if t.Intent != "" {
 			note += fmt.Sprintf(". Detected: %s", b.title(t.Intent))
 			if t.Confidence > 0 {
@@ -452,6 +456,15 @@ func (r *Runtime) apply(ctx context.Context, b *Brain, c *parley.Conversation, t
 }
 
 // withAttributes is the conversation's visitor with what a flow collected.
+// handoffWhy is each handoff reason as the agent's note says it.
+var handoffWhy = map[string]string{
+	ReasonAsked:    "the visitor asked for a person",
+	ReasonMisses:   "it did not understand the visitor",
+	ReasonFlow:     "its flow hands over here",
+	ReasonExternal: "the brand's own bot did not answer",
+	ReasonWebhook:  "a flow's webhook call failed",
+}
+
 func (r *Runtime) withAttributes(ctx context.Context, c *parley.Conversation, attrs map[string]string) (*parley.Consumer, error) {
 	consumer, err := r.store.FindConsumer(ctx, c.AccountID, c.ConsumerID)
 	if err != nil {

@@ -112,7 +112,7 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 	console.openFirst("mine")
 	console.do(chromedp.WaitVisible(chromedp.CSS(".messages li.bot .rich")), chromedp.WaitVisible(chromedp.CSS(".messages li.note")))
 	transcript := evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`)
-	for _, want := range []string{"How long does delivery take?", "Standard delivery", "talk to a human", "Handed over by the bot: asked for person. Detected: Delivery times and costs"} {
+	for _, want := range []string{"How long does delivery take?", "Standard delivery", "talk to a human", "Handed over by the bot: the visitor asked for a person. Detected: Delivery times and costs"} {
 		if !strings.Contains(transcript, want) {
 			t.Fatalf("the agent's transcript lacks %q:\n%s", want, transcript)
 		}

@@ -124,7 +124,7 @@ func TestTheBotAnswersFromTheKnowledgeBaseThenHandsOffWithTheTranscript(t *testi
 	}
 	var notes struct{ Notes []parley.Note }
 	agentREST.do("GET", "/api/v1/conversations/"+conv.ID+"/notes", nil, &notes)
-	if len(notes.Notes) != 1 || notes.Notes[0].Text != "Handed over by the bot: asked for person. Detected: Delivery times and costs" {
+	if len(notes.Notes) != 1 || notes.Notes[0].Text != "Handed over by the bot: the visitor asked for a person. Detected: Delivery times and costs" {
 		t.Fatalf("notes: %+v", notes.Notes)
 	}
 	var events struct{ Events []parley.Event }
