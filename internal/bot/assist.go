@@ -85,8 +85,9 @@ func Suggest(b *Brain, text string, canned *CannedIndex) []Suggestion {
 				add(Suggestion{Kind: SuggestArticle, ID: id, Title: a.Title, Text: PlainText(a.Body), Confidence: round(c.Confidence)})
 			}
 		}
+		asked := len(uniqueTerms(b.Language(), text))
 		for _, h := range b.index.search(text) {
-			if h.coverage >= minCoverage {
+			if enoughWords(h.coverage, asked) {
 				add(Suggestion{Kind: SuggestArticle, ID: h.article.ID, Title: h.article.Title, Text: PlainText(h.article.Body), Coverage: round(h.coverage)})
 			}
 		}
@@ -172,12 +173,20 @@ func (cx *CannedIndex) match(text string) []*parley.CannedResponse {
 		switch {
 		case all:
 			named = append(named, cx.byID[h.article.ID])
-		case h.coverage >= minCoverage:
+		case enoughWords(h.coverage, len(asked)):
 			matched = append(matched, cx.byID[h.article.ID])
 		}
 	}
 	out := append(named, matched...)
 	return out[:min(len(out), maxCanned)]
+}
+
+// enoughWords says whether a search match holding coverage of a message's
+// asked words is a suggestion: at least minCoverage of them, and two when
+// there are two or more ("Perfect, thank you so much" is not about
+// delivery because "How much is delivery?" shares "much").
+func enoughWords(coverage float64, asked int) bool {
+	return coverage >= minCoverage && (asked < 2 || coverage*float64(asked) >= 1.5)
 }
 
 var blankLines = regexp.MustCompile(`\n{3,}`)

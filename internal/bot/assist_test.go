@@ -51,6 +51,11 @@ func TestSuggestionsForAgents(t *testing.T) {
 	if got := Suggest(b, "thank you so much", nil); len(got) == 0 || got[0].Kind != SuggestIntent || got[0].ID != "thanks" || got[0].Text != "You're welcome! Anything else?" {
 		t.Fatalf("thanks: %s %+v", kinds(got), got)
 	}
+	// One shared word of several is no match: "much" is in "How much is
+	// delivery?", but this is no question about delivery.
+	if k := kinds(Suggest(b, "Perfect, thank you so much.", nil)); strings.Contains(k, "article:") {
+		t.Fatalf("thanks with one word of an article: %s", k)
+	}
 	if k := kinds(Suggest(b, "where is my order?", nil)); strings.Contains(k, "intent:order_status") {
 		t.Fatalf("an intent answered by a flow is not a reply to insert: %s", k)
 	}
