@@ -57,6 +57,10 @@ func TestAnAgentStepsAwayForLunchInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, sup.ctx, `(`+row+`).includes("away · Lunch")`)
 	}, func() string { return evalIn[string](t, sup.ctx, row) })
+	// No one waits: the queues say so, rather than show a table of headings.
+	if got := evalIn[string](t, sup.ctx, `document.querySelector(".queues tbody").textContent`); got != "No one is waiting." {
+		t.Fatalf("the queues with no one waiting: %q", got)
+	}
 
 	// The supervisor sets the agent Offline from the row; the agent's
 	// console follows and says who did it.

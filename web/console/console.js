@@ -975,7 +975,13 @@ async function showOverview() {
     }
   };
   const expected = (s) => !s ? "—" : s < 60 ? "under a minute" : s >= 3600 ? "over an hour" : "about " + Math.round(s / 60) + " min";
-  fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), q.longest_wait_seconds + " s", expected(q.expected_wait_seconds)]));
+  const waited = (s) => s < 60 ? s + " s" : s < 3600 ? Math.floor(s / 60) + " min " + (s % 60) + " s" : Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  fill(".queues", o.queues.map((q) => [q.skill_name || "General", String(q.depth), waited(q.longest_wait_seconds), expected(q.expected_wait_seconds)]));
+  if (!o.queues.length) { // say so, rather than leave a table of headings
+    const tr = document.createElement("tr");
+    tr.append(Object.assign(document.createElement("td"), { colSpan: 4, className: "empty", textContent: "No one is waiting." }));
+    $(".queues tbody").append(tr);
+  }
   const status = (a) => a.presence + (a.reason ? " · " + a.reason : a.cause === "auto_away" ? " (inactive)" : "") +
     (a.status_since ? " · " + ago(a.status_since) : "");
   fill(".agents", o.agents.map((a) => [a.name, status(a), a.load + " / " + a.max_concurrent + (a.overdue ? " · " + a.overdue + " overdue" : "")]));
