@@ -281,6 +281,11 @@ func TestSupervisorSeesTheDashboard(t *testing.T) {
 			t.Fatalf("tiles %q lack %q", tiles, want)
 		}
 	}
+	// A chart of counts has whole ticks.
+	if ticks := evalIn[string](t, sup.ctx, `[...[...document.querySelectorAll(".dash-charts figure")].find((f) => f.querySelector("figcaption").textContent.startsWith("Conversations"))
+		.querySelectorAll("text[text-anchor=end]")].map((t) => t.textContent).join(" ")`); ticks != "0 1 2 3 4" {
+		t.Fatalf("the conversations chart's ticks: %q", ticks)
+	}
 	// Counts of one are singular: "1 rating", not "1 ratings".
 	if text := evalIn[string](t, sup.ctx, `document.querySelector(".dash-tiles").innerText`); !strings.Contains(text, "1 rating\n") || !strings.Contains(text, "1 handoff\n") {
 		t.Fatalf("the tiles' counts: %q", text)

@@ -17,11 +17,13 @@ function niceMax(v) {
 }
 
 // chart draws series ({name, values, color, kind: "bar"|"line"}) over
-// labels. format turns a value into axis text.
-export function chart({ title, labels, series, format = String, height = 180 }) {
+// labels. format turns a value into axis text; counts (whole numbers)
+// get whole ticks: 2, 4, 6, 8 rather than 1.25, 2.5, 3.75, 5.
+export function chart({ title, labels, series, format = String, height = 180, counts = false }) {
   const width = 560, left = 48, bottom = 22, top = 10;
   const plotW = width - left - 8, plotH = height - top - bottom;
-  const max = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
+  const highest = Math.max(0, ...series.flatMap((s) => s.values));
+  const max = counts ? 4 * Math.max(1, niceMax(highest / 4)) : niceMax(highest);
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart" });
   svg.append(el("title", {}, title));
   const desc = series.map((s) => `${s.name}: ${s.values.map(format).join(", ")}`).join("; ");

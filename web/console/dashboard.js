@@ -70,7 +70,7 @@ export async function showDashboard(api) {
   const charts = $(".dash-charts");
   charts.textContent = "";
   charts.append(
-    chart({ title: "Conversations", labels, series: [
+    chart({ title: "Conversations", labels, counts: true, series: [
       { name: "opened", values: m.buckets.map((b) => b.opened), color: "#1f5eff" },
       { name: "closed", values: m.buckets.map((b) => b.closed), color: "#12b76a" },
     ] }),
@@ -78,7 +78,7 @@ export async function showDashboard(api) {
       { name: "time in queue", values: m.buckets.map((b) => (b.queue_waits ? b.queue_wait_mean_seconds : null)), color: "#f79009", kind: "line" },
       { name: "first response", values: m.buckets.map((b) => (b.first_responses ? b.first_response_mean_seconds : null)), color: "#7a5af8", kind: "line" },
     ] }),
-    chart({ title: "Bot", labels, series: [
+    chart({ title: "Bot", labels, counts: true, series: [
       { name: "contained", values: m.buckets.map((b) => b.bot_contained), color: "#12b76a" },
       { name: "handed off", values: m.buckets.map((b) => b.bot_handoffs), color: "#f04438" },
     ] }),
@@ -86,7 +86,7 @@ export async function showDashboard(api) {
     chart({ title: "Agents online (average)", labels, series: [
       { name: "agents online", values: m.buckets.map((b) => b.agents_online || 0), color: "#12b76a", kind: "line" },
     ] }),
-    chart({ title: "CSAT distribution", labels: ["1", "2", "3", "4", "5"], series: [
+    chart({ title: "CSAT distribution", labels: ["1", "2", "3", "4", "5"], counts: true, series: [
       { name: "ratings", values: t.csat_distribution, color: "#1f5eff" },
     ] }),
   );
