@@ -147,6 +147,7 @@ async function start() {
   document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
   $(".chat").hidden = false;
   followLog();
+  makeEarlier();
   if (cfg.greeting) addSystem(cfg.greeting);
   if (answering && !conversationId) showAnswering();
   outbox.forEach(renderPending);
@@ -190,6 +191,7 @@ function setOpen(v) {
     $("#text").focus();
     markRead();
     if (!ws) connect();
+    if (earlier === null && token) findEarlier();
   }
 }
 
@@ -694,7 +696,7 @@ function onAck(f) {
 // ---- Rendering (textContent only: message content is never HTML) -----------
 const log = () => $(".log");
 
-function bubble(cls, who, initials) {
+function bubble(cls, who, initials, into = log()) {
   const li = document.createElement("li");
   li.className = "msg " + cls;
   if (initials) {
@@ -713,7 +715,7 @@ function bubble(cls, who, initials) {
     b.append(w);
   }
   li.append(b);
-  log().append(li);
+  into.append(li);
   return b;
 }
 
@@ -858,6 +860,86 @@ function onMessage(m) {
     toPage({ type: "unread", count: unread, text: `(${unread}) ${t("newMessage")}` });
     chime();
   }
+}
+
+// ---- Earlier conversations ------------------------------------------------------
+// A visitor who comes back finds what they talked about before, as
+// LivePerson's and Chatwoot's messaging keep it in view: the conversations
+// of theirs that are over, newest first, above the current one and
+// read-only. When the window first opens, the newest is shown at once if
+// nothing is going on now; "Earlier conversations" brings each older one.
+// They sit in a list of their own inside the log's first item, which is
+// not a live region: loading them is not announced as new messages.
+let earlier = null; // the visitor's closed conversations not shown yet, newest first; null: not asked yet
+function makeEarlier() {
+  const li = document.createElement("li");
+  li.className = "earlier";
+  const more = document.createElement("button");
+  more.type = "button";
+  more.className = "earlier-more";
+  more.textContent = t("earlier");
+  more.hidden = true;
+  more.addEventListener("click", () => showEarlier());
+  const past = document.createElement("div");
+  past.className = "past";
+  past.setAttribute("role", "group");
+  past.setAttribute("aria-live", "off");
+  past.setAttribute("aria-label", t("earlier"));
+  li.append(more, past);
+  log().append(li);
+}
+
+async function findEarlier() {
+  earlier = [];
+  try {
+    await adopted;
+    const res = await fetch("/api/v1/conversations?limit=20", { headers: { Authorization: "Bearer " + token } });
+    if (!res.ok) return;
+    earlier = ((await res.json()).conversations || [])
+      .filter((c) => c.state === "closed" && c.id !== conversationId && c.id !== closedShown && c.last_seq > 0)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  } catch (e) { return; }
+  if (!conversationId && earlier.length) await showEarlier();
+  $(".earlier-more").hidden = !earlier.length;
+}
+
+async function showEarlier() {
+  const c = earlier.shift();
+  const more = $(".earlier-more");
+  more.hidden = !earlier.length;
+  if (!c) return;
+  let msgs = [];
+  try {
+    const res = await fetch(`/api/v1/conversations/${encodeURIComponent(c.id)}/messages?after_seq=${Math.max(0, c.last_seq - 100)}&limit=100`, { headers: { Authorization: "Bearer " + token } });
+    if (res.ok) msgs = (await res.json()).messages || [];
+  } catch (e) { /* offline: nothing to show */ }
+  const el = log(), before = el.scrollHeight;
+  const list = document.createElement("ol");
+  list.className = "past-conversation";
+  const when = new Date(c.created_at);
+  const date = when.toLocaleDateString(t.lang, { day: "numeric", month: "long", year: when.getFullYear() === new Date().getFullYear() ? undefined : "numeric" });
+  addText(bubble("system divider", "", "", list), t("earlierOn", { date }));
+  for (const m of msgs) pastMessage(list, m);
+  $(".past").prepend(list);
+  // Older words come in above: what the visitor was reading stays where it was.
+  if (!atEnd) el.scrollTop += el.scrollHeight - before;
+}
+
+// pastMessage shows a message of an earlier conversation as it was, with
+// nothing left to answer: no quick replies, no receipts.
+function pastMessage(list, m) {
+  if (m.sender_kind === "system") {
+    if (m.text) addText(bubble("system", "", "", list), noticeText(m));
+    return;
+  }
+  const mine = m.sender_kind === "consumer";
+  const name = mine ? "" : m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
+  const b = bubble(mine ? "mine" : "theirs", name, mine ? "" : initials(name), list);
+  if (m.redacted) { addText(b, t("removed")); b.lastChild.classList.add("removed"); return; }
+  if (m.html && m.sender_kind === "bot") addHTML(b, m.html);
+  else if (m.text) addText(b, m.text);
+  if (m.attachment) b.append(fileView(m.attachment));
+  if (m.card && m.card.title) addText(b, m.card.title);
 }
 
 // Attachments are fetched with the visitor's token (they are private), then

@@ -2,6 +2,7 @@
 // adding a table; missing keys fall back to English.
 export const strings = {
   en: {
+    earlier: "Earlier conversations", earlierOn: "Conversation of {date}",
     title: "Chat with us", write: "Write a message", send: "Send", minimise: "Minimise chat",
     online: "We typically reply in a few minutes",
     replyHour: "We typically reply in under an hour", replyHours: "We typically reply in a few hours", replyDay: "We typically reply within a day",
@@ -31,6 +32,7 @@ export const strings = {
     helpHelpful: "Was this article helpful?", yes: "Yes", no: "No", helpThanks: "Thanks for telling us.",
   },
   es: {
+    earlier: "Conversaciones anteriores", earlierOn: "Conversación del {date}",
     title: "Habla con nosotros", write: "Escribe un mensaje", send: "Enviar", minimise: "Minimizar chat",
     online: "Solemos responder en pocos minutos",
     replyHour: "Solemos responder en menos de una hora", replyHours: "Solemos responder en unas horas", replyDay: "Solemos responder en un día",
@@ -60,6 +62,7 @@ export const strings = {
     helpHelpful: "¿Te ha ayudado este artículo?", yes: "Sí", no: "No", helpThanks: "Gracias por decírnoslo.",
   },
   fr: {
+    earlier: "Conversations précédentes", earlierOn: "Conversation du {date}",
     title: "Discutons", write: "Écrivez un message", send: "Envoyer", minimise: "Réduire le chat",
     online: "Nous répondons en général en quelques minutes",
     replyHour: "Nous répondons en général en moins d’une heure", replyHours: "Nous répondons en général en quelques heures", replyDay: "Nous répondons en général sous 24 heures",
@@ -89,6 +92,7 @@ export const strings = {
     helpHelpful: "Cet article vous a-t-il aidé ?", yes: "Oui", no: "Non", helpThanks: "Merci de nous l’avoir dit.",
   },
   de: {
+    earlier: "Frühere Gespräche", earlierOn: "Gespräch vom {date}",
     title: "Schreiben Sie uns", write: "Nachricht schreiben", send: "Senden", minimise: "Chat minimieren",
     online: "Wir antworten meist in wenigen Minuten",
     replyHour: "Wir antworten meist in weniger als einer Stunde", replyHours: "Wir antworten meist innerhalb weniger Stunden", replyDay: "Wir antworten meist innerhalb eines Tages",
