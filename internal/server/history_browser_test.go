@@ -41,7 +41,9 @@ func TestAVisitorComingBackSeesTheirEarlierConversations(t *testing.T) {
 		if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": answer}, nil); st != 201 {
 			t.Fatalf("the agent's answer: %d", st)
 		}
-		waitFor(t, func() bool { return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), answer) })
+		waitFor(t, func() bool {
+			return strings.Contains(evalIn[string](t, frame, `document.querySelector(".log").textContent`), answer)
+		})
 		if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/close", map[string]any{"reason": "resolved"}, nil); st != 200 {
 			t.Fatalf("close: %d", st)
 		}
