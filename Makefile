@@ -6,7 +6,7 @@ PKG := ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/parleychat/parley.Version=$(VERSION)
 
-.PHONY: build test bench vet fmt-check
+.PHONY: build test bench fuzz vet fmt-check
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o parley ./cmd/parley
@@ -21,6 +21,17 @@ test:
 	# The server's suite again on the cluster shape's store (PostgreSQL;
 	# the browser tests run once, above).
 	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m ./internal/server/
+
+# Each fuzz target explores for FUZZTIME (its seeds run with every `make
+# test`); a failing input is kept under testdata/fuzz/ and then runs with
+# the suite.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateRules$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/bot/
+	$(GO) test -run '^$$' -fuzz '^FuzzRenderMarkdown$$' -fuzztime $(FUZZTIME) ./internal/bot/
+	$(GO) test -run '^$$' -fuzz '^FuzzBodyText$$' -fuzztime $(FUZZTIME) ./internal/email/
+	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime $(FUZZTIME) ./internal/bot/nlu/encoder/
 
 # The standard benchmarks, then every `parley bench` scenario against the
 # echo ceiling (the plot goes where docs/performance.md shows it), and
