@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/parleychat/parley/internal/bot/nlu"
 )
 
 // frenchBot is a small French bot: two articles and an intent.
@@ -102,7 +104,75 @@ func TestEveryLanguageHasTheBotsOwnWords(t *testing.T) {
 		t.Fatalf("German: %v", err)
 	}
 	_, err := Parse("xx.yaml", []byte("language: xx\n"), nil, DefaultLimits)
-	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "de, en, es, fr") {
+	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "de, en, es, fr, it, nl, pt") {
 		t.Fatalf("an unknown language: %v", err)
+	}
+	for _, code := range nlu.Languages() {
+		if phrasebooks[code] == nil {
+			t.Errorf("%s: the NLU speaks it, the bot has no words in it", code)
+		}
+	}
+}
+
+// TestTheBotSpeaksItalianDutchAndPortuguese: in each, a small bot finds
+// the article for a question in other words and other forms than its
+// phrases, and someone asking for a person is handed over with the
+// language's own message.
+func TestTheBotSpeaksItalianDutchAndPortuguese(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		lang, config, question, person, handoff string
+	}{
+		{"it", `
+language: it
+articles:
+  - id: spedizione
+    title: Tempi e costi di spedizione
+    body: La spedizione standard richiede da 3 a 5 giorni lavorativi.
+    questions: ["Quando arriva il mio ordine?", "Quanto costa la spedizione?"]
+  - id: resi
+    title: Resi e rimborsi
+    body: Puoi restituire un articolo entro 30 giorni.
+    questions: ["Come restituisco un articolo?", "Quando ricevo il rimborso?"]
+`, "quando arrivano i miei ordini", "vorrei parlare con un operatore", "Ti metto in contatto"},
+		{"nl", `
+language: nl
+articles:
+  - id: verzending
+    title: Levertijden en verzendkosten
+    body: Standaardlevering duurt 3 tot 5 werkdagen.
+    questions: ["Wanneer komt mijn bestelling aan?", "Wat kost de verzending?"]
+  - id: retour
+    title: Retourneren en terugbetalen
+    body: Je kunt een artikel binnen 30 dagen terugsturen.
+    questions: ["Hoe stuur ik een artikel terug?", "Wanneer krijg ik mijn geld terug?"]
+`, "wanneer komen mijn bestellingen aan", "ik wil een medewerker spreken", "Ik verbind je"},
+		{"pt", `
+language: pt
+articles:
+  - id: envio
+    title: Prazos e custos de envio
+    body: O envio normal demora 3 a 5 dias úteis.
+    questions: ["Quando chega a minha encomenda?", "Quanto custa o envio?"]
+  - id: devolucoes
+    title: Devoluções e reembolsos
+    body: Pode devolver um artigo no prazo de 30 dias.
+    questions: ["Como devolvo um artigo?", "Quando recebo o reembolso?"]
+`, "quando chegam as minhas encomendas", "quero falar com uma pessoa real", "Vou ligá-lo"},
+	} {
+		cfg, err := Parse(tc.lang+".yaml", []byte("enabled: true\n"+tc.config), demoSkills, DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.lang, err)
+		}
+		b := Compile(cfg, demoSkills)
+		first := cfg.Articles[0].ID
+		if turn := b.Reply(ctx, &Session{}, tc.question, open); turn.Band != BandAnswer || turn.Intent != "article:"+first {
+			t.Errorf("%s: %q: band %s %s (%.2f), want %s", tc.lang, tc.question, turn.Band, turn.Intent, turn.Confidence, first)
+		} else if say := phrasebooks[tc.lang]; turn.Messages[1].Text != say.didThisHelp {
+			t.Errorf("%s: the feedback question %q", tc.lang, turn.Messages[1].Text)
+		}
+		if turn := b.Reply(ctx, &Session{}, tc.person, open); turn.Handoff == nil || !strings.HasPrefix(turn.Messages[0].Text, tc.handoff) {
+			t.Errorf("%s: asking for a person: %+v", tc.lang, turn.Messages)
+		}
 	}
 }

@@ -117,6 +117,12 @@ var pageWords = map[string]map[string]string{
 		"thanks": "Merci pour votre note !", "rated": "Cette discussion a déjà été notée. Merci !", "bad": "Ce lien d'évaluation n'est pas valide."},
 	"de": {"title": "Bewerten Sie Ihr Gespräch mit {brand}", "comment": "Möchten Sie etwas hinzufügen? (optional)", "send": "Senden",
 		"thanks": "Danke für Ihre Bewertung!", "rated": "Dieses Gespräch wurde bereits bewertet. Danke!", "bad": "Dieser Bewertungslink ist ungültig."},
+	"it": {"title": "Valuta la tua conversazione con {brand}", "comment": "Vuoi aggiungere qualcosa? (facoltativo)", "send": "Invia",
+		"thanks": "Grazie per la tua valutazione!", "rated": "Questa conversazione è già stata valutata. Grazie!", "bad": "Questo link di valutazione non è valido."},
+	"nl": {"title": "Beoordeel je gesprek met {brand}", "comment": "Wil je nog iets toevoegen? (optioneel)", "send": "Versturen",
+		"thanks": "Bedankt voor je beoordeling!", "rated": "Dit gesprek is al beoordeeld. Bedankt!", "bad": "Deze beoordelingslink is niet geldig."},
+	"pt": {"title": "Avalie a sua conversa com {brand}", "comment": "Quer acrescentar alguma coisa? (opcional)", "send": "Enviar",
+		"thanks": "Obrigado pela sua avaliação!", "rated": "Esta conversa já foi avaliada. Obrigado!", "bad": "Esta ligação de avaliação não é válida."},
 }
 
 var ratePage = template.Must(template.New("rate").Parse(`<!doctype html>

@@ -91,3 +91,32 @@ func TestAVisitorComingBackSeesTheirEarlierConversations(t *testing.T) {
 	}
 	b.shot("new-conversation-below")
 }
+
+// TestAnAdminMakesTheWidgetSpeakItalian: the widget's language is chosen
+// in Admin (it followed the visitor's browser unless set over the API),
+// and Italian, Dutch and Portuguese are among the languages since session
+// 22: the visitor's window then speaks Italian.
+func TestAnAdminMakesTheWidgetSpeakItalian(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	admin := adminTab(t, ts, brand)
+	evalIn[bool](t, admin.ctx, `(() => { const f = document.querySelector(".widget-settings"); f.language.value = "it"; f.dispatchEvent(new Event("input")); return true })()`)
+	admin.press(".widget-settings button[type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
+		return acc.Settings.Widget.Language == "it"
+	})
+	if st, raw := ts.withKey(t, brand.apiKey).raw("PUT", "/api/v1/widget-settings", map[string]any{"language": "xx"}); st != 400 || !strings.Contains(string(raw), "it, nl or pt") {
+		t.Fatalf("an unknown language: %d %s", st, raw)
+	}
+
+	page := hostPages(t, widgetOrigin(ts), brand.account.ID, map[string]string{"/": ""})
+	b := newBrowser(t)
+	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
+	frame := b.frame()
+	waitFor(t, func() bool {
+		return evalIn[string](t, frame, `document.querySelector(".send").textContent + "|" + document.querySelector(".title").textContent + "|" + document.documentElement.lang`) == "Invia|Scrivici|it"
+	}, func() string {
+		return evalIn[string](t, frame, `document.querySelector(".send").textContent + "|" + document.querySelector(".title").textContent + "|" + document.documentElement.lang`)
+	})
+}

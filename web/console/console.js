@@ -1338,6 +1338,7 @@ async function showAdmin() {
   wf.label.value = widget.label || "";
   wf.greeting.value = widget.greeting || "";
   wf.position.value = widget.position || "right";
+  wf.language.value = widget.language || "";
   wf.origins.value = (widget.allowed_origins || []).join(", ");
   wf.help.checked = !!widget.help_center;
   wf.preview.checked = !!widget.typing_preview;
@@ -1513,7 +1514,7 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
   adminDo(async () => {
-    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, allowed_origins: origins, help_center: f.help.checked, typing_preview: f.preview.checked });
+    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, language: f.language.value, allowed_origins: origins, help_center: f.help.checked, typing_preview: f.preview.checked });
     dirtyForms.delete(f); // saved: show what the server kept
   });
 });

@@ -6,9 +6,12 @@ import (
 	"unicode"
 
 	snowball "github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/dutch"
 	"github.com/blevesearch/snowballstem/english"
 	"github.com/blevesearch/snowballstem/french"
 	"github.com/blevesearch/snowballstem/german"
+	"github.com/blevesearch/snowballstem/italian"
+	"github.com/blevesearch/snowballstem/portuguese"
 	"github.com/blevesearch/snowballstem/spanish"
 	"github.com/parleychat/parley/internal/bot/nlu/encoder"
 	"golang.org/x/text/unicode/norm"
@@ -19,7 +22,7 @@ import (
 // for, and, for English, the sentence encoder that places a question by
 // its meaning. The widget speaks the same languages.
 type Language struct {
-	Code    string // ISO 639-1: "en", "es", "fr", "de"
+	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt"
 	stem    func(*snowball.Env) bool
 	stop    map[string]bool
 	encoder func() *encoder.Encoder // nil: words and characters only
@@ -45,6 +48,20 @@ var languages = map[string]*Language{
 		zu zum zur in im an am auf aus bei mit nach für über ist sind war waren sein bin bist hat habe haben hast ich
 		mich mir mein meine du dich dir dein deine sie ihr ihre er es wir uns unser euch man was wer wie warum wann wo
 		welche welcher dies diese dieser nicht kein keine sehr auch noch schon hallo danke bitte kann könnte möchte will`),
+	"it": newLanguage("it", nil, italian.Stem, `il lo la i gli le l un uno una un' e o ma se di del dello della dei degli
+		delle a al allo alla ai agli alle da dal in nel nella nei su sul sulla per con senza è sono era essere ho ha
+		hai abbiamo hanno c ci io mi me mio mia miei mie tu ti te tuo tua lei lui noi nostro nostra voi vostro loro
+		si sé che chi cosa come quando dove quale quali questo questa questi queste quello quella non né molto più
+		anche già ciao salve grazie favore posso può puoi voglio vorrei`),
+	"nl": newLanguage("nl", nil, dutch.Stem, `de het een en of maar als van te in op aan bij met voor door over naar uit
+		om tot is zijn was waren ben bent heb hebt heeft hebben ik mij me mijn je jij jou jouw u uw hij zij ze haar
+		hem wij we ons onze jullie hun zich dat die dit deze wat wie hoe waarom wanneer waar welke niet geen heel
+		zeer ook nog al er hier daar hallo hoi dank bedankt alsjeblieft alstublieft graag kan kun kunt wil wilt zou`),
+	"pt": newLanguage("pt", nil, portuguese.Stem, `o a os as um uma uns umas e ou mas se de do da dos das ao aos à às em no
+		na nos nas por pelo pela para com sem sobre é são era foi ser estar está estão estou tenho tem temos têm há eu
+		me mim meu minha meus minhas tu te teu tua você vocês ele ela nós nosso nossa eles elas seu sua seus suas
+		lhe lhes que quê qual quais quem como quando onde este esta estes estas esse essa isso isto não sim muito
+		mais já também olá obrigado obrigada favor posso pode quero queria`),
 }
 
 func newLanguage(code string, enc func() *encoder.Encoder, stem func(*snowball.Env) bool, stopwords string) *Language {
