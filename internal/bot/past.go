@@ -215,9 +215,8 @@ type pastEntry struct {
 	lang    string
 	index   *PastIndex
 	pairs   []pastPair
-	readTo  time.Time // messages before this are in pairs
+	readTo  time.Time // messages before this are in pairs: when it was last brought up to date
 	used    time.Time
-	refresh time.Time // when readTo was last moved
 }
 
 // errEnough stops a scan that has read as many messages as a build may.
@@ -250,14 +249,14 @@ func (r *Runtime) pastIndex(ctx context.Context, accountID string, lang *nlu.Lan
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.used = now
-	if e.index != nil && e.lang == lang.Code && now.Sub(e.refresh) < pastRefresh {
+	if e.index != nil && e.lang == lang.Code && now.Sub(e.readTo) < pastRefresh {
 		return e.index, nil
 	}
 	pairs, readTo, err := r.readPast(ctx, accountID, e, lang, now)
 	if err != nil {
 		return nil, err
 	}
-	e.pairs, e.readTo, e.refresh, e.lang = pairs, readTo, now, lang.Code
+	e.pairs, e.readTo, e.lang = pairs, readTo, lang.Code
 	e.index = newPastIndex(lang, pairs)
 	return e.index, nil
 }
@@ -287,15 +286,19 @@ func (r *Runtime) readPast(ctx context.Context, accountID string, e *pastEntry, 
 		if err := scan(pg, e.readTo.Add(-pastOverlap), now); err != nil {
 			return nil, time.Time{}, err
 		}
-		known := map[string]bool{}
+		type where struct {
+			conversation string
+			reply        int64
+		}
+		known := map[where]bool{}
 		for _, p := range e.pairs {
 			if p.at.After(from) {
 				pairs = append(pairs, p)
-				known[fmt.Sprint(p.conversation, ":", p.reply)] = true
+				known[where{p.conversation, p.reply}] = true
 			}
 		}
 		for _, p := range pg.pairs {
-			if !known[fmt.Sprint(p.conversation, ":", p.reply)] {
+			if !known[where{p.conversation, p.reply}] {
 				pairs = append(pairs, p)
 			}
 		}
@@ -322,14 +325,14 @@ func (r *Runtime) readPast(ctx context.Context, accountID string, e *pastEntry, 
 // left out), each read again from the store: a reply since removed, or a
 // conversation erased, is not offered.
 func (r *Runtime) PastReplies(ctx context.Context, accountID, conversationID, text string, lang *nlu.Language) ([]Suggestion, error) {
-	if len(uniqueTerms(lang, text)) < 2 {
+	asked := uniqueTerms(lang, text)
+	if len(asked) < 2 {
 		return nil, nil
 	}
 	px, err := r.pastIndex(ctx, accountID, lang)
 	if err != nil {
 		return nil, err
 	}
-	asked := uniqueTerms(lang, text)
 	var out []Suggestion
 	tried := map[uint64]int{}
 	for _, h := range px.ix.search(text) {
