@@ -211,12 +211,12 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 // date. mu is held while it is read or refreshed, so two agents asking
 // at once read the store once.
 type pastEntry struct {
-	mu      sync.Mutex
-	lang    string
-	index   *PastIndex
-	pairs   []pastPair
-	readTo  time.Time // messages before this are in pairs: when it was last brought up to date
-	used    time.Time
+	mu     sync.Mutex
+	lang   string
+	index  *PastIndex
+	pairs  []pastPair
+	readTo time.Time // messages before this are in pairs: when it was last brought up to date
+	used   time.Time
 }
 
 // errEnough stops a scan that has read as many messages as a build may.
