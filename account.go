@@ -91,6 +91,12 @@ type AccountSettings struct {
 	// EmailReplies mails agents' unread replies to visitors who left
 	// (docs/email.md).
 	EmailReplies EmailReplies `json:"email_replies"`
+	// WeeklyReport mails the brand's supervisors and admins last week's
+	// figures every Monday (docs/email.md, Weekly report);
+	// WeeklyReportSent is the Monday (YYYY-MM-DD, the brand's time zone)
+	// of the last one sent, set by the sender.
+	WeeklyReport     bool   `json:"weekly_report,omitempty"`
+	WeeklyReportSent string `json:"weekly_report_sent,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

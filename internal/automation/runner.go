@@ -76,22 +76,12 @@ var fromConsumer = []byte(`"sender_kind":"consumer"`)
 // OnEvent queues the events rules run on; it never blocks the bus. A full
 // queue skips the rules of that event (logged), never the event.
 func (r *Runner) OnEvent(e *parley.Event) {
-	on := parley.RuleOnConversationOpened
-	switch e.Type {
-	case parley.EventConversationOpened:
-	case parley.EventMessageCreated:
-		if !bytes.Contains(e.Data, fromConsumer) {
-			return
-		}
-		on = parley.RuleOnVisitorMessage
-	case parley.EventConversationFields:
-		on = parley.RuleOnFieldsChanged
-	case parley.EventCSATSubmitted:
-		on = parley.RuleOnConversationRated
-	case parley.EventAccountUpdated:
+	if e.Type == parley.EventAccountUpdated {
 		r.Forget(e)
 		return
-	default:
+	}
+	on := ruleEvent(e)
+	if on == "" {
 		return
 	}
 	// An account known to have no rule for this event: nothing to queue
@@ -109,6 +99,23 @@ func (r *Runner) OnEvent(e *parley.Event) {
 	default:
 		r.log.Warn("automation skipped: queue full", "conversation", e.ConversationID)
 	}
+}
+
+// ruleEvent is the rules' event e sets off, "" when none.
+func ruleEvent(e *parley.Event) string {
+	switch e.Type {
+	case parley.EventConversationOpened:
+		return parley.RuleOnConversationOpened
+	case parley.EventMessageCreated:
+		if bytes.Contains(e.Data, fromConsumer) {
+			return parley.RuleOnVisitorMessage
+		}
+	case parley.EventConversationFields:
+		return parley.RuleOnFieldsChanged
+	case parley.EventCSATSubmitted:
+		return parley.RuleOnConversationRated
+	}
+	return ""
 }
 
 // Forget drops an account's compiled rules when its settings change (on
@@ -284,15 +291,7 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 	if err != nil {
 		return err
 	}
-	on := parley.RuleOnConversationOpened
-	switch e.Type {
-	case parley.EventMessageCreated:
-		on = parley.RuleOnVisitorMessage
-	case parley.EventConversationFields:
-		on = parley.RuleOnFieldsChanged
-	case parley.EventCSATSubmitted:
-		on = parley.RuleOnConversationRated
-	}
+	on := ruleEvent(e)
 	var wanted []parley.AutomationRule
 	for _, rule := range rules.rules {
 		if rule.Event == on && !rule.Disabled {

@@ -84,6 +84,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 	if err := s.mentions(ctx, now); err != nil && ctx.Err() == nil {
 		s.log.Warn("mention emails", "err", err)
 	}
+	s.weeklyReports(ctx, accounts, now)
 	return s.send(ctx, now)
 }
 

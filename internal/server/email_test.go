@@ -37,6 +37,30 @@ func TestEmailRepliesNeedAMailServer(t *testing.T) {
 	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"email_replies": map[string]any{"from_name": "Acme Help"}}, &got); st != 200 || got.EmailReplies.FromName != "Acme Help" {
 		t.Fatalf("from_name: status %d, %+v", st, got.EmailReplies)
 	}
+	st, raw = admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": true})
+	if st != 409 || !strings.Contains(string(raw), "weekly report") {
+		t.Fatalf("a weekly report without a mail server: status %d %s", st, raw)
+	}
+}
+
+// TestAnAdminTurnsOnTheWeeklyReport: with a mail server, weekly_report is
+// saved and read back; agents cannot change it.
+func TestAnAdminTurnsOnTheWeeklyReport(t *testing.T) {
+	mail := mailbox.Start(t)
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.SMTPURL, c.MailFrom = mail.URL(), "replies@parley.test" })
+	brand := seedBrand(t, ts, "Acme")
+	var got struct {
+		WeeklyReport *bool `json:"weekly_report"`
+	}
+	if st := ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": true}, &got); st != 200 || got.WeeklyReport == nil || !*got.WeeklyReport {
+		t.Fatalf("turning it on: %d %+v", st, got)
+	}
+	if st, _ := ts.login(t, brand.agent).raw("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": false}); st != 403 {
+		t.Fatalf("an agent turning it off: %d", st)
+	}
+	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); !acc.Settings.WeeklyReport {
+		t.Fatal("not saved")
+	}
 }
 
 // TestAnAgentsReplyReachesAVisitorWhoLeftByEmail: a brand turns email

@@ -1381,6 +1381,8 @@ function fillEmailSettings(ef, settings) {
   ef.replyTo.value = er.reply_to || "";
   ef.siteURL.value = er.site_url || "";
   ef.survey.checked = !!er.survey;
+  ef.weekly.checked = !!settings.weekly_report;
+  ef.weekly.disabled = !settings.mail_server && !settings.weekly_report;
 }
 
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
@@ -1614,7 +1616,7 @@ $(".email-settings").addEventListener("submit", (e) => {
     await api("PATCH", "/account-settings", { email_replies: {
       enabled: f.enabled.checked, delay_minutes: +f.delay.value, from_name: f.fromName.value.trim(),
       reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(), survey: f.survey.checked,
-    } });
+    }, weekly_report: f.weekly.checked });
     dirtyForms.delete(f);
     toast(f.enabled.checked ? "Unread replies will be emailed." : "Replies are not emailed.");
   });
