@@ -170,11 +170,12 @@ func TestAnAdminTurnsOnEmailRepliesInTheConsole(t *testing.T) {
 	admin.do(chromedp.SetValue(chromedp.CSS(".email-settings [name=delay]"), "0"),
 		chromedp.SendKeys(chromedp.CSS(".email-settings [name=replyTo]"), "help@acme.test"))
 	admin.press(".email-settings [name=enabled]")
+	admin.press(".email-settings [name=weekly]")
 	admin.press(".email-settings button[type=submit]")
 	waitFor(t, func() bool {
 		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
 		er := acc.Settings.EmailReplies
-		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test"
+		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test" && acc.Settings.WeeklyReport
 	})
 
 	v := ts.newVisitor(t, brand.account.ID)
