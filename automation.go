@@ -42,10 +42,11 @@ const (
 	RuleOnVisitorMessage     = "visitor_message"     // the visitor writes (each text message)
 	RuleOnFieldsChanged      = "fields_changed"      // someone records the conversation's details (its conversation fields)
 	RuleOnConversationRated  = "conversation_rated"  // the visitor rates the conversation, or adds a comment to their rating
+	RuleOnConversationClosed = "conversation_closed" // someone (or something) closes the conversation
 )
 
 // RuleEvents are the events a rule may run on.
-var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated}
+var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated, RuleOnConversationClosed}
 
 // How a rule's conditions combine.
 const (
@@ -64,6 +65,7 @@ const (
 	RuleFieldSentiment  = "sentiment"           // how the visitor's message sounds: "negative", "neutral" or "positive" (visitor_message only)
 	RuleFieldRating     = "rating"              // the visitor's rating, 1 to 5 (conversation_rated only)
 	RuleFieldComment    = "rating.comment"      // what the visitor wrote with it (conversation_rated only)
+	RuleFieldClose      = "close_reason"        // why the conversation closed (conversation_closed only)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 	// RuleFieldConversation reads one of the conversation's fields (a
 	// prefix: "fields.reason"), as stored: a checkbox "true" or "false".
@@ -275,10 +277,14 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 		if event != RuleOnConversationRated {
 			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnConversationRated)
 		}
+	case c.Field == RuleFieldClose:
+		if event != RuleOnConversationClosed {
+			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnConversationClosed)
+		}
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, close_reason, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

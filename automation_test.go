@@ -89,6 +89,9 @@ func TestValidateRules(t *testing.T) {
 			r.Event = RuleOnConversationRated
 			r.Conditions = []RuleCondition{{Field: "rating", Operator: "at_least", Value: "four"}}
 		}), "conditions[0].value: at_least compares numbers"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[0] = RuleCondition{Field: "close_reason", Operator: "equals", Value: "spam"}
+		}), "conditions[0].field: \"close_reason\" is known only on conversation_closed"},
 		{with(func(r *AutomationRule) { r.Actions = make([]RuleAction, 11) }), "the limit is 10 of each"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "fields.colour", Operator: "equals", Value: "red"}

@@ -114,6 +114,8 @@ func ruleEvent(e *parley.Event) string {
 		return parley.RuleOnFieldsChanged
 	case parley.EventCSATSubmitted:
 		return parley.RuleOnConversationRated
+	case parley.EventConversationClosed:
+		return parley.RuleOnConversationClosed
 	}
 	return ""
 }
@@ -229,6 +231,8 @@ func (f facts) get(field string) string {
 		return strconv.Itoa(f.rating.Score)
 	case parley.RuleFieldComment:
 		return f.rating.Comment
+	case parley.RuleFieldClose:
+		return f.conv.CloseReason
 	}
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]
@@ -460,6 +464,11 @@ func (r *Runner) notify(ctx context.Context, conv *parley.Conversation, rule par
 		what = "the visitor wrote “" + cut(f.message, 300) + "”"
 	case parley.RuleOnFieldsChanged:
 		what = "its details were recorded"
+	case parley.RuleOnConversationClosed:
+		what = "it was closed"
+		if conv.CloseReason != "" {
+			what += " (" + cut(conv.CloseReason, 200) + ")"
+		}
 	case parley.RuleOnConversationRated:
 		what = fmt.Sprintf("rated %d of 5", f.rating.Score)
 		if f.rating.Comment != "" {

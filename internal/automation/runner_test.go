@@ -12,7 +12,7 @@ import (
 // is empty.
 func TestConditions(t *testing.T) {
 	f := facts{
-		conv:     &parley.Conversation{Channel: "web"},
+		conv:     &parley.Conversation{Channel: "web", CloseReason: "Refund issued"},
 		consumer: &parley.Consumer{Name: "Zoë Adams", Email: "zoe@BigCorp.example", Attributes: map[string]string{"plan": "Gold"}},
 		message:  "I want a REFUND for order 1234",
 		mood:     sentiment.Negative,
@@ -52,6 +52,7 @@ func TestConditions(t *testing.T) {
 		{"rating", "at_least", " 2 ", true},
 		{"rating", "equals", "2", true},
 		{"rating.comment", "contains", "slow", true},
+		{"close_reason", "contains", "refund", true},
 		{"visitor.attributes.plan", "at_least", "1", false}, // not a number: never holds
 		{"visitor.attributes.region", "at_most", "1", false},
 	} {

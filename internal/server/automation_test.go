@@ -662,3 +662,46 @@ func TestARuleFollowsUpABadRating(t *testing.T) {
 		t.Fatalf("the supervisor's unread mentions: %v", me.UnreadMentions)
 	}
 }
+
+// TestARuleActsWhenAConversationCloses: a rule on conversation_closed
+// reads why it closed and the details recorded, labels the conversation
+// and calls the finance lead in; other closes are left alone.
+func TestARuleActsWhenAConversationCloses(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "refunds"}}}, nil)
+	rules := []map[string]any{{"name": "Refunds to finance", "event": "conversation_closed",
+		"conditions": []map[string]any{{"field": "close_reason", "operator": "contains", "value": "refund"}},
+		"actions":    []map[string]any{{"type": "add_label", "value": "refunds"}, {"type": "notify", "value": b.supervisor.ID}}}}
+	if st, raw := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 200 {
+		t.Fatalf("saving the rule: %d %s", st, raw)
+	}
+	agent := ts.login(t, b.agent)
+	closed := func(reason string) *parley.Conversation {
+		t.Helper()
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "My parcel never came"}, nil)
+		agent.do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil)
+		if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/close", map[string]any{"reason": reason}, nil); st != 200 {
+			t.Fatalf("close: %d", st)
+		}
+		return conv
+	}
+	refund, other := closed("Refund issued"), closed("resolved")
+	waitFor(t, func() bool {
+		n, _ := ts.Store.ListNotes(t.Context(), b.account.ID, refund.ID)
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, refund.ID)
+		return len(n) == 1 && n[0].Text == "@"+b.supervisor.Name+": it was closed (Refund issued) (Rule “Refunds to finance”)." && len(c.Labels) == 1
+	})
+	applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 1)
+	for _, e := range applied {
+		if e.ConversationID == other.ID {
+			t.Fatalf("the rule ran on another close: %s", e.Data)
+		}
+	}
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, other.ID); len(c.Labels) != 0 {
+		t.Fatalf("the other conversation's labels: %v", c.Labels)
+	}
+}

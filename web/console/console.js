@@ -1801,7 +1801,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
 const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"],
-  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"]];
+  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"], ["close_reason", "why it closed"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"], ["at_most", "is at most"], ["at_least", "is at least"]];
 const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"],
@@ -1809,7 +1809,7 @@ const ruleActions = [["add_label", "add the label"], ["set_priority", "set the p
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
-  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it" }[r.event] || "When a conversation opens";
+  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes" }[r.event] || "When a conversation opens";
   const conds = (r.conditions || []).map((c) => {
     const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
       : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
