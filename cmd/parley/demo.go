@@ -73,7 +73,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "Agent login  %s / %s   (two visitors are waiting: go online and they come to you)\n", demoAgentEmail, demoPassword)
 	fmt.Fprintf(stdout, "Colleagues   sam@demo.parley.test, priya@demo.parley.test (supervisor), the same password; with Alex they answered last week's conversations\n")
 	if mb != nil {
-		fmt.Fprintf(stdout, "Demo mailbox %s/demo/mail/   (the emails Parley sent: replies a visitor missed, rating requests, mentions)\n", s.URL())
+		fmt.Fprintf(stdout, "Demo mailbox %s/demo/mail/   (the emails Parley sent: replies a visitor missed, rating requests, mentions, the weekly report)\n", s.URL())
 	}
 	fmt.Fprintf(stdout, "REST API     %s/api/v1/openapi.json\n", s.URL())
 	return s.Serve(ctx)
@@ -132,6 +132,8 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		// Replies a visitor missed, and rating requests, by email (the
 		// demo's own mailbox shows them; docs/email.md).
 		EmailReplies: parley.EmailReplies{Enabled: true, DelayMinutes: &demoEmailDelay, Survey: true},
+		// Last week's figures for Priya and Dana, at once (docs/email.md, Weekly report).
+		WeeklyReport: true,
 		// What the Status menu offers besides plain Away (docs/routing.md, Agent status).
 		AwayReasons: []string{"Lunch", "Meeting", "Training"},
 	}}

@@ -326,6 +326,23 @@ func TestDemoSeedsOnceAndServes(t *testing.T) {
 			t.Fatalf("demo mailbox: %v %v", res, err)
 		}
 		res.Body.Close()
+		// The first start mails the supervisor and the admin the latest
+		// week's report, which the mailbox shows.
+		for deadline := time.Now().Add(30 * time.Second); i == 0; {
+			res, err := http.Get(url + "/demo/mail/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Count(string(page), "your week in Parley") >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no weekly report in the demo's mailbox:\n%s", page)
+			}
+			time.Sleep(100 * time.Millisecond) // polling a page, no event to wait on
+		}
 		cmd.Process.Signal(os.Interrupt) // graceful stop
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("demo did not stop cleanly on SIGINT: %v", err)

@@ -13,7 +13,8 @@ import (
 
 // Weekly report (docs/email.md): a brand that turns it on has its
 // supervisors and admins mailed last week's figures every Monday from
-// 08:00 in the brand's time zone (its business hours', else UTC) — the
+// 08:00 in the brand's time zone (its business hours', else UTC), and the
+// latest week's at once when it is turned on — the
 // Dashboard's totals beside the week before's, as LivePerson's and
 // Zendesk's scheduled reports send them. Once per brand and week: the
 // Monday sent is recorded in the brand's settings after the emails go.
@@ -22,8 +23,10 @@ import (
 const weeklyReportHour = 8
 
 // reportWeek returns the Monday (00:00, the brand's time zone) that ends
-// the week a report at now is about, and whether its hour has come.
-func reportWeek(acc *parley.Account, now time.Time) (time.Time, bool) {
+// the latest week whose report is due at now: this Monday's from 08:00,
+// before that the Monday before's. A brand that turns the report on gets
+// the latest week's at once, then one each Monday.
+func reportWeek(acc *parley.Account, now time.Time) time.Time {
 	loc := time.UTC
 	if h := acc.Settings.BusinessHours; h != nil && h.TimeZone != "" {
 		if l, err := time.LoadLocation(h.TimeZone); err == nil {
@@ -32,7 +35,10 @@ func reportWeek(acc *parley.Account, now time.Time) (time.Time, bool) {
 	}
 	local := now.In(loc)
 	monday := time.Date(local.Year(), local.Month(), local.Day()-(int(local.Weekday())+6)%7, 0, 0, 0, 0, loc)
-	return monday, !local.Before(monday.Add(weeklyReportHour * time.Hour))
+	if local.Before(monday.Add(weeklyReportHour * time.Hour)) {
+		monday = monday.AddDate(0, 0, -7)
+	}
+	return monday
 }
 
 // weeklyReports sends the reports that are due.
@@ -41,8 +47,8 @@ func (s *Service) weeklyReports(ctx context.Context, accounts []*parley.Account,
 		if !acc.Settings.WeeklyReport {
 			continue
 		}
-		monday, due := reportWeek(acc, now)
-		if week := monday.Format(time.DateOnly); !due || acc.Settings.WeeklyReportSent == week {
+		monday := reportWeek(acc, now)
+		if acc.Settings.WeeklyReportSent == monday.Format(time.DateOnly) {
 			continue
 		}
 		if err := s.weeklyReport(ctx, acc, monday, now); err != nil && ctx.Err() == nil {

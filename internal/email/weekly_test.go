@@ -9,10 +9,11 @@ import (
 	"github.com/parleychat/parley"
 )
 
-// TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins: with the weekly
-// report on, the brand's supervisors and admins — not its agents, not the
-// deactivated — get last week's figures once, from Monday 08:00 in the
-// brand's time zone; nothing before, nothing twice, nothing with it off.
+// TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins: turned on, the
+// weekly report sends the latest week due at once — here, before 08:00 on
+// Monday in the brand's time zone, the week before last — then last
+// week's from 08:00, to the brand's supervisors and admins (not its
+// agents, not the deactivated), each once; nothing with it off.
 func TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins(t *testing.T) {
 	w := newWorld(t, "")
 	ctx := context.Background()
@@ -41,7 +42,12 @@ func TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.sweep(monday.Add(7*time.Hour + 59*time.Minute))
-	w.none() // before 08:00 in Paris
+	for range 2 { // before 08:00 in Paris: the week before last, when the conversation was not yet
+		if _, text, _ := parts(t, w.next()); !strings.Contains(text, "0 opened, 0 closed") {
+			t.Fatalf("the week before last:\n%s", text)
+		}
+	}
+	w.none()
 	w.sweep(monday.Add(8*time.Hour + time.Minute))
 	got := map[string]string{}
 	for range 2 {
