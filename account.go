@@ -393,6 +393,9 @@ type User struct {
 	// MentionEmailsOff: the user does not want an email when mentioned in
 	// a note they have not looked at (docs/email.md).
 	MentionEmailsOff bool `json:"mention_emails_off,omitempty"`
+	// ReportEmailsOff: a supervisor or admin who does not want the brand's
+	// weekly report (docs/email.md, Weekly report).
+	ReportEmailsOff bool `json:"report_emails_off,omitempty"`
 	// ExternalID is what the brand's identity provider calls the person,
 	// when it provisions people over SCIM (docs/security.md).
 	ExternalID string `json:"external_id,omitempty"`

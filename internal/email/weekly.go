@@ -68,7 +68,7 @@ func (s *Service) weeklyReport(ctx context.Context, acc *parley.Account, monday,
 	var to []*parley.User
 	for _, u := range users {
 		capacity[u.ID] = u.MaxConcurrent
-		if u.Active && u.Email != "" && (u.Role == parley.RoleSupervisor || u.Role == parley.RoleAdmin) {
+		if u.Active && u.Email != "" && !u.ReportEmailsOff && (u.Role == parley.RoleSupervisor || u.Role == parley.RoleAdmin) {
 			to = append(to, u)
 		}
 	}
@@ -98,7 +98,7 @@ func (s *Service) weeklyReport(ctx context.Context, acc *parley.Account, monday,
 			Subject: fmt.Sprintf("%s: your week in Parley, %s", acc.Name, span),
 			Intro:   fmt.Sprintf("Last week at %s, Monday %s (the week before in brackets):", acc.Name, span),
 			Lines:   lines,
-			Footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a weekly report; an admin turns it off in Admin → Account.",
+			Footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a weekly report; stop it for yourself in the console's Profile, or for everyone in Admin → Email replies.",
 			ID:      "report-" + acc.ID + "-" + monday.Format(time.DateOnly) + "-" + u.ID,
 			Date:    now,
 		}

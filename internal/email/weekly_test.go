@@ -13,7 +13,8 @@ import (
 // weekly report sends the latest week due at once — here, before 08:00 on
 // Monday in the brand's time zone, the week before last — then last
 // week's from 08:00, to the brand's supervisors and admins (not its
-// agents, not the deactivated), each once; nothing with it off.
+// agents, not the deactivated, not one who opted out), each once;
+// nothing with it off.
 func TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins(t *testing.T) {
 	w := newWorld(t, "")
 	ctx := context.Background()
@@ -22,6 +23,7 @@ func TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins(t *testing.T) {
 		{Email: "ada@acme.test", Name: "Ada", Role: parley.RoleAdmin, Active: true},
 		{Email: "alex@acme.test", Name: "Alex", Role: parley.RoleAgent, Active: true},
 		{Email: "old@acme.test", Name: "Old", Role: parley.RoleSupervisor, Active: false},
+		{Email: "quiet@acme.test", Name: "Quiet", Role: parley.RoleSupervisor, Active: true, ReportEmailsOff: true},
 	} {
 		u.AccountID, u.MaxConcurrent = w.acc.ID, 3
 		if err := w.store.CreateUser(ctx, u); err != nil {

@@ -161,6 +161,9 @@ type meResponse struct {
 	Passkeys *int `json:"passkeys,omitempty"`
 	// MentionEmails: whether they get an email when mentioned while away.
 	MentionEmails *bool `json:"mention_emails,omitempty"`
+	// ReportEmails: whether they get the brand's weekly report (when the
+	// brand sends one and they are a supervisor or an admin).
+	ReportEmails *bool `json:"report_emails,omitempty"`
 	// TwoFactorSetupRequired: the brand requires a second factor and this
 	// user has none yet; until they set it up, only their profile answers.
 	TwoFactorSetupRequired bool `json:"two_factor_setup_required,omitempty"`
@@ -176,8 +179,8 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		if err != nil {
 			return err
 		}
-		mentionEmails := !u.MentionEmailsOff
-		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails
+		mentionEmails, reportEmails := !u.MentionEmailsOff, !u.ReportEmailsOff
+		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails, me.ReportEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails, &reportEmails
 		me.Passkeys = &u.Passkeys
 		if !p.MustSetUpTwoFactor {
 			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)

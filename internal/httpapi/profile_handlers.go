@@ -218,6 +218,8 @@ func (a *API) handleResetTwoFactor(w http.ResponseWriter, r *http.Request, p par
 type meChange struct {
 	// MentionEmails: an email when mentioned in a note while away.
 	MentionEmails *bool `json:"mention_emails"`
+	// ReportEmails: the brand's weekly report, for supervisors and admins.
+	ReportEmails *bool `json:"report_emails"`
 }
 
 // handleUpdateMe changes the user's own preferences.
@@ -229,17 +231,22 @@ func (a *API) handleUpdateMe(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if req.MentionEmails == nil {
-		return parley.Errorf(parley.EINVALID, "nothing to change: give mention_emails (true or false)")
+	if req.MentionEmails == nil && req.ReportEmails == nil {
+		return parley.Errorf(parley.EINVALID, "nothing to change: give mention_emails or report_emails (true or false)")
 	}
 	u, _, err := a.store.ChangeUser(r.Context(), p.AccountID, p.ID, nil, func(u *parley.User) error {
-		u.MentionEmailsOff = !*req.MentionEmails
+		if req.MentionEmails != nil {
+			u.MentionEmailsOff = !*req.MentionEmails
+		}
+		if req.ReportEmails != nil {
+			u.ReportEmailsOff = !*req.ReportEmails
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff})
+	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff, "report_emails": !u.ReportEmailsOff})
 	return nil
 }
 

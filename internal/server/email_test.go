@@ -61,6 +61,21 @@ func TestAnAdminTurnsOnTheWeeklyReport(t *testing.T) {
 	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); !acc.Settings.WeeklyReport {
 		t.Fatal("not saved")
 	}
+	// A supervisor stops it for themself, and only for themself.
+	sup := ts.login(t, brand.supervisor)
+	var me struct {
+		ReportEmails  *bool `json:"report_emails"`
+		MentionEmails *bool `json:"mention_emails"`
+	}
+	if st := sup.do("PATCH", "/api/v1/me", map[string]any{"report_emails": false}, &me); st != 200 || me.ReportEmails == nil || *me.ReportEmails || me.MentionEmails == nil || !*me.MentionEmails {
+		t.Fatalf("opting out: %d %+v", st, me)
+	}
+	if sup.do("GET", "/api/v1/me", nil, &me); me.ReportEmails == nil || *me.ReportEmails {
+		t.Fatalf("/me after opting out: %+v", me)
+	}
+	if u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.admin.ID); u.ReportEmailsOff {
+		t.Fatal("the admin was opted out too")
+	}
 }
 
 // TestAnAgentsReplyReachesAVisitorWhoLeftByEmail: a brand turns email
@@ -392,5 +407,14 @@ func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	waitFor(t, func() bool {
 		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
 		return u.MentionEmailsOff
+	})
+	// A supervisor also has the weekly report's switch, on until turned off.
+	if on := evalIn[bool](t, b.ctx, `!document.querySelector(".report-emails-row").hidden && document.querySelector(".report-emails").checked`); !on {
+		t.Fatal("the weekly report's switch is hidden or off")
+	}
+	b.press(".report-emails")
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return u.ReportEmailsOff
 	})
 }

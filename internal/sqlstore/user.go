@@ -12,7 +12,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust, report_emails_off`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -33,9 +33,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust)
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -104,10 +104,10 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		skills, _ := json.Marshal(u.Skills)
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
 			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ?, external_id = ?, deprovisioned = ?,
-			sso_subject = ?, views = ?, browser_trust = ?
+			sso_subject = ?, views = ?, browser_trust = ?, report_emails_off = ?
 			WHERE account_id = ? AND id = ?`,
 			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, accountID, id); isUniqueViolation(err) {
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff, accountID, id); isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "another person of the brand is linked to that account of the identity provider")
 		} else if err != nil {
 			return err
@@ -259,7 +259,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var created int64
 	var deprovisioned int
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust, &u.ReportEmailsOff); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)

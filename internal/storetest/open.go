@@ -128,7 +128,14 @@ func testMentionEmails(t *testing.T, open Opener) {
 	if due, _ = s.DueMentionEmails(ctx, since, later, 10); len(due) != 0 {
 		t.Fatalf("after seen and deactivated = %+v", due)
 	}
-	if u, _ := s.FindUser(ctx, a.account.ID, cleo.ID); !u.MentionEmailsOff {
+	if u, _ := s.FindUser(ctx, a.account.ID, cleo.ID); !u.MentionEmailsOff || u.ReportEmailsOff {
 		t.Fatal("the opt-out was not kept")
+	}
+	// The weekly report's opt-out is kept too, apart from the mentions'.
+	if _, _, err := s.ChangeUser(ctx, a.account.ID, cleo.ID, nil, func(u *parley.User) error { u.ReportEmailsOff = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.FindUser(ctx, a.account.ID, cleo.ID); !u.ReportEmailsOff || !u.MentionEmailsOff {
+		t.Fatalf("the report's opt-out: %+v", u)
 	}
 }

@@ -256,6 +256,8 @@ async function showProfile() {
   $(".profile-who").textContent = m.name + " · " + m.email;
   $(".profile-error").textContent = "";
   $(".mention-emails").checked = m.mention_emails !== false;
+  $(".report-emails").checked = m.report_emails !== false;
+  $(".report-emails-row").hidden = m.role !== "supervisor" && m.role !== "admin";
   const on = !!m.two_factor;
   $(".tf-status").textContent = on ? "On: each login asks for a code from your authenticator app."
     : m.passkeys ? "No authenticator app: your passkeys confirm each password login." : "Off: your password alone logs you in.";
@@ -344,6 +346,10 @@ $(".pk-add-form").addEventListener("submit", (e) => {
 $(".mention-emails").addEventListener("change", (e) => profileDo(async () => {
   const out = await api("PATCH", "/me", { mention_emails: e.target.checked });
   toast(out.mention_emails ? "Mentions will be emailed to you while you are away." : "Mentions will not be emailed to you.");
+}));
+$(".report-emails").addEventListener("change", (e) => profileDo(async () => {
+  const out = await api("PATCH", "/me", { report_emails: e.target.checked });
+  toast(out.report_emails ? "You will get the weekly report." : "You will not get the weekly report.");
 }));
 
 async function profileDo(fn) {
