@@ -231,11 +231,13 @@ func TestAConversationStartedForAPersonIsTheirs(t *testing.T) {
 // the browser, the chat frame and the page's URL.
 func chatFromBrandPage(t *testing.T, ts *testServer, accountID, first string) (*browser, context.Context, string) {
 	t.Helper()
+	// It returns once the first message is acknowledged (it has a seq), so
+	// the conversation is stored: the window shows the message before that.
 	page := hostPages(t, widgetOrigin(ts), accountID, map[string]string{"/": ""})
 	b := newBrowser(t)
 	b.do(chromedp.Navigate(page+"/"), chromedp.WaitVisible(launcher), chromedp.Click(launcher))
 	frame := b.frame()
-	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), first+"\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine"))); err != nil {
+	if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), first+"\r"), chromedp.WaitVisible(chromedp.CSS(".msg.mine[data-seq]"))); err != nil {
 		b.shot("failure")
 		t.Fatal(err)
 	}
