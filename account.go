@@ -270,7 +270,23 @@ type PreChatForm struct {
 	AskName       bool `json:"ask_name"`
 	AskEmail      bool `json:"ask_email"`
 	EmailRequired bool `json:"email_required"`
+	// Topics, when there are any, are what the visitor chooses from
+	// before each new conversation ("Orders and delivery", "En español"),
+	// as Zendesk's departments and LivePerson's pre-chat routing offer: a
+	// topic with a skill sends the conversation to that skill's people
+	// (past the bot, as an engagement's skill does); one without takes
+	// the usual way. Asked even when Enabled is off (docs/widget.md).
+	Topics []PreChatTopic `json:"topics,omitempty"`
 }
+
+// PreChatTopic is one choice of the pre-chat form's topics.
+type PreChatTopic struct {
+	Label string `json:"label"`
+	Skill string `json:"skill,omitempty"`
+}
+
+// MaxPreChatTopics bounds a pre-chat form's topics.
+const MaxPreChatTopics = 10
 
 // Engagement is a proactive invitation (LivePerson's engagements,
 // Intercom's chat messages): on pages whose path matches URLPattern ("*"
@@ -446,8 +462,21 @@ type Skill struct {
 	// OverflowUnstaffed also moves its waiting conversations at once while
 	// no one with the skill is online (LivePerson's fallback skill): a
 	// visitor asking for Spanish at night need not wait out the time.
-	OverflowUnstaffed bool      `json:"overflow_unstaffed,omitempty"`
-	CreatedAt         time.Time `json:"created_at"`
+	OverflowUnstaffed bool `json:"overflow_unstaffed,omitempty"`
+	// Hours are when the skill's people answer, when they are not the
+	// brand's (a Spanish team in Madrid's day, a night shift): nil follows
+	// the brand's business hours (docs/routing.md, A skill's own hours).
+	Hours     *BusinessHours `json:"hours"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// HoursOf are when a skill's people answer: its own hours, else the
+// brand's (nil: always). A nil skill is the general queue's, the brand's.
+func HoursOf(brand *BusinessHours, skill *Skill) *BusinessHours {
+	if skill != nil && skill.Hours != nil {
+		return skill.Hours
+	}
+	return brand
 }
 
 // Overflow limits.

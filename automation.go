@@ -61,7 +61,7 @@ const (
 	RuleFieldEmail      = "visitor.email"
 	RuleFieldExternalID = "visitor.external_id"
 	RuleFieldChannel    = "channel"
-	RuleFieldHours      = "business_hours"      // "open" or "closed", by the account's hours
+	RuleFieldHours      = "business_hours"      // "open" or "closed", by the conversation's skill's own hours or the account's
 	RuleFieldSentiment  = "sentiment"           // how the visitor's message sounds: "negative", "neutral" or "positive" (visitor_message only)
 	RuleFieldRating     = "rating"              // the visitor's rating, 1 to 5 (conversation_rated only)
 	RuleFieldComment    = "rating.comment"      // what the visitor wrote with it (conversation_rated only)

@@ -84,8 +84,11 @@ func checkWindows(day string, windows [][2]string) error {
 	return nil
 }
 
-// Open reports whether t falls in a window.
+// Open reports whether t falls in a window; nil hours are always open.
 func (h *BusinessHours) Open(t time.Time) bool {
+	if h == nil {
+		return true
+	}
 	loc, err := time.LoadLocation(h.TimeZone)
 	if err != nil {
 		return true // invalid hours were refused when saved; never strand visitors on a bad zone

@@ -115,8 +115,8 @@ type Store interface {
 	ListUsers(ctx context.Context, accountID string) ([]*User, error)
 	CreateSkill(ctx context.Context, s *Skill) error
 	ListSkills(ctx context.Context, accountID string) ([]*Skill, error)
-	// ChangeSkill reads a skill, lets change edit its name and overflow and
-	// writes it back with skill.updated, in one transaction (two admins
+	// ChangeSkill reads a skill, lets change edit its name, overflow and
+	// hours (checked as the brand's are) and writes it back with skill.updated, in one transaction (two admins
 	// editing one skill keep each other's change). The overflow's target
 	// must be another skill of the account (or "", the general queue) and
 	// no chain of overflows may come back to a skill it left (EINVALID); a

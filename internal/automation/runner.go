@@ -59,6 +59,9 @@ type compiled struct {
 	patterns map[string]*regexp.Regexp
 	on       map[string]bool // the events some enabled rule runs on
 	hours    *parley.BusinessHours
+	// byHours: some rule asks about business hours, which for a
+	// conversation waiting for a skill with its own are the skill's.
+	byHours bool
 }
 
 // New returns a runner; feed it with OnEvent (local events) and Forget
@@ -173,6 +176,7 @@ func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, erro
 			c.on[rule.Event] = true
 		}
 		for _, cond := range rule.Conditions {
+			c.byHours = c.byHours || cond.Field == parley.RuleFieldHours
 			if cond.Operator == parley.RuleMatches {
 				if re, err := regexp.Compile("(?i)" + cond.Value); err == nil {
 					c.patterns[cond.Value] = re
@@ -202,7 +206,7 @@ type facts struct {
 		Score   int    `json:"score"`
 		Comment string `json:"comment"`
 	}
-	open bool // within the account's business hours (no hours: always)
+	open bool // within the business hours of the conversation's skill, or the account's (no hours: always)
 }
 
 func (f facts) get(field string) string {
@@ -313,7 +317,17 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 	if err != nil {
 		return err
 	}
-	f := facts{conv: conv, consumer: consumer, open: rules.hours == nil || rules.hours.Open(r.now())}
+	hours := rules.hours
+	if rules.byHours && conv.Skill != "" {
+		skills, err := r.store.ListSkills(ctx, e.AccountID)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(skills, func(s *parley.Skill) bool { return s.ID == conv.Skill }); i >= 0 {
+			hours = parley.HoursOf(hours, skills[i])
+		}
+	}
+	f := facts{conv: conv, consumer: consumer, open: hours.Open(r.now())}
 	if on == parley.RuleOnVisitorMessage {
 		var m parley.Message
 		if err := json.Unmarshal(e.Data, &m); err != nil {

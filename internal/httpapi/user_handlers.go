@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -170,7 +171,19 @@ func checkName(field, s string) error {
 }
 
 type skillRequest struct {
-	Name string `json:"name"`
+	Name  string                `json:"name"`
+	Hours *parley.BusinessHours `json:"hours"`
+}
+
+// checkSkillHours checks a skill's own hours as the brand's are checked.
+func checkSkillHours(h *parley.BusinessHours) error {
+	if h == nil {
+		return nil
+	}
+	if err := h.Validate(); err != nil {
+		return parley.Errorf(parley.EINVALID, "hours: %s", parley.ErrorMessage(err))
+	}
+	return nil
 }
 
 func (a *API) handleListSkills(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -194,7 +207,10 @@ func (a *API) handleCreateSkill(w http.ResponseWriter, r *http.Request, p parley
 	if err := checkName("name", name); err != nil {
 		return err
 	}
-	s := &parley.Skill{AccountID: p.AccountID, Name: name}
+	if err := checkSkillHours(req.Hours); err != nil {
+		return err
+	}
+	s := &parley.Skill{AccountID: p.AccountID, Name: name, Hours: req.Hours}
 	if err := a.store.CreateSkill(r.Context(), s); err != nil {
 		return err
 	}
@@ -208,18 +224,29 @@ type skillChange struct {
 	OverflowTo           *string `json:"overflow_to"`
 	OverflowAfterSeconds *int    `json:"overflow_after_seconds"`
 	OverflowUnstaffed    *bool   `json:"overflow_unstaffed"`
+	// Hours: the skill's own hours, or null to follow the brand's again.
+	Hours json.RawMessage `json:"hours"`
 }
 
-// handleUpdateSkill renames a skill or sets its overflow: after how long
+// handleUpdateSkill renames a skill, sets its overflow — after how long
 // a visitor waiting in its queue moves to another skill's queue, or the
-// general queue (docs/routing.md, Overflow).
+// general queue (docs/routing.md, Overflow) — or its own hours.
 func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	var req skillChange
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil && req.OverflowUnstaffed == nil {
-		return parley.Errorf(parley.EINVALID, "give name, overflow_to, overflow_after_seconds or overflow_unstaffed")
+	if req.Name == nil && req.OverflowTo == nil && req.OverflowAfterSeconds == nil && req.OverflowUnstaffed == nil && req.Hours == nil {
+		return parley.Errorf(parley.EINVALID, "give name, overflow_to, overflow_after_seconds, overflow_unstaffed or hours")
+	}
+	var hours *parley.BusinessHours
+	if req.Hours != nil {
+		if err := json.Unmarshal(req.Hours, &hours); err != nil {
+			return parley.Errorf(parley.EINVALID, "hours must be business hours like {\"time_zone\": \"Europe/Madrid\", \"days\": {\"mon\": [[\"09:00\", \"17:00\"]]}}, or null")
+		}
+		if err := checkSkillHours(hours); err != nil {
+			return err
+		}
 	}
 	s, err := a.store.ChangeSkill(r.Context(), p.AccountID, r.PathValue("id"), func(s *parley.Skill) error {
 		if req.Name != nil {
@@ -243,6 +270,9 @@ func (a *API) handleUpdateSkill(w http.ResponseWriter, r *http.Request, p parley
 		}
 		if req.OverflowUnstaffed != nil {
 			s.OverflowUnstaffed = *req.OverflowUnstaffed
+		}
+		if req.Hours != nil {
+			s.Hours = hours
 		}
 		return nil
 	})

@@ -45,7 +45,7 @@ func (a *API) handlePutWidgetSettings(w http.ResponseWriter, r *http.Request, p 
 	if err := validWidgetSettings(&s); err != nil {
 		return err
 	}
-	if err := a.engagementSkillsExist(r.Context(), p.AccountID, s.Engagements); err != nil {
+	if err := a.widgetSkillsExist(r.Context(), p.AccountID, &s); err != nil {
 		return err
 	}
 	if _, err := a.changeAccount(r.Context(), p.AccountID, func(acc *parley.Account) error {
@@ -125,16 +125,42 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 	if s.Engagements == nil {
 		s.Engagements = []parley.Engagement{}
 	}
+	return validTopics(s.PreChat.Topics)
+}
+
+// validTopics checks the pre-chat form's topics: a few, each with a
+// label of its own (trimmed).
+func validTopics(topics []parley.PreChatTopic) error {
+	if len(topics) > parley.MaxPreChatTopics {
+		return parley.Errorf(parley.EINVALID, "prechat.topics has %d entries; at most %d", len(topics), parley.MaxPreChatTopics)
+	}
+	seen := map[string]bool{}
+	for i := range topics {
+		t := &topics[i]
+		t.Label = strings.TrimSpace(t.Label)
+		field := fmt.Sprintf("prechat.topics[%d].label", i)
+		if err := checkName(field, t.Label); err != nil {
+			return err
+		}
+		if n := utf8.RuneCountInString(t.Label); n == 0 || n > 60 {
+			return parley.Errorf(parley.EINVALID, "%s must have 1 to 60 characters", field)
+		}
+		if key := strings.ToLower(t.Label); seen[key] {
+			return parley.Errorf(parley.EINVALID, "%s %q is there twice", field, t.Label)
+		} else {
+			seen[key] = true
+		}
+	}
 	return nil
 }
 
-// engagementSkillsExist checks that each engagement's skill is one of the
-// account's.
-func (a *API) engagementSkillsExist(ctx context.Context, accountID string, es []parley.Engagement) error {
+// widgetSkillsExist checks that each engagement's and pre-chat topic's
+// skill is one of the account's.
+func (a *API) widgetSkillsExist(ctx context.Context, accountID string, s *parley.WidgetSettings) error {
 	var skills []*parley.Skill
-	for i, e := range es {
-		if e.Skill == "" {
-			continue
+	check := func(field, skill string) error {
+		if skill == "" {
+			return nil
 		}
 		if skills == nil {
 			var err error
@@ -142,8 +168,19 @@ func (a *API) engagementSkillsExist(ctx context.Context, accountID string, es []
 				return err
 			}
 		}
-		if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == e.Skill }) {
-			return parley.Errorf(parley.EINVALID, "engagements[%d].skill %q is not one of this brand's skills", i, e.Skill)
+		if !slices.ContainsFunc(skills, func(s *parley.Skill) bool { return s.ID == skill }) {
+			return parley.Errorf(parley.EINVALID, "%s %q is not one of this brand's skills", field, skill)
+		}
+		return nil
+	}
+	for i, e := range s.Engagements {
+		if err := check(fmt.Sprintf("engagements[%d].skill", i), e.Skill); err != nil {
+			return err
+		}
+	}
+	for i, t := range s.PreChat.Topics {
+		if err := check(fmt.Sprintf("prechat.topics[%d].skill", i), t.Skill); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ const RequeueOverflow = "overflow"
 // move applies only while the conversation still waits in that skill: an
 // agent who claims it meanwhile keeps it. A skill with OverflowUnstaffed
 // moves its waiting conversations at once while staffed (nil: always)
-// says no one with the skill is online. Run by the node that leads; it
+// says no one with the skill is online, or outside its own hours. Run by the node that leads; it
 // returns how many conversations moved.
 func Overflow(ctx context.Context, store parley.Store, now time.Time, staffed func(ctx context.Context, accountID, skillID string) (bool, error)) (int, error) {
 	accounts, err := store.ListAccounts(ctx)
@@ -39,7 +39,9 @@ func Overflow(ctx context.Context, store parley.Store, now time.Time, staffed fu
 				continue
 			}
 			after := time.Duration(sk.OverflowAfterSeconds) * time.Second
-			if sk.OverflowUnstaffed && staffed != nil {
+			if sk.OverflowUnstaffed && sk.Hours != nil && !sk.Hours.Open(now) {
+				after = 0 // outside the skill's own hours: no one to wait for
+			} else if sk.OverflowUnstaffed && staffed != nil {
 				on, err := staffed(ctx, acc.ID, sk.ID)
 				if err != nil {
 					return moved, err

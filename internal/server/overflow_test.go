@@ -163,6 +163,6 @@ func TestAnAdminSetsASkillsOverflowInTheConsole(t *testing.T) {
 		return false
 	})
 	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(`+strconv.Quote(line)+`).textContent`), "after 90 s waiting (at once while no one with it is online), to the general queue")
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(`+strconv.Quote(line)+`).textContent`), "after 90 s waiting (at once while no one with it is online, or outside its hours), to the general queue")
 	})
 }

@@ -292,8 +292,13 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 		if err := tx.checkOverflow(s); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.AccountID, s.Name, micros(s.CreatedAt), s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed)
+		if s.Hours != nil {
+			if err := s.Hours.Validate(); err != nil {
+				return parley.Errorf(parley.EINVALID, "hours: %s", parley.ErrorMessage(err))
+			}
+		}
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO skills (id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed, hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.AccountID, s.Name, micros(s.CreatedAt), s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, hoursJSON(s.Hours))
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
@@ -306,7 +311,7 @@ func (db *DB) CreateSkill(ctx context.Context, s *parley.Skill) error {
 
 // ListSkills returns the account's skills by name.
 func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed FROM skills WHERE account_id = ? ORDER BY name`, accountID)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, account_id, name, created_at, overflow_to, overflow_after, overflow_unstaffed, hours FROM skills WHERE account_id = ? ORDER BY name`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -315,10 +320,14 @@ func (db *DB) ListSkills(ctx context.Context, accountID string) ([]*parley.Skill
 	for rows.Next() {
 		var s parley.Skill
 		var created int64
-		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed); err != nil {
+		var hours string
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed, &hours); err != nil {
 			return nil, err
 		}
 		s.CreatedAt = fromMicros(created)
+		if s.Hours, err = hoursOf(hours); err != nil {
+			return nil, err
+		}
 		out = append(out, &s)
 	}
 	return out, rows.Err()
@@ -330,12 +339,16 @@ func (db *DB) ChangeSkill(ctx context.Context, accountID, id string, change func
 	err := db.do(ctx, func(tx *writeTx) error {
 		s := &parley.Skill{ID: id, AccountID: accountID}
 		var created int64
-		err := tx.QueryRowContext(tx.ctx, `SELECT name, created_at, overflow_to, overflow_after, overflow_unstaffed FROM skills WHERE account_id = ? AND id = ?`+tx.forUpdate(),
-			accountID, id).Scan(&s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed)
+		var hours string
+		err := tx.QueryRowContext(tx.ctx, `SELECT name, created_at, overflow_to, overflow_after, overflow_unstaffed, hours FROM skills WHERE account_id = ? AND id = ?`+tx.forUpdate(),
+			accountID, id).Scan(&s.Name, &created, &s.OverflowTo, &s.OverflowAfterSeconds, &s.OverflowUnstaffed, &hours)
 		if err != nil {
 			return notFound(err, "skill %q not found", id)
 		}
 		s.CreatedAt = fromMicros(created)
+		if s.Hours, err = hoursOf(hours); err != nil {
+			return err
+		}
 		if err := change(s); err != nil {
 			return err
 		}
@@ -343,8 +356,13 @@ func (db *DB) ChangeSkill(ctx context.Context, accountID, id string, change func
 		if err := tx.checkOverflow(s); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ?, overflow_unstaffed = ? WHERE account_id = ? AND id = ?`,
-			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, accountID, id)
+		if s.Hours != nil {
+			if err := s.Hours.Validate(); err != nil {
+				return parley.Errorf(parley.EINVALID, "hours: %s", parley.ErrorMessage(err))
+			}
+		}
+		_, err = tx.ExecContext(tx.ctx, `UPDATE skills SET name = ?, overflow_to = ?, overflow_after = ?, overflow_unstaffed = ?, hours = ? WHERE account_id = ? AND id = ?`,
+			s.Name, s.OverflowTo, s.OverflowAfterSeconds, s.OverflowUnstaffed, hoursJSON(s.Hours), accountID, id)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "skill %q exists", s.Name)
 		}
@@ -358,6 +376,27 @@ func (db *DB) ChangeSkill(ctx context.Context, accountID, id string, change func
 		return nil, err
 	}
 	return out, nil
+}
+
+// hoursJSON is a skill's own hours as stored: JSON, or empty for the brand's.
+func hoursJSON(h *parley.BusinessHours) string {
+	if h == nil {
+		return ""
+	}
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+// hoursOf reads a skill's stored hours back.
+func hoursOf(stored string) (*parley.BusinessHours, error) {
+	if stored == "" {
+		return nil, nil
+	}
+	var h parley.BusinessHours
+	if err := json.Unmarshal([]byte(stored), &h); err != nil {
+		return nil, fmt.Errorf("a skill's hours: %w", err)
+	}
+	return &h, nil
 }
 
 // checkOverflow checks a skill's overflow against the account's other

@@ -10,7 +10,7 @@ import (
 
 // QueueOverflow: a skill's overflow is checked (a target of the account,
 // not itself, no chain that comes back, a time in range), kept and read
-// back; a conversation's queue_entered_at moves each time it enters a
+// back, and so are its own hours; a conversation's queue_entered_at moves each time it enters a
 // queue while queued_at keeps its place in line; and a requeue that
 // expects it waiting in a skill leaves it alone once claimed.
 func testQueueOverflow(t *testing.T, open Opener) {
@@ -111,6 +111,48 @@ func testQueueOverflow(t *testing.T, open Opener) {
 		}
 	}
 
+	// A skill's own hours: kept, read back, checked, and given back to
+	// the brand's with nil; a new skill may have them from the start.
+	madrid := &parley.BusinessHours{TimeZone: "Europe/Madrid", Days: map[string][][2]string{"mon": {{"09:00", "14:00"}, {"16:00", "19:00"}}},
+		Holidays: []parley.Holiday{{Date: "2026-12-25", Name: "Navidad"}}}
+	withHours := func(id string, h *parley.BusinessHours) (*parley.Skill, error) {
+		return s.ChangeSkill(ctx, f.account.ID, id, func(sk *parley.Skill) error { sk.Hours = h; return nil })
+	}
+	if _, err := withHours(spanish.ID, madrid); err != nil {
+		t.Fatal(err)
+	}
+	_, err = withHours(spanish.ID, &parley.BusinessHours{TimeZone: "Mars/Olympus"})
+	wantCode(t, err, parley.EINVALID)
+	night := &parley.Skill{AccountID: f.account.ID, Name: "night shift", Hours: &parley.BusinessHours{TimeZone: "UTC", Days: map[string][][2]string{"sat": {{"00:00", "06:00"}}}}}
+	if err := s.CreateSkill(ctx, night); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.CreateSkill(ctx, &parley.Skill{AccountID: f.account.ID, Name: "bad", Hours: &parley.BusinessHours{TimeZone: "UTC", Days: map[string][][2]string{"mon": {{"18:00", "09:00"}}}}}), parley.EINVALID)
+	hoursOf := func() map[string]*parley.BusinessHours {
+		skills, err := s.ListSkills(ctx, f.account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*parley.BusinessHours{}
+		for _, sk := range skills {
+			out[sk.ID] = sk.Hours
+		}
+		return out
+	}
+	got := hoursOf()
+	if h := got[spanish.ID]; h == nil || h.TimeZone != "Europe/Madrid" || len(h.Days["mon"]) != 2 || h.Days["mon"][1] != [2]string{"16:00", "19:00"} || len(h.Holidays) != 1 || h.Holidays[0].Name != "Navidad" {
+		t.Fatalf("spanish's hours read back: %+v", h)
+	}
+	if h := got[night.ID]; h == nil || h.Days["sat"][0] != [2]string{"00:00", "06:00"} {
+		t.Fatalf("the night shift's hours: %+v", h)
+	}
+	if got[billing.ID] != nil {
+		t.Fatalf("billing has hours it was never given: %+v", got[billing.ID])
+	}
+	if sk, err := withHours(spanish.ID, nil); err != nil || sk.Hours != nil || hoursOf()[spanish.ID] != nil {
+		t.Fatalf("back to the brand's: %+v, %v", sk, err)
+	}
+
 	// Entering a queue; entering another; a requeue expecting it waiting
 	// in a skill it left.
 	c, err := s.OpenConversation(ctx, f.account.ID, parley.ConversationOpen{ConsumerID: f.consumer.ID, Channel: parley.ChannelWeb, State: parley.StateQueued, Skill: billing.ID})
@@ -127,9 +169,9 @@ func testQueueOverflow(t *testing.T, open Opener) {
 	if !moved.QueuedAt.Equal(*c.QueuedAt) || !moved.QueueEnteredAt.After(*c.QueueEnteredAt) || moved.Skill != payments.ID {
 		t.Fatalf("moved: %+v", moved)
 	}
-	got, _ := s.FindConversation(ctx, f.account.ID, c.ID)
-	if got.QueueEnteredAt == nil || !got.QueueEnteredAt.Equal(*moved.QueueEnteredAt) {
-		t.Fatalf("read back queue_entered_at %v, want %v", got.QueueEnteredAt, moved.QueueEnteredAt)
+	read, _ := s.FindConversation(ctx, f.account.ID, c.ID)
+	if read.QueueEnteredAt == nil || !read.QueueEnteredAt.Equal(*moved.QueueEnteredAt) {
+		t.Fatalf("read back queue_entered_at %v, want %v", read.QueueEnteredAt, moved.QueueEnteredAt)
 	}
 	_, err = s.RequeueConversation(ctx, f.account.ID, c.ID, parley.Requeue{ChangeSkill: true, Skill: "", Reason: "overflow", ExpectQueuedIn: billing.ID})
 	wantCode(t, err, parley.ECONFLICT)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,12 +252,25 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	hours := a.Settings.BusinessHours
-	open := hours == nil || hours.Open(time.Now())
+	// A skill with its own hours (a team in another time zone) is open in
+	// them, whatever the brand's say.
+	var own *parley.Skill
+	if skill != "" {
+		skills, err := h.store.ListSkills(r.Context(), a.ID)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if i := slices.IndexFunc(skills, func(s *parley.Skill) bool { return s.ID == skill }); i >= 0 {
+			own = skills[i]
+		}
+	}
+	open := parley.HoursOf(a.Settings.BusinessHours, own).Open(time.Now())
 	online = online && open
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	out := availability{AgentsOnline: online, Open: open, Bot: h.BotOn != nil && h.BotOn(a.ID)}
+	// A skill's conversations go past the bot to its people.
+	out := availability{AgentsOnline: online, Open: open, Bot: skill == "" && h.BotOn != nil && h.BotOn(a.ID)}
 	if h.ReplyTime != nil {
 		if d, ok := h.ReplyTime(a.ID); ok {
 			out.ReplySeconds = int(d.Round(time.Second) / time.Second)

@@ -1335,6 +1335,7 @@ async function showAdmin() {
   showSkills(skills.skills);
   showCanned(canned.canned_responses);
   showEngagements(widget, skills.skills);
+  fillPrechat(widget, skills.skills);
   list(".keys-list", keys.api_keys, (k) => k.name + " (" + k.role + ", " + k.id + ")", (k) => api("DELETE", "/api-keys/" + k.id));
   const wf = $(".widget-settings");
   wf.dataset.current = JSON.stringify(widget);
@@ -1398,7 +1399,7 @@ function fillEmailSettings(ef, settings) {
 // box ticked in the instant before they arrive must not keep them out (the
 // form would then save its blanks over them — the console networks, say).
 const dirtyForms = new Set(), filledForms = new WeakSet();
-for (const sel of [".account-settings", ".widget-settings", ".security-settings", ".sso-settings", ".email-settings"]) {
+for (const sel of [".account-settings", ".widget-settings", ".prechat-settings", ".security-settings", ".sso-settings", ".email-settings"]) {
   $(sel).addEventListener("input", (e) => { if (filledForms.has(e.currentTarget)) dirtyForms.add(e.currentTarget); });
 }
 
@@ -1414,13 +1415,16 @@ function showSkills(skills) {
     const li = document.createElement("li");
     li.dataset.id = s.id;
     li.textContent = s.name + (s.overflow_after_seconds
-      ? " — after " + s.overflow_after_seconds + " s waiting" + (s.overflow_unstaffed ? " (at once while no one with it is online)" : "") +
+      ? " — after " + s.overflow_after_seconds + " s waiting" + (s.overflow_unstaffed ? " (at once while no one with it is online, or outside its hours)" : "") +
         ", to " + (s.overflow_to ? name.get(s.overflow_to) || s.overflow_to : "the general queue")
-      : "") + " ";
+      : "") + (s.hours ? " — its own hours: " + describeHours(s.hours) : "") + " ";
     const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "Overflow…" });
     edit.setAttribute("aria-label", "Overflow of " + s.name);
     edit.addEventListener("click", () => editOverflow(li, s, skills));
-    li.append(edit);
+    const hours = Object.assign(document.createElement("button"), { type: "button", textContent: "Hours…" });
+    hours.setAttribute("aria-label", "Hours of " + s.name);
+    hours.addEventListener("click", () => editSkillHours(li, s));
+    li.append(edit, " ", hours);
     ul.append(li);
   }
 }
@@ -1439,7 +1443,7 @@ function editOverflow(li, s, skills) {
   after.setAttribute("aria-label", "After how many seconds of waiting");
   const unstaffed = Object.assign(document.createElement("input"), { type: "checkbox", name: "unstaffed", checked: !!s.overflow_unstaffed });
   const unstaffedLabel = document.createElement("label");
-  unstaffedLabel.append(unstaffed, " or at once while no one with it is online");
+  unstaffedLabel.append(unstaffed, " or at once while no one with it is online, or outside its hours");
   const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" });
   const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
   cancel.addEventListener("click", () => showAdmin());
@@ -1454,6 +1458,137 @@ function editOverflow(li, s, skills) {
   li.append(form);
   to.focus();
 }
+
+// describeHours says business hours in a line: "weekdays 09:00–18:00,
+// Saturday and Sunday closed (Europe/Madrid)".
+function describeHours(h) {
+  const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const names = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
+  const day = (d) => (h.days?.[d] || []).map((w) => w[0] + "–" + w[1]).join(", ") || "closed";
+  const groups = [];
+  for (const d of days) {
+    const last = groups[groups.length - 1];
+    if (last && last.text === day(d)) last.days.push(d);
+    else groups.push({ days: [d], text: day(d) });
+  }
+  const said = groups.map((g) => {
+    const ds = g.days;
+    const who = ds.join() === "mon,tue,wed,thu,fri" ? "weekdays" : ds.length > 2 ? names[ds[0]] + " to " + names[ds[ds.length - 1]]
+      : ds.map((d) => names[d]).join(" and ");
+    return who + " " + g.text;
+  });
+  return said.join(", ") + " (" + h.time_zone + ")";
+}
+
+// weekHours makes business hours from a form's time zone, weekday and
+// weekend windows ("" or none: closed; an end of 00:00 is midnight).
+function weekHours(tz, wdFrom, wdTo, weFrom, weTo, holidays) {
+  const days = {};
+  const end = (t) => (t === "00:00" ? "24:00" : t);
+  if (wdFrom && wdTo) for (const d of ["mon", "tue", "wed", "thu", "fri"]) days[d] = [[wdFrom, end(wdTo)]];
+  if (weFrom && weTo) for (const d of ["sat", "sun"]) days[d] = [[weFrom, end(weTo)]];
+  return { time_zone: tz, days, holidays: holidays || [] };
+}
+
+// editSkillHours: a skill's own hours (a team in another time zone, a
+// night shift), or the brand's, saved with PATCH (docs/routing.md).
+function editSkillHours(li, s) {
+  const form = document.createElement("form");
+  form.className = "edit-hours inline";
+  const own = document.createElement("select");
+  own.name = "own";
+  own.setAttribute("aria-label", "Hours of " + s.name);
+  own.append(new Option("the brand’s business hours", ""), new Option("its own hours", "own"));
+  own.value = s.hours ? "own" : "";
+  const h = s.hours || {};
+  const win = (d) => h.days?.[d]?.[0] || ["", ""];
+  const input = (name, label, value, extra) => {
+    const el = Object.assign(document.createElement("input"), { name, value, ...extra });
+    el.setAttribute("aria-label", label);
+    return el;
+  };
+  const tz = input("tz", "Time zone", h.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone, { className: "w10" });
+  const [wf, wt] = s.hours ? win("mon") : ["09:00", "17:00"];
+  const [ef, et] = s.hours ? win("sat") : ["", ""];
+  const wdFrom = input("wdFrom", "Weekdays from", wf, { type: "time" }), wdTo = input("wdTo", "Weekdays to", wt, { type: "time" });
+  const weFrom = input("weFrom", "Weekends from", ef, { type: "time" }), weTo = input("weTo", "Weekends to", et, { type: "time" });
+  const fields = document.createElement("span");
+  fields.append(" in ", tz, ": weekdays ", wdFrom, "–", wdTo, ", weekends ", weFrom, "–", weTo, " (empty: closed)");
+  const show = () => { fields.hidden = own.value !== "own"; };
+  own.addEventListener("change", show);
+  show();
+  const save = Object.assign(document.createElement("button"), { type: "submit", textContent: "Save" });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", textContent: "Cancel" });
+  cancel.addEventListener("click", () => showAdmin());
+  form.append(s.name + " answers in ", own, fields, " ", save, cancel);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const hours = own.value === "own" ? weekHours(tz.value.trim(), wdFrom.value, wdTo.value, weFrom.value, weTo.value, s.hours?.holidays) : null;
+    adminDo(() => api("PATCH", "/skills/" + s.id, { hours }));
+  });
+  li.textContent = "";
+  li.append(form);
+  own.focus();
+}
+
+// fillPrechat puts the pre-chat form's settings in their form: who the
+// visitor is, the offline form, and the topics, each a line with its
+// label and where it goes.
+let prechatSkills = [];
+function fillPrechat(widget, skills) {
+  const f = $(".prechat-settings");
+  prechatSkills = skills;
+  if (dirtyForms.has(f)) return;
+  filledForms.add(f);
+  const p = widget.prechat || {};
+  f.enabled.checked = !!p.enabled;
+  f.askName.checked = !!p.ask_name;
+  f.askEmail.checked = !!p.ask_email;
+  f.emailRequired.checked = !!p.email_required;
+  f.offline.checked = widget.offline_form !== false;
+  $(".topic-list", f).textContent = "";
+  for (const t of p.topics || []) addTopic(t);
+}
+
+function addTopic(t) {
+  const ol = $(".prechat-settings .topic-list");
+  const li = document.createElement("li");
+  const n = ol.children.length + 1;
+  const label = Object.assign(document.createElement("input"), { name: "topicLabel", value: t?.label || "", maxLength: 60, placeholder: "Orders and delivery" });
+  label.setAttribute("aria-label", "Topic " + n);
+  const skill = document.createElement("select");
+  skill.name = "topicSkill";
+  skill.setAttribute("aria-label", "Topic " + n + " goes to");
+  skill.append(new Option("the usual way (the bot, then the queue)", ""));
+  for (const k of prechatSkills) skill.append(new Option(k.name, k.id));
+  skill.value = t?.skill || "";
+  const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove" });
+  remove.setAttribute("aria-label", "Remove topic " + n);
+  remove.addEventListener("click", () => {
+    li.remove();
+    dirtyForms.add($(".prechat-settings"));
+  });
+  li.append(label, " goes to ", skill, " ", remove);
+  ol.append(li);
+  return label;
+}
+
+$(".prechat-settings .add-topic").addEventListener("click", () => {
+  dirtyForms.add($(".prechat-settings"));
+  addTopic(null).focus();
+});
+$(".prechat-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const topics = [...f.querySelectorAll(".topic-list li")].map((li) => ({ label: li.querySelector("[name=topicLabel]").value.trim(), skill: li.querySelector("[name=topicSkill]").value }))
+    .filter((t) => t.label || t.skill);
+  const prechat = { enabled: f.enabled.checked, ask_name: f.askName.checked, ask_email: f.askEmail.checked, email_required: f.emailRequired.checked, topics };
+  adminDo(async () => {
+    await api("PUT", "/widget-settings", { ...widgetNow, prechat, offline_form: f.offline.checked });
+    dirtyForms.delete(f);
+    toast("Saved what the chat asks before the first message.");
+  });
+});
 
 function showCanned(items) {
   const ul = $(".canned-list");
@@ -1546,11 +1681,7 @@ $(".account-settings").addEventListener("submit", (e) => {
     return { date: m[1], name: m[3], hours };
   });
   if (!f.always.checked) {
-    const days = {};
-    const end = (t) => (t === "00:00" ? "24:00" : t);
-    if (f.wdFrom.value && f.wdTo.value) for (const d of ["mon", "tue", "wed", "thu", "fri"]) days[d] = [[f.wdFrom.value, end(f.wdTo.value)]];
-    if (f.weFrom.value && f.weTo.value) for (const d of ["sat", "sun"]) days[d] = [[f.weFrom.value, end(f.weTo.value)]];
-    body.business_hours = { time_zone: f.tz.value, days, holidays };
+    body.business_hours = weekHours(f.tz.value, f.wdFrom.value, f.wdTo.value, f.weFrom.value, f.weTo.value, holidays);
   } else if (holidays.length) {
     // Always open, but for the holidays.
     const days = {};

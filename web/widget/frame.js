@@ -501,6 +501,7 @@ function onClosed(id, reason) {
   });
   b.append(save);
   if (emailTranscript) b.append(emailMe(id));
+  if (askTopic()) checkForm(); // the next conversation's topic
 }
 
 // emailMe offers the conversation by email: to the address the visitor
@@ -607,12 +608,13 @@ function saidBy(text, name) {
   return b;
 }
 function answeringFields() {
-  if (!answering) return {};
+  if (!answering) { const skill = chosenTopic(); return skill ? { skill } : {}; }
   return answering.invitation ? { invitation: answering.invitation } : { engagement: answering.engagement };
 }
 function answered() {
   answering = null;
   sessionStorage.removeItem(key("answering"));
+  localStorage.removeItem(key("topic")); // the next conversation asks again
 }
 
 // An agent's invitation comes back with the heartbeat; the page shows it
@@ -1138,22 +1140,36 @@ function chime() {
 let formMode = null;
 
 async function checkForm() {
-  const a = await availability();
-  if (conversationId || localStorage.getItem(key("profile"))) return showForm(null);
+  const chosen = chosenTopic();
+  const a = await availability(chosen || "");
+  if (conversationId) return showForm(null);
   let mode = null;
-  if (cfg.prechat && cfg.prechat.enabled) mode = "prechat";
-  if (cfg.offline_form && a && !a.agents_online && !a.bot) mode = "offline";
+  if (!localStorage.getItem(key("profile"))) {
+    if (cfg.prechat && cfg.prechat.enabled) mode = "prechat";
+    if (cfg.offline_form && a && !a.agents_online && !a.bot) mode = "offline";
+  }
+  if (!mode && askTopic()) mode = "topic";
   showForm(mode);
 }
+
+// Topics (docs/widget.md, Topics): the brand may ask what each new
+// conversation is about; a topic's skill takes it to that skill's people.
+// The choice is kept until the conversation opens, then asked again for
+// the next one.
+function topics() { return (cfg.prechat && cfg.prechat.topics) || []; }
+// chosenTopic is the chosen topic's skill ("" for the usual way), or null
+// when none is chosen.
+function chosenTopic() { return localStorage.getItem(key("topic")); }
+function askTopic() { return topics().length > 0 && chosenTopic() === null && !answering; }
 
 // availability asks whether someone can answer now, and how soon the brand
 // typically does (the median first response of its last week), which the
 // header then says. Not known, or unreachable: "in a few minutes", and
 // someone is assumed to be there.
 let replyKey = "online";
-async function availability() {
+async function availability(skill) {
   try {
-    const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account))).json();
+    const a = await (await fetch("/widget/availability?account=" + encodeURIComponent(account) + (skill ? "&skill=" + encodeURIComponent(skill) : ""))).json();
     const s = a.reply_seconds || 0;
     replyKey = s <= 10 * 60 ? "online" : s <= 3600 ? "replyHour" : s <= 4 * 3600 ? "replyHours" : "replyDay";
     if (authed && formMode !== "offline") status(t(replyKey));
@@ -1170,9 +1186,19 @@ function showForm(mode) {
   $(".composer").hidden = !!mode;
   if (!mode) return;
   const p = cfg.prechat || {};
-  form.querySelector(".intro").textContent = mode === "offline" ? t("away") : t("prechatIntro");
-  form.querySelector(".f-name").hidden = mode === "prechat" ? !p.ask_name : false;
-  form.querySelector(".f-email").hidden = mode === "prechat" ? !p.ask_email : false;
+  const intro = form.querySelector(".intro");
+  intro.textContent = mode === "offline" ? t("away") : mode === "prechat" ? t("prechatIntro") : "";
+  intro.hidden = mode === "topic";
+  form.querySelector(".f-name").hidden = mode === "topic" || (mode === "prechat" && !p.ask_name);
+  form.querySelector(".f-email").hidden = mode === "topic" || (mode === "prechat" && !p.ask_email);
+  const topic = form.querySelector(".f-topic");
+  topic.hidden = !askTopic();
+  if (!topic.hidden) {
+    const sel = form.elements.topic;
+    sel.textContent = "";
+    sel.append(new Option(t("topicChoose"), ""));
+    topics().forEach((x, i) => sel.append(new Option(x.label, String(i))));
+  }
   if (mode === "offline") status(t("away"));
 }
 
@@ -1182,9 +1208,14 @@ function bindForm() {
     e.preventDefault();
     const err = form.querySelector(".form-error");
     const name = form.elements.name.value.trim(), email = form.elements.email.value.trim();
-    const needEmail = formMode === "offline" || (cfg.prechat && cfg.prechat.email_required);
-    if ((needEmail || email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) { err.textContent = t("emailRequired"); return; }
+    const asked = formMode !== "topic"; // name and email
+    const needEmail = formMode === "offline" || (formMode === "prechat" && cfg.prechat && cfg.prechat.email_required);
+    const pickTopic = !form.querySelector(".f-topic").hidden, sel = form.elements.topic;
+    if (pickTopic && sel.value === "") { err.textContent = t("topicRequired"); sel.focus(); return; }
+    if (asked && (needEmail || email) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) { err.textContent = t("emailRequired"); return; }
     err.textContent = "";
+    if (pickTopic) localStorage.setItem(key("topic"), topics()[+sel.value]?.skill || "");
+    if (!asked) return topicChosen(false);
     try {
       await ensureToken();
       const body = {};
@@ -1200,9 +1231,21 @@ function bindForm() {
       }
     } catch (e3) { err.textContent = e3.message; return; }
     localStorage.setItem(key("profile"), "1");
-    showForm(null);
-    $("#text").focus();
+    topicChosen(!!email);
   });
+}
+
+// topicChosen goes on to the chat, unless the chosen topic's people are
+// away now and the visitor has not left an email: then the offline form
+// asks for one, as it would for the brand.
+async function topicChosen(haveEmail) {
+  const skill = chosenTopic();
+  if (skill && !haveEmail && formMode !== "offline" && cfg.offline_form) {
+    const a = await availability(skill);
+    if (a && !a.agents_online) return showForm("offline");
+  }
+  showForm(null);
+  $("#text").focus();
 }
 
 // minimise closes the chat here at once (so a message arriving meanwhile
