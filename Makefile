@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderMarkdown$$' -fuzztime $(FUZZTIME) ./internal/bot/
 	$(GO) test -run '^$$' -fuzz '^FuzzBodyText$$' -fuzztime $(FUZZTIME) ./internal/email/
 	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime $(FUZZTIME) ./internal/bot/nlu/encoder/
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime $(FUZZTIME) ./internal/avatar/
 
 # The standard benchmarks, then every `parley bench` scenario against the
 # echo ceiling (the plot goes where docs/performance.md shows it), and

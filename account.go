@@ -412,6 +412,11 @@ type User struct {
 	// ReportEmailsOff: a supervisor or admin who does not want the brand's
 	// weekly report (docs/email.md, Weekly report).
 	ReportEmailsOff bool `json:"report_emails_off,omitempty"`
+	// Photo is a token that changes with the person's photo, "" when they
+	// have none: the photo is at /widget/photo?account=…&user=…&v=token,
+	// for visitors and colleagues alike (docs/widget.md, Photos). Set by
+	// SetUserPhoto only.
+	Photo string `json:"photo,omitempty"`
 	// ExternalID is what the brand's identity provider calls the person,
 	// when it provisions people over SCIM (docs/security.md).
 	ExternalID string `json:"external_id,omitempty"`

@@ -60,6 +60,13 @@ type Store interface {
 	// but keep (a session's token hash; nil keeps none); the ended
 	// sessions' token hashes are returned, to close their sockets.
 	ChangeUser(ctx context.Context, accountID, id string, keep []byte, change func(*User) error) (*User, [][]byte, error)
+	// SetUserPhoto stores the user's photo (a PNG, made by the avatar
+	// package), or removes it (nil), sets the user's Photo to a token that
+	// changes with it ("" without one) and writes user.updated.
+	SetUserPhoto(ctx context.Context, accountID, userID string, png []byte) (*User, error)
+	// UserPhoto returns the user's photo and its token; ENOTFOUND when the
+	// user has none (or is not the account's).
+	UserPhoto(ctx context.Context, accountID, userID string) ([]byte, string, error)
 	// ConversationActivity returns what happened to a conversation — its
 	// events but messages and receipts — oldest first, at most limit.
 	ConversationActivity(ctx context.Context, accountID, conversationID string, limit int) ([]*Event, error)

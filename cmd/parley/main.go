@@ -146,7 +146,7 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.cfg.Secret, "secret", "", "secret that signs consumer tokens (default: generated into the data dir)")
 	fs.IntVar(&f.cfg.MaxMessageChars, "max-message-chars", 4096, "longest message text, in characters")
 	fs.Int64Var(&f.cfg.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body")
-	fs.Int64Var(&f.cfg.MaxAttachmentBytes, "max-attachment-bytes", 10<<20, "largest attachment (images and PDFs)")
+	fs.Int64Var(&f.cfg.MaxAttachmentBytes, "max-attachment-bytes", 10<<20, "largest attachment (images and PDFs), and largest photo upload")
 	fs.Int64Var(&f.cfg.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame from a client")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma-separated extra origins allowed to open WebSockets")
 	fs.StringVar(&f.proxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client (empty: none)")

@@ -170,6 +170,8 @@ type meResponse struct {
 	// UnreadMentions: notes mentioning the user since they last looked
 	// at their Mentions.
 	UnreadMentions *int `json:"unread_mentions,omitempty"`
+	// Photo: the token of their photo, when they have one (User.Photo).
+	Photo string `json:"photo,omitempty"`
 }
 
 func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -181,7 +183,7 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		}
 		mentionEmails, reportEmails := !u.MentionEmailsOff, !u.ReportEmailsOff
 		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails, me.ReportEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails, &reportEmails
-		me.Passkeys = &u.Passkeys
+		me.Passkeys, me.Photo = &u.Passkeys, u.Photo
 		if !p.MustSetUpTwoFactor {
 			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)
 			if err != nil {

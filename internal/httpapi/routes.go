@@ -32,6 +32,8 @@ func (a *API) Routes() []Route {
 		{"PATCH", "/api/v1/me", ownProfile, a.handleUpdateMe},
 		{"GET", "/api/v1/me/metrics", agents, a.handleMyMetrics},
 		{"PUT", "/api/v1/me/password", ownProfile, a.handleChangePassword},
+		{"PUT", "/api/v1/me/photo", ownProfile, a.handleSetMyPhoto},
+		{"DELETE", "/api/v1/me/photo", ownProfile, a.handleRemoveMyPhoto},
 		{"POST", "/api/v1/me/sessions/end-others", ownProfile, a.handleEndOtherSessions},
 		{"POST", "/api/v1/me/mentions/seen", agents, a.handleMentionsSeen},
 		{"GET", "/api/v1/me/views", agents, a.handleMyViews},
@@ -69,6 +71,8 @@ func (a *API) Routes() []Route {
 		{"PUT", "/api/v1/users/{id}/status", supervisors, a.handleSetUserStatus},
 		{"PATCH", "/api/v1/users/{id}", admins, a.handleUpdateUser},
 		{"DELETE", "/api/v1/users/{id}/two-factor", admins, a.handleResetTwoFactor},
+		{"PUT", "/api/v1/users/{id}/photo", admins, a.handleSetUserPhoto},
+		{"DELETE", "/api/v1/users/{id}/photo", admins, a.handleRemoveUserPhoto},
 		{"DELETE", "/api/v1/users/{id}/sso-link", admins, a.handleUnlinkSSO},
 
 		{"GET", "/api/v1/skills", agents, a.handleListSkills},

@@ -98,6 +98,10 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/me/two-factor/recovery-codes":             {"/api/v1/me/two-factor/recovery-codes", map[string]any{"password": "x"}, 403},
 		"DELETE /api/v1/me/two-factor/trusted-browsers":         {"/api/v1/me/two-factor/trusted-browsers", nil, 403}, // a person's own: keys have none
 		"DELETE /api/v1/users/{id}/two-factor":                  {"/api/v1/users/" + b.agent.ID + "/two-factor", nil, 404},
+		"PUT /api/v1/users/{id}/photo":                          {"/api/v1/users/" + b.agent.ID + "/photo", pngBytes, 404},
+		"DELETE /api/v1/users/{id}/photo":                       {"/api/v1/users/" + b.agent.ID + "/photo", nil, 404},
+		"PUT /api/v1/me/photo":                                  {"/api/v1/me/photo", pngBytes, 403}, // a person's only
+		"DELETE /api/v1/me/photo":                               {"/api/v1/me/photo", nil, 403},
 		"DELETE /api/v1/users/{id}/sso-link":                    {"/api/v1/users/" + b.agent.ID + "/sso-link", nil, 404},
 		"POST /api/v1/consumer-tokens":                          {"/api/v1/consumer-tokens", map[string]any{"account_id": "acc_missing0000000000000000000"}, 404},
 		"GET /api/v1/users":                                     {"/api/v1/users", nil, 200},
@@ -278,6 +282,9 @@ func TestRolesAreEnforced(t *testing.T) {
 		{"agent cannot read a colleague", agent, "GET", "/api/v1/users/" + b.admin.ID, nil, 403},
 		{"agent cannot reset a colleague's second factor", agent, "DELETE", "/api/v1/users/" + b.supervisor.ID + "/two-factor", nil, 403},
 		{"supervisor cannot reset a colleague's second factor", supervisor, "DELETE", "/api/v1/users/" + b.agent.ID + "/two-factor", nil, 403},
+		{"agent cannot set a colleague's photo", agent, "PUT", "/api/v1/users/" + b.supervisor.ID + "/photo", pngBytes, 403},
+		{"supervisor cannot remove a colleague's photo", supervisor, "DELETE", "/api/v1/users/" + b.agent.ID + "/photo", nil, 403},
+		{"consumer has no photo", v1.client, "PUT", "/api/v1/me/photo", pngBytes, 403},
 		{"consumer has no password to change", v1.client, "PUT", "/api/v1/me/password", map[string]any{"current_password": "x", "new_password": "long enough"}, 403},
 		{"consumer has no profile to change", v1.client, "PATCH", "/api/v1/me", map[string]any{"mention_emails": false}, 403},
 		{"agent changes their own preferences", agent, "PATCH", "/api/v1/me", map[string]any{"mention_emails": true}, 200},

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +14,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust, report_emails_off`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust, report_emails_off, photo`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -33,7 +35,7 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
 			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff)
 		if isUniqueViolation(err) {
@@ -89,7 +91,7 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		if err := change(u); err != nil {
 			return err
 		}
-		u.ID, u.AccountID, u.Email, u.CreatedAt = before.ID, before.AccountID, before.Email, before.CreatedAt
+		u.ID, u.AccountID, u.Email, u.CreatedAt, u.Photo = before.ID, before.AccountID, before.Email, before.CreatedAt, before.Photo
 		if u.PasswordHash != before.PasswordHash || u.TOTPSecret != before.TOTPSecret || (!u.Active && before.Active) {
 			// A new credential, or the person let go: no browser trusted
 			// before skips the second factor any more.
@@ -128,6 +130,50 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		return nil, nil, err
 	}
 	return out, ended, nil
+}
+
+// SetUserPhoto stores or removes a user's photo (see parley.Store).
+func (db *DB) SetUserPhoto(ctx context.Context, accountID, userID string, png []byte) (*parley.User, error) {
+	var out *parley.User
+	err := db.do(ctx, func(tx *writeTx) error {
+		u, err := scanUser(tx.QueryRowContext(tx.ctx, `SELECT `+userColumns+` FROM users WHERE account_id = ? AND id = ?`+tx.forUpdate(), accountID, userID))
+		if err != nil {
+			return notFound(err, "user %q not found", userID)
+		}
+		u.Photo = ""
+		if png == nil {
+			_, err = tx.ExecContext(tx.ctx, `DELETE FROM user_photos WHERE account_id = ? AND user_id = ?`, accountID, userID)
+		} else {
+			sum := sha256.Sum256(png)
+			u.Photo = hex.EncodeToString(sum[:8])
+			_, err = tx.ExecContext(tx.ctx, `INSERT INTO user_photos (account_id, user_id, png, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (account_id, user_id) DO UPDATE SET png = excluded.png, updated_at = excluded.updated_at`, accountID, userID, png, micros(tx.now))
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET photo = ? WHERE account_id = ? AND id = ?`, u.Photo, accountID, userID); err != nil {
+			return err
+		}
+		out = u
+		return tx.event(accountID, parley.EventUserUpdated, "", u)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UserPhoto returns a user's photo and its token (see parley.Store).
+func (db *DB) UserPhoto(ctx context.Context, accountID, userID string) ([]byte, string, error) {
+	var png []byte
+	var token string
+	err := db.read.QueryRowContext(ctx, `SELECT p.png, u.photo FROM user_photos p JOIN users u ON u.account_id = p.account_id AND u.id = p.user_id
+		WHERE p.account_id = ? AND p.user_id = ?`, accountID, userID).Scan(&png, &token)
+	if err != nil {
+		return nil, "", notFound(err, "user %q has no photo", userID)
+	}
+	return png, token, nil
 }
 
 // UnreadMentions counts the notes mentioning the user after the newest
@@ -259,7 +305,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var created int64
 	var deprovisioned int
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust, &u.ReportEmailsOff); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust, &u.ReportEmailsOff, &u.Photo); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)

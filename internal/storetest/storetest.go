@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentStatus", testAgentStatus},
 		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
 		{"QueueOverflow", testQueueOverflow},
+		{"UserPhotos", testUserPhotos},
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"SSOSubject", testSSOSubject},

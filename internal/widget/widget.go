@@ -131,6 +131,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /widget/frame", h.serveFrame)
 	mux.HandleFunc("GET /widget/config", h.serveConfig)
+	mux.HandleFunc("GET /widget/photo", h.servePhoto)
 	mux.HandleFunc("POST /widget/beacon", h.serveBeacon)
 	mux.HandleFunc("GET /widget/availability", h.serveAvailability)
 	mux.HandleFunc("GET /widget/help", h.serveHelpSearch)
@@ -277,6 +278,44 @@ func (h *Handler) serveAvailability(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	json.NewEncoder(w).Encode(out)
+}
+
+// servePhoto serves a person's photo (docs/widget.md, Photos): public, as
+// visitors see it beside the person's messages. With v, the token of the
+// photo it names, it never changes and is cached for good; without, for
+// five minutes, as is its absence (a chat full of one agent's messages
+// asks once).
+func (h *Handler) servePhoto(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	user := r.URL.Query().Get("user")
+	if !parley.HasIDPrefix(user, "usr") {
+		writeError(w, parley.Errorf(parley.EINVALID, "user must be a user ID (usr_…)"))
+		return
+	}
+	account := r.URL.Query().Get("account")
+	if !parley.HasIDPrefix(account, "acc") {
+		writeError(w, parley.Errorf(parley.EINVALID, "account must be an account ID (acc_…)"))
+		return
+	}
+	png, token, err := h.store.UserPhoto(r.Context(), account, user)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	etag := `"` + token + `"`
+	if r.URL.Query().Get("v") == token {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+	w.Write(png)
 }
 
 // serveFrame serves the chat window. Its CSP lets only the account's

@@ -250,10 +250,56 @@ async function showMyDay() {
   }
 }
 
+// showFace shows a person's photo in el (a round .face), or their
+// initials without one (docs/widget.md, Photos).
+function showFace(el, u) {
+  el.textContent = "";
+  el.classList.toggle("has-photo", !!u.photo);
+  if (!u.photo) {
+    el.textContent = (u.name || "?").split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+    return;
+  }
+  const img = new Image();
+  img.alt = "";
+  img.src = "/widget/photo?account=" + encodeURIComponent(u.account_id) + "&user=" + encodeURIComponent(u.id) + "&v=" + encodeURIComponent(u.photo);
+  el.append(img);
+}
+
+// The person's own photo, from Profile: sent as it is; the server makes
+// the square PNG everyone sees.
+$(".photo-file").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  $(".profile-error").textContent = "";
+  try {
+    const u = await api("PUT", "/me/photo", file);
+    me.photo = u.photo;
+    showFace($(".me-face"), me);
+    await showProfile();
+    toast("Your photo is saved.");
+  } catch (err) {
+    $(".profile-error").textContent = err.message;
+  }
+  e.target.value = "";
+});
+$(".photo-remove").addEventListener("click", async () => {
+  try {
+    await api("DELETE", "/me/photo");
+    me.photo = "";
+    showFace($(".me-face"), me);
+    await showProfile();
+    toast("Your photo is removed: visitors see your initials.");
+  } catch (err) {
+    $(".profile-error").textContent = err.message;
+  }
+});
+
 async function showProfile() {
   showMyDay();
   const m = await api("GET", "/me");
   $(".profile-who").textContent = m.name + " · " + m.email;
+  showFace($(".photo-preview"), m);
+  $(".photo-remove").hidden = !m.photo;
   $(".profile-error").textContent = "";
   $(".mention-emails").checked = m.mention_emails !== false;
   $(".report-emails").checked = m.report_emails !== false;
@@ -446,6 +492,7 @@ async function enter() {
   unseenMentions = me.unread_mentions || 0;
   if (unseenMentions) $("[data-tab=mentions] .count").textContent = "(" + unseenMentions + " new)";
   $(".who").textContent = me.name + " · " + me.role;
+  showFace($(".me-face"), me);
   // The app shows once what its menus and filters offer is known, read
   // side by side: a filter picked at once finds its options.
   await Promise.all([fillTransferTargets(),
@@ -1262,7 +1309,13 @@ async function showAdmin() {
     const tr = document.createElement("tr");
     tr.dataset.user = u.id;
     const cell = (el) => { const td = document.createElement("td"); td.append(el); tr.append(td); return el; };
-    cell(document.createTextNode(u.name));
+    const who = cell(document.createElement("span"));
+    who.className = "user-name";
+    const face = document.createElement("span");
+    face.className = "face small";
+    face.setAttribute("aria-hidden", "true");
+    showFace(face, { ...u, account_id: me.account_id });
+    who.append(face, u.name);
     cell(document.createTextNode(u.email));
     const role = cell(document.createElement("select"));
     role.className = "edit-role";

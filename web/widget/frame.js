@@ -721,6 +721,20 @@ function bubble(cls, who, initials, into = log()) {
   return b;
 }
 
+// showPhoto puts the person's photo in place of their initials once it
+// has loaded (docs/widget.md, Photos); without one (404), the initials
+// stay. The browser keeps each person's for a while, so a chat full of
+// their messages asks once.
+function showPhoto(b, m) {
+  if (m.sender_kind !== "agent" || !m.sender_id) return;
+  const av = b.parentElement.querySelector(".avatar");
+  if (!av) return;
+  const img = new Image();
+  img.alt = "";
+  img.addEventListener("load", () => { av.textContent = ""; av.append(img); av.classList.add("photo"); });
+  img.src = "/widget/photo?account=" + encodeURIComponent(account) + "&user=" + encodeURIComponent(m.sender_id);
+}
+
 // The log follows what arrives — a message's text, its quick replies, an
 // image that finished loading — while the visitor is at its end; once they
 // scroll up to read, it stays where they are until they send.
@@ -800,7 +814,9 @@ function onMessage(m) {
   lastSeq = m.seq;
   if (m.redacted && m.sender_kind !== "consumer") {
     const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
-    bubble("theirs", name, initials(name)).parentElement.dataset.seq = m.seq;
+    const b = bubble("theirs", name, initials(name));
+    showPhoto(b, m);
+    b.parentElement.dataset.seq = m.seq;
     showRemoved(m.seq);
     return;
   }
@@ -840,6 +856,7 @@ function onMessage(m) {
   if (m.sender_kind === "system") { addSystem(noticeText(m)); return; }
   const name = m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble("theirs", name, initials(name));
+  showPhoto(b, m);
   b.parentElement.dataset.seq = m.seq;
   if (m.sender_kind === "bot") {
     // Visitors are told when an automated assistant, not a person, answers.
@@ -937,6 +954,7 @@ function pastMessage(list, m) {
   const mine = m.sender_kind === "consumer";
   const name = mine ? "" : m.sender_name || t(m.sender_kind === "bot" ? "bot" : "agent");
   const b = bubble(mine ? "mine" : "theirs", name, mine ? "" : initials(name), list);
+  showPhoto(b, m);
   if (m.redacted) { addText(b, t("removed")); b.lastChild.classList.add("removed"); return; }
   if (m.html && m.sender_kind === "bot") addHTML(b, m.html);
   else if (m.text) addText(b, m.text);
