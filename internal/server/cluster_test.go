@@ -106,8 +106,14 @@ func TestOneNodeAnswersEachQuestionToTheBot(t *testing.T) {
 	if st, raw := nodeB.withKey(t, brand.apiKey).raw("PUT", "/api/v1/bot", map[string]any{"enabled": true, "external": map[string]any{"url": ext.URL, "timeout_ms": 2000}}); st != 200 {
 		t.Fatalf("save: %d %s", st, raw)
 	}
+	// Node A hears of the bot over NATS: a conversation opened there
+	// before that would start with people.
+	waitFor(t, func() bool { return nodeA.Bot.Enabled(context.Background(), brand.account.ID) })
 	v := nodeA.newVisitor(t, brand.account.ID)
 	conv := v.open(t)
+	if conv.State != parley.StateBot {
+		t.Fatalf("the conversation starts %s, not with the bot", conv.State)
+	}
 	onA, onB := connect(t, nodeA, v.token, nil), connect(t, nodeB, v.token, nil) // two tabs, two nodes
 	onA.subscribe(conv.ID, 0)
 	onB.subscribe(conv.ID, 0)

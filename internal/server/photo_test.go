@@ -131,7 +131,8 @@ func TestPeopleHaveTheirPhotos(t *testing.T) {
 
 // TestAVisitorSeesTheAgentsPhoto: in Chromium, an agent picks a photo in
 // their Profile; the console's bar shows it, and the visitor they answer
-// sees it beside the answer instead of their initials.
+// sees it beside the answer instead of their initials; the console's
+// conversation shows it before the agent's name.
 func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
@@ -176,4 +177,10 @@ func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	if problems := accessibilityProblems(t, frame, axeSource(t)); len(problems) > 0 {
 		t.Fatalf("the chat with a photo: %s", strings.Join(problems, "\n"))
 	}
+	// In the console, the answer says who by face too.
+	console.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("dialog.profile").close()`))
+	console.openFirst("mine")
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `(() => { const img = document.querySelector(".messages li.agent .from img.from-face"); return !!img && img.naturalWidth === 128 })()`)
+	}, func() string { return evalIn[string](t, console.ctx, `document.querySelector(".messages").innerHTML`) })
 }

@@ -265,6 +265,16 @@ function showFace(el, u) {
   el.append(img);
 }
 
+// fromFace puts a colleague's photo before their name on their messages,
+// once it has loaded (none: just the name). The browser keeps it a while.
+function fromFace(from, userID) {
+  const img = new Image();
+  img.alt = "";
+  img.className = "from-face";
+  img.addEventListener("load", () => from.prepend(img));
+  img.src = "/widget/photo?account=" + encodeURIComponent(me.account_id) + "&user=" + encodeURIComponent(userID);
+}
+
 // The person's own photo, from Profile: sent as it is; the server makes
 // the square PNG everyone sees.
 $(".photo-file").addEventListener("change", async (e) => {
@@ -2700,6 +2710,7 @@ function addMessage(m) {
   else if (m.attachment) text = fileLink(m);
   else text.textContent = m.text || "";
   li.append(from, text);
+  if (m.sender_kind === "agent" && m.sender_id) fromFace(from, m.sender_id);
   if (m.sender_kind !== "system" && !m.redacted) li.append(redactButton(m.seq));
   if (m.choices && m.choices.length && !m.redacted) {
     const c = document.createElement("span");
