@@ -65,11 +65,16 @@ type Conversation struct {
 	Labels []string `json:"labels,omitempty"`
 	// Fields are the values of the account's conversation fields, by key
 	// (ConversationField); visitors never see them.
-	Fields     map[string]string `json:"fields,omitempty"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
-	AssignedAt *time.Time        `json:"assigned_at,omitempty"`
-	ClosedAt   *time.Time        `json:"closed_at,omitempty"`
+	Fields map[string]string `json:"fields,omitempty"`
+	// Followers are the people of the brand who follow the conversation
+	// (user IDs, in the order they came): their consoles hear of its
+	// visitor's messages and list it under Following, whoever has it
+	// (docs/routing.md, Following); visitors never see them.
+	Followers  []string   `json:"followers,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	AssignedAt *time.Time `json:"assigned_at,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	// Receipts: the highest seq each side has had delivered and has read.
 	ConsumerDeliveredSeq int64 `json:"consumer_delivered_seq"`
 	ConsumerReadSeq      int64 `json:"consumer_read_seq"`
@@ -95,6 +100,8 @@ type ConversationFilter struct {
 	AssigneeID string
 	ConsumerID string
 	Label      string // carries this label
+	// FollowedBy: this user follows the conversation.
+	FollowedBy string
 	// MentionedUserID: a note on the conversation mentions this user.
 	MentionedUserID string
 	// Snoozed, when set, keeps only the conversations snoozed at Now
@@ -161,6 +168,19 @@ const (
 
 // PriorityChange is conversation.prioritized's data: the conversation
 // with its new priority, the one before and who changed it.
+// FollowChange is the data of conversation.followed: who began or
+// stopped following it, and who did that (themself, or the note that
+// mentioned them).
+type FollowChange struct {
+	*Conversation
+	UserID    string `json:"user_id"`
+	Following bool   `json:"following"`
+	By        string `json:"by"`
+}
+
+// MaxFollowers bounds the people following one conversation.
+const MaxFollowers = 50
+
 type PriorityChange struct {
 	*Conversation
 	FromPriority int    `json:"from_priority"`

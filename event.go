@@ -19,6 +19,7 @@ const (
 	EventConversationLabeled  = "conversation.labeled"       // staff changed its labels (data: LabelChange)
 	EventConversationPriority = "conversation.prioritized"   // staff changed its priority (data: PriorityChange)
 	EventConversationSnoozed  = "conversation.snoozed"       // staff put it aside, or back (data: the conversation, snoozed_by)
+	EventConversationFollowed = "conversation.followed"      // someone of the brand began or stopped following it (data: FollowChange)
 	EventReplyOverdue         = "conversation.reply_overdue" // a visitor waited on the agent's reply past the reply target (data: conversation.ReplyOverdue)
 	EventMessageCreated       = "message.created"
 	EventReceiptUpdated       = "receipt.updated"
@@ -100,7 +101,7 @@ type AutomationApplied struct {
 // EventTypes lists every event type, for validating filters.
 var EventTypes = []string{
 	EventConversationOpened, EventConversationQueued, EventConversationAssigned,
-	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationFields, EventConversationPriority, EventConversationSnoozed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
+	EventConversationClosed, EventConversationRequeued, EventConversationLabeled, EventConversationFields, EventConversationPriority, EventConversationSnoozed, EventConversationFollowed, EventReplyOverdue, EventMessageCreated, EventReceiptUpdated,
 	EventConsumerCreated, EventConsumerUpdated, EventConsumerBlocked, EventConsumerUnblocked, EventConsumerMerged, EventUserCreated, EventUserUpdated, EventSkillCreated, EventSkillUpdated,
 	EventAPIKeyCreated, EventAPIKeyRevoked, EventAccountUpdated,
 	EventWidgetLoaded, EventWidgetOpened, EventWidgetTampered, EventWidgetSuspected, EventWidgetForged,

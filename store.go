@@ -218,6 +218,14 @@ type Store interface {
 	// (nil: back now) and writes conversation.snoozed naming by. ECONFLICT
 	// when it is closed.
 	SnoozeConversation(ctx context.Context, accountID, id string, until *time.Time, by string) (*Conversation, error)
+	// FollowConversation makes userID (a person of the account) follow the
+	// conversation, or stop (follow false), and writes conversation.followed
+	// naming by; following twice, or stopping what one does not follow,
+	// changes nothing. It does not count as activity (a snoozed
+	// conversation stays snoozed). ENOTFOUND for a user or conversation
+	// not of the account; ECONFLICT to follow a closed conversation, for an
+	// inactive user, or past MaxFollowers.
+	FollowConversation(ctx context.Context, accountID, id, userID string, follow bool, by string) (*Conversation, error)
 	// SetPriority changes an open conversation's priority (its place in
 	// the queue) and writes conversation.prioritized naming by; the same
 	// priority changes nothing. ECONFLICT when it is closed.

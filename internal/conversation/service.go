@@ -437,13 +437,13 @@ func (s *Service) SetPriority(ctx context.Context, p parley.Principal, id string
 }
 
 // ForViewer returns c as p may see it: a visitor gets a copy without the
-// staff's labels and snooze.
+// staff's labels, fields, snooze and followers.
 func ForViewer(p parley.Principal, c *parley.Conversation) *parley.Conversation {
-	if p.IsStaff() || c == nil || (c.Labels == nil && c.Fields == nil && c.SnoozedUntil == nil && c.SnoozedAt == nil) {
+	if p.IsStaff() || c == nil || (c.Labels == nil && c.Fields == nil && c.SnoozedUntil == nil && c.SnoozedAt == nil && c.Followers == nil) {
 		return c
 	}
 	cp := *c
-	cp.Labels, cp.Fields, cp.SnoozedUntil, cp.SnoozedAt = nil, nil, nil, nil
+	cp.Labels, cp.Fields, cp.SnoozedUntil, cp.SnoozedAt, cp.Followers = nil, nil, nil, nil, nil
 	return &cp
 }
 
@@ -562,7 +562,29 @@ func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationI
 	if err := s.store.AddNote(ctx, n); err != nil {
 		return nil, err
 	}
+	// Those called in follow the conversation from then on, as Chatwoot's
+	// participants do: they hear what the visitor says next. The note
+	// stands whatever comes of it (a closed conversation takes no
+	// follower; so many followers already is no reason to lose a note).
+	for _, id := range mentioned {
+		if _, err := s.store.FollowConversation(ctx, p.AccountID, conversationID, id, true, p.ID); err != nil && parley.ErrorCode(err) != parley.ECONFLICT {
+			return n, err
+		}
+	}
 	return n, nil
+}
+
+// Follow makes a person of the brand follow the conversation, or stop
+// (docs/routing.md, Following). Staff only; userID is the follower, who
+// may be the caller or a colleague they call in.
+func (s *Service) Follow(ctx context.Context, p parley.Principal, conversationID, userID string, follow bool) (*parley.Conversation, error) {
+	if !p.IsStaff() {
+		return nil, parley.Errorf(parley.EFORBIDDEN, "following is for the brand's staff")
+	}
+	if !parley.HasIDPrefix(userID, "usr") {
+		return nil, parley.Errorf(parley.EINVALID, "the follower must be a user ID (usr_…) or me")
+	}
+	return s.store.FollowConversation(ctx, p.AccountID, conversationID, userID, follow, p.ID)
 }
 
 // mask applies the account's masking to text (nothing to do for "").

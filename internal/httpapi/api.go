@@ -129,7 +129,7 @@ func (a *API) guard(acc access, h handlerFunc) http.Handler {
 			allowed := (p.Kind == parley.PrincipalConsumer && acc.consumer) ||
 				(p.IsStaff() && acc.minRole != "" && p.Role.AtLeast(acc.minRole))
 			if !allowed {
-				writeError(w, r, a.log, parley.Errorf(parley.EFORBIDDEN, "your role may not %s %s", r.Method, r.Pattern))
+				writeError(w, r, a.log, parley.Errorf(parley.EFORBIDDEN, "your role may not %s", r.Pattern)) // "PUT /api/v1/…"
 				return
 			}
 			if p.MustSetUpTwoFactor && !acc.profile {

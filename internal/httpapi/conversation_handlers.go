@@ -123,6 +123,17 @@ func (a *API) handleListConversations(w http.ResponseWriter, r *http.Request, p 
 	default:
 		return parley.Errorf(parley.EINVALID, "mentioned must be \"me\" or a user ID, not %q", m)
 	}
+	switch fb := q.Get("followed_by"); {
+	case fb == "":
+	case !p.IsStaff():
+		return parley.Errorf(parley.EFORBIDDEN, "following is for the brand's staff")
+	case fb == "me" && p.Kind == parley.PrincipalUser:
+		f.FollowedBy = p.ID
+	case parley.HasIDPrefix(fb, "usr"):
+		f.FollowedBy = fb
+	default:
+		return parley.Errorf(parley.EINVALID, "followed_by must be \"me\" (a person's own) or a user ID, not %q", fb)
+	}
 	if len(f.Query) > 200 {
 		return parley.Errorf(parley.EINVALID, "q is longer than 200 bytes")
 	}
@@ -338,6 +349,33 @@ func (a *API) handleSnooze(w http.ResponseWriter, r *http.Request, p parley.Prin
 
 type priorityRequest struct {
 	Priority *int `json:"priority"`
+}
+
+// handleFollow makes a person follow the conversation ({user} is "me" or
+// a colleague's ID); handleUnfollow stops it. Both answer the
+// conversation, with its followers.
+func (a *API) handleFollow(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	return a.follow(w, r, p, true)
+}
+
+func (a *API) handleUnfollow(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
+	return a.follow(w, r, p, false)
+}
+
+func (a *API) follow(w http.ResponseWriter, r *http.Request, p parley.Principal, on bool) error {
+	user := r.PathValue("user")
+	if user == "me" {
+		if p.Kind != parley.PrincipalUser {
+			return parley.Errorf(parley.EFORBIDDEN, "only a person follows conversations: name the follower's user ID")
+		}
+		user = p.ID
+	}
+	c, err := a.conv.Follow(r.Context(), p, r.PathValue("id"), user, on)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
 // handleSetPriority moves a conversation up or down its queue.

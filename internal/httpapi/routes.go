@@ -106,6 +106,8 @@ func (a *API) Routes() []Route {
 		{"POST", "/api/v1/conversations/{id}/messages/{seq}/redact", agents, a.handleRedact},
 		{"POST", "/api/v1/conversations/{id}/notes/{note}/redact", agents, a.handleRedactNote},
 		{"POST", "/api/v1/conversations/{id}/notes", agents, a.handleAddNote},
+		{"PUT", "/api/v1/conversations/{id}/followers/{user}", agents, a.handleFollow},
+		{"DELETE", "/api/v1/conversations/{id}/followers/{user}", agents, a.handleUnfollow},
 		{"GET", "/api/v1/canned-responses", agents, a.handleListCanned},
 		{"POST", "/api/v1/canned-responses", admins, a.handleCreateCanned},
 		{"PUT", "/api/v1/canned-responses/{id}", admins, a.handleUpdateCanned},

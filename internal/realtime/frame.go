@@ -120,7 +120,7 @@ func eventFrame(e *parley.Event) []byte {
 		b = append(b, `,"note":`...)
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
 		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationFields, parley.EventConversationPriority,
-		parley.EventConversationSnoozed:
+		parley.EventConversationSnoozed, parley.EventConversationFollowed:
 		b = append(b, `{"type":"conversation","event":`...)
 		b = appendString(b, e.Type)
 		b = append(b, `,"conversation":`...)

@@ -98,10 +98,10 @@ func (h *hub) dispatch(e *parley.Event) {
 		return
 	}
 	it := item{kind: itemEvent, conversationID: e.ConversationID, seq: e.MessageSeq, frame: frame}
-	// Visitors never see notes, labels, priorities or snoozes (nor ratings:
+	// Visitors never see notes, labels, priorities, snoozes or followers (nor ratings:
 	// theirs is already theirs).
 	staffOnly := e.Type == parley.EventNoteCreated || e.Type == parley.EventNoteRedacted || e.Type == parley.EventConversationLabeled || e.Type == parley.EventConversationFields || e.Type == parley.EventConversationPriority ||
-		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventCSATSubmitted || e.Type == parley.EventPageViewed
+		e.Type == parley.EventConversationSnoozed || e.Type == parley.EventConversationFollowed || e.Type == parley.EventCSATSubmitted || e.Type == parley.EventPageViewed
 	visitorIt := it
 	if isConversationEvent(e.Type) && staffFields(e.Data) {
 		visitorIt.frame = withoutStaffFields(e)
@@ -192,8 +192,8 @@ func (h *hub) status(e *parley.Event) {
 }
 
 // staffOnlyFields are the parts of a conversation its visitor does not
-// see: the staff's labels, fields and snooze.
-var staffOnlyFields = []string{"labels", "fields", "snoozed_until", "snoozed_at"}
+// see: the staff's labels, fields, snooze and followers.
+var staffOnlyFields = []string{"labels", "fields", "snoozed_until", "snoozed_at", "followers"}
 
 func staffFields(data []byte) bool {
 	for _, r := range gjson.GetManyBytes(data, staffOnlyFields...) {
@@ -223,7 +223,7 @@ func isConversationEvent(t string) bool {
 	switch t {
 	case parley.EventConversationOpened, parley.EventConversationQueued, parley.EventConversationRequeued,
 		parley.EventConversationAssigned, parley.EventConversationClosed, parley.EventConversationLabeled, parley.EventConversationFields, parley.EventConversationPriority,
-		parley.EventConversationSnoozed:
+		parley.EventConversationSnoozed, parley.EventConversationFollowed:
 		return true
 	}
 	return false

@@ -140,6 +140,8 @@ func TestEveryRouteKeepsAccountsApart(t *testing.T) {
 		"POST /api/v1/conversations/{id}/accept":                {"/api/v1/conversations/" + bConv.ID + "/accept", nil, 403}, // API keys are not agents
 		"PUT /api/v1/conversations/{id}/labels":                 {"/api/v1/conversations/" + bConv.ID + "/labels", map[string]any{"labels": []string{}}, 404},
 		"PUT /api/v1/conversations/{id}/priority":               {"/api/v1/conversations/" + bConv.ID + "/priority", map[string]any{"priority": 5}, 404},
+		"PUT /api/v1/conversations/{id}/followers/{user}":       {"/api/v1/conversations/" + bConv.ID + "/followers/" + b.agent.ID, nil, 404},
+		"DELETE /api/v1/conversations/{id}/followers/{user}":    {"/api/v1/conversations/" + bConv.ID + "/followers/" + b.agent.ID, nil, 404},
 		"PUT /api/v1/conversations/{id}/snooze":                 {"/api/v1/conversations/" + bConv.ID + "/snooze", map[string]any{"until": nil}, 404},
 		"POST /api/v1/conversations/{id}/transfer":              {"/api/v1/conversations/" + bConv.ID + "/transfer", map[string]any{"skill_id": bSkill.ID}, 404},
 		"POST /api/v1/conversations/{id}/csat":                  {"/api/v1/conversations/" + bConv.ID + "/csat", map[string]any{"score": 5}, 403},                   // visitors only

@@ -17,7 +17,7 @@ import (
 
 const conversationColumns = `id, account_id, consumer_id, channel, state, skill, assignee_id, priority, last_seq,
 	close_reason, closed_by, consumer_delivered_seq, consumer_read_seq, agent_delivered_seq, agent_read_seq,
-	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at, engagement, fields`
+	created_at, updated_at, assigned_at, closed_at, queued_at, labels, csat_score, csat_comment, snoozed_until, snoozed_at, queue_entered_at, engagement, fields, followers`
 
 // OpenConversation starts a conversation and writes conversation.opened.
 func (db *DB) OpenConversation(ctx context.Context, accountID string, o parley.ConversationOpen) (*parley.Conversation, error) {
@@ -144,6 +144,10 @@ func (db *DB) ListConversations(ctx context.Context, accountID string, f parley.
 	if f.Label != "" {
 		where = append(where, "id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = ? AND label = ?)")
 		args = append(args, accountID, f.Label)
+	}
+	if f.FollowedBy != "" {
+		where = append(where, "id IN (SELECT conversation_id FROM conversation_followers WHERE account_id = ? AND user_id = ?)")
+		args = append(args, accountID, f.FollowedBy)
 	}
 	if f.After != "" {
 		add("id < ?", f.After)
@@ -553,6 +557,59 @@ func (db *DB) SetPriority(ctx context.Context, accountID, id string, priority in
 	return out, nil
 }
 
+// FollowConversation adds or removes a follower (see parley.Store).
+func (db *DB) FollowConversation(ctx context.Context, accountID, id, userID string, follow bool, by string) (*parley.Conversation, error) {
+	var out *parley.Conversation
+	err := db.do(ctx, func(tx *writeTx) error {
+		c, err := tx.findConversation(accountID, id)
+		if err != nil {
+			return err
+		}
+		out = c
+		var active bool
+		if err := tx.QueryRowContext(tx.ctx, `SELECT active FROM users WHERE account_id = ? AND id = ?`, accountID, userID).Scan(&active); err != nil {
+			return notFound(err, "user %q not found", userID)
+		}
+		if follow == slices.Contains(c.Followers, userID) {
+			return nil
+		}
+		if follow {
+			if c.State == parley.StateClosed {
+				return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", id)
+			}
+			if !active {
+				return parley.Errorf(parley.ECONFLICT, "user %q is not active", userID)
+			}
+			if len(c.Followers) >= parley.MaxFollowers {
+				return parley.Errorf(parley.ECONFLICT, "conversation %q has %d followers, the most it may have", id, parley.MaxFollowers)
+			}
+			c.Followers = append(c.Followers, userID)
+			_, err = tx.ExecContext(tx.ctx, `INSERT INTO conversation_followers (account_id, user_id, conversation_id) VALUES (?, ?, ?)`, accountID, userID, id)
+		} else {
+			c.Followers = slices.DeleteFunc(c.Followers, func(u string) bool { return u == userID })
+			_, err = tx.ExecContext(tx.ctx, `DELETE FROM conversation_followers WHERE account_id = ? AND user_id = ? AND conversation_id = ?`, accountID, userID, id)
+		}
+		if err != nil {
+			return err
+		}
+		stored := ""
+		if len(c.Followers) > 0 {
+			b, _ := json.Marshal(c.Followers)
+			stored = string(b)
+		} else {
+			c.Followers = nil
+		}
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE conversations SET followers = ? WHERE account_id = ? AND id = ?`, stored, accountID, id); err != nil {
+			return err
+		}
+		return tx.event(accountID, parley.EventConversationFollowed, id, parley.FollowChange{Conversation: c, UserID: userID, Following: follow, By: by})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IdleConversations lists conversations in a state untouched since before
 // whose last message that is not the system's is not the visitor's. It
 // reads the account's conversations in that state (the open ones are few)
@@ -696,11 +753,16 @@ func scanConversation(s scanner) (*parley.Conversation, error) {
 	var state string
 	var created, updated int64
 	var assigned, closed, queued, snoozedUntil, snoozedAt, entered sql.NullInt64
-	var labels, fields string
+	var labels, fields, followers string
 	if err := s.Scan(&c.ID, &c.AccountID, &c.ConsumerID, &c.Channel, &state, &c.Skill, &c.AssigneeID, &c.Priority, &c.LastSeq,
 		&c.CloseReason, &c.ClosedBy, &c.ConsumerDeliveredSeq, &c.ConsumerReadSeq, &c.AgentDeliveredSeq, &c.AgentReadSeq,
-		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered, &c.Engagement, &fields); err != nil {
+		&created, &updated, &assigned, &closed, &queued, &labels, &c.CSATScore, &c.CSATComment, &snoozedUntil, &snoozedAt, &entered, &c.Engagement, &fields, &followers); err != nil {
 		return nil, err
+	}
+	if followers != "" {
+		if err := json.Unmarshal([]byte(followers), &c.Followers); err != nil {
+			return nil, fmt.Errorf("conversation %s: followers: %w", c.ID, err)
+		}
 	}
 	if labels != "" {
 		if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {

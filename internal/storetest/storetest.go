@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeliveriesQueuedAfterAnErasure", testDeliveriesQueuedAfterAnErasure},
 		{"QueueOverflow", testQueueOverflow},
 		{"UserPhotos", testUserPhotos},
+		{"FollowConversation", testFollowConversation},
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"SSOSubject", testSSOSubject},

@@ -582,6 +582,11 @@ function onFrame(f) {
       if (current && f.conversation.id === current.id) showHeader(f.conversation);
       if (f.event === "conversation.assigned" && f.conversation.assignee_id === me.id) notify("New conversation assigned to you");
       if (f.conversation.assignee_id === me.id || following.has(f.conversation.id)) followMine();
+      // A colleague called this person in: they follow it from now on.
+      if (f.event === "conversation.followed" && f.conversation.user_id === me.id && f.conversation.following) {
+        followMine();
+        if (f.conversation.by !== me.id) notify((names.get(f.conversation.by) || "A colleague") + " asked you to follow " + (visitorNames.get(f.conversation.consumer_id) || "a conversation"));
+      }
       // Only the inbox lists follow conversation events. The admin and bot
       // tabs hold forms being edited (a refresh would put back the saved
       // values over what the admin typed); the overview and the dashboard
@@ -795,6 +800,7 @@ const filters = {
   bot: "state=bot",
   closed: "state=closed",
   mentions: "mentioned=me",
+  followed: "followed_by=me",
 };
 
 let refreshTimer = 0;
@@ -812,10 +818,15 @@ function markUnread(li) {
 // following those no longer theirs), without backfill: their new messages
 // move the inbox; opening one loads its history.
 async function followMine() {
-  const page = await api("GET", "/conversations?limit=100&state=assigned&assignee_id=" + encodeURIComponent(me.id)).catch(() => null);
+  const [page, followed] = await Promise.all([
+    api("GET", "/conversations?limit=100&state=assigned&assignee_id=" + encodeURIComponent(me.id)).catch(() => null),
+    // And those the person follows (docs/routing.md, Following), while open.
+    api("GET", "/conversations?limit=100&followed_by=me").catch(() => null)]);
   if (!page) return;
-  const mine = new Set(page.conversations.map((c) => c.id));
-  for (const c of page.conversations) {
+  const open = (followed ? followed.conversations : []).filter((c) => c.state !== "closed");
+  const all = [...page.conversations, ...open.filter((c) => !page.conversations.some((x) => x.id === c.id))];
+  const mine = new Set(all.map((c) => c.id));
+  for (const c of all) {
     if (following.has(c.id)) continue;
     following.add(c.id);
     if (c.id !== current?.id) send({ type: "subscribe", id: "mine", conversation_id: c.id, after_seq: c.last_seq });
@@ -2644,7 +2655,36 @@ function showHeader(c) {
   pr.disabled = c.state === "closed";
   const closed = c.state === "closed";
   $(".close").disabled = $(".transfer").disabled = $("#reply-text").disabled = closed;
+  showFollowers(c);
 }
+
+// showFollowers says who follows the conversation, and whether this
+// person does (the Follow button, pressed).
+function showFollowers(c) {
+  const list = c.followers || [];
+  const mine = list.includes(me.id);
+  const b = $(".follow");
+  b.setAttribute("aria-pressed", String(mine));
+  b.textContent = mine ? "Following" : "Follow";
+  b.disabled = c.state === "closed" && !mine;
+  const others = list.filter((id) => id !== me.id).map((id) => names.get(id) || "a colleague");
+  const el = $(".conv-followers");
+  el.hidden = !list.length;
+  el.textContent = !list.length ? "" : "Followed by " + (mine ? ["you", ...others] : others).join(", ");
+}
+
+$(".follow").addEventListener("click", async () => {
+  if (!current) return;
+  const on = $(".follow").getAttribute("aria-pressed") !== "true";
+  try {
+    const c = await api(on ? "PUT" : "DELETE", `/conversations/${current.id}/followers/me`);
+    if (current && c.id === current.id) showHeader(c);
+    followMine();
+    toast(on ? "You follow this conversation: its visitor's messages reach you, and it is under Following." : "You no longer follow this conversation.");
+  } catch (err) {
+    toast(err.message);
+  }
+});
 
 // showRead marks the agents' messages the visitor has read.
 function showRead() {
