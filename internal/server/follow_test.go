@@ -167,6 +167,12 @@ func TestAnAgentFollowsAConversationInTheConsole(t *testing.T) {
 	if problems := accessibilityProblems(t, console.ctx, axeSource(t)); len(problems) > 0 {
 		t.Fatalf("the header: %s", strings.Join(problems, "\n"))
 	}
+	console.press(".show-activity")
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, console.ctx, `document.querySelector("#activity").textContent`), "Followed by you")
+	}, func() string {
+		return evalIn[string](t, console.ctx, `document.querySelector("#activity").textContent`)
+	})
 	console.shot("following")
 
 	// On to the other visitor; Maya writes again, and the agent hears it.

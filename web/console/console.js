@@ -2519,6 +2519,11 @@ function describeEvent(e) {
     case "automation.applied": return `Rule “${d.rule}”: ` + (d.actions || []).join("; ");
     case "csat.submitted": return "Rated " + d.score + "/5" + (d.comment ? " — “" + d.comment + "”" : "");
     case "note.created": return "Note" + (d.author_name ? " by " + d.author_name : "");
+    case "conversation.followed": {
+      const whom = d.user_id === me.id ? "you" : names.get(d.user_id) || "a colleague";
+      const by = d.by && d.by !== d.user_id ? who(d.by) : "";
+      return d.following ? "Followed by " + whom + (by ? " (called in" + by + ")" : "") : "No longer followed by " + whom + by;
+    }
     case "bot.handoff": return "The bot handed over" + (d.reason ? " (" + d.reason + ")" : "");
     case "email.sent": if (d.kind === "survey") return "A rating request was emailed to the visitor";
       return (d.messages === 1 ? "A reply the visitor had not read was" : `${d.messages} replies the visitor had not read were`) + " emailed to them";
