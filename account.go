@@ -262,6 +262,10 @@ type WidgetSettings struct {
 	// LivePerson's "sneak peek"; docs/widget.md). Off by default: the
 	// widget sends no draft unless the brand turns it on.
 	TypingPreview bool `json:"typing_preview,omitempty"`
+	// ShowTeam: the chat's header shows up to three of the brand's people
+	// who have a photo, those online first, with their first names
+	// (Intercom's team in the Messenger's header; docs/widget.md, Photos).
+	ShowTeam bool `json:"show_team,omitempty"`
 }
 
 // PreChatForm says which fields the pre-chat form asks for.

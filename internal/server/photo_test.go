@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/widget"
 )
 
 // aPhoto is a w×h JPEG, as a phone would send.
@@ -131,8 +132,9 @@ func TestPeopleHaveTheirPhotos(t *testing.T) {
 
 // TestAVisitorSeesTheAgentsPhoto: in Chromium, an agent picks a photo in
 // their Profile; the console's bar shows it, and the visitor they answer
-// sees it beside the answer instead of their initials; the console's
-// conversation shows it before the agent's name.
+// sees it in the chat's header (the brand shows its team) and beside the
+// answer instead of their initials; the console's conversation shows it
+// before the agent's name.
 func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	brand := seedBrand(t, ts, "Acme")
@@ -158,7 +160,15 @@ func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	}
 	console.shot("profile-photo")
 
+	if st, raw := ts.login(t, brand.admin).raw("PUT", "/api/v1/widget-settings", map[string]any{"show_team": true}); st != 200 {
+		t.Fatalf("show the team: %d %s", st, raw)
+	}
 	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "Is the jacket waterproof?")
+	// The header shows the team: the agent, the only one with a photo.
+	waitFor(t, func() bool {
+		return evalIn[bool](t, frame, `(() => { const team = document.querySelector(".team"); const img = team && team.querySelector("img");
+			return !team.hidden && team.getAttribute("aria-label") === "agent" && !!img && img.naturalWidth === 128 })()`)
+	}, func() string { return evalIn[string](t, frame, `document.querySelector(".top").outerHTML`) })
 	list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
 	if len(list) != 1 {
 		t.Fatalf("conversations: %d", len(list))
@@ -183,4 +193,50 @@ func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, console.ctx, `(() => { const img = document.querySelector(".messages li.agent .from img.from-face"); return !!img && img.naturalWidth === 128 })()`)
 	}, func() string { return evalIn[string](t, console.ctx, `document.querySelector(".messages").innerHTML`) })
+}
+
+// TestTheChatShowsTheTeam: with show_team, the widget's config names up to
+// three active people who have a photo, those online first, by their
+// first names; without it, none.
+func TestTheChatShowsTheTeam(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	team := func() []widget.TeamMember {
+		var cfg widget.PublicConfig
+		if st := ts.anon(t).do("GET", "/widget/config?account="+b.account.ID, nil, &cfg); st != 200 {
+			t.Fatalf("config: %d", st)
+		}
+		return cfg.Team
+	}
+	var zoe, old parley.User
+	admin.do("POST", "/api/v1/users", map[string]any{"email": "zoe@acme.test", "name": "Zoe Quinn", "password": password, "role": "agent"}, &zoe)
+	admin.do("POST", "/api/v1/users", map[string]any{"email": "old@acme.test", "name": "Old Timer", "password": password, "role": "agent"}, &old)
+	for _, id := range []string{b.agent.ID, b.supervisor.ID, b.admin.ID, zoe.ID, old.ID} {
+		if st, raw := admin.raw("PUT", "/api/v1/users/"+id+"/photo", aPhoto(t, 64, 64)); st != 200 {
+			t.Fatalf("photo of %s: %d %s", id, st, raw)
+		}
+	}
+	admin.do("PATCH", "/api/v1/users/"+old.ID, map[string]any{"active": false}, nil)
+	if got := team(); len(got) != 0 {
+		t.Fatalf("a team without show_team: %+v", got)
+	}
+	admin.do("PUT", "/api/v1/widget-settings", map[string]any{"show_team": true}, nil)
+	agent := online(t, ts, b.agent)
+	defer agent.ws.CloseNow()
+	got := team()
+	names := []string{}
+	for _, m := range got {
+		names = append(names, m.Name)
+		if !strings.HasPrefix(m.Photo, "/widget/photo?account="+b.account.ID+"&user=usr_") || !strings.Contains(m.Photo, "&v=") {
+			t.Fatalf("a face's address: %q", m.Photo)
+		}
+	}
+	// The agent is online; then by name, whatever the case: Zoe is fourth.
+	if strings.Join(names, ",") != "agent,admin,supervisor" {
+		t.Fatalf("the team: %v", names)
+	}
+	if resp, _ := getPhoto(t, ts, strings.TrimPrefix(got[0].Photo, "/widget/photo?")); resp.StatusCode != 200 {
+		t.Fatalf("the first face: %d", resp.StatusCode)
+	}
 }

@@ -183,6 +183,45 @@ type PublicConfig struct {
 	// EmailTranscript: the installation sends email, so the chat window
 	// offers "Email me this conversation".
 	EmailTranscript bool `json:"email_transcript"`
+	// Team: when the brand shows it, up to three of its people with a
+	// photo, for the header.
+	Team []TeamMember `json:"team,omitempty"`
+}
+
+// TeamMember is one face of the chat's header: a first name and the
+// address of the photo.
+type TeamMember struct {
+	Name  string `json:"name"`
+	Photo string `json:"photo"`
+}
+
+// team picks the header's faces: active people with a photo, those
+// online now first, then by name; three at most.
+func (h *Handler) team(ctx context.Context, accountID string) ([]TeamMember, error) {
+	users, err := h.store.ListUsers(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	online := func(u *parley.User) bool { return h.AgentOnline == nil || h.AgentOnline(accountID, u.ID) }
+	users = slices.DeleteFunc(users, func(u *parley.User) bool { return !u.Active || u.Photo == "" })
+	slices.SortStableFunc(users, func(a, b *parley.User) int {
+		if oa, ob := online(a), online(b); oa != ob {
+			if oa {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	var out []TeamMember
+	for _, u := range users[:min(3, len(users))] {
+		first := u.Name
+		if f := strings.Fields(u.Name); len(f) > 0 {
+			first = f[0]
+		}
+		out = append(out, TeamMember{Name: first, Photo: "/widget/photo?account=" + url.QueryEscape(accountID) + "&user=" + url.QueryEscape(u.ID) + "&v=" + url.QueryEscape(u.Photo)})
+	}
+	return out, nil
 }
 
 func (h *Handler) account(r *http.Request) (*parley.Account, error) {
@@ -213,11 +252,18 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.Engagements = live
+	var team []TeamMember
+	if s.ShowTeam {
+		if team, err = h.team(r.Context(), a.ID); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
 		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
-		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview, EmailTranscript: h.mail})
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview, EmailTranscript: h.mail, Team: team})
 }
 
 // availability is whether, and how soon, someone answers.

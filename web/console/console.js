@@ -1423,6 +1423,7 @@ async function showAdmin() {
   wf.origins.value = (widget.allowed_origins || []).join(", ");
   wf.help.checked = !!widget.help_center;
   wf.preview.checked = !!widget.typing_preview;
+  wf.team.checked = !!widget.show_team;
 }
 
 // fillAccountSettings puts the saved routing and hours settings in their form.
@@ -1731,7 +1732,7 @@ $(".widget-settings").addEventListener("submit", (e) => {
   const cur = JSON.parse(f.dataset.current || "{}");
   const origins = f.origins.value.split(",").map((s) => s.trim()).filter(Boolean);
   adminDo(async () => {
-    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, language: f.language.value, allowed_origins: origins, help_center: f.help.checked, typing_preview: f.preview.checked });
+    await api("PUT", "/widget-settings", { ...cur, color: f.color.value, label: f.label.value, greeting: f.greeting.value, position: f.position.value, language: f.language.value, allowed_origins: origins, help_center: f.help.checked, typing_preview: f.preview.checked, show_team: f.team.checked });
     dirtyForms.delete(f); // saved: show what the server kept
   });
 });

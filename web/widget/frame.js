@@ -143,6 +143,7 @@ async function start() {
   emailTranscript = !!cfg.email_transcript;
   if (cfg.max_attachment_bytes) maxFile = cfg.max_attachment_bytes;
   $(".title").textContent = cfg.label || t("title");
+  showTeam(cfg.team || []);
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
   document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
   $(".chat").hidden = false;
@@ -719,6 +720,19 @@ function bubble(cls, who, initials, into = log()) {
   li.append(b);
   into.append(li);
   return b;
+}
+
+// showTeam shows the faces the brand chose for the header (docs/widget.md,
+// Photos), named together for screen readers ("Zoe, Sam and Priya").
+function showTeam(team) {
+  const el = $(".team");
+  el.hidden = !team.length;
+  if (!team.length) return;
+  el.textContent = "";
+  for (const m of team) el.append(Object.assign(new Image(), { src: m.photo, alt: "" }));
+  let names = team.map((m) => m.name).join(", ");
+  try { names = new Intl.ListFormat(t.lang, { type: "conjunction" }).format(team.map((m) => m.name)); } catch (e) { /* an old browser: commas */ }
+  el.setAttribute("aria-label", names);
 }
 
 // showPhoto puts the person's photo in place of their initials once it
