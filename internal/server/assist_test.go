@@ -145,7 +145,13 @@ func TestAnAgentInsertsAColleaguesPastReply(t *testing.T) {
 	chips := func() string {
 		return evalIn[string](t, console.ctx, `document.querySelector(".suggestions").hidden ? "" : [...document.querySelectorAll(".suggestion")].map((b) => b.textContent).join(" | ")`)
 	}
-	waitFor(t, func() bool { return strings.Contains(chips(), "Answered before: Do you ship to Iceland?") }, chips)
+	// Should the chip not come, the failure says what the server offers
+	// now, beside what the console shows (a CI run once saw no past reply).
+	waitFor(t, func() bool { return strings.Contains(chips(), "Answered before: Do you ship to Iceland?") }, func() string {
+		_, raw := ts.login(t, brand.agent).raw("GET", "/api/v1/conversations/"+conv.ID+"/suggestions", nil)
+		console.shot("failure")
+		return chips() + " | the server now: " + string(raw)
+	})
 	if tip := evalIn[string](t, console.ctx, `document.querySelector(".suggestion[data-kind=past]").title`); !strings.HasPrefix(tip, brand.supervisor.Name+", ") {
 		t.Fatalf("the chip's title: %q", tip)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -239,4 +240,35 @@ func TestTheChatShowsTheTeam(t *testing.T) {
 	if resp, _ := getPhoto(t, ts, strings.TrimPrefix(got[0].Photo, "/widget/photo?")); resp.StatusCode != 200 {
 		t.Fatalf("the first face: %d", resp.StatusCode)
 	}
+}
+
+// TestAnAdminGivesAColleagueAPhoto: in Chromium, an admin picks a photo
+// for the supervisor in Admin → People; the row shows it, and its Remove
+// takes it away.
+func TestAnAdminGivesAColleagueAPhoto(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	file := filepath.Join(t.TempDir(), "priya.png")
+	var b bytes.Buffer
+	png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 90, 60)))
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin := adminTab(t, ts, brand)
+	row := `.users tbody tr[data-user="` + brand.supervisor.ID + `"]`
+	admin.do(chromedp.WaitReady(chromedp.CSS(row+" .user-photo-file")), chromedp.SetUploadFiles(chromedp.CSS(row+" .user-photo-file"), []string{file}))
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return u.Photo != ""
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".admin-error").textContent`)
+	})
+	waitFor(t, func() bool {
+		return evalIn[bool](t, admin.ctx, `(() => { const img = document.querySelector(`+strconv.Quote(row+" .face img")+`); return !!img && img.naturalWidth === 128 })()`)
+	})
+	admin.press(row + ` button[aria-label="Remove the photo of ` + brand.supervisor.Name + `"]`)
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return u.Photo == ""
+	})
 }

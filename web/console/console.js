@@ -582,11 +582,9 @@ function onFrame(f) {
       if (current && f.conversation.id === current.id) showHeader(f.conversation);
       if (f.event === "conversation.assigned" && f.conversation.assignee_id === me.id) notify("New conversation assigned to you");
       if (f.conversation.assignee_id === me.id || following.has(f.conversation.id)) followMine();
-      // A colleague called this person in: they follow it from now on.
-      if (f.event === "conversation.followed" && f.conversation.user_id === me.id && f.conversation.following) {
-        followMine();
-        if (f.conversation.by !== me.id) notify((names.get(f.conversation.by) || "A colleague") + " asked you to follow " + (visitorNames.get(f.conversation.consumer_id) || "a conversation"));
-      }
+      // A colleague called this person in (a mention, or the API): they
+      // follow it from now on. The mention says so itself; no second chime.
+      if (f.event === "conversation.followed" && f.conversation.user_id === me.id && f.conversation.following) followMine();
       // Only the inbox lists follow conversation events. The admin and bot
       // tabs hold forms being edited (a refresh would put back the saved
       // values over what the admin typed); the overview and the dashboard
@@ -1367,6 +1365,19 @@ async function showAdmin() {
       role: role.value, skills: [...sk.selectedOptions].map((o) => o.value), max_concurrent: +max.value,
     })));
     if (u.id !== me.id) actions.append(button(u.active ? "Deactivate" : "Activate", () => api("PATCH", "/users/" + u.id, { active: !u.active })));
+    // A colleague's photo (people provisioned by the identity provider
+    // have none to upload yet): a file picked here goes as it is.
+    const pick = Object.assign(document.createElement("input"), { type: "file", accept: "image/png,image/jpeg,image/gif", hidden: true, className: "user-photo-file" });
+    pick.addEventListener("change", () => { const f = pick.files[0]; if (f) adminDo(() => api("PUT", "/users/" + u.id + "/photo", f)); });
+    const photo = Object.assign(document.createElement("button"), { type: "button", className: "user-photo", textContent: u.photo ? "New photo" : "Add photo" });
+    photo.setAttribute("aria-label", (u.photo ? "New photo of " : "Add a photo of ") + u.name);
+    photo.addEventListener("click", () => pick.click());
+    actions.append(" ", photo, pick);
+    if (u.photo) {
+      const rm = button("Remove photo", () => api("DELETE", "/users/" + u.id + "/photo"));
+      rm.setAttribute("aria-label", "Remove the photo of " + u.name);
+      actions.append(" ", rm);
+    }
     // Single sign-on holds a person to the provider account they first
     // used; one whose provider account was made again needs unlinking.
     if (u.sso_linked) {

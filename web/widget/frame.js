@@ -169,11 +169,15 @@ async function start() {
 // from the console, or one their answer by email opened (docs/widget.md).
 // A connection waits for it (opening the window connects at once).
 let adopted = Promise.resolve();
+// recent is the visitor's newest conversations as the page found them,
+// read once for both this and the earlier conversations (findEarlier).
+let recent = null;
 async function adoptOpenConversation() {
   try {
-    const res = await fetch("/api/v1/conversations?limit=5", { headers: { Authorization: "Bearer " + token } });
+    const res = await fetch("/api/v1/conversations?limit=20", { headers: { Authorization: "Bearer " + token } });
     if (!res.ok) return;
-    const live = ((await res.json()).conversations || []).find((c) => c.state !== "closed");
+    recent = (await res.json()).conversations || [];
+    const live = recent.find((c) => c.state !== "closed");
     if (live && live.id !== conversationId) {
       conversationId = live.id;
       localStorage.setItem(key("conversation"), live.id);
@@ -926,9 +930,13 @@ async function findEarlier() {
   earlier = [];
   try {
     await adopted;
-    const res = await fetch("/api/v1/conversations?limit=20", { headers: { Authorization: "Bearer " + token } });
-    if (!res.ok) return;
-    earlier = ((await res.json()).conversations || [])
+    let list = recent;
+    if (!list) {
+      const res = await fetch("/api/v1/conversations?limit=20", { headers: { Authorization: "Bearer " + token } });
+      if (!res.ok) return;
+      list = (await res.json()).conversations || [];
+    }
+    earlier = list
       .filter((c) => c.state === "closed" && c.id !== conversationId && c.id !== closedShown && c.last_seq > 0)
       .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   } catch (e) { return; }
