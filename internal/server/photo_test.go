@@ -266,7 +266,7 @@ func TestAnAdminGivesAColleagueAPhoto(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, admin.ctx, `(() => { const img = document.querySelector(`+strconv.Quote(row+" .face img")+`); return !!img && img.naturalWidth === 128 })()`)
 	})
-	admin.press(row + ` button[aria-label="Remove the photo of ` + brand.supervisor.Name + `"]`)
+	admin.press(row + ` button[aria-label="Remove photo of ` + brand.supervisor.Name + `"]`)
 	waitFor(t, func() bool {
 		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
 		return u.Photo == ""

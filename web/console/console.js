@@ -1370,12 +1370,12 @@ async function showAdmin() {
     const pick = Object.assign(document.createElement("input"), { type: "file", accept: "image/png,image/jpeg,image/gif", hidden: true, className: "user-photo-file" });
     pick.addEventListener("change", () => { const f = pick.files[0]; if (f) adminDo(() => api("PUT", "/users/" + u.id + "/photo", f)); });
     const photo = Object.assign(document.createElement("button"), { type: "button", className: "user-photo", textContent: u.photo ? "New photo" : "Add photo" });
-    photo.setAttribute("aria-label", (u.photo ? "New photo of " : "Add a photo of ") + u.name);
+    photo.setAttribute("aria-label", (u.photo ? "New photo" : "Add photo") + " of " + u.name); // the visible words first (WCAG 2.5.3)
     photo.addEventListener("click", () => pick.click());
     actions.append(" ", photo, pick);
     if (u.photo) {
       const rm = button("Remove photo", () => api("DELETE", "/users/" + u.id + "/photo"));
-      rm.setAttribute("aria-label", "Remove the photo of " + u.name);
+      rm.setAttribute("aria-label", "Remove photo of " + u.name);
       actions.append(" ", rm);
     }
     // Single sign-on holds a person to the provider account they first
