@@ -192,9 +192,7 @@ func (b *browser) frameShowing(ready string, skip ...string) context.Context {
 			// given: attach first, then wait with the deadline.)
 			err := chromedp.Do(ctx)
 			if err == nil {
-				attempt, stop := context.WithTimeout(ctx, 5*time.Second)
-				err = chromedp.Do(attempt, chromedp.WaitVisible(chromedp.CSS(ready)))
-				stop()
+				err = shows(ctx, ready, 5*time.Second)
 			}
 			if err != nil {
 				// The frame reloaded while we attached (identify does that):
@@ -210,6 +208,31 @@ func (b *browser) frameShowing(ready string, skip ...string) context.Context {
 	}
 	b.t.Fatalf("the chat frame never loaded (%v)", lastErr)
 	return nil
+}
+
+// shows waits until the target's page shows an element matching selector.
+// It asks the page by script rather than with chromedp.WaitVisible: the
+// chat frame reloads as it identifies the visitor, and chromedp's node
+// cache, rebuilt on each reload, races with a query running through it
+// (the race detector caught it in CI).
+func shows(ctx context.Context, selector string, within time.Duration) error {
+	js := `(() => { const el = document.querySelector(` + strconv.Quote(selector) + `); return !!el && el.checkVisibility() })()`
+	deadline := time.Now().Add(within)
+	for {
+		attempt, stop := context.WithTimeout(ctx, time.Second)
+		visible, err := chromedp.Run(attempt, chromedp.Evaluate[bool](js))
+		stop()
+		if err == nil && visible {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s never showed", selector)
+			}
+			return err
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
 }
 
 func frameTargetID(ctx context.Context) string {
