@@ -200,12 +200,16 @@ func (m *Model) withSentence(v sparse, text string) sparse {
 	if m.enc == nil {
 		return v
 	}
+	return m.withVector(v, m.enc.Encode(asTyped(text), nil))
+}
+
+// withVector appends a sentence vector (the encoder's, for this model's
+// vocabulary) to v.
+func (m *Model) withVector(v sparse, sentence []float32) sparse {
 	base := int32(len(m.idf))
-	start := len(v.val)
-	v.val = m.enc.Encode(asTyped(text), v.val)
-	for j := range v.val[start:] {
+	for j, x := range sentence {
 		v.idx = append(v.idx, base+int32(j))
-		v.val[start+j] *= encoderWeight
+		v.val = append(v.val, x*encoderWeight)
 	}
 	return v
 }
@@ -316,6 +320,22 @@ func Train(examples []Example, opt Options) *Model {
 	if encoded {
 		m.enc = opt.Language.encoder()
 	}
+	// Each phrase's sentence vector depends on nothing but the phrase, and
+	// is most of the work before the passes: the cores encode while this
+	// goroutine reads the words and characters below.
+	workers := runtime.GOMAXPROCS(0)
+	var sentences [][]float32
+	var encoding sync.WaitGroup
+	if m.enc != nil {
+		sentences = make([][]float32, len(examples))
+		for w := range workers {
+			encoding.Go(func() {
+				for i := w; i < len(examples); i += workers {
+					sentences[i] = m.enc.Encode(asTyped(examples[i].Text), nil)
+				}
+			})
+		}
+	}
 	labelIdx := map[string]int{}
 	// Every feature seen gets an ID at first sight; a phrase's features
 	// are kept as IDs, and df counts the phrases each occurs in (last: the
@@ -375,12 +395,10 @@ func Train(examples []Example, opt Options) *Model {
 	for i, e := range examples {
 		ys[i] = labelIdx[e.Label]
 	}
-	// Each phrase's vector depends on nothing but the phrase: the cores
-	// share them (the sentence vector is most of the work).
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
+	encoding.Wait()
+	var vectors sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() {
+		vectors.Go(func() {
 			for i := w; i < len(examples); i += workers {
 				idx := extracted[i][:0]
 				for _, id := range extracted[i] {
@@ -388,51 +406,24 @@ func Train(examples []Example, opt Options) *Model {
 						idx = append(idx, v)
 					}
 				}
-				xs[i] = m.withSentence(m.tfidf(idx), examples[i].Text)
+				xs[i] = m.tfidf(idx)
+				if sentences != nil {
+					xs[i] = m.withVector(xs[i], sentences[i])
+				}
 			}
 		})
 	}
-	wg.Wait()
+	vectors.Wait()
 	rng := rand.New(rand.NewPCG(opt.Seed, 77))
 	order := rng.Perm(len(examples))
-	probs := make([]float64, L)
-	g := make([]float32, L)
-	scores := make([]float32, L)
-	active := make([]int32, 0, L)
-	step := 0
-	total := opt.Epochs * len(examples)
-	for epoch := 0; epoch < opt.Epochs; epoch++ {
+	schedule := make([]int32, 0, opt.Epochs*len(examples))
+	for range opt.Epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
-			lr := float32(opt.LearningRate * (1 - float64(step)/float64(total+1)))
-			step++
-			m.softmax(xs[i], scores, probs)
-			// Only classes with a noticeable gradient are updated: after the
-			// first epoch most probabilities are near zero, so this skips most
-			// of the work without changing the result measurably.
-			active = active[:0]
-			for l := 0; l < L; l++ {
-				gl := float32(probs[l])
-				if l == ys[i] {
-					gl--
-				}
-				if gl > 1e-4 || gl < -1e-4 {
-					active = append(active, int32(l))
-					g[l] = gl
-				}
-			}
-			for _, l := range active {
-				m.bias[l] -= lr * g[l] * 0.1
-			}
-			for k, f := range xs[i].idx {
-				row := m.w[int(f)*L : int(f)*L+L]
-				x := lr * xs[i].val[k]
-				for _, l := range active {
-					row[l] -= x * g[l]
-				}
-			}
+			schedule = append(schedule, int32(i))
 		}
 	}
+	m.descend(xs, ys, schedule, opt.LearningRate)
 	m.temp = float32(opt.Temperature)
 	return m
 }
@@ -442,10 +433,22 @@ func Train(examples []Example, opt Options) *Model {
 func (m *Model) softmax(x sparse, scores []float32, out []float64) {
 	L := len(m.labels)
 	copy(scores, m.bias)
-	for k, f := range x.idx {
-		row := m.w[int(f)*L : int(f)*L+L]
+	s := scores[:L]
+	// Four features at a time, as in training (descend.go).
+	k := 0
+	for ; k+4 <= len(x.idx); k += 4 {
+		r0 := m.w[int(x.idx[k])*L:][:len(s)]
+		r1 := m.w[int(x.idx[k+1])*L:][:len(s)]
+		r2 := m.w[int(x.idx[k+2])*L:][:len(s)]
+		r3 := m.w[int(x.idx[k+3])*L:][:len(s)]
+		v0, v1, v2, v3 := x.val[k], x.val[k+1], x.val[k+2], x.val[k+3]
+		for l := range s {
+			s[l] += v0*r0[l] + v1*r1[l] + v2*r2[l] + v3*r3[l]
+		}
+	}
+	for ; k < len(x.idx); k++ {
+		row := m.w[int(x.idx[k])*L:][:len(s)]
 		v := x.val[k]
-		s := scores[:len(row)]
 		for l, w := range row {
 			s[l] += v * w
 		}

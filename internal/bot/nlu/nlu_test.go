@@ -2,6 +2,8 @@ package nlu
 
 import (
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -260,5 +262,35 @@ func TestStemsMatchInflectionsAndMissingAccents(t *testing.T) {
 	}
 	if _, ok := LanguageFor("xx"); ok {
 		t.Fatal("an unknown language was found")
+	}
+}
+
+// TestTrainingIsTheSameOnOneCoreAsOnTwo: the passes share the labels out
+// between two cores when one is free, and work through them alone when
+// another training holds it. Either way the model is the same to the last
+// bit, so a bot answers alike on any machine and under any load.
+func TestTrainingIsTheSameOnOneCoreAsOnTwo(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: nothing to compare")
+	}
+	train, _ := load(t)
+	// A tenth of the phrases, every intent among them, and two passes:
+	// under the race detector each step's exchange between the cores
+	// costs milliseconds.
+	train = slices.DeleteFunc(slices.Clone(train), func(e Example) bool { return len(e.Text)%10 != 0 })
+	if helpers.Load() != 0 {
+		t.Fatalf("a training holds %d helper cores before the test", helpers.Load())
+	}
+	defer func(was bool) { shareCores = was }(shareCores)
+	shareCores = true // even under the race detector: this is the test of it
+	shared := Train(train, Options{Seed: 1, Epochs: 2})
+	helpers.Store(1 << 20) // as if other trainings held every core
+	alone := Train(train, Options{Seed: 1, Epochs: 2})
+	helpers.Store(0)
+	if len(shared.labels) < 2*leastBlock {
+		t.Fatalf("%d labels: too few to share out", len(shared.labels))
+	}
+	if !slices.Equal(shared.w, alone.w) || !slices.Equal(shared.bias, alone.bias) {
+		t.Fatal("training alone gave different weights from training on two cores")
 	}
 }

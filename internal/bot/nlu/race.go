@@ -1,0 +1,5 @@
+//go:build race
+
+package nlu
+
+func init() { shareCores = false }
