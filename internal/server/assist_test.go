@@ -160,6 +160,10 @@ func TestAnAgentInsertsAColleaguesPastReply(t *testing.T) {
 		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
 		return c.AssigneeID == brand.agent.ID
 	})
+	// The console, too, must know the conversation is the agent's (the
+	// accept's answer reaches it after the store has it): until then its
+	// reply box refuses to send, asking the agent to accept first.
+	waitFor(t, func() bool { return evalIn[bool](t, console.ctx, `document.querySelector(".accept").hidden`) })
 	waitFor(t, func() bool {
 		return evalIn[bool](t, console.ctx, `(() => { const b = document.querySelector(".suggestion[data-kind=past]"); if (!b) return false;
 			document.querySelector("#reply-text").value = ""; b.click(); return true })()`)
@@ -225,6 +229,10 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
 		return c.AssigneeID == brand.agent.ID
 	})
+	// The console, too, must know the conversation is the agent's (the
+	// accept's answer reaches it after the store has it): until then its
+	// reply box refuses to send, asking the agent to accept first.
+	waitFor(t, func() bool { return evalIn[bool](t, console.ctx, `document.querySelector(".accept").hidden`) })
 	console.press(".reply button[type=submit]")
 	canned, _ := ts.Store.ListCannedResponses(t.Context(), brand.account.ID)
 	used := func() []parley.SuggestionUse {

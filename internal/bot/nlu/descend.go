@@ -22,6 +22,9 @@ import (
 // the last bit on a machine of one core as on one of many.
 func (m *Model) descend(xs []sparse, ys []int, schedule []int32, rate float64) {
 	L := len(m.labels)
+	if L == 0 || len(schedule) == 0 {
+		return // nothing to learn
+	}
 	blocks := 1
 	if L >= 2*leastBlock {
 		blocks = 2

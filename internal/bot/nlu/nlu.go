@@ -432,6 +432,9 @@ func Train(examples []Example, opt Options) *Model {
 // scratch space of the same length.
 func (m *Model) softmax(x sparse, scores []float32, out []float64) {
 	L := len(m.labels)
+	if L == 0 {
+		return
+	}
 	copy(scores, m.bias)
 	s := scores[:L]
 	// Four features at a time, as in training (descend.go).

@@ -294,3 +294,12 @@ func TestTrainingIsTheSameOnOneCoreAsOnTwo(t *testing.T) {
 		t.Fatal("training alone gave different weights from training on two cores")
 	}
 }
+
+// TestNothingToLearnFrom: a model of no phrases knows no intents, and
+// ranks none, rather than failing.
+func TestNothingToLearnFrom(t *testing.T) {
+	m := Train(nil, Options{Seed: 1})
+	if got := m.Predict("where is my card?"); len(got) != 0 || len(m.Labels()) != 0 {
+		t.Fatalf("a model of nothing predicts %v", got)
+	}
+}
