@@ -17,10 +17,10 @@ test:
 	bash scripts/test-deps.sh
 	$(GO) vet $(PKG)
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	$(GO) test -race -count=1 -timeout 20m $(PKG)
+	$(GO) test -race -count=1 -timeout 40m $(PKG)
 	# The server's suite again on the cluster shape's store (PostgreSQL;
 	# the browser tests run once, above).
-	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m ./internal/server/
+	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 40m ./internal/server/
 
 # Each fuzz target explores for FUZZTIME (its seeds run with every `make
 # test`); a failing input is kept under testdata/fuzz/ and then runs with
