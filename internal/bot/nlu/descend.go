@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // descend runs stochastic gradient descent on the softmax regression: one
@@ -41,26 +42,24 @@ func (m *Model) descend(xs []sparse, ys []int, schedule []int32, rate float64) {
 			helpers.Add(-1)
 		}
 	}
-	var ex *exchange
-	if workers > 1 {
-		ex = &exchange{blocks: make([]blockShare, blocks)}
+	all := make([]*labelBlock, blocks)
+	for b := range all {
+		all[b] = m.newLabelBlock(b, L*b/blocks, L*(b+1)/blocks)
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			// Each core makes its blocks' copies itself: the memory a core
-			// works on is its own from the first write.
-			var mine []*labelBlock
-			for b := blocks * w / workers; b < blocks*(w+1)/workers; b++ {
-				mine = append(mine, m.newLabelBlock(b, L*b/blocks, L*(b+1)/blocks))
-			}
-			m.descendBlocks(xs, ys, schedule, rate, blocks, mine, ex)
-			for _, b := range mine {
-				b.writeBack(m)
-			}
-		})
+	if workers == 1 {
+		m.descendBlocks(xs, ys, schedule, rate, all, all, nil, 0)
+	} else {
+		ex := &exchange{blocks: make([]blockShare, blocks)}
+		var wg sync.WaitGroup
+		for w := range workers {
+			mine := all[blocks*w/workers : blocks*(w+1)/workers]
+			wg.Go(func() { m.descendBlocks(xs, ys, schedule, rate, all, mine, ex, w) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	for _, b := range all {
+		b.writeBack(m)
+	}
 }
 
 // leastBlock is the fewest labels worth a block of their own: a smaller
@@ -113,23 +112,67 @@ func (b *labelBlock) writeBack(m *Model) {
 	copy(m.bias[b.lo:b.hi], b.bias)
 }
 
-// descendBlocks is one core's part of descend: the steps for its blocks,
-// of blocks in all. A core with every block needs no exchange (ex nil).
-func (m *Model) descendBlocks(xs []sparse, ys []int, schedule []int32, rate float64, blocks int, mine []*labelBlock, ex *exchange) {
+// descendBlocks is one core's part of descend: the steps for its blocks
+// (mine, of all). A core with every block needs no exchange (ex nil).
+// With an exchange, core 0 goes on to the end; the other core, the
+// helper, stops early when either waited too long for the other (exchange,
+// stop), and core 0 then takes on its blocks from the step it stopped at.
+func (m *Model) descendBlocks(xs []sparse, ys []int, schedule []int32, rate float64, all, mine []*labelBlock, ex *exchange, core int) {
 	total := float64(len(schedule) + 1)
-	parts := make([]part, blocks)
+	parts := make([]part, len(all))
 	for step, i := range schedule {
+		if ex != nil && core != 0 && (ex.stop.Load() || step == stopHelperAt) {
+			ex.retired.Store(int64(step) + 1)
+			return
+		}
 		x := xs[i]
 		lr := float32(rate * (1 - float64(step)/total))
 		for _, b := range mine {
 			parts[b.index] = b.scoreStep(x)
 		}
-		if ex != nil {
-			ex.agree(step, mine, parts)
+		if ex != nil && !ex.agree(step, mine, parts) {
+			// The helper stopped before this step: its blocks are this
+			// core's from here on, as they were left.
+			for _, b := range all {
+				if !slices.Contains(mine, b) {
+					parts[b.index] = b.scoreStep(x)
+				}
+			}
+			mine, ex = all, nil
 		}
-		all, z := normaliser(parts)
+		top, z := normaliser(parts)
 		for _, b := range mine {
-			b.learn(x, ys[i], lr, math.Exp(parts[b.index].top-all)/z)
+			b.learn(x, ys[i], lr, math.Exp(parts[b.index].top-top)/z)
+		}
+	}
+}
+
+// stopHelperAt is a step at which the helper stops as if it had waited too
+// long, for the test that checks the model comes out the same; -1 never.
+var stopHelperAt = -1
+
+// addScores adds x's scores to s, from weights laid out as a row of
+// stride per feature (s takes the first len(s) of each row). Four
+// features at a time: each score is read and written once per four rows
+// rather than once per row (the sentence vector gives every phrase over a
+// hundred features).
+func addScores(s, weights []float32, stride int, x sparse) {
+	k := 0
+	for ; k+4 <= len(x.idx); k += 4 {
+		r0 := weights[int(x.idx[k])*stride:][:len(s)]
+		r1 := weights[int(x.idx[k+1])*stride:][:len(s)]
+		r2 := weights[int(x.idx[k+2])*stride:][:len(s)]
+		r3 := weights[int(x.idx[k+3])*stride:][:len(s)]
+		v0, v1, v2, v3 := x.val[k], x.val[k+1], x.val[k+2], x.val[k+3]
+		for l := range s {
+			s[l] += v0*r0[l] + v1*r1[l] + v2*r2[l] + v3*r3[l]
+		}
+	}
+	for ; k < len(x.idx); k++ {
+		row := weights[int(x.idx[k])*stride:][:len(s)]
+		v := x.val[k]
+		for l, w := range row {
+			s[l] += v * w
 		}
 	}
 }
@@ -155,29 +198,9 @@ func normaliser(parts []part) (all, z float64) {
 // scoreStep writes the block's scores of x and their exp(score − top),
 // and returns top (the block's largest score) and the sum of the exps.
 func (b *labelBlock) scoreStep(x sparse) part {
-	s, n, weights := b.scores, b.hi-b.lo, b.weights
+	s := b.scores
 	copy(s, b.bias)
-	// Four features at a time: each score is read and written once per
-	// four rows rather than once per row (the sentence vector gives every
-	// phrase over a hundred features).
-	k := 0
-	for ; k+4 <= len(x.idx); k += 4 {
-		r0 := weights[int(x.idx[k])*n:][:len(s)]
-		r1 := weights[int(x.idx[k+1])*n:][:len(s)]
-		r2 := weights[int(x.idx[k+2])*n:][:len(s)]
-		r3 := weights[int(x.idx[k+3])*n:][:len(s)]
-		v0, v1, v2, v3 := x.val[k], x.val[k+1], x.val[k+2], x.val[k+3]
-		for l := range s {
-			s[l] += v0*r0[l] + v1*r1[l] + v2*r2[l] + v3*r3[l]
-		}
-	}
-	for ; k < len(x.idx); k++ {
-		row := weights[int(x.idx[k])*n:][:len(s)]
-		v := x.val[k]
-		for l, w := range row {
-			s[l] += v * w
-		}
-	}
+	addScores(s, b.weights, b.hi-b.lo, x)
 	best := s[0]
 	for _, v := range s {
 		best = max(best, v)
@@ -232,9 +255,21 @@ func (b *labelBlock) learn(x sparse, y int, lr float32, norm float64) {
 // part that a core behind is still reading. (A core alone needs none of
 // this, which matters under the race detector: it keeps clocks for every
 // atomic, and a step's four would cost more than the step.)
+//
+// Spinning pays only while both cores run. When another process takes one
+// of them (a busy or shared machine), the other would spin through the
+// whole of the time slice it lost, at every step: a wait longer than
+// longWait stops the helper, and the rest of the training runs on one
+// core, as it would have from the start.
 type exchange struct {
-	blocks []blockShare
+	blocks  []blockShare
+	stop    atomic.Bool  // a core waited longer than longWait
+	retired atomic.Int64 // the step before which the helper stopped, +1; 0 while it works
 }
+
+// longWait is how long a core waits for the other's parts before the
+// helper is stopped: a step takes about 10 µs.
+const longWait = 200 * time.Microsecond
 
 type blockShare struct {
 	posted atomic.Int64 // the last step posted, +1
@@ -243,19 +278,32 @@ type blockShare struct {
 }
 
 // agree posts the parts of mine at step and fills in the other blocks'.
-func (e *exchange) agree(step int, mine []*labelBlock, parts []part) {
+// It returns false, to core 0, when the helper stopped before posting this
+// step's parts.
+func (e *exchange) agree(step int, mine []*labelBlock, parts []part) bool {
 	for _, b := range mine {
 		sh := &e.blocks[b.index]
 		sh.part[step&1] = parts[b.index]
 		sh.posted.Store(int64(step) + 1)
 	}
+	var since time.Time
 	for b := range e.blocks {
 		sh := &e.blocks[b]
-		for spins := 0; sh.posted.Load() <= int64(step); spins++ {
-			if spins&127 == 127 {
-				runtime.Gosched() // the block's core may be waiting for this one's
+		for spins := 1; sh.posted.Load() <= int64(step); spins++ {
+			if spins&127 != 0 {
+				continue
 			}
+			if e.retired.Load() == int64(step)+1 {
+				return false
+			}
+			if since.IsZero() {
+				since = time.Now()
+			} else if time.Since(since) > longWait {
+				e.stop.Store(true)
+			}
+			runtime.Gosched() // the block's core may be waiting for this one's
 		}
 		parts[b] = sh.part[step&1]
 	}
+	return true
 }

@@ -436,26 +436,7 @@ func (m *Model) softmax(x sparse, scores []float32, out []float64) {
 		return
 	}
 	copy(scores, m.bias)
-	s := scores[:L]
-	// Four features at a time, as in training (descend.go).
-	k := 0
-	for ; k+4 <= len(x.idx); k += 4 {
-		r0 := m.w[int(x.idx[k])*L:][:len(s)]
-		r1 := m.w[int(x.idx[k+1])*L:][:len(s)]
-		r2 := m.w[int(x.idx[k+2])*L:][:len(s)]
-		r3 := m.w[int(x.idx[k+3])*L:][:len(s)]
-		v0, v1, v2, v3 := x.val[k], x.val[k+1], x.val[k+2], x.val[k+3]
-		for l := range s {
-			s[l] += v0*r0[l] + v1*r1[l] + v2*r2[l] + v3*r3[l]
-		}
-	}
-	for ; k < len(x.idx); k++ {
-		row := m.w[int(x.idx[k])*L:][:len(s)]
-		v := x.val[k]
-		for l, w := range row {
-			s[l] += v * w
-		}
-	}
+	addScores(scores[:L], m.w, L, x)
 	max := scores[0]
 	for _, s := range scores {
 		if s > max {

@@ -266,9 +266,10 @@ func TestStemsMatchInflectionsAndMissingAccents(t *testing.T) {
 }
 
 // TestTrainingIsTheSameOnOneCoreAsOnTwo: the passes share the labels out
-// between two cores when one is free, and work through them alone when
-// another training holds it. Either way the model is the same to the last
-// bit, so a bot answers alike on any machine and under any load.
+// between two cores when one is free, work through them alone when
+// another training holds it, and finish alone when the helper core stops
+// partway. Every way the model is the same to the last bit, so a bot
+// answers alike on any machine and under any load.
 func TestTrainingIsTheSameOnOneCoreAsOnTwo(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one core: nothing to compare")
@@ -284,9 +285,17 @@ func TestTrainingIsTheSameOnOneCoreAsOnTwo(t *testing.T) {
 	defer func(was bool) { shareCores = was }(shareCores)
 	shareCores = true // even under the race detector: this is the test of it
 	shared := Train(train, Options{Seed: 1, Epochs: 2})
+	// The helper core stops halfway, as when the machine is so busy that
+	// a core waits too long for the other: the first core finishes alone.
+	stopHelperAt = len(train)
+	stopped := Train(train, Options{Seed: 1, Epochs: 2})
+	stopHelperAt = -1
 	helpers.Store(1 << 20) // as if other trainings held every core
 	alone := Train(train, Options{Seed: 1, Epochs: 2})
 	helpers.Store(0)
+	if !slices.Equal(stopped.w, alone.w) || !slices.Equal(stopped.bias, alone.bias) {
+		t.Fatal("a training whose helper stopped halfway gave different weights from training alone")
+	}
 	if len(shared.labels) < 2*leastBlock {
 		t.Fatalf("%d labels: too few to share out", len(shared.labels))
 	}
