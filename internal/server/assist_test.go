@@ -155,15 +155,7 @@ func TestAnAgentInsertsAColleaguesPastReply(t *testing.T) {
 	if tip := evalIn[string](t, console.ctx, `document.querySelector(".suggestion[data-kind=past]").title`); !strings.HasPrefix(tip, brand.supervisor.Name+", ") {
 		t.Fatalf("the chip's title: %q", tip)
 	}
-	console.press(".accept")
-	waitFor(t, func() bool {
-		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
-		return c.AssigneeID == brand.agent.ID
-	})
-	// The console, too, must know the conversation is the agent's (the
-	// accept's answer reaches it after the store has it): until then its
-	// reply box refuses to send, asking the agent to accept first.
-	waitFor(t, func() bool { return evalIn[bool](t, console.ctx, `document.querySelector(".accept").hidden`) })
+	acceptInConsole(t, ts, console, brand.account.ID, conv.ID, brand.agent.ID)
 	waitFor(t, func() bool {
 		return evalIn[bool](t, console.ctx, `(() => { const b = document.querySelector(".suggestion[data-kind=past]"); if (!b) return false;
 			document.querySelector("#reply-text").value = ""; b.click(); return true })()`)
@@ -224,15 +216,7 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 
 	// Sent as it was inserted, once the agent has taken over: the log
 	// says which suggestion the reply began as, and that it was not changed.
-	console.press(".accept")
-	waitFor(t, func() bool {
-		c, _ := ts.Store.FindConversation(t.Context(), brand.account.ID, conv.ID)
-		return c.AssigneeID == brand.agent.ID
-	})
-	// The console, too, must know the conversation is the agent's (the
-	// accept's answer reaches it after the store has it): until then its
-	// reply box refuses to send, asking the agent to accept first.
-	waitFor(t, func() bool { return evalIn[bool](t, console.ctx, `document.querySelector(".accept").hidden`) })
+	acceptInConsole(t, ts, console, brand.account.ID, conv.ID, brand.agent.ID)
 	console.press(".reply button[type=submit]")
 	canned, _ := ts.Store.ListCannedResponses(t.Context(), brand.account.ID)
 	used := func() []parley.SuggestionUse {
@@ -294,4 +278,18 @@ func TestAnAgentInsertsASuggestedReply(t *testing.T) {
 	if len(stats.Suggestions) != 2 {
 		t.Fatalf("suggestions used: %+v", stats.Suggestions)
 	}
+}
+
+// acceptInConsole presses the open conversation's Accept and waits until
+// the conversation is the agent's in the store and in the console: the
+// accept's answer reaches the console after the store has it, and until
+// then its reply box refuses to send, asking the agent to accept first.
+func acceptInConsole(t *testing.T, ts *testServer, console *browser, account, conversation, agent string) {
+	t.Helper()
+	console.press(".accept")
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), account, conversation)
+		return c.AssigneeID == agent
+	})
+	waitFor(t, func() bool { return evalIn[bool](t, console.ctx, `document.querySelector(".accept").hidden`) })
 }

@@ -115,8 +115,9 @@ func (b *labelBlock) writeBack(m *Model) {
 // descendBlocks is one core's part of descend: the steps for its blocks
 // (mine, of all). A core with every block needs no exchange (ex nil).
 // With an exchange, core 0 goes on to the end; the other core, the
-// helper, stops early when either waited too long for the other (exchange,
-// stop), and core 0 then takes on its blocks from the step it stopped at.
+// helper, stops early when the cores have waited too long for each other
+// too often (exchange), and core 0 then takes on its blocks from the step
+// it stopped at.
 func (m *Model) descendBlocks(xs []sparse, ys []int, schedule []int32, rate float64, all, mine []*labelBlock, ex *exchange, core int) {
 	total := float64(len(schedule) + 1)
 	parts := make([]part, len(all))
