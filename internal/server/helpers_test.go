@@ -45,6 +45,9 @@ func startServer(t testing.TB, dir string, tweak ...func(*server.Config)) *testS
 	// Tests and benchmarks call from one address far faster than people;
 	// the limits have their own test.
 	cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Password: fastPasswords, RateLimits: &server.RateLimits{}}
+	// The chat frame pings every second, not ten: invitations come and go
+	// with its pings, and the browser tests wait for them.
+	cfg.Widget.Heartbeat = time.Second
 	if os.Getenv("PARLEY_TEST_STORE") == "postgres" {
 		cfg.DatabaseURL = postgresFor(t, dir)
 	}

@@ -35,6 +35,11 @@ type Config struct {
 	// AliveWindow: a page counts as still there if its loader pinged this
 	// recently (the loader pings every 10 s).
 	AliveWindow time.Duration // default 25 s
+	// Heartbeat is how often the chat frame pings, its answer bringing
+	// an agent's invitation or taking a withdrawn one away, and how often
+	// a queued visitor's frame asks its place in line (default 10 s; the
+	// browser tests shorten it).
+	Heartbeat time.Duration
 	// InvitationFor is how long an agent's invitation waits for the
 	// visitor's answer before it lapses (default 3 minutes).
 	InvitationFor time.Duration
@@ -59,6 +64,9 @@ func (c *Config) defaults() {
 	if c.AliveWindow <= 0 {
 		c.AliveWindow = 25 * time.Second
 	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 10 * time.Second
+	}
 	if c.InvitationFor <= 0 {
 		c.InvitationFor = 3 * time.Minute
 	}
@@ -82,6 +90,7 @@ type Handler struct {
 	maxChars int
 	maxFile  int64
 	mail     bool
+	pingMS   int // the frame's heartbeat (Config.Heartbeat)
 	// AgentsOnline reports whether someone can answer now; the server sets
 	// it. Nil means always.
 	AgentsOnline func(accountID string) bool
@@ -114,7 +123,7 @@ func New(store parley.Store, log *slog.Logger, m *metrics.Metrics, cfg Config) (
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, maxFile: cfg.MaxAttachmentBytes, mail: cfg.MailConfigured, log: log, assets: assets, version: version, frame: frame}
+	h := &Handler{store: store, metrics: m, maxChars: cfg.MaxMessageChars, maxFile: cfg.MaxAttachmentBytes, mail: cfg.MailConfigured, pingMS: int(cfg.Heartbeat.Milliseconds()), log: log, assets: assets, version: version, frame: frame}
 	h.tracker = newTracker(cfg, h.record)
 	return h, nil
 }
@@ -183,6 +192,9 @@ type PublicConfig struct {
 	// EmailTranscript: the installation sends email, so the chat window
 	// offers "Email me this conversation".
 	EmailTranscript bool `json:"email_transcript"`
+	// HeartbeatMS is how often the frame pings and a queued visitor's
+	// frame asks its place in line.
+	HeartbeatMS int `json:"heartbeat_ms"`
 	// Team: when the brand shows it, up to three of its people with a
 	// photo, for the header.
 	Team []TeamMember `json:"team,omitempty"`
@@ -263,7 +275,7 @@ func (h *Handler) serveConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	json.NewEncoder(w).Encode(PublicConfig{AccountID: a.ID, Name: a.Name, Color: s.Color, Position: s.Position,
 		Label: s.Label, Greeting: s.Greeting, Language: s.Language, AllowedOrigins: s.AllowedOrigins, MaxChars: h.maxChars, MaxFileBytes: h.maxFile, Engagements: s.Engagements,
-		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview, EmailTranscript: h.mail, Team: team})
+		PreChat: s.PreChat, OfflineForm: s.OfflineForm == nil || *s.OfflineForm, HelpCenter: h.helpOn(r, a), TypingPreview: s.TypingPreview, EmailTranscript: h.mail, HeartbeatMS: h.pingMS, Team: team})
 }
 
 // availability is whether, and how soon, someone answers.

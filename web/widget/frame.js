@@ -157,7 +157,7 @@ async function start() {
   if (cfg.help_center) bindHelp();
   await checkForm();
   toPage({ type: "ready" });
-  setInterval(heartbeat, 10000); // the first goes with tellBusy, below
+  setInterval(heartbeat, cfg.heartbeat_ms || 10000); // the first goes with tellBusy, below
   if (token) adopted = adoptOpenConversation();
   await adopted;
   tellBusy();
@@ -451,7 +451,7 @@ function followLine(state) {
     } catch (e) { /* offline: asked again at the next round */ }
   };
   look();
-  linePoll = setInterval(look, 10000);
+  linePoll = setInterval(look, cfg?.heartbeat_ms || 10000);
 }
 
 // closedShown is a closed conversation still on screen: the window stays
