@@ -99,7 +99,8 @@ func TestWidgetSettingsAndPublicConfig(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(string(raw), `"color":"#112233"`) {
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(string(raw), `"color":"#112233"`) ||
+		!strings.Contains(string(raw), `"heartbeat_ms":1000`) { // the frame pings as often as the server says (startServer: 1 s)
 		t.Fatalf("public config: %s %s", resp.Header, raw)
 	}
 	// The frame may be embedded only by the allowed origins.
