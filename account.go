@@ -416,6 +416,9 @@ type User struct {
 	// ReportEmailsOff: a supervisor or admin who does not want the brand's
 	// weekly report (docs/email.md, Weekly report).
 	ReportEmailsOff bool `json:"report_emails_off,omitempty"`
+	// FollowEmailsOff: the user does not want an email of what is new in
+	// the conversations they follow while they are away.
+	FollowEmailsOff bool `json:"follow_emails_off,omitempty"`
 	// Photo is a token that changes with the person's photo, "" when they
 	// have none: the photo is at /widget/photo?account=…&user=…&v=token,
 	// for visitors and colleagues alike (docs/widget.md, Photos). Set by

@@ -118,6 +118,18 @@ type EmailReport struct {
 
 // MentionDue is a mention of a person, in a note, that they have neither
 // looked at nor been emailed about.
+// FollowDue is a message, in a conversation a person follows, that they
+// have not been emailed about.
+type FollowDue struct {
+	AccountID, UserID, ConversationID string
+	MessageID                         string
+	Sender                            string // who wrote it: the visitor's name or the person's
+	FromVisitor                       bool
+	Visitor                           string // the conversation's visitor's name, when they gave one
+	Text                              string
+	At                                time.Time
+}
+
 type MentionDue struct {
 	AccountID, UserID, ConversationID string
 	NoteID, Author, Text              string

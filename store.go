@@ -343,6 +343,15 @@ type Store interface {
 	// MarkMentionsEmailed records that the user was emailed about the
 	// notes up to noteID; false when they already were.
 	MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID string) (bool, error)
+	// DueFollowEmails returns, across accounts, the messages visitors and
+	// people wrote from since to before in conversations followed by
+	// active users who want follow emails: written after they began
+	// following, by someone else, newer than the last they were emailed
+	// about, oldest first, at most limit.
+	DueFollowEmails(ctx context.Context, since, before time.Time, limit int) ([]FollowDue, error)
+	// MarkFollowsEmailed records that the user was emailed about those
+	// messages up to messageID; false when they already were.
+	MarkFollowsEmailed(ctx context.Context, accountID, userID, messageID string) (bool, error)
 	// ReplyAddress returns the token of the conversation's own reply
 	// address, making token it when it has none (ENOTFOUND: not the
 	// account's conversation).

@@ -36,8 +36,9 @@ type Service struct {
 	Timeout time.Duration // per email
 	// Outcome, when set, counts each email's outcome (metrics).
 	Outcome func(state string)
-	// MentionDelay is how long a mention waits to be seen in the console
-	// before it is mailed; Online, when set, says who is in the console
+	// MentionDelay is how long a mention, or a message in a conversation
+	// someone follows, waits to be seen in the console before it is
+	// mailed; Online, when set, says who is in the console
 	// now (they are not mailed).
 	MentionDelay time.Duration
 	Online       func(accountID, userID string) bool
@@ -63,7 +64,8 @@ func New(store parley.Store, mailer Mailer, from string, log *slog.Logger) *Serv
 }
 
 // Sweep queues the agents' new messages of every account that mails
-// replies, mails people the mentions they missed, then sends the reply
+// replies, mails people the mentions they missed and what is new in the
+// conversations they follow, then sends the reply
 // emails that are due.
 func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 	accounts, err := s.store.ListAccounts(ctx)
@@ -83,6 +85,9 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 	}
 	if err := s.mentions(ctx, now); err != nil && ctx.Err() == nil {
 		s.log.Warn("mention emails", "err", err)
+	}
+	if err := s.follows(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("follow emails", "err", err)
 	}
 	s.weeklyReports(ctx, accounts, now)
 	return s.send(ctx, now)

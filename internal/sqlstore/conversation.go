@@ -584,7 +584,7 @@ func (db *DB) FollowConversation(ctx context.Context, accountID, id, userID stri
 				return parley.Errorf(parley.ECONFLICT, "conversation %q has %d followers, the most it may have", id, parley.MaxFollowers)
 			}
 			c.Followers = append(c.Followers, userID)
-			_, err = tx.ExecContext(tx.ctx, `INSERT INTO conversation_followers (account_id, user_id, conversation_id) VALUES (?, ?, ?)`, accountID, userID, id)
+			_, err = tx.ExecContext(tx.ctx, `INSERT INTO conversation_followers (account_id, user_id, conversation_id, since) VALUES (?, ?, ?, ?)`, accountID, userID, id, micros(tx.now))
 		} else {
 			c.Followers = slices.DeleteFunc(c.Followers, func(u string) bool { return u == userID })
 			_, err = tx.ExecContext(tx.ctx, `DELETE FROM conversation_followers WHERE account_id = ? AND user_id = ? AND conversation_id = ?`, accountID, userID, id)

@@ -14,7 +14,7 @@ import (
 	"github.com/parleychat/parley"
 )
 
-const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust, report_emails_off, photo`
+const userColumns = `id, account_id, email, name, role, skills, max_concurrent, active, password_hash, created_at, totp_secret, totp_pending, totp_last_step, recovery_codes, mention_emails_off, external_id, passkeys, deprovisioned, sso_subject, views, browser_trust, report_emails_off, photo, follow_emails_off`
 
 // CreateUser stores a new user and writes user.created.
 func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
@@ -35,9 +35,9 @@ func (db *DB) CreateUser(ctx context.Context, u *parley.User) error {
 			return err
 		}
 		u.CreatedAt = tx.now
-		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')`,
+		_, err := tx.ExecContext(tx.ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?)`,
 			u.ID, u.AccountID, u.Email, u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash, micros(u.CreatedAt),
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff)
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, codes, u.MentionEmailsOff, u.ExternalID, 0, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff, u.FollowEmailsOff)
 		if isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "a user with email %q exists", u.Email)
 		}
@@ -106,10 +106,10 @@ func (db *DB) ChangeUser(ctx context.Context, accountID, id string, keep []byte,
 		skills, _ := json.Marshal(u.Skills)
 		if _, err := tx.ExecContext(tx.ctx, `UPDATE users SET name = ?, role = ?, skills = ?, max_concurrent = ?, active = ?, password_hash = ?,
 			totp_secret = ?, totp_pending = ?, totp_last_step = ?, recovery_codes = ?, mention_emails_off = ?, external_id = ?, deprovisioned = ?,
-			sso_subject = ?, views = ?, browser_trust = ?, report_emails_off = ?
+			sso_subject = ?, views = ?, browser_trust = ?, report_emails_off = ?, follow_emails_off = ?
 			WHERE account_id = ? AND id = ?`,
 			u.Name, string(u.Role), string(skills), u.MaxConcurrent, u.Active, u.PasswordHash,
-			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff, accountID, id); isUniqueViolation(err) {
+			u.TOTPSecret, u.TOTPPending, u.TOTPLastStep, recoveryCodesJSON(u.RecoveryCodes), u.MentionEmailsOff, u.ExternalID, boolInt(u.Deprovisioned), u.SSOSubject, viewsJSON(u.Views), u.BrowserTrust, u.ReportEmailsOff, u.FollowEmailsOff, accountID, id); isUniqueViolation(err) {
 			return parley.Errorf(parley.ECONFLICT, "another person of the brand is linked to that account of the identity provider")
 		} else if err != nil {
 			return err
@@ -305,7 +305,7 @@ func scanUser(s scanner) (*parley.User, error) {
 	var created int64
 	var deprovisioned int
 	if err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.Name, &role, &skills, &u.MaxConcurrent, &u.Active, &u.PasswordHash, &created,
-		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust, &u.ReportEmailsOff, &u.Photo); err != nil {
+		&u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &codes, &u.MentionEmailsOff, &u.ExternalID, &u.Passkeys, &deprovisioned, &u.SSOSubject, &views, &u.BrowserTrust, &u.ReportEmailsOff, &u.Photo, &u.FollowEmailsOff); err != nil {
 		return nil, err
 	}
 	u.Role = parley.Role(role)
@@ -542,6 +542,60 @@ func (db *DB) MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID
 	var changed bool
 	err := db.do(ctx, func(tx *writeTx) error {
 		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET mentions_emailed = ? WHERE account_id = ? AND id = ? AND mentions_emailed < ?`, noteID, accountID, userID, noteID)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		changed = n > 0
+		return nil
+	})
+	return changed, err
+}
+
+// DueFollowEmails returns, across accounts, the messages that visitors
+// and people wrote from since to before in conversations that active users
+// who want follow emails follow, written after they began following, by
+// someone else, and newer than the last they were emailed about; oldest
+// first, at most limit. A conversation untouched since since is not read.
+func (db *DB) DueFollowEmails(ctx context.Context, since, before time.Time, limit int) ([]parley.FollowDue, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT f.account_id, f.user_id, m.conversation_id, m.id, m.sender_kind, m.sender_name, v.name, m.text, m.created_at
+		FROM conversation_followers f
+		JOIN users u ON u.account_id = f.account_id AND u.id = f.user_id
+		JOIN conversations c ON c.id = f.conversation_id
+		JOIN consumers v ON v.id = c.consumer_id
+		JOIN messages m ON m.conversation_id = f.conversation_id
+		WHERE c.updated_at >= ? AND u.active = 1 AND u.follow_emails_off = 0
+			AND m.created_at >= ? AND m.created_at <= ? AND m.created_at >= f.since AND m.id > u.follows_emailed
+			AND m.sender_id <> f.user_id AND m.sender_kind IN ('consumer', 'agent') AND m.text <> ''
+		ORDER BY m.id, f.user_id LIMIT ?`, micros(since), micros(since), micros(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []parley.FollowDue
+	for rows.Next() {
+		var d parley.FollowDue
+		var kind, visitor string
+		var at int64
+		if err := rows.Scan(&d.AccountID, &d.UserID, &d.ConversationID, &d.MessageID, &kind, &d.Sender, &visitor, &d.Text, &at); err != nil {
+			return nil, err
+		}
+		d.FromVisitor, d.Visitor, d.At = kind == string(parley.SenderConsumer), visitor, fromMicros(at)
+		if d.FromVisitor {
+			d.Sender = visitor
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// MarkFollowsEmailed records that the user was emailed about the messages
+// of the conversations they follow up to messageID; false when they
+// already were (another node did).
+func (db *DB) MarkFollowsEmailed(ctx context.Context, accountID, userID, messageID string) (bool, error) {
+	var changed bool
+	err := db.do(ctx, func(tx *writeTx) error {
+		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET follows_emailed = ? WHERE account_id = ? AND id = ? AND follows_emailed < ?`, messageID, accountID, userID, messageID)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
 )
@@ -87,4 +89,94 @@ func testFollowConversation(t *testing.T, open Opener) {
 	}
 	_, err = s.FollowConversation(ctx, f.account.ID, f.conversation.ID, sam.ID, true, sam.ID)
 	wantCode(t, err, parley.ECONFLICT)
+}
+
+// FollowEmails: the messages of visitors and people in a followed
+// conversation, written after its follower began following and by
+// someone else, are due to that follower, oldest first, once written
+// before the time given; the bot's are not; marking them emailed (only
+// forward) takes them away; a person who turned these emails off has
+// none, nor one who stopped following; another account's are its own.
+func testFollowEmails(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	a := newFixture(t, s, "A")
+	b := newFixture(t, s, "B")
+	mk := func(f fixture, email string, off bool) *parley.User {
+		u := &parley.User{AccountID: f.account.ID, Email: email, Name: email, Role: parley.RoleAgent, MaxConcurrent: 1, Active: true, FollowEmailsOff: off}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	bob, cleo, dora := mk(a, "bob@a.test", false), mk(a, "cleo@a.test", true), mk(a, "dora@a.test", false)
+	zed := mk(b, "zed@b.test", false)
+	say := func(f fixture, kind parley.SenderKind, sender, text string) *parley.Message {
+		m := &parley.Message{AccountID: f.account.ID, ConversationID: f.conversation.ID, SenderKind: kind, SenderID: sender, Type: parley.MessageText, Text: text}
+		if kind == parley.SenderAgent {
+			m.SenderName = "Ana"
+		}
+		stored, _, err := s.AppendMessage(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored
+	}
+	follow := func(f fixture, u *parley.User, on bool) {
+		if _, err := s.FollowConversation(ctx, f.account.ID, f.conversation.ID, u.ID, on, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	say(a, parley.SenderConsumer, a.consumer.ID, "before")
+	follow(a, bob, true)
+	follow(a, cleo, true)
+	follow(a, dora, true)
+	follow(b, zed, true)
+	say(a, parley.SenderConsumer, a.consumer.ID, "one")
+	two := say(a, parley.SenderAgent, "usr_ana", "two")
+	say(a, parley.SenderAgent, bob.ID, "bob's own")
+	say(a, parley.SenderBot, "", "the bot's")
+	say(b, parley.SenderConsumer, b.consumer.ID, "theirs")
+	follow(a, dora, false)
+	later, since := time.Now().Add(time.Minute), time.Now().Add(-time.Hour)
+	due := func(before time.Time) []string {
+		t.Helper()
+		list, err := s.DueFollowEmails(ctx, since, before, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range list {
+			got = append(got, d.UserID+":"+d.Sender+":"+d.Text)
+			if d.Visitor != "Visitor of A" && d.Visitor != "Visitor of B" || d.FromVisitor != (d.Sender == d.Visitor) || d.At.IsZero() || d.MessageID == "" {
+				t.Fatalf("due: %+v", d)
+			}
+		}
+		return got
+	}
+	want := []string{bob.ID + ":Visitor of A:one", bob.ID + ":Ana:two", zed.ID + ":Visitor of B:theirs"}
+	if got := due(later); !slices.Equal(got, want) {
+		t.Fatalf("due = %v; want %v (Cleo opted out, Dora stopped following)", got, want)
+	}
+	if got := due(time.Now().Add(-time.Hour)); len(got) != 0 {
+		t.Fatalf("due before they were written: %v", got)
+	}
+	if ok, err := s.MarkFollowsEmailed(ctx, a.account.ID, bob.ID, two.ID); err != nil || !ok {
+		t.Fatalf("mark: %v %v", ok, err)
+	}
+	if ok, _ := s.MarkFollowsEmailed(ctx, a.account.ID, bob.ID, two.ID); ok {
+		t.Fatal("marked twice")
+	}
+	if got := due(later); !slices.Equal(got, want[2:]) {
+		t.Fatalf("after marking Bob's: %v", got)
+	}
+	if u, _ := s.FindUser(ctx, a.account.ID, cleo.ID); !u.FollowEmailsOff || u.MentionEmailsOff {
+		t.Fatalf("cleo read back: %+v", u)
+	}
+	if _, _, err := s.ChangeUser(ctx, a.account.ID, cleo.ID, nil, func(u *parley.User) error { u.FollowEmailsOff = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := due(later); len(got) != 4 || !strings.HasPrefix(got[2], cleo.ID+":Ana:bob's own") { // Bob's words are news to her
+		t.Fatalf("Cleo turned them on again: %v", got)
+	}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"QueueOverflow", testQueueOverflow},
 		{"UserPhotos", testUserPhotos},
 		{"FollowConversation", testFollowConversation},
+		{"FollowEmails", testFollowEmails},
 		{"MergeConsumer", testMergeConsumer},
 		{"SSO", testSSO},
 		{"SSOSubject", testSSOSubject},
