@@ -161,6 +161,9 @@ type meResponse struct {
 	Passkeys *int `json:"passkeys,omitempty"`
 	// MentionEmails: whether they get an email when mentioned while away.
 	MentionEmails *bool `json:"mention_emails,omitempty"`
+	// FollowEmails: whether they get an email of what is new in the
+	// conversations they follow while away.
+	FollowEmails *bool `json:"follow_emails,omitempty"`
 	// ReportEmails: whether they get the brand's weekly report (when the
 	// brand sends one and they are a supervisor or an admin).
 	ReportEmails *bool `json:"report_emails,omitempty"`
@@ -181,8 +184,8 @@ func (a *API) handleMe(w http.ResponseWriter, r *http.Request, p parley.Principa
 		if err != nil {
 			return err
 		}
-		mentionEmails, reportEmails := !u.MentionEmailsOff, !u.ReportEmailsOff
-		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails, me.ReportEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails, &reportEmails
+		mentionEmails, followEmails, reportEmails := !u.MentionEmailsOff, !u.FollowEmailsOff, !u.ReportEmailsOff
+		me.Email, me.TwoFactor, me.TwoFactorSetupRequired, me.MentionEmails, me.FollowEmails, me.ReportEmails = u.Email, &u.TwoFactor, p.MustSetUpTwoFactor, &mentionEmails, &followEmails, &reportEmails
 		me.Passkeys, me.Photo = &u.Passkeys, u.Photo
 		if !p.MustSetUpTwoFactor {
 			n, err := a.store.UnreadMentions(r.Context(), p.AccountID, p.ID)

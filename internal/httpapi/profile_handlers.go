@@ -218,6 +218,9 @@ func (a *API) handleResetTwoFactor(w http.ResponseWriter, r *http.Request, p par
 type meChange struct {
 	// MentionEmails: an email when mentioned in a note while away.
 	MentionEmails *bool `json:"mention_emails"`
+	// FollowEmails: an email of what is new in the conversations they
+	// follow, while away.
+	FollowEmails *bool `json:"follow_emails"`
 	// ReportEmails: the brand's weekly report, for supervisors and admins.
 	ReportEmails *bool `json:"report_emails"`
 }
@@ -231,12 +234,15 @@ func (a *API) handleUpdateMe(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	if req.MentionEmails == nil && req.ReportEmails == nil {
-		return parley.Errorf(parley.EINVALID, "nothing to change: give mention_emails or report_emails (true or false)")
+	if req.MentionEmails == nil && req.FollowEmails == nil && req.ReportEmails == nil {
+		return parley.Errorf(parley.EINVALID, "nothing to change: give mention_emails, follow_emails or report_emails (true or false)")
 	}
 	u, _, err := a.store.ChangeUser(r.Context(), p.AccountID, p.ID, nil, func(u *parley.User) error {
 		if req.MentionEmails != nil {
 			u.MentionEmailsOff = !*req.MentionEmails
+		}
+		if req.FollowEmails != nil {
+			u.FollowEmailsOff = !*req.FollowEmails
 		}
 		if req.ReportEmails != nil {
 			u.ReportEmailsOff = !*req.ReportEmails
@@ -246,7 +252,7 @@ func (a *API) handleUpdateMe(w http.ResponseWriter, r *http.Request, p parley.Pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff, "report_emails": !u.ReportEmailsOff})
+	writeJSON(w, http.StatusOK, map[string]bool{"mention_emails": !u.MentionEmailsOff, "follow_emails": !u.FollowEmailsOff, "report_emails": !u.ReportEmailsOff})
 	return nil
 }
 

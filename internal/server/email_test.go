@@ -367,7 +367,7 @@ func aReplyMailedToZoe(t *testing.T, ts *testServer, mail *mailbox.Server, brand
 // who is not in the console: the note reaches them by email, with a link
 // to the conversation in the console. In Chromium the link opens that
 // conversation, and the supervisor turns these emails off in their
-// Profile.
+// Profile, and those about the conversations they follow.
 func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	mail := mailbox.Start(t)
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
@@ -407,6 +407,15 @@ func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	waitFor(t, func() bool {
 		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
 		return u.MentionEmailsOff
+	})
+	// And the switch for the conversations they follow, on until turned off.
+	if on := evalIn[bool](t, b.ctx, `document.querySelector(".follow-emails").checked`); !on {
+		t.Fatal("follow emails show as off before anyone turned them off")
+	}
+	b.press(".follow-emails")
+	waitFor(t, func() bool {
+		u, _ := ts.Store.FindUser(t.Context(), brand.account.ID, brand.supervisor.ID)
+		return u.FollowEmailsOff
 	})
 	// A supervisor also has the weekly report's switch, on until turned off.
 	if on := evalIn[bool](t, b.ctx, `!document.querySelector(".report-emails-row").hidden && document.querySelector(".report-emails").checked`); !on {

@@ -5,8 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/email/mailbox"
+	"github.com/parleychat/parley/internal/server"
 )
 
 // TestPeopleFollowAConversation: an agent follows a conversation and
@@ -186,4 +189,49 @@ func TestAnAgentFollowsAConversationInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[string](t, console.ctx, `[...document.querySelectorAll(".items li")].map(li => li.dataset.id).join()`) == mayas.ID
 	}, func() string { return evalIn[string](t, console.ctx, `document.querySelector(".items").innerText`) })
+}
+
+// TestAFollowerAwayIsEmailed: the supervisor follows a conversation and
+// is not in the console; what the visitor writes reaches them by email,
+// with a link to the conversation. They turn it off in their profile.
+func TestAFollowerAwayIsEmailed(t *testing.T) {
+	mail := mailbox.Start(t)
+	ts := startServer(t, t.TempDir(), func(c *server.Config) {
+		c.SMTPURL, c.MailFrom, c.EmailTick, c.MentionEmailDelay = mail.URL(), "replies@parley.test", 50*time.Millisecond, -time.Second
+		c.PublicURL = "https://chat.acme.test"
+	})
+	b := seedBrand(t, ts, "Acme")
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	supervisor := ts.login(t, b.supervisor)
+	if st := supervisor.do("PUT", "/api/v1/conversations/"+conv.ID+"/followers/me", nil, nil); st != 200 {
+		t.Fatalf("follow: %d", st)
+	}
+	if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "My order never came"}, nil); st != 201 {
+		t.Fatalf("visitor writes: %d", st)
+	}
+	var r mailbox.Received
+	select {
+	case r = <-mail.Received:
+	case <-time.After(waitLimit):
+		t.Fatal("no email within the wait")
+	}
+	body := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(r.Data)) // quoted-printable, read
+	if len(r.To) != 1 || r.To[0] != b.supervisor.Email || !strings.Contains(body, "My order never came") ||
+		!strings.Contains(body, "https://chat.acme.test/console/#conversation="+conv.ID) {
+		t.Fatalf("to %v:\n%s", r.To, body)
+	}
+
+	var me struct {
+		FollowEmails *bool `json:"follow_emails"`
+	}
+	if supervisor.do("GET", "/api/v1/me", nil, &me); me.FollowEmails == nil || !*me.FollowEmails {
+		t.Fatalf("follow_emails before turning them off: %v", me.FollowEmails)
+	}
+	if st := supervisor.do("PATCH", "/api/v1/me", map[string]any{"follow_emails": false}, &me); st != 200 || me.FollowEmails == nil || *me.FollowEmails {
+		t.Fatalf("turning them off: %d %v", st, me.FollowEmails)
+	}
+	if u, _ := ts.Store.FindUser(t.Context(), b.account.ID, b.supervisor.ID); !u.FollowEmailsOff || u.MentionEmailsOff {
+		t.Fatalf("stored: follow off %v, mention off %v", u.FollowEmailsOff, u.MentionEmailsOff)
+	}
 }

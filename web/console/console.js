@@ -312,6 +312,7 @@ async function showProfile() {
   $(".photo-remove").hidden = !m.photo;
   $(".profile-error").textContent = "";
   $(".mention-emails").checked = m.mention_emails !== false;
+  $(".follow-emails").checked = m.follow_emails !== false;
   $(".report-emails").checked = m.report_emails !== false;
   $(".report-emails-row").hidden = m.role !== "supervisor" && m.role !== "admin";
   const on = !!m.two_factor;
@@ -402,6 +403,10 @@ $(".pk-add-form").addEventListener("submit", (e) => {
 $(".mention-emails").addEventListener("change", (e) => profileDo(async () => {
   const out = await api("PATCH", "/me", { mention_emails: e.target.checked });
   toast(out.mention_emails ? "Mentions will be emailed to you while you are away." : "Mentions will not be emailed to you.");
+}));
+$(".follow-emails").addEventListener("change", (e) => profileDo(async () => {
+  const out = await api("PATCH", "/me", { follow_emails: e.target.checked });
+  toast(out.follow_emails ? "What is new in the conversations you follow will be emailed to you while you are away." : "The conversations you follow will not be emailed to you.");
 }));
 $(".report-emails").addEventListener("change", (e) => profileDo(async () => {
   const out = await api("PATCH", "/me", { report_emails: e.target.checked });
