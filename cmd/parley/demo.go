@@ -99,6 +99,7 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 	a := &parley.Account{Name: "Northwind Outfitters", Settings: parley.AccountSettings{AutoAssign: true,
 		Widget: parley.WidgetSettings{Color: "#1d6b4f", Label: "Chat with us", Greeting: "Hi! Ask us anything about sizes, delivery or returns.", HelpCenter: true,
 			TypingPreview: true, // the agent sees what the visitor types (docs/widget.md, Typing preview)
+			ShowTeam:      true, // the chat's header shows who answers (docs/widget.md, Photos)
 			// An invitation after a while on the site, once a visit (docs/widget.md, Proactive engagement).
 			Engagements: []parley.Engagement{{ID: "sizing-help", Name: "Sizing help", URLPattern: "/demo/*", DelaySeconds: 15,
 				Text: "Between two sizes? Ask us: we answer in a minute.", Repeat: parley.RepeatVisit}}},

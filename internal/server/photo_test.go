@@ -164,12 +164,15 @@ func TestAVisitorSeesTheAgentsPhoto(t *testing.T) {
 	if st, raw := ts.login(t, brand.admin).raw("PUT", "/api/v1/widget-settings", map[string]any{"show_team": true}); st != 200 {
 		t.Fatalf("show the team: %d %s", st, raw)
 	}
-	_, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "Is the jacket waterproof?")
-	// The header shows the team: the agent, the only one with a photo.
+	page, frame, _ := chatFromBrandPage(t, ts, brand.account.ID, "Is the jacket waterproof?")
+	// The header shows the team: the agent, the only one with a photo,
+	// first, then the admin's and the supervisor's initials.
 	waitFor(t, func() bool {
-		return evalIn[bool](t, frame, `(() => { const team = document.querySelector(".team"); const img = team && team.querySelector("img");
-			return !team.hidden && team.getAttribute("aria-label") === "agent" && !!img && img.naturalWidth === 128 })()`)
+		return evalIn[bool](t, frame, `(() => { const team = document.querySelector(".team"); const img = team && team.firstElementChild;
+			const initials = [...team.querySelectorAll(".initial")].map((e) => e.textContent).join(",");
+			return !team.hidden && team.getAttribute("aria-label") === "agent, admin, and supervisor" && img.tagName === "IMG" && img.naturalWidth === 128 && initials === "A,S" })()`)
 	}, func() string { return evalIn[string](t, frame, `document.querySelector(".top").outerHTML`) })
+	page.shot("team")
 	list, _ := ts.Store.ListConversations(t.Context(), brand.account.ID, parley.ConversationFilter{Limit: 5})
 	if len(list) != 1 {
 		t.Fatalf("conversations: %d", len(list))
@@ -213,7 +216,7 @@ func TestTheChatShowsTheTeam(t *testing.T) {
 	var zoe, old parley.User
 	admin.do("POST", "/api/v1/users", map[string]any{"email": "zoe@acme.test", "name": "Zoe Quinn", "password": password, "role": "agent"}, &zoe)
 	admin.do("POST", "/api/v1/users", map[string]any{"email": "old@acme.test", "name": "Old Timer", "password": password, "role": "agent"}, &old)
-	for _, id := range []string{b.agent.ID, b.supervisor.ID, b.admin.ID, zoe.ID, old.ID} {
+	for _, id := range []string{b.agent.ID, b.admin.ID, zoe.ID, old.ID} { // the supervisor has none
 		if st, raw := admin.raw("PUT", "/api/v1/users/"+id+"/photo", aPhoto(t, 64, 64)); st != 200 {
 			t.Fatalf("photo of %s: %d %s", id, st, raw)
 		}
@@ -225,17 +228,28 @@ func TestTheChatShowsTheTeam(t *testing.T) {
 	admin.do("PUT", "/api/v1/widget-settings", map[string]any{"show_team": true}, nil)
 	agent := online(t, ts, b.agent)
 	defer agent.ws.CloseNow()
-	got := team()
-	names := []string{}
-	for _, m := range got {
-		names = append(names, m.Name)
-		if !strings.HasPrefix(m.Photo, "/widget/photo?account="+b.account.ID+"&user=usr_") || !strings.Contains(m.Photo, "&v=") {
-			t.Fatalf("a face's address: %q", m.Photo)
+	names := func(got []widget.TeamMember) string {
+		var out []string
+		for _, m := range got {
+			out = append(out, m.Name)
+			if m.Photo != "" && (!strings.HasPrefix(m.Photo, "/widget/photo?account="+b.account.ID+"&user=usr_") || !strings.Contains(m.Photo, "&v=")) {
+				t.Fatalf("a face's address: %q", m.Photo)
+			}
 		}
+		return strings.Join(out, ",")
 	}
-	// The agent is online; then by name, whatever the case: Zoe is fourth.
-	if strings.Join(names, ",") != "agent,admin,supervisor" {
-		t.Fatalf("the team: %v", names)
+	// The agent is online; then those with a photo, by name whatever the
+	// case: the supervisor, without one, is fourth.
+	got := team()
+	if names(got) != "agent,admin,Zoe" || got[0].Photo == "" || got[2].Photo == "" {
+		t.Fatalf("the team: %+v", got)
+	}
+	// Online, the supervisor comes before those who are not, with no
+	// photo: the chat shows their initial.
+	supervisor := online(t, ts, b.supervisor)
+	defer supervisor.ws.CloseNow()
+	if got = team(); names(got) != "agent,supervisor,admin" || got[1].Photo != "" {
+		t.Fatalf("the team with the supervisor online: %+v", got)
 	}
 	if resp, _ := getPhoto(t, ts, strings.TrimPrefix(got[0].Photo, "/widget/photo?")); resp.StatusCode != 200 {
 		t.Fatalf("the first face: %d", resp.StatusCode)

@@ -195,33 +195,43 @@ type PublicConfig struct {
 	// HeartbeatMS is how often the frame pings and a queued visitor's
 	// frame asks its place in line.
 	HeartbeatMS int `json:"heartbeat_ms"`
-	// Team: when the brand shows it, up to three of its people with a
-	// photo, for the header.
+	// Team: when the brand shows it, up to three of its people, for the
+	// header.
 	Team []TeamMember `json:"team,omitempty"`
 }
 
 // TeamMember is one face of the chat's header: a first name and the
-// address of the photo.
+// address of the photo, when the person has one (the frame shows their
+// initial otherwise).
 type TeamMember struct {
 	Name  string `json:"name"`
-	Photo string `json:"photo"`
+	Photo string `json:"photo,omitempty"`
 }
 
-// team picks the header's faces: active people with a photo, those
-// online now first, then by name; three at most.
+// team picks the header's faces: active people, those online now first,
+// then those with a photo, then by name; three at most.
 func (h *Handler) team(ctx context.Context, accountID string) ([]TeamMember, error) {
 	users, err := h.store.ListUsers(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
 	online := func(u *parley.User) bool { return h.AgentOnline == nil || h.AgentOnline(accountID, u.ID) }
-	users = slices.DeleteFunc(users, func(u *parley.User) bool { return !u.Active || u.Photo == "" })
+	users = slices.DeleteFunc(users, func(u *parley.User) bool { return !u.Active })
+	before := func(x, y bool) int { // x's person first when only x holds
+		switch {
+		case x == y:
+			return 0
+		case x:
+			return -1
+		}
+		return 1
+	}
 	slices.SortStableFunc(users, func(a, b *parley.User) int {
-		if oa, ob := online(a), online(b); oa != ob {
-			if oa {
-				return -1
-			}
-			return 1
+		if c := before(online(a), online(b)); c != 0 {
+			return c
+		}
+		if c := before(a.Photo != "", b.Photo != ""); c != 0 {
+			return c
 		}
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	})
@@ -231,7 +241,11 @@ func (h *Handler) team(ctx context.Context, accountID string) ([]TeamMember, err
 		if f := strings.Fields(u.Name); len(f) > 0 {
 			first = f[0]
 		}
-		out = append(out, TeamMember{Name: first, Photo: "/widget/photo?account=" + url.QueryEscape(accountID) + "&user=" + url.QueryEscape(u.ID) + "&v=" + url.QueryEscape(u.Photo)})
+		m := TeamMember{Name: first}
+		if u.Photo != "" {
+			m.Photo = "/widget/photo?account=" + url.QueryEscape(accountID) + "&user=" + url.QueryEscape(u.ID) + "&v=" + url.QueryEscape(u.Photo)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -733,7 +733,12 @@ function showTeam(team) {
   el.hidden = !team.length;
   if (!team.length) return;
   el.textContent = "";
-  for (const m of team) el.append(Object.assign(new Image(), { src: m.photo, alt: "" }));
+  // A face, or the first name's initial for someone without a photo
+  // (the names are said once, by the group's label).
+  for (const m of team) {
+    el.append(m.photo ? Object.assign(new Image(), { src: m.photo, alt: "" })
+      : Object.assign(document.createElement("span"), { className: "initial", textContent: initials(m.name) }));
+  }
   let names = team.map((m) => m.name).join(", ");
   try { names = new Intl.ListFormat(t.lang, { type: "conjunction" }).format(team.map((m) => m.name)); } catch (e) { /* an old browser: commas */ }
   el.setAttribute("aria-label", names);
