@@ -97,6 +97,12 @@ type AccountSettings struct {
 	// of the last one sent, set by the sender.
 	WeeklyReport     bool   `json:"weekly_report,omitempty"`
 	WeeklyReportSent string `json:"weekly_report_sent,omitempty"`
+	// DailyReport mails them yesterday's figures every morning, beside
+	// the same weekday's a week before (docs/email.md, Daily report);
+	// DailyReportSent is the day (YYYY-MM-DD, the brand's time zone) of
+	// the last one sent, set by the sender.
+	DailyReport     bool   `json:"daily_report,omitempty"`
+	DailyReportSent string `json:"daily_report_sent,omitempty"`
 }
 
 // Masking says what is hidden in messages and notes before they are

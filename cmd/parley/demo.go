@@ -133,8 +133,9 @@ func seedDemoData(ctx context.Context, cfg server.Config) (*parley.Account, erro
 		// Replies a visitor missed, and rating requests, by email (the
 		// demo's own mailbox shows them; docs/email.md).
 		EmailReplies: parley.EmailReplies{Enabled: true, DelayMinutes: &demoEmailDelay, Survey: true},
-		// Last week's figures for Priya and Dana, at once (docs/email.md, Weekly report).
-		WeeklyReport: true,
+		// Last week's and yesterday's figures for Priya and Dana, at once
+		// (docs/email.md, Weekly report, Daily report).
+		WeeklyReport: true, DailyReport: true,
 		// What the Status menu offers besides plain Away (docs/routing.md, Agent status).
 		AwayReasons: []string{"Lunch", "Meeting", "Training"},
 	}}

@@ -90,6 +90,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) error {
 		s.log.Warn("follow emails", "err", err)
 	}
 	s.weeklyReports(ctx, accounts, now)
+	s.dailyReports(ctx, accounts, now)
 	return s.send(ctx, now)
 }
 

@@ -11,55 +11,116 @@ import (
 	"github.com/parleychat/parley/internal/analytics"
 )
 
-// Weekly report (docs/email.md): a brand that turns it on has its
-// supervisors and admins mailed last week's figures every Monday from
-// 08:00 in the brand's time zone (its business hours', else UTC), and the
-// latest week's at once when it is turned on — the
-// Dashboard's totals beside the week before's, as LivePerson's and
-// Zendesk's scheduled reports send them. Once per brand and week: the
-// Monday sent is recorded in the brand's settings after the emails go.
+// Reports (docs/email.md, Weekly report and Daily report): a brand that
+// turns one on has its supervisors and admins mailed the figures of the
+// period that ended — last week's every Monday, yesterday's every day —
+// from 08:00 in the brand's time zone (its business hours', else UTC), and
+// the latest period's at once when it is turned on: the Dashboard's totals
+// beside those of the period to compare with, as LivePerson's and
+// Zendesk's scheduled reports send them. Once per brand and period: the
+// period sent is recorded in the brand's settings after the emails go.
 
-// weeklyReportHour is the hour of Monday the report goes.
-const weeklyReportHour = 8
+// reportHour is the hour of the morning a report goes.
+const reportHour = 8
+
+// brandLocation is the brand's time zone: its business hours', else UTC.
+func brandLocation(acc *parley.Account) *time.Location {
+	if h := acc.Settings.BusinessHours; h != nil && h.TimeZone != "" {
+		if l, err := time.LoadLocation(h.TimeZone); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
 
 // reportWeek returns the Monday (00:00, the brand's time zone) that ends
 // the latest week whose report is due at now: this Monday's from 08:00,
 // before that the Monday before's. A brand that turns the report on gets
 // the latest week's at once, then one each Monday.
 func reportWeek(acc *parley.Account, now time.Time) time.Time {
-	loc := time.UTC
-	if h := acc.Settings.BusinessHours; h != nil && h.TimeZone != "" {
-		if l, err := time.LoadLocation(h.TimeZone); err == nil {
-			loc = l
-		}
-	}
+	loc := brandLocation(acc)
 	local := now.In(loc)
 	monday := time.Date(local.Year(), local.Month(), local.Day()-(int(local.Weekday())+6)%7, 0, 0, 0, 0, loc)
-	if local.Before(monday.Add(weeklyReportHour * time.Hour)) {
+	if local.Before(monday.Add(reportHour * time.Hour)) {
 		monday = monday.AddDate(0, 0, -7)
 	}
 	return monday
 }
 
-// weeklyReports sends the reports that are due.
+// reportDay returns the midnight (the brand's time zone) that ends the
+// latest day whose report is due at now: today's from 08:00, before that
+// yesterday's.
+func reportDay(acc *parley.Account, now time.Time) time.Time {
+	loc := brandLocation(acc)
+	local := now.In(loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	if local.Before(midnight.Add(reportHour * time.Hour)) {
+		midnight = midnight.AddDate(0, 0, -1)
+	}
+	return midnight
+}
+
+// report is one period's email: its figures from start to end beside
+// those from wasStart to wasEnd.
+type report struct {
+	start, end, wasStart, wasEnd time.Time
+	subject, intro, footer, id   string
+	// record notes in the brand's settings that the period was sent.
+	record func(*parley.AccountSettings)
+}
+
+// weeklyReports and dailyReports send the reports that are due.
 func (s *Service) weeklyReports(ctx context.Context, accounts []*parley.Account, now time.Time) {
 	for _, acc := range accounts {
 		if !acc.Settings.WeeklyReport {
 			continue
 		}
 		monday := reportWeek(acc, now)
-		if acc.Settings.WeeklyReportSent == monday.Format(time.DateOnly) {
+		sent := monday.Format(time.DateOnly)
+		if acc.Settings.WeeklyReportSent == sent {
 			continue
 		}
-		if err := s.weeklyReport(ctx, acc, monday, now); err != nil && ctx.Err() == nil {
+		start := monday.AddDate(0, 0, -7)
+		span := start.Format("2 January") + " to " + monday.AddDate(0, 0, -1).Format("2 January 2006")
+		r := report{start: start, end: monday, wasStart: start.AddDate(0, 0, -7), wasEnd: start,
+			subject: fmt.Sprintf("%s: your week in Parley, %s", acc.Name, span),
+			intro:   fmt.Sprintf("Last week at %s, Monday %s (the week before in brackets):", acc.Name, span),
+			footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a weekly report; stop it for yourself in the console's Profile, or for everyone in Admin → Email replies.",
+			id:      "report-" + acc.ID + "-" + sent,
+			record:  func(st *parley.AccountSettings) { st.WeeklyReportSent = sent }}
+		if err := s.sendReport(ctx, acc, r, now); err != nil && ctx.Err() == nil {
 			s.log.Warn("weekly report", "account", acc.ID, "err", err)
 		}
 	}
 }
 
-// weeklyReport mails the week that ends at monday to the brand's
-// supervisors and admins, then records it sent.
-func (s *Service) weeklyReport(ctx context.Context, acc *parley.Account, monday, now time.Time) error {
+func (s *Service) dailyReports(ctx context.Context, accounts []*parley.Account, now time.Time) {
+	for _, acc := range accounts {
+		if !acc.Settings.DailyReport {
+			continue
+		}
+		end := reportDay(acc, now)
+		start := end.AddDate(0, 0, -1)
+		day := start.Format(time.DateOnly)
+		if acc.Settings.DailyReportSent == day {
+			continue
+		}
+		said := start.Format("Monday 2 January 2006")
+		r := report{start: start, end: end, wasStart: start.AddDate(0, 0, -7), wasEnd: end.AddDate(0, 0, -7),
+			subject: fmt.Sprintf("%s: your day in Parley, %s", acc.Name, said),
+			intro:   fmt.Sprintf("%s at %s (the %s before in brackets):", said, acc.Name, start.Format("Monday")),
+			footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a daily report; stop it for yourself in the console's Profile, or for everyone in Admin → Email replies.",
+			id:      "daily-" + acc.ID + "-" + day,
+			record:  func(st *parley.AccountSettings) { st.DailyReportSent = day }}
+		if err := s.sendReport(ctx, acc, r, now); err != nil && ctx.Err() == nil {
+			s.log.Warn("daily report", "account", acc.ID, "err", err)
+		}
+	}
+}
+
+// sendReport mails the period's figures to the brand's supervisors and
+// admins, then records it sent.
+func (s *Service) sendReport(ctx context.Context, acc *parley.Account, rep report, now time.Time) error {
 	users, err := s.store.ListUsers(ctx, acc.ID)
 	if err != nil {
 		return err
@@ -72,20 +133,22 @@ func (s *Service) weeklyReport(ctx context.Context, acc *parley.Account, monday,
 			to = append(to, u)
 		}
 	}
-	start := monday.AddDate(0, 0, -7)
-	week, err := analytics.Compute(ctx, s.store, acc.ID, analytics.Query{From: start.UTC(), To: monday.UTC(), Bucket: "day"}, capacity)
+	bucket := "day"
+	if rep.end.Sub(rep.start) <= 25*time.Hour {
+		bucket = "hour"
+	}
+	period, err := analytics.Compute(ctx, s.store, acc.ID, analytics.Query{From: rep.start.UTC(), To: rep.end.UTC(), Bucket: bucket}, capacity)
 	if err != nil {
 		return err
 	}
-	before, err := analytics.Compute(ctx, s.store, acc.ID, analytics.Query{From: start.AddDate(0, 0, -7).UTC(), To: start.UTC(), Bucket: "day"}, capacity)
+	before, err := analytics.Compute(ctx, s.store, acc.ID, analytics.Query{From: rep.wasStart.UTC(), To: rep.wasEnd.UTC(), Bucket: bucket}, capacity)
 	if err != nil {
 		return err
 	}
-	lines := reportLines(week.Totals, before.Totals)
+	lines := reportLines(period.Totals, before.Totals)
 	if s.ConsoleURL != "" {
 		lines = append(lines, Line{Who: "Dashboard", Text: "by hour, skill, agent and label", Link: s.ConsoleURL, LinkText: "Open the console"})
 	}
-	span := start.Format("2 January") + " to " + monday.AddDate(0, 0, -1).Format("2 January 2006")
 	for _, u := range to {
 		addr, err := mail.ParseAddress(u.Email)
 		if err != nil {
@@ -95,25 +158,25 @@ func (s *Service) weeklyReport(ctx context.Context, acc *parley.Account, monday,
 		l := &Letter{
 			From:    mail.Address{Name: acc.Name, Address: s.from},
 			To:      *addr,
-			Subject: fmt.Sprintf("%s: your week in Parley, %s", acc.Name, span),
-			Intro:   fmt.Sprintf("Last week at %s, Monday %s (the week before in brackets):", acc.Name, span),
+			Subject: rep.subject,
+			Intro:   rep.intro,
 			Lines:   lines,
-			Footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a weekly report; stop it for yourself in the console's Profile, or for everyone in Admin → Email replies.",
-			ID:      "report-" + acc.ID + "-" + monday.Format(time.DateOnly) + "-" + u.ID,
+			Footer:  rep.footer,
+			ID:      rep.id + "-" + u.ID,
 			Date:    now,
 		}
 		if err := s.deliver(ctx, l); err != nil {
-			return err // all again at the next sweep: the week is not recorded
+			return err // all again at the next sweep: the period is not recorded
 		}
 	}
 	_, err = s.store.ChangeAccount(context.WithoutCancel(ctx), acc.ID, func(a *parley.Account) error {
-		a.Settings.WeeklyReportSent = monday.Format(time.DateOnly)
+		rep.record(&a.Settings)
 		return nil
 	})
 	return err
 }
 
-// reportLines are the week's figures beside the week before's.
+// reportLines are a period's figures beside those it is compared with.
 func reportLines(t, was analytics.Totals) []Line {
 	pct := func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) }
 	median := func(s analytics.Stat) string {

@@ -74,3 +74,54 @@ func TestTheWeeklyReportGoesOnMondayToSupervisorsAndAdmins(t *testing.T) {
 	w.next()
 	w.none()
 }
+
+// TestTheDailyReportGoesEachMorning: turned on, the daily report sends
+// the latest day due at once — before 08:00 in the brand's time zone, the
+// day before yesterday — then yesterday's from 08:00, beside the same
+// weekday a week before, to the brand's supervisors and admins, once a
+// day; the weekly report stays off.
+func TestTheDailyReportGoesEachMorning(t *testing.T) {
+	w := newWorld(t, "")
+	ctx := context.Background()
+	for _, u := range []*parley.User{
+		{Email: "sam@acme.test", Name: "Sam", Role: parley.RoleSupervisor, Active: true},
+		{Email: "alex@acme.test", Name: "Alex", Role: parley.RoleAgent, Active: true},
+		{Email: "quiet@acme.test", Name: "Quiet", Role: parley.RoleAdmin, Active: true, ReportEmailsOff: true},
+	} {
+		u.AccountID, u.MaxConcurrent = w.acc.ID, 3
+		if err := w.store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	now := time.Now().In(paris)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, paris) // the conversation opened today
+	tomorrow := today.AddDate(0, 0, 1)
+	if _, err := w.store.ChangeAccount(ctx, w.acc.ID, func(a *parley.Account) error {
+		a.Settings.DailyReport = true
+		a.Settings.BusinessHours = &parley.BusinessHours{TimeZone: "Europe/Paris", Days: map[string][][2]string{"mon": {{"09:00", "17:00"}}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.sweep(tomorrow.Add(7*time.Hour + 59*time.Minute))
+	if h, text, _ := parts(t, w.next()); !strings.Contains(h["Subject"], today.AddDate(0, 0, -1).Format("Monday 2 January 2006")) || !strings.Contains(text, "0 opened, 0 closed") {
+		t.Fatalf("before 08:00, the day before: %q\n%s", h["Subject"], text)
+	}
+	w.none()
+	w.sweep(tomorrow.Add(8*time.Hour + time.Minute))
+	r := w.next()
+	h, text, _ := parts(t, r)
+	if r.To[0] != "sam@acme.test" || h["Subject"] != "Acme: your day in Parley, "+today.Format("Monday 2 January 2006") ||
+		!strings.Contains(text, "1 opened, 0 closed (0, 0)") || !strings.Contains(text, "(the "+today.Format("Monday")+" before in brackets)") {
+		t.Fatalf("to %v, %q:\n%s", r.To, h["Subject"], text)
+	}
+	w.sweep(tomorrow.Add(20 * time.Hour))
+	w.none() // once a day, and no weekly report
+	if acc, _ := w.store.FindAccount(ctx, w.acc.ID); acc.Settings.DailyReportSent != today.Format(time.DateOnly) || acc.Settings.WeeklyReportSent != "" {
+		t.Fatalf("recorded as sent: daily %q, weekly %q", acc.Settings.DailyReportSent, acc.Settings.WeeklyReportSent)
+	}
+	w.sweep(tomorrow.AddDate(0, 0, 1).Add(8*time.Hour + time.Minute))
+	w.next()
+	w.none()
+}

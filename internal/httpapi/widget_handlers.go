@@ -333,6 +333,9 @@ type accountSettings struct {
 	// WeeklyReport: the brand's supervisors and admins get last week's
 	// figures by email every Monday (docs/email.md); absent, it stays.
 	WeeklyReport *bool `json:"weekly_report"`
+	// DailyReport: they get yesterday's figures every morning; absent,
+	// it stays.
+	DailyReport *bool `json:"daily_report"`
 	// TwoFactorRememberDays: how long a browser may remember a person's
 	// second factor (0: never; 30 unless set); absent from a PUT, it stays.
 	TwoFactorRememberDays *int `json:"two_factor_remember_days"`
@@ -412,7 +415,7 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 	return accountSettings{TwoFactorRememberDays: &rememberDays, AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired, ConversationFields: &fields,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
-		RequireTwoFactor: &s.RequireTwoFactor, WeeklyReport: &s.WeeklyReport, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
+		RequireTwoFactor: &s.RequireTwoFactor, WeeklyReport: &s.WeeklyReport, DailyReport: &s.DailyReport, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -542,6 +545,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	if req.WeeklyReport != nil && *req.WeeklyReport && !a.MailConfigured {
 		return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before a weekly report can be mailed")
 	}
+	if req.DailyReport != nil && *req.DailyReport && !a.MailConfigured {
+		return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before a daily report can be mailed")
+	}
 	if req.AutomationRules != nil {
 		if err := a.skillsOfRules(r.Context(), p.AccountID, *req.AutomationRules); err != nil {
 			return err
@@ -573,6 +579,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.WeeklyReport != nil {
 			acc.Settings.WeeklyReport = *req.WeeklyReport
+		}
+		if req.DailyReport != nil {
+			acc.Settings.DailyReport = *req.DailyReport
 		}
 		if given("auto_assign") {
 			acc.Settings.AutoAssign = req.AutoAssign

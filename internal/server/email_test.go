@@ -41,6 +41,10 @@ func TestEmailRepliesNeedAMailServer(t *testing.T) {
 	if st != 409 || !strings.Contains(string(raw), "weekly report") {
 		t.Fatalf("a weekly report without a mail server: status %d %s", st, raw)
 	}
+	st, raw = admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"daily_report": true})
+	if st != 409 || !strings.Contains(string(raw), "daily report") {
+		t.Fatalf("a daily report without a mail server: status %d %s", st, raw)
+	}
 }
 
 // TestAnAdminTurnsOnTheWeeklyReport: with a mail server, weekly_report is
@@ -51,9 +55,14 @@ func TestAnAdminTurnsOnTheWeeklyReport(t *testing.T) {
 	brand := seedBrand(t, ts, "Acme")
 	var got struct {
 		WeeklyReport *bool `json:"weekly_report"`
+		DailyReport  *bool `json:"daily_report"`
 	}
-	if st := ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": true}, &got); st != 200 || got.WeeklyReport == nil || !*got.WeeklyReport {
+	if st := ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": true}, &got); st != 200 || got.WeeklyReport == nil || !*got.WeeklyReport ||
+		got.DailyReport == nil || *got.DailyReport {
 		t.Fatalf("turning it on: %d %+v", st, got)
+	}
+	if st := ts.login(t, brand.admin).do("PATCH", "/api/v1/account-settings", map[string]any{"daily_report": true}, &got); st != 200 || !*got.DailyReport || !*got.WeeklyReport {
+		t.Fatalf("the daily one too: %d %+v", st, got)
 	}
 	if st, _ := ts.login(t, brand.agent).raw("PATCH", "/api/v1/account-settings", map[string]any{"weekly_report": false}); st != 403 {
 		t.Fatalf("an agent turning it off: %d", st)
@@ -186,11 +195,12 @@ func TestAnAdminTurnsOnEmailRepliesInTheConsole(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(".email-settings [name=replyTo]"), "help@acme.test"))
 	admin.press(".email-settings [name=enabled]")
 	admin.press(".email-settings [name=weekly]")
+	admin.press(".email-settings [name=daily]")
 	admin.press(".email-settings button[type=submit]")
 	waitFor(t, func() bool {
 		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
 		er := acc.Settings.EmailReplies
-		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test" && acc.Settings.WeeklyReport
+		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test" && acc.Settings.WeeklyReport && acc.Settings.DailyReport
 	})
 
 	v := ts.newVisitor(t, brand.account.ID)

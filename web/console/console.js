@@ -410,7 +410,7 @@ $(".follow-emails").addEventListener("change", (e) => profileDo(async () => {
 }));
 $(".report-emails").addEventListener("change", (e) => profileDo(async () => {
   const out = await api("PATCH", "/me", { report_emails: e.target.checked });
-  toast(out.report_emails ? "You will get the weekly report." : "You will not get the weekly report.");
+  toast(out.report_emails ? "You will get the brand's reports." : "You will not get the brand's reports.");
 }));
 
 async function profileDo(fn) {
@@ -1481,6 +1481,8 @@ function fillEmailSettings(ef, settings) {
   ef.survey.checked = !!er.survey;
   ef.weekly.checked = !!settings.weekly_report;
   ef.weekly.disabled = !settings.mail_server && !settings.weekly_report;
+  ef.daily.checked = !!settings.daily_report;
+  ef.daily.disabled = !settings.mail_server && !settings.daily_report;
 }
 
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
@@ -1844,7 +1846,7 @@ $(".email-settings").addEventListener("submit", (e) => {
     await api("PATCH", "/account-settings", { email_replies: {
       enabled: f.enabled.checked, delay_minutes: +f.delay.value, from_name: f.fromName.value.trim(),
       reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(), survey: f.survey.checked,
-    }, weekly_report: f.weekly.checked });
+    }, weekly_report: f.weekly.checked, daily_report: f.daily.checked });
     dirtyForms.delete(f);
     toast(f.enabled.checked ? "Unread replies will be emailed." : "Replies are not emailed.");
   });
