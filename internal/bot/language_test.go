@@ -104,7 +104,7 @@ func TestEveryLanguageHasTheBotsOwnWords(t *testing.T) {
 		t.Fatalf("German: %v", err)
 	}
 	_, err := Parse("xx.yaml", []byte("language: xx\n"), nil, DefaultLimits)
-	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "de, en, es, fr, it, nl, pt") {
+	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "da, de, en, es, fr, it, nb, nl, pt, sv") {
 		t.Fatalf("an unknown language: %v", err)
 	}
 	for _, code := range nlu.Languages() {
@@ -114,11 +114,12 @@ func TestEveryLanguageHasTheBotsOwnWords(t *testing.T) {
 	}
 }
 
-// TestTheBotSpeaksItalianDutchAndPortuguese: in each, a small bot finds
+// TestTheBotAnswersAndHandsOverInEachLanguage: in Italian, Dutch,
+// Portuguese, Swedish, Danish and Norwegian, a small bot finds
 // the article for a question in other words and other forms than its
 // phrases, and someone asking for a person is handed over with the
 // language's own message.
-func TestTheBotSpeaksItalianDutchAndPortuguese(t *testing.T) {
+func TestTheBotAnswersAndHandsOverInEachLanguage(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		lang, config, question, person, handoff string
@@ -159,6 +160,42 @@ articles:
     body: Pode devolver um artigo no prazo de 30 dias.
     questions: ["Como devolvo um artigo?", "Quando recebo o reembolso?"]
 `, "quando chegam as minhas encomendas", "quero falar com uma pessoa real", "Vou ligá-lo"},
+		{"sv", `
+language: sv
+articles:
+  - id: leverans
+    title: Leveranstider och fraktkostnader
+    body: Standardleverans tar 3 till 5 arbetsdagar.
+    questions: ["När kommer min beställning?", "Vad kostar frakten?"]
+  - id: retur
+    title: Returer och återbetalningar
+    body: Du kan returnera en vara inom 30 dagar.
+    questions: ["Hur returnerar jag en vara?", "När får jag pengarna tillbaka?"]
+`, "när kommer mina beställningar", "jag vill prata med en riktig människa", "Jag kopplar dig"},
+		{"da", `
+language: da
+articles:
+  - id: levering
+    title: Leveringstider og fragtpriser
+    body: Standardlevering tager 3 til 5 hverdage.
+    questions: ["Hvornår kommer min bestilling?", "Hvad koster fragten?"]
+  - id: retur
+    title: Returnering og refusion
+    body: Du kan returnere en vare inden for 30 dage.
+    questions: ["Hvordan returnerer jeg en vare?", "Hvornår får jeg pengene tilbage?"]
+`, "hvornår kommer mine bestillinger", "jeg vil tale med en medarbejder", "Jeg sætter dig"},
+		{"nb", `
+language: nb
+articles:
+  - id: levering
+    title: Leveringstid og fraktkostnader
+    body: Vanlig levering tar 3 til 5 virkedager.
+    questions: ["Når kommer bestillingen min?", "Hva koster frakten?"]
+  - id: retur
+    title: Retur og refusjon
+    body: Du kan returnere en vare innen 30 dager.
+    questions: ["Hvordan returnerer jeg en vare?", "Når får jeg pengene tilbake?"]
+`, "når kommer bestillingene mine", "kan jeg snakke med en rådgiver", "Jeg setter deg"},
 	} {
 		cfg, err := Parse(tc.lang+".yaml", []byte("enabled: true\n"+tc.config), demoSkills, DefaultLimits)
 		if err != nil {

@@ -123,6 +123,12 @@ var pageWords = map[string]map[string]string{
 		"thanks": "Bedankt voor je beoordeling!", "rated": "Dit gesprek is al beoordeeld. Bedankt!", "bad": "Deze beoordelingslink is niet geldig."},
 	"pt": {"title": "Avalie a sua conversa com {brand}", "comment": "Quer acrescentar alguma coisa? (opcional)", "send": "Enviar",
 		"thanks": "Obrigado pela sua avaliação!", "rated": "Esta conversa já foi avaliada. Obrigado!", "bad": "Esta ligação de avaliação não é válida."},
+	"sv": {"title": "Betygsätt din konversation med {brand}", "comment": "Vill du lägga till något? (valfritt)", "send": "Skicka",
+		"thanks": "Tack för ditt betyg!", "rated": "Den här konversationen har redan fått ett betyg. Tack!", "bad": "Den här betygslänken är inte giltig."},
+	"da": {"title": "Bedøm din samtale med {brand}", "comment": "Vil du tilføje noget? (valgfrit)", "send": "Send",
+		"thanks": "Tak for din bedømmelse!", "rated": "Denne samtale er allerede bedømt. Tak!", "bad": "Dette bedømmelseslink er ikke gyldigt."},
+	"nb": {"title": "Vurder samtalen din med {brand}", "comment": "Vil du legge til noe? (valgfritt)", "send": "Send",
+		"thanks": "Takk for vurderingen!", "rated": "Denne samtalen er allerede vurdert. Takk!", "bad": "Denne vurderingslenken er ikke gyldig."},
 }
 
 var ratePage = template.Must(template.New("rate").Parse(`<!doctype html>

@@ -6,13 +6,16 @@ import (
 	"unicode"
 
 	snowball "github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/danish"
 	"github.com/blevesearch/snowballstem/dutch"
 	"github.com/blevesearch/snowballstem/english"
 	"github.com/blevesearch/snowballstem/french"
 	"github.com/blevesearch/snowballstem/german"
 	"github.com/blevesearch/snowballstem/italian"
+	"github.com/blevesearch/snowballstem/norwegian"
 	"github.com/blevesearch/snowballstem/portuguese"
 	"github.com/blevesearch/snowballstem/spanish"
+	"github.com/blevesearch/snowballstem/swedish"
 	"github.com/parleychat/parley/internal/bot/nlu/encoder"
 	"golang.org/x/text/unicode/norm"
 )
@@ -22,7 +25,7 @@ import (
 // for, and, for English, the sentence encoder that places a question by
 // its meaning. The widget speaks the same languages.
 type Language struct {
-	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt"
+	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da", "nb" (Norwegian Bokmål)
 	stem    func(*snowball.Env) bool
 	stop    map[string]bool
 	encoder func() *encoder.Encoder // nil: words and characters only
@@ -62,6 +65,18 @@ var languages = map[string]*Language{
 		me mim meu minha meus minhas tu te teu tua você vocês ele ela nós nosso nossa eles elas seu sua seus suas
 		lhe lhes que quê qual quais quem como quando onde este esta estes estas esse essa isso isto não sim muito
 		mais já também olá obrigado obrigada favor posso pode quero queria`),
+	"sv": newLanguage("sv", nil, swedish.Stem, `en ett den det de och eller men om av till i på vid med från för över under
+		är var vara varit blir har hade jag mig min mitt mina du dig din ditt dina han hon hen vi oss vår vårt våra
+		ni er ert era dem deras sin sitt sina som vad vilken vilket vilka vem hur varför när var där här inte ingen
+		inget mycket också så än bara hej tack snälla kan kunde vill skulle ska måste`),
+	"da": newLanguage("da", nil, danish.Stem, `en et den det de og eller men hvis af til i på ved med fra for over under
+		er var være været bliver har havde jeg mig min mit mine du dig din dit dine han hun vi os vores I jer jeres
+		dem deres sin sit sine som hvad hvilken hvilket hvilke hvem hvordan hvorfor hvornår hvor der her ikke ingen
+		intet meget også så end bare hej tak venligst kan kunne vil ville skal må`),
+	"nb": newLanguage("nb", nil, norwegian.Stem, `en ei et den det de og eller men hvis av til i på ved med fra for over under
+		er var være vært blir har hadde jeg meg min mitt mine du deg din ditt dine han hun vi oss vår vårt våre dere
+		deres dem sin sitt sine som hva hvilken hvilket hvilke hvem hvordan hvorfor når hvor der her ikke ingen
+		intet mye også så enn bare hei takk vennligst kan kunne vil ville skal må`),
 }
 
 func newLanguage(code string, enc func() *encoder.Encoder, stem func(*snowball.Env) bool, stopwords string) *Language {
