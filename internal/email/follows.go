@@ -2,7 +2,6 @@ package email
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/mail"
 	"time"
@@ -23,39 +22,13 @@ func (s *Service) follows(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	type person struct{ accountID, userID string }
-	var order []person
-	news := map[person][]parley.FollowDue{}
-	for _, d := range due {
-		k := person{d.AccountID, d.UserID}
-		if news[k] == nil {
-			order = append(order, k)
-		}
-		news[k] = append(news[k], d)
-	}
-	for _, k := range order {
-		if ctx.Err() != nil {
-			return nil
-		}
-		key := "follow:" + k.accountID + "/" + k.userID
-		if (s.Online != nil && s.Online(k.accountID, k.userID)) || !s.retry.ready(key, now) {
-			continue // in the console, which tells them as it happens
-		}
-		if err := s.mailFollows(ctx, news[k], now); err != nil {
-			var perm *PermanentError
-			if !errors.As(err, &perm) {
-				s.retry.failed(key, now)
-				s.log.Warn("follow emails: send", "user", k.userID, "err", err)
-				continue
-			}
-			s.log.Warn("follow emails: refused for good", "user", k.userID, "err", err)
-		}
-		s.retry.done(key)
-		last := news[k][len(news[k])-1].MessageID
-		if _, err := s.store.MarkFollowsEmailed(context.WithoutCancel(ctx), k.accountID, k.userID, last); err != nil {
-			s.log.Warn("follow emails: record", "user", k.userID, "err", err)
-		}
-	}
+	mailEachPerson(ctx, s, now, "follow", due,
+		func(d parley.FollowDue) (string, string) { return d.AccountID, d.UserID },
+		s.mailFollows,
+		func(ctx context.Context, last parley.FollowDue) error {
+			_, err := s.store.MarkFollowsEmailed(ctx, last.AccountID, last.UserID, last.MessageID)
+			return err
+		})
 	return nil
 }
 

@@ -61,40 +61,55 @@ func (s *Service) mentions(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	mailEachPerson(ctx, s, now, "mention", due,
+		func(d parley.MentionDue) (string, string) { return d.AccountID, d.UserID },
+		s.mailMentions,
+		func(ctx context.Context, last parley.MentionDue) error {
+			_, err := s.store.MarkMentionsEmailed(ctx, last.AccountID, last.UserID, last.NoteID)
+			return err
+		})
+	return nil
+}
+
+// mailEachPerson sends each person the items due to them (oldest first)
+// in one email, unless they are in the console, which tells them, or the
+// mail server asked to wait for them; then records the last item mailed,
+// even when the server refused for good (those items are given up).
+func mailEachPerson[T any](ctx context.Context, s *Service, now time.Time, kind string, due []T,
+	whose func(T) (accountID, userID string), mail func(context.Context, []T, time.Time) error, record func(context.Context, T) error) {
 	type person struct{ accountID, userID string }
 	var order []person
-	notes := map[person][]parley.MentionDue{}
+	items := map[person][]T{}
 	for _, d := range due {
-		k := person{d.AccountID, d.UserID}
-		if notes[k] == nil {
+		a, u := whose(d)
+		k := person{a, u}
+		if items[k] == nil {
 			order = append(order, k)
 		}
-		notes[k] = append(notes[k], d)
+		items[k] = append(items[k], d)
 	}
 	for _, k := range order {
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
-		key := k.accountID + "/" + k.userID
+		key := kind + ":" + k.accountID + "/" + k.userID
 		if (s.Online != nil && s.Online(k.accountID, k.userID)) || !s.retry.ready(key, now) {
 			continue // in the console: they will see it there
 		}
-		if err := s.mailMentions(ctx, notes[k], now); err != nil {
+		if err := mail(ctx, items[k], now); err != nil {
 			var perm *PermanentError
 			if !errors.As(err, &perm) {
 				s.retry.failed(key, now)
-				s.log.Warn("mention emails: send", "user", k.userID, "err", err)
+				s.log.Warn(kind+" emails: send", "user", k.userID, "err", err)
 				continue
 			}
-			s.log.Warn("mention emails: refused for good", "user", k.userID, "err", err)
+			s.log.Warn(kind+" emails: refused for good", "user", k.userID, "err", err)
 		}
 		s.retry.done(key)
-		last := notes[k][len(notes[k])-1].NoteID
-		if _, err := s.store.MarkMentionsEmailed(context.WithoutCancel(ctx), k.accountID, k.userID, last); err != nil {
-			s.log.Warn("mention emails: record", "user", k.userID, "err", err)
+		if err := record(context.WithoutCancel(ctx), items[k][len(items[k])-1]); err != nil {
+			s.log.Warn(kind+" emails: record", "user", k.userID, "err", err)
 		}
 	}
-	return nil
 }
 
 // mailMentions sends one person the notes that mention them.

@@ -539,9 +539,16 @@ func (db *DB) DueMentionEmails(ctx context.Context, since, before time.Time, lim
 // MarkMentionsEmailed records that the user was emailed about the notes
 // up to noteID; false when they already were (another node did).
 func (db *DB) MarkMentionsEmailed(ctx context.Context, accountID, userID, noteID string) (bool, error) {
+	return db.markEmailed(ctx, "mentions_emailed", accountID, userID, noteID)
+}
+
+// markEmailed moves one of a user's email cursors (a column of users
+// holding the ID of the last item mailed) forward to id; false when it
+// was there already.
+func (db *DB) markEmailed(ctx context.Context, column, accountID, userID, id string) (bool, error) {
 	var changed bool
 	err := db.do(ctx, func(tx *writeTx) error {
-		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET mentions_emailed = ? WHERE account_id = ? AND id = ? AND mentions_emailed < ?`, noteID, accountID, userID, noteID)
+		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET `+column+` = ? WHERE account_id = ? AND id = ? AND `+column+` < ?`, id, accountID, userID, id)
 		if err != nil {
 			return err
 		}
@@ -593,17 +600,7 @@ func (db *DB) DueFollowEmails(ctx context.Context, since, before time.Time, limi
 // of the conversations they follow up to messageID; false when they
 // already were (another node did).
 func (db *DB) MarkFollowsEmailed(ctx context.Context, accountID, userID, messageID string) (bool, error) {
-	var changed bool
-	err := db.do(ctx, func(tx *writeTx) error {
-		res, err := tx.ExecContext(tx.ctx, `UPDATE users SET follows_emailed = ? WHERE account_id = ? AND id = ? AND follows_emailed < ?`, messageID, accountID, userID, messageID)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		changed = n > 0
-		return nil
-	})
-	return changed, err
+	return db.markEmailed(ctx, "follows_emailed", accountID, userID, messageID)
 }
 
 // viewsJSON is a person's saved views as stored: a JSON list, [] when
