@@ -36,16 +36,7 @@ func (s *Service) follows(ctx context.Context, now time.Time) error {
 // follow, oldest first.
 func (s *Service) mailFollows(ctx context.Context, msgs []parley.FollowDue, now time.Time) error {
 	first := msgs[0]
-	u, err := s.store.FindUser(ctx, first.AccountID, first.UserID)
-	if err != nil {
-		return err
-	}
-	to, err := mail.ParseAddress(u.Email)
-	if err != nil {
-		return &PermanentError{Err: fmt.Errorf("user %s has no usable address: %w", u.ID, err)}
-	}
-	to.Name = u.Name
-	acc, err := s.store.FindAccount(ctx, first.AccountID)
+	to, acc, err := s.colleague(ctx, first.AccountID, first.UserID)
 	if err != nil {
 		return err
 	}

@@ -112,19 +112,29 @@ func mailEachPerson[T any](ctx context.Context, s *Service, now time.Time, kind 
 	}
 }
 
-// mailMentions sends one person the notes that mention them.
-func (s *Service) mailMentions(ctx context.Context, notes []parley.MentionDue, now time.Time) error {
-	first := notes[0]
-	u, err := s.store.FindUser(ctx, first.AccountID, first.UserID)
+// colleague returns the address of a person of the brand, and the brand;
+// a person without a usable address is a PermanentError.
+func (s *Service) colleague(ctx context.Context, accountID, userID string) (*mail.Address, *parley.Account, error) {
+	u, err := s.store.FindUser(ctx, accountID, userID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	to, err := mail.ParseAddress(u.Email)
 	if err != nil {
-		return &PermanentError{Err: fmt.Errorf("user %s has no usable address: %w", u.ID, err)}
+		return nil, nil, &PermanentError{Err: fmt.Errorf("user %s has no usable address: %w", u.ID, err)}
 	}
 	to.Name = u.Name
-	acc, err := s.store.FindAccount(ctx, first.AccountID)
+	acc, err := s.store.FindAccount(ctx, accountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return to, acc, nil
+}
+
+// mailMentions sends one person the notes that mention them.
+func (s *Service) mailMentions(ctx context.Context, notes []parley.MentionDue, now time.Time) error {
+	first := notes[0]
+	to, acc, err := s.colleague(ctx, first.AccountID, first.UserID)
 	if err != nil {
 		return err
 	}
