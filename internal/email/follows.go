@@ -22,7 +22,9 @@ func (s *Service) follows(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	mailEachPerson(ctx, s, now, "follow", due,
+	// What becomes due while they are in the console, the console told
+	// them as it came (a chime, the Following tab): it is not mailed later.
+	mailEachPerson(ctx, s, now, "follow", true, due,
 		func(d parley.FollowDue) (string, string) { return d.AccountID, d.UserID },
 		s.mailFollows,
 		func(ctx context.Context, last parley.FollowDue) error {

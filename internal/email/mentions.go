@@ -61,7 +61,7 @@ func (s *Service) mentions(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	mailEachPerson(ctx, s, now, "mention", due,
+	mailEachPerson(ctx, s, now, "mention", false, due,
 		func(d parley.MentionDue) (string, string) { return d.AccountID, d.UserID },
 		s.mailMentions,
 		func(ctx context.Context, last parley.MentionDue) error {
@@ -75,7 +75,10 @@ func (s *Service) mentions(ctx context.Context, now time.Time) error {
 // in one email, unless they are in the console, which tells them, or the
 // mail server asked to wait for them; then records the last item mailed,
 // even when the server refused for good (those items are given up).
-func mailEachPerson[T any](ctx context.Context, s *Service, now time.Time, kind string, due []T,
+// With told, items due while the person is in the console are recorded
+// as known without an email (the console showed them as they came);
+// without it they wait for the person to leave, or to mark them seen.
+func mailEachPerson[T any](ctx context.Context, s *Service, now time.Time, kind string, told bool, due []T,
 	whose func(T) (accountID, userID string), mail func(context.Context, []T, time.Time) error, record func(context.Context, T) error) {
 	type person struct{ accountID, userID string }
 	var order []person
@@ -93,8 +96,16 @@ func mailEachPerson[T any](ctx context.Context, s *Service, now time.Time, kind 
 			return
 		}
 		key := kind + ":" + k.accountID + "/" + k.userID
-		if (s.Online != nil && s.Online(k.accountID, k.userID)) || !s.retry.ready(key, now) {
-			continue // in the console: they will see it there
+		if s.Online != nil && s.Online(k.accountID, k.userID) {
+			if told {
+				if err := record(context.WithoutCancel(ctx), items[k][len(items[k])-1]); err != nil {
+					s.log.Warn(kind+" emails: record", "user", k.userID, "err", err)
+				}
+			}
+			continue // in the console: they see it there
+		}
+		if !s.retry.ready(key, now) {
+			continue
 		}
 		if err := mail(ctx, items[k], now); err != nil {
 			var perm *PermanentError
