@@ -373,6 +373,19 @@ func aReplyMailedToZoe(t *testing.T, ts *testServer, mail *mailbox.Server, brand
 	return v, conv, agent, replyTo
 }
 
+// nextMail waits for the next email the mailbox takes and returns it with
+// its body read (quoted-printable undone).
+func nextMail(t *testing.T, mail *mailbox.Server) (mailbox.Received, string) {
+	t.Helper()
+	select {
+	case r := <-mail.Received:
+		return r, strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(r.Data))
+	case <-time.After(waitLimit):
+		t.Fatal("no email within the wait")
+		return mailbox.Received{}, ""
+	}
+}
+
 // TestAMentionWhileAwayIsEmailed: an agent's note mentions the supervisor,
 // who is not in the console: the note reaches them by email, with a link
 // to the conversation in the console. In Chromium the link opens that
@@ -390,13 +403,7 @@ func TestAMentionWhileAwayIsEmailed(t *testing.T) {
 	if st := agent.do("POST", "/api/v1/conversations/"+conv.ID+"/notes", map[string]any{"text": "@supervisor can we refund twice?", "mentions": []string{brand.supervisor.ID}}, nil); st != 201 {
 		t.Fatalf("note: status %d", st)
 	}
-	var r mailbox.Received
-	select {
-	case r = <-mail.Received:
-	case <-time.After(waitLimit):
-		t.Fatal("no email within the wait")
-	}
-	body := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(r.Data)) // quoted-printable, read
+	r, body := nextMail(t, mail)
 	link := "https://chat.acme.test/console/#conversation=" + conv.ID
 	if len(r.To) != 1 || r.To[0] != brand.supervisor.Email || !strings.Contains(body, "can we refund twice?") || !strings.Contains(body, link) {
 		t.Fatalf("to %v:\n%s", r.To, body)

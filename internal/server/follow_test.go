@@ -210,13 +210,7 @@ func TestAFollowerAwayIsEmailed(t *testing.T) {
 	if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "My order never came"}, nil); st != 201 {
 		t.Fatalf("visitor writes: %d", st)
 	}
-	var r mailbox.Received
-	select {
-	case r = <-mail.Received:
-	case <-time.After(waitLimit):
-		t.Fatal("no email within the wait")
-	}
-	body := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(string(r.Data)) // quoted-printable, read
+	r, body := nextMail(t, mail)
 	if len(r.To) != 1 || r.To[0] != b.supervisor.Email || !strings.Contains(body, "My order never came") ||
 		!strings.Contains(body, "https://chat.acme.test/console/#conversation="+conv.ID) {
 		t.Fatalf("to %v:\n%s", r.To, body)
