@@ -591,9 +591,8 @@ func TestOfflineMessagesAreDeliveredOnceInOrder(t *testing.T) {
 	}
 	offline(true)
 	ts.Server.DropConnections(parley.PrincipalConsumer) // an outage also ends the sockets that were open
-	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, frame, `document.querySelector(".status").textContent`), "Offline")
-	})
+	status := func() string { return evalIn[string](t, frame, `document.querySelector(".status").textContent`) }
+	waitFor(t, func() bool { return strings.Contains(status(), "Offline") }, func() string { return "the status says " + status() })
 	for _, text := range []string{"second, typed offline", "third, typed offline"} {
 		if err := chromedp.Do(frame, chromedp.SendKeys(chromedp.CSS("#text"), text+"\r")); err != nil {
 			t.Fatal(err)

@@ -238,10 +238,11 @@ async function tokenNow() {
 function status(text) { $(".status").textContent = text; }
 
 let connecting = false; // waiting for a token to connect with: one socket at a time
+let lost = false; // the connection dropped: the status says offline until it is back
 async function connect() {
   if (ws || connecting) return;
   connecting = true;
-  status(t("connecting"));
+  if (!lost) status(t("connecting")); // a retry does not flicker "Offline" away
   try {
     await ensureToken();
     await adopted;
@@ -271,6 +272,7 @@ async function connect() {
       localStorage.removeItem(key("token"));
       localStorage.removeItem(key("conversation"));
     }
+    lost = true;
     status(t("offline"));
     retry();
   };
@@ -332,6 +334,7 @@ function handleFrame(f) {
   switch (f.type) {
     case "authenticated":
       authed = true;
+      lost = false;
       backoff = 500;
       maxChars = f.limits.max_chars;
       status(t(replyKey));

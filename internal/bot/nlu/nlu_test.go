@@ -161,6 +161,66 @@ func TestQuestionsFarOutsideTheBotsTradeGetNoAnswer(t *testing.T) {
 	}
 }
 
+// TestUntaughtIntentsRarelyGetAnAnswer: with every fourth BANKING77
+// intent left out of training, questions for those (about banking too:
+// "my phone was stolen" to a bot that knows stolen cards) mostly get
+// "Did you mean …?" or no intent, while the taught ones are answered.
+// The probability alone answers 38.7 % of them wrongly at the default
+// 0.6; with a word that belongs to another intent raising the bar
+// (Model.Elsewhere) 29.5 %, for 1.4 points of in-scope answers.
+func TestUntaughtIntentsRarelyGetAnAnswer(t *testing.T) {
+	train, test := load(t)
+	train, test = HoldOutLabels(train, test, 4, "oos")
+	b := Bands(Train(WithLabelNames(train), Options{Seed: 1}), test, "oos", 0.3, 0.6)
+	t.Logf("in scope: right %.3f, wrong %.3f, confirm %.3f; untaught: answered %.3f, confirm %.3f, no intent %.3f",
+		b.InRight, b.InWrong, b.InConfirm, b.OOSAnswered, b.OOSConfirm, b.OOSNone)
+	if b.OOSAnswered > 0.32 {
+		t.Errorf("%.3f of the untaught intents' questions answered outright, want at most 0.32", b.OOSAnswered)
+	}
+	if b.InRight < 0.86 {
+		t.Errorf("%.3f of the taught intents' questions answered right, want at least 0.86", b.InRight)
+	}
+}
+
+// TestAWordOfAnotherIntentRaisesTheBar: a message with a word only
+// another intent's phrases use needs a surer guess to be answered, the
+// more so the more phrases the guessed intent has; its own words and
+// words no phrase uses change nothing.
+func TestAWordOfAnotherIntentRaisesTheBar(t *testing.T) {
+	var train []Example
+	for range 20 {
+		train = append(train,
+			Example{"my card was stolen", "stolen_card"}, Example{"someone took my card", "stolen_card"},
+			Example{"the app on my phone crashes", "app_problem"}, Example{"my phone will not open the app", "app_problem"})
+	}
+	m := Train(train, Options{Seed: 1, WordsOnly: true})
+	for text, want := range map[string]bool{
+		"my card was stolen":                false,
+		"my zorblax was stolen":             false, // unknown to every intent
+		"my phone was stolen":               true,
+		"someone took my card and my phone": true,
+	} {
+		if got := m.Elsewhere(text, "stolen_card"); (got > 0) != want {
+			t.Errorf("Elsewhere(%q) = %.3f, want above 0: %v", text, got, want)
+		}
+	}
+	// phone: 40 phrases, all app_problem's → 40/41; stolen_card has 40
+	// phrases → weighed 40/60.
+	if got, want := m.Elsewhere("my phone was stolen", "stolen_card"), 40.0/41*40/60; math.Abs(got-want) > 1e-6 {
+		t.Errorf("Elsewhere = %.4f, want %.4f", got, want)
+	}
+	top := Score{Label: "stolen_card", P: 0.8}
+	if !Answers(m, "my card was stolen", top, 0.6) {
+		t.Error("0.8 for its own words is not answered at 0.6")
+	}
+	if Answers(m, "my phone was stolen", top, 0.6) {
+		t.Error("0.8 is answered at 0.6 although phone is another intent's word")
+	}
+	if top.P = 0.9; !Answers(m, "my phone was stolen", top, 0.6) {
+		t.Error("0.9 is not answered at 0.6 + 0.4 × 0.65")
+	}
+}
+
 // TestAddingAnIntentKeepsTheOldOnes: retraining with one more intent
 // leaves the accuracy on the old intents within one point.
 func TestAddingAnIntentKeepsTheOldOnes(t *testing.T) {
