@@ -28,6 +28,7 @@ type Language struct {
 	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da", "nb" (Norwegian Bokmål)
 	stem    func(*snowball.Env) bool
 	stop    map[string]bool
+	stopped map[string]bool         // the stopwords' stems
 	encoder func() *encoder.Encoder // nil: words and characters only
 }
 
@@ -80,9 +81,10 @@ var languages = map[string]*Language{
 }
 
 func newLanguage(code string, enc func() *encoder.Encoder, stem func(*snowball.Env) bool, stopwords string) *Language {
-	l := &Language{Code: code, stem: stem, stop: map[string]bool{}, encoder: enc}
+	l := &Language{Code: code, stem: stem, stop: map[string]bool{}, stopped: map[string]bool{}, encoder: enc}
 	for _, w := range strings.Fields(stopwords) {
 		l.stop[fold(w)] = true
+		l.stopped[l.Stem(w)] = true
 	}
 	return l
 }

@@ -246,47 +246,65 @@ func (m *Model) Elsewhere(text, label string) float64 {
 		return 0
 	}
 	var most float32
-	for _, t := range m.lang.Terms(text) {
-		u, ok := m.uses[t]
+	look := func(stem string) {
+		u, ok := m.uses[stem]
 		if _, mine := slices.BinarySearch(u.labels, int32(l)); ok && !mine {
 			most = max(most, u.share)
+		}
+	}
+	for _, w := range words(text) {
+		stem, alt := m.lang.stems(w)
+		look(stem)
+		if alt != "" {
+			look(alt)
 		}
 	}
 	n := float64(m.phrases[l])
 	return float64(most) * n / (n + elsewhereEvidence)
 }
 
-// placeWords fills m.uses and m.phrases from the training phrases.
-func (m *Model) placeWords(examples []Example, labelIdx map[string]int) {
-	m.phrases = make([]int32, len(m.labels))
-	counts := map[string]map[int32]int32{}
-	for _, e := range examples {
-		l := int32(labelIdx[e.Label])
+// placeWords fills m.uses and m.phrases from the training phrases: the
+// label of each and the IDs of its features, named by names. A word is
+// its stem's feature ("w:stem"); stopwords' stems are left out.
+func (m *Model) placeWords(labels []int, features [][]int32, names []string) {
+	L := int64(len(m.labels))
+	m.phrases = make([]int32, L)
+	phrases := map[int64]int32{}      // word ID × L + label → phrases of the label with the word
+	last := make([]int32, len(names)) // the phrase, +1, that counted an ID last
+	for i, ids := range features {
+		l := labels[i]
 		m.phrases[l]++
-		seen := map[string]bool{}
-		for _, t := range m.lang.Terms(e.Text) {
-			if seen[t] {
+		for _, id := range ids {
+			if last[id] == int32(i)+1 {
 				continue
 			}
-			seen[t] = true
-			if counts[t] == nil {
-				counts[t] = map[int32]int32{}
+			last[id] = int32(i) + 1
+			if stem, ok := strings.CutPrefix(names[id], "w:"); ok && !m.lang.stopped[stem] {
+				phrases[int64(id)*L+int64(l)]++
 			}
-			counts[t][l]++
 		}
 	}
-	m.uses = make(map[string]wordUse, len(counts))
-	for t, byLabel := range counts {
-		var u wordUse
-		var all, most int32
-		for l, n := range byLabel {
-			u.labels = append(u.labels, l)
-			all += n
-			most = max(most, n)
+	type tally struct {
+		labels    []int32
+		all, most int32
+	}
+	byWord := map[int32]*tally{}
+	for key, n := range phrases {
+		id, l := int32(key/L), int32(key%L)
+		t := byWord[id]
+		if t == nil {
+			t = &tally{}
+			byWord[id] = t
 		}
-		slices.Sort(u.labels)
-		u.share = float32(most) / float32(all+1) // one phrase is weak evidence
-		m.uses[t] = u
+		t.labels = append(t.labels, l)
+		t.all += n
+		t.most = max(t.most, n)
+	}
+	m.uses = make(map[string]wordUse, len(byWord))
+	for id, t := range byWord {
+		slices.Sort(t.labels)
+		// One phrase more: a word seen once is weak evidence.
+		m.uses[names[id][2:]] = wordUse{labels: t.labels, share: float32(t.most) / float32(t.all+1)}
 	}
 }
 
@@ -491,7 +509,7 @@ func Train(examples []Example, opt Options) *Model {
 	for i, e := range examples {
 		ys[i] = labelIdx[e.Label]
 	}
-	m.placeWords(examples, labelIdx)
+	m.placeWords(ys, extracted, names)
 	encoding.Wait()
 	var vectors sync.WaitGroup
 	for w := range workers {
