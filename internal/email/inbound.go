@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/emersion/go-smtp"
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/text/encoding/htmlindex"
@@ -41,9 +42,21 @@ func NewReplyToken() string {
 
 // PostFunc stores a visitor's answer by email as their message in the
 // conversation (or, when it has closed, in a new one), then the files it
-// carried. clientID makes a message the mail server hands over twice
-// count once.
-type PostFunc func(ctx context.Context, accountID, conversationID, consumerID, clientID, text string, files []File) error
+// carried, and tells the brand's people in a note which files it left
+// out. The answer's ClientID makes a message the mail server hands over
+// twice count once.
+type PostFunc func(ctx context.Context, a Answer) error
+
+// Answer is a visitor's answer by email, as Inbound read it.
+type Answer struct {
+	AccountID, ConversationID, ConsumerID string
+	ClientID                              string
+	Text                                  string
+	Files                                 []File
+	// LeftOut names the files the email carried and Inbound did not
+	// take, each with why: "video.mov (larger than 10 MiB)".
+	LeftOut []string
+}
 
 // File is a file attached to an email: its name as the sender gave it,
 // and its bytes. Whether its type may be sent is the conversation's
@@ -204,16 +217,15 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 	if text == "" && len(files.files) == 0 {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message has no text above the quoted one")
 	}
-	if len(files.skipped) > 0 {
-		in.log.Info("email replies: files left out", "conversation", conversation, "files", files.skipped)
-	}
 	id := strings.TrimSpace(msg.Header.Get("Message-ID"))
 	if id == "" {
 		id = string(raw)
 	}
 	sum := sha256.Sum256([]byte(id))
 	clientID := "email-" + hex.EncodeToString(sum[:12])
-	if err := in.post(ctx, accountID, conversation, visitor.ID, clientID, text, files.files); err != nil {
+	answer := Answer{AccountID: accountID, ConversationID: conversation, ConsumerID: visitor.ID, ClientID: clientID,
+		Text: text, Files: files.files, LeftOut: files.skipped}
+	if err := in.post(ctx, answer); err != nil {
 		switch parley.ErrorCode(err) {
 		case parley.EINVALID, parley.ETOOLARGE, parley.ENOTFOUND, parley.EFORBIDDEN:
 			return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the reply was refused: %s", parley.ErrorMessage(err))
@@ -233,7 +245,7 @@ type header interface{ Get(string) string }
 var stripHTML = bluemonday.StrictPolicy()
 
 // attachments collects the files of an email: at most MaxInboundFiles,
-// each at most max bytes; the names of those left out are kept for the log.
+// each at most max bytes; those left out are named, with why.
 type attachments struct {
 	max     int64
 	files   []File
@@ -263,7 +275,7 @@ func (a *attachments) file(h header, typ string, body io.Reader) (bool, error) {
 		name = "file"
 	}
 	if len(a.files) >= MaxInboundFiles {
-		a.skipped = append(a.skipped, name+" (too many files)")
+		a.skipped = append(a.skipped, fmt.Sprintf("%s (more than %d files in one email)", name, MaxInboundFiles))
 		return true, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(body, a.max+1))
@@ -271,7 +283,7 @@ func (a *attachments) file(h header, typ string, body io.Reader) (bool, error) {
 		return true, err
 	}
 	if int64(len(data)) > a.max {
-		a.skipped = append(a.skipped, name+" (too large)")
+		a.skipped = append(a.skipped, name+" (larger than "+humanize.IBytes(uint64(a.max))+")")
 		return true, nil
 	}
 	a.files = append(a.files, File{Name: name, Content: data})

@@ -85,7 +85,7 @@ func TestTheFilesOfAnEmailAreTaken(t *testing.T) {
 	msg, _ = mail.ReadMessage(strings.NewReader(raw))
 	small := &attachments{max: 4}
 	bodyText(msg.Header, msg.Body, 0, small)
-	if len(small.files) != 0 || len(small.skipped) != 3 || !strings.Contains(small.skipped[0], "too large") {
+	if len(small.files) != 0 || len(small.skipped) != 3 || !strings.Contains(small.skipped[0], "larger than 4 B") {
 		t.Fatalf("with 4 bytes at most: files %d, skipped %v", len(small.files), small.skipped)
 	}
 	many := "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n"

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -251,6 +252,7 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
+		c.MaxAttachmentBytes = 64 << 10
 	})
 	brand := seedBrand(t, ts, "Acme")
 	v, conv, agent, replyTo := aReplyMailedToZoe(t, ts, mail, brand)
@@ -273,10 +275,12 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 		t.Fatalf("the visitor's messages: %q", visitorSaid)
 	}
 	// A photo by email: the text, then the photo as a file message; a Word
-	// file, which the widget would refuse too, is left out.
+	// file, which the widget would refuse too, and a scan over the size
+	// limit are left out, and a note tells the agent so.
 	withPhoto := "From: zoe@example.test\nTo: " + replyTo + "\nSubject: Re: Acme replied\nMessage-ID: <answer-photo@example.test>\nMIME-Version: 1.0\n" +
 		"Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nThe box arrived like this\n" +
 		"--m\nContent-Type: image/png\nContent-Disposition: attachment; filename=box.png\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString(pngBytes) + "\n" +
+		"--m\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=scan.pdf\nContent-Transfer-Encoding: base64\n\n" + wrapLines(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("%PDF"), 20<<10)), 76) + "\n" +
 		"--m\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\nContent-Disposition: attachment; filename=claim.docx\nContent-Transfer-Encoding: base64\n\n" + base64.StdEncoding.EncodeToString([]byte("PK\x03\x04 not really a docx")) + "\n--m--\n"
 	for range 2 { // handed over twice: one text, one photo
 		if err := answerByEmail(t, ts, "zoe@example.test", replyTo, withPhoto); err != nil {
@@ -296,6 +300,10 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	if strings.Join(said, " | ") != "Do you ship to Norway? | Oslo, please. | The box arrived like this | file box.png image/png" {
 		t.Fatalf("the visitor's messages after the photo: %q", said)
 	}
+	const leftOut = "The visitor's email came with files that are not in the conversation: scan.pdf (larger than 64 KiB); claim.docx (a type the chat does not take). Ask for them another way if they are needed."
+	if notes, err := ts.Store.ListNotes(t.Context(), brand.account.ID, conv.ID); err != nil || len(notes) != 1 || notes[0].Text != leftOut || notes[0].AuthorName != "Email" {
+		t.Fatalf("notes after the email handed over twice: %+v %v; want one:\n%s", notes, err, leftOut)
+	}
 	// The agent sees that it came by email.
 	b := consoleLogin(t, ts, brand.agent, "[data-tab=mine]")
 	b.openFirst("mine")
@@ -305,6 +313,9 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	waitFor(t, func() bool {
 		return evalIn[bool](t, b.ctx, `!!document.querySelector('.messages li.consumer img[alt="box.png"]')`)
 	})
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, b.ctx, `[...document.querySelectorAll(".messages li.note")].map(li => li.textContent).join(" | ")`), "claim.docx (a type the chat does not take)")
+	}, func() string { return evalIn[string](t, b.ctx, `document.querySelector(".messages").textContent`) })
 
 	for name, tc := range map[string]struct{ from, to, code string }{
 		"another sender":     {"mallory@example.test", replyTo, "550"},
@@ -333,6 +344,17 @@ func TestAVisitorAnswersAnEmailedReplyByEmail(t *testing.T) {
 	if msgs := mustMessages(t, ts, brand.account.ID, list[0].ID); len(msgs) == 0 || msgs[len(msgs)-1].Text != "One more thing: gift wrap?" {
 		t.Fatalf("the new conversation holds %+v", msgs)
 	}
+}
+
+// wrapLines breaks s into lines of n characters, as email bodies must be.
+func wrapLines(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + "\n")
+		s = s[n:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // aReplyMailedToZoe is where answers by email begin: a brand that mails

@@ -757,34 +757,37 @@ func (s *Server) runSweep(ctx context.Context, sw sweep) {
 // the visitor's newest open one — a chat they started since, or one opened
 // for it that waits for a person: the bot's answers would never reach them
 // by email. The client IDs make an email the mail server hands over twice
-// count once, in whichever conversation took it.
-func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID, consumerID, clientID, text string, files []email.File) error {
-	p := parley.Principal{AccountID: accountID, Kind: parley.PrincipalConsumer, ID: consumerID}
+// count once, in whichever conversation took it. Files left out (too
+// large, too many, a type the widget would refuse too) are named in a
+// private note there, once, so that the agent can ask for them another way.
+func (s *Server) postEmailAnswer(ctx context.Context, a email.Answer) error {
+	p := parley.Principal{AccountID: a.AccountID, Kind: parley.PrincipalConsumer, ID: a.ConsumerID}
 	post := func(id string) error {
-		if text != "" {
-			if _, _, err := s.Conv.Send(ctx, p, conversation.SendInput{ConversationID: id, ClientID: clientID, Type: parley.MessageText, Text: text}); err != nil {
+		if a.Text != "" {
+			if _, _, err := s.Conv.Send(ctx, p, conversation.SendInput{ConversationID: id, ClientID: a.ClientID, Type: parley.MessageText, Text: a.Text}); err != nil {
 				return err
 			}
 		}
-		for i, f := range files {
-			_, _, err := s.Conv.Attach(ctx, p, conversation.AttachInput{ConversationID: id, ClientID: fmt.Sprintf("%s-file-%d", clientID, i), Name: f.Name, Content: f.Content})
+		leftOut := a.LeftOut
+		for i, f := range a.Files {
+			_, _, err := s.Conv.Attach(ctx, p, conversation.AttachInput{ConversationID: id, ClientID: fmt.Sprintf("%s-file-%d", a.ClientID, i), Name: f.Name, Content: f.Content})
 			if parley.ErrorCode(err) == parley.EINVALID {
 				// A type the widget would refuse too (a .docx): the text
 				// and the other files still count.
-				s.log.Info("email replies: a file left out", "conversation", id, "file", f.Name, "err", err)
+				leftOut = append(leftOut, f.Name+" (a type the chat does not take)")
 				continue
 			}
 			if err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.noteFilesLeftOut(ctx, a.AccountID, id, leftOut)
 	}
-	err := post(conversationID)
+	err := post(a.ConversationID)
 	if parley.ErrorCode(err) != parley.ECONFLICT {
 		return err
 	}
-	open, err := s.Store.ListConversations(ctx, accountID, parley.ConversationFilter{ConsumerID: consumerID, Limit: 20})
+	open, err := s.Store.ListConversations(ctx, a.AccountID, parley.ConversationFilter{ConsumerID: a.ConsumerID, Limit: 20})
 	if err != nil {
 		return err
 	}
@@ -793,9 +796,46 @@ func (s *Server) postEmailAnswer(ctx context.Context, accountID, conversationID,
 			return post(c.ID)
 		}
 	}
-	c, err := s.Store.OpenConversation(ctx, accountID, parley.ConversationOpen{ConsumerID: consumerID, Channel: parley.ChannelEmail, State: parley.StateQueued})
+	c, err := s.Store.OpenConversation(ctx, a.AccountID, parley.ConversationOpen{ConsumerID: a.ConsumerID, Channel: parley.ChannelEmail, State: parley.StateQueued})
 	if err != nil {
 		return err
 	}
 	return post(c.ID)
+}
+
+// emailNoteAuthor is the author of the notes about visitors' emails.
+const emailNoteAuthor = "email"
+
+// noteFilesLeftOut tells the brand's people, in a private note on the
+// conversation, which files of a visitor's email are not in it and why;
+// nothing when none were left out, or when the same note is there
+// already (the mail server handed the email over again).
+func (s *Server) noteFilesLeftOut(ctx context.Context, accountID, conversationID string, leftOut []string) error {
+	if len(leftOut) == 0 {
+		return nil
+	}
+	s.log.Info("email replies: files left out", "conversation", conversationID, "files", len(leftOut))
+	const named = 10 // an email may carry hundreds
+	var list []string
+	for _, f := range leftOut[:min(named, len(leftOut))] {
+		if r := []rune(f); len(r) > 200 {
+			f = string(r[:199]) + "…"
+		}
+		list = append(list, f)
+	}
+	if len(leftOut) > named {
+		list = append(list, fmt.Sprintf("and %d more", len(leftOut)-named))
+	}
+	text := "The visitor's email came with files that are not in the conversation: " + strings.Join(list, "; ") +
+		". Ask for them another way if they are needed."
+	notes, err := s.Store.ListNotes(ctx, accountID, conversationID)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if n.AuthorID == emailNoteAuthor && n.Text == text {
+			return nil
+		}
+	}
+	return s.Store.AddNote(ctx, &parley.Note{AccountID: accountID, ConversationID: conversationID, AuthorID: emailNoteAuthor, AuthorName: "Email", Text: text})
 }
