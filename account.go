@@ -249,7 +249,7 @@ type WidgetSettings struct {
 	Position string `json:"position"` // "right" or "left"
 	Label    string `json:"label"`    // launcher text
 	Greeting string `json:"greeting"` // first line shown in an empty chat
-	Language string `json:"language"` // "" follows the browser; else en, es, fr, de, it, nl, pt, sv, da, nb
+	Language string `json:"language"` // "" follows the browser; else en, es, fr, de, it, nl, pt, sv, da, nb, fi
 	// AllowedOrigins are the sites ("https://shop.example") the widget may
 	// run on; empty allows any.
 	AllowedOrigins []string `json:"allowed_origins"`

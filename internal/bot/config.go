@@ -21,7 +21,7 @@ import (
 type Config struct {
 	Enabled  bool      `json:"enabled" yaml:"enabled"`
 	Name     string    `json:"name,omitempty" yaml:"name,omitempty"`         // the sender name visitors see
-	Language string    `json:"language,omitempty" yaml:"language,omitempty"` // "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da" or "nb"
+	Language string    `json:"language,omitempty" yaml:"language,omitempty"` // "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da", "nb" or "fi"
 	Greeting string    `json:"greeting,omitempty" yaml:"greeting,omitempty"` // sent when a conversation opens
 	Fallback string    `json:"fallback,omitempty" yaml:"fallback,omitempty"` // said when the bot does not understand
 	Handoff  Handoff   `json:"handoff" yaml:"handoff"`

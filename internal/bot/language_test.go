@@ -104,7 +104,7 @@ func TestEveryLanguageHasTheBotsOwnWords(t *testing.T) {
 		t.Fatalf("German: %v", err)
 	}
 	_, err := Parse("xx.yaml", []byte("language: xx\n"), nil, DefaultLimits)
-	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "da, de, en, es, fr, it, nb, nl, pt, sv") {
+	if err == nil || !strings.Contains(err.Error(), "language") || !strings.Contains(err.Error(), "da, de, en, es, fi, fr, it, nb, nl, pt, sv") {
 		t.Fatalf("an unknown language: %v", err)
 	}
 	for _, code := range nlu.Languages() {
@@ -196,6 +196,18 @@ articles:
     body: Du kan returnere en vare innen 30 dager.
     questions: ["Hvordan returnerer jeg en vare?", "Når får jeg pengene tilbake?"]
 `, "når kommer bestillingene mine", "kan jeg snakke med en rådgiver", "Jeg setter deg"},
+		{"fi", `
+language: fi
+articles:
+  - id: toimitus
+    title: Toimitusajat ja toimituskulut
+    body: Tavallinen toimitus kestää 3–5 arkipäivää.
+    questions: ["Milloin tilaukseni saapuu?", "Paljonko toimitus maksaa?"]
+  - id: palautus
+    title: Palautukset ja hyvitykset
+    body: Voit palauttaa tuotteen 30 päivän kuluessa.
+    questions: ["Miten palautan tuotteen?", "Milloin saan rahani takaisin?"]
+`, "milloin tilaukseni saapuvat", "haluaisin puhua oikean ihmisen kanssa", "Yhdistän sinut"},
 	} {
 		cfg, err := Parse(tc.lang+".yaml", []byte("enabled: true\n"+tc.config), demoSkills, DefaultLimits)
 		if err != nil {

@@ -216,4 +216,23 @@ var phrasebooks = map[string]*phrasebook{
 		},
 		askedForPerson: regexp.MustCompile(`(?i)(\bmenneske|\bekte person|\ben person\b|\brådgiver|\bkundeservice|\bsnakke med noen)`),
 	},
+	"fi": {
+		didThisHelp: "Oliko tästä apua?", yes: "Kyllä", no: "Ei", talkToPerson: "Puhu ihmisen kanssa",
+		didYouMean: "Tarkoititko jotakin näistä?", somethingElse: "Jotain muuta",
+		glad:          "Hienoa, että pystyin auttamaan. Voinko auttaa vielä jossakin?",
+		sorryTellMore: "Harmillista. Voisitko kertoa saman toisin sanoin? Tai puhu ihmisen kanssa.",
+		pickOption:    "Valitse jokin vaihtoehdoista.",
+		badEmail:      "Tämä ei näytä sähköpostiosoitteelta. Voisitko tarkistaa sen?",
+		badNumber:     "Vastaa numerolla.",
+		answerAgain:   "Anteeksi, voisitko vastata siihen uudelleen?",
+		fallback:      "Anteeksi, en ymmärtänyt. Voisitko sanoa sen toisella tavalla?",
+		handoff:       "Yhdistän sinut tiimimme jäsenelle. Hän näkee keskustelumme tähän asti.",
+		handoffClosed: "Tiimimme ei ole paikalla juuri nyt. Jätä viestisi tähän, niin he vastaavat tässä keskustelussa palattuaan.",
+		handoffPhrases: []string{
+			"haluan puhua ihmisen kanssa", "haluan puhua oikean ihmisen kanssa", "yhdistä minut asiakaspalvelijalle", "haluan asiakaspalvelijan",
+			"asiakaspalvelu", "voinko puhua jonkun kanssa", "oikea ihminen kiitos", "minun täytyy puhua jonkun kanssa",
+			"puhuisin mieluummin ihmisen kanssa", "puhua jonkun tiimistänne kanssa", "ihmisen apua", "asiakaspalvelija kiitos",
+		},
+		askedForPerson: regexp.MustCompile(`(?i)(\bihmi(nen|sen|stä|selle)\b|\basiakaspalvelija|\bjonkun kanssa)`),
+	},
 }

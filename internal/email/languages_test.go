@@ -9,7 +9,7 @@ import (
 // TestEveryLanguageHasEveryWord: the emails and the rating page speak the
 // widget's languages, each of them whole.
 func TestEveryLanguageHasEveryWord(t *testing.T) {
-	want := []string{"da", "de", "en", "es", "fr", "it", "nb", "nl", "pt", "sv"}
+	want := []string{"da", "de", "en", "es", "fi", "fr", "it", "nb", "nl", "pt", "sv"}
 	var letters, pages []string
 	for code, p := range phrasebooks {
 		letters = append(letters, code)

@@ -386,6 +386,16 @@ var phrasebooks = map[string]phrases{
 		[5]string{"Svært dårlig", "Dårlig", "Greit", "Bra", "Utmerket"},
 		"Samtalen din med {brand}", "Her er samtalen din med {brand}, slik du ba om:",
 		"Du får denne e-posten fordi du ba om den i en chat med {brand}.", "Du", "Assistent"},
+	// Finnish inflects names; {brand} stands where its basic form reads
+	// right: as a subject, or after "yritys" (the company), which takes
+	// the case instead.
+	"fi": {"{brand} vastasi viestiisi", "{brand} vastasi chatissasi:", "Jatka keskustelua sivustollamme:",
+		"Saat tämän viestin, koska annoit tämän osoitteen chatissa yrityksen {brand} kanssa etkä ollut nähnyt vastausta siellä.",
+		"Miten {brand} onnistui?", "Keskustelusi yrityksen {brand} kanssa on päättynyt. Millaisen arvion antaisit sille?",
+		"Saat tämän viestin, koska annoit tämän osoitteen chatissa yrityksen {brand} kanssa. Yksi napsautus tallentaa arviosi; voit lisätä kommentin.",
+		[5]string{"Erittäin huono", "Huono", "Kohtalainen", "Hyvä", "Erinomainen"},
+		"Keskustelusi yrityksen {brand} kanssa", "Tässä on keskustelusi yrityksen {brand} kanssa, kuten pyysit:",
+		"Saat tämän viestin, koska pyysit sitä chatissa yrityksen {brand} kanssa.", "Sinä", "Avustaja"},
 }
 
 func phrasebook(lang string) phrases {

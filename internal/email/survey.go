@@ -129,6 +129,8 @@ var pageWords = map[string]map[string]string{
 		"thanks": "Tak for din bedømmelse!", "rated": "Denne samtale er allerede bedømt. Tak!", "bad": "Dette bedømmelseslink er ikke gyldigt."},
 	"nb": {"title": "Vurder samtalen din med {brand}", "comment": "Vil du legge til noe? (valgfritt)", "send": "Send",
 		"thanks": "Takk for vurderingen!", "rated": "Denne samtalen er allerede vurdert. Takk!", "bad": "Denne vurderingslenken er ikke gyldig."},
+	"fi": {"title": "Arvioi keskustelusi yrityksen {brand} kanssa", "comment": "Haluatko lisätä jotain? (vapaaehtoinen)", "send": "Lähetä",
+		"thanks": "Kiitos arviostasi!", "rated": "Tämä keskustelu on jo arvioitu. Kiitos!", "bad": "Tämä arviointilinkki ei ole voimassa."},
 }
 
 var ratePage = template.Must(template.New("rate").Parse(`<!doctype html>

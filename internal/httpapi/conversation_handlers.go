@@ -893,7 +893,7 @@ func (a *API) handleEmailTranscript(w http.ResponseWriter, r *http.Request, p pa
 	}
 	ctx := r.Context()
 	if !widgetLanguages[req.Language] {
-		return parley.Errorf(parley.EINVALID, "language must be empty (the brand's), en, es, fr, de, it, nl, pt, sv, da or nb")
+		return parley.Errorf(parley.EINVALID, "language must be empty (the brand's), en, es, fr, de, it, nl, pt, sv, da, nb or fi")
 	}
 	c, err := a.conv.Get(ctx, p, r.PathValue("id"))
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
-var widgetLanguages = map[string]bool{"": true, "en": true, "es": true, "fr": true, "de": true, "it": true, "nl": true, "pt": true, "sv": true, "da": true, "nb": true}
+var widgetLanguages = map[string]bool{"": true, "en": true, "es": true, "fr": true, "de": true, "it": true, "nl": true, "pt": true, "sv": true, "da": true, "nb": true, "fi": true}
 
 func (a *API) handleGetWidgetSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
 	acc, err := a.store.FindAccount(r.Context(), p.AccountID)
@@ -66,7 +66,7 @@ func validWidgetSettings(s *parley.WidgetSettings) error {
 		return parley.Errorf(parley.EINVALID, "position must be left or right")
 	}
 	if !widgetLanguages[s.Language] {
-		return parley.Errorf(parley.EINVALID, "language must be empty (follow the browser), en, es, fr, de, it, nl, pt, sv, da or nb")
+		return parley.Errorf(parley.EINVALID, "language must be empty (follow the browser), en, es, fr, de, it, nl, pt, sv, da, nb or fi")
 	}
 	for field, v := range map[string]struct {
 		s   string

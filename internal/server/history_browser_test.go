@@ -106,7 +106,7 @@ func TestAnAdminMakesTheWidgetSpeakItalian(t *testing.T) {
 		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
 		return acc.Settings.Widget.Language == "it"
 	})
-	if st, raw := ts.withKey(t, brand.apiKey).raw("PUT", "/api/v1/widget-settings", map[string]any{"language": "xx"}); st != 400 || !strings.Contains(string(raw), "pt, sv, da or nb") {
+	if st, raw := ts.withKey(t, brand.apiKey).raw("PUT", "/api/v1/widget-settings", map[string]any{"language": "xx"}); st != 400 || !strings.Contains(string(raw), "pt, sv, da, nb or fi") {
 		t.Fatalf("an unknown language: %d %s", st, raw)
 	}
 
@@ -119,11 +119,11 @@ func TestAnAdminMakesTheWidgetSpeakItalian(t *testing.T) {
 	}, func() string {
 		return evalIn[string](t, frame, `document.querySelector(".send").textContent + "|" + document.querySelector(".title").textContent + "|" + document.documentElement.lang`)
 	})
-	// Swedish, Danish and Norwegian since session 25; a Norwegian browser
-	// says nb, no or nn, and each gets Bokmål.
-	got := evalIn[string](t, frame, `import("/widget/strings.js").then((m) => ["sv", "da", "nb-NO", "no", "nn-NO"]
+	// Swedish, Danish and Norwegian since session 25, Finnish since 26; a
+	// Norwegian browser says nb, no or nn, and each gets Bokmål.
+	got := evalIn[string](t, frame, `import("/widget/strings.js").then((m) => ["sv", "da", "nb-NO", "no", "nn-NO", "fi-FI"]
 		.map((l) => { const t = m.pick("", [l]); return t.lang + ":" + t("title") }).join("|"))`)
-	if got != "sv:Chatta med oss|da:Chat med os|nb:Chat med oss|nb:Chat med oss|nb:Chat med oss" {
+	if got != "sv:Chatta med oss|da:Chat med os|nb:Chat med oss|nb:Chat med oss|nb:Chat med oss|fi:Keskustele kanssamme" {
 		t.Fatalf("the Nordic languages: %s", got)
 	}
 }

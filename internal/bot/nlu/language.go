@@ -9,6 +9,7 @@ import (
 	"github.com/blevesearch/snowballstem/danish"
 	"github.com/blevesearch/snowballstem/dutch"
 	"github.com/blevesearch/snowballstem/english"
+	"github.com/blevesearch/snowballstem/finnish"
 	"github.com/blevesearch/snowballstem/french"
 	"github.com/blevesearch/snowballstem/german"
 	"github.com/blevesearch/snowballstem/italian"
@@ -25,7 +26,7 @@ import (
 // for, and, for English, the sentence encoder that places a question by
 // its meaning. The widget speaks the same languages.
 type Language struct {
-	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da", "nb" (Norwegian Bokmål)
+	Code    string // ISO 639-1: "en", "es", "fr", "de", "it", "nl", "pt", "sv", "da", "nb" (Norwegian Bokmål), "fi"
 	stem    func(*snowball.Env) bool
 	stop    map[string]bool
 	stopped map[string]bool         // the stopwords' stems
@@ -78,6 +79,12 @@ var languages = map[string]*Language{
 		er var være vært blir har hadde jeg meg min mitt mine du deg din ditt dine han hun vi oss vår vårt våre dere
 		deres dem sin sitt sine som hva hvilken hvilket hvilke hvem hvordan hvorfor når hvor der her ikke ingen
 		intet mye også så enn bare hei takk vennligst kan kunne vil ville skal må`),
+	"fi": newLanguage("fi", nil, finnish.Stem, `ja tai mutta jos että kun niin kuin myös vain jo vielä ei en et emme ette eivät
+		olla on ovat oli olivat olen olet olemme olette ole ollut olisi minä minun minua minulle minulla minulta sinä
+		sinun sinua sinulle sinulla hän hänen häntä me meidän meille meillä te teidän teille he heidän se sen sitä
+		siitä siinä sille ne niiden tämä tämän tätä tässä nämä tuo mikä mitä miksi miten missä mistä mihin milloin
+		kuka ketä kenen joka jota jonka koska kanssa ilman yli hei moi kiitos kiitti voi voin voisin voiko voitteko
+		haluan haluaisin pitää täytyy onko oliko`),
 }
 
 func newLanguage(code string, enc func() *encoder.Encoder, stem func(*snowball.Env) bool, stopwords string) *Language {
