@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -1062,17 +1063,44 @@ func TestVisitorAndAgentInTheConsole(t *testing.T) {
 	if got, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".messages li.consumer .text"))); got != "Hi, can I exchange boots I wore once?" {
 		t.Fatalf("console shows %q", got)
 	}
-	// The visitor panel shows who, where and with what browser.
+	// The visitor panel shows who, on which page, at what time of their
+	// day, in what language and with what browser, as people read them.
 	waitFor(t, func() bool {
 		v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info")))
-		if strings.Contains(v, "page_url") {
+		if strings.Contains(v, "Browser") {
 			return true
 		}
 		chromedp.Run(console.ctx, chromedp.Evaluate[bool](`(document.querySelector(".items li[aria-current=true]") || {click(){}}).click(), true`))
 		return false
 	})
-	if v, _ := chromedp.Run(console.ctx, chromedp.Text(chromedp.CSS(".visitor-info"))); !strings.Contains(v, "anonymous") || !strings.Contains(v, "/demo/") || !strings.Contains(v, "Chrome") {
-		t.Fatalf("visitor panel: %q", v)
+	panel := evalIn[string](t, console.ctx, `[...document.querySelectorAll(".visitor-info dt")].map((dt) => dt.textContent + ": " + dt.nextElementSibling.textContent).join("\n")`)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^Identified as: anonymous$`),
+		regexp.MustCompile(`(?m)^Page: Northwind Outfitters`),
+		regexp.MustCompile(`(?m)^Local time: \d\d:\d\d( [AP]M)? · \S+`),
+		regexp.MustCompile(`(?m)^Language: (American )?English \(en(-US)?\)$`),
+		regexp.MustCompile(`(?m)^Browser: Headless Chrome \d+ on Linux$`),
+	} {
+		if !want.MatchString(panel) {
+			t.Fatalf("visitor panel, want %s:\n%s", want, panel)
+		}
+	}
+	if href := evalIn[string](t, console.ctx, `document.querySelector(".visitor-info a").href`); !strings.HasSuffix(href, "/demo/") {
+		t.Fatalf("the page links to %q", href)
+	}
+	// The common browsers and systems, by name; anything else as it came,
+	// and a page that is not http(s) never as a link.
+	names := evalIn[string](t, console.ctx, `import("/console/visitor.js").then((m) => [
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.86",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0",
+		"Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36",
+		"curl/8.5.0",
+	].map((ua) => { const n = m.browserName(ua); return typeof n === "string" ? n : n.textContent }).join("|")
+		+ "|" + (m.pageLink("javascript:alert(1)", "x") instanceof Node))`)
+	if names != "Chrome 131 on Windows|Edge 131 on Windows|Safari 18 on iOS|Firefox 133 on macOS|Samsung Internet 26 on Android|curl/8.5.0|false" {
+		t.Fatalf("browsers: %s", names)
 	}
 	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Yes, within 60 days if they are clean.\r"))
 	if err := chromedp.Do(frame, chromedp.WaitVisible(chromedp.CSS(".msg.theirs"))); err != nil {

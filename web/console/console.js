@@ -4,6 +4,7 @@
 import { showBot, richText } from "./bot.js";
 import { showDashboard, fillSkills } from "./dashboard.js";
 import { newClientId } from "/widget/clientid.js";
+import { pageLink, localTime, languageName, browserName } from "./visitor.js";
 const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => [...el.querySelectorAll(s)];
 
@@ -3246,10 +3247,20 @@ async function showVisitor(consumerID) {
   $(".edit-visitor").hidden = false;
   const rows = [["Name", v.name || "—"], ["Email", v.email || "—"], ["Identified as", v.external_id || "anonymous"]];
   if (v.blocked) rows.unshift(["Blocked", "yes: their messages are refused"]);
-  for (const [k, val] of Object.entries(v.attributes || {})) rows.push([k, val]);
+  const attrs = { ...(v.attributes || {}) };
+  const known = [];
+  if (attrs.page_url) known.push(["Page", pageLink(attrs.page_url, attrs.page_title)]);
+  if (attrs.timezone) known.push(["Local time", localTime(attrs.timezone)]);
+  if (attrs.language) known.push(["Language", languageName(attrs.language)]);
+  if (attrs.browser) known.push(["Browser", browserName(attrs.browser)]);
+  for (const k of ["page_url", "timezone", "language", "browser"]) delete attrs[k];
+  if (v.attributes?.page_url) delete attrs.page_title; // the link's name
+  rows.push(...known);
+  for (const [k, val] of Object.entries(attrs)) rows.push([k, val]);
   for (const [k, val] of rows) {
     const dt = document.createElement("dt"), dd = document.createElement("dd");
-    dt.textContent = k; dd.textContent = val;
+    dt.textContent = k;
+    if (val instanceof Node) dd.append(val); else dd.textContent = val;
     info.append(dt, dd);
   }
   // The visitor's other conversations, newest first; each opens here.

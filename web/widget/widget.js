@@ -118,8 +118,14 @@
     // The frame loads after the launcher shows, so the launcher never waits for it.
     setTimeoutFn(loadFrame, 0);
     queue.forEach(run);
-    // Agents see where the visitor is and with what browser.
-    run(["setAttributes", { page_url: location.href.slice(0, 1000), page_title: D.title.slice(0, 300), browser: N.userAgent.slice(0, 1000) }]);
+    // Agents see where the visitor is, with what browser, and the
+    // visitor's time of day and language.
+    let timezone = "";
+    try { timezone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* an old browser */ }
+    run(["setAttributes", {
+      page_url: location.href.slice(0, 1000), page_title: D.title.slice(0, 300), browser: N.userAgent.slice(0, 1000),
+      timezone: String(timezone).slice(0, 100), language: String(N.language || "").slice(0, 35),
+    }]);
     engage();
   }
 
