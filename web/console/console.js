@@ -2919,7 +2919,7 @@ async function showVisitors() {
     const page = document.createElement("span");
     const title = document.createElement("strong");
     title.textContent = v.title || "Untitled page";
-    page.append(title, document.createElement("br"), v.url);
+    page.append(title, document.createElement("br"), Object.assign(document.createElement("small"), { className: "url", textContent: v.url }));
     const now = v.chatting ? "In a conversation" : v.invitation ? "Invited by " + v.invitation.agent_name
       : v.declined ? "Declined an invitation" : "Browsing";
     const action = document.createElement("span");
