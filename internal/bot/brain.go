@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -221,12 +222,16 @@ func (b *Brain) Reply(ctx context.Context, sess *Session, text string, env Env) 
 // Classification is what the bot understood from a text, for the
 // console's test box.
 type Classification struct {
-	Band       string       `json:"band"`
-	Label      string       `json:"label,omitempty"`
-	Confidence float64      `json:"confidence"`
-	Coverage   float64      `json:"coverage"` // share of the words the bot knows
-	Top        []nlu.Score  `json:"top,omitempty"`
-	Search     *SearchMatch `json:"search,omitempty"`
+	Band       string  `json:"band"`
+	Label      string  `json:"label,omitempty"`
+	Confidence float64 `json:"confidence"`
+	Coverage   float64 `json:"coverage"` // share of the words the bot knows
+	// Held says why a guess at or above answer_at was offered as "Did
+	// you mean …?" instead of answered (nlu.Judge), for the admin who
+	// tunes the thresholds.
+	Held   string       `json:"held,omitempty"`
+	Top    []nlu.Score  `json:"top,omitempty"`
+	Search *SearchMatch `json:"search,omitempty"`
 }
 
 // SearchMatch is the best knowledge-base article found by search.
@@ -248,13 +253,21 @@ func (b *Brain) Classify(text string) Classification {
 			top := scores[0]
 			c.Label, c.Confidence = top.Label, top.P
 			h := b.cfg.Handoff
+			v := nlu.Judge(b.model, text, top, h.AnswerAt)
 			switch {
-			case nlu.Answers(b.model, text, top, h.AnswerAt):
+			case v.Answers:
 				c.Band = BandAnswer
 			case top.Label == labelHandoff && top.P >= h.ConfirmAt:
 				c.Band = BandHandoff
 			case top.P >= h.ConfirmAt:
 				c.Band = BandConfirm
+			}
+			switch {
+			case v.Answers || top.P < h.AnswerAt:
+			case top.P < v.Bar:
+				c.Held = fmt.Sprintf("“%s” is %s's word: answers from %.0f%%", v.Elsewhere.Word, v.Elsewhere.Label, math.Ceil(v.Bar*100))
+			default:
+				c.Held = fmt.Sprintf("its words alone give it %.0f%%, %.0f%% needed", v.WordSupport*100, nlu.MinWordSupport*100)
 			}
 		}
 	}

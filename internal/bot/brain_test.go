@@ -320,3 +320,34 @@ func TestTheDemoBotAnswersWhatVisitorsAsk(t *testing.T) {
 		}
 	}
 }
+
+// TestTheTestBoxSaysWhyAGuessWasNotAnswered: a guess above answer_at
+// that a word of another intent holds back says so, naming the word and
+// the bar, for the admin who tunes the thresholds.
+func TestTheTestBoxSaysWhyAGuessWasNotAnswered(t *testing.T) {
+	doc := `handoff: {answer_at: 0.55}
+intents:
+  - name: stolen_card
+    answer: Freeze it in the app.
+    phrases: ["my card was stolen", "someone stole my card", "my card has been stolen", "I think my card was taken",
+      "report a stolen card", "card stolen what do I do", "stolen card", "a thief took my card", "my wallet and card were stolen",
+      "block my stolen card", "I lost my card", "my card is missing", "lost card", "I can't find my card", "freeze my card"]
+  - name: app_help
+    answer: Reinstall the app.
+    phrases: ["the app crashes on my phone", "I changed my phone", "new phone how do I log in", "app not working",
+      "login fails", "the app is slow", "it keeps logging me out", "install the app", "the app is outdated", "app crashes",
+      "app will not open", "update the app", "the app shows an error", "log in to the app", "the app froze"]
+`
+	cfg, err := Parse("bot.yaml", []byte(doc), demoSkills, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Compile(cfg, demoSkills)
+	c := b.Classify("report a stolen phone")
+	if c.Label != "intent:stolen_card" || c.Confidence < 0.55 || c.Band != BandConfirm || !strings.HasPrefix(c.Held, "“phone” is intent:app_help's word: answers from ") {
+		t.Fatalf("classified %+v; want stolen_card above answer_at, held back by phone", c)
+	}
+	if c := b.Classify("my card was stolen"); c.Band != BandAnswer || c.Held != "" {
+		t.Fatalf("its own words: %+v", c)
+	}
+}

@@ -440,6 +440,7 @@ async function test(text) {
   what.className = "bot-verdict";
   what.textContent = `${out.band}` + (c.label ? ` · ${c.label} · ${pct(c.confidence)}` : "") +
     (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.label} ${pct(s.probability)}`).join(", ") : "");
+  if (c.held) what.append(document.createElement("br"), Object.assign(document.createElement("span"), { className: "bot-held", textContent: "Not answered outright: " + c.held }));
   logLine("Understood:", what);
   const mood = document.createElement("span");
   mood.className = "bot-sentiment";

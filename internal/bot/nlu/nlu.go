@@ -74,23 +74,59 @@ const elsewhereEvidence = 20
 // wordPlacer is a classifier that can say whether a message's words
 // belong to another label than the one guessed.
 type wordPlacer interface {
-	Elsewhere(text, label string) float64
+	Elsewhere(text, label string) Elsewhere
 }
 
-// Answers reports whether a bot should answer text outright with the
+// Elsewhere is a word of a message that belongs to another label than
+// the one guessed, and how surely it does, from 0 to 1 (Model.Elsewhere).
+type Elsewhere struct {
+	Score float64
+	Word  string // as the message wrote it
+	Label string // the label whose phrases use it most
+}
+
+// Verdict is whether a bot should answer a message outright with the
+// classifier's top guess, and why.
+type Verdict struct {
+	Answers bool
+	// Bar is the probability the guess had to reach: answerAt, raised
+	// by ElsewhereWeight × Elsewhere.Score.
+	Bar       float64
+	Elsewhere Elsewhere
+	// WordSupport is what the message's words alone give the guess, for
+	// a classifier that reads more than words (else 1); it must reach
+	// MinWordSupport.
+	WordSupport float64
+}
+
+// Judge decides whether a bot should answer text outright with the
 // classifier's top guess: its probability reaches answerAt, raised by
 // ElsewhereWeight times how surely a word of the message belongs to
 // another intent; and, for a classifier that reads more than words, the
 // words give it at least MinWordSupport.
-func Answers(c Classifier, text string, top Score, answerAt float64) bool {
+func Judge(c Classifier, text string, top Score, answerAt float64) Verdict {
+	v := Verdict{Bar: answerAt, WordSupport: 1}
 	if top.P < answerAt {
-		return false
+		return v
 	}
-	if p, ok := c.(wordPlacer); ok && top.P < answerAt+ElsewhereWeight*p.Elsewhere(text, top.Label) {
-		return false
+	if p, ok := c.(wordPlacer); ok {
+		v.Elsewhere = p.Elsewhere(text, top.Label)
+		v.Bar += ElsewhereWeight * v.Elsewhere.Score
 	}
-	w, ok := c.(wordSupporter)
-	return !ok || w.WordSupport(text, top.Label) >= MinWordSupport
+	if top.P < v.Bar {
+		return v
+	}
+	if w, ok := c.(wordSupporter); ok {
+		v.WordSupport = w.WordSupport(text, top.Label)
+	}
+	v.Answers = v.WordSupport >= MinWordSupport
+	return v
+}
+
+// Answers reports whether a bot should answer text outright with the
+// classifier's top guess (see Judge).
+func Answers(c Classifier, text string, top Score, answerAt float64) bool {
+	return Judge(c, text, top, answerAt).Answers
 }
 
 // Options tune training. Zero fields take the defaults.
@@ -133,6 +169,7 @@ type Model struct {
 // wordUse is where a word of the training phrases is used.
 type wordUse struct {
 	labels []int32 // sorted label indices
+	owner  int32   // the label with the most phrases with the word
 	share  float32 // the most phrases one label has with the word, over one more than all the phrases with it
 }
 
@@ -234,33 +271,37 @@ func (m *Model) WordSupport(text, label string) float64 {
 }
 
 // Elsewhere is how surely a word of text belongs to another label than
-// label, from 0 to 1. Of the words of text that the training phrases
-// used and label's phrases never use, it takes the largest share of one
-// other label among the phrases with the word (counting one phrase more,
-// so that a word seen once is weak evidence), weighed by how many phrases
-// label has (half at elsewhereEvidence). 0 when every word of text is
-// label's or unknown.
-func (m *Model) Elsewhere(text, label string) float64 {
+// label, from 0 to 1, and the word. Of the words of text that the
+// training phrases used and label's phrases never use, it takes the one
+// with the largest share of one other label among the phrases with it
+// (counting one phrase more, so that a word seen once is weak evidence),
+// weighed by how many phrases label has (half at elsewhereEvidence).
+// Score 0 when every word of text is label's or unknown.
+func (m *Model) Elsewhere(text, label string) Elsewhere {
 	l := slices.Index(m.labels, label)
 	if l < 0 {
-		return 0
+		return Elsewhere{}
 	}
-	var most float32
-	look := func(stem string) {
+	var most wordUse
+	var word string
+	look := func(w, stem string) {
 		u, ok := m.uses[stem]
-		if _, mine := slices.BinarySearch(u.labels, int32(l)); ok && !mine {
-			most = max(most, u.share)
+		if _, mine := slices.BinarySearch(u.labels, int32(l)); ok && !mine && u.share > most.share {
+			most, word = u, w
 		}
 	}
 	for _, w := range words(text) {
 		stem, alt := m.lang.stems(w)
-		look(stem)
+		look(w, stem)
 		if alt != "" {
-			look(alt)
+			look(w, alt)
 		}
 	}
+	if word == "" {
+		return Elsewhere{}
+	}
 	n := float64(m.phrases[l])
-	return float64(most) * n / (n + elsewhereEvidence)
+	return Elsewhere{Score: float64(most.share) * n / (n + elsewhereEvidence), Word: word, Label: m.labels[most.owner]}
 }
 
 // placeWords fills m.uses and m.phrases from the training phrases: the
@@ -285,8 +326,8 @@ func (m *Model) placeWords(labels []int, features [][]int32, names []string) {
 		}
 	}
 	type tally struct {
-		labels    []int32
-		all, most int32
+		labels           []int32
+		all, most, owner int32
 	}
 	byWord := map[int32]*tally{}
 	for key, n := range phrases {
@@ -298,13 +339,15 @@ func (m *Model) placeWords(labels []int, features [][]int32, names []string) {
 		}
 		t.labels = append(t.labels, l)
 		t.all += n
-		t.most = max(t.most, n)
+		if n > t.most || n == t.most && l < t.owner { // ties: the first label, whatever the map's order
+			t.most, t.owner = n, l
+		}
 	}
 	m.uses = make(map[string]wordUse, len(byWord))
 	for id, t := range byWord {
 		slices.Sort(t.labels)
 		// One phrase more: a word seen once is weak evidence.
-		m.uses[names[id][2:]] = wordUse{labels: t.labels, share: float32(t.most) / float32(t.all+1)}
+		m.uses[names[id][2:]] = wordUse{labels: t.labels, owner: t.owner, share: float32(t.most) / float32(t.all+1)}
 	}
 }
 

@@ -200,14 +200,18 @@ func TestAWordOfAnotherIntentRaisesTheBar(t *testing.T) {
 		"my phone was stolen":               true,
 		"someone took my card and my phone": true,
 	} {
-		if got := m.Elsewhere(text, "stolen_card"); (got > 0) != want {
-			t.Errorf("Elsewhere(%q) = %.3f, want above 0: %v", text, got, want)
+		if got := m.Elsewhere(text, "stolen_card"); (got.Score > 0) != want {
+			t.Errorf("Elsewhere(%q) = %+v, want above 0: %v", text, got, want)
 		}
 	}
 	// phone: 40 phrases, all app_problem's → 40/41; stolen_card has 40
 	// phrases → weighed 40/60.
-	if got, want := m.Elsewhere("my phone was stolen", "stolen_card"), 40.0/41*40/60; math.Abs(got-want) > 1e-6 {
-		t.Errorf("Elsewhere = %.4f, want %.4f", got, want)
+	got := m.Elsewhere("my Phone was stolen", "stolen_card")
+	if want := 40.0 / 41 * 40 / 60; math.Abs(got.Score-want) > 1e-6 || got.Word != "phone" || got.Label != "app_problem" {
+		t.Errorf("Elsewhere = %+v, want %.4f for phone, app_problem's word", got, want)
+	}
+	if v := Judge(m, "my phone was stolen", Score{Label: "stolen_card", P: 0.8}, 0.6); v.Answers || math.Abs(v.Bar-(0.6+0.4*got.Score)) > 1e-6 {
+		t.Errorf("Judge = %+v, want no answer below the raised bar", v)
 	}
 	top := Score{Label: "stolen_card", P: 0.8}
 	if !Answers(m, "my card was stolen", top, 0.6) {
