@@ -35,6 +35,17 @@ type LiveVisitor struct {
 	// or lapsed.
 	Invitation *Invitation `json:"invitation,omitempty"`
 	Declined   bool        `json:"declined,omitempty"` // the visitor dismissed the last one
+	// Visitor is who is on the page, once their chat window has a visitor
+	// token (its heartbeat says): the contact's ID, and their name and
+	// email when known. Nil before that.
+	Visitor *LiveContact `json:"visitor,omitempty"`
+}
+
+// LiveContact names the visitor on a live page.
+type LiveContact struct {
+	ID    string `json:"id"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
 // MaxInvitationChars bounds an invitation's text.

@@ -25,6 +25,20 @@ func (a *API) handleLiveVisitors(w http.ResponseWriter, r *http.Request, p parle
 	if a.Visitors != nil {
 		list = a.Visitors.Live(p.AccountID)
 	}
+	// Who is on the page, when the chat window knows: the contact's name
+	// and email, from this account only.
+	for i := range list {
+		if v := list[i].Visitor; v != nil {
+			c, err := a.store.FindConsumer(r.Context(), p.AccountID, v.ID)
+			if parley.ErrorCode(err) == parley.ENOTFOUND {
+				list[i].Visitor = nil // erased since, or merged away
+				continue
+			} else if err != nil {
+				return err
+			}
+			v.Name, v.Email = c.Name, c.Email
+		}
+	}
 	// A query string may hold an email or a card number: masked as the
 	// pages a conversation records are.
 	if a.conv.Mask != nil {

@@ -144,7 +144,12 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	agent := consoleLogin(t, ts, brand.agent, "[data-tab=visitors]")
 	agent.press("[data-tab=visitors]")
 	agent.do(chromedp.WaitVisible(chromedp.CSS(".visitor-list tbody tr button")))
-	if got := evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list tbody tr").textContent`); !strings.Contains(got, "Brand page") ||
+	// The chat window has its visitor token from the start, and its
+	// heartbeat says whose page it is: anonymous until they say.
+	rowText := `document.querySelector(".visitor-list tbody tr").textContent`
+	waitFor(t, func() bool { return strings.HasPrefix(evalIn[string](t, agent.ctx, rowText), "Anonymous visitor") },
+		func() string { return evalIn[string](t, agent.ctx, rowText) })
+	if got := evalIn[string](t, agent.ctx, rowText); !strings.Contains(got, "Brand page") ||
 		!strings.Contains(got, "/tents/alpine") || !strings.Contains(got, "Browsing") {
 		t.Fatalf("the visitor list shows %q", got)
 	}
@@ -188,10 +193,13 @@ func TestAnAgentInvitesABrowsingVisitorFromTheConsole(t *testing.T) {
 	if got := evalIn[string](t, agent.ctx, `document.querySelector(".messages li.engagement").textContent`); !strings.Contains(got, "Invitation from agent of Acme, answered") {
 		t.Fatalf("the console shows %q", got)
 	}
+	// The list says the visitor is in a conversation.
 	agent.press("[data-tab=visitors]")
+	firstRow := `[...document.querySelectorAll(".visitor-list tbody tr:first-child td")].map((td) => td.textContent).join("|")`
 	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, agent.ctx, `document.querySelector(".visitor-list").textContent`), "In a conversation")
-	})
+		row := evalIn[string](t, agent.ctx, firstRow)
+		return strings.HasPrefix(row, "Anonymous visitor|") && strings.Contains(row, "In a conversation")
+	}, func() string { return evalIn[string](t, agent.ctx, firstRow) })
 
 	// The supervisor's dashboard counts the agent's invitation, answered.
 	sup := consoleLogin(t, ts, brand.supervisor, "[data-tab=dash]")

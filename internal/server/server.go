@@ -364,6 +364,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.Widget.SkillStaffed = s.Routing.Staffed
 	s.Widget.BotOn = func(accountID string) bool { return s.Bot.Enabled(context.Background(), accountID) }
 	s.Widget.Help = s.Bot.Brain
+	s.Widget.Visitor = a.Consumer
 	s.Widget.ReplyTime = cfg.ReplyTime
 	if s.Widget.ReplyTime == nil {
 		s.Widget.ReplyTime = analytics.NewReplyTimes(store, nil).Typical

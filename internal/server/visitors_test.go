@@ -329,3 +329,60 @@ func inviteToChat(t *testing.T, ts *testServer, agent *client, accountID, pv str
 	}
 	return inv
 }
+
+// TestTheVisitorListSaysWhoIsOnThePage: a chat window's heartbeat carries
+// its visitor token, and the agents' list names the contact on that page
+// — by the token alone: a consumer written into the beacon's body, or
+// another brand's token, names no one.
+func TestTheVisitorListSaysWhoIsOnThePage(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	a, b := seedBrand(t, ts, "Alpha"), seedBrand(t, ts, "Beta")
+	zoe := ts.newVisitor(t, a.account.ID)
+	zoe.do("PATCH", "/api/v1/consumers/me", map[string]any{"name": "Zoe", "email": "zoe@example.test"}, nil)
+	anon := ts.newVisitor(t, a.account.ID)
+	other := ts.newVisitor(t, b.account.ID)
+	heartbeat := func(pv, token string, extra map[string]string) {
+		t.Helper()
+		body := map[string]string{"account": a.account.ID, "pv": pv, "kind": "heartbeat", "url": "", "detail": ""}
+		for k, v := range extra {
+			body[k] = v
+		}
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", ts.url+"/widget/beacon", strings.NewReader(string(raw)))
+		req.Header.Set("Content-Type", "text/plain")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 204 {
+			t.Fatalf("heartbeat of %s: %d", pv, resp.StatusCode)
+		}
+	}
+	for _, pv := range []string{"pvzoe00001", "pvanon0001", "pvforged01", "pvbeta0001", "pvbadtoken"} {
+		pageBeacon(t, ts, a.account.ID, pv, "load", "https://alpha.example/"+pv, "Alpha")
+	}
+	heartbeat("pvzoe00001", zoe.token, nil)
+	heartbeat("pvanon0001", anon.token, nil)
+	heartbeat("pvforged01", "", map[string]string{"consumer": zoe.consumer.ID})
+	heartbeat("pvbeta0001", other.token, nil)
+	heartbeat("pvbadtoken", zoe.token+"x", nil)
+
+	var list struct{ Visitors []parley.LiveVisitor }
+	if st := ts.login(t, a.agent).do("GET", "/api/v1/visitors", nil, &list); st != 200 || len(list.Visitors) != 5 {
+		t.Fatalf("visitors: %d %+v", st, list.Visitors)
+	}
+	got := map[string]string{}
+	for _, v := range list.Visitors {
+		if v.Visitor != nil {
+			got[v.PV] = v.Visitor.ID + " " + v.Visitor.Name + " " + v.Visitor.Email
+		}
+	}
+	want := map[string]string{"pvzoe00001": zoe.consumer.ID + " Zoe zoe@example.test", "pvanon0001": anon.consumer.ID + "  "}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("who is on which page: %v, want %v", got, want)
+	}
+}

@@ -15,6 +15,7 @@ type pageView struct {
 	account, url  string
 	title         string // the page's, from the loader's load beacon
 	chatting      bool   // the frame has a conversation (its heartbeats say)
+	consumer      string // the visitor, from the frame's token (its heartbeats say)
 	invitation    *parley.Invitation
 	declined      bool
 	loaded        time.Time
@@ -118,6 +119,9 @@ func (t *tracker) apply(accountID string, b beacon, local bool) bool {
 	case "heartbeat":
 		v.lastHeartbeat = now
 		v.chatting = b.Detail == "chat"
+		if b.Consumer != "" {
+			v.consumer = b.Consumer
+		}
 	case "leave":
 		v.left = true
 	}

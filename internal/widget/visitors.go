@@ -30,6 +30,9 @@ func (h *Handler) Live(accountID string) []parley.LiveVisitor {
 			continue
 		}
 		lv := parley.LiveVisitor{PV: pv, URL: v.url, Title: v.title, Since: v.loaded, Chatting: v.chatting, Declined: v.declined}
+		if v.consumer != "" {
+			lv.Visitor = &parley.LiveContact{ID: v.consumer}
+		}
 		if v.invitation != nil && !v.invitation.Lapsed(now) {
 			inv := *v.invitation
 			lv.Invitation = &inv

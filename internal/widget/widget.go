@@ -106,6 +106,9 @@ type Handler struct {
 	// Help returns the account's compiled bot, whose articles the help
 	// center searches (nil: no help center).
 	Help func(ctx context.Context, accountID string) (*bot.Brain, error)
+	// Visitor checks a visitor token a heartbeat carries; the server sets
+	// it. Nil: heartbeats name no one.
+	Visitor func(ctx context.Context, token string) (parley.Principal, error)
 	// AgentOnline reports whether a person takes conversations now; an
 	// invitation whose agent is no longer online is withdrawn at its
 	// page's next heartbeat. Nil means always.
@@ -429,6 +432,10 @@ type beacon struct {
 	// Invitation travels only between the nodes of a cluster (kind
 	// "invitation"); one in a page's beacon is ignored.
 	Invitation *parley.Invitation `json:"invitation,omitempty"`
+	// Consumer is the visitor whose token a heartbeat carried (its
+	// Authorization header), as the node that checked it shares it with
+	// the others; one in a page's beacon is ignored.
+	Consumer string `json:"consumer,omitempty"`
 }
 
 var pvPattern = regexp.MustCompile(`^[a-z0-9]{6,40}$`)
@@ -451,7 +458,7 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 		writeError(w, parley.Errorf(parley.EINVALID, "beacon is not a JSON object"))
 		return
 	}
-	b.Invitation = nil // agents make invitations, never pages
+	b.Invitation, b.Consumer = nil, "" // agents make invitations, the token names the visitor
 	if !pvPattern.MatchString(b.PV) || !beaconKinds[b.Kind] || len(b.URL) > 2048 || len(b.Detail) > 200 {
 		writeError(w, parley.Errorf(parley.EINVALID, "beacon has a bad pv, kind, url or detail"))
 		return
@@ -477,6 +484,13 @@ func (h *Handler) serveBeacon(w http.ResponseWriter, r *http.Request) {
 		// Reports count engagements by ID: only the brand's own are counted.
 		writeError(w, parley.Errorf(parley.EINVALID, "beacon detail %q is not one of this brand's engagements", b.Detail))
 		return
+	}
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && b.Kind == "heartbeat" && h.Visitor != nil {
+		// A token that does not check out, or is another brand's, names
+		// no one; the heartbeat still counts.
+		if p, err := h.Visitor(r.Context(), token); err == nil && p.Kind == parley.PrincipalConsumer && p.AccountID == a.ID {
+			b.Consumer = p.ID
+		}
 	}
 	h.metrics.WidgetBeacons.WithLabelValues(b.Kind).Inc()
 	if b.Kind == "visible" {

@@ -2953,7 +2953,16 @@ async function showVisitors() {
       });
       action.append(b);
     }
-    for (const c of [page, ago(v.since), now, action]) {
+    // Who, once their chat window has a token: a contact by name or
+    // email; an anonymous one as such.
+    const who = document.createElement("span");
+    if (v.visitor) {
+      who.textContent = v.visitor.name || v.visitor.email || "Anonymous visitor";
+      if (v.visitor.name && v.visitor.email) who.append(document.createElement("br"), Object.assign(document.createElement("small"), { className: "url", textContent: v.visitor.email }));
+    } else {
+      who.textContent = "—";
+    }
+    for (const c of [who, page, ago(v.since), now, action]) {
       const td = document.createElement("td");
       td.append(c);
       tr.append(td);

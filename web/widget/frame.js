@@ -634,7 +634,9 @@ let invitationShown = null;
 async function heartbeat() {
   const body = JSON.stringify({ account, pv, kind: "heartbeat", url: host, detail: conversationId ? "chat" : "" });
   try {
-    const res = await fetch("/widget/beacon", { method: "POST", body, keepalive: true });
+    // The token says who is on the page, for the agents' visitor list.
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const res = await fetch("/widget/beacon", { method: "POST", body, keepalive: true, headers });
     if (res.status !== 200 && res.status !== 204) return;
     const inv = res.status === 200 ? (await res.json()).invitation : null;
     if (invitationShown && (!inv || inv.id !== invitationShown)) {
