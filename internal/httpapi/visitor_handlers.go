@@ -31,7 +31,7 @@ func (a *API) handleLiveVisitors(w http.ResponseWriter, r *http.Request, p parle
 		if v := list[i].Visitor; v != nil {
 			c, err := a.store.FindConsumer(r.Context(), p.AccountID, v.ID)
 			if parley.ErrorCode(err) == parley.ENOTFOUND {
-				list[i].Visitor = nil // erased since, or merged away
+				list[i].Visitor = nil // erased since
 				continue
 			} else if err != nil {
 				return err
