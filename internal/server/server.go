@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -769,7 +770,7 @@ func (s *Server) postEmailAnswer(ctx context.Context, a email.Answer) error {
 				return err
 			}
 		}
-		leftOut := a.LeftOut
+		leftOut := slices.Clone(a.LeftOut) // post may run twice (a closed conversation)
 		for i, f := range a.Files {
 			_, _, err := s.Conv.Attach(ctx, p, conversation.AttachInput{ConversationID: id, ClientID: fmt.Sprintf("%s-file-%d", a.ClientID, i), Name: f.Name, Content: f.Content})
 			if parley.ErrorCode(err) == parley.EINVALID {
