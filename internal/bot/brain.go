@@ -226,6 +226,10 @@ type Classification struct {
 	Label      string  `json:"label,omitempty"`
 	Confidence float64 `json:"confidence"`
 	Coverage   float64 `json:"coverage"` // share of the words the bot knows
+	// Check is the answer check of the guess, for a bot whose language
+	// has a sentence encoder: it answers outright from answer_at
+	// (nlu.Judge). Without one, Confidence must reach answer_at.
+	Check float64 `json:"check,omitempty"`
 	// Held says why a guess at or above answer_at was offered as "Did
 	// you mean …?" instead of answered (nlu.Judge), for the admin who
 	// tunes the thresholds.
@@ -251,9 +255,12 @@ func (b *Brain) Classify(text string) Classification {
 		c.Top = scores[:min(3, len(scores))]
 		if c.Coverage > 0 {
 			top := scores[0]
-			c.Label, c.Confidence = top.Label, top.P
 			h := b.cfg.Handoff
-			v := nlu.Judge(b.model, text, top, h.AnswerAt)
+			v := nlu.Judge(b.model, text, scores, h.AnswerAt)
+			c.Label, c.Confidence = top.Label, top.P
+			if v.Checked {
+				c.Check = v.Sure
+			}
 			switch {
 			case v.Answers:
 				c.Band = BandAnswer
@@ -262,13 +269,7 @@ func (b *Brain) Classify(text string) Classification {
 			case top.P >= h.ConfirmAt:
 				c.Band = BandConfirm
 			}
-			switch {
-			case v.Answers || top.P < h.AnswerAt:
-			case top.P < v.Bar:
-				c.Held = fmt.Sprintf("“%s” is %s's word: answers from %.0f%%", v.Elsewhere.Word, v.Elsewhere.Label, math.Ceil(v.Bar*100))
-			default:
-				c.Held = fmt.Sprintf("its words alone give it %.0f%%, %.0f%% needed", v.WordSupport*100, nlu.MinWordSupport*100)
-			}
+			c.Held = held(v, top, h.AnswerAt)
 		}
 	}
 	if hits := b.index.search(text); len(hits) > 0 {
@@ -285,6 +286,23 @@ func (b *Brain) Classify(text string) Classification {
 		c.Band = BandHandoff
 	}
 	return c
+}
+
+// held says why a guess whose probability reaches answerAt was not
+// answered outright, or nothing.
+func held(v nlu.Verdict, top nlu.Score, answerAt float64) string {
+	switch {
+	case v.Answers || top.P < answerAt:
+		return ""
+	case v.Checked:
+		why := fmt.Sprintf("the answer check gives it %.0f%%, %.0f%% needed; its nearest phrase is %.0f%% alike",
+			math.Floor(v.Sure*100), math.Round(v.Bar*100), math.Round(v.Nearest*100))
+		if v.Elsewhere.Word != "" {
+			why += fmt.Sprintf("; “%s” is %s's word", v.Elsewhere.Word, v.Elsewhere.Label)
+		}
+		return why
+	}
+	return fmt.Sprintf("“%s” is %s's word: answers from %.0f%%", v.Elsewhere.Word, v.Elsewhere.Label, math.Ceil(v.Bar*100))
 }
 
 func (b *Brain) understand(ctx context.Context, sess *Session, text string, env Env) Turn {

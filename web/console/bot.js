@@ -439,6 +439,7 @@ async function test(text) {
   const what = document.createElement("span");
   what.className = "bot-verdict";
   what.textContent = `${out.band}` + (c.label ? ` · ${c.label} · ${pct(c.confidence)}` : "") +
+    (c.check ? ` · answer check ${pct(c.check)}` : "") +
     (c.top && c.top.length ? " · top: " + c.top.map((s) => `${s.label} ${pct(s.probability)}`).join(", ") : "");
   if (c.held) what.append(document.createElement("br"), Object.assign(document.createElement("span"), { className: "bot-held", textContent: "Not answered outright: " + c.held }));
   logLine("Understood:", what);

@@ -80,9 +80,14 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 		conf     float64
 	}
 	for _, e := range test {
+		// What a bot does per message: rank the intents and judge the
+		// top guess (at the default answer_at; the cost does not depend
+		// on it).
 		start := time.Now()
-		top := c.Predict(e.Text)[0]
+		scores := c.Predict(e.Text)
+		Judge(c, e.Text, scores, 0.6)
 		lat = append(lat, time.Since(start))
+		top := scores[0]
 		got := top.Label
 		if e.Label != oosLabel || oosLabel == "" {
 			b := &bins[min(9, int(top.P*10))]
@@ -240,7 +245,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 		if e.Label == oosLabel && oosLabel != "" {
 			oos++
 			switch {
-			case Answers(c, e.Text, top, answerAt):
+			case Answers(c, e.Text, s, answerAt):
 				r.OOSAnswered++
 			case top.P >= confirmAt:
 				r.OOSConfirm++
@@ -250,7 +255,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 			continue
 		}
 		in++
-		answers := Answers(c, e.Text, top, answerAt)
+		answers := Answers(c, e.Text, s, answerAt)
 		switch {
 		case answers && top.Label == e.Label:
 			r.InRight++

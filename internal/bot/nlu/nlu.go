@@ -36,26 +36,76 @@ type Classifier interface {
 	Predict(text string) []Score
 }
 
-// MinWordSupport is how much a message's words alone must give a label
-// before a model with a sentence vector answers with it outright (see
-// Answers). The sentence vector places every message near some intent,
-// including questions about the weather to a bank's bot; the words of
-// such a question do not back the guess. On BANKING77 the rule takes
-// wrong answers to 40 questions far outside banking from 10 % to 2.5 %
-// and, for held-out banking intents, from 46 % to 40 %, for 0.8 points of
-// in-scope questions moved from answered to "Did you mean …?"
-// (docs/bot.md).
-const MinWordSupport = 0.2
-
-// wordSupporter is a classifier that can say how much a message's words
-// alone give a label.
-type wordSupporter interface {
-	WordSupport(text, label string) float64
+// Answers reports whether a bot should answer text outright with the
+// classifier's top guess (see Judge).
+func Answers(c Classifier, text string, scores []Score, answerAt float64) bool {
+	return Judge(c, text, scores, answerAt).Answers
 }
 
-// ElsewhereWeight is how much surer than answerAt a model must be to
-// answer outright when the message has a word the guessed intent's
-// phrases never use and another intent's do (see Model.Elsewhere): a word
+// Verdict is whether a bot should answer a message outright with the
+// classifier's top guess, and why.
+type Verdict struct {
+	Answers bool
+	// Checked: Sure is the answer check, not the guess's probability.
+	Checked bool
+	// Sure is what is compared with the bar: the answer check (see
+	// Model.Check) for a model with a sentence vector, else the guess's
+	// probability.
+	Sure float64
+	// Bar is what Sure had to reach: answerAt, raised for a model without
+	// a sentence vector by ElsewhereWeight × Elsewhere.Score.
+	Bar float64
+	// Elsewhere is the message's word that most surely belongs to
+	// another intent than the guess, if any.
+	Elsewhere Elsewhere
+	// Nearest is how alike the guess's nearest training phrase is, for
+	// a model with a sentence vector (cosine similarity), else 0.
+	Nearest float64
+}
+
+// checker is a classifier with an answer check.
+type checker interface {
+	Check(text string, scores []Score) (Check, bool)
+}
+
+// wordPlacer is a classifier that can say whether a message's words
+// belong to another label than the one guessed.
+type wordPlacer interface {
+	Elsewhere(text, label string) Elsewhere
+}
+
+// Judge decides whether a bot should answer text outright with the
+// classifier's top guess, scores being its ranking of text. A model
+// with a sentence vector answers when its answer check (Model.Check)
+// reaches answerAt; any other classifier when the guess's probability
+// does, raised by ElsewhereWeight times how surely a word of the message
+// belongs to another intent.
+func Judge(c Classifier, text string, scores []Score, answerAt float64) Verdict {
+	v := Verdict{Bar: answerAt}
+	if len(scores) == 0 {
+		return v
+	}
+	top := scores[0]
+	if p, ok := c.(wordPlacer); ok {
+		v.Elsewhere = p.Elsewhere(text, top.Label)
+	}
+	if ch, ok := c.(checker); ok {
+		if check, ok := ch.Check(text, scores); ok {
+			v.Checked, v.Sure, v.Nearest = true, check.Score, check.Nearest
+			v.Answers = v.Sure >= v.Bar
+			return v
+		}
+	}
+	v.Sure = top.P
+	v.Bar += ElsewhereWeight * v.Elsewhere.Score
+	v.Answers = v.Sure >= v.Bar
+	return v
+}
+
+// ElsewhereWeight is how much surer than answerAt a model without a
+// sentence vector must be to answer outright when the message has a word
+// the guessed intent's phrases never use and another intent's do (see
+// Model.Elsewhere): a word
 // wholly another intent's raises the bar by up to this much. Near-domain
 // questions the bot was not taught ("my phone was stolen" to a bot that
 // knows only stolen cards) land on the nearest intent with a word of
@@ -71,62 +121,12 @@ const ElsewhereWeight = 0.4
 // word 130 never use says more.
 const elsewhereEvidence = 20
 
-// wordPlacer is a classifier that can say whether a message's words
-// belong to another label than the one guessed.
-type wordPlacer interface {
-	Elsewhere(text, label string) Elsewhere
-}
-
 // Elsewhere is a word of a message that belongs to another label than
 // the one guessed, and how surely it does, from 0 to 1 (Model.Elsewhere).
 type Elsewhere struct {
 	Score float64
 	Word  string // as the message wrote it
 	Label string // the label whose phrases use it most
-}
-
-// Verdict is whether a bot should answer a message outright with the
-// classifier's top guess, and why.
-type Verdict struct {
-	Answers bool
-	// Bar is the probability the guess had to reach: answerAt, raised
-	// by ElsewhereWeight × Elsewhere.Score.
-	Bar       float64
-	Elsewhere Elsewhere
-	// WordSupport is what the message's words alone give the guess, for
-	// a classifier that reads more than words (else 1); it must reach
-	// MinWordSupport.
-	WordSupport float64
-}
-
-// Judge decides whether a bot should answer text outright with the
-// classifier's top guess: its probability reaches answerAt, raised by
-// ElsewhereWeight times how surely a word of the message belongs to
-// another intent; and, for a classifier that reads more than words, the
-// words give it at least MinWordSupport.
-func Judge(c Classifier, text string, top Score, answerAt float64) Verdict {
-	v := Verdict{Bar: answerAt, WordSupport: 1}
-	if top.P < answerAt {
-		return v
-	}
-	if p, ok := c.(wordPlacer); ok {
-		v.Elsewhere = p.Elsewhere(text, top.Label)
-		v.Bar += ElsewhereWeight * v.Elsewhere.Score
-	}
-	if top.P < v.Bar {
-		return v
-	}
-	if w, ok := c.(wordSupporter); ok {
-		v.WordSupport = w.WordSupport(text, top.Label)
-	}
-	v.Answers = v.WordSupport >= MinWordSupport
-	return v
-}
-
-// Answers reports whether a bot should answer text outright with the
-// classifier's top guess (see Judge).
-func Answers(c Classifier, text string, top Score, answerAt float64) bool {
-	return Judge(c, text, top, answerAt).Answers
 }
 
 // Options tune training. Zero fields take the defaults.
@@ -164,6 +164,10 @@ type Model struct {
 	// share of its phrases one label has (see Elsewhere).
 	uses    map[string]wordUse
 	phrases []int32 // training phrases of each label
+	// sentences holds, for each label, the unit sentence vectors of its
+	// training phrases one after another (the answer check's nearest
+	// phrase); nil without an encoder.
+	sentences [][]float32
 }
 
 // wordUse is where a word of the training phrases is used.
@@ -572,6 +576,12 @@ func Train(examples []Example, opt Options) *Model {
 		})
 	}
 	vectors.Wait()
+	if sentences != nil {
+		m.sentences = make([][]float32, L)
+		for i, v := range sentences {
+			m.sentences[ys[i]] = append(m.sentences[ys[i]], unit(slices.Clone(v))...)
+		}
+	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 77))
 	order := rng.Perm(len(examples))
 	schedule := make([]int32, 0, opt.Epochs*len(examples))
