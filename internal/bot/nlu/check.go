@@ -25,24 +25,24 @@ import (
 // and the guess's number of phrases (a guess with fewer phrases has had
 // less chance to use a word), from 10 to 160.
 //
-// Its weights were fitted once on BANKING77 (docs/bot.md): a
-// thousand-odd questions of every fourth intent held out of training,
-// the rest's questions, both with the full training set and with ten
-// phrases per intent; so they are constants, like the encoder's. The
+// Its weights were fitted once on BANKING77 (docs/bot.md;
+// check_fit_test.go refits them): the test questions of every fourth
+// intent, held out of training, as questions to refuse, and the other
+// intents' as questions to answer right, with the full training set and
+// with ten phrases per intent; so they are constants, like the
+// encoder's. The
 // bias is then set so that at the default answer_at (0.6) the bot
 // answers as many taught questions right as the probability rule it
 // replaced (session 26): the check is not a calibrated probability, but
 // it rises with one, and a brand that raises answer_at answers fewer
 // questions, right and wrong.
-const (
-	checkBias    = -6.27
-	checkLead    = 0.447
-	checkWords   = 1.59
-	checkShared  = 2.12
-	checkNearest = 6.22
-	checkApart   = 4.89
-	checkPhrases = -0.412 // per unit of log(phrases)
-)
+var checkWeights = [checkInputCount]float64{0.447, 1.59, 2.12, 6.22, 4.89, -0.412}
+
+const checkBias = -6.27
+
+// checkInputCount is the number of the answer check's inputs: lead, words,
+// shared, nearest, apart and log(phrases), in that order.
+const checkInputCount = 6
 
 // The phrase counts the check's weights were fitted on: ten and a little
 // over 150. Outside, the count is taken as the nearest end.
@@ -67,12 +67,25 @@ type Check struct {
 // model's ranking of text (Predict); false for a model without a
 // sentence vector.
 func (m *Model) Check(text string, scores []Score) (Check, bool) {
-	if m.enc == nil || len(scores) == 0 {
+	in, ok := m.checkInputs(text, scores)
+	if !ok {
 		return Check{}, false
+	}
+	z := checkBias
+	for i, w := range checkWeights {
+		z += w * in[i]
+	}
+	return Check{Score: 1 / (1 + math.Exp(-z)), Nearest: in[3]}, true
+}
+
+// checkInputs reads the answer check's inputs for text's top guess.
+func (m *Model) checkInputs(text string, scores []Score) (in [checkInputCount]float64, ok bool) {
+	if m.enc == nil || len(scores) == 0 {
+		return in, false
 	}
 	g := slices.Index(m.labels, scores[0].Label)
 	if g < 0 {
-		return Check{}, false
+		return in, false
 	}
 	lead := checkLeadCap
 	if len(scores) > 1 && scores[1].P > 0 {
@@ -87,9 +100,7 @@ func (m *Model) Check(text string, scores []Score) (Check, bool) {
 		others = max(others, m.nearest(sentence, slices.Index(m.labels, s.Label)))
 	}
 	n := min(checkMost, max(checkFewest, float64(m.phrases[g])))
-	z := checkBias + checkLead*lead + checkWords*probs[g] + checkShared*m.shared(text, g) +
-		checkNearest*nearest + checkApart*(nearest-others) + checkPhrases*math.Log(n)
-	return Check{Score: 1 / (1 + math.Exp(-z)), Nearest: nearest}, true
+	return [checkInputCount]float64{lead, probs[g], m.shared(text, g), nearest, nearest - others, math.Log(n)}, true
 }
 
 // nearest is the largest cosine similarity of a unit sentence vector to
