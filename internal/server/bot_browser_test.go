@@ -181,8 +181,8 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "how many points do members collect?\r"),
 		chromedp.WaitVisible(chromedp.CSS(".bot-test-log .bot-verdict")))
 	verdict := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .bot-verdict").textContent`)
-	if !strings.HasPrefix(verdict, "answer · intent:loyalty · ") {
-		t.Fatalf("test box verdict %q", verdict)
+	if !strings.HasPrefix(verdict, "answer · intent:loyalty · ") || !strings.Contains(verdict, " · answer check ") {
+		t.Fatalf("test box verdict %q, want the intent and its answer check", verdict)
 	}
 	if got := evalIn[string](t, admin.ctx, `document.querySelector(".bot-test-log .rich strong").textContent`); got != "1 point per euro" {
 		t.Fatalf("test box answer %q", got)
@@ -195,11 +195,21 @@ func TestAdminEditsAndTestsTheBotInTheConsole(t *testing.T) {
 	if v := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-verdict")].pop().textContent`); !strings.HasPrefix(v, "miss") {
 		t.Fatalf("gibberish verdict %q", v)
 	}
+	// A guess the answer check holds back says why, under the verdict
+	// (the demo's care article at about 65%, its check under 30%).
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "can I pay for a repair\r"))
+	waitFor(t, func() bool {
+		return evalIn[int](t, admin.ctx, `document.querySelectorAll(".bot-test-log .bot-verdict").length`) == 3
+	})
+	if held := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-verdict")].pop().querySelector(".bot-held")?.textContent || ""`); !strings.HasPrefix(held, "Not answered outright: the answer check gives it ") ||
+		!strings.Contains(held, "% needed; its nearest phrase is ") {
+		t.Fatalf("the held-back guess says %q, want why the answer check held it", held)
+	}
 	// The box says how each text sounds, as a rule's sentiment reads it.
-	if got := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-sentiment")].map((s) => s.textContent).join(" | ")`); got != "neutral (0.00) | neutral (0.00)" {
+	if got := evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-sentiment")].map((s) => s.textContent).join(" | ")`); got != "neutral (0.00) | neutral (0.00) | neutral (-0.10)" {
 		t.Fatalf("sentiment lines %q", got)
 	}
-	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "this is ridiculous, worst shop ever"))
+	admin.do(chromedp.SendKeys(chromedp.CSS(".bot-test-form input"), "this is ridiculous, worst shop ever\r"))
 	waitFor(t, func() bool {
 		return strings.HasPrefix(evalIn[string](t, admin.ctx, `[...document.querySelectorAll(".bot-test-log .bot-sentiment")].pop()?.textContent || ""`), "negative (-0.")
 	})
