@@ -250,13 +250,12 @@ type SearchMatch struct {
 func (b *Brain) Classify(text string) Classification {
 	c := Classification{Band: BandMiss}
 	if b.model != nil {
+		h := b.cfg.Handoff
 		c.Coverage = b.model.Coverage(text)
-		scores := b.model.Predict(text)
+		scores, v := nlu.Decide(b.model, text, h.AnswerAt)
 		c.Top = scores[:min(3, len(scores))]
 		if c.Coverage > 0 {
 			top := scores[0]
-			h := b.cfg.Handoff
-			v := nlu.Judge(b.model, text, scores, h.AnswerAt)
 			c.Label, c.Confidence = top.Label, top.P
 			if v.Checked {
 				c.Check = v.Sure

@@ -67,7 +67,12 @@ type Check struct {
 // model's ranking of text (Predict); false for a model without a
 // sentence vector.
 func (m *Model) Check(text string, scores []Score) (Check, bool) {
-	in, ok := m.checkInputs(text, scores)
+	return m.check(m.read(text), text, scores)
+}
+
+// check is Check from what was read from text.
+func (m *Model) check(r reading, text string, scores []Score) (Check, bool) {
+	in, ok := m.checkInputs(r, text, scores)
 	if !ok {
 		return Check{}, false
 	}
@@ -79,8 +84,8 @@ func (m *Model) Check(text string, scores []Score) (Check, bool) {
 }
 
 // checkInputs reads the answer check's inputs for text's top guess.
-func (m *Model) checkInputs(text string, scores []Score) (in [checkInputCount]float64, ok bool) {
-	if m.enc == nil || len(scores) == 0 {
+func (m *Model) checkInputs(r reading, text string, scores []Score) (in [checkInputCount]float64, ok bool) {
+	if r.sentence == nil || len(scores) == 0 {
 		return in, false
 	}
 	g := slices.Index(m.labels, scores[0].Label)
@@ -92,8 +97,8 @@ func (m *Model) checkInputs(text string, scores []Score) (in [checkInputCount]fl
 		lead = min(checkLeadCap, math.Log(scores[0].P/scores[1].P))
 	}
 	probs := make([]float64, len(m.labels))
-	m.softmax(m.words(text), make([]float32, len(m.labels)), probs)
-	sentence := unit(m.enc.Encode(asTyped(text), nil))
+	m.softmax(r.words, make([]float32, len(m.labels)), probs)
+	sentence := unit(slices.Clone(r.sentence))
 	nearest := m.nearest(sentence, g)
 	var others float64
 	for _, s := range scores[1:min(5, len(scores))] {

@@ -37,8 +37,9 @@ func TestFitTheAnswerCheck(t *testing.T) {
 		train, test = HoldOutLabels(train, test, 4, "oos")
 		m := Train(WithLabelNames(train), Options{Seed: 1})
 		for _, e := range test {
-			scores := m.Predict(e.Text)
-			in, ok := m.checkInputs(e.Text, scores)
+			r := m.read(e.Text)
+			scores := m.rank(r)
+			in, ok := m.checkInputs(r, e.Text, scores)
 			if !ok {
 				t.Fatal("no answer check")
 			}

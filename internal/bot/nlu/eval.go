@@ -84,8 +84,7 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 		// top guess (at the default answer_at; the cost does not depend
 		// on it).
 		start := time.Now()
-		scores := c.Predict(e.Text)
-		Judge(c, e.Text, scores, 0.6)
+		scores, _ := Decide(c, e.Text, 0.6)
 		lat = append(lat, time.Since(start))
 		top := scores[0]
 		got := top.Label
@@ -240,12 +239,12 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 	var r BandReport
 	var in, oos float64
 	for _, e := range test {
-		s := c.Predict(e.Text)
+		s, v := Decide(c, e.Text, answerAt)
 		top := s[0]
 		if e.Label == oosLabel && oosLabel != "" {
 			oos++
 			switch {
-			case Answers(c, e.Text, s, answerAt):
+			case v.Answers:
 				r.OOSAnswered++
 			case top.P >= confirmAt:
 				r.OOSConfirm++
@@ -255,7 +254,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 			continue
 		}
 		in++
-		answers := Answers(c, e.Text, s, answerAt)
+		answers := v.Answers
 		switch {
 		case answers && top.Label == e.Label:
 			r.InRight++

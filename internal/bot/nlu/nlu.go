@@ -36,12 +36,6 @@ type Classifier interface {
 	Predict(text string) []Score
 }
 
-// Answers reports whether a bot should answer text outright with the
-// classifier's top guess (see Judge).
-func Answers(c Classifier, text string, scores []Score, answerAt float64) bool {
-	return Judge(c, text, scores, answerAt).Answers
-}
-
 // Verdict is whether a bot should answer a message outright with the
 // classifier's top guess, and why.
 type Verdict struct {
@@ -81,6 +75,27 @@ type wordPlacer interface {
 // does, raised by ElsewhereWeight times how surely a word of the message
 // belongs to another intent.
 func Judge(c Classifier, text string, scores []Score, answerAt float64) Verdict {
+	check := func() (Check, bool) { return Check{}, false }
+	if ch, ok := c.(checker); ok {
+		check = func() (Check, bool) { return ch.Check(text, scores) }
+	}
+	return judge(c, text, scores, answerAt, check)
+}
+
+// Decide ranks the intents for text and judges the top guess: Predict,
+// then Judge, reading the text once when c is a Model.
+func Decide(c Classifier, text string, answerAt float64) ([]Score, Verdict) {
+	m, ok := c.(*Model)
+	if !ok {
+		scores := c.Predict(text)
+		return scores, Judge(c, text, scores, answerAt)
+	}
+	r := m.read(text)
+	scores := m.rank(r)
+	return scores, judge(c, text, scores, answerAt, func() (Check, bool) { return m.check(r, text, scores) })
+}
+
+func judge(c Classifier, text string, scores []Score, answerAt float64, check func() (Check, bool)) Verdict {
 	v := Verdict{Bar: answerAt}
 	if len(scores) == 0 {
 		return v
@@ -89,12 +104,10 @@ func Judge(c Classifier, text string, scores []Score, answerAt float64) Verdict 
 	if p, ok := c.(wordPlacer); ok {
 		v.Elsewhere = p.Elsewhere(text, top.Label)
 	}
-	if ch, ok := c.(checker); ok {
-		if check, ok := ch.Check(text, scores); ok {
-			v.Checked, v.Sure, v.Nearest = true, check.Score, check.Nearest
-			v.Answers = v.Sure >= v.Bar
-			return v
-		}
+	if ch, ok := check(); ok {
+		v.Checked, v.Sure, v.Nearest = true, ch.Score, ch.Nearest
+		v.Answers = v.Sure >= v.Bar
+		return v
 	}
 	v.Sure = top.P
 	v.Bar += ElsewhereWeight * v.Elsewhere.Score
@@ -242,10 +255,20 @@ type sparse struct {
 	val []float32
 }
 
-// vector turns a text into its L2-normalised TF-IDF vector over the
-// vocabulary, followed by its sentence vector.
-func (m *Model) vector(text string) sparse {
-	return m.withSentence(m.words(text), text)
+// reading is what a model reads from a text: its TF-IDF vector over the
+// vocabulary and, with an encoder, its sentence vector. Ranking the
+// intents and the answer check both start from it (Decide reads once).
+type reading struct {
+	words    sparse
+	sentence []float32 // nil without an encoder
+}
+
+func (m *Model) read(text string) reading {
+	r := reading{words: m.words(text)}
+	if m.enc != nil {
+		r.sentence = m.enc.Encode(asTyped(text), nil)
+	}
+	return r
 }
 
 // words is the L2-normalised TF-IDF vector of a text over the vocabulary.
@@ -338,15 +361,6 @@ func (m *Model) placeWords(labels []int, features [][]int32, names []string) {
 		// One phrase more: a word seen once is weak evidence.
 		m.uses[names[id][2:]] = wordUse{labels: t.labels, owner: t.owner, share: float32(t.most) / float32(t.all+1)}
 	}
-}
-
-// withSentence appends the sentence vector of text to v, as the features
-// after the vocabulary's, when the model has an encoder.
-func (m *Model) withSentence(v sparse, text string) sparse {
-	if m.enc == nil {
-		return v
-	}
-	return m.withVector(v, m.enc.Encode(asTyped(text), nil))
 }
 
 // withVector appends a sentence vector (the encoder's, for this model's
@@ -607,9 +621,18 @@ func (m *Model) softmax(x sparse, scores []float32, out []float64) {
 }
 
 // Predict ranks the intents for text.
-func (m *Model) Predict(text string) []Score {
+func (m *Model) Predict(text string) []Score { return m.rank(m.read(text)) }
+
+// rank ranks the intents for what was read from a text.
+func (m *Model) rank(r reading) []Score {
+	x := r.words
+	if r.sentence != nil {
+		// Clipped, so that the sentence lands in new arrays and r.words
+		// stays the words alone.
+		x = m.withVector(sparse{idx: slices.Clip(x.idx), val: slices.Clip(x.val)}, r.sentence)
+	}
 	probs := make([]float64, len(m.labels))
-	m.softmax(m.vector(text), make([]float32, len(m.labels)), probs)
+	m.softmax(x, make([]float32, len(m.labels)), probs)
 	out := make([]Score, len(m.labels))
 	for l, p := range probs {
 		out[l] = Score{Label: m.labels[l], P: p}

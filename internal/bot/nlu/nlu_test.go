@@ -2,6 +2,7 @@ package nlu
 
 import (
 	"math"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -149,7 +150,7 @@ func TestQuestionsFarOutsideTheBotsTradeGetNoAnswer(t *testing.T) {
 	for _, e := range far {
 		scores := m.Predict(e.Text)
 		top := scores[0]
-		if Answers(m, e.Text, scores, 0.6) {
+		if Judge(m, e.Text, scores, 0.6).Answers {
 			answered = append(answered, e.Text+" → "+top.Label)
 		}
 		if top.P >= 0.6 {
@@ -230,6 +231,16 @@ func TestTheAnswerCheckDecidesForASentenceModel(t *testing.T) {
 	if _, ok := Train(train, Options{Seed: 1, WordsOnly: true}).Check(text, scores); ok {
 		t.Error("a words-only model has an answer check")
 	}
+	// Decide reads a text once and says what Predict and Judge say.
+	for _, text := range []string{"someone stole my card", "my card does not work in the app", "where is it"} {
+		scores, v := Decide(m, text, 0.6)
+		if want := m.Predict(text); !reflect.DeepEqual(scores, want) {
+			t.Errorf("Decide(%q) ranks %v, Predict %v", text, scores, want)
+		}
+		if want := Judge(m, text, scores, 0.6); v != want {
+			t.Errorf("Decide(%q) judges %+v, Judge %+v", text, v, want)
+		}
+	}
 }
 
 // TestAWordOfAnotherIntentRaisesTheBar: a message with a word only
@@ -264,13 +275,13 @@ func TestAWordOfAnotherIntentRaisesTheBar(t *testing.T) {
 		t.Errorf("Judge = %+v, want no answer below the raised bar", v)
 	}
 	top := []Score{{Label: "stolen_card", P: 0.8}}
-	if !Answers(m, "my card was stolen", top, 0.6) {
+	if !Judge(m, "my card was stolen", top, 0.6).Answers {
 		t.Error("0.8 for its own words is not answered at 0.6")
 	}
-	if Answers(m, "my phone was stolen", top, 0.6) {
+	if Judge(m, "my phone was stolen", top, 0.6).Answers {
 		t.Error("0.8 is answered at 0.6 although phone is another intent's word")
 	}
-	if top[0].P = 0.9; !Answers(m, "my phone was stolen", top, 0.6) {
+	if top[0].P = 0.9; !Judge(m, "my phone was stolen", top, 0.6).Answers {
 		t.Error("0.9 is not answered at 0.6 + 0.4 × 0.65")
 	}
 }
