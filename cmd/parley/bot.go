@@ -101,7 +101,7 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 	testPath := fs.String("test", "", "test CSV (text,label)")
 	oos := fs.String("oos-label", "", "label of out-of-scope rows in the test set")
 	holdout := fs.Int("holdout-every", 0, "make an out-of-scope set: every K-th intent is left out of training and its test rows become --oos-label (default label \"oos\")")
-	threshold := fs.Float64("threshold", 0.3, "below this top probability the answer is \"no intent\" (the bot's confirm_at)")
+	threshold := fs.Float64("threshold", 0.3, "below this answer check (top probability without a sentence encoder) the answer is \"no intent\" (the bot's confirm_at)")
 	answerAt := fs.Float64("answer-at", 0.6, "from this answer check (top probability without a sentence encoder) the bot answers outright (the bot's answer_at)")
 	perLabel := fs.Int("per-label", 0, "train on the first N rows of each label only (0: all)")
 	names := fs.Bool("label-names", true, "train on each label's name too (\"card_arrival\" → \"card arrival\"), as the bot does with intent names")

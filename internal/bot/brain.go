@@ -258,14 +258,14 @@ func (b *Brain) Classify(text string) Classification {
 			top := scores[0]
 			c.Label, c.Confidence = top.Label, top.P
 			if v.Checked {
-				c.Check = v.Sure
+				c.Check = v.Check
 			}
 			switch {
 			case v.Answers:
 				c.Band = BandAnswer
 			case top.Label == labelHandoff && top.P >= h.ConfirmAt:
 				c.Band = BandHandoff
-			case top.P >= h.ConfirmAt:
+			case v.Sure >= h.ConfirmAt: // the probability, or the answer check when lower
 				c.Band = BandConfirm
 			}
 			c.Held = held(v, top, h.AnswerAt)
@@ -295,7 +295,7 @@ func held(v nlu.Verdict, top nlu.Score, answerAt float64) string {
 		return ""
 	case v.Checked:
 		why := fmt.Sprintf("the answer check gives it %.0f%%, %.0f%% needed; its nearest phrase is %.0f%% alike",
-			math.Floor(v.Sure*100), math.Round(v.Bar*100), math.Round(v.Nearest*100))
+			math.Floor(v.Check*100), math.Round(v.Bar*100), math.Round(v.Nearest*100))
 		if v.Elsewhere.Word != "" {
 			why += fmt.Sprintf("; “%s” is %s's word", v.Elsewhere.Word, v.Elsewhere.Label)
 		}

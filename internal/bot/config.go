@@ -45,9 +45,10 @@ const MaxIgnoredQuestions = 5000
 
 // Handoff says when the bot gives the conversation to people.
 type Handoff struct {
-	// AnswerAt is the confidence from which the bot answers outright;
-	// from ConfirmAt up to it, the bot asks "Did you mean …?" with its
-	// two best guesses; below, it has not understood.
+	// AnswerAt is the answer check (nlu.Judge; in a language without a
+	// sentence encoder, the top guess's probability) from which the bot
+	// answers outright; from ConfirmAt up to it, the bot asks "Did you
+	// mean …?" with its two best guesses; below, it has not understood.
 	AnswerAt  float64 `json:"answer_at,omitempty" yaml:"answer_at,omitempty"`
 	ConfirmAt float64 `json:"confirm_at,omitempty" yaml:"confirm_at,omitempty"`
 	// MaxMisses not-understood messages in a row hand off (default 2).

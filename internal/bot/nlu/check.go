@@ -36,9 +36,9 @@ import (
 // replaced (session 26): the check is not a calibrated probability, but
 // it rises with one, and a brand that raises answer_at answers fewer
 // questions, right and wrong.
-var checkWeights = [checkInputCount]float64{0.447, 1.59, 2.12, 6.22, 4.89, -0.412}
+var checkWeights = [checkInputCount]float64{0.456, 1.51, 2.23, 6.51, 5.05, -0.417}
 
-const checkBias = -6.27
+const checkBias = -6.28
 
 // checkInputCount is the number of the answer check's inputs: lead, words,
 // shared, nearest, apart and log(phrases), in that order.

@@ -62,7 +62,8 @@ type Report struct {
 func Evaluate(c Classifier, test []Example) Report { return EvaluateOOS(c, test, "", 0) }
 
 // EvaluateOOS is Evaluate with out-of-scope detection: examples labelled
-// oosLabel should get "no intent" (top probability below threshold).
+// oosLabel should get "no intent" (Verdict.Sure, the answer check or
+// the top probability, below threshold).
 func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float64) Report {
 	var oosTrue, oosPredicted, oosRight, inScope, inRight int
 	type counts struct{ tp, fp, fn int }
@@ -84,7 +85,7 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 		// top guess (at the default answer_at; the cost does not depend
 		// on it).
 		start := time.Now()
-		scores, _ := Decide(c, e.Text, 0.6)
+		scores, v := Decide(c, e.Text, 0.6)
 		lat = append(lat, time.Since(start))
 		top := scores[0]
 		got := top.Label
@@ -97,7 +98,7 @@ func EvaluateOOS(c Classifier, test []Example, oosLabel string, threshold float6
 			}
 		}
 		if oosLabel != "" {
-			noIntent := top.P < threshold
+			noIntent := v.Sure < threshold
 			isOOS := e.Label == oosLabel
 			if isOOS {
 				oosTrue++
@@ -225,7 +226,7 @@ func WithLabelNames(examples []Example) []Example {
 }
 
 // BandReport is how a test set falls into the bot's three bands: answered
-// outright (top probability ≥ answerAt, see Answers), confirmed ("Did you mean …?",
+// outright (Judge at answerAt), confirmed ("Did you mean …?", Verdict.Sure
 // from confirmAt), or not understood. Fractions of the in-scope rows and
 // of the out-of-scope rows.
 type BandReport struct {
@@ -246,7 +247,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 			switch {
 			case v.Answers:
 				r.OOSAnswered++
-			case top.P >= confirmAt:
+			case v.Sure >= confirmAt:
 				r.OOSConfirm++
 			default:
 				r.OOSNone++
@@ -260,7 +261,7 @@ func Bands(c Classifier, test []Example, oosLabel string, confirmAt, answerAt fl
 			r.InRight++
 		case answers:
 			r.InWrong++
-		case top.P >= confirmAt:
+		case v.Sure >= confirmAt:
 			r.InConfirm++
 			if top.Label == e.Label || (len(s) > 1 && s[1].Label == e.Label) {
 				r.InConfirmHasIt++

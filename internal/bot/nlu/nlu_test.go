@@ -98,13 +98,14 @@ func TestTyposStillFindTheIntent(t *testing.T) {
 }
 
 // TestHowAMessageWasTypedChangesNothing: a line break (Shift+Enter in the
-// chat), doubled spaces or caps lock leave the answer and its confidence
-// as they were; a name in capitals among lower case is read as written.
+// chat), doubled spaces, caps lock, a missing capital or a missing
+// question mark leave the answer and its confidence as they were; a name
+// in capitals among lower case is read as written.
 func TestHowAMessageWasTypedChangesNothing(t *testing.T) {
 	m := fullModel(t)
 	for plain, variants := range map[string][]string{
-		"my card still hasn't arrived":           {"my card still\nhasn't arrived", "  my card  still hasn't\tarrived ", "MY CARD STILL HASN'T ARRIVED", "my card\u00a0still  hasn't arrived"},
-		"why was i charged a fee for a transfer": {"why was i charged\r\na fee for a transfer", "WHY WAS I CHARGED A FEE FOR A TRANSFER"},
+		"my card still hasn't arrived":           {"my card still\nhasn't arrived", "  my card  still hasn't\tarrived ", "MY CARD STILL HASN'T ARRIVED", "my card\u00a0still  hasn't arrived", "My card still hasn't arrived?", "my card still hasn't arrived?"},
+		"why was i charged a fee for a transfer": {"why was i charged\r\na fee for a transfer", "WHY WAS I CHARGED A FEE FOR A TRANSFER", "Why was i charged a fee for a transfer?"},
 	} {
 		want := m.Predict(plain)[0]
 		for _, v := range variants {
@@ -113,7 +114,7 @@ func TestHowAMessageWasTypedChangesNothing(t *testing.T) {
 			}
 		}
 	}
-	if asTyped("is DHL late?") != "is DHL late?" {
+	if asTyped("is DHL late?") != "Is DHL late?" {
 		t.Errorf("a name in capitals became %q", asTyped("is DHL late?"))
 	}
 }
@@ -185,9 +186,10 @@ func TestUntaughtIntentsRarelyGetAnAnswer(t *testing.T) {
 }
 
 // TestTheAnswerCheckDecidesForASentenceModel: a model with a sentence
-// vector answers when its answer check reaches answer_at, whatever the
-// guess's probability; the check is high for a taught phrase and low for
-// a question the bot was not taught that lands on a sibling.
+// vector answers only when its answer check reaches answer_at too, so a
+// guess with a high probability can be held back; the check is high for
+// a taught phrase and low for a question the bot was not taught that
+// lands on a sibling.
 func TestTheAnswerCheckDecidesForASentenceModel(t *testing.T) {
 	var train []Example
 	for _, e := range []Example{
@@ -224,7 +226,7 @@ func TestTheAnswerCheckDecidesForASentenceModel(t *testing.T) {
 		t.Fatalf("the untaught question's guess has %.3f, want it well above its check %.3f", scores[0].P, untaught.Score)
 	}
 	for _, answerAt := range []float64{untaught.Score - 0.01, untaught.Score + 0.01} {
-		if v := Judge(m, text, scores, answerAt); v.Answers != (untaught.Score >= answerAt) || !v.Checked || v.Sure != untaught.Score {
+		if v := Judge(m, text, scores, answerAt); v.Answers != (untaught.Score >= answerAt) || !v.Checked || v.Check != untaught.Score || v.Sure != untaught.Score {
 			t.Errorf("Judge at %.3f = %+v, want the check %.3f to decide", answerAt, v, untaught.Score)
 		}
 	}
