@@ -25,17 +25,21 @@ import (
 // and the guess's number of phrases (a guess with fewer phrases has had
 // less chance to use a word), from 10 to 160.
 //
+// A bot is as sure of its guess as the lower of the guess's probability
+// and its check (Judge): the check only holds guesses back, so a bot
+// unlike the ones it was fitted on answers no more than the probability
+// would let it.
+//
 // Its weights were fitted once on BANKING77 (docs/bot.md;
 // check_fit_test.go refits them): the test questions of every fourth
 // intent, held out of training, as questions to refuse, and the other
 // intents' as questions to answer right, with the full training set and
 // with ten phrases per intent; so they are constants, like the
-// encoder's. The
-// bias is then set so that at the default answer_at (0.6) the bot
-// answers as many taught questions right as the probability rule it
-// replaced (session 26): the check is not a calibrated probability, but
-// it rises with one, and a brand that raises answer_at answers fewer
-// questions, right and wrong.
+// encoder's. The bias is then set so that at the default answer_at (0.6)
+// the bot answers as many taught questions right as the rule before the
+// check (session 26): the check is not a calibrated probability, but it
+// rises with the chance the answer is right, and a brand that raises
+// answer_at answers fewer questions, right and wrong.
 var checkWeights = [checkInputCount]float64{0.456, 1.51, 2.23, 6.51, 5.05, -0.417}
 
 const checkBias = -6.28

@@ -177,8 +177,11 @@ func TestUntaughtIntentsRarelyGetAnAnswer(t *testing.T) {
 	b := Bands(Train(WithLabelNames(train), Options{Seed: 1}), test, "oos", 0.3, 0.6)
 	t.Logf("in scope: right %.3f, wrong %.3f, confirm %.3f; untaught: answered %.3f, confirm %.3f, no intent %.3f",
 		b.InRight, b.InWrong, b.InConfirm, b.OOSAnswered, b.OOSConfirm, b.OOSNone)
-	if b.OOSAnswered > 0.24 {
-		t.Errorf("%.3f of the untaught intents' questions answered outright, want at most 0.24", b.OOSAnswered)
+	if b.OOSAnswered > 0.26 {
+		t.Errorf("%.3f of the untaught intents' questions answered outright, want at most 0.26", b.OOSAnswered)
+	}
+	if b.OOSNone < 0.38 {
+		t.Errorf("%.3f of the untaught intents' questions got no intent, want at least 0.38", b.OOSNone)
 	}
 	if b.InRight < 0.86 {
 		t.Errorf("%.3f of the taught intents' questions answered right, want at least 0.86", b.InRight)
