@@ -40,7 +40,8 @@ type Classifier interface {
 // classifier's top guess, and why.
 type Verdict struct {
 	Answers bool
-	// Checked: the model has an answer check (Model.Check), Check.
+	// Checked says the model has an answer check; Check is the check's
+	// score for the guess (Model.Check).
 	Checked bool
 	Check   float64
 	// Sure is what is compared with the bar: the guess's probability,
@@ -50,7 +51,8 @@ type Verdict struct {
 	// a sentence vector by ElsewhereWeight × Elsewhere.Score.
 	Bar float64
 	// Elsewhere is the message's word that most surely belongs to
-	// another intent than the guess, if any.
+	// another intent than the guess, if any (with an answer check, only
+	// for a guess not answered: it says why).
 	Elsewhere Elsewhere
 	// Nearest is how alike the guess's nearest training phrase is, for
 	// a model with a sentence vector (cosine similarity), else 0.
@@ -101,14 +103,18 @@ func judge(c Classifier, text string, scores []Score, answerAt float64, check fu
 		return v
 	}
 	top := scores[0]
-	if p, ok := c.(wordPlacer); ok {
-		v.Elsewhere = p.Elsewhere(text, top.Label)
-	}
+	placer, places := c.(wordPlacer)
 	if ch, ok := check(); ok {
 		v.Checked, v.Check, v.Nearest = true, ch.Score, ch.Nearest
 		v.Sure = min(top.P, v.Check)
 		v.Answers = v.Sure >= v.Bar
+		if !v.Answers && places { // to say why
+			v.Elsewhere = placer.Elsewhere(text, top.Label)
+		}
 		return v
+	}
+	if places {
+		v.Elsewhere = placer.Elsewhere(text, top.Label)
 	}
 	v.Sure = top.P
 	v.Bar += ElsewhereWeight * v.Elsewhere.Score
