@@ -17,16 +17,11 @@ test:
 	bash scripts/test-deps.sh
 	$(GO) vet $(PKG)
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	# The server's suite runs twice: on the embedded store with the rest,
-	# and on the cluster shape's (PostgreSQL; the browser tests run once).
-	# Its tests run one after another, so the second run goes beside the
-	# first on the other core; its output follows the first's.
-	@pglog=$$(mktemp); \
-	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 40m ./internal/server/ > $$pglog 2>&1 & pg=$$!; \
-	$(GO) test -race -count=1 -timeout 40m $(PKG); all=$$?; \
-	wait $$pg; pgstatus=$$?; \
-	echo "# The server's suite on PostgreSQL:"; cat $$pglog; rm -f $$pglog; \
-	test $$all -eq 0 && test $$pgstatus -eq 0
+	$(GO) test -race -count=1 -timeout 40m $(PKG)
+	# The server's suite again on the cluster shape's store (PostgreSQL;
+	# the browser tests run once, above). Not beside the first run: the
+	# browser tests' timers (auto-away after 3 s) flaked under the load.
+	PARLEY_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 40m ./internal/server/
 
 # Each fuzz target explores for FUZZTIME (its seeds run with every `make
 # test`); a failing input is kept under testdata/fuzz/ and then runs with
