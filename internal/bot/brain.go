@@ -227,8 +227,8 @@ type Classification struct {
 	Confidence float64 `json:"confidence"`
 	Coverage   float64 `json:"coverage"` // share of the words the bot knows
 	// Check is the answer check of the guess, for a bot whose language
-	// has a sentence encoder: it answers outright from answer_at
-	// (nlu.Judge). Without one, Confidence must reach answer_at.
+	// has a sentence encoder: to answer outright, both it and Confidence
+	// must reach answer_at (nlu.Judge); without one, Confidence alone.
 	Check float64 `json:"check,omitempty"`
 	// Held says why a guess at or above answer_at was offered as "Did
 	// you mean …?" instead of answered (nlu.Judge), for the admin who

@@ -61,7 +61,7 @@ const checkLeadCap = 8.0
 
 // Check is the answer check of a message's top guess (see Model.Check).
 type Check struct {
-	Score float64 // from 0 to 1; a bot answers outright from answer_at
+	Score float64 // from 0 to 1; a bot answers outright when it and the probability reach answer_at
 	// Nearest is the cosine similarity of the message to the guess's
 	// nearest training phrase.
 	Nearest float64
@@ -102,7 +102,7 @@ func (m *Model) checkInputs(r reading, text string, scores []Score) (in [checkIn
 	}
 	probs := make([]float64, len(m.labels))
 	m.softmax(r.words, make([]float32, len(m.labels)), probs)
-	sentence := unit(slices.Clone(r.sentence))
+	sentence := r.sentence // unit length: the encoder's vectors are
 	nearest := m.nearest(sentence, g)
 	var others float64
 	for _, s := range scores[1:min(5, len(scores))] {
@@ -112,8 +112,8 @@ func (m *Model) checkInputs(r reading, text string, scores []Score) (in [checkIn
 	return [checkInputCount]float64{lead, probs[g], m.shared(text, g), nearest, nearest - others, math.Log(n)}, true
 }
 
-// nearest is the largest cosine similarity of a unit sentence vector to
-// label l's training phrases.
+// nearest is the largest cosine similarity of a sentence vector to label
+// l's training phrases (both unit length, as the encoder makes them).
 func (m *Model) nearest(sentence []float32, l int) float64 {
 	if l < 0 {
 		return 0
@@ -151,20 +151,4 @@ func (m *Model) shared(text string, l int) float64 {
 		return 1
 	}
 	return float64(used) / float64(known)
-}
-
-// unit scales v to length 1 in place (a zero vector stays zero).
-func unit(v []float32) []float32 {
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
-	if n == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(n))
-	for i := range v {
-		v[i] *= inv
-	}
-	return v
 }

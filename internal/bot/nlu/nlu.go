@@ -185,7 +185,7 @@ type Model struct {
 	// share of its phrases one label has (see Elsewhere).
 	uses    map[string]wordUse
 	phrases []int32 // training phrases of each label
-	// sentences holds, for each label, the unit sentence vectors of its
+	// sentences holds, for each label, the (unit) sentence vectors of its
 	// training phrases one after another (the answer check's nearest
 	// phrase); nil without an encoder.
 	sentences [][]float32
@@ -595,7 +595,7 @@ func Train(examples []Example, opt Options) *Model {
 	if sentences != nil {
 		m.sentences = make([][]float32, L)
 		for i, v := range sentences {
-			m.sentences[ys[i]] = append(m.sentences[ys[i]], unit(slices.Clone(v))...)
+			m.sentences[ys[i]] = append(m.sentences[ys[i]], v...)
 		}
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 77))
