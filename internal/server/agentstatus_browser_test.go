@@ -99,11 +99,16 @@ func TestActivityInOneTabKeepsTheOtherFromSettingAway(t *testing.T) {
 	// Three seconds, below what the API takes, so the test does not wait minutes.
 	ts.Store.ChangeAccount(t.Context(), brand.account.ID, func(a *parley.Account) error { a.Settings.AutoAwaySeconds = 3; return nil })
 	first := consoleLogin(t, ts, brand.agent, ".app")
+	// The first tab is in use while the second loads (which can take
+	// longer than the idle time on a busy machine), then left alone.
+	evalIn[bool](t, first.ctx, `(window.keepActive = setInterval(() => window.dispatchEvent(new KeyboardEvent("keydown", { key: "a" })), 500), true)`)
 	second, cancel := chromedp.NewContext(first.ctx) // a second tab of the same browser and session
 	defer cancel()
 	if err := chromedp.Do(second, chromedp.Navigate(ts.url+"/console/"), chromedp.WaitVisible(chromedp.CSS(".app"))); err != nil {
 		t.Fatal(err)
 	}
+	evalIn[bool](t, second, `(window.dispatchEvent(new KeyboardEvent("keydown", { key: "a" })), true)`)
+	evalIn[bool](t, first.ctx, `(clearInterval(window.keepActive), true)`)
 	// Six seconds of typing in the second tab, twice the idle time.
 	evalIn[bool](t, second, `new Promise((done) => {
 		const start = Date.now();
