@@ -19,7 +19,7 @@ import (
 const botUsage = `usage:
   parley bot import FILE [--account ID] [--data DIR]
   parley bot export [--account ID] [--format yaml|json] [--data DIR]
-  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--threshold P] [--per-label N] [--language en|es|fr|de]`
+  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K [--holdout-fold F]] [--threshold P] [--per-label N] [--language en|es|fr|de]`
 
 // cmdBot runs `parley bot import|export|eval`.
 func cmdBot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -101,6 +101,7 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 	testPath := fs.String("test", "", "test CSV (text,label)")
 	oos := fs.String("oos-label", "", "label of out-of-scope rows in the test set")
 	holdout := fs.Int("holdout-every", 0, "make an out-of-scope set: every K-th intent is left out of training and its test rows become --oos-label (default label \"oos\")")
+	fold := fs.Int("holdout-fold", 0, "with --holdout-every K, which K-th intents are left out: fold F leaves out the F-th, the (F+K)-th and so on, from 1 to K (default K); the K folds together leave out each intent once")
 	threshold := fs.Float64("threshold", 0.3, "below this answer check (top probability without a sentence encoder) the answer is \"no intent\" (the bot's confirm_at)")
 	answerAt := fs.Float64("answer-at", 0.6, "from this answer check (top probability without a sentence encoder) the bot answers outright (the bot's answer_at)")
 	perLabel := fs.Int("per-label", 0, "train on the first N rows of each label only (0: all)")
@@ -118,6 +119,9 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 	if !ok {
 		return fmt.Errorf("--language %q: the bot speaks %s", *langCode, strings.Join(nlu.Languages(), ", "))
 	}
+	if *fold != 0 && (*holdout <= 0 || *fold < 1 || *fold > *holdout) {
+		return fmt.Errorf("--holdout-fold %d: a fold is from 1 to --holdout-every (%d)", *fold, *holdout)
+	}
 	train, err := nlu.ReadCSV(*trainPath)
 	if err != nil {
 		return err
@@ -133,7 +137,10 @@ func cmdBotEval(args []string, getenv func(string) string, stdout, stderr io.Wri
 		if *oos == "" {
 			*oos = "oos"
 		}
-		train, test = nlu.HoldOutLabels(train, test, *holdout, *oos)
+		if *fold == 0 {
+			*fold = *holdout
+		}
+		train, test = nlu.HoldOutLabels(train, test, *holdout, *fold, *oos)
 	}
 	if *oos != "" { // out-of-scope rows never train the model
 		kept := train[:0]

@@ -49,7 +49,7 @@ Usage:
   parley apikey create --account ID [--name N] [--role admin]     create an API key (secret shown once)
   parley bot import FILE [--account ID]                          load a bot (.yaml, .json) or add FAQs (.csv: question,answer[,title])
   parley bot export [--account ID] [--format yaml|json]          print the bot's configuration
-  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K] [--per-label N] [--language L]
+  parley bot eval --train FILE --test FILE [--oos-label L] [--holdout-every K [--holdout-fold F]] [--per-label N] [--language L]
                                                                  measure the intent classifier
   parley bench [--scenario idle,steady,max,storm,bot|all] [--baseline echo] [--json] [--plot FILE.svg] [--url URL --api-key KEY]
   parley version

@@ -406,9 +406,27 @@ func TestBotEvalPrintsTheMeasures(t *testing.T) {
 			t.Fatalf("bot eval printed:\n%s\nwithout %q", out, want)
 		}
 	}
+	// Every fourth of the 77 intents held out: by default the 4th, 8th …
+	// 76th (19 of them), in fold 1 the 1st, 5th … 77th (20).
+	for fold, intents := range map[string]string{"": "58 intents", "1": "57 intents"} {
+		args := []string{"bot", "eval", "--train", "../../internal/bot/nlu/testdata/banking77/train.csv",
+			"--test", "../../internal/bot/nlu/testdata/banking77/test.csv", "--per-label", "10", "--holdout-every", "4"}
+		if fold != "" {
+			args = append(args, "--holdout-fold", fold)
+		}
+		if out := runCLI(t, args...); !strings.Contains(out, intents) || !strings.Contains(out, "out of scope  answered (wrong)") {
+			t.Fatalf("bot eval with fold %q printed:\n%s\nwithout %q", fold, out, intents)
+		}
+	}
 	var buf bytes.Buffer
 	if err := run(context.Background(), []string{"bot", "eval", "--train", "missing.csv", "--test", "x.csv"}, func(string) string { return "" }, nil, &buf, &buf); err == nil {
 		t.Fatal("a missing file was accepted")
+	}
+	for _, fold := range [][]string{{"--holdout-every", "4", "--holdout-fold", "5"}, {"--holdout-fold", "1"}} {
+		err := run(context.Background(), append([]string{"bot", "eval", "--train", "a.csv", "--test", "b.csv"}, fold...), func(string) string { return "" }, nil, &buf, &buf)
+		if err == nil || !strings.Contains(err.Error(), "a fold is from 1 to --holdout-every") {
+			t.Fatalf("%v: %v", fold, err)
+		}
 	}
 	err := run(context.Background(), []string{"bot", "eval", "--train", "a.csv", "--test", "b.csv", "--language", "xx"}, func(string) string { return "" }, nil, &buf, &buf)
 	if err == nil || !strings.Contains(err.Error(), "de, en, es, fi, fr, it, nb") {

@@ -36,7 +36,7 @@ func TestFitTheAnswerCheck(t *testing.T) {
 		if perLabel > 0 {
 			train = FirstPerLabel(train, perLabel)
 		}
-		train, test = HoldOutLabels(train, test, 4, "oos")
+		train, test = HoldOutLabels(train, test, 4, 4, "oos")
 		m := Train(WithLabelNames(train), Options{Seed: 1})
 		for _, e := range test {
 			r := m.read(e.Text)

@@ -180,8 +180,10 @@ func FirstPerLabel(examples []Example, n int) []Example {
 // HoldOutLabels makes an out-of-scope benchmark from a labelled set: every
 // k-th label (in sorted order) is removed from train, and its test rows are
 // relabelled oosLabel. It is the usual "unknown intent" protocol for data
-// that has no out-of-scope rows.
-func HoldOutLabels(train, test []Example, every int, oosLabel string) (keptTrain, relabelledTest []Example) {
+// that has no out-of-scope rows. fold, from 1 to every, says which of the
+// every ways to do that: fold f holds out the f-th label, the (f+every)-th
+// and so on; the every folds together hold out each label once.
+func HoldOutLabels(train, test []Example, every, fold int, oosLabel string) (keptTrain, relabelledTest []Example) {
 	var labels []string
 	seen := map[string]bool{}
 	for _, e := range train {
@@ -193,7 +195,7 @@ func HoldOutLabels(train, test []Example, every int, oosLabel string) (keptTrain
 	slices.Sort(labels)
 	held := map[string]bool{}
 	for i, l := range labels {
-		if every > 0 && i%every == every-1 {
+		if every > 0 && i%every == fold-1 {
 			held[l] = true
 		}
 	}

@@ -173,7 +173,7 @@ func TestQuestionsFarOutsideTheBotsTradeGetNoAnswer(t *testing.T) {
 // (Model.Elsewhere) 29.5 %, for 1.4 points of in-scope answers.
 func TestUntaughtIntentsRarelyGetAnAnswer(t *testing.T) {
 	train, test := load(t)
-	train, test = HoldOutLabels(train, test, 4, "oos")
+	train, test = HoldOutLabels(train, test, 4, 4, "oos")
 	b := Bands(Train(WithLabelNames(train), Options{Seed: 1}), test, "oos", 0.3, 0.6)
 	t.Logf("in scope: right %.3f, wrong %.3f, confirm %.3f; untaught: answered %.3f, confirm %.3f, no intent %.3f",
 		b.InRight, b.InWrong, b.InConfirm, b.OOSAnswered, b.OOSConfirm, b.OOSNone)
@@ -440,5 +440,39 @@ func TestNothingToLearnFrom(t *testing.T) {
 	m := Train(nil, Options{Seed: 1})
 	if got := m.Predict("where is my card?"); len(got) != 0 || len(m.Labels()) != 0 {
 		t.Fatalf("a model of nothing predicts %v", got)
+	}
+}
+
+func TestTheHoldOutFoldsLeaveOutEachIntentOnce(t *testing.T) {
+	train, test := load(t)
+	heldBy := map[string]int{} // label → times held out
+	for fold := 1; fold <= 4; fold++ {
+		kept, relabelled := HoldOutLabels(train, test, 4, fold, "oos")
+		trained := map[string]bool{}
+		for _, e := range kept {
+			trained[e.Label] = true
+		}
+		for i, e := range test {
+			switch got := relabelled[i].Label; {
+			case got == "oos" && trained[e.Label]:
+				t.Fatalf("fold %d: %q is trained and out of scope", fold, e.Label)
+			case got != "oos" && (!trained[e.Label] || got != e.Label):
+				t.Fatalf("fold %d: %q became %q", fold, e.Label, got)
+			}
+		}
+		held := map[string]bool{}
+		for _, e := range train {
+			held[e.Label] = !trained[e.Label]
+		}
+		for l, out := range held {
+			if out {
+				heldBy[l]++
+			}
+		}
+	}
+	for _, e := range train {
+		if heldBy[e.Label] != 1 {
+			t.Fatalf("%s is held out in %d folds", e.Label, heldBy[e.Label])
+		}
 	}
 }
