@@ -29,10 +29,80 @@ const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 // Database creates a new, empty database and returns its URL.
 func Database(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("PARLEY_TEST_POSTGRES")
-	if base == "" {
-		base = DefaultURL
+	return DatabaseFrom(t, "")
+}
+
+// baseURL is the test server's URL.
+func baseURL() string {
+	if base := os.Getenv("PARLEY_TEST_POSTGRES"); base != "" {
+		return base
 	}
+	return DefaultURL
+}
+
+// newName is a unique name for a test database. The creation time in it
+// lets a later run drop what a test binary that crashed could not.
+func newName() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("parley_test_%d_%s", time.Now().Unix(), hex.EncodeToString(b[:]))
+}
+
+// urlOf is the URL of the database name on the test server.
+func urlOf(name string) (string, error) {
+	u, err := url.Parse(baseURL())
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// Template creates a database for DatabaseFrom to copy: fill runs once on
+// its URL (migrations, say), and every copy starts with what it left,
+// faster than filling each one. drop removes it when the tests are done;
+// a run that crashes leaves it to a later run's clean-up, as it does a
+// test's database. With no server to reach, the error says so (the tests
+// that would copy it skip or fail in DatabaseFrom as they would without).
+func Template(fill func(url string) error) (name string, drop func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := sql.Open("pgx", baseURL())
+	if err != nil {
+		return "", nil, err
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	name = newName()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	drop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}
+	u, err := urlOf(name)
+	if err == nil {
+		err = fill(u)
+	}
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	return name, drop, nil
+}
+
+// DatabaseFrom creates a new database, a copy of template (from Template;
+// "" for an empty one), and returns its URL. No connection to template
+// may be open meanwhile.
+func DatabaseFrom(t testing.TB, template string) string {
+	t.Helper()
+	base := baseURL()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -47,12 +117,12 @@ func Database(t testing.TB) string {
 		t.Skipf("pgtest: no PostgreSQL at %s (%v); set PARLEY_TEST_POSTGRES to run this test", base, err)
 	}
 	dropStale(ctx, admin)
-	var b [6]byte
-	rand.Read(b[:])
-	// The creation time in the name lets a later run drop what a test
-	// binary that crashed could not.
-	name := fmt.Sprintf("parley_test_%d_%s", time.Now().Unix(), hex.EncodeToString(b[:]))
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	name := newName()
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + template
+	}
+	if _, err := admin.ExecContext(ctx, create); err != nil {
 		admin.Close()
 		t.Fatalf("pgtest: create database: %v", err)
 	}
@@ -64,12 +134,11 @@ func Database(t testing.TB) string {
 		}
 		admin.Close()
 	})
-	u, err := url.Parse(base)
+	u, err := urlOf(name)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	u.Path = "/" + name
-	return u.String()
+	return u
 }
 
 // staleAfter is the age past which a test database is a crashed run's:

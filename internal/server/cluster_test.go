@@ -19,7 +19,6 @@ import (
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/email/mailbox"
 	"github.com/parleychat/parley/internal/natstest"
-	"github.com/parleychat/parley/internal/pgtest"
 	"github.com/parleychat/parley/internal/routing"
 	"github.com/parleychat/parley/internal/server"
 )
@@ -32,7 +31,7 @@ func startCluster(t *testing.T, tweak ...func(*server.Config)) (a, b *testServer
 	natsURL := natstest.URL(t)
 	var p [6]byte
 	rand.Read(p[:])
-	db, prefix := pgtest.Database(t), "parleytest"+hex.EncodeToString(p[:])
+	db, prefix := migratedPostgres(t), "parleytest"+hex.EncodeToString(p[:])
 	node := func(c *server.Config) {
 		c.DatabaseURL, c.NATSURL, c.NATSPrefix = db, natsURL, prefix
 		c.Secret = "a cluster's shared secret, 32+ characters long"

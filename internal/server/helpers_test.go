@@ -29,6 +29,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	stopChromium()
+	if migratedPG.drop != nil {
+		migratedPG.drop()
+	}
 	if migrated.dir != "" {
 		os.RemoveAll(migrated.dir)
 	}
@@ -145,9 +148,40 @@ func postgresFor(t testing.TB, dir string) string {
 	if u, ok := postgresDBs.Load(dir); ok {
 		return u.(string)
 	}
-	u := pgtest.Database(t)
+	u := migratedPostgres(t)
 	postgresDBs.Store(dir, u)
 	return u
+}
+
+// migratedPG is a PostgreSQL database with every migration applied, made
+// once per test binary for migratedPostgres to copy: as with SQLite
+// (migrated), applying them to each test's database took most of a
+// node's start.
+var migratedPG struct {
+	once sync.Once
+	name string
+	drop func()
+	err  error
+}
+
+// migratedPostgres creates a test database with every migration applied.
+func migratedPostgres(t testing.TB) string {
+	t.Helper()
+	migratedPG.once.Do(func() {
+		migratedPG.name, migratedPG.drop, migratedPG.err = pgtest.Template(func(url string) error {
+			db, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.Options{})
+			if err != nil {
+				return err
+			}
+			return db.Close()
+		})
+	})
+	if migratedPG.err != nil {
+		// No server (pgtest.Database skips the test, or fails it where
+		// PostgreSQL is required), or one that refused: said there.
+		return pgtest.Database(t)
+	}
+	return pgtest.DatabaseFrom(t, migratedPG.name)
 }
 
 func (ts *testServer) stop() {
