@@ -70,47 +70,60 @@ func chromiumPath(t *testing.T) string {
 // the first browser a test asks for and stopped by TestMain. Each browser
 // is a new browser context in it: as separate as two profiles, and ready
 // in a third of the time a new Chromium takes to start (0.6–0.9 s against
-// 1.6–1.8 s on the development machine), over a hundred times a run.
+// 1.6–1.8 s on the development machine), over a hundred times a run. A
+// Chromium that died is started again for the next browser, so that one
+// crash fails one test.
 var chromium struct {
-	once    sync.Once
-	ctx     context.Context
+	mu      sync.Mutex
+	ctx     context.Context // done when the browser is gone
 	dataDir string
 	stop    func()
-	err     error
 }
 
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
-	chromium.once.Do(func() {
-		if chromium.dataDir, chromium.err = os.MkdirTemp("", "parley-chromium-"); chromium.err != nil {
-			return
-		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
-			chromedp.UserDataDir(chromium.dataDir), chromedp.WindowSize(1280, 800))
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelBrowser := chromedp.NewContext(actx)
-		chromium.ctx, chromium.stop = ctx, func() { cancelBrowser(); cancelAlloc() }
-		// Started with a context that has no deadline: the browser lives
-		// as long as the context of its first run.
-		chromium.err = chromedp.Do(ctx)
-	})
-	if chromium.err != nil {
-		t.Fatalf("start Chromium: %v", chromium.err)
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	if chromium.ctx != nil && chromium.ctx.Err() == nil {
+		return chromium.ctx
 	}
-	return chromium.ctx
+	stopChromiumLocked()
+	dir, err := os.MkdirTemp("", "parley-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 800))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	chromium.ctx, chromium.dataDir, chromium.stop = ctx, dir, func() { cancelBrowser(); cancelAlloc() }
+	// Started with a context that has no deadline: the browser lives as
+	// long as the context of its first run.
+	if err := chromedp.Do(ctx); err != nil {
+		stopChromiumLocked()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
 }
 
 // stopChromium ends the shared Chromium, if a test started it.
 func stopChromium() {
+	chromium.mu.Lock()
+	defer chromium.mu.Unlock()
+	stopChromiumLocked()
+}
+
+func stopChromiumLocked() {
 	if chromium.stop != nil {
 		chromium.stop()
 	}
 	if chromium.dataDir != "" {
 		os.RemoveAll(chromium.dataDir)
 	}
+	chromium.ctx, chromium.dataDir, chromium.stop = nil, "", nil
 }
 
 func newBrowser(t *testing.T) *browser {
