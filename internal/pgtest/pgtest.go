@@ -62,8 +62,9 @@ func urlOf(name string) (string, error) {
 // its URL (migrations, say), and every copy starts with what it left,
 // faster than filling each one. drop removes it when the tests are done;
 // a run that crashes leaves it to a later run's clean-up, as it does a
-// test's database. With no server to reach, the error says so (the tests
-// that would copy it skip or fail in DatabaseFrom as they would without).
+// test's database. With no server to reach it returns the error; a
+// caller then falls back to Database, which skips the test or, where
+// PostgreSQL is required, fails it.
 func Template(fill func(url string) error) (name string, drop func(), err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
