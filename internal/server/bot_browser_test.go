@@ -118,6 +118,24 @@ func TestVisitorGetsAKnowledgeBaseAnswerThenReachesAnAgentInChromium(t *testing.
 		}
 	}
 	console.shot("agent-sees-transcript")
+	// Clicked again and again while it loads (40 clicks, 3 ms apart), the
+	// conversation is drawn once, whole: no replay overlaps another into a
+	// gap or a duplicate.
+	shown := evalIn[int](t, console.ctx, `document.querySelectorAll(".messages li[data-seq]").length`)
+	evalIn[bool](t, console.ctx, `(() => { const li = document.querySelector(".items li[aria-current=true]");
+		for (let i = 0; i < 39; i++) setTimeout(() => li.click(), i * 3);
+		// The last click draws last: what it replaced is marked old.
+		setTimeout(() => { document.querySelectorAll(".messages li").forEach((m) => m.dataset.old = "1"); li.click() }, 39 * 3);
+		return true })()`)
+	waitFor(t, func() bool {
+		return evalIn[bool](t, console.ctx, `(() => { const seqs = [...document.querySelectorAll(".messages li[data-seq]")].map((li) => li.dataset.seq);
+			return !document.querySelector(".messages li[data-old]") && seqs.length === `+strconv.Itoa(shown)+` && new Set(seqs).size === seqs.length && seqs.every((s, i) => i === 0 || +s > +seqs[i-1]) })()`)
+	}, func() string {
+		return "after 40 clicks the conversation shows: " + evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`)
+	})
+	if transcript := evalIn[string](t, console.ctx, `document.querySelector(".messages").textContent`); !strings.Contains(transcript, "How long does delivery take?") {
+		t.Fatalf("after 40 clicks the transcript lacks the first question:\n%s", transcript)
+	}
 	// The agent answers and the visitor, who met the bot, now talks to a person.
 	console.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Hi, I'm Alex. How can I help?\r"))
 	waitFor(t, func() bool {

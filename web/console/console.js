@@ -2598,10 +2598,17 @@ setInterval(() => {
 }, 20000);
 addEventListener("pagehide", () => { if (viewingID) send({ type: "viewing", conversation_id: viewingID, viewing: false }); });
 
+// Only the latest call draws: a second click while the first is still
+// loading (or a click on another conversation) must not leave two
+// subscriptions replaying into one emptied list.
+let opening = 0;
 async function openConversation(id) {
+  const call = ++opening;
+  const c = await api("GET", "/conversations/" + id);
+  if (call !== opening) return;
   sendRead(); // what was shown of the last one
   if (current && !following.has(current.id)) send({ type: "unsubscribe", conversation_id: current.id });
-  current = await api("GET", "/conversations/" + id);
+  current = c;
   lastSeq = 0;
   if (!$(".activity").hidden) showActivity().catch(() => {});
   visitorRead = current.consumer_read_seq;
@@ -2747,9 +2754,11 @@ function fileLink(m) {
   return span;
 }
 
+// addMessage shows a message once, in its place: a replay may overlap
+// what a live frame or an earlier subscription already drew.
 function addMessage(m) {
-  if (m.seq <= lastSeq) return;
-  lastSeq = m.seq;
+  lastSeq = Math.max(lastSeq, m.seq);
+  if ($(`.messages li[data-seq="${m.seq}"]`)) return;
   const li = document.createElement("li");
   li.className = m.sender_kind;
   li.dataset.seq = m.seq;
