@@ -416,10 +416,13 @@ type Store interface {
 	// SaveRollup writes rows (replacing those with the same kind and item)
 	// and moves the cursor from one seq to another in one transaction, or
 	// fails with ECONFLICT, writing nothing, when the cursor is not at from.
+	// SaveRollupRows writes rows and leaves the cursor. Neither replaces a
+	// row with one of a lower Seq.
 	RollupCursor(ctx context.Context, accountID string) (int64, error)
 	RollupRows(ctx context.Context, accountID, kind string, items []string) ([]*RollupRow, error)
 	ScanRollup(ctx context.Context, accountID string, from, to time.Time, fn func(*RollupRow) error) error
 	SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq int64, rows []*RollupRow) error
+	SaveRollupRows(ctx context.Context, accountID string, rows []*RollupRow) error
 
 	// Events.
 	// AppendEvent records an event that has no other row (a widget signal,

@@ -127,6 +127,42 @@ func TestTwoRollupsAtOnceReadEveryEventOnce(t *testing.T) {
 	}
 }
 
+// A rollup that stops after some of its rows are saved, before its cursor
+// moves (a crash, a failing disk), leaves rows that already hold events
+// the cursor says are unread; the next rollup reads those events again
+// and counts each once.
+func TestARollupStoppedBetweenItsSavesCountsEveryEventOnce(t *testing.T) {
+	ctx := context.Background()
+	db, a, from, events := busyMonth(t, 120) // more rows than one save's transaction takes
+	if _, err := analytics.RollUp(ctx, cursorFails{db}, a.ID); err == nil {
+		t.Fatal("the rollup whose cursor could not move reported no error")
+	}
+	if seq, _ := db.RollupCursor(ctx, a.ID); seq != 0 {
+		t.Fatalf("cursor moved to %d", seq)
+	}
+	rows, err := db.RollupRows(ctx, a.ID, parley.RollupConversation, []string{fmt.Sprintf("conv_%026d", 0), fmt.Sprintf("conv_%026d", 119)})
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("no rows were saved before the cursor failed (%d, %v): the test tests nothing", len(rows), err)
+	}
+	if n, err := analytics.RollUp(ctx, db, a.ID); err != nil || int64(n) != events {
+		t.Fatalf("the second rollup read %d of %d events: %v", n, events, err)
+	}
+	q := analytics.Query{From: from, To: from.Add(31 * 24 * time.Hour), Bucket: "day"}
+	rolled := reportsOf(t, analytics.Compute, db, a.ID, q, "skl_general", "usr_agent", nil)
+	fromLog := reportsOf(t, analytics.ComputeFromLog, db, a.ID, q, "skl_general", "usr_agent", nil)
+	if rolled != fromLog {
+		t.Fatalf("rolled up after a stop:\n%s\nfrom the log:\n%s", rolled, fromLog)
+	}
+}
+
+// cursorFails is a store that saves a rollup's rows but never moves its
+// cursor.
+type cursorFails struct{ parley.Store }
+
+func (cursorFails) SaveRollup(context.Context, string, int64, int64, []*parley.RollupRow) error {
+	return parley.Errorf(parley.EUNAVAILABLE, "the disk is gone")
+}
+
 // staleCursor is a store whose rollup cursor reads as if nothing had been
 // rolled up yet, while its rows are up to date.
 type staleCursor struct{ parley.Store }

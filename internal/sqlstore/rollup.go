@@ -123,24 +123,39 @@ func (db *DB) SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq i
 		if n == 0 {
 			return parley.Errorf(parley.ECONFLICT, "the metrics rollup of account %q moved past seq %d meanwhile", accountID, fromSeq)
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		// One statement prepared for all the rows: parsed per row, the
-		// rollup of a busy account held the writer — and every message
-		// waiting behind it — for most of a second (the parser was 9 % of
-		// the server's CPU in parley bench's max, session 13).
-		st, err := tx.Tx.PrepareContext(tx.ctx, tx.db.write.sql(`INSERT INTO metrics_rollup (account_id, `+rollupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account_id, kind, item) DO UPDATE SET seq = excluded.seq, start_at = excluded.start_at, end_at = excluded.end_at, data = excluded.data`))
-		if err != nil {
+		return writeRollupRows(tx, accountID, rows)
+	})
+}
+
+// SaveRollupRows writes rows without moving the cursor, in one
+// transaction.
+func (db *DB) SaveRollupRows(ctx context.Context, accountID string, rows []*parley.RollupRow) error {
+	return db.do(ctx, func(tx *writeTx) error { return writeRollupRows(tx, accountID, rows) })
+}
+
+// writeRollupRows upserts rows. A stored row read further than the one
+// written (a higher seq) stays: a rollup that lost a race, or one that
+// stopped between its saves and read the same events again, never takes
+// a row back to an earlier reading.
+func writeRollupRows(tx *writeTx, accountID string, rows []*parley.RollupRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	// One statement prepared for all the rows: parsed per row, the
+	// rollup of a busy account held the writer — and every message
+	// waiting behind it — for most of a second (the parser was 9 % of
+	// the server's CPU in parley bench's max, session 13).
+	st, err := tx.Tx.PrepareContext(tx.ctx, tx.db.write.sql(`INSERT INTO metrics_rollup (account_id, `+rollupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, kind, item) DO UPDATE SET seq = excluded.seq, start_at = excluded.start_at, end_at = excluded.end_at, data = excluded.data
+		WHERE metrics_rollup.seq <= excluded.seq`))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(tx.ctx, tx.db.write.args([]any{accountID, r.Kind, r.Item, r.Seq, micros(r.Start), micros(r.End), string(r.Data)})...); err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, r := range rows {
-			if _, err := st.ExecContext(tx.ctx, tx.db.write.args([]any{accountID, r.Kind, r.Item, r.Seq, micros(r.Start), micros(r.End), string(r.Data)})...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }

@@ -57,6 +57,31 @@ func testMetricsRollup(t *testing.T, open Opener) {
 	if r := rs[1]; r.Item != "c2" || r.Seq != 9 || string(r.Data) != `{"n":3}` || !r.End.Equal(t0.Add(3*time.Hour)) || !r.Start.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("replaced row = %+v", r)
 	}
+	// Rows saved without the cursor: the cursor stays, and a row read less
+	// far (a lower seq) never replaces one read further.
+	if err := s.SaveRollupRows(ctx, a.account.ID, []*parley.RollupRow{
+		row(parley.RollupConversation, "c2", 7, t0, t0, `{"n":"older"}`),
+		row(parley.RollupConversation, "c4", 12, t0.Add(2*time.Hour), parley.RollupOpen, `{"n":4}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := s.RollupCursor(ctx, a.account.ID); seq != 9 {
+		t.Fatalf("saving rows moved the cursor to %d", seq)
+	}
+	rs, err = s.RollupRows(ctx, a.account.ID, parley.RollupConversation, []string{"c2", "c4"})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("rows by item: %d, %v", len(rs), err)
+	}
+	slices.SortFunc(rs, func(x, y *parley.RollupRow) int { return int(x.Seq - y.Seq) })
+	if rs[0].Item != "c2" || rs[0].Seq != 9 || string(rs[0].Data) != `{"n":3}` || rs[1].Item != "c4" || rs[1].Seq != 12 {
+		t.Fatalf("after saving an older c2 and a new c4: %+v, %+v", rs[0], rs[1])
+	}
+	if err := s.SaveRollup(ctx, a.account.ID, 9, 10, []*parley.RollupRow{row(parley.RollupConversation, "c4", 10, t0, t0, `{"n":"older"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := s.RollupRows(ctx, a.account.ID, parley.RollupConversation, []string{"c4"}); len(rs) != 1 || rs[0].Seq != 12 || string(rs[0].Data) != `{"n":4}` {
+		t.Fatalf("a save with the cursor took c4 back: %+v", rs)
+	}
 	scan := func(accountID string, from, to time.Time) []string {
 		t.Helper()
 		var got []string
@@ -73,8 +98,8 @@ func testMetricsRollup(t *testing.T, open Opener) {
 		from, to time.Time
 		want     []string
 	}{
-		{t0, t0.Add(24 * time.Hour), []string{"conversation:c1", "conversation:c2", "hour:2026-11-02T09:00:00Z"}},
-		{t0.Add(90 * time.Minute), t0.Add(24 * time.Hour), []string{"conversation:c2"}}, // c1 and the hour ended before
+		{t0, t0.Add(24 * time.Hour), []string{"conversation:c1", "conversation:c2", "conversation:c4", "hour:2026-11-02T09:00:00Z"}},
+		{t0.Add(90 * time.Minute), t0.Add(24 * time.Hour), []string{"conversation:c2", "conversation:c4"}}, // c1 and the hour ended before
 		{t0.Add(-time.Hour), t0, nil}, // nothing had started
 		{t0.Add(time.Hour), t0.Add(2 * time.Hour), []string{"conversation:c1", "hour:2026-11-02T09:00:00Z"}},
 	} {
@@ -92,7 +117,7 @@ func testMetricsRollup(t *testing.T, open Opener) {
 	if err := s.SaveRollup(ctx, b.account.ID, 0, 2, nil); err != nil {
 		t.Fatal(err)
 	}
-	if seq, _ := s.RollupCursor(ctx, a.account.ID); seq != 9 {
+	if seq, _ := s.RollupCursor(ctx, a.account.ID); seq != 10 {
 		t.Fatalf("B's save moved A's cursor to %d", seq)
 	}
 }
