@@ -113,14 +113,19 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
-	// The writer keeps a larger page cache (32 MB) and lets the WAL grow to
-	// 8,000 pages (32 MB) before checkpointing: fewer checkpoints inside
-	// commits. Both measured with BenchmarkAppendBatched (docs/performance.md).
+	// The writer keeps a larger page cache (8 MB; SQLite's default is 2) and
+	// lets the WAL grow to 8,000 pages (32 MB) before checkpointing: fewer
+	// checkpoints inside commits. Not larger: a commit whose inserts split a
+	// b-tree page parks a page at the lock-byte page's number on the way,
+	// and the commit then walks the whole cache to drop it — 7.6 % of the
+	// server's CPU under parley bench's steady with 32 MB (session 29).
+	// Measured with BenchmarkAppendBatched and parley bench
+	// (docs/performance.md).
 	wq := url.Values{}
 	for k, v := range q {
 		wq[k] = append([]string(nil), v...)
 	}
-	wq.Add("_pragma", "cache_size(-32000)")
+	wq.Add("_pragma", "cache_size(-8000)")
 	// Checkpoints run on a connection of their own (checkpointer), off the
 	// writer's path; the writer checkpoints itself only past this bound,
 	// which also lets the WAL start over (a checkpoint racing the writer
