@@ -52,6 +52,11 @@ type Suggestion struct {
 const (
 	MaxSuggestions = 5
 	maxCanned      = 2
+	// suggestFrom: the classifier's guess is suggested to an agent from
+	// this sureness even where the bot would not offer it to the visitor
+	// (a brand's confirm_at above it): the agent reads it before it goes
+	// anywhere.
+	suggestFrom = 0.3
 	// minCoverage: a search match must hold at least this share of the
 	// message's words, so one common word does not make a suggestion.
 	minCoverage = 0.34
@@ -76,7 +81,7 @@ func Suggest(b *Brain, text string, canned *CannedIndex) []Suggestion {
 	}
 	if b != nil {
 		c := b.Classify(text)
-		if c.Confidence >= b.cfg.Handoff.ConfirmAt && (c.Band == BandAnswer || c.Band == BandConfirm) {
+		if c.Band == BandAnswer || c.Band == BandConfirm || c.Label != "" && c.sure() >= suggestFrom {
 			if name, ok := strings.CutPrefix(c.Label, labelIntent); ok && b.intents[name] != nil && b.intents[name].Answer != "" {
 				add(Suggestion{Kind: SuggestIntent, ID: name, Title: strings.ReplaceAll(name, "_", " "), Text: PlainText(b.intents[name].Answer), Confidence: round(c.Confidence)})
 			}

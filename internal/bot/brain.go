@@ -287,6 +287,15 @@ func (b *Brain) Classify(text string) Classification {
 	return c
 }
 
+// sure is how sure the bot is of its guess: the probability, or the
+// answer check when that is lower — what must reach confirm_at.
+func (c Classification) sure() float64 {
+	if c.Check > 0 {
+		return min(c.Confidence, c.Check)
+	}
+	return c.Confidence
+}
+
 // held says why a guess whose probability reaches answerAt was not
 // answered outright, or nothing.
 func held(v nlu.Verdict, top nlu.Score, answerAt float64) string {

@@ -328,7 +328,7 @@ func TestTheDemoBotAnswersWhatVisitorsAsk(t *testing.T) {
 // nearest phrase and a word of another intent, for the admin who tunes
 // the thresholds.
 func TestTheTestBoxSaysWhyAGuessWasNotAnswered(t *testing.T) {
-	doc := `handoff: {answer_at: 0.55}
+	doc := `handoff: {answer_at: 0.55, confirm_at: 0.3}
 intents:
   - name: stolen_card
     answer: Freeze it in the app.

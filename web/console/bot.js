@@ -333,7 +333,7 @@ function render() {
   const speaks = [...f.language.options].map((o) => o.value);
   f.language.value = c.language || (speaks.includes(widgetLanguage) ? widgetLanguage : "en");
   f.answer_at.value = c.handoff?.answer_at ?? 0.6;
-  f.confirm_at.value = c.handoff?.confirm_at ?? 0.3;
+  f.confirm_at.value = c.handoff?.confirm_at ?? 0.45;
   f.max_misses.value = c.handoff?.max_misses ?? 2;
   f.fallback.value = c.fallback || "";
   f.greeting.value = c.greeting || "";

@@ -227,6 +227,17 @@ func WithLabelNames(examples []Example) []Example {
 	return out
 }
 
+// DefaultAnswerAt and DefaultConfirmAt are the bands' edges a bot has
+// where its admin set none. From DefaultConfirmAt (not lower) a guess is
+// offered as "Did you mean …?": below it, most questions about intents
+// the bot was never taught get "no intent" (the fallback, then a person)
+// instead of two wrong suggestions, for a few taught ones that lose a
+// one-click right answer (docs/bot.md, "The confirm band's lower edge").
+const (
+	DefaultAnswerAt  = 0.6
+	DefaultConfirmAt = 0.45
+)
+
 // BandReport is how a test set falls into the bot's three bands: answered
 // outright (Judge at answerAt), confirmed ("Did you mean …?", Verdict.Sure
 // from confirmAt), or not understood. Fractions of the in-scope rows and

@@ -166,25 +166,31 @@ func TestQuestionsFarOutsideTheBotsTradeGetNoAnswer(t *testing.T) {
 
 // TestUntaughtIntentsRarelyGetAnAnswer: with every fourth BANKING77
 // intent left out of training, questions for those (about banking too:
-// "my phone was stolen" to a bot that knows stolen cards) mostly get
-// "Did you mean …?" or no intent, while the taught ones are answered.
-// The probability alone answers 38.7 % of them wrongly at the default
-// 0.6; with a word that belongs to another intent raising the bar
-// (Model.Elsewhere) 29.5 %, for 1.4 points of in-scope answers.
+// "my phone was stolen" to a bot that knows stolen cards) mostly get no
+// intent at the default thresholds — the fallback, then a person — and
+// few a wrong answer, while the taught ones are answered. Fold 4 is the
+// split the answer check was fitted on; fold 2 is the one of the four
+// that sends the fewest to no intent (0.504; `parley bot eval
+// --holdout-every 4 --holdout-fold F` measures all four, docs/bot.md).
 func TestUntaughtIntentsRarelyGetAnAnswer(t *testing.T) {
-	train, test := load(t)
-	train, test = HoldOutLabels(train, test, 4, 4, "oos")
-	b := Bands(Train(WithLabelNames(train), Options{Seed: 1}), test, "oos", 0.3, 0.6)
-	t.Logf("in scope: right %.3f, wrong %.3f, confirm %.3f; untaught: answered %.3f, confirm %.3f, no intent %.3f",
-		b.InRight, b.InWrong, b.InConfirm, b.OOSAnswered, b.OOSConfirm, b.OOSNone)
-	if b.OOSAnswered > 0.26 {
-		t.Errorf("%.3f of the untaught intents' questions answered outright, want at most 0.26", b.OOSAnswered)
-	}
-	if b.OOSNone < 0.38 {
-		t.Errorf("%.3f of the untaught intents' questions got no intent, want at least 0.38", b.OOSNone)
-	}
-	if b.InRight < 0.86 {
-		t.Errorf("%.3f of the taught intents' questions answered right, want at least 0.86", b.InRight)
+	for _, fold := range []struct {
+		n                     int
+		maxAnswered, minRight float64
+	}{{4, 0.26, 0.86}, {2, 0.36, 0.86}} {
+		train, test := load(t)
+		train, test = HoldOutLabels(train, test, 4, fold.n, "oos")
+		b := Bands(Train(WithLabelNames(train), Options{Seed: 1}), test, "oos", DefaultConfirmAt, DefaultAnswerAt)
+		t.Logf("fold %d: in scope: right %.3f, wrong %.3f, confirm %.3f; untaught: answered %.3f, confirm %.3f, no intent %.3f",
+			fold.n, b.InRight, b.InWrong, b.InConfirm, b.OOSAnswered, b.OOSConfirm, b.OOSNone)
+		if b.OOSAnswered > fold.maxAnswered {
+			t.Errorf("fold %d: %.3f of the untaught intents' questions answered outright, want at most %.2f", fold.n, b.OOSAnswered, fold.maxAnswered)
+		}
+		if b.OOSNone <= 0.5 {
+			t.Errorf("fold %d: %.3f of the untaught intents' questions got no intent, want most", fold.n, b.OOSNone)
+		}
+		if b.InRight < fold.minRight {
+			t.Errorf("fold %d: %.3f of the taught intents' questions answered right, want at least %.2f", fold.n, b.InRight, fold.minRight)
+		}
 	}
 }
 
