@@ -81,7 +81,7 @@ func Suggest(b *Brain, text string, canned *CannedIndex) []Suggestion {
 	}
 	if b != nil {
 		c := b.Classify(text)
-		if c.Band == BandAnswer || c.Band == BandConfirm || c.Label != "" && c.sure() >= suggestFrom {
+		if c.Band == BandAnswer || c.Band == BandConfirm || c.Label != "" && c.sure >= suggestFrom {
 			if name, ok := strings.CutPrefix(c.Label, labelIntent); ok && b.intents[name] != nil && b.intents[name].Answer != "" {
 				add(Suggestion{Kind: SuggestIntent, ID: name, Title: strings.ReplaceAll(name, "_", " "), Text: PlainText(b.intents[name].Answer), Confidence: round(c.Confidence)})
 			}

@@ -49,7 +49,7 @@ func TestSuggestionsForAgents(t *testing.T) {
 	}
 	// A guess the bot would not offer the visitor (below confirm_at, 0.45)
 	// is still suggested to the agent from 0.3: the agent reads it first.
-	if c := b.Classify("can I buy in bulk"); c.Band != BandMiss || c.sure() < suggestFrom {
+	if c := b.Classify("can I buy in bulk"); c.Band != BandMiss || c.sure < suggestFrom {
 		t.Fatalf("the test needs a guess between 0.3 and confirm_at: %+v", c)
 	}
 	if got := Suggest(b, "can I buy in bulk", nil); len(got) == 0 || got[0].Kind != SuggestArticle || got[0].ID != "ordering" || got[0].Confidence == 0 {

@@ -236,6 +236,8 @@ type Classification struct {
 	Held   string       `json:"held,omitempty"`
 	Top    []nlu.Score  `json:"top,omitempty"`
 	Search *SearchMatch `json:"search,omitempty"`
+
+	sure float64 // what confirm_at is compared with (nlu.Verdict.Sure)
 }
 
 // SearchMatch is the best knowledge-base article found by search.
@@ -260,6 +262,7 @@ func (b *Brain) Classify(text string) Classification {
 			if v.Checked {
 				c.Check = v.Check
 			}
+			c.sure = v.Sure
 			switch {
 			case v.Answers:
 				c.Band = BandAnswer
@@ -285,15 +288,6 @@ func (b *Brain) Classify(text string) Classification {
 		c.Band = BandHandoff
 	}
 	return c
-}
-
-// sure is how sure the bot is of its guess: the probability, or the
-// answer check when that is lower — what must reach confirm_at.
-func (c Classification) sure() float64 {
-	if c.Check > 0 {
-		return min(c.Confidence, c.Check)
-	}
-	return c.Confidence
 }
 
 // held says why a guess whose probability reaches answerAt was not

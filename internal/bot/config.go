@@ -43,13 +43,6 @@ type Config struct {
 // MaxIgnoredQuestions bounds Config.IgnoredQuestions.
 const MaxIgnoredQuestions = 5000
 
-// DefaultAnswerAt and DefaultConfirmAt are the bands' edges where an admin
-// set none (nlu.DefaultAnswerAt, nlu.DefaultConfirmAt).
-const (
-	DefaultAnswerAt  = nlu.DefaultAnswerAt
-	DefaultConfirmAt = nlu.DefaultConfirmAt
-)
-
 // Handoff says when the bot gives the conversation to people.
 type Handoff struct {
 	// AnswerAt is the answer check (nlu.Judge; in a language without a
@@ -176,10 +169,10 @@ func (c *Config) Defaults() {
 	}
 	h := &c.Handoff
 	if h.AnswerAt == 0 {
-		h.AnswerAt = DefaultAnswerAt
+		h.AnswerAt = nlu.DefaultAnswerAt
 	}
 	if h.ConfirmAt == 0 {
-		h.ConfirmAt = DefaultConfirmAt
+		h.ConfirmAt = nlu.DefaultConfirmAt
 	}
 	if h.MaxMisses == 0 {
 		h.MaxMisses = 2
