@@ -266,8 +266,12 @@ func (b *Brain) Classify(text string) Classification {
 			switch {
 			case v.Answers:
 				c.Band = BandAnswer
-			case top.Label == labelHandoff && top.P >= h.ConfirmAt:
-				c.Band = BandHandoff
+			case top.Label == labelHandoff:
+				// Not as sure as an answer must be that the visitor
+				// asked for a person: questions the bot was never
+				// taught land here too ("is there a newsletter?").
+				// The fallback offers "Talk to a person"; the plain
+				// requests hand off by their words (askedForPerson).
 			case v.Sure >= h.ConfirmAt: // the probability, or the answer check when lower
 				c.Band = BandConfirm
 			}

@@ -136,6 +136,27 @@ func TestAskingForAPersonHandsOffAndOutOfHoursSaysSo(t *testing.T) {
 	}
 }
 
+// TestOnlyASureGuessHandsOff: the built-in "I want a person" intent is
+// where questions the bot was never taught often land; unless the bot is
+// as sure as an answer must be, the visitor gets the fallback and its
+// "Talk to a person", not a person they did not ask for.
+func TestOnlyASureGuessHandsOff(t *testing.T) {
+	b := demoBrain(t)
+	if c := b.Classify("is there a newsletter"); c.Label != labelHandoff || c.Band != BandMiss || c.Confidence < 0.6 {
+		t.Fatalf("the test needs an untaught question the classifier gives the handoff intent above answer_at: %+v", c)
+	}
+	sess := &Session{}
+	turn := b.Reply(context.Background(), sess, "is there a newsletter", open)
+	if turn.Handoff != nil || turn.Band != BandMiss || sess.Offered[strings.ToLower(b.say.talkToPerson)] != labelHandoff {
+		t.Fatalf("an untaught question: %+v, offered %v", turn, sess.Offered)
+	}
+	for _, asked := range []string{"I'd like to chat with your team", "get me a manager", "can a human help me"} {
+		if turn := b.Reply(context.Background(), &Session{}, asked, open); turn.Handoff == nil {
+			t.Errorf("%q did not hand off: %+v", asked, turn)
+		}
+	}
+}
+
 func TestConfirmBandOffersTheTopTwo(t *testing.T) {
 	cfg := &Config{Enabled: true, Intents: []Intent{
 		{Name: "card_lost", Phrases: []string{"I lost my card", "my card is lost", "cannot find my card"}, Answer: "We've frozen it."},
