@@ -131,6 +131,12 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// which also lets the WAL start over (a checkpoint racing the writer
 	// rarely catches up with it), and then has little left to copy.
 	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBound))
+	// The writer's WAL writes reach the file together, at the commit's
+	// sync (walvfs.go); that needs synchronous FULL, set above.
+	if err := registerWALVFS(); err != nil {
+		return nil, err
+	}
+	wq.Set("vfs", walVFSName)
 	write, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

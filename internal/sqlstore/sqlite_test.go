@@ -110,6 +110,62 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	}
 }
 
+// TestAnAcknowledgedMessageIsInTheFilesAtOnce: once an append returns, its
+// message is in the database's files as the kernel holds them, so a
+// process killed the next moment (kill -9, an out-of-memory kill) has lost
+// nothing it acknowledged. The writer gathers its WAL writes and hands
+// them on at the commit's sync (walvfs.go); a copy of the files taken with
+// the store still open, as a crash leaves them, must hold every message.
+func TestAnAcknowledgedMessageIsInTheFilesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "parley.db")
+	db := openFile(t, path, sqlstore.Options{})
+	a, conv := openConversation(t, db)
+	text := strings.Repeat("a message that fills a good part of a page ", 30)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for w := 0; w < 8; w++ { // writers that share commits, as a busy server's do
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderAgent, Type: parley.MessageText, Text: text}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// The last one alone: a commit of one small write.
+	last, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderAgent, Type: parley.MessageText, Text: "the last"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crashed := filepath.Join(t.TempDir(), "parley.db")
+	for _, suffix := range []string{"-wal", ""} { // the WAL first: a checkpoint may be copying from it
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := openFile(t, crashed, sqlstore.Options{})
+	msgs, err := after.ListMessages(ctx, a.ID, conv.ID, 0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 201 || msgs[len(msgs)-1].Seq != last.Seq || msgs[len(msgs)-1].Text != "the last" {
+		t.Fatalf("the files as a crash leaves them hold %d messages (want 201, the last %q at seq %d)", len(msgs), "the last", last.Seq)
+	}
+}
+
 // TestCommitsAreReported: OnCommit (the metrics behind group commit)
 // accounts for every acknowledged write exactly once, with the time its
 // commit took, and writes waiting together share a commit.
