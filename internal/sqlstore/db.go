@@ -410,6 +410,13 @@ type writeOp struct {
 	// appends', at the next flush). Any other op empties the cache and
 	// flushes the events first.
 	besideAppends bool
+	// apart marks an op that writes neither conversations nor messages,
+	// only tables of its own (the metrics rollup's, webhook deliveries'):
+	// the append cache stays across it. Such ops run every second or so
+	// (webhook claims), and emptying the cache each time meant that at a
+	// message a second per conversation no append ever found its
+	// conversation cached.
+	apart bool
 	// pipe, on PostgreSQL, sends the op's statement with its neighbours'
 	// in one round trip (pipeline.go); piped: that did the op's whole job
 	// in this attempt, and op.fn does not run.
@@ -538,6 +545,12 @@ func (tx *writeTx) flushEvents() error {
 // failed). Once do returns nil, fn's changes are durable.
 func (db *DB) do(ctx context.Context, fn func(*writeTx) error) error {
 	return db.queue(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// doApart is do for an op that writes neither conversations nor messages
+// (writeOp.apart).
+func (db *DB) doApart(ctx context.Context, fn func(*writeTx) error) error {
+	return db.queue(ctx, &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1), apart: true})
 }
 
 // queue hands op to the writer and waits for its outcome (see do).
@@ -689,7 +702,9 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		}
 		wtx.op = op
 		if !op.besideAppends {
-			db.appending.clear()
+			if !op.apart {
+				db.appending.clear()
+			}
 			if err := wtx.flushEvents(); err != nil {
 				tx.Rollback()
 				return nil, err
@@ -702,7 +717,7 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 			db.appending.clear()
 			return nil, errOpFailed
 		}
-		if !op.besideAppends {
+		if !op.besideAppends && !op.apart {
 			db.appending.clear() // it may have appended, then changed the conversation
 		}
 	}
@@ -906,8 +921,9 @@ func notFound(err error, format string, args ...any) error {
 // else changes a conversation between two appends without emptying the
 // cache first: every op other than an append empties it before and after
 // it runs (tryBatch), and so does every rollback. An entry therefore also
-// means "open". The one exception, a receipt (besideAppends), writes a
-// column the cache does not hold.
+// means "open". The exceptions: a receipt (besideAppends) writes a column
+// the cache does not hold, and ops marked apart (the metrics rollup's
+// saves, webhook deliveries' claims and attempts) write no conversation.
 type appendCache struct {
 	convs map[string]*appendConv
 }

@@ -107,7 +107,7 @@ func (db *DB) ScanRollup(ctx context.Context, accountID string, from, to time.Ti
 // SaveRollup writes rows and moves the account's cursor from fromSeq to
 // toSeq, atomically.
 func (db *DB) SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq int64, rows []*parley.RollupRow) error {
-	return db.do(ctx, func(tx *writeTx) error {
+	return db.doApart(ctx, func(tx *writeTx) error {
 		res, err := tx.ExecContext(tx.ctx, `UPDATE metrics_rollup_cursors SET seq = ? WHERE account_id = ? AND seq = ?`, toSeq, accountID, fromSeq)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ func (db *DB) SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq i
 // SaveRollupRows writes rows without moving the cursor, in one
 // transaction.
 func (db *DB) SaveRollupRows(ctx context.Context, accountID string, rows []*parley.RollupRow) error {
-	return db.do(ctx, func(tx *writeTx) error { return writeRollupRows(tx, accountID, rows) })
+	return db.doApart(ctx, func(tx *writeTx) error { return writeRollupRows(tx, accountID, rows) })
 }
 
 // writeRollupRows upserts rows. A stored row read further than the one

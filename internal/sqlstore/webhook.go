@@ -229,7 +229,7 @@ func scanDelivery(s scanner) (*parley.WebhookDelivery, error) {
 // rows another node is claiming are skipped, not waited for).
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*parley.WebhookDelivery, error) {
 	var out []*parley.WebhookDelivery
-	err := db.do(ctx, func(tx *writeTx) error {
+	err := db.doApart(ctx, func(tx *writeTx) error {
 		out = nil
 		lock := ""
 		if db.postgres {
@@ -267,7 +267,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, lease time.Durat
 
 // RecordAttempt saves an attempt's outcome.
 func (db *DB) RecordAttempt(ctx context.Context, d *parley.WebhookDelivery, disableReason string) error {
-	return db.do(ctx, func(tx *writeTx) error {
+	return db.doApart(ctx, func(tx *writeTx) error {
 		var delivered any
 		if d.DeliveredAt != nil {
 			delivered = micros(*d.DeliveredAt)
