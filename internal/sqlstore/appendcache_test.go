@@ -22,21 +22,10 @@ func TestTheAppendCacheOutlivesWritesElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &parley.Account{Name: "Acme"}
-	if err := db.CreateAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	c := &parley.Consumer{AccountID: a.ID}
-	if err := db.CreateConsumer(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, conv := openConversation(t, db)
 	appendOne := func() {
 		t.Helper()
-		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer, SenderID: c.ID, Type: parley.MessageText, Text: "hello"}); err != nil {
+		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderConsumer, SenderID: conv.ConsumerID, Type: parley.MessageText, Text: "hello"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,3 +55,27 @@ func TestTheAppendCacheOutlivesWritesElsewhere(t *testing.T) {
 		t.Fatal("a write to the account's own tables kept the append cache")
 	}
 }
+
+// openConversation creates an account with a visitor and a queued
+// conversation.
+func openConversation(t *testing.T, db *DB) (*parley.Account, *parley.Conversation) {
+	t.Helper()
+	ctx := context.Background()
+	a := &parley.Account{Name: "Acme"}
+	if err := db.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	c := &parley.Consumer{AccountID: a.ID}
+	if err := db.CreateConsumer(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, conv
+}
+
+// OpenConversationForTest is openConversation for the package's external
+// tests.
+var OpenConversationForTest = openConversation

@@ -63,23 +63,7 @@ func TestReopenKeepsDataAndMigrationsOnce(t *testing.T) {
 
 // openConversation creates an account with a visitor and a queued
 // conversation.
-func openConversation(t *testing.T, db *sqlstore.DB) (*parley.Account, *parley.Conversation) {
-	t.Helper()
-	ctx := context.Background()
-	a := &parley.Account{Name: "Acme"}
-	if err := db.CreateAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	c := &parley.Consumer{AccountID: a.ID}
-	if err := db.CreateConsumer(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, conv
-}
+var openConversation = sqlstore.OpenConversationForTest
 
 // TestCheckpointsRunBesideTheWriter: committed pages reach the database
 // file without the writer checkpointing (its own bound is far away), so
