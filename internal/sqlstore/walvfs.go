@@ -15,7 +15,8 @@ import (
 // 24-byte header, then the page), so a commit of 50 messages, about 190
 // frames, cost 380 pwrite(2) calls: 17 % of the server's CPU under
 // `parley bench --scenario max` (docs/performance.md, session 31). Here
-// the frames collect in a buffer and reach the file in one write.
+// the frames collect in a buffer and reach the file in writes of up to
+// 64 KiB: one for a commit of a few messages, a dozen for one of 50.
 //
 // Durability is unchanged: SQLite syncs the WAL before it publishes a
 // commit to readers, when synchronous is FULL (the writer's setting: see
