@@ -79,8 +79,8 @@ func TestEveryScreenPassesAnAccessibilityCheck(t *testing.T) {
 		chromedp.Click(chromedp.CSS(".login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("[data-tab=admin]")))
 	// The inbox works from the keyboard: an item's button takes the focus,
 	// and Enter opens the conversation.
-	b.do(chromedp.Click(chromedp.CSS("[data-tab=bot]")), chromedp.WaitVisible(chromedp.CSS(".items li .open-conv")))
-	evalIn[bool](t, b.ctx, `(() => { document.querySelector(".items li .open-conv").focus(); return true })()`)
+	b.do(chromedp.Click(chromedp.CSS("[data-tab=bot]")), chromedp.WaitVisible(chromedp.CSS(".items[data-tab=bot] li .open-conv")))
+	evalIn[bool](t, b.ctx, `(() => { document.querySelector(".items[data-tab=bot] li .open-conv").focus(); return true })()`)
 	b.do(chromedp.KeyEvent("\r"))
 	waitFor(t, func() bool {
 		return evalIn[bool](t, b.ctx, `!!document.querySelector(".items li[aria-current=true]") && location.hash === "#conversation=`+conv.ID+`"`)

@@ -160,12 +160,14 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 // the conversation is selected.
 func (b *browser) openFirst(tab string) {
 	b.t.Helper()
-	b.do(chromedp.Click(chromedp.CSS("[data-tab="+tab+"]")), chromedp.WaitVisible(chromedp.CSS(".items li")))
+	// The list says which tab it is (data-tab): until the chosen tab's
+	// arrives, the items shown are the last tab's.
+	b.do(chromedp.Click(chromedp.CSS("[data-tab="+tab+"]")), chromedp.WaitVisible(chromedp.CSS(".items[data-tab="+tab+"] li")))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		selected, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
-			if (document.querySelector(".items li[aria-current=true]")) return true;
-			document.querySelector(".items li")?.click();
+			if (document.querySelector(".items[data-tab=`+tab+`] li[aria-current=true]")) return true;
+			document.querySelector(".items[data-tab=`+tab+`] li")?.click();
 			return false })()`))
 		if err == nil && selected {
 			return

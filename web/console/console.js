@@ -890,6 +890,7 @@ async function refresh() {
     (label ? "&label=" + encodeURIComponent(label) : "") +
     Object.entries(detailFilter() || {}).map(([k, v]) => "&field[" + encodeURIComponent(k) + "]=" + encodeURIComponent(v)).join("");
   // As many pages as the agent asked for with "Load more".
+  const view = tab;
   const list = [];
   let cursor = "";
   for (let i = 0; i < pagesWanted; i++) {
@@ -898,9 +899,12 @@ async function refresh() {
     cursor = page.next_cursor || "";
     if (!cursor) break;
   }
+  // Another tab chosen meanwhile shows its own list; this one is stale.
+  if (tab !== view) return;
   $(".more").hidden = !cursor;
   const ul = $(".items");
   ul.textContent = "";
+  ul.dataset.tab = view;
   // Mine: those waiting on the agent's reply first, the longest waiting
   // first (as LivePerson's "time to respond"); then the rest, newest first.
   if (tab === "mine") {
