@@ -87,7 +87,8 @@ func registerWALVFS() error {
 	return walVFSErr
 }
 
-// call helpers: a C function pointer held as a uintptr, called from Go.
+// callOpen calls a C xOpen held as a uintptr (as the methods below call
+// theirs).
 func callOpen(fp uintptr, tls *libc.TLS, vfs, name, file uintptr, flags int32, outFlags uintptr) int32 {
 	return (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&fp)))(tls, vfs, name, file, flags, outFlags)
 }
@@ -151,14 +152,18 @@ func (w *walFile) flush(tls *libc.TLS) int32 {
 	}
 	n, off := w.bufLen, w.bufOff
 	w.bufLen = 0
-	fp := methodsOf(w.real).FxWrite
-	write := *(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&fp))
 	for done := int64(0); done < n; done += walWriteChunk {
-		if rc := write(tls, w.real, w.buf+uintptr(done), int32(min(walWriteChunk, n-done)), off+done); rc != lib.SQLITE_OK {
+		if rc := w.writeThrough(tls, w.buf+uintptr(done), int32(min(walWriteChunk, n-done)), off+done); rc != lib.SQLITE_OK {
 			return rc
 		}
 	}
 	return lib.SQLITE_OK
+}
+
+// writeThrough writes to the file itself, with the default VFS's xWrite.
+func (w *walFile) writeThrough(tls *libc.TLS, data uintptr, amt int32, off int64) int32 {
+	fp := methodsOf(w.real).FxWrite
+	return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&fp)))(tls, w.real, data, amt, off)
 }
 
 func walWrite(tls *libc.TLS, file, data uintptr, amt int32, off int64) int32 {
@@ -174,8 +179,7 @@ func walWrite(tls *libc.TLS, file, data uintptr, amt int32, off int64) int32 {
 		return rc
 	}
 	if n > walWriteChunk {
-		fp := methodsOf(w.real).FxWrite
-		return (*(*func(*libc.TLS, uintptr, uintptr, int32, int64) int32)(unsafe.Pointer(&fp)))(tls, w.real, data, amt, off)
+		return w.writeThrough(tls, data, amt, off)
 	}
 	if w.buf == 0 {
 		if w.buf = libc.Xmalloc(tls, walBufferSize); w.buf == 0 {
