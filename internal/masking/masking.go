@@ -66,66 +66,99 @@ func (r *Rules) Apply(text string, max int) string {
 	return out
 }
 
-// digitRun finds maximal runs of digits in which one space or dash may
-// separate two digits: how people write card numbers (and phone numbers,
-// order numbers, dates…).
-var digitRun = regexp.MustCompile(`\d(?:[ -]?\d)*`)
-
 // maskCards masks every card number in text: every digit but the last four
-// becomes '*', separators stay. A card number is a span of whole groups of
-// a run (groups being what separators part) with 13 to 19 digits that
-// passes the Luhn check — so "4242 4242 4242 4242 12/27" masks the card
-// and keeps the expiry, and a longer unbroken number (a tracking number)
-// is left alone rather than masked in part.
+// becomes '*', separators stay. It looks at runs of digits in which one
+// space or dash may separate two digits (how people write card numbers, and
+// phone numbers, order numbers, dates…). A card number is a span of whole
+// groups of a run (groups being what separators part) with 13 to 19 digits
+// that passes the Luhn check — so "4242 4242 4242 4242 12/27" masks the
+// card and keeps the expiry, and a longer unbroken number (a tracking
+// number) is left alone rather than masked in part. The scan is by hand,
+// not a regular expression: every message goes through it.
 func maskCards(text string) string {
 	digits := 0
 	for i := 0; i < len(text); i++ {
-		if text[i] >= '0' && text[i] <= '9' {
+		if isDigit(text[i]) {
 			digits++
 		}
 	}
 	if digits < 13 {
 		return text // most messages: nothing to look at
 	}
-	return digitRun.ReplaceAllStringFunc(text, func(run string) string {
-		// Each group's byte span in run, and its digits.
-		type group struct{ start, end, digits int }
-		var groups []group
-		for i := 0; i < len(run); {
-			j := i
-			for j < len(run) && run[j] >= '0' && run[j] <= '9' {
-				j++
-			}
-			groups = append(groups, group{i, j, j - i})
-			i = j + 1 // past the separator
+	var out []byte // a copy of text, made at the first card
+	for i := 0; i < len(text); {
+		if !isDigit(text[i]) {
+			i++
+			continue
 		}
-		b := []byte(run)
-		for i := 0; i < len(groups); {
-			// The longest span of whole groups from i that is a card.
-			end, n := -1, 0
-			for j := i; j < len(groups) && n+groups[j].digits <= 19; j++ {
-				n += groups[j].digits
-				if n >= 13 && luhn(run[groups[i].start:groups[j].end]) {
-					end = j
-				}
+		j := i + 1
+		for j < len(text) {
+			if isDigit(text[j]) {
+				j++
+			} else if (text[j] == ' ' || text[j] == '-') && j+1 < len(text) && isDigit(text[j+1]) {
+				j += 2
+			} else {
+				break
 			}
-			if end < 0 {
-				i++
+		}
+		if j-i >= 13 {
+			out = maskRun(out, text, i, j)
+		}
+		i = j
+	}
+	if out == nil {
+		return text
+	}
+	return string(out)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// maskRun masks the card numbers in the run text[start:end] (see
+// maskCards), writing into out, a copy of text it makes when it first has
+// something to mask; it returns out.
+func maskRun(out []byte, text string, start, end int) []byte {
+	run := text[start:end]
+	// Each group's byte span in run, and its digits.
+	type group struct{ start, end, digits int }
+	var buf [12]group
+	groups := buf[:0]
+	for i := 0; i < len(run); {
+		j := i
+		for j < len(run) && isDigit(run[j]) {
+			j++
+		}
+		groups = append(groups, group{i, j, j - i})
+		i = j + 1 // past the separator
+	}
+	for i := 0; i < len(groups); {
+		// The longest span of whole groups from i that is a card.
+		last, n := -1, 0
+		for j := i; j < len(groups) && n+groups[j].digits <= 19; j++ {
+			n += groups[j].digits
+			if n >= 13 && luhn(run[groups[i].start:groups[j].end]) {
+				last = j
+			}
+		}
+		if last < 0 {
+			i++
+			continue
+		}
+		if out == nil {
+			out = []byte(text)
+		}
+		left := 0
+		for k := start + groups[last].end - 1; k >= start+groups[i].start; k-- {
+			if !isDigit(out[k]) {
 				continue
 			}
-			left := 0
-			for k := groups[end].end - 1; k >= groups[i].start; k-- {
-				if b[k] < '0' || b[k] > '9' {
-					continue
-				}
-				if left++; left > 4 {
-					b[k] = '*'
-				}
+			if left++; left > 4 {
+				out[k] = '*'
 			}
-			i = end + 1
 		}
-		return string(b)
-	})
+		i = last + 1
+	}
+	return out
 }
 
 // luhn reports whether the digits of s pass the Luhn check (separators are
@@ -134,7 +167,7 @@ func luhn(s string) bool {
 	sum, double := 0, false
 	for i := len(s) - 1; i >= 0; i-- {
 		c := s[i]
-		if c < '0' || c > '9' {
+		if !isDigit(c) {
 			continue
 		}
 		d := int(c - '0')

@@ -1,6 +1,8 @@
 package masking
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,6 +33,46 @@ func TestCardNumbersAreMaskedButTheirLastFourDigits(t *testing.T) {
 			t.Errorf("maskCards(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// maskCardsByRegexp is maskCards as it was written first, with a regular
+// expression finding the runs: the reference the hand-written scan must
+// agree with.
+func maskCardsByRegexp(text string) string {
+	return regexp.MustCompile(`\d(?:[ -]?\d)*`).ReplaceAllStringFunc(text, func(run string) string {
+		if len(run) < 13 {
+			return run
+		}
+		out := maskRun(nil, run, 0, len(run))
+		if out == nil {
+			return run
+		}
+		return string(out)
+	})
+}
+
+func TestTheScanFindsTheRunsARegularExpressionWould(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 31))
+	const alphabet = "0123456789012345678901234567890123456789  --x/\n"
+	for range 20000 {
+		b := make([]byte, rng.IntN(60))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := maskCards(string(b)), maskCardsByRegexp(string(b)); got != want {
+			t.Fatalf("maskCards(%q) = %q, the regular expression's way gives %q", b, got, want)
+		}
+	}
+}
+
+func FuzzMaskCards(f *testing.F) {
+	f.Add("4242 4242 4242 4242 12/27")
+	f.Add("ref 12 4242-4242-4242-4242 and 5555555555554444")
+	f.Fuzz(func(t *testing.T, text string) {
+		if got, want := maskCards(text), maskCardsByRegexp(text); got != want {
+			t.Fatalf("maskCards(%q) = %q, the regular expression's way gives %q", text, got, want)
+		}
+	})
 }
 
 func TestTheBrandsRulesMaskInOrderAfterCards(t *testing.T) {
@@ -89,5 +131,14 @@ func BenchmarkMaskACardNumber(b *testing.B) {
 	r, _ := Compile(parley.Masking{})
 	for b.Loop() {
 		r.Apply("Please charge 4242 4242 4242 4242, expiry 12/27.", 4000)
+	}
+}
+
+// A message with many digits but no card (an order reference with a
+// timestamp in it) is scanned in full: the common expensive case.
+func BenchmarkMaskManyDigitsNoCard(b *testing.B) {
+	r, _ := Compile(parley.Masking{})
+	for b.Loop() {
+		r.Apply("Hello, I have a question about my order 019ad3f2c7e1-0xc000123456-4711", 4000)
 	}
 }
