@@ -1,0 +1,34 @@
+package realtime
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley"
+)
+
+func TestABadFrameIsRefusedWithWhatIsWrongWithIt(t *testing.T) {
+	for _, tt := range []struct{ frame, want string }{
+		{`{"type":"send",`, "malformed JSON at byte"},
+		{`{"type":"ping"} {"type":"ping"}`, "malformed JSON at byte 16"},
+		{`[1,2]`, "a frame is a JSON object, not an array"},
+		{`"ping"`, "a frame is a JSON object, not a string"},
+		{`{"type":"ping","colour":"red"}`, `unknown field "colour"`},
+		{`{"type":"send","message":{"type":"text","text":"hi","font":"x"}}`, `unknown field "message.font"`},
+		{`{"Type":"ping"}`, `unknown field "Type"`}, // names are spelt exactly
+		{`{"type":"ping","type":"send"}`, `field "type" appears twice`},
+		{`{"type":"subscribe","after_seq":"ten"}`, `field "after_seq" must be int64, not a string`},
+		{`{"type":"send","message":{"type":"text","text":7}}`, `field "message.text" must be string, not a number`},
+		{`{"type":"typing","typing":1}`, `field "typing" must be bool, not a number`},
+		{"{\"type\":\"ping\",\"id\":\"\xff\"}", "not valid UTF-8"},
+	} {
+		_, err := parseFrame([]byte(tt.frame))
+		if parley.ErrorCode(err) != parley.EINVALID || !strings.Contains(parley.ErrorMessage(err), tt.want) {
+			t.Errorf("parseFrame(%s) = %v, want invalid %q", tt.frame, err, tt.want)
+		}
+	}
+	f, err := parseFrame([]byte(`{"type":"send","id":"r1","conversation_id":"c1","client_id":"k1","message":{"type":"text","text":"hi"},"after_seq":null}`))
+	if err != nil || f.Type != "send" || f.ID != "r1" || f.ConversationID != "c1" || f.ClientID != "k1" || f.Message == nil || f.Message.Text != "hi" || f.AfterSeq != nil {
+		t.Fatalf("a good frame: %+v, %v", f, err)
+	}
+}
