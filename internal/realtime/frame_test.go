@@ -32,3 +32,14 @@ func TestABadFrameIsRefusedWithWhatIsWrongWithIt(t *testing.T) {
 		t.Fatalf("a good frame: %+v, %v", f, err)
 	}
 }
+
+// BenchmarkParseFrame decodes the frame `parley bench` sends most: every
+// visitor message goes through it.
+func BenchmarkParseFrame(b *testing.B) {
+	frame := []byte(`{"type":"send","id":"019ad3f2c7e1-0xc000123456-4711","conversation_id":"conv_01KB9ZJ4QW3E5R7T9Y1U3I5O7P","client_id":"019ad3f2c7e1-0xc000123456-4711","message":{"type":"text","text":"Hello, I have a question about my order 019ad3f2c7e1-0xc000123456-4711"}}`)
+	for b.Loop() {
+		if _, err := parseFrame(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
