@@ -31,6 +31,11 @@ func TestABadFrameIsRefusedWithWhatIsWrongWithIt(t *testing.T) {
 	if err != nil || f.Type != "send" || f.ID != "r1" || f.ConversationID != "c1" || f.ClientID != "k1" || f.Message == nil || f.Message.Text != "hi" || f.AfterSeq != nil {
 		t.Fatalf("a good frame: %+v, %v", f, err)
 	}
+	// Half an emoji, as JSON.stringify escapes it, is replaced, not refused.
+	f, err = parseFrame([]byte(`{"type":"send","message":{"type":"text","text":"hi \ud83d"}}`))
+	if err != nil || f.Message == nil || f.Message.Text != "hi \ufffd" {
+		t.Fatalf("a lone surrogate: %+v, %v", f, err)
+	}
 }
 
 // BenchmarkParseFrame decodes the frame `parley bench` sends most: every

@@ -330,11 +330,17 @@ func parseFrame(data []byte) (*inFrame, error) {
 		return nil, parley.Errorf(parley.EINVALID, "frame is not valid UTF-8")
 	}
 	var f inFrame
-	if err := jsonv2.Unmarshal(data, &f, jsonv2.RejectUnknownMembers(true)); err != nil {
+	if err := jsonv2.Unmarshal(data, &f, frameOptions); err != nil {
 		return nil, frameError(err)
 	}
 	return &f, nil
 }
+
+// frameOptions: unknown fields are refused. An escaped lone surrogate
+// ("\ud83d", which a browser's JSON.stringify writes for half an emoji)
+// becomes U+FFFD, as encoding/json v1 made it, rather than failing the
+// frame; raw invalid UTF-8 never gets this far (parseFrame refuses it).
+var frameOptions = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), jsontext.AllowInvalidUTF8(true))
 
 // frameError says what is wrong with a frame that did not decode.
 func frameError(err error) error {
