@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+	"time"
+)
 
 func TestTheGeneratorReadsEveryFrameItCounts(t *testing.T) {
 	for _, tt := range []struct {
@@ -18,6 +22,25 @@ func TestTheGeneratorReadsEveryFrameItCounts(t *testing.T) {
 		got, ok := decodeFrame([]byte(tt.data))
 		if !ok || got != tt.want {
 			t.Errorf("decodeFrame(%s) = %+v, %v; want %+v", tt.data, got, ok, tt.want)
+		}
+	}
+}
+
+func TestAPairFindsItsOwnMessagesByClientID(t *testing.T) {
+	p, other := &pair{}, &pair{}
+	p.prefix, other.prefix = fmt.Sprintf("-%p-", p), fmt.Sprintf("-%p-", other)
+	at := time.UnixMilli(0x19ad3f2c7e1)
+	first, second := p.next(at), p.next(at.Add(time.Second))
+	if want := "019ad3f2c7e1" + p.prefix + "1"; first != want {
+		t.Fatalf("first ID %q, want %q", first, want)
+	}
+	if m := p.message(second); m == nil || !m.at.Equal(at.Add(time.Second)) {
+		t.Fatalf("the second message: %+v", m)
+	}
+	other.next(at)
+	for _, id := range []string{other.next(at), "019ad3f2c7e1" + p.prefix + "3", "019ad3f2c7e1" + p.prefix + "0", "x", "", first + "x"} {
+		if m := p.message(id); m != nil {
+			t.Errorf("p.message(%q) = %+v, want none: not one of p's", id, m)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,13 +17,50 @@ import (
 type pair struct {
 	v       *visitor
 	c       *conn
+	prefix  string // of its client IDs: "-<its address>-"
 	mu      sync.Mutex
-	sent    map[string]time.Time // client ID → when it was sent
-	acked   map[string]bool      // client IDs the server acknowledged
-	seen    map[string]int       // client ID → deliveries to the agent
+	sent    []sent // the n-th message sent is sent[n-1]
 	arrived chan struct{}
-	n       int
 	agent   *conn // the agent subscribed to the conversation
+}
+
+// sent is the bookkeeping of one message a pair sent. It is kept in a
+// slice indexed by the number that ends the message's client ID, not in
+// maps keyed by the ID: the generator shares the machine with the server,
+// and maps of every message sent were a tenth of its CPU at max.
+type sent struct {
+	at    time.Time
+	acked bool  // the server acknowledged it
+	seen  int32 // deliveries to the agent
+}
+
+// next records a message sent at now and returns its client ID.
+// Time-ordered, as the widget's client IDs (UUIDv7) are: milliseconds
+// first; the pair's address makes it unique across pairs, and the
+// message's number ends it. Call with p.mu held.
+func (p *pair) next(now time.Time) string {
+	p.sent = append(p.sent, sent{at: now})
+	id := make([]byte, 0, 48)
+	ms := strconv.FormatInt(now.UnixMilli(), 16)
+	for range 12 - len(ms) {
+		id = append(id, '0')
+	}
+	id = append(append(id, ms...), p.prefix...)
+	return string(strconv.AppendInt(id, int64(len(p.sent)), 10))
+}
+
+// message returns the bookkeeping of the message with this client ID, or
+// nil if the ID is not one of the pair's. Call with p.mu held.
+func (p *pair) message(clientID string) *sent {
+	dash := strings.LastIndexByte(clientID, '-')
+	if dash < 0 || !strings.HasSuffix(clientID[:dash+1], p.prefix) {
+		return nil
+	}
+	n, err := strconv.Atoi(clientID[dash+1:])
+	if err != nil || n < 1 || n > len(p.sent) {
+		return nil
+	}
+	return &p.sent[n-1]
 }
 
 // rig is visitors talking to agents over the real protocol, with the
@@ -52,7 +90,9 @@ func newRig(ctx context.Context, t *Target, agents, pairs int, receipts bool) (*
 		if err != nil {
 			return err
 		}
-		r.pairs[i] = &pair{v: v, sent: map[string]time.Time{}, acked: map[string]bool{}, seen: map[string]int{}, arrived: make(chan struct{}, 1)}
+		p := &pair{v: v, arrived: make(chan struct{}, 1)}
+		p.prefix = fmt.Sprintf("-%p-", p)
+		r.pairs[i] = p
 		return nil
 	}); err != nil {
 		return nil, err
@@ -67,8 +107,12 @@ func newRig(ctx context.Context, t *Target, agents, pairs int, receipts bool) (*
 			case "ack":
 				r.acked.Add(1)
 				p.mu.Lock()
-				p.acked[f.ID] = true // the send frame's id is its client ID
-				sentAt, ok := p.sent[f.ID]
+				m := p.message(f.ID) // the send frame's id is its client ID
+				ok := m != nil
+				var sentAt time.Time
+				if ok {
+					m.acked, sentAt = true, m.at
+				}
 				p.mu.Unlock()
 				if ok && r.recording.Load() {
 					r.mu.Lock()
@@ -128,9 +172,14 @@ func (r *rig) onAgentFrame(f frame, at time.Time) {
 			return
 		}
 		p.mu.Lock()
-		sentAt, ok := p.sent[m.ClientID]
-		p.seen[m.ClientID]++
-		first := p.seen[m.ClientID] == 1
+		s := p.message(m.ClientID)
+		ok := s != nil
+		var sentAt time.Time
+		first := true
+		if ok {
+			s.seen++
+			sentAt, first = s.at, s.seen == 1
+		}
 		p.mu.Unlock()
 		if !first {
 			r.dups.Add(1)
@@ -164,11 +213,7 @@ func (r *rig) onAgentFrame(f frame, at time.Time) {
 // send sends the pair's next message.
 func (r *rig) send(ctx context.Context, p *pair) error {
 	p.mu.Lock()
-	p.n++
-	// Time-ordered, as the widget's client IDs (UUIDv7) are: milliseconds
-	// first; the pair's address makes it unique across pairs.
-	id := fmt.Sprintf("%012x-%p-%d", time.Now().UnixMilli(), p, p.n)
-	p.sent[id] = time.Now()
+	id := p.next(time.Now())
 	p.mu.Unlock()
 	// The frame is written out rather than marshalled from a map: the
 	// generator shares the machine with the server, so its own CPU per
@@ -203,8 +248,8 @@ func (r *rig) loss(grace time.Duration) (lost int64) {
 		var n int64
 		for _, p := range r.pairs {
 			p.mu.Lock()
-			for id := range p.acked {
-				if p.seen[id] == 0 {
+			for _, m := range p.sent {
+				if m.acked && m.seen == 0 {
 					n++
 				}
 			}
