@@ -322,9 +322,8 @@ func (c *conn) flush() error {
 // connection stays open.
 func (c *conn) handle(f *inFrame) {
 	c.g.metrics.FramesIn.WithLabelValues(frameLabel(f.Type)).Inc()
-	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.RequestTimeout) // c.ctx carries the principal
 	defer cancel()
-	ctx = parley.WithPrincipal(ctx, c.principal)
 	p := c.principal
 	switch f.Type {
 	case "ping":

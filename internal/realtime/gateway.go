@@ -248,7 +248,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f := cookiePrincipal; f == nil || f.ID != p.ID {
 		session = "" // authenticated by a token, not the cookie
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The connection's context carries its principal: every frame's
+	// request runs as it, without a context made for that per frame.
+	ctx, cancel := context.WithCancel(parley.WithPrincipal(context.Background(), p))
 	c := &conn{g: g, sock: sock, fd: -1, principal: p, session: session, remote: r.RemoteAddr, ctx: ctx, cancel: cancel, following: make(map[string]bool), wakeW: make(chan struct{}, 1), lastFrame: time.Now()}
 	if fd, ok := socketFD(nc); ok {
 		c.fd = fd
