@@ -17,10 +17,12 @@ func TestABadFrameIsRefusedWithWhatIsWrongWithIt(t *testing.T) {
 		{`{"type":"send","message":{"type":"text","text":"hi","font":"x"}}`, `unknown field "message.font"`},
 		{`{"Type":"ping"}`, `unknown field "Type"`}, // names are spelt exactly
 		{`{"type":"ping","type":"send"}`, `field "type" appears twice`},
-		{`{"type":"subscribe","after_seq":"ten"}`, `field "after_seq" must be int64, not a string`},
-		{`{"type":"send","message":{"type":"text","text":7}}`, `field "message.text" must be string, not a number`},
-		{`{"type":"typing","typing":1}`, `field "typing" must be bool, not a number`},
+		{`{"type":"subscribe","after_seq":"ten"}`, `field "after_seq" must be an integer, not a string`},
+		{`{"type":"send","message":{"type":"text","text":7}}`, `field "message.text" must be a string, not a number`},
+		{`{"type":"typing","typing":1}`, `field "typing" must be a boolean, not a number`},
 		{"{\"type\":\"ping\",\"id\":\"\xff\"}", "not valid UTF-8"},
+		{`{"type":"send","message":"hi"}`, `field "message" must be an object, not a string`},
+		{`{"type":"send","message":{"type":"choice","text":"t","choices":{}}}`, `field "message.choices" must be an array, not an object`},
 	} {
 		_, err := parseFrame([]byte(tt.frame))
 		if parley.ErrorCode(err) != parley.EINVALID || !strings.Contains(parley.ErrorMessage(err), tt.want) {

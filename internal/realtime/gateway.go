@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,7 +359,7 @@ func frameError(err error) error {
 	case errors.As(err, &sem) && sem.JSONPointer == "":
 		return parley.Errorf(parley.EINVALID, "a frame is a JSON object, not %s", kindName(sem.JSONKind))
 	case errors.As(err, &sem) && sem.GoType != nil:
-		return parley.Errorf(parley.EINVALID, "field %s must be %s, not %s", fieldName(sem.JSONPointer), sem.GoType, kindName(sem.JSONKind))
+		return parley.Errorf(parley.EINVALID, "field %s must be %s, not %s", fieldName(sem.JSONPointer), typeName(sem.GoType), kindName(sem.JSONKind))
 	}
 	return parley.Errorf(parley.EINVALID, "malformed frame: %v", err)
 }
@@ -374,6 +375,27 @@ func fieldName(p jsontext.Pointer) string {
 		b.WriteString(tok)
 	}
 	return strconv.Quote(b.String())
+}
+
+// typeName is what a Go type is in JSON, in words: the protocol's types,
+// not the gateway's.
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // kindName is a JSON kind in words.
