@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime $(FUZZTIME) ./internal/bot/nlu/encoder/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime $(FUZZTIME) ./internal/avatar/
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskCards$$' -fuzztime $(FUZZTIME) ./internal/masking/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME) ./internal/realtime/
 
 # The standard benchmarks, then every `parley bench` scenario against the
 # echo ceiling (the plot goes where docs/performance.md shows it), and

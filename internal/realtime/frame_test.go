@@ -50,3 +50,24 @@ func BenchmarkParseFrame(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseFrame: whatever a client sends, parseFrame returns a frame or
+// an invalid-input error, and never panics.
+func FuzzParseFrame(f *testing.F) {
+	f.Add([]byte(`{"type":"send","id":"r1","conversation_id":"c1","client_id":"k1","message":{"type":"text","text":"hi \ud83d"}}`))
+	f.Add([]byte(`{"type":"subscribe","id":"s","conversation_id":"c","after_seq":3}`))
+	f.Add([]byte(`{"type":"ping","type":"send"}`))
+	f.Add([]byte(`{"type":"send","message":{"type":"card","card":{"title":"t","buttons":[{"label":"a"}]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := parseFrame(data)
+		if err != nil {
+			if parley.ErrorCode(err) != parley.EINVALID || parley.ErrorMessage(err) == "" {
+				t.Fatalf("parseFrame(%q): %v, want an invalid-input error with a message", data, err)
+			}
+			return
+		}
+		if fr == nil {
+			t.Fatalf("parseFrame(%q): no frame and no error", data)
+		}
+	})
+}
