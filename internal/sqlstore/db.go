@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"github.com/parleychat/parley"
@@ -72,6 +73,9 @@ type DB struct {
 	// appending caches, for the writer goroutine alone, what the message
 	// path needs of the conversations it wrote to (see appendCache).
 	appending appendCache
+	// driverStmts are the message path's statements on the writer's
+	// driver connection, on SQLite (driverstmt.go).
+	driverStmts driverStmts
 
 	mu      sync.RWMutex // guards closed against sends on ops
 	closed  bool
@@ -357,6 +361,7 @@ func (db *DB) Close() error {
 		<-db.ckptDone
 	}
 	db.stmts.close()
+	db.driverStmts.closeOn(db.write)
 	var ckptErr error
 	if db.ckpt != nil {
 		ckptErr = db.ckpt.Close()
@@ -427,7 +432,7 @@ type writeOp struct {
 // writeTx is the transaction handed to a writeOp.
 type writeTx struct {
 	*sql.Tx
-	conn *sql.Conn // the transaction's connection, on PostgreSQL
+	conn *sql.Conn // the transaction's connection
 	ctx  context.Context
 	db   *DB
 	op   *writeOp
@@ -505,7 +510,13 @@ func (tx *writeTx) eventSeq(accountID, typ, conversationID string, messageSeq in
 		return err
 	}
 	e.Seq = seq + 1
-	if _, err := tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, e.Seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro()); err != nil {
+	if tx.db.postgres {
+		_, err = tx.stmt(tx.db.stmts.insertEvent).ExecContext(tx.ctx, accountID, e.Seq, typ, conversationID, messageSeq, string(raw), tx.now.UnixMicro())
+	} else {
+		// raw is not changed after this (e.Data shares it): bound without a copy.
+		_, err = tx.exec(qInsertEvent, accountID, e.Seq, typ, conversationID, messageSeq, unsafe.String(unsafe.SliceData(raw), len(raw)), tx.now.UnixMicro())
+	}
+	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
 	tx.eventSeqs[accountID] = e.Seq
@@ -644,8 +655,9 @@ var errOpFailed = errors.New("an op failed")
 func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
-	// The writer's connection itself, on PostgreSQL: runPipelined speaks
-	// pgx's pipeline on it, inside the transaction.
+	// The writer's connection itself: on PostgreSQL runPipelined speaks
+	// pgx's pipeline on it, on SQLite exec runs the message path's
+	// statements on it, inside the transaction.
 	var conn *sql.Conn
 	var tx *sql.Tx
 	var err error
@@ -663,7 +675,11 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		}
 		defer conn.Close()
 	} else {
-		tx, err = db.write.BeginTx(ctx, nil)
+		if conn, err = db.write.Conn(ctx); err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		defer conn.Close()
+		tx, err = conn.BeginTx(ctx, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -784,6 +800,9 @@ func (db *DB) runOpOnce(tx *writeTx, op *writeOp) error {
 	return nil
 }
 
+// insertEventSQL writes one event.
+const insertEventSQL = `INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
 // writeStmts are the statements of the message path, prepared once on the
 // writer's connection.
 type writeStmts struct {
@@ -794,9 +813,7 @@ type writeStmts struct {
 	appendMessage   *sql.Stmt // PostgreSQL: seq and message in one statement
 	convForAppend   *sql.Stmt
 	messageByClient *sql.Stmt
-	insertMessage   *sql.Stmt
 	convToAppend    *sql.Stmt
-	setConvSeq      *sql.Stmt
 }
 
 func (s *writeStmts) prepare(ctx context.Context, db pool) error {
@@ -826,17 +843,15 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 		// floor for databases written then.
 		s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
 	}
-	s.insertEvent = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	s.insertEvent = p(insertEventSQL)
 	if db.postgres {
 		s.insertEvents = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at)
 			SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])`)
 		s.appendMessage = p(appendMessageSQL)
 	} else {
-		// A taken client ID inserts nothing (a retry); AppendMessage then finds the original.
-		s.insertMessage = p(`INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id, client_id) WHERE client_id <> '' DO NOTHING`)
+		// The message itself, its seq and its event: driverstmt.go.
 		// The conversation an append goes into, if it is open and (for a visitor) theirs.
 		s.convToAppend = p(`SELECT last_seq, rowid, consumer_id FROM conversations WHERE account_id = ? AND id = ? AND state <> 'closed' AND (? = '' OR consumer_id = ?)`)
-		s.setConvSeq = p(`UPDATE conversations SET last_seq = ?, updated_at = ? WHERE rowid = ?`)
 	}
 	s.convForAppend = p(`SELECT state, consumer_id FROM conversations WHERE account_id = ? AND id = ?`)
 	s.messageByClient = p(`SELECT ` + messageColumns + ` FROM messages WHERE conversation_id = ? AND client_id = ? AND client_id <> '' AND account_id = ? AND sender_kind = ? AND sender_id = ?`)
@@ -847,7 +862,7 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 }
 
 func (s *writeStmts) close() {
-	for _, st := range []*sql.Stmt{s.eventSeq, s.setEventSeq, s.insertEvent, s.insertEvents, s.appendMessage, s.convForAppend, s.messageByClient, s.insertMessage, s.convToAppend, s.setConvSeq} {
+	for _, st := range []*sql.Stmt{s.eventSeq, s.setEventSeq, s.insertEvent, s.insertEvents, s.appendMessage, s.convForAppend, s.messageByClient, s.convToAppend} {
 		if st != nil {
 			st.Close()
 		}

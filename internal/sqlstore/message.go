@@ -157,12 +157,12 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 	msg.ID = parley.NewID("msg")
 	msg.Seq = conv.lastSeq + 1
 	msg.CreatedAt = tx.now
-	res, err := tx.stmt(db.stmts.insertMessage).ExecContext(tx.ctx, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
+	n, err := tx.exec(qInsertMessage, msg.ConversationID, msg.Seq, msg.ID, msg.AccountID,
 		string(msg.SenderKind), msg.SenderID, msg.SenderName, msg.ClientID, string(msg.Type), msg.Text, richJSON, micros(msg.CreatedAt))
 	if err != nil {
 		return nil, false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		// The client ID is taken: a retry, found without a lookup on
 		// every first send. The conversation has not been touched: the
 		// message goes in before its seq and activity time are written.
@@ -171,11 +171,7 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		}
 		return nil, false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another sender", m.ClientID, m.ConversationID)
 	}
-	var row any = conv.rowid
-	if db.postgres {
-		row = msg.ConversationID
-	}
-	if _, err := tx.stmt(db.stmts.setConvSeq).ExecContext(tx.ctx, msg.Seq, micros(tx.now), row); err != nil {
+	if _, err := tx.exec(qSetConvSeq, msg.Seq, micros(tx.now), conv.rowid); err != nil {
 		return nil, false, err
 	}
 	conv.lastSeq = msg.Seq
