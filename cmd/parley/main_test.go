@@ -524,6 +524,7 @@ func TestExportWritesTheRangeAndRefusesBadInput(t *testing.T) {
 type benchCommits struct {
 	Commits         int64   `json:"commits"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
+	WriterBusy      float64 `json:"writer_busy"`
 }
 
 // TestBenchRunsEveryScenarioEndToEnd runs `parley bench` small: a real
@@ -603,6 +604,8 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 		case "steady":
 			if r.Ack == nil || r.Ack.Samples == 0 || r.Store == nil || r.Store.Commits == 0 {
 				t.Errorf("steady: no send → ack latencies or store commits: %+v %+v", r.Ack, r.Store)
+			} else if r.Store.WriterBusy <= 0 || r.Store.WriterBusy > 1 {
+				t.Errorf("steady: the store's writer was busy %v of the time over %d commits; want a share in (0, 1]", r.Store.WriterBusy, r.Store.Commits)
 			}
 		}
 	}

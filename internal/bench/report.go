@@ -26,22 +26,22 @@ func WriteTable(w io.Writer, results []*Result) {
 		if len(r.Steps) > 0 {
 			fmt.Fprintf(w, "\n%s — load steps (closed loop: each visitor sends its next message once the agent has the last):\n", r.Scenario)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "pairs\tParley msgs/s\tp50 ms\tp99 ms\tack p99 ms\twrites/commit\tcommit p99 ms\tdisk KiB/msg\tserver µs CPU/msg\tbench µs CPU/msg\tmachine busy\techo msgs/s\techo p99 ms\t")
+			fmt.Fprintln(tw, "pairs\tParley msgs/s\tp50 ms\tp99 ms\tack p99 ms\twrites/commit\tcommit p99 ms\twriter busy\tdisk KiB/msg\tserver µs CPU/msg\tbench µs CPU/msg\tmachine busy\techo msgs/s\techo p99 ms\t")
 			for i, s := range r.Steps {
 				echo, echoP99 := "", ""
 				if i < len(r.EchoSteps) {
 					echo, echoP99 = fmt.Sprintf("%.0f", r.EchoSteps[i].Rate), ms(r.EchoSteps[i].Latency.P99)
 				}
-				writes, commitP99 := "", ""
+				writes, commitP99, writer := "", "", ""
 				if c := s.Commits; c != nil && c.N > 0 {
-					writes, commitP99 = fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("≤ %g", finite(c.P99*1000))
+					writes, commitP99, writer = fmt.Sprintf("%.1f", c.WritesPerCommit), fmt.Sprintf("≤ %g", finite(c.P99*1000)), fmt.Sprintf("%.0f%%", 100*c.WriterBusy)
 				}
 				disk := "—" // nothing on this machine's disk from Parley itself: a remote store (PostgreSQL)
 				if s.DiskKiB > 0 {
 					disk = fmt.Sprintf("%.1f", s.DiskKiB)
 				}
-				fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f%%\t%s\t%s\t\n", s.Pairs, s.Rate, ms(s.Latency.P50), ms(s.Latency.P99), ms(s.AckLatency.P99),
-					writes, commitP99, disk, s.ServerCPU, s.BenchCPU, 100*s.MachineBusy, echo, echoP99)
+				fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f%%\t%s\t%s\t\n", s.Pairs, s.Rate, ms(s.Latency.P50), ms(s.Latency.P99), ms(s.AckLatency.P99),
+					writes, commitP99, writer, disk, s.ServerCPU, s.BenchCPU, 100*s.MachineBusy, echo, echoP99)
 			}
 			tw.Flush()
 			if r.EchoRate > 0 {

@@ -99,12 +99,16 @@ type Commits struct {
 	N               int64   `json:"commits"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
 	P50, P99        float64 `json:"-"` // seconds, bucket upper bounds
+	// WriterBusy is the share of the time the store's one writer spent
+	// on batches (0–1; 0 when the server does not say). Near 1, writes
+	// queue for it: it is what bounds the rate.
+	WriterBusy float64 `json:"-"`
 }
 
 // MarshalJSON writes the commit percentiles in milliseconds.
 func (c Commits) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf(`{"commits":%d,"writes_per_commit":%.1f,"commit_p50_ms_at_most":%g,"commit_p99_ms_at_most":%g}`,
-		c.N, c.WritesPerCommit, finite(c.P50*1000), finite(c.P99*1000))), nil
+	return []byte(fmt.Sprintf(`{"commits":%d,"writes_per_commit":%.1f,"commit_p50_ms_at_most":%g,"commit_p99_ms_at_most":%g,"writer_busy":%.3f}`,
+		c.N, c.WritesPerCommit, finite(c.P50*1000), finite(c.P99*1000), c.WriterBusy)), nil
 }
 
 func finite(v float64) float64 {
@@ -114,11 +118,15 @@ func finite(v float64) float64 {
 	return v
 }
 
-// storeReading is the two store histograms at one moment.
-type storeReading struct{ commit, batch histogram }
+// storeReading is the store's histograms at one moment.
+type storeReading struct {
+	at                       time.Time
+	commit, batch, batchTime histogram
+}
 
 func (t *Target) readStore(ctx context.Context) storeReading {
-	return storeReading{t.histogram(ctx, "parley_store_commit_seconds"), t.histogram(ctx, "parley_store_batch_writes")}
+	return storeReading{time.Now(), t.histogram(ctx, "parley_store_commit_seconds"), t.histogram(ctx, "parley_store_batch_writes"),
+		t.histogram(ctx, "parley_store_batch_seconds")}
 }
 
 // commitsSince summarises the commits between two readings.
@@ -128,6 +136,9 @@ func commitsSince(before, after storeReading) Commits {
 	c := Commits{N: int64(commit.count), P50: commit.quantile(0.5), P99: commit.quantile(0.99)}
 	if batch.count > 0 {
 		c.WritesPerCommit = batch.sum / batch.count
+	}
+	if span := after.at.Sub(before.at).Seconds(); span > 0 {
+		c.WriterBusy = min(1, after.batchTime.since(before.batchTime).sum/span)
 	}
 	return c
 }
@@ -139,7 +150,7 @@ func (c Commits) String() string {
 		}
 		return fmt.Sprintf("≤ %g ms", s*1000)
 	}
-	return fmt.Sprintf("%d commits, %.1f writes each on average; commit (WAL write + fsync) p50 %s, p99 %s", c.N, c.WritesPerCommit, ms(c.P50), ms(c.P99))
+	return fmt.Sprintf("%d commits, %.1f writes each on average; commit (WAL write + fsync) p50 %s, p99 %s; the writer busy %.0f%% of the time", c.N, c.WritesPerCommit, ms(c.P50), ms(c.P99), 100*c.WriterBusy)
 }
 
 // diskSync measures n writes of 16 KiB, each followed by an fsync, in a

@@ -30,6 +30,7 @@ type Metrics struct {
 	BotTurns        *prometheus.HistogramVec // visitor message stored → bot's reply stored, by band
 	StoreCommit     prometheus.Histogram     // the store's COMMIT: the WAL write and its fsync
 	StoreBatch      prometheus.Histogram     // writes per transaction (group commit)
+	StoreBatchTime  prometheus.Histogram     // how long each batch held the store's one writer
 	Emails          *prometheus.CounterVec   // reply emails by outcome (sent, skipped, failed)
 }
 
@@ -93,10 +94,14 @@ func New() *Metrics {
 		Name: "parley_store_batch_writes", Help: "Writes that shared one transaction and one fsync (group commit).",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 	})
+	m.StoreBatchTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "parley_store_batch_seconds", Help: "Time each batch held the store's one writer: its statements, the commit, publishing its events. A sum growing by nearly a second each second means writes queue for the writer.",
+		Buckets: prometheus.ExponentialBuckets(0.000125, 2, 14),
+	})
 	m.Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_reply_emails_total", Help: "Agents' unread replies owed to visitors by email, by outcome: sent, skipped (read in time, no address) or failed (refused by the mail server).",
 	}, []string{"outcome"})
-	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch, m.Emails)
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch, m.StoreBatchTime, m.Emails)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

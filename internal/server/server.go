@@ -252,9 +252,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		bus = localbus.New()
 	}
 	m := metrics.New()
-	storeOpt := sqlstore.Options{Bus: bus, OnCommit: func(writes int, commit time.Duration) {
+	storeOpt := sqlstore.Options{Bus: bus, OnCommit: func(writes int, commit, batch time.Duration) {
 		m.StoreCommit.Observe(commit.Seconds())
 		m.StoreBatch.Observe(float64(writes))
+		m.StoreBatchTime.Observe(batch.Seconds())
 	}}
 	var store *sqlstore.DB
 	if cfg.DatabaseURL != "" {

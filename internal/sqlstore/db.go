@@ -46,9 +46,13 @@ type Options struct {
 	// BlobDir holds attachment files (default: "attachments" beside the database file).
 	BlobDir string
 	// OnCommit, if set, is called by the writer after each commit with the
-	// number of writes the transaction carried and how long its COMMIT
-	// took (writing the WAL and the fsync): the metrics behind group commit.
-	OnCommit func(writes int, commit time.Duration)
+	// number of writes the transaction carried, how long its COMMIT took
+	// (writing the WAL and the fsync), and how long the whole batch held
+	// the writer (its statements, the commit, publishing its events): the
+	// metrics behind group commit. The batches' times added up over a
+	// second say how busy the one writer is; near a second, writes queue
+	// for it.
+	OnCommit func(writes int, commit, batch time.Duration)
 }
 
 // DB is a parley.Store backed by one SQLite file.
@@ -63,7 +67,7 @@ type DB struct {
 	ckptDone  chan struct{} // the checkpointer has stopped
 	bus       parley.Bus
 	now       func() time.Time
-	onCommit  func(writes int, commit time.Duration)
+	onCommit  func(writes int, commit, batch time.Duration)
 
 	blobDir  string
 	ops      chan *writeOp
@@ -654,6 +658,7 @@ var errOpFailed = errors.New("an op failed")
 // tryBatch runs the batch in one transaction and commits it.
 func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 	ctx := context.Background()
+	start := time.Now()
 	results := make([]error, len(batch))
 	// The writer's connection itself: on PostgreSQL runPipelined speaks
 	// pgx's pipeline on it, on SQLite exec runs the message path's
@@ -755,10 +760,11 @@ func (db *DB) tryBatch(batch []*writeOp, savepoints bool) ([]error, error) {
 		db.appending.clear()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	if db.onCommit != nil {
-		db.onCommit(len(batch), time.Since(commitStart))
-	}
+	committed := time.Since(commitStart)
 	db.publish(batch, results)
+	if db.onCommit != nil {
+		db.onCommit(len(batch), committed, time.Since(start))
+	}
 	select {
 	case db.committed <- struct{}{}:
 	default:

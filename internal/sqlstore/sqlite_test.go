@@ -158,12 +158,16 @@ func TestCommitsAreReported(t *testing.T) {
 	var mu sync.Mutex
 	var commits, writes int
 	var slowest time.Duration
-	db := openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlstore.Options{OnCommit: func(n int, took time.Duration) {
+	shorter := 0 // batches that took less time than their own commit
+	db := openFile(t, filepath.Join(t.TempDir(), "parley.db"), sqlstore.Options{OnCommit: func(n int, took, batch time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		commits++
 		writes += n
 		slowest = max(slowest, took)
+		if batch < took {
+			shorter++
+		}
 	}})
 	a, conv := openConversation(t, db)
 	mu.Lock()
@@ -191,6 +195,9 @@ func TestCommitsAreReported(t *testing.T) {
 	}
 	if slowest <= 0 {
 		t.Fatalf("no commit reported how long it took")
+	}
+	if shorter > 0 {
+		t.Fatalf("%d batches reported taking less time than their own commit", shorter)
 	}
 }
 
