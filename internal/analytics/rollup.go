@@ -41,14 +41,15 @@ const (
 // reads the history once) leaves the report to read the log instead.
 const MaxTail = 20000
 
-// RollUpAll rolls up every account.
-func RollUpAll(ctx context.Context, store parley.Store) error {
+// RollUpAll rolls up every account, folding what tail holds (nil: none)
+// and reading the rest from the store.
+func RollUpAll(ctx context.Context, store parley.Store, tail *Tail) error {
 	accounts, err := store.ListAccounts(ctx)
 	if err != nil {
 		return err
 	}
 	for _, a := range accounts {
-		if _, err := RollUp(ctx, store, a.ID); err != nil {
+		if _, err := rollUp(ctx, store, a.ID, tail); err != nil {
 			return fmt.Errorf("account %s: %w", a.ID, err)
 		}
 	}
@@ -60,6 +61,12 @@ func RollUpAll(ctx context.Context, store parley.Store) error {
 // one account (two nodes) are safe: the store takes one page and refuses
 // the other, which stops.
 func RollUp(ctx context.Context, store parley.Store, accountID string) (int, error) {
+	return rollUp(ctx, store, accountID, nil)
+}
+
+// rollUp is RollUp folding what tail holds (nil: none) that follows the
+// cursor without a gap, and the store's events otherwise.
+func rollUp(ctx context.Context, store parley.Store, accountID string, tail *Tail) (int, error) {
 	read := 0
 	for {
 		cursor, err := store.RollupCursor(ctx, accountID)
@@ -69,9 +76,12 @@ func RollUp(ctx context.Context, store parley.Store, accountID string) (int, err
 		f := newFolding(hourSlot)
 		at, n, caughtUp := cursor, 0, false
 		for !caughtUp && n < rollupEvents && len(f.convs)+len(f.counts) < rollupRows {
-			events, err := store.ListEvents(ctx, accountID, parley.EventFilter{After: at, Limit: rollupPage})
-			if err != nil {
-				return read, err
+			events, held := tail.take(accountID, at, rollupPage)
+			if !held {
+				var err error
+				if events, err = store.ListEvents(ctx, accountID, parley.EventFilter{After: at, Limit: rollupPage}); err != nil {
+					return read, err
+				}
 			}
 			if err := f.loadTouched(ctx, store, accountID, events); err != nil {
 				return read, err

@@ -144,6 +144,9 @@ type Server struct {
 	gateway   *realtime.Gateway
 	Routing   *routing.Engine
 	announcer *conversation.Announcer
+	// rollupTail keeps the events the bus delivers for the metrics rollup,
+	// which then need not read them back from the store.
+	rollupTail *analytics.Tail
 	// automation runs the brands' triage rules (internal/automation).
 	automation *automation.Runner
 	overdue    *conversation.OverdueWatch
@@ -321,6 +324,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api.CheckURL = out.CheckURL
 	s.Webhooks = webhook.New(store, out, log, cfg.Webhooks)
 	bus.Subscribe(s.Webhooks.OnEvent)
+	s.rollupTail = analytics.NewTail(0)
+	bus.Subscribe(s.rollupTail.OnEvent) // every node's events: the leader rolls them up
 	api.WebhooksChanged = s.Webhooks.Changed
 	if mailer != nil {
 		s.Email = email.New(store, mailer, cfg.MailFrom, log)
@@ -725,7 +730,7 @@ func (s *Server) sweeps() []sweep {
 		{"agent status", s.cfg.StatusTick, s.Routing.SweepStatuses},
 		// Dashboards read a row per conversation (internal/analytics/rollup.go).
 		{"metrics rollup", s.cfg.RollupTick, func(ctx context.Context, _ time.Time) error {
-			return analytics.RollUpAll(ctx, s.Store)
+			return analytics.RollUpAll(ctx, s.Store, s.rollupTail)
 		}},
 	}
 	if s.Email != nil {

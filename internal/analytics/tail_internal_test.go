@@ -1,0 +1,63 @@
+package analytics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+)
+
+// TestATailHoldsOnlyWhatARollupWillTake: a node that does not roll up (a
+// cluster's followers) holds nothing; a Tail never holds more than its
+// limit; what the rollup has read is let go.
+func TestATailHoldsOnlyWhatARollupWillTake(t *testing.T) {
+	ev := func(seq int64) *parley.Event {
+		return &parley.Event{AccountID: "acc_1", Seq: seq, Type: parley.EventMessageCreated, ConversationID: "cnv_1",
+			Data: []byte(`{"id":"msg","sender_kind":"agent"}`), CreatedAt: time.Now()}
+	}
+	tail := NewTail(3)
+	tail.OnEvent(ev(1))
+	if tail.held != 0 {
+		t.Fatalf("a Tail no rollup took from holds %d events", tail.held)
+	}
+	if _, ok := tail.take("acc_1", 0, 10); ok {
+		t.Fatal("an empty Tail served events")
+	}
+	for seq := int64(1); seq <= 5; seq++ {
+		tail.OnEvent(ev(seq))
+	}
+	if tail.held > 3 {
+		t.Fatalf("a Tail of 3 holds %d events", tail.held)
+	}
+	other := ev(1)
+	other.AccountID = "acc_2"
+	tail.OnEvent(other) // the Tail is full: another account's first event waits in the store
+	if _, ok := tail.take("acc_2", 0, 10); ok {
+		t.Fatal("a full Tail served an event it had no room for")
+	}
+	events, ok := tail.take("acc_1", 0, 10)
+	if !ok || len(events) != 3 || events[0].Seq != 1 || events[2].Seq != 3 || string(events[2].Data) != `{"sender_kind":"agent"}` {
+		t.Fatalf("took %v (%v)", events, ok)
+	}
+	if events, ok := tail.take("acc_1", 2, 10); !ok || len(events) != 1 || events[0].Seq != 3 || tail.held != 1 {
+		t.Fatalf("after 2: took %v (%v), %d held", events, ok, tail.held)
+	}
+	if _, ok := tail.take("acc_1", 3, 10); ok || tail.held != 0 {
+		t.Fatalf("after 3 (all read): served %v, %d held", ok, tail.held)
+	}
+	// Seq 6 starts a new run; the store has 4 and 5, which the Tail missed.
+	tail.OnEvent(ev(6))
+	if _, ok := tail.take("acc_1", 3, 10); ok {
+		t.Fatal("the Tail served a run that does not follow the cursor")
+	}
+	if events, ok := tail.take("acc_1", 5, 10); !ok || len(events) != 1 || events[0].Seq != 6 {
+		t.Fatalf("after 5: took %v (%v)", events, ok)
+	}
+	// Another node leads now: no rollup takes from this Tail, which lets
+	// go of what it holds.
+	tail.lastTake.Store(time.Now().Add(-2 * tailIdle).UnixNano())
+	tail.OnEvent(ev(7))
+	if tail.held != 0 || len(tail.runs) != 0 {
+		t.Fatalf("a Tail no rollup takes from still holds %d events", tail.held)
+	}
+}
