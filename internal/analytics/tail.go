@@ -90,9 +90,9 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	if e.Type == parley.EventMessageCreated {
 		if k := gjson.GetBytes(e.Data, "sender_kind"); k.Type == gjson.String {
 			te.sender, te.hasSender = k.Str, true
-			for kind := range senderData { // the usual kinds, without a copy held
-				if string(kind) == k.Str {
-					te.sender = string(kind)
+			for _, kind := range []parley.SenderKind{parley.SenderConsumer, parley.SenderAgent, parley.SenderBot, parley.SenderSystem} {
+				if k.Str == string(kind) {
+					te.sender = string(kind) // the constant's bytes: no copy held
 				}
 			}
 		}
