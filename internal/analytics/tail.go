@@ -36,12 +36,70 @@ type Tail struct {
 	held int
 }
 
-// tailRun is an account's events with consecutive seqs, oldest first.
+// tailRun is an account's events with consecutive seqs, oldest first,
+// in blocks of tailBlock: appending never copies what the run holds
+// (appending to one slice did, each time it grew — on the store's writer
+// goroutine, which publishes), and the rollup's reading lets go of whole
+// blocks.
 type tailRun struct {
-	events []tailEvent
+	blocks [][]tailEvent
+	head   int // the first event's index in blocks[0]
+	n      int // events held
 	// sealed: the Tail was full when the next event came, so none is
 	// added until the rollup has taken these (the store has the rest).
 	sealed bool
+}
+
+// tailBlock is how many events a block of a run holds (48 KiB).
+const tailBlock = 1024
+
+func (r *tailRun) first() *tailEvent { return &r.blocks[0][r.head] }
+
+func (r *tailRun) last() *tailEvent {
+	b := r.blocks[len(r.blocks)-1]
+	return &b[len(b)-1]
+}
+
+func (r *tailRun) push(te tailEvent) {
+	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == tailBlock {
+		r.blocks = append(r.blocks, make([]tailEvent, 0, tailBlock))
+	}
+	last := len(r.blocks) - 1
+	r.blocks[last] = append(r.blocks[last], te)
+	r.n++
+}
+
+// drop lets go of the first k events (k ≤ r.n).
+func (r *tailRun) drop(k int) {
+	r.n -= k
+	for k > 0 {
+		b := r.blocks[0]
+		if in := len(b) - r.head; k >= in && len(r.blocks) > 1 {
+			r.blocks[0] = nil
+			r.blocks = r.blocks[1:]
+			r.head = 0
+			k -= in
+			continue
+		}
+		clear(b[r.head : r.head+k])
+		r.head += k
+		k = 0
+	}
+	if r.n == 0 {
+		r.blocks, r.head = nil, 0
+	}
+}
+
+// each calls fn with the first k events, in order.
+func (r *tailRun) each(k int, fn func(*tailEvent)) {
+	at := r.head
+	for _, b := range r.blocks {
+		for i := at; i < len(b) && k > 0; i++ {
+			fn(&b[i])
+			k--
+		}
+		at = 0
+	}
 }
 
 // tailEvent is an event as the rollup reads it. A message keeps only its
@@ -109,23 +167,22 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	if run.sealed {
 		return
 	}
-	if n := len(run.events); n > 0 && run.events[n-1].seq+1 != e.Seq {
-		if e.Seq <= run.events[n-1].seq {
+	if run.n > 0 && run.last().seq+1 != e.Seq {
+		if e.Seq <= run.last().seq {
 			return // delivered again, or late: the run has it or is past it
 		}
 		// A gap the bus left: the store has what lies between, and a new
 		// run starts here.
-		clear(run.events)
-		t.held -= n
-		run.events = run.events[:0]
+		t.held -= run.n
+		run.drop(run.n)
 	}
 	if t.held >= t.limit {
 		// Full: the run stays for the rollup to fold, and takes nothing
 		// more until then; the store has what follows it.
-		run.sealed = len(run.events) > 0
+		run.sealed = run.n > 0
 		return
 	}
-	run.events = append(run.events, te)
+	run.push(te)
 	t.held++
 }
 
@@ -141,33 +198,31 @@ func (t *Tail) take(accountID string, after int64, limit int) (events []*parley.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.runs[accountID]
-	if r == nil || len(r.events) == 0 {
+	if r == nil || r.n == 0 {
 		delete(t.runs, accountID)
 		return nil, false
 	}
-	if first := r.events[0].seq; after >= first { // read up to after: those go
-		drop := min(int(after-first+1), len(r.events))
-		clear(r.events[:drop])
-		r.events = r.events[drop:]
+	if first := r.first().seq; after >= first { // read up to after: those go
+		drop := min(int(after-first+1), r.n)
+		r.drop(drop)
 		t.held -= drop
-		if len(r.events) == 0 {
+		if r.n == 0 {
 			delete(t.runs, accountID) // and its seal
 			return nil, false
 		}
 	}
-	if r.events[0].seq != after+1 {
+	if r.first().seq != after+1 {
 		return nil, false // a gap between the cursor and the run
 	}
-	n := min(limit, len(r.events))
-	events = make([]*parley.Event, n)
-	for i, te := range r.events[:n] {
+	events = make([]*parley.Event, 0, min(limit, r.n))
+	r.each(min(limit, r.n), func(te *tailEvent) {
 		if te.whole != nil {
-			events[i] = te.whole
-			continue
+			events = append(events, te.whole)
+			return
 		}
-		events[i] = &parley.Event{AccountID: accountID, Seq: te.seq, Type: parley.EventMessageCreated, ConversationID: te.conversation,
-			Data: te.data(), CreatedAt: time.UnixMicro(te.createdAt).UTC()}
-	}
+		events = append(events, &parley.Event{AccountID: accountID, Seq: te.seq, Type: parley.EventMessageCreated, ConversationID: te.conversation,
+			Data: te.data(), CreatedAt: time.UnixMicro(te.createdAt).UTC()})
+	})
 	return events, true
 }
 

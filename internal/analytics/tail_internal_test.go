@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,5 +60,49 @@ func TestATailHoldsOnlyWhatARollupWillTake(t *testing.T) {
 	tail.OnEvent(ev(7))
 	if tail.held != 0 || len(tail.runs) != 0 {
 		t.Fatalf("a Tail no rollup takes from still holds %d events", tail.held)
+	}
+}
+
+// TestARunLongerThanABlockIsServedInOrder: a run spans several blocks;
+// the rollup's pages, and what it lets go of, cross their edges.
+func TestARunLongerThanABlockIsServedInOrder(t *testing.T) {
+	for _, page := range []int{333, tailBlock / 4} { // across blocks' edges, and onto them
+		t.Run(fmt.Sprint("pages of ", page), func(t *testing.T) { readInPages(t, page) })
+	}
+}
+
+func readInPages(t *testing.T, pageSize int) {
+	tail := NewTail(0)
+	tail.take("acc_1", 0, 1) // a rollup takes from it
+	const n = 3*tailBlock + 17
+	for seq := int64(1); seq <= n; seq++ {
+		e := &parley.Event{AccountID: "acc_1", Seq: seq, Type: parley.EventMessageCreated, ConversationID: "cnv_1",
+			Data: []byte(`{"sender_kind":"consumer"}`), CreatedAt: time.Now()}
+		if seq%3 == 0 {
+			e.Type, e.Data = parley.EventConversationAssigned, []byte(`{"seq":1}`)
+		}
+		tail.OnEvent(e)
+	}
+	if tail.held != n {
+		t.Fatalf("held %d of %d", tail.held, n)
+	}
+	after := int64(0)
+	for after < n {
+		page, ok := tail.take("acc_1", after, pageSize)
+		if !ok || len(page) == 0 {
+			t.Fatalf("after %d: nothing served", after)
+		}
+		for i, e := range page {
+			if e.Seq != after+int64(i)+1 || (e.Seq%3 == 0) != (e.Type == parley.EventConversationAssigned) {
+				t.Fatalf("after %d: event %d is seq %d (%s)", after, i, e.Seq, e.Type)
+			}
+		}
+		after = page[len(page)-1].Seq
+		if want := n - int(after) + len(page); tail.held != want {
+			t.Fatalf("after %d: %d held, want the %d not read before this page", after, tail.held, want)
+		}
+	}
+	if _, ok := tail.take("acc_1", after, pageSize); ok || tail.held != 0 {
+		t.Fatalf("all read: %d still held", tail.held)
 	}
 }
