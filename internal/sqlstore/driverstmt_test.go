@@ -26,18 +26,7 @@ func TestClosingLetsGoOfTheFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &parley.Account{Name: "Files"}
-	if err := db.CreateAccount(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	c := &parley.Consumer{AccountID: a.ID}
-	if err := db.CreateConsumer(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	conv, err := db.OpenConversation(ctx, a.ID, parley.ConversationOpen{ConsumerID: c.ID, Channel: parley.ChannelWeb, State: parley.StateQueued})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, conv := openConversation(t, db)
 	for i := range 3 {
 		if _, _, err := db.AppendMessage(ctx, &parley.Message{AccountID: a.ID, ConversationID: conv.ID, SenderKind: parley.SenderAgent,
 			Type: parley.MessageText, Text: "hello", ClientID: parley.NewID("c")}); err != nil {
