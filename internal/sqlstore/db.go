@@ -813,7 +813,7 @@ const insertEventSQL = `INSERT INTO events (account_id, seq, type, conversation_
 // writer's connection.
 type writeStmts struct {
 	eventSeq        *sql.Stmt
-	insertEvent     *sql.Stmt
+	insertEvent     *sql.Stmt // PostgreSQL (SQLite: driverstmt.go)
 	insertEvents    *sql.Stmt // PostgreSQL: many at once
 	setEventSeq     *sql.Stmt // PostgreSQL: the account's counter
 	appendMessage   *sql.Stmt // PostgreSQL: seq and message in one statement
@@ -849,8 +849,8 @@ func (s *writeStmts) prepare(ctx context.Context, db pool) error {
 		// floor for databases written then.
 		s.eventSeq = p(`SELECT max(event_seq, coalesce((SELECT max(seq) FROM events WHERE account_id = accounts.id), 0)) FROM accounts WHERE id = ?`)
 	}
-	s.insertEvent = p(insertEventSQL)
-	if db.postgres {
+	if db.postgres { // on SQLite: driverstmt.go
+		s.insertEvent = p(insertEventSQL)
 		s.insertEvents = p(`INSERT INTO events (account_id, seq, type, conversation_id, message_seq, data, created_at)
 			SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])`)
 		s.appendMessage = p(appendMessageSQL)
