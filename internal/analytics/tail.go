@@ -28,8 +28,9 @@ import (
 // roll up (in a cluster, every node but the leader) keeps nothing: a
 // Tail holds events only while rollups take from it.
 type Tail struct {
-	limit    int          // events held, all accounts together
-	lastTake atomic.Int64 // when a rollup last took from it (Unix ns)
+	limit    int           // events held, all accounts together
+	idle     time.Duration // how long it holds events after a rollup last took from it
+	lastTake atomic.Int64  // when a rollup last took from it (Unix ns)
 
 	mu   sync.Mutex
 	runs map[string]*tailRun // by account
@@ -117,17 +118,17 @@ type tailEvent struct {
 // seconds (the rollup's default tick) at 20,000 messages a second.
 const DefaultTailLimit = 200_000
 
-// tailIdle is how long a Tail keeps holding events after the last rollup
-// took from it.
-const tailIdle = time.Minute
-
 // NewTail returns a Tail that holds at most limit events (DefaultTailLimit
-// when limit ≤ 0).
-func NewTail(limit int) *Tail {
+// when limit ≤ 0), and holds none once rollups have not taken from it for
+// idle — a few of their ticks (a minute when idle ≤ 0).
+func NewTail(limit int, idle time.Duration) *Tail {
 	if limit <= 0 {
 		limit = DefaultTailLimit
 	}
-	return &Tail{limit: limit, runs: make(map[string]*tailRun)}
+	if idle <= 0 {
+		idle = time.Minute
+	}
+	return &Tail{limit: limit, idle: idle, runs: make(map[string]*tailRun)}
 }
 
 // OnEvent is the Tail's bus subscriber.
@@ -135,7 +136,7 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	if e.Seq <= 0 {
 		return
 	}
-	if time.Since(time.Unix(0, t.lastTake.Load())) > tailIdle {
+	if time.Since(time.Unix(0, t.lastTake.Load())) > t.idle {
 		// No rollup takes from this Tail (any more: another node leads).
 		t.mu.Lock()
 		if t.held > 0 {

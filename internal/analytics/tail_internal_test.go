@@ -16,7 +16,7 @@ func TestATailHoldsOnlyWhatARollupWillTake(t *testing.T) {
 		return &parley.Event{AccountID: "acc_1", Seq: seq, Type: parley.EventMessageCreated, ConversationID: "cnv_1",
 			Data: []byte(`{"id":"msg","sender_kind":"agent"}`), CreatedAt: time.Now()}
 	}
-	tail := NewTail(3)
+	tail := NewTail(3, time.Minute)
 	tail.OnEvent(ev(1))
 	if tail.held != 0 {
 		t.Fatalf("a Tail no rollup took from holds %d events", tail.held)
@@ -56,7 +56,7 @@ func TestATailHoldsOnlyWhatARollupWillTake(t *testing.T) {
 	}
 	// Another node leads now: no rollup takes from this Tail, which lets
 	// go of what it holds.
-	tail.lastTake.Store(time.Now().Add(-2 * tailIdle).UnixNano())
+	tail.lastTake.Store(time.Now().Add(-2 * time.Minute).UnixNano())
 	tail.OnEvent(ev(7))
 	if tail.held != 0 || len(tail.runs) != 0 {
 		t.Fatalf("a Tail no rollup takes from still holds %d events", tail.held)
@@ -72,7 +72,7 @@ func TestARunLongerThanABlockIsServedInOrder(t *testing.T) {
 }
 
 func readInPages(t *testing.T, pageSize int) {
-	tail := NewTail(0)
+	tail := NewTail(0, 0)
 	tail.take("acc_1", 0, 1) // a rollup takes from it
 	const n = 3*tailBlock + 17
 	for seq := int64(1); seq <= n; seq++ {

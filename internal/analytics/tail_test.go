@@ -49,7 +49,7 @@ func TestTheRollupFoldsWhatTheBusDelivered(t *testing.T) {
 			at := func(d time.Duration) { clock.Store(t0.Add(d).UnixMicro()) }
 			at(0)
 			bus := localbus.New()
-			tail := analytics.NewTail(tc.limit)
+			tail := analytics.NewTail(tc.limit, 0)
 			var n atomic.Int64
 			bus.Subscribe(func(e *parley.Event) {
 				if tc.dropEvery > 0 && n.Add(1)%int64(tc.dropEvery) == 0 {

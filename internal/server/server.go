@@ -324,7 +324,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	api.CheckURL = out.CheckURL
 	s.Webhooks = webhook.New(store, out, log, cfg.Webhooks)
 	bus.Subscribe(s.Webhooks.OnEvent)
-	s.rollupTail = analytics.NewTail(0)
+	s.rollupTail = analytics.NewTail(0, max(time.Minute, 3*cfg.RollupTick))
 	bus.Subscribe(s.rollupTail.OnEvent) // every node's events: the leader rolls them up
 	api.WebhooksChanged = s.Webhooks.Changed
 	if mailer != nil {
