@@ -51,7 +51,7 @@ type tailRun struct {
 	sealed bool
 }
 
-// tailBlock is how many events a block of a run holds (48 KiB).
+// tailBlock is how many events a block of a run holds (64 KiB).
 const tailBlock = 1024
 
 func (r *tailRun) first() *tailEvent { return &r.blocks[0][r.head] }
@@ -109,12 +109,11 @@ type tailEvent struct {
 	seq          int64
 	createdAt    int64 // Unix µs
 	conversation string
-	sender       string        // a message's sender_kind, if it is a string
-	hasSender    bool          // it is
+	data         []byte        // a message's data as the rollup reads it: its sender's kind
 	whole        *parley.Event // nil for a message
 }
 
-// DefaultTailLimit bounds the events a Tail holds, about 50 bytes each: ten
+// DefaultTailLimit bounds the events a Tail holds, 64 bytes each: ten
 // seconds (the rollup's default tick) at 20,000 messages a second.
 const DefaultTailLimit = 200_000
 
@@ -147,14 +146,7 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	}
 	te := tailEvent{seq: e.Seq, createdAt: e.CreatedAt.UnixMicro(), conversation: e.ConversationID}
 	if e.Type == parley.EventMessageCreated {
-		if k := gjson.GetBytes(e.Data, "sender_kind"); k.Type == gjson.String {
-			te.sender, te.hasSender = k.Str, true
-			for _, kind := range []parley.SenderKind{parley.SenderConsumer, parley.SenderAgent, parley.SenderBot, parley.SenderSystem} {
-				if k.Str == string(kind) {
-					te.sender = string(kind) // the constant's bytes: no copy held
-				}
-			}
-		}
+		te.data = senderOnly(e.Data)
 	} else {
 		te.whole = e
 	}
@@ -222,23 +214,27 @@ func (t *Tail) take(accountID string, after int64, limit int) (events []*parley.
 			return
 		}
 		events = append(events, &parley.Event{AccountID: accountID, Seq: te.seq, Type: parley.EventMessageCreated, ConversationID: te.conversation,
-			Data: te.data(), CreatedAt: time.UnixMicro(te.createdAt).UTC()})
+			Data: te.data, CreatedAt: time.UnixMicro(te.createdAt).UTC()})
 	})
 	return events, true
 }
 
-// data is a message event's data as the rollup reads it: its sender's
-// kind.
-func (te tailEvent) data() []byte {
-	if !te.hasSender {
-		return []byte(`{}`)
+// senderOnly is a message event's data as the rollup reads it: its
+// sender's kind (shared bytes for the usual kinds).
+func senderOnly(data []byte) []byte {
+	k := gjson.GetBytes(data, "sender_kind")
+	if k.Type != gjson.String {
+		return noSender
 	}
-	if d, ok := senderData[parley.SenderKind(te.sender)]; ok {
+	if d, ok := senderData[parley.SenderKind(k.Str)]; ok {
 		return d
 	}
-	d, _ := json.Marshal(map[string]string{"sender_kind": te.sender})
+	d, _ := json.Marshal(map[string]string{"sender_kind": k.Str})
 	return d
 }
+
+// noSender is the data of a message event without a sender's kind.
+var noSender = []byte(`{}`)
 
 // senderData are the usual kinds' data, shared.
 var senderData = map[parley.SenderKind][]byte{
