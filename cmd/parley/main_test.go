@@ -525,6 +525,7 @@ type benchCommits struct {
 	Commits         int64   `json:"commits"`
 	WritesPerCommit float64 `json:"writes_per_commit"`
 	WriterBusy      float64 `json:"writer_busy"`
+	ServerAckP99    float64 `json:"server_ack_p99_ms_at_most"`
 }
 
 // TestBenchRunsEveryScenarioEndToEnd runs `parley bench` small: a real
@@ -606,6 +607,8 @@ func TestBenchRunsEveryScenarioEndToEnd(t *testing.T) {
 				t.Errorf("steady: no send → ack latencies or store commits: %+v %+v", r.Ack, r.Store)
 			} else if r.Store.WriterBusy <= 0 || r.Store.WriterBusy > 1 {
 				t.Errorf("steady: the store's writer was busy %v of the time over %d commits; want a share in (0, 1]", r.Store.WriterBusy, r.Store.Commits)
+			} else if r.Store.ServerAckP99 <= 0 {
+				t.Errorf("steady: the server's own send → ack p99 is %v ms; want a bucket's bound (the server reports parley_send_ack_seconds)", r.Store.ServerAckP99)
 			}
 		}
 	}

@@ -103,12 +103,23 @@ type Commits struct {
 	// on batches (0–1; 0 when the server does not say). Near 1, writes
 	// queue for it: it is what bounds the rate.
 	WriterBusy float64 `json:"-"`
+	// AckP50 and AckP99 are the server's own send → ack (a send frame's
+	// arrival to its ack's write, parley_send_ack_seconds), seconds,
+	// bucket upper bounds: what of the clients' send → ack the server
+	// spent, the rest being the sockets and the clients' own scheduling.
+	AckP50, AckP99 float64 `json:"-"`
 }
 
 // MarshalJSON writes the commit percentiles in milliseconds.
 func (c Commits) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf(`{"commits":%d,"writes_per_commit":%.1f,"commit_p50_ms_at_most":%g,"commit_p99_ms_at_most":%g,"writer_busy":%.3f}`,
-		c.N, c.WritesPerCommit, finite(c.P50*1000), finite(c.P99*1000), c.WriterBusy)), nil
+	return []byte(fmt.Sprintf(`{"commits":%d,"writes_per_commit":%.1f,"commit_p50_ms_at_most":%g,"commit_p99_ms_at_most":%g,"writer_busy":%.3f,"server_ack_p50_ms_at_most":%g,"server_ack_p99_ms_at_most":%g}`,
+		c.N, c.WritesPerCommit, finite(c.P50*1000), finite(c.P99*1000), c.WriterBusy, finite(roundMS(c.AckP50)), finite(roundMS(c.AckP99)))), nil
+}
+
+// roundMS is s seconds in milliseconds to two decimals: bucket bounds
+// made by multiplying (√2 apart) print as 11.31, not 11.313708498984769.
+func roundMS(s float64) float64 {
+	return math.Round(s*1e5) / 100
 }
 
 func finite(v float64) float64 {
@@ -120,20 +131,21 @@ func finite(v float64) float64 {
 
 // storeReading is the store's histograms at one moment.
 type storeReading struct {
-	at                       time.Time
-	commit, batch, batchTime histogram
+	at                                time.Time
+	commit, batch, batchTime, sendAck histogram
 }
 
 func (t *Target) readStore(ctx context.Context) storeReading {
 	return storeReading{time.Now(), t.histogram(ctx, "parley_store_commit_seconds"), t.histogram(ctx, "parley_store_batch_writes"),
-		t.histogram(ctx, "parley_store_batch_seconds")}
+		t.histogram(ctx, "parley_store_batch_seconds"), t.histogram(ctx, "parley_send_ack_seconds")}
 }
 
 // commitsSince summarises the commits between two readings.
 func commitsSince(before, after storeReading) Commits {
 	commit := after.commit.since(before.commit)
 	batch := after.batch.since(before.batch)
-	c := Commits{N: int64(commit.count), P50: commit.quantile(0.5), P99: commit.quantile(0.99)}
+	ack := after.sendAck.since(before.sendAck)
+	c := Commits{N: int64(commit.count), P50: commit.quantile(0.5), P99: commit.quantile(0.99), AckP50: ack.quantile(0.5), AckP99: ack.quantile(0.99)}
 	if batch.count > 0 {
 		c.WritesPerCommit = batch.sum / batch.count
 	}
@@ -148,9 +160,9 @@ func (c Commits) String() string {
 		if math.IsInf(s, 1) {
 			return "more than the last bucket"
 		}
-		return fmt.Sprintf("≤ %g ms", s*1000)
+		return fmt.Sprintf("≤ %g ms", roundMS(s))
 	}
-	return fmt.Sprintf("%d commits, %.1f writes each on average; commit (WAL write + fsync) p50 %s, p99 %s; the writer busy %.0f%% of the time", c.N, c.WritesPerCommit, ms(c.P50), ms(c.P99), 100*c.WriterBusy)
+	return fmt.Sprintf("%d commits, %.1f writes each on average; commit (WAL write + fsync) p50 %s, p99 %s; the writer busy %.0f%% of the time; inside the server, send → ack p50 %s, p99 %s", c.N, c.WritesPerCommit, ms(c.P50), ms(c.P99), 100*c.WriterBusy, ms(c.AckP50), ms(c.AckP99))
 }
 
 // diskSync measures n writes of 16 KiB, each followed by an fsync, in a
