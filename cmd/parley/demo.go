@@ -31,8 +31,8 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if ensureProcs(getenv) {
-		log.Info("GOMAXPROCS raised to 2: one P stalls the server while a commit syncs", "cpus", runtime.NumCPU())
+	if procs, raised := ensureProcs(getenv); raised {
+		log.Info("GOMAXPROCS doubled: a P blocked in a commit's fsync leaves too few to the rest", "gomaxprocs", procs, "cpus", runtime.NumCPU())
 	}
 	account, err := seedDemoData(ctx, cfg)
 	if err != nil {

@@ -217,23 +217,29 @@ func parseServe(name string, args []string, getenv func(string) string, stderr i
 	return f.cfg, log, nil
 }
 
-// minProcs is the fewest Go Ps (GOMAXPROCS) the server runs with. With a
-// single one — Go's default on a one-CPU machine or container — the
-// server crawled: pinned to one core, `parley bench` max measured 1,934
-// msgs/s with one P and 6,721 with two, and a scheduler profile showed
-// goroutines woken by a commit waiting for the only P while the CPU sat
-// 40 % idle (docs/performance.md item 17). GOMAXPROCS in the
-// environment is obeyed as given.
-const minProcs = 2
+// fewProcs: below this many Go Ps (GOMAXPROCS; Go's default is the CPUs
+// the process may use), the server doubles them. The store's commits and
+// checkpoints are blocking system calls (fsync, pread), and a P in one is
+// handed on only when the runtime's monitor takes it back. With a single
+// P — a one-CPU machine or container — the server crawled: pinned to one
+// core, `parley bench` max measured 1,934 msgs/s with one P and 6,721
+// with two (docs/performance.md item 17). With two Ps on two cores, a
+// steady send → ack p99 of 12.9 ms on average fell to 10.6 with four
+// (item 25). Past three CPUs one P more or less in a syscall matters
+// less, and Go's default stands. GOMAXPROCS in the environment is obeyed
+// as given.
+const fewProcs = 4
 
-// ensureProcs raises GOMAXPROCS to minProcs unless the environment sets
-// it; it reports whether it did.
-func ensureProcs(getenv func(string) string) bool {
-	if getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) >= minProcs {
-		return false
+// ensureProcs doubles GOMAXPROCS when it is below fewProcs, unless the
+// environment sets it; it returns the Ps the server runs with and whether
+// it changed them.
+func ensureProcs(getenv func(string) string) (int, bool) {
+	n := runtime.GOMAXPROCS(0)
+	if getenv("GOMAXPROCS") != "" || n >= fewProcs {
+		return n, false
 	}
-	runtime.GOMAXPROCS(minProcs)
-	return true
+	runtime.GOMAXPROCS(2 * n)
+	return 2 * n, true
 }
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -241,8 +247,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if ensureProcs(getenv) {
-		log.Info("GOMAXPROCS raised to 2: one P stalls the server while a commit syncs", "cpus", runtime.NumCPU())
+	if procs, raised := ensureProcs(getenv); raised {
+		log.Info("GOMAXPROCS doubled: a P blocked in a commit's fsync leaves too few to the rest", "gomaxprocs", procs, "cpus", runtime.NumCPU())
 	}
 	s, err := server.Open(ctx, cfg, log)
 	if err != nil {
