@@ -61,6 +61,7 @@ const (
 	EventConsumerErased       = "consumer.erased"       // a visitor's data was erased on request (data: the ID only)
 	EventConversationsExpired = "conversations.expired" // retention removed old conversations' content (data: how many)
 	EventAutomationApplied    = "automation.applied"    // a brand's rule matched a conversation (data: AutomationApplied)
+	EventMacroApplied         = "macro.applied"         // a person applied a macro to a conversation, every step done (data: MacroApplied)
 	EventEmailSent            = "email.sent"            // an agent's unread replies were mailed to the visitor (data: EmailReport)
 	EventEmailFailed          = "email.failed"          // the mail server refused them for good (data: EmailReport)
 	EventHelpArticleViewed    = "help.article_viewed"   // a visitor read an article in the widget's help center (data: pv, url, article)
@@ -89,6 +90,16 @@ type ConsumerMerged struct {
 	Conversations int    `json:"conversations"`
 }
 
+// MacroApplied is macro.applied's data: the macro, who applied it, the
+// request's client ID (a retry with it is answered from this record) and
+// what each step did ("add_label: done").
+type MacroApplied struct {
+	Macro    string   `json:"macro"`
+	By       string   `json:"by"` // the user or API key that applied it
+	ClientID string   `json:"client_id"`
+	Steps    []string `json:"steps"`
+}
+
 // AutomationApplied is automation.applied's data: which rule matched, on
 // which event, and what its actions did ("done", "unchanged", or why not).
 type AutomationApplied struct {
@@ -108,7 +119,7 @@ var EventTypes = []string{
 	EventIdentityKeyChanged, EventIdentityRejected,
 	EventEngagementShown, EventEngagementClicked, EventEngagementDismissed, EventVisitorInvited, EventInvitationDeclined, EventInvitationWithdrawn, EventInvitationAnswered, EventCSATSubmitted, EventNoteCreated,
 	EventBotUpdated, EventBotAnswered, EventBotMissed, EventBotHandoff, EventBotFeedback,
-	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied,
+	EventWebhookDisabled, EventConsumerErased, EventConversationsExpired, EventAutomationApplied, EventMacroApplied,
 	EventEmailSent, EventEmailFailed, EventHelpArticleViewed, EventHelpArticleRated, EventSuggestionUsed, EventAgentStatusChanged, EventPageViewed,
 	EventSSOChanged, EventMessageRedacted, EventNoteRedacted,
 }

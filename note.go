@@ -16,6 +16,10 @@ type Note struct {
 	// Mentions are the colleagues (user IDs) the note calls on: each is
 	// told at once and finds the conversation in their mentions.
 	Mentions []string `json:"mentions,omitempty"`
+	// ClientID, when set, makes a retried note safe: a second note with
+	// the same client ID in the conversation from the same author is the
+	// first one (at most 100 bytes; another author's is refused).
+	ClientID string `json:"client_id,omitempty"`
 	// Redacted, when set, says who removed what the note said, and when.
 	Redacted  *Redaction `json:"redacted,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`

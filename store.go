@@ -286,8 +286,11 @@ type Store interface {
 	// Notes (staff only) and canned responses.
 	// AddNote stores a note; its Mentions (user IDs, checked by the
 	// caller) make the conversation one of each mentioned user's
-	// (ConversationFilter.MentionedUserID).
-	AddNote(ctx context.Context, n *Note) error
+	// (ConversationFilter.MentionedUserID). A note with a ClientID its
+	// author already used in the conversation is not stored again: n
+	// becomes the stored one and duplicate is true; another author's use
+	// of the same client ID is ECONFLICT.
+	AddNote(ctx context.Context, n *Note) (duplicate bool, err error)
 	ListNotes(ctx context.Context, accountID, conversationID string) ([]*Note, error)
 	CreateCannedResponse(ctx context.Context, c *CannedResponse) error
 	ListCannedResponses(ctx context.Context, accountID string) ([]*CannedResponse, error)

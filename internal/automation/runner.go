@@ -490,7 +490,7 @@ func (r *Runner) notify(ctx context.Context, conv *parley.Conversation, rule par
 		}
 	}
 	text := fmt.Sprintf("@%s: %s (%s).", u.Name, what, author)
-	err = r.store.AddNote(ctx, &parley.Note{AccountID: conv.AccountID, ConversationID: conv.ID, AuthorID: By, AuthorName: author, Text: text, Mentions: []string{userID}})
+	_, err = r.store.AddNote(ctx, &parley.Note{AccountID: conv.AccountID, ConversationID: conv.ID, AuthorID: By, AuthorName: author, Text: text, Mentions: []string{userID}})
 	return "done", err
 }
 

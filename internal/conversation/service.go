@@ -522,28 +522,42 @@ func (s *Service) Send(ctx context.Context, p parley.Principal, in SendInput) (m
 	return msg, duplicate, err
 }
 
+// NoteInput is a note to add to a conversation.
+type NoteInput struct {
+	ConversationID string
+	Text           string
+	// Mentions are colleagues (user IDs of the account, at most
+	// parley.MaxMentions) the note calls on; each is told at once.
+	Mentions []string
+	// ClientID, when set, makes a retry safe: the same client ID from the
+	// same person in the conversation returns the note already written.
+	ClientID string
+}
+
 // AddNote adds a private note (or a supervisor's whisper) to a
-// conversation. Only the brand's staff write and read notes.
-//
-// mentions are colleagues (user IDs of the account, at most
-// parley.MaxMentions) the note calls on; each is told at once.
-func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationID, text string, mentions ...string) (*parley.Note, error) {
+// conversation. Only the brand's staff write and read notes. A retried
+// note (in.ClientID) is the first one, and duplicate is true.
+func (s *Service) AddNote(ctx context.Context, p parley.Principal, in NoteInput) (n *parley.Note, duplicate bool, err error) {
+	conversationID, text, mentions := in.ConversationID, in.Text, in.Mentions
 	if !p.IsStaff() {
-		return nil, parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
+		return nil, false, parley.Errorf(parley.EFORBIDDEN, "notes are for the brand's staff")
+	}
+	if len(in.ClientID) > 100 {
+		return nil, false, parley.Errorf(parley.EINVALID, "client_id has at most 100 bytes")
 	}
 	if _, err := s.Get(ctx, p, conversationID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	m := parley.Message{Type: parley.MessageText, Text: text}
 	if err := m.Validate(s.limits); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	text, err := s.mask(ctx, p.AccountID, strings.TrimSpace(text))
+	text, err = s.mask(ctx, p.AccountID, strings.TrimSpace(text))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(mentions) > parley.MaxMentions {
-		return nil, parley.Errorf(parley.EINVALID, "mentions: at most %d colleagues in one note", parley.MaxMentions)
+		return nil, false, parley.Errorf(parley.EINVALID, "mentions: at most %d colleagues in one note", parley.MaxMentions)
 	}
 	var mentioned []string
 	for i, id := range mentions {
@@ -552,15 +566,15 @@ func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationI
 		}
 		u, err := s.store.FindUser(ctx, p.AccountID, id)
 		if parley.ErrorCode(err) == parley.ENOTFOUND || (err == nil && !u.Active) {
-			return nil, parley.Errorf(parley.EINVALID, "mentions[%d]: %q is not an active user of this account", i, id)
+			return nil, false, parley.Errorf(parley.EINVALID, "mentions[%d]: %q is not an active user of this account", i, id)
 		} else if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		mentioned = append(mentioned, id)
 	}
-	n := &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: text, Mentions: mentioned}
-	if err := s.store.AddNote(ctx, n); err != nil {
-		return nil, err
+	n = &parley.Note{AccountID: p.AccountID, ConversationID: conversationID, AuthorID: p.ID, AuthorName: p.Name, Text: text, Mentions: mentioned, ClientID: in.ClientID}
+	if duplicate, err = s.store.AddNote(ctx, n); err != nil || duplicate {
+		return n, duplicate, err
 	}
 	// Those called in follow the conversation from then on, as Chatwoot's
 	// participants do: they hear what the visitor says next. The note
@@ -568,10 +582,10 @@ func (s *Service) AddNote(ctx context.Context, p parley.Principal, conversationI
 	// follower; so many followers already is no reason to lose a note).
 	for _, id := range mentioned {
 		if _, err := s.store.FollowConversation(ctx, p.AccountID, conversationID, id, true, p.ID); err != nil && parley.ErrorCode(err) != parley.ECONFLICT {
-			return n, err
+			return n, false, err
 		}
 	}
-	return n, nil
+	return n, false, nil
 }
 
 // Follow makes a person of the brand follow the conversation, or stop

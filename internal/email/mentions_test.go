@@ -30,7 +30,7 @@ func TestMentionsAPersonMissedAreMailedOnce(t *testing.T) {
 		for _, u := range who {
 			n.Mentions = append(n.Mentions, u.ID)
 		}
-		if err := w.store.AddNote(ctx, n); err != nil {
+		if _, err := w.store.AddNote(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,7 +13,9 @@ import (
 
 type macroRequest struct {
 	Name string `json:"name"`
-	// ClientID makes a retried request safe: the macro's messages take
+	// ClientID makes a retried request safe: a macro that ran to its end
+	// with it is answered from its macro.applied record, and one that
+	// stopped part way runs again with its messages and notes taking
 	// their client IDs from it, so the store drops them the second time.
 	ClientID string `json:"client_id"`
 }
@@ -20,7 +23,15 @@ type macroRequest struct {
 type macroResult struct {
 	Conversation *parley.Conversation `json:"conversation"`
 	Steps        []string             `json:"steps"`
+	// Replayed: the request repeated one already done (its client ID);
+	// nothing ran again, and Steps are what the first one did.
+	Replayed bool `json:"replayed"`
 }
+
+// macroActivityWindow is how many of a conversation's activity events, the
+// first, a retried macro's record (macro.applied) is looked for in. Past
+// them a retry runs again, as one that stopped part way does.
+const macroActivityWindow = 1000
 
 // handleApplyMacro runs one of the account's macros on a conversation, as
 // the agent who applies it: each step is the call the agent would make
@@ -52,6 +63,15 @@ func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.
 	if err != nil {
 		return err
 	}
+	// A retry of a macro that ran to its end — its answer lost on the
+	// way — gets that answer again, even once the macro has closed the
+	// conversation; nothing runs twice.
+	if done, err := a.macroDone(r, p, c.ID, req.ClientID); err != nil {
+		return err
+	} else if done != nil {
+		writeJSON(w, http.StatusOK, macroResult{Conversation: c, Steps: done.Steps, Replayed: true})
+		return nil
+	}
 	if c.State == parley.StateClosed {
 		return parley.Errorf(parley.ECONFLICT, "conversation %q is closed", c.ID)
 	}
@@ -82,8 +102,37 @@ func (a *API) handleApplyMacro(w http.ResponseWriter, r *http.Request, p parley.
 		}
 	}
 	res.Conversation = c
+	// The record that answers a retry, and the Activity's line. Every
+	// step is done by now: a failure to record it is logged, not
+	// answered, or the caller would retry what is already done.
+	data, _ := json.Marshal(parley.MacroApplied{Macro: macro.Name, By: p.ID, ClientID: clientID, Steps: res.Steps})
+	if err := a.store.AppendEvent(ctx, &parley.Event{AccountID: p.AccountID, Type: parley.EventMacroApplied, ConversationID: c.ID, Data: data}); err != nil {
+		a.log.Error("macro applied, not recorded", "account", p.AccountID, "conversation", c.ID, "macro", macro.Name, "err", err)
+	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// macroDone finds the record of a macro applied to the conversation by p
+// with clientID, or nil.
+func (a *API) macroDone(r *http.Request, p parley.Principal, conversationID, clientID string) (*parley.MacroApplied, error) {
+	if clientID == "" {
+		return nil, nil
+	}
+	events, err := a.store.ConversationActivity(r.Context(), p.AccountID, conversationID, macroActivityWindow)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range slices.Backward(events) {
+		if e.Type != parley.EventMacroApplied {
+			continue
+		}
+		var done parley.MacroApplied
+		if json.Unmarshal(e.Data, &done) == nil && done.ClientID == clientID && done.By == p.ID {
+			return &done, nil
+		}
+	}
+	return nil, nil
 }
 
 // macroPreflight refuses, before any step runs, a macro whose steps the
@@ -130,7 +179,7 @@ func (a *API) macroStep(r *http.Request, p parley.Principal, c *parley.Conversat
 		_, _, err := a.conv.Send(ctx, p, conversation.SendInput{ConversationID: c.ID, ClientID: clientID, Text: step.Value})
 		return err
 	case parley.MacroAddNote:
-		_, err := a.conv.AddNote(ctx, p, c.ID, step.Value)
+		_, _, err := a.conv.AddNote(ctx, p, conversation.NoteInput{ConversationID: c.ID, Text: step.Value, ClientID: clientID})
 		return err
 	case parley.MacroClose:
 		reason := step.Value

@@ -72,7 +72,7 @@ func (a *API) handleTransfer(w http.ResponseWriter, r *http.Request, p parley.Pr
 		if strings.TrimSpace(req.Note) == "" {
 			return nil
 		}
-		_, err := a.conv.AddNote(ctx, p, c.ID, "Transfer note: "+req.Note)
+		_, _, err := a.conv.AddNote(ctx, p, conversation.NoteInput{ConversationID: c.ID, Text: "Transfer note: " + req.Note})
 		return err
 	}
 	requeue := parley.Requeue{ExpectAssignee: c.AssigneeID, Reason: "transfer"}
@@ -187,6 +187,9 @@ func (a *API) handleTeam(w http.ResponseWriter, r *http.Request, p parley.Princi
 type noteRequest struct {
 	Text     string   `json:"text"`
 	Mentions []string `json:"mentions"` // user IDs of colleagues the note calls on
+	// ClientID makes a retried request safe: the note already written
+	// with it is answered (200) instead of a second one (201).
+	ClientID string `json:"client_id"`
 }
 
 func (a *API) handleListNotes(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -206,11 +209,15 @@ func (a *API) handleAddNote(w http.ResponseWriter, r *http.Request, p parley.Pri
 	if err := decode(r, a.maxBody, &req); err != nil {
 		return err
 	}
-	n, err := a.conv.AddNote(r.Context(), p, r.PathValue("id"), req.Text, req.Mentions...)
+	n, dup, err := a.conv.AddNote(r.Context(), p, conversation.NoteInput{ConversationID: r.PathValue("id"), Text: req.Text, Mentions: req.Mentions, ClientID: req.ClientID})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, n)
+	status := http.StatusCreated
+	if dup {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, n)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +71,48 @@ func TestAnAgentAppliesAMacro(t *testing.T) {
 	}
 	if st, _ := agent.raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Just close"}); st != 409 {
 		t.Fatal("a macro ran on a closed conversation")
+	}
+	// Its answer lost, the agent's console retries with the same client
+	// ID: the first answer again, though the macro closed the
+	// conversation, and nothing runs twice. A colleague's request with
+	// the same client ID is not that retry.
+	var again struct {
+		Conversation parley.Conversation
+		Steps        []string
+		Replayed     bool
+	}
+	agent.do("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Refund approved", "client_id": "m-1"}, &again)
+	if !again.Replayed || !slices.Equal(again.Steps, res.Steps) || again.Conversation.ID != conv.ID || again.Conversation.State != parley.StateClosed {
+		t.Fatalf("the retried macro: %+v; want the first answer, replayed", again)
+	}
+	if st, raw := ts.login(t, b.supervisor).raw("POST", "/api/v1/conversations/"+conv.ID+"/macro", map[string]any{"name": "Refund approved", "client_id": "m-1"}); st != 409 {
+		t.Fatalf("a colleague's macro with the agent's client ID: %d %s; want 409 (closed)", st, raw)
+	}
+	sent = 0
+	for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+		if m.SenderKind == parley.SenderAgent {
+			sent++
+		}
+	}
+	if notes, _ := ts.Store.ListNotes(t.Context(), b.account.ID, conv.ID); sent != 1 || len(notes) != 1 {
+		t.Fatalf("after the retry: %d messages, %d notes; want 1 and 1", sent, len(notes))
+	}
+	activity, err := ts.Store.ConversationActivity(t.Context(), b.account.ID, conv.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []parley.MacroApplied
+	for _, e := range activity {
+		if e.Type == parley.EventMacroApplied {
+			var d parley.MacroApplied
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			applied = append(applied, d)
+		}
+	}
+	if len(applied) != 1 || applied[0].Macro != "Refund approved" || applied[0].By != b.agent.ID || applied[0].ClientID != "m-1" || len(applied[0].Steps) != 5 {
+		t.Fatalf("macro.applied records: %+v; want one, the agent's", applied)
 	}
 
 	// The brand requires a label to close: a macro that closes without one
@@ -154,4 +198,12 @@ func TestAnAgentAppliesAMacroInTheConsole(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.HasPrefix(evalIn[string](t, agent.ctx, `document.querySelector(".conv-state").textContent`), "closed")
 	})
+	// The Activity says who applied which macro and what it did.
+	agent.press(".show-activity")
+	lines := func() string {
+		return evalIn[string](t, agent.ctx, `[...document.querySelectorAll(".activity li")].map((li) => li.textContent).join(" | ")`)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(lines(), "Macro “Refund approved” by "+brand.agent.Name+": add_label: done; close: done")
+	}, lines)
 }

@@ -151,3 +151,31 @@ func TestAnAgentMentionsTheSupervisorInTheConsole(t *testing.T) {
 	}
 	waitFor(t, func() bool { return count() == "(1 new)" }, count)
 }
+
+// TestARetriedNoteIsWrittenOnce: a note sent again with its client ID (its
+// answer lost on the way) answers 200 with the note already written, and
+// no second one is stored; a colleague's note with the same client ID is
+// refused (409), and a client ID over 100 bytes is refused (400).
+func TestARetriedNoteIsWrittenOnce(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	brand := seedBrand(t, ts, "Acme")
+	conv := ts.newVisitor(t, brand.account.ID).open(t)
+	notes := "/api/v1/conversations/" + conv.ID + "/notes"
+	agent := ts.login(t, brand.agent)
+	var first, again parley.Note
+	if st := agent.do("POST", notes, map[string]any{"text": "called them back", "client_id": "n-1"}, &first); st != 201 || first.ClientID != "n-1" {
+		t.Fatalf("the note: %d %+v", st, first)
+	}
+	if st := agent.do("POST", notes, map[string]any{"text": "called them back", "client_id": "n-1"}, &again); st != 200 || again.ID != first.ID {
+		t.Fatalf("the retried note: %d %+v; want 200 and %s", st, again, first.ID)
+	}
+	if st, raw := ts.login(t, brand.supervisor).raw("POST", notes, map[string]any{"text": "mine", "client_id": "n-1"}); st != 409 || errorCode(raw) != parley.ECONFLICT {
+		t.Fatalf("a colleague's note with the same client ID: %d %s", st, raw)
+	}
+	if st, raw := agent.raw("POST", notes, map[string]any{"text": "x", "client_id": strings.Repeat("n", 101)}); st != 400 || errorCode(raw) != parley.EINVALID {
+		t.Fatalf("a 101-byte client ID: %d %s", st, raw)
+	}
+	if list, _ := ts.Store.ListNotes(t.Context(), brand.account.ID, conv.ID); len(list) != 1 {
+		t.Fatalf("notes stored: %d, want 1", len(list))
+	}
+}

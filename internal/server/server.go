@@ -845,5 +845,6 @@ func (s *Server) noteFilesLeftOut(ctx context.Context, accountID, conversationID
 			return nil
 		}
 	}
-	return s.Store.AddNote(ctx, &parley.Note{AccountID: accountID, ConversationID: conversationID, AuthorID: emailNoteAuthor, AuthorName: "Email", Text: text})
+	_, err = s.Store.AddNote(ctx, &parley.Note{AccountID: accountID, ConversationID: conversationID, AuthorID: emailNoteAuthor, AuthorName: "Email", Text: text})
+	return err
 }

@@ -126,7 +126,7 @@ func (db *DB) ApplyBotTurn(ctx context.Context, t *parley.BotTurn) (bool, error)
 		}
 		if t.Note != nil {
 			t.Note.AccountID, t.Note.ConversationID = t.AccountID, t.ConversationID
-			if err := addNote(tx, t.Note); err != nil {
+			if _, err := addNote(tx, t.Note); err != nil {
 				return err
 			}
 		}

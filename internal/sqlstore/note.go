@@ -2,28 +2,48 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/parleychat/parley"
 )
 
-// AddNote stores a private note and writes note.created.
-func (db *DB) AddNote(ctx context.Context, n *parley.Note) error {
+// AddNote stores a private note and writes note.created. A note whose
+// client ID its author already used in the conversation is not written
+// again: n becomes the stored one and duplicate is true.
+func (db *DB) AddNote(ctx context.Context, n *parley.Note) (duplicate bool, err error) {
 	if n.ID == "" {
 		n.ID = parley.NewID("note")
 	}
-	return db.do(ctx, func(tx *writeTx) error { return addNote(tx, n) })
+	err = db.do(ctx, func(tx *writeTx) (err error) {
+		duplicate, err = addNote(tx, n)
+		return err
+	})
+	return duplicate, err
 }
 
 // addNote is AddNote inside a write transaction.
-func addNote(tx *writeTx, n *parley.Note) error {
+func addNote(tx *writeTx, n *parley.Note) (duplicate bool, err error) {
 	if n.ID == "" {
 		n.ID = parley.NewID("note")
 	}
 	var one int
 	if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM conversations WHERE account_id = ? AND id = ?`, n.AccountID, n.ConversationID).Scan(&one); err != nil {
-		return notFound(err, "conversation %q not found", n.ConversationID)
+		return false, notFound(err, "conversation %q not found", n.ConversationID)
+	}
+	if n.ClientID != "" {
+		stored, err := scanNote(tx.QueryRowContext(tx.ctx, `SELECT `+noteColumns+` FROM notes WHERE conversation_id = ? AND client_id = ?`, n.ConversationID, n.ClientID))
+		switch {
+		case err == nil && stored.AuthorID != n.AuthorID:
+			return false, parley.Errorf(parley.ECONFLICT, "client_id %q is already used in conversation %q by another author", n.ClientID, n.ConversationID)
+		case err == nil:
+			*n = *stored
+			return true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, err
+		}
 	}
 	n.CreatedAt = tx.now
 	mentions := ""
@@ -31,17 +51,17 @@ func addNote(tx *writeTx, n *parley.Note) error {
 		b, _ := json.Marshal(n.Mentions)
 		mentions = string(b)
 	}
-	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt), mentions); err != nil {
-		return err
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO notes (id, account_id, conversation_id, author_id, author_name, text, created_at, mentions, client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.AccountID, n.ConversationID, n.AuthorID, n.AuthorName, n.Text, micros(n.CreatedAt), mentions, n.ClientID); err != nil {
+		return false, err
 	}
 	for _, u := range n.Mentions {
 		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO note_mentions (account_id, user_id, conversation_id, note_id) VALUES (?, ?, ?, ?)`,
 			n.AccountID, u, n.ConversationID, n.ID); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
+	return false, tx.event(n.AccountID, parley.EventNoteCreated, n.ConversationID, n)
 }
 
 // ListNotes returns a conversation's notes, oldest first.
@@ -62,13 +82,13 @@ func (db *DB) ListNotes(ctx context.Context, accountID, conversationID string) (
 	return out, rows.Err()
 }
 
-const noteColumns = `id, account_id, conversation_id, author_id, author_name, text, created_at, mentions, redacted`
+const noteColumns = `id, account_id, conversation_id, author_id, author_name, text, created_at, mentions, redacted, client_id`
 
 func scanNote(s scanner) (*parley.Note, error) {
 	var n parley.Note
 	var created int64
 	var mentions, redacted string
-	if err := s.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created, &mentions, &redacted); err != nil {
+	if err := s.Scan(&n.ID, &n.AccountID, &n.ConversationID, &n.AuthorID, &n.AuthorName, &n.Text, &created, &mentions, &redacted, &n.ClientID); err != nil {
 		return nil, err
 	}
 	if mentions != "" {

@@ -445,7 +445,7 @@ func testUnreadMentions(t *testing.T, open Opener) {
 	bo, cy := users["bo"].ID, users["cy"].ID
 	note := func(mentions ...string) {
 		t.Helper()
-		if err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", Text: "see this", Mentions: mentions}); err != nil {
+		if _, err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", Text: "see this", Mentions: mentions}); err != nil {
 			t.Fatal(err)
 		}
 	}

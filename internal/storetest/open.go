@@ -78,7 +78,7 @@ func testMentionEmails(t *testing.T, open Opener) {
 	zed := mk(b.account.ID, "zed@b.test", false)
 	note := func(f fixture, text string, who ...string) *parley.Note {
 		n := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ana", Text: text, Mentions: who}
-		if err := s.AddNote(ctx, n); err != nil {
+		if _, err := s.AddNote(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		return n

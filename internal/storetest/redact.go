@@ -99,7 +99,7 @@ func testRedactNote(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	n := &parley.Note{AccountID: a, ConversationID: f.conversation.ID, AuthorID: "usr_ann", AuthorName: "Ann", Text: "the code is 7391", Mentions: []string{bo.ID}}
-	if err := s.AddNote(ctx, n); err != nil {
+	if _, err := s.AddNote(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	read, _ := s.ListEvents(ctx, a, parley.EventFilter{Types: w.Types, Limit: 10})

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"AccountSettingsAndFreeEvents", testAccountSettingsAndEvents},
 		{"Attachments", testAttachments},
 		{"NotesAndCannedResponses", testNotes},
+		{"ANoteIsWrittenOncePerClientID", testNoteClientIDs},
 		{"ClaimsNeverDoubleAssignOrOverfill", testClaims},
 		{"RequeueKeepsQueueOrder", testRequeue},
 		{"BotConfigVersionsAndSessions", testBots},
@@ -1105,16 +1106,48 @@ func testRequeue(t *testing.T, open Opener) {
 	}
 }
 
+// testNoteClientIDs: a retried note (the same client ID from the same
+// author in the same conversation) is the first one, with no second
+// note.created; another author's use of it is refused and changes
+// nothing; the same client ID in another conversation is a note of its own.
+func testNoteClientIDs(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t, nil)
+	f := newFixture(t, s, "A")
+	first := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann", Text: "refund approved", ClientID: "mac_1:2"}
+	if dup, err := s.AddNote(ctx, first); err != nil || dup {
+		t.Fatalf("first note: duplicate %v, %v", dup, err)
+	}
+	again := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann", Text: "refund approved", ClientID: "mac_1:2"}
+	if dup, err := s.AddNote(ctx, again); err != nil || !dup || again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) || again.ClientID != "mac_1:2" {
+		t.Fatalf("retried note: duplicate %v, %v, %+v; want the first, %+v", dup, err, again, first)
+	}
+	_, err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_bo", AuthorName: "Bo", Text: "mine", ClientID: "mac_1:2"})
+	wantCode(t, err, parley.ECONFLICT)
+	second := f.another(t, s)
+	elsewhere := &parley.Note{AccountID: f.account.ID, ConversationID: second.ID, AuthorID: "usr_x", AuthorName: "Ann", Text: "refund approved", ClientID: "mac_1:2"}
+	if dup, err := s.AddNote(ctx, elsewhere); err != nil || dup || elsewhere.ID == first.ID {
+		t.Fatalf("the same client ID in another conversation: duplicate %v, %v", dup, err)
+	}
+	if notes, _ := s.ListNotes(ctx, f.account.ID, f.conversation.ID); len(notes) != 1 || notes[0].ClientID != "mac_1:2" {
+		t.Fatalf("notes: %+v", notes)
+	}
+	if evs, _ := s.ListEvents(ctx, f.account.ID, parley.EventFilter{Types: []string{parley.EventNoteCreated}, Limit: 10}); len(evs) != 2 {
+		t.Fatalf("note.created events: %d, want 2 (one per conversation)", len(evs))
+	}
+}
+
 func testNotes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t, nil)
 	f := newFixture(t, s, "A")
 	other := newFixture(t, s, "B")
 	n := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann", Text: "VIP customer"}
-	if err := s.AddNote(ctx, n); err != nil {
+	if _, err := s.AddNote(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, s.AddNote(ctx, &parley.Note{AccountID: other.account.ID, ConversationID: f.conversation.ID, Text: "x"}), parley.ENOTFOUND)
+	_, err := s.AddNote(ctx, &parley.Note{AccountID: other.account.ID, ConversationID: f.conversation.ID, Text: "x"})
+	wantCode(t, err, parley.ENOTFOUND)
 	notes, _ := s.ListNotes(ctx, f.account.ID, f.conversation.ID)
 	if len(notes) != 1 || notes[0].Text != "VIP customer" {
 		t.Fatalf("notes: %+v", notes)
@@ -1127,7 +1160,7 @@ func testNotes(t *testing.T, open Opener) {
 	// another account; erasing the conversation's content takes them out.
 	mention := &parley.Note{AccountID: f.account.ID, ConversationID: f.conversation.ID, AuthorID: "usr_x", AuthorName: "Ann",
 		Text: "@Bo can you check the refund?", Mentions: []string{"usr_bo", "usr_cy"}}
-	if err := s.AddNote(ctx, mention); err != nil {
+	if _, err := s.AddNote(ctx, mention); err != nil {
 		t.Fatal(err)
 	}
 	if notes, _ := s.ListNotes(ctx, f.account.ID, f.conversation.ID); len(notes) != 2 || !slices.Equal(notes[1].Mentions, []string{"usr_bo", "usr_cy"}) || notes[0].Mentions != nil {
@@ -1149,7 +1182,7 @@ func testNotes(t *testing.T, open Opener) {
 		t.Fatalf("note.created events: %+v", evs)
 	}
 	second := f.another(t, s)
-	if err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: second.ID, AuthorID: "usr_x", Text: "and this", Mentions: []string{"usr_bo"}}); err != nil {
+	if _, err := s.AddNote(ctx, &parley.Note{AccountID: f.account.ID, ConversationID: second.ID, AuthorID: "usr_x", Text: "and this", Mentions: []string{"usr_bo"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CloseConversation(ctx, f.account.ID, second.ID, parley.ConversationClose{Reason: "resolved"}); err != nil {

@@ -2541,6 +2541,7 @@ function describeEvent(e) {
     case "conversation.snoozed": return (d.snoozed_until ? "Snoozed until " + new Date(d.snoozed_until).toLocaleString() : "Back from snooze") + who(d.snoozed_by);
     case "conversation.closed": return "Closed" + (d.close_reason ? " (" + d.close_reason + ")" : "") + who(d.closed_by);
     case "automation.applied": return `Rule “${d.rule}”: ` + (d.actions || []).join("; ");
+    case "macro.applied": return `Macro “${d.macro}”` + who(d.by) + ": " + (d.steps || []).join("; ");
     case "csat.submitted": return "Rated " + d.score + "/5" + (d.comment ? " — “" + d.comment + "”" : "");
     case "note.created": return "Note" + (d.author_name ? " by " + d.author_name : "");
     case "conversation.followed": {
