@@ -27,20 +27,25 @@ type histogram struct {
 	count, sum float64
 }
 
-// histogram reads the named histogram from the server's /metrics (zero
-// when the server does not export it).
-func (t *Target) histogram(ctx context.Context, name string) histogram {
-	var h histogram
+// metrics fetches the server's /metrics once ("" when it cannot).
+func (t *Target) metrics(ctx context.Context) string {
 	req, _ := http.NewRequestWithContext(ctx, "GET", t.URL+"/metrics", nil)
 	res, err := t.client().Do(req)
 	if err != nil {
-		return h
+		return ""
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
+	return string(body)
+}
+
+// parseHistogram reads the named histogram from a /metrics text (zero
+// when the server does not export it).
+func parseHistogram(metrics, name string) histogram {
+	var h histogram
 	type bucket struct{ le, cum float64 }
 	var bs []bucket
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(metrics, "\n") {
 		key, value, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
@@ -136,8 +141,9 @@ type storeReading struct {
 }
 
 func (t *Target) readStore(ctx context.Context) storeReading {
-	return storeReading{time.Now(), t.histogram(ctx, "parley_store_commit_seconds"), t.histogram(ctx, "parley_store_batch_writes"),
-		t.histogram(ctx, "parley_store_batch_seconds"), t.histogram(ctx, "parley_send_ack_seconds")}
+	m := t.metrics(ctx)
+	return storeReading{time.Now(), parseHistogram(m, "parley_store_commit_seconds"), parseHistogram(m, "parley_store_batch_writes"),
+		parseHistogram(m, "parley_store_batch_seconds"), parseHistogram(m, "parley_send_ack_seconds")}
 }
 
 // commitsSince summarises the commits between two readings.
