@@ -19,19 +19,20 @@ import (
 // Compute then reads the rows of the range and the events the rollup has
 // not read yet — the log's tail — onto them.
 
-// One RollUp save (one transaction) covers the events of several reads
-// of rollupPage: until its rows — one per conversation and hour touched —
-// reach rollupRows, or rollupEvents were read. The rows bound how long the
-// store's one writer is held away from messages; covering many events per
-// save keeps a busy conversation's row from being rewritten every 200
-// events (session 13: the rollup was 17 % of the server's CPU under
-// parley bench's max, a row written for every other message). A save
-// writes its rows rollupChunk at a time, each in its own transaction:
-// 500 rows in one held the writer about 9 ms, and every message
-// behind it (session 28, steady's tail).
+// One RollUp save covers the events of several reads of rollupPage:
+// until its rows — one per conversation and hour touched — reach
+// rollupRows, or rollupEvents were read. Covering many events per save
+// keeps a busy conversation's row from being rewritten every few events
+// (session 13: the rollup was 17 % of the server's CPU under parley
+// bench's max, a row written for every other message). A save writes its
+// rows rollupChunk at a time, each in its own transaction: 500 rows in
+// one held the writer about 9 ms, and every message behind it (session
+// 28, steady's tail). So rollupRows bounds only the memory a save holds:
+// at 500, 1,000 conversations each sending a message a second had every
+// row rewritten a dozen times a tick (session 35).
 const (
 	rollupPage   = 200
-	rollupRows   = 500
+	rollupRows   = 5000
 	rollupEvents = 20000
 	rollupChunk  = 50
 )
