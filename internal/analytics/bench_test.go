@@ -187,3 +187,62 @@ func (s *overtaken) SaveRollup(ctx context.Context, accountID string, fromSeq, t
 	})
 	return s.Store.SaveRollup(ctx, accountID, fromSeq, toSeq, rows)
 }
+
+// A tick of a brand with many conversations busy at once — here 1,000,
+// each writing a message in turn, five rounds — saves each conversation's
+// row once, not once for every few hundred events read (session 35: at
+// parley bench's steady, each row was rewritten a dozen times a tick).
+func TestABusyTickSavesEachRowOnce(t *testing.T) {
+	const convs, rounds = 1000, 5
+	ctx := context.Background()
+	a := &parley.Account{Name: "Busy"}
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	seq := int64(0)
+	db, err := sqlstore.BulkEvents(ctx, filepath.Join(t.TempDir(), "busy.db"), a, func(write func(*parley.Event) error) error {
+		add := func(typ string, i, msgSeq int, data string) error {
+			seq++
+			return write(&parley.Event{Seq: seq, Type: typ, ConversationID: fmt.Sprintf("conv_%026d", i), MessageSeq: int64(msgSeq),
+				Data: []byte(data), CreatedAt: at.Add(time.Duration(seq) * time.Millisecond)})
+		}
+		for i := range convs {
+			if err := add(parley.EventConversationOpened, i, 0, `{"state":"queued"}`); err != nil {
+				return err
+			}
+		}
+		for m := 1; m <= rounds; m++ {
+			for i := range convs {
+				if err := add(parley.EventMessageCreated, i, m, `{"sender_kind":"consumer","type":"text","text":"hello"}`); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	counting := &rowsCounting{Store: db}
+	if n, err := analytics.RollUp(ctx, counting, a.ID); err != nil || int64(n) != seq {
+		t.Fatalf("the rollup read %d of %d events: %v", n, seq, err)
+	}
+	if want := convs + 1; counting.rows != want { // and the hour's row
+		t.Fatalf("the rollup saved %d rows for %d conversations in one hour; want %d", counting.rows, convs, want)
+	}
+}
+
+// rowsCounting is a store that counts the rollup rows saved.
+type rowsCounting struct {
+	parley.Store
+	rows int
+}
+
+func (s *rowsCounting) SaveRollupRows(ctx context.Context, accountID string, rows []*parley.RollupRow) error {
+	s.rows += len(rows)
+	return s.Store.SaveRollupRows(ctx, accountID, rows)
+}
+
+func (s *rowsCounting) SaveRollup(ctx context.Context, accountID string, fromSeq, toSeq int64, rows []*parley.RollupRow) error {
+	s.rows += len(rows)
+	return s.Store.SaveRollup(ctx, accountID, fromSeq, toSeq, rows)
+}
