@@ -450,7 +450,8 @@ func (c *conn) send(ctx context.Context, f *inFrame) {
 	if !dup {
 		c.g.metrics.Messages.WithLabelValues(string(m.SenderKind)).Inc()
 	}
-	c.reply(ackFrame{Type: "ack", ID: f.ID, ConversationID: m.ConversationID, ClientID: m.ClientID, MessageID: m.ID, Seq: m.Seq, Duplicate: dup})
+	ack := ackFrame{Type: "ack", ID: f.ID, ConversationID: m.ConversationID, ClientID: m.ClientID, MessageID: m.ID, Seq: m.Seq, Duplicate: dup}
+	c.enqueue(item{kind: itemControl, frame: ack.appendJSON(make([]byte, 0, 192))})
 	c.g.metrics.SendLatency.Observe(time.Since(start).Seconds())
 }
 

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/parleychat/parley"
@@ -93,6 +94,24 @@ type (
 	}
 )
 
+// appendJSON appends f as encoding/json encodes it, without reflection:
+// every message sent is answered with one (TestAcksEncodeAsEncodingJSONWould).
+func (f ackFrame) appendJSON(b []byte) []byte {
+	b = append(b, `{"type":`...)
+	b = appendString(b, f.Type)
+	if f.ID != "" {
+		b = appendString(append(b, `,"id":`...), f.ID)
+	}
+	b = appendString(append(b, `,"conversation_id":`...), f.ConversationID)
+	if f.ClientID != "" {
+		b = appendString(append(b, `,"client_id":`...), f.ClientID)
+	}
+	b = appendString(append(b, `,"message_id":`...), f.MessageID)
+	b = strconv.AppendInt(append(b, `,"seq":`...), f.Seq, 10)
+	b = strconv.AppendBool(append(b, `,"duplicate":`...), f.Duplicate)
+	return append(b, '}')
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -104,7 +123,7 @@ func mustJSON(v any) []byte {
 // eventFrame encodes a bus event as the frame subscribers receive, once for
 // all of them. It returns nil for events that clients do not see.
 func eventFrame(e *parley.Event) []byte {
-	var b []byte
+	b := make([]byte, 0, len(e.Data)+128) // the longest prefix, and the data
 	switch e.Type {
 	case parley.EventMessageCreated:
 		b = append(b, `{"type":"message","conversation_id":`...)
@@ -147,7 +166,4 @@ func eventFrame(e *parley.Event) []byte {
 	return append(b, '}')
 }
 
-func appendString(b []byte, s string) []byte {
-	enc, _ := json.Marshal(s)
-	return append(b, enc...)
-}
+func appendString(b []byte, s string) []byte { return parley.AppendJSONString(b, s) }

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -70,4 +71,19 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatalf("parseFrame(%q): no frame and no error", data)
 		}
 	})
+}
+
+// Every message sent is answered with an ack encoded without reflection:
+// its bytes are encoding/json's, empty fields and escapes included.
+func TestAcksEncodeAsEncodingJSONWould(t *testing.T) {
+	for _, f := range []ackFrame{
+		{Type: "ack", ID: "7", ConversationID: "conv_1", ClientID: "c-1", MessageID: "msg_1", Seq: 42, Duplicate: true},
+		{Type: "ack", ConversationID: "conv_1", MessageID: "msg_1", Seq: 1},
+		{Type: "ack", ID: "<\"é\u2028\x01&>", ConversationID: "", ClientID: "\xff", MessageID: "", Seq: -1},
+	} {
+		want, _ := json.Marshal(f)
+		if got := f.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("appendJSON %s\njson       %s", got, want)
+		}
+	}
 }
