@@ -21,7 +21,10 @@ import (
 // reading the store only for the rest (after a restart, across a gap the
 // bus left, past the Tail's limit). So the rollup counts exactly what the
 // store holds either way: the Tail only ever serves a run of consecutive
-// seqs that starts right after the rollup's cursor.
+// seqs that starts right after the rollup's cursor. In a cluster the
+// events of several nodes' writers reach the leader's Tail in the order
+// each node published them, not always in seq order: a run keeps the few
+// that come early until the ones before them arrive.
 
 // Tail keeps, per account, the latest run of consecutive events the bus
 // delivered, for the rollup (RollUpAll) to fold. A node that does not
@@ -44,22 +47,28 @@ type Tail struct {
 // blocks.
 type tailRun struct {
 	blocks [][]tailEvent
-	head   int // the first event's index in blocks[0]
-	n      int // events held
+	head   int   // the first event's index in blocks[0]
+	n      int   // events held
+	next   int64 // the seq the run takes next (0: any, the run starts anew)
 	// sealed: the Tail was full when the next event came, so none is
 	// added until the rollup has taken these (the store has the rest).
 	sealed bool
+	// early holds, by seq, events that came before the one the run waits
+	// for. In a cluster each node publishes its own commits, so one
+	// node's batch can reach the leader before the batch another node
+	// committed just before it; the run takes them once the gap fills.
+	// A gap that tailEarly later events have not filled is one the bus
+	// left for good (the store has what it missed): the run starts over.
+	early map[int64]tailEvent
 }
+
+// tailEarly bounds the events a run holds ahead of a gap.
+const tailEarly = 4096
 
 // tailBlock is how many events a block of a run holds (64 KiB).
 const tailBlock = 1024
 
 func (r *tailRun) first() *tailEvent { return &r.blocks[0][r.head] }
-
-func (r *tailRun) last() *tailEvent {
-	b := r.blocks[len(r.blocks)-1]
-	return &b[len(b)-1]
-}
 
 func (r *tailRun) push(te tailEvent) {
 	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == tailBlock {
@@ -68,6 +77,7 @@ func (r *tailRun) push(te tailEvent) {
 	last := len(r.blocks) - 1
 	r.blocks[last] = append(r.blocks[last], te)
 	r.n++
+	r.next = te.seq + 1
 }
 
 // drop lets go of the first k events (k ≤ r.n).
@@ -160,14 +170,30 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	if run.sealed {
 		return
 	}
-	if run.n > 0 && run.last().seq+1 != e.Seq {
-		if e.Seq <= run.last().seq {
+	if run.next != 0 && e.Seq != run.next {
+		if e.Seq < run.next {
 			return // delivered again, or late: the run has it or is past it
+		}
+		if _, again := run.early[e.Seq]; again {
+			return
+		}
+		if t.held >= t.limit {
+			run.sealed = true // as below: the rollup folds the run, the store the rest
+			return
+		}
+		if len(run.early) < tailEarly {
+			if run.early == nil {
+				run.early = make(map[int64]tailEvent)
+			}
+			run.early[e.Seq] = te
+			t.held++
+			return
 		}
 		// A gap the bus left: the store has what lies between, and a new
 		// run starts here.
-		t.held -= run.n
+		t.held -= run.n + len(run.early)
 		run.drop(run.n)
+		run.early, run.next = nil, 0
 	}
 	if t.held >= t.limit {
 		// Full: the run stays for the rollup to fold, and takes nothing
@@ -177,6 +203,19 @@ func (t *Tail) OnEvent(e *parley.Event) {
 	}
 	run.push(te)
 	t.held++
+	run.takeEarly()
+}
+
+// takeEarly moves the events that came early and follow now onto the run.
+func (r *tailRun) takeEarly() {
+	for len(r.early) > 0 {
+		next, ok := r.early[r.next]
+		if !ok {
+			return
+		}
+		delete(r.early, next.seq)
+		r.push(next)
+	}
 }
 
 // take returns up to limit of the account's events that follow after,
@@ -191,16 +230,32 @@ func (t *Tail) take(accountID string, after int64, limit int) (events []*parley.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.runs[accountID]
-	if r == nil || r.n == 0 {
-		delete(t.runs, accountID)
+	if r == nil {
+		// The run starts at what follows the cursor, even if a later
+		// event comes first.
+		t.runs[accountID] = &tailRun{next: after + 1}
 		return nil, false
 	}
-	if first := r.first().seq; after >= first { // read up to after: those go
-		drop := min(int(after-first+1), r.n)
+	if r.n > 0 && after >= r.first().seq { // read up to after: those go
+		drop := min(int(after-r.first().seq+1), r.n)
 		r.drop(drop)
 		t.held -= drop
+	}
+	if r.n == 0 {
+		// All read: the run waits for what follows the cursor, and what
+		// came early for it stays.
+		r.sealed = false
+		if r.next <= after {
+			for seq := range r.early {
+				if seq <= after {
+					delete(r.early, seq)
+					t.held--
+				}
+			}
+			r.next = after + 1
+			r.takeEarly()
+		}
 		if r.n == 0 {
-			delete(t.runs, accountID) // and its seal
 			return nil, false
 		}
 	}

@@ -106,3 +106,45 @@ func readInPages(t *testing.T, pageSize int) {
 		t.Fatalf("all read: %d still held", tail.held)
 	}
 }
+
+// TestEventsThatComeEarlyJoinTheRunInOrder: in a cluster one node's
+// commits can reach the leader before those another node numbered just
+// before them. The run keeps them until the gap fills, serves everything
+// in order, and counts what it holds; a gap the bus never fills is let go.
+func TestEventsThatComeEarlyJoinTheRunInOrder(t *testing.T) {
+	ev := func(seq int64) *parley.Event {
+		return &parley.Event{AccountID: "acc_1", Seq: seq, Type: parley.EventMessageCreated, ConversationID: "cnv_1",
+			Data: []byte(`{"sender_kind":"consumer"}`), CreatedAt: time.Now()}
+	}
+	tail := NewTail(2*tailEarly, time.Minute)
+	tail.take("acc_1", 0, 1) // a rollup takes from it
+	for _, seq := range []int64{1, 2, 5, 6, 3, 9, 4, 7, 8, 8, 5, 10} {
+		tail.OnEvent(ev(seq))
+	}
+	if tail.held != 10 {
+		t.Fatalf("the Tail holds %d events; want 10", tail.held)
+	}
+	events, ok := tail.take("acc_1", 0, 100)
+	if !ok || len(events) != 10 {
+		t.Fatalf("took %d events (%v); want 10", len(events), ok)
+	}
+	for i, e := range events {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d", i, e.Seq)
+		}
+	}
+	// 11 never comes: 12 and on wait, up to tailEarly of them, then a new
+	// run starts; the store has 11.
+	for seq := int64(12); seq < 12+tailEarly+1; seq++ {
+		tail.OnEvent(ev(seq))
+	}
+	if _, ok := tail.take("acc_1", 10, 100); ok {
+		t.Fatal("the Tail served events past a gap")
+	}
+	if events, ok := tail.take("acc_1", 11+tailEarly, 100); !ok || len(events) != 1 || events[0].Seq != 12+tailEarly {
+		t.Fatalf("after the gap: took %v (%v)", events, ok)
+	}
+	if _, ok := tail.take("acc_1", 12+tailEarly, 100); ok || tail.held != 0 {
+		t.Fatalf("all read: served %v, %d held", ok, tail.held)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,11 +37,13 @@ func TestTheRollupFoldsWhatTheBusDelivered(t *testing.T) {
 		name       string
 		limit      int
 		dropEvery  int   // the Tail misses every n-th event (0: none)
+		lateEvery  int   // every n-th event comes after the one that follows it (a cluster's nodes publish apart)
 		wantListed int64 // most events the rollup may read from the store
 	}{
-		{"the tail holds every event", 0, 0, 0},
-		{"a tail smaller than a tick", 7, 0, -1},
-		{"a bus that misses events", 0, 5, -1},
+		{"the tail holds every event", 0, 0, 0, 0},
+		{"a tail smaller than a tick", 7, 0, 0, -1},
+		{"a bus that misses events", 0, 5, 0, -1},
+		{"a bus that delivers some events late", 0, 0, 3, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -51,11 +54,30 @@ func TestTheRollupFoldsWhatTheBusDelivered(t *testing.T) {
 			bus := localbus.New()
 			tail := analytics.NewTail(tc.limit, 0)
 			var n atomic.Int64
+			var mu sync.Mutex
+			var late *parley.Event // held back until the next event
+			deliverLate := func() {
+				mu.Lock()
+				e := late
+				late = nil
+				mu.Unlock()
+				if e != nil {
+					tail.OnEvent(e)
+				}
+			}
 			bus.Subscribe(func(e *parley.Event) {
-				if tc.dropEvery > 0 && n.Add(1)%int64(tc.dropEvery) == 0 {
+				i := n.Add(1)
+				if tc.dropEvery > 0 && i%int64(tc.dropEvery) == 0 {
+					return
+				}
+				if tc.lateEvery > 0 && i%int64(tc.lateEvery) == 0 {
+					mu.Lock()
+					late = e
+					mu.Unlock()
 					return
 				}
 				tail.OnEvent(e)
+				deliverLate()
 			})
 			db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Bus: bus, Now: func() time.Time { return time.UnixMicro(clock.Load()).UTC() }})
 			if err != nil {
@@ -77,6 +99,7 @@ func TestTheRollupFoldsWhatTheBusDelivered(t *testing.T) {
 			must(db.CreateConsumer(ctx, visitor))
 			rollUp := func() {
 				t.Helper()
+				deliverLate()
 				must(analytics.RollUpAll(ctx, s, tail))
 			}
 			rollUp() // a Tail holds events once a rollup takes from it
