@@ -46,7 +46,8 @@ func TestATailHoldsOnlyWhatARollupWillTake(t *testing.T) {
 	if _, ok := tail.take("acc_1", 3, 10); ok || tail.held != 0 {
 		t.Fatalf("after 3 (all read): served %v, %d held", ok, tail.held)
 	}
-	// Seq 6 starts a new run; the store has 4 and 5, which the Tail missed.
+	// Seq 6 waits for 4 and 5, which the Tail missed; once the rollup has
+	// read them from the store, the run goes on from 6.
 	tail.OnEvent(ev(6))
 	if _, ok := tail.take("acc_1", 3, 10); ok {
 		t.Fatal("the Tail served a run that does not follow the cursor")
