@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,7 @@ type conn struct {
 	// The reader's own (one reader at a time, handed over by the poller).
 	lastFrame time.Time   // when the last frame arrived (idle timeout)
 	idleTimer *time.Timer // wakes a parked connection at its idle timeout
+	frame     frameCtx    // the frames' context (requestCtx)
 
 	endMu sync.Mutex
 	end   ending // why the connection ends, once something asked
@@ -221,6 +223,13 @@ func (c *conn) reply(v any) { c.enqueue(item{kind: itemControl, frame: mustJSON(
 
 func (c *conn) replyError(id string, err error) {
 	code := parley.ErrorCode(err)
+	if code == parley.EINTERNAL && errors.Is(err, context.DeadlineExceeded) {
+		// The store did not get to it in time (requestCtx): the client
+		// may send it again; a send's client ID keeps that from storing
+		// it twice.
+		err = parley.Errorf(parley.EUNAVAILABLE, "the server did not finish the request in time (the limit is %s); send it again", c.g.cfg.RequestTimeout)
+		code = parley.EUNAVAILABLE
+	}
 	if code == parley.EINTERNAL {
 		c.g.log.Error("frame failed", "principal", c.principal.ID, "err", err)
 	}
@@ -276,7 +285,7 @@ func (c *conn) catchUp(conversationID string, upTo int64, last map[string]int64)
 		if upTo >= 0 && pos >= upTo {
 			return pos, nil
 		}
-		ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.RequestTimeout)
 		msgs, err := c.g.store.ListMessages(ctx, c.principal.AccountID, conversationID, pos, 200)
 		cancel()
 		if err != nil {
@@ -318,12 +327,41 @@ func (c *conn) flush() error {
 	return err
 }
 
+// frameCtx is a context with the request deadline that successive frames
+// share while most of their time is left.
+type frameCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	until  time.Time // its deadline
+}
+
+// requestCtx is the context of the frame about to run: the connection's
+// (which carries the principal, and ends with the connection) with a
+// deadline RequestTimeout away, less at most a sixteenth of it. A context
+// with a deadline of its own for every frame cost its timer's start and
+// stop, 2.5 % of the server's CPU under parley bench's max
+// (docs/performance.md, session 36); this one is made again when the
+// deadline comes near, at 15 s a new one a second at most. A context
+// outlives its frame by that much: nothing a frame starts may rely on it
+// ending with the frame.
+func (c *conn) requestCtx() context.Context {
+	timeout := c.g.cfg.RequestTimeout
+	now := time.Now()
+	if c.frame.ctx == nil || c.frame.until.Sub(now) < timeout-timeout/16 || c.frame.ctx.Err() != nil {
+		if c.frame.cancel != nil {
+			c.frame.cancel()
+		}
+		c.frame.ctx, c.frame.cancel = context.WithDeadline(c.ctx, now.Add(timeout))
+		c.frame.until = now.Add(timeout)
+	}
+	return c.frame.ctx
+}
+
 // handle runs one client frame. Errors go back as error frames; the
 // connection stays open.
 func (c *conn) handle(f *inFrame) {
 	c.g.metrics.FramesIn.WithLabelValues(frameLabel(f.Type)).Inc()
-	ctx, cancel := context.WithTimeout(c.ctx, c.g.cfg.RequestTimeout) // c.ctx carries the principal
-	defer cancel()
+	ctx := c.requestCtx()
 	p := c.principal
 	switch f.Type {
 	case "ping":

@@ -3,6 +3,7 @@ package realtime
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,7 @@ type fixture struct {
 	g     *Gateway
 	m     *metrics.Metrics
 	store *sqlstore.DB
+	path  string // the store's file
 	url   string // ws://…
 	acc   *parley.Account
 	conv  *parley.Conversation
@@ -52,7 +54,8 @@ func newFixtureWith(t *testing.T, cfg Config, storeBus func(*localbus.Bus) parle
 	if storeBus != nil {
 		published = storeBus(bus)
 	}
-	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlstore.Options{Bus: published})
+	path := filepath.Join(t.TempDir(), "p.db")
+	store, err := sqlstore.Open(ctx, path, sqlstore.Options{Bus: published})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,7 @@ func newFixtureWith(t *testing.T, cfg Config, storeBus func(*localbus.Bus) parle
 		srv.Close()
 		store.Close()
 	})
-	f := &fixture{g: g, m: m, store: store, url: "ws" + strings.TrimPrefix(srv.URL, "http"), acc: &parley.Account{Name: "A"}}
+	f := &fixture{g: g, m: m, store: store, path: path, url: "ws" + strings.TrimPrefix(srv.URL, "http"), acc: &parley.Account{Name: "A"}}
 	store.CreateAccount(ctx, f.acc)
 	consumer := &parley.Consumer{AccountID: f.acc.ID}
 	store.CreateConsumer(ctx, consumer)
@@ -434,4 +437,96 @@ func TestParkingUnderChurn(t *testing.T) {
 	waitFor(t, "every connection to end", func() bool {
 		return testutil.ToFloat64(f.m.Parked) == 0 && testutil.ToFloat64(f.m.Connections.WithLabelValues("consumer")) == 0
 	})
+}
+
+// lockStore takes the store's write lock from a connection of its own, as
+// another process would, until the returned func is called: the store's
+// writer waits for it.
+func (f *fixture) lockStore(t *testing.T) (release func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", "file:"+f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+}
+
+// answerTo reads frames until the one answering the request id.
+func (c *client) answerTo(id string) map[string]any {
+	c.t.Helper()
+	for {
+		if fr := c.read(); fr["id"] == id {
+			return fr
+		}
+	}
+}
+
+// after waits until d has passed since start.
+func after(t *testing.T, start time.Time, d time.Duration) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%s to pass", d), func() bool { return time.Since(start) > d })
+}
+
+// TestARequestPastItsTimeLimitIsRefusedAndTheNextIsServed: a send the
+// store cannot take within RequestTimeout gets `unavailable` (not
+// `internal`), nothing is stored for it, and the connection's next frame
+// is served with a time limit of its own.
+func TestARequestPastItsTimeLimitIsRefusedAndTheNextIsServed(t *testing.T) {
+	const limit = 300 * time.Millisecond
+	f := newFixture(t, Config{RequestTimeout: limit})
+	c := f.dial(t)
+	release := f.lockStore(t)
+	sent := time.Now()
+	c.send(map[string]any{"type": "send", "id": "s1", "conversation_id": f.conv.ID, "client_id": "c1", "message": map[string]any{"type": "text", "text": "late"}})
+	after(t, sent, limit+100*time.Millisecond)
+	release()
+	if fr := c.answerTo("s1"); fr["type"] != "error" || fr["code"] != parley.EUNAVAILABLE || !strings.Contains(fr["message"].(string), "300ms") {
+		t.Fatalf("a send past its time limit: %v", fr)
+	}
+	c.send(map[string]any{"type": "send", "id": "s2", "conversation_id": f.conv.ID, "client_id": "c2", "message": map[string]any{"type": "text", "text": "on time"}})
+	if fr := c.answerTo("s2"); fr["type"] != "ack" || fr["seq"] != 1.0 {
+		t.Fatalf("the next send: %v", fr)
+	}
+	msgs, err := f.store.ListMessages(context.Background(), f.acc.ID, f.conv.ID, 0, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "on time" {
+		t.Fatalf("stored: %v, %v", msgs, err)
+	}
+}
+
+// TestEachFrameHasItsWholeTimeLimit: frames share a context while most of
+// the time limit is left (requestCtx); a frame that comes later gets a
+// limit counted from its own arrival, not the earlier frame's.
+func TestEachFrameHasItsWholeTimeLimit(t *testing.T) {
+	const limit = time.Second
+	f := newFixture(t, Config{RequestTimeout: limit})
+	c := f.dial(t)
+	first := time.Now()
+	c.send(map[string]any{"type": "send", "id": "s1", "conversation_id": f.conv.ID, "client_id": "c1", "message": map[string]any{"type": "text", "text": "one"}})
+	if fr := c.answerTo("s1"); fr["type"] != "ack" {
+		t.Fatalf("first send: %v", fr)
+	}
+	// Most of the first frame's limit gone; the second waits for the
+	// store until past the first's deadline, well within its own.
+	after(t, first, 700*time.Millisecond)
+	release := f.lockStore(t)
+	c.send(map[string]any{"type": "send", "id": "s2", "conversation_id": f.conv.ID, "client_id": "c2", "message": map[string]any{"type": "text", "text": "two"}})
+	after(t, first, limit+100*time.Millisecond)
+	release()
+	if fr := c.answerTo("s2"); fr["type"] != "ack" || fr["seq"] != 2.0 {
+		t.Fatalf("a send within its own limit: %v", fr)
+	}
 }
