@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -97,6 +98,9 @@ type (
 // appendJSON appends f as encoding/json encodes it, without reflection:
 // every message sent is answered with one (TestAcksEncodeAsEncodingJSONWould).
 func (f ackFrame) appendJSON(b []byte) []byte {
+	// The keys, quotes, seq and flag take under 128 bytes; a fixed guess
+	// was short of the IDs and grew the buffer again (session 36).
+	b = slices.Grow(b, 128+len(f.Type)+len(f.ID)+len(f.ConversationID)+len(f.ClientID)+len(f.MessageID))
 	b = append(b, `{"type":`...)
 	b = appendString(b, f.Type)
 	if f.ID != "" {

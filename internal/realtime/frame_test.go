@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -85,5 +86,15 @@ func TestAcksEncodeAsEncodingJSONWould(t *testing.T) {
 		if got := f.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("appendJSON %s\njson       %s", got, want)
 		}
+	}
+}
+
+// TestAnAckEncodesInOneAllocation: the ack every send is answered with
+// sizes its buffer once.
+func TestAnAckEncodesInOneAllocation(t *testing.T) {
+	f := ackFrame{Type: "ack", ID: "send-000000000042", ConversationID: parley.NewID("conv"), ClientID: parley.NewID("c") + "-retry-7",
+		MessageID: parley.NewID("msg"), Seq: math.MinInt64, Duplicate: true}
+	if allocs := testing.AllocsPerRun(100, func() { f.appendJSON(nil) }); allocs != 1 {
+		t.Errorf("%v allocations, want 1", allocs)
 	}
 }
