@@ -490,9 +490,10 @@ func TestARequestPastItsTimeLimitIsRefusedAndTheNextIsServed(t *testing.T) {
 	f := newFixture(t, Config{RequestTimeout: limit})
 	c := f.dial(t)
 	release := f.lockStore(t)
-	sent := time.Now()
 	c.send(map[string]any{"type": "send", "id": "s1", "conversation_id": f.conv.ID, "client_id": "c1", "message": map[string]any{"type": "text", "text": "late"}})
-	after(t, sent, limit+100*time.Millisecond)
+	// The frame's time limit starts once it is counted.
+	waitFor(t, "the send to be handled", func() bool { return testutil.ToFloat64(f.m.FramesIn.WithLabelValues("send")) == 1 })
+	after(t, time.Now(), limit+100*time.Millisecond)
 	release()
 	if fr := c.answerTo("s1"); fr["type"] != "error" || fr["code"] != parley.EUNAVAILABLE || !strings.Contains(fr["message"].(string), "300ms") {
 		t.Fatalf("a send past its time limit: %v", fr)
@@ -511,20 +512,20 @@ func TestARequestPastItsTimeLimitIsRefusedAndTheNextIsServed(t *testing.T) {
 // the time limit is left (requestCtx); a frame that comes later gets a
 // limit counted from its own arrival, not the earlier frame's.
 func TestEachFrameHasItsWholeTimeLimit(t *testing.T) {
-	const limit = time.Second
+	const limit = 2 * time.Second
 	f := newFixture(t, Config{RequestTimeout: limit})
 	c := f.dial(t)
-	first := time.Now()
 	c.send(map[string]any{"type": "send", "id": "s1", "conversation_id": f.conv.ID, "client_id": "c1", "message": map[string]any{"type": "text", "text": "one"}})
 	if fr := c.answerTo("s1"); fr["type"] != "ack" {
 		t.Fatalf("first send: %v", fr)
 	}
+	first := time.Now() // after the first frame's limit began
 	// Most of the first frame's limit gone; the second waits for the
 	// store until past the first's deadline, well within its own.
-	after(t, first, 700*time.Millisecond)
+	after(t, first, limit*3/4)
 	release := f.lockStore(t)
 	c.send(map[string]any{"type": "send", "id": "s2", "conversation_id": f.conv.ID, "client_id": "c2", "message": map[string]any{"type": "text", "text": "two"}})
-	after(t, first, limit+100*time.Millisecond)
+	after(t, first, limit+200*time.Millisecond)
 	release()
 	if fr := c.answerTo("s2"); fr["type"] != "ack" || fr["seq"] != 2.0 {
 		t.Fatalf("a send within its own limit: %v", fr)
