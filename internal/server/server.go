@@ -415,6 +415,9 @@ func (s *Server) routes(api *httpapi.API) http.Handler {
 		mux.HandleFunc("POST /csat/rate", s.Email.ServeRate)
 	}
 	mux.HandleFunc("GET /console/", s.serveConsole)
+	// The server's own address opens the console, as the inbox of a hosted
+	// product opens at its root; the widget and the API have paths of their own.
+	mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusFound))
 	if s.Email != nil && s.Email.Inbound != nil && s.cfg.InboundWebhookToken != "" {
 		mux.Handle("POST /inbound/email", s.Email.Inbound.WebhookHandler(s.cfg.InboundWebhookToken))
 	}
