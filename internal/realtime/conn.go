@@ -339,7 +339,7 @@ type frameCtx struct {
 // (which carries the principal, and ends with the connection) with a
 // deadline RequestTimeout away, less at most a sixteenth of it. A context
 // with a deadline of its own for every frame cost its timer's start and
-// stop, 2.5 % of the server's CPU under parley bench's max
+// stop, 2.3 % of the server's CPU under parley bench's max
 // (docs/performance.md, session 36); this one is made again when the
 // deadline comes near, at 15 s a new one a second at most. A context
 // outlives its frame by that much: nothing a frame starts may rely on it
@@ -351,8 +351,8 @@ func (c *conn) requestCtx() context.Context {
 		if c.frame.cancel != nil {
 			c.frame.cancel()
 		}
-		c.frame.ctx, c.frame.cancel = context.WithDeadline(c.ctx, now.Add(timeout))
 		c.frame.until = now.Add(timeout)
+		c.frame.ctx, c.frame.cancel = context.WithDeadline(c.ctx, c.frame.until)
 	}
 	return c.frame.ctx
 }
