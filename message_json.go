@@ -2,7 +2,6 @@ package parley
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -16,7 +15,6 @@ import (
 // rare, still go through encoding/json. TestMessagesEncodeAsEncodingJSONWould
 // checks the bytes for every field.
 func (m *Message) AppendJSON(b []byte) []byte {
-	b = slices.Grow(b, m.jsonSize())
 	b = append(b, `{"id":`...)
 	b = AppendJSONString(b, m.ID)
 	b = append(b, `,"account_id":`...)
@@ -54,13 +52,13 @@ func (m *Message) AppendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// jsonSize is about the length of m's JSON, and never less when no
-// string needs escaping and m has no rich parts: the keys, quotes, seq and
-// time take under 224 bytes. AppendJSON grows its buffer once by it; a
-// guess short of it grew the buffer a second time, copying it, for a
-// seventh of the bytes the server allocated under parley bench's max
-// (docs/performance.md, session 36).
-func (m *Message) jsonSize() int {
+// JSONSize is about the length of m's JSON, and never less when no string
+// needs escaping and m has no rich parts: the keys, quotes, seq and time
+// take under 224 bytes. A buffer of this capacity takes AppendJSON's output
+// without growing; a fixed guess fell short and grew it a second time,
+// copying it, for a seventh of the bytes the server allocated under parley
+// bench's max (docs/performance.md, session 36).
+func (m *Message) JSONSize() int {
 	return 224 + len(m.ID) + len(m.AccountID) + len(m.ConversationID) + len(m.SenderKind) + len(m.SenderID) +
 		len(m.SenderName) + len(m.ClientID) + len(m.Type) + len(m.Text) + len(m.HTML)
 }

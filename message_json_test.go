@@ -2,6 +2,7 @@ package parley_test
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -105,4 +106,21 @@ func BenchmarkMessageJSON(b *testing.B) {
 			buf = m.AppendJSON(buf[:0])
 		}
 	})
+}
+
+// TestAMessageEncodesInOneAllocation: for a message whose strings need no
+// escaping, whatever their lengths, JSONSize is never short of the JSON,
+// so a buffer of that capacity is the one allocation.
+func TestAMessageEncodesInOneAllocation(t *testing.T) {
+	for _, text := range []string{"", "hello, I have a question about my order", strings.Repeat("order 42 ", 455)} {
+		m := &parley.Message{ID: parley.NewID("msg"), AccountID: parley.NewID("acct"), ConversationID: parley.NewID("conv"), Seq: math.MaxInt64,
+			SenderKind: parley.SenderConsumer, SenderID: parley.NewID("cons"), SenderName: "Ada Lovelace", ClientID: parley.NewID("c") + "-retry-7",
+			Type: parley.MessageText, Text: text, CreatedAt: time.Date(2026, 12, 2, 18, 42, 10, 800273000, time.FixedZone("", -9*3600-30*60))}
+		if n := len(m.AppendJSON(nil)); n > m.JSONSize() {
+			t.Errorf("text of %d bytes: %d bytes of JSON, hint %d", len(text), n, m.JSONSize())
+		}
+		if allocs := testing.AllocsPerRun(100, func() { m.AppendJSON(make([]byte, 0, m.JSONSize())) }); allocs != 1 {
+			t.Errorf("text of %d bytes: %v allocations, want 1", len(text), allocs)
+		}
+	}
 }

@@ -489,7 +489,7 @@ func (c *conn) send(ctx context.Context, f *inFrame) {
 		c.g.metrics.Messages.WithLabelValues(string(m.SenderKind)).Inc()
 	}
 	ack := ackFrame{Type: "ack", ID: f.ID, ConversationID: m.ConversationID, ClientID: m.ClientID, MessageID: m.ID, Seq: m.Seq, Duplicate: dup}
-	c.enqueue(item{kind: itemControl, frame: ack.appendJSON(nil)})
+	c.enqueue(item{kind: itemControl, frame: ack.appendJSON(make([]byte, 0, ack.size()))})
 	c.g.metrics.SendLatency.Observe(time.Since(start).Seconds())
 }
 

@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"time"
 
@@ -98,9 +97,6 @@ type (
 // appendJSON appends f as encoding/json encodes it, without reflection:
 // every message sent is answered with one (TestAcksEncodeAsEncodingJSONWould).
 func (f ackFrame) appendJSON(b []byte) []byte {
-	// The keys, quotes, seq and flag take under 128 bytes; a fixed guess
-	// was short of the IDs and grew the buffer again (session 36).
-	b = slices.Grow(b, 128+len(f.Type)+len(f.ID)+len(f.ConversationID)+len(f.ClientID)+len(f.MessageID))
 	b = append(b, `{"type":`...)
 	b = appendString(b, f.Type)
 	if f.ID != "" {
@@ -114,6 +110,13 @@ func (f ackFrame) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(append(b, `,"seq":`...), f.Seq, 10)
 	b = strconv.AppendBool(append(b, `,"duplicate":`...), f.Duplicate)
 	return append(b, '}')
+}
+
+// size is about the length of f's JSON, never less when its strings need
+// no escaping: the keys, quotes, seq and flag take under 128 bytes. A
+// fixed guess fell short of the IDs and grew the buffer again (session 36).
+func (f ackFrame) size() int {
+	return 128 + len(f.Type) + len(f.ID) + len(f.ConversationID) + len(f.ClientID) + len(f.MessageID)
 }
 
 func mustJSON(v any) []byte {

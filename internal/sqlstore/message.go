@@ -175,7 +175,7 @@ func (db *DB) appendMessage(tx *writeTx, m *parley.Message, richJSON any) (store
 		return nil, false, err
 	}
 	conv.lastSeq = msg.Seq
-	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, json.RawMessage(msg.AppendJSON(nil)))
+	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, json.RawMessage(msg.AppendJSON(make([]byte, 0, msg.JSONSize()))))
 }
 
 // appendMessagePostgres is appendMessage's core on PostgreSQL, in one
@@ -204,7 +204,7 @@ func (db *DB) appendMessagePostgres(tx *writeTx, m *parley.Message, richJSON any
 	if err != nil {
 		return nil, false, err
 	}
-	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, json.RawMessage(msg.AppendJSON(nil)))
+	return &msg, false, tx.eventSeq(msg.AccountID, parley.EventMessageCreated, msg.ConversationID, msg.Seq, json.RawMessage(msg.AppendJSON(make([]byte, 0, msg.JSONSize()))))
 }
 
 // appendTarget is the conversation a message goes into if it is open and
