@@ -332,7 +332,6 @@ func (c *conn) flush() error {
 type frameCtx struct {
 	ctx    context.Context
 	cancel context.CancelFunc
-	until  time.Time // its deadline
 }
 
 // requestCtx is the context of the frame about to run: the connection's
@@ -346,14 +345,13 @@ type frameCtx struct {
 // ending with the frame.
 func (c *conn) requestCtx() context.Context {
 	timeout := c.g.cfg.RequestTimeout
-	now := time.Now()
-	if c.frame.ctx == nil || c.frame.until.Sub(now) < timeout-timeout/16 || c.frame.ctx.Err() != nil {
-		if c.frame.cancel != nil {
-			c.frame.cancel()
+	if c.frame.ctx != nil {
+		if until, _ := c.frame.ctx.Deadline(); c.frame.ctx.Err() == nil && time.Until(until) >= timeout-timeout/16 {
+			return c.frame.ctx
 		}
-		c.frame.until = now.Add(timeout)
-		c.frame.ctx, c.frame.cancel = context.WithDeadline(c.ctx, c.frame.until)
+		c.frame.cancel() // lets the connection's context forget it
 	}
+	c.frame.ctx, c.frame.cancel = context.WithTimeout(c.ctx, timeout)
 	return c.frame.ctx
 }
 
