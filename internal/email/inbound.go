@@ -56,6 +56,10 @@ type Answer struct {
 	// LeftOut names the files the email carried and Inbound did not
 	// take, each with why: "video.mov (larger than 10 MiB)".
 	LeftOut []string
+	// Unverified says why the sender could not be checked as the
+	// visitor ("it carries no DKIM signature"): the brand's people are
+	// told in a note. Empty when the check passed or is off.
+	Unverified string
 }
 
 // File is a file attached to an email: its name as the sender gave it,
@@ -78,6 +82,11 @@ type Inbound struct {
 	// MaxFileBytes is the largest file taken from an email (default 10
 	// MiB, the installation's attachment limit); larger ones are left out.
 	MaxFileBytes int64
+	// Check is what becomes of an answer whose sender DKIM does not
+	// verify (sender.go; default SenderNote).
+	Check SenderCheck
+	// LookupTXT looks up DKIM keys (default: the system's resolver).
+	LookupTXT LookupTXTFunc
 }
 
 // Inbound limits: the text of an email (MaxInboundBytes), the whole email
@@ -91,7 +100,7 @@ const (
 
 // NewInbound returns a server for the reply addresses of domain.
 func NewInbound(store parley.Store, domain string, post PostFunc, log *slog.Logger) *Inbound {
-	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log, MaxFileBytes: 10 << 20}
+	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log, MaxFileBytes: 10 << 20, Check: SenderNote}
 	in.server = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &inboundSession{in: in}, nil }))
 	in.server.Domain = in.domain
 	in.server.MaxMessageBytes = MaxInboundMessageBytes
@@ -208,6 +217,19 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 		// person it was mailed to, not whoever the email was forwarded to.
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
 	}
+	var unverified string
+	if in.Check != SenderOff {
+		if r := in.checkSender(ctx, raw, from.Address); r.why != "" {
+			switch {
+			case in.Check != SenderRequire:
+				unverified = r.why
+			case r.temporary:
+				return refuse(451, smtp.EnhancedCode{4, 7, 0}, "the sender cannot be checked now: %s; try again later", r.why)
+			default:
+				return refuse(550, smtp.EnhancedCode{5, 7, 1}, "answers are taken only when signed by the sender's domain, and %s", r.why)
+			}
+		}
+	}
 	files := &attachments{max: in.MaxFileBytes}
 	text, err := bodyText(msg.Header, msg.Body, 0, files)
 	if err != nil {
@@ -224,7 +246,7 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 	sum := sha256.Sum256([]byte(id))
 	clientID := "email-" + hex.EncodeToString(sum[:12])
 	answer := Answer{AccountID: accountID, ConversationID: conversation, ConsumerID: visitor.ID, ClientID: clientID,
-		Text: text, Files: files.files, LeftOut: files.skipped}
+		Text: text, Files: files.files, LeftOut: files.skipped, Unverified: unverified}
 	if err := in.post(ctx, answer); err != nil {
 		switch parley.ErrorCode(err) {
 		case parley.EINVALID, parley.ETOOLARGE, parley.ENOTFOUND, parley.EFORBIDDEN:

@@ -125,6 +125,13 @@ type Config struct {
 	// inbound webhook too (POST /inbound/email, HTTP Basic with this
 	// password; docs/email.md), for InboundDomain's reply addresses.
 	InboundWebhookToken string
+	// InboundSenderCheck is what becomes of an answer by email that no
+	// DKIM signature of its sender's domain vouches for: "note" (the
+	// default: taken, and the agent warned in a private note), "require"
+	// (refused) or "off" (docs/email.md, "Checking the sender").
+	InboundSenderCheck string
+	// DKIMLookupTXT looks up the senders' DKIM keys; nil: the system's DNS.
+	DKIMLookupTXT email.LookupTXTFunc
 }
 
 // Server is a running node.
@@ -222,6 +229,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	takesMail := cfg.InboundSMTPAddr != "" || cfg.InboundWebhookToken != ""
 	if takesMail != (cfg.InboundDomain != "") || (takesMail && mailer == nil) {
 		return nil, fmt.Errorf("inbound-domain goes with inbound-smtp-addr or inbound-webhook-token (or both), and with smtp-url and mail-from: answers come back to emails Parley sent")
+	}
+	senderCheck, err := email.ParseSenderCheck(cfg.InboundSenderCheck)
+	if err != nil {
+		return nil, err
 	}
 	if t := cfg.InboundWebhookToken; t != "" && len(t) < 16 {
 		return nil, fmt.Errorf("inbound-webhook-token must have at least 16 characters: it is the mail service's password")
@@ -352,6 +363,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			if cfg.MaxAttachmentBytes > 0 {
 				s.Email.Inbound.MaxFileBytes = cfg.MaxAttachmentBytes
 			}
+			s.Email.Inbound.Check, s.Email.Inbound.LookupTXT = senderCheck, cfg.DKIMLookupTXT
 			api.MailInbound = true
 		}
 	}
@@ -792,6 +804,9 @@ func (s *Server) postEmailAnswer(ctx context.Context, a email.Answer) error {
 				return err
 			}
 		}
+		if err := s.noteUnverifiedSender(ctx, a.AccountID, id, a.Unverified); err != nil {
+			return err
+		}
 		return s.noteFilesLeftOut(ctx, a.AccountID, id, leftOut)
 	}
 	err := post(a.ConversationID)
@@ -839,6 +854,27 @@ func (s *Server) noteFilesLeftOut(ctx context.Context, accountID, conversationID
 	}
 	text := "The visitor's email came with files that are not in the conversation: " + strings.Join(list, "; ") +
 		". Ask for them another way if they are needed."
+	return s.addEmailNote(ctx, accountID, conversationID, text)
+}
+
+// noteUnverifiedSender warns the brand's people, in a private note on the
+// conversation, that a visitor's email could not be checked as theirs
+// (why, from email.Answer.Unverified); nothing when it was, or when the
+// same note is there already.
+func (s *Server) noteUnverifiedSender(ctx context.Context, accountID, conversationID, why string) error {
+	if why == "" {
+		return nil
+	}
+	s.log.Info("email replies: sender not verified", "conversation", conversationID, "why", why)
+	text := "This email could not be checked as the visitor's own: " + why + ". Anyone who knows this conversation's " +
+		"reply address and the visitor's email address can write in their name; confirm before acting on a request " +
+		"to change their details, address or payment."
+	return s.addEmailNote(ctx, accountID, conversationID, text)
+}
+
+// addEmailNote adds a private note by "Email" unless the same one is on
+// the conversation already (the mail server handed the email over again).
+func (s *Server) addEmailNote(ctx context.Context, accountID, conversationID, text string) error {
 	notes, err := s.Store.ListNotes(ctx, accountID, conversationID)
 	if err != nil {
 		return err

@@ -1,0 +1,133 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Checking the sender of an answer by email (docs/email.md). The reply
+// address names the conversation and the From header must be the
+// visitor's address, but a From header is only what the sender wrote.
+// DKIM is what makes it more: the visitor's mail provider signs what it
+// sends with a key published in its domain's DNS. An answer counts as the
+// visitor's when one of its signatures verifies and is from the domain of
+// its From address (relaxed alignment, as DMARC has it: the same
+// organisational domain, so mail.example.com and example.com go
+// together).
+
+// SenderCheck says what becomes of an answer whose sender is not verified.
+type SenderCheck string
+
+const (
+	// SenderNote takes the answer and warns the brand's people in a
+	// private note on the conversation. The default: many small mail
+	// servers do not sign, and a visitor's answer is not lost for it.
+	SenderNote SenderCheck = "note"
+	// SenderRequire refuses it: SMTP 550 5.7.1, or 406 forbidden from the
+	// inbound webhook; a key that cannot be looked up is 451, try again.
+	SenderRequire SenderCheck = "require"
+	// SenderOff does not check.
+	SenderOff SenderCheck = "off"
+)
+
+// ParseSenderCheck reads --inbound-sender-check; "" is the default, note.
+func ParseSenderCheck(s string) (SenderCheck, error) {
+	switch c := SenderCheck(strings.ToLower(strings.TrimSpace(s))); c {
+	case "":
+		return SenderNote, nil
+	case SenderNote, SenderRequire, SenderOff:
+		return c, nil
+	}
+	return "", fmt.Errorf("inbound-sender-check must be note, require or off, not %q", s)
+}
+
+// LookupTXTFunc returns a domain's TXT records (a DKIM key's).
+type LookupTXTFunc func(ctx context.Context, name string) ([]string, error)
+
+// Limits of the check: the signatures verified in one email (each may
+// cost a DNS lookup of a name the sender chose), and the time all of an
+// email's lookups may take.
+const (
+	maxSignatures    = 5
+	senderLookupTime = 5 * time.Second
+)
+
+// senderResult is what the check found: why the sender is not verified
+// ("" when it is), and whether that may change when asked again (a DNS
+// lookup failed).
+type senderResult struct {
+	why       string
+	temporary bool
+}
+
+// checkSender checks raw's DKIM signatures against the domain of from,
+// its From address.
+func (in *Inbound) checkSender(ctx context.Context, raw []byte, from string) senderResult {
+	_, fromDomain, _ := strings.Cut(strings.ToLower(from), "@")
+	ctx, cancel := context.WithTimeout(ctx, senderLookupTime)
+	defer cancel()
+	lookup := in.LookupTXT
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupTXT
+	}
+	verifications, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
+		LookupTXT:        func(name string) ([]string, error) { return lookup(ctx, name) },
+		MaxVerifications: maxSignatures,
+	})
+	if err != nil && err != dkim.ErrTooManySignatures {
+		return senderResult{why: fmt.Sprintf("its DKIM signatures cannot be read (%v)", err)}
+	}
+	if len(verifications) == 0 {
+		return senderResult{why: "it carries no DKIM signature"}
+	}
+	var others []string
+	var failed *senderResult
+	for _, v := range verifications {
+		if !aligned(v.Domain, fromDomain) {
+			if v.Err == nil {
+				others = append(others, v.Domain)
+			}
+			continue
+		}
+		if v.Err == nil {
+			return senderResult{}
+		}
+		if failed == nil || failed.temporary { // a definite failure says more
+			r := senderResult{why: fmt.Sprintf("its DKIM signature from %s does not verify (%v)", v.Domain, v.Err)}
+			if dkim.IsTempFail(v.Err) {
+				r = senderResult{why: fmt.Sprintf("the DKIM key of %s could not be looked up (%v)", v.Domain, v.Err), temporary: true}
+			}
+			failed = &r
+		}
+	}
+	if failed != nil {
+		return *failed
+	}
+	if len(others) > 0 {
+		return senderResult{why: fmt.Sprintf("it is signed by %s, not by %s (DKIM)", strings.Join(others, ", "), fromDomain)}
+	}
+	return senderResult{why: fmt.Sprintf("its DKIM signatures do not verify (%v)", verifications[0].Err)}
+}
+
+// aligned reports whether a signature from signer vouches for an address
+// at domain: both belong to the same organisational domain (the name
+// under a public suffix: example.co.uk, not co.uk).
+func aligned(signer, domain string) bool {
+	signer, domain = strings.ToLower(strings.TrimSuffix(signer, ".")), strings.TrimSuffix(domain, ".")
+	if signer == "" || domain == "" {
+		return false
+	}
+	if signer == domain {
+		return true
+	}
+	a, errA := publicsuffix.EffectiveTLDPlusOne(signer)
+	b, errB := publicsuffix.EffectiveTLDPlusOne(domain)
+	return errA == nil && errB == nil && a == b
+}

@@ -1,0 +1,131 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+)
+
+// dkimKeys is a DNS for the tests: each signer's public key under
+// selector._domainkey.domain, and one name whose lookups fail for now.
+type dkimKeys map[string]ed25519.PrivateKey
+
+func (k dkimKeys) add(t *testing.T, domain string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k[domain] = priv
+}
+
+func (k dkimKeys) lookup(_ context.Context, name string) ([]string, error) {
+	domain, ok := strings.CutPrefix(name, "s1._domainkey.")
+	if domain == "down.test" {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	}
+	if priv := k[domain]; ok && priv != nil {
+		return []string{"v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// sign signs raw as the mail provider of domain does.
+func (k dkimKeys) sign(t *testing.T, domain, raw string) string {
+	t.Helper()
+	priv := k[domain]
+	if priv == nil { // a domain whose key is not (or not yet) published
+		_, priv, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	var out bytes.Buffer
+	if err := dkim.Sign(&out, strings.NewReader(raw), &dkim.SignOptions{Domain: domain, Selector: "s1", Signer: priv}); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// TestTheSenderIsCheckedByItsDomainsSignature: an answer counts as the
+// visitor's when a DKIM signature of their address's domain (or of the
+// same organisation's) verifies; otherwise the check says why — no
+// signature, another domain's, one that does not verify (the body or the
+// From changed on the way, a key not published), or a key that could not
+// be looked up for now, which may change when asked again.
+func TestTheSenderIsCheckedByItsDomainsSignature(t *testing.T) {
+	keys := dkimKeys{}
+	for _, d := range []string{"example.test", "mailer.test"} {
+		keys.add(t, d)
+	}
+	in := &Inbound{LookupTXT: keys.lookup}
+	letter := func(from string) string {
+		return "From: Zoe <" + from + ">\r\nTo: abc@reply.parley.test\r\nSubject: Re: Acme replied\r\nMessage-ID: <a1@example.test>\r\n\r\nOslo, please.\r\n"
+	}
+	for _, tc := range []struct {
+		name, from, raw, why string
+		temporary            bool
+	}{
+		{"signed by the sender's domain", "zoe@example.test", keys.sign(t, "example.test", letter("zoe@example.test")), "", false},
+		{"signed by the organisation of a subdomain", "zoe@mail.example.test", keys.sign(t, "example.test", letter("zoe@mail.example.test")), "", false},
+		{"one of two signatures is the sender's", "zoe@example.test", keys.sign(t, "mailer.test", keys.sign(t, "example.test", letter("zoe@example.test"))), "", false},
+		{"not signed", "zoe@example.test", letter("zoe@example.test"), "it carries no DKIM signature", false},
+		{"signed by another domain", "zoe@example.test", keys.sign(t, "mailer.test", letter("zoe@example.test")),
+			"it is signed by mailer.test, not by example.test (DKIM)", false},
+		{"the body changed after signing", "zoe@example.test", strings.Replace(keys.sign(t, "example.test", letter("zoe@example.test")), "Oslo", "Paris", 1),
+			"its DKIM signature from example.test does not verify", false},
+		{"the From changed after signing", "zoe@example.test", strings.Replace(keys.sign(t, "example.test", letter("ann@example.test")), "ann@", "zoe@", 1),
+			"its DKIM signature from example.test does not verify", false},
+		{"no key published", "zoe@unknown.test", keys.sign(t, "unknown.test", letter("zoe@unknown.test")),
+			"its DKIM signature from unknown.test does not verify", false},
+		{"the key cannot be looked up now", "zoe@down.test", keys.sign(t, "down.test", letter("zoe@down.test")),
+			"the DKIM key of down.test could not be looked up", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := in.checkSender(t.Context(), []byte(tc.raw), tc.from)
+			if (tc.why == "") != (r.why == "") || !strings.HasPrefix(r.why, tc.why) || r.temporary != tc.temporary {
+				t.Fatalf("checked: %+v; want why %q, temporary %v", r, tc.why, tc.temporary)
+			}
+		})
+	}
+}
+
+// TestAlignmentFollowsTheOrganisationalDomain: a signature vouches for
+// addresses in its own organisation (DMARC's relaxed alignment), never
+// for another's, nor for every name under a public suffix.
+func TestAlignmentFollowsTheOrganisationalDomain(t *testing.T) {
+	for _, tc := range []struct {
+		signer, domain string
+		want           bool
+	}{
+		{"example.com", "example.com", true},
+		{"Example.COM", "example.com", true},
+		{"example.com", "mail.example.com", true},
+		{"mail.example.com", "example.com", true},
+		{"example.co.uk", "shop.example.co.uk", true},
+		{"co.uk", "example.co.uk", false},
+		{"other.co.uk", "example.co.uk", false},
+		{"example.com", "example.org", false},
+		{"notexample.com", "example.com", false},
+		{"", "example.com", false},
+	} {
+		if got := aligned(tc.signer, tc.domain); got != tc.want {
+			t.Errorf("aligned(%q, %q) = %v, want %v", tc.signer, tc.domain, got, tc.want)
+		}
+	}
+}
+
+func TestParseSenderCheck(t *testing.T) {
+	for in, want := range map[string]SenderCheck{"": SenderNote, "note": SenderNote, " Require ": SenderRequire, "off": SenderOff} {
+		if got, err := ParseSenderCheck(in); err != nil || got != want {
+			t.Errorf("ParseSenderCheck(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseSenderCheck("strict"); err == nil || !strings.Contains(err.Error(), "note, require or off") {
+		t.Errorf("ParseSenderCheck(strict): %v; want an error naming the choices", err)
+	}
+}
