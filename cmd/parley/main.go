@@ -18,6 +18,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/email"
 	"github.com/parleychat/parley/internal/server"
 	"github.com/parleychat/parley/internal/sqlstore"
 )
@@ -165,6 +166,8 @@ func serveFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.cfg.PublicURL, "public-url", "", "the address people reach Parley at (https://chat.example.com), for links in emails")
 	fs.StringVar(&f.cfg.InboundSMTPAddr, "inbound-smtp-addr", "", "take visitors' answers to email replies by SMTP on this address (e.g. :25; needs --inbound-domain and --smtp-url)")
 	fs.StringVar(&f.cfg.InboundDomain, "inbound-domain", "", "the domain of the reply addresses, whose MX is this server or a mail service's (e.g. reply.example.com)")
+	fs.IntVar(&f.cfg.InboundMaxConns, "inbound-smtp-max-conns", email.DefaultMaxConns, "inbound SMTP connections open at once; one more is told 421, try again later")
+	fs.IntVar(&f.cfg.InboundMaxConnsPerAddress, "inbound-smtp-max-conns-per-address", email.DefaultMaxConnsPerAddress, "inbound SMTP connections open at once from one address (an IPv6 address: its /64)")
 	fs.StringVar(&f.cfg.InboundSenderCheck, "inbound-sender-check", "note", "an answer by email that no DKIM signature of its sender's domain vouches for: note (taken, the agent warned in a private note), require (refused) or off")
 	fs.StringVar(&f.cfg.InboundWebhookToken, "inbound-webhook-token", "", "take visitors' answers from a mail service's inbound webhook (POST /inbound/email, HTTP Basic with this password, 16+ characters; needs --inbound-domain and --smtp-url)")
 	fs.StringVar(&f.cfg.DebugAddr, "debug-addr", "", "serve Go's pprof profiles on this address (loopback only; empty: off)")

@@ -19,6 +19,7 @@ import (
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -87,6 +88,9 @@ type Inbound struct {
 	Check SenderCheck
 	// LookupTXT looks up DKIM keys (default: the system's resolver).
 	LookupTXT LookupTXTFunc
+	// MaxConns and MaxConnsPerAddress bound the SMTP connections open at
+	// once, in all and from one address (limits.go; 0: the defaults).
+	MaxConns, MaxConnsPerAddress int
 }
 
 // Inbound limits: the text of an email (MaxInboundBytes), the whole email
@@ -116,9 +120,21 @@ func (in *Inbound) UseTLS(config *tls.Config) { in.server.TLSConfig = config }
 // Address returns the reply address of a token.
 func (in *Inbound) Address(token string) string { return token + "@" + in.domain }
 
-// Serve accepts connections on l until Close.
+// Serve accepts connections on l until Close, within the connection
+// limits.
 func (in *Inbound) Serve(l net.Listener) error {
-	err := in.server.Serve(l)
+	limited := &limitedListener{Listener: l, domain: in.domain, max: in.MaxConns, perAddress: in.MaxConnsPerAddress, openFrom: map[netip.Prefix]int{}}
+	if limited.max <= 0 {
+		limited.max = DefaultMaxConns
+	}
+	if limited.perAddress <= 0 {
+		limited.perAddress = DefaultMaxConnsPerAddress
+	}
+	limited.log = func(refused int, from netip.Prefix) {
+		in.log.Warn("email replies: inbound SMTP connections over the limits refused", "refused", refused, "latest_from", from.String(),
+			"max_conns", limited.max, "max_conns_per_address", limited.perAddress)
+	}
+	err := in.server.Serve(limited)
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
 	}

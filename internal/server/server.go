@@ -132,6 +132,10 @@ type Config struct {
 	InboundSenderCheck string
 	// DKIMLookupTXT looks up the senders' DKIM keys; nil: the system's DNS.
 	DKIMLookupTXT email.LookupTXTFunc
+	// InboundMaxConns and InboundMaxConnsPerAddress bound the inbound SMTP
+	// connections open at once, in all and from one address (an IPv6
+	// /64); 0: 1,000 and 20 (docs/email.md).
+	InboundMaxConns, InboundMaxConnsPerAddress int
 }
 
 // Server is a running node.
@@ -233,6 +237,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	senderCheck, err := email.ParseSenderCheck(cfg.InboundSenderCheck)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.InboundMaxConns < 0 || cfg.InboundMaxConnsPerAddress < 0 {
+		return nil, fmt.Errorf("inbound-smtp-max-conns and inbound-smtp-max-conns-per-address must be positive (0: the defaults, 1000 and 20)")
 	}
 	if t := cfg.InboundWebhookToken; t != "" && len(t) < 16 {
 		return nil, fmt.Errorf("inbound-webhook-token must have at least 16 characters: it is the mail service's password")
@@ -364,6 +371,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 				s.Email.Inbound.MaxFileBytes = cfg.MaxAttachmentBytes
 			}
 			s.Email.Inbound.Check, s.Email.Inbound.LookupTXT = senderCheck, cfg.DKIMLookupTXT
+			s.Email.Inbound.MaxConns, s.Email.Inbound.MaxConnsPerAddress = cfg.InboundMaxConns, cfg.InboundMaxConnsPerAddress
 			api.MailInbound = true
 		}
 	}
