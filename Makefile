@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/bot/
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderMarkdown$$' -fuzztime $(FUZZTIME) ./internal/bot/
 	$(GO) test -run '^$$' -fuzz '^FuzzBodyText$$' -fuzztime $(FUZZTIME) ./internal/email/
+	$(GO) test -run '^$$' -fuzz '^FuzzSenderCheck$$' -fuzztime $(FUZZTIME) ./internal/email/
 	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime $(FUZZTIME) ./internal/bot/nlu/encoder/
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalise$$' -fuzztime $(FUZZTIME) ./internal/avatar/
 	$(GO) test -run '^$$' -fuzz '^FuzzMaskCards$$' -fuzztime $(FUZZTIME) ./internal/masking/
