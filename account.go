@@ -103,6 +103,52 @@ type AccountSettings struct {
 	// the last one sent, set by the sender.
 	DailyReport     bool   `json:"daily_report,omitempty"`
 	DailyReportSent string `json:"daily_report_sent,omitempty"`
+	// ReportHour is the hour (0–23, the brand's time zone) from which
+	// both reports go; nil: 8, the morning. WeeklyReportDay is the day
+	// the weekly one goes, about the seven days before it ("monday" …
+	// "sunday"; "": Monday). WeeklyReportSent then names that day.
+	ReportHour      *int   `json:"report_hour,omitempty"`
+	WeeklyReportDay string `json:"weekly_report_day,omitempty"`
+}
+
+// DefaultReportHour is when reports go unless the brand says otherwise.
+const DefaultReportHour = 8
+
+// ReportSchedule returns the hour reports go and the weekday of the
+// weekly one, the defaults filled in.
+func (s AccountSettings) ReportSchedule() (hour int, weekday time.Weekday) {
+	hour, weekday = DefaultReportHour, time.Monday
+	if s.ReportHour != nil {
+		hour = *s.ReportHour
+	}
+	if d, ok := ParseWeekday(s.WeeklyReportDay); ok {
+		weekday = d
+	}
+	return hour, weekday
+}
+
+// ParseWeekday reads a day's English name, in any case ("Friday").
+func ParseWeekday(name string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(strings.TrimSpace(name), d.String()) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// ValidateReportSchedule checks a report hour and weekly report day as an
+// admin sets them (either may be absent).
+func ValidateReportSchedule(hour *int, day *string) error {
+	if hour != nil && (*hour < 0 || *hour > 23) {
+		return Errorf(EINVALID, "report_hour must be from 0 to 23 (the hour reports go, in the time zone of the brand's hours)")
+	}
+	if day != nil {
+		if _, ok := ParseWeekday(*day); !ok {
+			return Errorf(EINVALID, "weekly_report_day must be a day of the week, monday to sunday, not %q", *day)
+		}
+	}
+	return nil
 }
 
 // Masking says what is hidden in messages and notes before they are

@@ -13,15 +13,14 @@ import (
 
 // Reports (docs/email.md, Weekly report and Daily report): a brand that
 // turns one on has its supervisors and admins mailed the figures of the
-// period that ended — last week's every Monday, yesterday's every day —
-// from 08:00 in the brand's time zone (its business hours', else UTC), and
+// period that ended — the seven days before its report day (Monday unless
+// it chose another) every week, yesterday's every day — from its report
+// hour (08:00 unless it chose another) in the brand's time zone (its
+// business hours', else UTC), and
 // the latest period's at once when it is turned on: the Dashboard's totals
 // beside those of the period to compare with, as LivePerson's and
 // Zendesk's scheduled reports send them. Once per brand and period: the
 // period sent is recorded in the brand's settings after the emails go.
-
-// reportHour is the hour of the morning a report goes.
-const reportHour = 8
 
 // brandLocation is the brand's time zone: its business hours', else UTC.
 func brandLocation(acc *parley.Account) *time.Location {
@@ -33,31 +32,40 @@ func brandLocation(acc *parley.Account) *time.Location {
 	return time.UTC
 }
 
-// reportWeek returns the Monday (00:00, the brand's time zone) that ends
-// the latest week whose report is due at now: this Monday's from 08:00,
-// before that the Monday before's. A brand that turns the report on gets
-// the latest week's at once, then one each Monday.
+// reportWeek returns the report day (00:00, the brand's time zone) that
+// ends the latest week whose report is due at now: this week's report
+// day from the report hour, before that the one a week before. A brand
+// that turns the report on gets the latest week's at once, then one a
+// week.
 func reportWeek(acc *parley.Account, now time.Time) time.Time {
+	hour, weekday := acc.Settings.ReportSchedule()
 	loc := brandLocation(acc)
 	local := now.In(loc)
-	monday := time.Date(local.Year(), local.Month(), local.Day()-(int(local.Weekday())+6)%7, 0, 0, 0, 0, loc)
-	if local.Before(monday.Add(reportHour * time.Hour)) {
-		monday = monday.AddDate(0, 0, -7)
+	day := time.Date(local.Year(), local.Month(), local.Day()-(int(local.Weekday())-int(weekday)+7)%7, 0, 0, 0, 0, loc)
+	if local.Before(atHour(day, hour)) {
+		day = day.AddDate(0, 0, -7)
 	}
-	return monday
+	return day
 }
 
 // reportDay returns the midnight (the brand's time zone) that ends the
-// latest day whose report is due at now: today's from 08:00, before that
-// yesterday's.
+// latest day whose report is due at now: today's from the report hour,
+// before that yesterday's.
 func reportDay(acc *parley.Account, now time.Time) time.Time {
+	hour, _ := acc.Settings.ReportSchedule()
 	loc := brandLocation(acc)
 	local := now.In(loc)
 	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
-	if local.Before(midnight.Add(reportHour * time.Hour)) {
+	if local.Before(atHour(midnight, hour)) {
 		midnight = midnight.AddDate(0, 0, -1)
 	}
 	return midnight
+}
+
+// atHour is the given hour on midnight's day, on the wall clock (a day
+// of a clock change has 23 or 25 hours).
+func atHour(midnight time.Time, hour int) time.Time {
+	return time.Date(midnight.Year(), midnight.Month(), midnight.Day(), hour, 0, 0, 0, midnight.Location())
 }
 
 // report is one period's email: its figures from start to end beside
@@ -75,16 +83,16 @@ func (s *Service) weeklyReports(ctx context.Context, accounts []*parley.Account,
 		if !acc.Settings.WeeklyReport {
 			continue
 		}
-		monday := reportWeek(acc, now)
-		sent := monday.Format(time.DateOnly)
+		end := reportWeek(acc, now)
+		sent := end.Format(time.DateOnly)
 		if acc.Settings.WeeklyReportSent == sent {
 			continue
 		}
-		start := monday.AddDate(0, 0, -7)
-		span := start.Format("2 January") + " to " + monday.AddDate(0, 0, -1).Format("2 January 2006")
-		r := report{start: start, end: monday, wasStart: start.AddDate(0, 0, -7), wasEnd: start,
+		start := end.AddDate(0, 0, -7)
+		span := start.Format("2 January") + " to " + end.AddDate(0, 0, -1).Format("2 January 2006")
+		r := report{start: start, end: end, wasStart: start.AddDate(0, 0, -7), wasEnd: start,
 			subject: fmt.Sprintf("%s: your week in Parley, %s", acc.Name, span),
-			intro:   fmt.Sprintf("Last week at %s, Monday %s (the week before in brackets):", acc.Name, span),
+			intro:   fmt.Sprintf("The week at %s, %s %s (the week before in brackets):", acc.Name, start.Format("Monday"), span),
 			footer:  "You get this email because you are a supervisor or an admin of " + acc.Name + " and it sends a weekly report; stop it for yourself in the console's Profile, or for everyone in Admin → Email replies.",
 			id:      "report-" + acc.ID + "-" + sent,
 			record:  func(st *parley.AccountSettings) { st.WeeklyReportSent = sent }}

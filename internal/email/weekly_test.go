@@ -125,3 +125,73 @@ func TestTheDailyReportGoesEachMorning(t *testing.T) {
 	w.next()
 	w.none()
 }
+
+// TestReportsGoOnTheDayAndAtTheHourTheBrandChose: a brand that wants its
+// figures on Friday at 17:00 gets the weekly report then, about the seven
+// days before that Friday, and the daily one every day from 17:00; before
+// 17:00 the latest ones due are the week and the day before those.
+func TestReportsGoOnTheDayAndAtTheHourTheBrandChose(t *testing.T) {
+	w := newWorld(t, "")
+	ctx := context.Background()
+	sam := &parley.User{AccountID: w.acc.ID, Email: "sam@acme.test", Name: "Sam", Role: parley.RoleSupervisor, Active: true, MaxConcurrent: 3}
+	if err := w.store.CreateUser(ctx, sam); err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	now := time.Now().In(paris)
+	// The next Friday after today (a week on when today is one): the
+	// seven days before it hold the conversation, opened now.
+	friday := time.Date(now.Year(), now.Month(), now.Day()+7-(int(now.Weekday())-int(time.Friday)+7)%7, 0, 0, 0, 0, paris)
+	hour := 17
+	if _, err := w.store.ChangeAccount(ctx, w.acc.ID, func(a *parley.Account) error {
+		a.Settings.WeeklyReport, a.Settings.DailyReport = true, true
+		a.Settings.ReportHour, a.Settings.WeeklyReportDay = &hour, "friday"
+		a.Settings.BusinessHours = &parley.BusinessHours{TimeZone: "Europe/Paris", Days: map[string][][2]string{"fri": {{"09:00", "17:00"}}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// subjects sweeps at the time given and returns the subjects and the
+	// texts of the reports sent, by kind ("week", "day").
+	subjects := func(at time.Time, want int) map[string]string {
+		t.Helper()
+		w.sweep(at)
+		got := map[string]string{}
+		for range want {
+			h, text, _ := parts(t, w.next())
+			kind := "day"
+			if strings.Contains(h["Subject"], "your week") {
+				kind = "week"
+			}
+			got[kind] = h["Subject"] + "\n" + text
+		}
+		w.none()
+		return got
+	}
+	span := func(end time.Time) string {
+		return end.AddDate(0, 0, -7).Format("2 January") + " to " + end.AddDate(0, 0, -1).Format("2 January 2006")
+	}
+	got := subjects(friday.Add(16*time.Hour+59*time.Minute), 2)
+	if !strings.HasPrefix(got["week"], "Acme: your week in Parley, "+span(friday.AddDate(0, 0, -7))+"\n") ||
+		!strings.HasPrefix(got["day"], "Acme: your day in Parley, "+friday.AddDate(0, 0, -2).Format("Monday 2 January 2006")+"\n") {
+		t.Fatalf("before 17:00 on Friday, the week and the day before those due then:\n%s\n\n%s", got["week"], got["day"])
+	}
+	got = subjects(friday.Add(17*time.Hour+time.Minute), 2)
+	if !strings.HasPrefix(got["week"], "Acme: your week in Parley, "+span(friday)+"\n") || !strings.Contains(got["week"], "1 opened, 0 closed (0, 0)") ||
+		!strings.Contains(got["week"], "The week at Acme, Friday "+span(friday)) ||
+		!strings.HasPrefix(got["day"], "Acme: your day in Parley, "+friday.AddDate(0, 0, -1).Format("Monday 2 January 2006")+"\n") {
+		t.Fatalf("from 17:00 on Friday, the seven days before it and Thursday:\n%s\n\n%s", got["week"], got["day"])
+	}
+	if acc, _ := w.store.FindAccount(ctx, w.acc.ID); acc.Settings.WeeklyReportSent != friday.Format(time.DateOnly) {
+		t.Fatalf("recorded as sent: %q, want the Friday", acc.Settings.WeeklyReportSent)
+	}
+	subjects(friday.Add(23*time.Hour), 0)
+	// Saturday from 17:00: Friday's figures, and no weekly report until
+	// the next Friday.
+	saturday := friday.AddDate(0, 0, 1)
+	subjects(saturday.Add(16*time.Hour), 0)
+	got = subjects(saturday.Add(17*time.Hour+time.Minute), 1)
+	if !strings.HasPrefix(got["day"], "Acme: your day in Parley, "+friday.Format("Monday 2 January 2006")+"\n") {
+		t.Fatalf("Saturday's report:\n%s", got["day"])
+	}
+}

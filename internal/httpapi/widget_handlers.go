@@ -336,6 +336,11 @@ type accountSettings struct {
 	// DailyReport: they get yesterday's figures every morning; absent,
 	// it stays.
 	DailyReport *bool `json:"daily_report"`
+	// ReportHour: the hour (0–23, the time zone of the brand's hours)
+	// both reports go; WeeklyReportDay: the day the weekly one goes
+	// (monday … sunday). Absent, they stay.
+	ReportHour      *int    `json:"report_hour"`
+	WeeklyReportDay *string `json:"weekly_report_day"`
 	// TwoFactorRememberDays: how long a browser may remember a person's
 	// second factor (0: never; 30 unless set); absent from a PUT, it stays.
 	TwoFactorRememberDays *int `json:"two_factor_remember_days"`
@@ -412,10 +417,12 @@ func (a *API) settingsView(s parley.AccountSettings) accountSettings {
 		views = []parley.InboxView{}
 	}
 	rememberDays := int(s.TrustBrowserFor() / (24 * time.Hour))
+	reportHour, reportDay := s.ReportSchedule()
+	weeklyDay := strings.ToLower(reportDay.String())
 	return accountSettings{TwoFactorRememberDays: &rememberDays, AutoAwaySeconds: &s.AutoAwaySeconds, AwayReasons: &reasons, ConsoleNetworks: &networks, MailServer: &mailServer, MailInbound: &mailInbound, EmailReplies: &er, AutoAssign: s.AutoAssign, QueueNoticeSeconds: s.QueueNoticeSeconds, BusinessHours: s.BusinessHours,
 		RetentionDays: &s.RetentionDays, AutoClose: &ac, Masking: &mk, Labels: &labels, LabelsRequired: &s.LabelsRequired, ConversationFields: &fields,
 		ResponseTargetSeconds: &s.ResponseTargetSeconds, ResponseTargetHighSeconds: &s.ResponseTargetHighSeconds, ResponseTargetUrgentSeconds: &s.ResponseTargetUrgentSeconds,
-		RequireTwoFactor: &s.RequireTwoFactor, WeeklyReport: &s.WeeklyReport, DailyReport: &s.DailyReport, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
+		RequireTwoFactor: &s.RequireTwoFactor, WeeklyReport: &s.WeeklyReport, DailyReport: &s.DailyReport, ReportHour: &reportHour, WeeklyReportDay: &weeklyDay, AutomationRules: &rules, Macros: &macros, InboxViews: &views}
 }
 
 func (a *API) handleGetAccountSettings(w http.ResponseWriter, r *http.Request, p parley.Principal) error {
@@ -548,6 +555,9 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 	if req.DailyReport != nil && *req.DailyReport && !a.MailConfigured {
 		return parley.Errorf(parley.ECONFLICT, "this installation has no mail server: its operator sets one with parley serve --smtp-url and --mail-from before a daily report can be mailed")
 	}
+	if err := parley.ValidateReportSchedule(req.ReportHour, req.WeeklyReportDay); err != nil {
+		return err
+	}
 	if req.AutomationRules != nil {
 		if err := a.skillsOfRules(r.Context(), p.AccountID, *req.AutomationRules); err != nil {
 			return err
@@ -582,6 +592,12 @@ func (a *API) saveAccountSettings(w http.ResponseWriter, r *http.Request, p parl
 		}
 		if req.DailyReport != nil {
 			acc.Settings.DailyReport = *req.DailyReport
+		}
+		if req.ReportHour != nil {
+			acc.Settings.ReportHour = req.ReportHour
+		}
+		if req.WeeklyReportDay != nil {
+			acc.Settings.WeeklyReportDay = strings.ToLower(strings.TrimSpace(*req.WeeklyReportDay))
 		}
 		if given("auto_assign") {
 			acc.Settings.AutoAssign = req.AutoAssign

@@ -71,6 +71,26 @@ func TestAnAdminTurnsOnTheWeeklyReport(t *testing.T) {
 	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); !acc.Settings.WeeklyReport {
 		t.Fatal("not saved")
 	}
+	// When they go: Monday at 08:00 unless the brand says otherwise.
+	admin := ts.login(t, brand.admin)
+	var when struct {
+		ReportHour      *int    `json:"report_hour"`
+		WeeklyReportDay *string `json:"weekly_report_day"`
+	}
+	if admin.do("GET", "/api/v1/account-settings", nil, &when); when.ReportHour == nil || *when.ReportHour != 8 || when.WeeklyReportDay == nil || *when.WeeklyReportDay != "monday" {
+		t.Fatalf("the defaults: %+v", when)
+	}
+	for _, bad := range []map[string]any{{"report_hour": 24}, {"report_hour": -1}, {"weekly_report_day": "funday"}, {"weekly_report_day": ""}} {
+		if st, body := admin.raw("PATCH", "/api/v1/account-settings", bad); st != 400 || !strings.Contains(string(body), `"invalid"`) {
+			t.Fatalf("%v: %d %s; want 400 invalid", bad, st, body)
+		}
+	}
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"report_hour": 17, "weekly_report_day": "Friday"}, &when); st != 200 || *when.ReportHour != 17 || *when.WeeklyReportDay != "friday" {
+		t.Fatalf("Friday at 17:00: %d %+v", st, when)
+	}
+	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); acc.Settings.ReportHour == nil || *acc.Settings.ReportHour != 17 || acc.Settings.WeeklyReportDay != "friday" || !acc.Settings.WeeklyReport {
+		t.Fatalf("saved: %+v", acc.Settings)
+	}
 	// A supervisor stops it for themself, and only for themself.
 	sup := ts.login(t, brand.supervisor)
 	var me struct {
@@ -197,11 +217,19 @@ func TestAnAdminTurnsOnEmailRepliesInTheConsole(t *testing.T) {
 	admin.press(".email-settings [name=enabled]")
 	admin.press(".email-settings [name=weekly]")
 	admin.press(".email-settings [name=daily]")
+	if day, hour := evalIn[string](t, admin.ctx, `document.querySelector(".email-settings [name=weeklyDay]").value`),
+		evalIn[string](t, admin.ctx, `document.querySelector(".email-settings [name=reportHour]").value`); day != "monday" || hour != "8" {
+		t.Fatalf("the reports' day and hour shown: %q %q; want Monday at 8", day, hour)
+	}
+	admin.do(chromedp.SetValue(chromedp.CSS(".email-settings [name=weeklyDay]"), "friday"),
+		chromedp.SetValue(chromedp.CSS(".email-settings [name=reportHour]"), "17"))
 	admin.press(".email-settings button[type=submit]")
 	waitFor(t, func() bool {
 		acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID)
 		er := acc.Settings.EmailReplies
-		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test" && acc.Settings.WeeklyReport && acc.Settings.DailyReport
+		hour, day := acc.Settings.ReportSchedule()
+		return er.Enabled && er.Delay() == 0 && er.ReplyTo == "help@acme.test" && acc.Settings.WeeklyReport && acc.Settings.DailyReport &&
+			hour == 17 && day == time.Friday
 	})
 
 	v := ts.newVisitor(t, brand.account.ID)

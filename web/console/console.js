@@ -1488,6 +1488,8 @@ function fillEmailSettings(ef, settings) {
   ef.weekly.disabled = !settings.mail_server && !settings.weekly_report;
   ef.daily.checked = !!settings.daily_report;
   ef.daily.disabled = !settings.mail_server && !settings.daily_report;
+  ef.weeklyDay.value = settings.weekly_report_day || "monday";
+  ef.reportHour.value = String(settings.report_hour ?? 8);
 }
 
 // dirtyForms are the admin forms changed and not saved yet: the admin tab
@@ -1851,7 +1853,8 @@ $(".email-settings").addEventListener("submit", (e) => {
     await api("PATCH", "/account-settings", { email_replies: {
       enabled: f.enabled.checked, delay_minutes: +f.delay.value, from_name: f.fromName.value.trim(),
       reply_to: f.replyTo.value.trim(), site_url: f.siteURL.value.trim(), survey: f.survey.checked,
-    }, weekly_report: f.weekly.checked, daily_report: f.daily.checked });
+    }, weekly_report: f.weekly.checked, daily_report: f.daily.checked,
+    weekly_report_day: f.weeklyDay.value, report_hour: +f.reportHour.value });
     dirtyForms.delete(f);
     toast(f.enabled.checked ? "Unread replies will be emailed." : "Replies are not emailed.");
   });
