@@ -85,8 +85,8 @@ func (s *Service) weeklyReports(ctx context.Context, accounts []*parley.Account,
 		}
 		end := reportWeek(acc, now)
 		sent := end.Format(time.DateOnly)
-		if acc.Settings.WeeklyReportSent == sent {
-			continue
+		if sent <= acc.Settings.WeeklyReportSent { // dates compare as strings
+			continue // sent, or a later week was (the report day moved back)
 		}
 		start := end.AddDate(0, 0, -7)
 		span := start.Format("2 January") + " to " + end.AddDate(0, 0, -1).Format("2 January 2006")
@@ -110,8 +110,8 @@ func (s *Service) dailyReports(ctx context.Context, accounts []*parley.Account, 
 		end := reportDay(acc, now)
 		start := end.AddDate(0, 0, -1)
 		day := start.Format(time.DateOnly)
-		if acc.Settings.DailyReportSent == day {
-			continue
+		if day <= acc.Settings.DailyReportSent {
+			continue // sent, or a later day was (the report hour moved later)
 		}
 		said := start.Format("Monday 2 January 2006")
 		r := report{start: start, end: end, wasStart: start.AddDate(0, 0, -7), wasEnd: end.AddDate(0, 0, -7),

@@ -194,4 +194,21 @@ func TestReportsGoOnTheDayAndAtTheHourTheBrandChose(t *testing.T) {
 	if !strings.HasPrefix(got["day"], "Acme: your day in Parley, "+friday.Format("Monday 2 January 2006")+"\n") {
 		t.Fatalf("Saturday's report:\n%s", got["day"])
 	}
+	// Moved to Sunday at 20:00, on Sunday at 10:00: the latest week and
+	// day due then were reported already (the week by a later one), so
+	// nothing goes again; at 20:00 Saturday's day does.
+	if _, err := w.store.ChangeAccount(ctx, w.acc.ID, func(a *parley.Account) error {
+		later := 20
+		a.Settings.ReportHour, a.Settings.WeeklyReportDay = &later, "sunday"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sunday := saturday.AddDate(0, 0, 1)
+	subjects(sunday.Add(10*time.Hour), 0)
+	got = subjects(sunday.Add(20*time.Hour+time.Minute), 2)
+	if !strings.HasPrefix(got["day"], "Acme: your day in Parley, "+saturday.Format("Monday 2 January 2006")+"\n") ||
+		!strings.HasPrefix(got["week"], "Acme: your week in Parley, "+span(sunday)+"\n") {
+		t.Fatalf("Sunday at 20:00:\n%s\n\n%s", got["week"], got["day"])
+	}
 }
