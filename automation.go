@@ -19,8 +19,22 @@ type AutomationRule struct {
 	// default when empty) or at least one ("any").
 	Match      string          `json:"match,omitempty"`
 	Conditions []RuleCondition `json:"conditions"`
-	Actions    []RuleAction    `json:"actions"`
-	Disabled   bool            `json:"disabled,omitempty"`
+	// AnyConditions, with match "all", must also hold at least one of
+	// them, as Zendesk's triggers have "all of these" and "any of these":
+	// "the visitor is a VIP, and the message says refund or chargeback".
+	AnyConditions []RuleCondition `json:"any_conditions,omitempty"`
+	Actions       []RuleAction    `json:"actions"`
+	Disabled      bool            `json:"disabled,omitempty"`
+}
+
+// EachCondition calls fn with every condition of the rule, both lists.
+func (r AutomationRule) EachCondition(fn func(RuleCondition)) {
+	for _, c := range r.Conditions {
+		fn(c)
+	}
+	for _, c := range r.AnyConditions {
+		fn(c)
+	}
 }
 
 // RuleCondition compares one fact of the conversation with Value.
@@ -201,8 +215,8 @@ func ValidateRules(rules []AutomationRule, labels []Label, fields []Conversation
 		if !slices.Contains(RuleEvents, r.Event) {
 			return Errorf(EINVALID, "%s.event must be one of %s, not %q", at, strings.Join(RuleEvents, ", "), r.Event)
 		}
-		if len(r.Conditions) > MaxRuleParts || len(r.Actions) > MaxRuleParts {
-			return Errorf(EINVALID, "%s has %d conditions and %d actions; the limit is %d of each", at, len(r.Conditions), len(r.Actions), MaxRuleParts)
+		if conds := len(r.Conditions) + len(r.AnyConditions); conds > MaxRuleParts || len(r.Actions) > MaxRuleParts {
+			return Errorf(EINVALID, "%s has %d conditions and %d actions; the limit is %d of each", at, conds, len(r.Actions), MaxRuleParts)
 		}
 		if len(r.Actions) == 0 {
 			return Errorf(EINVALID, "%s.actions: a rule needs at least one action", at)
@@ -210,8 +224,16 @@ func ValidateRules(rules []AutomationRule, labels []Label, fields []Conversation
 		if r.Match != "" && r.Match != RuleMatchAll && r.Match != RuleMatchAny {
 			return Errorf(EINVALID, "%s.match must be %s or %s, not %q", at, RuleMatchAll, RuleMatchAny, r.Match)
 		}
+		if len(r.AnyConditions) > 0 && r.Match == RuleMatchAny {
+			return Errorf(EINVALID, "%s.any_conditions go with match %s: with match %s, put them all in conditions", at, RuleMatchAll, RuleMatchAny)
+		}
 		for j, c := range r.Conditions {
 			if err := c.check(at+".conditions["+strconv.Itoa(j)+"]", r.Event, fields); err != nil {
+				return err
+			}
+		}
+		for j, c := range r.AnyConditions {
+			if err := c.check(at+".any_conditions["+strconv.Itoa(j)+"]", r.Event, fields); err != nil {
 				return err
 			}
 		}

@@ -27,6 +27,11 @@ func TestValidateRules(t *testing.T) {
 	if err := ValidateRules([]AutomationRule{details}, labels, fields); err != nil {
 		t.Fatal(err)
 	}
+	mixed := good
+	mixed.AnyConditions = []RuleCondition{{Field: "message", Operator: "contains", Value: "chargeback"}, {Field: "fields.reason", Operator: "is_set"}}
+	if err := ValidateRules([]AutomationRule{mixed}, labels, fields); err != nil {
+		t.Fatalf("all of these and any of those: %v", err)
+	}
 	with := func(change func(r *AutomationRule)) []AutomationRule {
 		r := good
 		r.Conditions = append([]RuleCondition(nil), good.Conditions...)
@@ -68,6 +73,15 @@ func TestValidateRules(t *testing.T) {
 			r.Conditions = []RuleCondition{{Field: "sentiment", Operator: "equals", Value: "negative"}}
 		}), "conditions[0].field: \"sentiment\" is known only on visitor_message"},
 		{with(func(r *AutomationRule) { r.Match = "either" }), "automation_rules[1].match must be all or any"},
+		{with(func(r *AutomationRule) {
+			r.Match, r.AnyConditions = RuleMatchAny, []RuleCondition{{Field: "message", Operator: "contains", Value: "chargeback"}}
+		}), "automation_rules[1].any_conditions go with match all"},
+		{with(func(r *AutomationRule) {
+			r.AnyConditions = []RuleCondition{{Field: "message", Operator: "contains", Value: "chargeback"}, {Field: "rating", Operator: "at_most", Value: "2"}}
+		}), "automation_rules[1].any_conditions[1].field: \"rating\" is known only on conversation_rated"},
+		{with(func(r *AutomationRule) {
+			r.AnyConditions = make([]RuleCondition, MaxRuleParts-1)
+		}), "has 11 conditions and 4 actions; the limit is 10"},
 		{with(func(r *AutomationRule) { r.Conditions[0].Value = "" }), "conditions[0].value is required"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[0] = RuleCondition{Field: "message", Operator: "matches", Value: "(unclosed"}

@@ -175,14 +175,14 @@ func (r *Runner) rulesOf(ctx context.Context, accountID string) (*compiled, erro
 		if !rule.Disabled {
 			c.on[rule.Event] = true
 		}
-		for _, cond := range rule.Conditions {
+		rule.EachCondition(func(cond parley.RuleCondition) {
 			c.byHours = c.byHours || cond.Field == parley.RuleFieldHours
 			if cond.Operator == parley.RuleMatches {
 				if re, err := regexp.Compile("(?i)" + cond.Value); err == nil {
 					c.patterns[cond.Value] = re
 				}
 			}
-		}
+		})
 	}
 	r.mu.Lock()
 	if r.forgotten == gen {
@@ -279,14 +279,22 @@ func (c *compiled) holds(cond parley.RuleCondition, f facts) bool {
 }
 
 // matches says whether the rule's conditions hold for the facts: every
-// one, or with match "any" at least one. A rule without conditions
-// always matches.
+// one, or with match "any" at least one; and, when it has any_conditions,
+// at least one of those too. A rule without conditions always matches.
 func (c *compiled) matches(rule parley.AutomationRule, f facts) bool {
-	if len(rule.Conditions) == 0 {
+	if len(rule.AnyConditions) > 0 && !c.hold(rule.AnyConditions, true, f) {
+		return false
+	}
+	return c.hold(rule.Conditions, rule.Match == parley.RuleMatchAny, f)
+}
+
+// hold says whether every one of conds holds (or with anyOf, at least
+// one); none is true.
+func (c *compiled) hold(conds []parley.RuleCondition, anyOf bool, f facts) bool {
+	if len(conds) == 0 {
 		return true
 	}
-	anyOf := rule.Match == parley.RuleMatchAny
-	for _, cond := range rule.Conditions {
+	for _, cond := range conds {
 		if c.holds(cond, f) == anyOf {
 			return anyOf // the first that holds (any), or fails (all), decides
 		}

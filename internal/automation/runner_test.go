@@ -78,4 +78,25 @@ func TestConditions(t *testing.T) {
 	if !c.matches(parley.AutomationRule{Match: parley.RuleMatchAny}, f) {
 		t.Fatal("an \"any\" rule without conditions did not match")
 	}
+	// "All of these, and any of those": a Gold visitor who says refund or
+	// chargeback.
+	gold := parley.RuleCondition{Field: "visitor.attributes.plan", Operator: "equals", Value: "gold"}
+	refund := parley.RuleCondition{Field: "message", Operator: "contains", Value: "refund"}
+	chargeback := parley.RuleCondition{Field: "message", Operator: "contains", Value: "chargeback"}
+	silver := parley.RuleCondition{Field: "visitor.attributes.plan", Operator: "equals", Value: "silver"}
+	for _, tc := range []struct {
+		name     string
+		all, any []parley.RuleCondition
+		want     bool
+	}{
+		{"all hold, one of any", []parley.RuleCondition{gold}, []parley.RuleCondition{chargeback, refund}, true},
+		{"all hold, none of any", []parley.RuleCondition{gold}, []parley.RuleCondition{chargeback}, false},
+		{"one of any, not all", []parley.RuleCondition{gold, silver}, []parley.RuleCondition{refund}, false},
+		{"any alone, one holds", nil, []parley.RuleCondition{chargeback, refund}, true},
+		{"any alone, none holds", nil, []parley.RuleCondition{chargeback, silver}, false},
+	} {
+		if got := c.matches(parley.AutomationRule{Conditions: tc.all, AnyConditions: tc.any}, f); got != tc.want {
+			t.Errorf("%s: matched %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

@@ -127,6 +127,11 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Refunds"))
 	admin.press(".auto-add-condition")
 	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-condition [name=value]"), "refund"))
+	// And at least one of two more: "where" or "when".
+	admin.press(".auto-add-any-condition")
+	admin.press(".auto-add-any-condition")
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-any-conditions .auto-condition:nth-of-type(1) [name=value]"), "where"),
+		chromedp.SendKeys(chromedp.CSS(".auto-any-conditions .auto-condition:nth-of-type(2) [name=value]"), "when"))
 	// The first action row is there already: add the label; then a reply.
 	admin.do(chromedp.SetValue(chromedp.CSS(".auto-action [name=type]"), "add_label"))
 	admin.press(".auto-add-action")
@@ -137,7 +142,8 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-action:nth-of-type(2) input[name=value]"), "Billing will answer you."))
 	admin.press(".auto-form button[type=submit]")
 	waitFor(t, func() bool {
-		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), "When the visitor writes and the message contains “refund”: add the label billing, then reply “Billing will answer you.”")
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`),
+			"When the visitor writes and the message contains “refund”, and either the message contains “where” or the message contains “when”: add the label billing, then reply “Billing will answer you.”")
 	}, func() string {
 		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
 	})
@@ -150,6 +156,9 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 		ms := mustMessages(t, ts, brand.account.ID, conv.ID)
 		return len(c.Labels) == 1 && ms[len(ms)-1].Text == "Billing will answer you."
 	})
+	if acc, _ := ts.Store.FindAccount(t.Context(), brand.account.ID); len(acc.Settings.AutomationRules[0].Conditions) != 1 || len(acc.Settings.AutomationRules[0].AnyConditions) != 2 {
+		t.Fatalf("the rule saved: %+v", acc.Settings.AutomationRules[0])
+	}
 	// Turned off from the list, it leaves the next conversation alone.
 	admin.press(".auto-rules button")
 	waitFor(t, func() bool {
@@ -703,5 +712,66 @@ func TestARuleActsWhenAConversationCloses(t *testing.T) {
 	}
 	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, other.ID); len(c.Labels) != 0 {
 		t.Fatalf("the other conversation's labels: %v", c.Labels)
+	}
+}
+
+// TestARuleWithAllAndAnyConditions: "the visitor is on the Gold plan, and
+// the message says refund or chargeback" — a rule with both lists acts
+// only when all of the first hold and one of the second does; saved and
+// read back over REST as written.
+func TestARuleWithAllAndAnyConditions(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "vip-refund"}, {"name": "silver"}}}, nil)
+	rules := []map[string]any{
+		{"name": "Gold refunds", "event": "visitor_message",
+			"conditions":     []map[string]any{{"field": "visitor.attributes.plan", "operator": "equals", "value": "gold"}},
+			"any_conditions": []map[string]any{{"field": "message", "operator": "contains", "value": "refund"}, {"field": "message", "operator": "contains", "value": "chargeback"}},
+			"actions":        []map[string]any{{"type": "add_label", "value": "vip-refund"}}},
+		{"name": "Silver seen", "event": "visitor_message",
+			"conditions": []map[string]any{{"field": "visitor.attributes.plan", "operator": "equals", "value": "silver"}},
+			"actions":    []map[string]any{{"type": "add_label", "value": "silver"}}},
+	}
+	var saved struct {
+		AutomationRules []parley.AutomationRule `json:"automation_rules"`
+	}
+	if st := admin.do("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}, &saved); st != 200 ||
+		len(saved.AutomationRules) != 2 || len(saved.AutomationRules[0].AnyConditions) != 2 || saved.AutomationRules[0].AnyConditions[1].Value != "chargeback" {
+		t.Fatalf("saved: %d %+v", st, saved.AutomationRules)
+	}
+	rules[0]["match"] = "any"
+	if st, body := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 400 || !strings.Contains(string(body), "any_conditions go with match all") {
+		t.Fatalf("any_conditions with match any: %d %s", st, body)
+	}
+
+	labels := func(convID string) []string {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, convID)
+		return c.Labels
+	}
+	visitor := func(plan string) (*visitor, string) {
+		v := ts.newVisitor(t, b.account.ID)
+		v.do("PATCH", "/api/v1/consumers/me", map[string]any{"attributes": map[string]string{"plan": plan}}, nil)
+		return v, v.open(t).ID
+	}
+	gold, goldConv := visitor("gold")
+	for _, text := range []string{"hello", "I want a chargeback"} {
+		if st := gold.do("POST", "/api/v1/conversations/"+goldConv+"/messages", map[string]any{"text": text}, nil); st != 201 {
+			t.Fatalf("send %q: %d", text, st)
+		}
+	}
+	waitFor(t, func() bool { return slices.Equal(labels(goldConv), []string{"vip-refund"}) })
+	if applied := waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 1); len(applied) != 1 {
+		t.Fatalf("applied %d times; want once (not on hello)", len(applied))
+	}
+	// A Silver visitor's refund: the second rule acts, after the first
+	// was weighed on the same message, which leaves it alone.
+	silver, silverConv := visitor("silver")
+	if st := silver.do("POST", "/api/v1/conversations/"+silverConv+"/messages", map[string]any{"text": "refund please"}, nil); st != 201 {
+		t.Fatalf("send: %d", st)
+	}
+	waitFor(t, func() bool { return len(labels(silverConv)) > 0 })
+	if got := labels(silverConv); !slices.Equal(got, []string{"silver"}) {
+		t.Fatalf("the Silver visitor's labels: %q; want only silver", got)
 	}
 }

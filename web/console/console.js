@@ -2048,12 +2048,14 @@ const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
   const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes" }[r.event] || "When a conversation opens";
-  const conds = (r.conditions || []).map((c) => {
+  const said = (c) => {
     const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
       : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
     const op = (ruleOperators.find((o) => o[0] === c.operator) || [c.operator, c.operator])[1];
     return `${field} ${op}${c.operator.startsWith("is_") ? "" : " “" + c.value + "”"}`;
-  });
+  };
+  const conds = (r.conditions || []).map(said);
+  const anyConds = (r.any_conditions || []).map(said);
   const acts = r.actions.map((a) => {
     const what = (ruleActions.find((x) => x[0] === a.type) || [a.type, a.type])[1];
     const value = a.type === "set_skill" ? (autoSkills.find((s) => s.id === a.value)?.name || a.value)
@@ -2062,8 +2064,12 @@ function describeRule(r) {
       : a.type === "set_priority" ? (priorityNames[a.value] || a.value) : a.type === "send_message" ? "“" + a.value + "”" : a.value;
     return what + " " + value;
   });
-  const joined = r.match === "any" && conds.length > 1 ? "either " + conds.join(" or ") : conds.join(" and ");
-  return endSentence(`${when}${conds.length ? " and " + joined : ""}: ${acts.join(", then ")}`);
+  let joined = r.match === "any" && conds.length > 1 ? "either " + conds.join(" or ") : conds.join(" and ");
+  if (anyConds.length) {
+    const either = anyConds.length > 1 ? "either " + anyConds.join(" or ") : anyConds[0];
+    joined = joined ? joined + ", and " + either : either;
+  }
+  return endSentence(`${when}${joined ? " and " + joined : ""}: ${acts.join(", then ")}`);
 }
 
 function showAutomation(settings, skills, users) {
@@ -2118,7 +2124,7 @@ function conditionFields() {
   return [...ruleFields, ...fieldDefs.map((f) => ["fields." + f.key, "the detail “" + f.label + "”"])];
 }
 
-function addRuleCondition() {
+function addRuleCondition(list = $(".auto-conditions")) {
   const row = document.createElement("div");
   row.className = "auto-row auto-condition";
   const field = control("select", "field", "What the condition looks at", conditionFields());
@@ -2136,7 +2142,7 @@ function addRuleCondition() {
   });
   op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
   row.append(field, attr, op, value, del);
-  $(".auto-conditions").append(row);
+  list.append(row);
   return row;
 }
 
@@ -2339,19 +2345,23 @@ $(".macro").addEventListener("change", (e) => {
 });
 
 $(".auto-add-condition").addEventListener("click", () => addRuleCondition().querySelector("select").focus());
+$(".auto-add-any-condition").addEventListener("click", () => addRuleCondition($(".auto-any-conditions")).querySelector("select").focus());
 $(".auto-add-action").addEventListener("click", () => addRuleAction().querySelector("select").focus());
 $(".auto-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = e.target;
+  const conditionsIn = (list) => $$(".auto-condition", list).map((row) => {
+    const field = row.querySelector("[name=field]").value;
+    return {
+      field: field === "attribute" ? "visitor.attributes." + row.querySelector("[name=attr]").value.trim() : field,
+      operator: row.querySelector("[name=operator]").value, value: row.querySelector("[name=value]").value,
+    };
+  });
+  const anyConditions = conditionsIn($(".auto-any-conditions", f));
   const rule = {
     name: f.rulename.value.trim(), event: f.event.value, match: f.match.value === "any" ? "any" : undefined,
-    conditions: $$(".auto-condition", f).map((row) => {
-      const field = row.querySelector("[name=field]").value;
-      return {
-        field: field === "attribute" ? "visitor.attributes." + row.querySelector("[name=attr]").value.trim() : field,
-        operator: row.querySelector("[name=operator]").value, value: row.querySelector("[name=value]").value,
-      };
-    }),
+    conditions: conditionsIn($(".auto-conditions", f)),
+    any_conditions: anyConditions.length ? anyConditions : undefined,
     actions: $$(".auto-action", f).map((row) => ({ type: row.querySelector("[name=type]").value, value: row.querySelector("[name=value]").value })),
   };
   adminDo(async () => {
