@@ -57,10 +57,13 @@ const (
 	RuleOnFieldsChanged      = "fields_changed"      // someone records the conversation's details (its conversation fields)
 	RuleOnConversationRated  = "conversation_rated"  // the visitor rates the conversation, or adds a comment to their rating
 	RuleOnConversationClosed = "conversation_closed" // someone (or something) closes the conversation
+	// RuleOnConversationAssigned: a person takes the conversation, or it
+	// is given or transferred to them.
+	RuleOnConversationAssigned = "conversation_assigned"
 )
 
 // RuleEvents are the events a rule may run on.
-var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated, RuleOnConversationClosed}
+var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated, RuleOnConversationClosed, RuleOnConversationAssigned}
 
 // How a rule's conditions combine.
 const (
@@ -80,6 +83,7 @@ const (
 	RuleFieldRating     = "rating"              // the visitor's rating, 1 to 5 (conversation_rated only)
 	RuleFieldComment    = "rating.comment"      // what the visitor wrote with it (conversation_rated only)
 	RuleFieldClose      = "close_reason"        // why the conversation closed (conversation_closed only)
+	RuleFieldAgent      = "agent"               // the user ID of the person the conversation is assigned to ("" when none)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 	// RuleFieldConversation reads one of the conversation's fields (a
 	// prefix: "fields.reason"), as stored: a checkbox "true" or "false".
@@ -239,6 +243,10 @@ func ValidateRules(rules []AutomationRule, labels []Label, fields []Conversation
 		}
 		for j, a := range r.Actions {
 			aat := at + ".actions[" + strconv.Itoa(j) + "]"
+			if r.Event == RuleOnConversationAssigned && (a.Type == RuleAssignAgent || a.Type == RuleSetSkill) {
+				// Each would set off another assignment, and this rule again.
+				return Errorf(EINVALID, "%s: %s cannot run when a conversation is assigned: it would assign it again", aat, a.Type)
+			}
 			if a.Type == RuleClose {
 				if utf8.RuneCountInString(a.Value) > 200 || !utf8.ValidString(a.Value) {
 					return Errorf(EINVALID, "%s.value: a close reason has at most 200 characters", aat)
@@ -303,10 +311,17 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 		if event != RuleOnConversationClosed {
 			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnConversationClosed)
 		}
+	case c.Field == RuleFieldAgent:
+		if (c.Operator == RuleEquals || c.Operator == RuleNotEquals) && !HasIDPrefix(strings.TrimSpace(c.Value), "usr") {
+			return Errorf(EINVALID, "%s.value: agent is compared with a user ID (usr_…); is_set and is_not_set ask whether anyone has it", at)
+		}
+		if c.Operator != RuleEquals && c.Operator != RuleNotEquals && c.Operator != RuleIsSet && c.Operator != RuleIsNotSet {
+			return Errorf(EINVALID, "%s: agent takes equals, not_equals, is_set or is_not_set", at)
+		}
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, close_reason, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, close_reason, agent, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

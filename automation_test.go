@@ -27,6 +27,12 @@ func TestValidateRules(t *testing.T) {
 	if err := ValidateRules([]AutomationRule{details}, labels, fields); err != nil {
 		t.Fatal(err)
 	}
+	assigned := AutomationRule{Name: "Trainee", Event: RuleOnConversationAssigned,
+		Conditions: []RuleCondition{{Field: "agent", Operator: "equals", Value: NewID("usr")}, {Field: "channel", Operator: "equals", Value: "web"}},
+		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "notify", Value: NewID("usr")}, {Type: "send_message", Value: "{{agent_first_name}} will help you."}}}
+	if err := ValidateRules([]AutomationRule{assigned}, labels, fields); err != nil {
+		t.Fatalf("a rule on assignment: %v", err)
+	}
 	mixed := good
 	mixed.AnyConditions = []RuleCondition{{Field: "message", Operator: "contains", Value: "chargeback"}, {Field: "fields.reason", Operator: "is_set"}}
 	if err := ValidateRules([]AutomationRule{mixed}, labels, fields); err != nil {
@@ -73,6 +79,20 @@ func TestValidateRules(t *testing.T) {
 			r.Conditions = []RuleCondition{{Field: "sentiment", Operator: "equals", Value: "negative"}}
 		}), "conditions[0].field: \"sentiment\" is known only on visitor_message"},
 		{with(func(r *AutomationRule) { r.Match = "either" }), "automation_rules[1].match must be all or any"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[1] = RuleCondition{Field: "agent", Operator: "equals", Value: "Ana"}
+		}), "conditions[1].value: agent is compared with a user ID"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[1] = RuleCondition{Field: "agent", Operator: "contains", Value: NewID("usr")}
+		}), "conditions[1]: agent takes equals, not_equals, is_set or is_not_set"},
+		{with(func(r *AutomationRule) {
+			r.Event, r.Conditions = RuleOnConversationAssigned, nil
+			r.Actions = []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "assign_agent", Value: NewID("usr")}}
+		}), "actions[1]: assign_agent cannot run when a conversation is assigned"},
+		{with(func(r *AutomationRule) {
+			r.Event, r.Conditions = RuleOnConversationAssigned, nil
+			r.Actions = []RuleAction{{Type: "set_skill", Value: NewID("skl")}}
+		}), "actions[0]: set_skill cannot run when a conversation is assigned"},
 		{with(func(r *AutomationRule) {
 			r.Match, r.AnyConditions = RuleMatchAny, []RuleCondition{{Field: "message", Operator: "contains", Value: "chargeback"}}
 		}), "automation_rules[1].any_conditions go with match all"},

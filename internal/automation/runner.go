@@ -119,6 +119,8 @@ func ruleEvent(e *parley.Event) string {
 		return parley.RuleOnConversationRated
 	case parley.EventConversationClosed:
 		return parley.RuleOnConversationClosed
+	case parley.EventConversationAssigned:
+		return parley.RuleOnConversationAssigned
 	}
 	return ""
 }
@@ -207,6 +209,9 @@ type facts struct {
 		Comment string `json:"comment"`
 	}
 	open bool // within the business hours of the conversation's skill, or the account's (no hours: always)
+	// agent is who the conversation is assigned to: as the assignment's
+	// event says (conversation_assigned), else as it is now.
+	agent string
 }
 
 func (f facts) get(field string) string {
@@ -237,6 +242,8 @@ func (f facts) get(field string) string {
 		return f.rating.Comment
 	case parley.RuleFieldClose:
 		return f.conv.CloseReason
+	case parley.RuleFieldAgent:
+		return f.agent
 	}
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]
@@ -335,7 +342,14 @@ func (r *Runner) handle(ctx context.Context, e *parley.Event) error {
 			hours = parley.HoursOf(hours, skills[i])
 		}
 	}
-	f := facts{conv: conv, consumer: consumer, open: hours.Open(r.now())}
+	f := facts{conv: conv, consumer: consumer, open: hours.Open(r.now()), agent: conv.AssigneeID}
+	if on == parley.RuleOnConversationAssigned {
+		var assigned parley.Conversation
+		if err := json.Unmarshal(e.Data, &assigned); err != nil {
+			return err
+		}
+		f.agent = assigned.AssigneeID
+	}
 	if on == parley.RuleOnVisitorMessage {
 		var m parley.Message
 		if err := json.Unmarshal(e.Data, &m); err != nil {
@@ -445,10 +459,18 @@ func (r *Runner) act(ctx context.Context, conv *parley.Conversation, visitor str
 		_, err := r.store.CloseConversation(ctx, conv.AccountID, conv.ID, parley.ConversationClose{Reason: reason, ClosedBy: By})
 		return "done", err
 	case parley.RuleSendMessage:
+		// The agent's placeholders name the person the conversation is
+		// assigned to; none (or one since removed): their fallbacks.
+		agent := ""
+		if conv.AssigneeID != "" {
+			if u, err := r.store.FindUser(ctx, conv.AccountID, conv.AssigneeID); err == nil {
+				agent = u.Name
+			}
+		}
 		// Once per conversation and rule: the client ID says which.
 		_, dup, err := r.store.AppendMessage(ctx, &parley.Message{AccountID: conv.AccountID, ConversationID: conv.ID,
 			SenderKind: parley.SenderSystem, ClientID: fmt.Sprintf("rule:%x", fnv64(rule.Name)), Type: parley.MessageText,
-			Text: parley.FillPlaceholders(a.Value, parley.Placeholders(visitor, ""))})
+			Text: parley.FillPlaceholders(a.Value, parley.Placeholders(visitor, agent))})
 		if dup {
 			return "unchanged: sent before", err
 		}

@@ -17,6 +17,7 @@ func TestConditions(t *testing.T) {
 		message:  "I want a REFUND for order 1234",
 		mood:     sentiment.Negative,
 		open:     false,
+		agent:    "usr_ana",
 	}
 	f.rating.Score, f.rating.Comment = 2, "Too slow"
 	c := &compiled{patterns: map[string]*regexp.Regexp{`order \d+`: regexp.MustCompile(`(?i)order \d+`), `^bye`: regexp.MustCompile(`(?i)^bye`)}}
@@ -55,6 +56,9 @@ func TestConditions(t *testing.T) {
 		{"close_reason", "contains", "refund", true},
 		{"visitor.attributes.plan", "at_least", "1", false}, // not a number: never holds
 		{"visitor.attributes.region", "at_most", "1", false},
+		{"agent", "equals", "USR_ana", true},
+		{"agent", "not_equals", "usr_sam", true},
+		{"agent", "is_set", "", true},
 	} {
 		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
 			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)

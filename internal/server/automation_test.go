@@ -278,6 +278,38 @@ func TestAnAdminWritesARuleInTheConsole(t *testing.T) {
 		r[4].Actions[0] != (parley.RuleAction{Type: parley.RuleNotify, Value: brand.supervisor.ID}) {
 		t.Fatalf("the fifth rule: %+v", r)
 	}
+
+	// A sixth when a person takes a conversation: the agent condition
+	// chooses the person from the team.
+	admin.do(chromedp.SendKeys(chromedp.CSS(".auto-form [name=rulename]"), "Trainee"))
+	admin.press(".auto-add-condition")
+	if err := chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const f = document.querySelector(".auto-form");
+		f.querySelector("[name=event]").value = "conversation_assigned";
+		const field = f.querySelector(".auto-condition [name=field]");
+		field.value = "agent"; field.dispatchEvent(new Event("change"));
+		const who = f.querySelector(".auto-condition [name=who]");
+		who.value = [...who.options].find(o => o.text === `+strconv.Quote(brand.agent.Name)+`).value;
+		const type = f.querySelector(".auto-action [name=type]");
+		type.value = "add_label"; type.dispatchEvent(new Event("change"));
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	if hidden := evalIn[bool](t, admin.ctx, `document.querySelector(".auto-condition [name=value]").hidden && !document.querySelector(".auto-condition [name=who]").hidden`); !hidden {
+		t.Fatal("the agent condition shows a text box instead of the team")
+	}
+	admin.press(".auto-form button[type=submit]")
+	want = "When a person takes it and the person it is assigned to is “" + brand.agent.Name + "”: add the label billing."
+	waitFor(t, func() bool {
+		return strings.Contains(evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`), want)
+	}, func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent + " | " + document.querySelector(".admin-error").textContent`)
+	})
+	acc, _ = ts.Store.FindAccount(t.Context(), brand.account.ID)
+	if r := acc.Settings.AutomationRules; len(r) != 6 || r[5].Event != parley.RuleOnConversationAssigned ||
+		r[5].Conditions[0] != (parley.RuleCondition{Field: "agent", Operator: "equals", Value: brand.agent.ID}) {
+		t.Fatalf("the sixth rule: %+v", r)
+	}
 	if problems := accessibilityProblems(t, admin.ctx, axeSource(t)); len(problems) > 0 {
 		t.Fatalf("the rules: %s", strings.Join(problems, "\n"))
 	}
@@ -773,5 +805,65 @@ func TestARuleWithAllAndAnyConditions(t *testing.T) {
 	waitFor(t, func() bool { return len(labels(silverConv)) > 0 })
 	if got := labels(silverConv); !slices.Equal(got, []string{"silver"}) {
 		t.Fatalf("the Silver visitor's labels: %q; want only silver", got)
+	}
+}
+
+// TestARuleActsWhenAConversationIsAssigned: "when the trainee takes a
+// conversation, label it, tell the supervisor, and greet the visitor by
+// the agent's name" — a rule on conversation_assigned, whose agent
+// condition reads who took it; a colleague's conversation is left alone.
+func TestARuleActsWhenAConversationIsAssigned(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	admin := ts.login(t, b.admin)
+	admin.do("PATCH", "/api/v1/account-settings", map[string]any{"labels": []map[string]any{{"name": "trainee"}}}, nil)
+	rules := []map[string]any{
+		{"name": "Trainee", "event": "conversation_assigned",
+			"conditions": []map[string]any{{"field": "agent", "operator": "equals", "value": b.agent.ID}},
+			"actions": []map[string]any{{"type": "add_label", "value": "trainee"}, {"type": "notify", "value": b.supervisor.ID},
+				{"type": "send_message", "value": "{{agent_first_name}} is with you now."}}},
+		{"name": "Taken", "event": "conversation_assigned", "actions": []map[string]any{{"type": "set_priority", "value": "3"}}},
+	}
+	if st, body := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 200 {
+		t.Fatalf("saving the rules: %d %s", st, body)
+	}
+	bad := []map[string]any{{"name": "Ping-pong", "event": "conversation_assigned", "actions": []map[string]any{{"type": "assign_agent", "value": b.supervisor.ID}}}}
+	if st, body := admin.raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": bad}); st != 400 || !strings.Contains(string(body), "cannot run when a conversation is assigned") {
+		t.Fatalf("assign_agent on assignment: %d %s", st, body)
+	}
+
+	take := func(who *parley.User) string {
+		t.Helper()
+		v := ts.newVisitor(t, b.account.ID)
+		conv := v.open(t)
+		v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Hello?"}, nil)
+		if st, body := ts.login(t, who).raw("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil); st != 200 {
+			t.Fatalf("accept: %d %s", st, body)
+		}
+		waitFor(t, func() bool {
+			c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID)
+			return c.Priority == 3 // the second rule ran, so the first was weighed
+		})
+		return conv.ID
+	}
+	mine := take(b.agent)
+	c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, mine)
+	if !slices.Equal(c.Labels, []string{"trainee"}) {
+		t.Fatalf("the trainee's conversation: labels %q", c.Labels)
+	}
+	var said []string
+	for _, m := range mustMessages(t, ts, b.account.ID, mine) {
+		said = append(said, m.Text)
+	}
+	if !slices.Contains(said, "agent is with you now.") {
+		t.Fatalf("the visitor was not greeted by the agent's name: %q", said)
+	}
+	notes, _ := ts.Store.ListNotes(t.Context(), b.account.ID, mine)
+	if len(notes) != 1 || !slices.Contains(notes[0].Mentions, b.supervisor.ID) {
+		t.Fatalf("notes: %+v; want one mentioning the supervisor", notes)
+	}
+	theirs := take(b.supervisor)
+	if c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, theirs); len(c.Labels) != 0 {
+		t.Fatalf("the supervisor's conversation: labels %q; want none", c.Labels)
 	}
 }

@@ -2039,7 +2039,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
 const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"],
-  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"], ["close_reason", "why it closed"]];
+  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"], ["close_reason", "why it closed"], ["agent", "the person it is assigned to"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"], ["at_most", "is at most"], ["at_least", "is at least"]];
 const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"],
@@ -2047,12 +2047,13 @@ const ruleActions = [["add_label", "add the label"], ["set_priority", "set the p
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
-  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes" }[r.event] || "When a conversation opens";
+  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes", conversation_assigned: "When a person takes it" }[r.event] || "When a conversation opens";
   const said = (c) => {
     const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
       : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
     const op = (ruleOperators.find((o) => o[0] === c.operator) || [c.operator, c.operator])[1];
-    return `${field} ${op}${c.operator.startsWith("is_") ? "" : " “" + c.value + "”"}`;
+    const value = c.field === "agent" ? (autoUsers.find((u) => u.id === c.value)?.name || c.value) : c.value;
+    return `${field} ${op}${c.operator.startsWith("is_") ? "" : " “" + value + "”"}`;
   };
   const conds = (r.conditions || []).map(said);
   const anyConds = (r.any_conditions || []).map(said);
@@ -2133,15 +2134,24 @@ function addRuleCondition(list = $(".auto-conditions")) {
   attr.hidden = true;
   const op = control("select", "operator", "How it compares", ruleOperators);
   const value = control("input", "value", "Value");
+  // The agent condition names a person: chosen from the team.
+  const who = control("select", "who", "Which person", autoUsers.map((u) => [u.id, u.name]));
+  who.hidden = true;
   const del = removeButton(row);
   field.addEventListener("change", () => {
     attr.hidden = field.value !== "attribute";
+    who.hidden = field.value !== "agent" || op.value.startsWith("is_");
+    if (field.value === "agent") { op.value = "equals"; who.hidden = false; }
+    value.hidden = field.value === "agent" || op.value.startsWith("is_");
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
     if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; value.placeholder = "negative, neutral or positive"; }
     if (field.value === "rating") { op.value = "at_most"; value.value = "2"; value.hidden = false; }
   });
-  op.addEventListener("change", () => { value.hidden = op.value.startsWith("is_"); });
-  row.append(field, attr, op, value, del);
+  op.addEventListener("change", () => {
+    value.hidden = field.value === "agent" || op.value.startsWith("is_");
+    who.hidden = field.value !== "agent" || op.value.startsWith("is_");
+  });
+  row.append(field, attr, op, value, who, del);
   list.append(row);
   return row;
 }
@@ -2352,9 +2362,10 @@ $(".auto-form").addEventListener("submit", (e) => {
   const f = e.target;
   const conditionsIn = (list) => $$(".auto-condition", list).map((row) => {
     const field = row.querySelector("[name=field]").value;
+    const operator = row.querySelector("[name=operator]").value;
     return {
       field: field === "attribute" ? "visitor.attributes." + row.querySelector("[name=attr]").value.trim() : field,
-      operator: row.querySelector("[name=operator]").value, value: row.querySelector("[name=value]").value,
+      operator, value: field === "agent" && !operator.startsWith("is_") ? row.querySelector("[name=who]").value : row.querySelector("[name=value]").value,
     };
   });
   const anyConditions = conditionsIn($(".auto-any-conditions", f));
