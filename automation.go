@@ -60,10 +60,14 @@ const (
 	// RuleOnConversationAssigned: a person takes the conversation, or it
 	// is given or transferred to them.
 	RuleOnConversationAssigned = "conversation_assigned"
+	// RuleOnReplyOverdue: the visitor has waited on the agent's reply past
+	// the reply target (conversation.reply_overdue: once per message that
+	// waits).
+	RuleOnReplyOverdue = "reply_overdue"
 )
 
 // RuleEvents are the events a rule may run on.
-var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated, RuleOnConversationClosed, RuleOnConversationAssigned}
+var RuleEvents = []string{RuleOnConversationOpened, RuleOnVisitorMessage, RuleOnFieldsChanged, RuleOnConversationRated, RuleOnConversationClosed, RuleOnConversationAssigned, RuleOnReplyOverdue}
 
 // How a rule's conditions combine.
 const (

@@ -121,6 +121,8 @@ func ruleEvent(e *parley.Event) string {
 		return parley.RuleOnConversationClosed
 	case parley.EventConversationAssigned:
 		return parley.RuleOnConversationAssigned
+	case parley.EventReplyOverdue:
+		return parley.RuleOnReplyOverdue
 	}
 	return ""
 }

@@ -153,3 +153,47 @@ func waitingOn(t *testing.T, ts *testServer, b brand, agent *client, priority in
 	}
 	return c
 }
+
+// TestARuleEscalatesAWaitPastTheReplyTarget: "when a visitor waits past
+// the reply target, make it urgent, tell the supervisor and apologise" —
+// a rule on reply_overdue, once per message that waits.
+func TestARuleEscalatesAWaitPastTheReplyTarget(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.StatusTick = 50 * time.Millisecond })
+	b := seedBrand(t, ts, "Acme")
+	if _, err := ts.Store.ChangeAccount(t.Context(), b.account.ID, func(a *parley.Account) error {
+		a.Settings.ResponseTargetSeconds = 1
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rules := []map[string]any{{"name": "Late", "event": "reply_overdue",
+		"actions": []map[string]any{{"type": "set_priority", "value": "10"}, {"type": "notify", "value": b.supervisor.ID},
+			{"type": "send_message", "value": "Sorry for the wait: {{agent_first_name}} is on it."}}}}
+	if st, body := ts.login(t, b.admin).raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 200 {
+		t.Fatalf("saving the rule: %d %s", st, body)
+	}
+	online(t, ts, b.agent)
+	v := ts.newVisitor(t, b.account.ID)
+	conv := v.open(t)
+	if st := v.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", map[string]any{"text": "Is my order on its way?"}, nil); st != 201 {
+		t.Fatalf("send: %d", st)
+	}
+	if st := ts.login(t, b.agent).do("POST", "/api/v1/conversations/"+conv.ID+"/accept", nil, nil); st != 200 {
+		t.Fatalf("accept: %d", st)
+	}
+	waitFor(t, func() bool {
+		c, _ := ts.Store.FindConversation(t.Context(), b.account.ID, conv.ID)
+		return c.Priority == 10
+	})
+	waitEvents(t, ts, b.account.ID, parley.EventAutomationApplied, 1)
+	var said []string
+	for _, m := range mustMessages(t, ts, b.account.ID, conv.ID) {
+		said = append(said, m.Text)
+	}
+	if !strings.Contains(strings.Join(said, " | "), "Sorry for the wait: agent is on it.") {
+		t.Fatalf("messages: %q", said)
+	}
+	if notes, _ := ts.Store.ListNotes(t.Context(), b.account.ID, conv.ID); len(notes) != 1 || len(notes[0].Mentions) != 1 || notes[0].Mentions[0] != b.supervisor.ID {
+		t.Fatalf("notes: %+v; want one mentioning the supervisor", notes)
+	}
+}

@@ -2047,7 +2047,7 @@ const ruleActions = [["add_label", "add the label"], ["set_priority", "set the p
 const priorityNames = { 0: "Normal", 5: "High", 10: "Urgent" };
 
 function describeRule(r) {
-  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes", conversation_assigned: "When a person takes it" }[r.event] || "When a conversation opens";
+  const when = { visitor_message: "When the visitor writes", fields_changed: "When someone records the details", conversation_rated: "When the visitor rates it", conversation_closed: "When a conversation closes", conversation_assigned: "When a person takes it", reply_overdue: "When the visitor waits past the reply target" }[r.event] || "When a conversation opens";
   const said = (c) => {
     const field = c.field.startsWith("visitor.attributes.") ? "attribute " + c.field.slice(19)
       : (conditionFields().find((f) => f[0] === c.field) || [c.field, c.field])[1];
