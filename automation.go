@@ -88,6 +88,7 @@ const (
 	RuleFieldComment    = "rating.comment"      // what the visitor wrote with it (conversation_rated only)
 	RuleFieldClose      = "close_reason"        // why the conversation closed (conversation_closed only)
 	RuleFieldAgent      = "agent"               // the user ID of the person the conversation is assigned to ("" when none)
+	RuleFieldPriority   = "priority"            // the conversation's priority, 0 to 10 (5 High, 10 Urgent)
 	RuleFieldAttribute  = "visitor.attributes." // a prefix
 	// RuleFieldConversation reads one of the conversation's fields (a
 	// prefix: "fields.reason"), as stored: a checkbox "true" or "false".
@@ -315,6 +316,11 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 		if event != RuleOnConversationClosed {
 			return Errorf(EINVALID, "%s.field: %q is known only on %s", at, c.Field, RuleOnConversationClosed)
 		}
+	case c.Field == RuleFieldPriority:
+		n, err := strconv.Atoi(strings.TrimSpace(c.Value))
+		if c.Operator != RuleEquals && c.Operator != RuleNotEquals && c.Operator != RuleAtMost && c.Operator != RuleAtLeast || err != nil || n < MinPriority || n > MaxPriority {
+			return Errorf(EINVALID, "%s: priority takes equals, not_equals, at_most or at_least, and a priority from %d to %d", at, MinPriority, MaxPriority)
+		}
 	case c.Field == RuleFieldAgent:
 		if (c.Operator == RuleEquals || c.Operator == RuleNotEquals) && !HasIDPrefix(strings.TrimSpace(c.Value), "usr") {
 			return Errorf(EINVALID, "%s.value: agent is compared with a user ID (usr_…); is_set and is_not_set ask whether anyone has it", at)
@@ -325,7 +331,7 @@ func (c RuleCondition) check(at, event string, fields []ConversationField) error
 	case c.Field == RuleFieldName, c.Field == RuleFieldEmail, c.Field == RuleFieldExternalID, c.Field == RuleFieldChannel:
 	case strings.HasPrefix(c.Field, RuleFieldAttribute) && len(c.Field) > len(RuleFieldAttribute) && len(c.Field) <= len(RuleFieldAttribute)+100:
 	default:
-		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, close_reason, agent, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
+		return Errorf(EINVALID, "%s.field must be message, sentiment, rating, rating.comment, close_reason, agent, priority, visitor.name, visitor.email, visitor.external_id, channel, business_hours, visitor.attributes.<name> or fields.<key>, not %q", at, c.Field)
 	}
 	if len(c.Value) > MaxRuleValue || !utf8.ValidString(c.Value) {
 		return Errorf(EINVALID, "%s.value must be valid text of at most %d bytes", at, MaxRuleValue)

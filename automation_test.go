@@ -28,7 +28,7 @@ func TestValidateRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	assigned := AutomationRule{Name: "Trainee", Event: RuleOnConversationAssigned,
-		Conditions: []RuleCondition{{Field: "agent", Operator: "equals", Value: NewID("usr")}, {Field: "channel", Operator: "equals", Value: "web"}},
+		Conditions: []RuleCondition{{Field: "agent", Operator: "equals", Value: NewID("usr")}, {Field: "channel", Operator: "equals", Value: "web"}, {Field: "priority", Operator: "at_least", Value: "5"}},
 		Actions:    []RuleAction{{Type: "add_label", Value: "billing"}, {Type: "notify", Value: NewID("usr")}, {Type: "send_message", Value: "{{agent_first_name}} will help you."}}}
 	if err := ValidateRules([]AutomationRule{assigned}, labels, fields); err != nil {
 		t.Fatalf("a rule on assignment: %v", err)
@@ -79,6 +79,12 @@ func TestValidateRules(t *testing.T) {
 			r.Conditions = []RuleCondition{{Field: "sentiment", Operator: "equals", Value: "negative"}}
 		}), "conditions[0].field: \"sentiment\" is known only on visitor_message"},
 		{with(func(r *AutomationRule) { r.Match = "either" }), "automation_rules[1].match must be all or any"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[1] = RuleCondition{Field: "priority", Operator: "at_least", Value: "11"}
+		}), "conditions[1]: priority takes equals, not_equals, at_most or at_least, and a priority from 0 to 10"},
+		{with(func(r *AutomationRule) {
+			r.Conditions[1] = RuleCondition{Field: "priority", Operator: "contains", Value: "5"}
+		}), "conditions[1]: priority takes equals"},
 		{with(func(r *AutomationRule) {
 			r.Conditions[1] = RuleCondition{Field: "agent", Operator: "equals", Value: "Ana"}
 		}), "conditions[1].value: agent is compared with a user ID"},

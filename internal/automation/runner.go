@@ -246,6 +246,8 @@ func (f facts) get(field string) string {
 		return f.conv.CloseReason
 	case parley.RuleFieldAgent:
 		return f.agent
+	case parley.RuleFieldPriority:
+		return strconv.Itoa(f.conv.Priority)
 	}
 	if name, ok := strings.CutPrefix(field, parley.RuleFieldAttribute); ok {
 		return f.consumer.Attributes[name]

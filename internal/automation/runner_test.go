@@ -12,7 +12,7 @@ import (
 // is empty.
 func TestConditions(t *testing.T) {
 	f := facts{
-		conv:     &parley.Conversation{Channel: "web", CloseReason: "Refund issued"},
+		conv:     &parley.Conversation{Channel: "web", CloseReason: "Refund issued", Priority: 7},
 		consumer: &parley.Consumer{Name: "Zoë Adams", Email: "zoe@BigCorp.example", Attributes: map[string]string{"plan": "Gold"}},
 		message:  "I want a REFUND for order 1234",
 		mood:     sentiment.Negative,
@@ -59,6 +59,9 @@ func TestConditions(t *testing.T) {
 		{"agent", "equals", "USR_ana", true},
 		{"agent", "not_equals", "usr_sam", true},
 		{"agent", "is_set", "", true},
+		{"priority", "at_least", "5", true},
+		{"priority", "at_most", "4", false},
+		{"priority", "equals", "7", true},
 	} {
 		if got := c.holds(parley.RuleCondition{Field: tc.field, Operator: tc.op, Value: tc.value}, f); got != tc.want {
 			t.Errorf("%s %s %q: %v, want %v", tc.field, tc.op, tc.value, got, tc.want)

@@ -2039,7 +2039,7 @@ $(".labels-form").addEventListener("submit", (e) => {
 let autoRules = [], autoSkills = [], autoLabels = [], autoUsers = [];
 const ruleFields = [["message", "the message"], ["sentiment", "how the message sounds"], ["visitor.name", "the visitor's name"], ["visitor.email", "the visitor's email"],
   ["visitor.external_id", "your ID of the visitor"], ["channel", "the channel"], ["business_hours", "the business hours (open or closed)"], ["attribute", "a visitor attribute…"],
-  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"], ["close_reason", "why it closed"], ["agent", "the person it is assigned to"]];
+  ["rating", "the rating (1 to 5)"], ["rating.comment", "the rating's comment"], ["close_reason", "why it closed"], ["agent", "the person it is assigned to"], ["priority", "the priority (0 to 10: 5 High, 10 Urgent)"]];
 const ruleOperators = [["contains", "contains"], ["not_contains", "does not contain"], ["equals", "is"], ["not_equals", "is not"],
   ["matches", "matches the pattern"], ["is_set", "is set"], ["is_not_set", "is not set"], ["at_most", "is at most"], ["at_least", "is at least"]];
 const ruleActions = [["add_label", "add the label"], ["set_priority", "set the priority"], ["set_skill", "route to the skill"], ["send_message", "reply"],
@@ -2146,6 +2146,7 @@ function addRuleCondition(list = $(".auto-conditions")) {
     if (field.value === "business_hours") { op.value = "equals"; value.value = "closed"; value.hidden = false; }
     if (field.value === "sentiment") { op.value = "equals"; value.value = "negative"; value.hidden = false; value.placeholder = "negative, neutral or positive"; }
     if (field.value === "rating") { op.value = "at_most"; value.value = "2"; value.hidden = false; }
+    if (field.value === "priority") { op.value = "at_least"; value.value = "5"; value.hidden = false; }
   });
   op.addEventListener("change", () => {
     value.hidden = field.value === "agent" || op.value.startsWith("is_");
