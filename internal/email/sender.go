@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -81,7 +82,7 @@ func (in *Inbound) checkSender(ctx context.Context, raw []byte, from string) sen
 		LookupTXT:        func(name string) ([]string, error) { return lookup(ctx, name) },
 		MaxVerifications: maxSignatures,
 	})
-	if err != nil && err != dkim.ErrTooManySignatures {
+	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) { // past maxSignatures: the first ones count
 		return senderResult{why: fmt.Sprintf("its DKIM signatures cannot be read (%v)", err)}
 	}
 	if len(verifications) == 0 {
