@@ -91,6 +91,11 @@ type Inbound struct {
 	// MaxConns and MaxConnsPerAddress bound the SMTP connections open at
 	// once, in all and from one address (limits.go; 0: the defaults).
 	MaxConns, MaxConnsPerAddress int
+	// Outcome, if set, hears what became of each email taken in by SMTP
+	// or the webhook (inboundOutcome); ConnRefused of each SMTP
+	// connection refused over the limits. For the metrics.
+	Outcome     func(outcome string)
+	ConnRefused func()
 }
 
 // Inbound limits: the text of an email (MaxInboundBytes), the whole email
@@ -130,6 +135,7 @@ func (in *Inbound) Serve(l net.Listener) error {
 	if limited.perAddress <= 0 {
 		limited.perAddress = DefaultMaxConnsPerAddress
 	}
+	limited.refused = in.ConnRefused
 	limited.log = func(refused int, from netip.Prefix) {
 		in.log.Warn("email replies: inbound SMTP connections over the limits refused", "refused", refused, "latest_from", from.String(),
 			"max_conns", limited.max, "max_conns_per_address", limited.perAddress)
@@ -205,7 +211,12 @@ func (s *inboundSession) Data(r io.Reader) error {
 // take posts one email, raw as it arrived, to the conversation its reply
 // address named: the visitor's answer above the quoted one, and its
 // files. A refusal is an *smtp.SMTPError: 5xx for good, 4xx to try again.
-func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw []byte) error {
+func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw []byte) (err error) {
+	var unverified string
+	automatic := false
+	if in.Outcome != nil {
+		defer func() { in.Outcome(inboundOutcome(err, unverified, automatic)) }()
+	}
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return refuse(550, smtp.EnhancedCode{5, 6, 0}, "the message cannot be read: %v", err)
@@ -214,6 +225,7 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 	// word (RFC 3834): taken, and dropped.
 	if auto := strings.ToLower(strings.TrimSpace(msg.Header.Get("Auto-Submitted"))); auto != "" && auto != "no" {
 		in.log.Info("email replies: an automatic answer dropped", "conversation", conversation, "auto_submitted", auto)
+		automatic = true
 		return nil
 	}
 	conv, err := in.store.FindConversation(ctx, accountID, conversation)
@@ -233,7 +245,6 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 		// person it was mailed to, not whoever the email was forwarded to.
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
 	}
-	var unverified string
 	if in.Check != SenderOff {
 		if r := in.checkSender(ctx, raw, from.Address); r.why != "" {
 			switch {
@@ -272,6 +283,25 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 		return refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")
 	}
 	return nil
+}
+
+// inboundOutcome names what became of an email for the metrics: taken
+// (its sender verified, or not checked), unverified (taken with a note),
+// automatic (an out-of-office, dropped), refused (for good) or deferred
+// (try again later).
+func inboundOutcome(err error, unverified string, automatic bool) string {
+	var refusal *smtp.SMTPError
+	switch {
+	case err == nil && automatic:
+		return "automatic"
+	case err == nil && unverified != "":
+		return "unverified"
+	case err == nil:
+		return "taken"
+	case errors.As(err, &refusal) && refusal.Code < 500:
+		return "deferred"
+	}
+	return "refused"
 }
 
 func (s *inboundSession) Reset()        { s.accountID, s.conversation = "", "" }

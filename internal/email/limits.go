@@ -35,6 +35,7 @@ type limitedListener struct {
 	refusedSinceLast int       // connections refused since the last log line
 	lastLog          time.Time // when that was
 	log              func(refused int, from netip.Prefix)
+	refused          func() // each refusal, for the metrics; may be nil
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -71,6 +72,9 @@ func (l *limitedListener) release(from netip.Prefix) {
 // noteRefusal logs refusals at most once a minute (a flood would fill the
 // log otherwise). Under l.mu.
 func (l *limitedListener) noteRefusal(from netip.Prefix) {
+	if l.refused != nil {
+		l.refused()
+	}
 	l.refusedSinceLast++
 	if now := time.Now(); l.log != nil && now.Sub(l.lastLog) >= time.Minute {
 		l.log(l.refusedSinceLast, from)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,6 +19,8 @@ import (
 func TestTheInboundPortLimitsConnections(t *testing.T) {
 	in := NewInbound(nil, "reply.parley.test", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	in.MaxConns, in.MaxConnsPerAddress = 5, 3
+	var refused atomic.Int32
+	in.ConnRefused = func() { refused.Add(1) }
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +63,9 @@ func TestTheInboundPortLimitsConnections(t *testing.T) {
 	}
 	if _, line := greeting("127.0.0.3"); line != "421 4.7.0 reply.parley.test too many connections; try again later\r\n" {
 		t.Fatalf("a sixth connection in all greeted %q; want 421, too many", line)
+	}
+	if n := refused.Load(); n != 2 {
+		t.Fatalf("%d refusals counted; want 2", n)
 	}
 	// One of 127.0.0.1's ends (QUIT): its place comes back once the server
 	// has closed it.

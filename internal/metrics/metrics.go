@@ -33,6 +33,8 @@ type Metrics struct {
 	StoreBatch      prometheus.Histogram     // writes per transaction (group commit)
 	StoreBatchTime  prometheus.Histogram     // how long each batch held the store's one writer
 	Emails          *prometheus.CounterVec   // reply emails by outcome (sent, skipped, failed)
+	InboundEmails   *prometheus.CounterVec   // visitors' answers by email, by outcome
+	InboundRefused  prometheus.Counter       // inbound SMTP connections refused over the limits
 }
 
 // New registers Parley's collectors and the Go runtime's on a new registry.
@@ -104,7 +106,13 @@ func New() *Metrics {
 	m.Emails = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_reply_emails_total", Help: "Agents' unread replies owed to visitors by email, by outcome: sent, skipped (read in time, no address) or failed (refused by the mail server).",
 	}, []string{"outcome"})
-	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch, m.StoreBatchTime, m.Emails)
+	m.InboundEmails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_inbound_emails_total", Help: "Visitors' answers by email (SMTP or a mail service's webhook), by outcome: taken, unverified (taken; no DKIM signature of the sender's domain verified, and the agent was told), automatic (an out-of-office, dropped), refused (for good) or deferred (try again later).",
+	}, []string{"outcome"})
+	m.InboundRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_inbound_smtp_refused_connections_total", Help: "Inbound SMTP connections answered 421 because too many were open, in all or from one address.",
+	})
+	r.MustRegister(m.LauncherVisible, m.WidgetBeacons, m.BotTurns, m.StoreCommit, m.StoreBatch, m.StoreBatchTime, m.Emails, m.InboundEmails, m.InboundRefused)
 	for _, kind := range []string{"consumer", "user", "api_key"} {
 		m.Connections.WithLabelValues(kind) // show zeros before the first connection
 	}

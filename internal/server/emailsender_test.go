@@ -122,6 +122,17 @@ func TestAnUnsignedAnswerByEmailIsTakenWithAWarning(t *testing.T) {
 	if got := strings.Join(said, " | "); got != "Do you ship to Norway? | Oslo, please. | And gift wrap, please." {
 		t.Fatalf("the visitor's messages: %q", got)
 	}
+	res, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	metrics, _ := io.ReadAll(res.Body)
+	for _, want := range []string{`parley_inbound_emails_total{outcome="taken"} 1`, `parley_inbound_emails_total{outcome="unverified"} 2`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 }
 
 // TestABrandThatRequiresSignedAnswersRefusesTheOthers: with
@@ -192,6 +203,19 @@ func TestABrandThatRequiresSignedAnswersRefusesTheOthers(t *testing.T) {
 	}
 	if notes, err := ts.Store.ListNotes(t.Context(), brand.account.ID, conv.ID); err != nil || len(notes) != 0 {
 		t.Fatalf("notes: %+v %v; want none (nothing unverified was taken)", notes, err)
+	}
+	// Operators count them: two refused (SMTP and webhook), two to try
+	// again, one taken.
+	res, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	metrics, _ := io.ReadAll(res.Body)
+	for _, want := range []string{`parley_inbound_emails_total{outcome="refused"} 2`, `parley_inbound_emails_total{outcome="deferred"} 2`, `parley_inbound_emails_total{outcome="taken"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }
 

@@ -372,6 +372,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			}
 			s.Email.Inbound.Check, s.Email.Inbound.LookupTXT = senderCheck, cfg.DKIMLookupTXT
 			s.Email.Inbound.MaxConns, s.Email.Inbound.MaxConnsPerAddress = cfg.InboundMaxConns, cfg.InboundMaxConnsPerAddress
+			s.Email.Inbound.Outcome = func(outcome string) { m.InboundEmails.WithLabelValues(outcome).Inc() }
+			s.Email.Inbound.ConnRefused = m.InboundRefused.Inc
 			api.MailInbound = true
 		}
 	}
