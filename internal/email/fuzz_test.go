@@ -73,12 +73,7 @@ func FuzzSenderCheck(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	in := &Inbound{LookupTXT: func(_ context.Context, name string) ([]string, error) {
-		if name == "s1._domainkey.example.test" {
-			return []string{record}, nil
-		}
-		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-	}}
+	in := &Inbound{Resolver: fuzzDNS{"s1._domainkey.example.test": record}}
 	f.Fuzz(func(t *testing.T, raw string) {
 		msg, err := mail.ReadMessage(strings.NewReader(raw))
 		if err != nil {
@@ -88,7 +83,7 @@ func FuzzSenderCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		r := in.checkSender(t.Context(), []byte(raw), from.Address)
+		r := in.checkSender(t.Context(), []byte(raw), from.Address, nil)
 		if r.temporary {
 			t.Fatalf("a temporary failure with a DNS that never fails: %q", r.why)
 		}
@@ -97,4 +92,26 @@ func FuzzSenderCheck(f *testing.F) {
 			t.Fatalf("an email from %s taken as verified", from.Address)
 		}
 	})
+}
+
+// fuzzDNS answers TXT lookups from its map and nothing else.
+type fuzzDNS map[string]string
+
+func (d fuzzDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
+	if r, ok := d[name]; ok {
+		return []string{r}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (fuzzDNS) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (fuzzDNS) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (fuzzDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
 }

@@ -86,8 +86,9 @@ type Inbound struct {
 	// Check is what becomes of an answer whose sender DKIM does not
 	// verify (sender.go; default SenderNote).
 	Check SenderCheck
-	// LookupTXT looks up DKIM keys (default: the system's resolver).
-	LookupTXT LookupTXTFunc
+	// Resolver looks up DKIM keys and SPF records (default: the
+	// system's).
+	Resolver Resolver
 	// MaxConns and MaxConnsPerAddress bound the SMTP connections open at
 	// once, in all and from one address (limits.go; 0: the defaults).
 	MaxConns, MaxConnsPerAddress int
@@ -110,7 +111,7 @@ const (
 // NewInbound returns a server for the reply addresses of domain.
 func NewInbound(store parley.Store, domain string, post PostFunc, log *slog.Logger) *Inbound {
 	in := &Inbound{store: store, domain: strings.ToLower(domain), post: post, log: log, MaxFileBytes: 10 << 20, Check: SenderNote}
-	in.server = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &inboundSession{in: in}, nil }))
+	in.server = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &inboundSession{in: in, conn: c}, nil }))
 	in.server.Domain = in.domain
 	in.server.MaxMessageBytes = MaxInboundMessageBytes
 	in.server.MaxRecipients = 10
@@ -164,11 +165,16 @@ func refuse(code int, enhanced smtp.EnhancedCode, format string, args ...any) *s
 // inboundSession is one SMTP transaction: one reply address, one email.
 type inboundSession struct {
 	in           *Inbound
+	conn         *smtp.Conn
+	mailFrom     string // the envelope sender, for SPF
 	accountID    string
 	conversation string
 }
 
-func (s *inboundSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *inboundSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.mailFrom = from
+	return nil
+}
 
 func (s *inboundSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.conversation != "" {
@@ -205,13 +211,17 @@ func (s *inboundSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return s.in.take(context.Background(), s.accountID, s.conversation, raw)
+	env := &envelope{helo: s.conn.Hostname(), mailFrom: s.mailFrom}
+	if a, ok := s.conn.Conn().RemoteAddr().(*net.TCPAddr); ok {
+		env.ip = a.IP
+	}
+	return s.in.take(context.Background(), s.accountID, s.conversation, raw, env)
 }
 
 // take posts one email, raw as it arrived, to the conversation its reply
 // address named: the visitor's answer above the quoted one, and its
 // files. A refusal is an *smtp.SMTPError: 5xx for good, 4xx to try again.
-func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw []byte) (err error) {
+func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw []byte, env *envelope) (err error) {
 	var unverified string
 	automatic := false
 	if in.Outcome != nil {
@@ -246,7 +256,7 @@ func (in *Inbound) take(ctx context.Context, accountID, conversation string, raw
 		return refuse(550, smtp.EnhancedCode{5, 7, 1}, "only the address this conversation was mailed to may answer it")
 	}
 	if in.Check != SenderOff {
-		if r := in.checkSender(ctx, raw, from.Address); r.why != "" {
+		if r := in.checkSender(ctx, raw, from.Address, env); r.why != "" {
 			switch {
 			case in.Check != SenderRequire:
 				unverified = r.why
@@ -304,7 +314,7 @@ func inboundOutcome(err error, unverified string, automatic bool) string {
 	return "refused"
 }
 
-func (s *inboundSession) Reset()        { s.accountID, s.conversation = "", "" }
+func (s *inboundSession) Reset()        { s.accountID, s.conversation, s.mailFrom = "", "", "" }
 func (s *inboundSession) Logout() error { return nil }
 
 // header is a message's or a part's headers.

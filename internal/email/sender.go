@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"blitiri.com.ar/go/spf"
 	"github.com/emersion/go-msgauth/dkim"
 	"golang.org/x/net/publicsuffix"
 )
@@ -16,12 +17,15 @@ import (
 // Checking the sender of an answer by email (docs/email.md). The reply
 // address names the conversation and the From header must be the
 // visitor's address, but a From header is only what the sender wrote.
-// DKIM is what makes it more: the visitor's mail provider signs what it
-// sends with a key published in its domain's DNS. An answer counts as the
-// visitor's when one of its signatures verifies and is from the domain of
-// its From address (relaxed alignment, as DMARC has it: the same
-// organisational domain, so mail.example.com and example.com go
-// together).
+// DKIM and SPF are what make it more, as DMARC has them: the visitor's
+// mail provider signs what it sends with a key published in its domain's
+// DNS (DKIM), or its domain names the servers that send its mail (SPF,
+// checked only when the email came by SMTP: a mail service's webhook does
+// not pass on the server that handed it the email). An answer counts as
+// the visitor's when one of its signatures verifies, or SPF passes for
+// the envelope sender, from the domain of its From address (relaxed
+// alignment: the same organisational domain, so mail.example.com and
+// example.com go together).
 
 // SenderCheck says what becomes of an answer whose sender is not verified.
 type SenderCheck string
@@ -49,8 +53,17 @@ func ParseSenderCheck(s string) (SenderCheck, error) {
 	return "", fmt.Errorf("inbound-sender-check must be note, require or off, not %q", s)
 }
 
-// LookupTXTFunc returns a domain's TXT records (a DKIM key's).
-type LookupTXTFunc func(ctx context.Context, name string) ([]string, error)
+// Resolver is the DNS the check asks: DKIM keys (TXT) and SPF records
+// (TXT, MX, addresses). *net.Resolver is one.
+type Resolver = spf.DNSResolver
+
+// envelope is what an SMTP session says of an email besides the email
+// itself: the address of the server that sent it, its HELO name and the
+// envelope sender (MAIL FROM).
+type envelope struct {
+	ip             net.IP
+	helo, mailFrom string
+}
 
 // Limits of the check: the signatures verified in one email (each may
 // cost a DNS lookup of a name the sender chose), and the time all of an
@@ -68,18 +81,54 @@ type senderResult struct {
 	temporary bool
 }
 
-// checkSender checks raw's DKIM signatures against the domain of from,
-// its From address.
-func (in *Inbound) checkSender(ctx context.Context, raw []byte, from string) senderResult {
+// checkSender checks raw's DKIM signatures, and when it came by SMTP
+// (env not nil) SPF, against the domain of from, its From address.
+func (in *Inbound) checkSender(ctx context.Context, raw []byte, from string, env *envelope) senderResult {
 	_, fromDomain, _ := strings.Cut(strings.ToLower(from), "@")
 	ctx, cancel := context.WithTimeout(ctx, senderLookupTime)
 	defer cancel()
-	lookup := in.LookupTXT
-	if lookup == nil {
-		lookup = net.DefaultResolver.LookupTXT
+	dns := in.Resolver
+	if dns == nil {
+		dns = net.DefaultResolver
 	}
+	signed := checkDKIM(ctx, dns, raw, fromDomain)
+	if signed.why == "" || env == nil {
+		return signed
+	}
+	sent := checkSPF(ctx, dns, env, fromDomain)
+	if sent.why == "" {
+		return sent
+	}
+	return senderResult{why: signed.why + ", and " + sent.why, temporary: signed.temporary || sent.temporary}
+}
+
+// checkSPF says whether the server that handed the email over may send
+// the mail of the envelope sender's domain, and that domain is from's.
+func checkSPF(ctx context.Context, dns Resolver, env *envelope, fromDomain string) senderResult {
+	domain := env.helo
+	if _, d, ok := strings.Cut(strings.ToLower(env.mailFrom), "@"); ok {
+		domain = d
+	}
+	result, _ := spf.CheckHostWithSender(env.ip, env.helo, env.mailFrom, spf.WithContext(ctx), spf.WithResolver(dns))
+	switch {
+	case result == spf.Pass && aligned(domain, fromDomain):
+		return senderResult{}
+	case result == spf.Pass:
+		return senderResult{why: fmt.Sprintf("SPF passed for %s, not %s", domain, fromDomain)}
+	case result == spf.None:
+		return senderResult{why: fmt.Sprintf("%s publishes no SPF record", domain)}
+	case result == spf.TempError:
+		return senderResult{why: fmt.Sprintf("the SPF record of %s could not be looked up", domain), temporary: true}
+	case result == spf.PermError:
+		return senderResult{why: fmt.Sprintf("the SPF record of %s cannot be read", domain)}
+	}
+	return senderResult{why: fmt.Sprintf("the server it came from (%s) is not one %s names (SPF %s)", env.ip, domain, result)}
+}
+
+// checkDKIM checks raw's DKIM signatures against fromDomain.
+func checkDKIM(ctx context.Context, dns Resolver, raw []byte, fromDomain string) senderResult {
 	verifications, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
-		LookupTXT:        func(name string) ([]string, error) { return lookup(ctx, name) },
+		LookupTXT:        func(name string) ([]string, error) { return dns.LookupTXT(ctx, name) },
 		MaxVerifications: maxSignatures,
 	})
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) { // past maxSignatures: the first ones count

@@ -14,8 +14,24 @@ import (
 )
 
 // dkimKeys is a DNS for the tests: each signer's public key under
-// selector._domainkey.domain, and one name whose lookups fail for now.
+// selector._domainkey.domain, and one name whose lookups fail for now;
+// SPF: smallshop.test and mail.smallshop.test let 192.0.2.10 send their
+// mail, example.test 192.0.2.20.
 type dkimKeys map[string]ed25519.PrivateKey
+
+var spfRecords = map[string]string{"smallshop.test": "v=spf1 ip4:192.0.2.10 -all", "mail.smallshop.test": "v=spf1 ip4:192.0.2.10 -all", "example.test": "v=spf1 ip4:192.0.2.20 -all"}
+
+func (dkimKeys) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (dkimKeys) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (dkimKeys) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
+}
 
 func (k dkimKeys) add(t *testing.T, domain string) {
 	t.Helper()
@@ -26,9 +42,13 @@ func (k dkimKeys) add(t *testing.T, domain string) {
 	k[domain] = priv
 }
 
-func (k dkimKeys) lookup(_ context.Context, name string) ([]string, error) {
+func (k dkimKeys) LookupTXT(_ context.Context, name string) ([]string, error) {
+	name = strings.TrimSuffix(name, ".")
+	if r, ok := spfRecords[name]; ok {
+		return []string{r}, nil
+	}
 	domain, ok := strings.CutPrefix(name, "s1._domainkey.")
-	if domain == "down.test" {
+	if domain == "down.test" || name == "down.test" {
 		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
 	}
 	if priv := k[domain]; ok && priv != nil {
@@ -62,7 +82,7 @@ func TestTheSenderIsCheckedByItsDomainsSignature(t *testing.T) {
 	for _, d := range []string{"example.test", "mailer.test"} {
 		keys.add(t, d)
 	}
-	in := &Inbound{LookupTXT: keys.lookup}
+	in := &Inbound{Resolver: keys}
 	letter := func(from string) string {
 		return "From: Zoe <" + from + ">\r\nTo: abc@reply.parley.test\r\nSubject: Re: Acme replied\r\nMessage-ID: <a1@example.test>\r\n\r\nOslo, please.\r\n"
 	}
@@ -86,7 +106,7 @@ func TestTheSenderIsCheckedByItsDomainsSignature(t *testing.T) {
 			"the DKIM key of down.test could not be looked up", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := in.checkSender(t.Context(), []byte(tc.raw), tc.from)
+			r := in.checkSender(t.Context(), []byte(tc.raw), tc.from, nil)
 			if (tc.why == "") != (r.why == "") || !strings.HasPrefix(r.why, tc.why) || r.temporary != tc.temporary {
 				t.Fatalf("checked: %+v; want why %q, temporary %v", r, tc.why, tc.temporary)
 			}
@@ -127,5 +147,34 @@ func TestParseSenderCheck(t *testing.T) {
 	}
 	if _, err := ParseSenderCheck("strict"); err == nil || !strings.Contains(err.Error(), "note, require or off") {
 		t.Errorf("ParseSenderCheck(strict): %v; want an error naming the choices", err)
+	}
+}
+
+// TestTheSenderIsCheckedBySPFWhenItCameBySMTP: an unsigned answer that
+// came by SMTP counts as the visitor's when the server that handed it
+// over is one the envelope sender's domain names (SPF), and that domain is
+// the From address's; otherwise the check says why, beside DKIM's why.
+func TestTheSenderIsCheckedBySPFWhenItCameBySMTP(t *testing.T) {
+	in := &Inbound{Resolver: dkimKeys{}}
+	letter := func(from string) []byte {
+		return []byte("From: Zoe <" + from + ">\r\nTo: abc@reply.parley.test\r\nSubject: Re\r\n\r\nOslo, please.\r\n")
+	}
+	for _, tc := range []struct {
+		name, from, ip, mailFrom, why string
+		temporary                     bool
+	}{
+		{"the domain's server", "zoe@smallshop.test", "192.0.2.10", "zoe@smallshop.test", "", false},
+		{"the organisation's bounce address", "zoe@smallshop.test", "192.0.2.10", "bounces@mail.smallshop.test", "", false},
+		{"another server", "zoe@smallshop.test", "198.51.100.7", "zoe@smallshop.test", "it carries no DKIM signature, and the server it came from (198.51.100.7) is not one smallshop.test names (SPF fail)", false},
+		{"another domain's envelope", "zoe@smallshop.test", "192.0.2.20", "news@example.test", "it carries no DKIM signature, and SPF passed for example.test, not smallshop.test", false},
+		{"no SPF record", "zoe@nospf.test", "192.0.2.10", "zoe@nospf.test", "it carries no DKIM signature, and nospf.test publishes no SPF record", false},
+		{"SPF cannot be looked up", "zoe@down.test", "192.0.2.10", "zoe@down.test", "it carries no DKIM signature, and the SPF record of down.test could not be looked up", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := in.checkSender(t.Context(), letter(tc.from), tc.from, &envelope{ip: net.ParseIP(tc.ip), helo: "mx.sender.test", mailFrom: tc.mailFrom})
+			if !strings.HasPrefix(r.why, tc.why) || (tc.why == "") != (r.why == "") || r.temporary != tc.temporary {
+				t.Fatalf("checked: %+v; want why %q, temporary %v", r, tc.why, tc.temporary)
+			}
+		})
 	}
 }

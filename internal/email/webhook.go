@@ -72,7 +72,7 @@ func (in *Inbound) WebhookHandler(token string) http.Handler {
 				last = err
 				continue
 			}
-			last = in.take(r.Context(), accountID, conversation, raw)
+			last = in.take(r.Context(), accountID, conversation, raw, nil) // no SMTP envelope: DKIM alone
 			break
 		}
 		var smtpErr *smtp.SMTPError

@@ -24,12 +24,35 @@ import (
 	"github.com/parleychat/parley/internal/server"
 )
 
+// noSenderDNS is the tests' DNS when they set none: no DKIM key and no
+// SPF record anywhere, at once.
+type noSenderDNS struct{}
+
+func (noSenderDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (noSenderDNS) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (noSenderDNS) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (noSenderDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
+}
+
 // visitorsProvider is the mail provider of example.test, where Zoe has her
 // address: it signs what she sends (DKIM) with a key its DNS publishes.
-// down makes the DNS fail for now.
+// down makes the DNS fail for now. spf, when set, is the SPF record of
+// example.test (the SMTP tests all come from 127.0.0.1).
 type visitorsProvider struct {
+	noSenderDNS
 	key  ed25519.PrivateKey
 	down atomic.Bool
+	spf  atomic.Value // string
 }
 
 func newVisitorsProvider(t *testing.T) *visitorsProvider {
@@ -40,9 +63,12 @@ func newVisitorsProvider(t *testing.T) *visitorsProvider {
 	return &visitorsProvider{key: key}
 }
 
-func (p *visitorsProvider) lookupTXT(_ context.Context, name string) ([]string, error) {
+func (p *visitorsProvider) LookupTXT(_ context.Context, name string) ([]string, error) {
 	if p.down.Load() {
 		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	}
+	if r, _ := p.spf.Load().(string); r != "" && strings.TrimSuffix(name, ".") == "example.test" {
+		return []string{r}, nil
 	}
 	if name != "mail._domainkey.example.test" {
 		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
@@ -69,7 +95,7 @@ func answerFromZoe(replyTo, id, text string) string {
 		"Content-Type: text/plain; charset=utf-8\n\n" + text + "\n\nOn Mon, 30 Nov 2026 at 10:00, Acme <replies@parley.test> wrote:\n> We do. Which city?\n"
 }
 
-const unverifiedNote = "This email could not be checked as the visitor's own: it carries no DKIM signature. Anyone who knows this conversation's reply address and the visitor's email address can write in their name; confirm before acting on a request to change their details, address or payment."
+const unverifiedNote = "This email could not be checked as the visitor's own: it carries no DKIM signature, and example.test publishes no SPF record. Anyone who knows this conversation's reply address and the visitor's email address can write in their name; confirm before acting on a request to change their details, address or payment."
 
 // TestAnUnsignedAnswerByEmailIsTakenWithAWarning: by default an answer
 // that no DKIM signature of the visitor's domain vouches for is still
@@ -82,7 +108,7 @@ func TestAnUnsignedAnswerByEmailIsTakenWithAWarning(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 		c.InboundSMTPAddr, c.InboundDomain = "127.0.0.1:0", "reply.parley.test"
-		c.DKIMLookupTXT = provider.lookupTXT
+		c.SenderDNS = provider
 	})
 	brand := seedBrand(t, ts, "Acme")
 	_, conv, _, replyTo := aReplyMailedToZoe(t, ts, mail, brand)
@@ -122,13 +148,19 @@ func TestAnUnsignedAnswerByEmailIsTakenWithAWarning(t *testing.T) {
 	if got := strings.Join(said, " | "); got != "Do you ship to Norway? | Oslo, please. | And gift wrap, please." {
 		t.Fatalf("the visitor's messages: %q", got)
 	}
+	// Unsigned, from a server example.test names in its SPF record: the
+	// visitor's (no new note, counted as taken).
+	provider.spf.Store("v=spf1 ip4:127.0.0.1 -all")
+	if err := answerByEmail(t, ts, "zoe@example.test", replyTo, answerFromZoe(replyTo, "by-spf", "And a receipt, please.")); err != nil {
+		t.Fatalf("an answer SPF vouches for refused: %v", err)
+	}
 	res, err := http.Get(ts.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	metrics, _ := io.ReadAll(res.Body)
-	for _, want := range []string{`parley_inbound_emails_total{outcome="taken"} 1`, `parley_inbound_emails_total{outcome="unverified"} 2`} {
+	for _, want := range []string{`parley_inbound_emails_total{outcome="taken"} 2`, `parley_inbound_emails_total{outcome="unverified"} 2`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics has no %s", want)
 		}
@@ -147,7 +179,7 @@ func TestABrandThatRequiresSignedAnswersRefusesTheOthers(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) {
 		c.SMTPURL, c.MailFrom, c.EmailTick = mail.URL(), "replies@parley.test", 50*time.Millisecond
 		c.InboundSMTPAddr, c.InboundDomain, c.InboundWebhookToken = "127.0.0.1:0", "reply.parley.test", token
-		c.InboundSenderCheck, c.DKIMLookupTXT = "require", provider.lookupTXT
+		c.InboundSenderCheck, c.SenderDNS = "require", provider
 	})
 	brand := seedBrand(t, ts, "Acme")
 	_, conv, _, replyTo := aReplyMailedToZoe(t, ts, mail, brand)

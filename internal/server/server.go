@@ -130,8 +130,9 @@ type Config struct {
 	// default: taken, and the agent warned in a private note), "require"
 	// (refused) or "off" (docs/email.md, "Checking the sender").
 	InboundSenderCheck string
-	// DKIMLookupTXT looks up the senders' DKIM keys; nil: the system's DNS.
-	DKIMLookupTXT email.LookupTXTFunc
+	// SenderDNS looks up the senders' DKIM keys and SPF records; nil:
+	// the system's DNS.
+	SenderDNS email.Resolver
 	// InboundMaxConns and InboundMaxConnsPerAddress bound the inbound SMTP
 	// connections open at once, in all and from one address (an IPv6
 	// /64); 0: 1,000 and 20 (docs/email.md).
@@ -370,7 +371,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			if cfg.MaxAttachmentBytes > 0 {
 				s.Email.Inbound.MaxFileBytes = cfg.MaxAttachmentBytes
 			}
-			s.Email.Inbound.Check, s.Email.Inbound.LookupTXT = senderCheck, cfg.DKIMLookupTXT
+			s.Email.Inbound.Check, s.Email.Inbound.Resolver = senderCheck, cfg.SenderDNS
 			s.Email.Inbound.MaxConns, s.Email.Inbound.MaxConnsPerAddress = cfg.InboundMaxConns, cfg.InboundMaxConnsPerAddress
 			s.Email.Inbound.Outcome = func(outcome string) { m.InboundEmails.WithLabelValues(outcome).Inc() }
 			s.Email.Inbound.ConnRefused = m.InboundRefused.Inc
