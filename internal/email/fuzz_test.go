@@ -73,7 +73,12 @@ func FuzzSenderCheck(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	in := &Inbound{Resolver: fuzzDNS{"s1._domainkey.example.test": record}}
+	in := &Inbound{Resolver: txtDNS(func(_ context.Context, name string) ([]string, error) {
+		if name == "s1._domainkey.example.test" {
+			return []string{record}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+	})}
 	f.Fuzz(func(t *testing.T, raw string) {
 		msg, err := mail.ReadMessage(strings.NewReader(raw))
 		if err != nil {
@@ -92,26 +97,4 @@ func FuzzSenderCheck(f *testing.F) {
 			t.Fatalf("an email from %s taken as verified", from.Address)
 		}
 	})
-}
-
-// fuzzDNS answers TXT lookups from its map and nothing else.
-type fuzzDNS map[string]string
-
-func (d fuzzDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
-	if r, ok := d[name]; ok {
-		return []string{r}, nil
-	}
-	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-}
-
-func (fuzzDNS) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
-	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-}
-
-func (fuzzDNS) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
-	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-}
-
-func (fuzzDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
-	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
 }

@@ -21,15 +21,21 @@ type dkimKeys map[string]ed25519.PrivateKey
 
 var spfRecords = map[string]string{"smallshop.test": "v=spf1 ip4:192.0.2.10 -all", "mail.smallshop.test": "v=spf1 ip4:192.0.2.10 -all", "example.test": "v=spf1 ip4:192.0.2.20 -all"}
 
-func (dkimKeys) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+// txtDNS is a Resolver that answers TXT lookups with its function and
+// has no other records.
+type txtDNS func(ctx context.Context, name string) ([]string, error)
+
+func (f txtDNS) LookupTXT(ctx context.Context, name string) ([]string, error) { return f(ctx, name) }
+
+func (txtDNS) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
-func (dkimKeys) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
+func (txtDNS) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
-func (dkimKeys) LookupAddr(_ context.Context, addr string) ([]string, error) {
+func (txtDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
 	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
 }
 
@@ -82,7 +88,7 @@ func TestTheSenderIsCheckedByItsDomainsSignature(t *testing.T) {
 	for _, d := range []string{"example.test", "mailer.test"} {
 		keys.add(t, d)
 	}
-	in := &Inbound{Resolver: keys}
+	in := &Inbound{Resolver: txtDNS(keys.LookupTXT)}
 	letter := func(from string) string {
 		return "From: Zoe <" + from + ">\r\nTo: abc@reply.parley.test\r\nSubject: Re: Acme replied\r\nMessage-ID: <a1@example.test>\r\n\r\nOslo, please.\r\n"
 	}
@@ -155,7 +161,7 @@ func TestParseSenderCheck(t *testing.T) {
 // over is one the envelope sender's domain names (SPF), and that domain is
 // the From address's; otherwise the check says why, beside DKIM's why.
 func TestTheSenderIsCheckedBySPFWhenItCameBySMTP(t *testing.T) {
-	in := &Inbound{Resolver: dkimKeys{}}
+	in := &Inbound{Resolver: txtDNS(dkimKeys{}.LookupTXT)}
 	letter := func(from string) []byte {
 		return []byte("From: Zoe <" + from + ">\r\nTo: abc@reply.parley.test\r\nSubject: Re\r\n\r\nOslo, please.\r\n")
 	}
