@@ -867,3 +867,30 @@ func TestARuleActsWhenAConversationIsAssigned(t *testing.T) {
 		t.Fatalf("the supervisor's conversation: labels %q; want none", c.Labels)
 	}
 }
+
+// TestTheConsoleSaysARuleOnOverdueRepliesNeedsATarget: a rule on
+// reply_overdue in a brand without a reply target never runs, and the
+// rules list says so, naming where the target is set; with one, it says
+// nothing.
+func TestTheConsoleSaysARuleOnOverdueRepliesNeedsATarget(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := seedBrand(t, ts, "Acme")
+	rules := []map[string]any{{"name": "Late", "event": "reply_overdue", "actions": []map[string]any{{"type": "set_priority", "value": "10"}}}}
+	if st, body := ts.login(t, b.admin).raw("PATCH", "/api/v1/account-settings", map[string]any{"automation_rules": rules}); st != 200 {
+		t.Fatalf("saving the rule: %d %s", st, body)
+	}
+	admin := adminTab(t, ts, b)
+	rulesText := func() string {
+		return evalIn[string](t, admin.ctx, `document.querySelector(".auto-rules").textContent`)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(rulesText(), "When the visitor waits past the reply target: set the priority Urgent. It never runs until a reply target is set (Routing and hours).")
+	}, rulesText)
+	// With a target (the Routing and hours form), the warning goes.
+	admin.do(chromedp.SetValue(chromedp.CSS(".account-settings [name=target]"), "300"))
+	admin.press(".account-settings button[type=submit]")
+	waitFor(t, func() bool {
+		acc, _ := ts.Store.FindAccount(t.Context(), b.account.ID)
+		return acc.Settings.ResponseTargetSeconds == 300 && !strings.Contains(rulesText(), "never runs")
+	}, rulesText)
+}

@@ -2088,6 +2088,13 @@ function showAutomation(settings, skills, users) {
     const name = document.createElement("strong");
     name.textContent = r.name;
     text.append(name, " — " + describeRule(r));
+    if (r.event === "reply_overdue" && !settings.response_target_seconds) {
+      // Without a target nothing is ever overdue: the rule would wait for ever.
+      const warn = document.createElement("small");
+      warn.className = "rule-warning";
+      warn.textContent = " It never runs until a reply target is set (Routing and hours).";
+      text.append(warn);
+    }
     const toggle = button(r.disabled ? "Turn on" : "Turn off", () => saveRules(autoRules.map((x, j) => (j === i ? { ...x, disabled: !x.disabled } : x))));
     const del = button("Remove", () => saveRules(autoRules.filter((_, j) => j !== i)));
     li.append(text, " ", toggle, " ", del);
