@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/email/mailbox"
@@ -139,13 +140,7 @@ func TestAnUnsignedAnswerByEmailIsTakenWithAWarning(t *testing.T) {
 	if got := notes(); len(got) != 1 || got[0] != "Email: "+unverifiedNote {
 		t.Fatalf("notes after an unsigned answer handed over twice: %q; want one:\n%s", got, unverifiedNote)
 	}
-	var said []string
-	for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
-		if m.SenderKind == parley.SenderConsumer {
-			said = append(said, m.Text)
-		}
-	}
-	if got := strings.Join(said, " | "); got != "Do you ship to Norway? | Oslo, please. | And gift wrap, please." {
+	if got := visitorSaid(t, ts, brand.account.ID, conv.ID); got != "Do you ship to Norway? | Oslo, please. | And gift wrap, please." {
 		t.Fatalf("the visitor's messages: %q", got)
 	}
 	// Unsigned, from a server example.test names in its SPF record: the
@@ -154,15 +149,9 @@ func TestAnUnsignedAnswerByEmailIsTakenWithAWarning(t *testing.T) {
 	if err := answerByEmail(t, ts, "zoe@example.test", replyTo, answerFromZoe(replyTo, "by-spf", "And a receipt, please.")); err != nil {
 		t.Fatalf("an answer SPF vouches for refused: %v", err)
 	}
-	res, err := http.Get(ts.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	metrics, _ := io.ReadAll(res.Body)
-	for _, want := range []string{`parley_inbound_emails_total{outcome="taken"} 2`, `parley_inbound_emails_total{outcome="unverified"} 2`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("/metrics has no %s", want)
+	for outcome, want := range map[string]float64{"taken": 2, "unverified": 2} {
+		if got := testutil.ToFloat64(ts.Metrics.InboundEmails.WithLabelValues(outcome)); got != want {
+			t.Errorf("parley_inbound_emails_total{outcome=%q} %v, want %v", outcome, got, want)
 		}
 	}
 }
@@ -196,15 +185,6 @@ func TestABrandThatRequiresSignedAnswersRefusesTheOthers(t *testing.T) {
 		body, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(body)
 	}
-	visitorSaid := func() string {
-		var said []string
-		for _, m := range mustMessages(t, ts, brand.account.ID, conv.ID) {
-			if m.SenderKind == parley.SenderConsumer {
-				said = append(said, m.Text)
-			}
-		}
-		return strings.Join(said, " | ")
-	}
 
 	unsigned := answerFromZoe(replyTo, "unsigned", "Send it to Mallory's address instead.")
 	var refused *smtp.SMTPError
@@ -223,14 +203,14 @@ func TestABrandThatRequiresSignedAnswersRefusesTheOthers(t *testing.T) {
 	if st, body := viaWebhook(signed); st != http.StatusServiceUnavailable || !strings.Contains(body, `"unavailable"`) {
 		t.Fatalf("a signed answer while the key cannot be looked up, by webhook: %d %s; want 503", st, body)
 	}
-	if got := visitorSaid(); got != "Do you ship to Norway?" {
+	if got := visitorSaid(t, ts, brand.account.ID, conv.ID); got != "Do you ship to Norway?" {
 		t.Fatalf("the visitor's messages after the refusals: %q; want nothing added", got)
 	}
 	provider.down.Store(false)
 	if err := answerByEmail(t, ts, "zoe@example.test", replyTo, signed); err != nil {
 		t.Fatalf("a signed answer refused: %v", err)
 	}
-	if got := visitorSaid(); got != "Do you ship to Norway? | Oslo, please." {
+	if got := visitorSaid(t, ts, brand.account.ID, conv.ID); got != "Do you ship to Norway? | Oslo, please." {
 		t.Fatalf("the visitor's messages: %q", got)
 	}
 	if notes, err := ts.Store.ListNotes(t.Context(), brand.account.ID, conv.ID); err != nil || len(notes) != 0 {
@@ -238,15 +218,9 @@ func TestABrandThatRequiresSignedAnswersRefusesTheOthers(t *testing.T) {
 	}
 	// Operators count them: two refused (SMTP and webhook), two to try
 	// again, one taken.
-	res, err := http.Get(ts.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	metrics, _ := io.ReadAll(res.Body)
-	for _, want := range []string{`parley_inbound_emails_total{outcome="refused"} 2`, `parley_inbound_emails_total{outcome="deferred"} 2`, `parley_inbound_emails_total{outcome="taken"} 1`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("/metrics has no %s", want)
+	for outcome, want := range map[string]float64{"refused": 2, "deferred": 2, "taken": 1} {
+		if got := testutil.ToFloat64(ts.Metrics.InboundEmails.WithLabelValues(outcome)); got != want {
+			t.Errorf("parley_inbound_emails_total{outcome=%q} %v, want %v", outcome, got, want)
 		}
 	}
 }
@@ -258,4 +232,17 @@ func TestTheSenderCheckIsOneOfThree(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "note, require or off") {
 		t.Fatalf("inbound-sender-check strict: %v; want refused, naming the choices", err)
 	}
+}
+
+// visitorSaid is what the visitor wrote in the conversation, in order,
+// joined with " | ".
+func visitorSaid(t *testing.T, ts *testServer, accountID, conversationID string) string {
+	t.Helper()
+	var said []string
+	for _, m := range mustMessages(t, ts, accountID, conversationID) {
+		if m.SenderKind == parley.SenderConsumer {
+			said = append(said, m.Text)
+		}
+	}
+	return strings.Join(said, " | ")
 }

@@ -20,12 +20,7 @@ import (
 func TestAWaitPastTheReplyTargetIsReported(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.StatusTick = 50 * time.Millisecond })
 	b := seedBrand(t, ts, "Acme")
-	if _, err := ts.Store.ChangeAccount(t.Context(), b.account.ID, func(a *parley.Account) error {
-		a.Settings.ResponseTargetSeconds = 1
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	setReplyTarget(t, ts, b, 1)
 	online(t, ts, b.agent)
 	agent := ts.login(t, b.agent)
 	v := ts.newVisitor(t, b.account.ID)
@@ -160,12 +155,7 @@ func waitingOn(t *testing.T, ts *testServer, b brand, agent *client, priority in
 func TestARuleEscalatesAWaitPastTheReplyTarget(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *server.Config) { c.StatusTick = 50 * time.Millisecond })
 	b := seedBrand(t, ts, "Acme")
-	if _, err := ts.Store.ChangeAccount(t.Context(), b.account.ID, func(a *parley.Account) error {
-		a.Settings.ResponseTargetSeconds = 1
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	setReplyTarget(t, ts, b, 1)
 	rules := []map[string]any{{"name": "Late", "event": "reply_overdue",
 		"actions": []map[string]any{{"type": "set_priority", "value": "10"}, {"type": "notify", "value": b.supervisor.ID},
 			{"type": "send_message", "value": "Sorry for the wait: {{agent_first_name}} is on it."}}}}
@@ -195,5 +185,16 @@ func TestARuleEscalatesAWaitPastTheReplyTarget(t *testing.T) {
 	}
 	if notes, _ := ts.Store.ListNotes(t.Context(), b.account.ID, conv.ID); len(notes) != 1 || len(notes[0].Mentions) != 1 || notes[0].Mentions[0] != b.supervisor.ID {
 		t.Fatalf("notes: %+v; want one mentioning the supervisor", notes)
+	}
+}
+
+// setReplyTarget gives the brand a reply target of seconds.
+func setReplyTarget(t *testing.T, ts *testServer, b brand, seconds int) {
+	t.Helper()
+	if _, err := ts.Store.ChangeAccount(t.Context(), b.account.ID, func(a *parley.Account) error {
+		a.Settings.ResponseTargetSeconds = seconds
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
